@@ -1,0 +1,25 @@
+"""AWS clients, built once per process on first use (cold starts pay only for what they call)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+
+def client(service: str) -> Any:
+    if service not in _clients:
+        with _lock:
+            if service not in _clients:
+                import boto3
+                from botocore.config import Config
+
+                _clients[service] = boto3.client(
+                    service, config=Config(retries={"mode": "standard", "max_attempts": 4}))
+    return _clients[service]
+
+
+def error_code(exc: Exception) -> str:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")

@@ -1,0 +1,167 @@
+"""Shared DynamoDB plumbing: a lazily built client, (de)serialisation, and error mapping.
+
+Adapters build :class:`Write` objects; a write runs alone (``apply``) or, with others, as one
+``TransactWriteItems`` (``transact``): all of them land or none does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from ..errors import TransientError
+from .aws import client as aws_client
+from .aws import error_code
+
+_THROTTLING = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionConflictException",
+    "TransactionConflict",
+}
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def client() -> Any:
+    return aws_client("dynamodb")
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_plain(v)) for k, v in values.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class ConditionFailed(Exception):
+    """A conditional write did not land. ``reasons`` has one code (or None) per transaction item."""
+
+    def __init__(self, reasons: list[str | None]):
+        super().__init__(f"condition failed: {reasons}")
+        self.reasons = reasons
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] not in (None, "None")
+
+
+@dataclass
+class Write:
+    """One Update, Put, Delete or ConditionCheck, usable alone or inside a transaction."""
+
+    kind: str  # "Update" | "Put" | "Delete" | "ConditionCheck"
+    table: str
+    key: dict[str, Any] = field(default_factory=dict)
+    item: dict[str, Any] | None = None
+    update: str | None = None
+    condition: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {"TableName": self.table}
+        if self.kind == "Put":
+            request["Item"] = to_item(self.item or {})
+        else:
+            request["Key"] = to_item(self.key)
+        if self.update:
+            request["UpdateExpression"] = self.update
+        if self.condition:
+            request["ConditionExpression"] = self.condition
+        if self.names:
+            request["ExpressionAttributeNames"] = self.names
+        if self.values:
+            request["ExpressionAttributeValues"] = to_item(self.values)
+        return request
+
+
+def apply(write: Write, return_new: bool = False) -> dict[str, Any] | None:
+    """Run one write on its own; returns the new item when asked."""
+    call = {"Update": "update_item", "Put": "put_item", "Delete": "delete_item"}[write.kind]
+    request = write.request()
+    if return_new and write.kind == "Update":
+        request["ReturnValues"] = "ALL_NEW"
+    try:
+        response = getattr(client(), call)(**request)
+    except Exception as exc:
+        raise _translate(exc) from exc
+    attributes = response.get("Attributes")
+    return from_item(attributes) if attributes else None
+
+
+def transact(writes: list[Write]) -> None:
+    """All writes in one TransactWriteItems: every condition holds and every write lands, or none."""
+    if len(writes) == 1 and writes[0].kind != "ConditionCheck":
+        apply(writes[0])
+        return
+    try:
+        client().transact_write_items(TransactItems=[{w.kind: w.request()} for w in writes])
+    except Exception as exc:
+        raise _translate(exc) from exc
+
+
+def get(table: str, key: dict[str, Any], consistent: bool = True) -> dict[str, Any] | None:
+    try:
+        response = client().get_item(TableName=table, Key=to_item(key), ConsistentRead=consistent)
+    except Exception as exc:
+        raise _translate(exc) from exc
+    item = response.get("Item")
+    return from_item(item) if item else None
+
+
+def batch_get(requests: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """BatchGetItem across tables (up to 100 keys), following UnprocessedKeys."""
+    pending = {t: {"Keys": [to_item(k) for k in keys]} for t, keys in requests.items() if keys}
+    found: dict[str, list[dict[str, Any]]] = {t: [] for t in requests}
+    for _ in range(8):
+        if not pending:
+            return found
+        try:
+            response = client().batch_get_item(RequestItems=pending)
+        except Exception as exc:
+            raise _translate(exc) from exc
+        for table, items in response.get("Responses", {}).items():
+            found[table].extend(from_item(i) for i in items)
+        pending = response.get("UnprocessedKeys") or {}
+    raise TransientError("DynamoDB left keys unprocessed; try again")
+
+
+def query(table: str, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One Query page: (items, LastEvaluatedKey)."""
+    if "ExpressionAttributeValues" in kwargs:
+        kwargs["ExpressionAttributeValues"] = to_item(kwargs["ExpressionAttributeValues"])
+    try:
+        response = client().query(TableName=table, **kwargs)
+    except Exception as exc:
+        raise _translate(exc) from exc
+    return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+
+def _translate(exc: Exception) -> Exception:
+    code = error_code(exc)
+    if code == "ConditionalCheckFailedException":
+        return ConditionFailed(["ConditionalCheckFailed"])
+    if code == "TransactionCanceledException":
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+        if any(r in _THROTTLING for r in reasons):
+            return TransientError("DynamoDB throttled the transaction; try again")
+        return ConditionFailed(reasons)
+    if code in _THROTTLING:
+        return TransientError(f"DynamoDB is busy ({code}); try again")
+    return exc

@@ -1,0 +1,87 @@
+"""Orders table: the order aggregate, its status transitions and timeline."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from ..models import Order, OrderStatus, TimelineEntry, utc_now
+from . import dynamo
+from .dynamo import Write
+
+
+class OrdersRepository:
+    def __init__(self, table: str):
+        self.table = table
+
+    def get(self, order_id: str) -> Order | None:
+        item = dynamo.get(self.table, {"order_id": order_id})
+        return Order.model_validate(item) if item else None
+
+    def create(self, order: Order) -> bool:
+        """Store a new order; False when an order with this id already exists (a retried submit)."""
+        item = order.model_dump(mode="python", exclude_none=True)
+        try:
+            dynamo.apply(Write("Put", self.table, item=item, condition="attribute_not_exists(order_id)"))
+        except dynamo.ConditionFailed:
+            return False
+        return True
+
+    def transition(
+        self,
+        order: Order,
+        target: OrderStatus,
+        reason: str | None = None,
+        by: str = "workflow",
+        extra: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> tuple[Write, Order]:
+        """The write that moves ``order`` to ``target`` iff nobody changed it since it was read,
+        and the order as it will be once that write lands. ``token`` parks a new task token;
+        otherwise any parked token is cleared (the step that waited on it is being resumed)."""
+        now = utc_now()
+        entry = TimelineEntry(status=target, at=now, reason=reason, by=by).model_dump(exclude_none=True)
+        sets = ["#status = :target", "version = version + :one", "updated_at = :now",
+                "timeline = list_append(timeline, :entry)"]
+        values: dict[str, Any] = {":target": target.value, ":one": 1, ":now": now, ":entry": [entry],
+                                  ":current": order.status.value, ":version": order.version}
+        for index, (name, value) in enumerate((extra or {}).items()):
+            sets.append(f"{name} = :x{index}")
+            values[f":x{index}"] = value
+        if token:
+            sets.append("task_token = :token")
+            values[":token"] = token
+        update = "SET " + ", ".join(sets) + ("" if token else " REMOVE task_token")
+        write = Write("Update", self.table, key={"order_id": order.order_id}, update=update,
+                      condition="#status = :current AND version = :version",
+                      names={"#status": "status"}, values=values)
+        after = Order.model_validate({
+            **order.model_dump(), **(extra or {}),
+            "status": target, "version": order.version + 1, "updated_at": now, "task_token": token,
+            "timeline": [*order.model_dump()["timeline"], entry],
+        })
+        return write, after
+
+    def park_task_token(self, order: Order, token: str) -> Write:
+        """Remember the workflow's task token on the order (bumps the version, so racing writers re-read)."""
+        return Write("Update", self.table, key={"order_id": order.order_id},
+                     update="SET task_token = :token, version = version + :one",
+                     condition="#status = :current AND version = :version",
+                     names={"#status": "status"},
+                     values={":token": token, ":one": 1, ":current": order.status.value,
+                             ":version": order.version})
+
+    def list_by_customer(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": "by-customer",
+            "KeyConditionExpression": "customer_id = :c",
+            "ExpressionAttributeValues": {":c": customer_id},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        items, last = dynamo.query(self.table, **kwargs)
+        next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+        return [Order.model_validate(i) for i in items], next_cursor

@@ -1,0 +1,79 @@
+"""Stock table: per SKU one ``LEVEL`` item with the counters, and ``WAIT#`` items for backorders.
+
+``available`` is stored (always moved in the same update as ``on_hand`` and ``reserved``) because a
+DynamoDB condition cannot compute ``on_hand - reserved``; every reservation is conditional on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import OrderLine, StockLevel
+from . import dynamo
+from .dynamo import Write
+
+LEVEL = "LEVEL"
+WAIT = "WAIT#"
+_COUNTERS = ("on_hand", "reserved", "available", "on_order", "backordered")
+
+
+class StockRepository:
+    def __init__(self, table: str):
+        self.table = table
+
+    def get(self, sku: str) -> StockLevel:
+        item = dynamo.get(self.table, {"sku": sku, "record": LEVEL}) or {}
+        return StockLevel(sku=sku, **{c: int(item.get(c, 0)) for c in _COUNTERS})
+
+    def get_many(self, skus: list[str]) -> dict[str, StockLevel]:
+        found = dynamo.batch_get({self.table: [{"sku": s, "record": LEVEL} for s in skus]})[self.table]
+        levels = {s: StockLevel(sku=s) for s in skus}
+        for item in found:
+            levels[item["sku"]] = StockLevel(sku=item["sku"], **{c: int(item.get(c, 0)) for c in _COUNTERS})
+        return levels
+
+    def _counters(self, sku: str, deltas: dict[str, int], condition: str | None = None,
+                  values: dict[str, Any] | None = None) -> Write:
+        """ADD the deltas to the SKU's counters (ADD creates a missing item or attribute at zero)."""
+        adds = ", ".join(f"{name} :d_{name}" for name in deltas)
+        return Write("Update", self.table, key={"sku": sku, "record": LEVEL}, update=f"ADD {adds}",
+                     condition=condition, values={**{f":d_{n}": d for n, d in deltas.items()}, **(values or {})})
+
+    def reserve(self, line: OrderLine, from_backorder: bool) -> Write:
+        deltas = {"reserved": line.quantity, "available": -line.quantity}
+        if from_backorder:
+            deltas["backordered"] = -line.quantity
+        return self._counters(line.sku, deltas, condition="available >= :need", values={":need": line.quantity})
+
+    def release(self, line: OrderLine) -> Write:
+        return self._counters(line.sku, {"reserved": -line.quantity, "available": line.quantity})
+
+    def ship(self, line: OrderLine) -> Write:
+        return self._counters(line.sku, {"on_hand": -line.quantity, "reserved": -line.quantity},
+                              condition="reserved >= :q", values={":q": line.quantity})
+
+    def backorder(self, line: OrderLine, quantity_sign: int = 1) -> Write:
+        return self._counters(line.sku, {"backordered": quantity_sign * line.quantity})
+
+    def adjust(self, sku: str, quantity: int) -> Write:
+        """A receipt (positive) or write-off (negative); a write-off cannot take stock that is held."""
+        if quantity >= 0:
+            return self._counters(sku, {"on_hand": quantity, "available": quantity})
+        return self._counters(sku, {"on_hand": quantity, "available": quantity},
+                              condition="available >= :take", values={":take": -quantity})
+
+    # ------------------------------------------------------------ backorder waits
+    def wait(self, line: OrderLine, order_id: str, created_at: str, token: str) -> Write:
+        return Write("Put", self.table, item={"sku": line.sku, "record": f"{WAIT}{created_at}#{order_id}",
+                                              "order_id": order_id, "quantity": line.quantity,
+                                              "task_token": token})
+
+    def unwait(self, sku: str, order_id: str, created_at: str) -> Write:
+        return Write("Delete", self.table, key={"sku": sku, "record": f"{WAIT}{created_at}#{order_id}"})
+
+    def waiting(self, sku: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Backordered orders waiting for this SKU, oldest first."""
+        items, _ = dynamo.query(self.table, KeyConditionExpression="sku = :s AND begins_with(#r, :w)",
+                                ExpressionAttributeNames={"#r": "record"},
+                                ExpressionAttributeValues={":s": sku, ":w": WAIT}, Limit=limit)
+        return items

@@ -1,0 +1,160 @@
+"""Pydantic models of the aggregates and of the HTTP request bodies."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+SignedMoney = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+Quantity = Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+MAX_ORDER_LINES = 40  # one reservation transaction holds the order + a stock item and a demand item per line
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    VALIDATED = "VALIDATED"
+    CREDIT_APPROVED = "CREDIT_APPROVED"
+    RESERVED = "RESERVED"
+    BACKORDERED = "BACKORDERED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ requests
+class ProductIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    unit_price: Money
+    supplier_id: Identifier | None = None
+    active: bool = True
+
+
+class CustomerIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    credit_limit: Money
+
+
+class StockAdjustmentIn(Strict):
+    quantity: Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+    @field_validator("quantity")
+    @classmethod
+    def not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("quantity must not be zero")
+        return value
+
+
+class OrderLineIn(Strict):
+    sku: Identifier
+    quantity: Quantity
+
+
+class SubmitOrderIn(Strict):
+    customer_id: Identifier
+    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
+    channel: Annotated[str, Field(min_length=1, max_length=40)] = "api"
+
+    @field_validator("lines")
+    @classmethod
+    def unique_skus(cls, lines: list[OrderLineIn]) -> list[OrderLineIn]:
+        seen: set[str] = set()
+        for line in lines:
+            if line.sku in seen:
+                raise ValueError(f"sku {line.sku} appears more than once; put the total on one line")
+            seen.add(line.sku)
+        return lines
+
+
+class ShipIn(Strict):
+    carrier: Annotated[str, Field(max_length=100)] | None = None
+    tracking: Annotated[str, Field(max_length=100)] | None = None
+
+
+class CancelIn(Strict):
+    reason: Annotated[str, Field(max_length=200)] = "cancelled on request"
+
+
+# ------------------------------------------------------------------ aggregates
+class Product(BaseModel):
+    sku: str
+    name: str
+    unit_price: Money
+    supplier_id: str | None = None
+    active: bool = True
+
+
+class Customer(BaseModel):
+    customer_id: str
+    name: str
+    credit_limit: Money
+    exposure: Money = Decimal(0)
+    credit_available: SignedMoney = Decimal(0)
+
+
+class StockLevel(BaseModel):
+    sku: str
+    on_hand: int = 0
+    reserved: int = 0
+    available: int = 0
+    on_order: int = 0
+    backordered: int = 0
+
+
+class OrderLine(BaseModel):
+    sku: str
+    quantity: int
+    unit_price: Money
+    name: str | None = None
+
+
+class TimelineEntry(BaseModel):
+    status: OrderStatus
+    at: str
+    reason: str | None = None
+    by: str | None = None
+
+
+class Shipment(BaseModel):
+    carrier: str | None = None
+    tracking: str | None = None
+    shipped_at: str | None = None
+    delivered_at: str | None = None
+
+
+class Order(BaseModel):
+    order_id: str
+    customer_id: str
+    status: OrderStatus
+    lines: list[OrderLine]
+    total: Money
+    channel: str = "api"
+    created_at: str
+    updated_at: str
+    version: int = 0
+    timeline: list[TimelineEntry] = []
+    shipment: Shipment | None = None
+    task_token: str | None = Field(default=None, exclude=True)
+
+    def public(self) -> dict:
+        """The order as the API returns it (no internal workflow token)."""
+        return self.model_dump(mode="json", exclude={"task_token"})

@@ -1,0 +1,420 @@
+"""Order lifecycle rules: what each API call and each workflow step does to orders, stock and credit.
+
+Every change is one conditional write (or one transaction) whose first item is the order's own
+transition, guarded by its status and version. A writer that loses a race re-reads and decides
+again; a step that finds its work already done does nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from .adapters.customers import CustomersRepository
+from .adapters.demand import DemandRepository
+from .adapters.dynamo import ConditionFailed, Write, transact
+from .adapters.events import EventPublisher
+from .adapters.orders import OrdersRepository
+from .adapters.products import ProductsRepository
+from .adapters.stock import StockRepository
+from .adapters.workflow import StepFunctionsWorkflow
+from .errors import (
+    Conflict,
+    CreditDenied,
+    InvalidOrder,
+    NotFound,
+    OrderCancelled,
+    OutOfStock,
+    TransientError,
+    Unprocessable,
+)
+from .models import (
+    Customer,
+    CustomerIn,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    ProductIn,
+    ShipIn,
+    StockAdjustmentIn,
+    StockLevel,
+    SubmitOrderIn,
+    TimelineEntry,
+    utc_now,
+)
+from .settings import Settings, get_settings
+from .transitions import CANCELLABLE, COUNTS_AS_BACKORDERED, HOLDS_CREDIT, HOLDS_STOCK, TERMINAL
+
+S = OrderStatus
+T = TypeVar("T")
+# How far along the happy path a status is; a step whose target is at or below it has nothing to do.
+PROGRESS = {S.PENDING: 0, S.VALIDATED: 1, S.CREDIT_APPROVED: 2, S.BACKORDERED: 3, S.RESERVED: 4,
+            S.SHIPPED: 5, S.DELIVERED: 6}
+RACE_ATTEMPTS = 8
+
+
+def order_id_for(customer_id: str, idempotency_key: str) -> str:
+    """Deterministic, so a submit retried after a crash finds the order it already stored."""
+    digest = hashlib.sha256(f"{customer_id}\n{idempotency_key}".encode()).hexdigest()
+    return f"ord-{digest[:20]}"
+
+
+def _summary(order: Order, **extra: Any) -> dict[str, Any]:
+    return {"order_id": order.order_id, "customer_id": order.customer_id, "status": order.status.value,
+            "total": str(order.total), "lines": [{"sku": li.sku, "quantity": li.quantity} for li in order.lines],
+            **extra}
+
+
+class OrderService:
+    def __init__(self, settings: Settings, orders: OrdersRepository, stock: StockRepository,
+                 customers: CustomersRepository, products: ProductsRepository, demand: DemandRepository,
+                 workflow: StepFunctionsWorkflow, events: EventPublisher):
+        self.settings = settings
+        self.orders, self.stock, self.customers = orders, stock, customers
+        self.products, self.demand = products, demand
+        self.workflow, self.events = workflow, events
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> OrderService:
+        s = settings or get_settings()
+        return cls(s, OrdersRepository(s.orders_table), StockRepository(s.stock_table),
+                   CustomersRepository(s.customers_table), ProductsRepository(s.products_table),
+                   DemandRepository(s.demand_table), StepFunctionsWorkflow(s.order_state_machine_arn),
+                   EventPublisher(s.event_bus_name))
+
+    # ------------------------------------------------------------------ catalogue
+    def put_product(self, sku: str, data: ProductIn) -> Product:
+        return self.products.put(sku, data)
+
+    def get_product(self, sku: str) -> Product:
+        return self._found(self.products.get(sku), f"product {sku}")
+
+    def put_customer(self, customer_id: str, data: CustomerIn) -> Customer:
+        return self.customers.upsert(customer_id, data)
+
+    def get_customer(self, customer_id: str) -> Customer:
+        return self._found(self.customers.get(customer_id), f"customer {customer_id}")
+
+    def get_stock(self, sku: str) -> StockLevel:
+        self.get_product(sku)
+        return self.stock.get(sku)
+
+    def adjust_stock(self, sku: str, adjustment: StockAdjustmentIn) -> StockLevel:
+        """Receive (positive) or write off (negative) stock; a receipt wakes backorders waiting for it."""
+        self.get_product(sku)
+        try:
+            transact([self.stock.adjust(sku, adjustment.quantity)])
+        except ConditionFailed:
+            level = self.stock.get(sku)
+            raise Conflict(f"cannot remove {-adjustment.quantity} of {sku}: only {level.available} available "
+                           "(reserved stock cannot be written off)",
+                           {"sku": sku, "available": level.available}) from None
+        level = self.stock.get(sku)
+        if adjustment.quantity > 0:
+            self._wake_backorders(sku, level.available)
+        return level
+
+    def _wake_backorders(self, sku: str, available: int) -> int:
+        """Resume, oldest first, the backordered orders this SKU's stock can now serve."""
+        woken = 0
+        for wait in self.stock.waiting(sku):
+            quantity = int(wait["quantity"])
+            if quantity > available:
+                break
+            if self.workflow.resume(wait["task_token"], {"woken_by": sku}):
+                available -= quantity
+                woken += 1
+        return woken
+
+    # ------------------------------------------------------------------ orders: API side
+    def submit(self, request: SubmitOrderIn, idempotency_key: str) -> Order:
+        skus = [line.sku for line in request.lines]
+        customer = self.customers.get(request.customer_id)
+        products = self.products.get_many(skus)
+        problems: dict[str, Any] = {}
+        if customer is None:
+            problems["unknown_customer"] = request.customer_id
+        if unknown := [s for s in skus if s not in products]:
+            problems["unknown_skus"] = unknown
+        if inactive := [s for s in skus if s in products and not products[s].active]:
+            problems["inactive_skus"] = inactive
+        if problems:
+            raise Unprocessable("the order refers to customers or products that cannot be ordered", problems)
+
+        now = utc_now()
+        lines = [OrderLine(sku=li.sku, quantity=li.quantity, unit_price=products[li.sku].unit_price,
+                           name=products[li.sku].name) for li in request.lines]
+        order = Order(
+            order_id=order_id_for(request.customer_id, idempotency_key), customer_id=request.customer_id,
+            status=S.PENDING, lines=lines, total=sum((li.unit_price * li.quantity for li in lines), Decimal(0)),
+            channel=request.channel, created_at=now, updated_at=now,
+            timeline=[TimelineEntry(status=S.PENDING, at=now, reason=f"received via {request.channel}",
+                                    by="customer")],
+        )
+        if self.orders.create(order):
+            self.workflow.start(order.order_id)
+            self.events.publish("OrderCreated", _summary(order, channel=order.channel))
+            return order
+        stored = self._found(self.orders.get(order.order_id), "order")
+        if [(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in lines]:
+            raise Conflict("this Idempotency-Key was already used for a different order",
+                           {"order_id": stored.order_id})
+        self.workflow.start(stored.order_id)  # finishes a submit that crashed after storing the order
+        return stored
+
+    def get_order(self, order_id: str) -> Order:
+        return self._found(self.orders.get(order_id), f"order {order_id}")
+
+    def list_orders(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+        return self.orders.list_by_customer(customer_id, limit, cursor)
+
+    def cancel(self, order_id: str, reason: str) -> Order:
+        def attempt(order: Order) -> Order:
+            if order.status == S.CANCELLED:
+                return order
+            if order.status not in CANCELLABLE:
+                raise Conflict(f"order {order_id} is {order.status.value} and can no longer be cancelled",
+                               {"status": order.status.value})
+            after = self._give_back(order, S.CANCELLED, reason, by="customer")
+            if order.task_token:
+                self.workflow.stop(order.task_token, "OrderCancelled", reason)
+            self.events.publish("OrderCancelled", _summary(after, reason=reason))
+            return after
+
+        return self._race(order_id, attempt, missing=NotFound)
+
+    def ship(self, order_id: str, shipment: ShipIn) -> Order:
+        """The warehouse shipped it: reserved stock leaves, demand is recorded, the workflow moves on."""
+
+        def attempt(order: Order) -> Order:
+            if order.status in (S.SHIPPED, S.DELIVERED):
+                return order
+            if order.status != S.RESERVED:
+                raise Conflict(f"order {order_id} is {order.status.value}; only a RESERVED order can ship",
+                               {"status": order.status.value})
+            now = utc_now()
+            write, after = self.orders.transition(
+                order, S.SHIPPED, by="warehouse", reason=_shipment_reason(shipment),
+                extra={"shipment": {**shipment.model_dump(exclude_none=True), "shipped_at": now}})
+            day = datetime.now(UTC).date().isoformat()
+            transact([write,
+                      *(self.stock.ship(line) for line in order.lines),
+                      *(self.demand.record(line.sku, day, line.quantity) for line in order.lines)])
+            if order.task_token:
+                self.workflow.resume(order.task_token, {"status": S.SHIPPED.value})
+            self.events.publish("OrderShipped", _summary(after, shipment=after.model_dump(mode="json")["shipment"]))
+            return after
+
+        return self._race(order_id, attempt, missing=NotFound)
+
+    def deliver(self, order_id: str) -> Order:
+        """Delivered: the order is done and its value leaves the customer's open exposure."""
+
+        def attempt(order: Order) -> Order:
+            if order.status == S.DELIVERED:
+                return order
+            if order.status != S.SHIPPED:
+                raise Conflict(f"order {order_id} is {order.status.value}; only a SHIPPED order can be delivered",
+                               {"status": order.status.value})
+            shipment = {**(order.shipment.model_dump(exclude_none=True) if order.shipment else {}),
+                        "delivered_at": utc_now()}
+            write, after = self.orders.transition(order, S.DELIVERED, by="warehouse", extra={"shipment": shipment})
+            transact([write, self.customers.release_credit(order.customer_id, order.total)])
+            if order.task_token:
+                self.workflow.resume(order.task_token, {"status": S.DELIVERED.value})
+            self.events.publish("OrderDelivered", _summary(after))
+            return after
+
+        return self._race(order_id, attempt, missing=NotFound)
+
+    # ------------------------------------------------------------------ orders: workflow steps
+    def validate(self, order_id: str) -> Order:
+        def attempt(order: Order) -> Order:
+            if order.status == S.REJECTED:
+                raise InvalidOrder(_last_reason(order))
+            if self._done(order, S.VALIDATED):
+                return order
+            products = self.products.get_many([line.sku for line in order.lines])
+            problems = [f"unknown SKU {li.sku}" for li in order.lines if li.sku not in products]
+            problems += [f"SKU {li.sku} is no longer sold" for li in order.lines
+                         if li.sku in products and not products[li.sku].active]
+            if self.customers.get(order.customer_id) is None:
+                problems.append(f"unknown customer {order.customer_id}")
+            if problems:
+                self._reject(order, "; ".join(problems))
+                raise InvalidOrder("; ".join(problems), {"problems": problems})
+            write, after = self.orders.transition(order, S.VALIDATED)
+            transact([write])
+            return after
+
+        return self._race(order_id, attempt)
+
+    def check_credit(self, order_id: str) -> Order:
+        def attempt(order: Order) -> Order:
+            if order.status == S.REJECTED:
+                raise CreditDenied(_last_reason(order))
+            if self._done(order, S.CREDIT_APPROVED):
+                return order
+            self._expect(order, S.VALIDATED)
+            write, after = self.orders.transition(order, S.CREDIT_APPROVED, reason=f"{order.total} held on credit")
+            try:
+                transact([write, self.customers.hold_credit(order.customer_id, order.total)])
+            except ConditionFailed as failure:
+                if failure.failed(0):
+                    raise
+                customer = self.get_customer(order.customer_id)
+                reason = (f"credit limit exceeded: order total {order.total}, credit available "
+                          f"{customer.credit_available} of {customer.credit_limit}")
+                self._reject(order, reason)
+                raise CreditDenied(reason) from None
+            return after
+
+        return self._race(order_id, attempt)
+
+    def reserve(self, order_id: str) -> Order:
+        """Reserve every line in one transaction, or none (then OutOfStock sends the order to backorder)."""
+
+        def attempt(order: Order) -> Order:
+            if self._done(order, S.RESERVED):
+                return order
+            self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
+            from_backorder = order.status == S.BACKORDERED
+            write, after = self.orders.transition(order, S.RESERVED)
+            writes = [write, *(self.stock.reserve(line, from_backorder) for line in order.lines)]
+            if from_backorder:
+                writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
+            try:
+                transact(writes)
+            except ConditionFailed as failure:
+                if failure.failed(0):
+                    raise
+                short = [line.sku for i, line in enumerate(order.lines, start=1) if failure.failed(i)]
+                raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short}) from None
+            self.events.publish("OrderReserved", _summary(after))
+            return after
+
+        return self._race(order_id, attempt)
+
+    def await_stock(self, order_id: str, token: str) -> Order:
+        """Backorder the order and park its task token on each SKU it waits for."""
+
+        def attempt(order: Order) -> Order:
+            if self._done(order, S.RESERVED):
+                self.workflow.resume(token, {"status": order.status.value})
+                return order
+            self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
+            if order.status == S.CREDIT_APPROVED:
+                write, after = self.orders.transition(order, S.BACKORDERED, token=token,
+                                                      reason="waiting for stock")
+                writes = [write, *(self.stock.backorder(line) for line in order.lines)]
+            else:
+                after = order.model_copy(update={"task_token": token, "version": order.version + 1})
+                writes = [self.orders.park_task_token(order, token)]
+            writes += [self.stock.wait(line, order.order_id, order.created_at, token) for line in order.lines]
+            transact(writes)
+            if order.status == S.CREDIT_APPROVED:
+                self.events.publish("OrderBackordered", _summary(after))
+            levels = self.stock.get_many([line.sku for line in order.lines])
+            if all(levels[line.sku].available >= line.quantity for line in order.lines):
+                self.workflow.resume(token, {"woken_by": "stock already available"})
+            return after
+
+        return self._race(order_id, attempt)
+
+    def await_warehouse(self, order_id: str, awaiting: OrderStatus, token: str) -> Order:
+        """Park the task token until the warehouse reports ``awaiting`` (SHIPPED or DELIVERED)."""
+        before = {S.SHIPPED: S.RESERVED, S.DELIVERED: S.SHIPPED}[awaiting]
+
+        def attempt(order: Order) -> Order:
+            if self._done(order, awaiting):
+                self.workflow.resume(token, {"status": order.status.value})
+                return order
+            self._expect(order, before)
+            transact([self.orders.park_task_token(order, token)])
+            return order
+
+        return self._race(order_id, attempt)
+
+    def compensate(self, order_id: str, error: dict[str, Any] | None) -> Order:
+        """Give back whatever the order holds and mark it FAILED. Shipped goods are not recalled."""
+        cause = (error or {}).get("Cause") or ""
+        reason = f"{(error or {}).get('Error', 'error')}: {cause[:300]}".strip(": ")
+
+        def attempt(order: Order) -> Order:
+            if order.status in TERMINAL or order.status == S.SHIPPED:
+                return order
+            after = self._give_back(order, S.FAILED, reason, by="workflow")
+            self.events.publish("OrderFailed", _summary(after, reason=reason))
+            return after
+
+        return self._race(order_id, attempt)
+
+    def complete(self, order_id: str) -> Order:
+        order = self.get_order(order_id)
+        if order.status != S.DELIVERED:
+            raise Conflict(f"order {order_id} is {order.status.value}, not DELIVERED")
+        return order
+
+    # ------------------------------------------------------------------ shared rules
+    def _give_back(self, order: Order, target: OrderStatus, reason: str, by: str) -> Order:
+        """One transaction: the order moves to ``target`` and every hold it has is released."""
+        write, after = self.orders.transition(order, target, reason=reason, by=by)
+        writes: list[Write] = [write]
+        if order.status in HOLDS_CREDIT:
+            writes.append(self.customers.release_credit(order.customer_id, order.total))
+        if order.status in HOLDS_STOCK:
+            writes += [self.stock.release(line) for line in order.lines]
+        if order.status in COUNTS_AS_BACKORDERED:
+            writes += [self.stock.backorder(line, -1) for line in order.lines]
+            writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
+        transact(writes)
+        return after
+
+    def _reject(self, order: Order, reason: str) -> None:
+        write, after = self.orders.transition(order, S.REJECTED, reason=reason)
+        transact([write])
+        self.events.publish("OrderRejected", _summary(after, reason=reason))
+
+    def _race(self, order_id: str, attempt: Callable[[Order], T], missing: type[Exception] = InvalidOrder) -> T:
+        """Run ``attempt`` on a fresh read of the order until its conditional writes land."""
+        for _ in range(RACE_ATTEMPTS):
+            order = self.orders.get(order_id)
+            if order is None:
+                raise missing(f"order {order_id} not found")
+            try:
+                return attempt(order)
+            except ConditionFailed as failure:
+                if not failure.failed(0):
+                    raise
+        raise TransientError(f"order {order_id} kept changing; try again")
+
+    @staticmethod
+    def _done(order: Order, target: OrderStatus) -> bool:
+        if order.status == S.CANCELLED:
+            raise OrderCancelled(f"order {order.order_id} was cancelled")
+        return order.status in PROGRESS and PROGRESS[order.status] >= PROGRESS[target]
+
+    @staticmethod
+    def _expect(order: Order, *allowed: OrderStatus) -> None:
+        if order.status not in allowed:
+            raise Conflict(f"order {order.order_id} is {order.status.value}, expected one of "
+                           f"{', '.join(a.value for a in allowed)}")
+
+    @staticmethod
+    def _found(value: T | None, what: str) -> T:
+        if value is None:
+            raise NotFound(f"{what} not found")
+        return value
+
+
+def _last_reason(order: Order) -> str:
+    return next((e.reason for e in reversed(order.timeline) if e.reason), order.status.value)
+
+
+def _shipment_reason(shipment: ShipIn) -> str | None:
+    parts = [p for p in (shipment.carrier, shipment.tracking) if p]
+    return "shipped " + " ".join(parts) if parts else None

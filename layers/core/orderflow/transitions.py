@@ -1,0 +1,32 @@
+"""The order state machine's transition table and what each state holds.
+
+Every status write is a DynamoDB conditional update on the current status and version, so a
+transition that is not in this table, or that lost a race, never lands.
+"""
+
+from .models import OrderStatus as S
+
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.PENDING: frozenset({S.VALIDATED, S.REJECTED, S.CANCELLED, S.FAILED}),
+    S.VALIDATED: frozenset({S.CREDIT_APPROVED, S.REJECTED, S.CANCELLED, S.FAILED}),
+    S.CREDIT_APPROVED: frozenset({S.RESERVED, S.BACKORDERED, S.CANCELLED, S.FAILED}),
+    S.BACKORDERED: frozenset({S.RESERVED, S.CANCELLED, S.FAILED}),
+    S.RESERVED: frozenset({S.SHIPPED, S.CANCELLED, S.FAILED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.FAILED: frozenset(),
+}
+
+TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
+CANCELLABLE = frozenset(status for status, targets in TRANSITIONS.items() if S.CANCELLED in targets)
+
+# What an order in each status holds, and so what cancelling or failing it must give back.
+HOLDS_CREDIT = frozenset({S.CREDIT_APPROVED, S.BACKORDERED, S.RESERVED, S.SHIPPED})
+HOLDS_STOCK = frozenset({S.RESERVED})
+COUNTS_AS_BACKORDERED = frozenset({S.BACKORDERED})
+
+
+def can_transition(current: S, target: S) -> bool:
+    return target in TRANSITIONS[current]
