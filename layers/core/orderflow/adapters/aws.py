@@ -21,5 +21,11 @@ def client(service: str) -> Any:
     return _clients[service]
 
 
+def reset() -> None:
+    """Forget built clients (the offline stack calls this after pointing AWS_ENDPOINT_URL elsewhere)."""
+    with _lock:
+        _clients.clear()
+
+
 def error_code(exc: Exception) -> str:
     return getattr(exc, "response", {}).get("Error", {}).get("Code", "")

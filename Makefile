@@ -1,0 +1,147 @@
+# Orderflow - developer and CI entry points.  `make help` lists them.
+#
+# Two virtualenvs, on purpose:
+#   .venv      the project (editable, extras [dev]): moto, pytest, ruff, cfn-lint, ...  (python3, 3.11+)
+#   .venv-sam  aws-sam-cli only: it pins its own boto3, which conflicts with moto's     (python3.12,
+#              the template's runtime, which `sam build` also needs on PATH)
+# Each has a stamp file inside it, so `make <target>` is quick when nothing changed; deleting the
+# venv deletes its stamp.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# One shell per recipe, so recipes can use if/else blocks and variables across lines.
+.ONESHELL:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON      ?= python3
+PYTHON312   ?=
+PORT        ?= 3000
+PYTEST_ARGS ?=
+SAM_VERSION ?= 1.170.0
+# Largest unzipped size of one function plus its layers (AWS's hard limit is 250 MB).
+MAX_FUNCTION_MB ?= 230
+
+VENV      := .venv
+VENV_SAM  := .venv-sam
+PY        := $(VENV)/bin/python
+SAM       := $(VENV_SAM)/bin/sam
+SETUP_STAMP := $(VENV)/.stamp-setup
+SAM_STAMP   := $(VENV_SAM)/.stamp-aws-sam-cli-$(SAM_VERSION)
+TEMPLATE  := template.yaml
+REGION    := us-east-1
+
+PIP_QUIET := --quiet --disable-pip-version-check --no-input
+# Some machines' pip config lists extra local indexes that hold only a few packages; pip then warns
+# once per package. Drop that noise (and nothing else: errors and other warnings still show).
+PIP_NOISE := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
+# sam must never ask questions, phone home, or look for real credentials: lint runs offline with
+# dummy credentials (nothing it does talks to AWS) and a fixed region.
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$(REGION) AWS_REGION=$(REGION) AWS_EC2_METADATA_DISABLED=true
+# (used as `env $(SAM_LINT_ENV) ...`)
+SAM_LINT_ENV := -u AWS_PROFILE -u AWS_DEFAULT_PROFILE $(SAM_ENV) \
+                AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
+                AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
+.PHONY: help setup sam-setup lint test demo up build bench clean
+
+help:
+	@echo "Orderflow make targets:"
+	@echo "  setup      create $(VENV) ($(PYTHON), override with PYTHON=...) and pip install -e '.[dev]'"
+	@echo "  sam-setup  create $(VENV_SAM) (Python 3.12) with aws-sam-cli==$(SAM_VERSION)"
+	@echo "  lint       ruff, cfn-lint, sam validate --lint, ASL checks (scripts/check_asl.py)"
+	@echo "  test       lint, then pytest (PYTEST_ARGS='...' passes arguments through)"
+	@echo "  demo       run the offline demo (python -m orderflow_cli.demo)"
+	@echo "  up         run the offline stack on 127.0.0.1:\$$PORT (default $(PORT))"
+	@echo "  build      sam build with Python 3.12, then report unzipped sizes (limit $(MAX_FUNCTION_MB) MB)"
+	@echo "  bench      run benchmarks (python -m benchmarks)"
+	@echo "  clean      remove virtualenvs, stamps, .aws-sam and caches"
+
+# ------------------------------------------------------------------ virtualenvs
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP): pyproject.toml
+	@start=$$SECONDS
+	if [ ! -x "$(PY)" ]; then
+	  if ! command -v "$(PYTHON)" >/dev/null 2>&1; then
+	    echo "error: '$(PYTHON)' not found; install Python 3.11+ or run 'make setup PYTHON=/path/to/python3.11'" >&2; exit 1
+	  fi
+	  if ! "$(PYTHON)" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+	    echo "error: '$(PYTHON)' is not a working Python >= 3.11 with venv ($$("$(PYTHON)" -V 2>&1 | head -1))." >&2
+	    echo "       Run 'make setup PYTHON=/path/to/python3.11' (or newer)." >&2; exit 1
+	  fi
+	  echo "==> creating $(VENV) with $$("$(PYTHON)" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+	  "$(PYTHON)" -m venv "$(VENV)"
+	fi
+	echo "==> installing pip and the project (-e .[dev]) into $(VENV)"
+	"$(PY)" -m pip install $(PIP_QUIET) --upgrade pip $(PIP_NOISE)
+	"$(PY)" -m pip install $(PIP_QUIET) -e ".[dev]" $(PIP_NOISE)
+	touch "$@"
+	echo "==> $(VENV) ready ($$((SECONDS - start)) s)"
+
+sam-setup: $(SAM_STAMP)
+
+$(SAM_STAMP):
+	@start=$$SECONDS
+	py312="$$(PYTHON312='$(PYTHON312)' scripts/find-python.sh 3.12)" || {
+	  echo "error: 'make sam-setup' needs Python 3.12 (the template's runtime, python3.12) to create $(VENV_SAM)." >&2; exit 1; }
+	if [ -x "$(VENV_SAM)/bin/python" ] && ! "$(VENV_SAM)/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then
+	  echo "==> $(VENV_SAM) is not Python 3.12; recreating it"; rm -rf "$(VENV_SAM)"
+	fi
+	if [ ! -x "$(VENV_SAM)/bin/python" ]; then
+	  echo "==> creating $(VENV_SAM) with $$py312"
+	  "$$py312" -m venv "$(VENV_SAM)"
+	fi
+	echo "==> installing aws-sam-cli==$(SAM_VERSION) into $(VENV_SAM)"
+	"$(VENV_SAM)/bin/python" -m pip install $(PIP_QUIET) --upgrade pip $(PIP_NOISE)
+	"$(VENV_SAM)/bin/python" -m pip install $(PIP_QUIET) "aws-sam-cli==$(SAM_VERSION)" $(PIP_NOISE)
+	rm -f $(VENV_SAM)/.stamp-aws-sam-cli-*
+	touch "$@"
+	echo "==> $$($(SAM_ENV) $(SAM) --version) ready in $(VENV_SAM) ($$((SECONDS - start)) s)"
+
+# ------------------------------------------------------------------ checks
+lint: setup sam-setup
+	@# Every check runs even when an earlier one fails, so one run shows every problem.
+	failed=()
+	step() { local name="$$1"; shift; echo "==> $$name"; "$$@" || { echo "FAILED: $$name" >&2; failed+=("$$name"); }; }
+	step "ruff check" "$(VENV)/bin/ruff" check --extend-exclude '.venv*,.aws-sam' .
+	step "cfn-lint $(TEMPLATE)" "$(VENV)/bin/cfn-lint" $(TEMPLATE)
+	step "sam validate --lint" env $(SAM_LINT_ENV) $(SAM) validate --lint --region $(REGION) -t $(TEMPLATE)
+	step "ASL definitions (scripts/check_asl.py)" "$(PY)" scripts/check_asl.py $(TEMPLATE)
+	if (( $${#failed[@]} )); then
+	  echo "lint failed: $$(IFS=,; echo "$${failed[*]}" | sed 's/,/, /g')" >&2; exit 1
+	fi
+	echo "lint: all checks passed"
+
+test: setup lint
+	@echo "==> pytest $(PYTEST_ARGS)"
+	rc=0; "$(PY)" -m pytest $(PYTEST_ARGS) || rc=$$?
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5); that counts as a failure" >&2; fi
+	exit $$rc
+
+# ------------------------------------------------------------------ running
+demo: setup
+	"$(PY)" -m orderflow_cli.demo
+
+up: setup
+	"$(PY)" -m orderflow_local up --port $(PORT)
+
+bench: setup
+	@if [ -f benchmarks/__main__.py ]; then
+	  "$(PY)" -m benchmarks
+	else
+	  echo "Nothing to run: benchmarks/__main__.py does not exist yet."
+	fi
+
+# ------------------------------------------------------------------ deploy artefacts
+build: sam-setup
+	@py312="$$(PYTHON312='$(PYTHON312)' scripts/find-python.sh 3.12)"
+	echo "==> sam build (python3.12 from $$(dirname "$$py312"))"
+	PATH="$$(dirname "$$py312"):$$PATH" $(SAM_ENV) $(SAM) build -t $(TEMPLATE)
+	echo "==> unzipped sizes (limit $(MAX_FUNCTION_MB) MB per function + its layers)"
+	"$(VENV_SAM)/bin/python" scripts/build_sizes.py --build-dir .aws-sam/build --limit-mb $(MAX_FUNCTION_MB)
+
+clean:
+	rm -rf $(VENV) $(VENV_SAM) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null || true

@@ -1,0 +1,48 @@
+"""The order transition table (DESIGN.md §2) and what each status holds."""
+
+import itertools
+
+import pytest
+
+from orderflow.models import OrderStatus as S
+from orderflow.transitions import CANCELLABLE, HOLDS_CREDIT, HOLDS_STOCK, TERMINAL, TRANSITIONS, can_transition
+
+HAPPY_PATH = [S.PENDING, S.VALIDATED, S.CREDIT_APPROVED, S.RESERVED, S.SHIPPED, S.DELIVERED]
+
+
+def test_every_status_has_a_row():
+    assert set(TRANSITIONS) == set(S)
+
+
+@pytest.mark.parametrize(("current", "target"), list(itertools.pairwise(HAPPY_PATH)))
+def test_happy_path_is_allowed(current, target):
+    assert can_transition(current, target)
+
+
+@pytest.mark.parametrize(("current", "target"), [
+    (S.PENDING, S.RESERVED), (S.PENDING, S.SHIPPED), (S.VALIDATED, S.RESERVED), (S.RESERVED, S.DELIVERED),
+    (S.SHIPPED, S.CANCELLED), (S.DELIVERED, S.CANCELLED), (S.CANCELLED, S.RESERVED), (S.REJECTED, S.VALIDATED),
+    (S.FAILED, S.RESERVED), (S.BACKORDERED, S.SHIPPED),
+])
+def test_skipping_or_leaving_a_terminal_state_is_refused(current, target):
+    assert not can_transition(current, target)
+
+
+def test_backorder_loop():
+    assert can_transition(S.CREDIT_APPROVED, S.BACKORDERED)
+    assert can_transition(S.BACKORDERED, S.RESERVED)
+
+
+def test_cancellable_until_shipped():
+    assert {S.PENDING, S.VALIDATED, S.CREDIT_APPROVED, S.RESERVED, S.BACKORDERED} == CANCELLABLE
+
+
+def test_terminal_states():
+    assert {S.DELIVERED, S.CANCELLED, S.REJECTED, S.FAILED} == TERMINAL
+
+
+def test_holds_are_released_by_every_way_out():
+    # whatever an order holds, the statuses it can fail or be cancelled from are exactly those that hold
+    assert HOLDS_STOCK <= CANCELLABLE
+    assert all(can_transition(s, S.FAILED) for s in HOLDS_STOCK | (HOLDS_CREDIT - {S.SHIPPED}))
+    assert S.PENDING not in HOLDS_CREDIT and S.VALIDATED not in HOLDS_CREDIT
