@@ -1,0 +1,90 @@
+"""Fixtures shared by the test layers that need the real template running offline."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from orderflow_local.stack import LocalStack
+
+ORDER_MACHINE = "OrderProcessingStateMachine"
+SETTLED = {"RESERVED", "BACKORDERED", "REJECTED", "FAILED", "CANCELLED", "DELIVERED"}
+
+
+@pytest.fixture(scope="package")
+def stack() -> Iterator[LocalStack]:
+    """template.yaml running offline for one test package; always stopped, even on failure."""
+    local = LocalStack()
+    try:
+        local.start()
+        yield local
+    finally:
+        local.stop()
+
+
+class Api:
+    """A thin test client of the running stack's HTTP API."""
+
+    def __init__(self, stack: LocalStack):
+        self.stack = stack
+        self.http = httpx.Client(base_url=stack.api_url, timeout=30)
+
+    def product(self, price: float = 10.0, stock: int = 0) -> str:
+        sku = f"SKU-{uuid.uuid4().hex[:8]}"
+        assert self.http.put(f"/products/{sku}", json={"name": f"Product {sku}", "unit_price": price}).is_success
+        if stock:
+            self.receive(sku, stock)
+        return sku
+
+    def customer(self, credit_limit: float = 10_000) -> str:
+        customer_id = f"cust-{uuid.uuid4().hex[:8]}"
+        response = self.http.put(f"/customers/{customer_id}", json={"name": "Test", "credit_limit": credit_limit})
+        assert response.is_success
+        return customer_id
+
+    def receive(self, sku: str, quantity: int) -> dict:
+        response = self.http.post(f"/stock/{sku}/adjustments", json={"quantity": quantity, "reason": "receipt"})
+        assert response.is_success, response.text
+        return response.json()
+
+    def submit(self, customer_id: str, lines: dict[str, int], key: str | None = None) -> httpx.Response:
+        body = {"customer_id": customer_id, "lines": [{"sku": s, "quantity": q} for s, q in lines.items()]}
+        return self.http.post("/orders", json=body, headers={"Idempotency-Key": key or uuid.uuid4().hex})
+
+    def order(self, order_id: str) -> dict:
+        response = self.http.get(f"/orders/{order_id}")
+        assert response.is_success, response.text
+        return response.json()
+
+    def stock(self, sku: str) -> dict:
+        return self.http.get(f"/stock/{sku}").json()
+
+    def credit(self, customer_id: str) -> dict:
+        return self.http.get(f"/customers/{customer_id}").json()
+
+    def wait_for(self, order_id: str, statuses: set[str] = SETTLED, timeout: float = 30) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            order = self.order(order_id)
+            if order["status"] in statuses:
+                return order
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"order {order_id} is still {order['status']}, wanted {statuses}")
+            time.sleep(0.05)
+
+    def execution(self, order_id: str, timeout: float = 30) -> dict:
+        return self.stack.wait_for_execution(self.stack.execution_arn(ORDER_MACHINE, order_id), timeout)
+
+    def states_entered(self, order_id: str) -> list[str]:
+        history = self.stack.boto3_client("stepfunctions").get_execution_history(
+            executionArn=self.stack.execution_arn(ORDER_MACHINE, order_id), maxResults=1000)["events"]
+        return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+
+
+@pytest.fixture(scope="package")
+def api(stack: LocalStack) -> Api:
+    return Api(stack)

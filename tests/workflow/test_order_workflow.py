@@ -1,0 +1,159 @@
+"""The real order ASL executed by moto's Step Functions, calling the real step handlers in-process."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from orderflow.errors import TransientError
+
+pytestmark = pytest.mark.workflow
+
+
+def statuses(order: dict) -> list[str]:
+    return [entry["status"] for entry in order["timeline"]]
+
+
+def test_happy_path_reaches_delivered(api):
+    sku, customer = api.product(price=4.5, stock=10), api.customer(credit_limit=100)
+    order_id = api.submit(customer, {sku: 3}).json()["order_id"]
+
+    assert api.wait_for(order_id)["status"] == "RESERVED"
+    assert api.stock(sku) == {"sku": sku, "on_hand": 10, "reserved": 3, "available": 7, "on_order": 0,
+                              "backordered": 0}
+    assert api.credit(customer)["exposure"] == 13.5
+    assert api.http.post(f"/orders/{order_id}/ship", json={"carrier": "DHL", "tracking": "T1"}).json()["status"] == \
+        "SHIPPED"
+    assert api.http.post(f"/orders/{order_id}/deliver").json()["status"] == "DELIVERED"
+
+    assert api.execution(order_id)["status"] == "SUCCEEDED"
+    order = api.order(order_id)
+    assert statuses(order) == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED", "SHIPPED", "DELIVERED"]
+    assert order["shipment"]["tracking"] == "T1"
+    assert api.stock(sku)["on_hand"] == 7 and api.stock(sku)["reserved"] == 0
+    assert api.credit(customer)["exposure"] == 0
+    assert api.states_entered(order_id)[-2:] == ["Complete", "Delivered"]
+
+
+def test_credit_denied_rejects_and_holds_nothing(api):
+    sku, customer = api.product(price=60, stock=10), api.customer(credit_limit=100)
+    order_id = api.submit(customer, {sku: 2}).json()["order_id"]
+
+    order = api.wait_for(order_id)
+    assert order["status"] == "REJECTED"
+    assert "credit limit exceeded" in order["timeline"][-1]["reason"]
+    assert api.execution(order_id)["status"] == "SUCCEEDED"
+    assert "Rejected" in api.states_entered(order_id)
+    assert api.stock(sku)["available"] == 10
+    assert api.credit(customer)["exposure"] == 0
+
+
+def test_invalid_order_is_rejected_by_validate(api, stack):
+    """An order that reaches the workflow with a SKU the catalogue no longer has (stored directly,
+    as intake would refuse it) is rejected by the Validate step, with the reason on its timeline."""
+    customer = api.customer()
+    order_id = f"ord-{uuid.uuid4().hex[:12]}"
+    now = "2026-01-01T00:00:00.000Z"
+    item = {"order_id": {"S": order_id}, "customer_id": {"S": customer}, "status": {"S": "PENDING"},
+            "version": {"N": "0"}, "created_at": {"S": now}, "updated_at": {"S": now}, "total": {"N": "5"},
+            "channel": {"S": "test"},
+            "lines": {"L": [{"M": {"sku": {"S": "NO-SUCH-SKU"}, "quantity": {"N": "1"}, "unit_price": {"N": "5"}}}]},
+            "timeline": {"L": [{"M": {"status": {"S": "PENDING"}, "at": {"S": now}}}]}}
+    table = next(t.name for t in stack.resources.tables if t.logical_id == "OrdersTable")
+    stack.boto3_client("dynamodb").put_item(TableName=table, Item=item)
+    stack.start_execution("OrderProcessingStateMachine", order_id, {"order_id": order_id})
+
+    order = api.wait_for(order_id)
+    assert order["status"] == "REJECTED"
+    assert "unknown SKU NO-SUCH-SKU" in order["timeline"][-1]["reason"]
+    assert api.execution(order_id)["status"] == "SUCCEEDED"
+    assert api.credit(customer)["exposure"] == 0
+
+
+def test_backorder_waits_for_receipt_then_ships(api):
+    sku, customer = api.product(price=1, stock=2), api.customer()
+    order_id = api.submit(customer, {sku: 5}).json()["order_id"]
+
+    assert api.wait_for(order_id)["status"] == "BACKORDERED"
+    assert api.stock(sku)["backordered"] == 5 and api.stock(sku)["reserved"] == 0
+    api.receive(sku, 2)  # 4 available: still short, the order keeps waiting
+    assert api.wait_for(order_id, {"BACKORDERED"})["status"] == "BACKORDERED"
+    api.receive(sku, 3)
+
+    assert api.wait_for(order_id, {"RESERVED", "FAILED"})["status"] == "RESERVED"
+    assert api.stock(sku) == {"sku": sku, "on_hand": 7, "reserved": 5, "available": 2, "on_order": 0,
+                              "backordered": 0}
+    api.http.post(f"/orders/{order_id}/ship")
+    api.http.post(f"/orders/{order_id}/deliver")
+    assert api.execution(order_id)["status"] == "SUCCEEDED"
+    assert statuses(api.order(order_id))[-4:] == ["BACKORDERED", "RESERVED", "SHIPPED", "DELIVERED"]
+
+
+def test_cancel_before_ship_releases_stock_and_credit(api):
+    sku, customer = api.product(price=10, stock=4), api.customer(credit_limit=100)
+    order_id = api.submit(customer, {sku: 4}).json()["order_id"]
+    api.wait_for(order_id)
+
+    response = api.http.post(f"/orders/{order_id}/cancel", json={"reason": "changed my mind"})
+    assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
+    assert api.execution(order_id)["status"] == "SUCCEEDED"
+    assert "Cancelled" in api.states_entered(order_id)
+    assert api.stock(sku)["available"] == 4 and api.stock(sku)["reserved"] == 0
+    assert api.credit(customer)["exposure"] == 0
+    assert api.http.post(f"/orders/{order_id}/ship").status_code == 409
+
+
+def test_cancel_while_backordered_drops_the_wait(api):
+    sku, customer = api.product(stock=0), api.customer()
+    order_id = api.submit(customer, {sku: 3}).json()["order_id"]
+    assert api.wait_for(order_id)["status"] == "BACKORDERED"
+
+    assert api.http.post(f"/orders/{order_id}/cancel").json()["status"] == "CANCELLED"
+    assert api.execution(order_id)["status"] == "SUCCEEDED"
+    assert api.stock(sku)["backordered"] == 0
+    api.receive(sku, 3)  # nothing waits for it any more
+    assert api.stock(sku)["reserved"] == 0 and api.order(order_id)["status"] == "CANCELLED"
+
+
+def test_failure_after_reservation_compensates(api, stack):
+    sku, customer = api.product(price=2, stock=5), api.customer(credit_limit=50)
+    stack.runtime.inject_fault("AwaitWarehouseFunction", RuntimeError("warehouse system down"), times=1)
+    order_id = api.submit(customer, {sku: 5}).json()["order_id"]
+
+    order = api.wait_for(order_id, {"FAILED", "DELIVERED"})
+    assert order["status"] == "FAILED"
+    assert "warehouse system down" in order["timeline"][-1]["reason"]
+    execution = api.execution(order_id)
+    assert execution["status"] == "FAILED"
+    assert api.states_entered(order_id)[-2:] == ["Compensate", "Failed"]
+    assert api.stock(sku)["available"] == 5 and api.stock(sku)["reserved"] == 0
+    assert api.credit(customer)["exposure"] == 0
+
+
+def test_transient_errors_are_retried_and_reserve_once(api, stack):
+    sku, customer = api.product(stock=3), api.customer()
+    stack.runtime.inject_fault("ReserveStockFunction", TransientError("throttled"), times=1)
+    order_id = api.submit(customer, {sku: 2}).json()["order_id"]
+
+    assert api.wait_for(order_id)["status"] == "RESERVED"
+    assert api.stock(sku)["reserved"] == 2
+    history = stack.boto3_client("stepfunctions").get_execution_history(
+        executionArn=stack.execution_arn("OrderProcessingStateMachine", order_id), maxResults=1000)["events"]
+    failures = [json.loads(e["lambdaFunctionFailedEventDetails"]["cause"])["errorType"]
+                for e in history if e["type"] == "LambdaFunctionFailed"]
+    assert failures == ["TransientError"]
+    api.http.post(f"/orders/{order_id}/cancel")
+
+
+def test_a_step_run_twice_changes_nothing_twice(api, stack):
+    """Step Functions delivers at least once: re-running the reserve step on a reserved order is a no-op."""
+    sku, customer = api.product(stock=3), api.customer()
+    order_id = api.submit(customer, {sku: 2}).json()["order_id"]
+    api.wait_for(order_id)
+
+    again = stack.runtime.invoke("ReserveStockFunction", {"order_id": order_id})
+    assert again == {"order_id": order_id, "status": "RESERVED"}
+    assert api.stock(sku)["reserved"] == 2
+    api.http.post(f"/orders/{order_id}/cancel")
