@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+
 from orderflow.errors import OrderflowError
 from orderflow.lambda_support import count, observability
 from orderflow.models import CancelIn, CustomerIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
