@@ -15,9 +15,9 @@ ORDER_MACHINE = "OrderProcessingStateMachine"
 SETTLED = {"RESERVED", "BACKORDERED", "REJECTED", "FAILED", "CANCELLED", "DELIVERED"}
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    """template.yaml running offline for one test package; always stopped, even on failure."""
+    """template.yaml running offline for one test module; always stopped, even on failure."""
     local = LocalStack()
     try:
         local.start()
@@ -85,6 +85,6 @@ class Api:
         return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def api(stack: LocalStack) -> Api:
     return Api(stack)

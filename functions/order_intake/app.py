@@ -6,6 +6,7 @@ Thin: Powertools validates requests against the pydantic models (and serves the 
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -52,19 +53,23 @@ def error(status: int, code: str, message: str, details: Any = None) -> Response
 
 
 # ------------------------------------------------------------------ request guards and errors
-def guard_request(app: APIGatewayHttpResolver, next_middleware):
-    """Refuse oversized bodies and non-JSON bodies before anything parses them."""
-    event = app.current_event
-    body = event.body or ""
-    if len(body.encode()) > settings.max_body_bytes:
-        return error(413, "PAYLOAD_TOO_LARGE", f"request body is over {settings.max_body_bytes} bytes")
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if body and event.http_method in JSON_BODY_METHODS and content_type not in ("", "application/json"):
-        return error(415, "UNSUPPORTED_MEDIA_TYPE", f"send JSON (application/json), not {content_type}")
-    return next_middleware(app)
+def refuse_unreadable(event: dict) -> dict | None:
+    """Oversized or non-JSON bodies are refused before anything parses them (Powertools' validation
+    would otherwise read them first)."""
+    body = event.get("body") or ""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    if len(body) > settings.max_body_bytes or len(body.encode()) > settings.max_body_bytes:
+        return raw_error(413, "PAYLOAD_TOO_LARGE", f"request body is over {settings.max_body_bytes} bytes")
+    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    method = event.get("requestContext", {}).get("http", {}).get("method", "")
+    if body and method in JSON_BODY_METHODS and content_type not in ("", "application/json"):
+        return raw_error(415, "UNSUPPORTED_MEDIA_TYPE", f"send JSON (application/json), not {content_type}")
+    return None
 
 
-app.use(middlewares=[guard_request])
+def raw_error(status: int, code: str, message: str) -> dict:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"error": {"code": code, "message": message, "details": {}}})}
 
 
 @app.exception_handler(RequestValidationError)
@@ -188,4 +193,4 @@ def deliver_order(order_id: str) -> dict:
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
     idempotency.register_lambda_context(context)
-    return app.resolve(event, context)
+    return refuse_unreadable(event) or app.resolve(event, context)

@@ -1,0 +1,65 @@
+"""``python -m orderflow_local up``: run the offline stack in the foreground until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from orderflow_local.stack import DEFAULT_TEMPLATE, LocalStack
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m orderflow_local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="run template.yaml offline: HTTP API, workflows, schedules")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "3000")),
+        help="HTTP API port on 127.0.0.1 (default: $PORT or 3000; 0 = any free port)",
+    )
+    up.add_argument("--aws-port", type=int, default=0, help="local AWS endpoint port (default: any free port)")
+    up.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level of the handlers (POWERTOOLS_LOG_LEVEL) and of Python logging",
+    )
+    up.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template to run")
+    up.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="template parameter override (repeatable)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("orderflow_local").setLevel(logging.INFO)  # one line per request
+    for chatty in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    overrides = dict(p.split("=", 1) for p in args.param)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    with LocalStack(args.template, args.port, args.aws_port, overrides, args.log_level) as stack:
+        print(f"Orderflow local stack ({stack.resources.path})")
+        print(f"  HTTP API       {stack.api_url}")
+        print(f"  AWS endpoint   {stack.aws_endpoint}   (aws --endpoint-url / boto3 endpoint_url;")
+        print("                 region us-east-1, any access key)")
+        print("  Routes:")
+        for route in sorted(stack.routes, key=lambda r: (r.path, r.method)):
+            print(f"    {route.method:7} {stack.api_url}{route.path}  -> {route.function}")
+        print("Ctrl-C to stop.", flush=True)
+        stopping.wait()
+        print("Stopping...", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

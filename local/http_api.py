@@ -1,0 +1,275 @@
+"""The HTTP front: the template's HttpApi routes served on localhost.
+
+Each request becomes an API Gateway HTTP API payload v2.0 event, the route's
+handler runs through the in-process runtime, and its response is written back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from orderflow_local.runtime import LambdaRuntime
+from orderflow_local.template import ACCOUNT_ID, LOCAL_API_ID, Template
+
+logger = logging.getLogger("orderflow_local.http")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+_PARAM = re.compile(r"^\{([^}+]+)(\+?)\}$")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HttpApi route of a function."""
+
+    function: str
+    method: str
+    path: str
+    pattern: re.Pattern[str]
+    params: tuple[str, ...]
+    priority: tuple[int, int, int, bool]
+
+    @classmethod
+    def parse(cls, function: str, method: str, path: str) -> Route:
+        regex, params, literals, greedy = "", [], 0, 0
+        for segment in path.strip("/").split("/") if path != "/" else []:
+            param = _PARAM.match(segment)
+            if param and param.group(2):
+                regex, greedy = regex + "/(.+)", greedy + 1
+            elif param:
+                regex += "/([^/]+)"
+            else:
+                regex, literals = regex + "/" + re.escape(segment), literals + 1
+            if param:
+                params.append(param.group(1))
+        pattern = re.compile((regex or "/") + "$")
+        # API Gateway prefers literal paths, then path variables, greedy ones last, then a named method.
+        return cls(function, method, path, pattern, tuple(params), (greedy, len(params), -literals, method == "ANY"))
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def build_routes(template: Template) -> list[Route]:
+    """Every function's HttpApi routes, most specific first."""
+    routes = [
+        Route.parse(fn.logical_id, event.method, event.path) for fn in template.functions for event in fn.http_events
+    ]
+    seen: dict[str, str] = {}
+    for route in routes:
+        if route.route_key in seen:
+            raise ValueError(f"route {route.route_key} is declared by {seen[route.route_key]} and {route.function}")
+        seen[route.route_key] = route.function
+    return sorted(routes, key=lambda r: r.priority)
+
+
+class HttpError(Exception):
+    """An API Gateway-level error, answered without calling a handler."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def body(self) -> bytes:
+        return json.dumps({"error": {"code": self.code, "message": self.message, "details": {}}}).encode()
+
+
+def match_route(routes: list[Route], method: str, raw_path: str) -> tuple[Route, dict[str, str]]:
+    """The route for a request and its path parameters, or ``HttpError`` 404/405."""
+    path_matched = False
+    for route in routes:
+        found = route.pattern.match(raw_path)
+        if not found:
+            continue
+        path_matched = True
+        if route.method in (method, "ANY"):
+            return route, {name: unquote(value) for name, value in zip(route.params, found.groups(), strict=True)}
+    if path_matched:
+        raise HttpError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {raw_path}")
+    raise HttpError(404, "ROUTE_NOT_FOUND", f"no route for {method} {raw_path}")
+
+
+def build_event(
+    route: Route,
+    path_params: dict[str, str],
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API payload format 2.0 event."""
+    merged: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    cookie_header = merged.pop("cookie", "")
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": LOCAL_API_ID,
+            "domainName": merged.get("host", "localhost"),
+            "domainPrefix": merged.get("host", "localhost").split(".")[0],
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookie_header:
+        event["cookies"] = [c.strip() for c in cookie_header.split(";") if c.strip()]
+    if query:
+        event["queryStringParameters"] = query
+    if path_params:
+        event["pathParameters"] = path_params
+    if body:
+        try:
+            event["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    return event
+
+
+def to_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A handler's result as (status, headers, body), as API Gateway interprets payload format 2.0."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return 200, [("Content-Type", "application/json")], json.dumps(result).encode()
+    headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
+    headers += [("Set-Cookie", str(c)) for c in result.get("cookies") or []]
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+    return int(result["statusCode"]), headers, raw
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _ApiServer
+
+    def do_ANY(self) -> None:
+        started = time.monotonic()
+        raw_path, _, raw_query = self.path.partition("?")
+        route_key = "-"
+        try:
+            body = self._read_body()
+            route, path_params = match_route(self.server.routes, self.command, raw_path)
+            route_key = route.route_key
+            request_headers = list(self.headers.items())
+            event = build_event(
+                route, path_params, self.command, raw_path, raw_query, request_headers, body, self.client_address[0]
+            )
+            try:
+                status, headers, payload = to_response(self.server.runtime.invoke(route.function, event))
+            except Exception:
+                logger.exception("%s failed on %s %s", route.function, self.command, raw_path)
+                raise HttpError(500, "INTERNAL", "Internal Server Error") from None
+        except HttpError as err:
+            status, headers, payload = err.status, [("Content-Type", "application/json")], err.body()
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("apigw-requestid", str(uuid.uuid4()))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        elapsed = (time.monotonic() - started) * 1000
+        logger.info("%s %s -> %d [%s] %.0f ms", self.command, self.path, status, route_key, elapsed)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_ANY
+
+    def _read_body(self) -> bytes:
+        try:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                return self._read_chunked()
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError as exc:
+            self.close_connection = True
+            raise HttpError(400, "BAD_REQUEST", f"malformed request body framing: {exc}") from None
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise HttpError(413, "PAYLOAD_TOO_LARGE", f"request body over {MAX_BODY_BYTES} bytes")
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        while size := int(self.rfile.readline().split(b";")[0], 16):
+            body += self.rfile.read(size)
+            self.rfile.readline()
+            if len(body) > MAX_BODY_BYTES:
+                self.close_connection = True
+                raise HttpError(413, "PAYLOAD_TOO_LARGE", f"request body over {MAX_BODY_BYTES} bytes")
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        return bytes(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence http.server's stderr log; requests are logged once in ``do_ANY``."""
+
+
+class _ApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], routes: list[Route], runtime: LambdaRuntime) -> None:
+        super().__init__(address, _RequestHandler)
+        self.routes, self.runtime = routes, runtime
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up is routine; anything else is logged (not printed to stderr)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            logger.exception("error serving %s", client_address)
+
+
+class HttpApiServer:
+    """Serves the template's HttpApi routes on ``http://127.0.0.1:<port>`` (port 0 = any free one)."""
+
+    def __init__(self, template: Template, runtime: LambdaRuntime, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.routes = build_routes(template)
+        self._server = _ApiServer((host, port), self.routes, runtime)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="orderflow-http-api", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()

@@ -1,0 +1,153 @@
+"""Create the resolved template's resources in moto through boto3."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+from botocore.client import BaseClient
+
+from orderflow_local.template import Queue, StateMachine, Table, Template, TemplateError
+
+ClientFactory = Callable[[str], BaseClient]
+
+_SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
+_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+_TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "BillingMode",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "ProvisionedThroughput",
+)
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+)
+
+
+def render_definition(machine: StateMachine) -> dict[str, Any]:
+    """The state machine's ASL with every ``${Name}`` replaced from its DefinitionSubstitutions.
+
+    The file is substituted as text (numbers go in unquoted), so it need not be JSON before.
+    """
+    text = machine.definition_path.read_text(encoding="utf-8")
+    missing = sorted({name for name in _SUBSTITUTION.findall(text) if name not in machine.substitutions})
+    if missing:
+        raise TemplateError(f"{machine.logical_id}: {machine.definition_path.name} uses undefined {missing}")
+    rendered = _SUBSTITUTION.sub(lambda m: machine.substitutions[m.group(1)], text)
+    try:
+        return json.loads(rendered)
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"{machine.logical_id}: definition is not JSON after substitution: {exc}") from exc
+
+
+def _dummy_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "Code runs in-process through orderflow_local.runtime.\n")
+    return buf.getvalue()
+
+
+def _create_table(dynamodb: BaseClient, table: Table) -> None:
+    spec = {key: table.properties[key] for key in _TABLE_KEYS if key in table.properties}
+    stream = table.properties.get("StreamSpecification")
+    if stream:
+        spec["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    dynamodb.create_table(TableName=table.name, **spec)
+    ttl = table.properties.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        dynamodb.update_time_to_live(
+            TableName=table.name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+        )
+
+
+def _create_queues(sqs: BaseClient, queues: list[Queue]) -> None:
+    # Every queue exists before any redrive policy names one as its dead-letter queue.
+    for queue in queues:
+        attributes = {k: _attr(queue.properties[k]) for k in _QUEUE_ATTRIBUTES if k in queue.properties}
+        sqs.create_queue(QueueName=queue.name, Attributes=attributes)
+    for queue in queues:
+        policies = {
+            k: json.dumps(queue.properties[k]) for k in ("RedrivePolicy", "RedriveAllowPolicy") if k in queue.properties
+        }
+        if policies:
+            url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=policies)
+
+
+def _attr(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def create_resources(template: Template, client: ClientFactory) -> None:
+    """Create every resource of ``template`` in moto (one IAM role serves all functions and machines)."""
+    role_arn = client("iam").create_role(
+        RoleName=f"{template.stack_name}-local-execution-role",
+        AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY),
+    )["Role"]["Arn"]
+
+    dynamodb = client("dynamodb")
+    for table in template.tables:
+        _create_table(dynamodb, table)
+
+    events = client("events")
+    for bus in template.event_buses:
+        if bus.name != "default":
+            events.create_event_bus(Name=bus.name)
+
+    _create_queues(client("sqs"), template.queues)
+
+    lambda_ = client("lambda")
+    code = _dummy_zip()
+    for fn in template.functions:
+        lambda_.create_function(
+            FunctionName=fn.name,
+            Runtime=fn.runtime,
+            Role=role_arn,
+            Handler=fn.handler,
+            Code={"ZipFile": code},
+            Timeout=fn.timeout,
+            MemorySize=fn.memory_size,
+            Environment={"Variables": fn.environment},
+        )
+    for fn in template.functions:
+        for event in fn.sqs_events:
+            lambda_.create_event_source_mapping(
+                EventSourceArn=event.queue_arn,
+                FunctionName=fn.name,
+                BatchSize=event.batch_size,
+                FunctionResponseTypes=event.function_response_types,
+                Enabled=event.enabled,
+            )
+
+    sfn = client("stepfunctions")
+    for machine in template.state_machines:
+        sfn.create_state_machine(
+            name=machine.name,
+            definition=json.dumps(render_definition(machine)),
+            roleArn=role_arn,
+            type=machine.type,
+        )

@@ -1,0 +1,264 @@
+"""In-process Lambda runtime: replaces moto's Docker-bound invoke with a direct handler call.
+
+Each function's handler module is imported once (its cold start) from the
+function's CodeUri directory under a module name of its own, so functions that
+share a directory or a file name never share module state.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orderflow_local.template import REGION, Function, Template
+
+logger = logging.getLogger("orderflow_local.runtime")
+
+Handler = Callable[[Any, "LambdaContext"], Any]
+Fault = BaseException | type[BaseException] | Handler
+
+
+class HandlerImportError(RuntimeError):
+    """The handler module could not be imported (Lambda's ``Runtime.ImportModuleError``)."""
+
+    error_type = "Runtime.ImportModuleError"
+
+
+class MarshalError(TypeError):
+    """The handler returned something that is not JSON (Lambda's ``Runtime.MarshalError``)."""
+
+    error_type = "Runtime.MarshalError"
+
+
+@dataclass
+class LambdaContext:
+    """The subset of Lambda's context object that handlers and Powertools use."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    log_group_name: str
+    log_stream_name: str
+    timeout_seconds: int
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _started: float = field(default_factory=time.monotonic, repr=False)
+
+    @classmethod
+    def for_function(cls, fn: Function) -> LambdaContext:
+        today = datetime.now(UTC).strftime("%Y/%m/%d")
+        return cls(
+            function_name=fn.name,
+            invoked_function_arn=fn.arn,
+            memory_limit_in_mb=fn.memory_size,
+            log_group_name=f"/aws/lambda/{fn.name}",
+            log_stream_name=f"{today}/[$LATEST]{uuid.uuid4().hex}",
+            timeout_seconds=fn.timeout,
+        )
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self._started
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """Lambda's error response; Step Functions raises ``errorType`` as the ASL error name."""
+    return {
+        "errorType": getattr(exc, "error_type", type(exc).__name__),
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }
+
+
+def process_environment(
+    template: Template, aws_endpoint: str, log_level: str = "WARNING", keep_metrics: bool = False
+) -> dict[str, str | None]:
+    """The variables to set process-wide (``None`` = unset): every function's, plus the local ones.
+
+    Raises ``RuntimeError`` if two functions give one variable different values, since
+    ``os.environ`` cannot hold both.
+    """
+    env: dict[str, str | None] = {}
+    owner: dict[str, str] = {}
+    for fn in template.functions:
+        for key, value in fn.environment.items():
+            if key in env and env[key] != value:
+                raise RuntimeError(
+                    f"environment variable {key} is {env[key]!r} in {owner[key]} but {value!r} in "
+                    f"{fn.logical_id}; the local stack runs all functions in one process, so "
+                    "functions must agree on shared variables"
+                )
+            env[key], owner[key] = value, fn.logical_id
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": None,
+            "AWS_PROFILE": None,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": log_level,
+        }
+    )
+    if not keep_metrics:
+        env["POWERTOOLS_METRICS_DISABLED"] = "true"
+    return env
+
+
+class LambdaRuntime:
+    """Runs the template's functions in this process, for moto and for the local fronts."""
+
+    def __init__(self, template: Template, environment: Mapping[str, str | None]) -> None:
+        self.template = template
+        self.environment = dict(environment)
+        self.invocations: Counter[str] = Counter()
+        self._by_name = {fn.name: fn for fn in template.functions}
+        self._handlers: dict[str, Handler] = {}
+        self._faults: dict[str, list[Fault]] = {}
+        self._lock = threading.Lock()
+        self._import_lock = threading.Lock()
+        self._saved_env: dict[str, str | None] = {}
+        self._code_dirs = list(dict.fromkeys(fn.code_dir for fn in template.functions))
+        self._patched: tuple[type, Any] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def install(self) -> None:
+        """Set the environment, put the code directories on ``sys.path`` and patch moto's Lambda."""
+        from moto.awslambda.models import LambdaFunction
+
+        self._check_module_names()
+        for key, value in self.environment.items():
+            self._saved_env[key] = os.environ.get(key)
+            set_env(key, value)
+        sys.path[:0] = [str(d) for d in self._code_dirs]
+        runtime = self
+
+        def _invoke_lambda(fn_model: Any, event: Any = None) -> tuple[str, bool, str]:
+            return runtime._invoke_for_moto(fn_model.function_name, event)
+
+        self._patched = (LambdaFunction, LambdaFunction.__dict__["_invoke_lambda"])
+        LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        """Undo :meth:`install` and forget every imported handler module; safe to call twice."""
+        if self._patched:
+            cls, original = self._patched
+            cls._invoke_lambda = original  # type: ignore[attr-defined]
+            self._patched = None
+        for key, value in self._saved_env.items():
+            set_env(key, value)
+        self._saved_env.clear()
+        for d in map(str, self._code_dirs):
+            if d in sys.path:
+                sys.path.remove(d)
+        prefixes = tuple(os.path.join(d, "") for d in self._code_dirs)
+        for name, module in list(sys.modules.items()):
+            if (getattr(module, "__file__", None) or "").startswith(prefixes):
+                del sys.modules[name]
+        self._handlers.clear()
+
+    def _check_module_names(self) -> None:
+        """Helper modules are found through ``sys.path``, so two directories must not both have one."""
+        handlers = {(fn.code_dir, fn.handler_module.split(".")[0].split("/")[0]) for fn in self.template.functions}
+        seen: dict[str, Path] = {}
+        for code_dir in (d for d in self._code_dirs if d.is_dir()):
+            for entry in code_dir.iterdir():
+                name = entry.stem if entry.suffix == ".py" else entry.name if (entry / "__init__.py").exists() else ""
+                if not name or (code_dir, name) in handlers:
+                    continue
+                if name in seen:
+                    raise RuntimeError(f"module {name!r} exists in both {seen[name]} and {code_dir}; rename one")
+                seen[name] = code_dir
+
+    # ------------------------------------------------------------------ test hooks
+    def inject_fault(self, logical_id: str, exc_or_callable: Fault, times: int = 1) -> None:
+        """Make the next ``times`` invocations of a function raise ``exc_or_callable`` (an exception
+        or its class), or run ``exc_or_callable(event, context)`` in place of the handler."""
+        self.template.function(logical_id)
+        with self._lock:
+            self._faults.setdefault(logical_id, []).extend([exc_or_callable] * times)
+
+    # ------------------------------------------------------------------ invocation
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        """Call a function's handler directly; its exceptions propagate."""
+        return self._run(self.template.function(logical_id), event)
+
+    def _invoke_for_moto(self, function_name: str, event: Any) -> tuple[str, bool, str]:
+        """moto's ``_invoke_lambda`` contract: ``(payload, errored, logs)``."""
+        fn = self._by_name.get(function_name)
+        try:
+            if fn is None:
+                raise HandlerImportError(f"function {function_name} is not in {self.template.path}")
+            if isinstance(event, str | bytes):
+                event = json.loads(event or "{}")
+            result = self._run(fn, {} if event is None else event)
+            try:
+                return json.dumps(result), False, ""
+            except (TypeError, ValueError) as exc:
+                raise MarshalError(f"Unable to marshal response: {exc}") from exc
+        except Exception as exc:
+            logger.info("%s failed: %s: %s", function_name, type(exc).__name__, exc)
+            return json.dumps(error_payload(exc)), True, ""
+
+    def _run(self, fn: Function, event: Any) -> Any:
+        with self._lock:
+            self.invocations[fn.logical_id] += 1
+        handler = self._handler(fn)
+        with self._lock:
+            faults = self._faults.get(fn.logical_id)
+            fault = faults.pop(0) if faults else None
+        context = LambdaContext.for_function(fn)
+        if isinstance(fault, BaseException) or (isinstance(fault, type) and issubclass(fault, BaseException)):
+            raise fault
+        result = (fault or handler)(event, context)
+        if context.get_remaining_time_in_millis() == 0:
+            logger.warning("%s ran longer than its Timeout of %ss", fn.logical_id, fn.timeout)
+        return result
+
+    def _handler(self, fn: Function) -> Handler:
+        handler = self._handlers.get(fn.logical_id)
+        if handler is not None:
+            return handler
+        with self._import_lock:
+            if fn.logical_id not in self._handlers:
+                self._handlers[fn.logical_id] = _import_handler(fn)
+        return self._handlers[fn.logical_id]
+
+
+def _import_handler(fn: Function) -> Handler:
+    file = fn.code_dir / (fn.handler_module.replace(".", "/") + ".py")
+    name = f"_orderflow_local_fn_{fn.logical_id}"
+    try:
+        spec = importlib.util.spec_from_file_location(name, file)
+        if spec is None or spec.loader is None:
+            raise FileNotFoundError(file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return getattr(module, fn.handler_function)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise HandlerImportError(f"{fn.logical_id}: cannot load handler {fn.handler} from {file}: {exc}") from exc
+
+
+def set_env(key: str, value: str | None) -> None:
+    """Set ``key`` in ``os.environ``, or unset it for ``None``."""
+    if value is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = value

@@ -1,0 +1,268 @@
+"""``LocalStack``: the whole template running offline in this process.
+
+moto serves AWS on ``127.0.0.1`` (Step Functions executing the real ASL), the
+template's functions run in-process, its HTTP API is served on localhost and
+its schedules fire on a timer. moto's state is global, so one stack per process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, TypeVar
+
+import boto3
+from botocore.client import BaseClient
+
+from orderflow_local.fidelity import serialise_dynamodb
+from orderflow_local.http_api import HttpApiServer, Route
+from orderflow_local.resources import create_resources
+from orderflow_local.runtime import LambdaRuntime, process_environment, set_env
+from orderflow_local.schedules import ScheduleTimer
+from orderflow_local.template import DEFAULT_STACK_NAME, REGION, Template, read_template, resolve_template
+
+DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+# Applied when the template declares them; moto really sleeps on Retry intervals.
+LOCAL_PARAMETER_DEFAULTS: dict[str, str] = {"RetryIntervalSeconds": "1"}
+ORDER_STATE_MACHINE = "OrderProcessingStateMachine"
+HOST = "127.0.0.1"
+T = TypeVar("T")
+
+
+def _bindable_port(port: int = 0) -> int:
+    """``port`` if it is free on 127.0.0.1 (any free port for 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError as exc:
+            raise RuntimeError(f"port {port} on {HOST} is not free: {exc}") from exc
+        return sock.getsockname()[1]
+
+
+class LocalStack:
+    """Boots and tears down the offline stack; a context manager."""
+
+    _active: ClassVar[LocalStack | None] = None
+    _active_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        template_path: str | Path = DEFAULT_TEMPLATE,
+        api_port: int = 0,
+        aws_port: int = 0,
+        parameter_overrides: Mapping[str, Any] | None = None,
+        log_level: str = "WARNING",
+        keep_metrics: bool = False,
+        stack_name: str = DEFAULT_STACK_NAME,
+    ) -> None:
+        doc = read_template(template_path)
+        declared = doc.get("Parameters") or {}
+        overrides = {k: v for k, v in LOCAL_PARAMETER_DEFAULTS.items() if k in declared}
+        overrides.update(parameter_overrides or {})
+        self.resources: Template = resolve_template(doc, template_path, overrides, stack_name)
+        self._api_port = api_port
+        self._aws_port = aws_port
+        self._log_level = log_level
+        self._keep_metrics = keep_metrics
+        self._exit = ExitStack()
+        self._clients: dict[str, BaseClient] = {}
+        self._session: boto3.Session | None = None
+        self._runtime: LambdaRuntime | None = None
+        self._http: HttpApiServer | None = None
+        self._timer: ScheduleTimer | None = None
+        self._endpoint: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> LocalStack:
+        """Start moto, create the resources, install the runtime, serve the API, run the schedules."""
+        with LocalStack._active_lock:
+            if LocalStack._active is not None:
+                raise RuntimeError(
+                    f"a LocalStack of {LocalStack._active.resources.path} is already running in this process; "
+                    "moto's state is global, so stop it first"
+                )
+            LocalStack._active = self
+        self._exit = ExitStack()
+        self._exit.callback(self._release)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        port = _bindable_port(self._aws_port)
+        self._exit.callback(set_env, "MOTO_PORT", os.environ.get("MOTO_PORT"))
+        os.environ["MOTO_PORT"] = str(port)  # read by moto's Step Functions to call Lambda
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        serialise_dynamodb()
+        werkzeug = logging.getLogger("werkzeug")
+        self._exit.callback(werkzeug.setLevel, werkzeug.level)
+        werkzeug.setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+        server.start()
+        self._exit.callback(server.stop)
+        self._endpoint = f"http://{HOST}:{port}"
+        self._exit.callback(self._clients.clear)
+
+        executing = default_user_config.get("stepfunctions", {}).get("execute_state_machine", False)
+        self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        self._exit.callback(self._post, "/moto-api/config", {"stepfunctions": {"execute_state_machine": executing}})
+        self._exit.callback(self._post, "/moto-api/reset", None)
+
+        env = process_environment(self.resources, self._endpoint, self._log_level, self._keep_metrics)
+        self._runtime = LambdaRuntime(self.resources, env)
+        self._exit.callback(_clear_environment_caches)
+        self._runtime.install()
+        self._exit.callback(self._runtime.uninstall)
+        _clear_environment_caches()
+        self._exit.callback(self._stop_running_executions)
+        create_resources(self.resources, self.boto3_client)
+
+        self._http = HttpApiServer(self.resources, self._runtime, self._api_port, HOST)
+        self._http.start()
+        self._exit.callback(self._http.stop)
+        self._timer = ScheduleTimer(self.resources, self._runtime)
+        self._timer.start()
+        self._exit.callback(self._timer.stop)
+
+    def stop(self) -> None:
+        """Stop everything :meth:`start` started, in reverse order; safe to call twice."""
+        self._exit.close()
+
+    def _release(self) -> None:
+        self._runtime = self._http = self._timer = None
+        self._endpoint = None
+        with LocalStack._active_lock:
+            LocalStack._active = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ access
+    @property
+    def runtime(self) -> LambdaRuntime:
+        return _started(self._runtime)
+
+    @property
+    def schedules(self) -> ScheduleTimer:
+        return _started(self._timer)
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the HTTP API, e.g. ``http://127.0.0.1:3000``."""
+        return _started(self._http).url
+
+    @property
+    def routes(self) -> list[Route]:
+        return _started(self._http).routes
+
+    @property
+    def aws_endpoint(self) -> str:
+        """moto's endpoint, for ``aws --endpoint-url`` or boto3's ``endpoint_url``."""
+        return _started(self._endpoint)
+
+    def boto3_client(self, service: str) -> BaseClient:
+        """A boto3 client of the local AWS endpoint (cached per service)."""
+        if service not in self._clients:
+            if self._session is None:
+                self._session = boto3.Session(
+                    aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+                )
+            self._clients[service] = self._session.client(service, endpoint_url=self.aws_endpoint)
+        return self._clients[service]
+
+    # ------------------------------------------------------------------ workflows
+    def execution_arn(self, state_machine: str, name: str) -> str:
+        """The ARN of execution ``name`` of the state machine with logical id ``state_machine``."""
+        arn = self.resources.state_machine(state_machine).arn
+        return f"{arn.replace(':stateMachine:', ':execution:')}:{name}"
+
+    def start_execution(self, state_machine: str, name: str, payload: Any) -> str:
+        """Start a named execution (moto needs the name) and return its ARN."""
+        return self.boto3_client("stepfunctions").start_execution(
+            stateMachineArn=self.resources.state_machine(state_machine).arn,
+            name=name,
+            input=json.dumps(payload),
+        )["executionArn"]
+
+    def wait_for_execution(self, execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
+        """``describe_execution`` once the execution has left RUNNING; ``TimeoutError`` otherwise."""
+        sfn = self.boto3_client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                return described
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still RUNNING after {timeout}s")
+            time.sleep(0.05)
+
+    def wait_for_state(self, execution_arn: str, state_name: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The history event of the execution entering ``state_name`` (waits for it)."""
+        sfn = self.boto3_client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+            for event in history:
+                if event.get("stateEnteredEventDetails", {}).get("name") == state_name:
+                    return event
+            if sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
+                raise RuntimeError(f"{execution_arn} ended without entering {state_name}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} did not enter {state_name} within {timeout}s")
+            time.sleep(0.05)
+
+    def describe_order_execution(self, order_id: str) -> dict[str, Any]:
+        """``describe_execution`` of an order's workflow (its execution name is the order id)."""
+        arn = self.execution_arn(ORDER_STATE_MACHINE, order_id)
+        return self.boto3_client("stepfunctions").describe_execution(executionArn=arn)
+
+    # ------------------------------------------------------------------ moto plumbing
+    def _post(self, path: str, body: Any) -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        request = urllib.request.Request(f"{self.aws_endpoint}{path}", data=data, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def _stop_running_executions(self) -> None:
+        """Stop executions still running (e.g. parked on a task token) so none outlives the stack."""
+        sfn = self.boto3_client("stepfunctions")
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
+            for execution in listed["executions"]:
+                sfn.stop_execution(executionArn=execution["executionArn"], cause="local stack stopped")
+
+
+def _clear_environment_caches() -> None:
+    """Forget what the ``orderflow`` package cached from the environment (endpoint-bound clients,
+    settings), whenever the stack sets or restores it."""
+    aws, settings = sys.modules.get("orderflow.adapters.aws"), sys.modules.get("orderflow.settings")
+    if aws is not None:
+        aws.reset()
+    if settings is not None:
+        settings.get_settings.cache_clear()
+
+
+def _started(value: T | None) -> T:
+    if value is None:
+        raise RuntimeError("the LocalStack is not started")
+    return value

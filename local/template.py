@@ -1,0 +1,505 @@
+"""Read a SAM template and resolve it into the resources the local stack creates.
+
+The YAML short tags (``!Ref``, ``!Sub``, ``!GetAtt`` ...) become their long
+``{"Ref": ...}`` / ``{"Fn::...": ...}`` forms; parameters, pseudo parameters,
+``Globals.Function`` and the intrinsic functions are then resolved to the
+physical names and ARNs the stack will have in moto.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+URL_SUFFIX = "amazonaws.com"
+DEFAULT_STACK_NAME = "orderflow"
+LOCAL_API_ID = "local"
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_NO_VALUE = object()
+
+
+class TemplateError(ValueError):
+    """The template cannot be resolved for the local stack."""
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that understands CloudFormation's short-form intrinsic tags."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def read_template(path: str | Path) -> dict[str, Any]:
+    """Parse a CloudFormation/SAM YAML (or JSON) file into plain long-form dicts."""
+    with open(path, encoding="utf-8") as fh:
+        doc = yaml.load(fh, Loader=_CfnLoader)
+    if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
+        raise TemplateError(f"{path}: not a template (no Resources)")
+    return doc
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_id: str
+    name: str
+    arn: str
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EventBus:
+    logical_id: str
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical_id: str
+    name: str
+    arn: str
+    url: str
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class HttpApiEvent:
+    event_name: str
+    path: str
+    method: str
+
+
+@dataclass(frozen=True)
+class SqsEvent:
+    event_name: str
+    queue_arn: str
+    batch_size: int
+    function_response_types: list[str]
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class ScheduleEvent:
+    event_name: str
+    expression: str
+    enabled: bool
+    input: str | None
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str
+    runtime: str
+    timeout: int
+    memory_size: int
+    environment: dict[str, str]
+    http_events: list[HttpApiEvent] = field(default_factory=list)
+    sqs_events: list[SqsEvent] = field(default_factory=list)
+    schedules: list[ScheduleEvent] = field(default_factory=list)
+
+    @property
+    def handler_module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def handler_function(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    logical_id: str
+    name: str
+    arn: str
+    type: str
+    definition_path: Path
+    substitutions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Template:
+    """The resolved template: what the local stack creates and runs."""
+
+    path: Path
+    stack_name: str
+    parameters: dict[str, Any]
+    tables: list[Table]
+    event_buses: list[EventBus]
+    queues: list[Queue]
+    functions: list[Function]
+    state_machines: list[StateMachine]
+
+    def function(self, logical_id: str) -> Function:
+        for fn in self.functions:
+            if fn.logical_id == logical_id:
+                return fn
+        raise KeyError(f"no function {logical_id!r} in {self.path}")
+
+    def state_machine(self, logical_id: str) -> StateMachine:
+        for sm in self.state_machines:
+            if sm.logical_id == logical_id:
+                return sm
+        raise KeyError(f"no state machine {logical_id!r} in {self.path}")
+
+
+# --------------------------------------------------------------------------- resolution
+
+_NAME_PROPERTY = {
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::Serverless::Function": "FunctionName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Serverless::LayerVersion": "LayerName",
+    "AWS::Serverless::StateMachine": "Name",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::Events::EventBus": "Name",
+    "AWS::SQS::Queue": "QueueName",
+}
+_ARN_FORMAT = {
+    "AWS::DynamoDB::Table": "arn:{p}:dynamodb:{r}:{a}:table/{n}",
+    "AWS::Serverless::Function": "arn:{p}:lambda:{r}:{a}:function:{n}",
+    "AWS::Lambda::Function": "arn:{p}:lambda:{r}:{a}:function:{n}",
+    "AWS::Serverless::LayerVersion": "arn:{p}:lambda:{r}:{a}:layer:{n}:1",
+    "AWS::Serverless::StateMachine": "arn:{p}:states:{r}:{a}:stateMachine:{n}",
+    "AWS::StepFunctions::StateMachine": "arn:{p}:states:{r}:{a}:stateMachine:{n}",
+    "AWS::Events::EventBus": "arn:{p}:events:{r}:{a}:event-bus/{n}",
+    "AWS::SQS::Queue": "arn:{p}:sqs:{r}:{a}:{n}",
+}
+_REF_RETURNS_ARN = {
+    "AWS::Serverless::LayerVersion",
+    "AWS::Serverless::StateMachine",
+    "AWS::StepFunctions::StateMachine",
+}
+
+
+_CREATED_TYPES = {
+    "AWS::DynamoDB::Table",
+    "AWS::Events::EventBus",
+    "AWS::SQS::Queue",
+    "AWS::Serverless::Function",
+    "AWS::Serverless::StateMachine",
+}
+
+
+def merge_globals(global_props: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+    """SAM's Globals rule: maps merge (own keys win), lists concatenate, scalars are overridden."""
+    merged = dict(global_props)
+    for key, value in own.items():
+        base = merged.get(key)
+        if isinstance(base, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge_globals(base, value)
+        elif isinstance(base, list) and isinstance(value, list):
+            merged[key] = base + value
+        else:
+            merged[key] = value
+    return merged
+
+
+class _Resolver:
+    def __init__(self, doc: dict[str, Any], parameters: dict[str, Any], stack_name: str) -> None:
+        self.resources: dict[str, dict[str, Any]] = doc["Resources"]
+        self.conditions: dict[str, Any] = doc.get("Conditions", {})
+        self.mappings: dict[str, Any] = doc.get("Mappings", {})
+        self.stack_name = stack_name
+        self.refs: dict[str, Any] = {
+            **parameters,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": PARTITION,
+            "AWS::URLSuffix": URL_SUFFIX,
+            "AWS::StackName": stack_name,
+            "AWS::StackId": f"arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{stack_name}/local",
+            "AWS::NoValue": _NO_VALUE,
+        }
+        self._condition_values: dict[str, bool] = {}
+
+    # ---- physical identity
+    def resource_type(self, logical_id: str) -> str:
+        if logical_id not in self.resources:
+            raise TemplateError(f"reference to unknown resource or parameter {logical_id!r}")
+        return self.resources[logical_id]["Type"]
+
+    def physical_name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        props = resource.get("Properties") or {}
+        prop = _NAME_PROPERTY.get(resource["Type"])
+        if prop and props.get(prop) is not None:
+            return str(self.resolve(props[prop]))
+        fifo = resource["Type"] == "AWS::SQS::Queue" and self.resolve(props.get("FifoQueue")) in (True, "true")
+        return f"{self.stack_name}-{logical_id}" + (".fifo" if fifo else "")
+
+    def arn(self, logical_id: str) -> str:
+        rtype = self.resource_type(logical_id)
+        if rtype not in _ARN_FORMAT:
+            raise TemplateError(f"{logical_id}: no ARN known for {rtype}")
+        return _ARN_FORMAT[rtype].format(p=PARTITION, r=REGION, a=ACCOUNT_ID, n=self.physical_name(logical_id))
+
+    def queue_url(self, logical_id: str) -> str:
+        return f"https://sqs.{REGION}.{URL_SUFFIX}/{ACCOUNT_ID}/{self.physical_name(logical_id)}"
+
+    def ref(self, name: str) -> Any:
+        if name in self.refs:
+            return self.refs[name]
+        rtype = self.resource_type(name)
+        if rtype == "AWS::Serverless::HttpApi":
+            return LOCAL_API_ID
+        if rtype == "AWS::SQS::Queue":
+            return self.queue_url(name)
+        if rtype in _REF_RETURNS_ARN:
+            return self.arn(name)
+        if rtype in _NAME_PROPERTY:
+            return self.physical_name(name)
+        raise TemplateError(f"Ref {name}: resource type {rtype} is not supported by the local stack")
+
+    def get_att(self, logical_id: str, attribute: str) -> Any:
+        rtype = self.resource_type(logical_id)
+        if attribute == "Arn":
+            return self.arn(logical_id)
+        if attribute in ("Name", "QueueName") and rtype in _NAME_PROPERTY:
+            return self.physical_name(logical_id)
+        if attribute == "QueueUrl" and rtype == "AWS::SQS::Queue":
+            return self.queue_url(logical_id)
+        raise TemplateError(f"GetAtt {logical_id}.{attribute}: not supported for {rtype}")
+
+    # ---- conditions
+    def condition(self, name: str) -> bool:
+        if name not in self._condition_values:
+            if name not in self.conditions:
+                raise TemplateError(f"unknown condition {name!r}")
+            self._condition_values[name] = bool(self.resolve(self.conditions[name]))
+        return self._condition_values[name]
+
+    def included(self, logical_id: str) -> bool:
+        cond = self.resources[logical_id].get("Condition")
+        return cond is None or self.condition(cond)
+
+    # ---- intrinsic functions
+    def resolve(self, value: Any) -> Any:
+        """Resolve every intrinsic function in ``value``; ``AWS::NoValue`` entries are dropped."""
+        if isinstance(value, list):
+            return [v for v in (self.resolve(item) for item in value) if v is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref" or key == "Condition" or key.startswith("Fn::"):
+                return self._intrinsic(key, arg)
+        return {k: r for k, r in ((k, self.resolve(v)) for k, v in value.items()) if r is not _NO_VALUE}
+
+    def _intrinsic(self, key: str, arg: Any) -> Any:
+        match key:
+            case "Ref":
+                return self.ref(arg)
+            case "Condition":
+                return self.condition(arg)
+            case "Fn::GetAtt":
+                logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            case "Fn::Sub":
+                template, variables = (arg, {}) if isinstance(arg, str) else arg
+                return self.sub(template, self.resolve(variables))
+            case "Fn::Join":
+                sep, items = arg
+                return str(self.resolve(sep)).join(str(i) for i in self.resolve(items))
+            case "Fn::Select":
+                index, items = self.resolve(arg)
+                return items[int(index)]
+            case "Fn::Split":
+                sep, text = self.resolve(arg)
+                return text.split(sep)
+            case "Fn::If":
+                cond, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(cond) else when_false)
+            case "Fn::Equals":
+                left, right = self.resolve(arg)
+                return str(left) == str(right)
+            case "Fn::Not":
+                return not self.resolve(arg)[0]
+            case "Fn::And":
+                return all(self.resolve(arg))
+            case "Fn::Or":
+                return any(self.resolve(arg))
+            case "Fn::FindInMap":
+                map_name, top, second = self.resolve(arg)
+                return self.mappings[map_name][top][second]
+            case "Fn::Base64":
+                return base64.b64encode(str(self.resolve(arg)).encode()).decode()
+        raise TemplateError(f"intrinsic function {key} is not supported by the local stack")
+
+    def sub(self, template: str, variables: Mapping[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(variables[name])
+            if name in self.refs or "." not in name:
+                return str(self.ref(name))
+            return str(self.get_att(*name.split(".", 1)))
+
+        return _SUB_VARIABLE.sub(replace, template)
+
+
+def _parameter_values(doc: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    declared: dict[str, Any] = doc.get("Parameters") or {}
+    unknown = set(overrides) - set(declared)
+    if unknown:
+        raise TemplateError(f"parameter overrides not declared in the template: {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for name, spec in declared.items():
+        if name in overrides:
+            raw = overrides[name]
+        elif "Default" in spec:
+            raw = spec["Default"]
+        else:
+            raise TemplateError(f"parameter {name} has no Default and no override")
+        if spec.get("Type", "String").startswith(("List<", "CommaDelimitedList")):
+            value: Any = raw if isinstance(raw, list) else [s.strip() for s in str(raw).split(",")]
+        else:
+            value = str(raw)
+        allowed = spec.get("AllowedValues")
+        if allowed is not None and value not in [str(a) for a in allowed]:
+            raise TemplateError(f"parameter {name}={value!r} is not one of {allowed}")
+        values[name] = value
+    return values
+
+
+def _env_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Path) -> Function:
+    code_uri = props.get("CodeUri")
+    if not isinstance(code_uri, str) or "Handler" not in props:
+        raise TemplateError(f"{logical_id}: the local stack runs only functions with a local CodeUri and Handler")
+    http: list[HttpApiEvent] = []
+    sqs: list[SqsEvent] = []
+    schedules: list[ScheduleEvent] = []
+    for event_name, event in (props.get("Events") or {}).items():
+        ep = event.get("Properties") or {}
+        match event["Type"]:
+            case "HttpApi":
+                path = ep.get("Path", "/{proxy+}")
+                http.append(HttpApiEvent(event_name, path, str(ep.get("Method", "ANY")).upper()))
+            case "SQS":
+                sqs.append(
+                    SqsEvent(
+                        event_name,
+                        queue_arn=ep["Queue"],
+                        batch_size=int(ep.get("BatchSize", 10)),
+                        function_response_types=list(ep.get("FunctionResponseTypes", [])),
+                        enabled=bool(ep.get("Enabled", True)),
+                    )
+                )
+            case "Schedule":
+                schedules.append(
+                    ScheduleEvent(event_name, ep["Schedule"], bool(ep.get("Enabled", True)), ep.get("Input"))
+                )
+            case other:
+                raise TemplateError(f"{logical_id}.{event_name}: event type {other} not supported locally")
+    variables = (props.get("Environment") or {}).get("Variables") or {}
+    return Function(
+        logical_id=logical_id,
+        name=r.physical_name(logical_id),
+        arn=r.arn(logical_id),
+        code_dir=(base_dir / code_uri).resolve(),
+        handler=props["Handler"],
+        runtime=props.get("Runtime", "python3.12"),
+        timeout=int(props.get("Timeout", 3)),
+        memory_size=int(props.get("MemorySize", 128)),
+        environment={k: _env_value(v) for k, v in variables.items()},
+        http_events=http,
+        sqs_events=sqs,
+        schedules=schedules,
+    )
+
+
+def resolve_template(
+    doc: dict[str, Any],
+    path: str | Path,
+    parameter_overrides: Mapping[str, Any] | None = None,
+    stack_name: str = DEFAULT_STACK_NAME,
+) -> Template:
+    """Resolve a parsed template (see :func:`read_template`) read from ``path``."""
+    path = Path(path).resolve()
+    base_dir = path.parent
+    parameters = _parameter_values(doc, parameter_overrides or {})
+    r = _Resolver(doc, parameters, stack_name)
+    global_function = (doc.get("Globals") or {}).get("Function") or {}
+    tables, buses, queues, functions, machines = [], [], [], [], []
+    for logical_id, resource in r.resources.items():
+        if not r.included(logical_id):
+            continue
+        rtype = resource["Type"]
+        raw = resource.get("Properties") or {}
+        if rtype == "AWS::Serverless::Function":
+            raw = merge_globals(global_function, raw)
+        props = r.resolve(raw) if rtype in _CREATED_TYPES else {}
+        if rtype == "AWS::DynamoDB::Table":
+            tables.append(Table(logical_id, r.physical_name(logical_id), r.arn(logical_id), props))
+        elif rtype == "AWS::Events::EventBus":
+            buses.append(EventBus(logical_id, r.physical_name(logical_id), r.arn(logical_id)))
+        elif rtype == "AWS::SQS::Queue":
+            queues.append(
+                Queue(logical_id, r.physical_name(logical_id), r.arn(logical_id), r.queue_url(logical_id), props)
+            )
+        elif rtype == "AWS::Serverless::Function":
+            functions.append(_function(r, logical_id, props, base_dir))
+        elif rtype == "AWS::Serverless::StateMachine":
+            if not isinstance(props.get("DefinitionUri"), str):
+                raise TemplateError(f"{logical_id}: the local stack needs a local DefinitionUri file")
+            machines.append(
+                StateMachine(
+                    logical_id=logical_id,
+                    name=r.physical_name(logical_id),
+                    arn=r.arn(logical_id),
+                    type=props.get("Type", "STANDARD"),
+                    definition_path=(base_dir / props["DefinitionUri"]).resolve(),
+                    substitutions={k: _env_value(v) for k, v in (props.get("DefinitionSubstitutions") or {}).items()},
+                )
+            )
+    return Template(path, stack_name, parameters, tables, buses, queues, functions, machines)
+
+
+def load_template(
+    path: str | Path,
+    parameter_overrides: Mapping[str, Any] | None = None,
+    stack_name: str = DEFAULT_STACK_NAME,
+) -> Template:
+    """Read and resolve the template at ``path``."""
+    return resolve_template(read_template(path), path, parameter_overrides, stack_name)

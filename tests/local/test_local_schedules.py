@@ -1,0 +1,92 @@
+"""Schedule expressions and the schedule timer (no moto: a recording runtime stands in)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orderflow_local.schedules import Cron, ScheduleTimer, next_fire_function
+from orderflow_local.template import load_template
+
+FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "stack" / "template.yaml"
+T0 = datetime(2026, 3, 14, 10, 30, 15, tzinfo=UTC)  # a Saturday
+
+
+class RecordingRuntime:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.called = threading.Event()
+
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        self.calls.append((logical_id, event))
+        self.called.set()
+        return {"ok": True}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("rate(5 minutes)", T0 + timedelta(minutes=5)),
+        ("rate(1 hour)", T0 + timedelta(hours=1)),
+        ("rate(2 days)", T0 + timedelta(days=2)),
+        ("cron(0 2 * * ? *)", datetime(2026, 3, 15, 2, 0, tzinfo=UTC)),
+        ("cron(*/15 * * * ? *)", datetime(2026, 3, 14, 10, 45, tzinfo=UTC)),
+        ("cron(0 9 ? * MON-FRI *)", datetime(2026, 3, 16, 9, 0, tzinfo=UTC)),
+        ("cron(0 8 1 JAN,JUL ? *)", datetime(2026, 7, 1, 8, 0, tzinfo=UTC)),
+        ("cron(30 10 ? * 7 *)", datetime(2026, 3, 21, 10, 30, tzinfo=UTC)),  # 7 = Saturday, next week
+        ("cron(0 0 29 2 ? 2028)", datetime(2028, 2, 29, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_next_fire_time(expression: str, expected: datetime) -> None:
+    assert next_fire_function(expression)(T0) == expected
+
+
+@pytest.mark.parametrize(
+    "expression", ["rate(5 weeks)", "cron(0 2 * * *)", "cron(0 2 * * MON *)", "cron(0 2 L * ? *)", "at(2026-01-01)"]
+)
+def test_bad_expressions_are_refused(expression: str) -> None:
+    with pytest.raises(ValueError):
+        next_fire_function(expression)
+
+
+def test_cron_that_never_fires_again() -> None:
+    with pytest.raises(ValueError, match="never"):
+        Cron("0 0 1 1 ? 2020").next_after(T0)
+
+
+def test_fire_builds_scheduled_events_or_uses_input() -> None:
+    runtime = RecordingRuntime()
+    timer = ScheduleTimer(load_template(FIXTURE_TEMPLATE), runtime, clock=lambda: T0)
+    timer.fire("TickFunction")
+    timer.fire("TickFunction", "Nightly")
+    (first_fn, scheduled), (_, nightly) = runtime.calls
+    assert first_fn == "TickFunction"
+    assert scheduled["detail-type"] == "Scheduled Event"
+    assert scheduled["source"] == "aws.events"
+    assert scheduled["time"] == "2026-03-14T10:30:15Z"
+    assert scheduled["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/orderflow-TickFunctionEveryMinute"]
+    assert nightly["detail-type"] == "Nightly"
+    with pytest.raises(KeyError):
+        timer.fire("ApiFunction")
+
+
+def test_timer_fires_enabled_schedules_when_due() -> None:
+    runtime = RecordingRuntime()
+    started = time.monotonic()
+
+    def fast_clock() -> datetime:  # one real second is ten minutes
+        return T0 + timedelta(seconds=(time.monotonic() - started) * 600)
+
+    timer = ScheduleTimer(load_template(FIXTURE_TEMPLATE), runtime, clock=fast_clock, poll_seconds=0.01)
+    timer.start()
+    try:
+        assert runtime.called.wait(5)
+    finally:
+        timer.stop()
+    assert {fn for fn, _ in runtime.calls} == {"TickFunction"}
+    assert all(event["detail-type"] == "Scheduled Event" for _, event in runtime.calls)  # Nightly is disabled
