@@ -1,0 +1,223 @@
+"""A small HTTP client for the Orderflow API (the local stack or a deployed one).
+
+Every method returns the decoded JSON body and raises :class:`ApiError` on an error response,
+except :meth:`OrderflowClient.submit_order`, which returns ``(status_code, body)`` as it came so a
+caller can show or assert a 4xx.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+# Methods that may be sent twice without changing the outcome.
+SAFE_TO_REPEAT = frozenset({"GET", "HEAD", "PUT", "OPTIONS"})
+# The connection failed or was dropped before an answer came back.
+RETRYABLE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+# Statuses after which an order never moves again.
+FINAL_STATUSES = frozenset({"DELIVERED", "CANCELLED", "REJECTED", "FAILED"})
+
+
+class ApiError(Exception):
+    """The API answered with an error: ``{"error": {"code", "message", "details"}}``."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details if details is not None else {}
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> ApiError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            return cls(response.status_code, str(error.get("code", "ERROR")), str(error.get("message", "")),
+                       error.get("details"))
+        text = response.text.strip()[:300] or response.reason_phrase
+        return cls(response.status_code, f"HTTP_{response.status_code}", text)
+
+
+class WaitTimeout(TimeoutError):
+    """An order did not reach any of the wanted statuses in time."""
+
+    def __init__(self, order_id: str, wanted: Iterable[str], last: Mapping[str, Any] | None, timeout: float):
+        self.order_id = order_id
+        self.wanted = sorted(wanted)
+        self.last = dict(last) if last else None
+        self.status = self.last.get("status") if self.last else None
+        if self.status in FINAL_STATUSES:
+            message = f"order {order_id} ended {self.status} and will never reach {'/'.join(self.wanted)}"
+        else:
+            message = (f"order {order_id} did not reach {'/'.join(self.wanted)} within {timeout:g} s "
+                       f"(last status: {self.status})")
+        super().__init__(message)
+
+
+class OrderflowClient:
+    """``OrderflowClient("http://127.0.0.1:3000")``; also a context manager that closes its connections."""
+
+    def __init__(self, base_url: str, timeout: float = 10, transport: httpx.BaseTransport | None = None,
+                 retries: int = 2):
+        self.base_url = base_url.rstrip("/")
+        self.retries = retries
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
+                                  headers={"Accept": "application/json"})
+
+    # ------------------------------------------------------------------ plumbing
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OrderflowClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, *, json: Any = None, content: bytes | str | None = None,
+                params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
+                retry: bool | None = None) -> httpx.Response:
+        """The raw response, whatever its status (for callers that want to look at errors themselves).
+
+        ``json`` sends a JSON body; ``content`` sends bytes as they are (set the content-type yourself).
+        A connection that fails or is dropped before the answer is retried (``retries`` times, with a
+        short backoff) when repeating the request is safe: GET and PUT, any request carrying an
+        ``Idempotency-Key``, or ``retry=True`` from a caller that knows the operation is idempotent.
+        """
+        headers = dict(headers or {})
+        if retry is None:
+            retry = method.upper() in SAFE_TO_REPEAT or any(h.lower() == "idempotency-key" for h in headers)
+        attempts = 1 + (self.retries if retry else 0)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._send(method, path, json=json, content=content, params=params, headers=headers)
+            except RETRYABLE:
+                if attempt == attempts:
+                    raise
+                time.sleep(0.1 * 3 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, method: str, path: str, *, json: Any, content: bytes | str | None,
+              params: Mapping[str, Any] | None, headers: dict[str, str]) -> httpx.Response:
+        kwargs: dict[str, Any] = {}
+        if json is not None:
+            kwargs["json"] = json
+        if content is not None:
+            kwargs["content"] = content
+        if params:
+            kwargs["params"] = {k: v for k, v in params.items() if v is not None}
+        return self._http.request(method, path, headers=headers, **kwargs)
+
+    def _call(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
+              headers: Mapping[str, str] | None = None, retry: bool | None = None) -> Any:
+        response = self.request(method, path, json=json, params=params, headers=headers, retry=retry)
+        if response.status_code >= 400:
+            raise ApiError.from_response(response)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(response.status_code, "BAD_RESPONSE",
+                           f"expected JSON from {method} {path}, got: {response.text[:200]!r}") from None
+
+    # ------------------------------------------------------------------ catalogue and stock
+    def put_product(self, sku: str, name: str, unit_price: float | str, supplier_id: str | None = None,
+                    active: bool | None = None) -> dict:
+        body: dict[str, Any] = {"name": name, "unit_price": unit_price}
+        if supplier_id is not None:
+            body["supplier_id"] = supplier_id
+        if active is not None:
+            body["active"] = active
+        return self._call("PUT", f"/products/{sku}", json=body)
+
+    def get_product(self, sku: str) -> dict:
+        return self._call("GET", f"/products/{sku}")
+
+    def put_customer(self, customer_id: str, name: str, credit_limit: float | str) -> dict:
+        return self._call("PUT", f"/customers/{customer_id}", json={"name": name, "credit_limit": credit_limit})
+
+    def get_customer(self, customer_id: str) -> dict:
+        return self._call("GET", f"/customers/{customer_id}")
+
+    def adjust_stock(self, sku: str, quantity: int, reason: str = "adjustment",
+                     idempotency_key: str | None = None) -> dict:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._call("POST", f"/stock/{sku}/adjustments", json={"quantity": quantity, "reason": reason},
+                          headers=headers)
+
+    def get_stock(self, sku: str) -> dict:
+        return self._call("GET", f"/stock/{sku}")
+
+    # ------------------------------------------------------------------ orders
+    def submit_order(self, customer_id: str, lines: Iterable[Mapping[str, Any]], idempotency_key: str | None = None,
+                     channel: str | None = None) -> tuple[int, dict]:
+        """POST /orders. Returns ``(status_code, body)`` without raising, so 4xx answers can be inspected."""
+        body: dict[str, Any] = {"customer_id": customer_id,
+                                "lines": [{"sku": li["sku"], "quantity": li["quantity"]} for li in lines]}
+        if channel is not None:
+            body["channel"] = channel
+        response = self.request("POST", "/orders", json=body,
+                                headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())})
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {"error": {"code": f"HTTP_{response.status_code}", "message": response.text[:300],
+                                 "details": {}}}
+        return response.status_code, payload
+
+    def get_order(self, order_id: str) -> dict:
+        return self._call("GET", f"/orders/{order_id}")
+
+    def list_orders(self, customer_id: str, limit: int | None = None, cursor: str | None = None) -> dict:
+        return self._call("GET", "/orders", params={"customer_id": customer_id, "limit": limit, "cursor": cursor})
+
+    def list_all_orders(self, customer_id: str, page_size: int = 100) -> list[dict]:
+        """Every order of a customer, following ``next_cursor``."""
+        orders: list[dict] = []
+        cursor: str | None = None
+        while True:
+            page = self.list_orders(customer_id, limit=page_size, cursor=cursor)
+            orders += page["orders"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return orders
+
+    def cancel(self, order_id: str, reason: str | None = None) -> dict:
+        return self._call("POST", f"/orders/{order_id}/cancel", json={"reason": reason} if reason else None, retry=True)
+
+    def ship(self, order_id: str, carrier: str | None = None, tracking: str | None = None) -> dict:
+        body = {k: v for k, v in (("carrier", carrier), ("tracking", tracking)) if v is not None}
+        return self._call("POST", f"/orders/{order_id}/ship", json=body or None, retry=True)
+
+    def deliver(self, order_id: str) -> dict:
+        return self._call("POST", f"/orders/{order_id}/deliver", retry=True)
+
+    def wait_for_status(self, order_id: str, statuses: str | Iterable[str], timeout: float = 30,
+                        interval: float = 0.05) -> dict:
+        """Poll GET /orders/{id} until its status is one of ``statuses``; returns the order.
+
+        Raises :class:`WaitTimeout` after ``timeout`` seconds, or at once when the order reached a
+        final status that is not wanted (it will never move again).
+        """
+        wanted = {statuses} if isinstance(statuses, str) else set(statuses)
+        deadline = time.monotonic() + timeout
+        delay = interval
+        order: dict | None = None
+        while True:
+            order = self.get_order(order_id)
+            status = order.get("status")
+            if status in wanted:
+                return order
+            if status in FINAL_STATUSES or time.monotonic() >= deadline:
+                raise WaitTimeout(order_id, wanted, order, timeout)
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 0.5)

@@ -1,0 +1,420 @@
+"""The Orderflow demo: the whole order life cycle, offline, over HTTP.
+
+``python -m orderflow_cli.demo`` (``make demo``) boots the local stack from ``template.yaml`` (or
+talks to a running one with ``--api URL``), seeds a small catalogue, then plays customer and
+warehouse through six scenarios:
+
+a. a happy order: reserved, shipped, delivered;
+b. an order over the customer's credit limit: rejected;
+c. an order with an unknown SKU: 422, nothing stored;
+d. an order larger than the stock: backordered, released by a stock receipt, shipped, delivered;
+e. an order cancelled after reservation: its stock comes back, it can no longer ship;
+f. the same submission twice with one Idempotency-Key: one order; the key with another body: refused.
+
+It prints each order's timeline, the stock before and after, and a checklist of expected against
+actual outcomes. Exit status 0 only if every check holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from .catalogue import DEMO_CATALOGUE, load_catalogue, seed_catalogue
+from .client import ApiError, OrderflowClient, WaitTimeout
+from .render import STATUS_STYLES, STOCK_FIELDS, order_summary, status_text, timeline_table
+
+HAPPY_CUSTOMER = "CUST-ACME"  # generous credit limit
+SMALL_CUSTOMER = "CUST-CORNER"  # credit limit 50
+UNKNOWN_SKU = "NO-SUCH-SKU"
+
+
+@dataclass
+class Check:
+    scenario: str
+    what: str
+    expected: Any
+    actual: Any
+    ok: bool
+
+
+@dataclass
+class Demo:
+    client: OrderflowClient
+    console: Console
+    wait_timeout: float = 30.0
+    checks: list[Check] = field(default_factory=list)
+    outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)  # scenario -> (expected, actual)
+    orders: dict[str, dict] = field(default_factory=dict)  # scenario label -> final order
+    received: dict[str, int] = field(default_factory=dict)  # sku -> units received during the demo
+    shipped: dict[str, int] = field(default_factory=dict)  # sku -> units shipped during the demo
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    # ------------------------------------------------------------------ bookkeeping
+    def check(self, scenario: str, what: str, expected: Any, actual: Any, ok: bool | None = None) -> bool:
+        passed = (expected == actual) if ok is None else ok
+        self.checks.append(Check(scenario, what, expected, actual, passed))
+        if passed:
+            self.console.print(f"  [green]✔[/] {what}: {actual}", soft_wrap=True)
+        else:
+            self.console.print(f"  [bold red]✘ {what}: expected {expected}, got {actual}[/]", soft_wrap=True)
+        return passed
+
+    def outcome(self, scenario: str, expected: str, actual: str) -> None:
+        """The scenario's headline for the checklist."""
+        self.outcomes[scenario] = (expected, actual)
+
+    def key(self, label: str) -> str:
+        return f"demo-{self.run_id}-{label}"
+
+    def submit(self, scenario: str, customer: str, lines: list[dict], key: str | None = None) -> dict | None:
+        """Submit and check the 201; the created order, or None if the API refused it."""
+        code, body = self.client.submit_order(customer, lines, idempotency_key=key or self.key(scenario))
+        described = ", ".join(f"{li['sku']}×{li['quantity']}" for li in lines)
+        self.console.print(f"  submitted {customer}: {described} → HTTP {code}"
+                           + (f" [bold]{body.get('order_id')}[/]" if code == 201 else ""), soft_wrap=True)
+        answer = f"{code} {body.get('status') if code == 201 else body.get('error', {}).get('code')}"
+        if not self.check(scenario, "POST /orders answers 201 PENDING", "201 PENDING", answer):
+            return None
+        return body
+
+    def wait(self, scenario: str, order_id: str, wanted: str) -> dict | None:
+        try:
+            order = self.client.wait_for_status(order_id, wanted, timeout=self.wait_timeout)
+        except WaitTimeout as exc:
+            self.check(scenario, f"order reaches {wanted}", wanted, exc.status)
+            return None
+        self.check(scenario, f"order reaches {wanted}", wanted, order["status"])
+        return order
+
+    def warehouse(self, scenario: str, order_id: str, carrier: str, tracking: str) -> dict | None:
+        """Ship and deliver a RESERVED order; the order as delivered, or None on the first surprise."""
+        try:
+            shipped = self.client.ship(order_id, carrier=carrier, tracking=tracking)
+        except ApiError as exc:
+            self.check(scenario, "warehouse ships it", "SHIPPED", f"{exc.status} {exc.code}")
+            return None
+        if not self.check(scenario, "warehouse ships it", "SHIPPED", shipped["status"]):
+            return None
+        for line in shipped["lines"]:
+            self.shipped[line["sku"]] = self.shipped.get(line["sku"], 0) + line["quantity"]
+        try:
+            delivered = self.client.deliver(order_id)
+        except ApiError as exc:
+            self.check(scenario, "carrier delivers it", "DELIVERED", f"{exc.status} {exc.code}")
+            return None
+        self.check(scenario, "carrier delivers it", "DELIVERED", delivered["status"])
+        return delivered
+
+    def final(self, label: str, order_id: str) -> dict:
+        order = self.client.get_order(order_id)
+        self.orders[label] = order
+        return order
+
+    def stock(self, skus: Sequence[str]) -> dict[str, dict]:
+        return {sku: self.client.get_stock(sku) for sku in skus}
+
+    # ------------------------------------------------------------------ scenarios
+    def happy(self) -> None:
+        s = "a. happy"
+        order = self.submit(s, HAPPY_CUSTOMER, [{"sku": "WIDGET-RED", "quantity": 2},
+                                                {"sku": "GADGET-PRO", "quantity": 1}])
+        if not order:
+            return
+        if self.wait(s, order["order_id"], "RESERVED"):
+            self.warehouse(s, order["order_id"], "DHL", f"JD0001{self.run_id}")
+        self.check(s, "total = 2×12.50 + 1×89.00", 114.0, float(order["total"]))
+        final = self.final(s, order["order_id"])
+        path = [e["status"] for e in final["timeline"]]
+        expected = ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED", "SHIPPED", "DELIVERED"]
+        self.check(s, "timeline walks the happy path", " → ".join(expected), " → ".join(path))
+        self.outcome(s, "DELIVERED", final["status"])
+
+    def over_credit(self) -> None:
+        s = "b. over credit"
+        exposure_before = float(self.client.get_customer(SMALL_CUSTOMER)["exposure"])
+        order = self.submit(s, SMALL_CUSTOMER, [{"sku": "GADGET-PRO", "quantity": 1}])  # 89.00 > limit 50
+        if not order:
+            return
+        self.wait(s, order["order_id"], "REJECTED")
+        final = self.final(s, order["order_id"])
+        reason = final["timeline"][-1].get("reason") or ""
+        self.check(s, "rejection reason mentions credit", "…credit…", reason, ok="credit" in reason.lower())
+        exposure = float(self.client.get_customer(SMALL_CUSTOMER)["exposure"])
+        self.check(s, "nothing held on the customer's credit", exposure_before, exposure)
+        self.outcome(s, "REJECTED (credit)", final["status"] + (" (credit)" if "credit" in reason.lower() else ""))
+
+    def unknown_sku(self) -> None:
+        s = "c. unknown SKU"
+        before = self.client.list_all_orders(HAPPY_CUSTOMER)
+        lines = [{"sku": "WIDGET-RED", "quantity": 1}, {"sku": UNKNOWN_SKU, "quantity": 1}]
+        code, body = self.client.submit_order(HAPPY_CUSTOMER, lines, idempotency_key=self.key(s))
+        error = body.get("error", {})
+        self.console.print(f"  submitted {HAPPY_CUSTOMER}: WIDGET-RED×1, {UNKNOWN_SKU}×1 → HTTP {code} "
+                           f"{error.get('code')}: {error.get('message')}", soft_wrap=True)
+        self.check(s, "POST /orders answers 422 UNPROCESSABLE", "422 UNPROCESSABLE", f"{code} {error.get('code')}")
+        self.check(s, "error names the unknown SKU", [UNKNOWN_SKU], (error.get("details") or {}).get("unknown_skus"))
+        after = self.client.list_all_orders(HAPPY_CUSTOMER)
+        self.check(s, "no order stored", "customer's orders unchanged", _change(before, after))
+        self.outcome(s, "422 UNPROCESSABLE, no order", f"{code} {error.get('code')}, "
+                     + ("no order" if len(after) == len(before) else f"{len(after) - len(before)} order(s) stored"))
+
+    def backorder(self) -> None:
+        s = "d. backorder"
+        level = self.client.get_stock("SPROCKET-XL")
+        wanted = level["available"] + 4  # more than there is
+        order = self.submit(s, HAPPY_CUSTOMER, [{"sku": "SPROCKET-XL", "quantity": wanted}])
+        if not order:
+            return
+        if not self.wait(s, order["order_id"], "BACKORDERED"):
+            self.outcome(s, "BACKORDERED → RESERVED → DELIVERED", self.final(s, order["order_id"])["status"])
+            return
+        waiting = self.client.get_stock("SPROCKET-XL")
+        self.check(s, "stock shows the backorder", level["backordered"] + wanted, waiting["backordered"])
+        receipt = 20
+        self.client.adjust_stock("SPROCKET-XL", receipt, reason="supplier delivery PO-DEMO",
+                                 idempotency_key=self.key("receipt"))
+        self.received["SPROCKET-XL"] = self.received.get("SPROCKET-XL", 0) + receipt
+        self.console.print(f"  received {receipt} × SPROCKET-XL from the supplier")
+        if self.wait(s, order["order_id"], "RESERVED"):
+            self.warehouse(s, order["order_id"], "UPS", f"1Z999{self.run_id}")
+        final = self.final(s, order["order_id"])
+        path = [e["status"] for e in final["timeline"] if e["status"] in ("BACKORDERED", "RESERVED", "DELIVERED")]
+        self.check(s, "timeline", "BACKORDERED → RESERVED → DELIVERED", " → ".join(path))
+        self.outcome(s, "BACKORDERED → RESERVED → DELIVERED", " → ".join(path))
+
+    def cancelled(self) -> None:
+        s = "e. cancel"
+        before = self.client.get_stock("GIZMO-MINI")
+        order = self.submit(s, HAPPY_CUSTOMER, [{"sku": "GIZMO-MINI", "quantity": 3}])
+        if not order:
+            return
+        oid = order["order_id"]
+        if self.wait(s, oid, "RESERVED"):
+            held = self.client.get_stock("GIZMO-MINI")
+            self.check(s, "3 units held while RESERVED", before["available"] - 3, held["available"])
+        cancelled = self.client.cancel(oid, reason="customer changed their mind")
+        self.check(s, "cancel answers CANCELLED", "CANCELLED", cancelled["status"])
+        after = self.client.get_stock("GIZMO-MINI")
+        self.check(s, "its stock is available again", before["available"], after["available"])
+        again = self.client.cancel(oid)
+        self.check(s, "a second cancel is still 200 CANCELLED", "CANCELLED", again["status"])
+        try:
+            self.client.ship(oid)
+            outcome: Any = "200 (shipped!)"
+        except ApiError as exc:
+            outcome = exc.status
+        self.check(s, "shipping a cancelled order is refused", 409, outcome)
+        final = self.final(s, oid)
+        stock_back = "stock back" if after["available"] == before["available"] else "stock NOT back"
+        self.outcome(s, "CANCELLED, stock back, ship → 409", f"{final['status']}, {stock_back}, ship → {outcome}")
+
+    def duplicate(self) -> None:
+        s = "f. idempotency"
+        key = self.key("dup")
+        lines = [{"sku": "WIDGET-RED", "quantity": 1}]
+        first = self.submit(s, SMALL_CUSTOMER, lines, key=key)
+        if not first:
+            return
+        code, second = self.client.submit_order(SMALL_CUSTOMER, lines, idempotency_key=key)
+        self.console.print(f"  resubmitted with the same key → HTTP {code} {second.get('order_id')}")
+        self.check(s, "same key + same body → same order", first["order_id"], second.get("order_id"))
+        listed = [o["order_id"] for o in self.client.list_all_orders(SMALL_CUSTOMER)]
+        self.check(s, "the customer's order list holds it once", 1, listed.count(first["order_id"]))
+        code, third = self.client.submit_order(SMALL_CUSTOMER, [{"sku": "WIDGET-RED", "quantity": 2}],
+                                               idempotency_key=key)
+        error = third.get("error", {})
+        self.console.print(f"  same key, different body → HTTP {code} {error.get('code')}")
+        self.check(s, "same key + different body → 4xx", "4xx", f"{code} {error.get('code')}",
+                   ok=400 <= code < 500 and code != 404)
+        listed_again = [o["order_id"] for o in self.client.list_all_orders(SMALL_CUSTOMER)]
+        self.check(s, "still no second order", "customer's orders unchanged", _change(listed, listed_again))
+        self.outcome(s, "one order; key reuse → 4xx",
+                     f"{listed_again.count(first['order_id'])} order"
+                     + ("" if second.get("order_id") == first["order_id"] else " + a second one")
+                     + f"; key reuse → {code}")
+        if self.wait(s, first["order_id"], "RESERVED"):  # play it out, so its stock and credit settle
+            self.warehouse(s, first["order_id"], "DPD", f"DPD{self.run_id}")
+        self.final(s, first["order_id"])
+
+    # ------------------------------------------------------------------ the run
+    def run(self, catalogue: dict[str, Any]) -> bool:
+        c = self.console
+        c.print(Rule("seeding the catalogue over HTTP"))
+        seeded = seed_catalogue(self.client, catalogue, reason="demo seed")
+        c.print(f"  {seeded.products} products, {seeded.customers} customers, stock for {len(seeded.stock)} SKUs")
+        skus = list(catalogue["stock"])
+        before = self.stock(skus)
+
+        scenarios: list[tuple[str, Callable[[], None]]] = [
+            ("a. happy order: reserve → ship → deliver", self.happy),
+            ("b. over the customer's credit limit", self.over_credit),
+            ("c. unknown SKU", self.unknown_sku),
+            ("d. more than in stock: backorder → receipt → ship → deliver", self.backorder),
+            ("e. cancelled after reservation", self.cancelled),
+            ("f. duplicate submission (same Idempotency-Key)", self.duplicate),
+        ]
+        for title, scenario in scenarios:
+            c.print(Rule(title))
+            try:
+                scenario()
+            except (ApiError, WaitTimeout) as exc:
+                self.check(title[:2] + " …", "no unexpected API error", "none", str(exc), ok=False)
+
+        c.print(Rule("orders: final status and timeline"))
+        for label, order in self.orders.items():
+            c.print(Panel(Group(order_summary(order), timeline_table(order)), title=label, title_align="left",
+                          expand=False))
+
+        c.print(Rule("stock before and after"))
+        after = self.stock(skus)
+        c.print(self.stock_table(before, after))
+        self.check_stock(before, after)
+
+        c.print(Rule("checklist"))
+        c.print(self.checklist())
+        passed = all(ch.ok for ch in self.checks) and bool(self.checks)
+        if not passed:
+            c.print(self.failures())
+        failed = sum(not ch.ok for ch in self.checks)
+        c.print(Text(f"{len(self.checks) - failed}/{len(self.checks)} checks passed",
+                     style="bold green" if passed else "bold red"))
+        return passed
+
+    def check_stock(self, before: dict[str, dict], after: dict[str, dict]) -> None:
+        s = "stock"
+
+        def shown(on_hand: int, reserved: int, available: int, backordered: int) -> str:
+            return f"on hand {on_hand}, reserved {reserved}, available {available}, backordered {backordered}"
+
+        good = 0
+        for sku, level in after.items():
+            start = before[sku]
+            on_hand = start["on_hand"] + self.received.get(sku, 0) - self.shipped.get(sku, 0)
+            expected = shown(on_hand, start["reserved"], on_hand - start["reserved"], start["backordered"])
+            actual = shown(level["on_hand"], level["reserved"], level["available"], level["backordered"])
+            negative = [f for f in STOCK_FIELDS if level.get(f, 0) < 0]
+            good += self.check(s, f"{sku} adds up", expected, actual + (f" NEGATIVE {negative}" if negative else ""))
+        self.outcome(s, "every SKU: on hand = before + received − shipped, nothing left held",
+                     f"{good}/{len(after)} SKUs add up")
+
+    def stock_table(self, before: dict[str, dict], after: dict[str, dict]) -> Table:
+        fields = ("on_hand", "reserved", "available", "backordered")
+        table = Table(show_edge=False, pad_edge=False)
+        table.add_column("sku", no_wrap=True)
+        for name in fields:
+            table.add_column(name.replace("_", " "), justify="right", no_wrap=True)
+        table.add_column("received", justify="right")
+        table.add_column("shipped", justify="right")
+        for sku in after:
+            cells = []
+            for name in fields:
+                b, a = before[sku].get(name, 0), after[sku].get(name, 0)
+                cells.append(f"{b} → {a}" if a != b else str(a))
+            table.add_row(sku, *cells, str(self.received.get(sku, 0)), str(self.shipped.get(sku, 0)))
+        return table
+
+    def checklist(self) -> Table:
+        table = Table(show_edge=False, pad_edge=False)
+        table.add_column("")
+        table.add_column("scenario", no_wrap=True)
+        table.add_column("expected")
+        table.add_column("actual")
+        table.add_column("checks", justify="right", no_wrap=True)
+        scenarios = list(dict.fromkeys(ch.scenario for ch in self.checks))
+        for name in scenarios:
+            mine = [ch for ch in self.checks if ch.scenario == name]
+            ok = all(ch.ok for ch in mine) and name in self.outcomes
+            expected, actual = self.outcomes.get(name, ("(scenario finished)", "(stopped early)"))
+            table.add_row(Text("✔", style="green") if ok else Text("✘", style="bold red"), name, expected, actual,
+                          f"{sum(ch.ok for ch in mine)}/{len(mine)}", style=None if ok else "red")
+        return table
+
+    def failures(self) -> Table:
+        table = Table(title="failed checks", title_justify="left", show_edge=False, pad_edge=False, style="red")
+        for column in ("scenario", "check", "expected", "actual"):
+            table.add_column(column, overflow="fold")
+        for ch in self.checks:
+            if not ch.ok:
+                table.add_row(ch.scenario, ch.what, _show(ch.expected), _show(ch.actual))
+        return table
+
+
+def _change(before: Sequence[Any], after: Sequence[Any]) -> str:
+    return "customer's orders unchanged" if len(after) == len(before) else f"{len(after) - len(before):+d} order(s)"
+
+
+def _show(value: Any) -> Text | str:
+    return status_text(value) if isinstance(value, str) and value in STATUS_STYLES else str(value)
+
+
+@contextlib.contextmanager
+def api_base(api: str | None, console: Console, template: Path | None = None) -> Iterator[str]:
+    """The API to talk to: ``api`` if given, else a LocalStack started (and stopped) here."""
+    if api:
+        console.print(f"using the API at [bold]{api}[/]")
+        yield api
+        return
+    from orderflow_local.stack import LocalStack  # imported late: moto is slow to import
+
+    started = time.monotonic()
+    stack = LocalStack(template, api_port=0) if template else LocalStack(api_port=0)
+    with console.status("starting the offline stack from template.yaml…"):
+        stack.start()
+    try:
+        console.print(f"offline stack up in {time.monotonic() - started:.1f} s")
+        console.print(f"  API          [bold]{stack.api_url}[/]   (orderflow --api {stack.api_url} ...)",
+                      soft_wrap=True)
+        console.print(f"  AWS endpoint [bold]{stack.aws_endpoint}[/]   boto3 endpoint_url / aws --endpoint-url",
+                      soft_wrap=True)
+        yield stack.api_url
+    finally:
+        stack.stop()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m orderflow_cli.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--api", metavar="URL", help="use a running Orderflow API instead of starting the local stack")
+    parser.add_argument("--catalogue", type=Path, default=DEMO_CATALOGUE, help="catalogue JSON to seed")
+    parser.add_argument("--template", type=Path, help="SAM template for the local stack (default: the repo's)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each workflow step")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    args = parse_args(argv)
+    console = console or Console(highlight=False)
+    started = time.monotonic()
+    console.print(Panel("Orderflow demo: orders end to end over HTTP, offline", style="bold", expand=False))
+    catalogue = load_catalogue(args.catalogue)
+    try:
+        with api_base(args.api, console, args.template) as api, OrderflowClient(api) as client:
+            demo = Demo(client, console, wait_timeout=args.timeout)
+            passed = demo.run(catalogue)
+    except ApiError as exc:
+        console.print(f"[bold red]demo aborted:[/] {exc}")
+        return 1
+    except (httpx.HTTPError, OSError) as exc:
+        console.print(f"[bold red]demo aborted:[/] {exc}")
+        return 1
+    console.print(f"done in {time.monotonic() - started:.1f} s — "
+                  + ("[bold green]every outcome as expected[/]" if passed else "[bold red]SOME OUTCOMES WRONG[/]"))
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

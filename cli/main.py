@@ -1,0 +1,218 @@
+"""``orderflow``: the command line for the Orderflow API.
+
+Points at the local stack (``make up``, http://127.0.0.1:3000) unless ``--api URL`` or the
+``ORDERFLOW_API`` environment variable says otherwise. API errors exit with status 1 and print
+the error's code and message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .catalogue import CatalogueError, load_catalogue, seed_catalogue, seed_steps
+from .client import ApiError, OrderflowClient, WaitTimeout
+from .render import lines_table, order_summary, orders_table, stock_table, timeline_table
+
+DEFAULT_API = "http://127.0.0.1:3000"
+# Statuses an order settles in until a person (customer or warehouse) does something.
+SETTLED = ("RESERVED", "BACKORDERED", "SHIPPED", "DELIVERED", "CANCELLED", "REJECTED", "FAILED")
+
+app = typer.Typer(help="Command line for the Orderflow order-management API.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@app.callback()
+def main(ctx: typer.Context,
+         api: Annotated[str, typer.Option("--api", envvar="ORDERFLOW_API", show_envvar=True, metavar="URL",
+                                          help="Base URL of the Orderflow API.")] = DEFAULT_API,
+         timeout: Annotated[float, typer.Option(help="HTTP timeout in seconds.")] = 10.0) -> None:
+    ctx.obj = {"api": api, "timeout": timeout}
+
+
+def _client(ctx: typer.Context) -> OrderflowClient:
+    obj = ctx.obj or {"api": os.environ.get("ORDERFLOW_API", DEFAULT_API), "timeout": 10.0}
+    return OrderflowClient(obj["api"], timeout=obj["timeout"])
+
+
+def _fail(message: str, details: Any = None) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    if details:
+        err.print(json.dumps(details, indent=2, default=str), soft_wrap=True, markup=False)
+    return typer.Exit(1)
+
+
+def api_command(func: F) -> F:
+    """Turn API and connection errors into a one-line message and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ApiError as exc:
+            raise _fail(f"{exc.code} ({exc.status}): {exc.message}", exc.details) from None
+        except WaitTimeout as exc:
+            raise _fail(str(exc)) from None
+        except httpx.TransportError as exc:
+            api = (getattr(kwargs.get("ctx"), "obj", None) or {}).get("api")
+            raise _fail(f"cannot reach the API at {api or '?'}: {exc or type(exc).__name__} "
+                        "(is the stack running? `make up`, or pass --api URL)") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_line(text: str) -> dict[str, Any]:
+    sku, sep, qty = text.partition("=")
+    if not sep or not sku.strip():
+        raise typer.BadParameter(f"{text!r}: write SKU=QTY, e.g. --line WIDGET-1=2")
+    try:
+        quantity = int(qty)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: the quantity must be a whole number") from None
+    return {"sku": sku.strip(), "quantity": quantity}
+
+
+def _show_order(order: dict) -> None:
+    out.print(order_summary(order))
+    out.print(lines_table(order))
+    out.print(timeline_table(order, title="timeline"))
+
+
+# ------------------------------------------------------------------ commands
+@app.command()
+@api_command
+def seed(ctx: typer.Context,
+         file: Annotated[Path, typer.Argument(help="Catalogue JSON: {products, customers, stock}.")]) -> None:
+    """Load products, customers and stock levels from a catalogue file."""
+    try:
+        catalogue = load_catalogue(file)
+    except CatalogueError as exc:
+        raise _fail(str(exc)) from None
+    with _client(ctx) as client, Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                                          MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                                          transient=False) as progress:
+        task = progress.add_task("seeding", total=seed_steps(catalogue))
+
+        def step(label: str) -> None:
+            progress.update(task, advance=1, description=f"seeded {label:<24}")
+
+        result = seed_catalogue(client, catalogue, on_step=step)
+        progress.update(task, description="seeded")
+    out.print(f"seeded {result.products} products, {result.customers} customers, "
+              f"stock for {len(result.stock)} SKUs ({len(result.stock_adjusted)} adjusted)")
+    if result.stock:
+        out.print(stock_table(result.stock.values()))
+
+
+@app.command()
+@api_command
+def submit(ctx: typer.Context,
+           customer: Annotated[str, typer.Option("--customer", "-c", help="Customer id.")],
+           line: Annotated[list[str], typer.Option("--line", "-l", metavar="SKU=QTY",
+                                                   help="An order line; repeat for more.")],
+           key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key (default: a new UUID). "
+                                                   "Resubmitting with the same key changes nothing.")] = None,
+           channel: Annotated[str | None, typer.Option(help="Sales channel recorded on the order.")] = None,
+           wait: Annotated[bool, typer.Option("--wait/--no-wait",
+                                              help="Wait until the workflow has reserved, backordered or "
+                                                   "rejected the order, then show it.")] = False) -> None:
+    """Submit an order."""
+    lines = [_parse_line(text) for text in line]
+    with _client(ctx) as client:
+        status, body = client.submit_order(customer, lines, idempotency_key=key, channel=channel)
+        if status >= 400:
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            raise _fail(f"{error.get('code', f'HTTP_{status}')} ({status}): {error.get('message', '')}",
+                        error.get("details"))
+        if wait:
+            body = client.wait_for_status(body["order_id"], SETTLED)
+            _show_order(body)
+        else:
+            out.print(order_summary(body))
+    out.print(f"order_id: {body['order_id']}")
+
+
+@app.command("order")
+@api_command
+def show_order(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="Order id.")]) -> None:
+    """Show an order: its status, lines and timeline."""
+    with _client(ctx) as client:
+        _show_order(client.get_order(order_id))
+
+
+@app.command("orders")
+@api_command
+def list_orders(ctx: typer.Context,
+                customer: Annotated[str, typer.Option("--customer", "-c", help="Customer id.")],
+                limit: Annotated[int, typer.Option(min=1, max=100, help="How many, newest first.")] = 25) -> None:
+    """List a customer's orders, newest first."""
+    with _client(ctx) as client:
+        page = client.list_orders(customer, limit=limit)
+    out.print(orders_table(page["orders"], title=f"orders of {customer}"))
+    if page.get("next_cursor"):
+        out.print("[dim](more orders exist; raise --limit)[/]")
+
+
+@app.command()
+@api_command
+def stock(ctx: typer.Context, sku: Annotated[str, typer.Argument(help="SKU.")]) -> None:
+    """Show a SKU's stock: on hand, reserved, available, on order, backordered."""
+    with _client(ctx) as client:
+        out.print(stock_table([client.get_stock(sku)]))
+
+
+@app.command()
+@api_command
+def adjust(ctx: typer.Context, sku: Annotated[str, typer.Argument(help="SKU.")],
+           quantity: Annotated[int, typer.Argument(help="Units received (positive) or written off (negative).")],
+           reason: Annotated[str, typer.Option(help="Why (kept with the adjustment).")] = "manual adjustment",
+           key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key.")] = None) -> None:
+    """Receive or write off stock (a receipt releases backordered orders)."""
+    with _client(ctx) as client:
+        out.print(stock_table([client.adjust_stock(sku, quantity, reason=reason, idempotency_key=key)]))
+
+
+@app.command()
+@api_command
+def ship(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="Order id.")],
+         carrier: Annotated[str | None, typer.Option(help="Carrier name.")] = None,
+         tracking: Annotated[str | None, typer.Option(help="Tracking number.")] = None) -> None:
+    """Warehouse: mark a RESERVED order shipped."""
+    with _client(ctx) as client:
+        order = client.ship(order_id, carrier=carrier, tracking=tracking)
+    out.print(order_summary(order))
+
+
+@app.command()
+@api_command
+def deliver(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="Order id.")]) -> None:
+    """Warehouse: mark a SHIPPED order delivered."""
+    with _client(ctx) as client:
+        order = client.deliver(order_id)
+    out.print(order_summary(order))
+
+
+@app.command()
+@api_command
+def cancel(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="Order id.")],
+           reason: Annotated[str | None, typer.Option(help="Why (kept on the timeline).")] = None) -> None:
+    """Cancel an order that has not shipped yet; its stock and credit are given back."""
+    with _client(ctx) as client:
+        order = client.cancel(order_id, reason=reason)
+    out.print(order_summary(order))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

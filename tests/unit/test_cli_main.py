@@ -1,0 +1,139 @@
+"""The ``orderflow`` commands with a fake API (httpx.MockTransport): output and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from orderflow_cli import main
+from orderflow_cli.client import OrderflowClient
+
+ORDER = {
+    "order_id": "ord-1", "customer_id": "C1", "status": "RESERVED", "total": 25.0,
+    "lines": [{"sku": "A", "quantity": 2, "unit_price": 12.5, "name": "Apple"}],
+    "timeline": [{"status": "PENDING", "at": "2025-01-01T10:00:00.000Z", "by": "customer", "reason": "received"},
+                 {"status": "VALIDATED", "at": "2025-01-01T10:00:00.100Z", "by": "workflow"},
+                 {"status": "CREDIT_APPROVED", "at": "2025-01-01T10:00:00.200Z", "reason": "25 held on credit"},
+                 {"status": "RESERVED", "at": "2025-01-01T10:00:00.300Z", "by": "workflow"}],
+}
+
+
+@pytest.fixture
+def api(monkeypatch):
+    """Routes of a fake API; every request is recorded in ``api.requests``."""
+
+    class Fake:
+        def __init__(self) -> None:
+            self.requests: list[httpx.Request] = []
+            self.routes: dict[tuple[str, str], httpx.Response] = {}
+            self.base_urls: list[str] = []
+
+    fake = Fake()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        fake.requests.append(request)
+        return fake.routes.get((request.method, request.url.path),
+                               httpx.Response(404, json={"error": {"code": "NOT_FOUND", "message": "no such thing",
+                                                                   "details": {}}}))
+
+    def fake_client(ctx):
+        fake.base_urls.append(ctx.obj["api"])
+        return OrderflowClient(ctx.obj["api"], transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(main, "_client", fake_client)
+    return fake
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main.app, list(args), env={"COLUMNS": "160", **(env or {})})
+
+
+def test_order_prints_status_lines_and_timeline(api):
+    api.routes[("GET", "/orders/ord-1")] = httpx.Response(200, json=ORDER)
+    result = run("order", "ord-1")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "ord-1" in out and "RESERVED" in out and "Apple" in out
+    assert out.index("PENDING") < out.index("VALIDATED") < out.index("CREDIT_APPROVED")
+    assert "25 held on credit" in out and "10:00:00.300" in out
+
+
+def test_submit_sends_lines_and_key_and_prints_the_order_id(api):
+    api.routes[("POST", "/orders")] = httpx.Response(201, json={**ORDER, "status": "PENDING"})
+    result = run("submit", "--customer", "C1", "--line", "A=2", "--line", "B=1", "--key", "k-9")
+    assert result.exit_code == 0, result.output
+    assert "order_id: ord-1" in result.stdout
+    sent = api.requests[0]
+    assert sent.headers["idempotency-key"] == "k-9"
+    assert json.loads(sent.content) == {"customer_id": "C1", "lines": [{"sku": "A", "quantity": 2},
+                                                                       {"sku": "B", "quantity": 1}]}
+
+
+@pytest.mark.parametrize("line", ["A", "=2", "A=two"])
+def test_submit_refuses_lines_that_are_not_sku_equals_qty(api, line):
+    result = run("submit", "--customer", "C1", "--line", line)
+    assert result.exit_code == 2
+    assert api.requests == []
+
+
+def test_api_errors_exit_1_with_code_and_message(api):
+    api.routes[("POST", "/orders")] = httpx.Response(
+        422, json={"error": {"code": "UNPROCESSABLE", "message": "cannot be ordered",
+                             "details": {"unknown_skus": ["GHOST"]}}})
+    result = run("submit", "-c", "C1", "-l", "GHOST=1")
+    assert result.exit_code == 1
+    assert "UNPROCESSABLE" in result.stderr and "cannot be ordered" in result.stderr and "GHOST" in result.stderr
+
+    result = run("ship", "ord-404")
+    assert result.exit_code == 1 and "NOT_FOUND" in result.stderr
+
+
+def test_api_url_comes_from_option_then_env_then_default(api):
+    api.routes[("GET", "/stock/A")] = httpx.Response(200, json={"sku": "A", "on_hand": 1, "reserved": 0,
+                                                                "available": 1, "on_order": 0, "backordered": 0})
+    assert run("stock", "A", env={"ORDERFLOW_API": None}).exit_code == 0
+    assert run("stock", "A", env={"ORDERFLOW_API": "http://env.test"}).exit_code == 0
+    assert run("--api", "http://flag.test", "stock", "A", env={"ORDERFLOW_API": "http://env.test"}).exit_code == 0
+    assert api.base_urls == [main.DEFAULT_API, "http://env.test", "http://flag.test"]
+
+
+def test_unreachable_api_exits_1_with_a_hint():
+    result = run("--api", "http://127.0.0.1:9", "stock", "A")
+    assert result.exit_code == 1
+    assert "cannot reach the API at http://127.0.0.1:9" in result.stderr
+
+
+def test_seed_with_a_broken_file_exits_1(api, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"products": []}')
+    result = run("seed", str(bad))
+    assert result.exit_code == 1 and "products" in result.stderr
+    assert api.requests == []
+
+
+def test_demo_exits_1_when_the_api_is_unreachable():
+    from rich.console import Console
+
+    from orderflow_cli import demo
+
+    console = Console(record=True, width=120)
+    assert demo.main(["--api", "http://127.0.0.1:9"], console=console) == 1
+    assert "demo aborted" in console.export_text()
+
+
+def test_demo_exits_1_when_the_api_answers_errors(monkeypatch):
+    from rich.console import Console
+
+    from orderflow_cli import demo
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"error": {"code": "INTERNAL", "message": "boom", "details": {}}})
+
+    console = Console(record=True, width=120)
+    monkeypatch.setattr(demo, "OrderflowClient",
+                        lambda url: OrderflowClient(url, transport=httpx.MockTransport(broken)))
+    assert demo.main(["--api", "http://api.test"], console=console) == 1
+    assert "INTERNAL" in console.export_text()
