@@ -63,7 +63,7 @@ _HANDLE: StackHandle | None = None
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[StackHandle]:
+def e2e_stack() -> Iterator[StackHandle]:
     global _HANDLE
     handle = _HANDLE = StackHandle()
     try:
@@ -84,8 +84,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 @pytest.fixture
-def api_url(stack: StackHandle) -> str:
-    return stack.api_url
+def api_url(e2e_stack: StackHandle) -> str:
+    return e2e_stack.api_url
 
 
 @pytest.fixture

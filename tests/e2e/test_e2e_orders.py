@@ -258,7 +258,7 @@ def test_orders_list_pages_with_a_cursor(shop):
     assert all(o["customer_id"] == customer for o in first["orders"] + rest["orders"])
 
 
-def test_cancel_straight_after_submit_holds_nothing_once_the_workflow_ends(shop, stack):
+def test_cancel_straight_after_submit_holds_nothing_once_the_workflow_ends(shop, e2e_stack):
     sku = shop.product("widget", price=10, stock=5)
     customer = shop.customer(credit_limit=100)
     created = shop.submit(customer, {sku: 2})
@@ -266,7 +266,7 @@ def test_cancel_straight_after_submit_holds_nothing_once_the_workflow_ends(shop,
     cancelled = shop.client.cancel(created["order_id"])  # the workflow is still on its way
     assert cancelled["status"] == "CANCELLED"
 
-    stack.wait_for_workflow(created["order_id"])
+    e2e_stack.wait_for_workflow(created["order_id"])
     order = shop.client.get_order(created["order_id"])
     assert order["status"] == "CANCELLED"
     assert statuses(order)[-1] == "CANCELLED"

@@ -260,7 +260,7 @@ class OrderService:
             if self._done(order, S.CREDIT_APPROVED):
                 return order
             self._expect(order, S.VALIDATED)
-            write, after = self.orders.transition(order, S.CREDIT_APPROVED, reason=f"{order.total} held on credit")
+            write, after = self.orders.transition(order, S.CREDIT_APPROVED, reason=f"{order.total:.2f} held on credit")
             try:
                 transact([write, self.customers.hold_credit(order.customer_id, order.total)])
             except ConditionFailed as failure:
