@@ -107,13 +107,12 @@ class OrderService:
         """Receive (positive) or write off (negative) stock; a receipt wakes backorders waiting for it."""
         self.get_product(sku)
         try:
-            transact([self.stock.adjust(sku, adjustment.quantity)])
+            level = self.stock.adjust(sku, adjustment.quantity)
         except ConditionFailed:
             level = self.stock.get(sku)
             raise Conflict(f"cannot remove {-adjustment.quantity} of {sku}: only {level.available} available "
                            "(reserved stock cannot be written off)",
                            {"sku": sku, "available": level.available}) from None
-        level = self.stock.get(sku)
         if adjustment.quantity > 0:
             self._wake_backorders(sku, level.available)
         return level

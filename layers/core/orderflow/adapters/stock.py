@@ -22,14 +22,12 @@ class StockRepository:
         self.table = table
 
     def get(self, sku: str) -> StockLevel:
-        item = dynamo.get(self.table, {"sku": sku, "record": LEVEL}) or {}
-        return StockLevel(sku=sku, **{c: int(item.get(c, 0)) for c in _COUNTERS})
+        return _level(sku, dynamo.get(self.table, {"sku": sku, "record": LEVEL}) or {})
 
     def get_many(self, skus: list[str]) -> dict[str, StockLevel]:
         found = dynamo.batch_get({self.table: [{"sku": s, "record": LEVEL} for s in skus]})[self.table]
         levels = {s: StockLevel(sku=s) for s in skus}
-        for item in found:
-            levels[item["sku"]] = StockLevel(sku=item["sku"], **{c: int(item.get(c, 0)) for c in _COUNTERS})
+        levels.update({item["sku"]: _level(item["sku"], item) for item in found})
         return levels
 
     def _counters(self, sku: str, deltas: dict[str, int], condition: str | None = None,
@@ -55,12 +53,13 @@ class StockRepository:
     def backorder(self, line: OrderLine, quantity_sign: int = 1) -> Write:
         return self._counters(line.sku, {"backordered": quantity_sign * line.quantity})
 
-    def adjust(self, sku: str, quantity: int) -> Write:
-        """A receipt (positive) or write-off (negative); a write-off cannot take stock that is held."""
-        if quantity >= 0:
-            return self._counters(sku, {"on_hand": quantity, "available": quantity})
-        return self._counters(sku, {"on_hand": quantity, "available": quantity},
-                              condition="available >= :take", values={":take": -quantity})
+    def adjust(self, sku: str, quantity: int) -> StockLevel:
+        """Receive (positive) or write off (negative) stock and return the new level; a write-off
+        cannot take stock that is held (raises ``ConditionFailed``)."""
+        deltas = {"on_hand": quantity, "available": quantity}
+        write = (self._counters(sku, deltas) if quantity >= 0 else
+                 self._counters(sku, deltas, condition="available >= :take", values={":take": -quantity}))
+        return _level(sku, dynamo.apply(write, return_new=True) or {})
 
     # ------------------------------------------------------------ backorder waits
     def wait(self, line: OrderLine, order_id: str, created_at: str, token: str) -> Write:
@@ -77,3 +76,7 @@ class StockRepository:
                                 ExpressionAttributeNames={"#r": "record"},
                                 ExpressionAttributeValues={":s": sku, ":w": WAIT}, Limit=limit)
         return items
+
+
+def _level(sku: str, item: dict[str, Any]) -> StockLevel:
+    return StockLevel(sku=sku, **{c: int(item.get(c, 0)) for c in _COUNTERS})
