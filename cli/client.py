@@ -148,6 +148,11 @@ class OrderflowClient:
     def get_customer(self, customer_id: str) -> dict:
         return self._call("GET", f"/customers/{customer_id}")
 
+    def record_payment(self, customer_id: str, amount: float, reference: str) -> dict:
+        """Post a payment (as an ERP would); the reference makes a retry count once."""
+        return self._call("POST", f"/customers/{customer_id}/payments",
+                          json={"amount": amount, "reference": reference}, retry=True)
+
     def adjust_stock(self, sku: str, quantity: int, reason: str = "adjustment",
                      idempotency_key: str | None = None) -> dict:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None

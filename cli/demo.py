@@ -38,7 +38,7 @@ from .catalogue import DEMO_CATALOGUE, load_catalogue, seed_catalogue
 from .client import ApiError, OrderflowClient, WaitTimeout
 from .render import STATUS_STYLES, STOCK_FIELDS, order_summary, status_text, timeline_table
 
-HAPPY_CUSTOMER = "CUST-ACME"  # generous credit limit
+HAPPY_CUSTOMER = "CUST-ACME"  # generous credit limit (delivered orders stay on it until paid)
 SMALL_CUSTOMER = "CUST-CORNER"  # credit limit 50
 UNKNOWN_SKU = "NO-SUCH-SKU"
 
@@ -135,9 +135,14 @@ class Demo:
                                                 {"sku": "GADGET-PRO", "quantity": 1}])
         if not order:
             return
+        delivered = None
         if self.wait(s, order["order_id"], "RESERVED"):
-            self.warehouse(s, order["order_id"], "DHL", f"JD0001{self.run_id}")
+            delivered = self.warehouse(s, order["order_id"], "DHL", f"JD0001{self.run_id}")
         self.check(s, "total = 2×12.50 + 1×89.00", 114.0, float(order["total"]))
+        if delivered:  # delivered is owed until paid: the ERP's payment takes it off the exposure
+            owed = float(self.client.get_customer(HAPPY_CUSTOMER)["exposure"])
+            paid = self.client.record_payment(HAPPY_CUSTOMER, 114.0, f"INV-{order['order_id']}")
+            self.check(s, "payment clears the delivered order's exposure", owed - 114.0, float(paid["exposure"]))
         final = self.final(s, order["order_id"])
         path = [e["status"] for e in final["timeline"]]
         expected = ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED", "SHIPPED", "DELIVERED"]
@@ -227,21 +232,21 @@ class Demo:
         s = "f. idempotency"
         key = self.key("dup")
         lines = [{"sku": "WIDGET-RED", "quantity": 1}]
-        first = self.submit(s, SMALL_CUSTOMER, lines, key=key)
+        first = self.submit(s, HAPPY_CUSTOMER, lines, key=key)
         if not first:
             return
-        code, second = self.client.submit_order(SMALL_CUSTOMER, lines, idempotency_key=key)
+        code, second = self.client.submit_order(HAPPY_CUSTOMER, lines, idempotency_key=key)
         self.console.print(f"  resubmitted with the same key → HTTP {code} {second.get('order_id')}")
         self.check(s, "same key + same body → same order", first["order_id"], second.get("order_id"))
-        listed = [o["order_id"] for o in self.client.list_all_orders(SMALL_CUSTOMER)]
+        listed = [o["order_id"] for o in self.client.list_all_orders(HAPPY_CUSTOMER)]
         self.check(s, "the customer's order list holds it once", 1, listed.count(first["order_id"]))
-        code, third = self.client.submit_order(SMALL_CUSTOMER, [{"sku": "WIDGET-RED", "quantity": 2}],
+        code, third = self.client.submit_order(HAPPY_CUSTOMER, [{"sku": "WIDGET-RED", "quantity": 2}],
                                                idempotency_key=key)
         error = third.get("error", {})
         self.console.print(f"  same key, different body → HTTP {code} {error.get('code')}")
         self.check(s, "same key + different body → 4xx", "4xx", f"{code} {error.get('code')}",
                    ok=400 <= code < 500 and code != 404)
-        listed_again = [o["order_id"] for o in self.client.list_all_orders(SMALL_CUSTOMER)]
+        listed_again = [o["order_id"] for o in self.client.list_all_orders(HAPPY_CUSTOMER)]
         self.check(s, "still no second order", "customer's orders unchanged", _change(listed, listed_again))
         self.outcome(s, "one order; key reuse → 4xx",
                      f"{listed_again.count(first['order_id'])} order"

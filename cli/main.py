@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .catalogue import CatalogueError, load_catalogue, seed_catalogue, seed_steps
 from .client import ApiError, OrderflowClient, WaitTimeout
+from .events import events
 from .render import lines_table, order_summary, orders_table, stock_table, timeline_table
 
 DEFAULT_API = "http://127.0.0.1:3000"
@@ -212,6 +213,9 @@ def cancel(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="Ord
     with _client(ctx) as client:
         order = client.cancel(order_id, reason=reason)
     out.print(order_summary(order))
+
+
+app.command()(events)
 
 
 if __name__ == "__main__":  # pragma: no cover

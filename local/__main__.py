@@ -23,7 +23,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=int(os.environ.get("PORT", "3000")),
         help="HTTP API port on 127.0.0.1 (default: $PORT or 3000; 0 = any free port)",
     )
-    up.add_argument("--aws-port", type=int, default=0, help="local AWS endpoint port (default: any free port)")
+    up.add_argument(
+        "--aws-port",
+        type=int,
+        default=None,
+        help="local AWS endpoint port (default: the HTTP API port + 1, e.g. 3001, where `orderflow events` looks; "
+        "any free port when --port is 0)",
+    )
     up.add_argument(
         "--log-level",
         default="INFO",
@@ -34,7 +40,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     up.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="template parameter override (repeatable)"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.aws_port is None:
+        args.aws_port = args.port + 1 if args.port else 0
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  HTTP API       {stack.api_url}")
         print(f"  AWS endpoint   {stack.aws_endpoint}   (aws --endpoint-url / boto3 endpoint_url;")
         print("                 region us-east-1, any access key)")
+        for group in _event_log_groups(stack):
+            print(f"  Domain events  log group {group}   (orderflow events --follow)")
         print("  Routes:")
         for route in sorted(stack.routes, key=lambda r: (r.path, r.method)):
             print(f"    {route.method:7} {stack.api_url}{route.path}  -> {route.function}")
@@ -59,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         stopping.wait()
         print("Stopping...", flush=True)
     return 0
+
+
+def _event_log_groups(stack: LocalStack) -> list[str]:
+    """Log groups that the template's EventBridge rules deliver events to."""
+    arns = {t["Arn"].removesuffix(":*") for rule in stack.resources.rules for t in rule.properties.get("Targets", [])}
+    return [g.name for g in stack.resources.log_groups if any(a.endswith(f":log-group:{g.name}") for a in arns)]
 
 
 if __name__ == "__main__":

@@ -238,6 +238,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class _ApiServer(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 resets connections under a burst of clients
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], routes: list[Route], runtime: LambdaRuntime) -> None:

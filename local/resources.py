@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-from orderflow_local.template import Queue, StateMachine, Table, Template, TemplateError
+from orderflow_local.template import Queue, Rule, StateMachine, Table, Template, TemplateError
 
 ClientFactory = Callable[[str], BaseClient]
 
@@ -98,6 +98,23 @@ def _create_queues(sqs: BaseClient, queues: list[Queue]) -> None:
             sqs.set_queue_attributes(QueueUrl=url, Attributes=policies)
 
 
+def _create_rule(events: BaseClient, rule: Rule) -> None:
+    """An event-pattern rule and its targets (moto delivers matches to CloudWatch Logs and SQS)."""
+    props = rule.properties
+    bus = props.get("EventBusName", "default")
+    spec = {k: props[k] for k in ("Description", "ScheduleExpression", "State") if k in props}
+    if "EventPattern" in props:
+        spec["EventPattern"] = json.dumps(props["EventPattern"])
+    events.put_rule(Name=rule.name, EventBusName=bus, **spec)
+    targets = [{k: v for k, v in target.items() if k in ("Id", "Arn", "Input", "InputPath", "InputTransformer")}
+               for target in props.get("Targets", [])]
+    for target in targets:
+        if ":logs:" in target["Arn"]:  # CloudFormation's log group ARN ends in ":*"; the target's must not
+            target["Arn"] = target["Arn"].removesuffix(":*")
+    if targets:
+        events.put_targets(Rule=rule.name, EventBusName=bus, Targets=targets)
+
+
 def _attr(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -120,6 +137,14 @@ def create_resources(template: Template, client: ClientFactory) -> None:
 
     _create_queues(client("sqs"), template.queues)
 
+    logs = client("logs")
+    for group in template.log_groups:
+        logs.create_log_group(logGroupName=group.name)
+        if "RetentionInDays" in group.properties:
+            logs.put_retention_policy(logGroupName=group.name, retentionInDays=int(group.properties["RetentionInDays"]))
+    for rule in template.rules:
+        _create_rule(events, rule)
+
     lambda_ = client("lambda")
     code = _dummy_zip()
     for fn in template.functions:
@@ -141,6 +166,16 @@ def create_resources(template: Template, client: ClientFactory) -> None:
                 BatchSize=event.batch_size,
                 FunctionResponseTypes=event.function_response_types,
                 Enabled=event.enabled,
+            )
+        for stream in fn.stream_events:
+            # moto invokes the function synchronously inside each write to the table.
+            lambda_.create_event_source_mapping(
+                EventSourceArn=dynamodb.describe_table(TableName=stream.table_name)["Table"]["LatestStreamArn"],
+                FunctionName=fn.name,
+                BatchSize=stream.batch_size,
+                StartingPosition=stream.starting_position,
+                FunctionResponseTypes=stream.function_response_types,
+                Enabled=stream.enabled,
             )
 
     sfn = client("stepfunctions")

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, TypeVar
 import boto3
 from botocore.client import BaseClient
 
-from orderflow_local.fidelity import serialise_dynamodb
+from orderflow_local import fidelity
 from orderflow_local.http_api import HttpApiServer, Route
 from orderflow_local.resources import create_resources
 from orderflow_local.runtime import LambdaRuntime, process_environment, set_env
@@ -108,7 +108,7 @@ class LocalStack:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
 
-        serialise_dynamodb()
+        fidelity.install()
         werkzeug = logging.getLogger("werkzeug")
         self._exit.callback(werkzeug.setLevel, werkzeug.level)
         werkzeug.setLevel(logging.ERROR)

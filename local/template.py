@@ -111,6 +111,18 @@ class SqsEvent:
 
 
 @dataclass(frozen=True)
+class StreamEvent:
+    """A ``Type: DynamoDB`` event: the function consumes a table's stream."""
+
+    event_name: str
+    table_name: str
+    batch_size: int
+    starting_position: str
+    function_response_types: list[str]
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class ScheduleEvent:
     event_name: str
     expression: str
@@ -131,6 +143,7 @@ class Function:
     environment: dict[str, str]
     http_events: list[HttpApiEvent] = field(default_factory=list)
     sqs_events: list[SqsEvent] = field(default_factory=list)
+    stream_events: list[StreamEvent] = field(default_factory=list)
     schedules: list[ScheduleEvent] = field(default_factory=list)
 
     @property
@@ -140,6 +153,22 @@ class Function:
     @property
     def handler_function(self) -> str:
         return self.handler.rsplit(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class LogGroup:
+    logical_id: str
+    name: str
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An EventBridge rule with an event pattern (schedules are ``ScheduleEvent``s of functions)."""
+
+    logical_id: str
+    name: str
+    properties: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -164,6 +193,8 @@ class Template:
     queues: list[Queue]
     functions: list[Function]
     state_machines: list[StateMachine]
+    log_groups: list[LogGroup] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
 
     def function(self, logical_id: str) -> Function:
         for fn in self.functions:
@@ -189,6 +220,8 @@ _NAME_PROPERTY = {
     "AWS::StepFunctions::StateMachine": "StateMachineName",
     "AWS::Events::EventBus": "Name",
     "AWS::SQS::Queue": "QueueName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Events::Rule": "Name",
 }
 _ARN_FORMAT = {
     "AWS::DynamoDB::Table": "arn:{p}:dynamodb:{r}:{a}:table/{n}",
@@ -199,7 +232,11 @@ _ARN_FORMAT = {
     "AWS::StepFunctions::StateMachine": "arn:{p}:states:{r}:{a}:stateMachine:{n}",
     "AWS::Events::EventBus": "arn:{p}:events:{r}:{a}:event-bus/{n}",
     "AWS::SQS::Queue": "arn:{p}:sqs:{r}:{a}:{n}",
+    "AWS::Logs::LogGroup": "arn:{p}:logs:{r}:{a}:log-group:{n}:*",  # CloudFormation's form, with ":*"
 }
+# A table's GetAtt StreamArn before the table exists (moto's has a timestamp): the local stack
+# creates event-source mappings with the table's LatestStreamArn instead.
+_STREAM_ARN_SUFFIX = "/stream/local"
 _REF_RETURNS_ARN = {
     "AWS::Serverless::LayerVersion",
     "AWS::Serverless::StateMachine",
@@ -213,6 +250,8 @@ _CREATED_TYPES = {
     "AWS::SQS::Queue",
     "AWS::Serverless::Function",
     "AWS::Serverless::StateMachine",
+    "AWS::Logs::LogGroup",
+    "AWS::Events::Rule",
 }
 
 
@@ -294,6 +333,8 @@ class _Resolver:
             return self.physical_name(logical_id)
         if attribute == "QueueUrl" and rtype == "AWS::SQS::Queue":
             return self.queue_url(logical_id)
+        if attribute == "StreamArn" and rtype == "AWS::DynamoDB::Table":
+            return self.arn(logical_id) + _STREAM_ARN_SUFFIX
         raise TemplateError(f"GetAtt {logical_id}.{attribute}: not supported for {rtype}")
 
     # ---- conditions
@@ -409,6 +450,7 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
         raise TemplateError(f"{logical_id}: the local stack runs only functions with a local CodeUri and Handler")
     http: list[HttpApiEvent] = []
     sqs: list[SqsEvent] = []
+    streams: list[StreamEvent] = []
     schedules: list[ScheduleEvent] = []
     for event_name, event in (props.get("Events") or {}).items():
         ep = event.get("Properties") or {}
@@ -422,6 +464,17 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
                         event_name,
                         queue_arn=ep["Queue"],
                         batch_size=int(ep.get("BatchSize", 10)),
+                        function_response_types=list(ep.get("FunctionResponseTypes", [])),
+                        enabled=bool(ep.get("Enabled", True)),
+                    )
+                )
+            case "DynamoDB":
+                streams.append(
+                    StreamEvent(
+                        event_name,
+                        table_name=_stream_table(logical_id, event_name, ep["Stream"]),
+                        batch_size=int(ep.get("BatchSize", 100)),
+                        starting_position=ep.get("StartingPosition", "TRIM_HORIZON"),
                         function_response_types=list(ep.get("FunctionResponseTypes", [])),
                         enabled=bool(ep.get("Enabled", True)),
                     )
@@ -445,8 +498,16 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
         environment={k: _env_value(v) for k, v in variables.items()},
         http_events=http,
         sqs_events=sqs,
+        stream_events=streams,
         schedules=schedules,
     )
+
+
+def _stream_table(logical_id: str, event_name: str, stream_arn: Any) -> str:
+    """The table whose stream ``stream_arn`` (a resolved ``GetAtt Table.StreamArn``) is."""
+    if not (isinstance(stream_arn, str) and stream_arn.endswith(_STREAM_ARN_SUFFIX) and ":table/" in stream_arn):
+        raise TemplateError(f"{logical_id}.{event_name}: only streams of the template's own tables run locally")
+    return stream_arn.removesuffix(_STREAM_ARN_SUFFIX).split(":table/", 1)[1]
 
 
 def resolve_template(
@@ -461,7 +522,7 @@ def resolve_template(
     parameters = _parameter_values(doc, parameter_overrides or {})
     r = _Resolver(doc, parameters, stack_name)
     global_function = (doc.get("Globals") or {}).get("Function") or {}
-    tables, buses, queues, functions, machines = [], [], [], [], []
+    tables, buses, queues, functions, machines, log_groups, rules = [], [], [], [], [], [], []
     for logical_id, resource in r.resources.items():
         if not r.included(logical_id):
             continue
@@ -478,6 +539,10 @@ def resolve_template(
             queues.append(
                 Queue(logical_id, r.physical_name(logical_id), r.arn(logical_id), r.queue_url(logical_id), props)
             )
+        elif rtype == "AWS::Logs::LogGroup":
+            log_groups.append(LogGroup(logical_id, r.physical_name(logical_id), props))
+        elif rtype == "AWS::Events::Rule":
+            rules.append(Rule(logical_id, r.physical_name(logical_id), props))
         elif rtype == "AWS::Serverless::Function":
             functions.append(_function(r, logical_id, props, base_dir))
         elif rtype == "AWS::Serverless::StateMachine":
@@ -493,7 +558,7 @@ def resolve_template(
                     substitutions={k: _env_value(v) for k, v in (props.get("DefinitionSubstitutions") or {}).items()},
                 )
             )
-    return Template(path, stack_name, parameters, tables, buses, queues, functions, machines)
+    return Template(path, stack_name, parameters, tables, buses, queues, functions, machines, log_groups, rules)
 
 
 def load_template(

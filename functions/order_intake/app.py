@@ -1,4 +1,4 @@
-"""HTTP API: orders, cancel, warehouse ship/deliver, stock, products and customers.
+"""HTTP API: orders, cancel, warehouse ship/deliver, returns (RMA), stock, products and customers.
 
 Thin: Powertools validates requests against the pydantic models (and serves the OpenAPI at
 /swagger); ``OrderService`` does the work; errors leave as ``{"error": {code, message, details}}``.
@@ -25,13 +25,15 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from orderflow.errors import OrderflowError
 from orderflow.lambda_support import count, observability
-from orderflow.models import CancelIn, CustomerIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
+from orderflow.models import CancelIn, CustomerIn, PaymentIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
+from orderflow.returns import ReceiveIn, ReturnRequestIn, ReturnService
 from orderflow.service import OrderService
 from orderflow.settings import get_settings
 
 settings = get_settings()
 logger, tracer, metrics = observability("order_intake")
 service = OrderService.from_settings(settings)
+returns = ReturnService.from_settings(service, settings)
 app = APIGatewayHttpResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title="Orderflow API", version="1")
 
@@ -117,6 +119,19 @@ def get_customer(customer_id: str) -> dict:
     return service.get_customer(customer_id).model_dump(mode="json")
 
 
+@idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=persistence)
+def _pay_once(request: dict) -> dict:
+    payment = PaymentIn.model_validate(request["body"])
+    return service.record_payment(request["customer_id"], payment).model_dump(mode="json")
+
+
+@app.post("/customers/<customer_id>/payments")
+def record_payment(customer_id: str, payment: PaymentIn) -> dict:
+    """A payment posted by the ERP: lowers the customer's open exposure. Its reference makes it idempotent."""
+    return _pay_once(request={"scope": f"payment/{customer_id}", "key": payment.reference,
+                              "customer_id": customer_id, "body": payment.model_dump(mode="json")})
+
+
 @app.get("/stock/<sku>")
 def get_stock(sku: str) -> dict:
     return service.get_stock(sku).model_dump()
@@ -165,7 +180,8 @@ def list_orders(customer_id: Annotated[str, Query(min_length=1, max_length=64)],
 @app.get("/orders/<order_id>")
 def get_order(order_id: str) -> dict:
     logger.set_correlation_id(order_id)
-    return service.get_order(order_id).public()
+    order = service.get_order(order_id)
+    return {**order.public(), "returns": [r.summary() for r in returns.for_order(order)]}
 
 
 @app.post("/orders/<order_id>/cancel")
@@ -186,6 +202,41 @@ def ship_order(order_id: str, shipment: Annotated[ShipIn | None, Body()] = None)
 def deliver_order(order_id: str) -> dict:
     logger.set_correlation_id(order_id)
     return service.deliver(order_id).public()
+
+
+# ------------------------------------------------------------------ returns (RMA) and exchanges
+@idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=persistence)
+def _return_once(request: dict) -> dict:
+    ret = returns.request(request["order_id"], ReturnRequestIn.model_validate(request["body"]), request["key"])
+    count(metrics, "ReturnsRequested")
+    return ret.public()
+
+
+@app.post("/orders/<order_id>/returns")
+def request_return(order_id: str, request: ReturnRequestIn,
+                   idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None
+                   ) -> Response[dict]:
+    """Return delivered goods (optionally exchanging them for others); approved at once when valid."""
+    logger.set_correlation_id(order_id)
+    if idempotency_key is None:
+        created = returns.request(order_id, request).public()
+        count(metrics, "ReturnsRequested")
+    else:
+        created = _return_once(request={"scope": f"returns/{order_id}", "key": idempotency_key,
+                                        "order_id": order_id, "body": request.model_dump(mode="json")})
+    return Response(status_code=201, content_type="application/json", body=created,
+                    headers={"Location": f"/returns/{created['return_id']}"})
+
+
+@app.get("/returns/<return_id>")
+def get_return(return_id: str) -> dict:
+    return returns.get(return_id).public()
+
+
+@app.post("/returns/<return_id>/receive")
+def receive_return(return_id: str, receipt: ReceiveIn) -> dict:
+    """The warehouse received the goods: restock or scrap each line, refund, close the return."""
+    return returns.receive(return_id, receipt).public()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -160,3 +160,19 @@ def test_listing_a_customers_orders_queries_an_index_never_scans(api, call):
     finally:
         client.meta.events.unregister("before-call.dynamodb.*", unique_id=handler_id)
     assert operations == ["Query"]
+
+
+def test_a_payment_larger_than_the_exposure_is_refused(api, call):
+    customer = api.customer(credit_limit=100)
+    status, body = call("POST", f"/customers/{customer}/payments", {"amount": 5, "reference": "PAY-1"})
+    assert status == 409 and body["error"]["details"]["exposure"] == 0
+    assert api.credit(customer)["credit_available"] == 100
+
+
+def test_product_threshold_is_kept_beside_available(api, call, stack):
+    sku = api.product(stock=4)
+    status, _ = call("PUT", f"/products/{sku}", {"name": "Lamp", "unit_price": 3, "low_stock_threshold": 2})
+    assert status == 200
+    table = next(t.name for t in stack.resources.tables if t.logical_id == "StockTable")
+    level = stack.boto3_client("dynamodb").get_item(TableName=table, Key={"sku": {"S": sku}, "record": {"S": "LEVEL"}})
+    assert level["Item"]["threshold"] == {"N": "2"} and level["Item"]["available"] == {"N": "4"}

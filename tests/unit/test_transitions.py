@@ -5,7 +5,15 @@ import itertools
 import pytest
 
 from orderflow.models import OrderStatus as S
-from orderflow.transitions import CANCELLABLE, HOLDS_CREDIT, HOLDS_STOCK, TERMINAL, TRANSITIONS, can_transition
+from orderflow.transitions import (
+    CANCELLABLE,
+    HOLDS_CREDIT,
+    HOLDS_STOCK,
+    RETURNABLE,
+    TERMINAL,
+    TRANSITIONS,
+    can_transition,
+)
 
 HAPPY_PATH = [S.PENDING, S.VALIDATED, S.CREDIT_APPROVED, S.RESERVED, S.SHIPPED, S.DELIVERED]
 
@@ -38,7 +46,29 @@ def test_cancellable_until_shipped():
 
 
 def test_terminal_states():
-    assert {S.DELIVERED, S.CANCELLED, S.REJECTED, S.FAILED} == TERMINAL
+    # terminal for the order workflow; after delivery only returns move an order
+    assert {S.DELIVERED, S.RETURN_REQUESTED, S.RETURNED, S.CANCELLED, S.REJECTED, S.FAILED} == TERMINAL
+
+
+def test_returns_after_delivery():
+    assert can_transition(S.DELIVERED, S.RETURN_REQUESTED)
+    assert can_transition(S.RETURN_REQUESTED, S.RETURNED)
+    assert can_transition(S.RETURNED, S.RETURN_REQUESTED)  # a further return of what is left
+    assert {S.DELIVERED, S.RETURN_REQUESTED, S.RETURNED} == RETURNABLE
+
+
+@pytest.mark.parametrize(("current", "target"), [
+    (S.SHIPPED, S.RETURN_REQUESTED), (S.RESERVED, S.RETURN_REQUESTED), (S.DELIVERED, S.RETURNED),
+    (S.RETURN_REQUESTED, S.CANCELLED), (S.RETURNED, S.CANCELLED), (S.RETURN_REQUESTED, S.FAILED),
+    (S.CANCELLED, S.RETURN_REQUESTED),
+])
+def test_returns_only_from_delivered_and_never_undo_the_sale(current, target):
+    assert not can_transition(current, target)
+
+
+def test_returned_orders_hold_nothing_and_cannot_be_cancelled():
+    after_sales = {S.RETURN_REQUESTED, S.RETURNED}
+    assert not after_sales & (HOLDS_CREDIT | HOLDS_STOCK | CANCELLABLE)
 
 
 def test_holds_are_released_by_every_way_out():

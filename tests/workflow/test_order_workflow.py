@@ -33,8 +33,13 @@ def test_happy_path_reaches_delivered(api):
     assert statuses(order) == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED", "SHIPPED", "DELIVERED"]
     assert order["shipment"]["tracking"] == "T1"
     assert api.stock(sku)["on_hand"] == 7 and api.stock(sku)["reserved"] == 0
-    assert api.credit(customer)["exposure"] == 0
     assert api.states_entered(order_id)[-2:] == ["Complete", "Delivered"]
+    # delivered but not yet paid: the value stays on the customer's exposure until the ERP posts a payment
+    assert api.credit(customer)["exposure"] == 13.5
+    for _ in range(2):  # the same payment posted twice counts once
+        paid = api.http.post(f"/customers/{customer}/payments", json={"amount": 13.5, "reference": "INV-1"})
+        assert paid.status_code == 200 and paid.json()["exposure"] == 0
+    assert api.credit(customer)["credit_available"] == 100
 
 
 def test_credit_denied_rejects_and_holds_nothing(api):

@@ -30,6 +30,8 @@ class OrderStatus(StrEnum):
     BACKORDERED = "BACKORDERED"
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
+    RETURN_REQUESTED = "RETURN_REQUESTED"
+    RETURNED = "RETURNED"
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
@@ -45,6 +47,12 @@ class ProductIn(Strict):
     unit_price: Money
     supplier_id: Identifier | None = None
     active: bool = True
+    low_stock_threshold: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
+
+
+class PaymentIn(Strict):
+    amount: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+    reference: Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class CustomerIn(Strict):
@@ -101,6 +109,7 @@ class Product(BaseModel):
     unit_price: Money
     supplier_id: str | None = None
     active: bool = True
+    low_stock_threshold: int | None = None
 
 
 class Customer(BaseModel):
@@ -153,6 +162,11 @@ class Order(BaseModel):
     version: int = 0
     timeline: list[TimelineEntry] = []
     shipment: Shipment | None = None
+    # After-sales (orderflow.returns): units returned per SKU across all the order's returns, how
+    # many of its returns are still open, and for an exchange order the return it replaces goods for.
+    returned: dict[str, int] = {}
+    open_returns: int = 0
+    exchange_for_return: str | None = None
     task_token: str | None = Field(default=None, exclude=True)
 
     def public(self) -> dict:

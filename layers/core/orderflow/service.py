@@ -2,7 +2,8 @@
 
 Every change is one conditional write (or one transaction) whose first item is the order's own
 transition, guarded by its status and version. A writer that loses a race re-reads and decides
-again; a step that finds its work already done does nothing twice.
+again; a step that finds its work already done does nothing twice. Domain events are not sent
+from here: they are derived from the committed changes (DynamoDB Streams, ``domain_events``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any, TypeVar
 from .adapters.customers import CustomersRepository
 from .adapters.demand import DemandRepository
 from .adapters.dynamo import ConditionFailed, Write, transact
-from .adapters.events import EventPublisher
 from .adapters.orders import OrdersRepository
 from .adapters.products import ProductsRepository
 from .adapters.stock import StockRepository
@@ -37,6 +37,7 @@ from .models import (
     Order,
     OrderLine,
     OrderStatus,
+    PaymentIn,
     Product,
     ProductIn,
     ShipIn,
@@ -53,7 +54,7 @@ S = OrderStatus
 T = TypeVar("T")
 # How far along the happy path a status is; a step whose target is at or below it has nothing to do.
 PROGRESS = {S.PENDING: 0, S.VALIDATED: 1, S.CREDIT_APPROVED: 2, S.BACKORDERED: 3, S.RESERVED: 4,
-            S.SHIPPED: 5, S.DELIVERED: 6}
+            S.SHIPPED: 5, S.DELIVERED: 6, S.RETURN_REQUESTED: 7, S.RETURNED: 7}
 RACE_ATTEMPTS = 8
 
 
@@ -63,32 +64,29 @@ def order_id_for(customer_id: str, idempotency_key: str) -> str:
     return f"ord-{digest[:20]}"
 
 
-def _summary(order: Order, **extra: Any) -> dict[str, Any]:
-    return {"order_id": order.order_id, "customer_id": order.customer_id, "status": order.status.value,
-            "total": str(order.total), "lines": [{"sku": li.sku, "quantity": li.quantity} for li in order.lines],
-            **extra}
-
-
 class OrderService:
     def __init__(self, settings: Settings, orders: OrdersRepository, stock: StockRepository,
                  customers: CustomersRepository, products: ProductsRepository, demand: DemandRepository,
-                 workflow: StepFunctionsWorkflow, events: EventPublisher):
+                 workflow: StepFunctionsWorkflow):
         self.settings = settings
         self.orders, self.stock, self.customers = orders, stock, customers
         self.products, self.demand = products, demand
-        self.workflow, self.events = workflow, events
+        self.workflow = workflow
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> OrderService:
         s = settings or get_settings()
         return cls(s, OrdersRepository(s.orders_table), StockRepository(s.stock_table),
                    CustomersRepository(s.customers_table), ProductsRepository(s.products_table),
-                   DemandRepository(s.demand_table), StepFunctionsWorkflow(s.order_state_machine_arn),
-                   EventPublisher(s.event_bus_name))
+                   DemandRepository(s.demand_table), StepFunctionsWorkflow(s.order_state_machine_arn))
 
     # ------------------------------------------------------------------ catalogue
     def put_product(self, sku: str, data: ProductIn) -> Product:
-        return self.products.put(sku, data)
+        """Store the product; its low-stock threshold is copied onto the stock level, where the
+        StockLow event is derived from each change of ``available``."""
+        product, write = self.products.put(sku, data)
+        transact([write, self.stock.set_threshold(sku, data.low_stock_threshold)])
+        return product
 
     def get_product(self, sku: str) -> Product:
         return self._found(self.products.get(sku), f"product {sku}")
@@ -98,6 +96,16 @@ class OrderService:
 
     def get_customer(self, customer_id: str) -> Customer:
         return self._found(self.customers.get(customer_id), f"customer {customer_id}")
+
+    def record_payment(self, customer_id: str, payment: PaymentIn) -> Customer:
+        """A payment (posted by the ERP) takes its amount off the customer's open exposure."""
+        self.get_customer(customer_id)
+        try:
+            return self.customers.pay(customer_id, payment.amount)
+        except ConditionFailed:
+            customer = self.get_customer(customer_id)
+            raise Conflict(f"payment {payment.amount} is more than the open exposure {customer.exposure}",
+                           {"exposure": float(customer.exposure)}) from None
 
     def get_stock(self, sku: str) -> StockLevel:
         self.get_product(sku)
@@ -156,7 +164,6 @@ class OrderService:
         )
         if self.orders.create(order):
             self.workflow.start(order.order_id)
-            self.events.publish("OrderCreated", _summary(order, channel=order.channel))
             return order
         stored = self._found(self.orders.get(order.order_id), "order")
         if [(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in lines]:
@@ -181,7 +188,6 @@ class OrderService:
             after = self._give_back(order, S.CANCELLED, reason, by="customer")
             if order.task_token:
                 self.workflow.stop(order.task_token, "OrderCancelled", reason)
-            self.events.publish("OrderCancelled", _summary(after, reason=reason))
             return after
 
         return self._race(order_id, attempt, missing=NotFound)
@@ -205,13 +211,12 @@ class OrderService:
                       *(self.demand.record(line.sku, day, line.quantity) for line in order.lines)])
             if order.task_token:
                 self.workflow.resume(order.task_token, {"status": S.SHIPPED.value})
-            self.events.publish("OrderShipped", _summary(after, shipment=after.model_dump(mode="json")["shipment"]))
             return after
 
         return self._race(order_id, attempt, missing=NotFound)
 
     def deliver(self, order_id: str) -> Order:
-        """Delivered: the order is done and its value leaves the customer's open exposure."""
+        """Delivered: the order is done; its value stays on the customer's exposure until paid."""
 
         def attempt(order: Order) -> Order:
             if order.status == S.DELIVERED:
@@ -222,10 +227,9 @@ class OrderService:
             shipment = {**(order.shipment.model_dump(exclude_none=True) if order.shipment else {}),
                         "delivered_at": utc_now()}
             write, after = self.orders.transition(order, S.DELIVERED, by="warehouse", extra={"shipment": shipment})
-            transact([write, self.customers.release_credit(order.customer_id, order.total)])
+            transact([write])
             if order.task_token:
                 self.workflow.resume(order.task_token, {"status": S.DELIVERED.value})
-            self.events.publish("OrderDelivered", _summary(after))
             return after
 
         return self._race(order_id, attempt, missing=NotFound)
@@ -293,7 +297,6 @@ class OrderService:
                     raise
                 short = [line.sku for i, line in enumerate(order.lines, start=1) if failure.failed(i)]
                 raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short}) from None
-            self.events.publish("OrderReserved", _summary(after))
             return after
 
         return self._race(order_id, attempt)
@@ -315,8 +318,6 @@ class OrderService:
                 writes = [self.orders.park_task_token(order, token)]
             writes += [self.stock.wait(line, order.order_id, order.created_at, token) for line in order.lines]
             transact(writes)
-            if order.status == S.CREDIT_APPROVED:
-                self.events.publish("OrderBackordered", _summary(after))
             levels = self.stock.get_many([line.sku for line in order.lines])
             if all(levels[line.sku].available >= line.quantity for line in order.lines):
                 self.workflow.resume(token, {"woken_by": "stock already available"})
@@ -346,15 +347,13 @@ class OrderService:
         def attempt(order: Order) -> Order:
             if order.status in TERMINAL or order.status == S.SHIPPED:
                 return order
-            after = self._give_back(order, S.FAILED, reason, by="workflow")
-            self.events.publish("OrderFailed", _summary(after, reason=reason))
-            return after
+            return self._give_back(order, S.FAILED, reason, by="workflow")
 
         return self._race(order_id, attempt)
 
     def complete(self, order_id: str) -> Order:
         order = self.get_order(order_id)
-        if order.status != S.DELIVERED:
+        if PROGRESS.get(order.status, -1) < PROGRESS[S.DELIVERED]:
             raise Conflict(f"order {order_id} is {order.status.value}, not DELIVERED")
         return order
 
@@ -374,9 +373,8 @@ class OrderService:
         return after
 
     def _reject(self, order: Order, reason: str) -> None:
-        write, after = self.orders.transition(order, S.REJECTED, reason=reason)
+        write, _ = self.orders.transition(order, S.REJECTED, reason=reason)
         transact([write])
-        self.events.publish("OrderRejected", _summary(after, reason=reason))
 
     def _race(self, order_id: str, attempt: Callable[[Order], T], missing: type[Exception] = InvalidOrder) -> T:
         """Run ``attempt`` on a fresh read of the order until its conditional writes land."""

@@ -11,6 +11,8 @@ class Settings(BaseSettings):
     customers_table: str = "customers"
     products_table: str = "products"
     demand_table: str = "demand"
+    returns_table: str = "returns"
+    return_window_days: int = 30
     event_bus_name: str = "default"
     order_state_machine_arn: str | None = None
     idempotency_table: str | None = None

@@ -13,13 +13,20 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.BACKORDERED: frozenset({S.RESERVED, S.CANCELLED, S.FAILED}),
     S.RESERVED: frozenset({S.SHIPPED, S.CANCELLED, S.FAILED}),
     S.SHIPPED: frozenset({S.DELIVERED}),
-    S.DELIVERED: frozenset(),
+    # After-sales (orderflow.returns): a delivered order can be returned, in part, several times.
+    S.DELIVERED: frozenset({S.RETURN_REQUESTED}),
+    S.RETURN_REQUESTED: frozenset({S.RETURNED}),
+    S.RETURNED: frozenset({S.RETURN_REQUESTED}),
     S.CANCELLED: frozenset(),
     S.REJECTED: frozenset(),
     S.FAILED: frozenset(),
 }
 
-TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
+# Statuses only a return moves: the order's workflow is over (it ended at DELIVERED).
+AFTER_SALES = frozenset({S.DELIVERED, S.RETURN_REQUESTED, S.RETURNED})
+RETURNABLE = AFTER_SALES  # a further return may be asked for while another is open or after one ended
+# Where the order workflow has nothing left to do (compensation leaves these alone).
+TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets) | AFTER_SALES
 CANCELLABLE = frozenset(status for status, targets in TRANSITIONS.items() if S.CANCELLED in targets)
 
 # What an order in each status holds, and so what cancelling or failing it must give back.

@@ -35,6 +35,14 @@ class CustomersRepository:
                      condition="credit_available >= :amount",
                      values={":amount": amount, ":minus": -amount})
 
+    def pay(self, customer_id: str, amount: Decimal) -> Customer:
+        """Take a payment off the exposure; refused (ConditionFailed) when it is more than is open."""
+        item = dynamo.apply(Write("Update", self.table, key={"customer_id": customer_id},
+                                  update="ADD exposure :minus, credit_available :amount",
+                                  condition="exposure >= :amount",
+                                  values={":amount": amount, ":minus": -amount}), return_new=True)
+        return Customer.model_validate(item)
+
     def release_credit(self, customer_id: str, amount: Decimal) -> Write:
         return Write("Update", self.table, key={"customer_id": customer_id},
                      update="ADD exposure :minus, credit_available :amount",

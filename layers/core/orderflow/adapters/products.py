@@ -15,10 +15,10 @@ class ProductsRepository:
         item = dynamo.get(self.table, {"sku": sku})
         return Product.model_validate(item) if item else None
 
-    def put(self, sku: str, data: ProductIn) -> Product:
+    def put(self, sku: str, data: ProductIn) -> tuple[Product, Write]:
+        """The product and the write that stores it (run with others in one transaction)."""
         product = Product(sku=sku, **data.model_dump())
-        dynamo.apply(Write("Put", self.table, item=product.model_dump(mode="python", exclude_none=True)))
-        return product
+        return product, Write("Put", self.table, item=product.model_dump(mode="python", exclude_none=True))
 
     def get_many(self, skus: list[str]) -> dict[str, Product]:
         found = dynamo.batch_get({self.table: [{"sku": s} for s in skus]})[self.table]

@@ -50,6 +50,10 @@ class StockRepository:
         return self._counters(line.sku, {"on_hand": -line.quantity, "reserved": -line.quantity},
                               condition="reserved >= :q", values={":q": line.quantity})
 
+    def restock(self, sku: str, quantity: int) -> Write:
+        """Returned goods that can be sold again go back on the shelf: ``on_hand`` and ``available`` grow."""
+        return self._counters(sku, {"on_hand": quantity, "available": quantity})
+
     def backorder(self, line: OrderLine, quantity_sign: int = 1) -> Write:
         return self._counters(line.sku, {"backordered": quantity_sign * line.quantity})
 
@@ -60,6 +64,13 @@ class StockRepository:
         write = (self._counters(sku, deltas) if quantity >= 0 else
                  self._counters(sku, deltas, condition="available >= :take", values={":take": -quantity}))
         return _level(sku, dynamo.apply(write, return_new=True) or {})
+
+    def set_threshold(self, sku: str, threshold: int | None) -> Write:
+        """The low-stock threshold, kept beside ``available`` so a crossing is visible in each change."""
+        if threshold is None:
+            return Write("Update", self.table, key={"sku": sku, "record": LEVEL}, update="REMOVE threshold")
+        return Write("Update", self.table, key={"sku": sku, "record": LEVEL}, update="SET threshold = :t",
+                     values={":t": threshold})
 
     # ------------------------------------------------------------ backorder waits
     def wait(self, line: OrderLine, order_id: str, created_at: str, token: str) -> Write:

@@ -1,0 +1,174 @@
+"""Domain events derived from committed changes: one stream record (old and new image) → its events.
+
+Pure: no AWS, no Lambda. ``functions/publish_events`` feeds it the deserialized images of each
+DynamoDB stream record of the orders, stock and returns tables. Every rule compares the two images
+of one atomic write, so an event exists exactly when the write that causes it landed, and a
+threshold crossing is seen by exactly one write however many writers race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+SOURCE = "orderflow"
+SCHEMA_VERSION = 1
+
+Image = Mapping[str, Any]
+
+
+class Table(StrEnum):
+    ORDERS = "orders"
+    STOCK = "stock"
+    RETURNS = "returns"
+
+
+class DomainEvent(BaseModel):
+    detail_type: str
+    detail: dict[str, Any]
+
+
+ORDER_STATUS_EVENTS = {
+    "RESERVED": "OrderReserved", "BACKORDERED": "OrderBackordered", "SHIPPED": "OrderShipped",
+    "DELIVERED": "OrderDelivered", "CANCELLED": "OrderCancelled", "REJECTED": "OrderRejected",
+    "FAILED": "OrderFailed",
+}
+_WITH_REASON = {"BACKORDERED", "CANCELLED", "REJECTED", "FAILED"}
+_WITH_SHIPMENT = {"SHIPPED", "DELIVERED"}
+# How far along its lifecycle a return is (REJECTED ends it before it is ever received).
+_RETURN_STAGE = {"REQUESTED": 0, "APPROVED": 1, "REJECTED": 1, "RECEIVED": 2, "RESTOCKED": 3, "SCRAPPED": 3,
+                 "REFUNDED": 4}
+_RECEIVED = _RETURN_STAGE["RECEIVED"]
+_STOCK_COUNTERS = ("on_hand", "reserved", "available", "on_order", "backordered")
+
+# Every detail type this module produces, and those whose producer comes later (schemas exist for all).
+PRODUCED = ("OrderCreated", *ORDER_STATUS_EVENTS.values(), "ReturnRequested", "ReturnReceived", "ReturnRefunded",
+            "StockLow", "StockRecovered", "StockReceived")
+PLANNED = ("PurchaseOrderSent", "PurchaseOrderReceived")
+
+
+def events_for(table: Table, old: Image | None, new: Image | None, sequence: str,
+               approximate_time: float | None = None) -> list[DomainEvent]:
+    """The events caused by one change of ``table`` from ``old`` to ``new`` (``None`` = no item).
+
+    ``sequence`` (the stream record's sequence number) identifies changes of items without a
+    version; ``approximate_time`` (epoch seconds) dates changes of items without ``updated_at``.
+    """
+    if new is None:
+        return []
+    change = _Change(table, old, new, sequence, approximate_time)
+    match table:
+        case Table.ORDERS:
+            return _order_events(change)
+        case Table.STOCK:
+            return _stock_events(change)
+        case Table.RETURNS:
+            return _return_events(change)
+
+
+class _Change:
+    def __init__(self, table: Table, old: Image | None, new: Image, sequence: str, approximate_time: float | None):
+        self.table, self.old, self.new = table, old, new
+        self.revision = str(_plain(new["version"])) if "version" in new else sequence
+        when = datetime.fromtimestamp(approximate_time, UTC) if approximate_time is not None else datetime.now(UTC)
+        self.occurred_at = new.get("updated_at") or when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def event(self, detail_type: str, key: str, **fields: Any) -> DomainEvent:
+        return DomainEvent(detail_type=detail_type, detail={
+            "version": SCHEMA_VERSION,
+            "event_id": f"{self.table.value}:{key}:{self.revision}:{detail_type}",
+            "occurred_at": self.occurred_at,
+            **_plain(fields),
+        })
+
+
+# ------------------------------------------------------------------ orders
+def _order_events(change: _Change) -> list[DomainEvent]:
+    new, old = change.new, change.old
+    status = new["status"]
+    if old is None:
+        return [_order_event(change, "OrderCreated", channel=new.get("channel"), created_at=new.get("created_at"))]
+    if old.get("status") == status or status not in ORDER_STATUS_EVENTS:
+        return []
+    fields: dict[str, Any] = {}
+    if status in _WITH_REASON:
+        timeline = new.get("timeline") or [{}]
+        fields["reason"] = timeline[-1].get("reason")
+    if status in _WITH_SHIPMENT:
+        fields["shipment"] = new.get("shipment") or {}
+    return [_order_event(change, ORDER_STATUS_EVENTS[status], **fields)]
+
+
+def _order_event(change: _Change, detail_type: str, **fields: Any) -> DomainEvent:
+    new = change.new
+    return change.event(
+        detail_type, new["order_id"], order_id=new["order_id"], customer_id=new["customer_id"],
+        status=new["status"], order_version=new.get("version", 0), total=new.get("total"),
+        lines=[{"sku": li["sku"], "quantity": li["quantity"], "unit_price": li.get("unit_price")}
+               for li in new.get("lines") or []],
+        **fields)
+
+
+# ------------------------------------------------------------------ stock
+def _stock_events(change: _Change) -> list[DomainEvent]:
+    new, old = change.new, change.old or {}
+    if new.get("record") != "LEVEL":
+        return []
+    sku = new["sku"]
+    level = {c: int(new.get(c, 0)) for c in _STOCK_COUNTERS}
+    events = []
+    received = level["on_hand"] - int(old.get("on_hand", 0))
+    if received > 0:
+        events.append(change.event("StockReceived", sku, sku=sku, quantity=received, **level))
+    was_low, is_low = _low(old), _low(new)
+    if is_low != was_low:
+        events.append(change.event("StockLow" if is_low else "StockRecovered", sku, sku=sku,
+                                   threshold=new.get("threshold"), **level))
+    return events
+
+
+def _low(level: Image) -> bool:
+    """At or below its low-stock threshold (never, without one)."""
+    threshold = level.get("threshold")
+    return threshold is not None and int(level.get("available", 0)) <= int(threshold)
+
+
+# ------------------------------------------------------------------ returns
+def _return_events(change: _Change) -> list[DomainEvent]:
+    new, old = change.new, change.old
+    status = new["status"]
+    before = -1 if old is None else _RETURN_STAGE.get(old.get("status"), -1)
+    events = []
+    if old is None:
+        events.append(_return_event(change, "ReturnRequested", "refund_amount", "exchange"))
+    if before < _RECEIVED <= _RETURN_STAGE.get(status, -1):
+        events.append(_return_event(change, "ReturnReceived", "received", "restocked", "scrapped", "received_at"))
+    if status == "REFUNDED" and (old or {}).get("status") != "REFUNDED":
+        events.append(_return_event(change, "ReturnRefunded", "refund_amount", "refunded_at"))
+    return events
+
+
+def _return_event(change: _Change, detail_type: str, *optional: str) -> DomainEvent:
+    """A return event: who and what, plus those ``optional`` attributes the return has."""
+    new = change.new
+    return change.event(detail_type, new["return_id"], return_id=new["return_id"], order_id=new["order_id"],
+                        customer_id=new.get("customer_id"), status=new["status"], lines=new.get("lines") or [],
+                        **{name: new[name] for name in optional if name in new})
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers (``Decimal``) as JSON numbers, recursively; sets as sorted lists."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
+    return value

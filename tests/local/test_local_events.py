@@ -1,0 +1,42 @@
+"""The template's event plumbing as the local stack reads it: streams, log groups, rules, the AWS port."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orderflow_local.__main__ import _parse_args
+from orderflow_local.template import TemplateError, load_template, read_template, resolve_template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_stream_events_log_groups_and_rules_resolve() -> None:
+    template = load_template(ROOT / "template.yaml", {"Stage": "ci"})
+    publisher = template.function("PublishEventsFunction")
+    assert [(s.table_name, s.batch_size, s.function_response_types) for s in publisher.stream_events] == [
+        (f"orderflow-{name}Table", 100, ["ReportBatchItemFailures"]) for name in ("Orders", "Stock", "Returns")]
+    (group,) = template.log_groups
+    assert (group.name, group.properties["RetentionInDays"]) == ("/orderflow/ci/events", 30)
+    (rule,) = template.rules
+    assert rule.properties["EventBusName"] == "orderflow-ci"
+    (target,) = rule.properties["Targets"]
+    assert target["Arn"] == "arn:aws:logs:us-east-1:123456789012:log-group:/orderflow/ci/events:*"
+
+
+def test_a_stream_that_is_not_a_template_tables_is_refused() -> None:
+    doc = read_template(ROOT / "template.yaml")
+    doc["Resources"]["PublishEventsFunction"]["Properties"]["Events"]["OrderChanges"]["Properties"]["Stream"] = (
+        "arn:aws:kinesis:us-east-1:123456789012:stream/elsewhere")
+    with pytest.raises(TemplateError, match="OrderChanges"):
+        resolve_template(doc, ROOT / "template.yaml")
+
+
+@pytest.mark.parametrize(("argv", "aws_port"), [
+    (["up", "--port", "3000"], 3001),
+    (["up", "--port", "0"], 0),
+    (["up", "--port", "3000", "--aws-port", "4566"], 4566),
+])
+def test_up_puts_the_aws_endpoint_next_to_the_api(argv, aws_port) -> None:
+    assert _parse_args(argv).aws_port == aws_port

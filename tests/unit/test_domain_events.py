@@ -1,0 +1,206 @@
+"""Domain events from stream images: which change publishes what, once, and in the published schema."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from orderflow.domain_events import PLANNED, PRODUCED, DomainEvent, Table, events_for
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"
+AT = "2030-01-02T03:04:05.678Z"
+
+
+def schema(detail_type: str) -> dict:
+    return json.loads((SCHEMAS / f"{detail_type}.json").read_text())
+
+
+def conforming(events: list[DomainEvent]) -> list[DomainEvent]:
+    """The events, after checking each detail against its schema (as JSON, the way it is published)."""
+    for event in events:
+        validator = Draft202012Validator(schema(event.detail_type), format_checker=Draft202012Validator.FORMAT_CHECKER)
+        validator.validate(json.loads(json.dumps(event.detail)))
+    return events
+
+
+def types(events: list[DomainEvent]) -> list[str]:
+    return [e.detail_type for e in conforming(events)]
+
+
+# ------------------------------------------------------------------ orders
+def order(status: str = "PENDING", version: int = 0, **extra) -> dict:
+    return {
+        "order_id": "ord-1", "customer_id": "cust-1", "status": status, "version": Decimal(version),
+        "total": Decimal("29.97"), "channel": "api", "created_at": AT, "updated_at": AT,
+        "lines": [{"sku": "SKU-1", "quantity": Decimal(3), "unit_price": Decimal("9.99"), "name": "Widget"}],
+        "timeline": [{"status": status, "at": AT, "reason": f"why {status}", "by": "workflow"}],
+        **extra,
+    }
+
+
+def test_a_new_order_publishes_order_created_with_its_business_fields() -> None:
+    (event,) = conforming(events_for(Table.ORDERS, None, order(), sequence="100"))
+    assert event.detail_type == "OrderCreated"
+    assert event.detail == {
+        "version": 1, "event_id": "orders:ord-1:0:OrderCreated", "occurred_at": AT,
+        "order_id": "ord-1", "customer_id": "cust-1", "status": "PENDING", "order_version": 0, "total": 29.97,
+        "lines": [{"sku": "SKU-1", "quantity": 3, "unit_price": 9.99}], "channel": "api", "created_at": AT,
+    }
+
+
+@pytest.mark.parametrize(("before", "after", "detail_type"), [
+    ("CREDIT_APPROVED", "RESERVED", "OrderReserved"),
+    ("BACKORDERED", "RESERVED", "OrderReserved"),
+    ("CREDIT_APPROVED", "BACKORDERED", "OrderBackordered"),
+    ("RESERVED", "SHIPPED", "OrderShipped"),
+    ("SHIPPED", "DELIVERED", "OrderDelivered"),
+    ("RESERVED", "CANCELLED", "OrderCancelled"),
+    ("VALIDATED", "REJECTED", "OrderRejected"),
+    ("BACKORDERED", "FAILED", "OrderFailed"),
+])
+def test_each_status_change_that_integrators_care_about_publishes_its_event(before, after, detail_type) -> None:
+    shipment = {"carrier": "UPS", "tracking": "1Z", "shipped_at": AT, "delivered_at": AT}
+    events = events_for(Table.ORDERS, order(before, 4), order(after, 5, shipment=shipment), sequence="100")
+    assert types(events) == [detail_type]
+    assert events[0].detail["event_id"] == f"orders:ord-1:5:{detail_type}"
+    assert events[0].detail["status"] == after
+
+
+def test_rejections_cancellations_and_failures_say_why_and_shipping_says_how() -> None:
+    (rejected,) = events_for(Table.ORDERS, order("VALIDATED", 1), order("REJECTED", 2), sequence="1")
+    assert rejected.detail["reason"] == "why REJECTED"
+    shipment = {"carrier": "UPS", "tracking": "1Z", "shipped_at": AT}
+    (shipped,) = events_for(Table.ORDERS, order("RESERVED", 3), order("SHIPPED", 4, shipment=shipment), sequence="2")
+    assert shipped.detail["shipment"] == shipment
+    assert "reason" not in shipped.detail
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("PENDING", "VALIDATED"), ("VALIDATED", "CREDIT_APPROVED"), ("DELIVERED", "RETURN_REQUESTED"),
+    ("RETURN_REQUESTED", "RETURNED"),
+])
+def test_internal_steps_publish_nothing(before, after) -> None:
+    assert events_for(Table.ORDERS, order(before, 1), order(after, 2), sequence="1") == []
+
+
+def test_parking_a_task_token_or_deleting_publishes_nothing() -> None:
+    parked = order("BACKORDERED", 4, task_token="tok")
+    assert events_for(Table.ORDERS, order("BACKORDERED", 3), parked, sequence="1") == []
+    assert events_for(Table.ORDERS, order("DELIVERED", 3), None, sequence="2") == []
+
+
+# ------------------------------------------------------------------ stock
+def level(available: int, threshold: int | None = 10, on_hand: int | None = None, reserved: int = 0) -> dict:
+    item = {"sku": "SKU-1", "record": "LEVEL", "on_hand": Decimal(available + reserved if on_hand is None else on_hand),
+            "reserved": Decimal(reserved), "available": Decimal(available), "on_order": Decimal(0),
+            "backordered": Decimal(0)}
+    if threshold is not None:
+        item["threshold"] = Decimal(threshold)
+    return item
+
+
+def stock_events(old: dict | None, new: dict, sequence: str = "200") -> list[str]:
+    return types(events_for(Table.STOCK, old, new, sequence=sequence, approximate_time=1_893_553_445))
+
+
+def test_stock_low_is_published_once_per_crossing_and_cleared_by_stock_recovered() -> None:
+    # Reservations take available 12 → 8 one unit at a time; threshold 10.
+    changes = [(level(a + 1, reserved=11 - a), level(a, reserved=12 - a)) for a in range(11, 7, -1)]
+    assert [stock_events(old, new) for old, new in changes] == [[], ["StockLow"], [], []]
+    # A receipt of 5 takes it from 8 to 13.
+    assert stock_events(level(8, reserved=4), level(13, reserved=4)) == ["StockReceived", "StockRecovered"]
+    assert stock_events(level(13, reserved=4), level(14, reserved=4)) == ["StockReceived"]
+
+
+def test_the_stock_low_event_carries_the_level_threshold_and_change_identity() -> None:
+    (event,) = conforming(events_for(Table.STOCK, level(11, reserved=1), level(10, reserved=2), sequence="777",
+                                     approximate_time=1_893_553_445))
+    assert event.detail == {
+        "version": 1, "event_id": "stock:SKU-1:777:StockLow", "occurred_at": "2030-01-02T03:04:05.000Z",
+        "sku": "SKU-1", "on_hand": 12, "reserved": 2, "available": 10, "on_order": 0, "backordered": 0,
+        "threshold": 10,
+    }
+
+
+def test_a_new_stock_item_at_or_below_its_threshold_is_low_and_received_stock_is_counted() -> None:
+    assert stock_events(None, level(0, threshold=5, on_hand=0)) == ["StockLow"]
+    events = events_for(Table.STOCK, None, level(3, threshold=5), sequence="1")
+    assert types(events) == ["StockReceived", "StockLow"]
+    assert events[0].detail["quantity"] == 3
+    assert stock_events(None, level(6, threshold=5)) == ["StockReceived"]
+
+
+def test_shipping_and_reserving_receive_nothing_and_without_a_threshold_nothing_is_low() -> None:
+    assert stock_events(level(5, reserved=3), level(5, reserved=2, on_hand=7)) == []  # shipped 1
+    assert stock_events(level(20, threshold=None), level(0, threshold=None, reserved=20)) == []
+
+
+def test_moving_the_threshold_itself_crosses_too() -> None:
+    assert stock_events(level(8, threshold=5), level(8, threshold=8)) == ["StockLow"]
+    assert stock_events(level(8, threshold=8), level(8, threshold=None)) == ["StockRecovered"]
+
+
+def test_backorder_wait_items_are_not_stock_levels() -> None:
+    wait = {"sku": "SKU-1", "record": "WAIT#2030#ord-1", "order_id": "ord-1", "quantity": Decimal(2)}
+    assert stock_events(None, wait) == []
+
+
+# ------------------------------------------------------------------ returns
+def rma(status: str, version: int = 0) -> dict:
+    """A return item as ``orderflow.returns`` stores it."""
+    item = {"return_id": "rma-1", "order_id": "ord-1", "customer_id": "cust-1", "status": status,
+            "version": Decimal(version), "refund_amount": Decimal("9.99"), "created_at": AT, "updated_at": AT,
+            "lines": [{"sku": "SKU-1", "quantity": Decimal(1), "reason": "too big", "unit_price": Decimal("9.99"),
+                       "refund": Decimal("9.99")}]}
+    if status in ("RECEIVED", "RESTOCKED", "SCRAPPED", "REFUNDED"):
+        item.update(received=[{"sku": "SKU-1", "quantity": Decimal(1), "condition": "resellable",
+                               "disposition": "restocked"}],
+                    restocked={"SKU-1": Decimal(1)}, scrapped={}, received_at=AT)
+    if status == "REFUNDED":
+        item["refunded_at"] = AT
+    return item
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), [
+    (None, "REQUESTED", ["ReturnRequested"]),
+    (None, "APPROVED", ["ReturnRequested"]),
+    ("REQUESTED", "APPROVED", []),
+    ("REQUESTED", "REJECTED", []),
+    ("APPROVED", "RECEIVED", ["ReturnReceived"]),
+    ("APPROVED", "RESTOCKED", ["ReturnReceived"]),
+    ("APPROVED", "REFUNDED", ["ReturnReceived", "ReturnRefunded"]),
+    ("RECEIVED", "RESTOCKED", []),
+    ("RESTOCKED", "REFUNDED", ["ReturnRefunded"]),
+    ("REFUNDED", "REFUNDED", []),
+])
+def test_returns_publish_requested_received_once_and_refunded(before, after, expected) -> None:
+    old = rma(before) if before else None
+    assert types(events_for(Table.RETURNS, old, rma(after), sequence="300")) == expected
+
+
+def test_return_events_name_the_return_its_order_lines_and_what_was_received_and_refunded() -> None:
+    received, refunded = events_for(Table.RETURNS, rma("APPROVED", 0), rma("REFUNDED", 1), sequence="300")
+    assert received.detail["event_id"] == "returns:rma-1:1:ReturnReceived"
+    assert received.detail["restocked"] == {"SKU-1": 1}
+    assert received.detail["lines"][0] == {"sku": "SKU-1", "quantity": 1, "reason": "too big", "unit_price": 9.99,
+                                           "refund": 9.99}
+    assert (refunded.detail["return_id"], refunded.detail["order_id"], refunded.detail["refund_amount"]) == (
+        "rma-1", "ord-1", 9.99)
+    (requested,) = events_for(Table.RETURNS, None, rma("APPROVED"), sequence="299")
+    assert requested.detail["event_id"] == "returns:rma-1:0:ReturnRequested"
+
+
+# ------------------------------------------------------------------ schemas
+def test_every_schema_is_valid_versioned_and_every_event_type_has_one() -> None:
+    files = {p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
+    assert set(files) == {*PRODUCED, *PLANNED}
+    for name, document in files.items():
+        Draft202012Validator.check_schema(document)
+        assert document["title"] == name and document["$id"]
+        assert document["properties"]["version"] == {**document["properties"]["version"], "const": 1}
+        assert {"version", "event_id", "occurred_at"} <= set(document["required"])
+        assert document.get("additionalProperties", True) is True
