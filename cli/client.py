@@ -131,12 +131,9 @@ class OrderflowClient:
 
     # ------------------------------------------------------------------ catalogue and stock
     def put_product(self, sku: str, name: str, unit_price: float | str, supplier_id: str | None = None,
-                    active: bool | None = None) -> dict:
-        body: dict[str, Any] = {"name": name, "unit_price": unit_price}
-        if supplier_id is not None:
-            body["supplier_id"] = supplier_id
-        if active is not None:
-            body["active"] = active
+                    active: bool | None = None, low_stock_threshold: int | None = None) -> dict:
+        optional = {"supplier_id": supplier_id, "active": active, "low_stock_threshold": low_stock_threshold}
+        body = {"name": name, "unit_price": unit_price, **{k: v for k, v in optional.items() if v is not None}}
         return self._call("PUT", f"/products/{sku}", json=body)
 
     def get_product(self, sku: str) -> dict:
@@ -147,6 +144,18 @@ class OrderflowClient:
 
     def get_customer(self, customer_id: str) -> dict:
         return self._call("GET", f"/customers/{customer_id}")
+
+    def request_return(self, order_id: str, lines: list[dict], idempotency_key: str | None = None,
+                       exchange: list[dict] | None = None) -> dict:
+        body: dict[str, Any] = {"lines": lines, **({"exchange": exchange} if exchange else {})}
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._call("POST", f"/orders/{order_id}/returns", json=body, headers=headers)
+
+    def receive_return(self, return_id: str, lines: list[dict]) -> dict:
+        return self._call("POST", f"/returns/{return_id}/receive", json={"lines": lines}, retry=True)
+
+    def get_return(self, return_id: str) -> dict:
+        return self._call("GET", f"/returns/{return_id}")
 
     def record_payment(self, customer_id: str, amount: float, reference: str) -> dict:
         """Post a payment (as an ERP would); the reference makes a retry count once."""

@@ -9,7 +9,11 @@ b. an order over the customer's credit limit: rejected;
 c. an order with an unknown SKU: 422, nothing stored;
 d. an order larger than the stock: backordered, released by a stock receipt, shipped, delivered;
 e. an order cancelled after reservation: its stock comes back, it can no longer ship;
-f. the same submission twice with one Idempotency-Key: one order; the key with another body: refused.
+f. the same submission twice with one Idempotency-Key: one order; the key with another body: refused;
+g. a return of part of the happy order: received as resellable, restocked, refunded.
+
+When it started the stack itself, it also lists the domain events the stack published (read back
+from the events log group, as an integrator subscribed to the bus would receive them).
 
 It prints each order's timeline, the stock before and after, and a checklist of expected against
 actual outcomes. Exit status 0 only if every check holds.
@@ -36,11 +40,16 @@ from rich.text import Text
 
 from .catalogue import DEMO_CATALOGUE, load_catalogue, seed_catalogue
 from .client import ApiError, OrderflowClient, WaitTimeout
+from .events import DEFAULT_LOG_GROUP, logs_client, read_events
 from .render import STATUS_STYLES, STOCK_FIELDS, order_summary, status_text, timeline_table
 
 HAPPY_CUSTOMER = "CUST-ACME"  # generous credit limit (delivered orders stay on it until paid)
 SMALL_CUSTOMER = "CUST-CORNER"  # credit limit 50
 UNKNOWN_SKU = "NO-SUCH-SKU"
+# What the scenarios above must have published, at least once each.
+EXPECTED_EVENTS = ("OrderCreated", "OrderReserved", "OrderBackordered", "OrderShipped", "OrderDelivered",
+                   "OrderCancelled", "OrderRejected", "StockReceived", "StockLow", "ReturnRequested", "ReturnReceived",
+                   "ReturnRefunded")
 
 
 @dataclass
@@ -57,6 +66,7 @@ class Demo:
     client: OrderflowClient
     console: Console
     wait_timeout: float = 30.0
+    aws_endpoint: str | None = None  # set when the demo runs its own stack: the events can be read back
     checks: list[Check] = field(default_factory=list)
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)  # scenario -> (expected, actual)
     orders: dict[str, dict] = field(default_factory=dict)  # scenario label -> final order
@@ -256,6 +266,52 @@ class Demo:
             self.warehouse(s, first["order_id"], "DPD", f"DPD{self.run_id}")
         self.final(s, first["order_id"])
 
+    def return_part(self) -> None:
+        s = "g. return"
+        happy = self.orders.get("a. happy")
+        if not happy or happy["status"] != "DELIVERED":
+            self.outcome(s, "REFUNDED, restocked", "skipped: the happy order was not delivered")
+            return
+        exposure_before = float(self.client.get_customer(HAPPY_CUSTOMER)["exposure"])
+        rma = self.client.request_return(happy["order_id"], [{"sku": "WIDGET-RED", "quantity": 1,
+                                                                "reason": "wrong colour"}],
+                                         idempotency_key=self.key("return"))
+        self.check(s, "return approved by policy", "APPROVED", rma["status"])
+        received = self.client.receive_return(rma["return_id"], [{"sku": "WIDGET-RED", "quantity": 1,
+                                                                  "condition": "resellable"}])
+        self.received["WIDGET-RED"] = self.received.get("WIDGET-RED", 0) + 1
+        self.check(s, "return received, restocked and refunded", "REFUNDED", received["status"])
+        exposure = float(self.client.get_customer(HAPPY_CUSTOMER)["exposure"])
+        self.check(s, "refund of 12.50 given back to the customer's credit", exposure_before - 12.5, exposure)
+        order = self.final(s, happy["order_id"])
+        self.check(s, "order shows the return", rma["return_id"], (order.get("returns") or [{}])[-1].get("return_id"))
+        self.console.print("  return " + rma["return_id"] + ": " +
+                           " → ".join(e["status"] for e in received["timeline"]), soft_wrap=True)
+        self.outcome(s, "REFUNDED, restocked", f"{received['status']}, order {order['status']}")
+
+    def published_events(self) -> None:
+        s = "events"
+        if not self.aws_endpoint:
+            return
+        logs = logs_client(self.aws_endpoint)
+        counts: dict[str, int] = {}
+        deadline = time.monotonic() + 5
+        while True:  # the rule delivers to the log group as each write lands; give the last ones a moment
+            counts.clear()
+            for _, _, event in read_events(logs, DEFAULT_LOG_GROUP, 0, []):
+                counts[event.get("detail-type", "?")] = counts.get(event.get("detail-type", "?"), 0) + 1
+            if all(counts.get(t) for t in EXPECTED_EVENTS) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        table = Table("detail-type", "published", show_edge=False, pad_edge=False)
+        for name, count in sorted(counts.items()):
+            table.add_row(name, str(count))
+        self.console.print(table)
+        missing = [t for t in EXPECTED_EVENTS if not counts.get(t)]
+        self.check(s, "every kind of change was published", "none missing", ", ".join(missing) or "none missing")
+        self.outcome(s, "OrderCreated … ReturnRefunded on the bus", f"{sum(counts.values())} events, "
+                     f"{len(counts)} kinds" + (f", missing {', '.join(missing)}" if missing else ""))
+
     # ------------------------------------------------------------------ the run
     def run(self, catalogue: dict[str, Any]) -> bool:
         c = self.console
@@ -272,6 +328,7 @@ class Demo:
             ("d. more than in stock: backorder → receipt → ship → deliver", self.backorder),
             ("e. cancelled after reservation", self.cancelled),
             ("f. duplicate submission (same Idempotency-Key)", self.duplicate),
+            ("g. part of the happy order comes back: return, restock, refund", self.return_part),
         ]
         for title, scenario in scenarios:
             c.print(Rule(title))
@@ -279,6 +336,10 @@ class Demo:
                 scenario()
             except (ApiError, WaitTimeout) as exc:
                 self.check(title[:2] + " …", "no unexpected API error", "none", str(exc), ok=False)
+
+        if self.aws_endpoint:
+            c.print(Rule("domain events published (read back from the events log group)"))
+            self.published_events()
 
         c.print(Rule("orders: final status and timeline"))
         for label, order in self.orders.items():
@@ -368,11 +429,12 @@ def _show(value: Any) -> Text | str:
 
 
 @contextlib.contextmanager
-def api_base(api: str | None, console: Console, template: Path | None = None) -> Iterator[str]:
-    """The API to talk to: ``api`` if given, else a LocalStack started (and stopped) here."""
+def api_base(api: str | None, console: Console, template: Path | None = None) -> Iterator[tuple[str, str | None]]:
+    """The API to talk to and the AWS endpoint if known: ``api`` if given, else a LocalStack
+    started (and stopped) here."""
     if api:
         console.print(f"using the API at [bold]{api}[/]")
-        yield api
+        yield api, None
         return
     from orderflow_local.stack import LocalStack  # imported late: moto is slow to import
 
@@ -386,7 +448,7 @@ def api_base(api: str | None, console: Console, template: Path | None = None) ->
                       soft_wrap=True)
         console.print(f"  AWS endpoint [bold]{stack.aws_endpoint}[/]   boto3 endpoint_url / aws --endpoint-url",
                       soft_wrap=True)
-        yield stack.api_url
+        yield stack.api_url, stack.aws_endpoint
     finally:
         stack.stop()
 
@@ -407,8 +469,8 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     console.print(Panel("Orderflow demo: orders end to end over HTTP, offline", style="bold", expand=False))
     catalogue = load_catalogue(args.catalogue)
     try:
-        with api_base(args.api, console, args.template) as api, OrderflowClient(api) as client:
-            demo = Demo(client, console, wait_timeout=args.timeout)
+        with api_base(args.api, console, args.template) as (api, aws), OrderflowClient(api) as client:
+            demo = Demo(client, console, wait_timeout=args.timeout, aws_endpoint=aws)
             passed = demo.run(catalogue)
     except ApiError as exc:
         console.print(f"[bold red]demo aborted:[/] {exc}")
