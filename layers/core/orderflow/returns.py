@@ -43,6 +43,7 @@ from .models import (
     SubmitOrderIn,
     utc_now,
 )
+from .service import RACE_ATTEMPTS
 from .settings import Settings, get_settings
 from .transitions import RETURNABLE
 
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
     from .adapters.workflow import StepFunctionsWorkflow
     from .service import OrderService
 
-RACE_ATTEMPTS = 8
 EXCHANGE_CHANNEL = "exchange"
 
 
@@ -408,7 +408,7 @@ class ReturnService:
             check_window(order, self.settings.return_window_days, datetime.now(UTC))
             check_quantities(order, request.lines)
             if request.exchange and not exchange_checked:
-                self._check_exchange(order, request.exchange)
+                self.order_service.orderable(order.customer_id, [line.sku for line in request.exchange])
                 exchange_checked = True
             ret = self._approved(return_id, order, request)
             if not order.returned:
@@ -442,18 +442,6 @@ class ReturnService:
                                     reason=f"delivered, within the {self.settings.return_window_days}-day window; "
                                            f"refund {amount:.2f} on receipt"),
             ])
-
-    def _check_exchange(self, order: Order, lines: list[ExchangeLineIn]) -> None:
-        """Refuse, before anything is stored, an exchange the order intake would refuse."""
-        skus = [line.sku for line in lines]
-        products = self.products.get_many(skus)
-        problems: dict[str, Any] = {}
-        if unknown := [s for s in skus if s not in products]:
-            problems["unknown_skus"] = unknown
-        if inactive := [s for s in skus if s in products and not products[s].active]:
-            problems["inactive_skus"] = inactive
-        if problems:
-            raise Unprocessable("the exchange asks for products that cannot be ordered", problems)
 
     def _replayed(self, stored: Return, order_id: str, request: ReturnRequestIn) -> Return:
         """A retried request (same Idempotency-Key): the stored return, with its exchange placed if a
@@ -506,7 +494,9 @@ class ReturnService:
                 if failure.failed(0) or failure.failed(1):  # the return or its order moved: decide again
                     continue
                 raise
-            self._wake_backorders(restocked)
+            for sku, quantity in restocked.items():  # restocked goods serve backorders like any receipt
+                if quantity:
+                    self.order_service.wake_backorders(sku, self.stock.get(sku).available)
             return after
         raise TransientError(f"return {return_id} kept changing; try again")
 
@@ -534,20 +524,6 @@ class ReturnService:
                   *(self.stock.restock(sku, q) for sku, q in restocked.items() if q),
                   *(self.demand.record(line.sku, day, -line.quantity) for line in ret.lines)]
         return after, writes, restocked
-
-    def _wake_backorders(self, restocked: dict[str, int]) -> None:
-        """Restocked goods are stock like any receipt: resume, oldest first, the backordered orders
-        they can now serve (the workflow reserves again; if another order won, it parks again)."""
-        for sku, quantity in restocked.items():
-            if not quantity:
-                continue
-            available = self.stock.get(sku).available
-            for wait in self.stock.waiting(sku):
-                needed = int(wait["quantity"])
-                if needed > available:
-                    break
-                if self.workflow.resume(wait["task_token"], {"woken_by": sku}):
-                    available -= needed
 
 
 def _pause() -> None:

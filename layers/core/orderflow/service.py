@@ -122,10 +122,10 @@ class OrderService:
                            "(reserved stock cannot be written off)",
                            {"sku": sku, "available": level.available}) from None
         if adjustment.quantity > 0:
-            self._wake_backorders(sku, level.available)
+            self.wake_backorders(sku, level.available)
         return level
 
-    def _wake_backorders(self, sku: str, available: int) -> int:
+    def wake_backorders(self, sku: str, available: int) -> int:
         """Resume, oldest first, the backordered orders this SKU's stock can now serve."""
         woken = 0
         for wait in self.stock.waiting(sku):
@@ -139,19 +139,7 @@ class OrderService:
 
     # ------------------------------------------------------------------ orders: API side
     def submit(self, request: SubmitOrderIn, idempotency_key: str) -> Order:
-        skus = [line.sku for line in request.lines]
-        customer = self.customers.get(request.customer_id)
-        products = self.products.get_many(skus)
-        problems: dict[str, Any] = {}
-        if customer is None:
-            problems["unknown_customer"] = request.customer_id
-        if unknown := [s for s in skus if s not in products]:
-            problems["unknown_skus"] = unknown
-        if inactive := [s for s in skus if s in products and not products[s].active]:
-            problems["inactive_skus"] = inactive
-        if problems:
-            raise Unprocessable("the order refers to customers or products that cannot be ordered", problems)
-
+        products = self.orderable(request.customer_id, [line.sku for line in request.lines])
         now = utc_now()
         lines = [OrderLine(sku=li.sku, quantity=li.quantity, unit_price=products[li.sku].unit_price,
                            name=products[li.sku].name) for li in request.lines]
@@ -171,6 +159,21 @@ class OrderService:
                            {"order_id": stored.order_id})
         self.workflow.start(stored.order_id)  # finishes a submit that crashed after storing the order
         return stored
+
+    def orderable(self, customer_id: str, skus: list[str]) -> dict[str, Product]:
+        """The products of ``skus``; Unprocessable (422, nothing written) naming what cannot be ordered."""
+        customer = self.customers.get(customer_id)
+        products = self.products.get_many(skus)
+        problems: dict[str, Any] = {}
+        if customer is None:
+            problems["unknown_customer"] = customer_id
+        if unknown := [s for s in skus if s not in products]:
+            problems["unknown_skus"] = unknown
+        if inactive := [s for s in skus if s in products and not products[s].active]:
+            problems["inactive_skus"] = inactive
+        if problems:
+            raise Unprocessable("the order refers to customers or products that cannot be ordered", problems)
+        return products
 
     def get_order(self, order_id: str) -> Order:
         return self._found(self.orders.get(order_id), f"order {order_id}")
