@@ -55,7 +55,8 @@ help:
 	@echo "  demo       run the offline demo (python -m orderflow_cli.demo)"
 	@echo "  up         run the offline stack on 127.0.0.1:\$$PORT (default $(PORT))"
 	@echo "  build      sam build with Python 3.12, then report unzipped sizes (limit $(MAX_FUNCTION_MB) MB)"
-	@echo "  bench      run benchmarks (python -m benchmarks)"
+	@echo "  bench      run benchmarks (python -m benchmarks, under 10 min) and rewrite BENCHMARKS.md;"
+	@echo "             package sizes need 'make build' first (bench does not build)"
 	@echo "  clean      remove virtualenvs, stamps, .aws-sam and caches"
 
 # ------------------------------------------------------------------ virtualenvs
@@ -77,6 +78,9 @@ $(SETUP_STAMP): pyproject.toml
 	echo "==> installing pip and the project (-e .[dev]) into $(VENV)"
 	"$(PY)" -m pip install $(PIP_QUIET) --upgrade pip $(PIP_NOISE)
 	"$(PY)" -m pip install $(PIP_QUIET) -e ".[dev]" $(PIP_NOISE)
+	# stockpyl is a test reference for orderflow.policy; its declared deps (Sphinx, matplotlib, ...) are
+	# docs tooling, and what the functions we call import (numpy, scipy) comes with the forecast extra.
+	"$(PY)" -m pip install $(PIP_QUIET) --no-deps stockpyl==1.0.2 $(PIP_NOISE)
 	touch "$@"
 	echo "==> $(VENV) ready ($$((SECONDS - start)) s)"
 

@@ -1,0 +1,76 @@
+"""``python -m benchmarks [SECTION ...]``: measure, store the results, rewrite BENCHMARKS.md.
+
+With no section, runs them all (coldstart, calls and cost, sizes, throughput); ``transitions`` and
+``dynamodb`` are other names for ``calls`` (figures 2 and 3 come from one run), and ``cost`` alone
+recomputes the cost model from the stored ``calls`` results. ``--render`` only re-renders the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import calls, coldstart, cost, report, sizes, throughput
+from .common import load, log, save
+
+SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {
+    "coldstart": coldstart.run,
+    "calls": calls.run,
+    "sizes": sizes.run,
+    "throughput": throughput.run,
+}
+ALIASES = {"transitions": "calls", "dynamodb": "calls"}
+CHOICES = [*SECTIONS, "cost", *ALIASES]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("sections", nargs="*", metavar="SECTION",
+                        help=f"one or more of: {', '.join(CHOICES)} (default: all)")
+    parser.add_argument("--render", action="store_true", help="only re-render BENCHMARKS.md from stored results")
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.sections if s not in CHOICES]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(CHOICES)}")
+    command = " ".join(["python -m benchmarks", *argv])
+    if args.render:
+        report.write()
+        log(f"rewrote {report.OUT}")
+        return 0
+
+    wanted = {ALIASES.get(s, s) for s in args.sections} or {*SECTIONS, "cost"}
+    if "calls" in wanted:
+        wanted.add("cost")
+    began = time.perf_counter()
+    took: dict[str, float] = {}
+    for name in [*SECTIONS, "cost"]:
+        if name not in wanted:
+            continue
+        log(f"==> {name}")
+        started = time.perf_counter()
+        if name == "cost":
+            measured = load("calls")
+            if measured is None:
+                log("cost needs the calls results first: python -m benchmarks calls")
+                return 1
+            data = cost.run(measured["data"])
+        else:
+            data = SECTIONS[name]()
+        took[name] = time.perf_counter() - started
+        save(name, command, data, took[name])
+        log(f"    {name}: {took[name]:.0f} s")
+    total = time.perf_counter() - began
+    run_info = None
+    if not args.sections:  # a full run: remember how long everything took
+        run_info = save("run", command, {"total_seconds": total, "sections": took}, total)
+    report.write(run_info)
+    log(f"rewrote {report.OUT} ({total:.0f} s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

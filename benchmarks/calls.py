@@ -1,0 +1,209 @@
+"""Figures 2 and 3 (and the handler durations figure 4 uses): one order at a time on the happy path.
+
+submit → the workflow validates, approves credit, reserves and parks at AwaitShipment → ship →
+parks at AwaitDelivery → deliver → Complete → Delivered. The driver waits for each park through the
+runtime's own bookkeeping (no polling over HTTP, which would add reads that are not the order's), so
+every DynamoDB call counted between submit and the end of the execution is the order's own.
+
+Request units are modeled from the items each call touched, sized (moto's estimate of DynamoDB's
+item size) after the run: an order item only grows along its life, so sizing every write of it at its
+final size errs high. On-demand rules: a write is ceil(size / 1 KB) WRU, twice that inside a
+transaction; a read ceil(size / 4 KB) RRU, half for eventually consistent reads, twice inside a
+transaction.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from typing import Any
+
+from .common import log, summary
+from .harness import ORDER_MACHINE, Call, CountingStdout, Recorder, Shop, deliver, recording, ship, submit
+
+ORDERS = 10
+LINES = 2
+# The order's status changes on the happy path: created PENDING, then VALIDATED, CREDIT_APPROVED,
+# RESERVED, SHIPPED, DELIVERED. Issue 7's target: at most one DynamoDB call per change, plus one.
+STATE_CHANGES = 6
+STREAM_FUNCTION = "PublishEventsFunction"
+
+
+def _item_sizes(calls: list[Call]) -> dict[tuple[str, str], int]:
+    """Bytes of every item the calls touched, as stored now (0 if it is gone)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    from orderflow_local.template import ACCOUNT_ID, REGION
+
+    backend = dynamodb_backends[ACCOUNT_ID][REGION]
+    sizes: dict[tuple[str, str], int] = {}
+    for call in calls:
+        for table, key in call.items:
+            ident = (table, repr(sorted(key.items())))
+            if ident in sizes:
+                continue
+            try:
+                schema = backend.get_table(table)
+                names = [a for a in (schema.hash_key_attr, schema.range_key_attr) if a]
+                item = backend.get_item(table, {n: key[n] for n in names})
+            except Exception:
+                item = None
+            sizes[ident] = item.size() if item is not None else 0
+    return sizes
+
+
+def request_units(call: Call, sizes: dict[tuple[str, str], int]) -> tuple[float, float]:
+    """(WRU, RRU) of one call under DynamoDB on-demand rules."""
+    wru = rru = 0.0
+    for table, key in call.items or [("?", {})]:
+        size = max(1, sizes.get((table, repr(sorted(key.items()))), 1))
+        if call.operation in _writes():
+            units = math.ceil(size / 1024)
+            wru += 2 * units if call.operation == "TransactWriteItems" else units
+        else:
+            units = math.ceil(size / 4096)
+            if call.operation == "TransactGetItems":
+                rru += 2 * units
+            else:
+                rru += units if call.consistent else units / 2
+    return wru, rru
+
+
+def _writes() -> set[str]:
+    return {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+
+
+def one_order(stack: Any, shop: Shop, recorder: Recorder) -> dict[str, Any]:
+    """Run one order down the happy path; what it cost, from the recorder and the execution history."""
+    sfn = stack.boto3_client("stepfunctions")
+    parked = recorder.completed["AwaitWarehouseFunction"]
+    recorder.reset()
+    lines = {sku: 1 + i for i, sku in enumerate(shop.skus[:LINES])}
+    order = submit(shop.http, shop.customers[0], lines)
+    order_id = order["order_id"]
+    recorder.wait_completed("AwaitWarehouseFunction", parked + 1)
+    ship(shop.http, order_id)
+    recorder.wait_completed("AwaitWarehouseFunction", parked + 2)
+    delivered = deliver(shop.http, order_id)
+    arn = stack.execution_arn(ORDER_MACHINE, order_id)
+    execution = stack.wait_for_execution(arn, timeout=60)
+    if execution["status"] != "SUCCEEDED" or delivered["status"] != "DELIVERED":
+        raise RuntimeError(f"order {order_id}: execution {execution['status']}, order {delivered['status']}")
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    with recorder.lock:
+        calls = list(recorder.calls)
+        durations = {k: list(v) for k, v in recorder.durations.items()}
+        invocations = dict(recorder.invocations)
+        events = dict(recorder.events)
+        event_bytes = recorder.event_bytes
+    return {"order_id": order_id, "calls": calls, "durations": durations, "invocations": invocations,
+            "events": events, "event_bytes": event_bytes, "history": history}
+
+
+def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], streamed: set[str]) -> dict[str, Any]:
+    """Per-order figures from the recorded orders; ``streamed`` are the tables with a stream."""
+    per_order = []
+    for o in orders:
+        calls: list[Call] = o["calls"]
+        units = [request_units(c, sizes) for c in calls]
+        by_function: dict[str, Counter[str]] = {}
+        wru_by: Counter[str] = Counter()
+        rru_by: Counter[str] = Counter()
+        stream_writes: Counter[str] = Counter()
+        for c, (w, r) in zip(calls, units, strict=True):
+            by_function.setdefault(c.function, Counter())[c.operation] += 1
+            wru_by[c.function] += w
+            rru_by[c.function] += r
+            if c.operation in _writes():
+                stream_writes[c.function] += sum(table in streamed for table, _ in c.items)
+        per_order.append({
+            "total": len(calls),
+            "by_operation": dict(Counter(c.operation for c in calls)),
+            "gets_by_table": dict(Counter(c.items[0][0] for c in calls if c.operation == "GetItem" and c.items)),
+            "by_function": {f: dict(ops) for f, ops in by_function.items()},
+            "scans": sum(c.operation == "Scan" for c in calls),
+            "reservation_transactions": sum(c.operation == "TransactWriteItems" and c.function == "ReserveStockFunction"
+                                            for c in calls),
+            "reservation_items": sum(len(c.items) for c in calls
+                                     if c.operation == "TransactWriteItems" and c.function == "ReserveStockFunction"),
+            "wru_by_function": dict(wru_by),
+            "rru_by_function": dict(rru_by),
+            "stream_writes_by_function": dict(stream_writes),
+            "wru": sum(u[0] for u in units),
+            "rru": sum(u[1] for u in units),
+            "entered": [e["stateEnteredEventDetails"]["name"] for e in o["history"] if "stateEnteredEventDetails" in e],
+            "history_events": len(o["history"]),
+            "history_types": dict(Counter(e["type"] for e in o["history"])),
+            "invocations": o["invocations"],
+            "events": sum(o["events"].values()),
+            "event_bytes": o["event_bytes"],
+        })
+    first = per_order[0]
+    identical = all(p["by_operation"] == first["by_operation"] and p["entered"] == first["entered"]
+                    for p in per_order)
+    durations: dict[str, list[float]] = {}
+    for o in orders:
+        for fn, values in o["durations"].items():
+            durations.setdefault(fn, []).extend(values)
+    order_sizes = sorted(size for (table, _), size in sizes.items() if "OrdersTable" in table)
+    return {
+        "orders": len(orders),
+        "lines_per_order": LINES,
+        "identical": identical,
+        "state_changes": STATE_CHANGES,
+        "target_calls": STATE_CHANGES + 1,
+        "calls": summary([p["total"] for p in per_order]),
+        "by_operation": first["by_operation"],
+        "by_function": first["by_function"],
+        "gets_by_table": first["gets_by_table"],
+        "scans": max(p["scans"] for p in per_order),
+        "reservation_transactions": summary([p["reservation_transactions"] for p in per_order]),
+        "reservation_items": first["reservation_items"],
+        "wru": summary([p["wru"] for p in per_order]),
+        "wru_by_function": first["wru_by_function"],
+        "rru_by_function": first["rru_by_function"],
+        "writes_by_function": first["stream_writes_by_function"],
+        "rru": summary([p["rru"] for p in per_order]),
+        "order_item_bytes": order_sizes[len(order_sizes) // 2] if order_sizes else None,
+        "states_entered": summary([len(p["entered"]) for p in per_order]),
+        "states": first["entered"],
+        "history_events": summary([p["history_events"] for p in per_order]),
+        "history_types": first["history_types"],
+        "invocations": {fn: statistics.median(p["invocations"].get(fn, 0) for p in per_order)
+                        for fn in sorted({f for p in per_order for f in p["invocations"]})},
+        "eventbridge_events": summary([p["events"] for p in per_order]),
+        "event_bytes": statistics.median(p["event_bytes"] for p in per_order),
+        "durations_ms": {fn: summary(values) for fn, values in sorted(durations.items())},
+        "http_requests": 3,  # POST /orders, /ship, /deliver
+    }
+
+
+def run(orders: int = ORDERS) -> dict[str, Any]:
+    from orderflow_local.stack import LocalStack
+
+    # Logs at INFO and metrics on, as deployed, so the log volume is what Lambda would write.
+    stack = LocalStack(log_level="INFO", keep_metrics=True)
+    stdout = CountingStdout.install()
+    try:
+        with recording() as recorder:
+            stack.start()
+            try:
+                recorder.wrap(stack.runtime)
+                shop = Shop.create(stack.api_url, products=LINES, customers=1)
+                one_order(stack, shop, recorder)  # warm-up: imports every handler (their cold starts)
+                written = stdout.bytes
+                measured = []
+                for i in range(orders):
+                    log(f"  calls: order {i + 1}/{orders}")
+                    measured.append(one_order(stack, shop, recorder))
+                logged = (stdout.bytes - written) / orders
+                sizes = _item_sizes([c for o in measured for c in o["calls"]])  # before moto forgets them
+                streamed = {t.name for t in stack.resources.tables if t.properties.get("StreamSpecification")}
+            finally:
+                stack.stop()
+    finally:
+        stdout.uninstall()
+    result = analyse(measured, sizes, streamed)
+    result["log_bytes_per_order"] = logged
+    return result

@@ -1,0 +1,217 @@
+"""Figure 1: cold start of each function against its floor, each a fresh interpreter (a subprocess).
+
+- numerator: import the handler module with the function's environment from template.yaml (table
+  names are the local stack's, the rest as deployed; Lambda's own variables set so Powertools' Tracer
+  runs as it would on Lambda, with aws-xray-sdk patching), then create the AWS clients the function
+  uses through ``orderflow.adapters.aws.client`` (it builds them lazily, so the first request pays).
+- floor (DESIGN.md §7): ``import boto3`` and create the same clients with ``boto3.client``.
+- also: plain ``import boto3``.
+
+Every child runs ``python -S`` with a ``sys.path`` like Lambda's: the standard library, the packages
+the python3.12 runtime brings (boto3 and its dependencies) and the core layer's requirements with their
+dependencies (symlinked from this virtualenv into a temporary directory), then ``layers/core`` (the
+``orderflow`` package). Nothing else of the virtualenv (moto, httpx, ...) is importable, so optional
+imports (aws-xray-sdk patches httpx when it finds it) behave as on Lambda.
+
+Each case runs ``ROUNDS`` times, interleaved round by round so machine noise hits every case alike,
+after one unmeasured warm-up round (file cache). Wall time is measured by the parent from spawn to
+exit; the peak RSS is ``resource.getrusage`` in the child at its end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .common import REPO, TEMPLATE, log, summary
+
+ROUNDS = 9
+TARGET_RATIO = 1.5  # DESIGN.md §7: order functions, Logger + Metrics + request validation on
+CORE_LAYER = REPO / "layers" / "core"
+# The AWS clients each function creates (DynamoDB for all).
+CLIENTS: dict[str, tuple[str, ...]] = {
+    "OrderIntakeFunction": ("dynamodb", "stepfunctions"),
+    "AwaitStockFunction": ("dynamodb", "stepfunctions"),
+    "AwaitWarehouseFunction": ("dynamodb", "stepfunctions"),
+    "PublishEventsFunction": ("dynamodb", "events"),
+}
+PROFILED = ("OrderIntakeFunction", "ReserveStockFunction")
+ORDER = ["OrderIntakeFunction", "ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction",
+         "AwaitStockFunction", "AwaitWarehouseFunction", "CompleteOrderFunction", "CompensateOrderFunction",
+         "PublishEventsFunction"]
+# Printed by every child last: its peak RSS in KiB (Linux).
+_RSS = "import resource as _r; print(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss)"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    code: str
+    env: dict[str, str]
+    cwd: str
+
+
+def _requirements() -> list[str]:
+    """The core layer's requirement lines, plus boto3 (the runtime provides it)."""
+    lines = (CORE_LAYER / "requirements.txt").read_text().splitlines()
+    return ["boto3", *(line.split("#")[0].strip() for line in lines if line.split("#")[0].strip())]
+
+
+def lambda_site(into: Path) -> Path:
+    """A directory of symlinks to every distribution Lambda would have (runtime + layer), from this venv."""
+    from packaging.requirements import Requirement
+
+    site = into / "python"
+    site.mkdir()
+    pending = [Requirement(r) for r in _requirements()]
+    seen: set[str] = set()
+    while pending:
+        req = pending.pop()
+        name = req.name.lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        dist = metadata.distribution(req.name)
+        for dep in map(Requirement, dist.requires or []):
+            if dep.marker is None or any(dep.marker.evaluate({"extra": e}) for e in (req.extras or {""})):
+                pending.append(dep)
+        root = Path(str(dist.locate_file("")))
+        for top in {f.parts[0] for f in dist.files or [] if f.parts and not f.parts[0].startswith("..")}:
+            if top.endswith((".dist-info", ".data")) or top in ("__pycache__", "bin"):
+                continue
+            link = site / top
+            if not link.exists() and (root / top).exists():
+                link.symlink_to(root / top)
+    return site
+
+
+def clients_of(logical_id: str) -> tuple[str, ...]:
+    return CLIENTS.get(logical_id, ("dynamodb",))
+
+
+def base_env(tmp: str, site: Path) -> dict[str, str]:
+    """A clean environment like Lambda's: credentials in variables, no config files, no metadata service."""
+    return {
+        "PYTHONPATH": str(site),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": tmp,
+        "LANG": "C.UTF-8",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def cases(tmp: str) -> list[Case]:
+    from orderflow_local.template import load_template
+
+    template = load_template(TEMPLATE)
+    functions = {fn.logical_id: fn for fn in template.functions}
+    env = base_env(tmp, lambda_site(Path(tmp)))
+    floors = {clients for clients in map(clients_of, ORDER)}
+    out = [Case("import boto3", f"import boto3\n{_RSS}", env, tmp)]
+    for clients in sorted(floors, key=len):
+        made = "".join(f"boto3.client({c!r})\n" for c in clients)
+        out.append(Case(floor_name(clients), f"import boto3\n{made}{_RSS}", env, tmp))
+    for logical_id in ORDER:
+        fn = functions[logical_id]
+        fn_env = {
+            **env, **fn.environment,
+            # Lambda's own variables; Powertools' Tracer is enabled only when LAMBDA_TASK_ROOT is set.
+            "LAMBDA_TASK_ROOT": str(fn.code_dir),
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            "_HANDLER": fn.handler,
+            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+            # The layer's own package, as Lambda puts /opt/python on the path.
+            "PYTHONPATH": f"{env['PYTHONPATH']}{os.pathsep}{CORE_LAYER}",
+        }
+        made = "".join(f"client({c!r})\n" for c in clients_of(logical_id))
+        code = (f"import {fn.handler_module}\n"
+                f"from orderflow.adapters.aws import client\n{made}{_RSS}")
+        out.append(Case(logical_id, code, fn_env, str(fn.code_dir)))
+    return out
+
+
+def floor_name(clients: tuple[str, ...]) -> str:
+    return "import boto3 + " + " + ".join(f"{c} client" for c in clients)
+
+
+def run_once(case: Case) -> tuple[float, int]:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-S", "-c", case.code], env=case.env, cwd=case.cwd,
+                          capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{case.name}: the child failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed, int(done.stdout.strip().splitlines()[-1])
+
+
+def import_profile(case: Case, top: int = 8) -> list[dict[str, Any]]:
+    """One extra run with ``-X importtime``: import time (self) summed by top-level package, largest first."""
+    done = subprocess.run([sys.executable, "-S", "-X", "importtime", "-c", case.code], env=case.env, cwd=case.cwd,
+                          capture_output=True, text=True, timeout=120)
+    by_package: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        self_us, _, name = (part.strip() for part in line.removeprefix("import time:").split("|", 2))
+        if not self_us.isdigit():
+            continue
+        package = name.split(".")[0]
+        by_package[package] = by_package.get(package, 0.0) + int(self_us) / 1000
+    ranked = sorted(by_package.items(), key=lambda kv: kv[1], reverse=True)
+    return [{"package": p, "ms": ms} for p, ms in ranked[:top]]
+
+
+def run(rounds: int = ROUNDS) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="orderflow-coldstart-") as tmp:
+        all_cases = cases(tmp)
+        times: dict[str, list[float]] = {c.name: [] for c in all_cases}
+        rss: dict[str, list[int]] = {c.name: [] for c in all_cases}
+        for case in all_cases:  # warm-up round: file cache, bytecode
+            run_once(case)
+        profiles = {c.name: import_profile(c) for c in all_cases if c.name in PROFILED}
+        for round_no in range(rounds):
+            log(f"  coldstart round {round_no + 1}/{rounds}")
+            for case in all_cases:
+                elapsed, peak = run_once(case)
+                times[case.name].append(elapsed * 1000)
+                rss[case.name].append(peak)
+    stats = {name: summary(values) for name, values in times.items()}
+    rows = []
+    for logical_id in ORDER:
+        floor = floor_name(clients_of(logical_id))
+        rows.append({
+            "function": logical_id,
+            "clients": list(clients_of(logical_id)),
+            "ms": stats[logical_id],
+            "floor": floor,
+            "floor_ms": stats[floor],
+            "ratio": stats[logical_id]["median"] / stats[floor]["median"],
+            "ratio_vs_boto3": stats[logical_id]["median"] / stats["import boto3"]["median"],
+            "rss_mb": max(rss[logical_id]) / 1024,
+        })
+    floors = [{"case": name, "ms": stats[name], "rss_mb": max(rss[name]) / 1024}
+              for name in times if name.startswith("import boto3")]
+    return {"rounds": rounds, "target_ratio": TARGET_RATIO, "functions": rows, "floors": floors,
+            "import_profiles": profiles,
+            "python": sys.version.split()[0]}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(rounds=int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS), indent=1))

@@ -1,0 +1,177 @@
+"""Figure 4: modeled AWS cost per 1,000 orders, at us-east-1 list prices.
+
+:func:`cost_per_1000` is the pure model (unit-tested in tests/unit/test_bench_cost.py): a per-order
+:class:`Usage` times :data:`PRICES`. :func:`usage_as_built` builds the usage of the design as built
+(one Standard workflow per order, parked on task tokens) from the ``calls`` results;
+:func:`usage_express_design` models the design DESIGN.md §8 suggests (an Express workflow for
+validate → credit → reserve; shipping and delivery driven by the API calls alone) — not built.
+
+Free tiers are left out (this is the cost of an order at scale), and so are per-month charges that
+do not grow with orders (custom CloudWatch metrics, log storage, PITR and table storage).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# us-east-1 list prices (USD), taken on PRICES_DATE from the providers' public pricing pages (as quoted
+# by AWS's pricing pages for Step Functions, Lambda, API Gateway, DynamoDB, EventBridge, CloudWatch and
+# X-Ray). DynamoDB on-demand prices are those in force since 1 November 2024 (halved then).
+PRICES_DATE = "2026-11-22"
+PRICES: dict[str, float] = {
+    "sfn_standard_per_transition": 0.025 / 1_000,  # $0.025 per 1,000 state transitions
+    "sfn_express_per_request": 1.00 / 1_000_000,  # $1.00 per million executions
+    "sfn_express_per_gb_second": 0.00001667,  # first 1,000 GB-hours a month; 100 ms / 64 MB granularity
+    "lambda_per_request": 0.20 / 1_000_000,  # $0.20 per million requests
+    "lambda_per_gb_second": 0.0000166667,  # x86_64, first 6 billion GB-s a month; 1 ms granularity
+    "http_api_per_request": 1.00 / 1_000_000,  # HTTP API, first 300 million a month
+    "dynamodb_per_wru": 0.625 / 1_000_000,  # on-demand write request unit
+    "dynamodb_per_rru": 0.125 / 1_000_000,  # on-demand read request unit
+    "eventbridge_per_event": 1.00 / 1_000_000,  # custom events, per 64 KB chunk
+    "logs_per_gb": 0.50,  # CloudWatch Logs ingestion, Standard class (GB = 2**30 bytes here)
+    "xray_per_trace": 5.00 / 1_000_000,  # traces recorded
+}
+TARGET_PER_1000 = 0.10  # issue 7
+GB = 2**30
+
+# Modeling assumptions, each stated where the figure is shown.
+LAMBDA_MEMORY_MB = 512  # template.yaml Globals
+PLATFORM_LOG_BYTES = 350  # Lambda's START/END/REPORT lines per invocation
+XRAY_SAMPLING = 0.05  # X-Ray's default rule: 1 request a second, then 5 %; at scale about 5 %
+EXPRESS_MEMORY_MB = 64  # a small definition and payload fits the smallest billed chunk
+EXPRESS_TASK_OVERHEAD_MS = 30  # Step Functions' own time around each Lambda task (assumed)
+EXPRESS_STEPS = ("ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction")
+# Functions the Express design no longer runs: the token-parking steps and the closing step.
+EXPRESS_DROPS = ("AwaitWarehouseFunction", "CompleteOrderFunction")
+STREAM_FUNCTION = "PublishEventsFunction"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one order uses."""
+
+    http_requests: float = 0
+    lambda_requests: float = 0
+    lambda_gb_seconds: float = 0
+    dynamodb_wru: float = 0
+    dynamodb_rru: float = 0
+    sfn_standard_transitions: float = 0
+    sfn_express_requests: float = 0
+    sfn_express_gb_seconds: float = 0
+    eventbridge_events: float = 0
+    log_bytes: float = 0
+    xray_traces: float = 0
+
+
+LINES: dict[str, tuple[str, str]] = {
+    # line item: (usage field, price key)
+    "Step Functions Standard (transitions)": ("sfn_standard_transitions", "sfn_standard_per_transition"),
+    "Step Functions Express (requests)": ("sfn_express_requests", "sfn_express_per_request"),
+    "Step Functions Express (duration)": ("sfn_express_gb_seconds", "sfn_express_per_gb_second"),
+    "Lambda (requests)": ("lambda_requests", "lambda_per_request"),
+    "Lambda (duration)": ("lambda_gb_seconds", "lambda_per_gb_second"),
+    "API Gateway HTTP API": ("http_requests", "http_api_per_request"),
+    "DynamoDB writes (WRU)": ("dynamodb_wru", "dynamodb_per_wru"),
+    "DynamoDB reads (RRU)": ("dynamodb_rru", "dynamodb_per_rru"),
+    "EventBridge events": ("eventbridge_events", "eventbridge_per_event"),
+    "CloudWatch Logs ingestion": ("log_bytes", "logs_per_gb"),
+    "X-Ray traces": ("xray_traces", "xray_per_trace"),
+}
+
+
+def cost_per_1000(usage: Usage, prices: dict[str, float] = PRICES) -> dict[str, float]:
+    """USD per 1,000 orders, per line item, plus ``"Total"``."""
+    lines: dict[str, float] = {}
+    for name, (quantity, price) in LINES.items():
+        amount = getattr(usage, quantity)
+        if quantity == "log_bytes":
+            amount /= GB
+        lines[name] = 1_000 * amount * prices[price]
+    lines["Total"] = sum(lines.values())
+    return lines
+
+
+def lambda_gb_seconds(invocations: dict[str, float], mean_ms: dict[str, float],
+                      memory_mb: int = LAMBDA_MEMORY_MB) -> float:
+    """GB-seconds of the invocations, each billed to the next whole millisecond."""
+    return sum(count * math.ceil(mean_ms[fn]) / 1_000 * memory_mb / 1024 for fn, count in invocations.items())
+
+
+def express_gb_seconds(duration_ms: float, memory_mb: int = EXPRESS_MEMORY_MB) -> float:
+    """One Express execution: duration rounded up to 100 ms, memory up to a 64 MB chunk."""
+    billed_ms = math.ceil(duration_ms / 100) * 100
+    billed_mb = math.ceil(memory_mb / 64) * 64
+    return billed_ms / 1_000 * billed_mb / 1024
+
+
+# ---------------------------------------------------------------------- usage from the measurements
+def _mean_ms(calls: dict[str, Any]) -> dict[str, float]:
+    return {fn: s["mean"] for fn, s in calls["durations_ms"].items()}
+
+
+def usage_as_built(calls: dict[str, Any]) -> Usage:
+    """The happy path as measured by ``calls`` (one Standard execution per order)."""
+    invocations: dict[str, float] = calls["invocations"]
+    lambda_requests = sum(invocations.values())
+    stream_invocations = invocations.get(STREAM_FUNCTION, 0)
+    return Usage(
+        http_requests=calls["http_requests"],
+        lambda_requests=lambda_requests,
+        lambda_gb_seconds=lambda_gb_seconds(invocations, _mean_ms(calls)),
+        dynamodb_wru=calls["wru"]["median"],
+        dynamodb_rru=calls["rru"]["median"],
+        sfn_standard_transitions=calls["states_entered"]["median"],
+        eventbridge_events=calls["eventbridge_events"]["median"],
+        log_bytes=calls["log_bytes_per_order"] + lambda_requests * PLATFORM_LOG_BYTES + calls["event_bytes"],
+        xray_traces=(calls["http_requests"] + 1 + stream_invocations) * XRAY_SAMPLING,
+    )
+
+
+def usage_express_design(calls: dict[str, Any]) -> Usage:
+    """Modeled, not built: an Express execution runs validate → credit → reserve; ship and deliver are
+    the API calls alone (no parked task tokens, no closing step, no Standard workflow)."""
+    invocations = dict(calls["invocations"])
+    dropped_writes = 0
+    wru, rru = calls["wru"]["median"], calls["rru"]["median"]
+    for fn in EXPRESS_DROPS:
+        invocations.pop(fn, None)
+        wru -= calls["wru_by_function"].get(fn, 0)
+        rru -= calls["rru_by_function"].get(fn, 0)
+        dropped_writes += calls["writes_by_function"].get(fn, 0)
+    # Each dropped write to the orders table was also a stream record the publisher was invoked for.
+    invocations[STREAM_FUNCTION] = max(0, invocations.get(STREAM_FUNCTION, 0) - dropped_writes)
+    means = _mean_ms(calls)
+    express_ms = sum(means[fn] + EXPRESS_TASK_OVERHEAD_MS for fn in EXPRESS_STEPS)
+    lambda_requests = sum(invocations.values())
+    return Usage(
+        http_requests=calls["http_requests"],
+        lambda_requests=lambda_requests,
+        lambda_gb_seconds=lambda_gb_seconds(invocations, means),
+        dynamodb_wru=wru,
+        dynamodb_rru=rru,
+        sfn_express_requests=1,
+        sfn_express_gb_seconds=express_gb_seconds(express_ms),
+        eventbridge_events=calls["eventbridge_events"]["median"],
+        log_bytes=calls["log_bytes_per_order"] + lambda_requests * PLATFORM_LOG_BYTES + calls["event_bytes"],
+        xray_traces=(calls["http_requests"] + 1 + invocations[STREAM_FUNCTION]) * XRAY_SAMPLING,
+    )
+
+
+def run(calls: dict[str, Any]) -> dict[str, Any]:
+    built, express = usage_as_built(calls), usage_express_design(calls)
+    means = _mean_ms(calls)
+    return {
+        "prices": PRICES,
+        "prices_date": PRICES_DATE,
+        "target_per_1000": TARGET_PER_1000,
+        "assumptions": {
+            "lambda_memory_mb": LAMBDA_MEMORY_MB, "platform_log_bytes": PLATFORM_LOG_BYTES,
+            "xray_sampling": XRAY_SAMPLING, "express_memory_mb": EXPRESS_MEMORY_MB,
+            "express_task_overhead_ms": EXPRESS_TASK_OVERHEAD_MS,
+            "express_duration_ms": sum(means[fn] + EXPRESS_TASK_OVERHEAD_MS for fn in EXPRESS_STEPS),
+        },
+        "as_built": {"usage": asdict(built), "cost": cost_per_1000(built)},
+        "express_design": {"usage": asdict(express), "cost": cost_per_1000(express)},
+    }

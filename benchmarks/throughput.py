@@ -1,0 +1,434 @@
+"""Figure 6: offline throughput, orders per second end to end through the local stack, and a profile.
+
+The stack runs in this process (moto's server, the in-process Lambda runtime, the HTTP front); the
+clients run in a child process (``python -m benchmarks.throughput client ...``), N threads with one
+``httpx.Client`` each, so their own work does not share the stack's interpreter lock. One order is
+what a shop and its warehouse do: ``POST /orders`` (2 lines), poll ``GET /orders/{id}`` every 100 ms
+until RESERVED (a GET costs the stack about as much as a workflow step, so a tighter poll mostly
+measures the polling), ``POST .../ship``, ``POST .../deliver``; its latency runs from the submit to
+the DELIVERED answer. After each N the workflows still finishing (their Complete step) are drained and
+every execution is checked to have SUCCEEDED. Every run gets a stack of its own: moto's
+TransactWriteItems deep-copies each table it touches before applying it (timed here), a cost that
+grows with the tables, so runs sharing one stack would each start slower than the one before.
+
+The profile is one more run at N = 4 with pyinstrument in every thread the stack starts during it
+(HTTP requests, moto's requests, workflow executions), the sessions combined. pyinstrument samples
+wall-clock time, so time a thread spends blocked (sleeping, on a lock, on a socket) is shown apart
+as "waiting"; the hot spots are the rest, by self time.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from .common import REPO, log, percentile, summary
+
+PLAN: tuple[tuple[int, int], ...] = ((1, 30), (4, 60), (16, 128))  # (clients, orders)
+PROFILE_PLAN = (4, 24)
+# One run with moto's per-request directory scan memoised: an experiment to show what that part of
+# moto costs; the local stack itself is not changed.
+EXPERIMENT_PLAN = (4, 60)
+POLL_SECONDS = 0.1
+PRODUCTS = 20
+TARGET_ORDERS, TARGET_SECONDS = 1_000, 60.0
+TOP = 10
+
+
+# ---------------------------------------------------------------------- the clients (child process)
+def client_main(api_url: str, clients: int, orders: int, skus: list[str], customers: list[str]) -> dict:
+    import httpx
+
+    from .harness import deliver, ship, submit
+
+    latencies: list[float] = []
+    polls: list[int] = []
+    order_ids: list[str] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+    shares = [orders // clients + (1 if i < orders % clients else 0) for i in range(clients)]
+
+    def worker(index: int) -> None:
+        rng = random.Random(index)
+        with httpx.Client(base_url=api_url, timeout=120) as http:
+            start.wait()
+            for _ in range(shares[index]):
+                began = time.perf_counter()
+                try:
+                    lines = {sku: rng.randint(1, 3) for sku in rng.sample(skus, 2)}
+                    order = submit(http, customers[index % len(customers)], lines)
+                    gets = wait_reserved(http, order["order_id"])
+                    ship(http, order["order_id"])
+                    done = deliver(http, order["order_id"])
+                    if done["status"] != "DELIVERED":
+                        raise RuntimeError(f"{order['order_id']} is {done['status']}")
+                except Exception as exc:
+                    with lock:
+                        errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                    continue
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+                    order_ids.append(order["order_id"])
+                    polls.append(gets)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"wall": time.perf_counter() - began, "latencies": latencies, "order_ids": order_ids, "errors": errors,
+            "polls": polls}
+
+
+def wait_reserved(http: Any, order_id: str, timeout: float = 120.0) -> int:
+    """Poll ``GET /orders/{id}`` every POLL_SECONDS until RESERVED; how many GETs it took."""
+    deadline = time.monotonic() + timeout
+    gets = 0
+    while True:
+        time.sleep(POLL_SECONDS)
+        gets += 1
+        response = http.get(f"/orders/{order_id}")
+        response.raise_for_status()
+        status = response.json()["status"]
+        if status == "RESERVED":
+            return gets
+        if status in ("REJECTED", "FAILED", "CANCELLED") or time.monotonic() > deadline:
+            raise RuntimeError(f"order {order_id} is {status}, waited for RESERVED")
+
+
+def drive(api_url: str, clients: int, orders: int, skus: list[str], customers: list[str]) -> dict:
+    """Run the clients in a child process; their report."""
+    args = [sys.executable, "-m", "benchmarks.throughput", "client", api_url, str(clients), str(orders),
+            json.dumps(skus), json.dumps(customers)]
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(f"client process failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------- the stack side
+def drain(stack: Any, order_ids: list[str], timeout: float = 180.0) -> tuple[float, Counter[str]]:
+    """Wait until these orders' executions have ended; (seconds waited, statuses)."""
+    from .harness import ORDER_MACHINE
+
+    sfn = stack.boto3_client("stepfunctions")
+    began = time.perf_counter()
+    statuses: Counter[str] = Counter()
+    pending = list(order_ids)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        still = []
+        for order_id in pending:
+            status = sfn.describe_execution(executionArn=stack.execution_arn(ORDER_MACHINE, order_id))["status"]
+            if status == "RUNNING":
+                still.append(order_id)
+            else:
+                statuses[status] += 1
+        pending = still
+        if pending:
+            time.sleep(0.2)
+    statuses["RUNNING"] += len(pending)
+    return time.perf_counter() - began, statuses
+
+
+def measure(stack: Any, skus: list[str], customers: list[str], clients: int, orders: int) -> dict[str, Any]:
+    report = drive(stack.api_url, clients, orders, skus, customers)
+    drained, statuses = drain(stack, report["order_ids"])
+    latencies = report["latencies"]
+    done = len(latencies)
+    return {
+        "clients": clients,
+        "orders": orders,
+        "delivered": done,
+        "errors": len(report["errors"]),
+        "error_samples": report["errors"][:3],
+        "seconds": report["wall"],
+        "orders_per_second": done / report["wall"] if report["wall"] else 0.0,
+        "latency_s": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
+                      **{k: v for k, v in summary(latencies).items() if k in ("min", "max")}} if latencies else {},
+        "gets_per_order": statistics.fmean(report["polls"]) if report["polls"] else 0.0,
+        "drain_seconds": drained,
+        "executions": dict(statuses),
+    }
+
+
+# ---------------------------------------------------------------------- profiling
+@contextmanager
+def profiling() -> Iterator[list[Any]]:
+    """pyinstrument in every thread started while inside; yields the list the sessions land in."""
+    from pyinstrument import Profiler
+
+    sessions: list[Any] = []
+    lock = threading.Lock()
+    original = threading.Thread.run
+
+    def run(thread: threading.Thread) -> None:
+        profiler = Profiler(interval=0.001, async_mode="disabled")
+        try:
+            profiler.start()
+        except RuntimeError:
+            original(thread)
+            return
+        try:
+            original(thread)
+        finally:
+            session = profiler.stop()
+            with lock:
+                sessions.append(session)
+
+    threading.Thread.run = run  # type: ignore[method-assign]
+    try:
+        yield sessions
+    finally:
+        threading.Thread.run = original  # type: ignore[method-assign]
+
+
+_PLUMBING = ("builtins (C)", "stdlib")
+_SERVER = "werkzeug/flask (moto's server)"
+_PACKAGES = (("/moto/", "moto"), ("/botocore/", "botocore/boto3"), ("/boto3/", "botocore/boto3"),
+             ("/werkzeug/", _SERVER), ("/flask/", _SERVER), ("/aws_lambda_powertools/", "Powertools"),
+             ("/pydantic", "pydantic"), ("/httpx/", "httpx/httpcore"), ("/httpcore/", "httpx/httpcore"),
+             ("/urllib3/", "urllib3"), ("/jinja2/", "moto"), ("/jsonpath_ng/", "moto"),
+             ("/openapi_spec_validator/", "moto"), ("/xmltodict", "moto"))
+_WAITING = ("sleep", "acquire", "recv", "recv_into", "accept", "select", "poll", "wait", "readinto", "connect",
+            "sendall", "send")
+OURS = {
+    "orderflow": REPO / "layers" / "core" / "orderflow",
+    "functions": REPO / "functions",
+    "local stack": REPO / "local",
+}
+
+
+# Frames whose self time is (almost) all waiting for a lock taken with ``with lock:`` (the wait is
+# not a call pyinstrument sees, so it lands on the frame itself).
+LOCK_WAITS = {
+    ("get_application", "werkzeug_app.py"): "waiting: moto's dispatcher lock",
+    ("locked", "fidelity.py"): "waiting: the local stack's DynamoDB lock (local/fidelity.py)",
+}
+
+
+def category(frame: Any) -> str:
+    path = frame.file_path or ""
+    for (function, file), label in LOCK_WAITS.items():
+        if frame.function == function and path.endswith(file):
+            return label
+    if path == "<built-in>" or not path:
+        name = (frame.function or "").rsplit(".", 1)[-1]
+        return "waiting: sleep, locks, sockets" if name in _WAITING else "builtins (C)"
+    resolved = str(Path(path).resolve()) if path.startswith("/") else path
+    for label, root in OURS.items():
+        if resolved.startswith(str(root)):
+            return f"our code: {label}"
+    for marker, label in _PACKAGES:
+        if marker in path:
+            return label
+    if "/site-packages/" in path:
+        return "other packages"
+    return "stdlib"
+
+
+def hot_spots(sessions: list[Any], top: int = TOP) -> dict[str, Any]:
+    from pyinstrument.session import Session
+
+    if not sessions:
+        return {"threads": 0}
+    combined = sessions[0]
+    for other in sessions[1:]:
+        combined = Session.combine(combined, other)
+    root = combined.root_frame()
+    spots: Counter[tuple[str, str, int]] = Counter()
+    categories: Counter[str] = Counter()
+    labels: dict[tuple[str, str, int], str] = {}
+    callers: dict[tuple[str, str, int], Counter[str]] = {}
+    owners: Counter[str] = Counter()  # busy self time, builtins and stdlib charged to who called them
+
+    def walk(frame: Any, caller: str, owner: str) -> None:
+        for child in frame.children:
+            if child.is_synthetic:
+                continue
+            key = (child.function or "?", child.file_path_short or child.file_path or "?", child.line_no or 0)
+            label = category(child)
+            own = child.total_self_time
+            if own:
+                spots[key] += own
+                labels[key] = label
+                categories[label] += own
+                callers.setdefault(key, Counter())[caller] += own
+                if not label.startswith("waiting"):
+                    owners[owner if label in _PLUMBING else label] += own
+            # The nearest frame of a package or of ours: where a builtin or stdlib hot spot is used from.
+            if label in _PLUMBING or label.startswith("waiting"):
+                walk(child, caller, owner)
+            else:
+                walk(child, f"{key[0]} ({key[1]})", label)
+
+    walk(root, "-", "stdlib")
+    total = sum(categories.values())
+
+    def row(key: tuple[str, str, int], seconds: float) -> dict[str, Any]:
+        function, file, line = key
+        return {"function": function, "where": f"{file}:{line}" if line else file, "category": labels[key],
+                "self_s": seconds, "share": seconds / total if total else 0.0,
+                "busy_share": seconds / busy_total if busy_total else 0.0,
+                "called_from": callers[key].most_common(1)[0][0]}
+
+    busy = [(k, s) for k, s in spots.most_common() if not labels[k].startswith("waiting")]
+    waits = [(k, s) for k, s in spots.most_common() if labels[k].startswith("waiting")]
+    busy_total = sum(owners.values())
+    ours = [(k, s) for k, s in busy if labels[k].startswith("our code")]
+    return {
+        "threads": len(sessions),
+        "sampled_thread_seconds": total,
+        "categories": [{"category": c, "self_s": s, "share": s / total if total else 0.0}
+                       for c, s in categories.most_common()],
+        "busy_seconds": busy_total,
+        "busy_by_owner": [{"owner": o, "self_s": s, "share": s / busy_total if busy_total else 0.0}
+                          for o, s in owners.most_common()],
+        "top": [row(k, s) for k, s in busy[:top]],
+        "top_ours": [row(k, s) for k, s in ours[:5]],
+        "top_waits": [row(k, s) for k, s in waits[:5]],
+    }
+
+
+@contextmanager
+def moto_module_scan_memoised() -> Iterator[None]:
+    """moto's server lists its own package directory (and stats every entry) on each request, under its
+    dispatcher lock (``moto.backends.list_of_moto_modules``); answer from a list made once instead."""
+    from moto import backends
+
+    original = backends.list_of_moto_modules
+    modules = tuple(original())
+    backends.list_of_moto_modules = lambda: iter(modules)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        backends.list_of_moto_modules = original  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------------- the section
+def fresh_run(clients: int, orders: int, *, profile: bool = False, memoise_scan: bool = False) -> dict[str, Any]:
+    """One measured run on a stack of its own (moto's cost per write grows with its tables, so every run
+    starts from empty tables: the shop, then a 4-order warm-up that imports every handler)."""
+    from orderflow_local.stack import LocalStack
+
+    from .harness import Shop, quiet_stdout
+
+    with quiet_stdout(), LocalStack() as stack, moto_rollback_copies() as transactions:
+        shop = Shop.create(stack.api_url, products=PRODUCTS, customers=clients)
+        drive(stack.api_url, 2, 4, shop.skus, shop.customers)
+        transactions.clear()
+        with ExitStack() as extras:
+            sessions = extras.enter_context(profiling()) if profile else None
+            if memoise_scan:
+                extras.enter_context(moto_module_scan_memoised())
+            result = measure(stack, shop.skus, shop.customers, clients, orders)
+        quarter = max(1, len(transactions) // 4)
+        result["moto_rollback_copy_ms"] = {
+            "count": len(transactions),
+            "first_quarter": statistics.fmean(transactions[:quarter]) if transactions else 0.0,
+            "last_quarter": statistics.fmean(transactions[-quarter:]) if transactions else 0.0,
+        }
+        result["orders_in_table"] = _orders_in_table(stack)
+    if sessions is not None:
+        result["hot_spots"] = hot_spots(sessions)
+    return result
+
+
+@contextmanager
+def moto_rollback_copies() -> Iterator[list[float]]:
+    """Per TransactWriteItems, the ms moto spends deep-copying every table it touches (its rollback copy,
+    taken before applying anything: its cost grows with the tables)."""
+    import copy
+    import types
+
+    import moto.dynamodb.models as models
+
+    per_transaction: list[float] = []
+    inside = threading.local()
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if not getattr(inside, "on", False):
+            return copy.deepcopy(value, memo)
+        began = time.perf_counter()
+        try:
+            return copy.deepcopy(value, memo)
+        finally:
+            inside.spent += (time.perf_counter() - began) * 1000
+
+    proxy = types.SimpleNamespace(**vars(copy))
+    proxy.deepcopy = deepcopy
+    original_transact = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(backend: Any, transact_items: Any) -> Any:
+        inside.on, inside.spent = True, 0.0
+        try:
+            return original_transact(backend, transact_items)
+        finally:
+            inside.on = False
+            per_transaction.append(inside.spent)
+
+    original_copy = models.copy
+    models.copy = proxy  # type: ignore[assignment]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    try:
+        yield per_transaction
+    finally:
+        models.DynamoDBBackend.transact_write_items = original_transact  # type: ignore[method-assign]
+        models.copy = original_copy
+
+
+def _orders_in_table(stack: Any) -> int:
+    from moto.dynamodb.models import dynamodb_backends
+
+    from orderflow_local.template import ACCOUNT_ID, REGION
+
+    name = next(t.name for t in stack.resources.tables if t.logical_id == "OrdersTable")
+    return len(list(dynamodb_backends[ACCOUNT_ID][REGION].get_table(name).all_items()))
+
+
+def run(plan: tuple[tuple[int, int], ...] = PLAN, profile: tuple[int, int] | None = PROFILE_PLAN,
+        experiment: tuple[int, int] | None = EXPERIMENT_PLAN) -> dict[str, Any]:
+    runs = []
+    for clients, orders in plan:
+        log(f"  throughput: N={clients}, {orders} orders (fresh stack)")
+        runs.append(fresh_run(clients, orders))
+    profiled: dict[str, Any] = {}
+    if profile:
+        clients, orders = profile
+        log(f"  throughput: profiling N={clients}, {orders} orders (fresh stack)")
+        profiled_run = fresh_run(clients, orders, profile=True)
+        profiled = {"run": profiled_run, **profiled_run.pop("hot_spots")}
+    experimented: dict[str, Any] = {}
+    if experiment:
+        clients, orders = experiment
+        log(f"  throughput: N={clients}, {orders} orders, moto's module scan memoised (experiment, fresh stack)")
+        experimented = fresh_run(clients, orders, memoise_scan=True)
+    best = max(r["orders_per_second"] for r in runs)
+    return {
+        "runs": runs,
+        "profile": profiled,
+        "experiment_moto_scan_memoised": experimented,
+        "poll_seconds": POLL_SECONDS,
+        "products": PRODUCTS,
+        "target": {"orders": TARGET_ORDERS, "seconds": TARGET_SECONDS,
+                   "orders_per_second": TARGET_ORDERS / TARGET_SECONDS},
+        "best_orders_per_second": best,
+        "seconds_for_target_orders": TARGET_ORDERS / best if best else None,
+    }
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "client":
+    _, _, url, n, total, skus_json, customers_json = sys.argv
+    print(json.dumps(client_main(url, int(n), int(total), json.loads(skus_json), json.loads(customers_json))))

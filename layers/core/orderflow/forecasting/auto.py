@@ -1,0 +1,125 @@
+"""``forecast()``: classify the history, fit the candidates, average the ones that backtest best."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .core import DemandClass, Forecast, ForecastInputError, as_history, check_positive_int, classify
+from .methods import METHODS, Combination, Fitted, SeasonalNaiveFit, ZeroFit, applicable, fit_method
+
+# The default candidate set: cheap enough for >= 50 two-year daily series per second and core.
+DEFAULT_METHODS: tuple[str, ...] = ("snaive", "ses", "holt", "hw", "hw_damped", "hw_mul", "croston", "sba", "tsb")
+
+# Which candidates are tried for which demand class (intersected with the methods asked for).
+_SMOOTH = ("snaive", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log", "sarimax")
+_SPARSE = ("snaive", "ses", "croston", "sba", "tsb")
+# For smooth and erratic demand, a non-seasonal method is left out when one of its seasonal
+# versions fits the history: those nest it (a flat season), and the fit it saves is what keeps the
+# default set above 50 daily series per second.
+_STANDINS = {"ses": ("hw", "hw_mul"), "holt": ("hw_damped", "hw_mul_damped")}
+CANDIDATES: dict[DemandClass, tuple[str, ...]] = {
+    DemandClass.SMOOTH: _SMOOTH,
+    DemandClass.ERRATIC: _SMOOTH,
+    DemandClass.INTERMITTENT: _SPARSE,
+    DemandClass.LUMPY: _SPARSE,
+}
+
+BACKTEST_ORIGINS = 4  # forecast origins compared per series, one period apart
+COMBINE = 3  # the automatic choice averages the best COMBINE candidates of the backtest
+
+
+def _check_methods(methods: Iterable[str] | None) -> tuple[str, ...]:
+    if methods is None:
+        return DEFAULT_METHODS
+    names = tuple(dict.fromkeys([methods] if isinstance(methods, str) else methods))
+    unknown = [name for name in names if name not in METHODS]
+    if unknown:
+        raise ForecastInputError(f"unknown forecasting method(s) {', '.join(unknown)}; known: {', '.join(METHODS)}")
+    if not names:
+        raise ForecastInputError("methods is empty: name at least one forecasting method")
+    return names
+
+
+def backtest_window(n: int, horizon: int, season_length: int) -> int:
+    """Periods ahead scored at each backtest origin: the horizon, at most two seasons (six periods
+    without a season) and a quarter of the history."""
+    return max(1, min(horizon, max(2 * season_length, 6), n // 4))
+
+
+def backtest_origins(n: int, window: int, first: int = 1, count: int = BACKTEST_ORIGINS) -> np.ndarray:
+    """The last ``count`` origins (periods observed) whose window lies inside the history, one period
+    apart, none before half the history (states need a warm-up) or before ``first``."""
+    origins = n - window - np.arange(count)[::-1]
+    return origins[origins >= max(2, n // 2, first)]
+
+
+def _mse(fit: Fitted, y: np.ndarray, origins: np.ndarray, window: int) -> float:
+    predicted = fit.at_origins(origins, window)
+    actual = y[origins[:, None] + np.arange(window)[None, :]]
+    return float(np.mean((actual - predicted) ** 2))
+
+
+def forecast(history: Any, horizon: int, season_length: int = 1, *,
+             methods: Sequence[str] | None = None) -> Forecast:
+    """Forecast ``horizon`` periods after ``history`` (non-negative demand per period, oldest first).
+
+    ``season_length`` is the number of periods in a season (7 for daily data with a weekly pattern,
+    12 for monthly, 4 for quarterly, 1 for none). ``methods`` is the candidate set (default
+    :data:`DEFAULT_METHODS`); the history's demand class picks which of them are tried
+    (:data:`CANDIDATES`, less the non-seasonal ones whose seasonal versions fit). Each is fitted
+    once and backtested inside the history — forecasts from the last :data:`BACKTEST_ORIGINS`
+    origins over :func:`backtest_window` periods, states filtered up to each origin — and the
+    forecast is the mean of the :data:`COMBINE` with the smallest mean squared error (``method``
+    joins their names with ``+``). Naming a single method forces it (seasonal naive stands in when
+    the history cannot support it). A history without demand forecasts zero (``method="zero"``).
+
+    ``sigma`` is the root mean square of the in-sample one-step-ahead errors of what was chosen.
+    Raises :class:`ForecastInputError` for NaN, negative or infinite values, an empty history, or a
+    horizon or season length that is not a positive integer.
+    """
+    y = as_history(history)
+    h = check_positive_int(horizon, "horizon")
+    m = check_positive_int(season_length, "season_length")
+    names = _check_methods(methods)
+    classification = classify(y)
+    demand_class = classification.demand_class
+    details: dict[str, Any] = {"adi": classification.adi, "cv2": classification.cv2}
+
+    if demand_class is DemandClass.NONE:
+        chosen: Fitted = ZeroFit()
+    else:
+        if len(names) == 1:
+            candidates = [names[0]] if applicable(names[0], y, m) else []
+        else:
+            pool = CANDIDATES[demand_class]
+            candidates = [name for name in names if name in pool and applicable(name, y, m)]
+            if pool is _SMOOTH:
+                candidates = [name for name in candidates
+                              if not any(other in candidates for other in _STANDINS.get(name, ()))]
+        fits = []
+        for name in candidates:
+            try:
+                fit = fit_method(name, y, m)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # a model that cannot fit
+                details.setdefault("failed", {})[name] = str(exc)
+                continue
+            if np.isfinite(fit.forecast(h)).all() and np.isfinite(fit.sigma):
+                fits.append(fit)
+        if not fits:
+            fits = [SeasonalNaiveFit(y, m)]
+        chosen = fits[0]
+        if len(fits) > 1:
+            window = backtest_window(y.size, h, m)
+            origins = backtest_origins(y.size, window, max(fit.first_origin for fit in fits))
+            if origins.size:
+                scores = {fit.method: _mse(fit, y, origins, window) for fit in fits}
+                details["backtest_mse"] = scores
+                ranked = sorted(fits, key=lambda fit: scores[fit.method])
+                best = ranked[:COMBINE]
+                chosen = best[0] if len(best) == 1 else Combination(best, y)
+    mean = np.clip(chosen.forecast(h), 0.0, None)
+    return Forecast(mean=mean, sigma=float(chosen.sigma), method=chosen.method,
+                    demand_class=demand_class.value, details=details)

@@ -1,0 +1,332 @@
+"""Inventory policy: how much of one SKU to buy this cycle, and why.
+
+Pure functions, no I/O, stdlib only (the core layer ships no numpy). The formulas are
+DESIGN.md §3; docs/policy.md gives the definitions chosen here and a worked example.
+
+    EOQ  = sqrt(2·D·K / H)                       D units/year, K per order, H = h·c per unit-year
+    P    = LT + R                                protection interval, days
+    SS   = max(0, z·sqrt(P·σ_d² + d̄²·σ_LT²))      z from the target cycle service level
+    ROP  = d̄·P + SS
+    S    = ROP + F_R                             F_R: forecast over the review period (d̄·R by default)
+    IP   = on_hand + on_order − reserved − backordered
+    IP ≤ ROP: need = max(EOQ, S − IP) → at least MOQ → up to a pack multiple;
+              Q = min(need, capacity rounded down to a pack)
+    IP > ROP: Q = 0
+
+Bad input raises `PolicyInputError` naming the field; nothing here returns NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from statistics import NormalDist
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from orderflow.errors import Unprocessable
+
+DAYS_PER_YEAR = 365
+_EPS = 1e-9  # float noise tolerated before rounding up to a pack (200.0000000001 stays 200)
+_STANDARD_NORMAL = NormalDist()
+
+__all__ = [
+    "DAYS_PER_YEAR",
+    "PolicyDecision",
+    "PolicyInputError",
+    "PolicyInputs",
+    "decide",
+    "economic_order_quantity",
+    "inventory_position",
+    "order_quantity",
+    "parse_inputs",
+    "reorder_point",
+    "safety_stock",
+    "z_for",
+]
+
+
+class PolicyInputError(Unprocessable, ValueError):
+    """A policy input is missing or out of range; `field` names it (also in `details["field"]`)."""
+
+    code = "INVALID_POLICY_INPUT"
+
+    def __init__(self, field: str, problem: str, details: dict[str, Any] | None = None):
+        super().__init__(f"{field}: {problem}", {"field": field, **(details or {})})
+        self.field = field
+        self.problem = problem
+
+
+# ------------------------------------------------------------------ checks shared by the functions
+def _number(field: str, value: Any, *, minimum: float | None = 0.0, positive: bool = False) -> float:
+    if isinstance(value, bool | str | bytes) or value is None:
+        raise PolicyInputError(field, f"must be a number, got {value!r}")
+    if not isinstance(value, int | float):
+        try:
+            value = float(value)  # Decimal from DynamoDB, numpy scalars
+        except (TypeError, ValueError):
+            raise PolicyInputError(field, f"must be a number, got {value!r}") from None
+    value = float(value)
+    if not math.isfinite(value):
+        raise PolicyInputError(field, f"must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise PolicyInputError(field, f"must be greater than 0, got {value:g}")
+    if minimum is not None and value < minimum:
+        raise PolicyInputError(field, f"must be at least {minimum:g}, got {value:g}")
+    return value
+
+
+def _whole(field: str, value: Any, *, minimum: int = 0) -> int:
+    number = _number(field, value, minimum=None)
+    if number != int(number):
+        raise PolicyInputError(field, f"must be a whole number of units, got {number:g}")
+    if number < minimum:
+        raise PolicyInputError(field, f"must be at least {minimum}, got {number:g}")
+    return int(number)
+
+
+# ------------------------------------------------------------------ the formulas, one by one
+def z_for(service_level: float) -> float:
+    """z such that P(Z ≤ z) = service_level (target cycle service level, 0 < SL < 1)."""
+    level = _number("target_service_level", service_level, minimum=None)
+    if not 0.0 < level < 1.0:
+        raise PolicyInputError("target_service_level", f"must be strictly between 0 and 1, got {level:g}")
+    return _STANDARD_NORMAL.inv_cdf(level)
+
+
+def economic_order_quantity(annual_demand: float, ordering_cost: float, holding_cost_per_unit_year: float) -> float:
+    """EOQ = sqrt(2·D·K / H). D units per year, K per order, H per unit per year (> 0)."""
+    d = _number("annual_demand", annual_demand)
+    k = _number("ordering_cost", ordering_cost)
+    h = _number("holding_cost_per_unit_year", holding_cost_per_unit_year, positive=True)
+    return math.sqrt(2.0 * d * k / h)
+
+
+def safety_stock(
+    z: float,
+    mean_daily_demand: float,
+    sigma_daily: float,
+    lead_time_days: float,
+    sigma_lead_time_days: float = 0.0,
+    review_period_days: float = 0.0,
+) -> float:
+    """SS = z·sqrt(P·σ_d² + d̄²·σ_LT²) over P = LT + R days, floored at 0.
+
+    σ_d is the standard deviation of one day's demand (or of one day's forecast error), assumed
+    independent from day to day; σ_LT the standard deviation of the lead time in days. With a fixed
+    lead time this is z·σ_d·sqrt(P). A z below 0 (service level under 50 %) gives 0, not a negative
+    stock that would eat into the cycle stock.
+    """
+    z = _number("z", z, minimum=None)
+    d = _number("mean_daily_demand", mean_daily_demand)
+    s = _number("sigma_daily", sigma_daily)
+    lt = _number("lead_time_days", lead_time_days)
+    s_lt = _number("sigma_lead_time_days", sigma_lead_time_days)
+    r = _number("review_period_days", review_period_days)
+    return max(0.0, z * math.sqrt((lt + r) * s * s + d * d * s_lt * s_lt))
+
+
+def reorder_point(
+    mean_daily_demand: float, lead_time_days: float, review_period_days: float, safety_stock_units: float
+) -> float:
+    """ROP = d̄·(LT + R) + SS. Continuous review is R = 0: d̄·LT + SS."""
+    d = _number("mean_daily_demand", mean_daily_demand)
+    lt = _number("lead_time_days", lead_time_days)
+    r = _number("review_period_days", review_period_days)
+    ss = _number("safety_stock", safety_stock_units)
+    return d * (lt + r) + ss
+
+
+def inventory_position(on_hand: int, on_order: int = 0, reserved: int = 0, backordered: int = 0) -> int:
+    """IP = on_hand + on_order − reserved − backordered (may be negative)."""
+    return (
+        _whole("on_hand", on_hand)
+        + _whole("on_order", on_order)
+        - _whole("reserved", reserved)
+        - _whole("backordered", backordered)
+    )
+
+
+def _round_up(units: float, pack: int) -> int:
+    return math.ceil(units / pack - _EPS) * pack
+
+
+def order_quantity(need: float, moq: int = 0, pack_size: int = 1, capacity: int | None = None) -> tuple[int, str]:
+    """Turn a need in units into an order: at least `moq`, up to a multiple of `pack_size`, then at most
+    the supplier's remaining `capacity` rounded down to a pack. Returns (quantity, how) where `how`
+    is the clause the decision's reason uses. A need of 0 or less orders nothing."""
+    need = _number("need", need, minimum=None)
+    moq = _whole("moq", moq)
+    pack = _whole("pack_size", pack_size, minimum=1)
+    if capacity is not None:
+        capacity = _whole("supplier_capacity", capacity)
+    if need <= _EPS:
+        return 0, "nothing is needed"
+    steps: list[str] = []
+    units = need
+    if units < moq:
+        units = float(moq)
+        steps.append(f"raised to the MOQ {moq}")
+    rounded = _round_up(units, pack)
+    if pack > 1 and rounded != units:
+        steps.append(f"rounded up to {rounded} (packs of {pack})")
+    if capacity is None or rounded <= capacity:
+        return rounded, ", ".join(steps)
+    cap = capacity // pack * pack
+    if cap == 0:
+        if capacity == 0:
+            why = "the supplier has no remaining capacity this cycle"
+        else:
+            why = f"the supplier's remaining capacity {capacity} is less than one pack of {pack}"
+        return 0, ", ".join([*steps, f"but {why}"])
+    cap_text = f"capped at the supplier's remaining capacity {capacity}"
+    if cap != capacity:
+        cap_text += f" rounded down to {cap} (packs of {pack})"
+    if cap < moq:
+        cap_text += f", below the MOQ {moq}"
+    return cap, ", ".join([*steps, cap_text])
+
+
+# ------------------------------------------------------------------ the model in and out
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Units = Annotated[int, Field(ge=0)]
+
+
+class PolicyInputs(BaseModel):
+    """Everything the policy needs for one SKU. Give `annual_demand` or `mean_daily_demand` (or both:
+    EOQ then uses the annual figure and safety stock / reorder point the daily one); the missing one
+    is derived with 365 days a year. All times are in days."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: str | None = None
+    annual_demand: NonNegative | None = None
+    mean_daily_demand: NonNegative | None = None
+    sigma_daily: NonNegative = Field(description="σ of daily demand or of the daily forecast error, units/day")
+    lead_time_days: NonNegative
+    sigma_lead_time_days: NonNegative = 0.0
+    review_period_days: NonNegative = 0.0
+    review_period_forecast: NonNegative | None = Field(
+        None, description="forecast demand over the review period; default mean_daily_demand·review_period_days"
+    )
+    ordering_cost: NonNegative = Field(description="K, cost per purchase order")
+    unit_cost: Positive = Field(description="c, cost of one unit")
+    holding_cost_rate: Positive = Field(description="h, fraction of unit cost per year; H = h·c")
+    target_service_level: float = Field(gt=0, lt=1, allow_inf_nan=False, description="target cycle service level")
+    moq: Units = 0
+    pack_size: Annotated[int, Field(ge=1)] = 1
+    supplier_capacity: Units | None = Field(None, description="units the supplier can still take this cycle")
+    on_hand: Units = 0
+    on_order: Units = 0
+    reserved: Units = 0
+    backordered: Units = 0
+
+    @model_validator(mode="after")
+    def _demand_given(self) -> PolicyInputs:
+        if self.annual_demand is None and self.mean_daily_demand is None:
+            raise ValueError("give annual_demand or mean_daily_demand")
+        return self
+
+    @property
+    def daily_demand(self) -> float:
+        return self.mean_daily_demand if self.mean_daily_demand is not None else self.annual_demand / DAYS_PER_YEAR
+
+    @property
+    def yearly_demand(self) -> float:
+        return self.annual_demand if self.annual_demand is not None else self.mean_daily_demand * DAYS_PER_YEAR
+
+    @property
+    def holding_cost(self) -> float:
+        """H = h·c, per unit per year."""
+        return self.holding_cost_rate * self.unit_cost
+
+
+class PolicyDecision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sku: str | None = None
+    z: float
+    eoq: float
+    safety_stock: float
+    reorder_point: float
+    order_up_to: float
+    inventory_position: int
+    need: float = Field(description="units wanted before MOQ, pack and capacity (0 when not ordering)")
+    quantity: int
+    capped: bool = Field(description="the supplier's remaining capacity lowered the quantity")
+    reason: str
+
+
+def parse_inputs(data: PolicyInputs | Mapping[str, Any]) -> PolicyInputs:
+    """Validate raw parameters; a bad or missing one raises `PolicyInputError` naming it."""
+    if isinstance(data, PolicyInputs):
+        return data
+    if not isinstance(data, Mapping):
+        raise PolicyInputError("inputs", f"expected a mapping of policy parameters, got {type(data).__name__}")
+    try:
+        return PolicyInputs.model_validate(dict(data))
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        first = errors[0]
+        field = ".".join(str(part) for part in first["loc"]) or "inputs"
+        if not first["loc"] and "annual_demand" in first["msg"]:
+            field = "annual_demand"
+        problem = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "missing":
+            problem = "missing (required)"
+        others = [
+            ".".join(str(p) for p in e["loc"]) + ": " + e["msg"].removeprefix("Value error, ") for e in errors[1:]
+        ]
+        raise PolicyInputError(field, problem, {"errors": others} if others else None) from None
+
+
+def _fmt(value: float) -> str:
+    text = f"{value:,.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def decide(inputs: PolicyInputs | Mapping[str, Any]) -> PolicyDecision:
+    """Decide the order for one SKU this cycle (see the module docstring for the formulas)."""
+    p = parse_inputs(inputs)
+    d_daily = p.daily_demand
+    z = z_for(p.target_service_level)
+    eoq = economic_order_quantity(p.yearly_demand, p.ordering_cost, p.holding_cost)
+    ss = safety_stock(z, d_daily, p.sigma_daily, p.lead_time_days, p.sigma_lead_time_days, p.review_period_days)
+    rop = reorder_point(d_daily, p.lead_time_days, p.review_period_days, ss)
+    review_forecast = (
+        p.review_period_forecast if p.review_period_forecast is not None else d_daily * p.review_period_days
+    )
+    s_level = rop + review_forecast
+    ip = inventory_position(p.on_hand, p.on_order, p.reserved, p.backordered)
+    common = {
+        "sku": p.sku,
+        "z": z,
+        "eoq": eoq,
+        "safety_stock": ss,
+        "reorder_point": rop,
+        "order_up_to": s_level,
+        "inventory_position": ip,
+    }
+    if ip > rop:
+        reason = f"No order: inventory position {ip} is above the reorder point {_fmt(rop)}."
+        return PolicyDecision(**common, need=0.0, quantity=0, capped=False, reason=reason)
+
+    gap = s_level - ip
+    need = max(eoq, gap)
+    which = "the EOQ" if eoq >= gap else "the order-up-to gap"
+    position = f"({ip})" if ip < 0 else str(ip)
+    head = (
+        f"inventory position {ip} is at or below the reorder point {_fmt(rop)}; "
+        f"need = max(EOQ {_fmt(eoq)}, order-up-to {_fmt(s_level)} − {position} = {_fmt(gap)}) = {_fmt(need)} ({which})"
+    )
+    quantity, how = order_quantity(need, p.moq, p.pack_size, p.supplier_capacity)
+    capped = p.supplier_capacity is not None and quantity < _round_up(max(need, p.moq), p.pack_size)
+    capped = capped and need > _EPS
+    detail = f", {how}" if how else ""
+    if quantity > 0:
+        reason = f"Order {quantity}{' (capped by supplier capacity)' if capped else ''}: {head}{detail}."
+    else:
+        reason = f"No order: {head}{detail}."
+    return PolicyDecision(**common, need=need, quantity=quantity, capped=capped, reason=reason)

@@ -1,0 +1,111 @@
+"""The cost model behind BENCHMARKS.md §4 (benchmarks/cost.py), against numbers worked out by hand.
+
+Pure arithmetic: no stack, no timing.
+"""
+
+import pytest
+
+from benchmarks.cost import (
+    GB,
+    PRICES,
+    Usage,
+    cost_per_1000,
+    express_gb_seconds,
+    lambda_gb_seconds,
+    usage_as_built,
+    usage_express_design,
+)
+
+
+def test_prices_are_the_dated_us_east_1_list_prices():
+    assert PRICES["sfn_standard_per_transition"] == pytest.approx(0.000025)
+    assert PRICES["dynamodb_per_wru"] == pytest.approx(0.625e-6)  # since November 2024
+    assert PRICES["dynamodb_per_rru"] == pytest.approx(0.125e-6)
+    assert PRICES["lambda_per_gb_second"] == pytest.approx(0.0000166667)
+
+
+def test_every_line_item_per_1000_orders():
+    usage = Usage(http_requests=3, lambda_requests=10, lambda_gb_seconds=0.2, dynamodb_wru=20, dynamodb_rru=10,
+                  sfn_standard_transitions=7, eventbridge_events=4, log_bytes=GB / 1000, xray_traces=0.5)
+
+    cost = cost_per_1000(usage)
+
+    assert cost["Step Functions Standard (transitions)"] == pytest.approx(0.175)  # 7,000 × $0.025/1,000
+    assert cost["Step Functions Express (requests)"] == 0
+    assert cost["Step Functions Express (duration)"] == 0
+    assert cost["Lambda (requests)"] == pytest.approx(0.002)  # 10,000 × $0.20/M
+    assert cost["Lambda (duration)"] == pytest.approx(0.00333334)  # 200 GB-s × $0.0000166667
+    assert cost["API Gateway HTTP API"] == pytest.approx(0.003)  # 3,000 × $1/M
+    assert cost["DynamoDB writes (WRU)"] == pytest.approx(0.0125)  # 20,000 × $0.625/M
+    assert cost["DynamoDB reads (RRU)"] == pytest.approx(0.00125)  # 10,000 × $0.125/M
+    assert cost["EventBridge events"] == pytest.approx(0.004)  # 4,000 × $1/M
+    assert cost["CloudWatch Logs ingestion"] == pytest.approx(0.5)  # 1 GB × $0.50
+    assert cost["X-Ray traces"] == pytest.approx(0.0025)  # 500 × $5/M
+    assert cost["Total"] == pytest.approx(0.70358334)
+
+
+def test_four_standard_transitions_alone_use_the_whole_target():
+    assert cost_per_1000(Usage(sfn_standard_transitions=4))["Total"] == pytest.approx(0.10)
+
+
+def test_express_duration_is_billed_in_100_ms_and_64_mb_steps():
+    assert express_gb_seconds(230) == pytest.approx(0.3 * 64 / 1024)  # 0.01875
+    assert express_gb_seconds(300) == pytest.approx(0.3 * 64 / 1024)
+    assert express_gb_seconds(230, memory_mb=100) == pytest.approx(0.3 * 128 / 1024)
+
+    cost = cost_per_1000(Usage(sfn_express_requests=1, sfn_express_gb_seconds=0.01875))
+    assert cost["Step Functions Express (requests)"] == pytest.approx(0.001)  # 1,000 × $1/M
+    assert cost["Step Functions Express (duration)"] == pytest.approx(0.0003125625)  # 18.75 GB-s × $0.00001667
+    assert cost["Total"] == pytest.approx(0.0013125625)
+
+
+def test_lambda_duration_is_billed_to_the_next_millisecond():
+    # A: 2 × ceil(10.2) = 22 ms, B: 1 × 99 ms, at 512 MB: (0.022 + 0.099) × 0.5 GB
+    assert lambda_gb_seconds({"A": 2, "B": 1}, {"A": 10.2, "B": 99.0}, memory_mb=512) == pytest.approx(0.0605)
+
+
+def _measured() -> dict:
+    """A calls result shaped like benchmarks.calls.analyse's, with round numbers."""
+    return {
+        "http_requests": 3,
+        "invocations": {"OrderIntakeFunction": 3, "ValidateOrderFunction": 1, "CheckCreditFunction": 1,
+                        "ReserveStockFunction": 1, "AwaitWarehouseFunction": 2, "CompleteOrderFunction": 1,
+                        "PublishEventsFunction": 12},
+        "durations_ms": {fn: {"mean": ms} for fn, ms in {
+            "OrderIntakeFunction": 60, "ValidateOrderFunction": 40, "CheckCreditFunction": 30,
+            "ReserveStockFunction": 50, "AwaitWarehouseFunction": 20, "CompleteOrderFunction": 10,
+            "PublishEventsFunction": 2}.items()},
+        "wru": {"median": 27}, "rru": {"median": 12},
+        "wru_by_function": {"AwaitWarehouseFunction": 2, "CompleteOrderFunction": 0},
+        "rru_by_function": {"AwaitWarehouseFunction": 2, "CompleteOrderFunction": 1},
+        "writes_by_function": {"AwaitWarehouseFunction": 2},
+        "states_entered": {"median": 7},
+        "eventbridge_events": {"median": 4},
+        "log_bytes_per_order": 1000,
+        "event_bytes": 500,
+    }
+
+
+def test_usage_as_built_counts_what_was_measured():
+    usage = usage_as_built(_measured())
+
+    assert usage.lambda_requests == 21
+    # GB-s at 512 MB: (3×60 + 40 + 30 + 50 + 2×20 + 10 + 12×2) ms = 374 ms → 0.187
+    assert usage.lambda_gb_seconds == pytest.approx(0.187)
+    assert usage.sfn_standard_transitions == 7
+    assert (usage.dynamodb_wru, usage.dynamodb_rru) == (27, 12)
+    assert usage.log_bytes == 1000 + 21 * 350 + 500
+    assert usage.xray_traces == pytest.approx((3 + 1 + 12) * 0.05)
+
+
+def test_express_design_drops_the_parking_and_closing_steps():
+    usage = usage_express_design(_measured())
+
+    # 3 intake + 3 steps + 10 stream invocations (2 fewer token-parking writes on the orders stream)
+    assert usage.lambda_requests == 16
+    assert (usage.dynamodb_wru, usage.dynamodb_rru) == (25, 9)
+    assert usage.sfn_standard_transitions == 0
+    assert usage.sfn_express_requests == 1
+    # (40 + 30 + 50) ms + 3 × 30 ms overhead = 210 ms → billed 300 ms at 64 MB
+    assert usage.sfn_express_gb_seconds == pytest.approx(0.3 * 64 / 1024)
+    assert cost_per_1000(usage)["Total"] < cost_per_1000(usage_as_built(_measured()))["Total"]

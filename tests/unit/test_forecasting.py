@@ -1,0 +1,205 @@
+"""orderflow.forecasting: forecast(), the methods behind it, the metrics and the input checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from orderflow.forecasting import (
+    DEFAULT_METHODS,
+    METHODS,
+    DemandClass,
+    Forecast,
+    ForecastInputError,
+    forecast,
+    mase,
+    rmsse,
+)
+from orderflow.forecasting.methods import applicable, fit_method, heuristic_initial_states
+
+
+def weekly(n: int = 210, seed: int = 1, level: float = 40.0) -> np.ndarray:
+    """Daily demand with a strong weekly pattern and a little noise."""
+    rng = np.random.default_rng(seed)
+    pattern = np.array([0.6, 0.9, 1.0, 1.1, 1.3, 1.5, 0.6])
+    return np.round(level * pattern[np.arange(n) % 7] + rng.normal(0, 1.5, n)).clip(0)
+
+
+def sparse(n: int = 300, seed: int = 2) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(n) < 0.12, rng.integers(1, 9, n), 0).astype(float)
+
+
+# ------------------------------------------------------------------ forecast()
+
+
+def test_forecast_shape_and_fields():
+    result = forecast(weekly(), horizon=10, season_length=7)
+    assert isinstance(result, Forecast)
+    assert result.mean.shape == (10,) and (result.mean >= 0).all()
+    assert result.sigma > 0 and math.isfinite(result.sigma)
+    assert result.demand_class == DemandClass.SMOOTH
+    assert all(part in METHODS for part in result.method.split("+"))
+    assert result.to_dict()["method"] == result.method
+
+
+def test_weekly_pattern_is_followed():
+    y = weekly()
+    result = forecast(y, horizon=14, season_length=7)
+    # The forecast repeats the weekly shape: the same weekdays a week apart agree, and the peak
+    # weekday of the history is the peak of the forecast.
+    np.testing.assert_allclose(result.mean[:7], result.mean[7:], rtol=0.1)
+    assert (len(y) + int(np.argmax(result.mean[:7]))) % 7 == 5
+    assert result.sigma < 5  # noise sd 1.5 plus rounding; far below the weekly swing
+
+
+def test_intermittent_history_uses_intermittent_candidates():
+    result = forecast(sparse(), horizon=7, season_length=7)
+    assert result.demand_class in (DemandClass.INTERMITTENT, DemandClass.LUMPY)
+    assert set(result.method.split("+")) <= {"snaive", "ses", "croston", "sba", "tsb"}
+    assert np.allclose(result.mean, result.mean[0])  # flat, apart from a seasonal-naive share
+    assert 0 < result.mean[0] < 2
+
+
+def test_all_zero_history_forecasts_zero():
+    result = forecast(np.zeros(400), horizon=5, season_length=7)
+    assert result.method == "zero" and result.demand_class == "none"
+    assert result.sigma == 0.0 and not result.mean.any()
+
+
+@pytest.mark.parametrize("history", [[3.0], [3, 4], [2, 0, 5], [5, 6, 5, 7, 6]])
+def test_short_histories_never_use_seasonal_methods(history):
+    result = forecast(history, horizon=8, season_length=7)
+    assert not any(part.startswith("hw") for part in result.method.split("+"))
+    assert result.mean.shape == (8,) and np.isfinite(result.mean).all()
+
+
+def test_shorter_than_a_season_seasonal_naive_is_naive():
+    result = forecast([2, 4, 9], horizon=3, season_length=7, methods=["snaive"])
+    assert result.method == "snaive" and list(result.mean) == [9, 9, 9]
+
+
+def test_forcing_a_method_it_cannot_fit_falls_back_to_seasonal_naive():
+    y = weekly(17)  # less than 2 seasons + 4 periods of history: no damped Holt-Winters
+    assert forecast(y, 7, 7, methods=["hw_damped"]).method == "snaive"
+    with_zero = weekly()
+    with_zero[3] = 0  # multiplicative seasonality needs every value > 0
+    assert forecast(with_zero, 7, 7, methods=["hw_mul"]).method == "snaive"
+    assert forecast(weekly(), 7, 7, methods=["hw"]).method == "hw"
+
+
+@pytest.mark.parametrize(("history", "message"), [
+    ([1, 2, float("nan"), 4], r"NaN .*positions 2"),
+    ([1, -2, 3, -1], r"negative values at positions 1, 3 \(first: -2\)"),
+    ([], "empty"),
+    ([1, float("inf")], "infinite"),
+    ([[1, 2], [3, 4]], "one-dimensional"),
+    (["a", "b"], "numbers"),
+])
+def test_bad_histories_raise_naming_the_problem(history, message):
+    with pytest.raises(ForecastInputError, match=message):
+        forecast(history, 3, 1)
+
+
+@pytest.mark.parametrize(("horizon", "season", "field"), [(0, 7, "horizon"), (3, 0, "season_length"),
+                                                           (2.5, 7, "horizon"), (True, 7, "horizon")])
+def test_bad_parameters(horizon, season, field):
+    with pytest.raises(ForecastInputError, match=field):
+        forecast([1, 2, 3], horizon, season)
+
+
+def test_unknown_method():
+    with pytest.raises(ForecastInputError, match="unknown forecasting method"):
+        forecast([1, 2, 3], 2, 1, methods=["prophet"])
+
+
+def test_default_set_is_cheap():
+    # SARIMAX is far too slow for the per-SKU default (DESIGN.md §3 throughput target).
+    assert "sarimax" not in DEFAULT_METHODS and "snaive" in DEFAULT_METHODS
+
+
+# ------------------------------------------------------------------ methods
+
+
+def test_seasonal_naive_repeats_last_season():
+    y = np.arange(1.0, 15.0)  # 1..14
+    fit = fit_method("snaive", y, 7)
+    assert list(fit.forecast(9)) == [8, 9, 10, 11, 12, 13, 14, 8, 9]
+    assert fit.sigma == pytest.approx(7.0)  # every y_t - y_{t-7} is 7
+
+
+def test_applicability_rules():
+    y = weekly(30)
+    assert applicable("hw", y, 7) and not applicable("hw", y, 1)
+    assert not applicable("hw", y[:15], 7)
+    assert applicable("croston", np.array([0.0, 1.0]), 7) and not applicable("croston", np.zeros(4), 7)
+
+
+@pytest.mark.parametrize("name", ["ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped"])
+def test_exponential_smoothing_states_match_statsmodels(name):
+    """at_origins() rebuilds forecasts from the fitted states; one-step ones must equal statsmodels'
+    fitted values, and multi-step ones its forecast (statsmodels 0.15 reuses a stale seasonal at
+    horizons that are multiples of m, statsmodels#9538, so those are left out)."""
+    y = weekly(120) + 5
+    fit = fit_method(name, y, 7)
+    fitted = np.asarray(fit.result.fittedvalues)
+    origins = np.arange(1, y.size)
+    np.testing.assert_allclose(fit.at_origins(origins, 1)[:, 0], fitted[1:], rtol=1e-9)
+    reference = np.asarray(fit.result.forecast(20))
+    mine = fit.forecast(20)
+    steps = [k for k in range(20) if (k + 1) % 7 != 0]
+    np.testing.assert_allclose(mine[steps], reference[steps], rtol=1e-9)
+
+
+@pytest.mark.parametrize(("m", "n"), [(4, 14), (7, 16), (7, 400), (12, 24), (12, 100), (5, 41), (2, 12)])
+@pytest.mark.parametrize("trend", [False, True])
+@pytest.mark.parametrize("seasonal", [None, "add", "mul"])
+def test_heuristic_initial_states_equal_statsmodels(m, n, trend, seasonal):
+    from statsmodels.tsa.exponential_smoothing.initialization import _initialization_heuristic
+
+    y = np.random.default_rng(n).gamma(2.0, 10.0, n) + 5
+    level, slope, seasons = heuristic_initial_states(y, trend, seasonal, m)
+    ref_level, ref_slope, ref_seasons = _initialization_heuristic(y, "add" if trend else False, seasonal or False, m)
+    assert level == pytest.approx(ref_level, rel=1e-10)
+    assert (slope is None) == (ref_slope is None)
+    if slope is not None:
+        assert slope == pytest.approx(ref_slope, rel=1e-10, abs=1e-10)
+    if seasonal:
+        np.testing.assert_allclose(seasons, ref_seasons, rtol=1e-10)
+
+
+def test_long_histories_fit_on_a_recent_window():
+    y = weekly(900)
+    fit = fit_method("hw", y, 7)
+    assert fit.offset == 900 - 400 and fit.first_origin == 501
+    assert np.isfinite(fit.at_origins(np.array([600, 900]), 3)).all()
+    with pytest.raises(ValueError, match="before the fitted window"):
+        fit.at_origins(np.array([100]), 3)
+
+
+def test_combination_sigma_is_its_own_one_step_error():
+    result = forecast(weekly(), 7, 7)
+    if "+" in result.method:
+        members = [fit_method(name, weekly(), 7) for name in result.method.split("+")]
+        assert result.sigma <= max(member.sigma for member in members) * 1.05
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def test_mase_and_rmsse_hand_computed():
+    insample = [1, 2, 3, 4, 5, 6]  # naive in-sample errors: all 1
+    assert mase([7, 8], [6, 6], insample) == pytest.approx(1.5)  # (1 + 2) / 2
+    assert rmsse([7, 8], [6, 6], insample) == pytest.approx(math.sqrt(2.5))  # sqrt((1 + 4) / 2)
+    seasonal = [1, 5, 2, 6, 3, 7]  # y_t - y_{t-2} = 1 throughout
+    assert mase([4, 8], [4, 8], seasonal, 2) == 0.0
+    assert mase([4, 8], [5, 10], seasonal, 2) == pytest.approx(1.5)
+    # Shorter than a season: scaled by the one-step naive error instead.
+    assert mase([5], [4], [1, 3], 7) == pytest.approx(0.5)
+
+
+def test_metrics_without_scale_are_nan():
+    assert math.isnan(mase([1], [1], [3, 3, 3]))
+    assert math.isnan(rmsse([1], [1], [3]))

@@ -1,0 +1,437 @@
+"""orderflow.policy: textbook values, MOQ / pack / capacity rounding, bad input, random-input invariants,
+and agreement with stockpyl (Snyder & Shen's library) where its API fits. stockpyl is installed without
+its heavy extras (`pip install --no-deps stockpyl==1.0.2`; it needs only numpy and scipy at import);
+the tests that use it are skipped where it is missing."""
+
+import math
+import random
+from decimal import Decimal
+from statistics import NormalDist
+
+import pytest
+
+from orderflow.errors import Unprocessable
+from orderflow.policy import (
+    DAYS_PER_YEAR,
+    PolicyDecision,
+    PolicyInputError,
+    PolicyInputs,
+    decide,
+    economic_order_quantity,
+    inventory_position,
+    order_quantity,
+    parse_inputs,
+    reorder_point,
+    safety_stock,
+    z_for,
+)
+
+BASE = {
+    "sku": "SKU-1",
+    "annual_demand": 1000,
+    "sigma_daily": 2.0,
+    "lead_time_days": 7,
+    "ordering_cost": 50,
+    "unit_cost": 10,
+    "holding_cost_rate": 0.2,  # H = 2 per unit-year
+    "target_service_level": 0.95,
+}
+
+
+def inputs(**changes):
+    return {**BASE, **changes}
+
+
+# ------------------------------------------------------------------ textbook values
+def test_eoq_textbook():
+    # D = 1000/yr, K = 50, H = 2 → sqrt(50 000) = 223.61
+    assert economic_order_quantity(1000, 50, 2) == pytest.approx(223.607, abs=1e-3)
+    assert decide(inputs()).eoq == pytest.approx(223.607, abs=1e-3)
+
+
+def test_eoq_snyder_example_3_1():
+    # Snyder & Shen, Fundamentals of Supply Chain Theory, Example 3.1: K = 8, h = 0.225, λ = 1300 → Q* = 304.05
+    assert economic_order_quantity(1300, 8, 0.225) == pytest.approx(304.0467800264368, rel=1e-12)
+
+
+def test_z_values():
+    assert z_for(0.5) == pytest.approx(0.0, abs=1e-12)
+    assert z_for(0.90) == pytest.approx(1.2816, abs=1e-4)
+    assert z_for(0.95) == pytest.approx(1.6449, abs=1e-4)
+    assert z_for(0.975) == pytest.approx(1.9600, abs=1e-4)
+    assert z_for(0.99) == pytest.approx(2.3263, abs=1e-4)
+
+
+def test_safety_stock_with_lead_time_variability_textbook():
+    # Chopra & Meindl, "impact of lead-time uncertainty on safety inventory": d̄ = 2500/day, σ_d = 500,
+    # L = 7 days, CSL = 0.90. σ_L = 7 days → σ of lead-time demand 17 550, ss = 22 491;
+    # σ_L = 0 → ss = 1.2816·500·√7 = 1 695.
+    z = z_for(0.90)
+    assert safety_stock(z, 2500, 500, 7, sigma_lead_time_days=7) == pytest.approx(22_491, abs=1)
+    assert safety_stock(z, 2500, 500, 7, sigma_lead_time_days=0) == pytest.approx(1_695, abs=1)
+
+
+def test_safety_stock_fixed_lead_time_is_z_sigma_sqrt_p():
+    z = z_for(0.95)
+    assert safety_stock(z, 40, 6, 5, 0, 2) == pytest.approx(z * 6 * math.sqrt(7), rel=1e-12)
+
+
+def test_reorder_point_textbook():
+    # Chopra & Meindl: weekly demand 2500, σ 500, L = 2 weeks, ROP 6000 → ss 1000 and CSL ≈ 0.92.
+    csl = NormalDist(2 * 2500, 500 * math.sqrt(2)).cdf(6000)
+    assert csl == pytest.approx(0.92, abs=0.005)
+    ss = safety_stock(z_for(csl), 2500, 500, 2)
+    assert ss == pytest.approx(1000, rel=1e-9)
+    assert reorder_point(2500, 2, 0, ss) == pytest.approx(6000, rel=1e-9)
+
+
+def test_reorder_point_periodic_review_adds_the_review_period():
+    assert reorder_point(10, 5, 0, 20) == pytest.approx(70)  # continuous: d̄·LT + SS
+    assert reorder_point(10, 5, 7, 20) == pytest.approx(140)  # periodic: d̄·(LT + R) + SS
+
+
+def test_inventory_position():
+    assert inventory_position(100, 50, 30, 20) == 100
+    assert inventory_position(0, 0, 0, 15) == -15
+
+
+def test_worked_example_from_docs():
+    # docs/policy.md, "Worked example": keep the two in step.
+    d = decide({
+        "sku": "MUG-01",
+        "mean_daily_demand": 20,
+        "sigma_daily": 6,
+        "lead_time_days": 10,
+        "sigma_lead_time_days": 2,
+        "review_period_days": 7,
+        "ordering_cost": 60,
+        "unit_cost": 4,
+        "holding_cost_rate": 0.25,
+        "target_service_level": 0.95,
+        "moq": 500,
+        "pack_size": 48,
+        "supplier_capacity": 600,
+        "on_hand": 350,
+        "on_order": 100,
+        "reserved": 40,
+        "backordered": 10,
+    })
+    assert d.eoq == pytest.approx(935.95, abs=0.01)
+    assert d.safety_stock == pytest.approx(77.36, abs=0.01)
+    assert d.reorder_point == pytest.approx(417.36, abs=0.01)
+    assert d.order_up_to == pytest.approx(557.36, abs=0.01)
+    assert d.inventory_position == 400
+    assert d.need == pytest.approx(935.95, abs=0.01)
+    assert d.quantity == 576
+    assert d.capped
+    assert "capped" in d.reason and "576" in d.reason
+
+
+# ------------------------------------------------------------------ decisions
+def test_position_above_reorder_point_orders_nothing():
+    d = decide(inputs(on_hand=500))
+    assert d.inventory_position == 500 > d.reorder_point
+    assert d.quantity == 0 and d.need == 0 and not d.capped
+    assert d.reason.startswith("No order") and "above the reorder point" in d.reason
+
+
+def test_position_equal_to_reorder_point_orders():
+    d = decide(inputs(mean_daily_demand=10, annual_demand=None, sigma_daily=0, lead_time_days=5, on_hand=50))
+    assert d.reorder_point == 50 and d.inventory_position == 50
+    assert d.quantity > 0
+
+
+def test_eoq_wins_when_the_gap_is_small():
+    d = decide(inputs(on_hand=10))
+    assert d.need == pytest.approx(d.eoq)
+    assert d.quantity == 224  # 223.6 rounded up to whole units
+    assert "the EOQ" in d.reason
+
+
+def test_order_up_to_gap_wins_when_the_position_is_deep():
+    d = decide(inputs(on_hand=0, backordered=300))
+    assert d.order_up_to - d.inventory_position > d.eoq
+    assert d.need == pytest.approx(d.order_up_to + 300)
+    assert d.quantity == math.ceil(d.need)
+    assert "order-up-to gap" in d.reason
+
+
+def test_order_up_to_is_rop_plus_review_forecast():
+    d = decide(inputs(mean_daily_demand=10, review_period_days=7))
+    assert d.order_up_to == pytest.approx(d.reorder_point + 70)
+    d = decide(inputs(mean_daily_demand=10, review_period_days=7, review_period_forecast=95))
+    assert d.order_up_to == pytest.approx(d.reorder_point + 95)
+    d = decide(inputs(mean_daily_demand=10, review_period_days=0))
+    assert d.order_up_to == pytest.approx(d.reorder_point)
+
+
+def test_annual_and_daily_demand_derive_each_other():
+    a = decide(inputs(annual_demand=3650, mean_daily_demand=None))
+    b = decide(inputs(annual_demand=None, mean_daily_demand=10))
+    assert a.eoq == pytest.approx(b.eoq) and a.reorder_point == pytest.approx(b.reorder_point)
+    assert a.reorder_point == pytest.approx(10 * 7 + a.safety_stock)
+
+
+@pytest.mark.parametrize(("need", "moq", "pack", "capacity", "expected"), [
+    (223.6, 0, 1, None, 224),
+    (223.6, 0, 12, None, 228),
+    (228.0, 0, 12, None, 228),  # already a pack multiple: not raised
+    (228.0000000001, 0, 12, None, 228),  # float noise is not a new pack
+    (50, 100, 1, None, 100),  # raised to the MOQ
+    (50, 100, 12, None, 108),  # MOQ not a pack multiple: up to the next pack
+    (150, 100, 25, None, 150),
+    (223.6, 0, 12, 200, 192),  # capped and rounded down to a pack
+    (223.6, 0, 12, 240, 228),  # capacity above the need: not binding
+    (223.6, 0, 12, 228, 228),
+    (223.6, 0, 12, 11, 0),  # less than one pack left
+    (223.6, 0, 12, 0, 0),
+    (50, 100, 10, 60, 60),  # capped below the MOQ: capacity wins
+    (0, 100, 10, None, 0),  # nothing needed: the MOQ does not create an order
+    (-5, 0, 1, None, 0),
+])
+def test_order_quantity_rounding(need, moq, pack, capacity, expected):
+    qty, _ = order_quantity(need, moq, pack, capacity)
+    assert qty == expected
+
+
+def test_capacity_zero_orders_nothing_and_says_why():
+    d = decide(inputs(on_hand=0, supplier_capacity=0))
+    assert d.quantity == 0 and d.capped
+    assert d.reason.startswith("No order") and "no remaining capacity" in d.reason
+
+
+def test_capacity_below_one_pack_says_so():
+    d = decide(inputs(on_hand=0, pack_size=50, supplier_capacity=49))
+    assert d.quantity == 0 and d.capped
+    assert "less than one pack of 50" in d.reason
+
+
+def test_capped_quantity_says_it_was_capped():
+    d = decide(inputs(on_hand=0, pack_size=10, moq=300, supplier_capacity=255))
+    assert d.quantity == 250 and d.capped
+    assert "capped by supplier capacity" in d.reason
+    assert "rounded down to 250" in d.reason and "below the MOQ 300" in d.reason
+
+
+def test_uncapped_order_does_not_claim_a_cap():
+    d = decide(inputs(on_hand=0, pack_size=10, supplier_capacity=10_000))
+    assert d.quantity == 230 and not d.capped and "capped" not in d.reason
+
+
+def test_zero_lead_time_is_valid():
+    d = decide(inputs(lead_time_days=0, review_period_days=0, on_hand=0))
+    assert d.safety_stock == 0 and d.reorder_point == 0 and d.quantity == 224
+
+
+def test_zero_ordering_cost_orders_the_gap():
+    d = decide(inputs(ordering_cost=0, review_period_days=7, on_hand=5))
+    assert d.eoq == 0
+    assert d.quantity == math.ceil(d.order_up_to - 5)
+
+
+def test_low_service_level_floors_safety_stock_at_zero():
+    d = decide(inputs(target_service_level=0.3))
+    assert d.z < 0 and d.safety_stock == 0
+
+
+def test_accepts_decimals_from_dynamodb():
+    d = decide(inputs(annual_demand=Decimal("1000"), unit_cost=Decimal("10.00"), on_hand=Decimal("10")))
+    assert d.eoq == pytest.approx(223.607, abs=1e-3)
+
+
+def test_decision_serialises():
+    d = decide(inputs(on_hand=0))
+    assert PolicyDecision.model_validate_json(d.model_dump_json()) == d
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"holding_cost_rate": None}, "holding_cost_rate"),
+    ({"holding_cost_rate": 0}, "holding_cost_rate"),
+    ({"unit_cost": -1}, "unit_cost"),
+    ({"lead_time_days": -1}, "lead_time_days"),
+    ({"lead_time_days": None}, "lead_time_days"),
+    ({"sigma_lead_time_days": -0.5}, "sigma_lead_time_days"),
+    ({"sigma_daily": float("nan")}, "sigma_daily"),
+    ({"annual_demand": float("inf")}, "annual_demand"),
+    ({"annual_demand": -3}, "annual_demand"),
+    ({"annual_demand": None}, "annual_demand"),
+    ({"target_service_level": 1.0}, "target_service_level"),
+    ({"target_service_level": 0}, "target_service_level"),
+    ({"target_service_level": float("nan")}, "target_service_level"),
+    ({"pack_size": 0}, "pack_size"),
+    ({"moq": -1}, "moq"),
+    ({"on_hand": 2.5}, "on_hand"),
+    ({"reserved": -1}, "reserved"),
+    ({"supplier_capacity": -10}, "supplier_capacity"),
+    ({"ordering_cost": "fifty"}, "ordering_cost"),
+    ({"review_period_days": -7}, "review_period_days"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_input_names_the_field(changes, field):
+    data = inputs(**changes)
+    for key in [k for k, v in changes.items() if v is None]:
+        del data[key]
+    with pytest.raises(PolicyInputError) as caught:
+        decide(data)
+    err = caught.value
+    assert err.field == field and err.details["field"] == field
+    assert str(err).startswith(f"{field}: ")
+    assert isinstance(err, Unprocessable) and isinstance(err, ValueError)
+    assert err.code == "INVALID_POLICY_INPUT" and err.http_status == 422
+
+
+def test_parse_inputs_rejects_non_mapping():
+    with pytest.raises(PolicyInputError, match="inputs"):
+        parse_inputs([1, 2, 3])
+
+
+def test_parse_inputs_passes_a_model_through():
+    model = PolicyInputs(**BASE)
+    assert parse_inputs(model) is model
+
+
+@pytest.mark.parametrize("level", [0, 1, -0.1, 1.5, float("nan"), float("inf"), None, "0.9", True])
+def test_z_for_validates(level):
+    with pytest.raises(PolicyInputError) as caught:
+        z_for(level)
+    assert caught.value.field == "target_service_level"
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda: economic_order_quantity(1000, 50, 0), "holding_cost_per_unit_year"),
+    (lambda: economic_order_quantity(-1, 50, 2), "annual_demand"),
+    (lambda: economic_order_quantity(1000, float("nan"), 2), "ordering_cost"),
+    (lambda: safety_stock(1.6, 10, 2, -1), "lead_time_days"),
+    (lambda: safety_stock(1.6, 10, -2, 1), "sigma_daily"),
+    (lambda: reorder_point(10, 5, -1, 0), "review_period_days"),
+    (lambda: inventory_position(-1), "on_hand"),
+    (lambda: order_quantity(10, pack_size=0), "pack_size"),
+    (lambda: order_quantity(10, capacity=1.5), "supplier_capacity"),
+])
+def test_function_arguments_are_checked(call, field):
+    with pytest.raises(PolicyInputError) as caught:
+        call()
+    assert caught.value.field == field
+
+
+# ------------------------------------------------------------------ invariants over random inputs
+def random_inputs(rng: random.Random) -> dict:
+    pack = rng.choice([1, 1, 2, 6, 12, 24, 50, 100])
+    daily = rng.choice([0.0, rng.uniform(0, 2), rng.uniform(0, 50), rng.uniform(0, 2000)])
+    data = {
+        "mean_daily_demand": daily,
+        "sigma_daily": rng.uniform(0, 2) * max(daily, 0.1),
+        "lead_time_days": rng.choice([0, rng.uniform(0, 60)]),
+        "sigma_lead_time_days": rng.choice([0, rng.uniform(0, 10)]),
+        "review_period_days": rng.choice([0, 1, 7, 14, 30]),
+        "ordering_cost": rng.choice([0, rng.uniform(0, 500)]),
+        "unit_cost": rng.uniform(0.01, 500),
+        "holding_cost_rate": rng.uniform(0.01, 0.6),
+        "target_service_level": rng.uniform(0.01, 0.999),
+        "moq": rng.choice([0, 0, rng.randint(1, 1000)]),
+        "pack_size": pack,
+        "supplier_capacity": rng.choice([None, None, 0, rng.randint(0, 50), rng.randint(0, 100_000)]),
+        "on_hand": rng.randint(0, 20_000),
+        "on_order": rng.choice([0, rng.randint(0, 5_000)]),
+        "reserved": rng.choice([0, rng.randint(0, 5_000)]),
+        "backordered": rng.choice([0, rng.randint(0, 5_000)]),
+    }
+    if rng.random() < 0.3:
+        data["annual_demand"] = daily * DAYS_PER_YEAR * rng.uniform(0.5, 1.5)
+    return data
+
+
+def test_invariants_over_random_inputs():
+    rng = random.Random(20240603)
+    ordered = capped = 0
+    for _ in range(5000):
+        data = random_inputs(rng)
+        d = decide(data)
+        numbers = [d.z, d.eoq, d.safety_stock, d.reorder_point, d.order_up_to, d.need]
+        assert all(math.isfinite(x) for x in numbers), data
+        assert d.safety_stock >= 0 and d.eoq >= 0
+        assert d.reorder_point <= d.order_up_to
+        assert d.quantity >= 0, data
+        assert isinstance(d.quantity, int)
+        assert d.reason
+        cap = data["supplier_capacity"]
+        if cap is not None:
+            assert d.quantity <= cap, data
+        if d.inventory_position > d.reorder_point:
+            assert d.quantity == 0 and not d.capped, data
+            continue
+        if d.quantity > 0:
+            ordered += 1
+            assert d.quantity % data["pack_size"] == 0, data
+            if d.capped:
+                capped += 1
+                assert d.quantity == cap // data["pack_size"] * data["pack_size"], data
+                assert "capped" in d.reason
+            else:
+                assert d.quantity >= data["moq"], data
+                assert d.quantity >= d.need - 1e-6, data
+                assert d.quantity < max(d.need, data["moq"]) + data["pack_size"], data
+                # after the order the position reaches the order-up-to level
+                assert d.inventory_position + d.quantity >= d.order_up_to - 1e-6, data
+        elif d.need > 1e-9:
+            assert d.capped, data  # a positive need orders nothing only for want of capacity
+    assert ordered > 500 and capped > 100  # the loop exercised both paths
+
+
+def test_safety_stock_grows_with_service_level_and_lead_time():
+    rng = random.Random(7)
+    for _ in range(500):
+        d, s, lt, slt, r = (rng.uniform(0, 100), rng.uniform(0, 50), rng.uniform(0, 30), rng.uniform(0, 5),
+                            rng.choice([0, 7]))
+        lo, hi = sorted(rng.uniform(0.5, 0.999) for _ in range(2))
+        assert safety_stock(z_for(lo), d, s, lt, slt, r) <= safety_stock(z_for(hi), d, s, lt, slt, r) + 1e-9
+        assert safety_stock(z_for(hi), d, s, lt, slt, r) <= safety_stock(z_for(hi), d, s, lt + 1, slt, r) + 1e-9
+
+
+# ------------------------------------------------------------------ agreement with stockpyl
+def test_eoq_agrees_with_stockpyl():
+    eoq_mod = pytest.importorskip("stockpyl.eoq")
+    rng = random.Random(11)
+    for _ in range(1000):
+        k, h, demand = rng.uniform(0, 1000), rng.uniform(0.01, 100), rng.uniform(0, 1e6)
+        expected, _ = eoq_mod.economic_order_quantity(k, h, demand)
+        assert economic_order_quantity(demand, k, h) == pytest.approx(expected, rel=1e-12)
+
+
+def stockout_cost_for(service_level: float, holding: float) -> float:
+    """The newsvendor critical ratio p/(p+h) equals the target cycle service level."""
+    return holding * service_level / (1.0 - service_level)
+
+
+def test_continuous_review_r_q_agrees_with_stockpyl_eoq_plus_ss():
+    # stockpyl.rq.r_q_eoqss_approximation: r = λL + z_α·τ·√L, Q = sqrt(2Kλ/h), α = p/(p+h) —
+    # our R = 0, σ_LT = 0 case, with λ per day and h per unit-day.
+    rq = pytest.importorskip("stockpyl.rq")
+    rng = random.Random(12)
+    for _ in range(300):
+        daily, sigma = rng.uniform(0.5, 500), rng.uniform(0.1, 200)
+        lead, level = rng.uniform(0.5, 60), rng.uniform(0.5, 0.995)
+        k, unit_cost, rate = rng.uniform(1, 500), rng.uniform(0.5, 200), rng.uniform(0.05, 0.5)
+        h_daily = unit_cost * rate / DAYS_PER_YEAR
+        r_ref, q_ref = rq.r_q_eoqss_approximation(h_daily, stockout_cost_for(level, h_daily), k, daily, sigma, lead)
+        d = decide({
+            "mean_daily_demand": daily, "sigma_daily": sigma, "lead_time_days": lead,
+            "ordering_cost": k, "unit_cost": unit_cost, "holding_cost_rate": rate,
+            "target_service_level": level,
+        })
+        assert d.reorder_point == pytest.approx(float(r_ref), rel=1e-7)
+        assert d.eoq == pytest.approx(q_ref, rel=1e-9)
+
+
+def test_periodic_review_base_stock_agrees_with_stockpyl_newsvendor():
+    # stockpyl.newsvendor.newsvendor_normal with lead_time L: base-stock S* = μ(L+1) + z_α·σ·√(L+1),
+    # i.e. a review every period: our reorder point with R = 1 day.
+    nv = pytest.importorskip("stockpyl.newsvendor")
+    rng = random.Random(13)
+    for _ in range(300):
+        daily, sigma = rng.uniform(0.5, 500), rng.uniform(0.1, 200)
+        lead, level = rng.randint(0, 30), rng.uniform(0.5, 0.995)
+        s_ref, _ = nv.newsvendor_normal(1.0, stockout_cost_for(level, 1.0), daily, sigma, lead_time=lead)
+        ss = safety_stock(z_for(level), daily, sigma, lead, 0, 1)
+        assert reorder_point(daily, lead, 1, ss) == pytest.approx(float(s_ref), rel=1e-7)
