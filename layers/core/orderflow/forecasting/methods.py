@@ -15,6 +15,7 @@ statsmodels (imported on first use) provides simple exponential smoothing and Ho
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,16 +30,18 @@ def _rms(errors: np.ndarray) -> float:
     return float(np.sqrt(np.mean(errors**2))) if errors.size else 0.0
 
 
-class Fitted:
+class Fitted(ABC):
+    """A fitted forecasting method; subclasses say how it forecasts."""
+
     method: str
     sigma: float
     first_origin: int = 1  # at_origins accepts origins from here to len(y)
 
-    def forecast(self, h: int) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def forecast(self, h: int) -> np.ndarray: ...
 
-    def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray: ...
 
     def one_step(self, n: int) -> np.ndarray:
         """In-sample one-step-ahead forecasts of y[1:n] (NaN where the model has none)."""
