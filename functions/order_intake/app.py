@@ -2,100 +2,100 @@
 
 Thin: Powertools validates requests against the pydantic models (and serves the OpenAPI at
 /swagger); ``OrderService`` does the work; errors leave as ``{"error": {code, message, details}}``.
+The idempotency layer and the OpenAPI page are built by the first request that needs them, so a
+cold start pays only for what every request uses (docs/decisions.md, "Cold start").
 """
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 
-from orderflow.errors import OrderflowError
-from orderflow.lambda_support import count, observability
+from orderflow.adapters.aws import client
+from orderflow.errors import Conflict, Unprocessable
+from orderflow.http_api import install_error_handlers, refuse_unreadable
+from orderflow.lambda_support import count, observability, once
 from orderflow.models import CancelIn, CustomerIn, PaymentIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
 from orderflow.returns import ReceiveIn, ReturnRequestIn, ReturnService
 from orderflow.service import OrderService
 from orderflow.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
 settings = get_settings()
 logger, tracer, metrics = observability("order_intake")
 service = OrderService.from_settings(settings)
 returns = ReturnService.from_settings(service, settings)
 app = APIGatewayHttpResolver(enable_validation=True)
-app.enable_swagger(path="/swagger", title="Orderflow API", version="1")
-
-idempotency = IdempotencyConfig(
-    event_key_jmespath="[scope, key]",
-    payload_validation_jmespath="body",
-    expires_after_seconds=settings.idempotency_expiry_seconds,
-)
-persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table or "idempotency")
+install_error_handlers(app)
+SWAGGER_PATH = "/swagger"
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
                                        description="Client-chosen key; a retry with the same key and body "
                                                    "returns the first response and changes nothing.")]
-JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def error(status: int, code: str, message: str, details: Any = None) -> Response:
-    return Response(status_code=status, content_type="application/json",
-                    body={"error": {"code": code, "message": message, "details": details or {}}})
+@once
+def swagger() -> None:
+    """Serve the OpenAPI page from now on (Powertools' OpenAPI models load only for it)."""
+    app.enable_swagger(path=SWAGGER_PATH, title="Orderflow API", version="1")
 
 
-# ------------------------------------------------------------------ request guards and errors
-def refuse_unreadable(event: dict) -> dict | None:
-    """Oversized or non-JSON bodies are refused before anything parses them (Powertools' validation
-    would otherwise read them first)."""
-    body = event.get("body") or ""
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    if len(body) > settings.max_body_bytes or len(body.encode()) > settings.max_body_bytes:
-        return raw_error(413, "PAYLOAD_TOO_LARGE", f"request body is over {settings.max_body_bytes} bytes")
-    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
-    method = event.get("requestContext", {}).get("http", {}).get("method", "")
-    if body and method in JSON_BODY_METHODS and content_type not in ("", "application/json"):
-        return raw_error(415, "UNSUPPORTED_MEDIA_TYPE", f"send JSON (application/json), not {content_type}")
-    return None
+# ------------------------------------------------------------------ idempotency
+class IdempotencyKeyReused(Unprocessable):
+    code = "IDEMPOTENCY_KEY_REUSED"
 
 
-def raw_error(status: int, code: str, message: str) -> dict:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"error": {"code": code, "message": message, "details": {}}})}
+class IdempotencyInProgress(Conflict):
+    code = "IDEMPOTENCY_IN_PROGRESS"
 
 
-@app.exception_handler(RequestValidationError)
-def invalid_request(exc: RequestValidationError) -> Response:
-    problems = [{"field": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg"), "type": e.get("type")}
-                for e in exc.errors()]
-    if any(p["type"] == "json_invalid" for p in problems):
-        return error(400, "MALFORMED_JSON", "the request body is not valid JSON", {"problems": problems})
-    return error(422, "VALIDATION_FAILED", "the request does not match the API schema", {"problems": problems})
+@once
+def idempotency_layer() -> tuple[IdempotencyConfig, DynamoDBPersistenceLayer]:
+    """Powertools' idempotency config, and its DynamoDB persistence layer on this function's client."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+    return (IdempotencyConfig(event_key_jmespath="[scope, key]", payload_validation_jmespath="body",
+                              expires_after_seconds=settings.idempotency_expiry_seconds),
+            DynamoDBPersistenceLayer(table_name=settings.idempotency_table or "idempotency",
+                                     boto3_client=client("dynamodb")))
 
 
-@app.exception_handler(OrderflowError)
-def domain_error(exc: OrderflowError) -> Response:
-    return error(exc.http_status, exc.code, exc.message, exc.details)
+def idempotent(function: Callable[..., dict]) -> Callable[..., dict]:
+    """``function(request=...)`` once per request scope and key (Powertools' ``idempotent_function``; the
+    same key with another body is refused), built on its first call."""
 
+    @once
+    def built() -> tuple[IdempotencyConfig, Callable[..., dict]]:
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
-@app.exception_handler(IdempotencyValidationError)
-def key_reused(exc: IdempotencyValidationError) -> Response:
-    return error(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was already used with a different body")
+        config, persistence = idempotency_layer()
+        return config, idempotent_function(data_keyword_argument="request", config=config,
+                                           persistence_store=persistence)(function)
 
+    @wraps(function)
+    def once_per_key(*, request: dict) -> dict:
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
 
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def key_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response:
-    return error(409, "IDEMPOTENCY_IN_PROGRESS", "a request with this Idempotency-Key is still running; retry shortly")
+        config, call = built()
+        config.register_lambda_context(app.lambda_context)
+        try:
+            return call(request=request)
+        except IdempotencyValidationError:
+            raise IdempotencyKeyReused("this Idempotency-Key was already used with a different body") from None
+        except IdempotencyAlreadyInProgressError:
+            raise IdempotencyInProgress("a request with this Idempotency-Key is still running; "
+                                        "retry shortly") from None
+
+    return once_per_key
 
 
 # ------------------------------------------------------------------ catalogue and stock
@@ -119,7 +119,7 @@ def get_customer(customer_id: str) -> dict:
     return service.get_customer(customer_id).model_dump(mode="json")
 
 
-@idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=persistence)
+@idempotent
 def _pay_once(request: dict) -> dict:
     payment = PaymentIn.model_validate(request["body"])
     return service.record_payment(request["customer_id"], payment).model_dump(mode="json")
@@ -137,7 +137,7 @@ def get_stock(sku: str) -> dict:
     return service.get_stock(sku).model_dump()
 
 
-@idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=persistence)
+@idempotent
 def _adjust_once(request: dict) -> dict:
     return service.adjust_stock(request["sku"], StockAdjustmentIn.model_validate(request["body"])).model_dump()
 
@@ -153,7 +153,7 @@ def adjust_stock(sku: str, adjustment: StockAdjustmentIn,
 
 
 # ------------------------------------------------------------------ orders
-@idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=persistence)
+@idempotent
 def _submit_once(request: dict) -> dict:
     order = service.submit(SubmitOrderIn.model_validate(request["body"]), request["key"])
     logger.set_correlation_id(order.order_id)
@@ -205,7 +205,7 @@ def deliver_order(order_id: str) -> dict:
 
 
 # ------------------------------------------------------------------ returns (RMA) and exchanges
-@idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=persistence)
+@idempotent
 def _return_once(request: dict) -> dict:
     ret = returns.request(request["order_id"], ReturnRequestIn.model_validate(request["body"]), request["key"])
     count(metrics, "ReturnsRequested")
@@ -243,5 +243,6 @@ def receive_return(return_id: str, receipt: ReceiveIn) -> dict:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
-    idempotency.register_lambda_context(context)
-    return refuse_unreadable(event) or app.resolve(event, context)
+    if event.get("rawPath") == SWAGGER_PATH:
+        swagger()
+    return refuse_unreadable(event, settings.max_body_bytes) or app.resolve(event, context)

@@ -1,11 +1,24 @@
 """Configuration read once from the environment (the template sets it per function)."""
 
+import os
 from functools import lru_cache
+from typing import Any
 
-from pydantic_settings import BaseSettings
+from pydantic import BaseModel, model_validator
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
+    """Each field is read from the environment variable of its name in capitals, as pydantic-settings
+    would (arguments win); plain pydantic, because pydantic-settings costs every cold start ~30 ms."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        env = {key.lower(): value for key, value in os.environ.items()}
+        return {**{name: env[name] for name in cls.model_fields if name in env}, **values}
+
     orders_table: str = "orders"
     stock_table: str = "stock"
     customers_table: str = "customers"
@@ -18,6 +31,15 @@ class Settings(BaseSettings):
     idempotency_table: str | None = None
     idempotency_expiry_seconds: int = 86400
     max_body_bytes: int = 64 * 1024
+    suppliers_table: str = "suppliers"
+    purchase_orders_table: str = "purchase-orders"
+    replenishment_table: str = "replenishment"
+    replenishment_state_machine_arn: str | None = None
+    replenishment_batch_size: int = 200
+    supplier_replies_queue_url: str | None = None
+    supplier_queue_prefix: str = "orderflow-po-"
+    simulations_table: str = "simulations"
+    simulation_state_machine_arn: str | None = None
 
 
 @lru_cache(maxsize=1)

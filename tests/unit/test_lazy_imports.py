@@ -1,0 +1,179 @@
+"""Cold start of the order functions (docs/decisions.md, "Cold start"): what a fresh interpreter loads when
+it imports a handler, and that what is deferred still works on the first request that needs it.
+
+Each test runs a fresh interpreter with a Lambda-like environment (tracing on, as on Lambda). AWS is
+answered in memory by a ``before-send`` hook on the function's clients: ``GetItem`` on the orders table
+returns a delivered order, anything else ``{}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+DEFERRED = ("aws_xray_sdk", "aws_lambda_powertools.utilities.idempotency",
+            "aws_lambda_powertools.event_handler.openapi.models", "pydantic_settings")
+ORDER_ID = "ord-0123456789abcdef0123"
+ORDER_ITEM = {
+    "order_id": {"S": ORDER_ID}, "customer_id": {"S": "cust-1"}, "status": {"S": "DELIVERED"},
+    "total": {"N": "19.98"}, "lines": {"L": [{"M": {"sku": {"S": "SKU-1"}, "quantity": {"N": "2"},
+                                                    "unit_price": {"N": "9.99"}}}]},
+    "created_at": {"S": "2026-01-01T00:00:00.000Z"}, "updated_at": {"S": "2026-01-02T00:00:00.000Z"},
+    "version": {"N": "6"}, "timeline": {"L": []},
+}
+
+# Runs in the child: ``module`` is imported, then each event of EVENTS is handled; prints one JSON line.
+CHILD = """
+import json, sys, types
+from botocore.awsrequest import AWSResponse
+
+def loaded():
+    return sorted(m for m in DEFERRED if m in sys.modules)
+
+import {module} as function
+from orderflow.adapters.aws import client
+after_import = loaded()
+
+class Body:
+    def __init__(self, data): self.data = data
+    def stream(self, **_): yield self.data
+
+calls = []
+def answer(request, **_):
+    target = request.headers.get("X-Amz-Target", b"")
+    target = (target.decode() if isinstance(target, bytes) else target).split(".")[-1]
+    calls.append(target)
+    table = json.loads(request.body or b"{{}}").get("TableName")
+    body = {{"Item": ORDER_ITEM}} if (target, table) == ("GetItem", "orders") else {{}}
+    return AWSResponse(request.url, 200, {{}}, Body(json.dumps(body).encode()))
+
+for name in ("dynamodb", "stepfunctions"):
+    client(name).meta.events.register("before-send", answer)
+
+subsegments = []
+if TRACED:
+    from aws_xray_sdk.core import xray_recorder
+    class Capture:
+        def send_entity(self, entity): subsegments.append(entity.to_dict())
+        def set_daemon_address(self, address): pass
+    xray_recorder.configure(emitter=Capture())
+
+context = types.SimpleNamespace(function_name="fn", function_version="$LATEST", memory_limit_in_mb=512,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:fn", aws_request_id="r-1",
+    log_group_name="/aws/lambda/fn", log_stream_name="s", get_remaining_time_in_millis=lambda: 15000)
+results = []
+for event in EVENTS:
+    results.append({{"response": function.handler(event, context), "loaded": loaded()}})
+print(json.dumps({{"after_import": after_import, "results": results, "calls": calls,
+                   "subsegments": subsegments}}, default=str))
+"""
+
+
+def run_child(code_dir: str, module: str, events: list[dict[str, Any]], traced: bool = False) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
+    env.update({
+        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+        "LAMBDA_TASK_ROOT": str(REPO / "functions" / code_dir), "AWS_LAMBDA_FUNCTION_NAME": "fn",
+        "POWERTOOLS_METRICS_NAMESPACE": "Orderflow", "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "ORDERS_TABLE": "orders", "IDEMPOTENCY_TABLE": "idempotency", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    })
+    if not traced:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    prelude = (f"DEFERRED = {DEFERRED!r}\nORDER_ITEM = {ORDER_ITEM!r}\nTRACED = {traced!r}\n"
+               f"EVENTS = json.loads({json.dumps(events)!r})\n")
+    code = "import json\n" + prelude + CHILD.format(module=module)
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO / "functions" / code_dir, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def http(method: str, path: str, body: Any = None, query: str = "", headers: dict | None = None) -> dict:
+    return {
+        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": query,
+        "headers": {"content-type": "application/json", **(headers or {})},
+        "queryStringParameters": dict(p.split("=", 1) for p in query.split("&")) if query else None,
+        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "127.0.0.1", "userAgent": "test"},
+                           "requestId": "r-1", "routeKey": f"{method} {path}", "stage": "$default"},
+        "body": None if body is None else json.dumps(body), "isBase64Encoded": False,
+    }
+
+
+def decoded(result: dict) -> tuple[int, Any]:
+    response = result["response"]
+    body = response.get("body") or ""
+    return response["statusCode"], json.loads(body) if body.startswith(("{", "[")) else body
+
+
+def test_intake_cold_import_defers_tracing_idempotency_and_openapi_until_a_request_needs_them():
+    out = run_child("order_intake", "app", [
+        http("POST", "/orders", {"customer_id": "cust-1", "lines": []}, headers={"Idempotency-Key": "k-1"}),
+        http("GET", f"/orders/{ORDER_ID}"),
+        http("GET", "/swagger", query="format=json"),
+        http("GET", "/swagger"),
+        http("POST", "/orders", {"customer_id": "cust-1", "lines": [{"sku": "SKU-9", "quantity": 1}]},
+             headers={"Idempotency-Key": "k-2"}),
+    ])
+    assert out["after_import"] == []
+    invalid, get, spec, page, unknown_sku = out["results"]
+
+    status, body = decoded(invalid)  # validated on the first request, before any AWS call
+    assert status == 422 and body["error"]["code"] == "VALIDATION_FAILED"
+    assert [p["field"] for p in body["error"]["details"]["problems"]] == ["body.lines"]
+    status, body = decoded(get)
+    assert status == 200 and body["order_id"] == ORDER_ID and body["status"] == "DELIVERED"
+    assert set(get["loaded"]) <= {"aws_xray_sdk"}  # a read loads neither idempotency nor OpenAPI models
+
+    status, body = decoded(spec)  # the OpenAPI document lists every route, built on its first request
+    assert status == 200 and body["info"]["title"] == "Orderflow API"
+    assert {"/orders", "/orders/{order_id}", "/returns/{return_id}/receive"} <= set(body["paths"])
+    assert "SubmitOrderIn" in body["components"]["schemas"]
+    assert "aws_lambda_powertools.event_handler.openapi.models" in spec["loaded"]
+    status, html = decoded(page)
+    assert status == 200 and "swagger-ui" in html.lower()
+    assert "aws_lambda_powertools.utilities.idempotency" not in page["loaded"]
+
+    status, body = decoded(unknown_sku)  # the idempotent submit builds its layer on first use
+    assert status == 422 and body["error"]["code"] == "UNPROCESSABLE"
+    assert "aws_lambda_powertools.utilities.idempotency" in unknown_sku["loaded"]
+    assert "PutItem" in out["calls"]  # the key was recorded in the idempotency table ...
+    assert "DeleteItem" in out["calls"]  # ... and released, since the request failed
+
+
+def test_workflow_step_traces_its_first_invocation_and_its_aws_calls():
+    out = run_child("process_order", "validate", [{"order_id": ORDER_ID}], traced=True)
+    assert out["after_import"] == []
+    assert out["results"][0]["response"] == {"order_id": ORDER_ID, "status": "DELIVERED"}
+    assert out["calls"] == ["GetItem"]
+    names = {s["name"]: s for s in out["subsegments"]}
+    assert names["## handler"]["annotations"]["ColdStart"] is True
+    assert names["## handler"]["annotations"]["Service"] == "validate_order"
+    dynamodb = [s for s in out["subsegments"] if s.get("namespace") == "aws"]
+    assert [s["aws"]["operation"] for s in dynamodb] == ["GetItem"]
+
+
+def test_tracer_keeps_the_decorated_functions_signature_and_results():
+    from inspect import signature
+
+    from orderflow.lambda_support import observability
+
+    _, tracer, _ = observability("test")
+
+    @tracer.capture_method
+    def double(record: int, *, by: int = 2) -> int:
+        return record * by
+
+    @tracer.capture_method(capture_response=False)
+    def triple(record: int) -> int:
+        return record * 3
+
+    assert list(signature(double).parameters) == ["record", "by"]  # what Powertools' batch processing inspects
+    assert (double(4), double(4, by=3), triple(2)) == (8, 12, 6)
