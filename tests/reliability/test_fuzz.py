@@ -1,0 +1,260 @@
+"""Bad input over HTTP: schemathesis fuzzes every operation of the intake's OpenAPI (GET /swagger?format=json)
+with valid and invalid requests against the running local stack, and explicit cases add what a schema
+cannot express: oversized bodies, deep JSON, unicode, huge numbers, wrong content types.
+
+For every answer: no 5xx; every 4xx is ``{"error": {"code", "message", "details"}}`` and the request wrote
+nothing (every DynamoDB write of the intake is recorded, per request, by a hook on its client); and no
+Idempotency-Key is left INPROGRESS.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from reliability_support import size
+
+from orderflow.adapters import aws
+
+INTAKE = "OrderIntakeFunction"
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+
+
+class WriteRecorder:
+    """The DynamoDB writes that landed during each intake invocation, on any table but the idempotency
+    table (Powertools stores and, on an error, deletes its record there; what it leaves is checked at the end)."""
+
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+        self.idempotency_table = next(t.name for t in stack.resources.tables if t.logical_id == "IdempotencyTable")
+        self.local = threading.local()
+        self.last: list[str] | None = None
+        self.armed = False
+        self.lock = threading.Lock()
+
+    def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if model.name in WRITES and getattr(self.local, "writes", None) is not None:
+            tables = {params.get("TableName")} | set(params.get("RequestItems") or {}) | {
+                next(iter(item.values()))["TableName"] for item in params.get("TransactItems") or []}
+            context["recorded_write"] = f"{model.name} {sorted(t for t in tables if t)}"
+            context["recorded_tables"] = tables - {None}
+
+    def _after(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        write = context.get("recorded_write")
+        if write and http_response.status_code < 300 and context["recorded_tables"] != {self.idempotency_table}:
+            self.local.writes.append(write)
+
+    @contextmanager
+    def installed(self) -> Iterator[WriteRecorder]:
+        client, handler_id = aws.client("dynamodb"), f"record-{uuid.uuid4()}"
+        client.meta.events.register("before-parameter-build.dynamodb", self._before, unique_id=f"{handler_id}-in")
+        client.meta.events.register("after-call.dynamodb", self._after, unique_id=f"{handler_id}-out")
+        try:
+            yield self
+        finally:
+            client.meta.events.unregister("before-parameter-build.dynamodb", unique_id=f"{handler_id}-in")
+            client.meta.events.unregister("after-call.dynamodb", unique_id=f"{handler_id}-out")
+
+    def arm(self) -> None:
+        """Record the next intake invocation (a request the HTTP front refuses never reaches it)."""
+        with self.lock:
+            self.last = None
+            if self.armed:
+                return
+            self.armed = True
+
+        def record(event: Any, _context: Any) -> Any:
+            with self.lock:
+                self.armed = False
+            self.local.writes = []
+            try:
+                return self.stack.runtime.invoke(INTAKE, event)
+            finally:
+                self.last, self.local.writes = self.local.writes, None
+
+        self.stack.runtime.inject_fault(INTAKE, record)
+
+
+@pytest.fixture(scope="module")
+def recorder(stack) -> Iterator[WriteRecorder]:  # type: ignore[no-untyped-def]
+    with WriteRecorder(stack).installed() as installed:
+        yield installed
+
+
+@pytest.fixture(scope="module")
+def known(stack) -> dict[str, str]:
+    """A product with stock and a customer, so that some generated requests reach real data."""
+    with httpx.Client(base_url=stack.api_url) as http:
+        assert http.put("/products/FUZZ-1", json={"name": "Fuzzed", "unit_price": 2}).is_success
+        assert http.post("/stock/FUZZ-1/adjustments", json={"quantity": 50, "reason": "fuzz"}).is_success
+        assert http.put("/customers/FUZZ-C", json={"name": "Fuzz", "credit_limit": 100}).is_success
+    return {"sku": "FUZZ-1", "customer_id": "FUZZ-C"}
+
+
+# Methods sent to every path besides its own; not TRACE or QUERY, which the local HTTP front (Python's
+# http.server) answers 501 before any route is matched (RELIABILITY.md: open items).
+UNEXPECTED_METHODS = ["get", "put", "post", "delete", "options", "patch"]
+
+
+@pytest.fixture(scope="module")
+def api_schema(stack, known):  # type: ignore[no-untyped-def]
+    config = schemathesis.Config.from_dict({"phases": {"coverage": {"unexpected-methods": UNEXPECTED_METHODS}}})
+    return schemathesis.openapi.from_url(f"{stack.api_url}/swagger?format=json", config=config)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+outcomes: Counter[str] = Counter()
+
+# 5xx this suite found that wait for a fix in files it does not own (RELIABILITY.md, open items). Each is
+# pinned by an explicit case marked xfail(strict=True): once fixed, that case fails until its entry goes.
+OPEN_BUGS = {
+    "unreadable-json": "a body Python's json cannot load (not UTF-8, nested past the recursion limit, an integer "
+                       "of over 4,300 digits) is a 500, not 400 MALFORMED_JSON (functions/order_intake/app.py)",
+    "long-key": "a path id over DynamoDB's 2,048-byte key limit is a 500, not 422 (functions/order_intake/app.py: "
+                "path parameters are not constrained like the ids in bodies)",
+    "foreign-cursor": "a cursor the API did not issue is a 500, not 422 (orderflow/adapters/orders.py)",
+}
+
+
+def open_bug(path: str, query: str, body: bytes | None) -> str | None:
+    """The OPEN_BUGS entry a request falls under, if any."""
+    if body:
+        try:
+            json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, RecursionError):
+            return "unreadable-json"
+        except ValueError as exc:
+            if "digits" in str(exc):
+                return "unreadable-json"
+    if any(len(unquote(segment).encode()) > 2048 for segment in path.split("/")):
+        return "long-key"
+    if "cursor" in parse_qs(query):
+        return "foreign-cursor"
+    return None
+
+
+def check_answer(status: int, content_type: str, content: bytes, writes: list[str] | None, what: str,
+                 known: str | None = None) -> None:
+    """No 5xx (but the open bugs); a 4xx has the structured error body and wrote nothing."""
+    if status >= 500 and known:
+        outcomes[f"5xx, open bug {known}"] += 1
+        return
+    assert status < 500, f"{what}: {status} {content[:300]!r}"
+    if status < 400:
+        outcomes["2xx" + (" (wrote)" if writes else "")] += 1
+        return
+    assert content_type.startswith("application/json"), f"{what}: {content_type}"
+    body = json.loads(content)
+    assert set(body) == {"error"} and isinstance(body["error"], dict), f"{what}: {body}"
+    error = body["error"]
+    assert isinstance(error.get("code"), str) and error["code"], f"{what}: {body}"
+    assert isinstance(error.get("message"), str) and error["message"], f"{what}: {body}"
+    assert isinstance(error.get("details"), dict), f"{what}: {body}"
+    assert not writes, f"{what}: {status} {error['code']} but wrote {writes}"
+    outcomes[f"{status} {error['code']}"] += 1
+
+
+@schema.parametrize()
+@settings(max_examples=size(12, 150), deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_fuzzed_requests_get_a_4xx_with_the_error_body_and_write_nothing(case, recorder):
+    recorder.arm()
+    response = case.call(timeout=30)
+    sent = urlsplit(response.request.url)
+    body = response.request.body
+    known = open_bug(sent.path, sent.query, body.encode() if isinstance(body, str) else body)
+    check_answer(response.status_code, (response.headers.get("content-type") or [""])[0], response.content,
+                 recorder.last, f"{case.method} {case.formatted_path}", known)
+
+
+def deep(depth: int) -> str:
+    return '{"customer_id": "FUZZ-C", "lines": ' + "[" * depth + "]" * depth + "}"
+
+
+EXPLICIT = [
+    ("body over 64 KiB", "POST", "/orders", {"content-type": "application/json"},
+     json.dumps({"customer_id": "FUZZ-C", "lines": [{"sku": "FUZZ-1", "quantity": 1}], "channel": "x" * 70_000})),
+    ("body over API Gateway's 10 MiB", "POST", "/orders", {"content-type": "application/json"}, "[" * (11 << 20)),
+    ("JSON nested 20,000 deep (under 64 KiB)", "POST", "/orders", {"content-type": "application/json"}, deep(20_000),
+     "unreadable-json"),
+    ("JSON nested 900 deep", "PUT", "/customers/FUZZ-D", {"content-type": "application/json"},
+     '{"name": ' + "[" * 900 + "]" * 900 + ', "credit_limit": 1}'),
+    ("a 5,000-digit quantity", "POST", "/orders", {"content-type": "application/json"},
+     '{"customer_id": "FUZZ-C", "lines": [{"sku": "FUZZ-1", "quantity": ' + "9" * 5000 + "}]}", "unreadable-json"),
+    ("a quantity of 1e400", "POST", "/orders", {"content-type": "application/json"},
+     '{"customer_id": "FUZZ-C", "lines": [{"sku": "FUZZ-1", "quantity": 1e400}]}'),
+    ("a quantity of 2**63", "POST", "/orders", {"content-type": "application/json"},
+     json.dumps({"customer_id": "FUZZ-C", "lines": [{"sku": "FUZZ-1", "quantity": 2**63}]})),
+    ("a price of 1e30", "PUT", "/products/FUZZ-2", {"content-type": "application/json"},
+     json.dumps({"name": "Big", "unit_price": 1e30})),
+    ("NaN as a price", "PUT", "/products/FUZZ-2", {"content-type": "application/json"},
+     '{"name": "NaN", "unit_price": NaN}'),
+    ("a stock adjustment of -10**12", "POST", "/stock/FUZZ-1/adjustments", {"content-type": "application/json"},
+     json.dumps({"quantity": -10**12, "reason": "x"})),
+    ("unicode SKU in the body", "POST", "/orders", {"content-type": "application/json"},
+     json.dumps({"customer_id": "FUZZ-C", "lines": [{"sku": "ŠKU-ß-😀", "quantity": 1}]}, ensure_ascii=False)),
+    ("unicode customer id in the path", "GET", "/customers/%F0%9F%98%80-%C3%BC", {}, ""),
+    ("a 3,000-character SKU in the path", "PUT", "/products/" + "S" * 3000, {"content-type": "application/json"},
+     json.dumps({"name": "Long", "unit_price": 1}), "long-key"),
+    ("a 3,000-character order id", "GET", "/orders/" + "o" * 3000, {}, ""),
+    ("invalid UTF-8", "POST", "/orders", {"content-type": "application/json"}, b'{"customer_id": "\xff\xfe"}',
+     "unreadable-json"),
+    ("a lone surrogate escape", "POST", "/orders", {"content-type": "application/json"},
+     '{"customer_id": "\\ud800", "lines": [{"sku": "FUZZ-1", "quantity": 1}]}'),
+    ("text/plain", "POST", "/orders", {"content-type": "text/plain"},
+     json.dumps({"customer_id": "FUZZ-C", "lines": [{"sku": "FUZZ-1", "quantity": 1}]})),
+    ("form-encoded", "POST", "/stock/FUZZ-1/adjustments", {"content-type": "application/x-www-form-urlencoded"},
+     "quantity=5&reason=x"),
+    ("XML", "PUT", "/customers/FUZZ-D", {"content-type": "application/xml"}, "<customer><name>x</name></customer>"),
+    ("JSON that is not an object", "POST", "/orders", {"content-type": "application/json"}, "[1, 2, 3]"),
+    ("an empty body", "POST", "/orders", {"content-type": "application/json"}, ""),
+    ("a JSON null", "PUT", "/products/FUZZ-2", {"content-type": "application/json"}, "null"),
+    ("duplicate keys", "POST", "/stock/FUZZ-1/adjustments", {"content-type": "application/json"},
+     '{"quantity": 5, "quantity": -99999999, "reason": "x"}'),
+    ("an Idempotency-Key of 10,000 characters", "POST", "/orders",
+     {"content-type": "application/json", "idempotency-key": "k" * 10_000},
+     json.dumps({"customer_id": "FUZZ-C", "lines": [{"sku": "FUZZ-1", "quantity": 1}]})),
+    ("a limit of 10**30", "GET", "/orders?customer_id=FUZZ-C&limit=" + "1" + "0" * 30, {}, ""),
+    ("a cursor that is not ours", "GET", "/orders?customer_id=FUZZ-C&cursor=bm90LWEtY3Vyc29y", {}, "",
+     "foreign-cursor"),
+]
+
+
+@pytest.mark.parametrize(("name", "method", "path", "headers", "body"), [
+    pytest.param(*case[:5], id=case[0], marks=[pytest.mark.xfail(strict=True, reason=OPEN_BUGS[case[5]])]
+                 if len(case) > 5 else []) for case in EXPLICIT])
+def test_explicit_bad_input_gets_a_4xx_with_the_error_body_and_writes_nothing(stack, recorder, known, name, method,
+                                                                               path, headers, body):
+    recorder.arm()
+    content = body.encode() if isinstance(body, str) else body
+    headers = {"idempotency-key": f"fuzz-{uuid.uuid4()}", **headers}
+    with httpx.Client(base_url=stack.api_url, timeout=60) as http:
+        response = http.request(method, path, headers=headers, content=content)
+    assert 400 <= response.status_code < 500, f"{name}: {response.status_code} {response.text[:300]}"
+    check_answer(response.status_code, response.headers.get("content-type", ""), response.content, recorder.last,
+                 name)
+
+
+def test_nothing_is_left_in_progress_and_the_figures(stack, figures):
+    """Runs after the fuzzing: every idempotency record is COMPLETED (a rejected request deletes its own)."""
+    table = next(t.name for t in stack.resources.tables if t.logical_id == "IdempotencyTable")
+    items = stack.boto3_client("dynamodb").get_paginator("scan").paginate(TableName=table).build_full_result()["Items"]
+    assert [i for i in items if i.get("status", {}).get("S") != "COMPLETED"] == []
+    if outcomes:  # the fuzzing ran in this session: the write recorder saw the writes that did happen
+        assert outcomes["2xx (wrote)"] > 0
+    answers, known = sum(outcomes.values()), sum(n for k, n in outcomes.items() if k.startswith("5xx"))
+    figures("5. Fuzzed HTTP input (schemathesis + explicit cases)", "requests",
+            f"{answers} answered ({len(EXPLICIT)} explicit cases): every 4xx with the error body and no write; "
+            f"no 5xx but {known} from the {len(OPEN_BUGS)} open bugs below")
+    figures("5. Fuzzed HTTP input (schemathesis + explicit cases)", "answers",
+            ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
