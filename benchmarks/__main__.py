@@ -1,8 +1,9 @@
 """``python -m benchmarks [SECTION ...]``: measure, store the results, rewrite BENCHMARKS.md.
 
-With no section, runs them all (coldstart, calls and cost, sizes, throughput); ``transitions`` and
-``dynamodb`` are other names for ``calls`` (figures 2 and 3 come from one run), and ``cost`` alone
-recomputes the cost model from the stored ``calls`` results. ``--render`` only re-renders the file.
+With no section, runs them all (coldstart, calls and cost, sizes, throughput, replenish); ``transitions``
+and ``dynamodb`` are other names for ``calls`` (figures 2 and 3 come from one run), ``forecast`` for
+``replenish`` (figure 7), and ``cost`` alone recomputes the cost model from the stored ``calls`` results.
+``--render`` only re-renders the file.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import calls, coldstart, cost, report, sizes, throughput
+from . import calls, coldstart, cost, replenish, report, sizes, throughput
 from .common import load, log, save
 
 SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {
@@ -21,8 +22,9 @@ SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {
     "calls": calls.run,
     "sizes": sizes.run,
     "throughput": throughput.run,
+    "replenish": replenish.run,
 }
-ALIASES = {"transitions": "calls", "dynamodb": "calls"}
+ALIASES = {"transitions": "calls", "dynamodb": "calls", "forecast": "replenish"}
 CHOICES = [*SECTIONS, "cost", *ALIASES]
 
 

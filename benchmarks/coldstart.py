@@ -6,6 +6,13 @@
   uses through ``orderflow.adapters.aws.client`` (it builds them lazily, so the first request pays).
 - floor (DESIGN.md §7): ``import boto3`` and create the same clients with ``boto3.client``.
 - also: plain ``import boto3``.
+- first request: after the same cold start, one call of the handler with the function's sample event
+  (``events/samples``), timed inside the child. Whatever the cold start defers (the Tracer, a route's
+  models, ...) is paid here, so cold start + first request is what the first caller waits for. AWS
+  answers without a network: a ``before-send`` hook on each client returns the sample order (a
+  DELIVERED one, so every step finds its work done) for ``GetItem`` on the orders table and ``{}`` for
+  anything else, so
+  requests are still built, signed and parsed as on Lambda.
 
 Every child runs ``python -S`` with a ``sys.path`` like Lambda's: the standard library, the packages
 the python3.12 runtime brings (boto3 and its dependencies) and the core layer's requirements with their
@@ -15,13 +22,16 @@ imports (aws-xray-sdk patches httpx when it finds it) behave as on Lambda.
 
 Each case runs ``ROUNDS`` times, interleaved round by round so machine noise hits every case alike,
 after one unmeasured warm-up round (file cache). Wall time is measured by the parent from spawn to
-exit; the peak RSS is ``resource.getrusage`` in the child at its end.
+exit; the peak RSS is ``resource.getrusage`` in the child at its end. The CPU time each child used
+(user + system) is kept beside it, with the machine's load average at the start and the end: on a
+busy shared machine waiting for a core inflates wall time, much less CPU time.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -32,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from .common import REPO, TEMPLATE, log, summary
+
+SAMPLES = REPO / "events" / "samples"
 
 ROUNDS = 9
 TARGET_RATIO = 1.5  # DESIGN.md §7: order functions, Logger + Metrics + request validation on
@@ -49,6 +61,44 @@ ORDER = ["OrderIntakeFunction", "ValidateOrderFunction", "CheckCreditFunction", 
          "PublishEventsFunction"]
 # Printed by every child last: its peak RSS in KiB (Linux).
 _RSS = "import resource as _r; print(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss)"
+# The first request of each function: its sample event (default: events/samples/<code dir>_<module>.json).
+FIRST_REQUEST = {"OrderIntakeFunction": "order_intake_get_order.json",
+                 "PublishEventsFunction": "publish_events_stock_low.json"}
+# The order every sample event names, as DynamoDB returns it: delivered, so each step has nothing left to do.
+SAMPLE_ORDER = {
+    "order_id": {"S": "ord-0123456789abcdef0123"}, "customer_id": {"S": "cust-sample"},
+    "status": {"S": "DELIVERED"}, "total": {"N": "19.98"}, "channel": {"S": "api"},
+    "lines": {"L": [{"M": {"sku": {"S": "SAMPLE-SKU"}, "quantity": {"N": "2"}, "unit_price": {"N": "9.99"}}}]},
+    "created_at": {"S": "2026-01-01T00:00:00.000Z"}, "updated_at": {"S": "2026-01-02T00:00:00.000Z"},
+    "version": {"N": "6"}, "timeline": {"L": [{"M": {"status": {"S": "DELIVERED"},
+                                                     "at": {"S": "2026-01-02T00:00:00.000Z"}}}]},
+}
+# Child code after the cold start: answer AWS from memory, call the handler once, print its time in ms.
+_FIRST = """
+import json as _json, time as _time, types as _types
+from botocore.awsrequest import AWSResponse as _Response
+class _Body:
+    def __init__(self, data): self.data = data
+    def stream(self, **_): yield self.data
+def _answer(request, **_):
+    target = request.headers.get("X-Amz-Target", b"")
+    target = target.decode() if isinstance(target, bytes) else target
+    table = _json.loads(request.body or b"{{}}").get("TableName")
+    body = {{"Item": {order}}} if target.endswith(".GetItem") and table == {orders!r} else {{}}
+    return _Response(request.url, 200, {{"x-amzn-requestid": "bench"}}, _Body(_json.dumps(body).encode()))
+for _c in {clients!r}:
+    client(_c).meta.events.register("before-send", _answer)
+_context = _types.SimpleNamespace(
+    function_name={name!r}, function_version="$LATEST", memory_limit_in_mb={memory},
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:" + {name!r},
+    aws_request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef", log_group_name="/aws/lambda/" + {name!r},
+    log_stream_name="bench", get_remaining_time_in_millis=lambda: 15000)
+_event = _json.loads({event!r})
+_start = _time.perf_counter()
+{module}.{function}(_event, _context)
+print((_time.perf_counter() - _start) * 1000)
+"""
+FIRST = " + first request"
 
 
 @dataclass(frozen=True)
@@ -57,6 +107,7 @@ class Case:
     code: str
     env: dict[str, str]
     cwd: str
+    sample: str = ""  # a first-request case's event (events/samples)
 
 
 def _requirements() -> list[str]:
@@ -141,9 +192,17 @@ def cases(tmp: str) -> list[Case]:
             "PYTHONPATH": f"{env['PYTHONPATH']}{os.pathsep}{CORE_LAYER}",
         }
         made = "".join(f"client({c!r})\n" for c in clients_of(logical_id))
-        code = (f"import {fn.handler_module}\n"
-                f"from orderflow.adapters.aws import client\n{made}{_RSS}")
-        out.append(Case(logical_id, code, fn_env, str(fn.code_dir)))
+        code = f"import {fn.handler_module}\nfrom orderflow.adapters.aws import client\n{made}"
+        out.append(Case(logical_id, code + _RSS, fn_env, str(fn.code_dir)))
+        sample = SAMPLES / FIRST_REQUEST.get(logical_id, f"{fn.code_dir.name}_{fn.handler_module}.json")
+        first = _FIRST.format(order=json.dumps(SAMPLE_ORDER), orders=fn_env.get("ORDERS_TABLE", "orders"),
+                              clients=clients_of(logical_id), name=fn.name,
+                              memory=fn.memory_size, event=sample.read_text(), module=fn.handler_module,
+                              function=fn.handler_function)
+        # Lambda sets the invocation's trace header, so the X-Ray SDK records the request's subsegments.
+        traced = {**fn_env, "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;"
+                                                "Parent=53995c3f42cd8ad8;Sampled=1"}
+        out.append(Case(logical_id + FIRST, code + first + _RSS, traced, str(fn.code_dir), sample.name))
     return out
 
 
@@ -151,14 +210,25 @@ def floor_name(clients: tuple[str, ...]) -> str:
     return "import boto3 + " + " + ".join(f"{c} client" for c in clients)
 
 
-def run_once(case: Case) -> tuple[float, int]:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(case: Case) -> tuple[float, int, float]:
+    """Wall time of the child in s (for a first-request case: the handler call's, as the child timed it),
+    its peak RSS in KiB, and the CPU time (user + system) it used in s, which other processes on a busy
+    machine inflate far less than wall time."""
+    cpu, start = _children_cpu(), time.perf_counter()
     done = subprocess.run([sys.executable, "-S", "-c", case.code], env=case.env, cwd=case.cwd,
                           capture_output=True, text=True, timeout=120)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if done.returncode != 0:
         raise RuntimeError(f"{case.name}: the child failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed, int(done.stdout.strip().splitlines()[-1])
+    lines = done.stdout.strip().splitlines()
+    if case.name.endswith(FIRST):
+        elapsed = float(lines[-2]) / 1000
+    return elapsed, int(lines[-1]), cpu
 
 
 def import_profile(case: Case, top: int = 8) -> list[dict[str, Any]]:
@@ -181,18 +251,25 @@ def import_profile(case: Case, top: int = 8) -> list[dict[str, Any]]:
 def run(rounds: int = ROUNDS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="orderflow-coldstart-") as tmp:
         all_cases = cases(tmp)
+        samples = {c.name: c.sample for c in all_cases}
         times: dict[str, list[float]] = {c.name: [] for c in all_cases}
+        cpu: dict[str, list[float]] = {c.name: [] for c in all_cases}
         rss: dict[str, list[int]] = {c.name: [] for c in all_cases}
+        load = [os.getloadavg()[0]]
         for case in all_cases:  # warm-up round: file cache, bytecode
             run_once(case)
         profiles = {c.name: import_profile(c) for c in all_cases if c.name in PROFILED}
+        log(f"  coldstart: {len(all_cases)} cases, {rounds} rounds")
         for round_no in range(rounds):
             log(f"  coldstart round {round_no + 1}/{rounds}")
             for case in all_cases:
-                elapsed, peak = run_once(case)
+                elapsed, peak, used = run_once(case)
                 times[case.name].append(elapsed * 1000)
+                cpu[case.name].append(used * 1000)
                 rss[case.name].append(peak)
+        load.append(os.getloadavg()[0])
     stats = {name: summary(values) for name, values in times.items()}
+    cpu_stats = {name: summary(values) for name, values in cpu.items()}
     rows = []
     for logical_id in ORDER:
         floor = floor_name(clients_of(logical_id))
@@ -205,11 +282,16 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
             "ratio": stats[logical_id]["median"] / stats[floor]["median"],
             "ratio_vs_boto3": stats[logical_id]["median"] / stats["import boto3"]["median"],
             "rss_mb": max(rss[logical_id]) / 1024,
+            "cpu_ms": cpu_stats[logical_id],
+            "cpu_ratio": cpu_stats[logical_id]["median"] / cpu_stats[floor]["median"],
+            "first_request": samples[logical_id + FIRST],
+            "first_request_ms": stats[logical_id + FIRST],
+            "first_request_rss_mb": max(rss[logical_id + FIRST]) / 1024,
         })
-    floors = [{"case": name, "ms": stats[name], "rss_mb": max(rss[name]) / 1024}
+    floors = [{"case": name, "ms": stats[name], "cpu_ms": cpu_stats[name], "rss_mb": max(rss[name]) / 1024}
               for name in times if name.startswith("import boto3")]
     return {"rounds": rounds, "target_ratio": TARGET_RATIO, "functions": rows, "floors": floors,
-            "import_profiles": profiles,
+            "import_profiles": profiles, "load_average": {"start": load[0], "end": load[1]},
             "python": sys.version.split()[0]}
 
 

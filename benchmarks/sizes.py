@@ -21,17 +21,19 @@ from .common import REPO
 BUILD_DIR = REPO / ".aws-sam" / "build"
 MB = 1024 * 1024
 UNZIPPED_LIMIT_MB = 250
+GATE_MB = 230  # what `make build` allows (MAX_FUNCTION_MB), a margin under AWS's limit
 ZIPPED_LIMIT_MB = 50
 
 
 def _build_sizes() -> Any:
-    """scripts/build_sizes.py, which reads the built template (one reading of it, not two)."""
+    """scripts/build_sizes.py, the size gate of ``make build``: one reading of the built template, not two."""
     path = REPO / "scripts" / "build_sizes.py"
     sys.path.insert(0, str(path.parent))  # it imports check_asl from beside itself
     try:
         spec = importlib.util.spec_from_file_location("orderflow_build_sizes", path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(path.parent))
@@ -64,40 +66,38 @@ def largest_parts(layer: Path, size_of: Any, top: int = 4) -> list[dict[str, Any
     return sorted(parts, key=lambda p: p["bytes"], reverse=True)[:top]
 
 
+def kinds(layer: Path) -> dict[str, int]:
+    """Bytes by kind: shared libraries (extensions and the ``*.libs`` they load), bytecode, sources, other."""
+    totals = dict.fromkeys(("shared libraries", "bytecode", "sources", "other"), 0)
+    for root, _dirs, files in os.walk(layer):
+        for name in files:
+            path = Path(root) / name
+            if path.is_symlink():
+                continue
+            kind = ("shared libraries" if name.endswith(".so") or ".so." in name else
+                    "bytecode" if name.endswith(".pyc") else "sources" if name.endswith(".py") else "other")
+            totals[kind] += path.stat().st_size
+    return totals
+
+
 def run(build_dir: Path = BUILD_DIR) -> dict[str, Any]:
     built = build_dir / "template.yaml"
     if not built.is_file():
         return {"built": False, "build_dir": _shown(build_dir)}
     bs = _build_sizes()
-    template = bs.load_template(built)
-    resources = template.get("Resources") or {}
-    globals_fn = (template.get("Globals") or {}).get("Function") or {}
-    layers: dict[str, dict[str, Any]] = {}
-    functions: list[dict[str, Any]] = []
+    measured = bs.measure(build_dir)
     with tempfile.TemporaryDirectory(prefix="orderflow-sizes-") as tmp:
-        for lid, res in resources.items():
-            if (res or {}).get("Type") in bs.LAYER_TYPES:
-                props = res.get("Properties") or {}
-                path = bs._code_dir(build_dir, lid, props.get("ContentUri") or props.get("Content"))
-                layers[lid] = {"unzipped": bs.tree_size(path), "zipped": zipped_size(path, Path(tmp)),
-                               "largest": largest_parts(path, bs.tree_size)}
-        for fid, res in resources.items():
-            if (res or {}).get("Type") not in bs.FUNCTION_TYPES:
-                continue
-            props = res.get("Properties") or {}
-            path = bs._code_dir(build_dir, fid, props.get("CodeUri") or props.get("Code"))
-            names = []
-            for layer in props.get("Layers", globals_fn.get("Layers")) or []:
-                ref = bs.intrinsic(layer)
-                if ref and ref[0] == "Ref" and ref[1] in layers:
-                    names.append(ref[1])
-            own = {"unzipped": bs.tree_size(path), "zipped": zipped_size(path, Path(tmp))}
+        layers = {lid: {"unzipped": measured.layer_bytes[lid], "zipped": zipped_size(path, Path(tmp)),
+                        "largest": largest_parts(path, bs.tree_size), "kinds": kinds(path)}
+                  for lid, path in measured.layer_dirs.items()}
+        functions = []
+        for f in measured.functions:
+            own = {"unzipped": f.code_bytes, "zipped": zipped_size(f.code, Path(tmp))}
             functions.append({
-                "function": fid, "code": own, "layers": names,
-                "total_unzipped": own["unzipped"] + sum(layers[n]["unzipped"] for n in names),
-                "total_zipped": own["zipped"] + sum(layers[n]["zipped"] for n in names),
+                "function": f.function, "code": own, "layers": f.layers,
+                "total_unzipped": f.total,
+                "total_zipped": own["zipped"] + sum(layers[n]["zipped"] for n in f.layers),
             })
-    built_at = built.stat().st_mtime
-    return {"built": True, "build_dir": _shown(build_dir), "built_at": built_at,
-            "layers": layers, "functions": sorted(functions, key=lambda f: f["function"]),
+    return {"built": True, "build_dir": _shown(build_dir), "built_at": built.stat().st_mtime,
+            "layers": layers, "functions": functions, "gate_mb": GATE_MB,
             "limits_mb": {"unzipped": UNZIPPED_LIMIT_MB, "zipped_direct_upload": ZIPPED_LIMIT_MB}}
