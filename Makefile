@@ -44,7 +44,7 @@ SAM_LINT_ENV := -u AWS_PROFILE -u AWS_DEFAULT_PROFILE $(SAM_ENV) \
                 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
                 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help setup sam-setup lint test demo up build bench clean
+.PHONY: help setup sam-setup lint test demo up build bench soak clean
 
 help:
 	@echo "Orderflow make targets:"
@@ -52,11 +52,13 @@ help:
 	@echo "  sam-setup  create $(VENV_SAM) (Python 3.12) with aws-sam-cli==$(SAM_VERSION)"
 	@echo "  lint       ruff, cfn-lint, sam validate --lint, ASL checks (scripts/check_asl.py)"
 	@echo "  test       lint, then pytest (PYTEST_ARGS='...' passes arguments through)"
-	@echo "  demo       run the offline demo (python -m orderflow_cli.demo)"
+	@echo "  demo       run the offline demo (python -m orderflow_cli.demo): orders, returns, replenishment"
 	@echo "  up         run the offline stack on 127.0.0.1:\$$PORT (default $(PORT))"
-	@echo "  build      sam build with Python 3.12, then report unzipped sizes (limit $(MAX_FUNCTION_MB) MB)"
+	@echo "  build      sam build with Python 3.12 (layers trimmed, docs/build.md), size gate ($(MAX_FUNCTION_MB) MB), layer import check"
 	@echo "  bench      run benchmarks (python -m benchmarks, under 10 min) and rewrite BENCHMARKS.md;"
 	@echo "             package sizes need 'make build' first (bench does not build)"
+	@echo "  soak       the full reliability runs (tests/reliability with ORDERFLOW_SOAK=1: 1,000 racing orders,"
+	@echo "             longer fuzzing and property runs); prints the figures and rewrites RELIABILITY.md"
 	@echo "  clean      remove virtualenvs, stamps, .aws-sam and caches"
 
 # ------------------------------------------------------------------ virtualenvs
@@ -138,13 +140,20 @@ bench: setup
 	  echo "Nothing to run: benchmarks/__main__.py does not exist yet."
 	fi
 
+soak: setup
+	"$(PY)" scripts/reliability.py --soak $(PYTEST_ARGS)
+
 # ------------------------------------------------------------------ deploy artefacts
+# The layers build with their own Makefiles (layers/*/Makefile, docs/build.md) and LAYER_PYTHON, the
+# 3.12 of $(VENV_SAM) (it has pip, which a distribution's python3.12 may lack).
 build: sam-setup
 	@py312="$$(PYTHON312='$(PYTHON312)' scripts/find-python.sh 3.12)"
 	echo "==> sam build (python3.12 from $$(dirname "$$py312"))"
-	PATH="$$(dirname "$$py312"):$$PATH" $(SAM_ENV) $(SAM) build -t $(TEMPLATE)
+	PATH="$$(dirname "$$py312"):$$PATH" LAYER_PYTHON="$(CURDIR)/$(VENV_SAM)/bin/python" $(SAM_ENV) $(SAM) build -t $(TEMPLATE)
 	echo "==> unzipped sizes (limit $(MAX_FUNCTION_MB) MB per function + its layers)"
 	"$(VENV_SAM)/bin/python" scripts/build_sizes.py --build-dir .aws-sam/build --limit-mb $(MAX_FUNCTION_MB)
+	echo "==> the built layers import and forecast under Python 3.12 (scripts/check_layer_imports.py)"
+	"$(VENV_SAM)/bin/python" scripts/check_layer_imports.py --build-dir .aws-sam/build
 
 clean:
 	rm -rf $(VENV) $(VENV_SAM) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info

@@ -131,8 +131,11 @@ class OrderflowClient:
 
     # ------------------------------------------------------------------ catalogue and stock
     def put_product(self, sku: str, name: str, unit_price: float | str, supplier_id: str | None = None,
-                    active: bool | None = None, low_stock_threshold: int | None = None) -> dict:
-        optional = {"supplier_id": supplier_id, "active": active, "low_stock_threshold": low_stock_threshold}
+                    active: bool | None = None, low_stock_threshold: int | None = None,
+                    replenishment: Mapping[str, Any] | None = None) -> dict:
+        """``replenishment``: the buying parameters (``ReplenishmentIn``: costs, lead time, service level, ...)."""
+        optional = {"supplier_id": supplier_id, "active": active, "low_stock_threshold": low_stock_threshold,
+                    "replenishment": dict(replenishment) if replenishment is not None else None}
         body = {"name": name, "unit_price": unit_price, **{k: v for k, v in optional.items() if v is not None}}
         return self._call("PUT", f"/products/{sku}", json=body)
 
@@ -235,3 +238,98 @@ class OrderflowClient:
                 raise WaitTimeout(order_id, wanted, order, timeout)
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 1.5, 0.5)
+
+    # ------------------------------------------------------------------ suppliers and purchase orders
+    def put_supplier(self, supplier_id: str, name: str, capacity_per_cycle: int | None = None,
+                     active: bool | None = None) -> dict:
+        optional = {"capacity_per_cycle": capacity_per_cycle, "active": active}
+        return self._call("PUT", f"/suppliers/{supplier_id}",
+                          json={"name": name, **{k: v for k, v in optional.items() if v is not None}})
+
+    def get_supplier(self, supplier_id: str) -> dict:
+        return self._call("GET", f"/suppliers/{supplier_id}")
+
+    def list_purchase_orders(self, status: str | None = None, limit: int | None = None,
+                             cursor: str | None = None) -> dict:
+        """``{"purchase_orders": [...], "next_cursor"}``, newest first."""
+        return self._call("GET", "/purchase-orders", params={"status": status, "limit": limit, "cursor": cursor})
+
+    def get_purchase_order(self, po_id: str) -> dict:
+        return self._call("GET", f"/purchase-orders/{po_id}")
+
+    # ------------------------------------------------------------------ replenishment and demand history
+    def start_replenishment_run(self, note: str | None = None) -> dict:
+        """Start a run now (answered 202 while it runs); each call starts another run."""
+        return self._call("POST", "/replenishment/runs", json={"note": note} if note else {})
+
+    def list_replenishment_runs(self, limit: int | None = None) -> dict:
+        """``{"runs": [...]}``, newest first."""
+        return self._call("GET", "/replenishment/runs", params={"limit": limit})
+
+    def get_replenishment_run(self, run_id: str) -> dict:
+        """The run with its per-SKU ``decisions``."""
+        return self._call("GET", f"/replenishment/runs/{run_id}")
+
+    def wait_for_run(self, run_id: str, timeout: float = 120, interval: float = 0.1) -> dict:
+        """Poll until the run is COMPLETED or FAILED; returns it with its decisions. The run is recorded
+        by the workflow's first step, so a run started a moment ago may not be found yet: that is waited out."""
+        deadline = time.monotonic() + timeout
+        delay = interval
+        while True:
+            try:
+                run = self.get_replenishment_run(run_id)
+            except ApiError as exc:
+                if exc.status != 404 or time.monotonic() >= deadline:
+                    raise
+                run = {"status": "NOT_STARTED"}
+            if run.get("status") in RUN_FINAL_STATUSES:
+                return run
+            if time.monotonic() >= deadline:
+                raise RunWaitTimeout(run_id, run.get("status"), timeout)
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 1.0)
+
+    # ------------------------------------------------------------------ policy simulations
+    def start_simulation(self, config: Mapping[str, Any], idempotency_key: str | None = None) -> dict:
+        """Request a simulation (answered 202 while it runs): the replay's parameters (``days``, ``seed``,
+        ``policies``, ``targets``, ``refit_every``) and optionally ``skus``. With an ``idempotency_key``
+        a retry returns the first simulation and a dropped connection is retried."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._call("POST", "/replenishment/simulations", json=dict(config), headers=headers)
+
+    def get_simulation(self, simulation_id: str) -> dict:
+        """The request, its status, and the ``result`` once COMPLETED (``error`` if FAILED), ``skipped``."""
+        return self._call("GET", f"/replenishment/simulations/{simulation_id}")
+
+    def wait_for_simulation(self, simulation_id: str, timeout: float = 900, interval: float = 0.2) -> dict:
+        """Poll until the simulation is COMPLETED or FAILED and return it."""
+        deadline = time.monotonic() + timeout
+        delay = interval
+        while (simulation := self.get_simulation(simulation_id))["status"] not in RUN_FINAL_STATUSES:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"simulation {simulation_id} is still {simulation['status']} after {timeout:g} s")
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 2.0)
+        return simulation
+
+    def import_history(self, rows: list[Mapping[str, Any]]) -> dict:
+        """POST up to 500 ``{"sku", "day", "quantity"}`` rows; ``{"imported", "skipped": [{"row", "sku",
+        "problem"}]}``. Importing the same rows again changes nothing, so a dropped connection is retried."""
+        return self._call("POST", "/demand/history", json={"rows": list(rows)}, retry=True)
+
+    def demand_history(self, sku: str, start: str | None = None, end: str | None = None) -> dict:
+        """``{"sku", "history": [{"day", "quantity"}, ...]}`` for the days in ``[start, end]``."""
+        return self._call("GET", f"/demand/{sku}", params={"start": start, "end": end})
+
+
+RUN_FINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
+
+
+class RunWaitTimeout(TimeoutError):
+    """A replenishment run was still going when the wait ended."""
+
+    def __init__(self, run_id: str, status: str | None, timeout: float):
+        self.run_id = run_id
+        self.status = status
+        super().__init__(f"replenishment run {run_id} is still {status} after {timeout:g} s "
+                         f"(`orderflow runs {run_id}` shows it later)")

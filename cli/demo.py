@@ -10,7 +10,12 @@ c. an order with an unknown SKU: 422, nothing stored;
 d. an order larger than the stock: backordered, released by a stock receipt, shipped, delivered;
 e. an order cancelled after reservation: its stock comes back, it can no longer ship;
 f. the same submission twice with one Idempotency-Key: one order; the key with another body: refused;
-g. a return of part of the happy order: received as resellable, restocked, refunded.
+g. a return of part of the happy order: received as resellable, restocked, refunded;
+h. replenishment: a supplier and two products with replenishment parameters and generated demand
+   history; an order backorders for lack of stock; a replenishment run forecasts, decides and sends
+   a purchase order; the simulated supplier (part of the local stack) acknowledges, ships and
+   delivers it; the goods turn into stock and the backordered order ships. A second run the same
+   day (the nightly schedule, fired now, when the demo runs its own stack) orders nothing again.
 
 When it started the stack itself, it also lists the domain events the stack published (read back
 from the events log group, as an integrator subscribed to the bus would receive them).
@@ -23,11 +28,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import random
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +46,20 @@ from rich.table import Table
 from rich.text import Text
 
 from .catalogue import DEMO_CATALOGUE, load_catalogue, seed_catalogue
-from .client import ApiError, OrderflowClient, WaitTimeout
+from .client import ApiError, OrderflowClient, RunWaitTimeout, WaitTimeout
 from .events import DEFAULT_LOG_GROUP, logs_client, read_events
-from .render import STATUS_STYLES, STOCK_FIELDS, order_summary, status_text, timeline_table
+from .render import (
+    STATUS_STYLES,
+    STOCK_FIELDS,
+    number,
+    order_summary,
+    purchase_order_lines_table,
+    purchase_order_summary,
+    run_summary,
+    status_text,
+    supplier_table,
+    timeline_table,
+)
 
 HAPPY_CUSTOMER = "CUST-ACME"  # generous credit limit (delivered orders stay on it until paid)
 SMALL_CUSTOMER = "CUST-CORNER"  # credit limit 50
@@ -49,7 +67,27 @@ UNKNOWN_SKU = "NO-SUCH-SKU"
 # What the scenarios above must have published, at least once each.
 EXPECTED_EVENTS = ("OrderCreated", "OrderReserved", "OrderBackordered", "OrderShipped", "OrderDelivered",
                    "OrderCancelled", "OrderRejected", "StockReceived", "StockLow", "ReturnRequested", "ReturnReceived",
-                   "ReturnRefunded")
+                   "ReturnRefunded", "PurchaseOrderSent", "PurchaseOrderAcknowledged", "PurchaseOrderReceived")
+# The replenishment story: a supplier the local stack's simulated supplier answers (any id that does not
+# start with "manual-"), and how its products are bought (orderflow.models.ReplenishmentIn).
+SUPPLIER = "SUP-ACME"
+REPLENISHMENT = {"unit_cost": 2.40, "ordering_cost": 25, "holding_cost_rate": 0.25, "lead_time_days": 4,
+                 "lead_time_sigma_days": 1, "service_level": 0.95, "moq": 100, "pack_size": 50,
+                 "review_period_days": 1}
+HISTORY_DAYS = 120
+PO_PATH = ["DRAFT", "SENT", "ACKNOWLEDGED", "SHIPPED", "RECEIVED"]
+
+
+def generated_history(sku: str, mean: float, days: int = HISTORY_DAYS, seed: int = 7) -> list[dict]:
+    """Daily demand up to yesterday (UTC): a weekly pattern (quiet weekends) with noise, reproducible."""
+    rng = random.Random(f"{seed}-{mean}")
+    today = datetime.now(UTC).date()
+    rows = []
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        level = mean * (0.4 if day.weekday() >= 5 else 1.2)
+        rows.append({"sku": sku, "day": day.isoformat(), "quantity": max(0, round(rng.gauss(level, level / 3)))})
+    return rows
 
 
 @dataclass
@@ -67,12 +105,15 @@ class Demo:
     console: Console
     wait_timeout: float = 30.0
     aws_endpoint: str | None = None  # set when the demo runs its own stack: the events can be read back
+    # Set when the demo runs its own stack: fires the nightly replenishment schedule now, returns the run id.
+    scheduled_run: Callable[[], str] | None = None
     checks: list[Check] = field(default_factory=list)
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)  # scenario -> (expected, actual)
     orders: dict[str, dict] = field(default_factory=dict)  # scenario label -> final order
     received: dict[str, int] = field(default_factory=dict)  # sku -> units received during the demo
     shipped: dict[str, int] = field(default_factory=dict)  # sku -> units shipped during the demo
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    report_dir: Path = Path("demo-report")  # where the replenishment run's HTML report is written
 
     # ------------------------------------------------------------------ bookkeeping
     def check(self, scenario: str, what: str, expected: Any, actual: Any, ok: bool | None = None) -> bool:
@@ -289,6 +330,91 @@ class Demo:
                            " → ".join(e["status"] for e in received["timeline"]), soft_wrap=True)
         self.outcome(s, "REFUNDED, restocked", f"{received['status']}, order {order['status']}")
 
+    def replenishment(self) -> None:
+        s = "h. replenishment"
+        c = self.console
+        bolt, nut = f"BOLT-{self.run_id}", f"NUT-{self.run_id}"  # new SKUs: a new purchase order each demo
+        supplier = self.client.put_supplier(SUPPLIER, "Acme Industrial Supply", capacity_per_cycle=100_000)
+        c.print(supplier_table(supplier))
+        self.check(s, "supplier has its purchase-order queue", f"…po-{SUPPLIER}",
+                   supplier.get("queue_url"), ok=str(supplier.get("queue_url", "")).endswith(f"po-{SUPPLIER}"))
+        for sku, name, stock in ((bolt, "M8 bolts, box of 100", 0), (nut, "M8 nuts, box of 100", 500)):
+            product = self.client.put_product(sku, name, 3.90, supplier_id=SUPPLIER, replenishment=REPLENISHMENT)
+            self.check(s, f"PUT /products/{sku} with replenishment parameters", REPLENISHMENT["lead_time_days"],
+                       product.get("replenishment", {}).get("lead_time_days"))
+            if stock:
+                self.client.adjust_stock(sku, stock, reason="opening stock", idempotency_key=self.key(f"open-{sku}"))
+        rows = generated_history(bolt, 14) + generated_history(nut, 3)
+        imported = sum(self.client.import_history(rows[i:i + 500])["imported"] for i in range(0, len(rows), 500))
+        c.print(f"  imported {len(rows)} days of demand history ({HISTORY_DAYS} per SKU, up to yesterday)")
+        self.check(s, "POST /demand/history imports every row", len(rows), imported)
+
+        order = self.submit(s, HAPPY_CUSTOMER, [{"sku": bolt, "quantity": 8}])
+        if not order or not self.wait(s, order["order_id"], "BACKORDERED"):
+            self.outcome(s, "ordered → supplier delivers → order ships", "the order did not backorder")
+            return
+
+        started = self.client.start_replenishment_run(note="demo")
+        c.print(f"  POST /replenishment/runs → run [bold]{started['run_id']}[/] {started['status']}")
+        run = self.client.wait_for_run(started["run_id"], timeout=self.wait_timeout * 4)
+        c.print(run_summary(run))
+        self.check(s, "the run completes", "COMPLETED", run["status"])
+        decisions = {d["sku"]: d for d in run.get("decisions") or []}
+        c.print(decisions_view([decisions[k] for k in (bolt, nut) if k in decisions]))
+        bought, kept = decisions.get(bolt, {}), decisions.get(nut, {})
+        self.check(s, f"{bolt}: ordered", "ordered", bought.get("outcome"))
+        self.check(s, f"{nut}: plenty in stock, not ordered", "not_needed", kept.get("outcome"))
+        from .report import report_run  # matplotlib: only when the demo gets here
+
+        page, skus = report_run(self.client, run["run_id"], self.report_dir)
+        c.print(f"  planners' report (orderflow report {run['run_id']} --out {self.report_dir}): {page}")
+        self.check(s, "HTML report: one plot per SKU", skus, page.read_text(encoding="utf-8").count("<img"))
+        po_id = bought.get("po_id")
+        if not po_id:
+            self.outcome(s, "ordered → supplier delivers → order ships", f"{bolt} {bought.get('outcome')}")
+            return
+
+        po = self.wait_for_purchase_order(po_id, "RECEIVED")
+        c.print(Panel(Group(purchase_order_summary(po), purchase_order_lines_table(po), timeline_table(po)),
+                      title=f"GET /purchase-orders/{po_id}", title_align="left", expand=False))
+        path = [e["status"] for e in po["timeline"]]
+        self.check(s, "supplier replies move the purchase order", " → ".join(PO_PATH), " → ".join(path))
+        quantity = bought["quantity"]
+        self.received[bolt] = po["lines"][0].get("received", 0)
+        self.check(s, "the whole quantity arrived", quantity, self.received[bolt])
+
+        if self.wait(s, order["order_id"], "RESERVED"):
+            self.warehouse(s, order["order_id"], "DHL", f"JD0002{self.run_id}")
+        final = self.final(s, order["order_id"])
+        level = self.client.get_stock(bolt)
+        self.check(s, f"{bolt} stock: received − shipped, nothing left on order or backordered",
+                   f"on hand {quantity - 8}, on order 0, backordered 0",
+                   f"on hand {level['on_hand']}, on order {level.get('on_order')}, backordered {level['backordered']}")
+
+        if self.scheduled_run:
+            c.print("  the nightly schedule fires now (same day, same cycle):")
+            again = self.client.get_replenishment_run(self.scheduled_run())
+        else:
+            again = self.client.wait_for_run(self.client.start_replenishment_run(note="demo, again")["run_id"],
+                                             timeout=self.wait_timeout * 4)
+        c.print(run_summary(again))
+        second = {d["sku"]: d for d in again.get("decisions") or []}
+        self.check(s, f"second run: {bolt} already ordered this cycle", f"already_ordered {po_id}",
+                   f"{second.get(bolt, {}).get('outcome')} {second.get(bolt, {}).get('po_id')}")
+        self.check(s, "second run: no purchase order", 0,
+                   sum(second.get(k, {}).get("outcome") == "ordered" for k in (bolt, nut)))
+        self.outcome(s, "ordered → supplier delivers → order ships; no second PO",
+                     f"{quantity} ordered → PO {po['status']} → order {final['status']}; second run: "
+                     f"{second.get(bolt, {}).get('outcome')}")
+
+    def wait_for_purchase_order(self, po_id: str, wanted: str) -> dict:
+        deadline = time.monotonic() + self.wait_timeout
+        while True:
+            po = self.client.get_purchase_order(po_id)
+            if po["status"] == wanted or time.monotonic() > deadline:
+                return po
+            time.sleep(0.1)
+
     def published_events(self) -> None:
         s = "events"
         if not self.aws_endpoint:
@@ -329,12 +455,14 @@ class Demo:
             ("e. cancelled after reservation", self.cancelled),
             ("f. duplicate submission (same Idempotency-Key)", self.duplicate),
             ("g. part of the happy order comes back: return, restock, refund", self.return_part),
+            ("h. replenishment: forecast → purchase order → supplier → stock → the backorder ships",
+             self.replenishment),
         ]
         for title, scenario in scenarios:
             c.print(Rule(title))
             try:
                 scenario()
-            except (ApiError, WaitTimeout) as exc:
+            except (ApiError, WaitTimeout, RunWaitTimeout) as exc:
                 self.check(title[:2] + " …", "no unexpected API error", "none", str(exc), ok=False)
 
         if self.aws_endpoint:
@@ -420,6 +548,23 @@ class Demo:
         return table
 
 
+def decisions_view(decisions: Sequence[dict]) -> Group:
+    """A run's decisions, narrow enough for a terminal: the figures, then each SKU's outcome and reason."""
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("sku", no_wrap=True)
+    for name in ("forecast/d", "σ/d", "safety", "reorder at", "position", "qty"):
+        table.add_column(name, justify="right", no_wrap=True)
+    reasons = []
+    for d in decisions:
+        table.add_row(d["sku"], number(d.get("forecast_daily"), 2), number(d.get("sigma_daily"), 2),
+                      number(d.get("safety_stock")), number(d.get("reorder_point")),
+                      number(d.get("inventory_position")), str(d.get("quantity", 0)))
+        how = ", ".join(x for x in (d.get("demand_class"), d.get("method")) if x)
+        reasons.append(Text.assemble(("  " + d["sku"], "bold"), " ", (d["outcome"], "bold"),
+                                     f" ({how})" if how else "", ": ", d.get("reason") or ""))
+    return Group(table, *reasons)
+
+
 def _change(before: Sequence[Any], after: Sequence[Any]) -> str:
     return "customer's orders unchanged" if len(after) == len(before) else f"{len(after) - len(before):+d} order(s)"
 
@@ -429,9 +574,8 @@ def _show(value: Any) -> Text | str:
 
 
 @contextlib.contextmanager
-def api_base(api: str | None, console: Console, template: Path | None = None) -> Iterator[tuple[str, str | None]]:
-    """The API to talk to and the AWS endpoint if known: ``api`` if given, else a LocalStack
-    started (and stopped) here."""
+def api_base(api: str | None, console: Console, template: Path | None = None) -> Iterator[tuple[str, Any]]:
+    """The API to talk to and, when the demo starts it, the ``LocalStack`` (``None`` for ``api``)."""
     if api:
         console.print(f"using the API at [bold]{api}[/]")
         yield api, None
@@ -448,9 +592,23 @@ def api_base(api: str | None, console: Console, template: Path | None = None) ->
                       soft_wrap=True)
         console.print(f"  AWS endpoint [bold]{stack.aws_endpoint}[/]   boto3 endpoint_url / aws --endpoint-url",
                       soft_wrap=True)
-        yield stack.api_url, stack.aws_endpoint
+        yield stack.api_url, stack
     finally:
         stack.stop()
+
+
+def schedule_firer(stack: Any, timeout: float) -> Callable[[], str] | None:
+    """Fires the replenishment state machine's schedule now and waits for its execution; the run id."""
+    machine = "ReplenishmentStateMachine"
+    if stack is None or not any(s.target == machine for s in stack.schedules.schedules):
+        return None
+
+    def fire() -> str:
+        arn = stack.schedules.fire(machine)
+        stack.wait_for_execution(arn, timeout=timeout)
+        return arn.rsplit(":", 1)[1]  # the execution name is the run id
+
+    return fire
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -459,6 +617,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--catalogue", type=Path, default=DEMO_CATALOGUE, help="catalogue JSON to seed")
     parser.add_argument("--template", type=Path, help="SAM template for the local stack (default: the repo's)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each workflow step")
+    parser.add_argument("--report-dir", type=Path, default=Path("demo-report"),
+                        help="where the replenishment run's HTML report is written (default: demo-report/)")
     return parser.parse_args(argv)
 
 
@@ -466,11 +626,13 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     args = parse_args(argv)
     console = console or Console(highlight=False)
     started = time.monotonic()
-    console.print(Panel("Orderflow demo: orders end to end over HTTP, offline", style="bold", expand=False))
+    console.print(Panel("Orderflow demo: orders and replenishment end to end over HTTP, offline", style="bold",
+                        expand=False))
     catalogue = load_catalogue(args.catalogue)
     try:
-        with api_base(args.api, console, args.template) as (api, aws), OrderflowClient(api) as client:
-            demo = Demo(client, console, wait_timeout=args.timeout, aws_endpoint=aws)
+        with api_base(args.api, console, args.template) as (api, stack), OrderflowClient(api) as client:
+            demo = Demo(client, console, wait_timeout=args.timeout, aws_endpoint=stack.aws_endpoint if stack else None,
+                        scheduled_run=schedule_firer(stack, args.timeout * 4), report_dir=args.report_dir)
             passed = demo.run(catalogue)
     except ApiError as exc:
         console.print(f"[bold red]demo aborted:[/] {exc}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,9 +20,26 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .catalogue import CatalogueError, load_catalogue, seed_catalogue, seed_steps
-from .client import ApiError, OrderflowClient, WaitTimeout
+from .client import ApiError, OrderflowClient, RunWaitTimeout, WaitTimeout
 from .events import events
-from .render import lines_table, order_summary, orders_table, stock_table, timeline_table
+from .history import HistoryFileError, HistoryRow, batches, read_history
+from .render import (
+    decisions_table,
+    history_skipped_table,
+    lines_table,
+    order_summary,
+    orders_table,
+    purchase_order_lines_table,
+    purchase_order_summary,
+    purchase_orders_table,
+    run_summary,
+    runs_table,
+    stock_table,
+    supplier_table,
+    timeline_table,
+)
+from .simulate import simulate
+from .supplier import supplier_app
 
 DEFAULT_API = "http://127.0.0.1:3000"
 # Statuses an order settles in until a person (customer or warehouse) does something.
@@ -64,7 +81,7 @@ def api_command(func: F) -> F:
             return func(*args, **kwargs)
         except ApiError as exc:
             raise _fail(f"{exc.code} ({exc.status}): {exc.message}", exc.details) from None
-        except WaitTimeout as exc:
+        except (WaitTimeout, RunWaitTimeout) as exc:
             raise _fail(str(exc)) from None
         except httpx.TransportError as exc:
             api = (getattr(kwargs.get("ctx"), "obj", None) or {}).get("api")
@@ -213,6 +230,152 @@ def cancel(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="Ord
     with _client(ctx) as client:
         order = client.cancel(order_id, reason=reason)
     out.print(order_summary(order))
+
+
+# ------------------------------------------------------------------ buying side: suppliers, history, runs, POs
+suppliers_app = typer.Typer(help="Suppliers: who purchase orders go to, and their capacity.", no_args_is_help=True)
+history_app = typer.Typer(help="Daily demand history, the input of the forecasts.", no_args_is_help=True)
+app.add_typer(suppliers_app, name="suppliers")
+app.add_typer(history_app, name="history")
+app.add_typer(supplier_app, name="supplier")
+app.command("simulate")(simulate)
+
+
+@suppliers_app.command("put")
+@api_command
+def put_supplier(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Supplier id.")],
+                 name: Annotated[str, typer.Option("--name", help="Supplier name.")],
+                 capacity: Annotated[int | None, typer.Option("--capacity", min=0,
+                                                              help="Units it can take per cycle (a day); "
+                                                                   "default unlimited.")] = None) -> None:
+    """Register or update a supplier; creates its purchase-order queue."""
+    with _client(ctx) as client:
+        out.print(supplier_table(client.put_supplier(supplier_id, name, capacity_per_cycle=capacity)))
+
+
+@suppliers_app.command("show")
+@api_command
+def show_supplier(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Supplier id.")]) -> None:
+    """Show a supplier, its capacity and its queues."""
+    with _client(ctx) as client:
+        out.print(supplier_table(client.get_supplier(supplier_id)))
+
+
+@history_app.command("import")
+@api_command
+def import_history(ctx: typer.Context,
+                   file: Annotated[Path, typer.Argument(help="CSV with the columns sku,date,quantity "
+                                                             "(date YYYY-MM-DD).")]) -> None:
+    """Load daily demand history. The file is checked first (nothing is sent if a line is wrong); rows of
+    unknown SKUs are skipped and listed. Importing a day again sets it again (it does not add)."""
+    try:
+        rows = read_history(file)
+    except HistoryFileError as exc:
+        for problem in exc.problems[:20]:
+            err.print(f"{file}: {problem}", soft_wrap=True, markup=False)
+        more = f" (and {len(exc.problems) - 20} more)" if len(exc.problems) > 20 else ""
+        raise _fail(f"{len(exc.problems)} problem(s) in {file}{more}; nothing was imported") from None
+    imported = 0
+    skipped: list[dict[str, Any]] = []
+    with _client(ctx) as client, Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                                          MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task("importing rows", total=len(rows))
+        for batch in batches(rows):
+            result = client.import_history([row.body() for row in batch])
+            imported += int(result.get("imported", 0))
+            skipped += [_skipped_line(batch, s) for s in result.get("skipped") or []]
+            progress.advance(task, len(batch))
+    out.print(f"imported {imported} rows, skipped {len(skipped)}")
+    if skipped:
+        out.print(history_skipped_table(skipped))
+    if not imported:
+        raise typer.Exit(1)
+
+
+def _skipped_line(batch: Sequence[HistoryRow], skipped: dict[str, Any]) -> dict[str, Any]:
+    """The server numbers rows from 1 within the batch it got; name the file's line instead."""
+    row = skipped.get("row")
+    line = batch[row - 1].line if isinstance(row, int) and 1 <= row <= len(batch) else None
+    return {**skipped, "line": line}
+
+
+@app.command()
+@api_command
+def replenish(ctx: typer.Context,
+              now: Annotated[bool, typer.Option("--now", help="Start a replenishment run now.")] = False,
+              wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the run to end, then show "
+                                                                         "its decisions.")] = False,
+              note: Annotated[str | None, typer.Option(help="Kept with the run.")] = None,
+              timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 300.0) -> None:
+    """Forecast, decide and send purchase orders now (the schedule does it nightly)."""
+    if not now:
+        raise _fail("runs start on their schedule; pass --now to start one now")
+    with _client(ctx) as client:
+        run = client.start_replenishment_run(note)
+        out.print(f"run_id: {run['run_id']}")
+        if not wait:
+            out.print(run_summary(run))
+            return
+        run = client.wait_for_run(run["run_id"], timeout=timeout)
+    _show_run(run)
+    if run.get("status") == "FAILED":
+        raise typer.Exit(1)
+
+
+def _show_run(run: dict) -> None:
+    out.print(run_summary(run))
+    out.print(decisions_table(run.get("decisions") or [], title="decisions"))
+
+
+@app.command()
+@api_command
+def runs(ctx: typer.Context, run_id: Annotated[str | None, typer.Argument(help="Show this run's decisions.")] = None,
+         limit: Annotated[int, typer.Option(min=1, max=100, help="How many runs, newest first.")] = 20) -> None:
+    """List recent replenishment runs, or show one with its per-SKU decisions."""
+    with _client(ctx) as client:
+        if run_id:
+            _show_run(client.get_replenishment_run(run_id))
+        else:
+            out.print(runs_table(client.list_replenishment_runs(limit)["runs"], title="replenishment runs"))
+
+
+@app.command()
+@api_command
+def pos(ctx: typer.Context,
+        status: Annotated[str | None, typer.Option(help="Only this status (DRAFT, SENT, ACKNOWLEDGED, ...).")] = None,
+        limit: Annotated[int, typer.Option(min=1, max=100, help="How many, newest first.")] = 25) -> None:
+    """List purchase orders."""
+    with _client(ctx) as client:
+        page = client.list_purchase_orders(status=status.upper() if status else None, limit=limit)
+    out.print(purchase_orders_table(page["purchase_orders"], title="purchase orders"))
+    if page.get("next_cursor"):
+        out.print("[dim](more purchase orders exist; raise --limit)[/]")
+
+
+@app.command()
+@api_command
+def po(ctx: typer.Context, po_id: Annotated[str, typer.Argument(help="Purchase order id.")]) -> None:
+    """Show a purchase order: its lines and timeline."""
+    with _client(ctx) as client:
+        order = client.get_purchase_order(po_id)
+    out.print(purchase_order_summary(order))
+    out.print(purchase_order_lines_table(order))
+    out.print(timeline_table(order, title="timeline"))
+
+
+@app.command()
+@api_command
+def report(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Replenishment run id.")],
+           out_dir: Annotated[Path, typer.Option("--out", help="Directory for index.html.")],
+           days: Annotated[int, typer.Option(min=7, max=730, help="Days of history to plot.")] = 182) -> None:
+    """Write a run's HTML report: per SKU a plot of history, forecast, interval and reorder point.
+
+    One self-contained page (DIR/index.html) with the decision table; images are embedded."""
+    from .report import report_run  # matplotlib: loaded only for this command
+
+    with _client(ctx) as client:
+        page, skus = report_run(client, run_id, out_dir, days)
+    out.print(f"wrote {page} ({skus} SKUs)", soft_wrap=True)  # a path must stay copyable
 
 
 app.command()(events)

@@ -40,6 +40,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     up.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="template parameter override (repeatable)"
     )
+    up.add_argument(
+        "--no-simulated-supplier",
+        dest="simulate_suppliers",
+        action="store_false",
+        help="do not answer purchase orders on the suppliers' queues (answer them with `orderflow supplier listen`)",
+    )
     args = parser.parse_args(argv)
     if args.aws_port is None:
         args.aws_port = args.port + 1 if args.port else 0
@@ -56,13 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    with LocalStack(args.template, args.port, args.aws_port, overrides, args.log_level) as stack:
+    with LocalStack(
+        args.template, args.port, args.aws_port, overrides, args.log_level, simulate_suppliers=args.simulate_suppliers
+    ) as stack:
         print(f"Orderflow local stack ({stack.resources.path})")
         print(f"  HTTP API       {stack.api_url}")
         print(f"  AWS endpoint   {stack.aws_endpoint}   (aws --endpoint-url / boto3 endpoint_url;")
         print("                 region us-east-1, any access key)")
         for group in _event_log_groups(stack):
             print(f"  Domain events  log group {group}   (orderflow events --follow)")
+        for schedule in stack.schedules.schedules:
+            when = schedule.event.expression + (" UTC" if schedule.event.enabled else " (disabled)")
+            print(f"  Schedule       {schedule.target}.{schedule.event.event_name}  {when}")
+        if sim := stack.suppliers:
+            print(f"  Suppliers      simulated: queues {sim.queue_prefix}* are answered (ids manual-* are left")
+            print("                 for `orderflow supplier listen`); replies go to " + sim.reply_queue_url)
         print("  Routes:")
         for route in sorted(stack.routes, key=lambda r: (r.path, r.method)):
             print(f"    {route.method:7} {stack.api_url}{route.path}  -> {route.function}")

@@ -14,6 +14,14 @@
   (an error, or ``batchItemFailures`` from ``ReportBatchItemFailures``) stays on the stream from its
   first failed record and is delivered again with the table's next change (on AWS: at once, and at
   most ``MaximumRetryAttempts`` times).
+- SQS event sources. moto runs an SQS-triggered function inside the ``SendMessage`` request, one
+  message per invocation; it deletes every message the function returned for (ignoring
+  ``batchItemFailures``: reported failures are lost) and, when one invocation raised, makes every
+  received message visible again at once, successful ones included, to be retried only when the next
+  message is sent. Here moto never delivers SQS mappings itself: :class:`SqsEventSources` polls each
+  queue like Lambda's poller (batches up to ``BatchSize``, whole-batch retry on an error, partial
+  retry with ``ReportBatchItemFailures``), so failed records come back after the visibility timeout
+  and, after ``maxReceiveCount`` receives, moto's own redrive moves them to the dead-letter queue.
 
 The stream's consumer runs inside the write that caused it, hence inside the lock: it must not
 call DynamoDB.
@@ -21,11 +29,18 @@ call DynamoDB.
 
 from __future__ import annotations
 
+import base64
 import functools
 import itertools
 import json
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
+
+from botocore.client import BaseClient
+
+logger = logging.getLogger("orderflow_local.fidelity")
 
 DYNAMODB_ACTIONS = (
     "get_item", "put_item", "update_item", "delete_item", "query", "scan", "batch_get_item",
@@ -50,6 +65,7 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = _conditions_first(DynamoDBBackend.transact_write_items)
     StreamRecord.__init__ = _increasing_sequence(StreamRecord.__init__)
     LambdaBackend.send_dynamodb_items = _keep_failed_records(LambdaBackend.send_dynamodb_items)
+    LambdaBackend.create_event_source_mapping = _polled_sqs_mappings(LambdaBackend.create_event_source_mapping)
     _installed = True
 
 
@@ -130,3 +146,162 @@ def _keep_failed_records(original: Any) -> Any:
         return b""
 
     return send_dynamodb_items
+
+
+def _polled_sqs_mappings(original: Any) -> Any:
+    """``create_event_source_mapping`` that keeps an SQS mapping (listed, updated, deleted through the
+    API as usual) but unhooks it from the queue, so moto never runs it inside ``SendMessage``."""
+    from moto.sqs.models import sqs_backends
+
+    @functools.wraps(original)
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        mapping = original(self, spec)
+        if mapping.event_source_arn.split(":")[2] == "sqs":
+            for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+                if queue.lambda_event_source_mappings.get(mapping.function_arn) is mapping:
+                    del queue.lambda_event_source_mappings[mapping.function_arn]
+        return mapping
+
+    return create_event_source_mapping
+
+
+Invoke = Callable[[str, Any], Any]
+"""``invoke(function_arn, event) -> response``; raises when the function fails."""
+
+
+class SqsEventSources:
+    """Lambda's SQS pollers: one thread per SQS event-source mapping that exists when :meth:`start` runs.
+
+    Each thread long-polls its queue and invokes the function with up to ``BatchSize`` records (AWS's
+    record shape). A batch that raises is left alone, so every record comes back after the visibility
+    timeout; with ``ReportBatchItemFailures`` the records named in ``batchItemFailures`` stay and the
+    rest are deleted (an identifier not in the batch fails the whole batch, as on AWS); otherwise the
+    batch is deleted. The mapping's ``State`` and ``BatchSize`` are read before each poll, so
+    ``UpdateEventSourceMapping`` (e.g. ``Enabled=False``) applies at once.
+
+    ``visibility_timeout`` (seconds) overrides the queue's for the pollers' receives: a failed record
+    comes back that much later (the local stack keeps it short; ``None`` keeps the queue's).
+    """
+
+    def __init__(
+        self,
+        client: Callable[[str], BaseClient],
+        invoke: Invoke,
+        visibility_timeout: int | None = None,
+        wait_seconds: int = 1,
+    ) -> None:
+        self._lambda = client("lambda")
+        self._sqs = client("sqs")
+        self._invoke = invoke
+        self._visibility_timeout = visibility_timeout
+        self._wait_seconds = wait_seconds
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        mappings = self._lambda.list_event_source_mappings()["EventSourceMappings"]
+        for mapping in mappings:
+            if mapping["EventSourceArn"].split(":")[2] != "sqs":
+                continue
+            queue_url = self._sqs.get_queue_url(QueueName=mapping["EventSourceArn"].rsplit(":", 1)[1])["QueueUrl"]
+            thread = threading.Thread(
+                target=self._poll,
+                args=(mapping["UUID"], queue_url),
+                name=f"orderflow-sqs-{mapping['FunctionArn'].rsplit(':', 1)[1]}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop polling; a batch being delivered is finished first."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def _poll(self, mapping_uuid: str, queue_url: str) -> None:
+        while not self._stop.is_set():
+            try:
+                mapping = self._lambda.get_event_source_mapping(UUID=mapping_uuid)
+                if mapping["State"] != "Enabled":
+                    self._stop.wait(self._wait_seconds)
+                    continue
+                messages = self.receive(queue_url, int(mapping["BatchSize"]))
+                if messages:
+                    self.deliver(mapping, queue_url, messages)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                logger.exception("SQS event source %s failed; polling again", mapping_uuid)
+                self._stop.wait(self._wait_seconds)
+
+    def receive(self, queue_url: str, batch_size: int) -> list[dict[str, Any]]:
+        """Up to ``batch_size`` messages: a long poll for the first, then what is there at once."""
+        batch: dict[str, dict[str, Any]] = {}
+        wait = self._wait_seconds
+        options = {"VisibilityTimeout": self._visibility_timeout} if self._visibility_timeout is not None else {}
+        while len(batch) < batch_size and not self._stop.is_set():
+            received = self._sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=min(10, batch_size - len(batch)),
+                WaitTimeSeconds=wait,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                **options,
+            ).get("Messages", [])
+            new = {m["MessageId"]: m for m in received if m["MessageId"] not in batch}
+            if not new:  # nothing more (or, with a zero visibility timeout, the same ones again)
+                break
+            batch.update(new)
+            wait = 0
+        return list(batch.values())
+
+    def deliver(self, mapping: dict[str, Any], queue_url: str, messages: list[dict[str, Any]]) -> None:
+        """Invoke the mapping's function with ``messages`` and delete the records it handled."""
+        event = {"Records": [sqs_record(m, mapping["EventSourceArn"]) for m in messages]}
+        try:
+            response = self._invoke(mapping["FunctionArn"], event)
+        except Exception as exc:
+            logger.info("%s failed on %d SQS record(s); they come back after the visibility timeout: %s",
+                        mapping["FunctionArn"], len(messages), exc)
+            return
+        failed = _failed_ids(response, {m["MessageId"] for m in messages}) if (
+            "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or [])) else set()
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for chunk in (done[i : i + 10] for i in range(0, len(done), 10)):
+            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)]
+            self._sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+
+
+def _failed_ids(response: Any, batch: set[str]) -> set[str]:
+    """The message ids a ``ReportBatchItemFailures`` response names; all of them when it is malformed."""
+    if not isinstance(response, dict) or not response.get("batchItemFailures"):
+        return set()
+    failures = response["batchItemFailures"]
+    ids = {f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures}
+    return ids if ids <= batch else batch
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """The Lambda event record of a message received with all system and message attributes."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes") or {},
+        "messageAttributes": {k: _attribute(v) for k, v in (message.get("MessageAttributes") or {}).items()},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": queue_arn.split(":")[3],
+    }
+
+
+def _attribute(value: dict[str, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    if "StringValue" in value:
+        record["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        record["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return record

@@ -1,4 +1,5 @@
-"""Fires the functions' ``Schedule`` events on a timer (moto never fires EventBridge schedules).
+"""Fires the template's ``Schedule`` events on a timer (moto never fires EventBridge schedules):
+a function's is invoked with the scheduled event, a state machine's starts an execution.
 
 Supports ``rate(N minute|minutes|hour|hours|day|days)`` and the six-field AWS
 ``cron(minutes hours day-of-month month day-of-week year)`` with ``*``, ``?``,
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from orderflow_local.template import ACCOUNT_ID, PARTITION, REGION, ScheduleEvent, Template
 
@@ -28,6 +29,12 @@ class Invoker(Protocol):
     """What the timer needs of the runtime."""
 
     def invoke(self, logical_id: str, event: Any) -> Any: ...
+
+
+class ExecutionStarter(Protocol):
+    """What the timer needs to start a state machine (``LocalStack`` is one)."""
+
+    def start_execution(self, state_machine: str, name: str, payload: Any) -> str: ...
 
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
@@ -113,7 +120,10 @@ def next_fire_function(expression: str) -> Callable[[datetime], datetime]:
 
 @dataclass(frozen=True)
 class Schedule:
-    function: str
+    """One ``Schedule`` event of a function or of a state machine (``target`` is its logical id)."""
+
+    target: str
+    kind: Literal["function", "state_machine"]
     event: ScheduleEvent
     rule_arn: str
     next_after: Callable[[datetime], datetime]
@@ -134,8 +144,15 @@ class Schedule:
         }
 
 
+def execution_name(when: datetime) -> str:
+    """The name of the execution a schedule starts for the firing due at ``when``: one per firing,
+    so a duplicate firing of the same time is refused by Step Functions instead of running twice."""
+    return f"sched-{when:%Y%m%dT%H%M%S}"
+
+
 class ScheduleTimer:
-    """Invokes each enabled Schedule's function whenever its expression comes due."""
+    """Whenever an enabled Schedule comes due, invokes its function or starts an execution of its
+    state machine (named by :func:`execution_name`, with the event's ``Input`` or the scheduled event)."""
 
     def __init__(
         self,
@@ -143,18 +160,27 @@ class ScheduleTimer:
         runtime: Invoker,
         clock: Clock = lambda: datetime.now(UTC),
         poll_seconds: float = 1.0,
+        executions: ExecutionStarter | None = None,
     ) -> None:
+        targets: list[tuple[str, Literal["function", "state_machine"], list[ScheduleEvent]]] = [
+            *((fn.logical_id, "function", fn.schedules) for fn in template.functions),
+            *((sm.logical_id, "state_machine", sm.schedules) for sm in template.state_machines),
+        ]
         self.schedules = [
             Schedule(
-                fn.logical_id,
+                target,
+                kind,
                 event,
-                f"arn:{PARTITION}:events:{REGION}:{ACCOUNT_ID}:rule/{template.stack_name}-{fn.logical_id}{event.event_name}",
+                f"arn:{PARTITION}:events:{REGION}:{ACCOUNT_ID}:rule/{template.stack_name}-{target}{event.event_name}",
                 next_fire_function(event.expression),
             )
-            for fn in template.functions
-            for event in fn.schedules
+            for target, kind, events in targets
+            for event in events
         ]
+        if executions is None and any(s.kind == "state_machine" for s in self.schedules):
+            raise ValueError("the template schedules state machines: pass `executions` to start them")
         self._runtime = runtime
+        self._executions = executions
         self._clock = clock
         self._poll_seconds = poll_seconds
         self._stop = threading.Event()
@@ -170,11 +196,19 @@ class ScheduleTimer:
             self._thread.join()
 
     def fire(self, logical_id: str, event_name: str | None = None) -> Any:
-        """Invoke a function's schedule now (its first one unless ``event_name`` is given)."""
+        """Run a function's or state machine's schedule now (its first one unless ``event_name`` is
+        given), enabled or not: the function's result, or the ARN of the execution started."""
         for schedule in self.schedules:
-            if schedule.function == logical_id and event_name in (None, schedule.event.event_name):
-                return self._runtime.invoke(logical_id, schedule.build_event(self._clock()))
+            if schedule.target == logical_id and event_name in (None, schedule.event.event_name):
+                return self._run(schedule, self._clock())
         raise KeyError(f"{logical_id} has no Schedule event {event_name or ''}".rstrip())
+
+    def _run(self, schedule: Schedule, when: datetime) -> Any:
+        event = schedule.build_event(when)
+        if schedule.kind == "function":
+            return self._runtime.invoke(schedule.target, event)
+        assert self._executions is not None
+        return self._executions.start_execution(schedule.target, execution_name(when), event)
 
     def _loop(self) -> None:
         now = self._clock()
@@ -186,6 +220,6 @@ class ScheduleTimer:
                     continue
                 due[schedule] = schedule.next_after(now)
                 try:
-                    self._runtime.invoke(schedule.function, schedule.build_event(now))
+                    self._run(schedule, when)
                 except Exception:
-                    logger.exception("scheduled run of %s (%s) failed", schedule.function, schedule.event.event_name)
+                    logger.exception("scheduled run of %s (%s) failed", schedule.target, schedule.event.event_name)

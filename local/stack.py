@@ -1,8 +1,10 @@
 """``LocalStack``: the whole template running offline in this process.
 
 moto serves AWS on ``127.0.0.1`` (Step Functions executing the real ASL), the
-template's functions run in-process, its HTTP API is served on localhost and
-its schedules fire on a timer. moto's state is global, so one stack per process.
+template's functions run in-process, its HTTP API is served on localhost, its
+schedules fire on a timer, its SQS consumers are polled as Lambda polls them, and
+a simulated supplier answers purchase orders. moto's state is global, so one
+stack per process.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, ClassVar, TypeVar
 import boto3
 from botocore.client import BaseClient
 
-from orderflow_local import fidelity
+from orderflow_local import fidelity, supplier_sim
 from orderflow_local.http_api import HttpApiServer, Route
 from orderflow_local.resources import create_resources
 from orderflow_local.runtime import LambdaRuntime, process_environment, set_env
@@ -34,6 +36,9 @@ from orderflow_local.template import DEFAULT_STACK_NAME, REGION, Template, read_
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 # Applied when the template declares them; moto really sleeps on Retry intervals.
 LOCAL_PARAMETER_DEFAULTS: dict[str, str] = {"RetryIntervalSeconds": "1"}
+# Seconds before a record an SQS-triggered function failed comes back (the queue's own timeout,
+# e.g. 120 s for supplier replies, would make a local retry wait minutes).
+LOCAL_SQS_VISIBILITY_TIMEOUT = 2
 ORDER_STATE_MACHINE = "OrderProcessingStateMachine"
 HOST = "127.0.0.1"
 T = TypeVar("T")
@@ -64,7 +69,12 @@ class LocalStack:
         log_level: str = "WARNING",
         keep_metrics: bool = False,
         stack_name: str = DEFAULT_STACK_NAME,
+        sqs_visibility_timeout: int | None = LOCAL_SQS_VISIBILITY_TIMEOUT,
+        simulate_suppliers: bool = True,
     ) -> None:
+        """``sqs_visibility_timeout``: see :class:`~orderflow_local.fidelity.SqsEventSources` (``None``
+        keeps each queue's). ``simulate_suppliers``: run :mod:`~orderflow_local.supplier_sim` when the
+        template has supplier queues."""
         doc = read_template(template_path)
         declared = doc.get("Parameters") or {}
         overrides = {k: v for k, v in LOCAL_PARAMETER_DEFAULTS.items() if k in declared}
@@ -74,12 +84,16 @@ class LocalStack:
         self._aws_port = aws_port
         self._log_level = log_level
         self._keep_metrics = keep_metrics
+        self._sqs_visibility_timeout = sqs_visibility_timeout
+        self._simulate_suppliers = simulate_suppliers
         self._exit = ExitStack()
         self._clients: dict[str, BaseClient] = {}
         self._session: boto3.Session | None = None
         self._runtime: LambdaRuntime | None = None
         self._http: HttpApiServer | None = None
         self._timer: ScheduleTimer | None = None
+        self._sqs_sources: fidelity.SqsEventSources | None = None
+        self._supplier_sim: supplier_sim.SimulatedSuppliers | None = None
         self._endpoint: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -131,20 +145,30 @@ class LocalStack:
         _clear_environment_caches()
         self._exit.callback(self._stop_running_executions)
         create_resources(self.resources, self.boto3_client)
+        self._sqs_sources = fidelity.SqsEventSources(
+            self.boto3_client, self._invoke_by_arn, visibility_timeout=self._sqs_visibility_timeout
+        )
+        self._exit.callback(self._sqs_sources.stop)
+        self._sqs_sources.start()
 
         self._http = HttpApiServer(self.resources, self._runtime, self._api_port, HOST)
         self._http.start()
         self._exit.callback(self._http.stop)
-        self._timer = ScheduleTimer(self.resources, self._runtime)
+        self._timer = ScheduleTimer(self.resources, self._runtime, executions=self)
         self._timer.start()
         self._exit.callback(self._timer.stop)
+        if self._simulate_suppliers:
+            self._supplier_sim = supplier_sim.for_template(self.resources, self.boto3_client("sqs"))
+        if self._supplier_sim is not None:
+            self._exit.callback(self._supplier_sim.stop)
+            self._supplier_sim.start()
 
     def stop(self) -> None:
         """Stop everything :meth:`start` started, in reverse order; safe to call twice."""
         self._exit.close()
 
     def _release(self) -> None:
-        self._runtime = self._http = self._timer = None
+        self._runtime = self._http = self._timer = self._sqs_sources = self._supplier_sim = None
         self._endpoint = None
         with LocalStack._active_lock:
             LocalStack._active = None
@@ -165,6 +189,12 @@ class LocalStack:
     @property
     def schedules(self) -> ScheduleTimer:
         return _started(self._timer)
+
+    @property
+    def suppliers(self) -> supplier_sim.SimulatedSuppliers | None:
+        """The simulated supplier; ``None`` if the template has no supplier queues or it was turned off."""
+        _started(self._runtime)
+        return self._supplier_sim
 
     @property
     def api_url(self) -> str:
@@ -237,6 +267,11 @@ class LocalStack:
         return self.boto3_client("stepfunctions").describe_execution(executionArn=arn)
 
     # ------------------------------------------------------------------ moto plumbing
+    def _invoke_by_arn(self, function_arn: str, event: Any) -> Any:
+        name = function_arn.split(":")[6]
+        (fn,) = [fn for fn in self.resources.functions if fn.name == name]
+        return self.runtime.invoke(fn.logical_id, event)
+
     def _post(self, path: str, body: Any) -> None:
         data = json.dumps(body).encode() if body is not None else b""
         request = urllib.request.Request(f"{self.aws_endpoint}{path}", data=data, method="POST")

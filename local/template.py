@@ -179,6 +179,7 @@ class StateMachine:
     type: str
     definition_path: Path
     substitutions: dict[str, str]
+    schedules: list[ScheduleEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -480,9 +481,7 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
                     )
                 )
             case "Schedule":
-                schedules.append(
-                    ScheduleEvent(event_name, ep["Schedule"], bool(ep.get("Enabled", True)), ep.get("Input"))
-                )
+                schedules.append(_schedule(event_name, ep))
             case other:
                 raise TemplateError(f"{logical_id}.{event_name}: event type {other} not supported locally")
     variables = (props.get("Environment") or {}).get("Variables") or {}
@@ -501,6 +500,21 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
         stream_events=streams,
         schedules=schedules,
     )
+
+
+def _schedule(event_name: str, props: dict[str, Any]) -> ScheduleEvent:
+    """A SAM ``Schedule`` event (of a function or a state machine); ``Enabled`` or ``State`` turn it off."""
+    enabled = props["Enabled"] if "Enabled" in props else props.get("State", "ENABLED") != "DISABLED"
+    return ScheduleEvent(event_name, props["Schedule"], enabled in (True, "true", "True"), props.get("Input"))
+
+
+def _state_machine_schedules(logical_id: str, props: dict[str, Any]) -> list[ScheduleEvent]:
+    schedules = []
+    for event_name, event in (props.get("Events") or {}).items():
+        if event["Type"] != "Schedule":
+            raise TemplateError(f"{logical_id}.{event_name}: event type {event['Type']} not supported locally")
+        schedules.append(_schedule(event_name, event.get("Properties") or {}))
+    return schedules
 
 
 def _stream_table(logical_id: str, event_name: str, stream_arn: Any) -> str:
@@ -556,6 +570,7 @@ def resolve_template(
                     type=props.get("Type", "STANDARD"),
                     definition_path=(base_dir / props["DefinitionUri"]).resolve(),
                     substitutions={k: _env_value(v) for k, v in (props.get("DefinitionSubstitutions") or {}).items()},
+                    schedules=_state_machine_schedules(logical_id, props),
                 )
             )
     return Template(path, stack_name, parameters, tables, buses, queues, functions, machines, log_groups, rules)

@@ -23,7 +23,7 @@ settings = get_settings()
 logger, tracer, metrics = observability("publish_events")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 TABLES = {settings.orders_table: Table.ORDERS, settings.stock_table: Table.STOCK,
-          settings.returns_table: Table.RETURNS}
+          settings.returns_table: Table.RETURNS, settings.purchase_orders_table: Table.PURCHASE_ORDERS}
 
 
 class PublishFailed(RuntimeError):

@@ -46,6 +46,11 @@ class StackHandle:
             self._stack = stack
         return self._stack.api_url
 
+    @property
+    def local(self) -> Any:
+        """The running ``LocalStack`` (None against an external API or before the first use)."""
+        return self._stack
+
     def wait_for_workflow(self, order_id: str, timeout: float = WAIT) -> str | None:
         """Wait until the order's workflow execution has ended; its status (None against an external API)."""
         if self._stack is None:

@@ -117,14 +117,16 @@ def test_cli_api_errors_exit_1_with_the_error_code(run, catalogue, shop):
     assert no_stock.exit_code == 1 and "NOT_FOUND" in no_stock.stderr
 
 
-def test_demo_passes_against_the_running_stack(api_url):
+def test_demo_passes_against_the_running_stack(api_url, tmp_path):
     console = Console(record=True, width=120, force_terminal=False)
 
-    rc = demo.main(["--api", api_url], console=console)
+    rc = demo.main(["--api", api_url, "--report-dir", str(tmp_path)], console=console)
 
     text = console.export_text()
     assert rc == 0, text
     assert "every outcome as expected" in text
-    for scenario in ("a. happy", "b. over credit", "c. unknown SKU", "d. backorder", "e. cancel", "f. idempotency"):
+    for scenario in ("a. happy", "b. over credit", "c. unknown SKU", "d. backorder", "e. cancel", "f. idempotency",
+                     "g. return", "h. replenishment"):
         assert scenario in text
+    assert "<img" in (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "✘" not in text

@@ -109,7 +109,7 @@ def test_a_return_after_the_window_is_refused(shop, delivered, e2e_stack):
         pytest.skip("needs the local stack's tables to move the delivery date back")
     sku = shop.product("chair", stock=2)
     order = delivered(shop.customer(), {sku: 1})
-    stack = e2e_stack._stack
+    stack = e2e_stack.local
     table = next(t.name for t in stack.resources.tables if t.logical_id == "OrdersTable")
     long_ago = (datetime.now(UTC) - timedelta(days=45)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     stack.boto3_client("dynamodb").update_item(

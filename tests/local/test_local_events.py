@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_stream_events_log_groups_and_rules_resolve() -> None:
     template = load_template(ROOT / "template.yaml", {"Stage": "ci"})
     publisher = template.function("PublishEventsFunction")
-    assert [(s.table_name, s.batch_size, s.function_response_types) for s in publisher.stream_events] == [
-        (f"orderflow-{name}Table", 100, ["ReportBatchItemFailures"]) for name in ("Orders", "Stock", "Returns")]
+    assert {(s.table_name, s.batch_size, tuple(s.function_response_types)) for s in publisher.stream_events} == {
+        (f"orderflow-{name}Table", 100, ("ReportBatchItemFailures",))
+        for name in ("Orders", "Stock", "Returns", "PurchaseOrders")}
     (group,) = template.log_groups
     assert (group.name, group.properties["RetentionInDays"]) == ("/orderflow/ci/events", 30)
     (rule,) = template.rules
     assert rule.properties["EventBusName"] == "orderflow-ci"
     (target,) = rule.properties["Targets"]
     assert target["Arn"] == "arn:aws:logs:us-east-1:123456789012:log-group:/orderflow/ci/events:*"
+
+
+def test_the_replenishment_schedule_is_read_from_the_state_machine() -> None:
+    template = load_template(ROOT / "template.yaml", {"Stage": "ci", "ReplenishmentSchedule": "rate(1 hour)"})
+    (nightly,) = template.state_machine("ReplenishmentStateMachine").schedules
+    assert (nightly.event_name, nightly.expression, nightly.enabled) == ("Nightly", "rate(1 hour)", True)
+    assert nightly.input is not None and json.loads(nightly.input) == {"trigger": "schedule"}
+    (replies,) = template.function("SupplierEventsFunction").sqs_events
+    assert replies.queue_arn.endswith(":orderflow-ci-supplier-replies")
+    assert replies.function_response_types == ["ReportBatchItemFailures"]
 
 
 def test_a_stream_that_is_not_a_template_tables_is_refused() -> None:

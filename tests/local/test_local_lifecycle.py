@@ -72,6 +72,9 @@ def test_up_command_serves_until_sigterm() -> None:
         api_url = next(line.split()[-1] for line in lines if line.startswith("HTTP API"))
         assert any(line.startswith("AWS endpoint   http://127.0.0.1:") for line in lines)
         assert any("/items/{id}" in line and "ApiFunction" in line for line in lines)
+        assert "Schedule       WorkStateMachine.Hourly  rate(1 hour) UTC" in lines
+        assert "Schedule       TickFunction.Nightly  cron(0 2 * * ? *) (disabled)" in lines
+        assert not any(line.startswith("Suppliers") for line in lines)  # the fixture has no supplier queues
         assert httpx.get(f"{api_url}/nowhere").status_code == 404
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0

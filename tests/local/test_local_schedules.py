@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,14 +19,23 @@ T0 = datetime(2026, 3, 14, 10, 30, 15, tzinfo=UTC)  # a Saturday
 
 
 class RecordingRuntime:
+    """Stands in for both the Lambda runtime and the stack's ``start_execution``."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
+        self.executions: list[tuple[str, str, Any]] = []
         self.called = threading.Event()
+        self.started = threading.Event()
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         self.calls.append((logical_id, event))
         self.called.set()
         return {"ok": True}
+
+    def start_execution(self, state_machine: str, name: str, payload: Any) -> str:
+        self.executions.append((state_machine, name, payload))
+        self.started.set()
+        return f"arn:{state_machine}:{name}"
 
 
 @pytest.mark.parametrize(
@@ -61,7 +71,7 @@ def test_cron_that_never_fires_again() -> None:
 
 def test_fire_builds_scheduled_events_or_uses_input() -> None:
     runtime = RecordingRuntime()
-    timer = ScheduleTimer(load_template(FIXTURE_TEMPLATE), runtime, clock=lambda: T0)
+    timer = ScheduleTimer(load_template(FIXTURE_TEMPLATE), runtime, clock=lambda: T0, executions=runtime)
     timer.fire("TickFunction")
     timer.fire("TickFunction", "Nightly")
     (first_fn, scheduled), (_, nightly) = runtime.calls
@@ -79,14 +89,34 @@ def test_timer_fires_enabled_schedules_when_due() -> None:
     runtime = RecordingRuntime()
     started = time.monotonic()
 
-    def fast_clock() -> datetime:  # one real second is ten minutes
-        return T0 + timedelta(seconds=(time.monotonic() - started) * 600)
+    def fast_clock() -> datetime:  # one real second is two hours
+        return T0 + timedelta(seconds=(time.monotonic() - started) * 7200)
 
-    timer = ScheduleTimer(load_template(FIXTURE_TEMPLATE), runtime, clock=fast_clock, poll_seconds=0.01)
+    timer = ScheduleTimer(
+        load_template(FIXTURE_TEMPLATE), runtime, clock=fast_clock, poll_seconds=0.01, executions=runtime
+    )
     timer.start()
     try:
-        assert runtime.called.wait(5)
+        assert runtime.called.wait(10) and runtime.started.wait(10)
     finally:
         timer.stop()
     assert {fn for fn, _ in runtime.calls} == {"TickFunction"}
     assert all(event["detail-type"] == "Scheduled Event" for _, event in runtime.calls)  # Nightly is disabled
+    machine, name, payload = runtime.executions[0]
+    assert machine == "WorkStateMachine"
+    assert payload == {"id": "scheduled", "invalid": True}  # the event's Input
+    # named after the time it was due: rate(1 hour) after the timer started, a moment after T0
+    assert re.fullmatch(r"sched-20260314T11[34]\d{3}", name), name
+
+
+def test_state_machine_schedules_start_named_executions() -> None:
+    runtime = RecordingRuntime()
+    timer = ScheduleTimer(load_template(FIXTURE_TEMPLATE), runtime, clock=lambda: T0, executions=runtime)
+    assert timer.fire("WorkStateMachine") == "arn:WorkStateMachine:sched-20260314T103015"
+    assert runtime.executions == [("WorkStateMachine", "sched-20260314T103015", {"id": "scheduled", "invalid": True})]
+    assert runtime.calls == []
+
+
+def test_scheduled_state_machines_need_a_starter() -> None:
+    with pytest.raises(ValueError, match="executions"):
+        ScheduleTimer(load_template(FIXTURE_TEMPLATE), RecordingRuntime())

@@ -218,3 +218,16 @@ def test_schedules_fire_the_function(stack: LocalStack) -> None:
     ]
     assert _item(stack, event_id)["source"]["S"] == "aws.events"
     assert stack.schedules.fire("TickFunction", "Nightly")["detail-type"] == "Nightly"
+
+
+def test_state_machine_schedules_start_an_execution(stack: LocalStack) -> None:
+    arn = stack.schedules.fire("WorkStateMachine")
+    assert arn.split(":")[-1].startswith("sched-")
+    done = stack.wait_for_execution(arn)
+    assert json.loads(done["input"]) == {"id": "scheduled", "invalid": True}  # the event's Input
+    assert (done["status"], done.get("error")) == ("FAILED", "WorkFailed")
+    assert _item(stack, "scheduled#cleanup")["error"]["S"] == "InvalidInput"
+
+
+def test_no_simulated_supplier_without_supplier_queues(stack: LocalStack) -> None:
+    assert stack.suppliers is None  # the fixture's functions name no SUPPLIER_QUEUE_PREFIX

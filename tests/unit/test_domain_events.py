@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from orderflow.domain_events import PLANNED, PRODUCED, DomainEvent, Table, events_for
+from orderflow.domain_events import PRODUCED, DomainEvent, Table, events_for
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"
 AT = "2030-01-02T03:04:05.678Z"
@@ -194,10 +194,68 @@ def test_return_events_name_the_return_its_order_lines_and_what_was_received_and
     assert requested.detail["event_id"] == "returns:rma-1:0:ReturnRequested"
 
 
+# ------------------------------------------------------------------ purchase orders
+def purchase_order(status: str, version: int, received: int = 0, confirmed: int | None = None,
+                   reason: str | None = None) -> dict:
+    """A purchase order item as ``orderflow.purchasing`` stores it: one line of 10 units."""
+    line = {"sku": "SKU-1", "quantity": Decimal(10), "unit_cost": Decimal("2.5"), "received": Decimal(received)}
+    if confirmed is not None:
+        line["confirmed"] = Decimal(confirmed)
+    entry = {"status": status, "at": AT, "by": "supplier acme", **({"reason": reason} if reason else {})}
+    return {"po_id": "po-2030-01-01-SKU-1", "supplier_id": "acme", "cycle": "2030-01-01", "run_id": "run-1",
+            "status": status, "version": Decimal(version), "lines": [line], "total": Decimal(25),
+            "expected_by": "2030-01-04", "created_at": AT, "updated_at": AT, "timeline": [entry],
+            "applied_replies": {"r-1"}}
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), [
+    (None, purchase_order("DRAFT", 0), []),
+    (purchase_order("DRAFT", 0), purchase_order("SENT", 1), ["PurchaseOrderSent"]),
+    (purchase_order("SENT", 1), purchase_order("ACKNOWLEDGED", 2), ["PurchaseOrderAcknowledged"]),
+    (purchase_order("SENT", 1), purchase_order("PARTIALLY_CONFIRMED", 2, confirmed=6), ["PurchaseOrderAcknowledged"]),
+    (purchase_order("ACKNOWLEDGED", 2), purchase_order("REJECTED", 3, reason="closed"), ["PurchaseOrderRejected"]),
+    (purchase_order("ACKNOWLEDGED", 2), purchase_order("SHIPPED", 3), []),
+    (purchase_order("SHIPPED", 3), purchase_order("SHIPPED", 4), []),  # a late reply: timeline only
+    (purchase_order("SHIPPED", 3), purchase_order("PARTIALLY_RECEIVED", 4, received=4), ["PurchaseOrderReceived"]),
+    (purchase_order("PARTIALLY_RECEIVED", 4, received=4), purchase_order("PARTIALLY_RECEIVED", 5, received=7),
+     ["PurchaseOrderReceived"]),
+    (purchase_order("PARTIALLY_RECEIVED", 5, received=7), purchase_order("RECEIVED", 6, received=10),
+     ["PurchaseOrderReceived"]),
+])
+def test_purchase_orders_publish_sent_acknowledged_rejected_and_every_receipt(before, after, expected) -> None:
+    assert types(events_for(Table.PURCHASE_ORDERS, before, after, sequence="400")) == expected
+
+
+def test_a_receipt_event_says_what_this_receipt_brought_and_how_far_the_line_is() -> None:
+    (event,) = conforming(events_for(Table.PURCHASE_ORDERS, purchase_order("PARTIALLY_RECEIVED", 4, received=4),
+                                     purchase_order("PARTIALLY_RECEIVED", 5, received=7), sequence="400"))
+    assert event.detail == {
+        "version": 1, "event_id": "purchase_orders:po-2030-01-01-SKU-1:5:PurchaseOrderReceived", "occurred_at": AT,
+        "po_id": "po-2030-01-01-SKU-1", "supplier_id": "acme", "status": "PARTIALLY_RECEIVED", "po_version": 5,
+        "total": 25, "cycle": "2030-01-01", "expected_by": "2030-01-04", "run_id": "run-1",
+        "lines": [{"sku": "SKU-1", "quantity": 3, "received": 7, "expected": 10}],
+    }
+
+
+def test_sent_lists_the_lines_and_confirmations_and_rejections_say_why() -> None:
+    (sent,) = events_for(Table.PURCHASE_ORDERS, purchase_order("DRAFT", 0), purchase_order("SENT", 1), sequence="1")
+    assert sent.detail["lines"] == [{"sku": "SKU-1", "quantity": 10, "unit_cost": 2.5}]
+    assert "reason" not in sent.detail
+    (partial,) = events_for(Table.PURCHASE_ORDERS, purchase_order("SENT", 1),
+                            purchase_order("PARTIALLY_CONFIRMED", 2, confirmed=6, reason="short"), sequence="2")
+    assert (partial.detail["status"], partial.detail["lines"][0]["confirmed"], partial.detail["reason"]) == (
+        "PARTIALLY_CONFIRMED", 6, "short")
+    (rejected,) = events_for(Table.PURCHASE_ORDERS, purchase_order("SENT", 1),
+                             purchase_order("REJECTED", 2, reason="supplier: closed"), sequence="3")
+    assert rejected.detail["reason"] == "supplier: closed"
+
+
 # ------------------------------------------------------------------ schemas
 def test_every_schema_is_valid_versioned_and_every_event_type_has_one() -> None:
-    files = {p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
-    assert set(files) == {*PRODUCED, *PLANNED}
+    documents = {p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
+    # The folder also holds the supplier message schemas (purchase-order.v1, supplier-reply.v1).
+    files = {stem: d for stem, d in documents.items() if d["$id"].startswith("urn:orderflow:events:")}
+    assert set(files) == set(PRODUCED)
     for name, document in files.items():
         Draft202012Validator.check_schema(document)
         assert document["title"] == name and document["$id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -145,13 +146,31 @@ def test_importing_the_forecasting_package_loads_numpy_only():
     assert result.stdout.strip() == "['numpy']"
 
 
-def test_nothing_else_in_orderflow_imports_forecasting():
+# The replenish side (the run, the simulation) may use the forecaster; nothing on the order path may.
+REPLENISH_SIDE = {"replenishment.py", "simulation.py"}
+
+
+def _imports_forecasting(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = ["." * node.level + (node.module or "")]
+        else:
+            continue
+        if any(name.startswith(("orderflow.forecasting", ".forecasting", "..forecasting")) for name in names):
+            return True
+    return False
+
+
+def test_only_the_replenish_side_imports_forecasting():
     package = REPO / "layers" / "core" / "orderflow"
     offenders = [str(path.relative_to(REPO)) for path in package.rglob("*.py")
-                 if "forecasting" not in path.relative_to(package).parts and "forecasting" in path.read_text()]
-    order_path = [str(path.relative_to(REPO)) for path in (REPO / "functions").rglob("*.py")
-                  if "orderflow.forecasting" in path.read_text()]
-    assert not offenders and not order_path, offenders + order_path
+                 if "forecasting" not in path.relative_to(package).parts and path.name not in REPLENISH_SIDE
+                 and _imports_forecasting(path)]
+    handlers = [str(path.relative_to(REPO)) for path in (REPO / "functions").rglob("*.py")
+                if "replenish" not in path.parts and _imports_forecasting(path)]
+    assert not offenders and not handlers, offenders + handlers
 
 
 # ------------------------------------------------------------------ benchmark data

@@ -1,9 +1,9 @@
 """Domain events derived from committed changes: one stream record (old and new image) → its events.
 
 Pure: no AWS, no Lambda. ``functions/publish_events`` feeds it the deserialized images of each
-DynamoDB stream record of the orders, stock and returns tables. Every rule compares the two images
-of one atomic write, so an event exists exactly when the write that causes it landed, and a
-threshold crossing is seen by exactly one write however many writers race.
+DynamoDB stream record of the orders, stock, returns and purchase orders tables. Every rule compares
+the two images of one atomic write, so an event exists exactly when the write that causes it landed,
+and a threshold crossing is seen by exactly one write however many writers race.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Table(StrEnum):
     ORDERS = "orders"
     STOCK = "stock"
     RETURNS = "returns"
+    PURCHASE_ORDERS = "purchase_orders"
 
 
 class DomainEvent(BaseModel):
@@ -46,10 +47,15 @@ _RETURN_STAGE = {"REQUESTED": 0, "APPROVED": 1, "REJECTED": 1, "RECEIVED": 2, "R
 _RECEIVED = _RETURN_STAGE["RECEIVED"]
 _STOCK_COUNTERS = ("on_hand", "reserved", "available", "on_order", "backordered")
 
-# Every detail type this module produces, and those whose producer comes later (schemas exist for all).
+# A purchase order's status → its event (PARTIALLY_CONFIRMED is an acknowledgement of less than ordered).
+PURCHASE_ORDER_STATUS_EVENTS = {"SENT": "PurchaseOrderSent", "ACKNOWLEDGED": "PurchaseOrderAcknowledged",
+                                "PARTIALLY_CONFIRMED": "PurchaseOrderAcknowledged",
+                                "REJECTED": "PurchaseOrderRejected"}
+
+# Every detail type this module produces (a schema exists for each).
 PRODUCED = ("OrderCreated", *ORDER_STATUS_EVENTS.values(), "ReturnRequested", "ReturnReceived", "ReturnRefunded",
-            "StockLow", "StockRecovered", "StockReceived")
-PLANNED = ("PurchaseOrderSent", "PurchaseOrderReceived")
+            "StockLow", "StockRecovered", "StockReceived", *dict.fromkeys(PURCHASE_ORDER_STATUS_EVENTS.values()),
+            "PurchaseOrderReceived")
 
 
 def events_for(table: Table, old: Image | None, new: Image | None, sequence: str,
@@ -69,6 +75,8 @@ def events_for(table: Table, old: Image | None, new: Image | None, sequence: str
             return _stock_events(change)
         case Table.RETURNS:
             return _return_events(change)
+        case Table.PURCHASE_ORDERS:
+            return _purchase_order_events(change)
 
 
 class _Change:
@@ -159,6 +167,38 @@ def _return_event(change: _Change, detail_type: str, *optional: str) -> DomainEv
     return change.event(detail_type, new["return_id"], return_id=new["return_id"], order_id=new["order_id"],
                         customer_id=new.get("customer_id"), status=new["status"], lines=new.get("lines") or [],
                         **{name: new[name] for name in optional if name in new})
+
+
+# ------------------------------------------------------------------ purchase orders
+def _purchase_order_events(change: _Change) -> list[DomainEvent]:
+    """A status change the supplier's partners care about, and every receipt (partial ones too: a second
+    partial receipt leaves the status as it was, so receipts are told by each line's ``received``)."""
+    new, old = change.new, change.old or {}
+    events = []
+    status = new["status"]
+    if old.get("status") != status and status in PURCHASE_ORDER_STATUS_EVENTS:
+        lines = [{"sku": li["sku"], "quantity": li["quantity"], "unit_cost": li.get("unit_cost"),
+                  **({"confirmed": li["confirmed"]} if li.get("confirmed") is not None else {})}
+                 for li in new.get("lines") or []]
+        reason = (new.get("timeline") or [{}])[-1].get("reason")
+        events.append(_purchase_order_event(change, PURCHASE_ORDER_STATUS_EVENTS[status], lines,
+                                            **({"reason": reason} if status != "SENT" and reason else {})))
+    before = {li["sku"]: int(li.get("received", 0)) for li in old.get("lines") or []}
+    received = [{"sku": li["sku"], "quantity": int(li.get("received", 0)) - before.get(li["sku"], 0),
+                 "received": li.get("received", 0),
+                 "expected": li["confirmed"] if li.get("confirmed") is not None else li["quantity"]}
+                for li in new.get("lines") or []]
+    if received := [line for line in received if line["quantity"] > 0]:
+        events.append(_purchase_order_event(change, "PurchaseOrderReceived", received))
+    return events
+
+
+def _purchase_order_event(change: _Change, detail_type: str, lines: list[dict[str, Any]], **fields: Any) -> DomainEvent:
+    new = change.new
+    return change.event(detail_type, new["po_id"], po_id=new["po_id"], supplier_id=new["supplier_id"],
+                        status=new["status"], po_version=new.get("version", 0), total=new.get("total"),
+                        **{k: new[k] for k in ("cycle", "expected_by", "run_id") if new.get(k) is not None},
+                        lines=lines, **fields)
 
 
 def _plain(value: Any) -> Any:

@@ -37,17 +37,41 @@ class OrderStatus(StrEnum):
     FAILED = "FAILED"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Model(BaseModel):
+    """Base of every model here: pydantic builds a model's validator on its first use, not at import
+    (a cold start pays only for the models its first request touches)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # ------------------------------------------------------------------ requests
+class ReplenishmentIn(Strict):
+    """How a product is bought: the inputs of the inventory policy (orderflow.policy, docs/policy.md)."""
+
+    unit_cost: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+    ordering_cost: Money = Field(description="cost of placing one purchase order (K)")
+    holding_cost_rate: Annotated[float, Field(gt=0, le=5, allow_inf_nan=False)] = Field(
+        description="yearly cost of holding one unit, as a fraction of its unit cost (h)")
+    lead_time_days: Annotated[float, Field(gt=0, le=365, allow_inf_nan=False)]
+    lead_time_sigma_days: Annotated[float, Field(ge=0, le=365, allow_inf_nan=False)] = 0.0
+    service_level: Annotated[float, Field(ge=0.5, le=0.999, allow_inf_nan=False)] = Field(
+        0.95, description="target cycle service level: share of replenishment cycles without a stock-out")
+    moq: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] = 0
+    pack_size: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1
+    review_period_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 1
+
+
 class ProductIn(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     unit_price: Money
     supplier_id: Identifier | None = None
     active: bool = True
     low_stock_threshold: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
+    replenishment: ReplenishmentIn | None = None
 
 
 class PaymentIn(Strict):
@@ -103,16 +127,31 @@ class CancelIn(Strict):
 
 
 # ------------------------------------------------------------------ aggregates
-class Product(BaseModel):
+class Replenishment(Model):
+    """A product's stored replenishment parameters (validated on the way in by ``ReplenishmentIn``)."""
+
+    unit_cost: Money
+    ordering_cost: Money
+    holding_cost_rate: float
+    lead_time_days: float
+    lead_time_sigma_days: float = 0.0
+    service_level: float = 0.95
+    moq: int = 0
+    pack_size: int = 1
+    review_period_days: int = 1
+
+
+class Product(Model):
     sku: str
     name: str
     unit_price: Money
     supplier_id: str | None = None
     active: bool = True
     low_stock_threshold: int | None = None
+    replenishment: Replenishment | None = None
 
 
-class Customer(BaseModel):
+class Customer(Model):
     customer_id: str
     name: str
     credit_limit: Money
@@ -120,7 +159,7 @@ class Customer(BaseModel):
     credit_available: SignedMoney = Decimal(0)
 
 
-class StockLevel(BaseModel):
+class StockLevel(Model):
     sku: str
     on_hand: int = 0
     reserved: int = 0
@@ -129,28 +168,28 @@ class StockLevel(BaseModel):
     backordered: int = 0
 
 
-class OrderLine(BaseModel):
+class OrderLine(Model):
     sku: str
     quantity: int
     unit_price: Money
     name: str | None = None
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Model):
     status: OrderStatus
     at: str
     reason: str | None = None
     by: str | None = None
 
 
-class Shipment(BaseModel):
+class Shipment(Model):
     carrier: str | None = None
     tracking: str | None = None
     shipped_at: str | None = None
     delivered_at: str | None = None
 
 
-class Order(BaseModel):
+class Order(Model):
     order_id: str
     customer_id: str
     status: OrderStatus

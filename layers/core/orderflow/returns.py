@@ -27,13 +27,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from .adapters.dynamo import ConditionFailed, transact
 from .errors import Conflict, NotFound, TransientError, Unprocessable
 from .models import (
     MAX_ORDER_LINES,
     Identifier,
+    Model,
     Money,
     Order,
     OrderLineIn,
@@ -157,7 +158,7 @@ class ReceiveIn(Strict):
 
 
 # ------------------------------------------------------------------ the aggregate
-class ReturnLine(BaseModel):
+class ReturnLine(Model):
     sku: str
     name: str | None = None
     quantity: int
@@ -170,43 +171,43 @@ class ReturnLine(BaseModel):
     disposition: Disposition | None = None
 
 
-class ReceivedLine(BaseModel):
+class ReceivedLine(Model):
     sku: str
     quantity: int
     condition: ItemCondition
     disposition: Disposition
 
 
-class ExchangeLine(BaseModel):
+class ExchangeLine(Model):
     sku: str
     quantity: int
 
 
-class ReturnTimelineEntry(BaseModel):
+class ReturnTimelineEntry(Model):
     status: ReturnStatus
     at: str
     reason: str | None = None
     by: str | None = None
 
 
-class Return(BaseModel):
+class Return(Model):
     return_id: str
     order_id: str
     customer_id: str
     status: ReturnStatus
     lines: list[ReturnLine]
     refund_amount: Money
-    exchange: list[ExchangeLine] = []
+    exchange: list[ExchangeLine] = Field(default_factory=list)
     exchange_order_id: str | None = None
-    received: list[ReceivedLine] = []
-    restocked: dict[str, int] = {}
-    scrapped: dict[str, int] = {}
+    received: list[ReceivedLine] = Field(default_factory=list)
+    restocked: dict[str, int] = Field(default_factory=dict)
+    scrapped: dict[str, int] = Field(default_factory=dict)
     created_at: str
     updated_at: str
     received_at: str | None = None
     refunded_at: str | None = None
     version: int = 0
-    timeline: list[ReturnTimelineEntry] = []
+    timeline: list[ReturnTimelineEntry] = Field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import dynamo
 from .dynamo import Write
 
@@ -15,6 +17,28 @@ class DemandRepository:
         return Write("Update", self.table, key={"sku": sku, "day": day}, update="ADD quantity :q",
                      values={":q": quantity})
 
-    def history(self, sku: str) -> dict[str, int]:
-        items, _ = dynamo.query(self.table, KeyConditionExpression="sku = :s", ExpressionAttributeValues={":s": sku})
-        return {i["day"]: int(i["quantity"]) for i in items}
+    def history(self, sku: str, start: str | None = None, end: str | None = None) -> dict[str, int]:
+        """Recorded days of ``sku`` (``YYYY-MM-DD`` → quantity), both ends included, all pages."""
+        if start and end:
+            condition, values = "sku = :s AND #day BETWEEN :a AND :b", {":s": sku, ":a": start, ":b": end}
+        elif start:
+            condition, values = "sku = :s AND #day >= :a", {":s": sku, ":a": start}
+        elif end:
+            condition, values = "sku = :s AND #day <= :b", {":s": sku, ":b": end}
+        else:
+            condition, values = "sku = :s", {":s": sku}
+        days: dict[str, int] = {}
+        page: dict[str, Any] = {"ExpressionAttributeNames": {"#day": "day"}} if start or end else {}
+        while True:
+            items, last = dynamo.query(self.table, KeyConditionExpression=condition,
+                                       ExpressionAttributeValues=values, **page)
+            days.update((i["day"], int(i["quantity"])) for i in items)
+            if not last:
+                return days
+            page["ExclusiveStartKey"] = last
+
+    def set_days(self, rows: list[tuple[str, str, int]]) -> None:
+        """Set the quantity of each (sku, day, quantity): importing the same rows again changes nothing.
+        A (sku, day) must appear once (DynamoDB refuses duplicates in one batch)."""
+        dynamo.batch_put(self.table, [{"sku": sku, "day": day, "quantity": quantity} for sku, day, quantity in rows])
+

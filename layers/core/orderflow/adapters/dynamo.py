@@ -6,6 +6,7 @@ Adapters build :class:`Write` objects; a write runs alone (``apply``) or, with o
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -151,6 +152,37 @@ def query(table: str, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, An
     except Exception as exc:
         raise _translate(exc) from exc
     return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+
+def scan(table: str, **kwargs: Any) -> dict[str, Any]:
+    """One Scan page as DynamoDB returns it (items still in wire format). Batch jobs only: no request
+    path scans."""
+    try:
+        return client().scan(TableName=table, **kwargs)
+    except Exception as exc:
+        raise _translate(exc) from exc
+
+
+_BATCH_WRITE_LIMIT = 25
+_BATCH_WRITE_ATTEMPTS = 8
+
+
+def batch_put(table: str, items: list[dict[str, Any]]) -> None:
+    """Put whole items with BatchWriteItem (25 a call), retrying what DynamoDB leaves unprocessed."""
+    for start in range(0, len(items), _BATCH_WRITE_LIMIT):
+        pending: list[dict[str, Any]] = [{"PutRequest": {"Item": to_item(item)}}
+                                         for item in items[start:start + _BATCH_WRITE_LIMIT]]
+        for attempt in range(_BATCH_WRITE_ATTEMPTS):
+            try:
+                response = client().batch_write_item(RequestItems={table: pending})
+            except Exception as exc:
+                raise _translate(exc) from exc
+            pending = (response.get("UnprocessedItems") or {}).get(table) or []
+            if not pending:
+                break
+            time.sleep(min(0.05 * 2 ** attempt, 1.0))
+        else:
+            raise TransientError("DynamoDB left writes unprocessed; try again")
 
 
 def _translate(exc: Exception) -> Exception:

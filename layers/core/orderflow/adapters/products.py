@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from ..models import Product, ProductIn
 from . import dynamo
 from .dynamo import Write
@@ -23,3 +26,33 @@ class ProductsRepository:
     def get_many(self, skus: list[str]) -> dict[str, Product]:
         found = dynamo.batch_get({self.table: [{"sku": s} for s in skus]})[self.table]
         return {item["sku"]: Product.model_validate(item) for item in found}
+
+    def existing(self, skus: list[str]) -> set[str]:
+        """Which of ``skus`` are in the catalogue (one BatchGetItem per 100 SKUs)."""
+        found: set[str] = set()
+        for start in range(0, len(skus), 100):
+            keys = [{"sku": s} for s in skus[start:start + 100]]
+            found.update(item["sku"] for item in dynamo.batch_get({self.table: keys})[self.table])
+        return found
+
+    def count(self) -> int:
+        """Products in the catalogue (a paginated ``Select=COUNT`` scan: no items are read out)."""
+        total, page = 0, {}
+        while True:
+            response = dynamo.scan(self.table, Select="COUNT", **page)
+            total += response.get("Count", 0)
+            if "LastEvaluatedKey" not in response:
+                return total
+            page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+    def scan_segment(self, segment: int, total_segments: int) -> Iterator[dict[str, Any]]:
+        """The raw items of one parallel-scan segment, all pages. Raw, so that one malformed product
+        can be reported on its own instead of failing the whole segment."""
+        page: dict[str, Any] = {}
+        while True:
+            response = dynamo.scan(self.table, Segment=segment, TotalSegments=total_segments, **page)
+            yield from (dynamo.from_item(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+

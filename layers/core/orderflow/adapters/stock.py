@@ -54,6 +54,15 @@ class StockRepository:
         """Returned goods that can be sold again go back on the shelf: ``on_hand`` and ``available`` grow."""
         return self._counters(sku, {"on_hand": quantity, "available": quantity})
 
+    def order(self, sku: str, quantity: int) -> Write:
+        """Units bought and not yet received: a purchase order adds them to ``on_order``; a rejection or a
+        smaller confirmation takes them off (negative ``quantity``)."""
+        return self._counters(sku, {"on_order": quantity})
+
+    def receive(self, sku: str, quantity: int) -> Write:
+        """Goods of a purchase order arrived: on the shelf (``on_hand``, ``available``), no longer on order."""
+        return self._counters(sku, {"on_hand": quantity, "available": quantity, "on_order": -quantity})
+
     def backorder(self, line: OrderLine, quantity_sign: int = 1) -> Write:
         return self._counters(line.sku, {"backordered": quantity_sign * line.quantity})
 

@@ -1,4 +1,5 @@
-"""Step Functions port: start an order's workflow and resume or stop it at a task token."""
+"""Step Functions port: start a named execution (an order's workflow, a replenishment run) and resume
+or stop an order's workflow at a task token."""
 
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ class StepFunctionsWorkflow:
 
     def start(self, order_id: str) -> None:
         """Start the order's execution, named by the order id; starting it twice is a no-op."""
+        self.start_named(order_id, {"order_id": order_id})
+
+    def start_named(self, name: str, payload: dict[str, Any]) -> None:
+        """Start an execution called ``name`` with ``payload`` as its input; a second start of the same
+        name is a no-op (Step Functions keeps the first)."""
         if not self.state_machine_arn:
-            raise RuntimeError("ORDER_STATE_MACHINE_ARN is not set")
+            raise RuntimeError("the state machine ARN is not set in this function's environment")
         try:
-            client("stepfunctions").start_execution(stateMachineArn=self.state_machine_arn, name=order_id,
-                                   input=json.dumps({"order_id": order_id}))
+            client("stepfunctions").start_execution(stateMachineArn=self.state_machine_arn, name=name,
+                                                    input=json.dumps(payload))
         except Exception as exc:
             if error_code(exc) == "ExecutionAlreadyExists":
                 return

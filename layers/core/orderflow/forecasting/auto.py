@@ -76,7 +76,8 @@ def forecast(history: Any, horizon: int, season_length: int = 1, *,
     joins their names with ``+``). Naming a single method forces it (seasonal naive stands in when
     the history cannot support it). A history without demand forecasts zero (``method="zero"``).
 
-    ``sigma`` is the root mean square of the in-sample one-step-ahead errors of what was chosen.
+    ``sigma`` is the root mean square of the in-sample one-step-ahead errors of what was chosen;
+    ``details["fitted"]`` is the chosen model (a ``Fitted``).
     Raises :class:`ForecastInputError` for NaN, negative or infinite values, an empty history, or a
     horizon or season length that is not a positive integer.
     """
@@ -120,6 +121,7 @@ def forecast(history: Any, horizon: int, season_length: int = 1, *,
                 ranked = sorted(fits, key=lambda fit: scores[fit.method])
                 best = ranked[:COMBINE]
                 chosen = best[0] if len(best) == 1 else Combination(best, y)
+    details["fitted"] = chosen  # the model itself, for callers that carry it forward (orderflow.simulation)
     mean = np.clip(chosen.forecast(h), 0.0, None)
     return Forecast(mean=mean, sigma=float(chosen.sigma), method=chosen.method,
                     demand_class=demand_class.value, details=details)

@@ -1,0 +1,117 @@
+"""Demand-history files for ``orderflow history import``: long-format CSV ``sku,date,quantity``.
+
+The file is checked whole before anything is sent: the header, ISO dates (``YYYY-MM-DD``),
+whole non-negative quantities, and for each SKU dates that only go forward (a date out of order or
+repeated is refused). Problems name the file's line and the field. Whether a SKU exists is the
+server's business: it imports the other rows and reports the unknown ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+COLUMNS = ("sku", "date", "quantity")
+BATCH_ROWS = 500  # the most rows POST /demand/history takes at once
+MAX_QUANTITY = 100_000_000
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    line: int  # the line of the file it came from (the header is line 1)
+    sku: str
+    day: str
+    quantity: int
+
+    def body(self) -> dict:
+        return {"sku": self.sku, "day": self.day, "quantity": self.quantity}
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, {self.field}: {self.message}"
+
+
+class HistoryFileError(ValueError):
+    """The file cannot be imported; ``problems`` lists every line and field at fault."""
+
+    def __init__(self, path: Path, problems: Sequence[Problem]):
+        self.path = path
+        self.problems = list(problems)
+        super().__init__(f"{path}: {len(self.problems)} problem(s), nothing was imported; first: {self.problems[0]}")
+
+
+def read_history(path: Path) -> list[HistoryRow]:
+    """Every row of the file, or :class:`HistoryFileError` with all its problems."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return _rows(path, csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise HistoryFileError(path, [Problem(0, "file", f"cannot be read: {exc}")]) from None
+
+
+def _rows(path: Path, reader: Iterator[list[str]]) -> list[HistoryRow]:
+    header = [name.strip().lower() for name in next(reader, [])]
+    if sorted(header) != sorted(COLUMNS):
+        raise HistoryFileError(path, [Problem(1, "header", f"expected the columns {','.join(COLUMNS)}, "
+                                                           f"found {','.join(header) or 'nothing'}")])
+    index = {name: header.index(name) for name in COLUMNS}
+    rows: list[HistoryRow] = []
+    problems: list[Problem] = []
+    last_day: dict[str, tuple[str, int]] = {}
+    for fields in reader:
+        line = reader.line_num  # type: ignore[attr-defined]
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != len(COLUMNS):
+            problems.append(Problem(line, "row", f"has {len(fields)} fields, expected {len(COLUMNS)}"))
+            continue
+        sku, day, quantity = (fields[index[name]].strip() for name in COLUMNS)
+        found = _check(line, sku, day, quantity)
+        if not found and sku in last_day and day <= last_day[sku][0]:
+            earlier, at = last_day[sku]
+            what = "repeats" if day == earlier else "comes before"
+            found = [Problem(line, "date", f"{day} {what} {earlier} of line {at} for SKU {sku}: "
+                                           "each SKU's dates must go forward")]
+        if found:
+            problems += found
+            continue
+        last_day[sku] = (day, line)
+        rows.append(HistoryRow(line, sku, day, int(quantity)))
+    if problems:
+        raise HistoryFileError(path, problems)
+    if not rows:
+        raise HistoryFileError(path, [Problem(2, "row", "the file has a header but no rows")])
+    return rows
+
+
+def _check(line: int, sku: str, day: str, quantity: str) -> list[Problem]:
+    problems = []
+    if not sku:
+        problems.append(Problem(line, "sku", "is empty"))
+    try:
+        if date.fromisoformat(day).isoformat() != day:
+            raise ValueError
+    except ValueError:
+        problems.append(Problem(line, "date", f"{day!r} is not a date written YYYY-MM-DD"))
+    if not re.fullmatch(r"-?[0-9]+", quantity):
+        problems.append(Problem(line, "quantity", f"{quantity!r} is not a whole number"))
+    elif int(quantity) < 0:
+        problems.append(Problem(line, "quantity", f"{quantity} is negative"))
+    elif int(quantity) > MAX_QUANTITY:
+        problems.append(Problem(line, "quantity", f"{quantity} is more than {MAX_QUANTITY:,}"))
+    return problems
+
+
+def batches(rows: Sequence[HistoryRow], size: int = BATCH_ROWS) -> Iterator[Sequence[HistoryRow]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]

@@ -1,0 +1,191 @@
+"""``orderflow report``: one self-contained HTML page about a replenishment run.
+
+Per SKU, two plots side by side (PNG, embedded as base64, so the page is a single file):
+
+* daily demand: the recorded history (days without a record count as zero, as the forecaster sees
+  them), the forecast over the horizon and a 95 % band of one day's demand, ``mean ± 1.96·σ``;
+* cumulative demand from the first day of the cycle, with a 95 % band ``Σ mean ± 1.96·σ·√h``
+  (h = days ahead, daily errors taken as independent), against the reorder point, the inventory
+  position and the position after the order: when the position is at or below the reorder point,
+  the run orders.
+
+σ is the run's σ of the one-day-ahead forecast error. Then the decision table, as
+``GET /replenishment/runs/{run_id}`` gives it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+Z95 = 1.96
+COLUMNS = (("sku", "SKU"), ("outcome", "outcome"), ("demand_class", "demand class"), ("method", "method"),
+           ("forecast_daily", "forecast / day"), ("sigma_daily", "σ / day"), ("safety_stock", "safety stock"),
+           ("reorder_point", "reorder point"), ("inventory_position", "inventory position"),
+           ("quantity", "quantity"), ("po_id", "purchase order"), ("reason", "why"))
+TEXT_COLUMNS = {"sku", "outcome", "demand_class", "method", "po_id", "reason"}
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 1rem 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; }
+th:first-child, td:first-child, td.text { text-align: left; }
+.ordered { color: #17703a; font-weight: 600; } .skipped { color: #a86400; }
+section { margin: 2rem 0; } img { max-width: 100%; } .note { color: #555; max-width: 60rem; }
+"""
+
+
+def zero_filled(history: Sequence[Mapping[str, Any]], until: date) -> tuple[list[date], list[float]]:
+    """Daily quantities from the first recorded day to ``until`` (exclusive); missing days are zero."""
+    recorded = {date.fromisoformat(str(h["day"])): float(h["quantity"]) for h in history}
+    if not recorded:
+        return [], []
+    days = [min(recorded) + timedelta(days=i) for i in range((until - min(recorded)).days)]
+    return days, [recorded.get(d, 0.0) for d in days]
+
+
+def daily_band(forecast: Sequence[float], sigma: float) -> tuple[list[float], list[float]]:
+    """95 % band of one day's demand: ``mean ± 1.96·σ``, never below zero."""
+    return [max(0.0, f - Z95 * sigma) for f in forecast], [f + Z95 * sigma for f in forecast]
+
+
+def cumulative_band(forecast: Sequence[float], sigma: float) -> tuple[list[float], list[float], list[float]]:
+    """Demand summed over the first h days and its 95 % band ``Σ mean ± 1.96·σ·√h`` (h = 1, 2, ...)."""
+    mean = list(itertools.accumulate(forecast))
+    spread = [Z95 * sigma * math.sqrt(h) for h in range(1, len(mean) + 1)]
+    return mean, [max(0.0, m - s) for m, s in zip(mean, spread, strict=True)], [m + s for m, s in
+                                                                                zip(mean, spread, strict=True)]
+
+
+def sku_figure(decision: Mapping[str, Any], history: Sequence[Mapping[str, Any]], cycle: date) -> bytes | None:
+    """The SKU's two plots as PNG, or None when there is neither history nor forecast to draw."""
+    days, quantities = zero_filled(history, cycle)
+    forecast = [float(f) for f in decision.get("forecast") or []]
+    if not days and not forecast:
+        return None
+    sigma = float(decision.get("sigma_daily") or 0.0)
+    ahead = [cycle + timedelta(days=i) for i in range(len(forecast))]
+
+    figure = Figure(figsize=(12, 3.6), dpi=96, layout="constrained")
+    FigureCanvasAgg(figure)
+    daily, cumulative = figure.subplots(1, 2, width_ratios=(3, 2)) if forecast else (figure.subplots(), None)
+    daily.set_title(f"{decision.get('sku')}: daily demand", loc="left", fontsize=10)
+    if days:
+        daily.plot(days, quantities, color="#555", linewidth=0.9, label="history")
+    if forecast:
+        daily.plot(ahead, forecast, color="#1f77b4", linewidth=2, label="forecast")
+        low, high = daily_band(forecast, sigma)
+        daily.fill_between(ahead, low, high, color="#1f77b4", alpha=0.2, label="95 % band (± 1.96 σ)")
+    daily.axvline(cycle, color="#999", linestyle=":", linewidth=1)
+    daily.set_ylabel("units per day")
+    daily.legend(loc="upper left", fontsize=8)
+    daily.tick_params(axis="x", labelsize=8, labelrotation=30)
+    if cumulative is not None:
+        _cumulative_plot(cumulative, decision, forecast, sigma)
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _cumulative_plot(axes: Any, decision: Mapping[str, Any], forecast: list[float], sigma: float) -> None:
+    horizon = list(range(1, len(forecast) + 1))
+    mean, low, high = cumulative_band(forecast, sigma)
+    axes.set_title("cumulative demand from the cycle vs reorder point", loc="left", fontsize=10)
+    axes.plot(horizon, mean, color="#1f77b4", linewidth=2, marker="o", markersize=3, label="forecast")
+    axes.fill_between(horizon, low, high, color="#1f77b4", alpha=0.2, label="95 % band (± 1.96 σ √h)")
+    lines = (("reorder_point", "reorder point", "#d62728", "--"),
+             ("inventory_position", "inventory position", "#333", "-"))
+    for key, label, color, style in lines:
+        if decision.get(key) is not None:
+            axes.axhline(float(decision[key]), color=color, linestyle=style, linewidth=1.2,
+                         label=f"{label} {float(decision[key]):,.0f}")
+    if decision.get("quantity") and decision.get("inventory_position") is not None:
+        after = float(decision["inventory_position"]) + float(decision["quantity"])
+        axes.axhline(after, color="#2ca02c", linestyle=":", linewidth=1.5, label=f"position after order {after:,.0f}")
+    axes.set_xlabel("days ahead (h)")
+    axes.set_ylabel("units")
+    axes.set_ylim(bottom=0)
+    axes.legend(loc="best", fontsize=8)
+
+
+def _cell(key: str, value: Any) -> str:
+    text = "" if value is None else f"{value:,.2f}" if isinstance(value, float) else str(value)
+    css = ("text " + text if key == "outcome" else "text") if key in TEXT_COLUMNS else ""
+    return f'<td class="{html.escape(css)}">{html.escape(text)}</td>'
+
+
+def render_html(run: Mapping[str, Any], histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+    """The page: run summary, how to read the plots, the decision table, then one section per SKU."""
+    decisions = run.get("decisions") or []
+    cycle = date.fromisoformat(str(run["cycle"]))
+    counts = run.get("counts") or {}
+    title = f"Replenishment run {run.get('run_id')}"
+    rows = "\n".join("<tr>" + "".join(_cell(key, d.get(key)) for key, _ in COLUMNS) + "</tr>" for d in decisions)
+    sections = []
+    for d in decisions:
+        sku = str(d.get("sku"))
+        png = sku_figure(d, histories.get(sku) or [], cycle)
+        image = (f'<img alt="demand and forecast of {html.escape(sku)}" '
+                 f'src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png
+                 else "<p class=note>No history and no forecast to plot.</p>")
+        sections.append(f'<section id="{html.escape(sku)}"><h3>{html.escape(sku)} — '
+                        f'<span class="{html.escape(str(d.get("outcome")))}">{html.escape(str(d.get("outcome")))}'
+                        f'</span>{_ordered(d)}</h3><p class=note>{html.escape(str(d.get("reason") or ""))}</p>'
+                        f"{image}</section>")
+    summary = ", ".join(f"{html.escape(k.replace('_', ' '))} {html.escape(str(v))}" for k, v in counts.items())
+    error = f"<p class=skipped>error: {html.escape(str(run['error']))}</p>" if run.get("error") else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{STYLE}</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>cycle {html.escape(str(run.get("cycle")))} · status {html.escape(str(run.get("status")))} ·
+trigger {html.escape(str(run.get("trigger")))} · started {html.escape(str(run.get("started_at")))}
+· finished {html.escape(str(run.get("finished_at") or "—"))}</p>
+<p>{summary}</p>{error}
+<p class=note>Left: daily demand (days without a record count as zero), the forecast over the horizon and a 95 %
+band of one day's demand, mean ± 1.96·σ. Right: cumulative demand from the first day of the cycle with a 95 % band
+Σ mean ± 1.96·σ·√h (h = days ahead; daily errors taken as independent), against the reorder point and the
+inventory position (on hand + on order − reserved − backordered): at or below the reorder point, the run orders.
+σ is the σ of the one-day-ahead forecast error.</p>
+<h2>Decisions</h2>
+<table><thead><tr>{"".join(f"<th>{html.escape(label)}</th>" for _, label in COLUMNS)}</tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+<h2>Per SKU</h2>
+{"".join(sections)}
+</body></html>
+"""
+
+
+def _ordered(decision: Mapping[str, Any]) -> str:
+    if not decision.get("quantity"):
+        return ""
+    return f" {int(decision['quantity']):,} units on {html.escape(str(decision.get('po_id') or 'order'))}"
+
+
+def write_report(run: Mapping[str, Any], histories: Mapping[str, Sequence[Mapping[str, Any]]], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    page = out_dir / "index.html"
+    page.write_text(render_html(run, histories), encoding="utf-8")
+    return page
+
+
+def report_run(client: Any, run_id: str, out_dir: Path, days: int = 182) -> tuple[Path, int]:
+    """Fetch a run and the last ``days`` of each decided SKU's history over the API (an
+    ``OrderflowClient``), write the page; returns it and the number of SKUs."""
+    run = client.get_replenishment_run(run_id)
+    cycle = date.fromisoformat(run["cycle"])
+    start, end = (cycle - timedelta(days=days)).isoformat(), (cycle - timedelta(days=1)).isoformat()
+    histories = {d["sku"]: client.demand_history(d["sku"], start, end)["history"] for d in run.get("decisions") or []}
+    return write_report(run, histories, out_dir), len(histories)

@@ -1,0 +1,219 @@
+"""The supplier integration kit: what a supplier runs to take Orderflow's purchase orders and answer them.
+
+Orderflow puts each purchase order on the supplier's own SQS queue (``PurchaseOrderMessage``,
+``events/schemas/purchase-order.v1.json``); the supplier answers on the replies queue
+(``SupplierReply``, ``events/schemas/supplier-reply.v1.json``). ``SupplierClient`` does both with
+boto3 and the two message models, nothing else of Orderflow::
+
+    client = SupplierClient(queue_url)
+    def handle(po: PurchaseOrderMessage) -> None:
+        client.acknowledge(po)
+    client.listen(handle)              # long polls until stopped; deletes each message once handled
+
+``orderflow supplier listen --queue URL [--auto]`` does the same from the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import boto3
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from orderflow.purchasing_models import (
+    SCHEMA_VERSION,
+    PurchaseOrderMessage,
+    ReplyLine,
+    ReplyType,
+    SupplierReply,
+)
+
+logger = logging.getLogger("orderflow_cli.supplier")
+
+Handler = Callable[[PurchaseOrderMessage], Any]
+
+
+class NoReplyQueue(ValueError):
+    """Neither the client nor the purchase order says where replies go."""
+
+
+def _region_and_endpoint(queue_url: str) -> tuple[str, str | None]:
+    """``sqs.<region>.amazonaws.com`` URLs name their region; any other host (a local stack) is the endpoint."""
+    parts = urlsplit(queue_url)
+    host = parts.hostname or ""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    if host.endswith(".amazonaws.com"):
+        labels = host.split(".")
+        return (labels[1] if labels[0] == "sqs" and len(labels) > 3 else region), None
+    return region, f"{parts.scheme}://{parts.netloc}"
+
+
+class SupplierClient:
+    """Receives a supplier's purchase orders and sends its replies.
+
+    ``reply_queue_url`` defaults to each purchase order's ``reply_to``. ``sqs_client`` defaults to a
+    boto3 client for the queue's region, or, for a queue URL that is not on AWS, for that host
+    (``endpoint_url`` overrides it; ``AWS_ENDPOINT_URL`` is honoured as boto3 does).
+    """
+
+    def __init__(
+        self,
+        queue_url: str,
+        reply_queue_url: str | None = None,
+        sqs_client: Any = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self.queue_url = queue_url
+        self.reply_queue_url = reply_queue_url
+        if sqs_client is None:
+            region, inferred = _region_and_endpoint(queue_url)
+            endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or inferred
+            sqs_client = boto3.client("sqs", region_name=region, endpoint_url=endpoint)
+        self.sqs = sqs_client
+        self._reply_to: dict[str, str] = {}  # po_id -> reply_to of the purchase orders received
+
+    # ------------------------------------------------------------------ purchase orders in
+    def poll(self, handler: Handler, wait_seconds: int = 20, max_messages: int = 10) -> int:
+        """One receive (long polling up to ``wait_seconds``): ``handler`` is called for each purchase
+        order and its message deleted when it returns. A handler that raises leaves the message on the
+        queue (it comes back after the queue's visibility timeout); so does a message that is not a v1
+        purchase order (logged), for a kit that understands it. Returns the number handled."""
+        received = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_seconds
+        ).get("Messages", [])
+        handled = 0
+        for message in received:
+            try:
+                po = PurchaseOrderMessage.model_validate_json(message["Body"])
+            except ValidationError as exc:
+                logger.warning("message %s on %s is not a v1 purchase order, left on the queue: %s",
+                               message["MessageId"], self.queue_url, exc)
+                continue
+            if po.reply_to:
+                self._reply_to[po.po_id] = po.reply_to
+            try:
+                handler(po)
+            except Exception:
+                logger.exception("handling %s failed; it comes back after the visibility timeout", po.po_id)
+                continue
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            handled += 1
+        return handled
+
+    def listen(self, handler: Handler, stop: threading.Event | None = None, wait_seconds: int = 20) -> None:
+        """:meth:`poll` until ``stop`` is set (or for ever)."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            self.poll(handler, wait_seconds=wait_seconds)
+
+    # ------------------------------------------------------------------ replies out
+    def acknowledge(self, po: PurchaseOrderMessage, reason: str | None = None) -> SupplierReply:
+        return self._reply(po, ReplyType.ACKNOWLEDGED, reason=reason)
+
+    def reject(self, po: PurchaseOrderMessage, reason: str) -> SupplierReply:
+        return self._reply(po, ReplyType.REJECTED, reason=reason)
+
+    def confirm_partially(
+        self, po: PurchaseOrderMessage, confirmed: Mapping[str, int], reason: str | None = None
+    ) -> SupplierReply:
+        """The units per SKU the supplier will deliver (less than ordered)."""
+        return self._reply(po, ReplyType.PARTIALLY_CONFIRMED, confirmed, reason)
+
+    def ship(self, po: PurchaseOrderMessage) -> SupplierReply:
+        return self._reply(po, ReplyType.SHIPPED)
+
+    def receive(self, po: PurchaseOrderMessage, delivered: Mapping[str, int] | None = None) -> SupplierReply:
+        """The goods arrived: units per SKU (default: every line in full). Several partial receipts
+        may follow each other."""
+        return self._reply(po, ReplyType.RECEIVED, delivered or {line.sku: line.quantity for line in po.lines})
+
+    def send(self, reply: SupplierReply, reply_queue_url: str | None = None) -> SupplierReply:
+        """Put a reply on the replies queue as it is: ``reply_queue_url``, the client's, or the ``reply_to``
+        of the purchase order it answers (when this client received it)."""
+        url = reply_queue_url or self.reply_queue_url or self._reply_to.get(reply.po_id)
+        if not url:
+            raise NoReplyQueue(f"no reply queue for {reply.po_id}: pass reply_queue_url")
+        self.sqs.send_message(QueueUrl=url, MessageBody=reply.model_dump_json(exclude_none=True))
+        return reply
+
+    def _reply(
+        self,
+        po: PurchaseOrderMessage,
+        kind: ReplyType,
+        lines: Mapping[str, int] | None = None,
+        reason: str | None = None,
+    ) -> SupplierReply:
+        reply = SupplierReply(
+            schema_version=SCHEMA_VERSION,
+            reply_id=uuid.uuid4().hex,
+            po_id=po.po_id,
+            supplier_id=po.supplier_id,
+            type=kind,
+            lines=[ReplyLine(sku=sku, quantity=quantity) for sku, quantity in (lines or {}).items()],
+            reason=reason,
+            sent_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        return self.send(reply, self.reply_queue_url or po.reply_to)
+
+
+def fulfil(client: SupplierClient, po: PurchaseOrderMessage) -> list[SupplierReply]:
+    """The happy path: acknowledge, ship and receive every line in full."""
+    return [client.acknowledge(po), client.ship(po), client.receive(po)]
+
+
+# ------------------------------------------------------------------ command line
+supplier_app = typer.Typer(help="Supplier integration kit: receive purchase orders, send replies.",
+                           no_args_is_help=True)
+_out = Console(highlight=False)
+
+
+@supplier_app.callback()
+def _supplier() -> None:
+    """Supplier integration kit: receive purchase orders, send replies."""
+
+
+@supplier_app.command()
+def listen(
+    queue: Annotated[str, typer.Option("--queue", metavar="URL", help="The supplier's purchase-order queue.")],
+    reply_queue: Annotated[str | None, typer.Option("--reply-queue", metavar="URL",
+                                                    help="Replies queue (default: each order's reply_to).")] = None,
+    auto: Annotated[bool, typer.Option("--auto", help="Reply ACKNOWLEDGED, SHIPPED and RECEIVED in full to "
+                                                      "each purchase order.")] = False,
+    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", metavar="URL",
+                                                     help="SQS endpoint (default: AWS, or the queue URL's host "
+                                                          "when it is not on AWS).")] = None,
+    count: Annotated[int | None, typer.Option("--count", min=1, help="Stop after this many purchase orders.")] = None,
+    wait: Annotated[int, typer.Option("--wait", min=0, max=20, help="Long-poll seconds per receive.")] = 20,
+) -> None:
+    """Print each purchase order that arrives on the queue (and, with --auto, fulfil it). Ctrl-C stops."""
+    client = SupplierClient(queue, reply_queue, endpoint_url=endpoint_url)
+    stop = threading.Event()
+    seen = 0
+
+    def handle(po: PurchaseOrderMessage) -> None:
+        nonlocal seen
+        lines = ", ".join(f"{line.sku}×{line.quantity} @ {line.unit_cost}" for line in po.lines)
+        _out.print(f"[bold]{po.po_id}[/] from cycle {po.cycle} for {po.supplier_id}: {lines}; total {po.total}"
+                   + (f", expected by {po.expected_by}" if po.expected_by else ""), soft_wrap=True)
+        if auto:
+            for reply in fulfil(client, po):
+                _out.print(f"  replied {reply.type.value} ({reply.reply_id})")
+        seen += 1
+        if count is not None and seen >= count:
+            stop.set()
+
+    _out.print(f"listening on {queue}" + (" (replying automatically)" if auto else "") + "; Ctrl-C stops")
+    try:
+        while not stop.is_set():
+            client.poll(handle, wait_seconds=wait, max_messages=min(10, count - seen) if count else 10)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,150 @@
+"""HTTP API of the buying side: suppliers, purchase orders, replenishment runs, demand history.
+
+Thin, like the intake: Powertools validates requests against the pydantic models,
+``PurchasingService`` and ``ReplenishmentService`` do the work, errors leave as
+``{"error": {code, message, details}}``. No numpy here: this function has no forecasting layer
+(the services import ``orderflow.forecasting`` only where a run decides).
+
+The request guards and the error body are the intake's (``orderflow.http_api``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import Field
+
+from orderflow.http_api import install_error_handlers, refuse_unreadable
+from orderflow.lambda_support import count, observability
+from orderflow.models import Strict
+from orderflow.purchasing import PurchasingService
+from orderflow.purchasing_models import PurchaseOrderStatus, RunIn, SimulationIn, SupplierIn
+from orderflow.replenishment import ReplenishmentService
+from orderflow.settings import get_settings
+from orderflow.simulations import SimulationsService
+
+MAX_HISTORY_ROWS = 500
+
+settings = get_settings()
+logger, tracer, metrics = observability("purchasing_api")
+purchasing = PurchasingService.from_settings(settings)
+replenishment = ReplenishmentService.from_settings(settings)
+simulations = SimulationsService.from_settings(settings)
+app = APIGatewayHttpResolver(enable_validation=True)
+install_error_handlers(app)
+# Supplier ids and SKUs: the same rule as everywhere else (orderflow.models.Identifier).
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+
+
+class HistoryImportIn(Strict):
+    """``POST /demand/history``. Rows are checked one by one: a bad row is skipped and named, the
+    others are imported."""
+
+    rows: list[Any] = Field(min_length=1, max_length=MAX_HISTORY_ROWS,
+                            description='[{"sku", "day": "YYYY-MM-DD", "quantity": units shipped}]')
+
+
+# ------------------------------------------------------------------ suppliers
+@app.put("/suppliers/<supplier_id>")
+def put_supplier(supplier_id: PathId, supplier: SupplierIn) -> dict:
+    """Register or update a supplier; creates its purchase-order queue (idempotent)."""
+    return purchasing.put_supplier(supplier_id, supplier).model_dump(mode="json")
+
+
+@app.get("/suppliers/<supplier_id>")
+def get_supplier(supplier_id: str) -> dict:
+    return purchasing.get_supplier(supplier_id).model_dump(mode="json")
+
+
+# ------------------------------------------------------------------ purchase orders
+@app.get("/purchase-orders")
+def list_purchase_orders(status: Annotated[PurchaseOrderStatus | None, Query()] = None,
+                         limit: Annotated[int, Query(ge=1, le=100)] = 25,
+                         cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
+    orders, next_cursor = purchasing.list_purchase_orders(status, limit, cursor)
+    return {"purchase_orders": [po.public() for po in orders], "next_cursor": next_cursor}
+
+
+@app.get("/purchase-orders/<po_id>")
+def get_purchase_order(po_id: str) -> dict:
+    """The purchase order with its timeline."""
+    logger.set_correlation_id(po_id)
+    return purchasing.get_purchase_order(po_id).public()
+
+
+# ------------------------------------------------------------------ replenishment runs
+@app.post("/replenishment/runs")
+def start_run(request: Annotated[RunIn | None, Body()] = None) -> Response[dict]:
+    """Start a replenishment run now; it runs in the background (poll ``GET /replenishment/runs/{run_id}``)."""
+    run = replenishment.request_run((request or RunIn()).note)
+    logger.set_correlation_id(run.run_id)
+    count(metrics, "ReplenishmentRunsRequested")
+    return Response(status_code=202, content_type="application/json", body=run.model_dump(mode="json"),
+                    headers={"Location": f"/replenishment/runs/{run.run_id}"})
+
+
+@app.get("/replenishment/runs")
+def list_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
+    """Recent runs, newest first."""
+    return {"runs": [run.model_dump(mode="json") for run in replenishment.list_runs(limit)]}
+
+
+@app.get("/replenishment/runs/<run_id>")
+def get_run(run_id: str) -> dict:
+    """The run and, per SKU, what it decided and why."""
+    logger.set_correlation_id(run_id)
+    run, decisions = replenishment.get_run(run_id)
+    return {**run.model_dump(mode="json"), "decisions": [d.model_dump(mode="json") for d in decisions]}
+
+
+# ------------------------------------------------------------------ policy simulations
+@app.post("/replenishment/simulations")
+def start_simulation(request: SimulationIn,
+                     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
+                                                                   max_length=128)] = None) -> Response[dict]:
+    """Replay the demand history through the policies (docs/simulation.md); it runs in the background
+    (poll ``GET /replenishment/simulations/{simulation_id}``). A retry with the same Idempotency-Key
+    returns the first simulation."""
+    simulation = simulations.request(request, idempotency_key)
+    logger.set_correlation_id(simulation.simulation_id)
+    count(metrics, "SimulationsRequested")
+    body = simulation.model_dump(mode="json", include={"simulation_id", "status", "requested_at", "history_end"})
+    return Response(status_code=202, content_type="application/json", body=body,
+                    headers={"Location": f"/replenishment/simulations/{simulation.simulation_id}"})
+
+
+@app.get("/replenishment/simulations/<simulation_id>")
+def get_simulation(simulation_id: str) -> dict:
+    """The simulation's request and status; the result (totals, per class, curve, per SKU) once
+    COMPLETED, the error if FAILED; the SKUs it skipped and why."""
+    logger.set_correlation_id(simulation_id)
+    return simulations.get(simulation_id)
+
+
+# ------------------------------------------------------------------ demand history
+@app.post("/demand/history")
+def import_history(request: HistoryImportIn) -> dict:
+    """Set the demand of SKUs on days (importing the same rows again changes nothing). Rows of unknown
+    SKUs, bad dates or bad quantities are skipped and listed with their row number (from 1)."""
+    result = replenishment.import_history(request.rows)
+    count(metrics, "DemandRowsImported", result["imported"])
+    return result
+
+
+@app.get("/demand/<sku>")
+def demand_history(sku: PathId, start: Annotated[date | None, Query()] = None,
+                   end: Annotated[date | None, Query()] = None) -> dict:
+    """Daily demand of a SKU between ``start`` and ``end`` (both included, YYYY-MM-DD)."""
+    first, last = (d.isoformat() if d else None for d in (start, end))
+    return {"sku": sku, "start": first, "end": last, "history": replenishment.history(sku, first, last)}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: Any) -> dict:
+    return refuse_unreadable(event, settings.max_body_bytes) or app.resolve(event, context)

@@ -1,0 +1,23 @@
+"""Step Send (one batch of the run's Map): put the batch's drafted purchase orders on their suppliers'
+queues."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+
+from orderflow.lambda_support import count, observability
+from orderflow.replenishment import ReplenishmentService, SendEvent
+
+logger, tracer, metrics = observability("replenish_send")
+service = ReplenishmentService.from_settings()
+
+
+@logger.inject_lambda_context(correlation_id_path="run_id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=SendEvent)
+def handler(event: SendEvent, context: Any) -> dict:
+    result = service.send_batch(event.run_id, event.batch, event.decided)
+    count(metrics, "PurchaseOrdersSent", result["counts"]["sent"])
+    logger.info("batch sent", extra={"batch": event.batch.model_dump(), "sent": result["counts"]["sent"]})
+    return result

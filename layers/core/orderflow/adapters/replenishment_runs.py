@@ -1,0 +1,93 @@
+"""Replenishment table: per run one ``RUN`` item (status, totals) and one ``SKU#<sku>`` item per decision.
+
+The ``RUN`` item carries ``run_kind = "RUN"`` and ``started_at`` so the ``runs`` index lists runs newest
+first; decision items lack ``run_kind`` and stay out of that index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..purchasing_models import Decision, ReplenishmentRun, RunCounts, RunStatus
+from . import dynamo
+from .dynamo import ConditionFailed, Write, batch_put
+
+RUN = "RUN"
+SKU = "SKU#"
+
+
+class ReplenishmentRunsRepository:
+    def __init__(self, table: str):
+        self.table = table
+
+    def start(self, run: ReplenishmentRun) -> ReplenishmentRun:
+        """Store a new run; if it exists (a retried StartRun), keep and return the first."""
+        item = {"record": RUN, "run_kind": RUN, **run.model_dump(mode="python", exclude_none=True)}
+        try:
+            dynamo.apply(Write("Put", self.table, item=item, condition="attribute_not_exists(run_id)"))
+        except ConditionFailed:
+            return self.get_run(run.run_id) or run
+        return run
+
+    def get_run(self, run_id: str) -> ReplenishmentRun | None:
+        item = dynamo.get(self.table, {"run_id": run_id, "record": RUN})
+        return ReplenishmentRun.model_validate(item) if item else None
+
+    def get(self, run_id: str) -> tuple[ReplenishmentRun, list[Decision]] | None:
+        """The run and its decisions (ordered by SKU), all pages of its partition."""
+        run, decisions, page = None, [], {}
+        while True:
+            items, last = dynamo.query(self.table, KeyConditionExpression="run_id = :r",
+                                       ExpressionAttributeValues={":r": run_id}, ConsistentRead=True, **page)
+            for item in items:
+                if item["record"] == RUN:
+                    run = ReplenishmentRun.model_validate(item)
+                else:
+                    decisions.append(Decision.model_validate(item))
+            if not last:
+                return (run, decisions) if run else None
+            page = {"ExclusiveStartKey": last}
+
+    def get_decision(self, run_id: str, sku: str) -> Decision | None:
+        item = dynamo.get(self.table, {"run_id": run_id, "record": f"{SKU}{sku}"})
+        return Decision.model_validate(item) if item else None
+
+    def list(self, limit: int) -> list[ReplenishmentRun]:
+        """The latest runs, newest first."""
+        items, _ = dynamo.query(self.table, IndexName="runs", KeyConditionExpression="run_kind = :k",
+                                ExpressionAttributeValues={":k": RUN}, ScanIndexForward=False, Limit=limit)
+        return [ReplenishmentRun.model_validate(item) for item in items]
+
+    def put_decisions(self, run_id: str, decisions: list[Decision]) -> None:
+        """Store each decision under the run; a retried batch overwrites its own decisions."""
+        batch_put(self.table, [{"run_id": run_id, "record": f"{SKU}{d.sku}", **d.model_dump(mode="python")}
+                               for d in decisions])
+
+    def finish(self, run_id: str, counts: RunCounts, finished_at: str) -> ReplenishmentRun | None:
+        """RUNNING → COMPLETED with the totals; None if the run is not RUNNING (already closed)."""
+        return self._close(run_id, "SET #status = :done, counts = :counts, finished_at = :at",
+                           {":done": RunStatus.COMPLETED.value, ":counts": counts.model_dump(), ":at": finished_at})
+
+    def fail(self, run: ReplenishmentRun, error: str) -> ReplenishmentRun | None:
+        """RUNNING (or never recorded, when StartRun itself failed) → FAILED with the error."""
+        return self._close(
+            run.run_id,
+            "SET #status = :failed, #error = :error, finished_at = :at, run_kind = :kind, "
+            "#cycle = if_not_exists(#cycle, :cycle), started_at = if_not_exists(started_at, :started), "
+            "#trigger = if_not_exists(#trigger, :trigger), counts = if_not_exists(counts, :counts)",
+            {":failed": RunStatus.FAILED.value, ":error": error, ":at": run.finished_at, ":kind": RUN,
+             ":cycle": run.cycle, ":started": run.started_at, ":trigger": run.trigger,
+             ":counts": RunCounts().model_dump()},
+            condition_extra="attribute_not_exists(run_id) OR ",
+            names={"#error": "error", "#trigger": "trigger", "#cycle": "cycle"})
+
+    def _close(self, run_id: str, update: str, values: dict[str, Any], condition_extra: str = "",
+               names: dict[str, str] | None = None) -> ReplenishmentRun | None:
+        write = Write("Update", self.table, key={"run_id": run_id, "record": RUN}, update=update,
+                      condition=f"{condition_extra}#status = :running",
+                      names={"#status": "status", **(names or {})},
+                      values={**values, ":running": RunStatus.RUNNING.value})
+        try:
+            return ReplenishmentRun.model_validate(dynamo.apply(write, return_new=True))
+        except ConditionFailed:
+            return None

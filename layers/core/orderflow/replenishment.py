@@ -1,0 +1,548 @@
+"""The replenishment run: record it, split the catalogue into batches, decide each SKU (forecast →
+policy → purchase order), send the drafts to the suppliers, close the run with its totals.
+Also the demand history that the forecasts read (import and read back).
+
+docs/replenishment.md §1–2 and §9 describe the run. ``orderflow.forecasting`` (numpy, statsmodels)
+is imported only by :func:`forecast_demand`: the purchasing API function imports this module
+without numpy in its layers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .adapters.demand import DemandRepository
+from .adapters.products import ProductsRepository
+from .adapters.replenishment_runs import ReplenishmentRunsRepository
+from .adapters.stock import StockRepository
+from .adapters.workflow import StepFunctionsWorkflow
+from .errors import NotFound, OrderflowError, TransientError, Unprocessable
+from .models import Identifier, Product, StockLevel, Strict, utc_now
+from .policy import PolicyInputError
+from .policy import decide as policy_decide
+from .purchasing import CapacityExceeded, PurchasingService
+from .purchasing_models import (
+    Decision,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    ReplenishmentRun,
+    RunCounts,
+    RunStatus,
+    Supplier,
+    purchase_order_id,
+)
+from .settings import Settings, get_settings
+
+if TYPE_CHECKING:  # numpy: imported only where a forecast is made
+    from .forecasting import Forecast
+
+MAX_HISTORY_DAYS = 730  # the most history a forecast reads
+MIN_HISTORY_DAYS = 14  # two weekly seasons: less is skipped as "history too short"
+SEASON_LENGTH = 7  # daily demand, weekly pattern
+CAPACITY_ATTEMPTS = 4  # drafts that lose the supplier-capacity race re-decide at most this often
+ERROR_TEXT_LIMIT = 1000
+_BATCH_READ = 100  # keys per BatchGetItem
+
+
+# ------------------------------------------------------------------ what the workflow passes around
+class Batch(BaseModel):
+    """One parallel-scan segment of the Products table."""
+
+    segment: Annotated[int, Field(ge=0)]
+    total_segments: Annotated[int, Field(ge=1)]
+
+
+class BatchItem(BaseModel):
+    """One item of the run's Map (StartRun's ``batches``), the Decide step's input."""
+
+    run_id: str
+    cycle: str
+    batch: Batch
+
+
+class Decided(BaseModel):
+    """The Decide step's output: the drafts to send and what the batch decided."""
+
+    po_ids: list[str] = []
+    counts: RunCounts = RunCounts()
+
+
+class BatchResult(BaseModel):
+    """The Send step's output, one per batch: FinishRun adds them up."""
+
+    batch: Batch
+    counts: RunCounts
+
+
+class StartRunEvent(BaseModel):
+    """StartRun's input: the execution's name, start time and input (``{"trigger", "note"?}``)."""
+
+    run_id: str
+    started_at: str
+    input: dict[str, Any] = {}
+
+
+class SendEvent(BaseModel):
+    run_id: str
+    batch: Batch
+    decided: Decided
+
+
+class FinishEvent(BaseModel):
+    """FinishRun's input (``batches``), or RunFailed's (``error``, with the execution's start and input)."""
+
+    run_id: str
+    batches: list[BatchResult | None] | None = None
+    error: Any = None
+    started_at: str | None = None
+    input: dict[str, Any] = {}
+
+
+class BatchesFailed(OrderflowError):
+    """Some batches of the run have no result (their Map iteration failed): the run cannot complete."""
+
+    http_status = 500
+    code = "BATCHES_FAILED"
+
+
+class HistoryRow(Strict):
+    sku: Identifier
+    day: date
+    quantity: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
+
+
+# ------------------------------------------------------------------ deciding one SKU (pure)
+class Skip(Exception):
+    """This SKU cannot be decided this run; ``reason`` says why (it goes on the run record)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def timestamp(moment: datetime) -> str:
+    """The stored form of a moment (as ``utc_now``): UTC, milliseconds, ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def cycle_of(started_at: str) -> str:
+    """The replenishment cycle of a run: the UTC day it started (``YYYY-MM-DD``)."""
+    moment = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).date().isoformat()
+
+
+def history_window(cycle: str, max_days: int = MAX_HISTORY_DAYS) -> tuple[str, str]:
+    """First and last day a forecast of ``cycle`` reads: the last 730 days (``max_days``) before the cycle."""
+    end = date.fromisoformat(cycle) - timedelta(days=1)
+    return (end - timedelta(days=max_days - 1)).isoformat(), end.isoformat()
+
+
+def daily_series(recorded: Mapping[str, int], cycle: str, max_days: int = MAX_HISTORY_DAYS) -> list[float]:
+    """Daily demand from the first recorded day of the window (``max_days`` long) to the day before
+    ``cycle``, days without a record as 0. A negative day (returns received exceeded that day's
+    shipments) is netted against the days before it, so the total stays right and no day is negative."""
+    first, last = history_window(cycle, max_days)
+    days = sorted(day for day in recorded if first <= day <= last)
+    if not days:
+        return []
+    start = date.fromisoformat(days[0])
+    series = [0.0] * ((date.fromisoformat(last) - start).days + 1)
+    for day in days:
+        series[(date.fromisoformat(day) - start).days] = float(recorded[day])
+    for i, value in enumerate(series):
+        if value < 0:
+            series[i], owed = 0.0, -value
+            for j in range(i - 1, -1, -1):
+                if owed <= 0:
+                    break
+                taken = min(series[j], owed)
+                series[j], owed = series[j] - taken, owed - taken
+    return series
+
+
+def check_parameters(product: Product) -> None:
+    """Raise ``Skip`` when the product's parameters cannot drive an order."""
+    if not product.supplier_id:
+        raise Skip("no supplier: set the product's supplier_id")
+    if product.replenishment is None:
+        raise Skip("no replenishment parameters")
+    if product.replenishment.lead_time_days <= 0:
+        raise Skip(f"lead time is {product.replenishment.lead_time_days:g} days: set the supplier's lead time "
+                   "(lead_time_days > 0)")
+
+
+def forecast_demand(product: Product, history: Sequence[float]) -> Decision:
+    """Forecast the product's demand over lead time + review period; a Decision with the forecast
+    filled in (outcome still to be decided). Raises ``Skip`` for a history it cannot use."""
+    return forecast_with_model(product, history)[0]
+
+
+def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Decision, Forecast]:
+    """:func:`forecast_demand` and the forecast it came from (the fitted model in
+    ``details["fitted"]``), for a caller that carries the model forward (the simulation)."""
+    from .forecasting import ForecastInputError, forecast
+
+    check_parameters(product)
+    params = product.replenishment
+    assert params is not None
+    if not history:
+        raise Skip(f"no demand history in the last {MAX_HISTORY_DAYS} days (import it with `orderflow history "
+                   "import`)")
+    if len(history) < MIN_HISTORY_DAYS:
+        raise Skip(f"history too short: {len(history)} days since the first recorded demand, at least "
+                   f"{MIN_HISTORY_DAYS} needed")
+    horizon = math.ceil(params.lead_time_days + params.review_period_days)
+    try:
+        result = forecast(history, horizon=horizon, season_length=SEASON_LENGTH)
+    except ForecastInputError as exc:
+        raise Skip(f"history cannot be forecast: {exc}") from None
+    daily = [round(float(v), 4) for v in result.mean]
+    decision = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
+                        demand_class=result.demand_class, method=result.method, history_days=len(history),
+                        horizon_days=horizon, forecast=daily, forecast_daily=round(sum(daily) / horizon, 4),
+                        sigma_daily=round(float(result.sigma), 4), unit_cost=params.unit_cost)
+    return decision, result
+
+
+def apply_policy(forecasted: Decision, product: Product, stock: StockLevel, remaining: int | None) -> Decision:
+    """The inventory policy on a forecast (stdlib only, cheap: re-run when the supplier's capacity
+    changes under a draft). Raises ``Skip`` for parameters the policy refuses."""
+    params = product.replenishment
+    assert params is not None and forecasted.forecast_daily is not None
+    review = params.review_period_days
+    try:
+        decided = policy_decide({
+            "sku": product.sku,
+            "mean_daily_demand": forecasted.forecast_daily,
+            "sigma_daily": forecasted.sigma_daily or 0.0,
+            "lead_time_days": params.lead_time_days,
+            "sigma_lead_time_days": params.lead_time_sigma_days,
+            "review_period_days": review,
+            "review_period_forecast": sum(forecasted.forecast[-review:]),
+            "ordering_cost": params.ordering_cost,
+            "unit_cost": params.unit_cost,
+            "holding_cost_rate": params.holding_cost_rate,
+            "target_service_level": params.service_level,
+            "moq": params.moq,
+            "pack_size": params.pack_size,
+            "supplier_capacity": remaining,
+            "on_hand": max(0, stock.on_hand),
+            "on_order": max(0, stock.on_order),
+            "reserved": max(0, stock.reserved),
+            "backordered": max(0, stock.backordered),
+        })
+    except PolicyInputError as exc:
+        raise Skip(f"replenishment parameters: {exc.message}") from None
+    # Needed but the supplier cannot take any of it: skipped, for a planner to look at.
+    outcome = "ordered" if decided.quantity > 0 else "skipped" if decided.capped else "not_needed"
+    return forecasted.model_copy(update={
+        "outcome": outcome, "reason": decided.reason, "quantity": decided.quantity, "capped": decided.capped,
+        "safety_stock": round(decided.safety_stock, 4), "reorder_point": round(decided.reorder_point, 4),
+        "order_up_to": round(decided.order_up_to, 4), "eoq": round(decided.eoq, 4),
+        "inventory_position": decided.inventory_position})
+
+
+def decide_sku(product: Product, stock: StockLevel, history: Sequence[float], remaining: int | None) -> Decision:
+    """What to buy of one SKU this cycle: forecast, then the policy. A SKU that cannot be decided comes
+    back ``skipped`` with the reason."""
+    try:
+        return apply_policy(forecast_demand(product, history), product, stock, remaining)
+    except Skip as skip:
+        return skipped(product.sku, skip.reason, product.supplier_id)
+
+
+def skipped(sku: str, reason: str, supplier_id: str | None = None) -> Decision:
+    return Decision(sku=sku, supplier_id=supplier_id, outcome="skipped", reason=reason)
+
+
+def tally(decisions: Sequence[Decision]) -> RunCounts:
+    counts = RunCounts(skus=len(decisions))
+    for d in decisions:
+        setattr(counts, d.outcome, getattr(counts, d.outcome) + 1)
+        if d.outcome == "ordered":
+            counts.units_ordered += d.quantity
+    return counts
+
+
+def run_name(now: datetime) -> str:
+    """An execution name (= run id) that sorts by time and does not collide."""
+    return f"run-{now.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def error_text(error: Any) -> str:
+    """A Step Functions Catch payload (``{"Error", "Cause"}``) as one readable line."""
+    if not isinstance(error, Mapping):
+        return str(error)[:ERROR_TEXT_LIMIT]
+    name, cause = error.get("Error") or "Error", error.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, Mapping):
+            cause = parsed.get("errorMessage") or cause
+    except (TypeError, ValueError):
+        pass
+    return f"{name}: {cause}"[:ERROR_TEXT_LIMIT] if cause else str(name)[:ERROR_TEXT_LIMIT]
+
+
+def _problem(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or "row"
+    return f"{field}: {first['msg']}"
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+# ------------------------------------------------------------------ the service
+class ReplenishmentService:
+    def __init__(self, settings: Settings, runs: ReplenishmentRunsRepository, products: ProductsRepository,
+                 stock: StockRepository, demand: DemandRepository, workflow: StepFunctionsWorkflow,
+                 purchasing: PurchasingService):
+        self.settings = settings
+        self.runs, self.products, self.stock, self.demand = runs, products, stock, demand
+        self.workflow, self.purchasing = workflow, purchasing
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> ReplenishmentService:
+        s = settings or get_settings()
+        return cls(s, ReplenishmentRunsRepository(s.replenishment_table), ProductsRepository(s.products_table),
+                   StockRepository(s.stock_table), DemandRepository(s.demand_table),
+                   StepFunctionsWorkflow(s.replenishment_state_machine_arn), PurchasingService.from_settings(s))
+
+    # ------------------------------------------------------------------ starting and reading runs
+    def request_run(self, note: str | None = None) -> ReplenishmentRun:
+        """Start a run now: record it (so it can be read at once), then start the workflow execution
+        named after it, whose first step keeps this record."""
+        now = datetime.now(UTC)
+        run_id = run_name(now)
+        run = self.runs.start(ReplenishmentRun(run_id=run_id, cycle=now.date().isoformat(), status=RunStatus.RUNNING,
+                                               trigger="api", started_at=timestamp(now), note=note))
+        self.workflow.start_named(run_id, {"trigger": "api", "note": note})
+        return run
+
+    def get_run(self, run_id: str) -> tuple[ReplenishmentRun, list[Decision]]:
+        found = self.runs.get(run_id)
+        if found is None:
+            raise NotFound(f"replenishment run {run_id} not found")
+        return found
+
+    def list_runs(self, limit: int = 20) -> list[ReplenishmentRun]:
+        return self.runs.list(limit)
+
+    # ------------------------------------------------------------------ the workflow's steps
+    def start_run(self, run_id: str, started_at: str, trigger: str, note: str | None = None) -> dict[str, Any]:
+        """StartRun: record the run (a retry keeps the first record) and split the catalogue into
+        ``ceil(products / batch size)`` parallel-scan segments."""
+        cycle = cycle_of(started_at)
+        started_at = timestamp(datetime.fromisoformat(started_at.replace("Z", "+00:00")))
+        run = self.runs.start(ReplenishmentRun(run_id=run_id, cycle=cycle, status=RunStatus.RUNNING,
+                                               trigger=trigger, started_at=started_at, note=note))
+        total = max(1, math.ceil(self.products.count() / max(1, self.settings.replenishment_batch_size)))
+        return {"run_id": run_id, "cycle": run.cycle,
+                "batches": [{"run_id": run_id, "cycle": run.cycle,
+                             "batch": {"segment": segment, "total_segments": total}} for segment in range(total)]}
+
+    def decide_batch(self, item: Mapping[str, Any] | BatchItem) -> dict[str, Any]:
+        """Decide: every replenished product of one segment (active, with ``replenishment``
+        parameters; the others are not bought by Orderflow and not counted). Drafts are conditional
+        per cycle and SKU, so a retried batch drafts nothing twice."""
+        work = BatchItem.model_validate(item)
+        raw = [p for p in self.products.scan_segment(work.batch.segment, work.batch.total_segments)
+               if p.get("replenishment") and p.get("active", True) is not False]
+        levels: dict[str, StockLevel] = {}
+        skus = [p["sku"] for p in raw]
+        for start in range(0, len(skus), _BATCH_READ):
+            levels.update(self.stock.get_many(skus[start:start + _BATCH_READ]))
+        window = _BatchContext(self, work.run_id, work.cycle)
+        decisions = [window.decide(p, levels.get(p["sku"]) or StockLevel(sku=p["sku"])) for p in raw]
+        self.runs.put_decisions(work.run_id, decisions)
+        return Decided(po_ids=window.to_send, counts=tally(decisions)).model_dump(mode="json")
+
+    def send_batch(self, run_id: str, batch: Mapping[str, Any] | Batch,
+                   decided: Mapping[str, Any] | Decided) -> dict[str, Any]:
+        """Send: put the batch's drafts on their suppliers' queues (a draft sent already is left as is)."""
+        done = Decided.model_validate(decided)
+        sent = sum(1 for po_id in done.po_ids if self.purchasing.send(po_id).status != PurchaseOrderStatus.DRAFT)
+        counts = done.counts.model_copy(update={"sent": done.counts.sent + sent})
+        return BatchResult(batch=Batch.model_validate(batch), counts=counts).model_dump(mode="json")
+
+    def finish(self, run_id: str, batches: Sequence[Mapping[str, Any] | BatchResult | None]) -> ReplenishmentRun:
+        """FinishRun: the totals of every batch on the run record, status COMPLETED (once). A batch
+        without a result (a failed Map iteration that did not fail the Map) raises ``BatchesFailed``."""
+        missing = sum(1 for b in batches if b is None)
+        if missing:
+            raise BatchesFailed(f"{missing} of {len(batches)} batches of run {run_id} failed; their SKUs were "
+                                "not decided")
+        counts = sum((BatchResult.model_validate(b).counts for b in batches), RunCounts())
+        return self.runs.finish(run_id, counts, utc_now()) or self.get_run(run_id)[0]
+
+    def fail(self, run_id: str, error: Any, started_at: str | None = None, trigger: str | None = None
+             ) -> ReplenishmentRun:
+        """RunFailed: status FAILED with the error (also when StartRun itself never recorded the run)."""
+        started = started_at or utc_now()
+        run = ReplenishmentRun(run_id=run_id, cycle=cycle_of(started), status=RunStatus.FAILED,
+                               trigger=trigger or "manual", started_at=started, finished_at=utc_now())
+        return self.runs.fail(run, error_text(error)) or self.get_run(run_id)[0]
+
+    # ------------------------------------------------------------------ demand history
+    def import_history(self, rows: Sequence[Any]) -> dict[str, Any]:
+        """Set the demand of each (sku, day) row (importing twice changes nothing). A row with an
+        unknown SKU, a bad or future date, a negative or fractional quantity, or the same SKU and day as
+        an earlier row is skipped and named (rows count from 1); the others are imported."""
+        today = _utc_today()
+        valid: list[tuple[int, HistoryRow]] = []
+        skipped_rows: list[dict[str, Any]] = []
+
+        def skip(number: int, row: Any, problem: str) -> None:
+            sku = row.get("sku") if isinstance(row, Mapping) else None
+            skipped_rows.append({"row": number, "sku": sku if isinstance(sku, str) else None, "problem": problem})
+
+        for number, row in enumerate(rows, start=1):
+            try:
+                parsed = HistoryRow.model_validate(row)
+            except ValidationError as exc:
+                skip(number, row, _problem(exc))
+                continue
+            if parsed.day > today:
+                skip(number, row, f"day {parsed.day.isoformat()} is in the future")
+                continue
+            valid.append((number, parsed))
+        known = self.products.existing(sorted({row.sku for _, row in valid}))
+        seen: dict[tuple[str, date], int] = {}
+        accepted: list[tuple[str, str, int]] = []
+        for number, row in valid:
+            if row.sku not in known:
+                skip(number, {"sku": row.sku}, f"unknown SKU {row.sku}")
+            elif (row.sku, row.day) in seen:
+                skip(number, {"sku": row.sku}, f"the same SKU and day as row {seen[row.sku, row.day]}")
+            else:
+                seen[row.sku, row.day] = number
+                accepted.append((row.sku, row.day.isoformat(), row.quantity))
+        self.demand.set_days(accepted)
+        return {"imported": len(accepted), "skipped": sorted(skipped_rows, key=lambda s: s["row"])}
+
+    def history(self, sku: str, start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
+        """Recorded daily demand of ``sku`` between ``start`` and ``end`` (both included), oldest first."""
+        for name, value in (("start", start), ("end", end)):
+            if value is not None:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise Unprocessable(f"{name} must be a date (YYYY-MM-DD), got {value!r}", {"field": name}) \
+                        from None
+        if start and end and start > end:
+            raise Unprocessable(f"start {start} is after end {end}", {"start": start, "end": end})
+        if not self.products.existing([sku]):
+            raise NotFound(f"product {sku} not found")
+        days = self.demand.history(sku, start, end)
+        return [{"day": day, "quantity": days[day]} for day in sorted(days)]
+
+
+class _BatchContext:
+    """Deciding one batch: suppliers and their remaining capacity are read once per batch and kept
+    up to date as drafts take capacity."""
+
+    def __init__(self, service: ReplenishmentService, run_id: str, cycle: str):
+        self.service, self.run_id, self.cycle = service, run_id, cycle
+        self.suppliers: dict[str, Supplier | str] = {}  # a Supplier, or why it cannot be ordered from
+        self.remaining: dict[str, int | None] = {}
+        self.to_send: list[str] = []
+        self.first_day, self.last_day = history_window(cycle)
+
+    def decide(self, raw: dict[str, Any], stock: StockLevel) -> Decision:
+        sku = raw["sku"]
+        existing = self._existing_order(sku)
+        if existing is not None:
+            return existing
+        try:
+            product = Product.model_validate(raw)
+        except ValidationError as exc:
+            return skipped(sku, f"replenishment parameters: {_problem(exc)}", raw.get("supplier_id"))
+        try:
+            check_parameters(product)
+            supplier = self._supplier(product.supplier_id or "")
+        except Skip as skip:
+            return skipped(sku, skip.reason, product.supplier_id)
+        history = daily_series(self.service.demand.history(sku, self.first_day, self.last_day), self.cycle)
+        decision = decide_sku(product, stock, history, self._remaining(supplier))
+        return self._draft(decision, product, stock, supplier) if decision.outcome == "ordered" else decision
+
+    def _existing_order(self, sku: str) -> Decision | None:
+        """A purchase order for this SKU and cycle exists (an earlier run today, a retried batch):
+        nothing to decide; a draft not yet sent is sent by this batch."""
+        po_id = purchase_order_id(self.cycle, sku)
+        try:
+            po = self.service.purchasing.get_purchase_order(po_id)
+        except NotFound:
+            return None
+        return self._already(po, sku)
+
+    def _already(self, po: PurchaseOrder, sku: str) -> Decision:
+        if po.status == PurchaseOrderStatus.DRAFT and po.po_id not in self.to_send:
+            self.to_send.append(po.po_id)
+        quantity = sum(line.quantity for line in po.lines if line.sku == sku)
+        if po.run_id == self.run_id:  # drafted by an earlier attempt of this batch: still this run's order
+            prior = self.service.runs.get_decision(self.run_id, sku)
+            if prior is not None and prior.po_id == po.po_id:
+                return prior
+            return Decision(sku=sku, supplier_id=po.supplier_id, outcome="ordered", po_id=po.po_id,
+                            quantity=quantity, reason=f"Order {quantity}: drafted by an earlier attempt of this "
+                                                      "run's batch")
+        return Decision(sku=sku, supplier_id=po.supplier_id, outcome="already_ordered", po_id=po.po_id,
+                        quantity=quantity, reason=f"purchase order {po.po_id} for this cycle exists already "
+                                                  f"({po.status.value}, {quantity} units)")
+
+    def _supplier(self, supplier_id: str) -> Supplier:
+        if supplier_id not in self.suppliers:
+            try:
+                supplier = self.service.purchasing.get_supplier(supplier_id)
+                self.suppliers[supplier_id] = (supplier if supplier.active else
+                                               f"supplier {supplier_id} is inactive")
+            except NotFound:
+                self.suppliers[supplier_id] = f"unknown supplier {supplier_id}: register it with PUT /suppliers/" \
+                                              f"{supplier_id}"
+        found = self.suppliers[supplier_id]
+        if isinstance(found, str):
+            raise Skip(found)
+        return found
+
+    def _remaining(self, supplier: Supplier) -> int | None:
+        if supplier.supplier_id not in self.remaining:
+            self.remaining[supplier.supplier_id] = self.service.purchasing.remaining_capacity(supplier, self.cycle)
+        return self.remaining[supplier.supplier_id]
+
+    def _draft(self, decision: Decision, product: Product, stock: StockLevel, supplier: Supplier) -> Decision:
+        """Draft the purchase order; losing the race for the supplier's capacity re-reads what is left
+        and decides again."""
+        params = product.replenishment
+        assert params is not None
+        for _ in range(CAPACITY_ATTEMPTS):
+            try:
+                po, created = self.service.purchasing.draft(
+                    cycle=self.cycle, run_id=self.run_id, supplier=supplier, sku=product.sku,
+                    quantity=decision.quantity, unit_cost=params.unit_cost, lead_time_days=params.lead_time_days)
+            except CapacityExceeded as exc:
+                self.remaining[supplier.supplier_id] = exc.remaining
+                try:
+                    decision = apply_policy(decision, product, stock, exc.remaining)
+                except Skip as skip:
+                    return skipped(product.sku, skip.reason, product.supplier_id)
+                if decision.outcome != "ordered":
+                    return decision
+                continue
+            if not created:  # another run of this cycle drafted it first
+                return self._already(po, product.sku)
+            left = self.remaining.get(supplier.supplier_id)
+            if left is not None:
+                self.remaining[supplier.supplier_id] = max(0, left - decision.quantity)
+            self.to_send.append(po.po_id)
+            return decision.model_copy(update={"po_id": po.po_id})
+        raise TransientError(f"supplier {supplier.supplier_id}'s capacity kept changing while drafting "
+                             f"{product.sku}; try the batch again")

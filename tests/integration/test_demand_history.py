@@ -1,0 +1,117 @@
+"""Demand history: import (set per SKU and day, bad rows named and skipped) and read back, against
+the tables of template.yaml in moto; shipped orders add to the same history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from orderflow.errors import NotFound, Unprocessable
+from orderflow.replenishment import ReplenishmentService
+
+
+@pytest.fixture(scope="module")
+def service(stack) -> ReplenishmentService:
+    return ReplenishmentService.from_settings()
+
+
+def days_ago(n: int) -> str:
+    return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
+
+
+def test_imported_rows_read_back_by_day(api, service):
+    sku = api.product()
+    rows = [{"sku": sku, "day": days_ago(n), "quantity": n} for n in (3, 1, 2)]
+
+    assert service.import_history(rows) == {"imported": 3, "skipped": []}
+
+    assert service.history(sku) == [{"day": days_ago(3), "quantity": 3}, {"day": days_ago(2), "quantity": 2},
+                                    {"day": days_ago(1), "quantity": 1}]
+    assert service.history(sku, start=days_ago(2), end=days_ago(2)) == [{"day": days_ago(2), "quantity": 2}]
+    assert service.history(sku, start=days_ago(2)) == service.history(sku)[1:]
+    assert service.history(sku, end=days_ago(3)) == service.history(sku)[:1]
+
+
+def test_importing_the_same_rows_again_changes_nothing(api, service):
+    sku = api.product()
+    rows = [{"sku": sku, "day": days_ago(n), "quantity": 5} for n in range(1, 8)]
+    service.import_history(rows)
+    first = service.history(sku)
+
+    assert service.import_history(rows)["imported"] == 7
+
+    assert service.history(sku) == first and sum(day["quantity"] for day in first) == 35
+
+
+def test_a_corrected_import_replaces_the_day(api, service):
+    sku = api.product()
+    service.import_history([{"sku": sku, "day": days_ago(4), "quantity": 40}])
+    service.import_history([{"sku": sku, "day": days_ago(4), "quantity": 4}])
+    assert service.history(sku) == [{"day": days_ago(4), "quantity": 4}]
+
+
+def test_bad_rows_are_named_and_skipped_and_the_rest_imported(api, service):
+    sku = api.product()
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    rows = [
+        {"sku": sku, "day": days_ago(2), "quantity": 7},
+        {"sku": "NO-SUCH-SKU", "day": days_ago(2), "quantity": 1},
+        {"sku": sku, "day": days_ago(3), "quantity": -2},
+        {"sku": sku, "day": "2024-02-30", "quantity": 1},
+        {"sku": sku, "day": tomorrow, "quantity": 1},
+        {"sku": sku, "day": days_ago(5), "quantity": 1.5},
+        {"sku": sku, "day": days_ago(2), "quantity": 9},
+        {"sku": sku, "quantity": 1},
+        "not a row",
+    ]
+
+    result = service.import_history(rows)
+
+    assert result["imported"] == 1
+    problems = {s["row"]: (s["sku"], s["problem"]) for s in result["skipped"]}
+    assert sorted(problems) == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert problems[2] == ("NO-SUCH-SKU", "unknown SKU NO-SUCH-SKU")
+    assert problems[3][0] == sku and problems[3][1].startswith("quantity:")
+    assert problems[4][1].startswith("day:")
+    assert problems[5][1] == f"day {tomorrow} is in the future"
+    assert problems[6][1].startswith("quantity:")
+    assert problems[7][1] == "the same SKU and day as row 1"
+    assert problems[8][1].startswith("day:")
+    assert problems[9] == (None, "row: Input should be a valid dictionary or instance of HistoryRow")
+    assert service.history(sku) == [{"day": days_ago(2), "quantity": 7}]
+
+
+def test_shipped_orders_add_to_the_imported_history(api, service):
+    sku, customer = api.product(price=1, stock=10), api.customer()
+    today = datetime.now(UTC).date().isoformat()
+    service.import_history([{"sku": sku, "day": days_ago(1), "quantity": 6}])
+    order_id = api.submit(customer, {sku: 3}).json()["order_id"]
+    assert api.wait_for(order_id)["status"] == "RESERVED"
+    assert api.http.post(f"/orders/{order_id}/ship", json={}).is_success
+
+    assert service.history(sku) == [{"day": days_ago(1), "quantity": 6}, {"day": today, "quantity": 3}]
+
+
+def test_reading_history_refuses_unknown_skus_and_bad_ranges(api, service):
+    sku = api.product()
+    with pytest.raises(NotFound):
+        service.history("NO-SUCH-SKU")
+    with pytest.raises(Unprocessable, match="after end"):
+        service.history(sku, start=days_ago(1), end=days_ago(5))
+    with pytest.raises(Unprocessable, match="start must be a date"):
+        service.history(sku, start="yesterday")
+    assert service.history(sku) == []
+
+
+def test_history_over_http(api):
+    sku = api.product()
+    imported = api.http.post("/demand/history", json={"rows": [
+        {"sku": sku, "day": days_ago(2), "quantity": 4}, {"sku": sku, "day": days_ago(1), "quantity": -1}]})
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["imported"] == 1 and imported.json()["skipped"][0]["row"] == 2
+
+    read = api.http.get(f"/demand/{sku}", params={"start": days_ago(7)})
+    assert read.status_code == 200, read.text
+    assert read.json()["history"] == [{"day": days_ago(2), "quantity": 4}]
+    assert api.http.get("/demand/NO-SUCH-SKU").status_code == 404

@@ -1,0 +1,125 @@
+"""SupplierEventsFunction, the consumer of supplier replies: batches with partial failures, duplicates, and a
+receipt that resumes a backordered order's workflow (submitted over HTTP, the reply put on the real queue)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from orderflow.purchasing import PurchasingService
+from orderflow.purchasing_models import PurchaseOrder, SupplierIn, SupplierReply
+
+FUNCTION = "SupplierEventsFunction"
+SAMPLE = Path(__file__).resolve().parents[2] / "events" / "samples" / "supplier_events_reply.json"
+
+
+@pytest.fixture(scope="module")
+def purchasing(stack) -> PurchasingService:
+    return PurchasingService.from_settings()
+
+
+def sent_order(purchasing: PurchasingService, sku: str, quantity: int = 10) -> PurchaseOrder:
+    """A purchase order on the queue of a new ``manual-`` supplier (the offline simulated supplier ignores it)."""
+    acme = purchasing.put_supplier(f"manual-{uuid.uuid4().hex[:8]}", SupplierIn(name="Acme"))
+    po, _ = purchasing.draft(cycle="2030-02-01", run_id="run-test", supplier=acme, sku=sku, quantity=quantity,
+                             unit_cost=Decimal("1.25"), lead_time_days=1)
+    return purchasing.send(po.po_id)
+
+
+def body(po: PurchaseOrder, type_: str, reply_id: str | None = None, **lines: int) -> str:
+    return json.dumps({"schema_version": "1", "reply_id": reply_id or uuid.uuid4().hex, "po_id": po.po_id,
+                       "supplier_id": po.supplier_id, "type": type_,
+                       "lines": [{"sku": s, "quantity": q} for s, q in lines.items()]})
+
+
+def batch(*bodies: str) -> tuple[dict, list[str]]:
+    """An SQS event with one record per body, and the records' message ids."""
+    ids = [str(uuid.uuid4()) for _ in bodies]
+    records = [{"messageId": message_id, "receiptHandle": f"handle-{message_id}", "body": text,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1893745800000",
+                               "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                               "ApproximateFirstReceiveTimestamp": "1893745800010"},
+                "messageAttributes": {}, "md5OfBody": "0" * 32, "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orderflow-dev-supplier-replies",
+                "awsRegion": "us-east-1"} for message_id, text in zip(ids, bodies, strict=True)]
+    return {"Records": records}, ids
+
+
+def failures(stack, event: dict) -> list[str]:
+    return [f["itemIdentifier"] for f in stack.runtime.invoke(FUNCTION, event)["batchItemFailures"]]
+
+
+def test_malformed_records_fail_alone_and_the_rest_of_the_batch_is_applied(stack, api, purchasing):
+    sku = api.product()
+    po = sent_order(purchasing, sku)
+    event, ids = batch(
+        "not json at all",
+        json.dumps({"schema_version": "1", "po_id": po.po_id, "supplier_id": po.supplier_id, "type": "SHIPPED"}),
+        body(po, "RECEIVED"),  # a receipt without lines
+        body(po, "RECEIVED", **{sku: 4}),
+        body(po, "RECEIVED", **{sku: 7}),  # only 6 still expected
+    )
+
+    assert failures(stack, event) == [ids[0], ids[1], ids[2], ids[4]]
+    assert api.stock(sku)["on_hand"] == 4
+    assert purchasing.get_purchase_order(po.po_id).status == "PARTIALLY_RECEIVED"
+
+
+def test_a_reply_delivered_twice_is_applied_once(stack, api, purchasing):
+    sku = api.product()
+    po = sent_order(purchasing, sku)
+    receipt = body(po, "RECEIVED", reply_id="acme-receipt-1", **{sku: 5})
+
+    assert failures(stack, batch(receipt, receipt)[0]) == []
+    assert failures(stack, batch(receipt)[0]) == []
+
+    level = api.stock(sku)
+    assert (level["on_hand"], level["on_order"]) == (5, 5)
+
+
+def test_unknown_and_out_of_order_replies_fail_for_redelivery(stack, api, purchasing):
+    sku = api.product()
+    po = sent_order(purchasing, sku)
+    rejected, shipped_late, unknown = (body(po, "REJECTED"), body(po, "SHIPPED"),
+                                       body(po.model_copy(update={"po_id": "po-2030-02-01-nowhere"}), "ACKNOWLEDGED"))
+    event, ids = batch(rejected, shipped_late, unknown)
+
+    assert failures(stack, event) == [ids[1], ids[2]]  # nothing may follow a rejection
+    assert api.stock(sku)["on_order"] == 0
+
+
+def test_the_sample_event_is_a_valid_reply_and_a_batch_of_only_failures_is_retried_whole(stack, api, purchasing):
+    sample = json.loads(SAMPLE.read_text())["Records"][0]
+    assert SupplierReply.model_validate_json(sample["body"]).type == "RECEIVED"
+    sku = api.product()
+    po = sent_order(purchasing, sku)
+    event, _ = batch(body(po, "ACKNOWLEDGED"))
+    event["Records"].insert(0, sample)  # names a purchase order that does not exist here
+
+    assert failures(stack, event) == [sample["messageId"]]
+    assert purchasing.get_purchase_order(po.po_id).status == "ACKNOWLEDGED"
+    with pytest.raises(BatchProcessingError):  # Powertools fails the invocation: SQS redelivers the batch
+        stack.runtime.invoke(FUNCTION, {"Records": [sample]})
+
+
+def test_a_receipt_on_the_replies_queue_resumes_a_backordered_order(stack, api, purchasing):
+    sku, customer = api.product(price=3), api.customer()
+    order_id = api.submit(customer, {sku: 2}).json()["order_id"]
+    assert api.wait_for(order_id)["status"] == "BACKORDERED"
+    po = sent_order(purchasing, sku, quantity=5)
+    assert api.stock(sku)["on_order"] == 5
+
+    sqs = stack.boto3_client("sqs")
+    replies = sqs.get_queue_url(QueueName="orderflow-dev-supplier-replies")["QueueUrl"]
+    sqs.send_message(QueueUrl=replies, MessageBody=body(po, "RECEIVED", **{sku: 5}))
+
+    assert api.wait_for(order_id, {"RESERVED"})["status"] == "RESERVED"
+    level = api.stock(sku)
+    assert (level["on_hand"], level["reserved"], level["available"], level["on_order"], level["backordered"]) == (
+        5, 2, 3, 0, 0)
+    assert purchasing.get_purchase_order(po.po_id).status == "RECEIVED"

@@ -1,0 +1,167 @@
+"""Deciding one SKU (forecast → policy) and the run's bookkeeping, without any AWS."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from orderflow.models import Product, Replenishment, StockLevel
+from orderflow.purchasing_models import Decision
+from orderflow.replenishment import (
+    MIN_HISTORY_DAYS,
+    apply_policy,
+    cycle_of,
+    daily_series,
+    decide_sku,
+    error_text,
+    history_window,
+    run_name,
+    tally,
+)
+
+CYCLE = "2025-03-01"
+
+
+def product(supplier_id: str | None = "acme", **params) -> Product:
+    defaults = {"unit_cost": Decimal("4.00"), "ordering_cost": Decimal("50"), "holding_cost_rate": 0.25,
+                "lead_time_days": 7, "service_level": 0.95, "moq": 0, "pack_size": 1, "review_period_days": 7}
+    return Product(sku="MUG", name="Mug", unit_price=Decimal("9.90"), supplier_id=supplier_id,
+                   replenishment=Replenishment(**{**defaults, **params}))
+
+
+def steady(days: int = 120, per_day: float = 10.0) -> list[float]:
+    """A weekly pattern around ``per_day`` a day."""
+    week = [0.8, 1.0, 1.0, 1.1, 1.2, 1.4, 0.5]
+    return [per_day * week[i % 7] for i in range(days)]
+
+
+def stock(on_hand: int, **counters) -> StockLevel:
+    return StockLevel(sku="MUG", on_hand=on_hand, available=on_hand, **counters)
+
+
+# ------------------------------------------------------------------ cycle and history
+def test_cycle_is_the_utc_day_the_run_started():
+    assert cycle_of("2025-03-01T02:00:00.123Z") == "2025-03-01"
+    assert cycle_of("2025-03-01T23:30:00-02:00") == "2025-03-02"
+    assert cycle_of("2025-03-01T00:30:00+01:00") == "2025-02-28"
+
+
+def test_history_is_zero_filled_from_first_record_to_the_day_before_the_cycle():
+    recorded = {"2025-02-20": 4, "2025-02-23": 2, "2025-03-01": 99, "2025-03-05": 99}
+    assert daily_series(recorded, CYCLE) == [4, 0, 0, 2, 0, 0, 0, 0, 0]  # 20 Feb .. 28 Feb
+
+
+def test_history_reads_at_most_the_last_730_days():
+    first, last = history_window(CYCLE)
+    assert (first, last) == ("2023-03-02", "2025-02-28")
+    series = daily_series({"2020-01-01": 50, first: 3, last: 1}, CYCLE)
+    assert len(series) == 730 and series[0] == 3 and series[-1] == 1 and sum(series) == 4
+
+
+def test_returns_that_exceed_a_days_shipments_are_netted_against_earlier_days():
+    recorded = {"2025-02-24": 5, "2025-02-25": 3, "2025-02-26": -6, "2025-02-27": 2}
+    series = daily_series(recorded, CYCLE)
+    assert series == [2, 0, 0, 2, 0]
+    assert min(series) >= 0 and sum(series) == 5 + 3 - 6 + 2
+
+
+def test_no_history_gives_an_empty_series():
+    assert daily_series({}, CYCLE) == []
+    assert daily_series({"2020-01-01": 3}, CYCLE) == []
+
+
+# ------------------------------------------------------------------ one SKU
+def test_a_sku_below_its_reorder_point_is_ordered_in_packs_and_at_least_the_moq():
+    decision = decide_sku(product(moq=100, pack_size=12), stock(5), steady(), remaining=None)
+
+    assert decision.outcome == "ordered"
+    assert decision.quantity >= 100 and decision.quantity % 12 == 0
+    assert decision.inventory_position == 5 and decision.reorder_point > 5
+    assert decision.horizon_days == 14 and len(decision.forecast) == 14
+    assert 8 < decision.forecast_daily < 12  # about 10 a day
+    assert decision.sigma_daily is not None and decision.safety_stock > 0
+    assert decision.reason.startswith(f"Order {decision.quantity}")
+    assert decision.supplier_id == "acme" and decision.unit_cost == Decimal("4.00")
+
+
+def test_a_well_stocked_sku_is_not_ordered():
+    decision = decide_sku(product(), stock(5000), steady(), remaining=None)
+    assert decision.outcome == "not_needed" and decision.quantity == 0
+    assert "above the reorder point" in decision.reason
+
+
+def test_open_purchase_orders_and_backorders_count_in_the_position():
+    covered = decide_sku(product(), stock(0, on_order=5000), steady(), remaining=None)
+    assert covered.outcome == "not_needed" and covered.inventory_position == 5000
+    owed = decide_sku(product(), stock(300, reserved=100, backordered=250), steady(), remaining=None)
+    assert owed.inventory_position == 300 - 100 - 250 and owed.outcome == "ordered"
+
+
+def test_supplier_capacity_caps_the_quantity():
+    free = decide_sku(product(pack_size=10), stock(0), steady(), remaining=None)
+    capped = decide_sku(product(pack_size=10), stock(0), steady(), remaining=55)
+    assert free.quantity > 50
+    assert capped.outcome == "ordered" and capped.quantity == 50 and capped.capped
+    assert "capped" in capped.reason
+
+
+def test_a_needed_sku_the_supplier_cannot_take_is_skipped_with_the_reason():
+    decision = decide_sku(product(), stock(0), steady(), remaining=0)
+    assert decision.outcome == "skipped" and decision.quantity == 0
+    assert "no remaining capacity" in decision.reason
+
+
+def test_capacity_lost_to_a_race_is_decided_again_on_the_same_forecast():
+    first = decide_sku(product(), stock(0), steady(), remaining=None)
+    again = apply_policy(first, product(), stock(0), remaining=30)
+    assert again.quantity == 30 and again.capped
+    assert again.forecast == first.forecast and again.method == first.method
+
+
+@pytest.mark.parametrize(("make", "history", "reason"), [
+    (lambda: product(supplier_id=None), steady(), "no supplier"),
+    (lambda: product(lead_time_days=0), steady(), "lead time is 0 days"),
+    (lambda: product(), [], "no demand history"),
+    (lambda: product(), steady(MIN_HISTORY_DAYS - 1), "history too short: 13 days"),
+    (lambda: product(service_level=1.0), steady(), "replenishment parameters: target_service_level"),
+])
+def test_a_sku_that_cannot_be_decided_is_skipped_with_the_reason(make, history, reason):
+    decision = decide_sku(make(), stock(0), history, remaining=None)
+    assert decision.outcome == "skipped" and decision.quantity == 0
+    assert reason in decision.reason
+
+
+def test_a_sku_without_any_demand_orders_nothing():
+    decision = decide_sku(product(), stock(0), [0.0] * 60, remaining=None)
+    assert decision.method == "zero" and decision.quantity == 0 and decision.outcome == "not_needed"
+
+
+# ------------------------------------------------------------------ the run
+def test_counts_add_up_per_outcome():
+    decisions = [Decision(sku="A", outcome="ordered", reason="", quantity=40),
+                 Decision(sku="B", outcome="ordered", reason="", quantity=2),
+                 Decision(sku="C", outcome="not_needed", reason=""),
+                 Decision(sku="D", outcome="skipped", reason="no supplier"),
+                 Decision(sku="E", outcome="already_ordered", reason="", quantity=7)]
+    counts = tally(decisions)
+    assert counts.model_dump() == {"skus": 5, "ordered": 2, "not_needed": 1, "already_ordered": 1, "skipped": 1,
+                                   "sent": 0, "units_ordered": 42}
+    assert (counts + counts).ordered == 4
+
+
+def test_run_names_sort_by_time_and_differ():
+    now = datetime(2025, 3, 1, 2, 0, 5, tzinfo=UTC)
+    first, second = run_name(now), run_name(now)
+    assert re.fullmatch(r"run-20250301T020005-[0-9a-f]{6}", first)
+    assert first != second
+
+
+def test_a_step_failure_is_kept_as_one_readable_line():
+    cause = json.dumps({"errorType": "TransientError", "errorMessage": "DynamoDB is busy", "stackTrace": []})
+    assert error_text({"Error": "TransientError", "Cause": cause}) == "TransientError: DynamoDB is busy"
+    assert error_text({"Error": "States.Timeout"}) == "States.Timeout"
+    assert error_text({"Error": "X", "Cause": "plain words"}) == "X: plain words"

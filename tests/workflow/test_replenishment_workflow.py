@@ -1,0 +1,291 @@
+"""The real replenishment ASL executed by moto's Step Functions with the real replenish handlers.
+
+One stack for the module, with batches of two SKUs (so every run fans out over several
+parallel-scan segments) and no simulated supplier (purchase orders stay on the suppliers' queues for
+the tests to read). Runs decide the whole catalogue, so each test makes its own SKUs and suppliers
+and looks at those.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from orderflow.errors import TransientError
+from orderflow.models import ProductIn, ReplenishmentIn, StockAdjustmentIn
+from orderflow.purchasing import PurchasingService
+from orderflow.purchasing_models import SupplierIn, purchase_order_id
+from orderflow.replenishment import ReplenishmentService
+from orderflow.service import OrderService
+from orderflow.settings import get_settings
+from orderflow_local.stack import LocalStack
+
+pytestmark = pytest.mark.workflow
+MACHINE = "ReplenishmentStateMachine"
+BATCH_SIZE = 2
+SAMPLES = Path(__file__).parents[2] / "events" / "samples"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    local = LocalStack(parameter_overrides={"ReplenishmentBatchSize": BATCH_SIZE}, simulate_suppliers=False)
+    try:
+        local.start()
+        yield local
+    finally:
+        local.stop()
+
+
+class Shop:
+    """Builds catalogue, suppliers and history through the domain services, and runs the workflow."""
+
+    def __init__(self, stack: LocalStack):
+        self.stack = stack
+        self.orders = OrderService.from_settings()
+        self.purchasing = PurchasingService.from_settings()
+        self.replenishment = ReplenishmentService.from_settings()
+        self.prefix = uuid.uuid4().hex[:6]
+
+    def supplier(self, capacity: int | None = None, active: bool = True) -> str:
+        supplier_id = f"sup-{self.prefix}-{uuid.uuid4().hex[:4]}"
+        self.purchasing.put_supplier(supplier_id, SupplierIn(name="Acme", capacity_per_cycle=capacity, active=active))
+        return supplier_id
+
+    def product(self, supplier_id: str | None, on_hand: int = 0, daily: float | None = 10.0, days: int = 120,
+                **params) -> str:
+        sku = f"SKU-{self.prefix}-{uuid.uuid4().hex[:6]}"
+        replenishment = ReplenishmentIn(**{"unit_cost": Decimal("4.00"), "ordering_cost": Decimal("20"),
+                                           "holding_cost_rate": 0.25, "lead_time_days": 5, "review_period_days": 7,
+                                           **params})
+        self.orders.put_product(sku, ProductIn(name=sku, unit_price=Decimal("9.90"), supplier_id=supplier_id,
+                                               replenishment=replenishment))
+        if on_hand:
+            self.orders.adjust_stock(sku, StockAdjustmentIn(quantity=on_hand, reason="count"))
+        if daily is not None:
+            self.history(sku, daily, days)
+        return sku
+
+    def history(self, sku: str, daily: float, days: int) -> None:
+        today = datetime.now(UTC).date()
+        week = [0.8, 1.0, 1.0, 1.1, 1.2, 1.4, 0.5]
+        rows = [{"sku": sku, "day": (today - timedelta(days=n)).isoformat(), "quantity": round(daily * week[n % 7])}
+                for n in range(1, days + 1)]
+        assert self.replenishment.import_history(rows) == {"imported": days, "skipped": []}
+
+    def run(self, expect: str = "SUCCEEDED") -> tuple[dict, dict[str, dict]]:
+        """Run the workflow to its end; the run record and its decisions by SKU."""
+        name = f"run-test-{uuid.uuid4().hex[:8]}"
+        described = self.stack.wait_for_execution(self.stack.start_execution(MACHINE, name, {}), timeout=120)
+        assert described["status"] == expect, described
+        run, decisions = self.replenishment.get_run(name)
+        return run.model_dump(mode="json"), {d.sku: d.model_dump(mode="json") for d in decisions}
+
+    def messages(self, supplier_id: str) -> list[dict]:
+        sqs = self.stack.boto3_client("sqs")
+        url = self.purchasing.get_supplier(supplier_id).queue_url
+        bodies = []
+        while received := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            bodies += [json.loads(m["Body"]) for m in received]
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]}
+                                                            for m in received])
+        return bodies
+
+    def on_order(self, sku: str) -> int:
+        return self.orders.get_stock(sku).on_order
+
+
+@pytest.fixture(scope="module")
+def shop(stack: LocalStack) -> Shop:
+    return Shop(stack)
+
+
+def test_every_replenish_handler_has_a_sample_it_accepts(stack):
+    """First in the module, on an empty catalogue: the samples' run decides nothing."""
+    handlers = {fn.handler_module: fn.logical_id for fn in stack.resources.functions if fn.code_dir.name == "replenish"}
+    assert set(handlers) == {"start", "decide", "send", "finish"}
+    for module in ("start", "decide", "send", "finish"):
+        event = json.loads((SAMPLES / f"replenish_{module}.json").read_text())
+        assert stack.runtime.invoke(handlers[module], event), module
+    run, _ = ReplenishmentService.from_settings().get_run(event["run_id"])
+    assert run.status == "COMPLETED" and run.counts.skus == 3
+
+
+def test_a_run_orders_what_is_low_sends_it_and_reports_the_rest(shop):
+    supplier = shop.supplier()
+    low = shop.product(supplier, on_hand=5, moq=50, pack_size=10)
+    stocked = shop.product(supplier, on_hand=5000)
+    no_supplier = shop.product(None, on_hand=0)
+    unknown_supplier = shop.product(f"ghost-{shop.prefix}", on_hand=0)
+    short = shop.product(supplier, on_hand=0, days=5)
+    zero_lead = shop.product(supplier, on_hand=0)
+    stored = shop.stack.boto3_client("dynamodb")
+    stored.update_item(TableName=get_settings().products_table, Key={"sku": {"S": zero_lead}},
+                       UpdateExpression="SET replenishment.lead_time_days = :zero",
+                       ExpressionAttributeValues={":zero": {"N": "0"}})  # stored before validation refused it
+    incomplete = shop.product(supplier, on_hand=0)
+    stored.update_item(TableName=get_settings().products_table, Key={"sku": {"S": incomplete}},
+                       UpdateExpression="REMOVE replenishment.holding_cost_rate")
+    inactive = shop.product(shop.supplier(active=False), on_hand=0)
+    never_bought = f"SKU-{shop.prefix}-plain"
+    shop.orders.put_product(never_bought, ProductIn(name="No parameters", unit_price=Decimal("1.00")))
+
+    run, decisions = shop.run()
+
+    assert run["status"] == "COMPLETED" and run["finished_at"] and run["error"] is None
+    assert run["cycle"] == run["started_at"][:10]
+    ordered = decisions[low]
+    assert ordered["outcome"] == "ordered" and ordered["quantity"] >= 50 and ordered["quantity"] % 10 == 0
+    assert ordered["po_id"] == purchase_order_id(run["cycle"], low)
+    assert ordered["reorder_point"] > ordered["inventory_position"] == 5
+    assert ordered["demand_class"] and ordered["method"] and ordered["forecast_daily"] > 0
+    po = shop.purchasing.get_purchase_order(ordered["po_id"])
+    assert po.status == "SENT" and po.run_id == run["run_id"]
+    assert shop.on_order(low) == ordered["quantity"]
+    [message] = shop.messages(supplier)
+    assert message["po_id"] == ordered["po_id"] and message["supplier_id"] == supplier
+    assert [(line["sku"], line["quantity"]) for line in message["lines"]] == [(low, ordered["quantity"])]
+
+    assert decisions[stocked]["outcome"] == "not_needed" and decisions[stocked]["quantity"] == 0
+    assert "above the reorder point" in decisions[stocked]["reason"]
+    assert shop.on_order(stocked) == 0
+    assert decisions[no_supplier]["outcome"] == "skipped" and "no supplier" in decisions[no_supplier]["reason"]
+    assert "unknown supplier" in decisions[unknown_supplier]["reason"]
+    assert "history too short" in decisions[short]["reason"]
+    assert "lead time is 0 days" in decisions[zero_lead]["reason"] and shop.on_order(zero_lead) == 0
+    assert decisions[incomplete]["reason"] == \
+        "replenishment parameters: replenishment.holding_cost_rate: Field required"
+    assert "is inactive" in decisions[inactive]["reason"]
+    assert never_bought not in decisions  # not replenished by Orderflow: neither decided nor counted
+
+    counts = run["counts"]
+    outcomes = [d["outcome"] for d in decisions.values()]
+    assert counts["skus"] == len(decisions)
+    for outcome in ("ordered", "not_needed", "already_ordered", "skipped"):
+        assert counts[outcome] == outcomes.count(outcome)
+    assert counts["sent"] == counts["ordered"] >= 1
+
+
+def test_the_same_cycle_run_twice_orders_once(shop):
+    supplier = shop.supplier()
+    sku = shop.product(supplier, on_hand=0)
+    first, decisions = shop.run()
+    if first["cycle"] != datetime.now(UTC).date().isoformat():  # the day turned just now: start on the new one
+        first, decisions = shop.run()
+    po_id = decisions[sku]["po_id"]
+    quantity = decisions[sku]["quantity"]
+    assert decisions[sku]["outcome"] == "ordered" and quantity > 0
+    assert len(shop.messages(supplier)) == 1
+
+    second, again = shop.run()
+
+    assert second["cycle"] == first["cycle"]
+    assert again[sku]["outcome"] == "already_ordered" and again[sku]["po_id"] == po_id
+    assert second["counts"]["ordered"] == 0 and second["counts"]["sent"] == 0
+    assert shop.on_order(sku) == quantity
+    assert shop.messages(supplier) == []
+    assert shop.purchasing.get_purchase_order(po_id).status == "SENT"
+
+
+def test_supplier_capacity_caps_what_is_ordered_from_it(shop):
+    supplier = shop.supplier(capacity=30)
+    skus = [shop.product(supplier, on_hand=0) for _ in range(3)]
+
+    run, decisions = shop.run()
+
+    mine = [decisions[sku] for sku in skus]
+    ordered = [d for d in mine if d["outcome"] == "ordered"]
+    assert sum(d["quantity"] for d in ordered) == 30
+    assert all(d["capped"] for d in ordered)
+    for d in mine:
+        if d["outcome"] != "ordered":
+            assert d["outcome"] == "skipped" and "capacity" in d["reason"]
+    assert sum(shop.on_order(sku) for sku in skus) == 30
+    assert shop.purchasing.remaining_capacity(shop.purchasing.get_supplier(supplier), run["cycle"]) == 0
+    assert sorted(line["quantity"] for m in shop.messages(supplier) for line in m["lines"]) == \
+        sorted(d["quantity"] for d in ordered)
+
+
+def test_batches_cover_every_replenished_sku_exactly_once(shop, stack):
+    supplier = shop.supplier()
+    mine = {shop.product(supplier, on_hand=5000) for _ in range(5)}
+    catalogue = shop.replenishment.products.count()
+    name = f"run-test-{uuid.uuid4().hex[:8]}"
+    arn = stack.start_execution(MACHINE, name, {"trigger": "schedule"})
+    assert stack.wait_for_execution(arn, timeout=120)["status"] == "SUCCEEDED"
+    history = stack.boto3_client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    started = next(json.loads(e["stateExitedEventDetails"]["output"]) for e in history
+                   if e.get("stateExitedEventDetails", {}).get("name") == "StartRun")
+
+    assert len(started["run"]["batches"]) == math.ceil(catalogue / BATCH_SIZE) > 1
+    run, decisions = shop.replenishment.get_run(name)
+    assert run.trigger == "schedule"
+    decided = [d.sku for d in decisions]
+    assert mine <= set(decided) and len(decided) == len(set(decided))
+    # a SKU decided by two batches would count twice but store one decision
+    assert run.counts.skus == len(decided)
+
+
+def test_retried_steps_draft_and_send_nothing_twice(shop, stack):
+    """Decide fails after its drafts landed and Send fails once: both are retried, and the run still has
+    one purchase order, one message and one on_order increase for the SKU, counted once."""
+    supplier = shop.supplier()
+    sku = shop.product(supplier, on_hand=0)
+
+    def decide_then_fail(event, context):
+        stack.runtime.invoke("ReplenishDecideFunction", event)  # the real step: drafts and stores decisions
+        raise TransientError("lost the connection after deciding")
+
+    stack.runtime.inject_fault("ReplenishDecideFunction", decide_then_fail)
+    stack.runtime.inject_fault("ReplenishSendFunction", TransientError("SQS is busy"))
+
+    run, decisions = shop.run()
+
+    assert run["status"] == "COMPLETED"
+    decision = decisions[sku]
+    assert decision["outcome"] == "ordered" and decision["method"]  # the first attempt's decision, kept
+    assert len(shop.messages(supplier)) == 1
+    assert shop.on_order(sku) == decision["quantity"] > 0
+    assert run["counts"]["sent"] == run["counts"]["ordered"]
+
+
+def test_a_batch_that_fails_fails_the_run_with_the_error(shop, stack):
+    """A batch fails for good (no retry for an unexpected error): the run ends FAILED and says so. (AWS
+    fails the Map itself; moto's DISTRIBUTED Map returns null for the batch, which FinishRun refuses.)"""
+    stack.runtime.inject_fault("ReplenishDecideFunction", RuntimeError("forecast service exploded"))
+
+    run, _ = shop.run(expect="FAILED")
+
+    assert run["status"] == "FAILED" and run["finished_at"]
+    assert "batches" in run["error"] or "forecast service exploded" in run["error"], run["error"]
+
+
+def test_a_run_whose_start_fails_is_still_recorded_as_failed(shop, stack):
+    stack.runtime.inject_fault("ReplenishStartFunction", RuntimeError("catalogue unreadable"))
+
+    run, decisions = shop.run(expect="FAILED")
+
+    assert run["status"] == "FAILED" and decisions == {}
+    assert run["error"] == "RuntimeError: catalogue unreadable"
+    assert run["cycle"] == run["started_at"][:10] and run["trigger"] == "manual"
+    assert run["run_id"] in [r.run_id for r in shop.replenishment.list_runs(50)]
+
+
+def test_a_run_requested_now_is_listed_and_completes(shop, stack):
+    requested = shop.replenishment.request_run("restock before the sale")
+    assert requested.status == "RUNNING" and requested.run_id.startswith("run-")
+
+    described = stack.wait_for_execution(stack.execution_arn(MACHINE, requested.run_id), timeout=120)
+
+    assert described["status"] == "SUCCEEDED"
+    run, _ = shop.replenishment.get_run(requested.run_id)
+    assert run.status == "COMPLETED" and run.trigger == "api"
+    assert shop.replenishment.list_runs(50)[0].run_id == requested.run_id
+    listed = [r.started_at for r in shop.replenishment.list_runs(50)]
+    assert listed == sorted(listed, reverse=True)
