@@ -51,7 +51,8 @@ help:
 	@echo "  setup      create $(VENV) ($(PYTHON), override with PYTHON=...) and pip install -e '.[dev]'"
 	@echo "  sam-setup  create $(VENV_SAM) (Python 3.12) with aws-sam-cli==$(SAM_VERSION)"
 	@echo "  lint       ruff, cfn-lint, sam validate --lint, ASL checks (scripts/check_asl.py)"
-	@echo "  test       lint, then pytest (PYTEST_ARGS='...' passes arguments through)"
+	@echo "  test       lint, build (so the Lambda size test runs on the real artefacts), then pytest"
+	@echo "             (PYTEST_ARGS='...' passes arguments through)"
 	@echo "  demo       run the offline demo (python -m orderflow_cli.demo): orders, returns, replenishment"
 	@echo "  up         run the offline stack on 127.0.0.1:\$$PORT (default $(PORT))"
 	@echo "  build      sam build with Python 3.12 (layers trimmed, docs/build.md), size gate ($(MAX_FUNCTION_MB) MB), layer import check"
@@ -120,7 +121,8 @@ lint: setup sam-setup
 	fi
 	echo "lint: all checks passed"
 
-test: setup lint
+# build first: tests/template/test_build_sizes.py checks the real .aws-sam/build against the size limit.
+test: setup lint build
 	@echo "==> pytest $(PYTEST_ARGS)"
 	rc=0; "$(PY)" -m pytest $(PYTEST_ARGS) || rc=$$?
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5); that counts as a failure" >&2; fi

@@ -1,9 +1,11 @@
 """Demand-history files for ``orderflow history import``: long-format CSV ``sku,date,quantity``.
 
-The file is checked whole before anything is sent: the header, ISO dates (``YYYY-MM-DD``),
-whole non-negative quantities, and for each SKU dates that only go forward (a date out of order or
-repeated is refused). Problems name the file's line and the field. Whether a SKU exists is the
-server's business: it imports the other rows and reports the unknown ones.
+The file is checked before anything is sent: the header, ISO dates (``YYYY-MM-DD``), whole
+non-negative quantities, and for each SKU dates that only go forward (a date out of order or repeated
+is a problem). Problems name the file's line and the field. A SKU with a problem on any of its lines is
+left out whole (a history with a hole or a doubtful day would bias its forecast) and the other SKUs are
+imported; a file that cannot be read, or has no usable header, imports nothing. Whether a SKU exists is
+the server's business: it imports the other rows and reports the unknown ones.
 """
 
 from __future__ import annotations
@@ -36,13 +38,27 @@ class Problem:
     line: int
     field: str
     message: str
+    sku: str = ""  # the SKU of the line, when it has one
 
     def __str__(self) -> str:
         return f"line {self.line}, {self.field}: {self.message}"
 
 
+@dataclass(frozen=True)
+class HistoryFile:
+    """What can be imported, and what cannot: every problem, and the SKUs left out because of them."""
+
+    rows: list[HistoryRow]
+    problems: list[Problem]
+    rows_left_out: int  # lines not imported: those with a problem and the other lines of their SKUs
+
+    @property
+    def skus_left_out(self) -> list[str]:
+        return sorted({p.sku for p in self.problems if p.sku})
+
+
 class HistoryFileError(ValueError):
-    """The file cannot be imported; ``problems`` lists every line and field at fault."""
+    """Nothing in the file can be imported; ``problems`` lists every line and field at fault."""
 
     def __init__(self, path: Path, problems: Sequence[Problem]):
         self.path = path
@@ -50,8 +66,9 @@ class HistoryFileError(ValueError):
         super().__init__(f"{path}: {len(self.problems)} problem(s), nothing was imported; first: {self.problems[0]}")
 
 
-def read_history(path: Path) -> list[HistoryRow]:
-    """Every row of the file, or :class:`HistoryFileError` with all its problems."""
+def read_history(path: Path) -> HistoryFile:
+    """The importable rows of the file and the problems of the others, or :class:`HistoryFileError` when
+    nothing in it can be imported."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             return _rows(path, csv.reader(handle))
@@ -59,7 +76,7 @@ def read_history(path: Path) -> list[HistoryRow]:
         raise HistoryFileError(path, [Problem(0, "file", f"cannot be read: {exc}")]) from None
 
 
-def _rows(path: Path, reader: Iterator[list[str]]) -> list[HistoryRow]:
+def _rows(path: Path, reader: Iterator[list[str]]) -> HistoryFile:
     header = [name.strip().lower() for name in next(reader, [])]
     if sorted(header) != sorted(COLUMNS):
         raise HistoryFileError(path, [Problem(1, "header", f"expected the columns {','.join(COLUMNS)}, "
@@ -67,11 +84,13 @@ def _rows(path: Path, reader: Iterator[list[str]]) -> list[HistoryRow]:
     index = {name: header.index(name) for name in COLUMNS}
     rows: list[HistoryRow] = []
     problems: list[Problem] = []
+    lines = 0
     last_day: dict[str, tuple[str, int]] = {}
     for fields in reader:
         line = reader.line_num  # type: ignore[attr-defined]
         if not any(f.strip() for f in fields):
             continue
+        lines += 1
         if len(fields) != len(COLUMNS):
             problems.append(Problem(line, "row", f"has {len(fields)} fields, expected {len(COLUMNS)}"))
             continue
@@ -81,17 +100,19 @@ def _rows(path: Path, reader: Iterator[list[str]]) -> list[HistoryRow]:
             earlier, at = last_day[sku]
             what = "repeats" if day == earlier else "comes before"
             found = [Problem(line, "date", f"{day} {what} {earlier} of line {at} for SKU {sku}: "
-                                           "each SKU's dates must go forward")]
+                                           "each SKU's dates must go forward", sku)]
         if found:
             problems += found
             continue
         last_day[sku] = (day, line)
         rows.append(HistoryRow(line, sku, day, int(quantity)))
-    if problems:
-        raise HistoryFileError(path, problems)
-    if not rows:
+    if not lines:
         raise HistoryFileError(path, [Problem(2, "row", "the file has a header but no rows")])
-    return rows
+    left_out = {p.sku for p in problems if p.sku}
+    importable = [row for row in rows if row.sku not in left_out]
+    if not importable:
+        raise HistoryFileError(path, problems)
+    return HistoryFile(importable, problems, lines - len(importable))
 
 
 def _check(line: int, sku: str, day: str, quantity: str) -> list[Problem]:
@@ -102,13 +123,13 @@ def _check(line: int, sku: str, day: str, quantity: str) -> list[Problem]:
         if date.fromisoformat(day).isoformat() != day:
             raise ValueError
     except ValueError:
-        problems.append(Problem(line, "date", f"{day!r} is not a date written YYYY-MM-DD"))
+        problems.append(Problem(line, "date", f"{day!r} is not a date written YYYY-MM-DD", sku))
     if not re.fullmatch(r"-?[0-9]+", quantity):
-        problems.append(Problem(line, "quantity", f"{quantity!r} is not a whole number"))
+        problems.append(Problem(line, "quantity", f"{quantity!r} is not a whole number", sku))
     elif int(quantity) < 0:
-        problems.append(Problem(line, "quantity", f"{quantity} is negative"))
+        problems.append(Problem(line, "quantity", f"{quantity} is negative", sku))
     elif int(quantity) > MAX_QUANTITY:
-        problems.append(Problem(line, "quantity", f"{quantity} is more than {MAX_QUANTITY:,}"))
+        problems.append(Problem(line, "quantity", f"{quantity} is more than {MAX_QUANTITY:,}", sku))
     return problems
 
 

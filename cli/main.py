@@ -266,28 +266,39 @@ def show_supplier(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument
 def import_history(ctx: typer.Context,
                    file: Annotated[Path, typer.Argument(help="CSV with the columns sku,date,quantity "
                                                              "(date YYYY-MM-DD).")]) -> None:
-    """Load daily demand history. The file is checked first (nothing is sent if a line is wrong); rows of
-    unknown SKUs are skipped and listed. Importing a day again sets it again (it does not add)."""
+    """Load daily demand history. The file is checked first: a SKU with a problem on any of its lines is
+    left out whole and named with the line and field; the other SKUs are imported, and rows of unknown
+    SKUs are skipped and listed by the server. An imported day replaces what was recorded for it (it
+    does not add: importing a file twice changes nothing). Exits 1 when nothing was imported."""
     try:
-        rows = read_history(file)
+        found = read_history(file)
     except HistoryFileError as exc:
         for problem in exc.problems[:20]:
             err.print(f"{file}: {problem}", soft_wrap=True, markup=False)
         more = f" (and {len(exc.problems) - 20} more)" if len(exc.problems) > 20 else ""
         raise _fail(f"{len(exc.problems)} problem(s) in {file}{more}; nothing was imported") from None
+    rows = found.rows
+    skipped: list[dict[str, Any]] = [{"line": p.line, "sku": p.sku, "problem": f"{p.field}: {p.message}"}
+                                     for p in found.problems]
+    if found.skus_left_out:
+        err.print(f"{file}: {len(found.problems)} problem(s); left out SKU(s) {', '.join(found.skus_left_out[:20])}"
+                  f"{' …' if len(found.skus_left_out) > 20 else ''}, importing the others", soft_wrap=True,
+                  markup=False)
     imported = 0
-    skipped: list[dict[str, Any]] = []
+    server_skipped = 0
     with _client(ctx) as client, Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                                           MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
         task = progress.add_task("importing rows", total=len(rows))
         for batch in batches(rows):
             result = client.import_history([row.body() for row in batch])
             imported += int(result.get("imported", 0))
-            skipped += [_skipped_line(batch, s) for s in result.get("skipped") or []]
+            refused = result.get("skipped") or []
+            server_skipped += len(refused)
+            skipped += [_skipped_line(batch, s) for s in refused]
             progress.advance(task, len(batch))
-    out.print(f"imported {imported} rows, skipped {len(skipped)}")
+    out.print(f"imported {imported} rows, skipped {found.rows_left_out + server_skipped}")
     if skipped:
-        out.print(history_skipped_table(skipped))
+        out.print(history_skipped_table(sorted(skipped, key=lambda s: s.get("line") or 0)))
     if not imported:
         raise typer.Exit(1)
 

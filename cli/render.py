@@ -92,8 +92,9 @@ def orders_table(orders: Iterable[Mapping[str, Any]], title: str | None = None) 
 
 
 # ------------------------------------------------------------------ buying side
-OUTCOME_STYLES = {"ordered": "bold green", "not_needed": "", "already_ordered": "cyan", "skipped": "yellow"}
-RUN_COUNTS = ("skus", "ordered", "not_needed", "already_ordered", "skipped", "sent", "units_ordered")
+OUTCOME_STYLES = {"ordered": "bold green", "not_needed": "", "already_ordered": "cyan", "not_due": "dim",
+                  "skipped": "yellow"}
+RUN_COUNTS = ("skus", "ordered", "not_needed", "already_ordered", "not_due", "skipped", "sent", "units_ordered")
 
 
 def number(value: Any, digits: int = 1) -> str:
@@ -207,7 +208,7 @@ def decisions_table(decisions: Iterable[Mapping[str, Any]], title: str | None = 
 
 
 def history_skipped_table(skipped: Iterable[Mapping[str, Any]]) -> Table:
-    """Rows of a history file the server did not import, with the file's line numbers."""
+    """Lines of a history file that were not imported, and why, with the file's line numbers."""
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("line", justify="right")
     table.add_column("sku")

@@ -343,13 +343,18 @@ def simulate(
     from orderflow.simulation import simulate as run_simulation
 
     try:
-        rows = read_history(history)
+        found = read_history(history)
     except HistoryFileError as exc:
         err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         for problem in exc.problems[:20]:
             err.print(f"  {problem}", markup=False)
         raise typer.Exit(1) from None
-    series, last_day = daily_histories(rows)
+    if found.problems:
+        err.print(f"{history}: left out SKU(s) {', '.join(found.skus_left_out) or '(none)'} because of "
+                  f"{len(found.problems)} problem(s) in the file:", soft_wrap=True, markup=False)
+        for problem in found.problems[:20]:
+            err.print(f"  {problem}", markup=False)
+    series, last_day = daily_histories(found.rows)
     if sku:
         unknown = [s for s in sku if s not in series]
         if unknown:

@@ -21,6 +21,7 @@ def write(tmp_path, text: str, name: str = "history.csv"):
 
 
 def problems_of(path) -> list[str]:
+    """The problems of a file none of whose lines can be imported."""
     with pytest.raises(HistoryFileError) as caught:
         read_history(path)
     return [str(p) for p in caught.value.problems]
@@ -28,7 +29,9 @@ def problems_of(path) -> list[str]:
 
 def test_rows_keep_their_file_line_and_columns_may_come_in_any_order(tmp_path):
     path = write(tmp_path, "date,SKU,quantity\n2024-01-01,A,3\n\n2024-01-01,B,0\n2024-01-02,A,5\n")
-    rows = read_history(path)
+    found = read_history(path)
+    rows = found.rows
+    assert found.problems == [] and found.rows_left_out == 0
     assert [(r.line, r.sku, r.day, r.quantity) for r in rows] == [
         (2, "A", "2024-01-01", 3), (4, "B", "2024-01-01", 0), (5, "A", "2024-01-02", 5)]
     assert rows[0].body() == {"sku": "A", "day": "2024-01-01", "quantity": 3}
@@ -50,11 +53,21 @@ def test_a_bad_file_names_the_line_and_the_field(tmp_path, text, expected):
     assert problems_of(write(tmp_path, text)) == [expected]
 
 
-def test_dates_out_of_order_or_repeated_for_a_sku_are_refused(tmp_path):
+def test_a_sku_with_dates_out_of_order_or_repeated_is_left_out_and_the_others_are_kept(tmp_path):
     path = write(tmp_path, "sku,date,quantity\nA,2024-01-02,1\nB,2024-01-01,1\nA,2024-01-01,1\nA,2024-01-02,2\n")
-    assert problems_of(path) == [
+    found = read_history(path)
+    assert [str(p) for p in found.problems] == [
         "line 4, date: 2024-01-01 comes before 2024-01-02 of line 2 for SKU A: each SKU's dates must go forward",
         "line 5, date: 2024-01-02 repeats 2024-01-02 of line 2 for SKU A: each SKU's dates must go forward"]
+    assert [(r.sku, r.day) for r in found.rows] == [("B", "2024-01-01")]
+    assert found.skus_left_out == ["A"] and found.rows_left_out == 3
+
+
+def test_a_line_without_a_sku_is_left_out_alone(tmp_path):
+    found = read_history(write(tmp_path, "sku,date,quantity\n,2024-01-01,1\nA,2024-01-01,2\nA,2024-01-02\n"))
+    assert [str(p) for p in found.problems] == ["line 2, sku: is empty", "line 4, row: has 2 fields, expected 3"]
+    assert [(r.sku, r.quantity) for r in found.rows] == [("A", 2)]
+    assert found.skus_left_out == [] and found.rows_left_out == 2
 
 
 def test_every_problem_of_the_file_is_reported_at_once(tmp_path):
@@ -112,13 +125,26 @@ def test_import_sends_batches_of_500_and_names_the_file_lines_the_server_skipped
     assert ghost_line.replace("│", " ").split()[:2] == ["338", "GHOST"] and "unknown SKU" in ghost_line
 
 
-def test_import_of_a_bad_file_sends_nothing_and_exits_1(tmp_path, fake_api):
+def test_import_of_a_file_with_nothing_importable_sends_nothing_and_exits_1(tmp_path, fake_api):
     path = write(tmp_path, "sku,date,quantity\nA,2024-01-01,3\nA,2024-01-01,4\nB,2024-01-01,-2\n")
     result = run("history", "import", str(path))
     assert result.exit_code == 1
     assert fake_api.batches == []
     assert "line 3, date: 2024-01-01 repeats" in result.stderr and "line 4, quantity: -2 is negative" in result.stderr
     assert "2 problem(s)" in result.stderr and "nothing was imported" in result.stderr
+
+
+def test_import_leaves_out_the_skus_with_bad_lines_imports_the_others_and_lists_why(tmp_path, fake_api):
+    path = write(tmp_path, "sku,date,quantity\nA,2024-01-01,3\nB,2024-01-01,-2\nA,2024-01-02,4\n"
+                           "B,2024-01-02,5\nC,2024-01-03,1\nC,2024-01-02,1\n")
+    result = run("history", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert fake_api.imported == {("A", "2024-01-01"): 3, ("A", "2024-01-02"): 4}
+    assert "imported 2 rows, skipped 4" in result.stdout
+    assert "left out SKU(s) B, C" in result.stderr
+    listed = {line.replace("│", " ").split()[0]: line for line in result.stdout.splitlines()
+              if line.replace("│", " ").split()[:1] in (["3"], ["7"])}
+    assert "quantity: -2 is negative" in listed["3"] and "2024-01-02 comes before 2024-01-03" in listed["7"]
 
 
 def test_import_exits_1_when_the_server_imported_nothing(tmp_path, fake_api):

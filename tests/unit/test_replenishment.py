@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from orderflow.models import Product, Replenishment, StockLevel
@@ -19,6 +20,7 @@ from orderflow.replenishment import (
     decide_sku,
     error_text,
     history_window,
+    not_due,
     run_name,
     tally,
 )
@@ -146,10 +148,11 @@ def test_counts_add_up_per_outcome():
                  Decision(sku="B", outcome="ordered", reason="", quantity=2),
                  Decision(sku="C", outcome="not_needed", reason=""),
                  Decision(sku="D", outcome="skipped", reason="no supplier"),
-                 Decision(sku="E", outcome="already_ordered", reason="", quantity=7)]
+                 Decision(sku="E", outcome="already_ordered", reason="", quantity=7),
+                 Decision(sku="F", outcome="not_due", reason="Not due")]
     counts = tally(decisions)
-    assert counts.model_dump() == {"skus": 5, "ordered": 2, "not_needed": 1, "already_ordered": 1, "skipped": 1,
-                                   "sent": 0, "units_ordered": 42}
+    assert counts.model_dump() == {"skus": 6, "ordered": 2, "not_needed": 1, "already_ordered": 1, "not_due": 1,
+                                   "skipped": 1, "sent": 0, "units_ordered": 42}
     assert (counts + counts).ordered == 4
 
 
@@ -165,3 +168,29 @@ def test_a_step_failure_is_kept_as_one_readable_line():
     assert error_text({"Error": "TransientError", "Cause": cause}) == "TransientError: DynamoDB is busy"
     assert error_text({"Error": "States.Timeout"}) == "States.Timeout"
     assert error_text({"Error": "X", "Cause": "plain words"}) == "X: plain words"
+
+
+def test_a_forecast_that_fails_for_one_sku_skips_that_sku_with_the_error(monkeypatch):
+    import orderflow.forecasting
+
+    def singular(*args, **kwargs):
+        raise np.linalg.LinAlgError("SVD did not converge")
+
+    monkeypatch.setattr(orderflow.forecasting, "forecast", singular)
+    decision = decide_sku(product(), stock(0), steady(), None)
+    assert decision.outcome == "skipped" and decision.quantity == 0
+    assert decision.reason == "the forecast failed: LinAlgError: SVD did not converge"
+
+
+@pytest.mark.parametrize(("last_review", "due"), [
+    (None, True),  # never reviewed
+    ("2025-03-01", True),  # reviewed in this cycle already (a second run today, a retried batch)
+    ("2025-02-23", False),  # 6 days ago, reviewed every 7
+    ("2025-02-22", True),  # 7 days ago
+    ("2025-01-01", True),  # runs were missed: caught up at once
+])
+def test_a_sku_is_due_once_its_review_period_has_passed_since_its_last_review(last_review, due):
+    waiting = not_due(product(review_period_days=7), CYCLE, last_review)
+    assert (waiting is None) == due
+    if not due:
+        assert waiting.outcome == "not_due" and waiting.reason.endswith("next on 2025-03-02")

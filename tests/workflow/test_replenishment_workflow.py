@@ -289,3 +289,37 @@ def test_a_run_requested_now_is_listed_and_completes(shop, stack):
     assert shop.replenishment.list_runs(50)[0].run_id == requested.run_id
     listed = [r.started_at for r in shop.replenishment.list_runs(50)]
     assert listed == sorted(listed, reverse=True)
+
+
+def test_a_sku_is_decided_once_per_review_period_and_a_skip_is_decided_again_next_cycle(shop):
+    """Decide on cycles of our choosing (the workflow's cycle is the day it runs). Last in the module:
+    these cycles lie in the future, and a batch decides the whole catalogue."""
+    supplier = shop.supplier()
+    weekly = shop.product(supplier, on_hand=5000, review_period_days=7)
+    daily = shop.product(supplier, on_hand=5000, review_period_days=1)
+    unsupplied = shop.product(None, on_hand=0, review_period_days=7)
+    first = datetime.now(UTC).date() + timedelta(days=30)
+
+    def decide(days_later: int) -> dict[str, dict]:
+        cycle = (first + timedelta(days=days_later)).isoformat()
+        run_id = f"run-review-{uuid.uuid4().hex[:8]}"
+        counts = shop.replenishment.decide_batch({"run_id": run_id, "cycle": cycle,
+                                                  "batch": {"segment": 0, "total_segments": 1}})["counts"]
+        decisions = {sku: shop.replenishment.runs.get_decision(run_id, sku) for sku in (weekly, daily, unsupplied)}
+        assert counts["not_due"] >= sum(d.outcome == "not_due" for d in decisions.values())
+        return {sku: d.model_dump(mode="json") for sku, d in decisions.items()}
+
+    reviewed = decide(0)
+    assert reviewed[weekly]["outcome"] == reviewed[daily]["outcome"] == "not_needed"
+    assert reviewed[unsupplied]["outcome"] == "skipped"
+
+    three_days_on = decide(3)
+    assert three_days_on[weekly]["outcome"] == "not_due" and three_days_on[weekly]["method"] is None
+    assert three_days_on[weekly]["reason"] == (f"Not due: reviewed every 7 days, last on {first.isoformat()}, "
+                                               f"next on {(first + timedelta(days=7)).isoformat()}")
+    assert three_days_on[daily]["outcome"] == "not_needed"
+    assert three_days_on[unsupplied]["outcome"] == "skipped"  # not reviewed: tried again every cycle
+
+    assert decide(3)[weekly]["outcome"] == "not_due"  # a second run of that cycle still waits
+    assert decide(7)[weekly]["outcome"] == "not_needed"
+    assert decide(7)[weekly]["outcome"] == "not_needed"  # reviewed in this cycle already: decided again

@@ -163,6 +163,7 @@ class RunCounts(BaseModel):
     ordered: int = 0  # SKUs for which a purchase order was drafted in this run
     not_needed: int = 0  # SKUs whose inventory position is above the reorder point (or quantity 0)
     already_ordered: int = 0  # a purchase order for this SKU and cycle existed already
+    not_due: int = 0  # SKUs reviewed less than their review period ago: decided on a later cycle
     skipped: int = 0  # SKUs that could not be decided (missing parameters, bad history, ...)
     sent: int = 0  # purchase orders put on supplier queues
     units_ordered: int = 0
@@ -194,7 +195,7 @@ class Decision(BaseModel):
 
     sku: str
     supplier_id: str | None = None
-    outcome: Literal["ordered", "not_needed", "already_ordered", "skipped"]
+    outcome: Literal["ordered", "not_needed", "already_ordered", "not_due", "skipped"]
     reason: str
     demand_class: str | None = None
     method: str | None = None

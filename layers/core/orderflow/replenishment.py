@@ -49,6 +49,9 @@ SEASON_LENGTH = 7  # daily demand, weekly pattern
 CAPACITY_ATTEMPTS = 4  # drafts that lose the supplier-capacity race re-decide at most this often
 ERROR_TEXT_LIMIT = 1000
 _BATCH_READ = 100  # keys per BatchGetItem
+# A SKU is reviewed when the policy decided it; a skip (a missing parameter, no capacity left) is
+# decided again on the next cycle instead of waiting for its next review.
+REVIEWED_OUTCOMES = frozenset({"ordered", "not_needed"})
 
 
 # ------------------------------------------------------------------ what the workflow passes around
@@ -203,6 +206,8 @@ def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Dec
         result = forecast(history, horizon=horizon, season_length=SEASON_LENGTH)
     except ForecastInputError as exc:
         raise Skip(f"history cannot be forecast: {exc}") from None
+    except Exception as exc:  # a numerical failure in one SKU's fit must not stop the batch's other SKUs
+        raise Skip(f"the forecast failed: {type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]) from None
     daily = [round(float(v), 4) for v in result.mean]
     decision = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
                         demand_class=result.demand_class, method=result.method, history_days=len(history),
@@ -247,6 +252,23 @@ def apply_policy(forecasted: Decision, product: Product, stock: StockLevel, rema
         "safety_stock": round(decided.safety_stock, 4), "reorder_point": round(decided.reorder_point, 4),
         "order_up_to": round(decided.order_up_to, 4), "eoq": round(decided.eoq, 4),
         "inventory_position": decided.inventory_position})
+
+
+def not_due(product: Product, cycle: str, last_review: str | None) -> Decision | None:
+    """A ``not_due`` decision when the SKU was reviewed fewer than its ``review_period_days`` ago (the
+    reorder point already covers the days until its next review); ``None`` when it is due. A SKU never
+    reviewed, or reviewed in this same cycle (an earlier run today, a retried batch), is due. Counting from
+    the last review, not from a calendar, means a missed or failed nightly run is caught up the next night."""
+    params = product.replenishment
+    assert params is not None
+    if last_review is None or last_review >= cycle:
+        return None
+    next_review = date.fromisoformat(last_review) + timedelta(days=params.review_period_days)
+    if date.fromisoformat(cycle) >= next_review:
+        return None
+    return Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_due",
+                    reason=f"Not due: reviewed every {params.review_period_days} days, last on {last_review}, "
+                           f"next on {next_review.isoformat()}")
 
 
 def decide_sku(product: Product, stock: StockLevel, history: Sequence[float], remaining: int | None) -> Decision:
@@ -360,9 +382,10 @@ class ReplenishmentService:
         skus = [p["sku"] for p in raw]
         for start in range(0, len(skus), _BATCH_READ):
             levels.update(self.stock.get_many(skus[start:start + _BATCH_READ]))
-        window = _BatchContext(self, work.run_id, work.cycle)
+        window = _BatchContext(self, work.run_id, work.cycle, self.runs.last_reviews(skus))
         decisions = [window.decide(p, levels.get(p["sku"]) or StockLevel(sku=p["sku"])) for p in raw]
-        self.runs.put_decisions(work.run_id, decisions)
+        reviewed = {d.sku: work.cycle for d in decisions if d.outcome in REVIEWED_OUTCOMES}
+        self.runs.put_decisions(work.run_id, decisions, reviewed)
         return Decided(po_ids=window.to_send, counts=tally(decisions)).model_dump(mode="json")
 
     def send_batch(self, run_id: str, batch: Mapping[str, Any] | Batch,
@@ -449,8 +472,9 @@ class _BatchContext:
     """Deciding one batch: suppliers and their remaining capacity are read once per batch and kept
     up to date as drafts take capacity."""
 
-    def __init__(self, service: ReplenishmentService, run_id: str, cycle: str):
+    def __init__(self, service: ReplenishmentService, run_id: str, cycle: str, last_reviews: dict[str, str]):
         self.service, self.run_id, self.cycle = service, run_id, cycle
+        self.last_reviews = last_reviews
         self.suppliers: dict[str, Supplier | str] = {}  # a Supplier, or why it cannot be ordered from
         self.remaining: dict[str, int | None] = {}
         self.to_send: list[str] = []
@@ -467,6 +491,12 @@ class _BatchContext:
             return skipped(sku, f"replenishment parameters: {_problem(exc)}", raw.get("supplier_id"))
         try:
             check_parameters(product)
+        except Skip as skip:
+            return skipped(sku, skip.reason, product.supplier_id)
+        waiting = not_due(product, self.cycle, self.last_reviews.get(sku))
+        if waiting is not None:
+            return waiting
+        try:
             supplier = self._supplier(product.supplier_id or "")
         except Skip as skip:
             return skipped(sku, skip.reason, product.supplier_id)

@@ -1,7 +1,8 @@
-"""Replenishment table: per run one ``RUN`` item (status, totals) and one ``SKU#<sku>`` item per decision.
+"""Replenishment table: per run one ``RUN`` item (status, totals) and one ``SKU#<sku>`` item per decision;
+per SKU one ``REVIEW#<sku>`` / ``LAST`` item with the cycle it was last reviewed in.
 
 The ``RUN`` item carries ``run_kind = "RUN"`` and ``started_at`` so the ``runs`` index lists runs newest
-first; decision items lack ``run_kind`` and stay out of that index.
+first; decision and review items lack ``run_kind`` and stay out of that index.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from .dynamo import ConditionFailed, Write, batch_put
 
 RUN = "RUN"
 SKU = "SKU#"
+REVIEW = "REVIEW#"
+LAST_REVIEW = "LAST"
+_BATCH_READ = 100  # keys per BatchGetItem
 
 
 class ReplenishmentRunsRepository:
@@ -58,10 +62,21 @@ class ReplenishmentRunsRepository:
                                 ExpressionAttributeValues={":k": RUN}, ScanIndexForward=False, Limit=limit)
         return [ReplenishmentRun.model_validate(item) for item in items]
 
-    def put_decisions(self, run_id: str, decisions: list[Decision]) -> None:
-        """Store each decision under the run; a retried batch overwrites its own decisions."""
+    def put_decisions(self, run_id: str, decisions: list[Decision], reviewed: dict[str, str] | None = None) -> None:
+        """Store each decision under the run, and the cycle of each SKU in ``reviewed`` (SKU → cycle) as
+        its last review; a retried batch overwrites its own items with the same values."""
         batch_put(self.table, [{"run_id": run_id, "record": f"{SKU}{d.sku}", **d.model_dump(mode="python")}
-                               for d in decisions])
+                               for d in decisions]
+                  + [{"run_id": f"{REVIEW}{sku}", "record": LAST_REVIEW, "sku": sku, "cycle": cycle}
+                     for sku, cycle in (reviewed or {}).items()])
+
+    def last_reviews(self, skus: list[str]) -> dict[str, str]:
+        """The cycle each of ``skus`` was last reviewed in (SKUs never reviewed are left out)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(skus), _BATCH_READ):
+            keys = [{"run_id": f"{REVIEW}{sku}", "record": LAST_REVIEW} for sku in skus[start:start + _BATCH_READ]]
+            found.update((item["sku"], item["cycle"]) for item in dynamo.batch_get({self.table: keys})[self.table])
+        return found
 
     def finish(self, run_id: str, counts: RunCounts, finished_at: str) -> ReplenishmentRun | None:
         """RUNNING → COMPLETED with the totals; None if the run is not RUNNING (already closed)."""
