@@ -386,8 +386,6 @@ def test_order_quantity_is_whole_packs_within_capacity(need, moq, pack, capacity
         assert quantity >= max(need, moq) - 1e-6  # uncapped: the whole need, at least the MOQ
 
 
-@pytest.mark.xfail(strict=True, reason="policy.order_quantity caps at the supplier's capacity even when that "
-                                       "falls below the MOQ (docs/policy.md step 10); see RELIABILITY.md")
 @POLICY_PROFILE
 @given(need=st.floats(0.001, 1e7), moq=st.integers(1, 5_000), pack=st.integers(1, 500),
        capacity=st.none() | st.integers(0, 100_000))

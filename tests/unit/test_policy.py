@@ -195,7 +195,8 @@ def test_annual_and_daily_demand_derive_each_other():
     (223.6, 0, 12, 228, 228),
     (223.6, 0, 12, 11, 0),  # less than one pack left
     (223.6, 0, 12, 0, 0),
-    (50, 100, 10, 60, 60),  # capped below the MOQ: capacity wins
+    (50, 100, 10, 60, 0),  # capacity below the MOQ: nothing (the supplier would refuse it)
+    (50, 100, 10, 105, 100),  # capacity at the MOQ in whole packs: the MOQ
     (0, 100, 10, None, 0),  # nothing needed: the MOQ does not create an order
     (-5, 0, 1, None, 0),
 ])
@@ -217,10 +218,15 @@ def test_capacity_below_one_pack_says_so():
 
 
 def test_capped_quantity_says_it_was_capped():
+    d = decide(inputs(on_hand=0, pack_size=10, moq=200, supplier_capacity=215))
+    assert d.quantity == 210 and d.capped
+    assert "capped by supplier capacity" in d.reason and "rounded down to 210" in d.reason
+
+
+def test_capacity_below_the_moq_orders_nothing_and_says_why():
     d = decide(inputs(on_hand=0, pack_size=10, moq=300, supplier_capacity=255))
-    assert d.quantity == 250 and d.capped
-    assert "capped by supplier capacity" in d.reason
-    assert "rounded down to 250" in d.reason and "below the MOQ 300" in d.reason
+    assert d.quantity == 0 and d.capped
+    assert d.reason.startswith("No order") and "remaining capacity 255 is below the MOQ 300" in d.reason
 
 
 def test_uncapped_order_does_not_claim_a_cap():
@@ -374,12 +380,12 @@ def test_invariants_over_random_inputs():
         if d.quantity > 0:
             ordered += 1
             assert d.quantity % data["pack_size"] == 0, data
+            assert d.quantity >= data["moq"], data  # never below the MOQ, capped or not
             if d.capped:
                 capped += 1
                 assert d.quantity == cap // data["pack_size"] * data["pack_size"], data
                 assert "capped" in d.reason
             else:
-                assert d.quantity >= data["moq"], data
                 assert d.quantity >= d.need - 1e-6, data
                 assert d.quantity < max(d.need, data["moq"]) + data["pack_size"], data
                 # after the order the position reaches the order-up-to level

@@ -331,7 +331,8 @@ def _round_up(units: float, pack: int) -> int:
 def order_quantity(need: float, moq: int = 0, pack_size: int = 1, capacity: int | None = None) -> tuple[int, str]:
     """Turn a need in units into an order: at least `moq`, up to a multiple of `pack_size`, then at most
     the supplier's remaining `capacity` rounded down to a pack. Returns (quantity, how) where `how`
-    is the clause the decision's reason uses. A need of 0 or less orders nothing."""
+    is the clause the decision's reason uses. A need of 0 or less orders nothing, and so does a
+    capacity that leaves less than the MOQ (a positive order is never below the MOQ)."""
     need = _number("need", need, minimum=None)
     moq = _whole("moq", moq)
     pack = _whole("pack_size", pack_size, minimum=1)
@@ -359,8 +360,8 @@ def order_quantity(need: float, moq: int = 0, pack_size: int = 1, capacity: int 
     cap_text = f"capped at the supplier's remaining capacity {capacity}"
     if cap != capacity:
         cap_text += f" rounded down to {cap} (packs of {pack})"
-    if cap < moq:
-        cap_text += f", below the MOQ {moq}"
+    if cap < moq:  # the supplier would refuse an order below its minimum: wait for capacity instead
+        return 0, ", ".join([*steps, f"but the supplier's remaining capacity {capacity} is below the MOQ {moq}"])
     return cap, ", ".join([*steps, cap_text])
 
 
