@@ -78,7 +78,7 @@ def seed_catalogue(client: OrderflowClient, catalogue: Mapping[str, Any],
     result = SeedResult()
     for sku, product in catalogue["products"].items():
         client.put_product(sku, product["name"], product["unit_price"], product.get("supplier_id"),
-                           product.get("active"), product.get("low_stock_threshold"))
+                           product.get("active"), product.get("low_stock_threshold"), product.get("replenishment"))
         result.products += 1
         step(f"product {sku}")
     for cid, customer in catalogue["customers"].items():

@@ -266,9 +266,15 @@ class OrderflowClient:
         """``{"runs": [...]}``, newest first."""
         return self._call("GET", "/replenishment/runs", params={"limit": limit})
 
-    def get_replenishment_run(self, run_id: str) -> dict:
-        """The run with its per-SKU ``decisions``."""
-        return self._call("GET", f"/replenishment/runs/{run_id}")
+    def get_replenishment_run(self, run_id: str, page_size: int | None = None) -> dict:
+        """The run with all its per-SKU ``decisions`` (following ``next_cursor`` page by page)."""
+        run = self._call("GET", f"/replenishment/runs/{run_id}", params={"limit": page_size})
+        decisions = list(run.get("decisions") or [])
+        while run.get("next_cursor"):
+            run = self._call("GET", f"/replenishment/runs/{run_id}",
+                             params={"limit": page_size, "cursor": run["next_cursor"]})
+            decisions += run.get("decisions") or []
+        return {**run, "decisions": decisions, "next_cursor": None}
 
     def wait_for_run(self, run_id: str, timeout: float = 120, interval: float = 0.1) -> dict:
         """Poll until the run is COMPLETED or FAILED; returns it with its decisions. The run is recorded

@@ -56,7 +56,7 @@ def put_supplier(supplier_id: PathId, supplier: SupplierIn) -> dict:
 
 
 @app.get("/suppliers/<supplier_id>")
-def get_supplier(supplier_id: str) -> dict:
+def get_supplier(supplier_id: PathId) -> dict:
     return purchasing.get_supplier(supplier_id).model_dump(mode="json")
 
 
@@ -70,7 +70,7 @@ def list_purchase_orders(status: Annotated[PurchaseOrderStatus | None, Query()] 
 
 
 @app.get("/purchase-orders/<po_id>")
-def get_purchase_order(po_id: str) -> dict:
+def get_purchase_order(po_id: Annotated[str, Path(min_length=1, max_length=100)]) -> dict:
     """The purchase order with its timeline."""
     logger.set_correlation_id(po_id)
     return purchasing.get_purchase_order(po_id).public()
@@ -94,11 +94,14 @@ def list_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
 
 
 @app.get("/replenishment/runs/<run_id>")
-def get_run(run_id: str) -> dict:
-    """The run and, per SKU, what it decided and why."""
+def get_run(run_id: PathId, limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+            cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
+    """The run and, per SKU in SKU order, what it decided and why: ``limit`` decisions a page, the next
+    page from ``next_cursor`` (a run of a large catalogue would not fit one response)."""
     logger.set_correlation_id(run_id)
-    run, decisions = replenishment.get_run(run_id)
-    return {**run.model_dump(mode="json"), "decisions": [d.model_dump(mode="json") for d in decisions]}
+    run, decisions, next_cursor = replenishment.get_run_page(run_id, limit, cursor)
+    return {**run.model_dump(mode="json"), "decisions": [d.model_dump(mode="json") for d in decisions],
+            "next_cursor": next_cursor}
 
 
 # ------------------------------------------------------------------ policy simulations

@@ -16,12 +16,12 @@ service = ReplenishmentService.from_settings()
 @metrics.log_metrics
 @event_parser(model=FinishEvent)
 def handler(event: FinishEvent, context: Any) -> dict:
-    if event.batches is None:
+    if event.total_segments is None:
         run = service.fail(event.run_id, event.error, event.started_at, event.input.get("trigger"))
         count(metrics, "ReplenishmentRunsFailed")
         logger.error("run failed", extra={"error": run.error})
     else:
-        run = service.finish(event.run_id, event.batches)
+        run = service.finish(event.run_id, event.total_segments)
         count(metrics, "ReplenishmentRunsCompleted")
         logger.info("run completed", extra={"counts": run.counts.model_dump()})
     return run.model_dump(mode="json")

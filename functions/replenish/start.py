@@ -18,5 +18,5 @@ service = ReplenishmentService.from_settings()
 def handler(event: StartRunEvent, context: Any) -> dict:
     trigger = str(event.input.get("trigger") or "manual")
     started = service.start_run(event.run_id, event.started_at, trigger, note=event.input.get("note"))
-    logger.info("run started", extra={"cycle": started["cycle"], "batches": len(started["batches"])})
+    logger.info("run started", extra={"cycle": started["cycle"], "batches": started["total_segments"]})
     return started

@@ -213,6 +213,21 @@ def test_a_run_orders_what_is_below_its_reorder_point_and_explains_every_sku(api
     sent = api.http.get("/purchase-orders", params={"status": "SENT", "limit": 100}).json()
     assert ordered["po_id"] in [p["po_id"] for p in sent["purchase_orders"]]
 
+    whole = api.http.get(f"/replenishment/runs/{run_id}", params={"limit": 1000}).json()
+    assert whole["next_cursor"] is None and len(whole["decisions"]) == run["counts"]["skus"] >= 2
+    paged, cursor = [], None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = api.http.get(f"/replenishment/runs/{run_id}", params=params)
+        assert page.status_code == 200, page.text
+        assert page.json()["status"] == "COMPLETED" and len(page.json()["decisions"]) <= 1
+        paged += page.json()["decisions"]
+        if not (cursor := page.json()["next_cursor"]):
+            break
+    assert paged == whole["decisions"] and [d["sku"] for d in paged] == sorted(d["sku"] for d in paged)
+    assert_error(api.http.get(f"/replenishment/runs/{run_id}", params={"cursor": "bm90IGEgY3Vyc29y"}),
+                 422, "UNPROCESSABLE")
+
     second = wait_for_run(api, api.http.post("/replenishment/runs").json()["run_id"])
     again = next(d for d in second["decisions"] if d["sku"] == needed)
     assert again["outcome"] == "already_ordered" and again["po_id"] == ordered["po_id"]

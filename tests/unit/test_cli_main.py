@@ -114,6 +114,18 @@ def test_seed_with_a_broken_file_exits_1(api, tmp_path):
     assert api.requests == []
 
 
+def test_seed_sends_each_products_replenishment_parameters(api, tmp_path):
+    buying = {"unit_cost": 2.5, "ordering_cost": 20, "holding_cost_rate": 0.25, "lead_time_days": 4}
+    catalogue = tmp_path / "catalogue.json"
+    catalogue.write_text(json.dumps({"products": {"A": {"name": "Apple", "unit_price": 1.2, "supplier_id": "S1",
+                                                        "replenishment": buying}}, "customers": {}, "stock": {}}))
+    api.routes[("PUT", "/products/A")] = httpx.Response(200, json={"sku": "A"})
+    result = run("seed", str(catalogue))
+    assert result.exit_code == 0, result.output
+    [put] = api.requests
+    assert json.loads(put.content) == {"name": "Apple", "unit_price": 1.2, "supplier_id": "S1", "replenishment": buying}
+
+
 def test_demo_exits_1_when_the_api_is_unreachable():
     from rich.console import Console
 

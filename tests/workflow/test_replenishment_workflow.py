@@ -223,7 +223,8 @@ def test_batches_cover_every_replenished_sku_exactly_once(shop, stack):
     started = next(json.loads(e["stateExitedEventDetails"]["output"]) for e in history
                    if e.get("stateExitedEventDetails", {}).get("name") == "StartRun")
 
-    assert len(started["run"]["batches"]) == math.ceil(catalogue / BATCH_SIZE) > 1
+    assert started["run"]["segments"] == list(range(started["run"]["total_segments"]))
+    assert started["run"]["total_segments"] == math.ceil(catalogue / BATCH_SIZE) > 1
     run, decisions = shop.replenishment.get_run(name)
     assert run.trigger == "schedule"
     decided = [d.sku for d in decisions]

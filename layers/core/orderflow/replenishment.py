@@ -63,7 +63,7 @@ class Batch(BaseModel):
 
 
 class BatchItem(BaseModel):
-    """One item of the run's Map (StartRun's ``batches``), the Decide step's input."""
+    """One item of the run's Map (a segment of StartRun's ``segments``, with the run), Decide's input."""
 
     run_id: str
     cycle: str
@@ -78,7 +78,7 @@ class Decided(BaseModel):
 
 
 class BatchResult(BaseModel):
-    """The Send step's output, one per batch: FinishRun adds them up."""
+    """What one batch did, stored under the run by the Send step: FinishRun adds them up."""
 
     batch: Batch
     counts: RunCounts
@@ -99,17 +99,18 @@ class SendEvent(BaseModel):
 
 
 class FinishEvent(BaseModel):
-    """FinishRun's input (``batches``), or RunFailed's (``error``, with the execution's start and input)."""
+    """FinishRun's input (``total_segments``), or RunFailed's (``error``, with the execution's start and
+    input)."""
 
     run_id: str
-    batches: list[BatchResult | None] | None = None
+    total_segments: Annotated[int, Field(ge=1)] | None = None
     error: Any = None
     started_at: str | None = None
     input: dict[str, Any] = {}
 
 
 class BatchesFailed(OrderflowError):
-    """Some batches of the run have no result (their Map iteration failed): the run cannot complete."""
+    """Some batches of the run stored no result (their Map iteration failed): the run cannot complete."""
 
     http_status = 500
     code = "BATCHES_FAILED"
@@ -355,21 +356,29 @@ class ReplenishmentService:
             raise NotFound(f"replenishment run {run_id} not found")
         return found
 
+    def get_run_page(self, run_id: str, limit: int, cursor: str | None = None
+                     ) -> tuple[ReplenishmentRun, list[Decision], str | None]:
+        """The run, one page of its decisions (SKU order) and the cursor of the next page."""
+        run = self.runs.get_run(run_id)
+        if run is None:
+            raise NotFound(f"replenishment run {run_id} not found")
+        decisions, next_cursor = self.runs.decisions_page(run_id, limit, cursor)
+        return run, decisions, next_cursor
+
     def list_runs(self, limit: int = 20) -> list[ReplenishmentRun]:
         return self.runs.list(limit)
 
     # ------------------------------------------------------------------ the workflow's steps
     def start_run(self, run_id: str, started_at: str, trigger: str, note: str | None = None) -> dict[str, Any]:
         """StartRun: record the run (a retry keeps the first record) and split the catalogue into
-        ``ceil(products / batch size)`` parallel-scan segments."""
+        ``ceil(products / batch size)`` parallel-scan segments, numbered in ``segments`` (the Map's
+        items: a few bytes each, so the state stays small whatever the catalogue's size)."""
         cycle = cycle_of(started_at)
         started_at = timestamp(datetime.fromisoformat(started_at.replace("Z", "+00:00")))
         run = self.runs.start(ReplenishmentRun(run_id=run_id, cycle=cycle, status=RunStatus.RUNNING,
                                                trigger=trigger, started_at=started_at, note=note))
         total = max(1, math.ceil(self.products.count() / max(1, self.settings.replenishment_batch_size)))
-        return {"run_id": run_id, "cycle": run.cycle,
-                "batches": [{"run_id": run_id, "cycle": run.cycle,
-                             "batch": {"segment": segment, "total_segments": total}} for segment in range(total)]}
+        return {"run_id": run_id, "cycle": run.cycle, "total_segments": total, "segments": list(range(total))}
 
     def decide_batch(self, item: Mapping[str, Any] | BatchItem) -> dict[str, Any]:
         """Decide: every replenished product of one segment (active, with ``replenishment``
@@ -390,20 +399,25 @@ class ReplenishmentService:
 
     def send_batch(self, run_id: str, batch: Mapping[str, Any] | Batch,
                    decided: Mapping[str, Any] | Decided) -> dict[str, Any]:
-        """Send: put the batch's drafts on their suppliers' queues (a draft sent already is left as is)."""
+        """Send: put the batch's drafts on their suppliers' queues (a draft sent already is left as is),
+        then store what the batch did under the run (a retried batch overwrites its own result)."""
         done = Decided.model_validate(decided)
         sent = sum(1 for po_id in done.po_ids if self.purchasing.send(po_id).status != PurchaseOrderStatus.DRAFT)
         counts = done.counts.model_copy(update={"sent": done.counts.sent + sent})
-        return BatchResult(batch=Batch.model_validate(batch), counts=counts).model_dump(mode="json")
+        result = BatchResult(batch=Batch.model_validate(batch), counts=counts)
+        self.runs.put_batch_result(run_id, result.batch.segment, result.counts)
+        return result.model_dump(mode="json")
 
-    def finish(self, run_id: str, batches: Sequence[Mapping[str, Any] | BatchResult | None]) -> ReplenishmentRun:
-        """FinishRun: the totals of every batch on the run record, status COMPLETED (once). A batch
-        without a result (a failed Map iteration that did not fail the Map) raises ``BatchesFailed``."""
-        missing = sum(1 for b in batches if b is None)
+    def finish(self, run_id: str, total_segments: int) -> ReplenishmentRun:
+        """FinishRun: the totals of every batch on the run record, status COMPLETED (once). A segment
+        without a stored result (a failed Map iteration that did not fail the Map) raises
+        ``BatchesFailed``."""
+        results = self.runs.batch_results(run_id)
+        missing = [segment for segment in range(total_segments) if segment not in results]
         if missing:
-            raise BatchesFailed(f"{missing} of {len(batches)} batches of run {run_id} failed; their SKUs were "
-                                "not decided")
-        counts = sum((BatchResult.model_validate(b).counts for b in batches), RunCounts())
+            raise BatchesFailed(f"{len(missing)} of {total_segments} batches of run {run_id} failed; their SKUs "
+                                "were not decided", {"segments": missing[:100]})
+        counts = sum((results[segment] for segment in range(total_segments)), RunCounts())
         return self.runs.finish(run_id, counts, utc_now()) or self.get_run(run_id)[0]
 
     def fail(self, run_id: str, error: Any, started_at: str | None = None, trigger: str | None = None

@@ -1,5 +1,6 @@
-"""Replenishment table: per run one ``RUN`` item (status, totals) and one ``SKU#<sku>`` item per decision;
-per SKU one ``REVIEW#<sku>`` / ``LAST`` item with the cycle it was last reviewed in.
+"""Replenishment table: per run one ``RUN`` item (status, totals), one ``SKU#<sku>`` item per decision and
+one ``BATCH#<segment>`` item per batch (what it decided and sent); per SKU one ``REVIEW#<sku>`` /
+``LAST`` item with the cycle it was last reviewed in.
 
 The ``RUN`` item carries ``run_kind = "RUN"`` and ``started_at`` so the ``runs`` index lists runs newest
 first; decision and review items lack ``run_kind`` and stay out of that index.
@@ -7,14 +8,18 @@ first; decision and review items lack ``run_kind`` and stay out of that index.
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
+from ..errors import Unprocessable
 from ..purchasing_models import Decision, ReplenishmentRun, RunCounts, RunStatus
 from . import dynamo
 from .dynamo import ConditionFailed, Write, batch_put
 
 RUN = "RUN"
 SKU = "SKU#"
+BATCH = "BATCH#"
 REVIEW = "REVIEW#"
 LAST_REVIEW = "LAST"
 _BATCH_READ = 100  # keys per BatchGetItem
@@ -46,11 +51,24 @@ class ReplenishmentRunsRepository:
             for item in items:
                 if item["record"] == RUN:
                     run = ReplenishmentRun.model_validate(item)
-                else:
+                elif item["record"].startswith(SKU):
                     decisions.append(Decision.model_validate(item))
             if not last:
                 return (run, decisions) if run else None
             page = {"ExclusiveStartKey": last}
+
+    def decisions_page(self, run_id: str, limit: int, cursor: str | None) -> tuple[list[Decision], str | None]:
+        """Up to ``limit`` of the run's decisions in SKU order, from ``cursor`` (the ``next_cursor`` of the
+        page before), and the cursor of the next page (None after the last)."""
+        kwargs: dict[str, Any] = {"KeyConditionExpression": "run_id = :r AND begins_with(#record, :s)",
+                                  "ExpressionAttributeNames": {"#record": "record"},
+                                  "ExpressionAttributeValues": {":r": run_id, ":s": SKU}, "ConsistentRead": True,
+                                  "Limit": limit}
+        if cursor:
+            kwargs["ExclusiveStartKey"] = {"run_id": {"S": run_id}, "record": {"S": SKU + _decode_sku(cursor)}}
+        items, last = dynamo.query(self.table, **kwargs)
+        decisions = [Decision.model_validate(item) for item in items]
+        return decisions, (_encode_sku(decisions[-1].sku) if last and decisions else None)
 
     def get_decision(self, run_id: str, sku: str) -> Decision | None:
         item = dynamo.get(self.table, {"run_id": run_id, "record": f"{SKU}{sku}"})
@@ -69,6 +87,25 @@ class ReplenishmentRunsRepository:
                                for d in decisions]
                   + [{"run_id": f"{REVIEW}{sku}", "record": LAST_REVIEW, "sku": sku, "cycle": cycle}
                      for sku, cycle in (reviewed or {}).items()])
+
+    def put_batch_result(self, run_id: str, segment: int, counts: RunCounts) -> None:
+        """What batch ``segment`` of the run did; a retried batch overwrites its own result."""
+        dynamo.apply(Write("Put", self.table, item={"run_id": run_id, "record": f"{BATCH}{segment:06d}",
+                                                    "segment": segment, "counts": counts.model_dump()}))
+
+    def batch_results(self, run_id: str) -> dict[int, RunCounts]:
+        """Every stored batch result of the run, by segment."""
+        found: dict[int, RunCounts] = {}
+        page: dict[str, Any] = {}
+        while True:
+            items, last = dynamo.query(self.table, KeyConditionExpression="run_id = :r AND begins_with(#record, :b)",
+                                       ExpressionAttributeNames={"#record": "record"},
+                                       ExpressionAttributeValues={":r": run_id, ":b": BATCH}, ConsistentRead=True,
+                                       **page)
+            found.update((int(item["segment"]), RunCounts.model_validate(item["counts"])) for item in items)
+            if not last:
+                return found
+            page = {"ExclusiveStartKey": last}
 
     def last_reviews(self, skus: list[str]) -> dict[str, str]:
         """The cycle each of ``skus`` was last reviewed in (SKUs never reviewed are left out)."""
@@ -106,3 +143,18 @@ class ReplenishmentRunsRepository:
             return ReplenishmentRun.model_validate(dynamo.apply(write, return_new=True))
         except ConditionFailed:
             return None
+
+
+def _encode_sku(sku: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": sku}).encode()).decode()
+
+
+def _decode_sku(cursor: str) -> str:
+    try:
+        after = json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"]
+        if not isinstance(after, str) or not after:
+            raise ValueError(cursor)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Unprocessable("cursor is not one this listing returned; start again without it",
+                            {"cursor": cursor[:200]}) from exc
+    return after
