@@ -137,6 +137,18 @@ def test_a_sku_that_cannot_be_decided_is_skipped_with_the_reason(make, history, 
     assert reason in decision.reason
 
 
+@pytest.mark.parametrize("history", [[], steady(5)])
+def test_a_new_sku_with_backorders_is_bought_what_they_need_without_a_forecast(history):
+    waiting = StockLevel(sku="MUG", on_hand=2, available=2, on_order=3, backordered=12)
+    decision = decide_sku(product(moq=10, pack_size=4), waiting, history, remaining=None)
+    assert decision.outcome == "ordered" and decision.quantity == 12  # short 7, raised to the MOQ, whole packs
+    assert decision.method == "backorders only" and decision.forecast_daily == 0
+    assert decision.reason.startswith("No forecast (") and "buying for the backorders only" in decision.reason
+    assert decide_sku(product(supplier_id=None), waiting, history, None).outcome == "skipped"
+    covered = StockLevel(sku="MUG", on_hand=2, available=2, on_order=10, backordered=12)
+    assert decide_sku(product(), covered, history, None).outcome == "skipped"  # position 0: nothing short
+
+
 def test_a_sku_without_any_demand_orders_nothing():
     decision = decide_sku(product(), stock(0), [0.0] * 60, remaining=None)
     assert decision.method == "zero" and decision.quantity == 0 and decision.outcome == "not_needed"

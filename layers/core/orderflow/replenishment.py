@@ -274,11 +274,40 @@ def not_due(product: Product, cycle: str, last_review: str | None) -> Decision |
 
 def decide_sku(product: Product, stock: StockLevel, history: Sequence[float], remaining: int | None) -> Decision:
     """What to buy of one SKU this cycle: forecast, then the policy. A SKU that cannot be decided comes
-    back ``skipped`` with the reason."""
+    back ``skipped`` with the reason; one whose history cannot be forecast (a new product) but whose
+    backorders exceed what is in stock and on order is bought what the backorders need."""
     try:
-        return apply_policy(forecast_demand(product, history), product, stock, remaining)
+        check_parameters(product)
+        try:
+            forecasted = forecast_demand(product, history)
+        except Skip as unforecastable:
+            if _position(stock) >= 0:
+                raise
+            return cover_backorders(product, stock, remaining, unforecastable.reason, len(history))
+        return apply_policy(forecasted, product, stock, remaining)
     except Skip as skip:
         return skipped(product.sku, skip.reason, product.supplier_id)
+
+
+def cover_backorders(product: Product, stock: StockLevel, remaining: int | None, why: str,
+                     history_days: int = 0) -> Decision:
+    """The policy with no demand forecast: the reorder point is 0, so exactly the shortfall of a
+    negative inventory position is bought (raised to the MOQ, in whole packs, within capacity)."""
+    params = product.replenishment
+    assert params is not None
+    horizon = math.ceil(params.lead_time_days + params.review_period_days)
+    none = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
+                    method="backorders only", history_days=history_days, horizon_days=horizon, forecast=[0.0] * horizon,
+                    forecast_daily=0.0, sigma_daily=0.0, unit_cost=params.unit_cost)
+    decided = apply_policy(none, product, stock, remaining)
+    return decided.model_copy(update={"reason": f"No forecast ({why}); buying for the backorders only. "
+                                                f"{decided.reason}"})
+
+
+def _position(stock: StockLevel) -> int:
+    """The inventory position as the policy counts it (negative counters read as 0)."""
+    return (max(0, stock.on_hand) + max(0, stock.on_order) - max(0, stock.reserved)
+            - max(0, stock.backordered))
 
 
 def skipped(sku: str, reason: str, supplier_id: str | None = None) -> Decision:
