@@ -25,7 +25,6 @@ from orderflow.policy import (
     reorder_level,
     reorder_point,
     safety_stock,
-    undershoot,
     z_for,
 )
 
@@ -129,12 +128,6 @@ def test_worked_example_from_docs():
     assert d.quantity == 576
     assert d.capped
     assert "capped" in d.reason and "576" in d.reason
-    # with the lead time's forecast error measured, the review period is covered by the undershoot only
-    d = decide({**mug, "sigma_lead_time_error": 6 * math.sqrt(10)})
-    assert d.safety_stock == pytest.approx(102.65, abs=0.01)
-    assert d.reorder_point == pytest.approx(373.55, abs=0.01)
-    assert d.order_up_to == pytest.approx(513.55, abs=0.01)
-    assert d.quantity == 0 and "above the reorder point 373.5" in d.reason
 
 
 # ------------------------------------------------------------------ decisions
@@ -453,7 +446,7 @@ def test_periodic_review_base_stock_agrees_with_stockpyl_newsvendor():
         assert reorder_point(daily, lead, 1, ss) == pytest.approx(float(s_ref), rel=1e-7)
 
 
-# ------------------------------------------------------------------ lead-time demand and undershoot
+# ------------------------------------------------------------------ lead-time demand
 def test_gamma_quantile_agrees_with_scipy():
     stats = pytest.importorskip("scipy.stats")
     rng = random.Random(21)
@@ -472,110 +465,15 @@ def test_gamma_quantile_without_variance_is_the_mean():
     assert gamma_quantile(0.95, 0, 0) == 0
 
 
-def test_reorder_level_without_undershoot_is_the_quantile():
-    assert reorder_level(0.95, 0, 100, 400, "normal") == pytest.approx(100 + z_for(0.95) * 20, rel=1e-12)
-    assert reorder_level(0.95, 0, 10, 400) == gamma_quantile(0.95, 10, 400)
+def test_reorder_level_is_the_quantile():
+    assert reorder_level(0.95, 100, 400, "normal") == pytest.approx(100 + z_for(0.95) * 20, rel=1e-12)
+    assert reorder_level(0.95, 10, 400) == gamma_quantile(0.95, 10, 400)
     # a skewed demand needs more than the normal's quantile at a high service level
-    assert reorder_level(0.95, 0, 10, 400) > reorder_level(0.95, 0, 10, 400, "normal")
+    assert reorder_level(0.95, 10, 400) > reorder_level(0.95, 10, 400, "normal")
 
 
-def test_reorder_level_with_a_uniform_undershoot():
-    # U uniform on (0, 140) plus Y ~ N(200, 14²): P(U + Y > s) = 5 %, checked by numerical integration
-    s = reorder_level(0.95, 140, 200, 14**2, "normal")
-    steps = 20000
-    tail = sum(1 - NormalDist(200, 14).cdf(s - 140 * (i + 0.5) / steps) for i in range(steps)) / steps
-    assert tail == pytest.approx(0.05, abs=1e-6)
-    # gamma Y of the same moments
-    s = reorder_level(0.9, 50, 30, 600)
-    shape, scale = 30**2 / 600, 600 / 30
-    stats = pytest.importorskip("scipy.stats")
-    tail = sum(stats.gamma.sf(s - 50 * (i + 0.5) / 4000, shape, scale=scale) for i in range(4000)) / 4000
-    assert tail == pytest.approx(0.1, abs=1e-5)
-
-
-def test_undershoot_of_deterministic_demand_is_uniform():
-    mean, variance, width = undershoot(70, 0)
-    assert (mean, width) == (35, 70) and variance == pytest.approx(70**2 / 12)
-    assert undershoot(0, 0) == (0.0, 0.0, 0.0)
-
-
-def test_undershoot_of_a_forecast_near_zero_covers_the_review_period():
-    # σ far above the mean: no undershoot model, the whole review period's demand is covered
-    assert undershoot(0.01, 100) == (0.01, 100, 0.0)
-
-
-def test_undershoot_moments_match_a_simulated_position_crossing_the_reorder_point():
-    """Review-period demand gamma(mean 50, σ 60); the position falls from far above the reorder point."""
-    rng = random.Random(22)
-    mean, sigma = 50.0, 60.0
-    shape, scale = (mean / sigma) ** 2, sigma**2 / mean
-    undershoots = []
-    for _ in range(20000):
-        position = 1000 + rng.uniform(0, 500)
-        while position > 0:
-            position -= rng.gammavariate(shape, scale)
-        undershoots.append(-position)
-    expected_mean, expected_variance, _ = undershoot(mean, sigma**2)
-    observed_mean = sum(undershoots) / len(undershoots)
-    observed_variance = sum((u - observed_mean) ** 2 for u in undershoots) / len(undershoots)
-    assert observed_mean == pytest.approx(expected_mean, rel=0.03)
-    assert observed_variance == pytest.approx(expected_variance, rel=0.06)
-
-
-def replayed_cycle_service_level(draw, rng: random.Random, days: int, **params) -> float:
-    """Reviews every `review_period_days`, orders from `decide` arriving after the lead time, demand
-    backordered when short. A cycle runs from one receipt to the next; it is a stock-out cycle when
-    some demand in it was not served from stock on its day (the simulation's definition)."""
-    review, lead = params["review_period_days"], params["lead_time_days"]
-    net, arrivals = 0, {}
-    cycles = stockouts = 0
-    started = short = False
-    for day in range(days):
-        if day % review == 0:
-            decision = decide({**params, "on_hand": max(0, net), "backordered": max(0, -net),
-                               "on_order": sum(arrivals.values())})
-            if decision.quantity:
-                arrivals[day + lead] = arrivals.get(day + lead, 0) + decision.quantity
-        if day in arrivals:
-            net += arrivals.pop(day)
-            if started:
-                cycles += 1
-                stockouts += short
-            started, short = True, False
-        demand = draw(rng)
-        net -= demand
-        short = short or (demand > 0 and net < 0)
-    return 1 - stockouts / cycles
-
-
-@pytest.mark.parametrize(
-    "name, draw, mean, sigma",
-    [
-        # smooth: Poisson-like daily demand around 20
-        ("smooth", lambda rng: round(rng.gammavariate(20, 1)), 20.0, math.sqrt(20 + 1 / 12)),
-        # lumpy: a demand on 15 % of days, its size gamma with mean 30 and σ 30
-        ("lumpy", lambda rng: round(rng.gammavariate(1, 30)) if rng.random() < 0.15 else 0,
-         4.5, math.sqrt(0.15 * 1800 - 4.5**2)),
-    ],
-)
-def test_achieved_cycle_service_level_is_the_target(name, draw, mean, sigma):
-    """With the true demand mean and σ (and so the lead time's error σ), weekly reviews and a 10-day lead
-    time, 95 % is what a replay gets (±1.5 points over a few thousand cycles), smooth or lumpy."""
-    rng = random.Random(23)
-    achieved = replayed_cycle_service_level(
-        draw, rng, 60_000, mean_daily_demand=mean, sigma_daily=sigma, lead_time_days=10,
-        sigma_lead_time_error=sigma * math.sqrt(10),
-        review_period_days=7, ordering_cost=20, unit_cost=5, holding_cost_rate=0.25, target_service_level=0.95,
-    )
-    assert achieved == pytest.approx(0.95, abs=0.015), name
-
-
-def test_without_the_lead_time_error_the_review_period_is_covered_in_full():
+def test_the_review_period_is_covered_in_full():
     # the gamma quantile of demand over lead time + review period, σ_d·√(LT + R)
     d = decide(inputs(mean_daily_demand=20, annual_demand=None, sigma_daily=6, lead_time_days=10,
                       review_period_days=7))
     assert d.reorder_point == pytest.approx(gamma_quantile(0.95, 20 * 17, 17 * 36), rel=1e-9)
-    # a smooth SKU reviewed weekly: the undershoot (about half a review's demand) needs less
-    measured = decide(inputs(mean_daily_demand=20, annual_demand=None, sigma_daily=6, lead_time_days=10,
-                             review_period_days=7, sigma_lead_time_error=6 * math.sqrt(10)))
-    assert measured.reorder_point < d.reorder_point - 30

@@ -4,12 +4,9 @@ Pure functions, no I/O, stdlib only (the core layer ships no numpy). The formula
 DESIGN.md §3; docs/policy.md gives the definitions chosen here and a worked example.
 
     EOQ  = sqrt(2·D·K / H)                       D units/year, K per order, H = h·c per unit-year
-    X    = what the position at the ordering review must cover until the order arrives:
-           without σ_E (the lead time's forecast error σ): demand over P = LT + R, mean d̄·LT + F_R,
-               variance P·σ_d² + d̄²·σ_LT²  (σ_d·√LT from a one-step σ understates a lead time's error;
-               the whole review period is kept as the hedge)
-           with σ_E: U + D_LT, U the undershoot below ROP at that review (renewal theory, V·G, see
-               `undershoot`), variance σ_E² + d̄²·σ_LT² for D_LT
+    X    = what the position at the ordering review must cover until the order arrives: demand over
+           P = LT + R, mean d̄·LT + F_R, variance P·σ_d² + d̄²·σ_LT²  (the whole review period is
+           covered: σ_d·√LT from a one-step σ understates a lead time's error)
     ROP  = max(E[X], the SL quantile of X)       gamma (default) or normal fitted to the moments
     SS   = ROP − E[X]                            the expected stock left when the order arrives
     S    = ROP + F_R                             F_R: forecast over the review period (d̄·R by default)
@@ -50,7 +47,6 @@ __all__ = [
     "reorder_level",
     "reorder_point",
     "safety_stock",
-    "undershoot",
     "z_for",
 ]
 
@@ -138,26 +134,6 @@ def safety_stock(
 CV_MAX = 4.0  # beyond this coefficient of variation a mean and σ no longer describe a demand distribution
 
 
-def undershoot(review_mean: float, review_variance: float) -> tuple[float, float, float]:
-    """How far the inventory position has fallen below the reorder point at the review that orders,
-    when it was crossed between reviews: ``(mean, variance, width)``.
-
-    Renewal theory (Hadley & Whitin; Silver, Pyke & Peterson): with D one review period's demand the
-    undershoot is distributed as V·G, V uniform on (0, 1) and G the size-biased D. For D gamma with
-    mean m and variance v (θ = v/m) G has mean m + θ (the ``width``) and variance v + θ², so
-    E[U] = E[D²]/2E[D] = (m + θ)/2 and E[U²] = E[D³]/3E[D] = (m + θ)(m + 2θ)/3. Deterministic
-    demand gives a uniform undershoot on (0, m); no demand gives none. When √v/m exceeds ``CV_MAX``
-    (a forecast near 0 with an error σ from busier days) renewal theory has nothing sound to say and
-    the whole review period's demand (m, v) is covered instead, as a (R, S) policy would."""
-    m = _number("review_period_forecast", review_mean)
-    v = _number("review_period_variance", review_variance)
-    if m <= 0 or v > (CV_MAX * m) ** 2:
-        return m, v, 0.0
-    theta = v / m
-    width = m + theta
-    return width / 2.0, (m + theta) * (m + 2.0 * theta) / 3.0 - width * width / 4.0, width
-
-
 def _lower_gamma_regularised(shape: float, x: float) -> float:
     """P(a, x), the gamma distribution's CDF at x (scale 1): series below a + 1, continued fraction above."""
     if x <= 0:
@@ -232,75 +208,22 @@ def gamma_quantile(probability: float, mean: float, variance: float) -> float:
     return theta * x
 
 
-def _gamma_cdf(shape: float, x: float) -> float:
-    if shape >= 1000:  # Wilson–Hilferty, exact to well under 1e-4 here and far cheaper than the series
-        c = 1.0 / (9.0 * shape)
-        return _STANDARD_NORMAL.cdf(((max(x, 0.0) / shape) ** (1 / 3) - 1.0 + c) / math.sqrt(c))
-    return _lower_gamma_regularised(shape, x)
-
-
-def _tail(x: float, mean: float, variance: float, distribution: LeadTimeDemand) -> tuple[float, float]:
-    """(P(Y > x), E[(Y − x)⁺]) for Y normal or gamma with this mean and variance."""
-    if variance <= 0:
-        return (1.0 if x < mean else 0.0), max(0.0, mean - x)
-    if distribution == "normal":
-        sd = math.sqrt(variance)
-        t = (x - mean) / sd
-        above = 1.0 - _STANDARD_NORMAL.cdf(t)
-        return above, sd * (_STANDARD_NORMAL.pdf(t) - t * above)
-    if x <= 0:
-        return 1.0, mean - x
-    k, theta = mean * mean / variance, variance / mean
-    z = x / theta
-    below = _gamma_cdf(k, z)
-    # P(k + 1, z) = P(k, z) − z^k e^(−z) / Γ(k + 1)
-    below_next = below - math.exp(k * math.log(z) - z - math.lgamma(k + 1.0)) if k < 1000 else below
-    return 1.0 - below, mean * (1.0 - below_next) - x * (1.0 - below)
-
-
 LeadTimeDemand = Literal["gamma", "normal"]
 
 
-def reorder_level(
-    service_level: float, width: float, mean: float, variance: float, distribution: LeadTimeDemand = "gamma"
-) -> float:
-    """The s with P(width·V + Y ≤ s) = service_level: V uniform on (0, 1) (the undershoot's shape, see
-    `undershoot`), Y normal or gamma with `mean` and `variance` (lead-time demand plus the rest).
-
-    P(width·V + Y > s) = (L(s − width) − L(s)) / width with L(x) = E[(Y − x)⁺], the loss function,
-    closed-form for both distributions; s lies between Y's quantile and that plus the width, where a
-    safeguarded Newton step finds it. A gamma Y whose σ exceeds ``CV_MAX`` times its mean (a forecast
-    near 0) is taken as normal: its shape would put nearly all of it at 0."""
+def reorder_level(service_level: float, mean: float, variance: float, distribution: LeadTimeDemand = "gamma") -> float:
+    """The `service_level` quantile of the demand the reorder point covers: normal or gamma with `mean`
+    and `variance`. A gamma whose σ exceeds ``CV_MAX`` times its mean (a forecast near 0) is taken as
+    normal: its shape would put nearly all of it at 0."""
     level = _number("target_service_level", service_level, minimum=None)
     if not 0.0 < level < 1.0:
         raise PolicyInputError("target_service_level", f"must be strictly between 0 and 1, got {level:g}")
-    width, mean, variance = _number("width", width), _number("mean", mean), _number("variance", variance)
+    mean, variance = _number("mean", mean), _number("variance", variance)
     if distribution == "gamma" and variance > (CV_MAX * mean) ** 2:
         distribution = "normal"
     if distribution == "normal":
-        low = mean + z_for(level) * math.sqrt(variance)
-    else:
-        low = gamma_quantile(level, mean, variance)
-    if width <= _EPS * max(1.0, mean):
-        return low
-    high, target = low + width, 1.0 - level
-    s = low + width * level
-    for _ in range(60):
-        above_s, loss_s = _tail(s, mean, variance, distribution)
-        above_lo, loss_lo = _tail(s - width, mean, variance, distribution)
-        error = (loss_lo - loss_s) / width - target  # decreasing in s
-        if error > 0:
-            low = s
-        else:
-            high = s
-        slope = (above_s - above_lo) / width
-        step = s - error / slope if slope < 0 else math.nan
-        if not low < step < high:
-            step = (low + high) / 2.0
-        if abs(step - s) <= 1e-9 * max(1.0, s) or high - low <= 1e-9 * max(1.0, s):
-            return step
-        s = step
-    return s
+        return mean + z_for(level) * math.sqrt(variance)
+    return gamma_quantile(level, mean, variance)
 
 
 def reorder_point(
@@ -387,11 +310,6 @@ class PolicyInputs(BaseModel):
     review_period_days: NonNegative = 0.0
     review_period_forecast: NonNegative | None = Field(
         None, description="forecast demand over the review period; default mean_daily_demand·review_period_days"
-    )
-    sigma_lead_time_error: NonNegative | None = Field(
-        None,
-        description="σ of the forecast error of the lead time's total demand (from a backtest); when given the "
-        "reorder point covers the lead time plus the undershoot, else the lead time plus the whole review period",
     )
     ordering_cost: NonNegative = Field(description="K, cost per purchase order")
     unit_cost: Positive = Field(description="c, cost of one unit")
@@ -481,19 +399,11 @@ def decide(inputs: PolicyInputs | Mapping[str, Any]) -> PolicyDecision:
     review_forecast = (
         p.review_period_forecast if p.review_period_forecast is not None else d_daily * p.review_period_days
     )
+    # demand over LT + R: σ_d·√LT understates a lead time's error, so the whole review period is covered
     review_var = p.review_period_days * p.sigma_daily**2
-    if p.sigma_lead_time_error is None:  # σ_d·√LT understates a lead time's error: keep covering the review
-        under_mean, under_var, width = review_forecast, review_var, 0.0
-        lead_var = p.lead_time_days * p.sigma_daily**2
-    else:
-        under_mean, under_var, width = undershoot(review_forecast, review_var)
-        lead_var = p.sigma_lead_time_error**2
-    lead_var += (d_daily * p.sigma_lead_time_days) ** 2
-    cover_mean = d_daily * p.lead_time_days + under_mean
-    # width·V + Y with the undershoot's G-variance folded into Y: same mean and variance as U + D_LT
-    rest_var = lead_var + under_var - width * width / 12.0
-    rest_mean = cover_mean - width / 2.0
-    rop = max(cover_mean, reorder_level(p.target_service_level, width, rest_mean, rest_var, p.lead_time_demand))
+    lead_var = p.lead_time_days * p.sigma_daily**2 + (d_daily * p.sigma_lead_time_days) ** 2
+    cover_mean = d_daily * p.lead_time_days + review_forecast
+    rop = max(cover_mean, reorder_level(p.target_service_level, cover_mean, lead_var + review_var, p.lead_time_demand))
     ss = rop - cover_mean
     s_level = rop + review_forecast
     ip = inventory_position(p.on_hand, p.on_order, p.reserved, p.backordered)
