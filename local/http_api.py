@@ -208,6 +208,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_ANY
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY, ...) is matched against the routes like these: no route takes
+        it, so it gets the 404/405 error body API Gateway would send, not ``http.server``'s 501 page."""
+        if name.startswith("do_"):
+            return self.do_ANY
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What ``http.server`` refuses itself (a method it has no ``do_`` for, a malformed request line, a
+        header too long) is answered with the API's JSON error body too, not an HTML page."""
+        reason = message or self.responses.get(code, ("Error",))[0]
+        payload = HttpError(code, reason.upper().replace(" ", "_"), explain or reason).body()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(payload)
+
     def _read_body(self) -> bytes:
         try:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

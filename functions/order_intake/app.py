@@ -18,7 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from orderflow.adapters.aws import client
 from orderflow.errors import Conflict, Unprocessable
-from orderflow.http_api import install_error_handlers, refuse_unreadable
+from orderflow.http_api import IssuedId, PathId, install_error_handlers, refuse_unreadable
 from orderflow.lambda_support import count, observability, once
 from orderflow.models import CancelIn, CustomerIn, PaymentIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
 from orderflow.returns import ReceiveIn, ReturnRequestIn, ReturnService
@@ -100,22 +100,22 @@ def idempotent(function: Callable[..., dict]) -> Callable[..., dict]:
 
 # ------------------------------------------------------------------ catalogue and stock
 @app.put("/products/<sku>")
-def put_product(sku: str, product: ProductIn) -> dict:
+def put_product(sku: PathId, product: ProductIn) -> dict:
     return service.put_product(sku, product).model_dump(mode="json")
 
 
 @app.get("/products/<sku>")
-def get_product(sku: str) -> dict:
+def get_product(sku: PathId) -> dict:
     return service.get_product(sku).model_dump(mode="json")
 
 
 @app.put("/customers/<customer_id>")
-def put_customer(customer_id: str, customer: CustomerIn) -> dict:
+def put_customer(customer_id: PathId, customer: CustomerIn) -> dict:
     return service.put_customer(customer_id, customer).model_dump(mode="json")
 
 
 @app.get("/customers/<customer_id>")
-def get_customer(customer_id: str) -> dict:
+def get_customer(customer_id: PathId) -> dict:
     return service.get_customer(customer_id).model_dump(mode="json")
 
 
@@ -126,14 +126,14 @@ def _pay_once(request: dict) -> dict:
 
 
 @app.post("/customers/<customer_id>/payments")
-def record_payment(customer_id: str, payment: PaymentIn) -> dict:
+def record_payment(customer_id: PathId, payment: PaymentIn) -> dict:
     """A payment posted by the ERP: lowers the customer's open exposure. Its reference makes it idempotent."""
     return _pay_once(request={"scope": f"payment/{customer_id}", "key": payment.reference,
                               "customer_id": customer_id, "body": payment.model_dump(mode="json")})
 
 
 @app.get("/stock/<sku>")
-def get_stock(sku: str) -> dict:
+def get_stock(sku: PathId) -> dict:
     return service.get_stock(sku).model_dump()
 
 
@@ -143,7 +143,7 @@ def _adjust_once(request: dict) -> dict:
 
 
 @app.post("/stock/<sku>/adjustments")
-def adjust_stock(sku: str, adjustment: StockAdjustmentIn,
+def adjust_stock(sku: PathId, adjustment: StockAdjustmentIn,
                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None
                  ) -> dict:
     if idempotency_key is None:
@@ -178,14 +178,14 @@ def list_orders(customer_id: Annotated[str, Query(min_length=1, max_length=64)],
 
 
 @app.get("/orders/<order_id>")
-def get_order(order_id: str) -> dict:
+def get_order(order_id: IssuedId) -> dict:
     logger.set_correlation_id(order_id)
     order = service.get_order(order_id)
     return {**order.public(), "returns": [r.summary() for r in returns.for_order(order)]}
 
 
 @app.post("/orders/<order_id>/cancel")
-def cancel_order(order_id: str, request: Annotated[CancelIn | None, Body()] = None) -> dict:
+def cancel_order(order_id: IssuedId, request: Annotated[CancelIn | None, Body()] = None) -> dict:
     logger.set_correlation_id(order_id)
     order = service.cancel(order_id, (request or CancelIn()).reason)
     count(metrics, "OrdersCancelled")
@@ -193,13 +193,13 @@ def cancel_order(order_id: str, request: Annotated[CancelIn | None, Body()] = No
 
 
 @app.post("/orders/<order_id>/ship")
-def ship_order(order_id: str, shipment: Annotated[ShipIn | None, Body()] = None) -> dict:
+def ship_order(order_id: IssuedId, shipment: Annotated[ShipIn | None, Body()] = None) -> dict:
     logger.set_correlation_id(order_id)
     return service.ship(order_id, shipment or ShipIn()).public()
 
 
 @app.post("/orders/<order_id>/deliver")
-def deliver_order(order_id: str) -> dict:
+def deliver_order(order_id: IssuedId) -> dict:
     logger.set_correlation_id(order_id)
     return service.deliver(order_id).public()
 
@@ -213,7 +213,7 @@ def _return_once(request: dict) -> dict:
 
 
 @app.post("/orders/<order_id>/returns")
-def request_return(order_id: str, request: ReturnRequestIn,
+def request_return(order_id: IssuedId, request: ReturnRequestIn,
                    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None
                    ) -> Response[dict]:
     """Return delivered goods (optionally exchanging them for others); approved at once when valid."""
@@ -229,12 +229,12 @@ def request_return(order_id: str, request: ReturnRequestIn,
 
 
 @app.get("/returns/<return_id>")
-def get_return(return_id: str) -> dict:
+def get_return(return_id: IssuedId) -> dict:
     return returns.get(return_id).public()
 
 
 @app.post("/returns/<return_id>/receive")
-def receive_return(return_id: str, receipt: ReceiveIn) -> dict:
+def receive_return(return_id: IssuedId, receipt: ReceiveIn) -> dict:
     """The warehouse received the goods: restock or scrap each line, refund, close the return."""
     return returns.receive(return_id, receipt).public()
 

@@ -14,11 +14,11 @@ from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import Field
 
-from orderflow.http_api import install_error_handlers, refuse_unreadable
+from orderflow.http_api import IssuedId, PathId, install_error_handlers, refuse_unreadable
 from orderflow.lambda_support import count, observability
 from orderflow.models import Strict
 from orderflow.purchasing import PurchasingService
@@ -36,8 +36,6 @@ replenishment = ReplenishmentService.from_settings(settings)
 simulations = SimulationsService.from_settings(settings)
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app)
-# Supplier ids and SKUs: the same rule as everywhere else (orderflow.models.Identifier).
-PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
 
 class HistoryImportIn(Strict):
@@ -70,7 +68,7 @@ def list_purchase_orders(status: Annotated[PurchaseOrderStatus | None, Query()] 
 
 
 @app.get("/purchase-orders/<po_id>")
-def get_purchase_order(po_id: Annotated[str, Path(min_length=1, max_length=100)]) -> dict:
+def get_purchase_order(po_id: IssuedId) -> dict:
     """The purchase order with its timeline."""
     logger.set_correlation_id(po_id)
     return purchasing.get_purchase_order(po_id).public()
@@ -94,7 +92,7 @@ def list_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
 
 
 @app.get("/replenishment/runs/<run_id>")
-def get_run(run_id: PathId, limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+def get_run(run_id: IssuedId, limit: Annotated[int, Query(ge=1, le=1000)] = 500,
             cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
     """The run and, per SKU in SKU order, what it decided and why: ``limit`` decisions a page, the next
     page from ``next_cursor`` (a run of a large catalogue would not fit one response)."""
@@ -121,7 +119,7 @@ def start_simulation(request: SimulationIn,
 
 
 @app.get("/replenishment/simulations/<simulation_id>")
-def get_simulation(simulation_id: str) -> dict:
+def get_simulation(simulation_id: IssuedId) -> dict:
     """The simulation's request and status; the result (totals, per class, curve, per SKU) once
     COMPLETED, the error if FAILED; the SKUs it skipped and why."""
     logger.set_correlation_id(simulation_id)

@@ -412,9 +412,6 @@ def test_a_step_killed_after_its_write_is_compensated_exactly_once(stack, client
 
 
 # ------------------------------------------------------------------ a throttled transaction
-@pytest.mark.xfail(strict=True, reason="orderflow.adapters.dynamo does not count the ThrottlingError / "
-                                       "ProvisionedThroughputExceeded cancellation reasons as throttling; "
-                                       "see RELIABILITY.md")
 def test_a_throttled_transaction_is_retried_not_taken_for_a_business_refusal(stack, client, faults, plan, shop):
     """DynamoDB cancels a transaction with the reason ThrottlingError when an on-demand table is scaling:
     that is worth a retry, not a credit refusal (the workflow) or a 500 (the API)."""

@@ -6,15 +6,22 @@ Lambda-aware like ``lambda_support`` (it knows Powertools' resolver); only the A
 
 from __future__ import annotations
 
+import base64
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from .errors import OrderflowError
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Path parameters: SKUs, customer and supplier ids follow the same rule as in bodies
+# (``orderflow.models.Identifier``); ids we issue (orders, returns, runs, purchase orders) only need to
+# stay far below DynamoDB's 2,048-byte key limit, which answers a 500 on AWS.
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+IssuedId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 def error(status: int, code: str, message: str, details: Any = None) -> Response:
@@ -39,6 +46,27 @@ def refuse_unreadable(event: dict, max_body_bytes: int) -> dict | None:
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
     if body and method in JSON_BODY_METHODS and content_type not in ("", "application/json"):
         return raw_error(415, "UNSUPPORTED_MEDIA_TYPE", f"send JSON (application/json), not {content_type}")
+    if body and method in JSON_BODY_METHODS:
+        problem = _unreadable(body, bool(event.get("isBase64Encoded")))
+        if problem:
+            return raw_error(400, "MALFORMED_JSON", f"the request body is not readable JSON: {problem}")
+    return None
+
+
+def _unreadable(body: str, base64_encoded: bool) -> str | None:
+    """Why Python cannot read ``body`` as JSON at all (not UTF-8, nested past the recursion limit, an
+    integer of thousands of digits), where Powertools' parsing would raise outside its validation.
+    Plain syntax errors are left to Powertools, whose answer says where."""
+    try:
+        json.loads(base64.b64decode(body).decode("utf-8") if base64_encoded else body)
+    except json.JSONDecodeError:
+        return None
+    except UnicodeDecodeError:
+        return "it is not UTF-8"
+    except RecursionError:
+        return "it is nested too deep"
+    except ValueError as exc:  # int digits limit, bad base64
+        return str(exc)[:200]
     return None
 
 

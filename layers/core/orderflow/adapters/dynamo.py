@@ -24,6 +24,9 @@ _THROTTLING = {
     "InternalServerError",
     "TransactionConflictException",
     "TransactionConflict",
+    # cancellation reasons of a TransactWriteItems whose table is throttled (botocore's service model)
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
 }
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+from ..errors import Unprocessable
 from ..models import Order, OrderStatus, TimelineEntry, utc_now
 from . import dynamo
 from .dynamo import Write
@@ -81,7 +82,24 @@ class OrdersRepository:
             "Limit": limit,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            kwargs["ExclusiveStartKey"] = _start_key(cursor, customer_id)
         items, last = dynamo.query(self.table, **kwargs)
         next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
         return [Order.model_validate(i) for i in items], next_cursor
+
+
+_CURSOR_KEYS = {"order_id", "customer_id", "created_at"}  # the by-customer index's key and the table's
+
+
+def _start_key(cursor: str, customer_id: str) -> dict[str, Any]:
+    """The ``LastEvaluatedKey`` a cursor of this customer's listing carries, or ``Unprocessable``."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not (isinstance(key, dict) and set(key) == _CURSOR_KEYS
+                and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+                and key.get("customer_id", {}).get("S") == customer_id):
+            raise ValueError(cursor)
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable("cursor is not one this listing returned; start again without it",
+                            {"cursor": cursor[:200]}) from exc
+    return key
