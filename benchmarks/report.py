@@ -535,6 +535,23 @@ def forecast(record: dict[str, Any] | None) -> str:
     return "\n".join(out)
 
 
+def simulation(record: dict[str, Any] | None) -> str:
+    """Issue #5's four claims, from the stored ``python -m benchmarks.simulation`` run (its own page,
+    benchmarks/SIMULATION.md, has the tables; it takes minutes, so ``make bench`` does not rerun it)."""
+    out = ["## 8. Policy simulation\n"]
+    if not record:
+        return "\n".join([*out, "Not measured yet: run `python -m benchmarks.simulation`.\n"])
+    from .simulation import summary  # numpy: only when there is something to render
+
+    out.append(f"{_provenance(record)}. Every table behind these lines, per data "
+               "set and demand class, and what the figures mean: [benchmarks/SIMULATION.md](benchmarks/SIMULATION.md)."
+               "\n")
+    out += [line.replace("per data set below", "per data set there") for line in summary(record["data"])
+            if line.startswith("- ")]
+    out.append("")
+    return "\n".join(out)
+
+
 def summary_table(records: dict[str, dict[str, Any] | None]) -> str:
     rows = ["| Figure | Result | Target | Met? |", "|---|---|---|---|"]
     c = records.get("coldstart")
@@ -611,7 +628,7 @@ def render(run_info: dict[str, Any] | None = None) -> str:
         "## Summary\n", summary_table(records) + "\n",
         coldstart(records["coldstart"]), calls(records["calls"]), transitions(records["calls"]),
         cost(records["cost"]), sizes(records["sizes"]), throughput(records["throughput"]),
-        forecast(records["replenish"]),
+        forecast(records["replenish"]), simulation(load("simulation")),
     ]
     return "\n".join(header + body)
 
