@@ -42,6 +42,23 @@ def test_happy_path_reaches_delivered(api):
     assert api.credit(customer)["credit_available"] == 100
 
 
+def test_an_order_paid_and_then_cancelled_leaves_a_credit_balance(api):
+    """The ERP may post a payment before the order ships; cancelling it then means the customer is owed
+    the money back: exposure below zero, more credit available than the limit, readable as such."""
+    sku, customer = api.product(price=20, stock=0), api.customer(credit_limit=100)
+    order_id = api.submit(customer, {sku: 2}).json()["order_id"]
+    assert api.wait_for(order_id)["status"] == "BACKORDERED"
+    paid = api.http.post(f"/customers/{customer}/payments", json={"amount": 40, "reference": "PREPAID-1"})
+    assert paid.status_code == 200 and paid.json()["exposure"] == 0
+
+    assert api.http.post(f"/orders/{order_id}/cancel", json={"reason": "changed my mind"}).json()["status"] == \
+        "CANCELLED"
+
+    credit = api.http.get(f"/customers/{customer}")
+    assert credit.status_code == 200, credit.text
+    assert credit.json()["exposure"] == -40 and credit.json()["credit_available"] == 140
+
+
 def test_credit_denied_rejects_and_holds_nothing(api):
     sku, customer = api.product(price=60, stock=10), api.customer(credit_limit=100)
     order_id = api.submit(customer, {sku: 2}).json()["order_id"]

@@ -155,7 +155,9 @@ class Customer(Model):
     customer_id: str
     name: str
     credit_limit: Money
-    exposure: Money = Decimal(0)
+    # Below zero is a credit balance: the customer paid for an order that was then cancelled, failed or
+    # returned, and is owed that much (credit_available is then above the limit).
+    exposure: SignedMoney = Decimal(0)
     credit_available: SignedMoney = Decimal(0)
 
 
