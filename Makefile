@@ -21,6 +21,10 @@ PYTEST_ARGS ?=
 SAM_VERSION ?= 1.170.0
 # Largest unzipped size of one function plus its layers (AWS's hard limit is 250 MB).
 MAX_FUNCTION_MB ?= 230
+# `make deploy`: the samconfig.toml environment ([default.deploy.parameters], [prod.deploy.parameters]);
+# GUIDED=1 asks every question again (sam deploy --guided) and saves the answers there.
+CONFIG_ENV ?= default
+GUIDED     ?=
 
 VENV      := .venv
 VENV_SAM  := .venv-sam
@@ -44,7 +48,7 @@ SAM_LINT_ENV := -u AWS_PROFILE -u AWS_DEFAULT_PROFILE $(SAM_ENV) \
                 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
                 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help setup sam-setup lint test demo up build bench soak clean
+.PHONY: help setup sam-setup lint test demo up build deploy bench soak clean
 
 help:
 	@echo "Orderflow make targets:"
@@ -56,6 +60,8 @@ help:
 	@echo "  demo       run the offline demo (python -m orderflow_cli.demo): orders, returns, replenishment"
 	@echo "  up         run the offline stack on 127.0.0.1:\$$PORT (default $(PORT))"
 	@echo "  build      sam build with Python 3.12 (layers trimmed, docs/build.md), size gate ($(MAX_FUNCTION_MB) MB), layer import check"
+	@echo "  deploy     lint and build, then sam deploy with samconfig.toml (CONFIG_ENV=$(CONFIG_ENV)); guided when that environment"
+	@echo "             has no deploy section or GUIDED=1. Needs an AWS account and credentials"
 	@echo "  bench      run benchmarks (python -m benchmarks, under 10 min) and rewrite BENCHMARKS.md;"
 	@echo "             package sizes need 'make build' first (bench does not build)"
 	@echo "  soak       the full reliability runs (tests/reliability with ORDERFLOW_SOAK=1: 1,000 racing orders,"
@@ -156,6 +162,18 @@ build: sam-setup
 	"$(VENV_SAM)/bin/python" scripts/build_sizes.py --build-dir .aws-sam/build --limit-mb $(MAX_FUNCTION_MB)
 	echo "==> the built layers import and forecast under Python 3.12 (scripts/check_layer_imports.py)"
 	"$(VENV_SAM)/bin/python" scripts/check_layer_imports.py --build-dir .aws-sam/build
+
+# Talks to AWS (CloudFormation, S3), so it runs only where credentials are: nothing in `make test` uses it.
+# No -t: sam deploy then takes the built template (.aws-sam/build) and reads samconfig.toml from here.
+deploy: lint build
+	@config="$(CURDIR)/samconfig.toml"
+	if [ -n "$(GUIDED)" ] || ! grep -qs '^\[$(CONFIG_ENV)\.deploy\.parameters\]' "$$config"; then
+	  echo "==> sam deploy --guided (answers are saved to samconfig.toml, environment $(CONFIG_ENV))"
+	  SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided --config-file "$$config" --config-env $(CONFIG_ENV)
+	else
+	  echo "==> sam deploy (samconfig.toml, environment $(CONFIG_ENV))"
+	  SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-file "$$config" --config-env $(CONFIG_ENV)
+	fi
 
 clean:
 	rm -rf $(VENV) $(VENV_SAM) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info

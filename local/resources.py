@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import re
@@ -11,7 +12,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-from orderflow_local.template import Queue, Rule, StateMachine, Table, Template, TemplateError
+from orderflow_local.template import Alarm, Queue, QueuePolicy, Rule, StateMachine, Table, Template, TemplateError
 
 ClientFactory = Callable[[str], BaseClient]
 
@@ -45,6 +46,33 @@ _QUEUE_ATTRIBUTES = (
     "DeduplicationScope",
     "FifoThroughputLimit",
 )
+# AWS::CloudWatch::Alarm properties are PutMetricAlarm's parameters, with the same names.
+_ALARM_KEYS = (
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "OKActions",
+    "AlarmActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "Unit",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Metrics",
+    "Tags",
+    "ThresholdMetricId",
+)
+_ALARM_NUMBERS = {"Period": int, "EvaluationPeriods": int, "DatapointsToAlarm": int, "Threshold": float}
+_TARGET_KEYS = ("Id", "Arn", "Input", "InputPath", "InputTransformer", "DeadLetterConfig", "RetryPolicy")
 
 
 def render_definition(machine: StateMachine) -> dict[str, Any]:
@@ -98,6 +126,27 @@ def _create_queues(sqs: BaseClient, queues: list[Queue]) -> None:
             sqs.set_queue_attributes(QueueUrl=url, Attributes=policies)
 
 
+def _apply_queue_policy(sqs: BaseClient, policy: QueuePolicy) -> None:
+    """Sets the policy on each queue (moto stores it; nothing enforces it offline)."""
+    for template_url in policy.queue_urls:
+        url = sqs.get_queue_url(QueueName=template_url.rsplit("/", 1)[1])["QueueUrl"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy.policy)})
+
+
+def _put_alarm(cloudwatch: BaseClient, alarm: Alarm) -> None:
+    spec = copy.deepcopy({key: alarm.properties[key] for key in _ALARM_KEYS if key in alarm.properties})
+    spec["AlarmName"] = alarm.name
+    for key, kind in _ALARM_NUMBERS.items():
+        if key in spec:
+            spec[key] = kind(spec[key])
+    for query in spec.get("Metrics", []):
+        if "Period" in query:
+            query["Period"] = int(query["Period"])
+        if "Period" in query.get("MetricStat", {}):
+            query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
+    cloudwatch.put_metric_alarm(**spec)
+
+
 def _create_rule(events: BaseClient, rule: Rule) -> None:
     """An event-pattern rule and its targets (moto delivers matches to CloudWatch Logs and SQS)."""
     props = rule.properties
@@ -106,8 +155,7 @@ def _create_rule(events: BaseClient, rule: Rule) -> None:
     if "EventPattern" in props:
         spec["EventPattern"] = json.dumps(props["EventPattern"])
     events.put_rule(Name=rule.name, EventBusName=bus, **spec)
-    targets = [{k: v for k, v in target.items() if k in ("Id", "Arn", "Input", "InputPath", "InputTransformer")}
-               for target in props.get("Targets", [])]
+    targets = [{k: v for k, v in target.items() if k in _TARGET_KEYS} for target in props.get("Targets", [])]
     for target in targets:
         if ":logs:" in target["Arn"]:  # CloudFormation's log group ARN ends in ":*"; the target's must not
             target["Arn"] = target["Arn"].removesuffix(":*")
@@ -135,7 +183,10 @@ def create_resources(template: Template, client: ClientFactory) -> None:
         if bus.name != "default":
             events.create_event_bus(Name=bus.name)
 
-    _create_queues(client("sqs"), template.queues)
+    sqs = client("sqs")
+    _create_queues(sqs, template.queues)
+    for policy in template.queue_policies:
+        _apply_queue_policy(sqs, policy)
 
     logs = client("logs")
     for group in template.log_groups:
@@ -180,9 +231,29 @@ def create_resources(template: Template, client: ClientFactory) -> None:
 
     sfn = client("stepfunctions")
     for machine in template.state_machines:
+        extra: dict[str, Any] = {}
+        if machine.logging:  # CloudFormation's LoggingConfiguration in the API's camelCase
+            extra["loggingConfiguration"] = _camel(machine.logging)
         sfn.create_state_machine(
             name=machine.name,
             definition=json.dumps(render_definition(machine)),
             roleArn=role_arn,
             type=machine.type,
+            **extra,
         )
+
+    # Stored, never evaluated: moto publishes no AWS metrics, so the alarms stay INSUFFICIENT_DATA.
+    cloudwatch = client("cloudwatch")
+    for alarm in template.alarms:
+        _put_alarm(cloudwatch, alarm)
+    for dashboard in template.dashboards:
+        cloudwatch.put_dashboard(DashboardName=dashboard.name, DashboardBody=dashboard.body)
+
+
+def _camel(value: Any) -> Any:
+    """``{"Level": ..., "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": ...}}]}`` → camelCase keys."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value

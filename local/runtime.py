@@ -64,7 +64,7 @@ class LambdaContext:
             function_name=fn.name,
             invoked_function_arn=fn.arn,
             memory_limit_in_mb=fn.memory_size,
-            log_group_name=f"/aws/lambda/{fn.name}",
+            log_group_name=fn.log_group or f"/aws/lambda/{fn.name}",
             log_stream_name=f"{today}/[$LATEST]{uuid.uuid4().hex}",
             timeout_seconds=fn.timeout,
         )

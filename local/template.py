@@ -145,6 +145,8 @@ class Function:
     sqs_events: list[SqsEvent] = field(default_factory=list)
     stream_events: list[StreamEvent] = field(default_factory=list)
     schedules: list[ScheduleEvent] = field(default_factory=list)
+    log_group: str | None = None
+    """``LoggingConfig.LogGroup``: where the function logs (Lambda's default ``/aws/lambda/<name>`` if unset)."""
 
     @property
     def handler_module(self) -> str:
@@ -172,6 +174,31 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class QueuePolicy:
+    """An ``AWS::SQS::QueuePolicy``: ``queue_urls`` get ``policy`` as their Policy attribute."""
+
+    logical_id: str
+    queue_urls: list[str]
+    policy: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """A CloudWatch alarm; moto stores it (nothing evaluates it offline)."""
+
+    logical_id: str
+    name: str
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    logical_id: str
+    name: str
+    body: str
+
+
+@dataclass(frozen=True)
 class StateMachine:
     logical_id: str
     name: str
@@ -180,6 +207,8 @@ class StateMachine:
     definition_path: Path
     substitutions: dict[str, str]
     schedules: list[ScheduleEvent] = field(default_factory=list)
+    logging: dict[str, Any] = field(default_factory=dict)
+    """The ``Logging`` property (CloudFormation's LoggingConfiguration); empty when not set."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +225,9 @@ class Template:
     state_machines: list[StateMachine]
     log_groups: list[LogGroup] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    queue_policies: list[QueuePolicy] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
+    dashboards: list[Dashboard] = field(default_factory=list)
 
     def function(self, logical_id: str) -> Function:
         for fn in self.functions:
@@ -223,6 +255,9 @@ _NAME_PROPERTY = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Events::Rule": "Name",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
 }
 _ARN_FORMAT = {
     "AWS::DynamoDB::Table": "arn:{p}:dynamodb:{r}:{a}:table/{n}",
@@ -234,6 +269,9 @@ _ARN_FORMAT = {
     "AWS::Events::EventBus": "arn:{p}:events:{r}:{a}:event-bus/{n}",
     "AWS::SQS::Queue": "arn:{p}:sqs:{r}:{a}:{n}",
     "AWS::Logs::LogGroup": "arn:{p}:logs:{r}:{a}:log-group:{n}:*",  # CloudFormation's form, with ":*"
+    "AWS::Events::Rule": "arn:{p}:events:{r}:{a}:rule/{n}",  # rule/<bus>/<name> on a custom bus (see arn())
+    "AWS::IAM::ManagedPolicy": "arn:{p}:iam::{a}:policy/{n}",
+    "AWS::CloudWatch::Alarm": "arn:{p}:cloudwatch:{r}:{a}:alarm:{n}",
 }
 # A table's GetAtt StreamArn before the table exists (moto's has a timestamp): the local stack
 # creates event-source mappings with the table's LatestStreamArn instead.
@@ -242,6 +280,7 @@ _REF_RETURNS_ARN = {
     "AWS::Serverless::LayerVersion",
     "AWS::Serverless::StateMachine",
     "AWS::StepFunctions::StateMachine",
+    "AWS::IAM::ManagedPolicy",
 }
 
 
@@ -253,6 +292,9 @@ _CREATED_TYPES = {
     "AWS::Serverless::StateMachine",
     "AWS::Logs::LogGroup",
     "AWS::Events::Rule",
+    "AWS::SQS::QueuePolicy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
 }
 
 
@@ -307,7 +349,11 @@ class _Resolver:
         rtype = self.resource_type(logical_id)
         if rtype not in _ARN_FORMAT:
             raise TemplateError(f"{logical_id}: no ARN known for {rtype}")
-        return _ARN_FORMAT[rtype].format(p=PARTITION, r=REGION, a=ACCOUNT_ID, n=self.physical_name(logical_id))
+        name = self.physical_name(logical_id)
+        if rtype == "AWS::Events::Rule":
+            bus = self.resolve((self.resources[logical_id].get("Properties") or {}).get("EventBusName", "default"))
+            name = name if bus == "default" else f"{bus}/{name}"
+        return _ARN_FORMAT[rtype].format(p=PARTITION, r=REGION, a=ACCOUNT_ID, n=name)
 
     def queue_url(self, logical_id: str) -> str:
         return f"https://sqs.{REGION}.{URL_SUFFIX}/{ACCOUNT_ID}/{self.physical_name(logical_id)}"
@@ -485,6 +531,7 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
             case other:
                 raise TemplateError(f"{logical_id}.{event_name}: event type {other} not supported locally")
     variables = (props.get("Environment") or {}).get("Variables") or {}
+    log_group = (props.get("LoggingConfig") or {}).get("LogGroup")
     return Function(
         logical_id=logical_id,
         name=r.physical_name(logical_id),
@@ -499,6 +546,7 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
         sqs_events=sqs,
         stream_events=streams,
         schedules=schedules,
+        log_group=str(log_group) if log_group else None,
     )
 
 
@@ -537,6 +585,9 @@ def resolve_template(
     r = _Resolver(doc, parameters, stack_name)
     global_function = (doc.get("Globals") or {}).get("Function") or {}
     tables, buses, queues, functions, machines, log_groups, rules = [], [], [], [], [], [], []
+    queue_policies: list[QueuePolicy] = []
+    alarms: list[Alarm] = []
+    dashboards: list[Dashboard] = []
     for logical_id, resource in r.resources.items():
         if not r.included(logical_id):
             continue
@@ -557,6 +608,12 @@ def resolve_template(
             log_groups.append(LogGroup(logical_id, r.physical_name(logical_id), props))
         elif rtype == "AWS::Events::Rule":
             rules.append(Rule(logical_id, r.physical_name(logical_id), props))
+        elif rtype == "AWS::SQS::QueuePolicy":
+            queue_policies.append(QueuePolicy(logical_id, list(props["Queues"]), props["PolicyDocument"]))
+        elif rtype == "AWS::CloudWatch::Alarm":
+            alarms.append(Alarm(logical_id, r.physical_name(logical_id), props))
+        elif rtype == "AWS::CloudWatch::Dashboard":
+            dashboards.append(Dashboard(logical_id, r.physical_name(logical_id), str(props["DashboardBody"])))
         elif rtype == "AWS::Serverless::Function":
             functions.append(_function(r, logical_id, props, base_dir))
         elif rtype == "AWS::Serverless::StateMachine":
@@ -571,9 +628,13 @@ def resolve_template(
                     definition_path=(base_dir / props["DefinitionUri"]).resolve(),
                     substitutions={k: _env_value(v) for k, v in (props.get("DefinitionSubstitutions") or {}).items()},
                     schedules=_state_machine_schedules(logical_id, props),
+                    logging=dict(props.get("Logging") or {}),
                 )
             )
-    return Template(path, stack_name, parameters, tables, buses, queues, functions, machines, log_groups, rules)
+    return Template(
+        path, stack_name, parameters, tables, buses, queues, functions, machines, log_groups, rules,
+        queue_policies, alarms, dashboards,
+    )
 
 
 def load_template(

@@ -19,12 +19,49 @@ def test_stream_events_log_groups_and_rules_resolve() -> None:
     assert {(s.table_name, s.batch_size, tuple(s.function_response_types)) for s in publisher.stream_events} == {
         (f"orderflow-{name}Table", 100, ("ReportBatchItemFailures",))
         for name in ("Orders", "Stock", "Returns", "PurchaseOrders")}
-    (group,) = template.log_groups
+    (group,) = [g for g in template.log_groups if g.logical_id == "DomainEventsLogGroup"]
     assert (group.name, group.properties["RetentionInDays"]) == ("/orderflow/ci/events", 30)
     (rule,) = template.rules
     assert rule.properties["EventBusName"] == "orderflow-ci"
     (target,) = rule.properties["Targets"]
     assert target["Arn"] == "arn:aws:logs:us-east-1:123456789012:log-group:/orderflow/ci/events:*"
+    assert target["DeadLetterConfig"]["Arn"] == "arn:aws:sqs:us-east-1:123456789012:orderflow-ci-domain-events-log-dlq"
+    (policy,) = [p for p in template.queue_policies if p.logical_id == "DomainEventsLogDLQPolicy"]
+    (statement,) = policy.policy["Statement"]
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == (
+        "arn:aws:events:us-east-1:123456789012:rule/orderflow-ci/orderflow-DomainEventsToLogsRule")
+
+
+def test_functions_and_state_machines_log_to_their_own_groups() -> None:
+    template = load_template(ROOT / "template.yaml", {"Stage": "ci", "LogRetentionDays": "7"})
+    groups = {g.name: g.properties for g in template.log_groups}
+    for fn in template.functions:
+        assert fn.log_group == f"/orderflow/ci/lambda/{fn.logical_id}"
+        assert groups[fn.log_group]["RetentionInDays"] == "7"
+    for machine in template.state_machines:
+        (destination,) = machine.logging["Destinations"]
+        arn = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]
+        assert arn == f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/{machine.name}:*"
+        assert groups[f"/aws/vendedlogs/states/{machine.name}"]["RetentionInDays"] == "7"
+
+
+def test_alarms_and_the_dashboard_resolve_to_the_stacks_resources() -> None:
+    template = load_template(ROOT / "template.yaml", {"Stage": "ci"})
+    alarms = {a.logical_id: a for a in template.alarms}
+    assert all("AlarmActions" not in a.properties for a in alarms.values())  # no AlarmTopicArn
+    dlq = alarms["ReplenishmentScheduleDLQAlarm"].properties
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": "orderflow-ci-replenishment-schedule-dlq"}]
+    failed = alarms["OrderProcessingStateMachineFailedAlarm"].properties
+    assert failed["Dimensions"][0]["Value"] == template.state_machine("OrderProcessingStateMachine").arn
+    (dashboard,) = template.dashboards
+    body = json.loads(dashboard.body)
+    assert dashboard.name == "orderflow-ci" and "${" not in dashboard.body
+    rows = [row for widget in body["widgets"] for row in widget["properties"]["metrics"]]
+    assert ["AWS/Lambda", "Errors", "FunctionName", "orderflow-OrderIntakeFunction", {"label": "OrderIntake"}] in rows
+
+    topic = "arn:aws:sns:us-east-1:123456789012:oncall"
+    paged = load_template(ROOT / "template.yaml", {"Stage": "ci", "AlarmTopicArn": topic})
+    assert all(a.properties["AlarmActions"] == [topic] for a in paged.alarms)
 
 
 def test_the_replenishment_schedule_is_read_from_the_state_machine() -> None:

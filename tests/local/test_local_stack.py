@@ -64,6 +64,43 @@ def test_resources_are_created_from_the_template(stack: LocalStack) -> None:
     assert definition["States"]["StepOne"]["Retry"][0]["IntervalSeconds"] == 1  # the local default, not 30
 
 
+def test_log_groups_queue_policies_alarms_and_dashboards_are_created(stack: LocalStack) -> None:
+    logs = stack.boto3_client("logs")
+    groups = {g["logGroupName"]: g for g in logs.describe_log_groups(logGroupNamePrefix="/")["logGroups"]}
+    assert groups["/fixture/test/api"]["retentionInDays"] == 7
+    assert groups["/aws/vendedlogs/states/fixture-work-test"]["retentionInDays"] == 7
+    machine = stack.resources.state_machine("WorkStateMachine")
+    logging_config = stack.boto3_client("stepfunctions").describe_state_machine(
+        stateMachineArn=machine.arn)["loggingConfiguration"]
+    assert logging_config["level"] == "ERROR" and logging_config["includeExecutionData"] is False
+    assert logging_config["destinations"][0]["cloudWatchLogsLogGroup"]["logGroupArn"].endswith(
+        ":log-group:/aws/vendedlogs/states/fixture-work-test:*")
+
+    events = stack.boto3_client("events")
+    rule = events.describe_rule(Name="orderflow-FixtureRule", EventBusName="fixture-test")
+    (target,) = events.list_targets_by_rule(Rule="orderflow-FixtureRule", EventBusName="fixture-test")["Targets"]
+    assert target["DeadLetterConfig"]["Arn"].endswith(":orderflow-JobsDeadLetterQueue")
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 600}
+    sqs = stack.boto3_client("sqs")
+    url = sqs.get_queue_url(QueueName="orderflow-JobsDeadLetterQueue")["QueueUrl"]
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["Arn"]
+
+    cloudwatch = stack.boto3_client("cloudwatch")
+    alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms()["MetricAlarms"]}
+    dlq = alarms["fixture-test-jobs-dlq"]
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": "orderflow-JobsDeadLetterQueue"}]
+    assert (dlq["Threshold"], dlq["Period"], dlq["AlarmActions"]) == (0.0, 300, [])  # no AlarmTopicArn
+    errors = alarms["orderflow-ApiErrorsAlarm"]  # no AlarmName: the stack's name for it
+    assert errors["Metrics"][1]["MetricStat"]["Metric"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": "orderflow-ApiFunction"}]
+    body = json.loads(cloudwatch.get_dashboard(DashboardName="fixture-test")["DashboardBody"])
+    assert body["widgets"][0]["properties"]["metrics"] == [
+        ["AWS/Lambda", "Errors", "FunctionName", "orderflow-ApiFunction"],
+        ["AWS/States", "ExecutionsFailed", "StateMachineArn", machine.arn],
+    ]
+
+
 def test_process_environment_points_at_the_local_endpoint(stack: LocalStack) -> None:
     assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_endpoint
     assert os.environ["MOTO_PORT"] == str(urlsplit(stack.aws_endpoint).port)
@@ -105,6 +142,7 @@ def test_request_becomes_a_v2_event_and_response_comes_back(stack: LocalStack) -
     assert event["requestContext"]["http"]["method"] == "POST"
     assert event["requestContext"]["http"]["sourceIp"] == "127.0.0.1"
     assert context["function_name"] == "orderflow-ApiFunction"
+    assert context["log_group_name"] == "/fixture/test/api"  # its LoggingConfig
     assert context["invoked_function_arn"].endswith(":function:orderflow-ApiFunction")
     assert context["memory_limit_in_mb"] == 256 and 0 < context["remaining_ms"] <= 10_000
 
