@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from orderflow_cli.client import local_token
+
 ORDER_MACHINE = "OrderProcessingStateMachine"
 OUTSIDE = "(outside Lambda)"
 _WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem"}
@@ -235,7 +237,8 @@ class Shop:
 
     @classmethod
     def create(cls, api_url: str, products: int, customers: int, stock: int = 1_000_000) -> Shop:
-        http = httpx.Client(base_url=api_url, timeout=60)
+        http = httpx.Client(base_url=api_url, timeout=60,
+                            headers={"Authorization": f"Bearer {local_token(api_url, 'admin')}"})
         shop = cls(http)
         prefix = uuid.uuid4().hex[:6]
         for i in range(products):

@@ -49,7 +49,11 @@ TOP = 10
 def client_main(api_url: str, clients: int, orders: int, skus: list[str], customers: list[str]) -> dict:
     import httpx
 
+    from orderflow_cli.client import local_token
+
     from .harness import deliver, ship, submit
+
+    headers = {"Authorization": f"Bearer {local_token(api_url, 'admin')}"}
 
     latencies: list[float] = []
     polls: list[int] = []
@@ -61,7 +65,7 @@ def client_main(api_url: str, clients: int, orders: int, skus: list[str], custom
 
     def worker(index: int) -> None:
         rng = random.Random(index)
-        with httpx.Client(base_url=api_url, timeout=120) as http:
+        with httpx.Client(base_url=api_url, timeout=120, headers=headers) as http:
             start.wait()
             for _ in range(shares[index]):
                 began = time.perf_counter()

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -20,6 +21,10 @@ SAFE_TO_REPEAT = frozenset({"GET", "HEAD", "PUT", "OPTIONS"})
 RETRYABLE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 # Statuses after which an order never moves again.
 FINAL_STATUSES = frozenset({"DELIVERED", "CANCELLED", "REJECTED", "FAILED"})
+# The offline stack's token endpoint (local/http_api.py; never deployed) and the hosts it is asked on.
+LOCAL_TOKEN_PATH = "/_local/token"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+ROLES = ("customer", "warehouse", "admin")
 
 
 class ApiError(Exception):
@@ -62,15 +67,52 @@ class WaitTimeout(TimeoutError):
         super().__init__(message)
 
 
+def local_token(base_url: str, role: str = "admin", customer_id: str | None = None) -> str:
+    """A bearer token of ``role`` from the offline stack at ``base_url`` (for callers using plain httpx)."""
+    with httpx.Client(base_url=base_url.rstrip("/"), timeout=10) as http:
+        return _local_token(http, base_url, role, customer_id)
+
+
+def _local_token(http: httpx.Client, base_url: str, role: str, customer_id: str | None) -> str:
+    response = http.post(LOCAL_TOKEN_PATH, json={"role": role, "customer_id": customer_id})
+    if response.status_code != 200:
+        raise ApiError(response.status_code, "NO_LOCAL_TOKEN",
+                       f"{base_url} issues no local tokens ({response.status_code}); pass a token "
+                       "(--token or ORDERFLOW_TOKEN)")
+    return str(response.json()["access_token"])
+
+
 class OrderflowClient:
-    """``OrderflowClient("http://127.0.0.1:3000")``; also a context manager that closes its connections."""
+    """``OrderflowClient("http://127.0.0.1:3000")``; also a context manager that closes its connections.
+
+    Every request carries ``token`` as its bearer token (the API's JWT authorizer checks it and its
+    scopes). Without one, a client of the offline stack (a loopback URL) asks the stack's token
+    endpoint for a token of ``role`` (acting for ``customer_id`` when the role is customer); against a
+    deployed API, pass the token your identity provider issued."""
 
     def __init__(self, base_url: str, timeout: float = 10, transport: httpx.BaseTransport | None = None,
-                 retries: int = 2):
+                 retries: int = 2, token: str | None = None, role: str = "admin", customer_id: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.retries = retries
+        self.role, self.customer_id = role, customer_id
+        self._token = token
+        self._local = transport is None and urlsplit(self.base_url).hostname in LOOPBACK
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
                                   headers={"Accept": "application/json"})
+
+    @property
+    def issues_local_tokens(self) -> bool:
+        """Talking to the offline stack, which hands out tokens of any role."""
+        return self._local
+
+    def _authorization(self) -> dict[str, str]:
+        if self._token is None and self._local:
+            self._token = self.local_token(self.role, self.customer_id)
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def local_token(self, role: str, customer_id: str | None = None) -> str:
+        """A token of ``role`` from the offline stack (``POST /_local/token``; a deployed API has none)."""
+        return _local_token(self._http, self.base_url, role, customer_id)
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:
@@ -114,7 +156,7 @@ class OrderflowClient:
             kwargs["content"] = content
         if params:
             kwargs["params"] = {k: v for k, v in params.items() if v is not None}
-        return self._http.request(method, path, headers=headers, **kwargs)
+        return self._http.request(method, path, headers={**self._authorization(), **headers}, **kwargs)
 
     def _call(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
               headers: Mapping[str, str] | None = None, retry: bool | None = None) -> Any:

@@ -407,6 +407,30 @@ class Demo:
                      f"{quantity} ordered → PO {po['status']} → order {final['status']}; second run: "
                      f"{second.get(bolt, {}).get('outcome')}")
 
+    def access(self) -> None:
+        s = "i. access"
+        order_id = self.orders.get("a. happy", {}).get("order_id")
+        if not order_id or not self.client.issues_local_tokens:
+            self.outcome(s, "customers see only their own orders", "skipped (needs the offline stack's tokens)")
+            return
+        base = self.client.base_url
+        with OrderflowClient(base, role="customer", customer_id=HAPPY_CUSTOMER) as owner, \
+                OrderflowClient(base, role="customer", customer_id=SMALL_CUSTOMER) as other:
+            self.check(s, f"{HAPPY_CUSTOMER}'s token reads its own order", order_id,
+                       owner.get_order(order_id)["order_id"])
+            self.check(s, f"{SMALL_CUSTOMER}'s token: that order does not exist", 404,
+                       other.request("GET", f"/orders/{order_id}").status_code)
+            self.check(s, f"{SMALL_CUSTOMER}'s token cannot order in {HAPPY_CUSTOMER}'s name", "403 FORBIDDEN",
+                       _answer(other.request("POST", "/orders", json={"customer_id": HAPPY_CUSTOMER, "lines": [
+                           {"sku": "WIDGET-RED", "quantity": 1}]}, headers={"Idempotency-Key": self.key("access")})))
+            self.check(s, "a customer's token cannot adjust stock (admin scope)", 403,
+                       owner.request("POST", "/stock/WIDGET-RED/adjustments",
+                                     json={"quantity": 1000, "reason": "mine now"}).status_code)
+        no_token = httpx.get(f"{base}/stock/WIDGET-RED", timeout=10).status_code
+        self.check(s, "no token at all", 401, no_token)
+        self.outcome(s, "customers see only their own orders; staff routes need staff scopes",
+                     f"other customer 404, wrong scope 403, no token {no_token}")
+
     def wait_for_purchase_order(self, po_id: str, wanted: str) -> dict:
         deadline = time.monotonic() + self.wait_timeout
         while True:
@@ -457,6 +481,7 @@ class Demo:
             ("g. part of the happy order comes back: return, restock, refund", self.return_part),
             ("h. replenishment: forecast → purchase order → supplier → stock → the backorder ships",
              self.replenishment),
+            ("i. who may do what: customers' tokens, scopes, no token", self.access),
         ]
         for title, scenario in scenarios:
             c.print(Rule(title))
@@ -643,6 +668,16 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     console.print(f"done in {time.monotonic() - started:.1f} s — "
                   + ("[bold green]every outcome as expected[/]" if passed else "[bold red]SOME OUTCOMES WRONG[/]"))
     return 0 if passed else 1
+
+
+
+def _answer(response: httpx.Response) -> str:
+    """``status CODE`` of an error answer, for a check."""
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = "?"
+    return f"{response.status_code} {code}"
 
 
 if __name__ == "__main__":

@@ -56,13 +56,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 def main(ctx: typer.Context,
          api: Annotated[str, typer.Option("--api", envvar="ORDERFLOW_API", show_envvar=True, metavar="URL",
                                           help="Base URL of the Orderflow API.")] = DEFAULT_API,
-         timeout: Annotated[float, typer.Option(help="HTTP timeout in seconds.")] = 10.0) -> None:
-    ctx.obj = {"api": api, "timeout": timeout}
+         timeout: Annotated[float, typer.Option(help="HTTP timeout in seconds.")] = 10.0,
+         token: Annotated[str | None, typer.Option("--token", envvar="ORDERFLOW_TOKEN", show_envvar=False,
+                                                   metavar="JWT", help="Bearer token for the API (default offline: "
+                                                   "one from the local stack for --as).")] = None,
+         role: Annotated[str, typer.Option("--as", metavar="ROLE", help="Offline only: the role of the local "
+                                           "token, admin, warehouse or customer:ID.")] = "admin") -> None:
+    ctx.obj = {"api": api, "timeout": timeout, "token": token, "role": role}
 
 
 def _client(ctx: typer.Context) -> OrderflowClient:
-    obj = ctx.obj or {"api": os.environ.get("ORDERFLOW_API", DEFAULT_API), "timeout": 10.0}
-    return OrderflowClient(obj["api"], timeout=obj["timeout"])
+    obj = ctx.obj or {"api": os.environ.get("ORDERFLOW_API", DEFAULT_API), "timeout": 10.0,
+                      "token": os.environ.get("ORDERFLOW_TOKEN"), "role": "admin"}
+    role, _, customer_id = str(obj.get("role") or "admin").partition(":")
+    return OrderflowClient(obj["api"], timeout=obj["timeout"], token=obj.get("token"), role=role,
+                           customer_id=customer_id or None)
 
 
 def _fail(message: str, details: Any = None) -> typer.Exit:

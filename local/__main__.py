@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         if sim := stack.suppliers:
             print(f"  Suppliers      simulated: queues {sim.queue_prefix}* are answered (ids manual-* are left")
             print("                 for `orderflow supplier listen`); replies go to " + sim.reply_queue_url)
+        print(f"  Tokens         POST {stack.api_url}/_local/token {{\"role\": \"admin\"|\"warehouse\"|\"customer\", "
+              "\"customer_id\"?}} (offline only;")
+        print("                 the CLI asks for one itself: orderflow --as customer:ID ...)")
         print("  Routes:")
         for route in sorted(stack.routes, key=lambda r: (r.path, r.method)):
             print(f"    {route.method:7} {stack.api_url}{route.path}  -> {route.function}")

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from orderflow_local.auth import Authorizer, Forbidden, LocalIssuer, Unauthorized, authorize
 from orderflow_local.runtime import LambdaRuntime
 from orderflow_local.template import ACCOUNT_ID, LOCAL_API_ID, Template
 
@@ -27,6 +28,10 @@ logger = logging.getLogger("orderflow_local.http")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 _PARAM = re.compile(r"^\{([^}+]+)(\+?)\}$")
+# Offline only (never in the template): POST {"role", "customer_id"?} answers a token the local issuer
+# signed, so the CLI, the demo and the tests can call the API as an admin, the warehouse or a customer.
+LOCAL_TOKEN_PATH = "/_local/token"
+ROLES = ("customer", "warehouse", "admin")
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,12 @@ class Route:
     pattern: re.Pattern[str]
     params: tuple[str, ...]
     priority: tuple[int, int, int, bool]
+    authorizer: str | None = None
+    scopes: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, function: str, method: str, path: str) -> Route:
+    def parse(cls, function: str, method: str, path: str, authorizer: str | None = None,
+              scopes: tuple[str, ...] = ()) -> Route:
         regex, params, literals, greedy = "", [], 0, 0
         for segment in path.strip("/").split("/") if path != "/" else []:
             param = _PARAM.match(segment)
@@ -55,7 +63,8 @@ class Route:
                 params.append(param.group(1))
         pattern = re.compile((regex or "/") + "$")
         # API Gateway prefers literal paths, then path variables, greedy ones last, then a named method.
-        return cls(function, method, path, pattern, tuple(params), (greedy, len(params), -literals, method == "ANY"))
+        return cls(function, method, path, pattern, tuple(params), (greedy, len(params), -literals, method == "ANY"),
+                   authorizer, scopes)
 
     @property
     def route_key(self) -> str:
@@ -65,8 +74,12 @@ class Route:
 def build_routes(template: Template) -> list[Route]:
     """Every function's HttpApi routes, most specific first."""
     routes = [
-        Route.parse(fn.logical_id, event.method, event.path) for fn in template.functions for event in fn.http_events
+        Route.parse(fn.logical_id, event.method, event.path, event.authorizer, event.scopes)
+        for fn in template.functions for event in fn.http_events
     ]
+    unknown = {r.authorizer for r in routes if r.authorizer and r.authorizer not in template.authorizers}
+    if unknown:
+        raise ValueError(f"routes name authorizers the API does not declare: {sorted(unknown)}")
     seen: dict[str, str] = {}
     for route in routes:
         if route.route_key in seen:
@@ -84,6 +97,13 @@ class HttpError(Exception):
 
     def body(self) -> bytes:
         return json.dumps({"error": {"code": self.code, "message": self.message, "details": {}}}).encode()
+
+
+class AuthorizerRefusal(HttpError):
+    """401 or 403 from the JWT authorizer, with API Gateway's own body (an HTTP API cannot change it)."""
+
+    def body(self) -> bytes:
+        return json.dumps({"message": self.message}).encode()
 
 
 def match_route(routes: list[Route], method: str, raw_path: str) -> tuple[Route, dict[str, str]]:
@@ -110,8 +130,9 @@ def build_event(
     headers: list[tuple[str, str]],
     body: bytes,
     source_ip: str,
+    authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API payload format 2.0 event."""
+    """An API Gateway HTTP API payload format 2.0 event (``authorizer``: what the JWT authorizer passes on)."""
     merged: dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
@@ -147,6 +168,8 @@ def build_event(
         },
         "isBase64Encoded": False,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
     if cookie_header:
         event["cookies"] = [c.strip() for c in cookie_header.split(";") if c.strip()]
     if query:
@@ -182,19 +205,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
         route_key = "-"
         try:
             body = self._read_body()
+            if raw_path == LOCAL_TOKEN_PATH:
+                status, headers, payload = self._local_token(body)
+                raise _Answered(status, headers, payload)
             route, path_params = match_route(self.server.routes, self.command, raw_path)
             route_key = route.route_key
             request_headers = list(self.headers.items())
             event = build_event(
-                route, path_params, self.command, raw_path, raw_query, request_headers, body, self.client_address[0]
+                route, path_params, self.command, raw_path, raw_query, request_headers, body, self.client_address[0],
+                self._authorize(route),
             )
             try:
                 status, headers, payload = to_response(self.server.runtime.invoke(route.function, event))
             except Exception:
                 logger.exception("%s failed on %s %s", route.function, self.command, raw_path)
                 raise HttpError(500, "INTERNAL", "Internal Server Error") from None
+        except _Answered as answered:
+            status, headers, payload = answered.status, answered.headers, answered.payload
         except HttpError as err:
             status, headers, payload = err.status, [("Content-Type", "application/json")], err.body()
+            if isinstance(err, AuthorizerRefusal) and err.status == 401:
+                headers.append(("www-authenticate", 'Bearer realm="orderflow"'))
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -207,6 +238,34 @@ class _RequestHandler(BaseHTTPRequestHandler):
         logger.info("%s %s -> %d [%s] %.0f ms", self.command, self.path, status, route_key, elapsed)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_ANY
+
+    def _authorize(self, route: Route) -> dict[str, Any] | None:
+        """API Gateway's JWT authorizer for the route (None for an open route)."""
+        if route.authorizer is None:
+            return None
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            return authorize(self.server.issuer, self.server.authorizers[route.authorizer], route.scopes, headers)
+        except Unauthorized as refused:
+            logger.info("401 on %s %s: %s", self.command, route.route_key, refused)
+            raise AuthorizerRefusal(401, "UNAUTHORIZED", "Unauthorized") from None
+        except Forbidden as refused:
+            logger.info("403 on %s %s: %s", self.command, route.route_key, refused)
+            raise AuthorizerRefusal(403, "FORBIDDEN", "Forbidden") from None
+
+    def _local_token(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        if self.command != "POST":
+            raise HttpError(405, "METHOD_NOT_ALLOWED", f"POST {LOCAL_TOKEN_PATH}")
+        try:
+            asked = json.loads(body or b"{}")
+            role, customer_id = asked.get("role", "admin"), asked.get("customer_id")
+            if role not in ROLES or not (customer_id is None or isinstance(customer_id, str)):
+                raise ValueError(role)
+        except (ValueError, AttributeError):
+            raise HttpError(400, "BAD_REQUEST", f'send {{"role": one of {", ".join(ROLES)}, "customer_id"?}}') from None
+        token = self.server.issuer.token([f"orderflow/{role}"], subject=f"local-{role}", customer_id=customer_id)
+        payload = json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": 12 * 3600}).encode()
+        return 200, [("Content-Type", "application/json")], payload
 
     def __getattr__(self, name: str) -> Any:
         """Any other method (TRACE, QUERY, ...) is matched against the routes like these: no route takes
@@ -258,13 +317,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Silence http.server's stderr log; requests are logged once in ``do_ANY``."""
 
 
+class _Answered(Exception):
+    def __init__(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        self.status, self.headers, self.payload = status, headers, payload
+
+
 class _ApiServer(ThreadingHTTPServer):
     request_queue_size = 128  # the default backlog of 5 resets connections under a burst of clients
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], routes: list[Route], runtime: LambdaRuntime) -> None:
+    def __init__(self, address: tuple[str, int], routes: list[Route], runtime: LambdaRuntime,
+                 authorizers: dict[str, Authorizer], issuer: LocalIssuer) -> None:
         super().__init__(address, _RequestHandler)
         self.routes, self.runtime = routes, runtime
+        self.authorizers, self.issuer = authorizers, issuer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up is routine; anything else is logged (not printed to stderr)."""
@@ -275,9 +341,11 @@ class _ApiServer(ThreadingHTTPServer):
 class HttpApiServer:
     """Serves the template's HttpApi routes on ``http://127.0.0.1:<port>`` (port 0 = any free one)."""
 
-    def __init__(self, template: Template, runtime: LambdaRuntime, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, template: Template, runtime: LambdaRuntime, port: int = 0, host: str = "127.0.0.1",
+                 issuer: LocalIssuer | None = None) -> None:
         self.routes = build_routes(template)
-        self._server = _ApiServer((host, port), self.routes, runtime)
+        self.issuer = issuer or LocalIssuer()
+        self._server = _ApiServer((host, port), self.routes, runtime, template.authorizers, self.issuer)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="orderflow-http-api", daemon=True
         )

@@ -27,6 +27,7 @@ import boto3
 from botocore.client import BaseClient
 
 from orderflow_local import fidelity, supplier_sim
+from orderflow_local.auth import LocalIssuer
 from orderflow_local.http_api import HttpApiServer, Route
 from orderflow_local.resources import create_resources
 from orderflow_local.runtime import LambdaRuntime, process_environment, set_env
@@ -95,6 +96,14 @@ class LocalStack:
         self._sqs_sources: fidelity.SqsEventSources | None = None
         self._supplier_sim: supplier_sim.SimulatedSuppliers | None = None
         self._endpoint: str | None = None
+        authorizer = next(iter(self.resources.authorizers.values()), None)
+        # The issuer of the tokens the API's JWT authorizer accepts offline (local/auth.py).
+        self.issuer = LocalIssuer(authorizer.issuer, authorizer.audiences[0]) if authorizer and authorizer.audiences \
+            else LocalIssuer()
+
+    def token(self, role: str = "admin", customer_id: str | None = None) -> str:
+        """A bearer token the local API accepts: scope ``orderflow/<role>``, acting for ``customer_id``."""
+        return self.issuer.token([f"orderflow/{role}"], subject=f"local-{role}", customer_id=customer_id)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalStack:
@@ -151,7 +160,7 @@ class LocalStack:
         self._exit.callback(self._sqs_sources.stop)
         self._sqs_sources.start()
 
-        self._http = HttpApiServer(self.resources, self._runtime, self._api_port, HOST)
+        self._http = HttpApiServer(self.resources, self._runtime, self._api_port, HOST, self.issuer)
         self._http.start()
         self._exit.callback(self._http.stop)
         self._timer = ScheduleTimer(self.resources, self._runtime, executions=self)

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from orderflow_local.auth import LOCAL_AUDIENCE, LOCAL_ISSUER, Authorizer
+
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
@@ -99,6 +101,10 @@ class HttpApiEvent:
     event_name: str
     path: str
     method: str
+    authorizer: str | None = None
+    """The route's authorizer: its ``Auth.Authorizer``, else the API's ``DefaultAuthorizer``; None = open."""
+    scopes: tuple[str, ...] = ()
+    """``Auth.AuthorizationScopes``: the token needs one of them."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +234,7 @@ class Template:
     queue_policies: list[QueuePolicy] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
     dashboards: list[Dashboard] = field(default_factory=list)
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)
 
     def function(self, logical_id: str) -> Function:
         for fn in self.functions:
@@ -295,6 +302,7 @@ _CREATED_TYPES = {
     "AWS::SQS::QueuePolicy",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
+    "AWS::Serverless::HttpApi",
 }
 
 
@@ -463,11 +471,17 @@ class _Resolver:
         return _SUB_VARIABLE.sub(replace, template)
 
 
+# Parameters whose AWS default cannot run offline: an empty JwtIssuer creates a Cognito user pool, and
+# the local stack is its own issuer instead (local/auth.py). Overrides still win.
+OFFLINE_PARAMETERS: dict[str, str] = {"JwtIssuer": LOCAL_ISSUER, "JwtAudience": LOCAL_AUDIENCE}
+
+
 def _parameter_values(doc: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     declared: dict[str, Any] = doc.get("Parameters") or {}
     unknown = set(overrides) - set(declared)
     if unknown:
         raise TemplateError(f"parameter overrides not declared in the template: {sorted(unknown)}")
+    overrides = {**{k: v for k, v in OFFLINE_PARAMETERS.items() if k in declared}, **overrides}
     values: dict[str, Any] = {}
     for name, spec in declared.items():
         if name in overrides:
@@ -491,7 +505,29 @@ def _env_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Path) -> Function:
+def _api_auth(props: dict[str, Any]) -> tuple[str | None, dict[str, Authorizer]]:
+    """An HttpApi's default authorizer and its JWT authorizers (other kinds are not run locally)."""
+    auth = props.get("Auth") or {}
+    found: dict[str, Authorizer] = {}
+    for name, spec in (auth.get("Authorizers") or {}).items():
+        jwt = spec.get("JwtConfiguration")
+        if not jwt:
+            raise TemplateError(f"authorizer {name}: only JWT authorizers run locally")
+        audience = jwt.get("audience") or []
+        found[name] = Authorizer(name, str(jwt.get("issuer", "")),
+                                    tuple(str(a) for a in ([audience] if isinstance(audience, str) else audience)),
+                                    str(spec.get("IdentitySource", "$request.header.Authorization")))
+    return auth.get("DefaultAuthorizer"), found
+
+
+def _route_auth(ep: dict[str, Any], default: str | None) -> tuple[str | None, tuple[str, ...]]:
+    auth = ep.get("Auth") or {}
+    name = auth.get("Authorizer", default)
+    return (None if name in (None, "NONE") else str(name)), tuple(auth.get("AuthorizationScopes") or ())
+
+
+def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Path,
+              default_authorizer: str | None = None) -> Function:
     code_uri = props.get("CodeUri")
     if not isinstance(code_uri, str) or "Handler" not in props:
         raise TemplateError(f"{logical_id}: the local stack runs only functions with a local CodeUri and Handler")
@@ -504,7 +540,8 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
         match event["Type"]:
             case "HttpApi":
                 path = ep.get("Path", "/{proxy+}")
-                http.append(HttpApiEvent(event_name, path, str(ep.get("Method", "ANY")).upper()))
+                authorizer, scopes = _route_auth(ep, default_authorizer)
+                http.append(HttpApiEvent(event_name, path, str(ep.get("Method", "ANY")).upper(), authorizer, scopes))
             case "SQS":
                 sqs.append(
                     SqsEvent(
@@ -588,6 +625,13 @@ def resolve_template(
     queue_policies: list[QueuePolicy] = []
     alarms: list[Alarm] = []
     dashboards: list[Dashboard] = []
+    default_authorizer: str | None = None
+    authorizers: dict[str, Authorizer] = {}
+    for logical_id, resource in r.resources.items():  # the API's authorizers first: the routes name them
+        if resource["Type"] == "AWS::Serverless::HttpApi" and r.included(logical_id):
+            default, found = _api_auth(r.resolve(resource.get("Properties") or {}))
+            default_authorizer = default or default_authorizer
+            authorizers.update(found)
     for logical_id, resource in r.resources.items():
         if not r.included(logical_id):
             continue
@@ -615,7 +659,7 @@ def resolve_template(
         elif rtype == "AWS::CloudWatch::Dashboard":
             dashboards.append(Dashboard(logical_id, r.physical_name(logical_id), str(props["DashboardBody"])))
         elif rtype == "AWS::Serverless::Function":
-            functions.append(_function(r, logical_id, props, base_dir))
+            functions.append(_function(r, logical_id, props, base_dir, default_authorizer))
         elif rtype == "AWS::Serverless::StateMachine":
             if not isinstance(props.get("DefinitionUri"), str):
                 raise TemplateError(f"{logical_id}: the local stack needs a local DefinitionUri file")
@@ -633,7 +677,7 @@ def resolve_template(
             )
     return Template(
         path, stack_name, parameters, tables, buses, queues, functions, machines, log_groups, rules,
-        queue_policies, alarms, dashboards,
+        queue_policies, alarms, dashboards, authorizers,
     )
 
 

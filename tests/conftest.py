@@ -31,7 +31,8 @@ class Api:
 
     def __init__(self, stack: LocalStack):
         self.stack = stack
-        self.http = httpx.Client(base_url=stack.api_url, timeout=30)
+        self.http = httpx.Client(base_url=stack.api_url, timeout=30,
+                                 headers={"Authorization": f"Bearer {stack.token('admin')}"})
 
     def product(self, price: float = 10.0, stock: int = 0) -> str:
         sku = f"SKU-{uuid.uuid4().hex[:8]}"

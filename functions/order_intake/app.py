@@ -16,9 +16,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 
+from orderflow.access import Caller
 from orderflow.adapters.aws import client
 from orderflow.errors import Conflict, Unprocessable
-from orderflow.http_api import IssuedId, PathId, install_error_handlers, refuse_unreadable
+from orderflow.http_api import IssuedId, PathId, caller_of, install_error_handlers, refuse_unreadable
 from orderflow.lambda_support import count, observability, once
 from orderflow.models import CancelIn, CustomerIn, PaymentIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
 from orderflow.returns import ReceiveIn, ReturnRequestIn, ReturnService
@@ -44,6 +45,18 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 def swagger() -> None:
     """Serve the OpenAPI page from now on (Powertools' OpenAPI models load only for it)."""
     app.enable_swagger(path=SWAGGER_PATH, title="Orderflow API", version="1")
+
+
+def caller() -> Caller:
+    """Who is calling (the JWT authorizer checked the token and the route's scopes; docs/security.md)."""
+    return caller_of(app.current_event.raw_event, settings.customer_id_claim)
+
+
+def own_order(order_id: str) -> None:
+    """A customer may act only on their own orders (another's is not found); staff on any."""
+    who = caller()
+    if not who.is_staff:
+        who.require_owner(service.get_order(order_id).customer_id, f"order {order_id}")
 
 
 # ------------------------------------------------------------------ idempotency
@@ -116,6 +129,7 @@ def put_customer(customer_id: PathId, customer: CustomerIn) -> dict:
 
 @app.get("/customers/<customer_id>")
 def get_customer(customer_id: PathId) -> dict:
+    caller().require_customer(customer_id)
     return service.get_customer(customer_id).model_dump(mode="json")
 
 
@@ -163,6 +177,7 @@ def _submit_once(request: dict) -> dict:
 
 @app.post("/orders")
 def submit_order(order: SubmitOrderIn, idempotency_key: IdempotencyKey) -> Response[dict]:
+    caller().require_customer(order.customer_id)
     created = _submit_once(request={"scope": order.customer_id, "key": idempotency_key,
                                     "body": order.model_dump(mode="json")})
     return Response(status_code=201, content_type="application/json", body=created,
@@ -173,6 +188,7 @@ def submit_order(order: SubmitOrderIn, idempotency_key: IdempotencyKey) -> Respo
 def list_orders(customer_id: Annotated[str, Query(min_length=1, max_length=64)],
                 limit: Annotated[int, Query(ge=1, le=100)] = 25,
                 cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
+    caller().require_customer(customer_id)
     orders, next_cursor = service.list_orders(customer_id, limit, cursor)
     return {"orders": [o.public() for o in orders], "next_cursor": next_cursor}
 
@@ -181,12 +197,14 @@ def list_orders(customer_id: Annotated[str, Query(min_length=1, max_length=64)],
 def get_order(order_id: IssuedId) -> dict:
     logger.set_correlation_id(order_id)
     order = service.get_order(order_id)
+    caller().require_owner(order.customer_id, f"order {order_id}")
     return {**order.public(), "returns": [r.summary() for r in returns.for_order(order)]}
 
 
 @app.post("/orders/<order_id>/cancel")
 def cancel_order(order_id: IssuedId, request: Annotated[CancelIn | None, Body()] = None) -> dict:
     logger.set_correlation_id(order_id)
+    own_order(order_id)
     order = service.cancel(order_id, (request or CancelIn()).reason)
     count(metrics, "OrdersCancelled")
     return order.public()
@@ -218,6 +236,7 @@ def request_return(order_id: IssuedId, request: ReturnRequestIn,
                    ) -> Response[dict]:
     """Return delivered goods (optionally exchanging them for others); approved at once when valid."""
     logger.set_correlation_id(order_id)
+    own_order(order_id)
     if idempotency_key is None:
         created = returns.request(order_id, request).public()
         count(metrics, "ReturnsRequested")
@@ -230,7 +249,9 @@ def request_return(order_id: IssuedId, request: ReturnRequestIn,
 
 @app.get("/returns/<return_id>")
 def get_return(return_id: IssuedId) -> dict:
-    return returns.get(return_id).public()
+    found = returns.get(return_id)
+    caller().require_owner(found.customer_id, f"return {return_id}")
+    return found.public()
 
 
 @app.post("/returns/<return_id>/receive")

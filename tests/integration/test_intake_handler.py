@@ -13,14 +13,18 @@ from orderflow.adapters import aws
 from orderflow.service import order_id_for
 from orderflow_local.http_api import build_event, match_route
 
+# What API Gateway's JWT authorizer passes on for an operator's token.
+OPERATOR = {"jwt": {"claims": {"sub": "ops", "scope": "orderflow/admin"}, "scopes": ["orderflow/admin"]}}
+
 
 @pytest.fixture
 def call(stack):
-    def invoke(method: str, path: str, body=None, headers: dict | None = None, query: str = "") -> tuple[int, dict]:
+    def invoke(method: str, path: str, body=None, headers: dict | None = None, query: str = "",
+               authorizer: dict | None = OPERATOR) -> tuple[int, dict]:
         route, params = match_route(stack.routes, method, path)
         raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
         header_list = [("content-type", "application/json"), *(headers or {}).items()]
-        event = build_event(route, params, method, path, query, header_list, raw, "127.0.0.1")
+        event = build_event(route, params, method, path, query, header_list, raw, "127.0.0.1", authorizer)
         result = stack.runtime.invoke("OrderIntakeFunction", event)
         return result["statusCode"], json.loads(result["body"]) if result.get("body") else {}
 

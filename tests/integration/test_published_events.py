@@ -111,7 +111,7 @@ def test_stock_low_is_published_once_when_concurrent_orders_cross_the_threshold_
     assert api.http.put(f"/products/{sku}", json=threshold).is_success
 
     def order_one(_: int) -> str:
-        with httpx.Client(base_url=stack.api_url, timeout=30) as http:
+        with httpx.Client(base_url=stack.api_url, timeout=30, headers=api.http.headers) as http:
             response = http.post("/orders", json={"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]},
                                  headers={"Idempotency-Key": uuid.uuid4().hex})
             assert response.status_code == 201, response.text

@@ -102,7 +102,10 @@ def http(method: str, path: str, body: Any = None, query: str = "", headers: dic
         "queryStringParameters": dict(p.split("=", 1) for p in query.split("&")) if query else None,
         "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                                     "sourceIp": "127.0.0.1", "userAgent": "test"},
-                           "requestId": "r-1", "routeKey": f"{method} {path}", "stage": "$default"},
+                           "requestId": "r-1", "routeKey": f"{method} {path}", "stage": "$default",
+                           # what API Gateway's JWT authorizer passes on for an operator's token
+                           "authorizer": {"jwt": {"claims": {"sub": "ops", "scope": "orderflow/admin"},
+                                                  "scopes": ["orderflow/admin"]}}},
         "body": None if body is None else json.dumps(body), "isBase64Encoded": False,
     }
 

@@ -35,7 +35,8 @@ def recorded(simulations: SimulationsRepository, history_end: str = "2025-02-28"
 
 
 def read(stack, simulation_id: str) -> dict:
-    response = httpx.get(f"{stack.api_url}/replenishment/simulations/{simulation_id}", timeout=30)
+    response = httpx.get(f"{stack.api_url}/replenishment/simulations/{simulation_id}", timeout=30,
+                         headers={"Authorization": f"Bearer {stack.token('admin')}"})
     assert response.status_code == 200, response.text
     return response.json()
 

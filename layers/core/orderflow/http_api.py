@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
+from .access import Caller
 from .errors import OrderflowError
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -68,6 +69,13 @@ def _unreadable(body: str, base64_encoded: bool) -> str | None:
     except ValueError as exc:  # int digits limit, bad base64
         return str(exc)[:200]
     return None
+
+
+def caller_of(event: dict, customer_claim: str) -> Caller:
+    """The caller as API Gateway's JWT authorizer passed it on (``requestContext.authorizer.jwt``: the
+    verified token's claims and scopes); no authorizer context is a caller with no roles."""
+    jwt = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}
+    return Caller.from_claims(jwt.get("claims") or {}, jwt.get("scopes") or (), customer_claim)
 
 
 def install_error_handlers(app: APIGatewayHttpResolver) -> None:

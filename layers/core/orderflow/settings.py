@@ -31,6 +31,7 @@ class Settings(BaseModel):
     idempotency_table: str | None = None
     idempotency_expiry_seconds: int = 86400
     max_body_bytes: int = 64 * 1024
+    customer_id_claim: str = "customer_id"  # the token claim naming the customer a customer token acts for
     suppliers_table: str = "suppliers"
     purchase_orders_table: str = "purchase-orders"
     replenishment_table: str = "replenishment"
