@@ -180,3 +180,15 @@ def test_tracer_keeps_the_decorated_functions_signature_and_results():
 
     assert list(signature(double).parameters) == ["record", "by"]  # what Powertools' batch processing inspects
     assert (double(4), double(4, by=3), triple(2)) == (8, 12, 6)
+
+
+def test_traces_keep_no_response_data():
+    """A handler's response (orders, customers' names and credit) stays out of X-Ray: the handler's
+    subsegment carries its annotations, not the body it returned."""
+    out = run_child("order_intake", "app", [http("GET", f"/orders/{ORDER_ID}")], traced=True)
+    status, body = decoded(out["results"][0])
+    assert status == 200 and body["customer_id"]
+    handler = next(s for s in out["subsegments"] if s["name"] == "## handler")
+    assert handler["annotations"]["ColdStart"] is True
+    recorded = json.dumps(out["subsegments"])
+    assert body["customer_id"] not in recorded and "response" not in json.dumps(handler.get("metadata", {}))

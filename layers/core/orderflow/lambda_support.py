@@ -48,7 +48,8 @@ def once(build: Callable[[], T]) -> Callable[[], T]:
 
 
 class Tracer:
-    """Powertools' Tracer, built on the first invocation instead of at import, patching botocore only.
+    """Powertools' Tracer, built on the first invocation instead of at import, patching botocore only,
+    and never putting a handler's response into the trace (``capture_response=False`` unless asked).
 
     Building it imports aws-xray-sdk and patches libraries; deferring that keeps the init phase to
     what must be ready before the first request. ``capture_lambda_handler`` and ``capture_method``
@@ -78,6 +79,8 @@ class Tracer:
     def _deferred(self, decorator: str, function: Callable | None, options: dict[str, Any]) -> Callable:
         if function is None:  # used with options: @tracer.capture_method(capture_response=False)
             return lambda f: self._deferred(decorator, f, options)
+        # Responses carry customers' names, credit and orders: traces keep timings and errors, not data.
+        options = {"capture_response": False, **options}
         traced = once(lambda: getattr(self.tracer, decorator)(function, **options))
 
         @functools.wraps(function)
