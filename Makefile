@@ -19,6 +19,7 @@ PYTHON312   ?=
 PORT        ?= 3000
 PYTEST_ARGS ?=
 SAM_VERSION ?= 1.170.0
+CHECKOV_VERSION ?= 3.3.30
 # Largest unzipped size of one function plus its layers (AWS's hard limit is 250 MB).
 MAX_FUNCTION_MB ?= 230
 # `make deploy`: the samconfig.toml environment ([default.deploy.parameters], [prod.deploy.parameters]);
@@ -28,10 +29,12 @@ GUIDED     ?=
 
 VENV      := .venv
 VENV_SAM  := .venv-sam
+VENV_CHECKOV := .venv-checkov
 PY        := $(VENV)/bin/python
 SAM       := $(VENV_SAM)/bin/sam
 SETUP_STAMP := $(VENV)/.stamp-setup
 SAM_STAMP   := $(VENV_SAM)/.stamp-aws-sam-cli-$(SAM_VERSION)
+CHECKOV_STAMP := $(VENV_CHECKOV)/.stamp-checkov-$(CHECKOV_VERSION)
 TEMPLATE  := template.yaml
 REGION    := us-east-1
 
@@ -48,13 +51,13 @@ SAM_LINT_ENV := -u AWS_PROFILE -u AWS_DEFAULT_PROFILE $(SAM_ENV) \
                 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
                 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help setup sam-setup lint test demo up build deploy bench soak clean
+.PHONY: help setup sam-setup checkov-setup lint test demo up build deploy bench soak clean
 
 help:
 	@echo "Orderflow make targets:"
 	@echo "  setup      create $(VENV) ($(PYTHON), override with PYTHON=...) and pip install -e '.[dev]'"
 	@echo "  sam-setup  create $(VENV_SAM) (Python 3.12) with aws-sam-cli==$(SAM_VERSION)"
-	@echo "  lint       ruff, cfn-lint, sam validate --lint, ASL checks (scripts/check_asl.py)"
+	@echo "  lint       ruff, cfn-lint, sam validate --lint, ASL checks (scripts/check_asl.py), checkov (.checkov.yaml)"
 	@echo "  test       lint, build (so the Lambda size test runs on the real artefacts), then pytest"
 	@echo "             (PYTEST_ARGS='...' passes arguments through)"
 	@echo "  demo       run the offline demo (python -m orderflow_cli.demo): orders, returns, replenishment"
@@ -113,8 +116,21 @@ $(SAM_STAMP):
 	touch "$@"
 	echo "==> $$($(SAM_ENV) $(SAM) --version) ready in $(VENV_SAM) ($$((SECONDS - start)) s)"
 
+# checkov pins its own dependency tree (and would fight moto's), so it gets a virtualenv of its own too.
+checkov-setup: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP):
+	@start=$$SECONDS
+	[ -x "$(VENV_CHECKOV)/bin/python" ] || "$(PYTHON)" -m venv "$(VENV_CHECKOV)"
+	echo "==> installing checkov==$(CHECKOV_VERSION) into $(VENV_CHECKOV)"
+	"$(VENV_CHECKOV)/bin/python" -m pip install $(PIP_QUIET) --upgrade pip $(PIP_NOISE)
+	"$(VENV_CHECKOV)/bin/python" -m pip install $(PIP_QUIET) "checkov==$(CHECKOV_VERSION)" $(PIP_NOISE)
+	rm -f $(VENV_CHECKOV)/.stamp-checkov-*
+	touch "$@"
+	echo "==> checkov $(CHECKOV_VERSION) ready in $(VENV_CHECKOV) ($$((SECONDS - start)) s)"
+
 # ------------------------------------------------------------------ checks
-lint: setup sam-setup
+lint: setup sam-setup checkov-setup
 	@# Every check runs even when an earlier one fails, so one run shows every problem.
 	failed=()
 	step() { local name="$$1"; shift; echo "==> $$name"; "$$@" || { echo "FAILED: $$name" >&2; failed+=("$$name"); }; }
@@ -122,6 +138,9 @@ lint: setup sam-setup
 	step "cfn-lint $(TEMPLATE)" "$(VENV)/bin/cfn-lint" $(TEMPLATE)
 	step "sam validate --lint" env $(SAM_LINT_ENV) $(SAM) validate --lint --region $(REGION) -t $(TEMPLATE)
 	step "ASL definitions (scripts/check_asl.py)" "$(PY)" scripts/check_asl.py $(TEMPLATE)
+	# BC_SKIP_MAPPING: offline, checkov would try to fetch Prisma Cloud's guideline links and print the failure.
+	step "checkov $(TEMPLATE) (skips argued in .checkov.yaml)" env BC_SKIP_MAPPING=TRUE \
+	  "$(VENV_CHECKOV)/bin/checkov" -f $(TEMPLATE) --config-file .checkov.yaml
 	if (( $${#failed[@]} )); then
 	  echo "lint failed: $$(IFS=,; echo "$${failed[*]}" | sed 's/,/, /g')" >&2; exit 1
 	fi
@@ -176,5 +195,5 @@ deploy: lint build
 	fi
 
 clean:
-	rm -rf $(VENV) $(VENV_SAM) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null || true
