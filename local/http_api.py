@@ -31,6 +31,7 @@ _PARAM = re.compile(r"^\{([^}+]+)(\+?)\}$")
 # Offline only (never in the template): POST {"role", "customer_id"?} answers a token the local issuer
 # signed, so the CLI, the demo and the tests can call the API as an admin, the warehouse or a customer.
 LOCAL_TOKEN_PATH = "/_local/token"
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
 ROLES = ("customer", "warehouse", "admin")
 
 
@@ -207,21 +208,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body = self._read_body()
             if raw_path == LOCAL_TOKEN_PATH:
                 status, headers, payload = self._local_token(body)
-                raise _Answered(status, headers, payload)
-            route, path_params = match_route(self.server.routes, self.command, raw_path)
-            route_key = route.route_key
-            request_headers = list(self.headers.items())
-            event = build_event(
-                route, path_params, self.command, raw_path, raw_query, request_headers, body, self.client_address[0],
-                self._authorize(route),
-            )
-            try:
-                status, headers, payload = to_response(self.server.runtime.invoke(route.function, event))
-            except Exception:
-                logger.exception("%s failed on %s %s", route.function, self.command, raw_path)
-                raise HttpError(500, "INTERNAL", "Internal Server Error") from None
-        except _Answered as answered:
-            status, headers, payload = answered.status, answered.headers, answered.payload
+            else:
+                route_key, (status, headers, payload) = self._route(raw_path, raw_query, body)
         except HttpError as err:
             status, headers, payload = err.status, [("Content-Type", "application/json")], err.body()
             if isinstance(err, AuthorizerRefusal) and err.status == 401:
@@ -239,6 +227,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_ANY
 
+    def _route(self, raw_path: str, raw_query: str, body: bytes) -> tuple[str, Answer]:
+        """The matched route's key and the response of its function (behind the route's authorizer)."""
+        route, path_params = match_route(self.server.routes, self.command, raw_path)
+        event = build_event(
+            route, path_params, self.command, raw_path, raw_query, list(self.headers.items()), body,
+            self.client_address[0], self._authorize(route),
+        )
+        try:
+            return route.route_key, to_response(self.server.runtime.invoke(route.function, event))
+        except Exception:
+            logger.exception("%s failed on %s %s", route.function, self.command, raw_path)
+            raise HttpError(500, "INTERNAL", "Internal Server Error") from None
+
     def _authorize(self, route: Route) -> dict[str, Any] | None:
         """API Gateway's JWT authorizer for the route (None for an open route)."""
         if route.authorizer is None:
@@ -253,7 +254,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             logger.info("403 on %s %s: %s", self.command, route.route_key, refused)
             raise AuthorizerRefusal(403, "FORBIDDEN", "Forbidden") from None
 
-    def _local_token(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    def _local_token(self, body: bytes) -> Answer:
         if self.command != "POST":
             raise HttpError(405, "METHOD_NOT_ALLOWED", f"POST {LOCAL_TOKEN_PATH}")
         try:
@@ -315,11 +316,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence http.server's stderr log; requests are logged once in ``do_ANY``."""
-
-
-class _Answered(Exception):
-    def __init__(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-        self.status, self.headers, self.payload = status, headers, payload
 
 
 class _ApiServer(ThreadingHTTPServer):
