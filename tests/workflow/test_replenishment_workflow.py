@@ -21,7 +21,7 @@ import pytest
 from orderflow.errors import TransientError
 from orderflow.models import ProductIn, ReplenishmentIn, StockAdjustmentIn
 from orderflow.purchasing import PurchasingService
-from orderflow.purchasing_models import SupplierIn, purchase_order_id
+from orderflow.purchasing_models import ReplenishmentRun, SupplierIn, purchase_order_id
 from orderflow.replenishment import ReplenishmentService
 from orderflow.service import OrderService
 from orderflow.settings import get_settings
@@ -254,6 +254,34 @@ def test_retried_steps_draft_and_send_nothing_twice(shop, stack):
     assert len(shop.messages(supplier)) == 1
     assert shop.on_order(sku) == decision["quantity"] > 0
     assert run["counts"]["sent"] == run["counts"]["ordered"]
+
+
+def test_drafts_an_unfinished_run_left_on_an_earlier_day_are_cancelled_and_decided_again(shop):
+    """A run that failed before sending leaves DRAFTs whose units sit in on_order; the next day's run
+    looks for other ids, so without this they would never be sent and every later run would buy too
+    little. A draft of a run still RUNNING is that run's to send."""
+    supplier_id = shop.supplier()
+    supplier = shop.purchasing.get_supplier(supplier_id)
+    orphaned, waiting = shop.product(supplier_id, on_hand=0), shop.product(supplier_id, on_hand=0)
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    slow = f"run-slow-{shop.prefix}"
+    shop.replenishment.runs.start(ReplenishmentRun(run_id=slow, cycle=yesterday, status="RUNNING",
+                                                   started_at=f"{yesterday}T02:00:00.000Z"))
+    stale, _ = shop.purchasing.draft(cycle=yesterday, run_id=f"run-gone-{shop.prefix}", supplier=supplier,
+                                     sku=orphaned, quantity=40, unit_cost=Decimal("4.00"), lead_time_days=5)
+    kept, _ = shop.purchasing.draft(cycle=yesterday, run_id=slow, supplier=supplier, sku=waiting, quantity=30,
+                                    unit_cost=Decimal("4.00"), lead_time_days=5)
+    assert shop.on_order(orphaned) == 40
+
+    run, decisions = shop.run()
+
+    cancelled = shop.purchasing.get_purchase_order(stale.po_id)
+    assert cancelled.status == "CANCELLED" and run["run_id"] in cancelled.timeline[-1].reason
+    today = decisions[orphaned]
+    assert today["outcome"] == "ordered" and today["po_id"] == purchase_order_id(run["cycle"], orphaned)
+    assert shop.on_order(orphaned) == today["quantity"]  # the 40 never sent are no longer counted
+    assert shop.purchasing.get_purchase_order(kept.po_id).status == "DRAFT"  # still its own run's to send
+    assert [m["po_id"] for m in shop.messages(supplier_id) if m["lines"][0]["sku"] == orphaned] == [today["po_id"]]
 
 
 def test_a_batch_that_fails_fails_the_run_with_the_error(shop, stack):

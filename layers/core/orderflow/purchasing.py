@@ -241,6 +241,19 @@ class PurchasingService:
 
         return self._race(po_id, attempt, missing=NotFound)
 
+    def cancel_draft(self, po_id: str, reason: str) -> PurchaseOrder:
+        """A DRAFT never sent becomes CANCELLED and its units leave ``on_order``, in one transaction; any
+        other status is left as it is (a draft sent meanwhile is the supplier's now)."""
+
+        def attempt(po: PurchaseOrder) -> PurchaseOrder:
+            if po.status != P.DRAFT:
+                return po
+            write, after = self.purchase_orders.transition(po, P.CANCELLED, by="replenishment", reason=reason)
+            transact([write, *(self.stock.order(line.sku, -line.quantity) for line in po.lines)])
+            return after
+
+        return self._race(po_id, attempt, missing=NotFound)
+
     def get_purchase_order(self, po_id: str) -> PurchaseOrder:
         po = self.purchase_orders.get(po_id)
         if po is None:

@@ -406,8 +406,36 @@ class ReplenishmentService:
         started_at = timestamp(datetime.fromisoformat(started_at.replace("Z", "+00:00")))
         run = self.runs.start(ReplenishmentRun(run_id=run_id, cycle=cycle, status=RunStatus.RUNNING,
                                                trigger=trigger, started_at=started_at, note=note))
+        cancelled = self.cancel_stale_drafts(run)
         total = max(1, math.ceil(self.products.count() / max(1, self.settings.replenishment_batch_size)))
-        return {"run_id": run_id, "cycle": run.cycle, "total_segments": total, "segments": list(range(total))}
+        return {"run_id": run_id, "cycle": run.cycle, "total_segments": total, "segments": list(range(total)),
+                "stale_drafts_cancelled": cancelled}
+
+    def cancel_stale_drafts(self, run: ReplenishmentRun) -> int:
+        """Cancel the drafts of earlier cycles that their run never sent (it failed or was stopped): their
+        units would sit in ``on_order`` for ever and make every later run buy too little. This run then
+        decides those SKUs afresh. A draft of a run still RUNNING is left to it. Returns how many."""
+        cancelled, cursor = 0, None
+        running: dict[str | None, bool] = {}
+        while True:
+            drafts, cursor = self.purchasing.list_purchase_orders(PurchaseOrderStatus.DRAFT, 100, cursor)
+            for po in drafts:
+                if po.cycle >= run.cycle or po.run_id == run.run_id:
+                    continue
+                if po.run_id not in running:
+                    running[po.run_id] = self.is_running(po.run_id)
+                if running[po.run_id]:
+                    continue
+                after = self.purchasing.cancel_draft(
+                    po.po_id, f"never sent (run {po.run_id} did not finish); decided again by run {run.run_id}")
+                cancelled += after.status == PurchaseOrderStatus.CANCELLED
+            if not cursor:
+                return cancelled
+
+    def is_running(self, run_id: str | None) -> bool:
+        """Whether run ``run_id`` is still RUNNING: a draft it made is its own to send."""
+        owner = self.runs.get_run(run_id) if run_id else None
+        return owner is not None and owner.status == RunStatus.RUNNING
 
     def decide_batch(self, item: Mapping[str, Any] | BatchItem) -> dict[str, Any]:
         """Decide: every replenished product of one segment (active, with ``replenishment``
@@ -521,6 +549,7 @@ class _BatchContext:
         self.suppliers: dict[str, Supplier | str] = {}  # a Supplier, or why it cannot be ordered from
         self.remaining: dict[str, int | None] = {}
         self.to_send: list[str] = []
+        self.running: dict[str, bool] = {}  # run id → still RUNNING (read once per batch)
         self.first_day, self.last_day = history_window(cycle)
 
     def decide(self, raw: dict[str, Any], stock: StockLevel) -> Decision:
@@ -558,7 +587,7 @@ class _BatchContext:
         return self._already(po, sku)
 
     def _already(self, po: PurchaseOrder, sku: str) -> Decision:
-        if po.status == PurchaseOrderStatus.DRAFT and po.po_id not in self.to_send:
+        if po.status == PurchaseOrderStatus.DRAFT and po.po_id not in self.to_send and self._left_to_us(po):
             self.to_send.append(po.po_id)
         quantity = sum(line.quantity for line in po.lines if line.sku == sku)
         if po.run_id == self.run_id:  # drafted by an earlier attempt of this batch: still this run's order
@@ -571,6 +600,16 @@ class _BatchContext:
         return Decision(sku=sku, supplier_id=po.supplier_id, outcome="already_ordered", po_id=po.po_id,
                         quantity=quantity, reason=f"purchase order {po.po_id} for this cycle exists already "
                                                   f"({po.status.value}, {quantity} units)")
+
+    def _left_to_us(self, po: PurchaseOrder) -> bool:
+        """Whether this batch sends a draft: one of this run's (a retried batch), or one left by a run that
+        ended without sending it (it failed). A draft of another run that is still RUNNING is that run's to
+        send: sending it here too would put it on the supplier's queue twice."""
+        if po.run_id is None or po.run_id == self.run_id:
+            return True
+        if po.run_id not in self.running:
+            self.running[po.run_id] = self.service.is_running(po.run_id)
+        return not self.running[po.run_id]
 
     def _supplier(self, supplier_id: str) -> Supplier:
         if supplier_id not in self.suppliers:
