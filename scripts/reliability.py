@@ -29,6 +29,12 @@ START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 MODES = {"soak": "make soak", "quick": "python scripts/reliability.py --quick"}
 
 
+def _numbered(section: str) -> tuple[int, str]:
+    """"10. ..." after "9. ...": sections sort by their number, then by name."""
+    number, _, rest = section.partition(".")
+    return (int(number), rest) if number.isdigit() else (10**9, section)
+
+
 def run(mode: str, pytest_args: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "figures.json"
@@ -71,7 +77,7 @@ def render() -> None:
                  f"Command: `{result['command']}` · finished {result['finished']} · {result['seconds']} s · "
                  f"{result['machine']} · {outcome}", "",
                  "| Figure | Result |", "|---|---|"]
-        for section, rows in sorted(result["figures"].items()):
+        for section, rows in sorted(result["figures"].items(), key=lambda kv: _numbered(kv[0])):
             for label, value in rows.items():
                 lines.append(f"| {section}: {label} | {value.replace('|', '/')} |")
         parts.append("\n".join(lines) + "\n")
