@@ -210,6 +210,17 @@ def test_stockpyl_reference_only_for_stationary_skus():
     assert result.totals["rq"].skus == 1
 
 
+def test_a_sku_no_requested_policy_can_replay_is_skipped_with_the_reason():
+    rng = np.random.default_rng(3)
+    flat = np.maximum(0, np.round(rng.normal(40, 8, 700))).tolist()
+    growing = (np.arange(700) * 0.2 + rng.poisson(5, 700)).tolist()
+    result = simulate({"FLAT": flat, "GROWING": growing}, {"FLAT": product("FLAT"), "GROWING": product("GROWING")},
+                      SimulationConfig(days=300, targets=[], policies=["rq"]))
+    assert [s.sku for s in result.skus] == ["FLAT"]
+    [skipped] = result.skipped
+    assert skipped.sku == "GROWING" and "not stationary" in skipped.reason
+
+
 def test_stockpyl_reference_is_r_at_the_service_level_and_the_eoq():
     """Stationary demand d̄ = 40, σ = 8, LT 7 + R 7: r = 40·14 + z₀.₉₅·sqrt(14·64 + 40²·1.5²) and Q = EOQ."""
     r, q = rq_parameters(40, 8, product(), 0.95)

@@ -586,6 +586,9 @@ def _simulate_sku(sku: str, series: np.ndarray, product: Product | None, config:
                                  sku_rng(config.seed, sku))
     warmup = series[max(0, start - DAYS_PER_YEAR):start]
     is_stationary = "rq" in config.policies and stationary(warmup)
+    if set(config.policies) == {"rq"} and not is_stationary:
+        raise Skip("demand is not stationary (KPSS / Ljung-Box on the year before the replay): the (r, Q) "
+                   "reference is only defined for stationary demand")
     own = params.service_level
     runs: dict[tuple[str, float | None, bool], Replay] = {}
     results: list[PolicyResult] = []
