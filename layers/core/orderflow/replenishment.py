@@ -25,7 +25,7 @@ from .adapters.stock import StockRepository
 from .adapters.workflow import StepFunctionsWorkflow
 from .errors import NotFound, OrderflowError, TransientError, Unprocessable
 from .models import Identifier, Product, StockLevel, Strict, utc_now
-from .policy import PolicyInputError
+from .policy import PolicyInputError, inventory_position
 from .policy import decide as policy_decide
 from .purchasing import CapacityExceeded, PurchasingService
 from .purchasing_models import (
@@ -305,9 +305,8 @@ def cover_backorders(product: Product, stock: StockLevel, remaining: int | None,
 
 
 def _position(stock: StockLevel) -> int:
-    """The inventory position as the policy counts it (negative counters read as 0)."""
-    return (max(0, stock.on_hand) + max(0, stock.on_order) - max(0, stock.reserved)
-            - max(0, stock.backordered))
+    """The inventory position as ``apply_policy`` counts it (negative counters read as 0)."""
+    return inventory_position(*(max(0, n) for n in (stock.on_hand, stock.on_order, stock.reserved, stock.backordered)))
 
 
 def skipped(sku: str, reason: str, supplier_id: str | None = None) -> Decision:
