@@ -24,7 +24,6 @@ FINAL_STATUSES = frozenset({"DELIVERED", "CANCELLED", "REJECTED", "FAILED"})
 # The offline stack's token endpoint (local/http_api.py; never deployed) and the hosts it is asked on.
 LOCAL_TOKEN_PATH = "/_local/token"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-ROLES = ("customer", "warehouse", "admin")
 
 
 class ApiError(Exception):
