@@ -44,7 +44,11 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 @once
 def swagger() -> None:
     """Serve the OpenAPI page from now on (Powertools' OpenAPI models load only for it)."""
-    app.enable_swagger(path=SWAGGER_PATH, title="Orderflow API", version="1")
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    # Every route but this page needs a bearer token from the API's JWT issuer (docs/security.md).
+    app.enable_swagger(path=SWAGGER_PATH, title="Orderflow API", version="1",
+                       security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")}, security=[{"bearer": []}])
 
 
 def caller() -> Caller:

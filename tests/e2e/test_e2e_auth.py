@@ -112,6 +112,10 @@ def test_the_warehouse_ships_what_customers_cannot(api_url, shop):
 def test_the_openapi_document_is_public(anonymous):
     response = anonymous.get("/swagger", params={"format": "json"})
     assert response.status_code == 200 and response.json()["info"]["title"] == "Orderflow API"
+    spec = response.json()  # and it tells clients to send a bearer token
+    assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer",
+                                                               "bearerFormat": "JWT"}
+    assert spec["security"] == [{"bearer": []}]
 
 
 def test_the_command_line_acts_as_the_role_it_is_given(api_url, shop):
