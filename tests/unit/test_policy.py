@@ -477,3 +477,13 @@ def test_the_review_period_is_covered_in_full():
     d = decide(inputs(mean_daily_demand=20, annual_demand=None, sigma_daily=6, lead_time_days=10,
                       review_period_days=7))
     assert d.reorder_point == pytest.approx(gamma_quantile(0.95, 20 * 17, 17 * 36), rel=1e-9)
+
+
+def test_a_forecast_error_vanishing_beside_the_mean_gives_the_mean_not_an_overflow():
+    """Found by the soak's property run: σ = 8.5e-151 beside a mean of 7,320 a day overflowed the gamma's
+    shape (mean²/variance) to infinity, and the policy refused its own need as not finite."""
+    assert gamma_quantile(0.95, 7320.0 * 150, (8.48e-151 ** 2) * 150) == pytest.approx(7320.0 * 150)
+    d = decide({"mean_daily_demand": 7320.0, "sigma_daily": 8.481378222271557e-151, "lead_time_days": 120.0,
+                "review_period_days": 30, "ordering_cost": 0.0, "unit_cost": 118.0, "holding_cost_rate": 4.0,
+                "target_service_level": 0.5, "pack_size": 121, "on_hand": 0, "reserved": 80, "backordered": 170})
+    assert math.isfinite(d.reorder_point) and d.quantity > 0 and d.quantity % 121 == 0
