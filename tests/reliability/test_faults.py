@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from reliability_support import SOAK
+from reliability_support import SOAK, dynamodb_error
 
 from orderflow.adapters import aws
 from orderflow.service import order_id_for
@@ -48,21 +48,6 @@ class Timeout(RuntimeError):
 
 class Killed(BaseException):
     """The process dies mid-invocation: no ``except Exception`` (Powertools' included) runs."""
-
-
-class _Body:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.data
-
-
-def dynamodb_error(request: Any, code: str, message: str, **extra: Any) -> AWSResponse:
-    """DynamoDB's JSON error answer, as botocore would have received it over the wire."""
-    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message, **extra})
-    return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0",
-                                          "x-amzn-RequestId": uuid.uuid4().hex}, _Body(body.encode()))
 
 
 class DynamoFaults:

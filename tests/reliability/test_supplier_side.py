@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from reliability_support import size
+from reliability_support import dynamodb_error, size
 
 from orderflow.adapters import aws
 from orderflow.models import ProductIn, ReplenishmentIn
@@ -234,21 +234,6 @@ def one_order_each(shop: Shop, skus: list[str], cycle: str) -> dict[str, Purchas
 
 
 # ------------------------------------------------------------------ faults on the functions' own clients
-class _Body:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.data
-
-
-def dynamodb_error(request: Any, code: str, message: str, **extra: Any) -> AWSResponse:
-    """DynamoDB's JSON error answer, as botocore would have received it over the wire."""
-    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message, **extra})
-    return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0",
-                                          "x-amzn-RequestId": uuid.uuid4().hex}, _Body(body.encode()))
-
-
 class Timeout(RuntimeError):
     """Lambda killed the invocation at its timeout (the ASL does not retry it)."""
 
