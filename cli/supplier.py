@@ -62,7 +62,8 @@ class SupplierClient:
 
     ``reply_queue_url`` defaults to each purchase order's ``reply_to``. ``sqs_client`` defaults to a
     boto3 client for the queue's region, or, for a queue URL that is not on AWS, for that host
-    (``endpoint_url`` overrides it; ``AWS_ENDPOINT_URL`` is honoured as boto3 does).
+    (``endpoint_url`` overrides it; ``AWS_ENDPOINT_URL`` is honoured as boto3 does). Each receive long-polls
+    up to ``long_poll_seconds`` (SQS's longest, 20, by default; 0 answers at once with what is there).
     """
 
     def __init__(
@@ -71,8 +72,10 @@ class SupplierClient:
         reply_queue_url: str | None = None,
         sqs_client: Any = None,
         endpoint_url: str | None = None,
+        long_poll_seconds: int = 20,
     ) -> None:
         self.queue_url = queue_url
+        self.long_poll_seconds = long_poll_seconds
         self.reply_queue_url = reply_queue_url
         if sqs_client is None:
             region, inferred = _region_and_endpoint(queue_url)
@@ -82,13 +85,13 @@ class SupplierClient:
         self._reply_to: dict[str, str] = {}  # po_id -> reply_to of the purchase orders received
 
     # ------------------------------------------------------------------ purchase orders in
-    def poll(self, handler: Handler, wait_seconds: int = 20, max_messages: int = 10) -> int:
-        """One receive (long polling up to ``wait_seconds``): ``handler`` is called for each purchase
+    def poll(self, handler: Handler, max_messages: int = 10) -> int:
+        """One receive (long polling up to ``long_poll_seconds``): ``handler`` is called for each purchase
         order and its message deleted when it returns. A handler that raises leaves the message on the
         queue (it comes back after the queue's visibility timeout); so does a message that is not a v1
         purchase order (logged), for a kit that understands it. Returns the number handled."""
         received = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_seconds
+            QueueUrl=self.queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=self.long_poll_seconds
         ).get("Messages", [])
         handled = 0
         for message in received:
@@ -109,11 +112,11 @@ class SupplierClient:
             handled += 1
         return handled
 
-    def listen(self, handler: Handler, stop: threading.Event | None = None, wait_seconds: int = 20) -> None:
+    def listen(self, handler: Handler, stop: threading.Event | None = None) -> None:
         """:meth:`poll` until ``stop`` is set (or for ever)."""
         stop = stop or threading.Event()
         while not stop.is_set():
-            self.poll(handler, wait_seconds=wait_seconds)
+            self.poll(handler)
 
     # ------------------------------------------------------------------ replies out
     def acknowledge(self, po: PurchaseOrderMessage, reason: str | None = None) -> SupplierReply:
@@ -195,7 +198,7 @@ def listen(
     wait: Annotated[int, typer.Option("--wait", min=0, max=20, help="Long-poll seconds per receive.")] = 20,
 ) -> None:
     """Print each purchase order that arrives on the queue (and, with --auto, fulfil it). Ctrl-C stops."""
-    client = SupplierClient(queue, reply_queue, endpoint_url=endpoint_url)
+    client = SupplierClient(queue, reply_queue, endpoint_url=endpoint_url, long_poll_seconds=wait)
     stop = threading.Event()
     seen = 0
 
@@ -214,6 +217,6 @@ def listen(
     _out.print(f"listening on {queue}" + (" (replying automatically)" if auto else "") + "; Ctrl-C stops")
     try:
         while not stop.is_set():
-            client.poll(handle, wait_seconds=wait, max_messages=min(10, count - seen) if count else 10)
+            client.poll(handle, max_messages=min(10, count - seen) if count else 10)
     except KeyboardInterrupt:
         pass

@@ -73,8 +73,9 @@ class SimulatedSuppliers:
                 continue
             client = self._clients.get(url)
             if client is None:
-                client = self._clients[url] = SupplierClient(url, self.reply_queue_url, sqs_client=self._sqs)
-            handled += client.poll(lambda po, c=client: self._answer(c, po), wait_seconds=0)
+                client = self._clients[url] = SupplierClient(url, self.reply_queue_url, sqs_client=self._sqs,
+                                                             long_poll_seconds=0)  # the stack's timer polls again
+            handled += client.poll(lambda po, c=client: self._answer(c, po))
         return handled
 
     def _answer(self, client: SupplierClient, po: PurchaseOrderMessage) -> None:

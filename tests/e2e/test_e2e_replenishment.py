@@ -176,11 +176,11 @@ def test_a_supplier_on_the_kit_and_the_replies_that_cannot_apply(shop):
     kept, refused = (buying.product(name, supplier["supplier_id"], daily=6) for name in ("hinges", "handles"))
     _, decided = buying.run()
 
-    kit = SupplierClient(supplier["queue_url"])  # reply_to comes with each purchase order
+    kit = SupplierClient(supplier["queue_url"], long_poll_seconds=1)  # reply_to comes with each purchase order
     received: dict[str, PurchaseOrderMessage] = {}
 
     def both_arrived() -> bool:
-        kit.poll(lambda po: received.update({po.lines[0].sku: po}), wait_seconds=1)
+        kit.poll(lambda po: received.update({po.lines[0].sku: po}))
         return len(received) == 2
 
     _eventually(both_arrived, "both purchase orders on the supplier's queue")

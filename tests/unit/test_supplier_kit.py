@@ -106,7 +106,7 @@ def test_poll_hands_each_purchase_order_over_and_deletes_it(queues: tuple[Any, s
     sqs, po_queue, _ = queues
     sqs.send_message(QueueUrl=po_queue, MessageBody=purchase_order().model_dump_json())
     seen: list[PurchaseOrderMessage] = []
-    assert SupplierClient(po_queue, sqs_client=sqs).poll(seen.append, wait_seconds=0) == 1
+    assert SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0).poll(seen.append) == 1
     assert [(po.po_id, po.lines[0].quantity) for po in seen] == [("po-2026-03-14-WIDGET", 120)]
     assert waiting(sqs, po_queue) == 0
 
@@ -114,14 +114,14 @@ def test_poll_hands_each_purchase_order_over_and_deletes_it(queues: tuple[Any, s
 def test_a_handler_that_fails_leaves_the_purchase_order_for_later(queues: tuple[Any, str, str]) -> None:
     sqs, po_queue, _ = queues
     sqs.send_message(QueueUrl=po_queue, MessageBody=purchase_order().model_dump_json())
-    client = SupplierClient(po_queue, sqs_client=sqs)
+    client = SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0)
 
     def broken(po: PurchaseOrderMessage) -> None:
         raise ConnectionError("ERP is down")
 
-    assert client.poll(broken, wait_seconds=0) == 0
+    assert client.poll(broken) == 0
     seen: list[PurchaseOrderMessage] = []
-    assert client.poll(seen.append, wait_seconds=0) == 1  # delivered again, now handled
+    assert client.poll(seen.append) == 1  # delivered again, now handled
     assert waiting(sqs, po_queue) == 0
 
 
@@ -131,7 +131,7 @@ def test_a_message_that_is_not_a_v1_purchase_order_is_left_alone(queues: tuple[A
     sqs.send_message(QueueUrl=po_queue, MessageBody=json.dumps(future))
     sqs.send_message(QueueUrl=po_queue, MessageBody="not json")
     seen: list[PurchaseOrderMessage] = []
-    assert SupplierClient(po_queue, sqs_client=sqs).poll(seen.append, wait_seconds=0) == 0
+    assert SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0).poll(seen.append) == 0
     assert seen == []
     assert waiting(sqs, po_queue) == 2
 
@@ -142,7 +142,7 @@ def test_replies_go_to_the_purchase_orders_reply_queue_with_fresh_ids(queues: tu
     po = purchase_order(reply_to=replies, lines=[
         PurchaseOrderMessageLine(sku="WIDGET", quantity=120, unit_cost="4.50"),
         PurchaseOrderMessageLine(sku="BOLT-7", quantity=10, unit_cost="0.20")])
-    client = SupplierClient(po_queue, sqs_client=sqs)
+    client = SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0)
     client.acknowledge(po)
     client.confirm_partially(po, {"WIDGET": 100}, reason="short of widgets")
     client.ship(po)
@@ -171,14 +171,14 @@ def test_the_clients_reply_queue_wins_and_one_is_needed(queues: tuple[Any, str, 
     assert [b["type"] for b in replies_on(sqs, replies)] == ["SHIPPED"]
     assert replies_on(sqs, other) == []
     with pytest.raises(NoReplyQueue):
-        SupplierClient(po_queue, sqs_client=sqs).ship(purchase_order(reply_to=None))
+        SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0).ship(purchase_order(reply_to=None))
 
 
 def test_a_reply_built_by_hand_goes_where_its_purchase_order_said(queues: tuple[Any, str, str]) -> None:
     sqs, po_queue, replies = queues
     sqs.send_message(QueueUrl=po_queue, MessageBody=purchase_order(reply_to=replies).model_dump_json())
-    client = SupplierClient(po_queue, sqs_client=sqs)
-    client.poll(lambda po: None, wait_seconds=0)
+    client = SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0)
+    client.poll(lambda po: None)
     reply = SupplierReply(schema_version="1", reply_id="r-42", po_id="po-2026-03-14-WIDGET", supplier_id="acme",
                           type="SHIPPED")
     client.send(reply)
