@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +74,20 @@ class LambdaContext:
         return max(0, int((self.timeout_seconds - elapsed) * 1000))
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation moto asked for (a Step Functions task, an event source's batch), as an Express
+    workflow's execution log on AWS would show it: the event, the error type if it failed, when."""
+
+    logical_id: str
+    event: Any
+    error: str | None
+    at: float
+
+
+JOURNAL_SIZE = 5000  # the journal keeps the latest invocations only, so a long soak stays bounded
+
+
 def error_payload(exc: BaseException) -> dict[str, Any]:
     """Lambda's error response; Step Functions raises ``errorType`` as the ASL error name."""
     return {
@@ -127,6 +141,7 @@ class LambdaRuntime:
         self.template = template
         self.environment = dict(environment)
         self.invocations: Counter[str] = Counter()
+        self.journal: deque[Invocation] = deque(maxlen=JOURNAL_SIZE)
         self._by_name = {fn.name: fn for fn in template.functions}
         self._handlers: dict[str, Handler] = {}
         self._faults: dict[str, list[Fault]] = {}
@@ -201,19 +216,25 @@ class LambdaRuntime:
     def _invoke_for_moto(self, function_name: str, event: Any) -> tuple[str, bool, str]:
         """moto's ``_invoke_lambda`` contract: ``(payload, errored, logs)``."""
         fn = self._by_name.get(function_name)
+        started = time.time()
         try:
             if fn is None:
                 raise HandlerImportError(f"function {function_name} is not in {self.template.path}")
             if isinstance(event, str | bytes):
                 event = json.loads(event or "{}")
-            result = self._run(fn, {} if event is None else event)
+            event = {} if event is None else event
+            result = self._run(fn, event)
             try:
-                return json.dumps(result), False, ""
+                payload = json.dumps(result)
             except (TypeError, ValueError) as exc:
                 raise MarshalError(f"Unable to marshal response: {exc}") from exc
+            self.journal.append(Invocation(fn.logical_id, event, None, started))
+            return payload, False, ""
         except Exception as exc:
             logger.info("%s failed: %s: %s", function_name, type(exc).__name__, exc)
-            return json.dumps(error_payload(exc)), True, ""
+            error = error_payload(exc)
+            self.journal.append(Invocation(fn.logical_id if fn else function_name, event, error["errorType"], started))
+            return json.dumps(error), True, ""
 
     def _run(self, fn: Function, event: Any) -> Any:
         with self._lock:

@@ -29,7 +29,7 @@ from botocore.client import BaseClient
 from orderflow_local import fidelity, supplier_sim
 from orderflow_local.auth import LocalIssuer
 from orderflow_local.http_api import HttpApiServer, Route
-from orderflow_local.resources import create_resources
+from orderflow_local.resources import create_resources, render_definition
 from orderflow_local.runtime import LambdaRuntime, process_environment, set_env
 from orderflow_local.schedules import ScheduleTimer
 from orderflow_local.template import DEFAULT_STACK_NAME, REGION, Template, read_template, resolve_template
@@ -40,7 +40,6 @@ LOCAL_PARAMETER_DEFAULTS: dict[str, str] = {"RetryIntervalSeconds": "1"}
 # Seconds before a record an SQS-triggered function failed comes back (the queue's own timeout,
 # e.g. 120 s for supplier replies, would make a local retry wait minutes).
 LOCAL_SQS_VISIBILITY_TIMEOUT = 2
-ORDER_STATE_MACHINE = "OrderProcessingStateMachine"
 HOST = "127.0.0.1"
 T = TypeVar("T")
 
@@ -270,10 +269,17 @@ class LocalStack:
                 raise TimeoutError(f"{execution_arn} did not enter {state_name} within {timeout}s")
             time.sleep(0.05)
 
-    def describe_order_execution(self, order_id: str) -> dict[str, Any]:
-        """``describe_execution`` of an order's workflow (its execution name is the order id)."""
-        arn = self.execution_arn(ORDER_STATE_MACHINE, order_id)
-        return self.boto3_client("stepfunctions").describe_execution(executionArn=arn)
+    def task_runs(self, state_machine: str, **match: Any) -> list[tuple[str, str | None]]:
+        """(state, error type or None) of each run of a Task state of ``state_machine`` whose input has the
+        fields ``match``, oldest first, from the runtime's journal: what an Express workflow's execution
+        log shows on AWS, which moto cannot describe."""
+        definition = render_definition(self.resources.state_machine(state_machine))
+        by_function = {state["Resource"].split(":")[6]: name for name, state in definition["States"].items()
+                       if state["Type"] == "Task" and state["Resource"].startswith("arn:")}
+        names = {fn.logical_id: by_function[fn.name] for fn in self.resources.functions if fn.name in by_function}
+        return [(names[run.logical_id], run.error) for run in list(self.runtime.journal)
+                if run.logical_id in names and isinstance(run.event, dict)
+                and all(run.event.get(k) == v for k, v in match.items())]
 
     # ------------------------------------------------------------------ moto plumbing
     def _invoke_by_arn(self, function_arn: str, event: Any) -> Any:
@@ -288,9 +294,12 @@ class LocalStack:
             response.read()
 
     def _stop_running_executions(self) -> None:
-        """Stop executions still running (e.g. parked on a task token) so none outlives the stack."""
+        """Stop Standard executions still running so none outlives the stack (Express ones cannot be
+        listed; they end within their five minutes)."""
         sfn = self.boto3_client("stepfunctions")
         for machine in sfn.list_state_machines()["stateMachines"]:
+            if machine["type"] != "STANDARD":
+                continue
             listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
             for execution in listed["executions"]:
                 sfn.stop_execution(executionArn=execution["executionArn"], cause="local stack stopped")

@@ -77,13 +77,9 @@ class Api:
                 raise TimeoutError(f"order {order_id} is still {order['status']}, wanted {statuses}")
             time.sleep(0.05)
 
-    def execution(self, order_id: str, timeout: float = 30) -> dict:
-        return self.stack.wait_for_execution(self.stack.execution_arn(ORDER_MACHINE, order_id), timeout)
-
-    def states_entered(self, order_id: str) -> list[str]:
-        history = self.stack.boto3_client("stepfunctions").get_execution_history(
-            executionArn=self.stack.execution_arn(ORDER_MACHINE, order_id), maxResults=1000)["events"]
-        return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    def steps(self, order_id: str) -> list[str]:
+        """The workflow's task states that ran for the order, oldest first (retries included)."""
+        return [state for state, _ in self.stack.task_runs(ORDER_MACHINE, order_id=order_id)]
 
 
 @pytest.fixture(scope="module")

@@ -223,7 +223,9 @@ def ship_order(order_id: IssuedId, shipment: Annotated[ShipIn | None, Body()] = 
 @app.post("/orders/<order_id>/deliver")
 def deliver_order(order_id: IssuedId) -> dict:
     logger.set_correlation_id(order_id)
-    return service.deliver(order_id).public()
+    order = service.deliver(order_id)
+    count(metrics, "OrdersDelivered")
+    return order.public()
 
 
 # ------------------------------------------------------------------ returns (RMA) and exchanges

@@ -1,9 +1,7 @@
-"""Step (waitForTaskToken): mark the order BACKORDERED and park its token until stock arrives."""
+"""Step: backorder the order and register it as waiting on each SKU (reserving at once if stock came in)."""
 
 from orderflow.lambda_support import workflow_step
 from orderflow.service import OrderService
 
 service = OrderService.from_settings()
-handler = workflow_step(
-    "await_stock", lambda event: service.await_stock(event["order_id"], event["task_token"]), counts="BackorderWaits"
-)
+handler = workflow_step("await_stock", lambda event: service.await_stock(event["order_id"]), counts="BackorderWaits")

@@ -232,11 +232,6 @@ def test_lambda_invoke_api_runs_the_handler_in_process(stack: LocalStack) -> Non
     assert json.loads(bad["Payload"].read())["errorType"] == "Runtime.MarshalError"
 
 
-def test_describe_order_execution_needs_the_order_state_machine(stack: LocalStack) -> None:
-    with pytest.raises(KeyError, match="OrderProcessingStateMachine"):
-        stack.describe_order_execution("o-1")
-
-
 # ------------------------------------------------------------------ queues and schedules
 def test_sqs_messages_reach_the_consumer(stack: LocalStack) -> None:
     (queue,) = [q for q in stack.resources.queues if q.logical_id == "JobsQueue"]

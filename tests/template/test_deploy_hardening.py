@@ -27,7 +27,6 @@ TEMPLATE = ROOT / "template.yaml"
 # and their real failures end the execution (OrderProcessingStateMachineFailedAlarm).
 OUTCOME_STEPS = {
     "ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction", "AwaitStockFunction",
-    "AwaitWarehouseFunction",
 }
 # Step Functions' log delivery: none of these supports resource-level permissions (Resource "*").
 LOG_DELIVERY_ACTIONS = {

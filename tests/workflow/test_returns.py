@@ -29,12 +29,11 @@ def demand_today(stack, sku: str) -> int:
 
 
 def delivered(api, customer: str, lines: dict[str, int]) -> dict:
-    """An order taken through the whole workflow to DELIVERED (its execution finished)."""
+    """An order taken through allocation, shipping and delivery to DELIVERED."""
     order_id = api.submit(customer, lines).json()["order_id"]
     assert api.wait_for(order_id)["status"] == "RESERVED"
     assert api.http.post(f"/orders/{order_id}/ship").status_code == 200
     assert api.http.post(f"/orders/{order_id}/deliver").status_code == 200
-    assert api.execution(order_id)["status"] == "SUCCEEDED"
     return api.order(order_id)
 
 

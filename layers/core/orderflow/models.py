@@ -208,8 +208,9 @@ class Order(Model):
     returned: dict[str, int] = {}
     open_returns: int = 0
     exchange_for_return: str | None = None
-    task_token: str | None = Field(default=None, exclude=True)
+    # RESERVED: ship by then; BACKORDERED: stock must come by then. Past it, ExpireOrdersFunction fails it.
+    deadline: str | None = None
 
     def public(self) -> dict:
-        """The order as the API returns it (no internal workflow token)."""
-        return self.model_dump(mode="json", exclude={"task_token"})
+        """The order as the API returns it."""
+        return self.model_dump(mode="json")

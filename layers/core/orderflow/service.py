@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -126,15 +126,16 @@ class OrderService:
         return level
 
     def wake_backorders(self, sku: str, available: int) -> int:
-        """Resume, oldest first, the backordered orders this SKU's stock can now serve."""
+        """Start, oldest first, a workflow at Reserve for each backordered order this SKU's stock can
+        now serve. A wake-up that finds the order reserved (or short of another SKU) changes nothing."""
         woken = 0
         for wait in self.stock.waiting(sku):
             quantity = int(wait["quantity"])
             if quantity > available:
                 break
-            if self.workflow.resume(wait["task_token"], {"woken_by": sku}):
-                available -= quantity
-                woken += 1
+            self.workflow.wake(wait["order_id"], sku)
+            available -= quantity
+            woken += 1
         return woken
 
     # ------------------------------------------------------------------ orders: API side
@@ -188,15 +189,12 @@ class OrderService:
             if order.status not in CANCELLABLE:
                 raise Conflict(f"order {order_id} is {order.status.value} and can no longer be cancelled",
                                {"status": order.status.value})
-            after = self._give_back(order, S.CANCELLED, reason, by="customer")
-            if order.task_token:
-                self.workflow.stop(order.task_token, "OrderCancelled", reason)
-            return after
+            return self._give_back(order, S.CANCELLED, reason, by="customer")
 
         return self._race(order_id, attempt, missing=NotFound)
 
     def ship(self, order_id: str, shipment: ShipIn) -> Order:
-        """The warehouse shipped it: reserved stock leaves, demand is recorded, the workflow moves on."""
+        """The warehouse shipped it: reserved stock leaves and demand is recorded, in one transaction."""
 
         def attempt(order: Order) -> Order:
             if order.status in (S.SHIPPED, S.DELIVERED):
@@ -212,8 +210,6 @@ class OrderService:
             transact([write,
                       *(self.stock.ship(line) for line in order.lines),
                       *(self.demand.record(line.sku, day, line.quantity) for line in order.lines)])
-            if order.task_token:
-                self.workflow.resume(order.task_token, {"status": S.SHIPPED.value})
             return after
 
         return self._race(order_id, attempt, missing=NotFound)
@@ -231,8 +227,6 @@ class OrderService:
                         "delivered_at": utc_now()}
             write, after = self.orders.transition(order, S.DELIVERED, by="warehouse", extra={"shipment": shipment})
             transact([write])
-            if order.task_token:
-                self.workflow.resume(order.task_token, {"status": S.DELIVERED.value})
             return after
 
         return self._race(order_id, attempt, missing=NotFound)
@@ -289,7 +283,8 @@ class OrderService:
                 return order
             self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
             from_backorder = order.status == S.BACKORDERED
-            write, after = self.orders.transition(order, S.RESERVED)
+            write, after = self.orders.transition(
+                order, S.RESERVED, extra={"deadline": _after(self.settings.fulfilment_timeout_seconds)})
             writes = [write, *(self.stock.reserve(line, from_backorder) for line in order.lines)]
             if from_backorder:
                 writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
@@ -304,43 +299,33 @@ class OrderService:
 
         return self._race(order_id, attempt)
 
-    def await_stock(self, order_id: str, token: str) -> Order:
-        """Backorder the order and park its task token on each SKU it waits for."""
+    def await_stock(self, order_id: str) -> Order:
+        """Backorder the order: count its lines as backordered and register it as waiting on each SKU,
+        where the receipt that covers it will find it. If stock came in meanwhile, reserve now."""
 
         def attempt(order: Order) -> Order:
             if self._done(order, S.RESERVED):
-                self.workflow.resume(token, {"status": order.status.value})
                 return order
             self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
-            if order.status == S.CREDIT_APPROVED:
-                write, after = self.orders.transition(order, S.BACKORDERED, token=token,
-                                                      reason="waiting for stock")
-                writes = [write, *(self.stock.backorder(line) for line in order.lines)]
-            else:
-                after = order.model_copy(update={"task_token": token, "version": order.version + 1})
-                writes = [self.orders.park_task_token(order, token)]
-            writes += [self.stock.wait(line, order.order_id, order.created_at, token) for line in order.lines]
-            transact(writes)
-            levels = self.stock.get_many([line.sku for line in order.lines])
-            if all(levels[line.sku].available >= line.quantity for line in order.lines):
-                self.workflow.resume(token, {"woken_by": "stock already available"})
+            if order.status == S.BACKORDERED:  # a retry, or a wake-up that found stock short again
+                return order
+            write, after = self.orders.transition(
+                order, S.BACKORDERED, reason="waiting for stock",
+                extra={"deadline": _after(self.settings.backorder_timeout_seconds)})
+            transact([write, *(self.stock.backorder(line) for line in order.lines),
+                      *(self.stock.wait(line, order.order_id, order.created_at) for line in order.lines)])
             return after
 
-        return self._race(order_id, attempt)
-
-    def await_warehouse(self, order_id: str, awaiting: OrderStatus, token: str) -> Order:
-        """Park the task token until the warehouse reports ``awaiting`` (SHIPPED or DELIVERED)."""
-        before = {S.SHIPPED: S.RESERVED, S.DELIVERED: S.SHIPPED}[awaiting]
-
-        def attempt(order: Order) -> Order:
-            if self._done(order, awaiting):
-                self.workflow.resume(token, {"status": order.status.value})
-                return order
-            self._expect(order, before)
-            transact([self.orders.park_task_token(order, token)])
-            return order
-
-        return self._race(order_id, attempt)
+        backordered = self._race(order_id, attempt)
+        if backordered.status != S.BACKORDERED:
+            return backordered
+        levels = self.stock.get_many([line.sku for line in backordered.lines])
+        if all(levels[line.sku].available >= line.quantity for line in backordered.lines):
+            try:
+                return self.reserve(order_id)
+            except OutOfStock:
+                pass  # another order took it first; the next receipt wakes this one
+        return backordered
 
     def compensate(self, order_id: str, error: dict[str, Any] | None) -> Order:
         """Give back whatever the order holds and mark it FAILED. Shipped goods are not recalled."""
@@ -354,11 +339,28 @@ class OrderService:
 
         return self._race(order_id, attempt)
 
-    def complete(self, order_id: str) -> Order:
-        order = self.get_order(order_id)
-        if PROGRESS.get(order.status, -1) < PROGRESS[S.DELIVERED]:
-            raise Conflict(f"order {order_id} is {order.status.value}, not DELIVERED")
-        return order
+    def expire_overdue(self, now: str | None = None) -> list[Order]:
+        """Fail every order past its deadline, giving back its holds: backorders no stock came for, and
+        reservations the warehouse did not ship. An order that moved on meanwhile is left alone."""
+        now = now or utc_now()
+        overdue = {S.BACKORDERED: f"no stock came within {_duration(self.settings.backorder_timeout_seconds)}",
+                   S.RESERVED: f"not shipped within {_duration(self.settings.fulfilment_timeout_seconds)}"}
+        failed: list[Order] = []
+        for status, reason in overdue.items():
+            while order_ids := self.orders.overdue(status, now):
+                before = len(failed)
+                for order_id in order_ids:
+
+                    def attempt(order: Order, status: OrderStatus = status, reason: str = reason) -> Order | None:
+                        if order.status != status or not order.deadline or order.deadline > now:
+                            return None
+                        return self._give_back(order, S.FAILED, reason, by="deadline")
+
+                    if (expired := self._race(order_id, attempt, missing=NotFound)) is not None:
+                        failed.append(expired)
+                if len(order_ids) < 100 or len(failed) == before:  # a short page, or one the index lags on
+                    break
+        return failed
 
     # ------------------------------------------------------------------ shared rules
     def _give_back(self, order: Order, target: OrderStatus, reason: str, by: str) -> Order:
@@ -409,6 +411,16 @@ class OrderService:
         if value is None:
             raise NotFound(f"{what} not found")
         return value
+
+
+def _after(seconds: int) -> str:
+    """The timestamp ``seconds`` from now, in the orders' own format (so deadlines sort as strings)."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    return f"{days} days" if days and not rest else f"{seconds} seconds"
 
 
 def _last_reason(order: Order) -> str:

@@ -26,6 +26,8 @@ class Settings(BaseModel):
     demand_table: str = "demand"
     returns_table: str = "returns"
     return_window_days: int = 30
+    backorder_timeout_seconds: int = 14 * 86400  # a backordered order fails when no stock came within this
+    fulfilment_timeout_seconds: int = 30 * 86400  # a reserved order fails when not shipped within this
     event_bus_name: str = "default"
     order_state_machine_arn: str | None = None
     idempotency_table: str | None = None

@@ -36,11 +36,9 @@ class OrdersRepository:
         reason: str | None = None,
         by: str = "workflow",
         extra: dict[str, Any] | None = None,
-        token: str | None = None,
     ) -> tuple[Write, Order]:
         """The write that moves ``order`` to ``target`` iff nobody changed it since it was read,
-        and the order as it will be once that write lands. ``token`` parks a new task token;
-        otherwise any parked token is cleared (the step that waited on it is being resumed)."""
+        and the order as it will be once that write lands."""
         now = utc_now()
         entry = TimelineEntry(status=target, at=now, reason=reason, by=by).model_dump(exclude_none=True)
         sets = ["#status = :target", "version = version + :one", "updated_at = :now",
@@ -50,28 +48,24 @@ class OrdersRepository:
         for index, (name, value) in enumerate((extra or {}).items()):
             sets.append(f"{name} = :x{index}")
             values[f":x{index}"] = value
-        if token:
-            sets.append("task_token = :token")
-            values[":token"] = token
-        update = "SET " + ", ".join(sets) + ("" if token else " REMOVE task_token")
+        update = "SET " + ", ".join(sets) + ("" if "deadline" in (extra or {}) else " REMOVE deadline")
         write = Write("Update", self.table, key={"order_id": order.order_id}, update=update,
                       condition="#status = :current AND version = :version",
                       names={"#status": "status"}, values=values)
         after = Order.model_validate({
             **order.model_dump(), **(extra or {}),
-            "status": target, "version": order.version + 1, "updated_at": now, "task_token": token,
+            "status": target, "version": order.version + 1, "updated_at": now, "deadline": None,
             "timeline": [*order.model_dump()["timeline"], entry],
         })
         return write, after
 
-    def park_task_token(self, order: Order, token: str) -> Write:
-        """Remember the workflow's task token on the order (bumps the version, so racing writers re-read)."""
-        return Write("Update", self.table, key={"order_id": order.order_id},
-                     update="SET task_token = :token, version = version + :one",
-                     condition="#status = :current AND version = :version",
-                     names={"#status": "status"},
-                     values={":token": token, ":one": 1, ":current": order.status.value,
-                             ":version": order.version})
+    def overdue(self, status: OrderStatus, now: str, limit: int = 100) -> list[str]:
+        """Ids of up to ``limit`` orders in ``status`` whose deadline is at or before ``now``, oldest first."""
+        items, _ = dynamo.query(self.table, IndexName="by-deadline",
+                                KeyConditionExpression="#status = :s AND deadline <= :now",
+                                ExpressionAttributeNames={"#status": "status"},
+                                ExpressionAttributeValues={":s": status.value, ":now": now}, Limit=limit)
+        return [item["order_id"] for item in items]
 
     def list_by_customer(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
         kwargs: dict[str, Any] = {

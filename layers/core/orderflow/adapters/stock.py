@@ -82,10 +82,9 @@ class StockRepository:
                      values={":t": threshold})
 
     # ------------------------------------------------------------ backorder waits
-    def wait(self, line: OrderLine, order_id: str, created_at: str, token: str) -> Write:
+    def wait(self, line: OrderLine, order_id: str, created_at: str) -> Write:
         return Write("Put", self.table, item={"sku": line.sku, "record": f"{WAIT}{created_at}#{order_id}",
-                                              "order_id": order_id, "quantity": line.quantity,
-                                              "task_token": token})
+                                              "order_id": order_id, "quantity": line.quantity})
 
     def unwait(self, sku: str, order_id: str, created_at: str) -> Write:
         return Write("Delete", self.table, key={"sku": sku, "record": f"{WAIT}{created_at}#{order_id}"})

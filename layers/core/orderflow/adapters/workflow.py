@@ -1,9 +1,9 @@
-"""Step Functions port: start a named execution (an order's workflow, a replenishment run) and resume
-or stop an order's workflow at a task token."""
+"""Step Functions port: start a named execution (an order's allocation, a replenishment run, a simulation)."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from ..errors import TransientError
@@ -17,6 +17,11 @@ class StepFunctionsWorkflow:
     def start(self, order_id: str) -> None:
         """Start the order's execution, named by the order id; starting it twice is a no-op."""
         self.start_named(order_id, {"order_id": order_id})
+
+    def wake(self, order_id: str, sku: str) -> None:
+        """Start a backordered order's execution again, at Reserve (``woken_by``). Each wake-up is a new
+        execution; one that finds the order already reserved does nothing."""
+        self.start_named(f"{order_id}-{uuid.uuid4().hex[:12]}", {"order_id": order_id, "woken_by": sku})
 
     def start_named(self, name: str, payload: dict[str, Any]) -> None:
         """Start an execution called ``name`` with ``payload`` as its input; a second start of the same
@@ -32,23 +37,3 @@ class StepFunctionsWorkflow:
             if error_code(exc) in {"ThrottlingException", "ServiceUnavailable"}:
                 raise TransientError("Step Functions is busy; try again") from exc
             raise
-
-    def resume(self, token: str, output: dict[str, Any]) -> bool:
-        """Hand a result to the step waiting on ``token``; False if that step is no longer waiting."""
-        try:
-            client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(output))
-        except Exception as exc:
-            if error_code(exc) in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
-                return False
-            raise
-        return True
-
-    def stop(self, token: str, error: str, cause: str) -> bool:
-        """Fail the step waiting on ``token`` with a named error the ASL catches."""
-        try:
-            client("stepfunctions").send_task_failure(taskToken=token, error=error, cause=cause)
-        except Exception as exc:
-            if error_code(exc) in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
-                return False
-            raise
-        return True

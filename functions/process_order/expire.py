@@ -1,0 +1,20 @@
+"""Scheduled: fail the orders past their deadline (backorders no stock came for, reservations not
+shipped in time), giving back their stock and credit."""
+
+from typing import Any
+
+from orderflow.lambda_support import count, observability
+from orderflow.service import OrderService
+
+service = OrderService.from_settings()
+logger, tracer, metrics = observability("expire_orders")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict:
+    expired = service.expire_overdue()
+    count(metrics, "OrdersExpired", len(expired))
+    logger.info("overdue orders failed", extra={"orders": len(expired)})
+    return {"expired": [order.order_id for order in expired]}
