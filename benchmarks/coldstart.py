@@ -51,14 +51,11 @@ CORE_LAYER = REPO / "layers" / "core"
 # The AWS clients each function creates (DynamoDB for all).
 CLIENTS: dict[str, tuple[str, ...]] = {
     "OrderIntakeFunction": ("dynamodb", "stepfunctions"),
-    "AwaitStockFunction": ("dynamodb", "stepfunctions"),
-    "AwaitWarehouseFunction": ("dynamodb", "stepfunctions"),
     "PublishEventsFunction": ("dynamodb", "events"),
 }
 PROFILED = ("OrderIntakeFunction", "ReserveStockFunction")
 ORDER = ["OrderIntakeFunction", "ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction",
-         "AwaitStockFunction", "AwaitWarehouseFunction", "CompleteOrderFunction", "CompensateOrderFunction",
-         "PublishEventsFunction"]
+         "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction", "PublishEventsFunction"]
 # Printed by every child last: its peak RSS in KiB (Linux).
 _RSS = "import resource as _r; print(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss)"
 # The first request of each function: its sample event (default: events/samples/<code dir>_<module>.json).

@@ -2,9 +2,9 @@
 
 :func:`cost_per_1000` is the pure model (unit-tested in tests/unit/test_bench_cost.py): a per-order
 :class:`Usage` times :data:`PRICES`. :func:`usage_as_built` builds the usage of the design as built
-(one Standard workflow per order, parked on task tokens) from the ``calls`` results;
-:func:`usage_express_design` models the design DESIGN.md §8 suggests (an Express workflow for
-validate → credit → reserve; shipping and delivery driven by the API calls alone) — not built.
+(DESIGN.md §8: an Express workflow for validate → credit → reserve; shipping and delivery are the API
+calls alone) from the ``calls`` results; :func:`usage_standard_design` models the design it replaced
+(one Standard workflow per order, parked on task tokens until delivery) on the same measurements.
 
 Free tiers are left out (this is the cost of an order at scale), and so are per-month charges that
 do not grow with orders (custom CloudWatch metrics, log storage, PITR and table storage).
@@ -43,8 +43,10 @@ XRAY_SAMPLING = 0.05  # X-Ray's default rule: 1 request a second, then 5 %; at s
 EXPRESS_MEMORY_MB = 64  # a small definition and payload fits the smallest billed chunk
 EXPRESS_TASK_OVERHEAD_MS = 30  # Step Functions' own time around each Lambda task (assumed)
 EXPRESS_STEPS = ("ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction")
-# Functions the Express design no longer runs: the token-parking steps and the closing step.
-EXPRESS_DROPS = ("AwaitWarehouseFunction", "CompleteOrderFunction")
+# States the Standard workflow this design replaced entered on the happy path (Validate, CheckCredit,
+# Reserve, AwaitShipment, AwaitDelivery, Complete, Delivered), counted from its execution history at
+# commit d30167d (BENCHMARKS.md §3 then).
+STANDARD_TRANSITIONS = 7
 STREAM_FUNCTION = "PublishEventsFunction"
 
 
@@ -112,55 +114,41 @@ def _mean_ms(calls: dict[str, Any]) -> dict[str, float]:
 
 
 def usage_as_built(calls: dict[str, Any]) -> Usage:
-    """The happy path as measured by ``calls`` (one Standard execution per order)."""
+    """The happy path as measured by ``calls``: one Express execution (validate → credit → reserve), its
+    duration the steps' mean handler times plus Step Functions' overhead around each."""
     invocations: dict[str, float] = calls["invocations"]
     lambda_requests = sum(invocations.values())
     stream_invocations = invocations.get(STREAM_FUNCTION, 0)
+    means = _mean_ms(calls)
     return Usage(
         http_requests=calls["http_requests"],
         lambda_requests=lambda_requests,
-        lambda_gb_seconds=lambda_gb_seconds(invocations, _mean_ms(calls)),
+        lambda_gb_seconds=lambda_gb_seconds(invocations, means),
         dynamodb_wru=calls["wru"]["median"],
         dynamodb_rru=calls["rru"]["median"],
-        sfn_standard_transitions=calls["states_entered"]["median"],
+        sfn_express_requests=1,
+        sfn_express_gb_seconds=express_gb_seconds(_express_ms(means)),
         eventbridge_events=calls["eventbridge_events"]["median"],
         log_bytes=calls["log_bytes_per_order"] + lambda_requests * PLATFORM_LOG_BYTES + calls["event_bytes"],
         xray_traces=(calls["http_requests"] + 1 + stream_invocations) * XRAY_SAMPLING,
     )
 
 
-def usage_express_design(calls: dict[str, Any]) -> Usage:
-    """Modeled, not built: an Express execution runs validate → credit → reserve; ship and deliver are
-    the API calls alone (no parked task tokens, no closing step, no Standard workflow)."""
-    invocations = dict(calls["invocations"])
-    dropped_writes = 0
-    wru, rru = calls["wru"]["median"], calls["rru"]["median"]
-    for fn in EXPRESS_DROPS:
-        invocations.pop(fn, None)
-        wru -= calls["wru_by_function"].get(fn, 0)
-        rru -= calls["rru_by_function"].get(fn, 0)
-        dropped_writes += calls["writes_by_function"].get(fn, 0)
-    # Each dropped write to the orders table was also a stream record the publisher was invoked for.
-    invocations[STREAM_FUNCTION] = max(0, invocations.get(STREAM_FUNCTION, 0) - dropped_writes)
-    means = _mean_ms(calls)
-    express_ms = sum(means[fn] + EXPRESS_TASK_OVERHEAD_MS for fn in EXPRESS_STEPS)
-    lambda_requests = sum(invocations.values())
-    return Usage(
-        http_requests=calls["http_requests"],
-        lambda_requests=lambda_requests,
-        lambda_gb_seconds=lambda_gb_seconds(invocations, means),
-        dynamodb_wru=wru,
-        dynamodb_rru=rru,
-        sfn_express_requests=1,
-        sfn_express_gb_seconds=express_gb_seconds(express_ms),
-        eventbridge_events=calls["eventbridge_events"]["median"],
-        log_bytes=calls["log_bytes_per_order"] + lambda_requests * PLATFORM_LOG_BYTES + calls["event_bytes"],
-        xray_traces=(calls["http_requests"] + 1 + invocations[STREAM_FUNCTION]) * XRAY_SAMPLING,
-    )
+def usage_standard_design(calls: dict[str, Any]) -> Usage:
+    """Modeled: the design this one replaced, one Standard execution per order of
+    :data:`STANDARD_TRANSITIONS` transitions and no Express charges, on the same measured usage
+    otherwise (a lower bound: it also ran three token-parking and closing invocations more)."""
+    built = usage_as_built(calls)
+    return Usage(**{**asdict(built), "sfn_express_requests": 0, "sfn_express_gb_seconds": 0,
+                    "sfn_standard_transitions": STANDARD_TRANSITIONS})
+
+
+def _express_ms(means: dict[str, float]) -> float:
+    return sum(means[fn] + EXPRESS_TASK_OVERHEAD_MS for fn in EXPRESS_STEPS)
 
 
 def run(calls: dict[str, Any]) -> dict[str, Any]:
-    built, express = usage_as_built(calls), usage_express_design(calls)
+    built, standard = usage_as_built(calls), usage_standard_design(calls)
     means = _mean_ms(calls)
     return {
         "prices": PRICES,
@@ -170,8 +158,8 @@ def run(calls: dict[str, Any]) -> dict[str, Any]:
             "lambda_memory_mb": LAMBDA_MEMORY_MB, "platform_log_bytes": PLATFORM_LOG_BYTES,
             "xray_sampling": XRAY_SAMPLING, "express_memory_mb": EXPRESS_MEMORY_MB,
             "express_task_overhead_ms": EXPRESS_TASK_OVERHEAD_MS,
-            "express_duration_ms": sum(means[fn] + EXPRESS_TASK_OVERHEAD_MS for fn in EXPRESS_STEPS),
+            "express_duration_ms": _express_ms(means), "standard_transitions": STANDARD_TRANSITIONS,
         },
         "as_built": {"usage": asdict(built), "cost": cost_per_1000(built)},
-        "express_design": {"usage": asdict(express), "cost": cost_per_1000(express)},
+        "standard_design": {"usage": asdict(standard), "cost": cost_per_1000(standard)},
     }

@@ -13,7 +13,7 @@ from benchmarks.cost import (
     express_gb_seconds,
     lambda_gb_seconds,
     usage_as_built,
-    usage_express_design,
+    usage_standard_design,
 )
 
 
@@ -69,17 +69,11 @@ def _measured() -> dict:
     return {
         "http_requests": 3,
         "invocations": {"OrderIntakeFunction": 3, "ValidateOrderFunction": 1, "CheckCreditFunction": 1,
-                        "ReserveStockFunction": 1, "AwaitWarehouseFunction": 2, "CompleteOrderFunction": 1,
-                        "PublishEventsFunction": 12},
+                        "ReserveStockFunction": 1, "PublishEventsFunction": 10},
         "durations_ms": {fn: {"mean": ms} for fn, ms in {
             "OrderIntakeFunction": 60, "ValidateOrderFunction": 40, "CheckCreditFunction": 30,
-            "ReserveStockFunction": 50, "AwaitWarehouseFunction": 20, "CompleteOrderFunction": 10,
-            "PublishEventsFunction": 2}.items()},
-        "wru": {"median": 27}, "rru": {"median": 12},
-        "wru_by_function": {"AwaitWarehouseFunction": 2, "CompleteOrderFunction": 0},
-        "rru_by_function": {"AwaitWarehouseFunction": 2, "CompleteOrderFunction": 1},
-        "writes_by_function": {"AwaitWarehouseFunction": 2},
-        "states_entered": {"median": 7},
+            "ReserveStockFunction": 50, "PublishEventsFunction": 2}.items()},
+        "wru": {"median": 25}, "rru": {"median": 9},
         "eventbridge_events": {"median": 4},
         "log_bytes_per_order": 1000,
         "event_bytes": 500,
@@ -89,23 +83,25 @@ def _measured() -> dict:
 def test_usage_as_built_counts_what_was_measured():
     usage = usage_as_built(_measured())
 
-    assert usage.lambda_requests == 21
-    # GB-s at 512 MB: (3×60 + 40 + 30 + 50 + 2×20 + 10 + 12×2) ms = 374 ms → 0.187
-    assert usage.lambda_gb_seconds == pytest.approx(0.187)
-    assert usage.sfn_standard_transitions == 7
-    assert (usage.dynamodb_wru, usage.dynamodb_rru) == (27, 12)
-    assert usage.log_bytes == 1000 + 21 * 350 + 500
-    assert usage.xray_traces == pytest.approx((3 + 1 + 12) * 0.05)
-
-
-def test_express_design_drops_the_parking_and_closing_steps():
-    usage = usage_express_design(_measured())
-
-    # 3 intake + 3 steps + 10 stream invocations (2 fewer token-parking writes on the orders stream)
     assert usage.lambda_requests == 16
-    assert (usage.dynamodb_wru, usage.dynamodb_rru) == (25, 9)
+    # GB-s at 512 MB: (3×60 + 40 + 30 + 50 + 10×2) ms = 320 ms → 0.16
+    assert usage.lambda_gb_seconds == pytest.approx(0.16)
     assert usage.sfn_standard_transitions == 0
     assert usage.sfn_express_requests == 1
     # (40 + 30 + 50) ms + 3 × 30 ms overhead = 210 ms → billed 300 ms at 64 MB
     assert usage.sfn_express_gb_seconds == pytest.approx(0.3 * 64 / 1024)
-    assert cost_per_1000(usage)["Total"] < cost_per_1000(usage_as_built(_measured()))["Total"]
+    assert (usage.dynamodb_wru, usage.dynamodb_rru) == (25, 9)
+    assert usage.log_bytes == 1000 + 16 * 350 + 500
+    assert usage.xray_traces == pytest.approx((3 + 1 + 10) * 0.05)
+
+
+def test_the_standard_design_pays_its_transitions_instead_of_the_express_execution():
+    built, standard = usage_as_built(_measured()), usage_standard_design(_measured())
+
+    assert standard.sfn_standard_transitions == 7
+    assert (standard.sfn_express_requests, standard.sfn_express_gb_seconds) == (0, 0)
+    assert standard.lambda_requests == built.lambda_requests
+    difference = cost_per_1000(standard)["Total"] - cost_per_1000(built)["Total"]
+    express = cost_per_1000(built)["Step Functions Express (requests)"] + \
+        cost_per_1000(built)["Step Functions Express (duration)"]
+    assert difference == pytest.approx(7 * 0.025 - express)
