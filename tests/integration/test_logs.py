@@ -50,6 +50,6 @@ def test_an_orders_life_logs_its_ids_and_statuses_but_no_personal_data_or_token(
     written = done.stdout + done.stderr.replace(seen["token"], "")  # the scenario's own report names the token
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert any(line.get("correlation_id") == seen["order_id"] for line in lines), "the order's steps log under its id"
-    assert {line.get("service") for line in lines} >= {"validate_order", "reserve_stock", "order_intake"}
+    assert {line.get("service") for line in lines} >= {"validate_order", "check_credit", "reserve_stock"}
     assert SECRET_NAME not in written and SECRET_NAME.split()[-1] not in written
     assert seen["token"] not in done.stdout and "Bearer" not in written
