@@ -120,7 +120,6 @@ class StockAndCredit(RuleBasedStateMachine):
         self.written_off: Counter[str] = Counter()
         self.paid: Counter[str] = Counter()
         self.orders: dict[str, tuple[str, Submit]] = {}  # order id -> (idempotency key, request)
-        self.tokens = 0
         for sku in self.skus:
             self.receive(self.skus.index(sku), 10)
 
@@ -306,11 +305,7 @@ class StockAndCredit(RuleBasedStateMachine):
                 try:
                     self.service.reserve(order_id)
                 except OutOfStock:
-                    self.service.await_stock(order_id, self._token())
-
-    def _token(self) -> str:
-        self.tokens += 1
-        return f"token-{self.tokens}"
+                    self.service.await_stock(order_id)
 
     def _snapshot(self) -> tuple:
         levels = self.service.stock.get_many(self.skus)

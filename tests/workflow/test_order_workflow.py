@@ -84,7 +84,7 @@ def test_invalid_order_is_rejected_by_validate(api, stack):
             "timeline": {"L": [{"M": {"status": {"S": "PENDING"}, "at": {"S": now}}}]}}
     table = next(t.name for t in stack.resources.tables if t.logical_id == "OrdersTable")
     stack.boto3_client("dynamodb").put_item(TableName=table, Item=item)
-    stack.start_execution("OrderProcessingStateMachine", order_id, {"order_id": order_id})
+    stack.start_execution("OrderProcessingStateMachine", order_id, {"order_id": order_id, "woken_by": None})
 
     order = api.wait_for(order_id)
     assert order["status"] == "REJECTED"

@@ -16,7 +16,7 @@ class StepFunctionsWorkflow:
 
     def start(self, order_id: str) -> None:
         """Start the order's execution, named by the order id; starting it twice is a no-op."""
-        self.start_named(order_id, {"order_id": order_id})
+        self.start_named(order_id, {"order_id": order_id, "woken_by": None})
 
     def wake(self, order_id: str, sku: str) -> None:
         """Start a backordered order's execution again, at Reserve (``woken_by``). Each wake-up is a new
