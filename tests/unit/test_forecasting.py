@@ -17,7 +17,7 @@ from orderflow.forecasting import (
     mase,
     rmsse,
 )
-from orderflow.forecasting.methods import applicable, fit_method, heuristic_initial_states
+from orderflow.forecasting.methods import applicable, fit_method, heuristic_initial_states, total_error_sigma
 
 
 def weekly(n: int = 210, seed: int = 1, level: float = 40.0) -> np.ndarray:
@@ -203,3 +203,22 @@ def test_mase_and_rmsse_hand_computed():
 def test_metrics_without_scale_are_nan():
     assert math.isnan(mase([1], [1], [3, 3, 3]))
     assert math.isnan(rmsse([1], [1], [3]))
+
+
+def test_the_sigma_of_a_total_is_measured_on_the_models_own_forecasts_of_totals():
+    rng = np.random.default_rng(3)
+    noise = rng.normal(50, 5, 600)  # independent days around a constant level
+    walk = 50 + np.cumsum(rng.normal(0, 2, 600))  # a level that moves: one-step errors persist
+    for y, persistent in ((noise, False), (walk, True)):
+        fit = fit_method("ses", y, 7)
+        one_step = fit.sigma * np.sqrt(10)
+        measured = float(total_error_sigma(fit, y, 10)[0])
+        _, errors = fit.total_errors(y, 10)
+        assert measured == pytest.approx(float(np.sqrt(np.mean(errors**2))))
+        if persistent:
+            assert measured > 1.5 * one_step
+        else:
+            assert measured == pytest.approx(one_step, rel=0.2)
+    # known at an origin: only the windows that ended by then; none ended yet: NaN
+    early = total_error_sigma(fit, walk, 10, [fit.first_origin + 5, fit.first_origin + 10, 600])
+    assert np.isnan(early[0]) and np.isfinite(early[1:]).all()

@@ -25,6 +25,7 @@ from orderflow.policy import (
     reorder_level,
     reorder_point,
     safety_stock,
+    undershoot,
     z_for,
 )
 
@@ -113,17 +114,18 @@ def test_worked_example_from_docs():
         "moq": 500,
         "pack_size": 48,
         "supplier_capacity": 600,
-        "on_hand": 350,
+        "on_hand": 300,
         "on_order": 100,
         "reserved": 40,
         "backordered": 10,
     }
     d = decide(mug)
     assert d.eoq == pytest.approx(935.95, abs=0.01)
-    assert d.safety_stock == pytest.approx(80.88, abs=0.01)
-    assert d.reorder_point == pytest.approx(420.88, abs=0.01)
-    assert d.order_up_to == pytest.approx(560.88, abs=0.01)
-    assert d.inventory_position == 400
+    assert undershoot(140, 6 * math.sqrt(7)) == pytest.approx((70.90, 1760.68), abs=0.01)
+    assert d.safety_stock == pytest.approx(107.51, abs=0.01)
+    assert d.reorder_point == pytest.approx(378.41, abs=0.01)
+    assert d.order_up_to == pytest.approx(518.41, abs=0.01)
+    assert d.inventory_position == 350
     assert d.need == pytest.approx(935.95, abs=0.01)
     assert d.quantity == 576
     assert d.capped
@@ -472,11 +474,60 @@ def test_reorder_level_is_the_quantile():
     assert reorder_level(0.95, 10, 400) > reorder_level(0.95, 10, 400, "normal")
 
 
-def test_the_review_period_is_covered_in_full():
-    # the gamma quantile of demand over lead time + review period, σ_d·√(LT + R)
+def test_the_reorder_point_covers_the_undershoot_and_the_lead_time():
+    # the gamma quantile of U + D_LT: mean d̄·LT + E[U], variance σ_d²·LT + Var U (σ_d·√R for a review)
     d = decide(inputs(mean_daily_demand=20, annual_demand=None, sigma_daily=6, lead_time_days=10,
                       review_period_days=7))
-    assert d.reorder_point == pytest.approx(gamma_quantile(0.95, 20 * 17, 17 * 36), rel=1e-9)
+    u_mean, u_var = undershoot(140, 6 * math.sqrt(7))
+    assert d.reorder_point == pytest.approx(gamma_quantile(0.95, 200 + u_mean, 10 * 36 + u_var), rel=1e-9)
+    assert d.safety_stock == pytest.approx(d.reorder_point - 200 - u_mean, rel=1e-9)
+
+
+def test_measured_totals_replace_the_one_step_sigma_scaled_by_root_days():
+    # errors that persist over days: the σ of the lead time's total, measured, is what the cover uses
+    base = inputs(mean_daily_demand=20, annual_demand=None, sigma_daily=6, lead_time_days=10, review_period_days=7)
+    d = decide({**base, "sigma_lead_time_demand": 60.0, "sigma_review_demand": 30.0})
+    u_mean, u_var = undershoot(140, 30.0)
+    assert d.reorder_point == pytest.approx(gamma_quantile(0.95, 200 + u_mean, 60.0**2 + u_var), rel=1e-9)
+    assert d.reorder_point > decide(base).reorder_point
+    # given as σ_d·√days they are the default
+    same = decide({**base, "sigma_lead_time_demand": 6 * math.sqrt(10), "sigma_review_demand": 6 * math.sqrt(7)})
+    assert same.reorder_point == pytest.approx(decide(base).reorder_point, rel=1e-12)
+
+
+def test_undershoot_is_the_equilibrium_excess_of_a_reviews_demand():
+    # a constant review demand μ: the position lands uniformly in the last review's fall, U ~ U(0, μ)
+    assert undershoot(70, 0) == pytest.approx((35, 70**2 / 12), rel=1e-12)
+    # an exponential review demand (σ = μ) is memoryless: U is that exponential again
+    assert undershoot(10, 10) == pytest.approx((10, 100), rel=1e-12)
+    # lumpy review demand: the undershoot exceeds a whole review's mean
+    assert undershoot(7, 14)[0] > 7
+    assert undershoot(0, 5) == (0.0, 0.0)
+    assert undershoot(1, 1e6) == undershoot(1, 4)  # σ capped at CV_MAX·μ: a forecast near 0 is not lumpy
+
+
+def test_undershoot_agrees_with_a_simulated_random_walk():
+    # the position falls by a gamma review demand from far above the reorder point until it is at or below it
+    rng = random.Random(5)
+    for mean, sigma in ((50.0, 10.0), (5.0, 6.0), (3.0, 9.0)):
+        shape, scale = (mean / sigma) ** 2, sigma**2 / mean
+        gaps = []
+        for _ in range(20000):
+            left = rng.uniform(20, 40) * mean  # far above: the walk forgets where it started
+            while left > 0:
+                left -= rng.gammavariate(shape, scale)
+            gaps.append(-left)
+        m = sum(gaps) / len(gaps)
+        v = sum((g - m) ** 2 for g in gaps) / len(gaps)
+        expected_mean, expected_var = undershoot(mean, sigma)
+        assert m == pytest.approx(expected_mean, rel=0.04)
+        assert v == pytest.approx(expected_var, rel=0.08)
+
+
+def test_continuous_review_has_no_undershoot():
+    d = decide(inputs(mean_daily_demand=20, annual_demand=None, sigma_daily=6, lead_time_days=10,
+                      review_period_days=0, review_period_forecast=50))
+    assert d.reorder_point == pytest.approx(gamma_quantile(0.95, 200, 360), rel=1e-9)
 
 
 def test_a_forecast_error_vanishing_beside_the_mean_gives_the_mean_not_an_overflow():

@@ -19,10 +19,12 @@ from orderflow.replenishment import (
     daily_series,
     decide_sku,
     error_text,
+    forecast_demand,
     history_window,
     not_due,
     run_name,
     tally,
+    total_sigmas,
 )
 
 CYCLE = "2025-03-01"
@@ -88,6 +90,28 @@ def test_a_sku_below_its_reorder_point_is_ordered_in_packs_and_at_least_the_moq(
     assert decision.sigma_daily is not None and decision.safety_stock > 0
     assert decision.reason.startswith(f"Order {decision.quantity}")
     assert decision.supplier_id == "acme" and decision.unit_cost == Decimal("4.00")
+
+
+def test_a_decision_carries_the_sigmas_the_policy_used():
+    history = [10.0 + (i // 30) * 3 for i in range(240)]  # steps up every month: errors persist
+    decided = forecast_demand(product(lead_time_days=10), history)
+    assert decided.sigma_lead_time_demand is not None and decided.sigma_review_demand is not None
+    assert decided.sigma_lead_time_demand > decided.sigma_daily * np.sqrt(10)  # persistent errors add up
+    with_stock = apply_policy(decided, product(lead_time_days=10), stock(0), None)
+    without = apply_policy(decided.model_copy(update={"sigma_lead_time_demand": None, "sigma_review_demand": None}),
+                           product(lead_time_days=10), stock(0), None)
+    assert with_stock.reorder_point > without.reorder_point
+
+
+def test_without_a_finished_window_the_one_step_sigma_is_scaled_by_root_days():
+    from orderflow.forecasting.methods import fit_method
+
+    y = np.asarray(steady(20))
+    fit = fit_method("ses", y, 7)
+    lead, review = total_sigmas(fit, y, 2.0, 30, 7)  # no 30-day window inside 20 days
+    assert float(lead[0]) == pytest.approx(2.0 * np.sqrt(30))
+    assert np.isfinite(review).all() and float(review[0]) >= 0
+    assert float(total_sigmas(fit, y, 2.0, 3, 0)[1][0]) == 0.0  # continuous review: no review period
 
 
 def test_a_well_stocked_sku_is_not_ordered():

@@ -4,9 +4,10 @@ Pure functions, no I/O, stdlib only (the core layer ships no numpy). The formula
 DESIGN.md §3; docs/policy.md gives the definitions chosen here and a worked example.
 
     EOQ  = sqrt(2·D·K / H)                       D units/year, K per order, H = h·c per unit-year
-    X    = what the position at the ordering review must cover until the order arrives: demand over
-           P = LT + R, mean d̄·LT + F_R, variance P·σ_d² + d̄²·σ_LT²  (the whole review period is
-           covered: σ_d·√LT from a one-step σ understates a lead time's error)
+    X    = what the reorder point must cover for a cycle without a stock-out: the undershoot U (how
+           far below ROP the position is at the ordering review) plus the lead time's demand,
+           mean d̄·LT + E[U], variance σ_LTD² + d̄²·σ_LT² + Var U. σ_LTD: σ of the lead-time total's
+           forecast error (default σ_d·√LT); U from one review's demand (F_R, σ_RD, default σ_d·√R)
     ROP  = max(E[X], the SL quantile of X)       gamma (default) or normal fitted to the moments
     SS   = ROP − E[X]                            the expected stock left when the order arrives
     S    = ROP + F_R                             F_R: forecast over the review period (d̄·R by default)
@@ -47,6 +48,7 @@ __all__ = [
     "reorder_level",
     "reorder_point",
     "safety_stock",
+    "undershoot",
     "z_for",
 ]
 
@@ -209,6 +211,26 @@ def gamma_quantile(probability: float, mean: float, variance: float) -> float:
     return theta * x
 
 
+def undershoot(review_mean: float, review_sigma: float) -> tuple[float, float]:
+    """Mean and variance of the undershoot U: how far below the reorder point the inventory position is
+    at the review that orders, when one review period's demand has mean ``review_mean`` and σ
+    ``review_sigma``.
+
+    The position is checked only every R days, so it crosses the reorder point between reviews and
+    is found below it. Renewal theory gives U the equilibrium excess distribution of a review's
+    demand D_R (Hadley & Whitin; Silver, Pyke & Peterson, the undershoot of (R, s, S)):
+    E[U] = E[D_R²] / (2·E[D_R]), E[U²] = E[D_R³] / (3·E[D_R]), with D_R a gamma with these moments
+    (E[D_R³] = μ³ + 3μσ² + 2σ⁴/μ). For smooth demand E[U] is about half a review's demand; for
+    lumpy demand it can exceed a whole review's. A σ above ``CV_MAX`` times the mean (a forecast
+    near 0) is capped there, as in :func:`reorder_level`. No review demand: no undershoot."""
+    mu = _number("review_period_forecast", review_mean)
+    sigma = min(_number("sigma_review_demand", review_sigma), CV_MAX * mu)
+    if mu <= 0:
+        return 0.0, 0.0
+    r2 = (sigma / mu) ** 2  # E[U] = μ(1 + r²)/2, E[U²] = μ²(1 + 3r² + 2r⁴)/3 with r = σ/μ
+    return mu * (1.0 + r2) / 2.0, mu * mu * max(0.0, (1.0 + 3.0 * r2 + 2.0 * r2 * r2) / 3.0 - (1.0 + r2) ** 2 / 4.0)
+
+
 LeadTimeDemand = Literal["gamma", "normal"]
 
 
@@ -306,6 +328,12 @@ class PolicyInputs(BaseModel):
     annual_demand: NonNegative | None = None
     mean_daily_demand: NonNegative | None = None
     sigma_daily: NonNegative = Field(description="σ of daily demand or of the daily forecast error, units/day")
+    sigma_lead_time_demand: NonNegative | None = Field(
+        None, description="σ of the forecast error of the demand total over the lead time, units; "
+                          "default sigma_daily·√lead_time_days (independent days)")
+    sigma_review_demand: NonNegative | None = Field(
+        None, description="σ of the forecast error of the demand total over one review period, units; "
+                          "default sigma_daily·√review_period_days")
     lead_time_days: NonNegative
     sigma_lead_time_days: NonNegative = 0.0
     review_period_days: NonNegative = 0.0
@@ -400,11 +428,16 @@ def decide(inputs: PolicyInputs | Mapping[str, Any]) -> PolicyDecision:
     review_forecast = (
         p.review_period_forecast if p.review_period_forecast is not None else d_daily * p.review_period_days
     )
-    # demand over LT + R: σ_d·√LT understates a lead time's error, so the whole review period is covered
-    review_var = p.review_period_days * p.sigma_daily**2
-    lead_var = p.lead_time_days * p.sigma_daily**2 + (d_daily * p.sigma_lead_time_days) ** 2
-    cover_mean = d_daily * p.lead_time_days + review_forecast
-    rop = max(cover_mean, reorder_level(p.target_service_level, cover_mean, lead_var + review_var, p.lead_time_demand))
+    # A cycle has no stock-out when the lead time's demand fits in what the position was at the ordering
+    # review: ROP − U. So ROP covers U + D_LT (docs/policy.md §3).
+    lead_sigma = (p.sigma_lead_time_demand if p.sigma_lead_time_demand is not None
+                  else p.sigma_daily * math.sqrt(p.lead_time_days))
+    review_sigma = (p.sigma_review_demand if p.sigma_review_demand is not None
+                    else p.sigma_daily * math.sqrt(p.review_period_days))
+    u_mean, u_var = undershoot(review_forecast, review_sigma) if p.review_period_days > 0 else (0.0, 0.0)
+    cover_mean = d_daily * p.lead_time_days + u_mean
+    cover_var = lead_sigma**2 + (d_daily * p.sigma_lead_time_days) ** 2 + u_var
+    rop = max(cover_mean, reorder_level(p.target_service_level, cover_mean, cover_var, p.lead_time_demand))
     ss = rop - cover_mean
     s_level = rop + review_forecast
     ip = inventory_position(p.on_hand, p.on_order, p.reserved, p.backordered)

@@ -204,6 +204,10 @@ class Decision(BaseModel):
     forecast_daily: float | None = Field(None, description="mean forecast demand per day over the horizon")
     forecast: list[float] = Field(default=[], description="daily forecast over the horizon (for the report)")
     sigma_daily: float | None = Field(None, description="σ of the one-day-ahead forecast error")
+    sigma_lead_time_demand: float | None = Field(
+        None, description="σ of the forecast error of the demand total over the lead time (units)")
+    sigma_review_demand: float | None = Field(
+        None, description="σ of the forecast error of the demand total over one review period (units)")
     safety_stock: float | None = None
     reorder_point: float | None = None
     order_up_to: float | None = None

@@ -210,11 +210,45 @@ def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Dec
     except Exception as exc:  # a numerical failure in one SKU's fit must not stop the batch's other SKUs
         raise Skip(f"the forecast failed: {type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]) from None
     daily = [round(float(v), 4) for v in result.mean]
+    lead, review = total_sigmas(result.details["fitted"], history, float(result.sigma), params.lead_time_days,
+                                params.review_period_days)
     decision = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
                         demand_class=result.demand_class, method=result.method, history_days=len(history),
                         horizon_days=horizon, forecast=daily, forecast_daily=round(sum(daily) / horizon, 4),
-                        sigma_daily=round(float(result.sigma), 4), unit_cost=params.unit_cost)
+                        sigma_daily=round(float(result.sigma), 4), sigma_lead_time_demand=round(float(lead[0]), 4),
+                        sigma_review_demand=round(float(review[0]), 4), unit_cost=params.unit_cost)
     return decision, result
+
+
+def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, review_period_days: int,
+                 origins: Any = None) -> tuple[Any, Any]:
+    """σ of the forecast error of the demand totals the policy covers, over the lead time and over one
+    review period (``ceil`` of each, in days): the RMS of the fitted model's own in-sample errors of
+    such totals (``orderflow.forecasting.methods.total_error_sigma``), at each of ``origins`` (days of
+    ``history`` observed; default all of it), as arrays like ``origins``. Where no window has ended
+    yet, or the model cannot forecast its past, ``sigma·√days`` from the one-step ``sigma``. That
+    scaling assumes independent days; a forecast whose errors persist (a level that moved and is
+    caught up with over weeks) has a lead-time error several times larger, and this measures it
+    (docs/policy.md §3)."""
+    import numpy as np
+
+    from .forecasting.methods import total_error_sigma
+
+    y = np.asarray(history, dtype=float)
+    at = np.atleast_1d(np.asarray(y.size if origins is None else origins))
+    one_step = np.broadcast_to(np.asarray(sigma, dtype=float), at.shape)
+    out = []
+    for days in (max(1, math.ceil(lead_time_days)), review_period_days):
+        if days <= 0:
+            out.append(np.zeros(at.shape))
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                direct = total_error_sigma(model, y, days, at)
+        except (ValueError, ArithmeticError, TypeError, np.linalg.LinAlgError):  # a model that cannot say
+            direct = np.full(at.shape, np.nan)
+        out.append(np.where(np.isfinite(direct), direct, one_step * math.sqrt(days)))
+    return out[0], out[1]
 
 
 def apply_policy(forecasted: Decision, product: Product, stock: StockLevel, remaining: int | None) -> Decision:
@@ -228,6 +262,8 @@ def apply_policy(forecasted: Decision, product: Product, stock: StockLevel, rema
             "sku": product.sku,
             "mean_daily_demand": forecasted.forecast_daily,
             "sigma_daily": forecasted.sigma_daily or 0.0,
+            "sigma_lead_time_demand": forecasted.sigma_lead_time_demand,
+            "sigma_review_demand": forecasted.sigma_review_demand,
             "lead_time_days": params.lead_time_days,
             "sigma_lead_time_days": params.lead_time_sigma_days,
             "review_period_days": review,

@@ -36,7 +36,7 @@ from .forecasting.methods import (
     ZeroFit,
     fit_method,
 )
-from .models import Product, StockLevel
+from .models import Product, Replenishment, StockLevel
 from .policy import DAYS_PER_YEAR, economic_order_quantity, order_quantity
 from .purchasing_models import (
     DEFAULT_SIMULATION_TARGETS,
@@ -52,6 +52,7 @@ from .replenishment import (
     apply_policy,
     check_parameters,
     forecast_with_model,
+    total_sigmas,
 )
 
 PolicyName = SimulationPolicy
@@ -404,8 +405,8 @@ def review_forecasts(product: Product, series: np.ndarray, review_days: Sequence
             continue
         forecasts[day] = decided
         block = list(review_days[i + 1:i + refit_every]) if decided.method != "zero" else []
-        filtered = (_filtered(decided, fitted.details["fitted"], series[base:block[-1]], [d - base for d in block])
-                    if block else None)
+        filtered = (_filtered(decided, fitted.details["fitted"], series[base:block[-1]], [d - base for d in block],
+                              product.replenishment) if block else None)
         if filtered is None:  # decide the next review afresh
             i += 1
             continue
@@ -414,11 +415,13 @@ def review_forecasts(product: Product, series: np.ndarray, review_days: Sequence
     return forecasts, refits, [f"{count} review(s) skipped: {reason}" for reason, count in notes.items()]
 
 
-def _filtered(decided: Decision, model: Fitted, y: np.ndarray, origins: Sequence[int]) -> list[Decision] | None:
+def _filtered(decided: Decision, model: Fitted, y: np.ndarray, origins: Sequence[int],
+              params: Replenishment) -> list[Decision] | None:
     """The forecasts at ``origins`` (periods of ``y`` observed) of ``model``, the model ``decided``
     came from (fitted on the start of ``y``), its parameters kept and its states filtered through the
-    days since. None when the model cannot be carried forward (a zero reaching a multiplicative or log
-    model)."""
+    days since; the σ of one-step errors and of lead-time and review totals as the run measures them,
+    from the errors known at each origin. None when the model cannot be carried forward (a zero
+    reaching a multiplicative or log model)."""
     horizon = decided.horizon_days or 1
     try:
         with np.errstate(all="ignore"):
@@ -432,13 +435,17 @@ def _filtered(decided: Decision, model: Fitted, y: np.ndarray, origins: Sequence
     known = np.isfinite(errors)
     counts = np.cumsum(known)
     squares = np.cumsum(np.where(known, errors, 0.0) ** 2)
-    out = []
-    for origin, mean in zip(origins, means, strict=True):
+    sigmas = []
+    for origin in origins:
         seen = counts[origin - 2] if origin >= 2 else 0  # errors of y[1:origin]
-        sigma = math.sqrt(squares[origin - 2] / seen) if seen else 0.0
+        sigmas.append(math.sqrt(squares[origin - 2] / seen) if seen else 0.0)
+    lead, review = total_sigmas(fit, y, sigmas, params.lead_time_days, params.review_period_days, origins)
+    out = []
+    for i, (origin, mean) in enumerate(zip(origins, means, strict=True)):
         daily = [round(float(v), 4) for v in mean]
         out.append(decided.model_copy(update={
-            "forecast": daily, "forecast_daily": round(sum(daily) / horizon, 4), "sigma_daily": round(sigma, 4),
+            "forecast": daily, "forecast_daily": round(sum(daily) / horizon, 4), "sigma_daily": round(sigmas[i], 4),
+            "sigma_lead_time_demand": round(float(lead[i]), 4), "sigma_review_demand": round(float(review[i]), 4),
             "history_days": min(origin, MAX_HISTORY_DAYS)}))
     return out
 

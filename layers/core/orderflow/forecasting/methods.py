@@ -51,6 +51,33 @@ class Fitted(ABC):
             out[start - 1:] = self.at_origins(np.arange(start, n), 1)[:, 0]
         return out
 
+    def total_errors(self, y: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+        """In-sample errors of the forecast of a ``window``-period total: for every origin ``o`` the
+        model accepts whose window lies inside ``y``, ``sum(y[o:o+window])`` minus the sum of the
+        forecasts made after observing ``y[:o]`` (clipped at 0, as ``forecast()`` clips). Returns
+        ``(origins, errors)``. Unlike ``sigma·√window`` these keep what one-step errors lose: an
+        error that persists from day to day (a level that moved) adds up over the window."""
+        origins = np.arange(max(1, self.first_origin), y.size - window + 1)
+        if origins.size == 0:
+            return origins, np.zeros(0)
+        predicted = np.clip(self.at_origins(origins, window), 0.0, None).sum(axis=1)
+        totals = np.concatenate([[0.0], np.cumsum(y)])
+        return origins, totals[origins + window] - totals[origins] - predicted
+
+
+def total_error_sigma(fit: Fitted, y: np.ndarray, window: int, origins: Any = None) -> np.ndarray:
+    """The root mean square of ``fit``'s in-sample errors of ``window``-period totals
+    (:meth:`Fitted.total_errors`) known at each of ``origins`` (periods of ``y`` observed; default
+    ``len(y)``): the windows that end by the origin. NaN where no window has ended yet."""
+    at = np.atleast_1d(np.asarray(y.size if origins is None else origins))
+    starts, errors = fit.total_errors(y, window)
+    known = np.isfinite(errors)
+    counts = np.concatenate([[0], np.cumsum(known)])
+    squares = np.concatenate([[0.0], np.cumsum(np.where(known, errors, 0.0) ** 2)])
+    ended = np.searchsorted(starts, at - window, side="right")  # windows with o + window <= origin
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts[ended] > 0, np.sqrt(squares[ended] / np.maximum(counts[ended], 1)), np.nan)
+
 
 class ZeroFit(Fitted):
     """No demand in the history: forecast zero."""
