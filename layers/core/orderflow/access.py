@@ -32,7 +32,8 @@ class Caller(BaseModel):
     """The authenticated caller: the token's subject, its Orderflow roles and, for a customer, the
     customer id the token speaks for."""
 
-    model_config = ConfigDict(frozen=True)
+    # Built on first use like every model in orderflow.models: the staff-only routes never need it.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     subject: str | None = None
     roles: frozenset[Role] = frozenset()
