@@ -54,7 +54,8 @@ class OrdersRepository:
                       names={"#status": "status"}, values=values)
         after = Order.model_validate({
             **order.model_dump(), **(extra or {}),
-            "status": target, "version": order.version + 1, "updated_at": now, "deadline": None,
+            "status": target, "version": order.version + 1, "updated_at": now,
+            "deadline": (extra or {}).get("deadline"),
             "timeline": [*order.model_dump()["timeline"], entry],
         })
         return write, after
