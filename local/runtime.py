@@ -1,11 +1,8 @@
 """In-process Lambda runtime: replaces moto's Docker-bound invoke with a direct handler call.
 
-Each function's handler module is imported from the function's CodeUri directory
-under a module name of its own, so functions that share a directory or a file
-name never share module state. Like Lambda's execution environments, one import
-(a cold start) serves one invocation at a time: an invocation that finds every
-instance of its function busy imports another, and idle instances are reused
-(warm starts), so module state is never shared between concurrent invocations.
+Each function's handler module is imported once (its cold start) from the
+function's CodeUri directory under a module name of its own, so functions that
+share a directory or a file name never share module state.
 """
 
 from __future__ import annotations
@@ -146,8 +143,7 @@ class LambdaRuntime:
         self.invocations: Counter[str] = Counter()
         self.journal: deque[Invocation] = deque(maxlen=JOURNAL_SIZE)
         self._by_name = {fn.name: fn for fn in template.functions}
-        self._idle: dict[str, list[Handler]] = {}  # imported instances not running now, per function
-        self._imported: Counter[str] = Counter()
+        self._handlers: dict[str, Handler] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._lock = threading.Lock()
         self._import_lock = threading.Lock()
@@ -189,8 +185,7 @@ class LambdaRuntime:
         for name, module in list(sys.modules.items()):
             if (getattr(module, "__file__", None) or "").startswith(prefixes):
                 del sys.modules[name]
-        self._idle.clear()
-        self._imported.clear()
+        self._handlers.clear()
 
     def _check_module_names(self) -> None:
         """Helper modules are found through ``sys.path``, so two directories must not both have one."""
@@ -244,67 +239,41 @@ class LambdaRuntime:
     def _run(self, fn: Function, event: Any) -> Any:
         with self._lock:
             self.invocations[fn.logical_id] += 1
+        handler = self._handler(fn)
+        with self._lock:
             faults = self._faults.get(fn.logical_id)
             fault = faults.pop(0) if faults else None
-        handler = self._checkout(fn)  # a fault still needs the function to load, as on Lambda
-        try:
-            context = LambdaContext.for_function(fn)
-            if isinstance(fault, BaseException) or (isinstance(fault, type) and issubclass(fault, BaseException)):
-                raise fault
-            if fault is not None:  # it may run the real handler through invoke(), on another instance
-                self._checkin(fn, handler)
-                handler = None
-            result = (fault or handler)(event, context)
-        finally:
-            if handler is not None:
-                self._checkin(fn, handler)
+        context = LambdaContext.for_function(fn)
+        if isinstance(fault, BaseException) or (isinstance(fault, type) and issubclass(fault, BaseException)):
+            raise fault
+        result = (fault or handler)(event, context)
         if context.get_remaining_time_in_millis() == 0:
             logger.warning("%s ran longer than its Timeout of %ss", fn.logical_id, fn.timeout)
         return result
 
-    def _checkout(self, fn: Function) -> Handler:
-        """An idle instance of the function's handler, or a newly imported one (a cold start)."""
-        with self._lock:
-            idle = self._idle.setdefault(fn.logical_id, [])
-            if idle:
-                return idle.pop()
-            instance = self._imported[fn.logical_id]
-            self._imported[fn.logical_id] += 1
-        try:
-            with self._import_lock:
-                return _import_handler(fn, instance)
-        except BaseException:
-            with self._lock:
-                self._imported[fn.logical_id] -= 1
-            raise
-
-    def _checkin(self, fn: Function, handler: Handler) -> None:
-        with self._lock:
-            self._idle.setdefault(fn.logical_id, []).append(handler)
+    def _handler(self, fn: Function) -> Handler:
+        handler = self._handlers.get(fn.logical_id)
+        if handler is not None:
+            return handler
+        with self._import_lock:
+            if fn.logical_id not in self._handlers:
+                self._handlers[fn.logical_id] = _import_handler(fn)
+        return self._handlers[fn.logical_id]
 
 
-def _import_handler(fn: Function, instance: int = 0) -> Handler:
-    """Import one instance of the handler module. Every instance has the same module name, as every
-    Lambda environment runs the same ``app`` (Powertools' idempotency keys include it); ``sys.modules``
-    holds the first, and a later instance is there only while its own code runs at import."""
+def _import_handler(fn: Function) -> Handler:
     file = fn.code_dir / (fn.handler_module.replace(".", "/") + ".py")
     name = f"_orderflow_local_fn_{fn.logical_id}"
-    first = sys.modules.get(name) if instance else None
     try:
         spec = importlib.util.spec_from_file_location(name, file)
         if spec is None or spec.loader is None:
             raise FileNotFoundError(file)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        finally:
-            if first is not None:
-                sys.modules[name] = first
+        spec.loader.exec_module(module)
         return getattr(module, fn.handler_function)
     except Exception as exc:
-        if first is None:
-            sys.modules.pop(name, None)
+        sys.modules.pop(name, None)
         raise HandlerImportError(f"{fn.logical_id}: cannot load handler {fn.handler} from {file}: {exc}") from exc
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -85,42 +83,6 @@ def test_handlers_load_once_per_function_and_see_siblings(tmp_path: Path) -> Non
         runtime.uninstall()
     assert str(tmp_path / "a") not in sys.path
     assert "helper_a" not in sys.modules
-
-
-def test_concurrent_invocations_never_share_an_instance_and_idle_ones_are_reused(tmp_path: Path) -> None:
-    """As Lambda's execution environments: a busy instance is never entered twice (its module state, such
-    as Powertools' resolver context, is per request), and an idle one serves the next invocation warm."""
-    files = {"src/app.py": """
-        import threading
-        STATE = {"busy": False, "served": 0}
-        def handler(event, context):
-            assert not STATE["busy"], "two invocations inside one instance"
-            STATE["busy"] = True
-            try:
-                event["gate"].wait(5)
-                STATE["served"] += 1
-                return id(STATE), STATE["served"]
-            finally:
-                STATE["busy"] = False
-    """}
-    template = _template(tmp_path, {"Fn": "src/app.handler"}, files)
-    runtime = LambdaRuntime(template, {})
-    runtime.install()
-    try:
-        gate, results = threading.Event(), []
-        threads = [threading.Thread(target=lambda: results.append(runtime.invoke("Fn", {"gate": gate})))
-                   for _ in range(3)]
-        for t in threads:
-            t.start()
-        time.sleep(0.3)
-        gate.set()
-        for t in threads:
-            t.join()
-        assert len({instance for instance, _ in results}) == 3  # three cold starts, one per concurrent call
-        warm = runtime.invoke("Fn", {"gate": gate})
-        assert warm[0] in {instance for instance, _ in results} and warm[1] == 2  # reused, state kept
-    finally:
-        runtime.uninstall()
 
 
 def test_faults_then_the_handler_again(tmp_path: Path) -> None:
