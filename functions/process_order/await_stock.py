@@ -1,7 +1,8 @@
 """Step: backorder the order and register it as waiting on each SKU (reserving at once if stock came in)."""
 
-from orderflow.lambda_support import workflow_step
+from orderflow.lambda_support import known_order, workflow_step
 from orderflow.service import OrderService
 
 service = OrderService.from_settings()
-handler = workflow_step("await_stock", lambda event: service.await_stock(event["order_id"]), counts="BackorderWaits")
+handler = workflow_step("await_stock", lambda event: service.await_stock(event["order_id"], known_order(event)),
+                        counts="BackorderWaits")

@@ -1,7 +1,7 @@
 """Step: hold the order's value on the customer's credit (CreditDenied → REJECTED)."""
 
-from orderflow.lambda_support import workflow_step
+from orderflow.lambda_support import known_order, workflow_step
 from orderflow.service import OrderService
 
 service = OrderService.from_settings()
-handler = workflow_step("check_credit", lambda event: service.check_credit(event["order_id"]))
+handler = workflow_step("check_credit", lambda event: service.check_credit(event["order_id"], known_order(event)))

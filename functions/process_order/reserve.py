@@ -1,7 +1,7 @@
 """Step: reserve every line in one transaction, or none (OutOfStock → backorder)."""
 
-from orderflow.lambda_support import workflow_step
+from orderflow.lambda_support import known_order, workflow_step
 from orderflow.service import OrderService
 
 service = OrderService.from_settings()
-handler = workflow_step("reserve_stock", lambda event: service.reserve(event["order_id"]))
+handler = workflow_step("reserve_stock", lambda event: service.reserve(event["order_id"], known_order(event)))

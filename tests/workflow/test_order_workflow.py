@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from orderflow.errors import TransientError
+from orderflow.errors import OrderCancelled, TransientError
 
 pytestmark = pytest.mark.workflow
 
@@ -176,6 +176,17 @@ def test_a_step_run_twice_changes_nothing_twice(api, stack):
     api.wait_for(order_id)
 
     again = stack.runtime.invoke("ReserveStockFunction", {"order_id": order_id})
-    assert again == {"order_id": order_id, "status": "RESERVED"}
+    assert (again["order_id"], again["status"], again["order"]["status"]) == (order_id, "RESERVED", "RESERVED")
+    # Re-run with the order as the step before handed it on (CREDIT_APPROVED, an older version): the
+    # reservation written from that stale copy fails its condition, and the stored order shows it done.
+    stale = {**again["order"], "status": "CREDIT_APPROVED", "version": again["order"]["version"] - 1}
+    assert stack.runtime.invoke("ReserveStockFunction", {"order_id": order_id, "order": stale})["status"] == \
+        "RESERVED"
     assert api.stock(sku)["reserved"] == 2
-    api.http.post(f"/orders/{order_id}/cancel")
+    assert [e["status"] for e in api.order(order_id)["timeline"]].count("RESERVED") == 1
+    cancelled = api.http.post(f"/orders/{order_id}/cancel").json()
+    # ... and a stale copy of a cancelled order cannot reserve it again
+    stale = {**cancelled, "status": "CREDIT_APPROVED", "version": cancelled["version"] - 2}
+    with pytest.raises(OrderCancelled):
+        stack.runtime.invoke("ReserveStockFunction", {"order_id": order_id, "order": stale})
+    assert api.stock(sku)["reserved"] == 0

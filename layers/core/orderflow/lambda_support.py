@@ -106,7 +106,7 @@ def count(metrics: Metrics, name: str, value: int = 1) -> None:
 def workflow_step(
     service: str, step: Callable[[dict[str, Any]], Order], counts: str | None = None
 ) -> Callable[[dict[str, Any], Any], dict]:
-    """A Step Functions task handler around ``step``: returns the order's id and status, lets
+    """A Step Functions task handler around ``step``: returns the order's id, status and itself, lets
     business errors (named for the ASL's Catch) propagate, counts rejections, and counts the
     metric ``counts`` each time the step succeeds."""
     logger, tracer, metrics = observability(service)
@@ -124,6 +124,14 @@ def workflow_step(
         if counts:
             count(metrics, counts)
         logger.info("step done", extra={"status": order.status.value})
-        return {"order_id": order.order_id, "status": order.status.value}
+        # The whole order, so the next step can write without reading it first (OrderService._race).
+        return {"order_id": order.order_id, "status": order.status.value, "order": order.model_dump(mode="json")}
 
     return handler
+
+
+def known_order(event: dict[str, Any]) -> Order | None:
+    """The order as the previous step returned it (``event["order"]``), if the workflow passed one."""
+    from .models import Order
+
+    return Order.model_validate(event["order"]) if event.get("order") else None

@@ -253,7 +253,7 @@ class OrderService:
 
         return self._race(order_id, attempt)
 
-    def check_credit(self, order_id: str) -> Order:
+    def check_credit(self, order_id: str, known: Order | None = None) -> Order:
         def attempt(order: Order) -> Order:
             if order.status == S.REJECTED:
                 raise CreditDenied(_last_reason(order))
@@ -273,9 +273,9 @@ class OrderService:
                 raise CreditDenied(reason) from None
             return after
 
-        return self._race(order_id, attempt)
+        return self._race(order_id, attempt, known=known)
 
-    def reserve(self, order_id: str) -> Order:
+    def reserve(self, order_id: str, known: Order | None = None) -> Order:
         """Reserve every line in one transaction, or none (then OutOfStock sends the order to backorder)."""
 
         def attempt(order: Order) -> Order:
@@ -297,9 +297,9 @@ class OrderService:
                 raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short}) from None
             return after
 
-        return self._race(order_id, attempt)
+        return self._race(order_id, attempt, known=known)
 
-    def await_stock(self, order_id: str) -> Order:
+    def await_stock(self, order_id: str, known: Order | None = None) -> Order:
         """Backorder the order: count its lines as backordered and register it as waiting on each SKU,
         where the receipt that covers it will find it. If stock came in meanwhile, reserve now."""
 
@@ -316,7 +316,7 @@ class OrderService:
                       *(self.stock.wait(line, order.order_id, order.created_at) for line in order.lines)])
             return after
 
-        backordered = self._race(order_id, attempt)
+        backordered = self._race(order_id, attempt, known=known)
         if backordered.status != S.BACKORDERED:
             return backordered
         levels = self.stock.get_many([line.sku for line in backordered.lines])
@@ -381,8 +381,19 @@ class OrderService:
         write, _ = self.orders.transition(order, S.REJECTED, reason=reason)
         transact([write])
 
-    def _race(self, order_id: str, attempt: Callable[[Order], T], missing: type[Exception] = InvalidOrder) -> T:
-        """Run ``attempt`` on a fresh read of the order until its conditional writes land."""
+    def _race(self, order_id: str, attempt: Callable[[Order], T], missing: type[Exception] = InvalidOrder,
+              known: Order | None = None) -> T:
+        """Run ``attempt`` on a fresh read of the order until its conditional writes land. ``known`` (the order
+        as the previous workflow step left it) is tried first, saving the read; its writes are conditional on
+        its version, so a stale copy only costs one failed write and a read."""
+        if known is not None:
+            try:
+                return attempt(known)
+            except ConditionFailed as failure:
+                if not failure.failed(0):
+                    raise
+            except Conflict:
+                pass  # decided on a stale copy: decide again on the stored order
         for _ in range(RACE_ATTEMPTS):
             order = self.orders.get(order_id)
             if order is None:
