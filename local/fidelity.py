@@ -14,6 +14,10 @@
   (an error, or ``batchItemFailures`` from ``ReportBatchItemFailures``) stays on the stream from its
   first failed record and is delivered again with the table's next change (on AWS: at once, and at
   most ``MaximumRetryAttempts`` times).
+- Closed task tokens. moto accepts ``SendTaskSuccess``/``SendTaskFailure`` for a token whose task has
+  had its answer already (the later one is silently dropped); AWS answers ``TaskTimedOut`` ("the task
+  associated with the token has already been closed"). Code that counts the tasks it resumed (a receipt
+  waking backorders) would count one twice and leave stock unallocated. Here the second answer fails.
 - SQS event sources. moto runs an SQS-triggered function inside the ``SendMessage`` request, one
   message per invocation; it deletes every message the function returned for (ignoring
   ``batchItemFailures``: reported failures are lost) and, when one invocation raised, makes every
@@ -70,6 +74,7 @@ def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamRecord
     from moto.dynamodb.responses import DynamoHandler
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
 
     for action in DYNAMODB_ACTIONS:
         setattr(DynamoHandler, action, _locked(getattr(DynamoHandler, action)))
@@ -78,6 +83,7 @@ def install() -> None:
         DynamoDBBackend.transact_write_items))
     StreamRecord.__init__ = _increasing_sequence(StreamRecord.__init__)
     LambdaBackend.send_dynamodb_items = _keep_failed_records(LambdaBackend.send_dynamodb_items)
+    CallbackPoolManager.notify = _answered_once(CallbackPoolManager.notify)
     LambdaBackend.create_event_source_mapping = _polled_sqs_mappings(LambdaBackend.create_event_source_mapping)
     _installed = True
 
@@ -243,6 +249,24 @@ def _keep_failed_records(original: Any) -> Any:
         return b""
 
     return send_dynamodb_items
+
+
+def _answered_once(original: Any) -> Any:
+    """``CallbackPoolManager.notify`` that answers ``TaskTimedOut`` for a token already answered, as AWS
+    does for a closed task (raised here: moto's own translation of its callback errors answers 500)."""
+    from moto.stepfunctions.parser.api import TaskTimedOut
+
+    answering = threading.Lock()
+
+    @functools.wraps(original)
+    def notify(self: Any, callback_id: str, outcome: Any) -> bool:
+        with answering:
+            endpoint = self._pool.get(callback_id)
+            if endpoint is not None and endpoint.get_outcome() is not None:
+                raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'", "TaskTimedOut")
+            return original(self, callback_id, outcome)
+
+    return notify
 
 
 def _polled_sqs_mappings(original: Any) -> Any:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -25,6 +31,14 @@ def streamed_table(stack: LocalStack) -> Iterator[str]:
     )
     yield name
     dynamodb.delete_table(TableName=name)
+
+
+def _eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+    return result
 
 
 def _items(stack: LocalStack, table: str) -> dict[str, dict[str, Any]]:
@@ -104,3 +118,32 @@ def test_dynamodb_items_are_not_kept_once_overwritten(stack: LocalStack, streame
             {"Put": {"TableName": streamed_table, "Item": {"pk": {"S": "counter"}, "n": {"N": str(n)}}}}])
     assert {cls: len(cls.instances_tracked) for cls in registered} == registered
 
+
+def test_a_task_token_is_answered_once(stack: LocalStack) -> None:
+    """Several answers to one parked task at once: the first resumes it, every other is told
+    ``TaskTimedOut`` (the task is closed), as on AWS, so a caller counting the tasks it resumed is right."""
+    started = httpx.post(f"{stack.api_url}/work", json={"id": "w-once"})
+    arn = started.json()["executionArn"]
+    stack.wait_for_state(arn, "Park")
+    table = stack.resources.tables[0].name
+    token = _eventually(lambda: stack.boto3_client("dynamodb").get_item(
+        TableName=table, Key={"pk": {"S": "w-once#parked"}}).get("Item"))["token"]["S"]
+    sfn = stack.boto3_client("stepfunctions")
+    together = threading.Barrier(8)
+
+    def answer(n: int) -> str:
+        together.wait(timeout=30)
+        try:
+            sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "by": n}))
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+        return "resumed"
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = Counter(pool.map(answer, range(8)))
+
+    assert answers["resumed"] == 1, answers
+    assert set(answers) - {"resumed"} <= {"TaskTimedOut", "InvalidToken"}, answers  # InvalidToken: it ended
+    assert stack.wait_for_execution(arn)["status"] == "SUCCEEDED"
+    with pytest.raises(ClientError):
+        sfn.send_task_success(taskToken=token, output="{}")
