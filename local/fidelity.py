@@ -14,6 +14,10 @@
   (an error, or ``batchItemFailures`` from ``ReportBatchItemFailures``) stays on the stream from its
   first failed record and is delivered again with the table's next change (on AWS: at once, and at
   most ``MaximumRetryAttempts`` times).
+- Closed task tokens. moto accepts ``SendTaskSuccess``/``SendTaskFailure`` for a token whose task has
+  had its answer already (the later one is silently dropped); AWS answers ``TaskTimedOut`` ("the task
+  associated with the token has already been closed"). Code that counts the tasks it resumed (a receipt
+  waking backorders) would count one twice and leave stock unallocated. Here the second answer fails.
 - SQS event sources. moto runs an SQS-triggered function inside the ``SendMessage`` request, one
   message per invocation; it deletes every message the function returned for (ignoring
   ``batchItemFailures``: reported failures are lost) and, when one invocation raised, makes every
@@ -22,6 +26,17 @@
   queue like Lambda's poller (batches up to ``BatchSize``, whole-batch retry on an error, partial
   retry with ``ReportBatchItemFailures``), so failed records come back after the visibility timeout
   and, after ``maxReceiveCount`` receives, moto's own redrive moves them to the dead-letter queue.
+
+Two more keep moto's memory bounded in long runs (``make soak``), without changing what it answers:
+
+- Untracked DynamoDB models. moto's ``BaseModel`` appends every instance it ever creates to its
+  class's ``instances_tracked`` (for the server's dashboard, which nothing here reads), so no item,
+  table, stream shard or stream record is ever freed: every item version, and every table copy below.
+- Per-item transaction rollback. moto's ``TransactWriteItems`` deep-copies every table it touches,
+  whole, before writing, so each transaction costs a copy of those tables, however few items it names.
+  Here it keeps a copy of only the items the transaction names (and of the tables' undelivered stream
+  records) and puts those back when the transaction fails half-way, which is what moto's whole-table
+  restore amounts to when requests are serialised.
 
 The stream's consumer runs inside the write that caused it, hence inside the lock: it must not
 call DynamoDB.
@@ -59,12 +74,16 @@ def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamRecord
     from moto.dynamodb.responses import DynamoHandler
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
 
     for action in DYNAMODB_ACTIONS:
         setattr(DynamoHandler, action, _locked(getattr(DynamoHandler, action)))
-    DynamoDBBackend.transact_write_items = _conditions_first(DynamoDBBackend.transact_write_items)
+    _untrack_models("moto.dynamodb.")
+    DynamoDBBackend.transact_write_items = _conditions_first(_rollback_touched_items(
+        DynamoDBBackend.transact_write_items))
     StreamRecord.__init__ = _increasing_sequence(StreamRecord.__init__)
     LambdaBackend.send_dynamodb_items = _keep_failed_records(LambdaBackend.send_dynamodb_items)
+    CallbackPoolManager.notify = _answered_once(CallbackPoolManager.notify)
     LambdaBackend.create_event_source_mapping = _polled_sqs_mappings(LambdaBackend.create_event_source_mapping)
     _installed = True
 
@@ -113,6 +132,90 @@ def _conditions_first(original: Any) -> Any:
     return transact_write_items
 
 
+def _untrack_models(module_prefix: str) -> None:
+    """moto's ``BaseModel.__new__`` without the ``instances_tracked`` list for the models of the modules
+    under ``module_prefix`` (moto's reset empties those lists but tracking would start again)."""
+    from moto.core.common_models import BaseModel
+
+    tracked = BaseModel.__new__
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        if cls.__module__.startswith(module_prefix):
+            return object.__new__(cls)
+        return tracked(cls, *args, **kwargs)
+
+    BaseModel.__new__ = staticmethod(__new__)  # type: ignore[method-assign]
+
+
+_rolling_back = threading.local()
+
+
+class _TablesNotCopied:
+    """The ``copy`` module as ``moto.dynamodb.models`` sees it: while :func:`_rollback_touched_items` holds
+    a transaction's own backup (in this thread), ``deepcopy(table)`` is the table itself, so moto's
+    whole-table backup and its restore cost nothing."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def deepcopy(self, x: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if isinstance(x, Table) and getattr(_rolling_back, "active", False):
+            return x
+        return self._module.deepcopy(x, memo)
+
+
+def _rollback_touched_items(original: Any) -> Any:
+    """``transact_write_items`` that backs up the items it names, not their whole tables."""
+    import copy
+
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if not isinstance(models.copy, _TablesNotCopied):
+        models.copy = _TablesNotCopied(copy)  # type: ignore[attr-defined]
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        try:
+            backup: dict[tuple[int, Any, Any], tuple[Any, Any, Any, Any]] = {}
+            shards: dict[int, tuple[Any, list[Any]]] = {}
+            for item in transact_items:
+                ((_, op),) = item.items()
+                table = self.get_table(op["TableName"])
+                key = op.get("Key") or op["Item"]
+                hash_key = DynamoType(key[table.hash_key_attr])
+                range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+                before = copy.deepcopy(table.get_item(hash_key, range_key))
+                backup.setdefault((id(table), hash_key, range_key), (table, hash_key, range_key, before))
+                if table.stream_shard is not None:
+                    shards.setdefault(id(table), (table.stream_shard, list(table.stream_shard.items)))
+        except Exception:
+            return original(self, transact_items)  # a malformed request: moto's own checks answer it
+        _rolling_back.active = True
+        try:
+            return original(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, before in backup.values():
+                bucket = table.items[hash_key] if range_key is not None else table.items
+                slot = range_key if range_key is not None else hash_key
+                if before is None:
+                    bucket.pop(slot, None)
+                else:
+                    bucket[slot] = before
+            for shard, records in shards.values():
+                shard.items = records
+            raise
+        finally:
+            _rolling_back.active = False
+
+    return transact_write_items
+
+
 _sequence = itertools.count(1100000000017454423009)
 
 
@@ -146,6 +249,24 @@ def _keep_failed_records(original: Any) -> Any:
         return b""
 
     return send_dynamodb_items
+
+
+def _answered_once(original: Any) -> Any:
+    """``CallbackPoolManager.notify`` that answers ``TaskTimedOut`` for a token already answered, as AWS
+    does for a closed task (raised here: moto's own translation of its callback errors answers 500)."""
+    from moto.stepfunctions.parser.api import TaskTimedOut
+
+    answering = threading.Lock()
+
+    @functools.wraps(original)
+    def notify(self: Any, callback_id: str, outcome: Any) -> bool:
+        with answering:
+            endpoint = self._pool.get(callback_id)
+            if endpoint is not None and endpoint.get_outcome() is not None:
+                raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'", "TaskTimedOut")
+            return original(self, callback_id, outcome)
+
+    return notify
 
 
 def _polled_sqs_mappings(original: Any) -> Any:

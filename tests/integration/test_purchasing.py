@@ -13,8 +13,10 @@ from decimal import Decimal
 
 import pytest
 
+from orderflow.adapters.dynamo import apply
 from orderflow.adapters.stock import StockRepository
 from orderflow.errors import NotFound, Unprocessable
+from orderflow.models import OrderLine
 from orderflow.purchasing import CapacityExceeded, PurchasingService, ReplyRejected
 from orderflow.purchasing_models import PurchaseOrder, Supplier, SupplierIn, SupplierReply
 from orderflow.settings import get_settings
@@ -313,3 +315,12 @@ def test_listing_by_status_pages_through_everything_and_refuses_a_forged_cursor(
     assert sent_one.po_id in sent_ids and not (drafted - {sent_one.po_id}) & set(sent_ids)
     with pytest.raises(Unprocessable, match="cursor"):
         purchasing.list_purchase_orders(None, 2, "not-a-cursor")
+
+
+def test_every_waiting_backorder_is_listed_oldest_first_past_a_page(stock: StockRepository) -> None:
+    """A receipt offers its stock to every order waiting, not only to the first page of them."""
+    item = sku()
+    for n in range(7):
+        apply(stock.wait(OrderLine(sku=item, quantity=1, unit_price=Decimal("1"), name=item),
+                         f"ord-{n}", f"2030-01-01T00:00:0{n}Z", f"token-{n}"))
+    assert [w["order_id"] for w in stock.waiting(item, page_size=3)] == [f"ord-{n}" for n in range(7)]

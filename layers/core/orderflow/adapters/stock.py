@@ -6,6 +6,7 @@ DynamoDB condition cannot compute ``on_hand - reserved``; every reservation is c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..models import OrderLine, StockLevel
@@ -89,12 +90,18 @@ class StockRepository:
     def unwait(self, sku: str, order_id: str, created_at: str) -> Write:
         return Write("Delete", self.table, key={"sku": sku, "record": f"{WAIT}{created_at}#{order_id}"})
 
-    def waiting(self, sku: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Backordered orders waiting for this SKU, oldest first."""
-        items, _ = dynamo.query(self.table, KeyConditionExpression="sku = :s AND begins_with(#r, :w)",
-                                ExpressionAttributeNames={"#r": "record"},
-                                ExpressionAttributeValues={":s": sku, ":w": WAIT}, Limit=limit)
-        return items
+    def waiting(self, sku: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every backordered order waiting for this SKU, oldest first, read a page at a time as the caller
+        goes on (a receipt stops at the first order it cannot serve, so it reads only what it needs)."""
+        start: dict[str, Any] | None = None
+        while True:
+            page = {"ExclusiveStartKey": start} if start else {}
+            items, start = dynamo.query(self.table, KeyConditionExpression="sku = :s AND begins_with(#r, :w)",
+                                        ExpressionAttributeNames={"#r": "record"},
+                                        ExpressionAttributeValues={":s": sku, ":w": WAIT}, Limit=page_size, **page)
+            yield from items
+            if not start:
+                return
 
 
 def _level(sku: str, item: dict[str, Any]) -> StockLevel:

@@ -1,0 +1,149 @@
+"""What ``orderflow_local.fidelity`` changes in moto's DynamoDB, seen through the local stack's endpoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from orderflow_local.stack import LocalStack
+
+
+@pytest.fixture(scope="module")
+def streamed_table(stack: LocalStack) -> Iterator[str]:
+    """A table with a stream and no consumer: its stream keeps every record, so they can be counted."""
+    dynamodb = stack.boto3_client("dynamodb")
+    name = f"fidelity-{uuid.uuid4().hex[:8]}"
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    yield name
+    dynamodb.delete_table(TableName=name)
+
+
+def _eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+    return result
+
+
+def _items(stack: LocalStack, table: str) -> dict[str, dict[str, Any]]:
+    scanned = stack.boto3_client("dynamodb").scan(TableName=table)["Items"]
+    return {item["pk"]["S"]: item for item in scanned}
+
+
+def _stream_records(stack: LocalStack, table: str) -> list[dict[str, Any]]:
+    streams = stack.boto3_client("dynamodbstreams")
+    arn = stack.boto3_client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+
+
+def test_a_transaction_failing_half_way_writes_nothing(stack: LocalStack, streamed_table: str) -> None:
+    """moto applies a transaction's items one by one; when a later item fails (here an update adding to a
+    string, which only the update itself finds out), the items before it are put back as they were, and
+    the stream keeps no record of them."""
+    dynamodb = stack.boto3_client("dynamodb")
+    dynamodb.put_item(TableName=streamed_table, Item={"pk": {"S": "kept"}, "n": {"N": "1"}})
+    dynamodb.put_item(TableName=streamed_table, Item={"pk": {"S": "text"}, "n": {"S": "not a number"}})
+    before, records = _items(stack, streamed_table), len(_stream_records(stack, streamed_table))
+
+    with pytest.raises(ClientError) as failed:
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": streamed_table, "Item": {"pk": {"S": "new"}, "n": {"N": "5"}}}},
+            {"Update": {"TableName": streamed_table, "Key": {"pk": {"S": "kept"}},
+                        "UpdateExpression": "SET n = n + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"Update": {"TableName": streamed_table, "Key": {"pk": {"S": "text"}},
+                        "UpdateExpression": "SET n = n + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        ])
+    assert failed.value.response["Error"]["Code"] in {"ValidationException", "TransactionCanceledException"}
+
+    assert _items(stack, streamed_table) == before
+    assert len(_stream_records(stack, streamed_table)) == records
+    # the table still works as one: the next transaction lands whole, and is streamed
+    dynamodb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": streamed_table, "Item": {"pk": {"S": "new"}, "n": {"N": "5"}}}},
+        {"Update": {"TableName": streamed_table, "Key": {"pk": {"S": "kept"}},
+                    "UpdateExpression": "SET n = n + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+    ])
+    after = _items(stack, streamed_table)
+    assert (after["new"]["n"], after["kept"]["n"], after["text"]) == ({"N": "5"}, {"N": "2"}, before["text"])
+    assert len(_stream_records(stack, streamed_table)) == records + 2
+
+
+def test_a_cancelled_transaction_changes_nothing(stack: LocalStack, streamed_table: str) -> None:
+    dynamodb = stack.boto3_client("dynamodb")
+    dynamodb.put_item(TableName=streamed_table, Item={"pk": {"S": "guarded"}, "n": {"N": "1"}})
+    before, records = _items(stack, streamed_table), len(_stream_records(stack, streamed_table))
+    with pytest.raises(ClientError) as failed:
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": streamed_table, "Item": {"pk": {"S": "other"}, "n": {"N": "5"}}}},
+            {"Update": {"TableName": streamed_table, "Key": {"pk": {"S": "guarded"}},
+                        "UpdateExpression": "SET n = :two", "ConditionExpression": "n = :zero",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}, ":zero": {"N": "0"}}}},
+        ])
+    reasons = [r["Code"] for r in failed.value.response["CancellationReasons"]]
+    assert reasons == ["None", "ConditionalCheckFailed"]
+    assert _items(stack, streamed_table) == before
+    assert len(_stream_records(stack, streamed_table)) == records
+
+
+def test_dynamodb_items_are_not_kept_once_overwritten(stack: LocalStack, streamed_table: str) -> None:
+    """moto's dashboard registry (``instances_tracked``) would keep every item version, table copy and
+    stream record for ever; the local stack does not register DynamoDB's, so a long run's memory is what
+    its tables hold."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+
+    registered = {cls: len(cls.instances_tracked) for cls in (Item, Table, StreamShard, StreamRecord)}
+    dynamodb = stack.boto3_client("dynamodb")
+    for n in range(20):
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": streamed_table, "Item": {"pk": {"S": "counter"}, "n": {"N": str(n)}}}}])
+    assert {cls: len(cls.instances_tracked) for cls in registered} == registered
+
+
+def test_a_task_token_is_answered_once(stack: LocalStack) -> None:
+    """Several answers to one parked task at once: the first resumes it, every other is told
+    ``TaskTimedOut`` (the task is closed), as on AWS, so a caller counting the tasks it resumed is right."""
+    started = httpx.post(f"{stack.api_url}/work", json={"id": "w-once"})
+    arn = started.json()["executionArn"]
+    stack.wait_for_state(arn, "Park")
+    table = stack.resources.tables[0].name
+    token = _eventually(lambda: stack.boto3_client("dynamodb").get_item(
+        TableName=table, Key={"pk": {"S": "w-once#parked"}}).get("Item"))["token"]["S"]
+    sfn = stack.boto3_client("stepfunctions")
+    together = threading.Barrier(8)
+
+    def answer(n: int) -> str:
+        together.wait(timeout=30)
+        try:
+            sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "by": n}))
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+        return "resumed"
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = Counter(pool.map(answer, range(8)))
+
+    assert answers["resumed"] == 1, answers
+    assert set(answers) - {"resumed"} <= {"TaskTimedOut", "InvalidToken"}, answers  # InvalidToken: it ended
+    assert stack.wait_for_execution(arn)["status"] == "SUCCEEDED"
+    with pytest.raises(ClientError):
+        sfn.send_task_success(taskToken=token, output="{}")
