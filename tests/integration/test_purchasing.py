@@ -322,5 +322,5 @@ def test_every_waiting_backorder_is_listed_oldest_first_past_a_page(stock: Stock
     item = sku()
     for n in range(7):
         apply(stock.wait(OrderLine(sku=item, quantity=1, unit_price=Decimal("1"), name=item),
-                         f"ord-{n}", f"2030-01-01T00:00:0{n}Z", f"token-{n}"))
+                         f"ord-{n}", f"2030-01-01T00:00:0{n}Z"))
     assert [w["order_id"] for w in stock.waiting(item, page_size=3)] == [f"ord-{n}" for n in range(7)]
