@@ -235,9 +235,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.client_address[0], self._authorize(route),
         )
         try:
-            with self.server.invocation_lock:
-                answer = self.server.runtime.invoke(route.function, event)
-            return route.route_key, to_response(answer)
+            return route.route_key, to_response(self.server.runtime.invoke(route.function, event))
         except Exception:
             logger.exception("%s failed on %s %s", route.function, self.command, raw_path)
             raise HttpError(500, "INTERNAL", "Internal Server Error") from None
@@ -329,12 +327,6 @@ class _ApiServer(ThreadingHTTPServer):
         super().__init__(address, _RequestHandler)
         self.routes, self.runtime = routes, runtime
         self.authorizers, self.issuer = authorizers, issuer
-        # One HTTP function invocation at a time. Powertools' resolvers keep the current request on a
-        # class (``BaseRouter.current_event``) and on the app (``app.context["_route"]``): right in Lambda,
-        # where a process serves one request at a time, but two requests handled at once in this one
-        # interpreter read each other's (a cancel validated as a ship, KeyError '_route'). Connections,
-        # authorizers and every workflow step, stream and queue consumer still run concurrently.
-        self.invocation_lock = threading.Lock()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up is routine; anything else is logged (not printed to stderr)."""

@@ -88,6 +88,61 @@ class Invocation:
 JOURNAL_SIZE = 5000  # the journal keeps the latest invocations only, so a long soak stays bounded
 
 
+class _PerThread:
+    """A data descriptor holding one value per thread (and per object, for ``per_object``)."""
+
+    def __init__(self, default: Callable[[], Any], per_object: bool = False) -> None:
+        self.default, self.per_object, self.local = default, per_object, threading.local()
+
+    def _key(self, obj: Any) -> int:
+        return id(obj) if self.per_object else 0
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        values = self.local.__dict__.setdefault("values", {})
+        key = self._key(obj)
+        if key not in values:
+            values[key] = self.default()
+        return values[key]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self.local.__dict__.setdefault("values", {})[self._key(obj)] = value
+
+
+_isolated = False
+
+
+def isolate_powertools_requests() -> None:
+    """Give each thread its own Powertools request state, as each Lambda process has its own.
+
+    Powertools' HTTP resolvers keep the request being handled on the ``BaseRouter`` class
+    (``current_event``, ``lambda_context``, assigned at class level) and on the app (``context``, with
+    the matched route). In Lambda one process handles one request at a time; here concurrent requests
+    share the interpreter and would read each other's (a cancel validated against ship's body,
+    ``KeyError: '_route'``). Class-level assignments go through the metaclass, so ``BaseRouter`` gets a
+    subclass of its metaclass that stores those two names per thread."""
+    global _isolated
+    if _isolated:
+        return
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, BaseRouter
+
+    names = ("current_event", "lambda_context")
+    descriptors = {name: _PerThread(lambda: None) for name in names}
+    base_meta = type(BaseRouter)
+
+    class PerThreadRequest(base_meta):  # type: ignore[misc, valid-type]
+        def __setattr__(cls, name: str, value: Any) -> None:
+            if cls is BaseRouter and name in descriptors:
+                descriptors[name].__set__(None, value)
+            else:
+                super().__setattr__(name, value)
+
+    for name, descriptor in descriptors.items():
+        type.__setattr__(BaseRouter, name, descriptor)
+    BaseRouter.__class__ = PerThreadRequest
+    ApiGatewayResolver.context = _PerThread(dict, per_object=True)  # type: ignore[assignment]
+    _isolated = True
+
+
 def error_payload(exc: BaseException) -> dict[str, Any]:
     """Lambda's error response; Step Functions raises ``errorType`` as the ASL error name."""
     return {
@@ -168,6 +223,7 @@ class LambdaRuntime:
 
         self._patched = (LambdaFunction, LambdaFunction.__dict__["_invoke_lambda"])
         LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+        isolate_powertools_requests()
 
     def uninstall(self) -> None:
         """Undo :meth:`install` and forget every imported handler module; safe to call twice."""

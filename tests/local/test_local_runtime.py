@@ -126,3 +126,30 @@ def test_helper_modules_must_not_collide_across_directories(tmp_path: Path) -> N
         runtime.install()
     runtime.uninstall()
     assert "SOME_VAR" not in os.environ
+
+
+def test_each_thread_sees_its_own_powertools_request() -> None:
+    """Powertools keeps the current request on the BaseRouter class and the app's context; concurrent
+    requests in this one interpreter must not read each other's, as separate Lambda processes cannot."""
+    import threading
+
+    from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, BaseRouter
+
+    from orderflow_local.runtime import isolate_powertools_requests
+
+    isolate_powertools_requests()
+    app = APIGatewayHttpResolver()
+    BaseRouter.current_event = "this thread's request"
+    app.context["_route"] = "this thread's route"
+    seen: list[tuple] = []
+
+    def other() -> None:
+        seen.append((BaseRouter.current_event, dict(app.context)))
+        BaseRouter.current_event = "another request"
+        app.context["_route"] = "another route"
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert seen == [(None, {})]
+    assert (BaseRouter.current_event, app.context["_route"]) == ("this thread's request", "this thread's route")

@@ -260,9 +260,7 @@ def test_one_idempotency_key_sent_many_times_at_once_makes_one_order(url, stack,
 
 def test_cancel_racing_ship_has_one_winner_and_consistent_stock_and_credit(url, figures):
     """The customer cancels while the warehouse ships, at the same moment, for many orders: exactly one of
-    the two wins each order, the loser gets 409, and stock and credit follow the winner. (Offline the HTTP
-    front runs one function invocation at a time, docs/offline-stack.md, so the two requests arrive together
-    and are decided one after the other, by the same conditional writes that decide them on AWS.)"""
+    the two wins each order, the loser gets 409, and stock and credit follow the winner."""
     n = size(20, 200)
     prefix = f"cvs{uuid.uuid4().hex[:6]}"
     with OrderflowClient(url, timeout=60) as admin:
