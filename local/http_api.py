@@ -27,6 +27,12 @@ from orderflow_local.template import ACCOUNT_ID, LOCAL_API_ID, Template
 logger = logging.getLogger("orderflow_local.http")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+# Function invocations the front runs at once; further requests wait for one to finish. On AWS each
+# concurrent request has its own Lambda environment and CPU; here they share one interpreter, so
+# hundreds at once would each run hundreds of times slower, past their function's Timeout (whose
+# clock Powertools' idempotency reads to expire an in-progress record), while queued they run at
+# their own pace. AWS would throttle past the account's concurrency instead (429).
+CONCURRENT_INVOCATIONS = 16
 _PARAM = re.compile(r"^\{([^}+]+)(\+?)\}$")
 # Offline only (never in the template): POST {"role", "customer_id"?} answers a token the local issuer
 # signed, so the CLI, the demo and the tests can call the API as an admin, the warehouse or a customer.
@@ -235,7 +241,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.client_address[0], self._authorize(route),
         )
         try:
-            return route.route_key, to_response(self.server.runtime.invoke(route.function, event))
+            with self.server.invocation_slots:
+                answer = self.server.runtime.invoke(route.function, event)
+            return route.route_key, to_response(answer)
         except Exception:
             logger.exception("%s failed on %s %s", route.function, self.command, raw_path)
             raise HttpError(500, "INTERNAL", "Internal Server Error") from None
@@ -323,9 +331,11 @@ class _ApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], routes: list[Route], runtime: LambdaRuntime,
-                 authorizers: dict[str, Authorizer], issuer: LocalIssuer) -> None:
+                 authorizers: dict[str, Authorizer], issuer: LocalIssuer,
+                 concurrency: int = CONCURRENT_INVOCATIONS) -> None:
         super().__init__(address, _RequestHandler)
         self.routes, self.runtime = routes, runtime
+        self.invocation_slots = threading.BoundedSemaphore(concurrency)
         self.authorizers, self.issuer = authorizers, issuer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -338,10 +348,11 @@ class HttpApiServer:
     """Serves the template's HttpApi routes on ``http://127.0.0.1:<port>`` (port 0 = any free one)."""
 
     def __init__(self, template: Template, runtime: LambdaRuntime, port: int = 0, host: str = "127.0.0.1",
-                 issuer: LocalIssuer | None = None) -> None:
+                 issuer: LocalIssuer | None = None, concurrency: int = CONCURRENT_INVOCATIONS) -> None:
         self.routes = build_routes(template)
         self.issuer = issuer or LocalIssuer()
-        self._server = _ApiServer((host, port), self.routes, runtime, template.authorizers, self.issuer)
+        self._server = _ApiServer((host, port), self.routes, runtime, template.authorizers, self.issuer,
+                                  concurrency)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="orderflow-http-api", daemon=True
         )

@@ -119,11 +119,19 @@ def isolate_powertools_requests() -> None:
     the matched route). In Lambda one process handles one request at a time; here concurrent requests
     share the interpreter and would read each other's (a cancel validated against ship's body,
     ``KeyError: '_route'``). Class-level assignments go through the metaclass, so ``BaseRouter`` gets a
-    subclass of its metaclass that stores those two names per thread."""
+    subclass of its metaclass that stores those two names per thread.
+
+    Idempotency's config, built once per function, holds the invocation's ``lambda_context`` too, and
+    reads its remaining time to set the in-progress record's expiry: shared, a request would stamp its
+    record with another (older) invocation's clock, expiring it while it still runs. Its persistence
+    layer, shared by a function's idempotent operations, is told the operation's name on each call
+    (the prefix of the record's key), so that is per thread as well."""
     global _isolated
     if _isolated:
         return
     from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, BaseRouter
+    from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
     names = ("current_event", "lambda_context")
     descriptors = {name: _PerThread(lambda: None) for name in names}
@@ -140,6 +148,8 @@ def isolate_powertools_requests() -> None:
         type.__setattr__(BaseRouter, name, descriptor)
     BaseRouter.__class__ = PerThreadRequest
     ApiGatewayResolver.context = _PerThread(dict, per_object=True)  # type: ignore[assignment]
+    IdempotencyConfig.lambda_context = _PerThread(lambda: None, per_object=True)  # type: ignore[assignment]
+    BasePersistenceLayer.function_name = _PerThread(str, per_object=True)  # type: ignore[assignment]
     _isolated = True
 
 

@@ -1,4 +1,4 @@
-"""Routing, API Gateway events and responses of the HTTP front (no server)."""
+"""Routing, API Gateway events and responses of the HTTP front (no moto server)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from orderflow_local.http_api import HttpError, Route, build_event, build_routes, match_route, to_response
+from orderflow_local.http_api import (
+    HttpApiServer,
+    HttpError,
+    Route,
+    build_event,
+    build_routes,
+    match_route,
+    to_response,
+)
 from orderflow_local.template import load_template
 
 ROUTES = sorted(
@@ -118,3 +126,41 @@ def test_duplicate_routes_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="GET /x"):
         build_routes(load_template(tmp_path / "template.yaml"))
+
+
+def test_the_front_runs_a_bounded_number_of_invocations_at_once() -> None:
+    """A burst of requests is served in full, but never more than ``concurrency`` function
+    invocations run at once (the rest wait), so none runs slower than its Timeout for the crowd."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    running, most, lock = 0, 0, threading.Lock()
+
+    class SlowRuntime:
+        def invoke(self, function: str, event: dict) -> dict:
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return {"statusCode": 200, "body": event["pathParameters"]["id"]}
+
+    template = load_template(Path(__file__).parent / "fixtures" / "stack" / "template.yaml")
+    server = HttpApiServer(template, SlowRuntime(), concurrency=3)  # type: ignore[arg-type]
+    server.start()
+    try:
+        def get(i: int) -> tuple[int, str]:
+            response = httpx.get(f"{server.url}/items/{i}", timeout=30)
+            return response.status_code, response.text
+
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            answers = list(pool.map(get, range(48)))
+    finally:
+        server.stop()
+    assert answers == [(200, str(i)) for i in range(48)]
+    assert most == 3

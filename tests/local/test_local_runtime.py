@@ -153,3 +153,34 @@ def test_each_thread_sees_its_own_powertools_request() -> None:
     thread.join()
     assert seen == [(None, {})]
     assert (BaseRouter.current_event, app.context["_route"]) == ("this thread's request", "this thread's route")
+
+
+def test_each_thread_stamps_idempotency_records_with_its_own_invocation() -> None:
+    """One idempotency config and persistence layer serve every request of a function; a request must
+    set its in-progress expiry from its own invocation's remaining time and key its record by its own
+    operation, whatever a concurrent request registered meanwhile."""
+    import threading
+
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+    from orderflow_local.runtime import LambdaContext, isolate_powertools_requests
+
+    isolate_powertools_requests()
+    config = IdempotencyConfig(event_key_jmespath="key")
+    persistence = DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=object())
+    mine = LambdaContext("fn", "arn", 512, "group", "stream", timeout_seconds=15)
+    config.register_lambda_context(mine)
+    persistence.configure(config, "submit")
+    seen: list = []
+
+    def other() -> None:
+        seen.append((config.lambda_context, persistence.function_name))
+        config.register_lambda_context(LambdaContext("fn", "arn", 512, "group", "stream", timeout_seconds=1))
+        persistence.configure(config, "adjust")
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert seen == [(None, "")]
+    assert config.lambda_context is mine
+    assert persistence.function_name.endswith(".submit")
