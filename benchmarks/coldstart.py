@@ -55,7 +55,8 @@ CLIENTS: dict[str, tuple[str, ...]] = {
 }
 PROFILED = ("OrderIntakeFunction", "ReserveStockFunction")
 ORDER = ["OrderIntakeFunction", "ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction",
-         "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction", "PublishEventsFunction"]
+         "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction", "WakeBackordersFunction",
+         "PublishEventsFunction"]
 # Printed by every child last: its peak RSS in KiB (Linux).
 _RSS = "import resource as _r; print(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss)"
 # The first request of each function: its sample event (default: events/samples/<code dir>_<module>.json).

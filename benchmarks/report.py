@@ -11,7 +11,7 @@ from .cost import LINES as COST_LINES
 
 OUT = REPO / "BENCHMARKS.md"
 ORDER_FUNCTIONS = ("OrderIntakeFunction", "ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction",
-                   "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction")
+                   "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction", "WakeBackordersFunction")
 MB = 1024 * 1024
 _MOTO_SERVER = "werkzeug/flask (moto's server)"
 NOISE_PERCENT = 20  # run-to-run spread of orders/s seen on this 2-core shared machine

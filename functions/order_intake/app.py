@@ -165,9 +165,13 @@ def adjust_stock(sku: PathId, adjustment: StockAdjustmentIn,
                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None
                  ) -> dict:
     if idempotency_key is None:
-        return service.adjust_stock(sku, adjustment).model_dump()
-    return _adjust_once(request={"scope": f"stock/{sku}", "key": idempotency_key, "sku": sku,
-                                 "body": adjustment.model_dump()})
+        level = service.adjust_stock(sku, adjustment).model_dump()
+    else:
+        level = _adjust_once(request={"scope": f"stock/{sku}", "key": idempotency_key, "sku": sku,
+                                      "body": adjustment.model_dump()})
+    if adjustment.quantity > 0:  # also on a replayed key: finishes an announcement that failed after the receipt
+        service.stock_arrived([sku])
+    return level
 
 
 # ------------------------------------------------------------------ orders

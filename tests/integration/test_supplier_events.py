@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from sqs_support import sqs_batch
 
 from orderflow.purchasing import PurchasingService
 from orderflow.purchasing_models import PurchaseOrder, SupplierIn, SupplierReply
@@ -38,16 +39,7 @@ def body(po: PurchaseOrder, type_: str, reply_id: str | None = None, **lines: in
 
 
 def batch(*bodies: str) -> tuple[dict, list[str]]:
-    """An SQS event with one record per body, and the records' message ids."""
-    ids = [str(uuid.uuid4()) for _ in bodies]
-    records = [{"messageId": message_id, "receiptHandle": f"handle-{message_id}", "body": text,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1893745800000",
-                               "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                               "ApproximateFirstReceiveTimestamp": "1893745800010"},
-                "messageAttributes": {}, "md5OfBody": "0" * 32, "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orderflow-dev-supplier-replies",
-                "awsRegion": "us-east-1"} for message_id, text in zip(ids, bodies, strict=True)]
-    return {"Records": records}, ids
+    return sqs_batch("orderflow-dev-supplier-replies", *bodies)
 
 
 def failures(stack, event: dict) -> list[str]:

@@ -170,6 +170,13 @@ class StockLevel(Model):
     backordered: int = 0
 
 
+class StockArrival(Model):
+    """Stock of a SKU arrived (a receipt, a return put back, a supplier's delivery): the message on which
+    the backordered orders waiting for it are woken."""
+
+    sku: str
+
+
 class OrderLine(Model):
     sku: str
     quantity: int

@@ -289,9 +289,8 @@ class PurchasingService:
 
         po = self._race(reply.po_id, attempt, missing=unknown)
         if reply.type == ReplyType.RECEIVED and self.orders is not None:
-            # Also after a redelivery: it finishes a wake-up that crashed after the receipt was committed.
-            for sku in {line.sku for line in reply.lines if line.quantity}:
-                self.orders.wake_backorders(sku, self.stock.get(sku).available)
+            # Also after a redelivery: it finishes an announcement that failed after the receipt was committed.
+            self.orders.stock_arrived(sorted({line.sku for line in reply.lines if line.quantity}))
         return po
 
     def _race(self, po_id: str, attempt: Callable[[PurchaseOrder], T],

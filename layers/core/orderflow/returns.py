@@ -474,7 +474,10 @@ class ReturnService:
             ret = self.get(return_id)
             if ret.status in RECEIVED_OR_LATER:
                 if same_receipt(ret, receipt.lines):
-                    return ret  # a retried receive: nothing happens twice
+                    # a retried receive: nothing happens twice, but the arrival is said again, in case
+                    # saying it failed the first time
+                    self.order_service.stock_arrived([li.sku for li in ret.lines if li.restocked])
+                    return ret
                 raise Conflict(f"return {return_id} was already received with other quantities",
                                {"status": ret.status.value,
                                 "received": [li.model_dump(mode="json") for li in ret.received]})
@@ -495,9 +498,8 @@ class ReturnService:
                 if failure.failed(0) or failure.failed(1):  # the return or its order moved: decide again
                     continue
                 raise
-            for sku, quantity in restocked.items():  # restocked goods serve backorders like any receipt
-                if quantity:
-                    self.order_service.wake_backorders(sku, self.stock.get(sku).available)
+            # restocked goods serve backorders like any receipt
+            self.order_service.stock_arrived([sku for sku, quantity in restocked.items() if quantity])
             return after
         raise TransientError(f"return {return_id} kept changing; try again")
 

@@ -19,6 +19,7 @@ from .adapters.demand import DemandRepository
 from .adapters.dynamo import ConditionFailed, Write, transact
 from .adapters.orders import OrdersRepository
 from .adapters.products import ProductsRepository
+from .adapters.queues import StockArrivals
 from .adapters.stock import StockRepository
 from .adapters.workflow import StepFunctionsWorkflow
 from .errors import (
@@ -67,18 +68,19 @@ def order_id_for(customer_id: str, idempotency_key: str) -> str:
 class OrderService:
     def __init__(self, settings: Settings, orders: OrdersRepository, stock: StockRepository,
                  customers: CustomersRepository, products: ProductsRepository, demand: DemandRepository,
-                 workflow: StepFunctionsWorkflow):
+                 workflow: StepFunctionsWorkflow, arrivals: StockArrivals):
         self.settings = settings
         self.orders, self.stock, self.customers = orders, stock, customers
         self.products, self.demand = products, demand
-        self.workflow = workflow
+        self.workflow, self.arrivals = workflow, arrivals
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> OrderService:
         s = settings or get_settings()
         return cls(s, OrdersRepository(s.orders_table), StockRepository(s.stock_table),
                    CustomersRepository(s.customers_table), ProductsRepository(s.products_table),
-                   DemandRepository(s.demand_table), StepFunctionsWorkflow(s.order_state_machine_arn))
+                   DemandRepository(s.demand_table), StepFunctionsWorkflow(s.order_state_machine_arn),
+                   StockArrivals(s.stock_arrivals_queue_url))
 
     # ------------------------------------------------------------------ catalogue
     def put_product(self, sku: str, data: ProductIn) -> Product:
@@ -112,7 +114,8 @@ class OrderService:
         return self.stock.get(sku)
 
     def adjust_stock(self, sku: str, adjustment: StockAdjustmentIn) -> StockLevel:
-        """Receive (positive) or write off (negative) stock; a receipt wakes backorders waiting for it."""
+        """Receive (positive) or write off (negative) stock. The caller announces a receipt
+        (``stock_arrived``) once it is stored, so backorders waiting for it are woken."""
         self.get_product(sku)
         try:
             level = self.stock.adjust(sku, adjustment.quantity)
@@ -121,13 +124,20 @@ class OrderService:
             raise Conflict(f"cannot remove {-adjustment.quantity} of {sku}: only {level.available} available "
                            "(reserved stock cannot be written off)",
                            {"sku": sku, "available": level.available}) from None
-        if adjustment.quantity > 0:
-            self.wake_backorders(sku, level.available)
         return level
 
-    def wake_backorders(self, sku: str, available: int) -> int:
-        """Start, oldest first, a workflow at Reserve for each backordered order this SKU's stock can
-        now serve. A wake-up that finds the order reserved (or short of another SKU) changes nothing."""
+    def stock_arrived(self, skus: list[str]) -> None:
+        """Announce that stock of ``skus`` arrived; ``wake_backorders`` runs on each announcement,
+        away from the request that brought the stock. Announced again on a retry (a second
+        announcement wakes nothing new), so a retry finishes an announcement that failed."""
+        if skus:
+            self.arrivals.announce(skus)
+
+    def wake_backorders(self, sku: str) -> int:
+        """Start, oldest first, a workflow at Reserve for each backordered order this SKU's available
+        stock can now serve. A wake-up that finds the order reserved (or short of another SKU) changes
+        nothing."""
+        available = self.stock.get(sku).available
         woken = 0
         for wait in self.stock.waiting(sku):
             quantity = int(wait["quantity"])

@@ -40,6 +40,7 @@ class Settings(BaseModel):
     replenishment_state_machine_arn: str | None = None
     replenishment_batch_size: int = 200
     supplier_replies_queue_url: str | None = None
+    stock_arrivals_queue_url: str | None = None
     supplier_queue_prefix: str = "orderflow-po-"
     simulations_table: str = "simulations"
     simulation_state_machine_arn: str | None = None

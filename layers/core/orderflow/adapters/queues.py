@@ -1,18 +1,22 @@
-"""SQS port: one queue per supplier, on which its purchase orders are sent.
+"""SQS ports: one queue per supplier, on which its purchase orders are sent; and the stock-arrivals
+queue, on which backorders are woken.
 
 Queues are standard (not FIFO): a message may arrive twice, and a send retried after a crash sends
-the same purchase order again, so suppliers deduplicate on ``po_id``.
+the same purchase order again, so suppliers deduplicate on ``po_id``; a stock arrival seen twice wakes
+orders that find themselves reserved already.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 from ..errors import TransientError
 from .aws import client, error_code
 
 MAX_QUEUE_NAME = 80
+SEND_BATCH = 10  # SendMessageBatch's limit
 RETENTION_SECONDS = 14 * 24 * 3600
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
 _BUSY = {"ThrottlingException", "RequestThrottled", "ServiceUnavailable", "InternalError"}
@@ -50,6 +54,27 @@ class SupplierQueues:
         except Exception as exc:
             _raise_if_busy(exc)
             raise
+
+
+class StockArrivals:
+    def __init__(self, url: str | None):
+        self.url = url
+
+    def announce(self, skus: list[str]) -> None:
+        """Say that stock of each SKU arrived (one message per SKU, ten per request)."""
+        if not self.url:
+            raise RuntimeError("the stock-arrivals queue URL is not set in this function's environment")
+        unique = list(dict.fromkeys(skus))
+        for start in range(0, len(unique), SEND_BATCH):
+            entries = [{"Id": str(i), "MessageBody": json.dumps({"sku": sku})}
+                       for i, sku in enumerate(unique[start:start + SEND_BATCH])]
+            try:
+                failed = client("sqs").send_message_batch(QueueUrl=self.url, Entries=entries).get("Failed")
+            except Exception as exc:
+                _raise_if_busy(exc)
+                raise
+            if failed:
+                raise TransientError(f"SQS refused {len(failed)} stock arrivals; try again")
 
 
 def _raise_if_busy(exc: Exception) -> None:

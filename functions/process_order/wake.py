@@ -1,0 +1,45 @@
+"""Stock arrived (SQS: receipts, returns put back on the shelf, suppliers' deliveries) → backorders woken.
+
+Thin: Powertools parses each record's body as a ``StockArrival`` and reports partial batch failures;
+``OrderService.wake_backorders`` starts, oldest first, the workflow of each backordered order the SKU's
+available stock can now serve. A record that fails (Step Functions throttled) is received again, and
+after ``maxReceiveCount`` receives moved to the dead-letter queue; an arrival seen twice wakes orders
+whose workflow then finds them reserved already, which changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import Json
+
+from orderflow.lambda_support import count, observability
+from orderflow.models import StockArrival
+from orderflow.service import OrderService
+
+
+class StockArrivalRecord(SqsRecordModel):
+    body: Json[StockArrival]  # type: ignore[assignment]
+
+
+logger, tracer, metrics = observability("wake_backorders")
+service = OrderService.from_settings()
+processor = BatchProcessor(event_type=EventType.SQS, model=StockArrivalRecord)
+
+
+@tracer.capture_method
+def wake(record: StockArrivalRecord) -> int:
+    sku = record.body.sku
+    woken = service.wake_backorders(sku)
+    logger.info("backorders woken", extra={"sku": sku, "woken": woken})
+    count(metrics, "BackordersWoken", woken)
+    return woken
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict:
+    return process_partial_response(event=event, record_handler=wake, processor=processor, context=context)
