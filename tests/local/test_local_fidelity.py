@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from local_support import eventually
 
 from orderflow_local.stack import LocalStack
 
@@ -31,14 +31,6 @@ def streamed_table(stack: LocalStack) -> Iterator[str]:
     )
     yield name
     dynamodb.delete_table(TableName=name)
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return result
 
 
 def _items(stack: LocalStack, table: str) -> dict[str, dict[str, Any]]:
@@ -126,7 +118,7 @@ def test_a_task_token_is_answered_once(stack: LocalStack) -> None:
     arn = started.json()["executionArn"]
     stack.wait_for_state(arn, "Park")
     table = stack.resources.tables[0].name
-    token = _eventually(lambda: stack.boto3_client("dynamodb").get_item(
+    token = eventually(lambda: stack.boto3_client("dynamodb").get_item(
         TableName=table, Key={"pk": {"S": "w-once#parked"}}).get("Item"))["token"]["S"]
     sfn = stack.boto3_client("stepfunctions")
     together = threading.Barrier(8)

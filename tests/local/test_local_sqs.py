@@ -9,13 +9,13 @@ dead-letter queue (the fixture's JobsQueue: batch size 5, ``maxReceiveCount`` 3)
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from local_support import eventually as eventually_within
 
 from orderflow_local.stack import LocalStack
 
@@ -32,12 +32,8 @@ def stack() -> Iterator[LocalStack]:
         local.stop()
 
 
-def _eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return result
+def eventually(check: Callable[[], Any]) -> Any:
+    return eventually_within(check, timeout=30.0)  # the pollers' redeliveries take seconds
 
 
 def _queue_url(stack: LocalStack, logical_id: str) -> str:
@@ -69,7 +65,7 @@ def test_reported_failures_come_back_until_the_dead_letter_queue(stack: LocalSta
     ok, failing = f"ok-{uuid.uuid4().hex[:6]}", f"fail-{uuid.uuid4().hex[:6]}"
     _send(stack, {"id": ok}, {"id": failing, "fail": True})
 
-    dead = _eventually(lambda: [job for job in _dead_letters(stack) if job["id"] == failing])
+    dead = eventually(lambda: [job for job in _dead_letters(stack) if job["id"] == failing])
     assert dead == [{"id": failing, "fail": True}]
     assert _job(stack, failing)["attempts"] == 3  # maxReceiveCount deliveries, then the DLQ
     assert _job(stack, failing)["receive_count"] == 3  # SQS's ApproximateReceiveCount reaches the handler
@@ -80,14 +76,14 @@ def test_reported_failures_come_back_until_the_dead_letter_queue(stack: LocalSta
 def test_a_batch_that_raises_is_delivered_again_whole(stack: LocalStack) -> None:
     crash = f"crash-{uuid.uuid4().hex[:6]}"
     _send(stack, {"id": crash, "crash": True})
-    assert _eventually(lambda: [job for job in _dead_letters(stack) if job["id"] == crash])
+    assert eventually(lambda: [job for job in _dead_letters(stack) if job["id"] == crash])
     assert _job(stack, crash)["attempts"] == 3
 
 
 def test_successful_records_are_deleted(stack: LocalStack) -> None:
     ids = [f"ok-{uuid.uuid4().hex[:6]}" for _ in range(7)]
     _send(stack, *({"id": job_id} for job_id in ids))
-    jobs = _eventually(lambda: all(_job(stack, i) for i in ids) and [_job(stack, i) for i in ids])
+    jobs = eventually(lambda: all(_job(stack, i) for i in ids) and [_job(stack, i) for i in ids])
     assert all(job["attempts"] == 1 and job["receive_count"] == 1 for job in jobs)
     assert all(job["batch_size"] <= 5 for job in jobs)  # the mapping's BatchSize
     attributes = stack.boto3_client("sqs").get_queue_attributes(

@@ -6,13 +6,12 @@ import base64
 import http.client
 import json
 import os
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from local_support import eventually
 
 from orderflow_local.http_api import MAX_BODY_BYTES
 from orderflow_local.stack import LocalStack
@@ -20,14 +19,6 @@ from orderflow_local.stack import LocalStack
 
 class TransientError(Exception):
     """Named like the error the fixture ASL retries."""
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return result
 
 
 def _item(stack: LocalStack, pk: str) -> dict[str, Any] | None:
@@ -191,7 +182,7 @@ def test_workflow_retries_parks_on_a_task_token_and_succeeds(stack: LocalStack) 
     assert arn == stack.execution_arn("WorkStateMachine", "w-ok")
 
     stack.wait_for_state(arn, "Park")
-    token = _eventually(lambda: _item(stack, "w-ok#parked"))["token"]["S"]
+    token = eventually(lambda: _item(stack, "w-ok#parked"))["token"]["S"]
     stack.boto3_client("stepfunctions").send_task_success(taskToken=token, output='{"approved": true}')
     done = stack.wait_for_execution(arn)
 
@@ -237,7 +228,7 @@ def test_sqs_messages_reach_the_consumer(stack: LocalStack) -> None:
     (queue,) = [q for q in stack.resources.queues if q.logical_id == "JobsQueue"]
     # The URL that !Ref gives handlers (AWS's form) works against the local endpoint.
     stack.boto3_client("sqs").send_message(QueueUrl=queue.url, MessageBody=json.dumps({"id": "j1"}))
-    assert _eventually(lambda: _item(stack, "job#j1"))["kind"]["S"] == "job"
+    assert eventually(lambda: _item(stack, "job#j1"))["kind"]["S"] == "job"
     assert stack.runtime.invocations["ConsumerFunction"] >= 1
 
 
