@@ -93,7 +93,7 @@ def units(orders, sku: str, *statuses: str) -> int:  # type: ignore[no-untyped-d
     return sum(li["quantity"] for o in orders if o["status"] in statuses for li in o["lines"] if li["sku"] == sku)
 
 
-def test_orders_racing_for_scarce_stock_reserve_exactly_what_there_is(url, figures):
+def test_orders_racing_for_scarce_stock_reserve_exactly_what_there_is(url, stack, figures):
     """N orders (mixed sizes, several SKUs each) race for 100 units of one SKU. Exactly the units there are
     get reserved, ``available`` is never negative, every order is RESERVED or BACKORDERED; then receipts
     cover the backorders while the warehouse ships, until everything has shipped and
@@ -122,11 +122,17 @@ def test_orders_racing_for_scarce_stock_reserve_exactly_what_there_is(url, figur
         seen: list[dict] = []
         stop = threading.Event()
 
+        # Read from the table, not over HTTP: behind 48 clients the API's queue would starve the watcher.
+        dynamodb = stack.boto3_client("dynamodb")
+        stock_table = next(t.name for t in stack.resources.tables if t.logical_id == "StockTable")
+
         def watch() -> None:
-            with OrderflowClient(url) as watcher:
-                while not stop.is_set():
-                    seen.append(watcher.get_stock(hot))
-                    stop.wait(0.1)
+            while not stop.is_set():
+                item = dynamodb.get_item(TableName=stock_table, Key={"sku": {"S": hot}, "record": {"S": "LEVEL"}})
+                counters = item.get("Item", {})
+                seen.append({c: int(counters[c]["N"]) if c in counters else 0
+                             for c in ("on_hand", "reserved", "available")})
+                stop.wait(0.1)
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
