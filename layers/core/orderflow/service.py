@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from .adapters.customers import CustomersRepository
 from .adapters.demand import DemandRepository
-from .adapters.dynamo import ConditionFailed, Write, transact
+from .adapters.dynamo import ConditionFailed, Write, read_together, transact
 from .adapters.orders import OrdersRepository
 from .adapters.products import ProductsRepository
 from .adapters.stock import StockRepository
@@ -163,8 +163,7 @@ class OrderService:
 
     def orderable(self, customer_id: str, skus: list[str]) -> dict[str, Product]:
         """The products of ``skus``; Unprocessable (422, nothing written) naming what cannot be ordered."""
-        customer = self.customers.get(customer_id)
-        products = self.products.get_many(skus)
+        customer, products = self._customer_and_products(customer_id, skus)
         problems: dict[str, Any] = {}
         if customer is None:
             problems["unknown_customer"] = customer_id
@@ -238,11 +237,11 @@ class OrderService:
                 raise InvalidOrder(_last_reason(order))
             if self._done(order, S.VALIDATED):
                 return order
-            products = self.products.get_many([line.sku for line in order.lines])
+            customer, products = self._customer_and_products(order.customer_id, [li.sku for li in order.lines])
             problems = [f"unknown SKU {li.sku}" for li in order.lines if li.sku not in products]
             problems += [f"SKU {li.sku} is no longer sold" for li in order.lines
                          if li.sku in products and not products[li.sku].active]
-            if self.customers.get(order.customer_id) is None:
+            if customer is None:
                 problems.append(f"unknown customer {order.customer_id}")
             if problems:
                 self._reject(order, "; ".join(problems))
@@ -363,6 +362,11 @@ class OrderService:
         return failed
 
     # ------------------------------------------------------------------ shared rules
+    def _customer_and_products(self, customer_id: str, skus: list[str]) -> tuple[Customer | None, dict[str, Product]]:
+        """The customer (None if unknown) and the products found of ``skus``, in one BatchGetItem."""
+        customer, products = read_together(self.customers.read(customer_id), self.products.read_many(skus))
+        return customer, products
+
     def _give_back(self, order: Order, target: OrderStatus, reason: str, by: str) -> Order:
         """One transaction: the order moves to ``target`` and every hold it has is released."""
         write, after = self.orders.transition(order, target, reason=reason, by=by)
