@@ -2,19 +2,22 @@
 behaviour: the real ``OrderService`` and adapters on moto tables built from template.yaml, in process.
 
 - submit and Validate read the customer and the products in one BatchGetItem (across two tables);
+- Validate writes from the order the intake handed on, and reads it only when that copy is stale or absent;
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
 
 from orderflow.adapters import dynamo
-from orderflow.errors import TransientError, Unprocessable
+from orderflow.errors import InvalidOrder, OrderCancelled, TransientError, Unprocessable
 from orderflow.models import CustomerIn, OrderLineIn, OrderStatus, ProductIn, StockAdjustmentIn
 from orderflow.models import SubmitOrderIn as Submit
 from orderflow.service import OrderService
@@ -71,21 +74,21 @@ def submit(service: OrderService, customer: str, skus: list[str]):
     return service.submit(request, uuid.uuid4().hex)
 
 
+def started_with(service: OrderService, order_id: str) -> dict:
+    sfn = boto3.client("stepfunctions")
+    arn = f"{service.workflow.state_machine_arn.replace(':stateMachine:', ':execution:')}:{order_id}"
+    return json.loads(sfn.describe_execution(executionArn=arn)["input"])
+
+
 # ------------------------------------------------------------------ one read of customer and products
-def test_submit_reads_customer_and_products_in_one_batch(service, calls):
+def test_submit_reads_customer_and_products_in_one_batch_and_hands_the_order_on(service, calls):
     customer, skus = shop(service)
     with calls:
         order = submit(service, customer, skus)
     assert calls.operations == ["BatchGetItem", "PutItem"]
     assert [li.unit_price for li in order.lines] == [Decimal(2), Decimal(3)]  # priced from the catalogue
-
-
-def test_validate_reads_customer_and_products_in_one_batch(service, calls):
-    customer, skus = shop(service)
-    order = submit(service, customer, skus)
-    with calls:
-        assert service.validate(order.order_id).status == S.VALIDATED
-    assert calls.operations == ["GetItem", "BatchGetItem", "UpdateItem"]
+    start = started_with(service, order.order_id)
+    assert start == {"order_id": order.order_id, "woken_by": None, "order": order.model_dump(mode="json")}
 
 
 @pytest.mark.parametrize("problem", ["unknown_customer", "unknown_skus", "inactive_skus", "all"])
@@ -166,3 +169,48 @@ def test_reads_of_more_than_a_hundred_keys_are_split(service):
     assert customer_found is not None and set(products) == set(skus)
     with pytest.raises(ValueError):
         dynamo.read_together(service.products.read_many(skus), service.products.read_many(skus))
+
+
+# ------------------------------------------------------------------ Validate from the handed-on order
+def test_validate_writes_from_the_handed_on_order_without_reading_it(service, calls):
+    customer, skus = shop(service)
+    order = submit(service, customer, skus)
+    with calls:
+        validated = service.validate(order.order_id, order)
+    assert calls.operations == ["BatchGetItem", "UpdateItem"]
+    assert validated.status == S.VALIDATED and service.get_order(order.order_id) == validated
+
+
+def test_validate_without_a_handed_on_order_reads_it(service, calls):
+    customer, skus = shop(service)
+    order = submit(service, customer, skus)
+    with calls:
+        assert service.validate(order.order_id, None).status == S.VALIDATED
+    assert calls.operations == ["GetItem", "BatchGetItem", "UpdateItem"]
+
+
+def test_validate_with_a_stale_copy_decides_on_the_stored_order(service, calls):
+    customer, skus = shop(service)
+    order = submit(service, customer, skus)
+    validated = service.validate(order.order_id, order)
+    with calls:  # a step delivered twice, with the intake's (now stale) copy
+        assert service.validate(order.order_id, order) == validated
+    assert calls.operations == ["BatchGetItem", "UpdateItem", "GetItem"]  # the stale write failed, nothing twice
+    assert [e.status for e in service.get_order(order.order_id).timeline] == [S.PENDING, S.VALIDATED]
+
+    cancelled = submit(service, customer, skus)
+    service.cancel(cancelled.order_id, "changed my mind")
+    with pytest.raises(OrderCancelled):  # the copy says PENDING; the stored order was cancelled meanwhile
+        service.validate(cancelled.order_id, cancelled)
+    assert service.get_order(cancelled.order_id).status == S.CANCELLED
+
+
+def test_validate_does_not_trust_what_submit_checked(service):
+    """A product withdrawn between submit and Validate rejects the order, even from the handed-on copy."""
+    customer, skus = shop(service)
+    order = submit(service, customer, skus)
+    service.put_product(skus[1], ProductIn(name="withdrawn", unit_price=Decimal(3), active=False))
+    with pytest.raises(InvalidOrder, match=f"SKU {skus[1]} is no longer sold"):
+        service.validate(order.order_id, order)
+    stored = service.get_order(order.order_id)
+    assert stored.status == S.REJECTED and "no longer sold" in stored.timeline[-1].reason

@@ -152,13 +152,13 @@ class OrderService:
                                     by="customer")],
         )
         if self.orders.create(order):
-            self.workflow.start(order.order_id)
+            self.workflow.start(order)
             return order
         stored = self._found(self.orders.get(order.order_id), "order")
         if [(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in lines]:
             raise Conflict("this Idempotency-Key was already used for a different order",
                            {"order_id": stored.order_id})
-        self.workflow.start(stored.order_id)  # finishes a submit that crashed after storing the order
+        self.workflow.start(stored)  # finishes a submit that crashed after storing the order
         return stored
 
     def orderable(self, customer_id: str, skus: list[str]) -> dict[str, Product]:
@@ -231,7 +231,11 @@ class OrderService:
         return self._race(order_id, attempt, missing=NotFound)
 
     # ------------------------------------------------------------------ orders: workflow steps
-    def validate(self, order_id: str) -> Order:
+    def validate(self, order_id: str, known: Order | None = None) -> Order:
+        """Check the order against the catalogue and the customer as they are now (a product can stop being
+        sold between submit and this step, so what submit checked is not trusted), writing from the order
+        the intake handed on (``known``) without reading it first."""
+
         def attempt(order: Order) -> Order:
             if order.status == S.REJECTED:
                 raise InvalidOrder(_last_reason(order))
@@ -250,7 +254,7 @@ class OrderService:
             transact([write])
             return after
 
-        return self._race(order_id, attempt)
+        return self._race(order_id, attempt, known=known)
 
     def check_credit(self, order_id: str, known: Order | None = None) -> Order:
         def attempt(order: Order) -> Order:
