@@ -3,6 +3,7 @@ behaviour: the real ``OrderService`` and adapters on moto tables built from temp
 
 - submit and Validate read the customer and the products in one BatchGetItem (across two tables);
 - Validate writes from the order the intake handed on, and reads it only when that copy is stale or absent;
+- deliver is one UpdateItem conditional on SHIPPED, and reads the order only when that condition fails.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import boto3
 import pytest
 
 from orderflow.adapters import dynamo
-from orderflow.errors import InvalidOrder, OrderCancelled, TransientError, Unprocessable
-from orderflow.models import CustomerIn, OrderLineIn, OrderStatus, ProductIn, StockAdjustmentIn
+from orderflow.errors import Conflict, InvalidOrder, NotFound, OrderCancelled, TransientError, Unprocessable
+from orderflow.models import CustomerIn, OrderLineIn, OrderStatus, ProductIn, ShipIn, StockAdjustmentIn
 from orderflow.models import SubmitOrderIn as Submit
 from orderflow.service import OrderService
 
@@ -214,3 +215,63 @@ def test_validate_does_not_trust_what_submit_checked(service):
         service.validate(order.order_id, order)
     stored = service.get_order(order.order_id)
     assert stored.status == S.REJECTED and "no longer sold" in stored.timeline[-1].reason
+
+
+# ------------------------------------------------------------------ deliver in one conditional update
+def shipped(service: OrderService) -> Any:
+    customer, skus = shop(service)
+    order = submit(service, customer, skus)
+    for step in (service.validate, service.check_credit, service.reserve):
+        order = step(order.order_id, order)
+    return service.ship(order.order_id, ShipIn(carrier="DHL", tracking="T1"))
+
+
+def test_deliver_is_one_update_that_returns_the_stored_order(service, calls):
+    order = shipped(service)
+    with calls:
+        delivered = service.deliver(order.order_id)
+    assert calls.operations == ["UpdateItem"]
+    stored = service.get_order(order.order_id)
+    assert delivered == stored
+    assert stored.status == S.DELIVERED and stored.version == order.version + 1
+    assert [e.status for e in stored.timeline][-2:] == [S.SHIPPED, S.DELIVERED]
+    assert stored.timeline[-1].by == "warehouse" and stored.timeline[-1].at == stored.updated_at
+    assert stored.shipment.delivered_at == stored.updated_at
+    assert (stored.shipment.carrier, stored.shipment.tracking, stored.shipment.shipped_at) == \
+        ("DHL", "T1", order.shipment.shipped_at)
+    assert stored.deadline is None
+
+
+def test_delivering_again_returns_the_order_unchanged(service, calls):
+    delivered = service.deliver(shipped(service).order_id)
+    with calls:
+        assert service.deliver(delivered.order_id) == delivered
+    assert calls.operations == ["UpdateItem", "GetItem"]  # the condition failed; the read answers
+    assert service.get_order(delivered.order_id) == delivered
+
+
+def test_delivering_an_order_that_has_not_shipped_is_a_conflict_and_changes_nothing(service):
+    customer, skus = shop(service)
+    order = submit(service, customer, skus)
+    reserved = order
+    for step in (service.validate, service.check_credit, service.reserve):
+        reserved = step(reserved.order_id, reserved)
+    with pytest.raises(Conflict) as refused:
+        service.deliver(order.order_id)
+    assert refused.value.details == {"status": "RESERVED"}
+    assert service.get_order(order.order_id) == reserved
+
+    with pytest.raises(NotFound):
+        service.deliver("ord-no-such-order")
+    assert service.orders.get("ord-no-such-order") is None  # the conditional update created nothing
+
+
+def test_a_shipped_order_without_its_shipment_record_is_still_delivered(service):
+    """The one-update path stamps ``shipment.delivered_at``, so it needs the shipment map; an order
+    shipped without one (written before ship recorded it) is delivered by the read-and-write path."""
+    order = shipped(service)
+    dynamo.client().update_item(TableName=service.orders.table, Key={"order_id": {"S": order.order_id}},
+                                UpdateExpression="REMOVE shipment")
+    delivered = service.deliver(order.order_id)
+    assert delivered.status == S.DELIVERED and delivered.shipment.delivered_at
+    assert service.get_order(order.order_id) == delivered
