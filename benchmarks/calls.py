@@ -67,7 +67,7 @@ def request_units(call: Call, sizes: dict[tuple[str, str], int]) -> tuple[float,
             if call.operation == "TransactGetItems":
                 rru += 2 * units
             else:
-                rru += units if call.consistent else units / 2
+                rru += units if table in call.consistent else units / 2
     return wru, rru
 
 

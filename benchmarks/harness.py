@@ -41,7 +41,7 @@ class Call:
     function: str
     operation: str
     items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    consistent: bool = False
+    consistent: frozenset[str] = frozenset()  # the tables it read strongly consistent
 
 
 def _body(params: dict[str, Any]) -> dict[str, Any]:
@@ -49,23 +49,26 @@ def _body(params: dict[str, Any]) -> dict[str, Any]:
     return json.loads(body.decode() if isinstance(body, bytes) else body)
 
 
-def _items_of(operation: str, request: dict[str, Any]) -> tuple[list[tuple[str, dict[str, Any]]], bool]:
-    """The (table, key-or-item) pairs a request touches, and whether its reads are strongly consistent."""
+def _items_of(operation: str, request: dict[str, Any]) -> tuple[list[tuple[str, dict[str, Any]]], frozenset[str]]:
+    """The (table, key-or-item) pairs a request touches, and the tables it reads strongly consistent (a
+    BatchGetItem sets that per table)."""
+    def read(table: str, spec: dict[str, Any]) -> frozenset[str]:
+        return frozenset({table}) if spec.get("ConsistentRead") else frozenset()
+
     if operation in ("GetItem", "UpdateItem", "DeleteItem"):
-        return [(request["TableName"], request["Key"])], bool(request.get("ConsistentRead"))
+        return [(request["TableName"], request["Key"])], read(request["TableName"], request)
     if operation == "PutItem":
-        return [(request["TableName"], request["Item"])], False
+        return [(request["TableName"], request["Item"])], frozenset()
     if operation == "BatchGetItem":
         pairs = [(t, k) for t, spec in request["RequestItems"].items() for k in spec["Keys"]]
-        consistent = all(spec.get("ConsistentRead") for spec in request["RequestItems"].values())
-        return pairs, consistent
+        return pairs, frozenset().union(*(read(t, spec) for t, spec in request["RequestItems"].items()))
     if operation in ("TransactWriteItems", "TransactGetItems"):
         pairs = []
         for entry in request["TransactItems"]:
             ((_, op),) = entry.items()
             pairs.append((op["TableName"], op.get("Key") or op.get("Item") or {}))
-        return pairs, True
-    return [(request.get("TableName", "?"), {})], bool(request.get("ConsistentRead"))
+        return pairs, frozenset(t for t, _ in pairs)
+    return [(request.get("TableName", "?"), {})], read(request.get("TableName", "?"), request)
 
 
 class Recorder:
@@ -92,7 +95,7 @@ class Recorder:
         try:
             items, consistent = _items_of(model.name, _body(params or {}))
         except (KeyError, ValueError, TypeError):
-            items, consistent = [], False
+            items, consistent = [], frozenset()
         call = Call(self.current(), model.name, items, consistent)
         with self.lock:
             self.calls.append(call)

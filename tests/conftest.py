@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from orderflow.service import OrderService
 from orderflow_local.stack import LocalStack
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 
 ORDER_MACHINE = "OrderProcessingStateMachine"
 SETTLED = {"RESERVED", "BACKORDERED", "REJECTED", "FAILED", "CANCELLED", "DELIVERED"}
@@ -85,3 +90,42 @@ class Api:
 @pytest.fixture(scope="module")
 def api(stack: LocalStack) -> Api:
     return Api(stack)
+
+
+@pytest.fixture(scope="module")
+def in_process_service() -> Iterator[OrderService]:
+    """The real ``OrderService`` and adapters on moto tables built from template.yaml, in process (no local
+    stack). Executions are recorded, not run: the tests play the workflow's steps themselves."""
+    import boto3
+    from moto import mock_aws
+
+    from orderflow.adapters import aws
+    from orderflow.settings import Settings, get_settings
+    from orderflow_local import fidelity
+    from orderflow_local.template import load_template
+
+    with pytest.MonkeyPatch.context() as env, mock_aws():
+        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        aws.reset()
+        get_settings.cache_clear()
+        fidelity.install()  # transactions all-or-nothing, as on AWS
+        template = load_template(TEMPLATE)
+        dynamodb = boto3.client("dynamodb")
+        for table in template.tables:
+            keys = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
+            dynamodb.create_table(TableName=table.name, **{k: table.properties[k] for k in keys
+                                                           if k in table.properties})
+        role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        machine = boto3.client("stepfunctions").create_state_machine(
+            name="orders", roleArn=role,
+            definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
+        )["stateMachineArn"]
+        environment = template.function("ReserveStockFunction").environment
+        fields = {k.lower(): v for k, v in environment.items() if k.lower() in Settings.model_fields}
+        yield OrderService.from_settings(Settings(**{**fields, "order_state_machine_arn": machine}))
+        aws.reset()
+        get_settings.cache_clear()

@@ -1,7 +1,7 @@
 """Step: check the order against the current catalogue and customer (InvalidOrder → REJECTED)."""
 
-from orderflow.lambda_support import workflow_step
+from orderflow.lambda_support import known_order, workflow_step
 from orderflow.service import OrderService
 
 service = OrderService.from_settings()
-handler = workflow_step("validate_order", lambda event: service.validate(event["order_id"]))
+handler = workflow_step("validate_order", lambda event: service.validate(event["order_id"], known_order(event)))

@@ -15,23 +15,19 @@ must agree with the orders as stored:
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 from typing import ClassVar
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-from moto import mock_aws
 from reliability_support import size
 
 from orderflow import policy
-from orderflow.adapters import aws, dynamo
+from orderflow.adapters import dynamo
 from orderflow.errors import Conflict, CreditDenied, InvalidOrder, OrderCancelled, OutOfStock
 from orderflow.models import (
     Customer,
@@ -46,11 +42,7 @@ from orderflow.models import (
 )
 from orderflow.models import SubmitOrderIn as Submit
 from orderflow.service import OrderService
-from orderflow.settings import Settings, get_settings
-from orderflow_local import fidelity
-from orderflow_local.template import load_template
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 S = OrderStatus
 # Written out here rather than taken from orderflow.transitions, so the test checks the rules, not itself.
 HOLDS_CREDIT = {S.CREDIT_APPROVED, S.BACKORDERED, S.RESERVED, S.SHIPPED, S.DELIVERED}
@@ -67,34 +59,9 @@ PROFILE = settings(
 
 
 @pytest.fixture(scope="module")
-def service() -> OrderService:
+def service(in_process_service: OrderService) -> OrderService:
     """The real service and adapters on moto tables built from template.yaml (no local stack: in process)."""
-    with pytest.MonkeyPatch.context() as env, mock_aws():
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        aws.reset()
-        get_settings.cache_clear()
-        fidelity.install()  # transactions all-or-nothing, as on AWS
-        template = load_template(TEMPLATE)
-        dynamodb = boto3.client("dynamodb")
-        for table in template.tables:
-            keys = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
-            dynamodb.create_table(TableName=table.name, **{k: table.properties[k] for k in keys
-                                                           if k in table.properties})
-        # Executions are recorded, not run: this test plays the workflow's steps itself.
-        role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        machine = boto3.client("stepfunctions").create_state_machine(
-            name="orders", roleArn=role,
-            definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
-        )["stateMachineArn"]
-        environment = template.function("ReserveStockFunction").environment
-        fields = {k.lower(): v for k, v in environment.items() if k.lower() in Settings.model_fields}
-        yield OrderService.from_settings(Settings(**{**fields, "order_state_machine_arn": machine}))
-        aws.reset()
-        get_settings.cache_clear()
+    return in_process_service
 
 
 lines_strategy = st.lists(st.tuples(st.integers(0, len(PRICES) - 1), st.integers(1, 8)),

@@ -15,6 +15,19 @@ def statuses(order: dict) -> list[str]:
     return [entry["status"] for entry in order["timeline"]]
 
 
+def validate_inputs(stack, order_id: str) -> list:
+    """The ``order`` each run of the Validate step was handed (from the runtime's journal)."""
+    return [run.event.get("order") for run in list(stack.runtime.journal)
+            if run.logical_id == "ValidateOrderFunction" and run.event.get("order_id") == order_id]
+
+
+def test_the_intake_hands_the_stored_order_to_validate(api, stack):
+    sku, customer = api.product(stock=5), api.customer()
+    submitted = api.submit(customer, {sku: 1}).json()
+    api.wait_for(submitted["order_id"])
+    assert validate_inputs(stack, submitted["order_id"]) == [submitted]  # the order as stored, PENDING
+
+
 def test_happy_path_reaches_delivered(api):
     sku, customer = api.product(price=4.5, stock=10), api.customer(credit_limit=100)
     order_id = api.submit(customer, {sku: 3}).json()["order_id"]
@@ -90,6 +103,7 @@ def test_invalid_order_is_rejected_by_validate(api, stack):
     assert order["status"] == "REJECTED"
     assert "unknown SKU NO-SUCH-SKU" in order["timeline"][-1]["reason"]
     assert api.steps(order_id) == ["Validate"]
+    assert validate_inputs(stack, order_id) == [None]  # an input without the order: Validate read it
     assert api.credit(customer)["exposure"] == 0
 
 

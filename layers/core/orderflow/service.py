@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from .adapters.customers import CustomersRepository
 from .adapters.demand import DemandRepository
-from .adapters.dynamo import ConditionFailed, Write, transact
+from .adapters.dynamo import ConditionFailed, Write, read_together, transact
 from .adapters.orders import OrdersRepository
 from .adapters.products import ProductsRepository
 from .adapters.queues import StockArrivals
@@ -162,19 +162,18 @@ class OrderService:
                                     by="customer")],
         )
         if self.orders.create(order):
-            self.workflow.start(order.order_id)
+            self.workflow.start(order)
             return order
         stored = self._found(self.orders.get(order.order_id), "order")
         if [(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in lines]:
             raise Conflict("this Idempotency-Key was already used for a different order",
                            {"order_id": stored.order_id})
-        self.workflow.start(stored.order_id)  # finishes a submit that crashed after storing the order
+        self.workflow.start(stored)  # finishes a submit that crashed after storing the order
         return stored
 
     def orderable(self, customer_id: str, skus: list[str]) -> dict[str, Product]:
         """The products of ``skus``; Unprocessable (422, nothing written) naming what cannot be ordered."""
-        customer = self.customers.get(customer_id)
-        products = self.products.get_many(skus)
+        customer, products = self._customer_and_products(customer_id, skus)
         problems: dict[str, Any] = {}
         if customer is None:
             problems["unknown_customer"] = customer_id
@@ -225,7 +224,15 @@ class OrderService:
         return self._race(order_id, attempt, missing=NotFound)
 
     def deliver(self, order_id: str) -> Order:
-        """Delivered: the order is done; its value stays on the customer's exposure until paid."""
+        """Delivered: the order is done; its value stays on the customer's exposure until paid.
+
+        One UpdateItem conditional on SHIPPED, without reading the order first: delivery needs nothing
+        of the order but its status. Only when that condition fails is the order read, to answer as
+        before: already DELIVERED is returned unchanged, any other status is a Conflict (409)."""
+        try:
+            return self.orders.advance(order_id, S.SHIPPED, S.DELIVERED, by="warehouse", stamp="shipment.delivered_at")
+        except ConditionFailed:
+            pass
 
         def attempt(order: Order) -> Order:
             if order.status == S.DELIVERED:
@@ -242,17 +249,21 @@ class OrderService:
         return self._race(order_id, attempt, missing=NotFound)
 
     # ------------------------------------------------------------------ orders: workflow steps
-    def validate(self, order_id: str) -> Order:
+    def validate(self, order_id: str, known: Order | None = None) -> Order:
+        """Check the order against the catalogue and the customer as they are now (a product can stop being
+        sold between submit and this step, so what submit checked is not trusted), writing from the order
+        the intake handed on (``known``) without reading it first."""
+
         def attempt(order: Order) -> Order:
             if order.status == S.REJECTED:
                 raise InvalidOrder(_last_reason(order))
             if self._done(order, S.VALIDATED):
                 return order
-            products = self.products.get_many([line.sku for line in order.lines])
+            customer, products = self._customer_and_products(order.customer_id, [li.sku for li in order.lines])
             problems = [f"unknown SKU {li.sku}" for li in order.lines if li.sku not in products]
             problems += [f"SKU {li.sku} is no longer sold" for li in order.lines
                          if li.sku in products and not products[li.sku].active]
-            if self.customers.get(order.customer_id) is None:
+            if customer is None:
                 problems.append(f"unknown customer {order.customer_id}")
             if problems:
                 self._reject(order, "; ".join(problems))
@@ -261,7 +272,7 @@ class OrderService:
             transact([write])
             return after
 
-        return self._race(order_id, attempt)
+        return self._race(order_id, attempt, known=known)
 
     def check_credit(self, order_id: str, known: Order | None = None) -> Order:
         def attempt(order: Order) -> Order:
@@ -373,6 +384,11 @@ class OrderService:
         return failed
 
     # ------------------------------------------------------------------ shared rules
+    def _customer_and_products(self, customer_id: str, skus: list[str]) -> tuple[Customer | None, dict[str, Product]]:
+        """The customer (None if unknown) and the products found of ``skus``, in one BatchGetItem."""
+        customer, products = read_together(self.customers.read(customer_id), self.products.read_many(skus))
+        return customer, products
+
     def _give_back(self, order: Order, target: OrderStatus, reason: str, by: str) -> Order:
         """One transaction: the order moves to ``target`` and every hold it has is released."""
         write, after = self.orders.transition(order, target, reason=reason, by=by)

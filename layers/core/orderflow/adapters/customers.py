@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from ..models import Customer, CustomerIn
 from . import dynamo
-from .dynamo import Write
+from .dynamo import Read, Write
 
 
 class CustomersRepository:
@@ -19,6 +19,12 @@ class CustomersRepository:
     def get(self, customer_id: str) -> Customer | None:
         item = dynamo.get(self.table, {"customer_id": customer_id})
         return Customer.model_validate(item) if item else None
+
+    def read(self, customer_id: str) -> Read:
+        """``get`` as a read to batch with other tables' (``dynamo.read_together``): the customer or None,
+        strongly consistent like ``get``, so a customer created a moment ago is found."""
+        return Read(self.table, [{"customer_id": customer_id}], consistent=True,
+                    parse=lambda items: Customer.model_validate(items[0]) if items else None)
 
     def upsert(self, customer_id: str, data: CustomerIn) -> Customer:
         item = dynamo.apply(Write(

@@ -7,6 +7,7 @@ Adapters build :class:`Write` objects; a write runs alone (``apply``) or, with o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -129,21 +130,56 @@ def get(table: str, key: dict[str, Any], consistent: bool = True) -> dict[str, A
     return from_item(item) if item else None
 
 
-def batch_get(requests: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """BatchGetItem across tables (up to 100 keys), following UnprocessedKeys."""
-    pending = {t: {"Keys": [to_item(k) for k in keys]} for t, keys in requests.items() if keys}
+_BATCH_GET_LIMIT = 100
+_BATCH_GET_ATTEMPTS = 8
+
+
+def batch_get(requests: dict[str, list[dict[str, Any]]],
+              consistent: frozenset[str] | set[str] = frozenset()) -> dict[str, list[dict[str, Any]]]:
+    """BatchGetItem across tables (100 keys a call), following UnprocessedKeys with a short backoff.
+    The tables named in ``consistent`` are read with strongly consistent reads."""
+    keys = [(t, to_item(k)) for t, ks in requests.items() for k in ks]
     found: dict[str, list[dict[str, Any]]] = {t: [] for t in requests}
-    for _ in range(8):
-        if not pending:
-            return found
-        try:
-            response = client().batch_get_item(RequestItems=pending)
-        except Exception as exc:
-            raise _translate(exc) from exc
-        for table, items in response.get("Responses", {}).items():
-            found[table].extend(from_item(i) for i in items)
-        pending = response.get("UnprocessedKeys") or {}
-    raise TransientError("DynamoDB left keys unprocessed; try again")
+    for start in range(0, len(keys), _BATCH_GET_LIMIT):
+        pending: dict[str, list[dict[str, Any]]] = {}
+        for table, key in keys[start:start + _BATCH_GET_LIMIT]:
+            pending.setdefault(table, []).append(key)
+        for attempt in range(_BATCH_GET_ATTEMPTS):
+            request = {t: {"Keys": ks, **({"ConsistentRead": True} if t in consistent else {})}
+                       for t, ks in pending.items()}
+            try:
+                response = client().batch_get_item(RequestItems=request)
+            except Exception as exc:
+                raise _translate(exc) from exc
+            for table, items in response.get("Responses", {}).items():
+                found[table].extend(from_item(i) for i in items)
+            pending = {t: r["Keys"] for t, r in (response.get("UnprocessedKeys") or {}).items() if r.get("Keys")}
+            if not pending:
+                break
+            time.sleep(min(0.05 * 2 ** attempt, 1.0))
+        else:
+            raise TransientError("DynamoDB left keys unprocessed; try again")
+    return found
+
+
+@dataclass
+class Read:
+    """Keys to get from one table and how to make the adapter's answer of the items found, usable
+    alone or, with reads of other tables, in one BatchGetItem (``read_together``)."""
+
+    table: str
+    keys: list[dict[str, Any]]
+    parse: Callable[[list[dict[str, Any]]], Any]
+    consistent: bool = False
+
+
+def read_together(*reads: Read) -> list[Any]:
+    """The answers of ``reads`` (one table each), in order, from one BatchGetItem per 100 keys."""
+    tables = [r.table for r in reads]
+    if len(set(tables)) != len(tables):
+        raise ValueError(f"one read per table: {tables}")
+    found = batch_get({r.table: r.keys for r in reads}, consistent={r.table for r in reads if r.consistent})
+    return [r.parse(found[r.table]) for r in reads]
 
 
 def query(table: str, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

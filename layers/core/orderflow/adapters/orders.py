@@ -39,12 +39,8 @@ class OrdersRepository:
     ) -> tuple[Write, Order]:
         """The write that moves ``order`` to ``target`` iff nobody changed it since it was read,
         and the order as it will be once that write lands."""
-        now = utc_now()
-        entry = TimelineEntry(status=target, at=now, reason=reason, by=by).model_dump(exclude_none=True)
-        sets = ["#status = :target", "version = version + :one", "updated_at = :now",
-                "timeline = list_append(timeline, :entry)"]
-        values: dict[str, Any] = {":target": target.value, ":one": 1, ":now": now, ":entry": [entry],
-                                  ":current": order.status.value, ":version": order.version}
+        now, entry, sets, values = _moved(target, reason, by)
+        values.update({":current": order.status.value, ":version": order.version})
         for index, (name, value) in enumerate((extra or {}).items()):
             sets.append(f"{name} = :x{index}")
             values[f":x{index}"] = value
@@ -59,6 +55,27 @@ class OrdersRepository:
             "timeline": [*order.model_dump()["timeline"], entry],
         })
         return write, after
+
+    def advance(self, order_id: str, current: OrderStatus, target: OrderStatus, by: str = "workflow",
+                reason: str | None = None, stamp: str | None = None) -> Order:
+        """Move the order from ``current`` to ``target`` in one UpdateItem, without reading it first, and
+        return it as stored after. Only for a transition whose one precondition is the status and whose
+        changes (timeline entry, version, ``updated_at``, the time ``stamp`` names, as ``map.field`` of a
+        map the order has) depend on nothing else the order holds, so a writer that did not read the order
+        cannot undo another's write. ConditionFailed when the order is not in ``current`` (or not there)."""
+        _, _, sets, values = _moved(target, reason, by)
+        values[":current"] = current.value
+        names = {"#status": "status"}
+        condition = "#status = :current"
+        if stamp:
+            parent, child = stamp.split(".")
+            names.update({"#stamp_map": parent, "#stamp_field": child})
+            sets.append("#stamp_map.#stamp_field = :now")
+            condition += " AND attribute_exists(#stamp_map)"
+        item = dynamo.apply(Write("Update", self.table, key={"order_id": order_id},
+                                  update="SET " + ", ".join(sets) + " REMOVE deadline", condition=condition,
+                                  names=names, values=values), return_new=True)
+        return Order.model_validate(item)
 
     def overdue(self, status: OrderStatus, now: str, limit: int = 100) -> list[str]:
         """Ids of up to ``limit`` orders in ``status`` whose deadline is at or before ``now``, oldest first."""
@@ -81,6 +98,16 @@ class OrdersRepository:
         items, last = dynamo.query(self.table, **kwargs)
         next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
         return [Order.model_validate(i) for i in items], next_cursor
+
+
+def _moved(target: OrderStatus, reason: str | None, by: str) -> tuple[str, dict[str, Any], list[str], dict[str, Any]]:
+    """What every transition sets (status, version + 1, ``updated_at``, a timeline entry): the time, the
+    entry, the SET clauses and their values."""
+    now = utc_now()
+    entry = TimelineEntry(status=target, at=now, reason=reason, by=by).model_dump(exclude_none=True)
+    sets = ["#status = :target", "version = version + :one", "updated_at = :now",
+            "timeline = list_append(timeline, :entry)"]
+    return now, entry, sets, {":target": target.value, ":one": 1, ":now": now, ":entry": [entry]}
 
 
 _CURSOR_KEYS = {"order_id", "customer_id", "created_at"}  # the by-customer index's key and the table's

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..models import Product, ProductIn
 from . import dynamo
-from .dynamo import Write
+from .dynamo import Read, Write
 
 
 class ProductsRepository:
@@ -24,8 +24,13 @@ class ProductsRepository:
         return product, Write("Put", self.table, item=product.model_dump(mode="python", exclude_none=True))
 
     def get_many(self, skus: list[str]) -> dict[str, Product]:
-        found = dynamo.batch_get({self.table: [{"sku": s} for s in skus]})[self.table]
-        return {item["sku"]: Product.model_validate(item) for item in found}
+        return dynamo.read_together(self.read_many(skus))[0]
+
+    def read_many(self, skus: list[str]) -> Read:
+        """``get_many`` as a read to batch with other tables' (``dynamo.read_together``): the products
+        found, by SKU (eventually consistent, like ``get_many``)."""
+        return Read(self.table, [{"sku": s} for s in skus],
+                    parse=lambda items: {item["sku"]: Product.model_validate(item) for item in items})
 
     def existing(self, skus: list[str]) -> set[str]:
         """Which of ``skus`` are in the catalogue (one BatchGetItem per 100 SKUs)."""

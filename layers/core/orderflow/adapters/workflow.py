@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import TransientError
 from .aws import client, error_code
+
+if TYPE_CHECKING:
+    from ..models import Order
 
 
 class StepFunctionsWorkflow:
     def __init__(self, state_machine_arn: str | None):
         self.state_machine_arn = state_machine_arn
 
-    def start(self, order_id: str) -> None:
-        """Start the order's execution, named by the order id; starting it twice is a no-op."""
-        self.start_named(order_id, {"order_id": order_id, "woken_by": None})
+    def start(self, order: Order) -> None:
+        """Start the order's execution, named by the order id; starting it twice is a no-op. The input
+        carries the order as stored, so Validate writes from it without reading it first (an order of at
+        most ``MAX_ORDER_LINES`` lines is a few KB, far below the 256 KB input limit)."""
+        self.start_named(order.order_id, {"order_id": order.order_id, "woken_by": None,
+                                          "order": order.model_dump(mode="json")})
 
     def wake(self, order_id: str, sku: str) -> None:
         """Start a backordered order's execution again, at Reserve (``woken_by``). Each wake-up is a new
