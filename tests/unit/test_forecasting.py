@@ -17,7 +17,14 @@ from orderflow.forecasting import (
     mase,
     rmsse,
 )
-from orderflow.forecasting.methods import applicable, fit_method, heuristic_initial_states, total_error_sigma
+from orderflow.forecasting.methods import (
+    YEAR_HALF_WINDOW,
+    applicable,
+    conditional_total_error_sigma,
+    fit_method,
+    heuristic_initial_states,
+    total_error_sigma,
+)
 
 
 def weekly(n: int = 210, seed: int = 1, level: float = 40.0) -> np.ndarray:
@@ -222,3 +229,57 @@ def test_the_sigma_of_a_total_is_measured_on_the_models_own_forecasts_of_totals(
     # known at an origin: only the windows that ended by then; none ended yet: NaN
     early = total_error_sigma(fit, walk, 10, [fit.first_origin + 5, fit.first_origin + 10, 600])
     assert np.isnan(early[0]) and np.isfinite(early[1:]).all()
+
+
+def spells(rates: list[tuple[int, float]], seed: int = 5) -> np.ndarray:
+    """Poisson daily demand at a rate that is constant for each (days, rate) spell, in turn."""
+    rate = np.concatenate([np.full(days, r) for days, r in rates])
+    return np.random.default_rng(seed).poisson(rate).astype(float)
+
+
+def test_the_conditional_sigma_of_a_total_is_the_largest_of_three_measured_spreads():
+    y = spells([(91, 10.0), (91, 40.0), (91, 15.0), (91, 30.0), (91, 10.0), (91, 40.0), (91, 12.0), (60, 35.0)])
+    fit = fit_method("ses", y, 7)
+    window, year = 14, 365
+    origins = np.array([y.size - 30, y.size])  # both in the last (high) spell
+    got = conditional_total_error_sigma(fit, y, window, origins, year)
+    absolute = total_error_sigma(fit, y, window, origins)
+    starts, errors = fit.total_errors(y, window)
+    totals = np.concatenate([[0.0], np.cumsum(y)])
+    predicted = totals[starts + window] - totals[starts] - errors
+    for i, o in enumerate(origins):
+        ended = starts + window <= o
+        now = float(np.clip(fit.at_origins(np.array([o]), window), 0, None).sum())
+        level = np.sqrt(np.sum(errors[ended] ** 2) / np.sum(predicted[ended] ** 2)) * now
+        same_time = ended & (np.abs(starts - (o - year)) <= YEAR_HALF_WINDOW)
+        seasonal = np.sqrt(np.mean(errors[same_time] ** 2))
+        assert got[i] == pytest.approx(max(absolute[i], level, seasonal))
+    # a high spell errs more than the history's average spread says: the level-proportional one is larger
+    assert (got > 1.1 * absolute).all()
+
+
+def test_the_conditional_sigma_anticipates_a_step_that_came_at_this_time_last_year():
+    # low demand, stepping up fourfold on the same days every year (a season's start)
+    y = spells([(300, 10.0), (90, 40.0), (275, 10.0)])
+    fit = fit_method("ses", y, 7)
+    origin = y.size  # day 665: the step of last year's day 300 is due now, the last months were low
+    before = float(total_error_sigma(fit, y, 14, [origin])[0])
+    got = float(conditional_total_error_sigma(fit, y, 14, [origin], 365)[0])
+    assert got > 2 * before  # last year's windows at this time straddled the step
+    # at a time of year without a step it is the absolute spread (the level is low, nothing last year)
+    quiet = 600
+    assert float(conditional_total_error_sigma(fit, y, 14, [quiet], 365)[0]) == pytest.approx(
+        float(total_error_sigma(fit, y, 14, [quiet])[0]))
+
+
+def test_the_conditional_sigma_reads_only_what_was_known_at_the_origin():
+    y = spells([(300, 10.0), (90, 40.0), (275, 10.0)])
+    fit = fit_method("ses", y, 7)
+    origins = np.array([500, 560, 620])
+    known = conditional_total_error_sigma(fit, y, 14, origins, 365)
+    for o, value in zip(origins, known, strict=True):
+        changed = y.copy()
+        changed[o:] = changed[o:] * 5 + 3  # what happens after the origin
+        assert float(conditional_total_error_sigma(fit, changed, 14, [o], 365)[0]) == pytest.approx(float(value))
+    first = fit.first_origin
+    assert np.isnan(conditional_total_error_sigma(fit, y, 14, [first + 5], 365)[0])  # no window ended yet

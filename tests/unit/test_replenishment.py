@@ -114,6 +114,19 @@ def test_without_a_finished_window_the_one_step_sigma_is_scaled_by_root_days():
     assert float(total_sigmas(fit, y, 2.0, 3, 0)[1][0]) == 0.0  # continuous review: no review period
 
 
+def test_demand_on_most_days_gets_the_spread_that_applies_now_intermittent_the_average():
+    from orderflow.forecasting.methods import conditional_total_error_sigma, fit_method, total_error_sigma
+
+    rng = np.random.default_rng(4)
+    y = rng.poisson(np.repeat([10.0, 40.0, 12.0, 45.0, 10.0, 40.0], 91)).astype(float)  # ends in a high spell
+    fit = fit_method("ses", y, 7)
+    smooth = total_sigmas(fit, y, 2.0, 10, 7, demand_class="erratic")
+    sparse_ = total_sigmas(fit, y, 2.0, 10, 7, demand_class="lumpy")
+    assert float(smooth[0][0]) == pytest.approx(float(conditional_total_error_sigma(fit, y, 10, None, 365)[0]))
+    assert float(sparse_[0][0]) == pytest.approx(float(total_error_sigma(fit, y, 10)[0]))
+    assert float(smooth[0][0]) > float(sparse_[0][0]) and float(smooth[1][0]) > float(sparse_[1][0])
+
+
 def test_a_well_stocked_sku_is_not_ordered():
     decision = decide_sku(product(), stock(5000), steady(), remaining=None)
     assert decision.outcome == "not_needed" and decision.quantity == 0

@@ -46,6 +46,11 @@ if TYPE_CHECKING:  # numpy: imported only where a forecast is made
 MAX_HISTORY_DAYS = 730  # the most history a forecast reads
 MIN_HISTORY_DAYS = 14  # two weekly seasons: less is skipped as "history too short"
 SEASON_LENGTH = 7  # daily demand, weekly pattern
+YEAR_LENGTH = 365  # days: the σ of totals looks at the same time one year earlier
+# Demand classes whose σ of totals is the largest of the absolute, level-proportional and
+# time-of-year spreads (conditional_total_error_sigma); intermittent and lumpy demand keep the
+# absolute one (docs/policy.md "Achieved service, measured").
+CONDITIONAL_SIGMA_CLASSES = ("smooth", "erratic")
 CAPACITY_ATTEMPTS = 4  # drafts that lose the supplier-capacity race re-decide at most this often
 ERROR_TEXT_LIMIT = 1000
 _BATCH_READ = 100  # keys per BatchGetItem
@@ -211,7 +216,7 @@ def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Dec
         raise Skip(f"the forecast failed: {type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]) from None
     daily = [round(float(v), 4) for v in result.mean]
     lead, review = total_sigmas(result.details["fitted"], history, float(result.sigma), params.lead_time_days,
-                                params.review_period_days)
+                                params.review_period_days, demand_class=result.demand_class)
     decision = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
                         demand_class=result.demand_class, method=result.method, history_days=len(history),
                         horizon_days=horizon, forecast=daily, forecast_daily=round(sum(daily) / horizon, 4),
@@ -221,7 +226,7 @@ def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Dec
 
 
 def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, review_period_days: int,
-                 origins: Any = None) -> tuple[Any, Any]:
+                 origins: Any = None, demand_class: str | None = None) -> tuple[Any, Any]:
     """σ of the forecast error of the demand totals the policy covers, over the lead time and over one
     review period (``ceil`` of each, in days): the RMS of the fitted model's own in-sample errors of
     such totals (``orderflow.forecasting.methods.total_error_sigma``), at each of ``origins`` (days of
@@ -229,10 +234,13 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
     yet, or the model cannot forecast its past, ``sigma·√days`` from the one-step ``sigma``. That
     scaling assumes independent days; a forecast whose errors persist (a level that moved and is
     caught up with over weeks) has a lead-time error several times larger, and this measures it
-    (docs/policy.md §3)."""
+    (docs/policy.md §3). For a ``demand_class`` in :data:`CONDITIONAL_SIGMA_CLASSES` (demand on most
+    days) it is the spread that applies at the origin: the largest of that RMS, the spread in
+    proportion to the origin's forecast and the spread at the same time a year earlier
+    (``orderflow.forecasting.methods.conditional_total_error_sigma``)."""
     import numpy as np
 
-    from .forecasting.methods import total_error_sigma
+    from .forecasting.methods import conditional_total_error_sigma, total_error_sigma
 
     y = np.asarray(history, dtype=float)
     at = np.atleast_1d(np.asarray(y.size if origins is None else origins))
@@ -244,7 +252,8 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
             continue
         try:
             with np.errstate(all="ignore"):
-                direct = total_error_sigma(model, y, days, at)
+                direct = (conditional_total_error_sigma(model, y, days, at, YEAR_LENGTH)
+                          if demand_class in CONDITIONAL_SIGMA_CLASSES else total_error_sigma(model, y, days, at))
         except (ValueError, ArithmeticError, TypeError, np.linalg.LinAlgError):  # a model that cannot say
             direct = np.full(at.shape, np.nan)
         out.append(np.where(np.isfinite(direct), direct, one_step * math.sqrt(days)))

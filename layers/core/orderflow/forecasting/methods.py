@@ -79,6 +79,47 @@ def total_error_sigma(fit: Fitted, y: np.ndarray, window: int, origins: Any = No
         return np.where(counts[ended] > 0, np.sqrt(squares[ended] / np.maximum(counts[ended], 1)), np.nan)
 
 
+YEAR_HALF_WINDOW = 14  # periods either side of the same day a year earlier (four weeks in all)
+
+
+def conditional_total_error_sigma(fit: Fitted, y: np.ndarray, window: int, origins: Any = None,
+                                  year: int = 365) -> np.ndarray:
+    """The spread of ``fit``'s errors of ``window``-period totals that applies at each of ``origins``
+    (default ``len(y)``): the largest of three measures of it, each from the in-sample windows
+    ended by the origin (:meth:`Fitted.total_errors`):
+
+    - **absolute**: their RMS (:func:`total_error_sigma`);
+    - **in proportion to the level**: ``sqrt(Σ error² / Σ forecast²)`` times the origin's own
+      forecast total: demand whose rate moves in proportion to itself errs most where it is high,
+      and an absolute spread averaged over high and low spells covers the high ones too little;
+    - **at this time of year**: the RMS of the windows that started within
+      :data:`YEAR_HALF_WINDOW` periods of the same point ``year`` periods earlier: a forecast
+      that was caught out by a step last year at this time (a season's start) is likely to be again.
+
+    NaN where no window has ended yet. The measures need no look-ahead: a window counts at an
+    origin only once it has ended."""
+    at = np.atleast_1d(np.asarray(y.size if origins is None else origins))
+    starts, errors = fit.total_errors(y, window)
+    totals = np.concatenate([[0.0], np.cumsum(y)])
+    predicted = totals[starts + window] - totals[starts] - errors if starts.size else np.zeros(0)
+    known = np.isfinite(errors)
+    counts = np.concatenate([[0], np.cumsum(known)])
+    squares = np.concatenate([[0.0], np.cumsum(np.where(known, errors, 0.0) ** 2)])
+    scale = np.concatenate([[0.0], np.cumsum(np.where(known, predicted, 0.0) ** 2)])
+    ended = np.searchsorted(starts, at - window, side="right")  # windows with o + window <= origin
+    first = np.searchsorted(starts, at - year - YEAR_HALF_WINDOW, side="left")
+    last = np.maximum(first, np.searchsorted(starts, np.minimum(at - year + YEAR_HALF_WINDOW, at - window),
+                                             side="right"))
+    now = np.clip(fit.at_origins(at, window), 0.0, None).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        absolute = np.where(counts[ended] > 0, np.sqrt(squares[ended] / np.maximum(counts[ended], 1)), np.nan)
+        level = np.where(scale[ended] > 0, np.sqrt(squares[ended] / scale[ended]) * now, np.nan)
+        seasonal_count = counts[last] - counts[first]
+        seasonal = np.where(seasonal_count > 0,
+                            np.sqrt((squares[last] - squares[first]) / np.maximum(seasonal_count, 1)), np.nan)
+    return np.where(np.isfinite(absolute), np.fmax(absolute, np.fmax(level, seasonal)), np.nan)
+
+
 class ZeroFit(Fitted):
     """No demand in the history: forecast zero."""
 
