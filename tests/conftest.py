@@ -95,7 +95,8 @@ def api(stack: LocalStack) -> Api:
 @pytest.fixture(scope="module")
 def in_process_service() -> Iterator[OrderService]:
     """The real ``OrderService`` and adapters on moto tables built from template.yaml, in process (no local
-    stack). Executions are recorded, not run: the tests play the workflow's steps themselves."""
+    stack). Executions and stock arrivals are recorded, not run: the tests play the workflow's steps
+    themselves."""
     import boto3
     from moto import mock_aws
 
@@ -124,8 +125,10 @@ def in_process_service() -> Iterator[OrderService]:
             name="orders", roleArn=role,
             definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
         )["stateMachineArn"]
+        arrivals = boto3.client("sqs").create_queue(QueueName="stock-arrivals")["QueueUrl"]
         environment = template.function("ReserveStockFunction").environment
         fields = {k.lower(): v for k, v in environment.items() if k.lower() in Settings.model_fields}
-        yield OrderService.from_settings(Settings(**{**fields, "order_state_machine_arn": machine}))
+        yield OrderService.from_settings(Settings(**{**fields, "order_state_machine_arn": machine,
+                                                     "stock_arrivals_queue_url": arrivals}))
         aws.reset()
         get_settings.cache_clear()

@@ -200,7 +200,7 @@ class OrderService:
                                {"status": order.status.value})
             return self._give_back(order, S.CANCELLED, reason, by="customer")
 
-        return self._race(order_id, attempt, missing=NotFound)
+        return self._announce_released(self._race(order_id, attempt, missing=NotFound))
 
     def ship(self, order_id: str, shipment: ShipIn) -> Order:
         """The warehouse shipped it: reserved stock leaves and demand is recorded, in one transaction."""
@@ -358,7 +358,7 @@ class OrderService:
                 return order
             return self._give_back(order, S.FAILED, reason, by="workflow")
 
-        return self._race(order_id, attempt)
+        return self._announce_released(self._race(order_id, attempt))
 
     def expire_overdue(self, now: str | None = None) -> list[Order]:
         """Fail every order past its deadline, giving back its holds: backorders no stock came for, and
@@ -378,7 +378,7 @@ class OrderService:
                         return self._give_back(order, S.FAILED, reason, by="deadline")
 
                     if (expired := self._race(order_id, attempt, missing=NotFound)) is not None:
-                        failed.append(expired)
+                        failed.append(self._announce_released(expired))
                 if len(order_ids) < 100 or len(failed) == before:  # a short page, or one the index lags on
                     break
         return failed
@@ -402,6 +402,15 @@ class OrderService:
             writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
         transact(writes)
         return after
+
+    def _announce_released(self, order: Order) -> Order:
+        """Stock that a cancelled or failed order gave back when it left RESERVED serves backorders like a
+        receipt: its SKUs are announced (``stock_arrived``). Also when the give-back is replayed (a retried
+        cancel or compensation finds it done), so a retry finishes an announcement that failed."""
+        left = order.timeline[-2].status if len(order.timeline) >= 2 else None
+        if order.status in (S.CANCELLED, S.FAILED) and left in HOLDS_STOCK:
+            self.stock_arrived(sorted({line.sku for line in order.lines}))
+        return order
 
     def _reject(self, order: Order, reason: str) -> None:
         write, _ = self.orders.transition(order, S.REJECTED, reason=reason)
