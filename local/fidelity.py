@@ -38,6 +38,24 @@ Two more keep moto's memory bounded in long runs (``make soak``), without changi
   records) and puts those back when the transaction fails half-way, which is what moto's whole-table
   restore amounts to when requests are serialised.
 
+And four only save time (``make bench``, section 6), again without changing an answer:
+
+- Parsed once. moto parses a state machine's ASL again (with ANTLR) for every execution, and builds a
+  new JSONPath parser (PLY, tables and all) for every path it evaluates: each EventBridge event
+  delivered to a rule's target, each ``ResultPath`` and path of a workflow state. Both parsers are
+  pure functions of their text, and what they return is only read afterwards, so each text is parsed
+  once here and the result kept (up to a bounded number of texts).
+- Items dumped as JSON. moto serializes every DynamoDB answer by walking botocore's output shape
+  member by member, down every attribute of every item; for the item operations (GetItem, Query,
+  TransactWriteItems, ...) its answer is already DynamoDB's JSON, so it is dumped as it is, as moto
+  did before it had that serializer (``tests/local/test_local_transport.py`` reads every attribute
+  type back through each of them).
+- Handler methods listed once. For every request moto lists the methods of its handler class with
+  ``inspect.getmembers``; the list is made once per class here (the classes do not change after
+  :func:`install`).
+- Lambda clients reused. moto's Step Functions builds a new boto3 client for every Lambda task it
+  runs; here one per region and port is built and reused (botocore clients are thread-safe).
+
 The stream's consumer runs inside the write that caused it, hence inside the lock: it must not
 call DynamoDB.
 """
@@ -85,7 +103,70 @@ def install() -> None:
     LambdaBackend.send_dynamodb_items = _keep_failed_records(LambdaBackend.send_dynamodb_items)
     CallbackPoolManager.notify = _answered_once(CallbackPoolManager.notify)
     LambdaBackend.create_event_source_mapping = _polled_sqs_mappings(LambdaBackend.create_event_source_mapping)
+    _parse_once()
+    _dump_items_as_json()
+    _reuse_lambda_clients()
+    import moto.core.responses as responses
+
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)
     _installed = True
+
+
+def _reuse_lambda_clients() -> None:
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils as lambda_eval
+    from moto.settings import moto_server_port
+
+    build = lambda_eval.boto_client_for
+    built: dict[tuple[str, str, str], Any] = {}
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto's builder ignores the state's credentials; each stack has a port of its own.
+        key = (region, service, str(moto_server_port()))
+        if key not in built:
+            built[key] = build(region, service, state_credentials)
+        return built[key]
+
+    lambda_eval.boto_client_for = boto_client_for
+
+
+ITEM_OPERATIONS = frozenset({
+    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
+    "TransactGetItems", "TransactWriteItems",
+})
+
+
+def _dump_items_as_json() -> None:
+    """``DynamoResult.execute_result`` that answers the item operations with ``json.dumps``."""
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+    from moto.dynamodb.responses import DynamoResult
+
+    serialized = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name not in ITEM_OPERATIONS:
+            return serialized(self, context)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, dynamo_json_dump(self.result)
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+PARSED_TEXTS = 512  # per parser: state machine definitions, JSONPath expressions
+
+
+def _parse_once() -> None:
+    """Memoise moto's ASL parser and the JSONPath parsers its Step Functions and EventBridge call."""
+    import jsonpath_ng
+    import jsonpath_ng.ext
+    import moto.stepfunctions.parser.asl.component.common.path.result_path as result_path
+    import moto.stepfunctions.parser.asl.utils.json_path as json_path
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    asl = functools.lru_cache(maxsize=PARSED_TEXTS)(AmazonStateLanguageParser.parse)
+    AmazonStateLanguageParser.parse = staticmethod(asl)  # type: ignore[method-assign]
+    extended = functools.lru_cache(maxsize=PARSED_TEXTS)(jsonpath_ng.ext.parse)
+    plain = functools.lru_cache(maxsize=PARSED_TEXTS)(jsonpath_ng.parse)
+    jsonpath_ng.ext.parse = json_path.parse = extended  # moto.events imports it from jsonpath_ng.ext per call
+    jsonpath_ng.parse = result_path.parse = plain
 
 
 def _locked(original: Any) -> Any:

@@ -33,6 +33,7 @@ from orderflow_local.resources import create_resources, render_definition
 from orderflow_local.runtime import LambdaRuntime, process_environment, set_env
 from orderflow_local.schedules import ScheduleTimer
 from orderflow_local.template import DEFAULT_STACK_NAME, REGION, Template, read_template, resolve_template
+from orderflow_local.transport import InProcess
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 # Applied when the template declares them; moto really sleeps on Retry intervals.
@@ -95,6 +96,7 @@ class LocalStack:
         self._sqs_sources: fidelity.SqsEventSources | None = None
         self._supplier_sim: supplier_sim.SimulatedSuppliers | None = None
         self._endpoint: str | None = None
+        self._in_process: InProcess | None = None
         authorizer = next(iter(self.resources.authorizers.values()), None)
         # The issuer of the tokens the API's JWT authorizer accepts offline (local/auth.py).
         self.issuer = LocalIssuer(authorizer.issuer, authorizer.audiences[0]) if authorizer and authorizer.audiences \
@@ -139,6 +141,9 @@ class LocalStack:
         self._exit.callback(server.stop)
         self._endpoint = f"http://{HOST}:{port}"
         self._exit.callback(self._clients.clear)
+        self._in_process = InProcess(self._endpoint)
+        self._in_process.install()
+        self._exit.callback(self._in_process.uninstall)
 
         executing = default_user_config.get("stepfunctions", {}).get("execute_state_machine", False)
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
@@ -177,7 +182,7 @@ class LocalStack:
 
     def _release(self) -> None:
         self._runtime = self._http = self._timer = self._sqs_sources = self._supplier_sim = None
-        self._endpoint = None
+        self._endpoint = self._in_process = None
         with LocalStack._active_lock:
             LocalStack._active = None
 
@@ -212,6 +217,11 @@ class LocalStack:
     @property
     def routes(self) -> list[Route]:
         return _started(self._http).routes
+
+    @property
+    def in_process(self) -> InProcess:
+        """The transport answering this process's requests to :attr:`aws_endpoint` (``answered`` counts them)."""
+        return _started(self._in_process)
 
     @property
     def aws_endpoint(self) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from local_support import eventually
+from local_support import eventually, scratch_table
 
 from orderflow_local.stack import LocalStack
 
@@ -21,16 +20,9 @@ from orderflow_local.stack import LocalStack
 @pytest.fixture(scope="module")
 def streamed_table(stack: LocalStack) -> Iterator[str]:
     """A table with a stream and no consumer: its stream keeps every record, so they can be counted."""
-    dynamodb = stack.boto3_client("dynamodb")
-    name = f"fidelity-{uuid.uuid4().hex[:8]}"
-    dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    yield name
-    dynamodb.delete_table(TableName=name)
+    with scratch_table(stack.boto3_client("dynamodb"), "fidelity", StreamSpecification={
+            "StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}) as name:
+        yield name
 
 
 def _items(stack: LocalStack, table: str) -> dict[str, dict[str, Any]]:
