@@ -1,15 +1,15 @@
 """Figure 6: offline throughput, orders per second end to end through the local stack, and a profile.
 
-The stack runs in this process (moto's server, the in-process Lambda runtime, the HTTP front); the
-clients run in a child process (``python -m benchmarks.throughput client ...``), N threads with one
-``httpx.Client`` each, so their own work does not share the stack's interpreter lock. One order is
-what a shop and its warehouse do: ``POST /orders`` (2 lines), poll ``GET /orders/{id}`` every 100 ms
-until RESERVED (a GET costs the stack about as much as a workflow step, so a tighter poll mostly
-measures the polling), ``POST .../ship``, ``POST .../deliver``; its latency runs from the submit to
-the DELIVERED answer. After each N every order is read back from the orders table (not timed) to check
-it is DELIVERED. Every run gets a stack of its own: moto's
-TransactWriteItems deep-copies each table it touches before applying it (timed here), a cost that
-grows with the tables, so runs sharing one stack would each start slower than the one before.
+The stack runs in this process (moto, the in-process Lambda runtime, the HTTP front; the functions'
+AWS calls answered in-process, ``orderflow_local.transport``); the clients run in a child process
+(``python -m benchmarks.throughput client ...``), N threads with one ``httpx.Client`` each, so their own
+work does not share the stack's interpreter lock. One order is what a shop and its warehouse do:
+``POST /orders`` (2 lines), poll ``GET /orders/{id}`` every 100 ms until RESERVED (a GET costs the stack
+about as much as a workflow step, so a tighter poll mostly measures the polling), ``POST .../ship``,
+``POST .../deliver``; its latency runs from the submit to the DELIVERED answer. After each N every order
+is read back from the orders table (not timed) to check it is DELIVERED. Every run gets a stack of its
+own, starting from empty tables. One more run at N = 4 sends every AWS call over moto's server, as the
+stack did before its in-process transport: the A/B of that transport within one bench run.
 
 The profile is one more run at N = 4 with pyinstrument in every thread the stack starts during it
 (HTTP requests, moto's requests, workflow executions), the sessions combined. pyinstrument samples
@@ -36,9 +36,8 @@ from .common import REPO, log, percentile, summary
 
 PLAN: tuple[tuple[int, int], ...] = ((1, 30), (4, 60), (16, 128))  # (clients, orders)
 PROFILE_PLAN = (4, 24)
-# One run with moto's per-request directory scan memoised: an experiment to show what that part of
-# moto costs; the local stack itself is not changed.
-EXPERIMENT_PLAN = (4, 60)
+# One run with every AWS call over moto's server (the in-process transport off): what the transport saves.
+OVER_HTTP_PLAN = (4, 60)
 POLL_SECONDS = 0.1
 PRODUCTS = 20
 TARGET_ORDERS, TARGET_SECONDS = 1_000, 60.0
@@ -292,91 +291,30 @@ def hot_spots(sessions: list[Any], top: int = TOP) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def moto_module_scan_memoised() -> Iterator[None]:
-    """moto's server lists its own package directory (and stats every entry) on each request, under its
-    dispatcher lock (``moto.backends.list_of_moto_modules``); answer from a list made once instead."""
-    from moto import backends
-
-    original = backends.list_of_moto_modules
-    modules = tuple(original())
-    backends.list_of_moto_modules = lambda: iter(modules)  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        backends.list_of_moto_modules = original  # type: ignore[assignment]
-
-
 # ---------------------------------------------------------------------- the section
-def fresh_run(clients: int, orders: int, *, profile: bool = False, memoise_scan: bool = False) -> dict[str, Any]:
-    """One measured run on a stack of its own (moto's cost per write grows with its tables, so every run
-    starts from empty tables: the shop, then a 4-order warm-up that imports every handler)."""
+def fresh_run(clients: int, orders: int, *, profile: bool = False, over_http: bool = False) -> dict[str, Any]:
+    """One measured run on a stack of its own (the shop, then a 4-order warm-up that imports every handler).
+    ``over_http``: the in-process transport off, so every AWS call is an HTTP request to moto's server."""
     from orderflow_local.stack import LocalStack
 
     from .harness import Shop, quiet_stdout
 
-    with quiet_stdout(), LocalStack() as stack, moto_rollback_copies() as transactions:
+    with quiet_stdout(), LocalStack() as stack:
+        if over_http:
+            stack.in_process.uninstall()
         shop = Shop.create(stack.api_url, products=PRODUCTS, customers=clients)
         drive(stack.api_url, 2, 4, shop.skus, shop.customers)
-        transactions.clear()
+        before = Counter(stack.in_process.answered)
         with ExitStack() as extras:
             sessions = extras.enter_context(profiling()) if profile else None
-            if memoise_scan:
-                extras.enter_context(moto_module_scan_memoised())
             result = measure(stack, shop.skus, shop.customers, clients, orders)
-        quarter = max(1, len(transactions) // 4)
-        result["moto_rollback_copy_ms"] = {
-            "count": len(transactions),
-            "first_quarter": statistics.fmean(transactions[:quarter]) if transactions else 0.0,
-            "last_quarter": statistics.fmean(transactions[-quarter:]) if transactions else 0.0,
-        }
+        answered = Counter(stack.in_process.answered)
+        answered.subtract(before)
+        result["in_process_per_order"] = {service: n / orders for service, n in sorted(answered.items()) if n > 0}
         result["orders_in_table"] = _orders_in_table(stack)
     if sessions is not None:
         result["hot_spots"] = hot_spots(sessions)
     return result
-
-
-@contextmanager
-def moto_rollback_copies() -> Iterator[list[float]]:
-    """Per TransactWriteItems, the ms moto spends deep-copying every table it touches (its rollback copy,
-    taken before applying anything: its cost grows with the tables)."""
-    import copy
-    import types
-
-    import moto.dynamodb.models as models
-
-    per_transaction: list[float] = []
-    inside = threading.local()
-
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        if not getattr(inside, "on", False):
-            return copy.deepcopy(value, memo)
-        began = time.perf_counter()
-        try:
-            return copy.deepcopy(value, memo)
-        finally:
-            inside.spent += (time.perf_counter() - began) * 1000
-
-    proxy = types.SimpleNamespace(**vars(copy))
-    proxy.deepcopy = deepcopy
-    original_transact = models.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(backend: Any, transact_items: Any) -> Any:
-        inside.on, inside.spent = True, 0.0
-        try:
-            return original_transact(backend, transact_items)
-        finally:
-            inside.on = False
-            per_transaction.append(inside.spent)
-
-    original_copy = models.copy
-    models.copy = proxy  # type: ignore[assignment]
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    try:
-        yield per_transaction
-    finally:
-        models.DynamoDBBackend.transact_write_items = original_transact  # type: ignore[method-assign]
-        models.copy = original_copy
 
 
 def _orders_in_table(stack: Any) -> int:
@@ -389,7 +327,7 @@ def _orders_in_table(stack: Any) -> int:
 
 
 def run(plan: tuple[tuple[int, int], ...] = PLAN, profile: tuple[int, int] | None = PROFILE_PLAN,
-        experiment: tuple[int, int] | None = EXPERIMENT_PLAN) -> dict[str, Any]:
+        over_http: tuple[int, int] | None = OVER_HTTP_PLAN) -> dict[str, Any]:
     runs = []
     for clients, orders in plan:
         log(f"  throughput: N={clients}, {orders} orders (fresh stack)")
@@ -400,16 +338,16 @@ def run(plan: tuple[tuple[int, int], ...] = PLAN, profile: tuple[int, int] | Non
         log(f"  throughput: profiling N={clients}, {orders} orders (fresh stack)")
         profiled_run = fresh_run(clients, orders, profile=True)
         profiled = {"run": profiled_run, **profiled_run.pop("hot_spots")}
-    experimented: dict[str, Any] = {}
-    if experiment:
-        clients, orders = experiment
-        log(f"  throughput: N={clients}, {orders} orders, moto's module scan memoised (experiment, fresh stack)")
-        experimented = fresh_run(clients, orders, memoise_scan=True)
+    http_run: dict[str, Any] = {}
+    if over_http:
+        clients, orders = over_http
+        log(f"  throughput: N={clients}, {orders} orders, every AWS call over moto's server (fresh stack)")
+        http_run = fresh_run(clients, orders, over_http=True)
     best = max(r["orders_per_second"] for r in runs)
     return {
         "runs": runs,
         "profile": profiled,
-        "experiment_moto_scan_memoised": experimented,
+        "over_http": http_run,
         "poll_seconds": POLL_SECONDS,
         "products": PRODUCTS,
         "target": {"orders": TARGET_ORDERS, "seconds": TARGET_SECONDS,
