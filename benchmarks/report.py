@@ -417,8 +417,8 @@ def throughput(record: dict[str, Any] | None) -> str:
         share = ours / prof["busy_seconds"] * 100 if prof["busy_seconds"] else 0
         moto = sum(o["self_s"] for o in prof["busy_by_owner"] if o["owner"] in ("moto", _MOTO_SERVER))
         moto_share = moto / prof["busy_seconds"] * 100 if prof["busy_seconds"] else 0
-        gain = (f" Together they make the stack {ratio:.2f}× as fast at N = {http['clients']} as the same stack "
-                "over moto's server (¹), in this run;" if ratio else "")
+        gain = (f" The in-process transport alone makes the stack {ratio:.2f}× as fast at N = {http['clients']} "
+                "as over moto's server in this run (¹; the run over the server keeps the moto fixes)." if ratio else "")
         out.append(
             f"\n**What this means.** The offline stack does about {best:.1f} orders/s at best on this machine, so "
             f"{t['orders']:,} orders take about {needed:.0f} s, not {t['seconds']:.0f}. It is one Python process: "

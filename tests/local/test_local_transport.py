@@ -121,10 +121,11 @@ def test_the_in_process_answer_is_the_servers(stack: LocalStack, table: str) -> 
 
     answered = stack.in_process.answered["dynamodb"]
     in_process = answers()
-    assert stack.in_process.answered["dynamodb"] == answered + 3
-    with _over_http(stack):
+    answered_after = stack.in_process.answered["dynamodb"]
+    assert answered_after >= answered + 3
+    with _over_http(stack):  # nothing is answered in-process meanwhile, the stack's own threads' calls included
         over_http = answers()
-    assert stack.in_process.answered["dynamodb"] == answered + 3
+    assert stack.in_process.answered["dynamodb"] == answered_after
     assert in_process == over_http
     assert in_process[1][0] == "ConditionalCheckFailedException"
 
