@@ -38,7 +38,7 @@ Two more keep moto's memory bounded in long runs (``make soak``), without changi
   records) and puts those back when the transaction fails half-way, which is what moto's whole-table
   restore amounts to when requests are serialised.
 
-And four only save time (``make bench``, section 6), again without changing an answer:
+And five only save time (``make bench``, section 6), again without changing an answer:
 
 - Parsed once. moto parses a state machine's ASL again (with ANTLR) for every execution, and builds a
   new JSONPath parser (PLY, tables and all) for every path it evaluates: each EventBridge event
@@ -55,6 +55,11 @@ And four only save time (``make bench``, section 6), again without changing an a
   :func:`install`).
 - Lambda clients reused. moto's Step Functions builds a new boto3 client for every Lambda task it
   runs; here one per region and port is built and reused (botocore clients are thread-safe).
+- Expression trees copied directly. moto validates every update expression on a ``deepcopy`` of its
+  parsed tree (the validators rewrite it), and ``deepcopy`` of its plain node objects goes through
+  ``__reduce_ex__`` and ``_reconstruct`` for every node: the largest single cost of an ``UpdateItem``.
+  The nodes get a ``__deepcopy__`` that copies their attributes the same way (memo and all), without
+  the pickle protocol.
 
 The stream's consumer runs inside the write that caused it, hence inside the lock: it must not
 call DynamoDB.
@@ -63,6 +68,7 @@ call DynamoDB.
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import itertools
 import json
@@ -106,6 +112,7 @@ def install() -> None:
     _parse_once()
     _dump_items_as_json()
     _reuse_lambda_clients()
+    _copy_expression_trees_directly()
     import moto.core.responses as responses
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
@@ -127,6 +134,30 @@ def _reuse_lambda_clients() -> None:
         return built[key]
 
     lambda_eval.boto_client_for = boto_client_for
+
+
+def _copy_expression_trees_directly() -> None:
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    atomic = (str, int, bool, type(None))
+    deepcopy = copy.deepcopy
+
+    def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        attributes = copied.__dict__
+        for name, value in self.__dict__.items():
+            if type(value) is list and id(value) not in memo:
+                items: list[Any] = []
+                memo[id(value)] = items
+                items.extend(item if type(item) in atomic else deepcopy(item, memo) for item in value)
+                value = items
+            elif type(value) not in atomic:
+                value = deepcopy(value, memo)
+            attributes[name] = value
+        return copied
+
+    Node.__deepcopy__ = __deepcopy__  # type: ignore[attr-defined]
 
 
 ITEM_OPERATIONS = frozenset({
@@ -252,7 +283,6 @@ class _TablesNotCopied:
 
 def _rollback_touched_items(original: Any) -> Any:
     """``transact_write_items`` that backs up the items it names, not their whole tables."""
-    import copy
 
     import moto.dynamodb.models as models
     from moto.dynamodb.models.dynamo_type import DynamoType

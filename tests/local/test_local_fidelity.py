@@ -131,3 +131,41 @@ def test_a_task_token_is_answered_once(stack: LocalStack) -> None:
     assert stack.wait_for_execution(arn)["status"] == "SUCCEEDED"
     with pytest.raises(ClientError):
         sfn.send_task_success(taskToken=token, output="{}")
+
+
+def test_update_expressions_rewrite_a_copy_of_their_parsed_tree(stack: LocalStack, streamed_table: str) -> None:
+    """moto validates an update on a deep copy of the parsed expression (with the stack's direct copy);
+    one expression text, parsed once, updates different items, each from its own values."""
+    import copy
+
+    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    text = "SET #n = #n + :one, tags = list_append(if_not_exists(tags, :empty), :tag) REMOVE gone"
+    tree = UpdateExpressionParser.make(text)
+    copied = copy.deepcopy(tree)
+
+    def shape(node: Any) -> Any:
+        return (type(node), [shape(child) for child in node.children or []], type(node.parent)) \
+            if isinstance(node, Node) else repr(node)
+
+    def nodes(node: Any) -> list[Any]:
+        return [node, *(n for child in node.children or [] for n in nodes(child))] if isinstance(node, Node) else []
+
+    assert shape(copied) == shape(tree)
+    assert not {id(n) for n in nodes(copied)} & {id(n) for n in nodes(tree)}
+    assert not {id(n.parent) for n in nodes(copied)} & {id(n) for n in nodes(tree)}
+
+    dynamodb = stack.boto3_client("dynamodb")
+    for pk, start in (("expr-a", "1"), ("expr-b", "40")):
+        dynamodb.put_item(TableName=streamed_table, Item={"pk": {"S": pk}, "n": {"N": start}, "gone": {"S": "x"}})
+        for tag in ("first", "second"):
+            dynamodb.update_item(
+                TableName=streamed_table, Key={"pk": {"S": pk}}, UpdateExpression=text,
+                ExpressionAttributeNames={"#n": "n"},
+                ExpressionAttributeValues={":one": {"N": "1"}, ":empty": {"L": []},
+                                           ":tag": {"L": [{"S": f"{pk}-{tag}"}]}})
+    items = _items(stack, streamed_table)
+    assert items["expr-a"]["n"] == {"N": "3"} and items["expr-b"]["n"] == {"N": "42"}
+    assert items["expr-b"]["tags"] == {"L": [{"S": "expr-b-first"}, {"S": "expr-b-second"}]}
+    assert "gone" not in items["expr-a"]
