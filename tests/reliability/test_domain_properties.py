@@ -40,7 +40,7 @@ from orderflow.models import (
     ShipIn,
     StockAdjustmentIn,
 )
-from orderflow.models import SubmitOrderIn as Submit
+from orderflow.requests import SubmitOrderIn as Submit
 from orderflow.service import OrderService
 
 S = OrderStatus
