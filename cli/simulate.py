@@ -77,7 +77,8 @@ def daily_histories(rows: Sequence[HistoryRow]) -> tuple[dict[str, list[float]],
 def product_from(sku: str, data: Mapping[str, Any]) -> Any:
     """A ``Product`` from a catalogue entry or an API answer; ``replenishment`` checked as the API
     checks it on the way in. Raises ``ValueError`` naming the field."""
-    from orderflow.models import Product, ReplenishmentIn
+    from orderflow.models import Product
+    from orderflow.requests import ReplenishmentIn
 
     if not isinstance(data, Mapping):
         raise ValueError("expected an object with supplier_id and replenishment")

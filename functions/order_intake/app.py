@@ -21,7 +21,7 @@ from orderflow.adapters.aws import client
 from orderflow.errors import Conflict, Unprocessable
 from orderflow.http_api import IssuedId, PathId, caller_of, install_error_handlers, refuse_unreadable
 from orderflow.lambda_support import count, observability, once
-from orderflow.models import CancelIn, CustomerIn, PaymentIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
+from orderflow.requests import CancelIn, CustomerIn, PaymentIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
 from orderflow.returns import ReceiveIn, ReturnRequestIn, ReturnService
 from orderflow.service import OrderService
 from orderflow.settings import get_settings

@@ -19,8 +19,9 @@ import pytest
 
 from orderflow.adapters import dynamo
 from orderflow.errors import Conflict, InvalidOrder, NotFound, OrderCancelled, TransientError, Unprocessable
-from orderflow.models import CustomerIn, OrderLineIn, OrderStatus, ProductIn, ShipIn, StockAdjustmentIn
-from orderflow.models import SubmitOrderIn as Submit
+from orderflow.models import OrderStatus
+from orderflow.requests import CustomerIn, OrderLineIn, ProductIn, ShipIn, StockAdjustmentIn
+from orderflow.requests import SubmitOrderIn as Submit
 from orderflow.service import OrderService
 
 S = OrderStatus

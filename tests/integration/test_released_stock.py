@@ -12,7 +12,8 @@ from decimal import Decimal
 import boto3
 import pytest
 
-from orderflow.models import CustomerIn, OrderLineIn, OrderStatus, ProductIn, StockAdjustmentIn, SubmitOrderIn
+from orderflow.models import OrderStatus
+from orderflow.requests import CustomerIn, OrderLineIn, ProductIn, StockAdjustmentIn, SubmitOrderIn
 from orderflow.service import OrderService
 
 

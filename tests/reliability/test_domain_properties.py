@@ -29,18 +29,9 @@ from reliability_support import size
 from orderflow import policy
 from orderflow.adapters import dynamo
 from orderflow.errors import Conflict, CreditDenied, InvalidOrder, OrderCancelled, OutOfStock
-from orderflow.models import (
-    Customer,
-    CustomerIn,
-    Order,
-    OrderLineIn,
-    OrderStatus,
-    PaymentIn,
-    ProductIn,
-    ShipIn,
-    StockAdjustmentIn,
-)
-from orderflow.models import SubmitOrderIn as Submit
+from orderflow.models import Customer, Order, OrderStatus
+from orderflow.requests import CustomerIn, OrderLineIn, PaymentIn, ProductIn, ShipIn, StockAdjustmentIn
+from orderflow.requests import SubmitOrderIn as Submit
 from orderflow.service import OrderService
 
 S = OrderStatus

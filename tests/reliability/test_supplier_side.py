@@ -41,10 +41,10 @@ from botocore.exceptions import ClientError
 from reliability_support import dynamodb_error, size
 
 from orderflow.adapters import aws
-from orderflow.models import ProductIn, ReplenishmentIn
 from orderflow.purchasing import PurchasingService
 from orderflow.purchasing_models import PurchaseOrder, SupplierIn, purchase_order_id
 from orderflow.replenishment import ReplenishmentService
+from orderflow.requests import ProductIn, ReplenishmentIn
 from orderflow.service import OrderService
 from orderflow.settings import get_settings
 from orderflow_local.stack import LocalStack

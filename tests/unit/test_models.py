@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from orderflow.models import MAX_ORDER_LINES, CustomerIn, ProductIn, StockAdjustmentIn, SubmitOrderIn
+from orderflow.models import MAX_ORDER_LINES
+from orderflow.requests import CustomerIn, ProductIn, StockAdjustmentIn, SubmitOrderIn
 from orderflow.service import order_id_for
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from orderflow.errors import TransientError
-from orderflow.models import ProductIn, ReplenishmentIn, StockAdjustmentIn
 from orderflow.purchasing import PurchasingService
 from orderflow.purchasing_models import ReplenishmentRun, SupplierIn, purchase_order_id
 from orderflow.replenishment import ReplenishmentService
+from orderflow.requests import ProductIn, ReplenishmentIn, StockAdjustmentIn
 from orderflow.service import OrderService
 from orderflow.settings import get_settings
 from orderflow_local.stack import LocalStack

@@ -37,13 +37,12 @@ from .models import (
     Model,
     Money,
     Order,
-    OrderLineIn,
     OrderStatus,
     Quantity,
     Strict,
-    SubmitOrderIn,
     utc_now,
 )
+from .requests import OrderLineIn, SubmitOrderIn
 from .service import RACE_ATTEMPTS
 from .settings import Settings, get_settings
 from .transitions import RETURNABLE

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .adapters.customers import CustomersRepository
 from .adapters.demand import DemandRepository
@@ -32,24 +32,12 @@ from .errors import (
     TransientError,
     Unprocessable,
 )
-from .models import (
-    Customer,
-    CustomerIn,
-    Order,
-    OrderLine,
-    OrderStatus,
-    PaymentIn,
-    Product,
-    ProductIn,
-    ShipIn,
-    StockAdjustmentIn,
-    StockLevel,
-    SubmitOrderIn,
-    TimelineEntry,
-    utc_now,
-)
+from .models import Customer, Order, OrderLine, OrderStatus, Product, StockLevel, TimelineEntry, utc_now
 from .settings import Settings, get_settings
 from .transitions import CANCELLABLE, COUNTS_AS_BACKORDERED, HOLDS_CREDIT, HOLDS_STOCK, TERMINAL
+
+if TYPE_CHECKING:
+    from .requests import CustomerIn, PaymentIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
 
 S = OrderStatus
 T = TypeVar("T")

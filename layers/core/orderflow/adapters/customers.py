@@ -6,10 +6,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from ..models import Customer, CustomerIn
+from ..models import Customer
 from . import dynamo
 from .dynamo import Read, Write
+
+if TYPE_CHECKING:
+    from ..requests import CustomerIn
 
 
 class CustomersRepository:

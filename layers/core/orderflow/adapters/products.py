@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import Product, ProductIn
+from ..models import Product
 from . import dynamo
 from .dynamo import Read, Write
+
+if TYPE_CHECKING:
+    from ..requests import ProductIn
 
 
 class ProductsRepository:
