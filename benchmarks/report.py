@@ -56,7 +56,9 @@ def coldstart(record: dict[str, Any] | None) -> str:
     out.append(_provenance(record) + "\n")
     load = d.get("load_average")
     out.append(f"A fresh interpreter (`python -S`, Lambda's `sys.path`: runtime boto3 + the core layer's "
-               f"packages) per measurement, {d['rounds']} rounds interleaved; wall time in ms, median (min–max). "
+               f"packages) per measurement, {d['rounds']} rounds interleaved; wall time in ms from spawn until it is "
+               f"ready, median (min–max): the child then leaves with `os._exit`, as Lambda's init phase ends with the "
+               f"handler loaded and never includes the interpreter's shutdown (for the floor neither). "
                f"**Cold start** = import the handler module with the function's template environment (as on "
                f"Lambda) and create the AWS clients it uses; **floor** = `import boto3` and create the same "
                f"clients (DESIGN.md §7). **First request** = then one call of the handler with its sample event "
