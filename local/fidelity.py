@@ -40,11 +40,13 @@ Two more keep moto's memory bounded in long runs (``make soak``), without changi
 
 And five only save time (``make bench``, section 6), again without changing an answer:
 
-- Parsed once. moto parses a state machine's ASL again (with ANTLR) for every execution, and builds a
-  new JSONPath parser (PLY, tables and all) for every path it evaluates: each EventBridge event
-  delivered to a rule's target, each ``ResultPath`` and path of a workflow state. Both parsers are
-  pure functions of their text, and what they return is only read afterwards, so each text is parsed
-  once here and the result kept (up to a bounded number of texts).
+- Parsed once. moto parses a state machine's ASL again (with ANTLR) for every execution, builds a
+  new JSONPath parser (PLY, tables and all) for every path it evaluates (each EventBridge event
+  delivered to a rule's target, each ``ResultPath`` and path of a workflow state), and tokenizes and
+  parses a DynamoDB update expression twice per ``UpdateItem`` (once per item of a transaction).
+  These parsers are pure functions of their text, and what they return is only read afterwards (the
+  update expression's validators work on a deep copy), so each text is parsed once here and the
+  result kept (up to a bounded number of texts).
 - Items dumped as JSON. moto serializes every DynamoDB answer by walking botocore's output shape
   member by member, down every attribute of every item; for the item operations (GetItem, Query,
   TransactWriteItems, ...) its answer is already DynamoDB's JSON, so it is dumped as it is, as moto
@@ -59,7 +61,8 @@ And five only save time (``make bench``, section 6), again without changing an a
   parsed tree (the validators rewrite it), and ``deepcopy`` of its plain node objects goes through
   ``__reduce_ex__`` and ``_reconstruct`` for every node: the largest single cost of an ``UpdateItem``.
   The nodes get a ``__deepcopy__`` that copies their attributes the same way (memo and all), without
-  the pickle protocol.
+  the pickle protocol. Each of the ten validators also asked, for every node, which node classes it
+  processes, building a dict of its bound methods to answer; the classes are kept per validator class.
 
 The stream's consumer runs inside the write that caused it, hence inside the lock: it must not
 call DynamoDB.
@@ -137,7 +140,7 @@ def _reuse_lambda_clients() -> None:
 
 
 def _copy_expression_trees_directly() -> None:
-    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 
     atomic = (str, int, bool, type(None))
     deepcopy = copy.deepcopy
@@ -158,6 +161,16 @@ def _copy_expression_trees_directly() -> None:
         return copied
 
     Node.__deepcopy__ = __deepcopy__  # type: ignore[attr-defined]
+
+    processed: dict[type, tuple[type, ...]] = {}
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        classes = processed.get(type(self))
+        if classes is None:
+            classes = processed[type(self)] = tuple(self._processing_map())
+        return classes
+
+    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed  # type: ignore[method-assign]
 
 
 ITEM_OPERATIONS = frozenset({
@@ -185,13 +198,17 @@ PARSED_TEXTS = 512  # per parser: state machine definitions, JSONPath expression
 
 
 def _parse_once() -> None:
-    """Memoise moto's ASL parser and the JSONPath parsers its Step Functions and EventBridge call."""
+    """Memoise moto's ASL parser, the JSONPath parsers its Step Functions and EventBridge call, and its
+    DynamoDB update-expression parser."""
     import jsonpath_ng
     import jsonpath_ng.ext
     import moto.stepfunctions.parser.asl.component.common.path.result_path as result_path
     import moto.stepfunctions.parser.asl.utils.json_path as json_path
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
+    update = functools.lru_cache(maxsize=PARSED_TEXTS)(UpdateExpressionParser.make)
+    UpdateExpressionParser.make = staticmethod(update)  # type: ignore[method-assign]
     asl = functools.lru_cache(maxsize=PARSED_TEXTS)(AmazonStateLanguageParser.parse)
     AmazonStateLanguageParser.parse = staticmethod(asl)  # type: ignore[method-assign]
     extended = functools.lru_cache(maxsize=PARSED_TEXTS)(jsonpath_ng.ext.parse)
