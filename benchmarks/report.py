@@ -381,9 +381,13 @@ def throughput(record: dict[str, Any] | None) -> str:
     needed = d["seconds_for_target_orders"]
     noise = (f" Single runs on this shared machine differ by up to about {NOISE_PERCENT} % from one run to the "
              "next; smaller differences between rows are noise.")
+    if d.get("target_measured"):
+        result = (f"Measured: {t['orders']:,} orders with N = {d['target_clients']} clients, every one delivered, "
+                  f"in {needed:.1f} s ({t['orders'] / needed:.2f} orders/s)")
+    else:
+        result = f"Best measured: {best:.2f} orders/s → {t['orders']:,} orders in about {needed:.0f} s"
     out.append(f"\nTarget: {t['orders']:,} orders in under {t['seconds']:.0f} s ({t['orders_per_second']:.1f} "
-               f"orders/s). Best measured: {best:.2f} orders/s → {t['orders']:,} orders in about {needed:.0f} s: "
-               f"**{'met' if needed <= t['seconds'] else 'not met'}**.{noise}\n")
+               f"orders/s). {result}: **{'met' if needed <= t['seconds'] else 'not met'}**.{noise}\n")
     base = next((r for r in d["runs"] if http and r["clients"] == http["clients"]), None)
     ratio = base["orders_per_second"] / http["orders_per_second"] if base and http.get("orders_per_second") else None
     if http:
@@ -419,11 +423,17 @@ def throughput(record: dict[str, Any] | None) -> str:
         share = ours / prof["busy_seconds"] * 100 if prof["busy_seconds"] else 0
         moto = sum(o["self_s"] for o in prof["busy_by_owner"] if o["owner"] in ("moto", _MOTO_SERVER))
         moto_share = moto / prof["busy_seconds"] * 100 if prof["busy_seconds"] else 0
+        if needed <= t["seconds"]:
+            verdict = (f"The offline stack delivered {t['orders']:,} orders in {needed:.0f} s on this machine"
+                       + (" (measured, not extrapolated)" if d.get("target_measured") else "")
+                       + f", within the {t['seconds']:.0f} s target; the shorter runs above show where it levels off.")
+        else:
+            verdict = (f"The offline stack does about {best:.1f} orders/s at best on this machine, so "
+                       f"{t['orders']:,} orders take about {needed:.0f} s, not {t['seconds']:.0f}.")
         gain = (f" The in-process transport alone makes the stack {ratio:.2f}× as fast at N = {http['clients']} "
                 "as over moto's server in this run (¹; the run over the server keeps the moto fixes)." if ratio else "")
         out.append(
-            f"\n**What this means.** The offline stack does about {best:.1f} orders/s at best on this machine, so "
-            f"{t['orders']:,} orders take about {needed:.0f} s, not {t['seconds']:.0f}. It is one Python process: "
+            f"\n**What this means.** {verdict} It is one Python process: "
             "one core's worth of interpreter serves the HTTP front, moto, the workflow interpreter and every "
             "handler, and each order makes over 20 emulated AWS calls besides its polls (the column above). The "
             "hot spots found by profiling the interpreter-lock holder (`py-spy record --gil`) were all in moto "
@@ -433,7 +443,9 @@ def throughput(record: dict[str, Any] | None) -> str:
             "listing of its own package); moto re-parsed the ASL of every execution with ANTLR and built a PLY "
             "JSONPath parser for every path (each EventBridge delivery evaluates eight); it walked botocore's "
             "output shape down every attribute of every item it returned; it listed its handler's methods with "
-            "`inspect` per request and built a boto3 client per Lambda task." + gain
+            "`inspect` per request and built a boto3 client per Lambda task; it tokenized and parsed every "
+            "DynamoDB update expression twice per update, validated it on a copy made through `deepcopy`'s pickle "
+            "protocol, and its ten validators rebuilt a map of their node classes for every node they visited." + gain
             + f" In the profile moto is still {moto_share:.0f} % of the time not spent waiting, our own code "
             f"(domain, handlers and the local stack, with the stdlib and C calls it makes) {share:.1f} %. What "
             "is left is spread over moto's request handling and DynamoDB expression parsing, botocore building, "
@@ -567,9 +579,14 @@ def summary_table(records: dict[str, dict[str, Any] | None]) -> str:
     t = records.get("throughput")
     if t:
         d = t["data"]
-        rows.append(f"| 6. Offline throughput (best N) | {d['best_orders_per_second']:.2f} orders/s "
-                    f"(1,000 orders ≈ {d['seconds_for_target_orders']:.0f} s) | 1,000 orders < 60 s "
-                    f"| {_yes(d['seconds_for_target_orders'] <= 60)} |")
+        if d.get("target_measured"):
+            rows.append(f"| 6. Offline throughput, 1,000 orders end to end (N = {d['target_clients']}) "
+                        f"| {d['seconds_for_target_orders']:.1f} s ({1000 / d['seconds_for_target_orders']:.2f} "
+                        f"orders/s) | < 60 s | {_yes(d['seconds_for_target_orders'] <= 60)} |")
+        else:
+            rows.append(f"| 6. Offline throughput (best N) | {d['best_orders_per_second']:.2f} orders/s "
+                        f"(1,000 orders ≈ {d['seconds_for_target_orders']:.0f} s) | 1,000 orders < 60 s "
+                        f"| {_yes(d['seconds_for_target_orders'] <= 60)} |")
     f = records.get("replenish")
     if f:
         t, acc = f["data"]["throughput"], f["data"]["accuracy"]
