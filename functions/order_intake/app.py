@@ -8,6 +8,9 @@ cold start pays only for what every request uses (docs/decisions.md, "Cold start
 
 from __future__ import annotations
 
+from orderflow import init_phase  # first: no garbage collection while the modules load
+
+# isort: split
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Annotated, Any
@@ -277,3 +280,6 @@ def handler(event: dict, context: Any) -> dict:
     if event.get("rawPath") == SWAGGER_PATH:
         swagger()
     return refuse_unreadable(event, settings.max_body_bytes) or app.resolve(event, context)
+
+
+init_phase.ready()

@@ -3,6 +3,7 @@ shipped in time), giving back their stock and credit."""
 
 from typing import Any
 
+from orderflow import init_phase  # first: no garbage collection while the modules load
 from orderflow.lambda_support import count, observability
 from orderflow.service import OrderService
 
@@ -18,3 +19,6 @@ def handler(event: dict[str, Any], context: Any) -> dict:
     count(metrics, "OrdersExpired", len(expired))
     logger.info("overdue orders failed", extra={"orders": len(expired)})
     return {"expired": [order.order_id for order in expired]}
+
+
+init_phase.ready()

@@ -9,6 +9,9 @@ whose workflow then finds them reserved already, which changes nothing.
 
 from __future__ import annotations
 
+from orderflow import init_phase  # first: no garbage collection while the modules load
+
+# isort: split
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -43,3 +46,6 @@ def wake(record: StockArrivalRecord) -> int:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict:
     return process_partial_response(event=event, record_handler=wake, processor=processor, context=context)
+
+
+init_phase.ready()

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 DEFERRED = ("aws_xray_sdk", "aws_lambda_powertools.utilities.idempotency",
             "aws_lambda_powertools.event_handler.openapi.models", "pydantic_settings")
@@ -36,6 +38,8 @@ def loaded():
     return sorted(m for m in DEFERRED if m in sys.modules)
 
 import {module} as function
+import gc
+collector = {{"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}}
 from orderflow.adapters.aws import client
 after_import = loaded()
 
@@ -70,7 +74,7 @@ results = []
 for event in EVENTS:
     results.append({{"response": function.handler(event, context), "loaded": loaded()}})
 print(json.dumps({{"after_import": after_import, "results": results, "calls": calls,
-                   "subsegments": subsegments}}, default=str))
+                   "subsegments": subsegments, "collector": collector}}, default=str))
 """
 
 
@@ -194,3 +198,16 @@ def test_traces_keep_no_response_data():
     assert handler["annotations"]["ColdStart"] is True
     recorded = json.dumps(out["subsegments"])
     assert body["customer_id"] not in recorded and "response" not in json.dumps(handler.get("metadata", {}))
+
+
+ORDER_FUNCTIONS = [("order_intake", "app"), *(("process_order", m) for m in (
+    "validate", "check_credit", "reserve", "await_stock", "compensate", "expire", "wake"))]
+
+
+@pytest.mark.parametrize(("code_dir", "module"), ORDER_FUNCTIONS)
+def test_order_functions_load_without_collections_and_keep_their_objects_out_of_later_ones(code_dir, module):
+    """orderflow.init_phase: the collector is off while a handler's modules load, and back on once the
+    handler is ready, with what loading built frozen (about 100,000 objects), so no collection scans it."""
+    out = run_child(code_dir, module, [])
+    assert out["collector"]["enabled"] is True
+    assert out["collector"]["frozen"] > 50_000
