@@ -17,6 +17,7 @@ authorizer answers with Orderflow's error body.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -73,10 +74,17 @@ class LocalIssuer:
         body.update(claims)
         return jwt.encode({"alg": ALGORITHM, "kid": self.key.kid}, body, self.key, algorithms=[ALGORITHM])
 
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - the issuer lives as long as its stack
+    def _signed_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token whose signature is this issuer's. Kept per token: the RSA check gives the
+        same answer every time (a client sends one token many times), and the time checks below run on
+        every request."""
+        return jwt.decode(token, self.key, algorithms=[ALGORITHM]).claims
+
     def verify(self, token: str, authorizer: Authorizer) -> dict[str, Any]:
         """The claims of a token API Gateway would accept for ``authorizer``, else ``Unauthorized``."""
         try:
-            claims = jwt.decode(token, self.key, algorithms=[ALGORITHM]).claims
+            claims = dict(self._signed_claims(token))
         except (JoseError, ValueError) as exc:
             raise Unauthorized(f"token not accepted: {exc}") from None
         if claims.get("iss") != authorizer.issuer:
