@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orderflow_local.stack import LocalStack
+from orderflow_local.stack import COLLECTOR_THRESHOLDS, LocalStack
 from orderflow_local.template import TemplateError
 
 FIXTURE_DIR = Path(__file__).parent / "fixtures" / "stack"
@@ -21,16 +22,19 @@ FIXTURE_TEMPLATE = FIXTURE_DIR / "template.yaml"
 
 def test_one_stack_per_process_and_stop_is_idempotent() -> None:
     endpoint_before = os.environ.get("AWS_ENDPOINT_URL")
+    collector_before = gc.get_threshold()
     first = LocalStack(FIXTURE_TEMPLATE, parameter_overrides={"Stage": "one"})
     try:
         first.start()
         with pytest.raises(RuntimeError, match="already running"):
             LocalStack(FIXTURE_TEMPLATE).start()
         assert httpx.put(f"{first.api_url}/items/x", json={}).status_code == 201
+        assert gc.get_threshold() == COLLECTOR_THRESHOLDS  # a server process: collections are rarer
     finally:
         first.stop()
     first.stop()
     assert os.environ.get("AWS_ENDPOINT_URL") == endpoint_before
+    assert gc.get_threshold() == collector_before
     with pytest.raises(RuntimeError, match="not started"):
         _ = first.api_url
 
