@@ -110,7 +110,9 @@ def coldstart(record: dict[str, Any] | None) -> str:
              "Logger, Metrics, settings, the order service and, in the intake, the HTTP resolver with request "
              "validation. Powertools' Tracer (aws-xray-sdk, patching botocore only) is built by the first "
              "invocation, the intake's idempotency layer by the first request with an `Idempotency-Key` and its "
-             "OpenAPI page by the first `GET /swagger`.")
+             "OpenAPI page by the first `GET /swagger`. The order functions load with the garbage collector off "
+             "and freeze what loading built (`orderflow.init_phase`), so no full collection scans the few hundred "
+             "thousand objects that live as long as the sandbox (about 35 ms of a step's cold start before).")
     firsts = [r["first_request_ms"]["median"] for r in rows if "first_request_ms" in r]
     if firsts:
         text += (f" That work is not gone: the first request takes {min(firsts):.0f}–{max(firsts):.0f} ms "
@@ -123,8 +125,8 @@ def coldstart(record: dict[str, Any] | None) -> str:
                  f"pydantic-core and `orderflow` (whose domain models are built when it is imported) are "
                  f"{models:.0f} ms; the intake adds Powertools' event handler, which imports every event "
                  "resolver and data class it has (asyncio with them).")
-    text += (" These are single-run ratios on a shared 2-core machine; peak RSS is the child's `ru_maxrss` at "
-             "exit.\n")
+    text += (" These are single-run ratios on a shared 2-core machine; peak RSS is the child's `ru_maxrss` once "
+             "ready.\n")
     out.append(text)
     return "\n".join(out)
 
