@@ -18,6 +18,6 @@ gc.disable()
 
 
 def ready() -> None:
-    """The handler's module-level objects are built: keep them out of every later collection, collect again."""
+    """The handler's module-level objects are built: keep them out of later collections, collect again."""
     gc.freeze()
     gc.enable()
