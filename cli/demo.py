@@ -693,7 +693,20 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         return 1
     console.print(f"done in {time.monotonic() - started:.1f} s — "
                   + ("[bold green]every outcome as expected[/]" if passed else "[bold red]SOME OUTCOMES WRONG[/]"))
+    print_next_steps(console, args.report_dir / "index.html", started_stack=not args.api)
     return 0 if passed else 1
+
+
+def print_next_steps(console: Console, report: Path, started_stack: bool) -> None:
+    """The last lines of the demo: where its report is, and what to try next."""
+    if report.exists():
+        console.print(f"report: [bold]{report.resolve()}[/] (open it in a browser)", soft_wrap=True)
+    if started_stack:
+        console.print("next: the demo's stack has stopped. Run [bold]make up[/] and, in a second terminal, the "
+                      "README's five-minute tour: tokens and curl, then [bold].venv/bin/orderflow --help[/].",
+                      soft_wrap=True)
+    else:
+        console.print("next: [bold].venv/bin/orderflow --help[/] against the same API (--api URL).", soft_wrap=True)
 
 
 
