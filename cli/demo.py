@@ -51,7 +51,7 @@ from .events import DEFAULT_LOG_GROUP, logs_client, read_events
 from .render import (
     STATUS_STYLES,
     STOCK_FIELDS,
-    number,
+    decisions_table,
     order_summary,
     purchase_order_lines_table,
     purchase_order_summary,
@@ -335,7 +335,7 @@ class Demo:
         c = self.console
         bolt, nut = f"BOLT-{self.run_id}", f"NUT-{self.run_id}"  # new SKUs: a new purchase order each demo
         supplier = self.client.put_supplier(SUPPLIER, "Acme Industrial Supply", capacity_per_cycle=100_000)
-        c.print(supplier_table(supplier))
+        c.print(supplier_table(supplier), crop=False)
         self.check(s, "supplier has its purchase-order queue", f"…po-{SUPPLIER}",
                    supplier.get("queue_url"), ok=str(supplier.get("queue_url", "")).endswith(f"po-{SUPPLIER}"))
         for sku, name, stock in ((bolt, "M8 bolts, box of 100", 0), (nut, "M8 nuts, box of 100", 500)):
@@ -360,7 +360,7 @@ class Demo:
         c.print(run_summary(run))
         self.check(s, "the run completes", "COMPLETED", run["status"])
         decisions = {d["sku"]: d for d in run.get("decisions") or []}
-        c.print(decisions_view([decisions[k] for k in (bolt, nut) if k in decisions]))
+        c.print(decisions_table([decisions[k] for k in (bolt, nut) if k in decisions]))
         bought, kept = decisions.get(bolt, {}), decisions.get(nut, {})
         self.check(s, f"{bolt}: ordered", "ordered", bought.get("outcome"))
         self.check(s, f"{nut}: plenty in stock, not ordered", "not_needed", kept.get("outcome"))
@@ -597,23 +597,6 @@ class Demo:
             if not ch.ok:
                 table.add_row(ch.scenario, ch.what, _show(ch.expected), _show(ch.actual))
         return table
-
-
-def decisions_view(decisions: Sequence[dict]) -> Group:
-    """A run's decisions, narrow enough for a terminal: the figures, then each SKU's outcome and reason."""
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("sku", no_wrap=True)
-    for name in ("forecast/d", "σ/d", "safety", "reorder at", "position", "qty"):
-        table.add_column(name, justify="right", no_wrap=True)
-    reasons = []
-    for d in decisions:
-        table.add_row(d["sku"], number(d.get("forecast_daily"), 2), number(d.get("sigma_daily"), 2),
-                      number(d.get("safety_stock")), number(d.get("reorder_point")),
-                      number(d.get("inventory_position")), str(d.get("quantity", 0)))
-        how = ", ".join(x for x in (d.get("demand_class"), d.get("method")) if x)
-        reasons.append(Text.assemble(("  " + d["sku"], "bold"), " ", (d["outcome"], "bold"),
-                                     f" ({how})" if how else "", ": ", d.get("reason") or ""))
-    return Group(table, *reasons)
 
 
 def _change(before: Sequence[Any], after: Sequence[Any]) -> str:
