@@ -100,7 +100,7 @@ def test_supplier_history_run_purchase_orders_and_report(run, shop, tmp_path):
     page = (tmp_path / "report" / "index.html").read_text()
     section = page[page.index(f'<section id="{sku}">'):]
     assert section.index("data:image/png;base64,") < section.index("</section>")
-    assert f"{decision['quantity']:,} units on {decision['po_id']}" in section
+    assert f"{decision['quantity']:,} units on <span class=token>{decision['po_id']}</span>" in section
 
 
 def test_bad_input_from_the_command_line_changes_nothing(run, shop, tmp_path):
