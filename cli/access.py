@@ -11,6 +11,8 @@ import functools
 import re
 from pathlib import Path
 
+from .client import ApiError
+
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 SCOPE_PREFIX = "orderflow/"
 # The least powerful role first: the hint names the one a person most likely meant to use.
@@ -50,6 +52,17 @@ def forbidden_hint(method: str | None, path: str | None, template: Path = TEMPLA
     route, roles = found
     role = roles[0]
     how = "--as customer:ID" if role == "customer" else f"--as {role}"
-    needs = " or ".join(roles)
+    needs = " or ".join(filter(None, (", ".join(roles[:-1]), roles[-1])))
     return (f"{route} needs the {needs} role: {how} offline, or a token with the {SCOPE_PREFIX}{role} scope "
             "(docs/security.md)")
+
+
+def error_line(exc: ApiError) -> str:
+    """An API error as the one line the CLI prints: code, status and
+    message, and what to do about a 401 or a 403."""
+    line = f"{exc.code} ({exc.status}): {exc.message}"
+    if exc.status == 403:
+        line += f" - {forbidden_hint(exc.method, exc.path)}"
+    elif exc.status == 401:
+        line += " - the API did not accept the token (--token / ORDERFLOW_TOKEN; offline the CLI fetches one)"
+    return line

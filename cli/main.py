@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .access import forbidden_hint
+from .access import error_line
 from .catalogue import CatalogueError, load_catalogue, seed_catalogue, seed_steps
 from .client import ApiError, OrderflowClient, RunWaitTimeout, WaitTimeout
 from .events import events
@@ -101,15 +101,6 @@ def _emit(body: Any, as_json: bool, view: Callable[[Any], Any]) -> None:
         out.print(view(body), crop=False)
 
 
-def _error_line(exc: ApiError) -> str:
-    line = f"{exc.code} ({exc.status}): {exc.message}"
-    if exc.status == 403:
-        line += f" - {forbidden_hint(exc.method, exc.path)}"
-    elif exc.status == 401:
-        line += " - the API did not accept the token (--token / ORDERFLOW_TOKEN; offline the CLI fetches one)"
-    return line
-
-
 def api_command(func: F) -> F:
     """Turn API and connection errors into a one-line message and exit status 1."""
 
@@ -118,7 +109,7 @@ def api_command(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ApiError as exc:
-            raise _fail(_error_line(exc), exc.details) from None
+            raise _fail(error_line(exc), exc.details) from None
         except (WaitTimeout, RunWaitTimeout) as exc:
             raise _fail(str(exc)) from None
         except httpx.TransportError as exc:
@@ -190,7 +181,7 @@ def submit(ctx: typer.Context,
         status, body = client.submit_order(customer, lines, idempotency_key=key, channel=channel)
         if status >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
-            raise _fail(_error_line(ApiError(status, str(error.get("code", f"HTTP_{status}")),
+            raise _fail(error_line(ApiError(status, str(error.get("code", f"HTTP_{status}")),
                                              str(error.get("message", body.get("message", ""))),
                                              method="POST", path="/orders")), error.get("details"))
         if wait:
