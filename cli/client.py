@@ -52,6 +52,8 @@ class ApiError(Exception):
         if isinstance(error, dict):
             return cls(response.status_code, str(error.get("code", "ERROR")), str(error.get("message", "")),
                        error.get("details"), **request)
+        if isinstance(body, dict) and isinstance(body.get("message"), str):  # API Gateway's own 401/403 body
+            return cls(response.status_code, f"HTTP_{response.status_code}", body["message"], **request)
         text = response.text.strip()[:300] or response.reason_phrase
         return cls(response.status_code, f"HTTP_{response.status_code}", text, **request)
 

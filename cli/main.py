@@ -420,10 +420,12 @@ def put_supplier(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(
                  name: Annotated[str, typer.Option("--name", help="Supplier name.")],
                  capacity: Annotated[int | None, typer.Option("--capacity", min=0,
                                                               help="Units it can take per cycle (a day); "
-                                                                   "default unlimited.")] = None) -> None:
+                                                                   "default unlimited.")] = None,
+                 as_json: AsJson = False) -> None:
     """Register or update a supplier; creates its purchase-order queue."""
     with _client(ctx) as client:
-        out.print(supplier_table(client.put_supplier(supplier_id, name, capacity_per_cycle=capacity)), crop=False)
+        supplier = client.put_supplier(supplier_id, name, capacity_per_cycle=capacity)
+    _emit(supplier, as_json, supplier_table)
 
 
 @suppliers_app.command("show")
@@ -495,8 +497,9 @@ def replenish(ctx: typer.Context,
               note: Annotated[str | None, typer.Option(help="Kept with the run.")] = None,
               timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 300.0,
               as_json: AsJson = False) -> None:
-    """Start a replenishment run now: forecast, decide and send purchase orders (the schedule runs one
-    nightly). A second run the same day buys nothing twice."""
+    """Start a replenishment run now: forecast, decide and send purchase orders.
+
+    The schedule runs one nightly; a second run the same day buys nothing twice."""
     with _client(ctx) as client:
         run = client.start_replenishment_run(note)
         if not as_json:

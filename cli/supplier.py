@@ -221,7 +221,8 @@ def listen(
         if count is not None and seen >= count:
             stop.set()
 
-    _out.print(f"listening on {queue}" + (" (replying automatically)" if auto else "") + "; Ctrl-C stops")
+    _out.print(f"listening on {queue}" + (" (replying automatically)" if auto else "") + "; Ctrl-C stops",
+               soft_wrap=True)  # the URL stays whole
     try:
         while not stop.is_set():
             client.poll(handle, max_messages=min(10, count - seen) if count else 10)

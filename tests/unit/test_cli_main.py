@@ -134,8 +134,8 @@ def test_a_403_names_the_role_the_route_needs_from_the_template(api):
     shipped = run("--as", "customer:C1", "ship", "ord-1")
     assert shipped.exit_code == 1
     assert shipped.stderr.count("\n") == 1, shipped.stderr  # one line
-    assert "HTTP_403 (403)" in shipped.stderr
-    assert "POST /orders/{order_id}/ship needs the warehouse or admin role: --as warehouse" in shipped.stderr
+    assert ("HTTP_403 (403): Forbidden - POST /orders/{order_id}/ship needs the warehouse or admin role: "
+            "--as warehouse") in shipped.stderr
 
     submitted = run("--as", "warehouse", "submit", "-c", "C1", "-l", "A=1")
     assert "POST /orders needs the customer or admin role: --as customer:ID" in submitted.stderr
