@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import typer
@@ -70,6 +71,10 @@ def main(ctx: typer.Context,
                                                    "one from the local stack for --as).")] = None,
          role: Annotated[str, typer.Option("--as", metavar="ROLE", help="Offline only: the role of the local "
                                            "token, admin, warehouse or customer:ID.")] = "admin") -> None:
+    try:
+        urlsplit(str(httpx.URL(api))).hostname  # noqa: B018 - raises on a malformed host
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise typer.BadParameter(f"{api!r} is not a URL: {exc}", param_hint="--api") from None
     ctx.obj = {"api": api, "timeout": timeout, "token": token, "role": role}
 
 
@@ -112,6 +117,8 @@ def api_command(func: F) -> F:
             raise _fail(error_line(exc), exc.details) from None
         except (WaitTimeout, RunWaitTimeout) as exc:
             raise _fail(str(exc)) from None
+        except OSError as exc:  # a file the command reads or writes (report --out, seed FILE, ...)
+            raise _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
         except httpx.TransportError as exc:
             api = (getattr(kwargs.get("ctx"), "obj", None) or {}).get("api")
             raise _fail(f"cannot reach the API at {api or '?'}: {exc or type(exc).__name__} "

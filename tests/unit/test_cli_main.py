@@ -195,3 +195,8 @@ def test_a_receipt_line_with_an_unknown_condition_is_refused_before_any_request(
     result = run("returns", "receive", "ret-1", "--line", "A=1:broken")
     assert result.exit_code == 2 and "resellable or damaged" in result.output
     assert api.requests == []
+
+
+def test_a_malformed_api_url_is_a_usage_error_not_a_traceback():
+    result = run("--api", "http://[::1", "stock", "A")
+    assert result.exit_code == 2 and "is not a URL" in result.output

@@ -210,3 +210,18 @@ def test_the_glossary_explains_combinations_terms_and_each_method_the_run_used()
 
 def test_every_forecasting_method_has_a_glossary_entry():
     assert set(METHOD_GLOSSARY) == set(METHODS)
+
+
+def test_a_report_directory_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, monkeypatch):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/replenishment/runs/"):
+            return httpx.Response(200, json=RUN)
+        return httpx.Response(200, json={"sku": "x", "history": []})
+
+    monkeypatch.setattr(main, "_client", lambda ctx: OrderflowClient("http://api.test",
+                                                                     transport=httpx.MockTransport(handler)))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(main.app, ["report", RUN["run_id"], "--out", str(blocker / "report")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.stderr.startswith(f"error: {blocker / 'report'}: ") and result.stderr.count("\n") == 1
