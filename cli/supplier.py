@@ -29,13 +29,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from orderflow.purchasing_models import (
-    SCHEMA_VERSION,
-    PurchaseOrderMessage,
-    ReplyLine,
-    ReplyType,
-    SupplierReply,
-)
+from orderflow.purchasing.domain import SCHEMA_VERSION, PurchaseOrderMessage, ReplyLine, ReplyType, SupplierReply
 
 logger = logging.getLogger("orderflow_cli.supplier")
 
