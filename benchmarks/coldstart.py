@@ -4,7 +4,7 @@
   names are the local stack's, the rest as deployed; Lambda's own variables set so Powertools' Tracer
   runs as it would on Lambda, with aws-xray-sdk patching), then create the AWS clients the function
   uses through ``orderflow.platform.aws.client`` (it builds them lazily, so the first request pays).
-- floor (docs/architecture.md ("Targets")): ``import boto3`` and create the same clients with ``boto3.client``.
+- floor (docs/architecture.md, Targets): ``import boto3`` and create the same clients with ``boto3.client``.
 - also: plain ``import boto3``.
 - first request: after the same cold start, one call of the handler with the function's sample event
   (``events/samples``), timed inside the child. Whatever the cold start defers (the Tracer, a route's
@@ -50,7 +50,7 @@ from .common import REPO, TEMPLATE, log, summary
 SAMPLES = REPO / "events" / "samples"
 
 ROUNDS = 9
-TARGET_RATIO = 1.5  # docs/architecture.md ("Targets"): order functions, Logger + Metrics + request validation on
+TARGET_RATIO = 1.5  # docs/architecture.md (Targets): order functions, Logger + Metrics + request validation on
 CORE_LAYER = REPO / "layers" / "core"
 # The AWS clients each function creates (DynamoDB for all).
 CLIENTS: dict[str, tuple[str, ...]] = {

@@ -136,7 +136,7 @@ def test_a_run_orders_what_is_low_sends_it_and_reports_the_rest(shop):
                        UpdateExpression="REMOVE replenishment.holding_cost_rate")
     inactive = shop.product(shop.supplier(active=False), on_hand=0)
     never_bought = f"SKU-{shop.prefix}-plain"
-    shop.orders.put_product(never_bought, ProductIn(name="No parameters", unit_price=Decimal("1.00")))
+    shop.catalogue.put_product(never_bought, ProductIn(name="No parameters", unit_price=Decimal("1.00")))
 
     run, decisions = shop.run()
 
