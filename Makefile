@@ -89,7 +89,10 @@ $(SETUP_STAMP): pyproject.toml
 	fi
 	echo "==> installing pip and the project (-e .[dev]) into $(VENV)"
 	"$(PY)" -m pip install $(PIP_QUIET) --upgrade pip $(PIP_NOISE)
-	"$(PY)" -m pip install $(PIP_QUIET) -e ".[dev]" $(PIP_NOISE)
+	# An editable install of packages outside one src folder (package-dir) makes setuptools print an
+	# information-only notice, "Editable installation ... may take precedence during imports"; it is not
+	# a problem here (no folder at the top is named like a package), so it is not shown.
+	PYTHONWARNINGS="ignore:Editable installation" "$(PY)" -m pip install $(PIP_QUIET) -e ".[dev]" $(PIP_NOISE)
 	# stockpyl is a test reference for orderflow.policy; its declared deps (Sphinx, matplotlib, ...) are
 	# docs tooling, and what the functions we call import (numpy, scipy) comes with the forecast extra.
 	"$(PY)" -m pip install $(PIP_QUIET) --no-deps stockpyl==1.0.2 $(PIP_NOISE)

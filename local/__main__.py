@@ -78,15 +78,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  Suppliers      simulated: queues {sim.queue_prefix}* are answered (ids manual-* are left")
             print("                 for `orderflow supplier listen`); replies go to " + sim.reply_queue_url)
         print(f"  Tokens         POST {stack.api_url}/_local/token {{\"role\": \"admin\"|\"warehouse\"|\"customer\", "
-              "\"customer_id\"?}} (offline only;")
+              "\"customer_id\": ID for a customer} (offline only;")
         print("                 the CLI asks for one itself: orderflow --as customer:ID ...)")
         print("  Routes:")
         for route in sorted(stack.routes, key=lambda r: (r.path, r.method)):
             print(f"    {route.method:7} {stack.api_url}{route.path}  -> {route.function}")
+        print("Point the CLI (and the README's curl calls) at this stack, in another terminal:")
+        print(f"  {export_line(stack.api_url, stack.aws_endpoint)}")
         print("Ctrl-C to stop.", flush=True)
         stopping.wait()
         print("Stopping...", flush=True)
     return 0
+
+
+def export_line(api_url: str, aws_endpoint: str) -> str:
+    """The shell line that points ``orderflow`` (--api, --aws-endpoint) and curl at a stack."""
+    return f"export ORDERFLOW_API={api_url} ORDERFLOW_AWS_ENDPOINT={aws_endpoint}"
 
 
 def _event_log_groups(stack: LocalStack) -> list[str]:

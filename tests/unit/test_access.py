@@ -1,4 +1,4 @@
-"""Who may act for which customer, from a verified token's claims (orderflow.access)."""
+"""Who may act for which customer, from a verified token's claims (orderflow.shared.access)."""
 
 from __future__ import annotations
 

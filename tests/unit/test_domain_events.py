@@ -125,8 +125,19 @@ def test_the_stock_low_event_carries_the_level_threshold_and_change_identity() -
     }
 
 
+def test_creating_a_stock_record_is_not_a_crossing_only_its_first_stock_is() -> None:
+    # PUT /products with a low_stock_threshold creates the level with the threshold alone.
+    created = {"sku": "SKU-1", "record": "LEVEL", "threshold": Decimal(5)}
+    assert stock_events(None, created) == []
+    # Its first receipt: no StockLow-then-StockRecovered pair, just the goods arriving...
+    assert stock_events(created, level(20, threshold=5)) == ["StockReceived"]
+    # ...or, when the first receipt leaves it at or below the threshold, a real StockLow.
+    assert stock_events(created, level(3, threshold=5)) == ["StockReceived", "StockLow"]
+    # A purchase order or a backorder on it moves no available stock: still nothing to be low.
+    assert stock_events(created, {**created, "on_order": Decimal(40)}) == []
+
+
 def test_a_new_stock_item_at_or_below_its_threshold_is_low_and_received_stock_is_counted() -> None:
-    assert stock_events(None, level(0, threshold=5, on_hand=0)) == ["StockLow"]
     events = events_for(Table.STOCK, None, level(3, threshold=5), sequence="1")
     assert types(events) == ["StockReceived", "StockLow"]
     assert events[0].detail["quantity"] == 3

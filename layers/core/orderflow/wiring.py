@@ -14,10 +14,10 @@ if TYPE_CHECKING:
     from orderflow.catalogue import CatalogueService
     from orderflow.inventory import InventoryService
     from orderflow.orders import OrderService
-    from orderflow.purchasing import PurchasingService
-    from orderflow.replenishment import ReplenishmentService
+    from orderflow.purchasing.service import PurchasingService
+    from orderflow.replenishment.service import ReplenishmentService
     from orderflow.replenishment.simulation.service import SimulationsService
-    from orderflow.returns import ReturnService
+    from orderflow.returns.service import ReturnService
 
 
 def catalogue_service(settings: Settings | None = None) -> CatalogueService:
@@ -69,8 +69,8 @@ def return_service(settings: Settings | None = None, orders: OrderService | None
     from orderflow.inventory.adapters.stock import StockRepository
     from orderflow.orders.adapters.table import OrdersRepository
     from orderflow.platform.dynamo import DynamoStore
-    from orderflow.returns import ReturnService
     from orderflow.returns.adapters.table import ReturnsRepository
+    from orderflow.returns.service import ReturnService
 
     s = settings or get_settings()
     return ReturnService(s, DynamoStore(), ReturnsRepository(s.returns_table, s.orders_table),
@@ -82,10 +82,10 @@ def return_service(settings: Settings | None = None, orders: OrderService | None
 def purchasing_service(settings: Settings | None = None) -> PurchasingService:
     from orderflow.inventory.adapters.stock import StockRepository
     from orderflow.platform.dynamo import DynamoStore
-    from orderflow.purchasing import PurchasingService
     from orderflow.purchasing.adapters.purchase_orders import PurchaseOrdersRepository
     from orderflow.purchasing.adapters.supplier_queues import SupplierQueues
     from orderflow.purchasing.adapters.suppliers import SuppliersRepository
+    from orderflow.purchasing.service import PurchasingService
 
     s = settings or get_settings()
     return PurchasingService(s, DynamoStore(), SuppliersRepository(s.suppliers_table),
@@ -98,8 +98,8 @@ def replenishment_service(settings: Settings | None = None) -> ReplenishmentServ
     from orderflow.inventory.adapters.demand import DemandRepository
     from orderflow.inventory.adapters.stock import StockRepository
     from orderflow.platform.stepfunctions import StepFunctionsStarter
-    from orderflow.replenishment import ReplenishmentService
     from orderflow.replenishment.adapters.runs import ReplenishmentRunsRepository
+    from orderflow.replenishment.service import ReplenishmentService
 
     s = settings or get_settings()
     return ReplenishmentService(s, ReplenishmentRunsRepository(s.replenishment_table),

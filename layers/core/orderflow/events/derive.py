@@ -141,9 +141,11 @@ def _stock_events(change: _Change) -> list[DomainEvent]:
 
 
 def _low(level: Image) -> bool:
-    """At or below its low-stock threshold (never, without one)."""
+    """At or below its low-stock threshold (never, without one). A record no stock has moved through yet
+    (a new product's threshold, set before any receipt) has no ``available`` to be low: creating it is not
+    a crossing, and its first receipt is StockReceived alone, or StockLow if it stays at or below."""
     threshold = level.get("threshold")
-    return threshold is not None and int(level.get("available", 0)) <= int(threshold)
+    return threshold is not None and "available" in level and int(level["available"]) <= int(threshold)
 
 
 # ------------------------------------------------------------------ returns
