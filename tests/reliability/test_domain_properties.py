@@ -36,7 +36,7 @@ from orderflow.orders.requests import OrderLineIn, ShipIn
 from orderflow.orders.requests import SubmitOrderIn as Submit
 from orderflow.orders.service import OrderService
 from orderflow.platform import dynamo
-from orderflow.replenishment.decisions import policy
+from orderflow.replenishment import policy
 from orderflow.shared.errors import (
     Conflict,
     CreditDenied,

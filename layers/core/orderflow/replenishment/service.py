@@ -18,8 +18,14 @@ from pydantic import ValidationError
 
 from orderflow.catalogue import Product
 from orderflow.inventory import StockLevel
-from orderflow.purchasing.rules import CapacityExceeded, PurchaseOrder, PurchaseOrderStatus, Supplier
-from orderflow.purchasing.service import PurchasingService, purchase_order_id
+from orderflow.purchasing import (
+    CapacityExceeded,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    PurchasingService,
+    Supplier,
+    purchase_order_id,
+)
 from orderflow.replenishment.decisions import (
     _BATCH_READ,
     CAPACITY_ATTEMPTS,
