@@ -12,6 +12,7 @@ from typing import Any
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
 from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderEvent, PurchaseOrderLine, PurchaseOrderStatus
+from orderflow.purchasing.lifecycle import PURCHASE_ORDER_LIFECYCLE
 from orderflow.shared.errors import Unprocessable
 from orderflow.shared.types import utc_now
 
@@ -33,16 +34,19 @@ class PurchaseOrdersRepository:
                    reply_id: str | None = None, lines: list[PurchaseOrderLine] | None = None,
                    ) -> tuple[Write, PurchaseOrder]:
         """The write that moves ``po`` to ``status`` (which may be its current one: a timeline entry only)
-        iff nobody changed it since it was read and, with ``reply_id``, that reply was not applied yet;
+        iff the purchase order lifecycle allows it from the stored status, nobody changed it
+        since it was read and, with ``reply_id``, that reply was not applied yet;
         and the purchase order as it will be once that write lands."""
+        PURCHASE_ORDER_LIFECYCLE.check(po.status, status, f"purchase order {po.po_id}")
+        allowed, sources = PURCHASE_ORDER_LIFECYCLE.condition(status)
         now = utc_now()
         entry = PurchaseOrderEvent(status=status, at=now, by=by, reason=reason, reply_id=reply_id)
         sets = ["#status = :target", "version = version + :one", "updated_at = :now",
                 "timeline = list_append(if_not_exists(timeline, :empty), :entry)"]
         values: dict[str, Any] = {":target": status.value, ":one": 1, ":now": now, ":empty": [],
                                   ":entry": [entry.model_dump(mode="python", exclude_none=True)],
-                                  ":current": po.status.value, ":version": po.version}
-        condition = "#status = :current AND version = :version"
+                                  ":current": po.status.value, ":version": po.version, **sources}
+        condition = f"{allowed} AND #status = :current AND version = :version"
         if lines is not None:
             sets.append("#lines = :lines")
             values[":lines"] = [line.model_dump(mode="python", exclude_none=True) for line in lines]

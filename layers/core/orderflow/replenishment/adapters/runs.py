@@ -14,6 +14,7 @@ from typing import Any
 
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write, batch_put
+from orderflow.replenishment.lifecycle import RUN_LIFECYCLE
 from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus
 from orderflow.shared.errors import ConditionFailed, Unprocessable
 
@@ -117,13 +118,13 @@ class ReplenishmentRunsRepository:
 
     def finish(self, run_id: str, counts: RunCounts, finished_at: str) -> ReplenishmentRun | None:
         """RUNNING → COMPLETED with the totals; None if the run is not RUNNING (already closed)."""
-        return self._close(run_id, "SET #status = :done, counts = :counts, finished_at = :at",
+        return self._close(run_id, RunStatus.COMPLETED, "SET #status = :done, counts = :counts, finished_at = :at",
                            {":done": RunStatus.COMPLETED.value, ":counts": counts.model_dump(), ":at": finished_at})
 
     def fail(self, run: ReplenishmentRun, error: str) -> ReplenishmentRun | None:
         """RUNNING (or never recorded, when StartRun itself failed) → FAILED with the error."""
         return self._close(
-            run.run_id,
+            run.run_id, RunStatus.FAILED,
             "SET #status = :failed, #error = :error, finished_at = :at, run_kind = :kind, "
             "#cycle = if_not_exists(#cycle, :cycle), started_at = if_not_exists(started_at, :started), "
             "#trigger = if_not_exists(#trigger, :trigger), counts = if_not_exists(counts, :counts)",
@@ -133,12 +134,14 @@ class ReplenishmentRunsRepository:
             condition_extra="attribute_not_exists(run_id) OR ",
             names={"#error": "error", "#trigger": "trigger", "#cycle": "cycle"})
 
-    def _close(self, run_id: str, update: str, values: dict[str, Any], condition_extra: str = "",
+    def _close(self, run_id: str, target: RunStatus, update: str, values: dict[str, Any], condition_extra: str = "",
                names: dict[str, str] | None = None) -> ReplenishmentRun | None:
+        """The run moves to ``target`` iff the run lifecycle allows it from the stored status."""
+        allowed, sources = RUN_LIFECYCLE.condition(target)
         write = Write("Update", self.table, key={"run_id": run_id, "record": RUN}, update=update,
-                      condition=f"{condition_extra}#status = :running",
+                      condition=f"{condition_extra}{allowed}",
                       names={"#status": "status", **(names or {})},
-                      values={**values, ":running": RunStatus.RUNNING.value})
+                      values={**values, **sources})
         try:
             return ReplenishmentRun.model_validate(dynamo.apply(write, return_new=True))
         except ConditionFailed:

@@ -10,6 +10,7 @@ from typing import Any
 
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write, batch_put
+from orderflow.replenishment.lifecycle import RUN_LIFECYCLE
 from orderflow.replenishment.runs import RunStatus
 from orderflow.replenishment.simulation.models import Simulation
 from orderflow.shared.errors import ConditionFailed
@@ -57,22 +58,24 @@ class SimulationsRepository:
         COMPLETED with the summary; None if the simulation is no longer RUNNING."""
         batch_put(self.table, [{"simulation_id": simulation_id, "record": f"{SKU}{sku}", "result": text}
                                for sku, text in results.items()])
-        return self._close(simulation_id, "SET #status = :done, summary = :summary, skipped = :skipped, "
-                                          "finished_at = :at",
+        return self._close(simulation_id, RunStatus.COMPLETED,
+                           "SET #status = :done, summary = :summary, skipped = :skipped, finished_at = :at",
                            {":done": RunStatus.COMPLETED.value, ":summary": json.dumps(summary),
                             ":skipped": skipped, ":at": finished_at})
 
     def fail(self, simulation_id: str, error: str, finished_at: str) -> Simulation | None:
         """RUNNING → FAILED with the error; None if it is no longer RUNNING."""
-        return self._close(simulation_id, "SET #status = :failed, #error = :error, finished_at = :at",
+        return self._close(simulation_id, RunStatus.FAILED, "SET #status = :failed, #error = :error, finished_at = :at",
                            {":failed": RunStatus.FAILED.value, ":error": error, ":at": finished_at},
                            {"#error": "error"})
 
-    def _close(self, simulation_id: str, update: str, values: dict[str, Any],
+    def _close(self, simulation_id: str, target: RunStatus, update: str, values: dict[str, Any],
                names: dict[str, str] | None = None) -> Simulation | None:
+        """The simulation moves to ``target`` iff the run lifecycle allows it from the stored status."""
+        allowed, sources = RUN_LIFECYCLE.condition(target)
         write = Write("Update", self.table, key={"simulation_id": simulation_id, "record": SIM}, update=update,
-                      condition="#status = :running", names={"#status": "status", **(names or {})},
-                      values={**values, ":running": RunStatus.RUNNING.value})
+                      condition=allowed, names={"#status": "status", **(names or {})},
+                      values={**values, **sources})
         try:
             return self._simulation(dynamo.apply(write, return_new=True))
         except ConditionFailed:

@@ -10,12 +10,14 @@ delivered.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from typing import Any
 
 from orderflow.orders import ORDER_LIFECYCLE, Order, OrderStatus, TimelineEntry
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
 from orderflow.returns.domain import Return, ReturnTimelineEntry
+from orderflow.returns.lifecycle import RETURN_LIFECYCLE
 from orderflow.shared.errors import ConditionFailed
 from orderflow.shared.types import utc_now
 
@@ -47,27 +49,36 @@ class ReturnsRepository:
                 return found
 
     def create(self, ret: Return) -> Write:
-        """Store a new return; fails (item 0 of its transaction) if one with this id exists already."""
+        """Store a new return; fails (item 0 of its transaction) if one with this id exists already. Its
+        timeline (requested, then approved or rejected) must follow the return lifecycle."""
+        passed = [entry.status for entry in ret.timeline]
+        for current, following in itertools.pairwise(passed):
+            RETURN_LIFECYCLE.check(current, following, f"return {ret.return_id}")
         return Write("Put", self.table, item=ret.model_dump(mode="python", exclude_none=True),
                      condition="attribute_not_exists(return_id)")
 
     def advance(self, ret: Return, entries: list[ReturnTimelineEntry], changes: dict[str, Any]) -> tuple[Write, Return]:
         """The write that moves ``ret`` through ``entries`` (its last status is the new one) iff nobody
         changed it since it was read, and the return as it will be once that write lands."""
+        passed = [ret.status, *(e.status for e in entries)]
+        for current, following in itertools.pairwise(passed):
+            RETURN_LIFECYCLE.check(current, following, f"return {ret.return_id}")
+        allowed, sources = RETURN_LIFECYCLE.condition(entries[0].status)
         now = utc_now()
         target = entries[-1].status
         timeline = [e.model_dump(mode="python", exclude_none=True) for e in entries]
         sets = ["#status = :target", "version = version + :one", "updated_at = :now",
                 "timeline = list_append(timeline, :entries)"]
         values: dict[str, Any] = {":target": target.value, ":one": 1, ":now": now, ":entries": timeline,
-                                  ":current": ret.status.value, ":version": ret.version}
+                                  ":current": ret.status.value, ":version": ret.version, **sources}
         names = {"#status": "status"}
         for index, (name, value) in enumerate(changes.items()):
             names[f"#x{index}"] = name
             sets.append(f"#x{index} = :x{index}")
             values[f":x{index}"] = value
         write = Write("Update", self.table, key={"return_id": ret.return_id}, update="SET " + ", ".join(sets),
-                      condition="#status = :current AND version = :version", names=names, values=values)
+                      condition=f"{allowed} AND #status = :current AND version = :version", names=names,
+                      values=values)
         after = Return.model_validate({**ret.model_dump(), **changes, "status": target, "version": ret.version + 1,
                                        "updated_at": now, "timeline": [*ret.model_dump()["timeline"], *timeline]})
         return write, after
