@@ -1,4 +1,4 @@
-"""HTTP API: orders, cancel, warehouse ship/deliver, returns (RMA), stock, products and customers.
+"""HTTP API: orders, cancel, warehouse ship/deliver, returns (RMA), stock, locations, products and customers.
 
 Thin: Powertools validates requests against the pydantic models (and serves the OpenAPI at
 /swagger); the areas' services do the work; errors leave as ``{"error": {code, message, details}}``.
@@ -21,6 +21,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from orderflow import wiring
 from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
+from orderflow.fulfilment import LocationIn
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders.requests import CancelIn, ShipIn, SubmitOrderIn
 from orderflow.platform.aws import client
@@ -40,6 +41,7 @@ service = wiring.order_service(settings)
 catalogue = wiring.catalogue_service(settings)
 inventory = wiring.inventory_service(settings)
 returns = wiring.return_service(settings, service, inventory)
+fulfilment = wiring.fulfilment_service(settings)
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app)
 SWAGGER_PATH = "/swagger"
@@ -120,6 +122,22 @@ def idempotent(function: Callable[..., dict]) -> Callable[..., dict]:
                                         "retry shortly") from None
 
     return once_per_key
+
+
+# ------------------------------------------------------------------ locations
+@app.put("/locations/<location_id>")
+def put_location(location_id: PathId, location: LocationIn) -> dict:
+    return fulfilment.put_location(location_id, location).model_dump(mode="json", exclude_none=True)
+
+
+@app.get("/locations/<location_id>")
+def get_location(location_id: PathId) -> dict:
+    return fulfilment.get_location(location_id).model_dump(mode="json", exclude_none=True)
+
+
+@app.get("/locations")
+def list_locations() -> dict:
+    return {"locations": [loc.model_dump(mode="json", exclude_none=True) for loc in fulfilment.list_locations()]}
 
 
 # ------------------------------------------------------------------ catalogue and stock

@@ -12,6 +12,7 @@ from orderflow.shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from orderflow.catalogue import CatalogueService
+    from orderflow.fulfilment import FulfilmentService
     from orderflow.inventory import InventoryService
     from orderflow.orders import OrderService
     from orderflow.purchasing.service import PurchasingService
@@ -118,3 +119,11 @@ def simulations_service(settings: Settings | None = None) -> SimulationsService:
     s = settings or get_settings()
     return SimulationsService(SimulationsRepository(s.simulations_table), ProductsRepository(s.products_table),
                               DemandRepository(s.demand_table), StepFunctionsStarter(s.simulation_state_machine_arn))
+
+
+def fulfilment_service(settings: Settings | None = None) -> FulfilmentService:
+    from orderflow.fulfilment import FulfilmentService
+    from orderflow.fulfilment.adapters.locations import LocationsRepository
+
+    s = settings or get_settings()
+    return FulfilmentService(LocationsRepository(s.locations_table))

@@ -43,6 +43,7 @@ class Settings(BaseModel):
     stock_arrivals_queue_url: str | None = None
     supplier_queue_prefix: str = "orderflow-po-"
     simulations_table: str = "simulations"
+    locations_table: str = "locations"
     simulation_state_machine_arn: str | None = None
 
 
