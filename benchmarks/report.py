@@ -61,7 +61,8 @@ def coldstart(record: dict[str, Any] | None) -> str:
                f"handler loaded and never includes the interpreter's shutdown (for the floor neither). "
                f"**Cold start** = import the handler module with the function's template environment (as on "
                f"Lambda) and create the AWS clients it uses; **floor** = `import boto3` and create the same "
-               f"clients (DESIGN.md §7). **First request** = then one call of the handler with its sample event "
+               f"clients (docs/architecture.md, Targets). **First request** = then one call of the handler with its "
+               f"sample event "
                f"(`events/samples`; AWS answered in memory, requests still built, signed and parsed), timed in the "
                f"child: what a cold start defers is paid there. **CPU ratio** = the same ratio on the CPU time the "
                f"children used, which waiting for a core inflates far less than wall time"
@@ -210,7 +211,8 @@ def transitions(record: dict[str, Any] | None) -> str:
         return "\n".join([*out, _missing("calls")])
     d = record["data"]
     out.append(_provenance(record) + " (same run as §2)\n")
-    out.append(f"The order workflow is an **Express** workflow (DESIGN.md §8): {d['express_executions']} execution per "
+    out.append(f"The order workflow is an **Express** workflow (docs/architecture.md, Targets): "
+               f"{d['express_executions']} execution per "
                f"order on the happy path, running the task states {' → '.join(d['tasks'])} "
                f"({_rng(d['tasks_run'], '{:g}')} per order), then ending at `Reserved`. Ship and deliver are the "
                "API calls alone; no execution waits for the warehouse. Express bills per execution and per "

@@ -91,7 +91,7 @@ def panels(share: int = 1) -> dict[str, dict[str, np.ndarray]]:
 
 
 def products_for(skus: Iterable[str]) -> dict[str, Any]:
-    from orderflow.models import Product, Replenishment
+    from orderflow.catalogue.domain import Product, Replenishment
 
     rng = np.random.default_rng(SEED + 1)
     products = {}
@@ -124,7 +124,8 @@ def merge(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def accuracy(name: str, histories: dict[str, np.ndarray], products: dict[str, Any]) -> dict[str, Any]:
     """One data set with the trade-off curve: per class and policy, and the comparison at the same level."""
-    from orderflow.simulation import SimulationConfig, simulate
+    from orderflow.replenishment.simulation.engine import simulate
+    from orderflow.replenishment.simulation.replay import SimulationConfig
 
     started = time.process_time()
     result = simulate(histories, products, SimulationConfig(days=REPLAY, seed=SEED))
@@ -142,7 +143,8 @@ def accuracy(name: str, histories: dict[str, np.ndarray], products: dict[str, An
 def speed(histories: dict[str, np.ndarray], products: dict[str, Any], refit_every: int | None = None,
           policies: list[str] | None = None) -> dict[str, Any]:
     """The replay without the trade-off curve, timed: CPU seconds of this process (one core) and wall."""
-    from orderflow.simulation import SimulationConfig, simulate
+    from orderflow.replenishment.simulation.engine import simulate
+    from orderflow.replenishment.simulation.replay import SimulationConfig
 
     options: dict[str, Any] = {"refit_every": refit_every} if refit_every else {}
     if policies:
@@ -170,8 +172,8 @@ def cross_check() -> list[dict[str, Any]]:
     ``stockpyl.rq.r_q_cost``."""
     from stockpyl.rq import r_q_cost, r_q_loss_function_approximation
 
-    from orderflow.models import Product, Replenishment
-    from orderflow.simulation import Costs, replay, rq_rule
+    from orderflow.catalogue.domain import Product, Replenishment
+    from orderflow.replenishment.simulation.replay import Costs, replay, rq_rule
 
     cases = [(100, 20, 5, 200, 1.0, 25), (20, 6, 10, 80, 2.0, 60), (400, 60, 3, 500, 0.5, 10)]
     rows = []

@@ -18,8 +18,9 @@ def aws_client(service: str, endpoint: str, region: str | None = None) -> Any:
     """A boto3 client of ``service`` at the local stack's ``endpoint``, or of real AWS for ``""``."""
     import boto3
 
-    if not endpoint:
-        return boto3.client(service, region_name=region) if region else boto3.client(service)
+    if not endpoint:  # a fresh session: the credential chain is read now, not as an earlier client found it
+        session = boto3.session.Session()
+        return session.client(service, region_name=region) if region else session.client(service)
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return boto3.client(service, endpoint_url=endpoint, region_name=region, **DUMMY_CREDENTIALS)
 

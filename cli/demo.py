@@ -69,7 +69,7 @@ EXPECTED_EVENTS = ("OrderCreated", "OrderReserved", "OrderBackordered", "OrderSh
                    "OrderCancelled", "OrderRejected", "StockReceived", "StockLow", "ReturnRequested", "ReturnReceived",
                    "ReturnRefunded", "PurchaseOrderSent", "PurchaseOrderAcknowledged", "PurchaseOrderReceived")
 # The replenishment story: a supplier the local stack's simulated supplier answers (any id that does not
-# start with "manual-"), and how its products are bought (orderflow.requests.ReplenishmentIn).
+# start with "manual-"), and how its products are bought (orderflow.catalogue.requests.ReplenishmentIn).
 SUPPLIER = "SUP-ACME"
 REPLENISHMENT = {"unit_cost": 2.40, "ordering_cost": 25, "holding_cost_rate": 0.25, "lead_time_days": 4,
                  "lead_time_sigma_days": 1, "service_level": 0.95, "moq": 100, "pack_size": 50,

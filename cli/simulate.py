@@ -78,8 +78,8 @@ def daily_histories(rows: Sequence[HistoryRow]) -> tuple[dict[str, list[float]],
 def product_from(sku: str, data: Mapping[str, Any]) -> Any:
     """A ``Product`` from a catalogue entry or an API answer; ``replenishment`` checked as the API
     checks it on the way in. Raises ``ValueError`` naming the field."""
-    from orderflow.models import Product
-    from orderflow.requests import ReplenishmentIn
+    from orderflow.catalogue.domain import Product
+    from orderflow.catalogue.requests import ReplenishmentIn
 
     if not isinstance(data, Mapping):
         raise ValueError("expected an object with supplier_id and replenishment")
@@ -341,8 +341,8 @@ def simulate(
                            ] = None,
 ) -> None:
     """Replay a demand history through the replenishment policy and write an HTML report."""
-    from orderflow.simulation import POLICIES, SimulationConfig, Skipped, stockpyl_installed
-    from orderflow.simulation import simulate as run_simulation
+    from orderflow.replenishment.simulation.engine import simulate as run_simulation
+    from orderflow.replenishment.simulation.replay import POLICIES, SimulationConfig, Skipped, stockpyl_installed
 
     try:
         found = read_history(history)

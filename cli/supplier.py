@@ -30,13 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from rich.console import Console
 
-from orderflow.purchasing_models import (
-    SCHEMA_VERSION,
-    PurchaseOrderMessage,
-    ReplyLine,
-    ReplyType,
-    SupplierReply,
-)
+from orderflow.purchasing.domain import SCHEMA_VERSION, PurchaseOrderMessage, ReplyLine, ReplyType, SupplierReply
 
 from .aws import DEFAULT_AWS_ENDPOINT, aws_client, aws_error
 

@@ -329,7 +329,7 @@ class LocalStack:
 def _clear_environment_caches() -> None:
     """Forget what the ``orderflow`` package cached from the environment (endpoint-bound clients,
     settings), whenever the stack sets or restores it."""
-    aws, settings = sys.modules.get("orderflow.adapters.aws"), sys.modules.get("orderflow.settings")
+    aws, settings = sys.modules.get("orderflow.platform.aws"), sys.modules.get("orderflow.shared.settings")
     if aws is not None:
         aws.reset()
     if settings is not None:

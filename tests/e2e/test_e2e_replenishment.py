@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from orderflow.purchasing_models import SCHEMA_VERSION, PurchaseOrderMessage, ReplyType, SupplierReply
+from orderflow.purchasing.domain import SCHEMA_VERSION, PurchaseOrderMessage, ReplyType, SupplierReply
 from orderflow_cli.supplier import SupplierClient
 
 WAIT = 30.0  # seconds for things that happen in the background

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orderflow.adapters import aws
-from orderflow.service import order_id_for
+from orderflow.orders.service import order_id_for
+from orderflow.platform import aws
 from orderflow_local.http_api import build_event, match_route
 
 # What API Gateway's JWT authorizer passes on for an operator's token.

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
-from orderflow.adapters import aws
+from orderflow.platform import aws
 from orderflow_cli.main import app as cli
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

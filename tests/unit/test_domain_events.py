@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from orderflow.domain_events import PRODUCED, DomainEvent, Table, events_for
+from orderflow.events.derive import PRODUCED, DomainEvent, Table, events_for
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"
 AT = "2030-01-02T03:04:05.678Z"

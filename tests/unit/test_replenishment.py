@@ -10,9 +10,9 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from orderflow.models import Product, Replenishment, StockLevel
-from orderflow.purchasing_models import Decision
-from orderflow.replenishment import (
+from orderflow.catalogue.domain import Product, Replenishment
+from orderflow.inventory.domain import StockLevel
+from orderflow.replenishment.decisions import (
     MIN_HISTORY_DAYS,
     apply_policy,
     cycle_of,
@@ -26,6 +26,7 @@ from orderflow.replenishment import (
     tally,
     total_sigmas,
 )
+from orderflow.replenishment.runs import Decision
 
 CYCLE = "2025-03-01"
 

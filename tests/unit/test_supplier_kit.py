@@ -15,7 +15,7 @@ from moto import mock_aws
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from orderflow.purchasing_models import PurchaseOrderMessage, PurchaseOrderMessageLine, SupplierReply
+from orderflow.purchasing.domain import PurchaseOrderMessage, PurchaseOrderMessageLine, SupplierReply
 from orderflow_cli.supplier import NoReplyQueue, SupplierClient, supplier_app
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"

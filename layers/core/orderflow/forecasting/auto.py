@@ -7,8 +7,23 @@ from typing import Any
 
 import numpy as np
 
-from .core import DemandClass, Forecast, ForecastInputError, as_history, check_positive_int, classify
-from .methods import METHODS, Combination, Fitted, SeasonalNaiveFit, ZeroFit, applicable, fit_method
+from orderflow.forecasting.core import (
+    DemandClass,
+    Forecast,
+    ForecastInputError,
+    as_history,
+    check_positive_int,
+    classify,
+)
+from orderflow.forecasting.methods import (
+    METHODS,
+    Combination,
+    Fitted,
+    SeasonalNaiveFit,
+    ZeroFit,
+    applicable,
+    fit_method,
+)
 
 # The default candidate set: cheap enough for >= 50 two-year daily series per second and core.
 DEFAULT_METHODS: tuple[str, ...] = ("snaive", "ses", "holt", "hw", "hw_damped", "hw_mul", "croston", "sba", "tsb")

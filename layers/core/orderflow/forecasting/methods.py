@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import intermittent
+from orderflow.forecasting import intermittent
 
 
 def _rms(errors: np.ndarray) -> float:
