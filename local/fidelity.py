@@ -65,7 +65,12 @@ And five only save time (``make bench``, section 6), again without changing an a
   processes, building a dict of its bound methods to answer; the classes are kept per validator class.
 
 The stream's consumer runs inside the write that caused it, hence inside the lock: it must not
-call DynamoDB.
+call DynamoDB. (With ``Faults(stream_poller=True)`` a poller delivers the stream after the write, outside
+the lock: :mod:`~orderflow_local.streams`. The DynamoDB handlers are also wrapped by
+:mod:`~orderflow_local.contention`, which does nothing unless :mod:`~orderflow_local.faults` switches on
+transaction conflicts or throttling.)
+
+The patches are checked against one moto version (:data:`MOTO_VERSION`); :func:`install` refuses any other.
 """
 
 from __future__ import annotations

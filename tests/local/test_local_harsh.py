@@ -119,6 +119,26 @@ def test_faults_parse_from_the_environment_form() -> None:
             Faults.parse(bad)
 
 
+def test_another_moto_version_refuses_to_boot(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto
+
+    from orderflow_local import fidelity
+
+    fidelity.check_moto_version()
+    monkeypatch.setattr(moto, "__version__", "5.3.0")
+    with pytest.raises(RuntimeError, match=r"moto 5\.3\.0 is installed"):
+        fidelity.check_moto_version()
+
+
+def test_a_transaction_put_without_its_key_is_a_validation_error_not_moto_s_fallback(stack: LocalStack) -> None:
+    with pytest.raises(ClientError) as refused:
+        stack.boto3_client("dynamodb").transact_write_items(TransactItems=[
+            put("fine", 1), {"Put": {"TableName": TABLE, "Item": {"n": {"N": "1"}}}}])
+    assert code(refused.value) == "ValidationException"
+    assert "Missing the key pk" in refused.value.response["Error"]["Message"]
+    assert "Item" not in stack.boto3_client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": "fine"}})
+
+
 # ---------------------------------------------------------------------- Step Functions, Express
 def test_an_express_start_with_a_used_name_runs_again_as_on_aws(stack: LocalStack, handlers: Handlers) -> None:
     sfn = stack.boto3_client("stepfunctions")
