@@ -209,7 +209,7 @@ def _charges(backend: Any, action: str, body: dict[str, Any]) -> list[tuple[str,
             except JsonRESTError:  # a malformed key: moto's handler gives its answer after this
                 current = None
             size = current.size() if current is not None else 0
-        write = kind not in {"get_item", "get", "Get", "ConditionCheck"}
+        write = kind not in {"get_item", "get", "Get"}  # a ConditionCheck in a write transaction uses write units
         if write:
             units = max(1, math.ceil(size / 1024))
         else:
