@@ -119,6 +119,15 @@ def test_faults_parse_from_the_environment_form() -> None:
             Faults.parse(bad)
 
 
+def test_up_takes_the_faults_on_its_command_line() -> None:
+    from orderflow_local.__main__ import _parse_args
+
+    assert _parse_args(["up", "--faults", "throttles=0.1,seed=3"]).faults == Faults(throttles=0.1, seed=3)
+    assert _parse_args(["up"]).faults is None  # the stack reads ORDERFLOW_LOCAL_FAULTS then
+    with pytest.raises(SystemExit):
+        _parse_args(["up", "--faults", "throttles=7"])
+
+
 def test_another_moto_version_refuses_to_boot(monkeypatch: pytest.MonkeyPatch) -> None:
     import moto
 
