@@ -78,3 +78,16 @@ def test_the_store_refuses_a_forbidden_transition_even_from_a_forged_copy(servic
     with pytest.raises(ConditionFailed):
         store.commit([write])
     assert service.get_order(order.order_id).status == S.FAILED
+
+
+def test_a_failure_s_internal_text_stays_off_the_customer_s_timeline(service):
+    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
+    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
+    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
+    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=1)]),
+                           uuid.uuid4().hex)
+    cause = 'Traceback (most recent call last):\n  File "/var/task/reserve.py", line 9\nKeyError: \'secret\''
+    failed = service.compensate(order.order_id, {"Error": "KeyError", "Cause": cause})
+    reason = failed.timeline[-1].reason
+    assert failed.status == S.FAILED and "KeyError" in reason
+    assert "Traceback" not in reason and "/var/task" not in reason and "secret" not in reason

@@ -289,9 +289,11 @@ class OrderService:
         return backordered
 
     def compensate(self, order_id: str, error: dict[str, Any] | None) -> Order:
-        """Give back whatever the order holds and mark it FAILED. Shipped goods are not recalled."""
-        cause = (error or {}).get("Cause") or ""
-        reason = f"{(error or {}).get('Error', 'error')}: {cause[:300]}".strip(": ")
+        """Give back whatever the order holds and mark it FAILED. Shipped goods are not recalled. The
+        timeline, which the customer sees, names the error only: Step Functions' ``Cause`` (an exception's
+        text, perhaps a stack trace) goes to the logs (``workflow_step``), never onto the order."""
+        name = str((error or {}).get("Error") or "an unexpected error")[:100]
+        reason = f"a step failed ({name}); every hold was given back"
 
         def attempt(order: Order) -> Order:
             if order.status in TERMINAL or order.status == S.SHIPPED:
