@@ -13,8 +13,9 @@ import pytest
 from orderflow.catalogue.requests import CustomerIn, ProductIn
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders import OrderStatus
+from orderflow.orders.domain import order_id_for
 from orderflow.orders.requests import OrderLineIn, SubmitOrderIn
-from orderflow.shared.errors import ConditionFailed, OrderSettled
+from orderflow.shared.errors import ConditionFailed, OrderSettled, Unprocessable
 from orderflow.shared.lifecycle import ForbiddenTransition
 from orderflow.shared.ports import Store
 
@@ -91,3 +92,15 @@ def test_a_failure_s_internal_text_stays_off_the_customer_s_timeline(service):
     reason = failed.timeline[-1].reason
     assert failed.status == S.FAILED and "KeyError" in reason
     assert "Traceback" not in reason and "/var/task" not in reason and "secret" not in reason
+
+
+def test_a_total_beyond_what_money_holds_is_refused_before_anything_is_written(service):
+    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
+    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
+    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(1_000_000)))
+    request = SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=1_000_000)])
+    key = uuid.uuid4().hex
+    with pytest.raises(Unprocessable) as refused:
+        service.submit(request, key)
+    assert refused.value.http_status == 422 and refused.value.details["max_total"] == "999999999999.99"
+    assert service.orders.get(order_id_for(customer, key)) is None

@@ -40,7 +40,7 @@ from orderflow.shared.errors import (
 )
 from orderflow.shared.ports import Change, Store
 from orderflow.shared.settings import Settings
-from orderflow.shared.types import utc_now
+from orderflow.shared.types import MAX_MONEY, utc_now
 
 if TYPE_CHECKING:
     from orderflow.orders.requests import ShipIn, SubmitOrderIn
@@ -69,9 +69,13 @@ class OrderService:
         now = utc_now()
         lines = [OrderLine(sku=li.sku, quantity=li.quantity, unit_price=products[li.sku].unit_price,
                            name=products[li.sku].name) for li in request.lines]
+        total = sum((li.unit_price * li.quantity for li in lines), Decimal(0))
+        if total > MAX_MONEY:  # refused before anything is written, not a 500 from the model
+            raise Unprocessable(f"the order's total {total} is more than an order may hold ({MAX_MONEY})",
+                                {"total": str(total), "max_total": str(MAX_MONEY)})
         order = Order(
             order_id=order_id_for(request.customer_id, idempotency_key), customer_id=request.customer_id,
-            status=S.PENDING, lines=lines, total=sum((li.unit_price * li.quantity for li in lines), Decimal(0)),
+            status=S.PENDING, lines=lines, total=total,
             channel=request.channel, created_at=now, updated_at=now,
             timeline=[TimelineEntry(status=S.PENDING, at=now, reason=f"received via {request.channel}",
                                     by="customer")],
