@@ -149,6 +149,19 @@ def test_a_transaction_put_without_its_key_is_a_validation_error_not_moto_s_fall
     assert "Item" not in stack.boto3_client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": "fine"}})
 
 
+def test_a_condition_comparing_mismatched_types_is_false_not_a_server_error(stack: LocalStack) -> None:
+    dynamodb = stack.boto3_client("dynamodb")
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "typed"}, "n": {"N": "1"}})
+    for condition, values in (("n < :s", {":s": {"S": "a"}}), ("n >= :s", {":s": {"S": "a"}}),
+                              ("n BETWEEN :a AND :b", {":a": {"S": "a"}, ":b": {"S": "z"}})):
+        with pytest.raises(ClientError) as refused:
+            dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "typed"}, "n": {"N": "2"}},
+                              ConditionExpression=condition, ExpressionAttributeValues=values)
+        assert code(refused.value) == "ConditionalCheckFailedException", condition
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "typed"}, "n": {"N": "2"}}, ConditionExpression="n < :two",
+                      ExpressionAttributeValues={":two": {"N": "2"}})  # same types still compare
+
+
 # ---------------------------------------------------------------------- Step Functions, Express
 def test_an_express_start_with_a_used_name_runs_again_as_on_aws(stack: LocalStack, handlers: Handlers) -> None:
     sfn = stack.boto3_client("stepfunctions")
