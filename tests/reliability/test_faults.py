@@ -32,7 +32,7 @@ from orderflow_cli.client import OrderflowClient
 
 ORDER_MACHINE = "OrderProcessingStateMachine"
 WAIT = 60.0
-ASL_ATTEMPTS = 4  # statemachines/order_processing.asl.json: the first try and MaxAttempts 3 retries
+ASL_ATTEMPTS = 7  # statemachines/order_processing.asl.json: the first try and MaxAttempts 6 retries
 
 
 class LambdaServiceError(RuntimeError):
@@ -313,7 +313,8 @@ def test_throttled_backorder_and_compensation_release_everything_exactly_once(st
     assert levels(client, sku, customer) == ({"on_hand": 4, "reserved": 0, "available": 4, "backordered": 0}, 0)
     delays = ", ".join(f"{d:.1f}" for d in retry_delays(stack, order_id, "ReserveStockFunction")[1:])
     figures("4. Faults on the order path", "Step Functions' backoff between Reserve's attempts after the receipt",
-            f"{delays} s (IntervalSeconds 1 locally, BackoffRate 2; not asserted)")
+            f"{delays} s (IntervalSeconds 1 and MaxDelaySeconds 4 locally, BackoffRate 2, full jitter; "
+            "not asserted)")
     figures("4. Faults on the order path", "throttled backorder, then a step that keeps failing",
             f"Backorder throttled and retried; after the receipt Reserve failed {ASL_ATTEMPTS} times, Compensate "
             "was throttled and retried: order FAILED, 4 backordered units and 40.00 of credit given back once")
