@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orderflow_cli import main
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import OrderflowClient, local_token
 from orderflow_local.auth import LOCAL_AUDIENCE, LOCAL_ISSUER, LocalIssuer
 
@@ -71,7 +72,7 @@ def test_customers_see_and_change_only_their_own_orders(api_url, shop):
     alice, bob = shop.customer("alice"), shop.customer("bob")
     with OrderflowClient(api_url, role="customer", customer_id=alice) as as_alice, \
             OrderflowClient(api_url, role="customer", customer_id=bob) as as_bob:
-        status, order = as_alice.submit_order(alice, [{"sku": sku, "quantity": 2}])
+        status, order = as_alice.submit_order(alice, [{"sku": sku, "quantity": 2}], shipping_address=SAMPLE_ADDRESS)
         assert status == 201, order
         order_id = order["order_id"]
         assert as_alice.get_order(order_id)["customer_id"] == alice
