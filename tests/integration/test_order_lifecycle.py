@@ -109,3 +109,25 @@ def test_a_total_beyond_what_money_holds_is_refused_before_anything_is_written(s
         service.submit(request, key)
     assert refused.value.http_status == 422 and refused.value.details["max_total"] == "999999999999.99"
     assert service.orders.get(order_id_for(customer, key)) is None
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2], ids=["PENDING", "VALIDATED", "CREDIT_APPROVED"])
+def test_an_order_whose_workflow_was_lost_fails_at_its_deadline_and_gets_its_credit_back(service, steps):
+    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
+    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
+    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=sku, quantity=2)]),
+                           uuid.uuid4().hex)
+    for step in (service.validate, service.check_credit)[:steps]:
+        order = step(order.order_id, order)  # then the execution is lost: nothing moves the order on
+    assert order.deadline is not None
+    not_yet = service.expire_overdue(now=order.created_at)
+    assert order.order_id not in [o.order_id for o in not_yet]  # not yet due: left alone
+    assert service.get_order(order.order_id).status == order.status
+
+    expired = service.expire_overdue(now="9999-12-31T00:00:00.000Z")
+    assert order.order_id in [o.order_id for o in expired]
+    failed = service.get_order(order.order_id)
+    assert failed.status == S.FAILED and "did not finish within 600 seconds" in failed.timeline[-1].reason
+    assert service.get_customer(customer).exposure == 0  # the credit CREDIT_APPROVED held came back
