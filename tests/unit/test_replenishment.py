@@ -127,6 +127,20 @@ def test_demand_on_most_days_gets_the_spread_that_applies_now_intermittent_the_a
     assert float(smooth[0][0]) > float(sparse_[0][0]) and float(smooth[1][0]) > float(sparse_[1][0])
 
 
+def test_one_500_unit_day_neither_inflates_safety_stock_nor_buys_months_of_demand():
+    rng = np.random.default_rng(8)
+    clean = rng.poisson(5.0, 400).astype(float).tolist()
+    spiked = [*clean[:-30], 500.0, *clean[-29:]]  # one huge day a month ago
+    normal = decide_sku(product(), stock(20), clean, remaining=None)
+    decided = decide_sku(product(), stock(20), spiked, remaining=None)
+    assert decided.safety_stock < 1.3 * normal.safety_stock
+    assert decided.quantity < 1.3 * normal.quantity + 12
+    [day] = decided.outliers_capped
+    assert day.days_ago == 30 and day.value == 500.0 and day.capped_to < 30
+    assert "1 outlier day(s) in the history capped before forecasting (largest: 500 30 day(s) ago" in decided.reason
+    assert normal.outliers_capped == [] and "outlier" not in normal.reason
+
+
 def test_a_well_stocked_sku_is_not_ordered():
     decision = decide_sku(product(), stock(5000), steady(), remaining=None)
     assert decision.outcome == "not_needed" and decision.quantity == 0

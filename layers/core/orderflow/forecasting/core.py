@@ -12,6 +12,9 @@ import numpy as np
 # coefficient of variation of the non-zero demand sizes.
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
+# The largest demand per period accepted. Beyond it the squares the fits and σ add up overflow or
+# lose all precision (1e300 made σ infinite); a trillion units in one period is a data error.
+MAX_VALUE = 1e12
 
 
 class ForecastInputError(ValueError):
@@ -78,6 +81,11 @@ def as_history(history: Any, name: str = "history") -> np.ndarray:
             "fill the gaps (e.g. with 0 for days without demand) before forecasting")
     if np.isinf(y).any():
         raise ForecastInputError(f"{name} contains infinite values at positions {_positions(np.isinf(y))}")
+    if (y > MAX_VALUE).any():
+        big = y > MAX_VALUE
+        raise ForecastInputError(
+            f"{name} contains values above {MAX_VALUE:g} at positions {_positions(big)} (first: {y[big][0]:g}); "
+            "that is not a plausible demand per period — check the units or the import")
     if (y < 0).any():
         raise ForecastInputError(
             f"{name} contains negative values at positions {_positions(y < 0)} "
