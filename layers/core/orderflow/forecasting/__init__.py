@@ -39,6 +39,7 @@ from .core import (
 from .intermittent import croston, sba, tsb
 from .methods import METHODS
 from .metrics import mase, rmsse
+from .panel import forecast_many
 
 __all__ = [
     "ADI_CUTOFF",
@@ -53,6 +54,7 @@ __all__ = [
     "classify",
     "croston",
     "forecast",
+    "forecast_many",
     "mase",
     "rmsse",
     "sba",

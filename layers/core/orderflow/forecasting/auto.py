@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,8 +15,8 @@ from .robust import as_mask, cap_outliers, impute_stockouts, yearly_profile
 DEFAULT_METHODS: tuple[str, ...] = ("snaive", "ses", "holt", "hw", "hw_damped", "hw_mul", "croston", "sba", "tsb")
 
 # Which candidates are tried for which demand class (intersected with the methods asked for).
-_SMOOTH = ("snaive", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log", "sarimax")
-_SPARSE = ("snaive", "ses", "croston", "sba", "tsb")
+_SMOOTH = ("snaive", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log", "sarimax", "gbm")
+_SPARSE = ("snaive", "ses", "croston", "sba", "tsb", "gbm")
 # For smooth and erratic demand, a non-seasonal method is left out when one of its seasonal
 # versions fits the history: those nest it (a flat season), and the fit it saves is what keeps the
 # default set above 50 daily series per second.
@@ -135,6 +135,13 @@ def forecast(history: Any, horizon: int, season_length: int = 1, *,
     m = check_positive_int(season_length, "season_length")
     names = _check_methods(methods)
     y, details = clean_history(y, m, stockout, cap_outliers)
+    return forecast_clean(y, h, m, names, details, yearly)
+
+
+def forecast_clean(y: np.ndarray, h: int, m: int, names: tuple[str, ...], details: dict[str, Any],
+                   yearly: bool | None = None, prepared: Mapping[str, Fitted] | None = None) -> Forecast:
+    """:func:`forecast` on a checked and cleaned history; ``prepared`` holds candidates fitted
+    elsewhere, by name (the panel's global model), used instead of fitting them here."""
     classification = classify(y)
     demand_class = classification.demand_class
     details.update({"adi": classification.adi, "cv2": classification.cv2, "history": y})
@@ -149,7 +156,7 @@ def forecast(history: Any, horizon: int, season_length: int = 1, *,
         if profile is not None:
             factor, details["yearly_share"] = profile
             z = y / factor(np.arange(y.size))
-        chosen = _choose(z, h, m, names, demand_class, details)
+        chosen = _choose(z, h, m, names, demand_class, details, {} if profile is not None else prepared or {})
         if profile is not None:
             chosen = YearlyFit(chosen, profile[0], y)
     details["fitted"] = chosen  # the model itself, for callers that carry it forward (orderflow.simulation)
@@ -159,8 +166,10 @@ def forecast(history: Any, horizon: int, season_length: int = 1, *,
 
 
 def _choose(y: np.ndarray, h: int, m: int, names: tuple[str, ...], demand_class: DemandClass,
-            details: dict[str, Any]) -> Fitted:
-    """Fit the candidates to ``y`` and return the backtest's choice (see :func:`forecast`)."""
+            details: dict[str, Any], prepared: Mapping[str, Fitted] | None = None) -> Fitted:
+    """Fit the candidates to ``y`` (or take them from ``prepared``) and return the backtest's
+    choice (see :func:`forecast`)."""
+    prepared = prepared or {}
     if len(names) == 1:
         candidates = [names[0]] if applicable(names[0], y, m) else []
     else:
@@ -172,7 +181,7 @@ def _choose(y: np.ndarray, h: int, m: int, names: tuple[str, ...], demand_class:
     fits = []
     for name in candidates:
         try:
-            fit = fit_method(name, y, m)
+            fit = prepared[name] if name in prepared else fit_method(name, y, m)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # a model that cannot fit
             details.setdefault("failed", {})[name] = str(exc)
             continue
