@@ -133,13 +133,18 @@ def test_features_scale_by_level_so_one_model_serves_every_volume():
     np.testing.assert_allclose(np.delete(small, level, axis=1), np.delete(large, level, axis=1))
 
 
-def test_the_global_model_improves_on_a_short_retail_panel():
-    panel = retail_panel(200, seed=9)
+def test_the_global_model_learns_a_weekly_shape_that_three_noisy_weeks_cannot_show():
+    rng = np.random.default_rng(9)
+    shape = np.array([0.6, 0.7, 0.8, 0.9, 1.2, 2.2, 0.6])  # every SKU peaks on the same day
+    panel = {f"sku{i}": rng.poisson(rng.gamma(2.0, 2.0) * shape[np.arange(28) % 7]).astype(float)
+             for i in range(300)}
     train = {key: y[:21] for key, y in panel.items()}
-    many = forecast_many(train, 7, 7)
-    single = {key: forecast(y, 7, 7) for key, y in train.items()}
+    pooled = forecast_many(train, 7, 7, methods=["gbm"])
+    alone = {key: forecast(y, 7, 7) for key, y in train.items()}
 
     def score(results):
         return np.nanmean([mase(panel[k][21:], results[k].mean, train[k], 7) for k in train])
 
-    assert score(many) < score(single)
+    assert score(pooled) < 0.95 * score(alone)
+    peak = np.mean([r.mean[5] / r.mean.mean() for r in pooled.values()])
+    assert peak == pytest.approx(2.2 / shape.mean(), rel=0.15)

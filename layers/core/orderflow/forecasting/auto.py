@@ -12,11 +12,12 @@ from .methods import METHODS, Combination, Fitted, SeasonalNaiveFit, YearlyFit, 
 from .robust import as_mask, cap_outliers, impute_stockouts, yearly_profile
 
 # The default candidate set: cheap enough for >= 50 two-year daily series per second and core.
-DEFAULT_METHODS: tuple[str, ...] = ("snaive", "ses", "holt", "hw", "hw_damped", "hw_mul", "croston", "sba", "tsb")
+DEFAULT_METHODS: tuple[str, ...] = ("snaive", "mean", "ses", "holt", "hw", "hw_damped", "hw_mul", "croston", "sba",
+                                    "tsb")
 
 # Which candidates are tried for which demand class (intersected with the methods asked for).
-_SMOOTH = ("snaive", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log", "sarimax", "gbm")
-_SPARSE = ("snaive", "ses", "croston", "sba", "tsb", "gbm")
+_SMOOTH = ("snaive", "mean", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log", "sarimax", "gbm")
+_SPARSE = ("snaive", "mean", "ses", "croston", "sba", "tsb", "gbm")
 # For smooth and erratic demand, a non-seasonal method is left out when one of its seasonal
 # versions fits the history: those nest it (a flat season), and the fit it saves is what keeps the
 # default set above 50 daily series per second.

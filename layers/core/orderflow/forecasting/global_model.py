@@ -50,8 +50,9 @@ LGBM_PARAMS: dict[str, Any] = {
     "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
     "num_threads": 1, "seed": 7, "deterministic": True, "verbose": -1,
 }
-ROUNDS = 300
-TRAIN_ORIGINS = 52  # at most this many origins per series in training (spread over its last year)
+ROUNDS = 200
+TRAIN_ORIGINS = 26  # at most this many origins per series in training (spread over its last year)
+SIGMA_WINDOW = 364  # the in-sample one-step errors behind σ: the last year
 
 
 @dataclass
@@ -209,17 +210,34 @@ class GlobalModel:
 
 
 class GlobalFit(Fitted):
-    """The global model's forecasts for one series (method ``gbm``)."""
+    """The global model's forecasts for one series (method ``gbm``).
+
+    Two boosters serve it: ``inside`` was trained only on periods before the series' backtest and
+    makes every forecast from an origin inside the history (the backtest, σ); ``final`` was trained
+    on everything and makes the forecast from the end of the history (``forecast(h)``)."""
 
     method = "gbm"
     first_origin = MIN_ORIGIN
 
-    def __init__(self, model: GlobalModel, data: SeriesData):
-        self.model = model
+    def __init__(self, inside: GlobalModel, final: GlobalModel, data: SeriesData):
+        self.inside = inside
+        self.final = final
         self.data = data
+        self._one_step: dict[int, np.ndarray] = {}
         n = data.y.size
         errors = data.y[1:] - self.one_step(n) if n > MIN_ORIGIN + 1 else np.zeros(0)
-        self.sigma = _rms(errors) if errors.size else float(np.std(data.y))
+        self.sigma = _rms(errors) if np.isfinite(errors).any() else float(np.std(data.y))
+
+    def one_step(self, n: int) -> np.ndarray:
+        """In-sample one-step forecasts over the last :data:`SIGMA_WINDOW` periods at most (NaN
+        before: the σ of a model that is not refitted per series needs no more), computed once."""
+        if n not in self._one_step:
+            out = np.full(n - 1, np.nan)
+            start = max(MIN_ORIGIN, n - SIGMA_WINDOW)
+            if start < n:
+                out[start - 1:] = self.at_origins(np.arange(start, n), 1)[:, 0]
+            self._one_step[n] = out
+        return self._one_step[n]
 
     def forecast(self, h: int) -> np.ndarray:
         return self.at_origins(np.array([self.data.y.size]), h)[0]
@@ -230,7 +248,13 @@ class GlobalFit(Fitted):
             raise ValueError(f"the global model forecasts from origin {MIN_ORIGIN} on")
         if origins.size and origins.max() + h > self.data.cal.weekday.size:
             raise ValueError("origins beyond the calendar the series was prepared with")
-        return np.clip(self.model.predict(self.data, origins, h), 0.0, None)
+        out = np.empty((origins.size, h))
+        end = origins >= self.data.y.size
+        if (~end).any():
+            out[~end] = self.inside.predict(self.data, origins[~end], h)
+        if end.any():
+            out[end] = self.final.predict(self.data, origins[end], h)
+        return np.clip(out, 0.0, None)
 
 
 def as_exog(values: Mapping[str, Any] | None, key: str, n: int, name: str) -> np.ndarray | None:

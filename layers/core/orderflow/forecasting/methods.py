@@ -154,6 +154,25 @@ class SeasonalNaiveFit(Fitted):
         return self.y[np.clip(idx, 0, None)]
 
 
+class MeanFit(Fitted):
+    """The historic average: every period forecast at the mean of all periods observed."""
+
+    method = "mean"
+
+    def __init__(self, y: np.ndarray):
+        self.y = y
+        self.totals = np.concatenate([[0.0], np.cumsum(y)])
+        errors = y[1:] - self.totals[1:-1] / np.arange(1, y.size)
+        self.sigma = _rms(errors) if errors.size else 0.0
+
+    def forecast(self, h: int) -> np.ndarray:
+        return np.full(h, self.totals[-1] / self.y.size)
+
+    def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray:
+        origins = np.asarray(origins)
+        return np.repeat((self.totals[origins] / origins)[:, None], h, axis=1)
+
+
 class PathFit(Fitted):
     """A flat forecast from a path of per-period estimates (Croston, SBA, TSB)."""
 
@@ -407,6 +426,8 @@ class Method:
 METHODS: dict[str, Method] = {m.name: m for m in [
     Method("snaive", "seasonal naive: the same period one season earlier (the baseline)",
            SeasonalNaiveFit, lambda m: 1, parameters=0),
+    Method("mean", "historic average: the mean of the whole history", lambda y, m: MeanFit(y), lambda m: 2,
+           parameters=0),
     Method("ses", "simple exponential smoothing (statsmodels ExponentialSmoothing)",
            lambda y, m: _exp_smoothing("ses", y, m), lambda m: 3, parameters=1),
     Method("holt", "Holt's linear method with a damped additive trend (statsmodels)",

@@ -76,10 +76,12 @@ def forecast_many(histories: Mapping[Any, Any] | Sequence[Any], horizon: int, se
     - ``train_series``: the most series trained on; a larger panel is sampled by
       :func:`stratified_sample` (``seed``). Every series is still forecast.
 
-    The model learns only from periods before each series' backtest (:func:`training_cutoff`),
-    so that the per-series choice compares it with the statistical methods on periods none of them
-    was fitted to. A history with a yearly wave (see :func:`forecast`) is left to the statistical
-    methods, which model it. Raises :class:`ForecastInputError` naming the series for bad input.
+    The model is trained twice: once only on periods before each series' backtest
+    (:func:`training_cutoff`), for the forecasts from inside the history, so that the per-series
+    choice compares it with the statistical methods on periods none of them was fitted to; and
+    once on everything, for the forecast itself. A history with a yearly wave (see
+    :func:`forecast`) is left to the statistical methods, which model it. Raises
+    :class:`ForecastInputError` naming the series for bad input.
     """
     h = check_positive_int(horizon, "horizon")
     m = check_positive_int(season_length, "season_length")
@@ -103,12 +105,13 @@ def forecast_many(histories: Mapping[Any, Any] | Sequence[Any], horizon: int, se
     if users:
         data = _series_data(users, cleaned, h, last_dates, country, subdivision, prices, promos)
         sample = stratified_sample(users, cleaned, train_series, seed)
-        model = GlobalModel.train([training_rows(data[key], h, training_cutoff(data[key].y.size, h, m))
-                                   for key in sample])
-        if model is not None:
+        inside = GlobalModel.train([training_rows(data[key], h, training_cutoff(data[key].y.size, h, m))
+                                    for key in sample])
+        final = GlobalModel.train([training_rows(data[key], h, data[key].y.size) for key in sample])
+        if inside is not None and final is not None:
             for key in users:
-                prepared[key] = {"gbm": GlobalFit(model, data[key])}
-            model_info = {"rows": model.rows, "series": model.series, "panel": len(items)}
+                prepared[key] = {"gbm": GlobalFit(inside, final, data[key])}
+            model_info = {"rows": final.rows, "series": final.series, "panel": len(items)}
 
     results = {}
     for key, y in cleaned.items():
@@ -161,8 +164,9 @@ def _pad(values: np.ndarray | None, total: int, last: bool) -> np.ndarray | None
 def single_series_global_fit(y: np.ndarray) -> GlobalFit:
     """The ``gbm`` method on one series (no dates): trained on that series alone."""
     data = SeriesData(y, series_calendar(y.size, CALENDAR_SPARE + TRAIN_STEPS, None, None))
-    model = GlobalModel.train([training_rows(data, TRAIN_STEPS, training_cutoff(y.size, TRAIN_STEPS, 7))])
-    if model is None:
+    inside = GlobalModel.train([training_rows(data, TRAIN_STEPS, training_cutoff(y.size, TRAIN_STEPS, 7))])
+    final = GlobalModel.train([training_rows(data, TRAIN_STEPS, y.size)])
+    if inside is None or final is None:
         raise ValueError("too short for the gradient-boosted model")
-    return GlobalFit(model, data)
+    return GlobalFit(inside, final, data)
 
