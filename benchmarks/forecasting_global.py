@@ -99,8 +99,12 @@ def run_panel(panel: dict[str, np.ndarray], horizon: int, season: int, daily: bo
         "historic average": {k: np.full(horizon, y.mean()) for k, y in train.items()},
     }
     started = time.process_time()
-    forecasts["auto: forecast()"] = {k: forecast(y, horizon, season).mean for k, y in train.items()}
+    auto = {k: forecast(y, horizon, season) for k, y in train.items()}
     seconds["auto: forecast()"] = time.process_time() - started
+    forecasts["auto: forecast()"] = {k: r.mean for k, r in auto.items()}
+    coverage = {str(level): float(np.mean([np.mean((actual[k] >= r.intervals[level][0])
+                                                   & (actual[k] <= r.intervals[level][1])) for k, r in auto.items()]))
+                for level in (80, 95)}
     chosen = None
     if daily:
         started = time.process_time()
@@ -115,7 +119,8 @@ def run_panel(panel: dict[str, np.ndarray], horizon: int, season: int, daily: bo
         rows[name] = score(actual, values, train, season)
         if name in seconds:
             rows[name]["series_per_s"] = len(train) / seconds[name] if seconds[name] > 0 else None
-    return {"series": len(panel), "horizon": horizon, "season": season, "rows": rows, "gbm_chosen": chosen}
+    return {"series": len(panel), "horizon": horizon, "season": season, "rows": rows, "gbm_chosen": chosen,
+            "coverage": coverage}
 
 
 def sampling_cost(panel: dict[str, np.ndarray], horizon: int, share: float) -> dict[str, Any]:
@@ -169,7 +174,8 @@ def render(results: dict[str, Any], command: str, date: str, host: dict[str, Any
              "Mean MASE and RMSSE over the panel's series, both scaled by in-sample seasonal naive (lower is "
              "better); one held-out window at the end of each series. *vs AutoETS* is the ratio of mean MASE "
              "to AutoETS's. series/s is CPU time in this process, forecast_many's including the training of "
-             "its global model. The panels are described in `benchmarks/forecasting_global.py`.", ""]
+             "its global model (both with prediction intervals). The panels are described in "
+             "`benchmarks/forecasting_global.py`.", ""]
     for name, panel in results["panels"].items():
         ets = panel["rows"].get("statsforecast AutoETS", {}).get("mase")
         lines += [f"## {name}", "", f"{panel['series']} series, horizon {panel['horizon']}, season {panel['season']}.",
@@ -178,6 +184,9 @@ def render(results: dict[str, Any], command: str, date: str, host: dict[str, Any
             ratio = row["mase"] / ets if ets else None
             lines.append(f"| {method} | {fmt(row['mase'])} | {fmt(ratio)} | {fmt(row['rmsse'])} "
                          f"| {fmt(row.get('series_per_s'), '.0f')} |")
+        cover = panel["coverage"]
+        lines += ["", f"Prediction intervals of `forecast()`: the 80 % interval held {cover['80']:.1%} of the held-out "
+                      f"periods, the 95 % one {cover['95']:.1%}."]
         if panel["gbm_chosen"] is not None:
             lines += ["", f"The global model is among the chosen methods of {panel['gbm_chosen']} of "
                           f"{panel['series']} series."]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .core import DemandClass, Forecast, ForecastInputError, as_history, check_positive_int, classify
+from .intervals import prediction_intervals
 from .methods import METHODS, Combination, Fitted, SeasonalNaiveFit, YearlyFit, ZeroFit, applicable, fit_method
 from .robust import as_mask, cap_outliers, impute_stockouts, yearly_profile
 
@@ -100,7 +101,7 @@ def clean_history(y: np.ndarray, season_length: int, stockout: Any = None,
 
 def forecast(history: Any, horizon: int, season_length: int = 1, *,
              methods: Sequence[str] | None = None, stockout: Any = None, cap_outliers: bool = True,
-             yearly: bool | None = None) -> Forecast:
+             yearly: bool | None = None, intervals: bool = True) -> Forecast:
     """Forecast ``horizon`` periods after ``history`` (non-negative demand per period, oldest first).
 
     ``season_length`` is the number of periods in a season (7 for daily data with a weekly pattern,
@@ -126,7 +127,8 @@ def forecast(history: Any, horizon: int, season_length: int = 1, *,
     ``details["yearly_share"]`` is the share of variance the wave explains).
 
     ``sigma`` is the root mean square of the in-sample one-step-ahead errors of what was chosen;
-    ``details["fitted"]`` is the chosen model (a ``Fitted``).
+    ``details["fitted"]`` is the chosen model (a ``Fitted``). ``intervals`` holds the 80 % and
+    95 % prediction intervals (:mod:`.intervals`; ``intervals=False`` skips them).
     Raises :class:`ForecastInputError` for NaN, negative, infinite or implausibly large
     (> ``MAX_VALUE``) values, an empty history, a stock-out mask of the wrong length, or a horizon
     or season length that is not a positive integer.
@@ -136,11 +138,12 @@ def forecast(history: Any, horizon: int, season_length: int = 1, *,
     m = check_positive_int(season_length, "season_length")
     names = _check_methods(methods)
     y, details = clean_history(y, m, stockout, cap_outliers)
-    return forecast_clean(y, h, m, names, details, yearly)
+    return forecast_clean(y, h, m, names, details, yearly, intervals=intervals)
 
 
 def forecast_clean(y: np.ndarray, h: int, m: int, names: tuple[str, ...], details: dict[str, Any],
-                   yearly: bool | None = None, prepared: Mapping[str, Fitted] | None = None) -> Forecast:
+                   yearly: bool | None = None, prepared: Mapping[str, Fitted] | None = None,
+                   intervals: bool = True) -> Forecast:
     """:func:`forecast` on a checked and cleaned history; ``prepared`` holds candidates fitted
     elsewhere, by name (the panel's global model), used instead of fitting them here."""
     classification = classify(y)
@@ -162,8 +165,9 @@ def forecast_clean(y: np.ndarray, h: int, m: int, names: tuple[str, ...], detail
             chosen = YearlyFit(chosen, profile[0], y)
     details["fitted"] = chosen  # the model itself, for callers that carry it forward (orderflow.simulation)
     mean = np.clip(chosen.forecast(h), 0.0, None)
+    bands = prediction_intervals(chosen, y, mean, float(chosen.sigma)) if intervals else {}
     return Forecast(mean=mean, sigma=float(chosen.sigma), method=chosen.method,
-                    demand_class=demand_class.value, details=details)
+                    demand_class=demand_class.value, details=details, intervals=bands)
 
 
 def _choose(y: np.ndarray, h: int, m: int, names: tuple[str, ...], demand_class: DemandClass,

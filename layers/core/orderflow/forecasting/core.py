@@ -44,6 +44,9 @@ class Forecast:
     ``sigma`` is the standard deviation of the one-step-ahead forecast error of the method chosen
     (root mean square of its in-sample one-step errors, so a bias counts too), in the units of the
     history; the replenishment policy scales it to the protection interval.
+
+    ``intervals`` maps a coverage in percent (80, 95) to ``(lower, upper)`` arrays like ``mean``:
+    prediction intervals for each period (see ``orderflow.forecasting.intervals``).
     """
 
     mean: np.ndarray
@@ -51,11 +54,14 @@ class Forecast:
     method: str
     demand_class: str | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    intervals: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (what a run record stores)."""
         return {"mean": [float(v) for v in self.mean], "sigma": float(self.sigma), "method": self.method,
-                "demand_class": self.demand_class}
+                "demand_class": self.demand_class,
+                "intervals": {str(level): {"lower": [float(v) for v in lower], "upper": [float(v) for v in upper]}
+                              for level, (lower, upper) in self.intervals.items()}}
 
 
 def _positions(mask: np.ndarray, limit: int = 5) -> str:
