@@ -208,9 +208,15 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a third of each panel")
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     results = run(args.quick)
     command = COMMAND + (" --quick" if args.quick else "")
     REPORT.write_text(render(results, command, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), machine()))
+    from benchmarks.common import save
+    from benchmarks.report import write
+
+    save("forecast_global", command, results, time.perf_counter() - started)  # BENCHMARKS.md §9
+    write()
     print(REPORT.read_text())
     return 0
 

@@ -154,13 +154,18 @@ def forecast_clean(y: np.ndarray, h: int, m: int, names: tuple[str, ...], detail
         chosen: Fitted = ZeroFit()
     else:
         profile = None
-        if (m == WEEKLY if yearly is None else yearly) and demand_class in (DemandClass.SMOOTH, DemandClass.ERRATIC):
+        # The global model (gbm) reads the calendar itself: a yearly wave is for the statistical
+        # candidates, which are fitted to the history divided by it, without gbm (fitted to y).
+        statistical = tuple(name for name in names if name != "gbm")
+        if (m == WEEKLY if yearly is None else yearly) and statistical and demand_class in (DemandClass.SMOOTH,
+                                                                                                DemandClass.ERRATIC):
             profile = yearly_profile(y)
         z = y
         if profile is not None:
             factor, details["yearly_share"] = profile
             z = y / factor(np.arange(y.size))
-        chosen = _choose(z, h, m, names, demand_class, details, {} if profile is not None else prepared or {})
+            names, prepared = statistical, {}
+        chosen = _choose(z, h, m, names, demand_class, details, prepared or {})
         if profile is not None:
             chosen = YearlyFit(chosen, profile[0], y)
     details["fitted"] = chosen  # the model itself, for callers that carry it forward (orderflow.simulation)

@@ -19,6 +19,7 @@ from .methods import Fitted
 
 LEVELS = (80, 95)
 INTERVAL_ORIGINS = 364
+MAX_ERRORS = 120  # origins read per series at most (evenly spaced over the last INTERVAL_ORIGINS)
 MIN_ERRORS = 8
 ENOUGH_ERRORS = 50  # below this many errors, the interval is at least the normal one ± z·σ
 _Z = {80: 1.2815515655446004, 95: 1.959963984540054}
@@ -29,6 +30,8 @@ def step_errors(fit: Fitted, y: np.ndarray, h: int) -> list[np.ndarray]:
     n = y.size
     first = max(1, fit.first_origin, n - INTERVAL_ORIGINS)
     origins = np.arange(first, n)
+    stride = -(-origins.size // MAX_ERRORS)  # at most MAX_ERRORS origins, the latest always among them
+    origins = origins[::-1][::stride][::-1]
     if origins.size == 0:
         return [np.zeros(0) for _ in range(h)]
     predicted = np.clip(fit.at_origins(origins, h), 0.0, None)
