@@ -148,3 +148,13 @@ def test_the_global_model_learns_a_weekly_shape_that_three_noisy_weeks_cannot_sh
     assert score(pooled) < 0.95 * score(alone)
     peak = np.mean([r.mean[5] / r.mean.mean() for r in pooled.values()])
     assert peak == pytest.approx(2.2 / shape.mean(), rel=0.15)
+
+
+def test_importing_the_package_loads_neither_lightgbm_nor_holidays():
+    import subprocess
+    import sys
+
+    code = ("import sys, orderflow.forecasting; "
+            "print(sorted(m for m in ('lightgbm', 'holidays', 'pandas', 'statsmodels') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
