@@ -577,6 +577,17 @@ def forecast_global(record: dict[str, Any] | None) -> str:
     out.append(f"\nTraining on a stratified sample ({part['train_series']} of {full['train_series']} series, "
                f"{part['rows']:,} rows instead of {full['rows']:,}): mean MASE of the global model alone "
                f"{part['mase']:.3f} against {full['mase']:.3f} ({(part['mase'] / full['mase'] - 1) * 100:+.1f} %).\n")
+    scale = d.get("scale")
+    if scale:
+        out.append(f"**Where training moves to a job.** Training on {scale['series']:,} two-year series (the default "
+                   f"stratified sample) took {scale['feature_seconds'] + scale['train_seconds']:.0f} CPU s per booster "
+                   f"({scale['rows']:,} rows, peak {scale['peak_rss_mb']} MB); forecast_many trains two, "
+                   f"{scale['seconds_per_series_both_boosters'] * 1000:.0f} ms per training series. With the "
+                   f"sample the training is a fixed cost, whatever the catalogue: it fits one Lambda (15 minutes, "
+                   f"10 GB) at any size, and the per-SKU forecasts run in the workflow's batches. Training on every "
+                   f"SKU instead fits 80 % of one Lambda's 15 minutes up to about "
+                   f"{scale['full_training_limit_series']:,} SKUs; above that catalogue size, full training belongs "
+                   "in a SageMaker training job or AWS Batch started by the workflow (not built).\n")
     return "\n".join(out)
 
 
