@@ -257,3 +257,24 @@ def test_a_sku_is_due_once_its_review_period_has_passed_since_its_last_review(la
     assert (waiting is None) == due
     if not due:
         assert waiting.outcome == "not_due" and waiting.reason.endswith("next on 2025-03-02")
+
+
+def test_a_products_method_set_is_what_its_forecast_chooses_from():
+    decided = forecast_demand(product(forecast_methods=["sarimax"]), steady(140))
+    assert decided.method == "sarimax"
+    decided = forecast_demand(product(forecast_methods=["ses", "snaive"]), steady(140))
+    assert set(decided.method.split("+")) <= {"ses", "snaive"}
+
+
+def test_the_method_names_a_product_accepts_are_the_forecasting_methods():
+    from typing import get_args
+
+    from orderflow.forecasting import METHODS
+    from orderflow.models import ForecastMethod
+    from orderflow.requests import ReplenishmentIn
+
+    assert set(get_args(ForecastMethod)) == set(METHODS)
+    params = {"unit_cost": "4.00", "ordering_cost": "20", "holding_cost_rate": 0.25, "lead_time_days": 5}
+    assert ReplenishmentIn(**params, forecast_methods=["sarimax", "hw"]).forecast_methods == ["sarimax", "hw"]
+    with pytest.raises(ValueError, match="forecast_methods"):
+        ReplenishmentIn(**params, forecast_methods=["prophet"])

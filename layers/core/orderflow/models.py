@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -15,6 +15,9 @@ Money = Annotated[
 SignedMoney = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 Quantity = Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+# The names of orderflow.forecasting.METHODS (a test keeps them in step; this module loads no numpy).
+ForecastMethod = Literal["snaive", "mean", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log",
+                         "sarimax", "gbm", "croston", "sba", "tsb"]
 MAX_ORDER_LINES = 40  # one reservation transaction holds the order + a stock item and a demand item per line
 
 
@@ -62,6 +65,7 @@ class Replenishment(Model):
     moq: int = 0
     pack_size: int = 1
     review_period_days: int = 1
+    forecast_methods: list[ForecastMethod] | None = None  # None: forecast()'s default candidate set
 
 
 class Product(Model):

@@ -211,7 +211,8 @@ def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Dec
     horizon = math.ceil(params.lead_time_days + params.review_period_days)
     try:
         # intervals=False: the policy reads the σ of totals (total_sigmas), not per-day intervals
-        result = forecast(history, horizon=horizon, season_length=SEASON_LENGTH, intervals=False)
+        result = forecast(history, horizon=horizon, season_length=SEASON_LENGTH, intervals=False,
+                          methods=params.forecast_methods)  # the product's method set (e.g. with sarimax)
     except ForecastInputError as exc:
         raise Skip(f"history cannot be forecast: {exc}") from None
     except Exception as exc:  # a numerical failure in one SKU's fit must not stop the batch's other SKUs

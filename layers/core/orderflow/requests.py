@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from .models import MAX_ORDER_LINES, Identifier, Money, Quantity, Strict
+from .models import MAX_ORDER_LINES, ForecastMethod, Identifier, Money, Quantity, Strict
 
 
 class ReplenishmentIn(Strict):
@@ -24,6 +24,9 @@ class ReplenishmentIn(Strict):
     moq: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] = 0
     pack_size: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1
     review_period_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 1
+    forecast_methods: Annotated[list[ForecastMethod], Field(min_length=1, max_length=14)] | None = Field(
+        None, description="the forecasting candidates for this product (default: the automatic set, "
+                          "docs/forecasting.md); e.g. [\"sarimax\", \"hw\", \"snaive\"] makes ARIMA a candidate")
 
 
 class ProductIn(Strict):
