@@ -573,6 +573,9 @@ def test_a_small_eoq_orders_up_to_the_cover_of_lead_time_plus_review_at_every_re
     assert d.quantity == math.ceil(d.order_up_to - 200) < d.eoq  # the gap, not the EOQ
     assert "ordered up to it every review" in d.reason
     assert decide({**base, "on_hand": 1000}).quantity == 0
+    # a measured σ of the lead time + review total (errors that persist) replaces the quadrature sum
+    measured = decide({**base, "on_hand": 200, "sigma_protection_demand": 40.0})
+    assert measured.order_up_to == pytest.approx(reorder_level(0.95, 280, 40.0**2), rel=1e-9)
     # a larger EOQ keeps the (s, S) policy: orders at least the EOQ, only at or below the reorder point
     big = decide({**base, "ordering_cost": 60, "on_hand": 150})
     assert big.eoq > 1.5 * 140 and big.order_up_to == pytest.approx(big.reorder_point + 140)

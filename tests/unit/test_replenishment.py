@@ -96,6 +96,8 @@ def test_a_decision_carries_the_sigmas_the_policy_used():
     history = [10.0 + (i // 30) * 3 for i in range(240)]  # steps up every month: errors persist
     decided = forecast_demand(product(lead_time_days=10), history)
     assert decided.sigma_lead_time_demand is not None and decided.sigma_review_demand is not None
+    # over lead time + review the persisting errors add up: more than the two in quadrature
+    assert decided.sigma_protection_demand > np.hypot(decided.sigma_lead_time_demand, decided.sigma_review_demand)
     assert decided.sigma_lead_time_demand > decided.sigma_daily * np.sqrt(10)  # persistent errors add up
     with_stock = apply_policy(decided, product(lead_time_days=10), stock(0), None)
     without = apply_policy(decided.model_copy(update={"sigma_lead_time_demand": None, "sigma_review_demand": None}),

@@ -411,6 +411,9 @@ class PolicyInputs(BaseModel):
     sigma_review_demand: NonNegative | None = Field(
         None, description="σ of the forecast error of the demand total over one review period, units; "
                           "default sigma_daily·√review_period_days")
+    sigma_protection_demand: NonNegative | None = Field(
+        None, description="σ of the forecast error of the demand total over lead time + one review period, "
+                          "units (the order-up-to regime's cover); default sqrt(σ_LTD² + σ_RD²)")
     lead_time_days: NonNegative
     sigma_lead_time_days: NonNegative = 0.0
     review_period_days: NonNegative = 0.0
@@ -517,7 +520,9 @@ def decide(inputs: PolicyInputs | Mapping[str, Any]) -> PolicyDecision:
         # Small EOQ: order up to S at every review. The order placed now is the last one in before the
         # next review's arrives, so S covers the demand over lead time + review period (docs/policy.md §3).
         cover_mean = d_daily * p.lead_time_days + review_forecast
-        cover_var = lead_var + review_sigma**2
+        protection_var = (p.sigma_protection_demand**2 if p.sigma_protection_demand is not None
+                          else lead_sigma**2 + review_sigma**2)
+        cover_var = protection_var + (d_daily * p.sigma_lead_time_days) ** 2
         rop = max(cover_mean, reorder_level(p.target_service_level, cover_mean, cover_var, p.lead_time_demand))
         s_level = rop
     else:

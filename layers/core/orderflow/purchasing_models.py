@@ -216,6 +216,8 @@ class Decision(BaseModel):
         None, description="σ of the forecast error of the demand total over the lead time (units)")
     sigma_review_demand: float | None = Field(
         None, description="σ of the forecast error of the demand total over one review period (units)")
+    sigma_protection_demand: float | None = Field(
+        None, description="σ of the forecast error of the demand total over lead time + one review period (units)")
     outliers_capped: list[CappedDemand] = Field(
         default=[], description="history days capped as outliers before forecasting (docs/forecasting.md)")
     safety_stock: float | None = None

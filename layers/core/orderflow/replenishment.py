@@ -221,13 +221,19 @@ def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Dec
     # σ of totals from the history the model was fitted to: outliers capped (listed in the decision)
     lead, review = total_sigmas(result.details["fitted"], result.details["history"], float(result.sigma),
                                 params.lead_time_days, params.review_period_days, demand_class=result.demand_class)
+    # and over lead time + review: what the policy's order-up-to regime covers (errors that persist
+    # make it more than the two added in quadrature)
+    protection, _ = total_sigmas(result.details["fitted"], result.details["history"], float(result.sigma),
+                                 params.lead_time_days + params.review_period_days, 0,
+                                 demand_class=result.demand_class)
     capped = [CappedDemand(days_ago=len(history) - c["period"], value=c["value"], capped_to=round(c["capped_to"], 4))
               for c in result.details.get("capped", [])]
     decision = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
                         demand_class=result.demand_class, method=result.method, history_days=len(history),
                         horizon_days=horizon, forecast=daily, forecast_daily=round(sum(daily) / horizon, 4),
                         sigma_daily=round(float(result.sigma), 4), sigma_lead_time_demand=round(float(lead[0]), 4),
-                        sigma_review_demand=round(float(review[0]), 4), outliers_capped=capped,
+                        sigma_review_demand=round(float(review[0]), 4),
+                        sigma_protection_demand=round(float(protection[0]), 4), outliers_capped=capped,
                         unit_cost=params.unit_cost)
     return decision, result
 
@@ -280,6 +286,7 @@ def apply_policy(forecasted: Decision, product: Product, stock: StockLevel, rema
             "sigma_daily": forecasted.sigma_daily or 0.0,
             "sigma_lead_time_demand": forecasted.sigma_lead_time_demand,
             "sigma_review_demand": forecasted.sigma_review_demand,
+            "sigma_protection_demand": forecasted.sigma_protection_demand,
             "lead_time_days": params.lead_time_days,
             "sigma_lead_time_days": params.lead_time_sigma_days,
             "review_period_days": review,

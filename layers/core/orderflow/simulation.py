@@ -441,12 +441,15 @@ def _filtered(decided: Decision, model: Fitted, y: np.ndarray, origins: Sequence
         sigmas.append(math.sqrt(squares[origin - 2] / seen) if seen else 0.0)
     lead, review = total_sigmas(fit, y, sigmas, params.lead_time_days, params.review_period_days, origins,
                                 demand_class=decided.demand_class)
+    protection, _ = total_sigmas(fit, y, sigmas, params.lead_time_days + params.review_period_days, 0, origins,
+                                 demand_class=decided.demand_class)
     out = []
     for i, (origin, mean) in enumerate(zip(origins, means, strict=True)):
         daily = [round(float(v), 4) for v in mean]
         out.append(decided.model_copy(update={
             "forecast": daily, "forecast_daily": round(sum(daily) / horizon, 4), "sigma_daily": round(sigmas[i], 4),
             "sigma_lead_time_demand": round(float(lead[i]), 4), "sigma_review_demand": round(float(review[i]), 4),
+            "sigma_protection_demand": round(float(protection[i]), 4),
             "history_days": min(origin, MAX_HISTORY_DAYS)}))
     return out
 
