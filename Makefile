@@ -57,7 +57,7 @@ help:
 	@echo "Orderflow make targets:"
 	@echo "  setup      create $(VENV) ($(PYTHON), override with PYTHON=...) and pip install -e '.[dev]'"
 	@echo "  sam-setup  create $(VENV_SAM) (Python 3.12) with aws-sam-cli==$(SAM_VERSION)"
-	@echo "  lint       ruff, cfn-lint, sam validate --lint, ASL checks (scripts/check_asl.py), checkov (.checkov.yaml)"
+	@echo "  lint       ruff, import contracts, cfn-lint, sam validate --lint, ASL checks (scripts/check_asl.py), checkov (.checkov.yaml)"
 	@echo "  test       lint, build (so the Lambda size test runs on the real artefacts), then pytest"
 	@echo "             (PYTEST_ARGS='...' passes arguments through)"
 	@echo "  demo       run the offline demo (python -m orderflow_cli.demo): orders, returns, replenishment"
@@ -89,7 +89,10 @@ $(SETUP_STAMP): pyproject.toml
 	fi
 	echo "==> installing pip and the project (-e .[dev]) into $(VENV)"
 	"$(PY)" -m pip install $(PIP_QUIET) --upgrade pip $(PIP_NOISE)
-	"$(PY)" -m pip install $(PIP_QUIET) -e ".[dev]" $(PIP_NOISE)
+	# An editable install of packages outside one src folder (package-dir) makes setuptools print an
+	# information-only notice, "Editable installation ... may take precedence during imports"; it is not
+	# a problem here (no folder at the top is named like a package), so it is not shown.
+	PYTHONWARNINGS="ignore:Editable installation" "$(PY)" -m pip install $(PIP_QUIET) -e ".[dev]" $(PIP_NOISE)
 	# stockpyl is a test reference for orderflow.policy; its declared deps (Sphinx, matplotlib, ...) are
 	# docs tooling, and what the functions we call import (numpy, scipy) comes with the forecast extra.
 	"$(PY)" -m pip install $(PIP_QUIET) --no-deps stockpyl==1.0.2 $(PIP_NOISE)
@@ -135,6 +138,7 @@ lint: setup sam-setup checkov-setup
 	failed=()
 	step() { local name="$$1"; shift; echo "==> $$name"; "$$@" || { echo "FAILED: $$name" >&2; failed+=("$$name"); }; }
 	step "ruff check" "$(VENV)/bin/ruff" check --extend-exclude '.venv*,.aws-sam' .
+	step "import contracts (lint-imports: pyproject.toml [tool.importlinter])" "$(VENV)/bin/lint-imports"
 	step "cfn-lint $(TEMPLATE)" "$(VENV)/bin/cfn-lint" $(TEMPLATE)
 	step "sam validate --lint" env $(SAM_LINT_ENV) $(SAM) validate --lint --region $(REGION) -t $(TEMPLATE)
 	step "ASL definitions (scripts/check_asl.py)" "$(PY)" scripts/check_asl.py $(TEMPLATE)

@@ -3,8 +3,8 @@
 - numerator: import the handler module with the function's environment from template.yaml (table
   names are the local stack's, the rest as deployed; Lambda's own variables set so Powertools' Tracer
   runs as it would on Lambda, with aws-xray-sdk patching), then create the AWS clients the function
-  uses through ``orderflow.adapters.aws.client`` (it builds them lazily, so the first request pays).
-- floor (DESIGN.md §7): ``import boto3`` and create the same clients with ``boto3.client``.
+  uses through ``orderflow.platform.aws.client`` (it builds them lazily, so the first request pays).
+- floor (docs/architecture.md, Targets): ``import boto3`` and create the same clients with ``boto3.client``.
 - also: plain ``import boto3``.
 - first request: after the same cold start, one call of the handler with the function's sample event
   (``events/samples``), timed inside the child. Whatever the cold start defers (the Tracer, a route's
@@ -50,7 +50,7 @@ from .common import REPO, TEMPLATE, log, summary
 SAMPLES = REPO / "events" / "samples"
 
 ROUNDS = 9
-TARGET_RATIO = 1.5  # DESIGN.md §7: order functions, Logger + Metrics + request validation on
+TARGET_RATIO = 1.5  # docs/architecture.md (Targets): order functions, Logger + Metrics + request validation on
 CORE_LAYER = REPO / "layers" / "core"
 # The AWS clients each function creates (DynamoDB for all).
 CLIENTS: dict[str, tuple[str, ...]] = {
@@ -195,7 +195,7 @@ def cases(tmp: str) -> list[Case]:
             "PYTHONPATH": f"{env['PYTHONPATH']}{os.pathsep}{CORE_LAYER}",
         }
         made = "".join(f"client({c!r})\n" for c in clients_of(logical_id))
-        code = f"import {fn.handler_module}\nfrom orderflow.adapters.aws import client\n{made}"
+        code = f"import {fn.handler_module}\nfrom orderflow.platform.aws import client\n{made}"
         out.append(Case(logical_id, code + _RSS, fn_env, str(fn.code_dir)))
         sample = SAMPLES / FIRST_REQUEST.get(logical_id, f"{fn.code_dir.name}_{fn.handler_module}.json")
         first = _FIRST.format(order=json.dumps(SAMPLE_ORDER), orders=fn_env.get("ORDERS_TABLE", "orders"),

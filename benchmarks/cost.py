@@ -2,9 +2,9 @@
 
 :func:`cost_per_1000` is the pure model (unit-tested in tests/unit/test_bench_cost.py): a per-order
 :class:`Usage` times :data:`PRICES`. :func:`usage_as_built` builds the usage of the design as built
-(DESIGN.md §8: an Express workflow for validate → credit → reserve; shipping and delivery are the API
-calls alone) from the ``calls`` results; :func:`usage_standard_design` models the design it replaced
-(one Standard workflow per order, parked on task tokens until delivery) on the same measurements.
+(docs/architecture.md, Targets: an Express workflow for validate → credit → reserve; shipping and
+delivery are the API calls alone) from the ``calls`` results; :func:`usage_standard_design` models the
+design it replaced (one Standard workflow per order, parked on task tokens until delivery) on the same measurements.
 
 Free tiers are left out (this is the cost of an order at scale), and so are per-month charges that
 do not grow with orders (custom CloudWatch metrics, log storage, PITR and table storage).

@@ -11,7 +11,7 @@ Panels (all offline):
 
 For each panel: per method and for the automatic choice (``forecast()`` with the default candidate
 set), mean MASE and RMSSE (both scaled by in-sample seasonal naive) and series per second, via
-:func:`orderflow.forecasting.backtest.run_backtest`. Then the throughput target (DESIGN.md §3, ≥ 50
+:func:`orderflow.forecasting.backtest.run_backtest`. Then the throughput target (docs/architecture.md (Targets), ≥ 50
 series/s per core): ``forecast()`` with the default methods on 2-year daily histories, intermittent
 and smooth, in one process (one core), timed end to end.
 
@@ -267,7 +267,8 @@ def render(results: dict[str, Any], command: str, date: str, host: dict[str, Any
         lines.append("")
     lines += ["## Throughput: 2-year daily histories, default method set", "",
               "`forecast(history, 28, 7)` over every series in one process, best of 3 passes; target ≥ 50 "
-              "series/s per core (DESIGN.md §3). *per core* divides by the CPU time of the process (one core: "
+              "series/s per core (docs/architecture.md, Targets). *per core* divides by the CPU time of the process "
+              "(one core: "
               "BLAS threads are off), *wall* by elapsed time, lower when other work shares the machine.", "",
               "| panel | series | length | series/s per core | series/s wall | most chosen |",
               "|---|---:|---:|---:|---:|---|"]

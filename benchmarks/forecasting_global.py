@@ -146,8 +146,13 @@ def training_scale(count: int) -> dict[str, Any]:
     memory; and the arithmetic of training on every SKU of a catalogue inside one Lambda."""
     import resource
 
-    from orderflow.forecasting.global_model import GlobalModel, SeriesData, series_calendar, training_rows
-    from orderflow.forecasting.panel import training_cutoff
+    from orderflow.forecasting.global_model import (
+        GlobalModel,
+        SeriesData,
+        series_calendar,
+        training_cutoff,
+        training_rows,
+    )
 
     panel = {**generate_daily_smooth(count // 3, seed=SEED + 2), **generate_daily_intermittent(count - count // 3,
                                                                                                seed=SEED + 3)}

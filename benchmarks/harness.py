@@ -8,7 +8,7 @@ Why the hooks go on ``botocore.session.Session.create_client``: a client copies 
 emitter when it is created, and Powertools' idempotency layer builds its DynamoDB client from a
 session of its own, so a hook on boto3's default session would miss it. Wrapping ``create_client``
 registers ``before-call.dynamodb`` (every operation) and ``before-call.events.PutEvents`` on every
-client created afterwards, whatever its session; clients that already exist (``orderflow.adapters.aws``'s
+client created afterwards, whatever its session; clients that already exist (``orderflow.platform.aws``'s
 cache) get the same hooks at install time.
 """
 
@@ -125,7 +125,7 @@ class Recorder:
         botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
         self._undo.append(lambda: setattr(botocore.session.Session, "create_client", original))
         try:
-            from orderflow.adapters import aws
+            from orderflow.platform import aws
 
             for client in list(aws._clients.values()):
                 self.hook(client)

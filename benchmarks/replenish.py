@@ -39,7 +39,8 @@ TARGET_SKUS_PER_SECOND = 50
 
 def catalogue(seed: int = SEED) -> list[tuple[Any, Any, np.ndarray]]:
     """(product, stock, 2-year history + HORIZON held-out days) per SKU, seeded."""
-    from orderflow.models import Product, Replenishment, StockLevel
+    from orderflow.catalogue.domain import Product, Replenishment
+    from orderflow.inventory.domain import StockLevel
 
     panel = {**generate_daily_intermittent(SLOW_MOVERS), **generate_daily_smooth(FAST_MOVERS)}
     rng = np.random.default_rng(seed + 7)
@@ -63,7 +64,7 @@ def catalogue(seed: int = SEED) -> list[tuple[Any, Any, np.ndarray]]:
 
 def throughput(items: list[tuple[Any, Any, np.ndarray]], rounds: int = ROUNDS) -> dict[str, Any]:
     """``decide_sku`` over the catalogue, best of ``rounds`` passes, in all and per group (slow, fast movers)."""
-    from orderflow.replenishment import apply_policy, decide_sku, forecast_demand
+    from orderflow.replenishment.decisions import apply_policy, decide_sku, forecast_demand
 
     histories = [series[:HISTORY_DAYS].tolist() for _, _, series in items]
     work = [(product, stock, history) for (product, stock, _), history in zip(items, histories, strict=True)]

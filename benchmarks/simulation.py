@@ -103,7 +103,7 @@ def products_for(skus: Iterable[str]) -> dict[str, Any]:
     (ordering cost 1–8, unit cost 10–40) and quick to arrive (lead time 2–5 days) against weekly or
     fortnightly reviews: their EOQ is about one review's demand or less and their lead time is
     shorter than the review period, the two regimes that :func:`policy_classes` reports apart."""
-    from orderflow.models import Product, Replenishment
+    from orderflow.catalogue.domain import Product, Replenishment
 
     rng = np.random.default_rng(SEED + 1)
     fast_rng = np.random.default_rng(SEED + 8)
@@ -162,7 +162,8 @@ def policy_classes(history: np.ndarray, product: Any) -> list[str]:
 
 def accuracy(name: str, histories: dict[str, np.ndarray], products: dict[str, Any]) -> dict[str, Any]:
     """One data set with the trade-off curve: per class and policy, and the comparison at the same level."""
-    from orderflow.simulation import SimulationConfig, simulate
+    from orderflow.replenishment.simulation.engine import simulate
+    from orderflow.replenishment.simulation.replay import SimulationConfig
 
     started = time.process_time()
     result = simulate(histories, products, SimulationConfig(days=REPLAY, seed=SEED))
@@ -183,7 +184,8 @@ def accuracy(name: str, histories: dict[str, np.ndarray], products: dict[str, An
 def speed(histories: dict[str, np.ndarray], products: dict[str, Any], refit_every: int | None = None,
           policies: list[str] | None = None) -> dict[str, Any]:
     """The replay without the trade-off curve, timed: CPU seconds of this process (one core) and wall."""
-    from orderflow.simulation import SimulationConfig, simulate
+    from orderflow.replenishment.simulation.engine import simulate
+    from orderflow.replenishment.simulation.replay import SimulationConfig
 
     options: dict[str, Any] = {"refit_every": refit_every} if refit_every else {}
     if policies:
@@ -211,8 +213,8 @@ def cross_check() -> list[dict[str, Any]]:
     ``stockpyl.rq.r_q_cost``."""
     from stockpyl.rq import r_q_cost, r_q_loss_function_approximation
 
-    from orderflow.models import Product, Replenishment
-    from orderflow.simulation import Costs, replay, rq_rule
+    from orderflow.catalogue.domain import Product, Replenishment
+    from orderflow.replenishment.simulation.replay import Costs, replay, rq_rule
 
     cases = [(100, 20, 5, 200, 1.0, 25), (20, 6, 10, 80, 2.0, 60), (400, 60, 3, 500, 0.5, 10)]
     rows = []

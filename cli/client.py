@@ -29,12 +29,14 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 class ApiError(Exception):
     """The API answered with an error: ``{"error": {"code", "message", "details"}}``."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None):
+    def __init__(self, status: int, code: str, message: str, details: Any = None, method: str | None = None,
+                 path: str | None = None):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.details = details if details is not None else {}
+        self.method, self.path = method, path  # the request answered (for a hint about what it needs)
 
     @classmethod
     def from_response(cls, response: httpx.Response) -> ApiError:
@@ -42,12 +44,18 @@ class ApiError(Exception):
             body = response.json()
         except ValueError:
             body = None
+        try:
+            request: dict[str, Any] = {"method": response.request.method, "path": response.request.url.path}
+        except RuntimeError:  # a response built without its request
+            request = {}
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):
             return cls(response.status_code, str(error.get("code", "ERROR")), str(error.get("message", "")),
-                       error.get("details"))
+                       error.get("details"), **request)
+        if isinstance(body, dict) and isinstance(body.get("message"), str):  # API Gateway's own 401/403 body
+            return cls(response.status_code, f"HTTP_{response.status_code}", body["message"], **request)
         text = response.text.strip()[:300] or response.reason_phrase
-        return cls(response.status_code, f"HTTP_{response.status_code}", text)
+        return cls(response.status_code, f"HTTP_{response.status_code}", text, **request)
 
 
 class WaitTimeout(TimeoutError):

@@ -51,7 +51,7 @@ from .events import DEFAULT_LOG_GROUP, logs_client, read_events
 from .render import (
     STATUS_STYLES,
     STOCK_FIELDS,
-    number,
+    decisions_table,
     order_summary,
     purchase_order_lines_table,
     purchase_order_summary,
@@ -69,7 +69,7 @@ EXPECTED_EVENTS = ("OrderCreated", "OrderReserved", "OrderBackordered", "OrderSh
                    "OrderCancelled", "OrderRejected", "StockReceived", "StockLow", "ReturnRequested", "ReturnReceived",
                    "ReturnRefunded", "PurchaseOrderSent", "PurchaseOrderAcknowledged", "PurchaseOrderReceived")
 # The replenishment story: a supplier the local stack's simulated supplier answers (any id that does not
-# start with "manual-"), and how its products are bought (orderflow.requests.ReplenishmentIn).
+# start with "manual-"), and how its products are bought (orderflow.catalogue.requests.ReplenishmentIn).
 SUPPLIER = "SUP-ACME"
 REPLENISHMENT = {"unit_cost": 2.40, "ordering_cost": 25, "holding_cost_rate": 0.25, "lead_time_days": 4,
                  "lead_time_sigma_days": 1, "service_level": 0.95, "moq": 100, "pack_size": 50,
@@ -335,7 +335,7 @@ class Demo:
         c = self.console
         bolt, nut = f"BOLT-{self.run_id}", f"NUT-{self.run_id}"  # new SKUs: a new purchase order each demo
         supplier = self.client.put_supplier(SUPPLIER, "Acme Industrial Supply", capacity_per_cycle=100_000)
-        c.print(supplier_table(supplier))
+        c.print(supplier_table(supplier), crop=False)
         self.check(s, "supplier has its purchase-order queue", f"…po-{SUPPLIER}",
                    supplier.get("queue_url"), ok=str(supplier.get("queue_url", "")).endswith(f"po-{SUPPLIER}"))
         for sku, name, stock in ((bolt, "M8 bolts, box of 100", 0), (nut, "M8 nuts, box of 100", 500)):
@@ -360,7 +360,7 @@ class Demo:
         c.print(run_summary(run))
         self.check(s, "the run completes", "COMPLETED", run["status"])
         decisions = {d["sku"]: d for d in run.get("decisions") or []}
-        c.print(decisions_view([decisions[k] for k in (bolt, nut) if k in decisions]))
+        c.print(decisions_table([decisions[k] for k in (bolt, nut) if k in decisions]))
         bought, kept = decisions.get(bolt, {}), decisions.get(nut, {})
         self.check(s, f"{bolt}: ordered", "ordered", bought.get("outcome"))
         self.check(s, f"{nut}: plenty in stock, not ordered", "not_needed", kept.get("outcome"))
@@ -599,23 +599,6 @@ class Demo:
         return table
 
 
-def decisions_view(decisions: Sequence[dict]) -> Group:
-    """A run's decisions, narrow enough for a terminal: the figures, then each SKU's outcome and reason."""
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("sku", no_wrap=True)
-    for name in ("forecast/d", "σ/d", "safety", "reorder at", "position", "qty"):
-        table.add_column(name, justify="right", no_wrap=True)
-    reasons = []
-    for d in decisions:
-        table.add_row(d["sku"], number(d.get("forecast_daily"), 2), number(d.get("sigma_daily"), 2),
-                      number(d.get("safety_stock")), number(d.get("reorder_point")),
-                      number(d.get("inventory_position")), str(d.get("quantity", 0)))
-        how = ", ".join(x for x in (d.get("demand_class"), d.get("method")) if x)
-        reasons.append(Text.assemble(("  " + d["sku"], "bold"), " ", (d["outcome"], "bold"),
-                                     f" ({how})" if how else "", ": ", d.get("reason") or ""))
-    return Group(table, *reasons)
-
-
 def _change(before: Sequence[Any], after: Sequence[Any]) -> str:
     return "customer's orders unchanged" if len(after) == len(before) else f"{len(after) - len(before):+d} order(s)"
 
@@ -693,7 +676,20 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         return 1
     console.print(f"done in {time.monotonic() - started:.1f} s — "
                   + ("[bold green]every outcome as expected[/]" if passed else "[bold red]SOME OUTCOMES WRONG[/]"))
+    print_next_steps(console, args.report_dir / "index.html", started_stack=not args.api)
     return 0 if passed else 1
+
+
+def print_next_steps(console: Console, report: Path, started_stack: bool) -> None:
+    """The last lines of the demo: where its report is, and what to try next."""
+    if report.exists():
+        console.print(f"report: [bold]{report.resolve()}[/] (open it in a browser)", soft_wrap=True)
+    if started_stack:
+        console.print("next: the demo's stack has stopped. Run [bold]make up[/] and, in a second terminal, the "
+                      "README's five-minute tour: tokens and curl, then [bold].venv/bin/orderflow --help[/].",
+                      soft_wrap=True)
+    else:
+        console.print("next: [bold].venv/bin/orderflow --help[/] against the same API (--api URL).", soft_wrap=True)
 
 
 

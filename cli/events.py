@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-DEFAULT_AWS_ENDPOINT = "http://127.0.0.1:3001"
+from .aws import DEFAULT_AWS_ENDPOINT, aws_client, aws_error
+
 DEFAULT_LOG_GROUP = "/orderflow/dev/events"
 POLL_SECONDS = 1.0
 # The fields that identify what happened, in the order a line shows them.
@@ -23,12 +24,7 @@ KEY_FIELDS = ("order_id", "return_id", "po_id", "sku", "customer_id", "supplier_
 
 def logs_client(endpoint: str) -> Any:
     """CloudWatch Logs of the local stack at ``endpoint``, or of real AWS (default credentials) for ``""``."""
-    import boto3
-
-    if not endpoint:
-        return boto3.client("logs")
-    return boto3.client("logs", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return aws_client("logs", endpoint)
 
 
 def read_events(logs: Any, log_group: str, since_ms: int, types: list[str]) -> Iterator[tuple[str, float, dict]]:
@@ -95,7 +91,5 @@ def events(
     except KeyboardInterrupt:
         return
     except (BotoCoreError, ClientError) as exc:
-        where = aws_endpoint or "AWS"
-        typer.echo(f"error: cannot read {log_group} from {where}: {exc} "
-                   "(is the stack running? `make up`, or pass --aws-endpoint URL)", err=True)
+        typer.echo("error: " + aws_error(exc, f"cannot read {log_group}", aws_endpoint), err=True)
         raise typer.Exit(1) from None

@@ -1,8 +1,10 @@
 """``orderflow``: the command line for the Orderflow API.
 
 Points at the local stack (``make up``, http://127.0.0.1:3000) unless ``--api URL`` or the
-``ORDERFLOW_API`` environment variable says otherwise. API errors exit with status 1 and print
-the error's code and message.
+``ORDERFLOW_API`` environment variable says otherwise (``make up`` prints the ``export`` line for its
+ports). An API or connection error exits with status 1 and prints one line: the error's code and
+message, and for a 403 the role the route needs. Listing and showing commands take ``--json`` for
+scripts; waits longer than a moment show a spinner on stderr. docs/cli.md has the conventions.
 """
 
 from __future__ import annotations
@@ -13,25 +15,31 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .access import error_line
 from .catalogue import CatalogueError, load_catalogue, seed_catalogue, seed_steps
 from .client import ApiError, OrderflowClient, RunWaitTimeout, WaitTimeout
 from .events import events
 from .history import HistoryFileError, HistoryRow, batches, read_history
 from .render import (
+    customer_view,
     decisions_table,
     history_skipped_table,
     lines_table,
     order_summary,
     orders_table,
+    product_view,
     purchase_order_lines_table,
     purchase_order_summary,
     purchase_orders_table,
+    return_lines_table,
+    return_summary,
     run_summary,
     runs_table,
     stock_table,
@@ -50,6 +58,7 @@ app = typer.Typer(help="Command line for the Orderflow order-management API.", n
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
+AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer instead of tables (for scripts).")]
 
 
 @app.callback()
@@ -62,6 +71,10 @@ def main(ctx: typer.Context,
                                                    "one from the local stack for --as).")] = None,
          role: Annotated[str, typer.Option("--as", metavar="ROLE", help="Offline only: the role of the local "
                                            "token, admin, warehouse or customer:ID.")] = "admin") -> None:
+    try:
+        urlsplit(str(httpx.URL(api))).hostname  # noqa: B018 - raises on a malformed host
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise typer.BadParameter(f"{api!r} is not a URL: {exc}", param_hint="--api") from None
     ctx.obj = {"api": api, "timeout": timeout, "token": token, "role": role}
 
 
@@ -74,10 +87,23 @@ def _client(ctx: typer.Context) -> OrderflowClient:
 
 
 def _fail(message: str, details: Any = None) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    if details:
-        err.print(json.dumps(details, indent=2, default=str), soft_wrap=True, markup=False)
+    """One line on stderr (the details, compact JSON, on the same line), and exit status 1."""
+    text = message + (f"; details: {json.dumps(details, default=str)}" if details else "")
+    err.print("[bold red]error:[/] ", end="")
+    err.print(text, soft_wrap=True, markup=False)
     return typer.Exit(1)
+
+
+def _print_json(body: Any) -> None:
+    typer.echo(json.dumps(body, indent=2, default=str))
+
+
+def _emit(body: Any, as_json: bool, view: Callable[[Any], Any]) -> None:
+    """The API's JSON answer (--json), or its view; a view's long values (queue URLs) are never cut."""
+    if as_json:
+        _print_json(body)
+    else:
+        out.print(view(body), crop=False)
 
 
 def api_command(func: F) -> F:
@@ -88,9 +114,11 @@ def api_command(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ApiError as exc:
-            raise _fail(f"{exc.code} ({exc.status}): {exc.message}", exc.details) from None
+            raise _fail(error_line(exc), exc.details) from None
         except (WaitTimeout, RunWaitTimeout) as exc:
             raise _fail(str(exc)) from None
+        except OSError as exc:  # a file the command reads or writes (report --out, seed FILE, ...)
+            raise _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
         except httpx.TransportError as exc:
             api = (getattr(kwargs.get("ctx"), "obj", None) or {}).get("api")
             raise _fail(f"cannot reach the API at {api or '?'}: {exc or type(exc).__name__} "
@@ -160,10 +188,12 @@ def submit(ctx: typer.Context,
         status, body = client.submit_order(customer, lines, idempotency_key=key, channel=channel)
         if status >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
-            raise _fail(f"{error.get('code', f'HTTP_{status}')} ({status}): {error.get('message', '')}",
-                        error.get("details"))
+            raise _fail(error_line(ApiError(status, str(error.get("code", f"HTTP_{status}")),
+                                             str(error.get("message", body.get("message", ""))),
+                                             method="POST", path="/orders")), error.get("details"))
         if wait:
-            body = client.wait_for_status(body["order_id"], SETTLED)
+            with err.status(f"waiting for {body['order_id']} to be reserved, backordered or rejected…"):
+                body = client.wait_for_status(body["order_id"], SETTLED)
             _show_order(body)
         else:
             out.print(order_summary(body))
@@ -172,20 +202,25 @@ def submit(ctx: typer.Context,
 
 @app.command("order")
 @api_command
-def show_order(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="Order id.")]) -> None:
+def show_order(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="Order id.")],
+               as_json: AsJson = False) -> None:
     """Show an order: its status, lines and timeline."""
     with _client(ctx) as client:
-        _show_order(client.get_order(order_id))
+        order = client.get_order(order_id)
+    _print_json(order) if as_json else _show_order(order)
 
 
 @app.command("orders")
 @api_command
 def list_orders(ctx: typer.Context,
                 customer: Annotated[str, typer.Option("--customer", "-c", help="Customer id.")],
-                limit: Annotated[int, typer.Option(min=1, max=100, help="How many, newest first.")] = 25) -> None:
+                limit: Annotated[int, typer.Option(min=1, max=100, help="How many, newest first.")] = 25,
+                as_json: AsJson = False) -> None:
     """List a customer's orders, newest first."""
     with _client(ctx) as client:
         page = client.list_orders(customer, limit=limit)
+    if as_json:
+        return _print_json(page)
     out.print(orders_table(page["orders"], title=f"orders of {customer}"))
     if page.get("next_cursor"):
         out.print("[dim](more orders exist; raise --limit)[/]")
@@ -193,10 +228,11 @@ def list_orders(ctx: typer.Context,
 
 @app.command()
 @api_command
-def stock(ctx: typer.Context, sku: Annotated[str, typer.Argument(help="SKU.")]) -> None:
+def stock(ctx: typer.Context, sku: Annotated[str, typer.Argument(help="SKU.")], as_json: AsJson = False) -> None:
     """Show a SKU's stock: on hand, reserved, available, on order, backordered."""
     with _client(ctx) as client:
-        out.print(stock_table([client.get_stock(sku)]))
+        level = client.get_stock(sku)
+    _print_json(level) if as_json else out.print(stock_table([level]))
 
 
 @app.command()
@@ -240,6 +276,142 @@ def cancel(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="Ord
     out.print(order_summary(order))
 
 
+# ------------------------------------------------------------------ catalogue, customers, payments, returns
+products_app = typer.Typer(help="Products: name, price, supplier, low-stock threshold.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customers: credit limit, exposure, payments.", no_args_is_help=True)
+returns_app = typer.Typer(help="Returns (RMA): request, receive at the warehouse, show.", no_args_is_help=True)
+app.add_typer(products_app, name="products")
+app.add_typer(customers_app, name="customers")
+app.add_typer(returns_app, name="returns")
+
+
+@products_app.command("put")
+@api_command
+def put_product(ctx: typer.Context, sku: Annotated[str, typer.Argument(help="SKU.")],
+                name: Annotated[str, typer.Option("--name", help="Product name.")],
+                price: Annotated[float, typer.Option("--price", min=0, metavar="AMOUNT",
+                                                     help="Unit price, e.g. 12.50.")],
+                supplier: Annotated[str | None, typer.Option("--supplier", help="Supplier id it is bought from.")]
+                = None,
+                threshold: Annotated[int | None, typer.Option("--threshold", min=0, help="Low-stock threshold: "
+                                                              "StockLow is published when available falls to it.")]
+                = None,
+                active: Annotated[bool | None, typer.Option("--active/--inactive", help="Whether it can be "
+                                                            "ordered (default: as it is, active when new).")] = None,
+                as_json: AsJson = False) -> None:
+    """Create or replace a product (replenishment parameters: `orderflow seed` with a catalogue file)."""
+    with _client(ctx) as client:
+        product = client.put_product(sku, name, price, supplier_id=supplier, active=active,
+                                     low_stock_threshold=threshold)
+    _emit(product, as_json, product_view)
+
+
+@products_app.command("show")
+@api_command
+def show_product(ctx: typer.Context, sku: Annotated[str, typer.Argument(help="SKU.")], as_json: AsJson = False) -> None:
+    """Show a product and its replenishment parameters."""
+    with _client(ctx) as client:
+        product = client.get_product(sku)
+    _emit(product, as_json, product_view)
+
+
+@customers_app.command("put")
+@api_command
+def put_customer(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help="Customer id.")],
+                 name: Annotated[str, typer.Option("--name", help="Customer name.")],
+                 credit_limit: Annotated[float, typer.Option("--credit-limit", min=0, metavar="AMOUNT",
+                                                           help="Most they may owe for approved orders.")],
+                 as_json: AsJson = False) -> None:
+    """Create or update a customer (exposure is kept)."""
+    with _client(ctx) as client:
+        customer = client.put_customer(customer_id, name, credit_limit)
+    _emit(customer, as_json, customer_view)
+
+
+@customers_app.command("show")
+@api_command
+def show_customer(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help="Customer id.")],
+                  as_json: AsJson = False) -> None:
+    """Show a customer: credit limit, exposure and credit available."""
+    with _client(ctx) as client:
+        customer = client.get_customer(customer_id)
+    _emit(customer, as_json, customer_view)
+
+
+@customers_app.command("pay")
+@api_command
+def pay(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help="Customer id.")],
+        amount: Annotated[float, typer.Argument(metavar="AMOUNT", min=0.01, help="Amount paid, e.g. 25.00.")],
+        reference: Annotated[str, typer.Option("--reference", help="The payment's reference (from the ERP): "
+                                               "posting it again counts once.")],
+        as_json: AsJson = False) -> None:
+    """Record a payment (as the ERP would): it lowers the customer's exposure."""
+    with _client(ctx) as client:
+        customer = client.record_payment(customer_id, amount, reference)
+    _emit(customer, as_json, customer_view)
+
+
+def _parse_receipt_line(text: str) -> dict[str, Any]:
+    line, _, condition = text.partition(":")
+    condition = condition.strip().lower() or "resellable"
+    if condition not in ("resellable", "damaged"):
+        raise typer.BadParameter(f"{text!r}: the condition after ':' is resellable or damaged")
+    return {**_parse_line(line), "condition": condition}
+
+
+@returns_app.command("request")
+@api_command
+def request_return(ctx: typer.Context, order_id: Annotated[str, typer.Argument(help="The delivered order.")],
+                   line: Annotated[list[str], typer.Option("--line", "-l", metavar="SKU=QTY",
+                                                           help="A line to send back; repeat for more.")],
+                   reason: Annotated[str, typer.Option("--reason", help="Why it comes back (every line).")],
+                   exchange: Annotated[list[str] | None, typer.Option("--exchange", metavar="SKU=QTY",
+                                                                      help="Goods wanted instead (a new order).")]
+                   = None,
+                   key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key.")] = None,
+                   as_json: AsJson = False) -> None:
+    """Request a return of a delivered order (approved within the return window)."""
+    lines = [{**_parse_line(text), "reason": reason} for text in line]
+    swaps = [_parse_line(text) for text in exchange or []]
+    with _client(ctx) as client:
+        rma = client.request_return(order_id, lines, idempotency_key=key, exchange=swaps or None)
+    if as_json:
+        return _print_json(rma)
+    out.print(return_summary(rma))
+    out.print(f"return_id: {rma['return_id']}")
+
+
+@returns_app.command("receive")
+@api_command
+def receive_return(ctx: typer.Context, return_id: Annotated[str, typer.Argument(help="Return id.")],
+                   line: Annotated[list[str], typer.Option("--line", "-l", metavar="SKU=QTY[:damaged]",
+                                                           help="What arrived and its condition (default "
+                                                                "resellable); repeat for more.")],
+                   as_json: AsJson = False) -> None:
+    """Warehouse: receive a return's goods; resellable ones are restocked, damaged ones scrapped, and the
+    customer is refunded."""
+    lines = [_parse_receipt_line(text) for text in line]
+    with _client(ctx) as client:
+        rma = client.receive_return(return_id, lines)
+    _print_json(rma) if as_json else _show_return(rma)
+
+
+@returns_app.command("show")
+@api_command
+def show_return(ctx: typer.Context, return_id: Annotated[str, typer.Argument(help="Return id.")],
+                as_json: AsJson = False) -> None:
+    """Show a return: its lines, refund and timeline."""
+    with _client(ctx) as client:
+        rma = client.get_return(return_id)
+    _print_json(rma) if as_json else _show_return(rma)
+
+
+def _show_return(rma: dict) -> None:
+    out.print(return_summary(rma))
+    out.print(return_lines_table(rma))
+    out.print(timeline_table(rma, title="timeline"))
+
+
 # ------------------------------------------------------------------ buying side: suppliers, history, runs, POs
 suppliers_app = typer.Typer(help="Suppliers: who purchase orders go to, and their capacity.", no_args_is_help=True)
 history_app = typer.Typer(help="Daily demand history, the input of the forecasts.", no_args_is_help=True)
@@ -255,18 +427,22 @@ def put_supplier(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(
                  name: Annotated[str, typer.Option("--name", help="Supplier name.")],
                  capacity: Annotated[int | None, typer.Option("--capacity", min=0,
                                                               help="Units it can take per cycle (a day); "
-                                                                   "default unlimited.")] = None) -> None:
+                                                                   "default unlimited.")] = None,
+                 as_json: AsJson = False) -> None:
     """Register or update a supplier; creates its purchase-order queue."""
     with _client(ctx) as client:
-        out.print(supplier_table(client.put_supplier(supplier_id, name, capacity_per_cycle=capacity)))
+        supplier = client.put_supplier(supplier_id, name, capacity_per_cycle=capacity)
+    _emit(supplier, as_json, supplier_table)
 
 
 @suppliers_app.command("show")
 @api_command
-def show_supplier(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Supplier id.")]) -> None:
+def show_supplier(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Supplier id.")],
+                  as_json: AsJson = False) -> None:
     """Show a supplier, its capacity and its queues."""
     with _client(ctx) as client:
-        out.print(supplier_table(client.get_supplier(supplier_id)))
+        supplier = client.get_supplier(supplier_id)
+    _emit(supplier, as_json, supplier_table)
 
 
 @history_app.command("import")
@@ -321,22 +497,29 @@ def _skipped_line(batch: Sequence[HistoryRow], skipped: dict[str, Any]) -> dict[
 @app.command()
 @api_command
 def replenish(ctx: typer.Context,
-              now: Annotated[bool, typer.Option("--now", help="Start a replenishment run now.")] = False,
+              now: Annotated[bool, typer.Option("--now", hidden=True, help="Accepted for older scripts: "
+                                                "`replenish` always starts a run now.")] = False,
               wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the run to end, then show "
                                                                          "its decisions.")] = False,
               note: Annotated[str | None, typer.Option(help="Kept with the run.")] = None,
-              timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 300.0) -> None:
-    """Forecast, decide and send purchase orders now (the schedule does it nightly)."""
-    if not now:
-        raise _fail("runs start on their schedule; pass --now to start one now")
+              timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 300.0,
+              as_json: AsJson = False) -> None:
+    """Start a replenishment run now: forecast, decide and send purchase orders.
+
+    The schedule runs one nightly; a second run the same day buys nothing twice."""
     with _client(ctx) as client:
         run = client.start_replenishment_run(note)
-        out.print(f"run_id: {run['run_id']}")
-        if not wait:
-            out.print(run_summary(run))
-            return
-        run = client.wait_for_run(run["run_id"], timeout=timeout)
-    _show_run(run)
+        if not as_json:
+            out.print(f"run_id: {run['run_id']}")
+        if wait:
+            with err.status(f"waiting for run {run['run_id']} (up to {timeout:g} s)…"):
+                run = client.wait_for_run(run["run_id"], timeout=timeout)
+    if as_json:
+        _print_json(run)
+    elif wait:
+        _show_run(run)
+    else:
+        out.print(run_summary(run))
     if run.get("status") == "FAILED":
         raise typer.Exit(1)
 
@@ -349,23 +532,30 @@ def _show_run(run: dict) -> None:
 @app.command()
 @api_command
 def runs(ctx: typer.Context, run_id: Annotated[str | None, typer.Argument(help="Show this run's decisions.")] = None,
-         limit: Annotated[int, typer.Option(min=1, max=100, help="How many runs, newest first.")] = 20) -> None:
+         limit: Annotated[int, typer.Option(min=1, max=100, help="How many runs, newest first.")] = 20,
+         as_json: AsJson = False) -> None:
     """List recent replenishment runs, or show one with its per-SKU decisions."""
     with _client(ctx) as client:
-        if run_id:
-            _show_run(client.get_replenishment_run(run_id))
-        else:
-            out.print(runs_table(client.list_replenishment_runs(limit)["runs"], title="replenishment runs"))
+        found = client.get_replenishment_run(run_id) if run_id else client.list_replenishment_runs(limit)
+    if as_json:
+        _print_json(found)
+    elif run_id:
+        _show_run(found)
+    else:
+        out.print(runs_table(found["runs"], title="replenishment runs"))
 
 
 @app.command()
 @api_command
 def pos(ctx: typer.Context,
         status: Annotated[str | None, typer.Option(help="Only this status (DRAFT, SENT, ACKNOWLEDGED, ...).")] = None,
-        limit: Annotated[int, typer.Option(min=1, max=100, help="How many, newest first.")] = 25) -> None:
-    """List purchase orders."""
+        limit: Annotated[int, typer.Option(min=1, max=100, help="How many, newest first.")] = 25,
+        as_json: AsJson = False) -> None:
+    """List purchase orders (the open ones, or those of --status)."""
     with _client(ctx) as client:
         page = client.list_purchase_orders(status=status.upper() if status else None, limit=limit)
+    if as_json:
+        return _print_json(page)
     out.print(purchase_orders_table(page["purchase_orders"], title="purchase orders"))
     if page.get("next_cursor"):
         out.print("[dim](more purchase orders exist; raise --limit)[/]")
@@ -373,10 +563,13 @@ def pos(ctx: typer.Context,
 
 @app.command()
 @api_command
-def po(ctx: typer.Context, po_id: Annotated[str, typer.Argument(help="Purchase order id.")]) -> None:
+def po(ctx: typer.Context, po_id: Annotated[str, typer.Argument(help="Purchase order id.")],
+       as_json: AsJson = False) -> None:
     """Show a purchase order: its lines and timeline."""
     with _client(ctx) as client:
         order = client.get_purchase_order(po_id)
+    if as_json:
+        return _print_json(order)
     out.print(purchase_order_summary(order))
     out.print(purchase_order_lines_table(order))
     out.print(timeline_table(order, title="timeline"))
@@ -392,7 +585,7 @@ def report(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Reple
     One self-contained page (DIR/index.html) with the decision table; images are embedded."""
     from .report import report_run  # matplotlib: loaded only for this command
 
-    with _client(ctx) as client:
+    with _client(ctx) as client, err.status(f"fetching run {run_id} and each SKU's history, plotting…"):
         page, skus = report_run(client, run_id, out_dir, days)
     out.print(f"wrote {page} ({skus} SKUs)", soft_wrap=True)  # a path must stay copyable
 

@@ -1,10 +1,20 @@
-"""Rich renderings of orders and stock, shared by the CLI and the demo."""
+"""Rich renderings of orders and stock, shared by the CLI and the demo.
+
+Ids are never cut, at any terminal width, so they can be copied into the next command: an id column
+is as wide as its longest id and never wraps; a list with many columns (``Listing``) is a table where
+it fits and otherwise one short block per row, the id first; and in text lines ids are whole words,
+which wrap whole. tests/unit/test_cli_render.py renders each at 80 columns.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rich.columns import Columns
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.measure import Measurement
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -17,6 +27,58 @@ STATUS_STYLES = {
     "PARTIALLY_RECEIVED": "yellow", "RECEIVED": "bold green", "RUNNING": "cyan", "COMPLETED": "bold green",
 }
 STOCK_FIELDS = ("on_hand", "reserved", "available", "on_order", "backordered")
+
+
+def id_column(table: Table, header: str, ids: Iterable[Any], **options: Any) -> None:
+    """A column of ids (order, SKU, run, purchase order, ...): as wide as the longest, never wrapped or cut,
+    so it can be copied into the next command."""
+    width = max([len(header), *(len(str(i)) for i in ids)])
+    table.add_column(header, no_wrap=True, min_width=width, **options)
+
+
+def plain_table(title: str | None = None) -> Table:
+    return Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+
+
+class Listing:
+    """A list of rows whose first column is an id: a table when its natural width fits the terminal;
+    otherwise, rather than squeezing columns until ids and statuses are cut, one block per row: the first
+    two cells on a line, then ``header value`` pairs, wrapping between pairs."""
+
+    def __init__(self, title: str | None = None) -> None:
+        self.title = title
+        self.table = plain_table(title)
+        self.headers: list[str] = []
+        self.rows: list[tuple[Text | str, ...]] = []
+
+    def add_column(self, header: str, **options: Any) -> None:
+        self.table.add_column(header, **options)
+        self.headers.append(header)
+
+    def add_id_column(self, header: str, ids: Iterable[Any]) -> None:
+        id_column(self.table, header, ids)
+        self.headers.append(header)
+
+    def add_row(self, *cells: Text | str) -> None:
+        self.table.add_row(*cells)
+        self.rows.append(cells)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        natural = Measurement.get(console, options.update_width(10_000), self.table).maximum
+        if natural <= options.max_width:
+            yield self.table
+            return
+        if self.title:
+            yield Text(self.title, style="italic")
+        for cells in self.rows:
+            first = Text(str(cells[0]), style="bold")
+            for cell in cells[1:2]:
+                first.append("  ")
+                first.append_text(Text(cell) if isinstance(cell, str) else cell)
+            pairs = [Text.assemble((f"{header} ", "dim"), Text(cell) if isinstance(cell, str) else cell)
+                     for header, cell in zip(self.headers[2:], cells[2:], strict=True) if str(cell)]
+            yield first
+            yield Padding(Columns(pairs, padding=(0, 3)), (0, 0, 0, 2))
 
 
 def status_text(status: str | None) -> Text:
@@ -36,7 +98,7 @@ def timeline_table(order: Mapping[str, Any], title: str | None = None) -> Table:
     table.add_column("status")
     table.add_column("at (UTC)", style="dim")
     table.add_column("by")
-    table.add_column("reason", overflow="fold")
+    table.add_column("reason")
     for i, entry in enumerate(order.get("timeline") or [], start=1):
         table.add_row(str(i), status_text(entry.get("status")), short_time(entry.get("at")),
                       entry.get("by") or "", entry.get("reason") or "")
@@ -44,8 +106,8 @@ def timeline_table(order: Mapping[str, Any], title: str | None = None) -> Table:
 
 
 def lines_table(order: Mapping[str, Any]) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("sku")
+    table = plain_table()
+    id_column(table, "sku", (line.get("sku", "") for line in order.get("lines") or []))
     table.add_column("name")
     table.add_column("qty", justify="right")
     table.add_column("unit price", justify="right")
@@ -68,8 +130,9 @@ def order_summary(order: Mapping[str, Any]) -> Text:
 
 
 def stock_table(levels: Iterable[Mapping[str, Any]], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("sku")
+    levels = list(levels)
+    table = plain_table(title)
+    id_column(table, "sku", (level.get("sku") for level in levels))
     for name in STOCK_FIELDS:
         table.add_column(name.replace("_", " "), justify="right")
     for level in levels:
@@ -77,16 +140,21 @@ def stock_table(levels: Iterable[Mapping[str, Any]], title: str | None = None) -
     return table
 
 
-def orders_table(orders: Iterable[Mapping[str, Any]], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("order")
+def line_list(lines: Iterable[Mapping[str, Any]]) -> str:
+    """``SKU×2, OTHER×1``: a space after each comma, so a long list wraps between SKUs, not inside one."""
+    return ", ".join(f"{li.get('sku')}×{li.get('quantity')}" for li in lines)
+
+
+def orders_table(orders: Iterable[Mapping[str, Any]], title: str | None = None) -> Listing:
+    orders = list(orders)
+    table = Listing(title)
+    table.add_id_column("order", (order.get("order_id") for order in orders))
     table.add_column("status")
     table.add_column("lines")
     table.add_column("total", justify="right")
     table.add_column("created (UTC)", style="dim")
     for order in orders:
-        lines = ", ".join(f"{li.get('sku')}×{li.get('quantity')}" for li in order.get("lines") or [])
-        table.add_row(str(order.get("order_id")), status_text(order.get("status")), lines,
+        table.add_row(str(order.get("order_id")), status_text(order.get("status")), line_list(order.get("lines") or []),
                       f"{float(order.get('total', 0)):.2f}", order.get("created_at") or "")
     return table
 
@@ -105,40 +173,92 @@ def number(value: Any, digits: int = 1) -> str:
     return f"{value:,.0f}" if value.is_integer() else f"{value:,.{digits}f}"
 
 
-def supplier_table(supplier: Mapping[str, Any]) -> Table:
-    table = Table(show_header=False, show_edge=False, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
+def fields_view(pairs: Iterable[tuple[str, Any]]) -> Group:
+    """One ``label: value`` line per field. A value is never broken: printed with ``crop=False``, a queue
+    URL longer than the terminal runs past its edge (the terminal wraps it softly, and copying it copies it
+    whole), where a table cell would fold it into pieces."""
+    return Group(*(Text.assemble((f"{label}: ", "bold"), "" if value is None else str(value), no_wrap=True,
+                                 overflow="ignore") for label, value in pairs))
+
+
+def supplier_table(supplier: Mapping[str, Any]) -> Group:
     capacity = supplier.get("capacity_per_cycle")
-    for label, value in (("supplier", supplier.get("supplier_id")), ("name", supplier.get("name")),
-                         ("capacity per cycle", "unlimited" if capacity is None else f"{capacity:,} units"),
-                         ("active", "yes" if supplier.get("active", True) else "no"),
-                         ("purchase orders queue", supplier.get("queue_url")),
-                         ("replies queue", supplier.get("reply_queue_url"))):
-        table.add_row(label, "" if value is None else str(value))
+    return fields_view((("supplier", supplier.get("supplier_id")), ("name", supplier.get("name")),
+                        ("capacity per cycle", "unlimited" if capacity is None else f"{capacity:,} units"),
+                        ("active", "yes" if supplier.get("active", True) else "no"),
+                        ("purchase orders queue", supplier.get("queue_url")),
+                        ("replies queue", supplier.get("reply_queue_url"))))
+
+
+def product_view(product: Mapping[str, Any]) -> Group:
+    threshold = product.get("low_stock_threshold")
+    buying = product.get("replenishment") or {}
+    pairs: list[tuple[str, Any]] = [
+        ("product", product.get("sku")), ("name", product.get("name")),
+        ("unit price", f"{float(product.get('unit_price', 0)):.2f}"), ("supplier", product.get("supplier_id") or "—"),
+        ("active", "yes" if product.get("active", True) else "no"),
+        ("low-stock threshold", "none" if threshold is None else threshold),
+        ("replenishment", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in buying.items()) or
+         "none (Orderflow does not buy it)"),
+    ]
+    return fields_view(pairs)
+
+
+def customer_view(customer: Mapping[str, Any]) -> Group:
+    money = {k: f"{float(customer.get(k, 0)):.2f}" for k in ("credit_limit", "exposure", "credit_available")}
+    return fields_view((("customer", customer.get("customer_id")), ("name", customer.get("name")),
+                        ("credit limit", money["credit_limit"]),
+                        ("exposure", money["exposure"] + "  (approved, not yet paid; below zero: owed to them)"),
+                        ("credit available", money["credit_available"])))
+
+
+def return_summary(rma: Mapping[str, Any]) -> Text:
+    text = Text.assemble(("return ", "bold"), (str(rma.get("return_id")), "bold"), "  ", status_text(rma.get("status")),
+                         f"  order {rma.get('order_id')}  customer {rma.get('customer_id')}"
+                         f"  refund {float(rma.get('refund_amount', 0)):.2f}")
+    if rma.get("exchange"):
+        text.append(f"  exchange {line_list(rma['exchange'])}")
+    if rma.get("exchange_order_id"):
+        text.append(f"  exchange order {rma['exchange_order_id']}")
+    return text
+
+
+def return_lines_table(rma: Mapping[str, Any]) -> Table:
+    lines = rma.get("lines") or []
+    table = plain_table()
+    id_column(table, "sku", (line.get("sku") for line in lines))
+    for name in ("qty", "refund", "restocked", "scrapped"):
+        table.add_column(name, justify="right")
+    table.add_column("reason")
+    for line in lines:
+        table.add_row(str(line.get("sku")), str(line.get("quantity", "")), f"{float(line.get('refund', 0)):.2f}",
+                      *("" if line.get(k) is None else str(line[k]) for k in ("restocked", "scrapped")),
+                      line.get("reason") or "")
     return table
 
 
-def purchase_orders_table(orders: Iterable[Mapping[str, Any]], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("purchase order")
-    table.add_column("supplier")
+def purchase_orders_table(orders: Iterable[Mapping[str, Any]], title: str | None = None) -> Listing:
+    orders = list(orders)
+    table = Listing(title)
+    table.add_id_column("purchase order", (po.get("po_id") for po in orders))
     table.add_column("status")
+    table.add_column("supplier", no_wrap=True)
     table.add_column("lines")
     table.add_column("total", justify="right")
     table.add_column("expected by", style="dim")
     table.add_column("created (UTC)", style="dim")
     for po in orders:
-        lines = ", ".join(f"{li.get('sku')}×{li.get('quantity')}" for li in po.get("lines") or [])
-        table.add_row(str(po.get("po_id")), str(po.get("supplier_id")), status_text(po.get("status")), lines,
-                      f"{float(po.get('total', 0)):.2f}", po.get("expected_by") or "", po.get("created_at") or "")
+        table.add_row(str(po.get("po_id")), status_text(po.get("status")), str(po.get("supplier_id")),
+                      line_list(po.get("lines") or []), f"{float(po.get('total', 0)):.2f}", po.get("expected_by") or "",
+                      po.get("created_at") or "")
     return table
 
 
 def purchase_order_lines_table(po: Mapping[str, Any]) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
-    for name in ("sku", "ordered", "confirmed", "received", "unit cost"):
-        table.add_column(name, justify="left" if name == "sku" else "right")
+    table = plain_table()
+    id_column(table, "sku", (line.get("sku") for line in po.get("lines") or []))
+    for name in ("ordered", "confirmed", "received", "unit cost"):
+        table.add_column(name, justify="right")
     for line in po.get("lines") or []:
         confirmed = line.get("confirmed")
         table.add_row(str(line.get("sku")), str(line.get("quantity", "")), "" if confirmed is None else str(confirmed),
@@ -158,9 +278,10 @@ def purchase_order_summary(po: Mapping[str, Any]) -> Text:
     return text
 
 
-def runs_table(runs: Iterable[Mapping[str, Any]], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("run")
+def runs_table(runs: Iterable[Mapping[str, Any]], title: str | None = None) -> Listing:
+    runs = list(runs)
+    table = Listing(title)
+    table.add_id_column("run", (run.get("run_id") for run in runs))
     table.add_column("status")
     table.add_column("cycle")
     table.add_column("trigger")
@@ -185,34 +306,36 @@ def run_summary(run: Mapping[str, Any]) -> Text:
     return text
 
 
-def decisions_table(decisions: Iterable[Mapping[str, Any]], title: str | None = None) -> Table:
-    """Per SKU: demand class, method, forecast, σ, safety stock, reorder point, inventory position,
-    quantity ordered and why (or why not)."""
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("sku")
-    table.add_column("outcome")
-    table.add_column("class")
-    table.add_column("method")
-    for name in ("forecast/day", "σ/day", "safety stock", "reorder point", "position", "quantity"):
-        table.add_column(name, justify="right")
-    table.add_column("purchase order")
-    table.add_column("why", overflow="fold")
+def decisions_table(decisions: Iterable[Mapping[str, Any]], title: str | None = None) -> Group:
+    """Per SKU: the figures (forecast, σ, safety stock, reorder point, inventory position, quantity) in a
+    table, then one line per SKU with its outcome, demand class and method, purchase order and why: the
+    reasons are sentences, which a table column at 80 columns would wrap one word per line."""
+    decisions = list(decisions)
+    table = plain_table(title)
+    id_column(table, "sku", (d.get("sku") for d in decisions))
+    for name in ("forecast/d", "σ/d", "safety", "reorder at", "position", "qty"):
+        table.add_column(name, justify="right", no_wrap=True)
+    reasons = []
     for d in decisions:
+        table.add_row(str(d.get("sku")), number(d.get("forecast_daily"), 2), number(d.get("sigma_daily"), 2),
+                      number(d.get("safety_stock")), number(d.get("reorder_point")),
+                      number(d.get("inventory_position")), str(d.get("quantity", 0)))
         outcome = str(d.get("outcome", ""))
-        table.add_row(str(d.get("sku")), Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
-                      d.get("demand_class") or "", d.get("method") or "", number(d.get("forecast_daily"), 2),
-                      number(d.get("sigma_daily"), 2), number(d.get("safety_stock")), number(d.get("reorder_point")),
-                      number(d.get("inventory_position")), str(d.get("quantity", 0)), d.get("po_id") or "",
-                      d.get("reason") or "")
-    return table
+        how = ", ".join(x for x in (d.get("demand_class"), d.get("method")) if x)
+        reasons.append(Text.assemble(("  " + str(d.get("sku")), "bold"), " ",
+                                     (outcome, OUTCOME_STYLES.get(outcome, "") or "bold"),
+                                     f" ({how})" if how else "", f" → {d['po_id']}" if d.get("po_id") else "",
+                                     ": ", d.get("reason") or ""))
+    return Group(table, *reasons)
 
 
 def history_skipped_table(skipped: Iterable[Mapping[str, Any]]) -> Table:
     """Lines of a history file that were not imported, and why, with the file's line numbers."""
-    table = Table(show_edge=False, pad_edge=False)
+    skipped = list(skipped)
+    table = plain_table()
     table.add_column("line", justify="right")
-    table.add_column("sku")
-    table.add_column("problem", overflow="fold")
+    id_column(table, "sku", (row.get("sku", "") for row in skipped))
+    table.add_column("problem")
     for row in skipped:
         table.add_row(str(row.get("line", "")), str(row.get("sku", "")), str(row.get("problem", "")))
     return table

@@ -27,6 +27,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 Z95 = 1.96
 COLUMNS = (("sku", "SKU"), ("outcome", "outcome"), ("demand_class", "demand class"), ("method", "method"),
@@ -34,14 +35,57 @@ COLUMNS = (("sku", "SKU"), ("outcome", "outcome"), ("demand_class", "demand clas
            ("reorder_point", "reorder point"), ("inventory_position", "inventory position"),
            ("quantity", "quantity"), ("po_id", "purchase order"), ("reason", "why"))
 TEXT_COLUMNS = {"sku", "outcome", "demand_class", "method", "po_id", "reason"}
+# Ids and names that a browser must not break at a hyphen or a '+': one token, one line.
+TOKEN_COLUMNS = {"sku", "outcome", "demand_class", "method", "po_id"}
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 1rem 0; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; }
-th:first-child, td:first-child, td.text { text-align: left; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; vertical-align: top; }
+th.text, td.text { text-align: left; } .token, code { white-space: nowrap; }
 .ordered { color: #17703a; font-weight: 600; } .skipped { color: #a86400; }
 section { margin: 2rem 0; } img { max-width: 100%; } .note { color: #555; max-width: 60rem; }
+dl { max-width: 60rem; } dt { font-weight: 600; margin-top: 0.5rem; } dd { margin-left: 1.5rem; color: #333; }
 """
+# What the decision table's method names mean (docs/forecasting.md has the details and sources).
+METHOD_GLOSSARY = {
+    "snaive": "seasonal naive: the same day one season (a week) earlier; the baseline every method is scored against",
+    "mean": "the historic average: every day at the mean of the whole history",
+    "ses": "simple exponential smoothing: a level, no trend, no season",
+    "holt": "Holt's linear method with a damped additive trend",
+    "hw": "Holt–Winters: level and additive weekly seasonality, no trend",
+    "hw_damped": "Holt–Winters: additive seasonality and a damped trend",
+    "hw_mul": "Holt–Winters: multiplicative seasonality (demand above zero only), no trend",
+    "hw_mul_damped": "Holt–Winters: multiplicative seasonality and a damped trend",
+    "hw_log": "Holt–Winters on the logarithm of demand, additive seasonality, damped trend",
+    "sarimax": "SARIMA(0,1,1)(0,1,1), the 'airline' model",
+    "croston": "Croston: for intermittent demand, the size of a demand and the interval between demands "
+               "smoothed separately",
+    "sba": "Syntetos–Boylan approximation: Croston corrected for its bias",
+    "tsb": "Teunter–Syntetos–Babai: the probability of demand each day and its size, for demand that may stop",
+    "gbm": "a gradient-boosted tree model (LightGBM) trained once across many SKUs on lags, rolling statistics, "
+           "the calendar and promotions",
+}
+TERM_GLOSSARY = (
+    ("method a+b+c", "a combination: the equal-weight mean of the three methods that forecast this SKU's own "
+                     "recent history best in a backtest (each named below)"),
+    ("method … (yearly)", "the methods were fitted to the history with its yearly wave divided out, and their "
+                          "forecasts multiplied back by it (two years or more of daily history)"),
+    ("demand class", "from how often demand occurs and how much its size varies: smooth (most days, steady "
+                     "sizes), erratic (most days, varying sizes), intermittent (few days, steady sizes), lumpy "
+                     "(few days, varying sizes)"),
+    ("forecast / day", "the mean daily demand forecast over the horizon (lead time plus review period)"),
+    ("σ / day", "the standard deviation of the one-day-ahead forecast error: how far a day's demand "
+                "strays from the forecast"),
+    ("safety stock", "stock held against demand above the forecast during the lead time (and against late "
+                     "deliveries), for the product's service level"),
+    ("reorder point", "forecast demand over the lead time and review period plus the safety stock: at or "
+                      "below it, the run orders"),
+    ("inventory position", "on hand + on order − reserved − backordered; below zero when more is owed to "
+                           "customers than is in stock and on the way"),
+    ("outcome", "ordered; not_needed (position above the reorder point); already_ordered (this SKU has a "
+                "purchase order this cycle); not_due (its review period has not passed); skipped (no supplier, "
+                "no replenishment parameters or no usable history: the reason says which)"),
+)
 
 
 def zero_filled(history: Sequence[Mapping[str, Any]], until: date) -> tuple[list[date], list[float]]:
@@ -114,13 +158,29 @@ def _cumulative_plot(axes: Any, decision: Mapping[str, Any], forecast: list[floa
         axes.axhline(after, color="#2ca02c", linestyle=":", linewidth=1.5, label=f"position after order {after:,.0f}")
     axes.set_xlabel("days ahead (h)")
     axes.set_ylabel("units")
-    axes.set_ylim(bottom=0)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole days, not 1.5
+    axes.set_ylim(bottom=y_floor(decision, high))
     axes.legend(loc="best", fontsize=8)
+
+
+def y_floor(decision: Mapping[str, Any], high: Sequence[float]) -> float:
+    """The bottom of the cumulative plot: zero, or below a negative inventory position (more owed to
+    customers than held and on order) with a margin, so its line is drawn rather than clipped."""
+    lowest = min(0.0, *(float(decision[k]) for k in ("inventory_position", "reorder_point")
+                        if decision.get(k) is not None))
+    if lowest >= 0:
+        return 0.0
+    top = max([*high, float(decision.get("reorder_point") or 0), 0.0])
+    return lowest - 0.05 * (top - lowest)
+
+
+def _css(key: str) -> str:
+    return " ".join(c for c, on in (("text", key in TEXT_COLUMNS), ("token", key in TOKEN_COLUMNS)) if on)
 
 
 def _cell(key: str, value: Any) -> str:
     text = "" if value is None else f"{value:,.2f}" if isinstance(value, float) else str(value)
-    css = ("text " + text if key == "outcome" else "text") if key in TEXT_COLUMNS else ""
+    css = " ".join(filter(None, (_css(key), text if key == "outcome" else "")))
     return f'<td class="{html.escape(css)}">{html.escape(text)}</td>'
 
 
@@ -138,7 +198,7 @@ def render_html(run: Mapping[str, Any], histories: Mapping[str, Sequence[Mapping
         image = (f'<img alt="demand and forecast of {html.escape(sku)}" '
                  f'src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png
                  else "<p class=note>No history and no forecast to plot.</p>")
-        sections.append(f'<section id="{html.escape(sku)}"><h3>{html.escape(sku)} — '
+        sections.append(f'<section id="{html.escape(sku)}"><h3><span class=token>{html.escape(sku)}</span> — '
                         f'<span class="{html.escape(str(d.get("outcome")))}">{html.escape(str(d.get("outcome")))}'
                         f'</span>{_ordered(d)}</h3><p class=note>{html.escape(str(d.get("reason") or ""))}</p>'
                         f"{image}</section>")
@@ -158,10 +218,12 @@ band of one day's demand, mean ± 1.96·σ. Right: cumulative demand from the fi
 inventory position (on hand + on order − reserved − backordered): at or below the reorder point, the run orders.
 σ is the σ of the one-day-ahead forecast error.</p>
 <h2>Decisions</h2>
-<table><thead><tr>{"".join(f"<th>{html.escape(label)}</th>" for _, label in COLUMNS)}</tr></thead>
+<table><thead><tr>{"".join(f'<th class="{_css(key)}">{html.escape(label)}</th>' for key, label in COLUMNS)}</tr>
+</thead>
 <tbody>
 {rows}
 </tbody></table>
+{glossary(decisions)}
 <h2>Per SKU</h2>
 {"".join(sections)}
 </body></html>
@@ -171,7 +233,22 @@ inventory position (on hand + on order − reserved − backordered): at or belo
 def _ordered(decision: Mapping[str, Any]) -> str:
     if not decision.get("quantity"):
         return ""
-    return f" {int(decision['quantity']):,} units on {html.escape(str(decision.get('po_id') or 'order'))}"
+    return (f" {int(decision['quantity']):,} units on "
+            f"<span class=token>{html.escape(str(decision.get('po_id') or 'order'))}</span>")
+
+
+def glossary(decisions: Sequence[Mapping[str, Any]]) -> str:
+    """The terms of the table, then each forecasting method the run used (a combination ``a+b+c`` is
+    explained once, and each of its parts by name)."""
+    order = list(METHOD_GLOSSARY)
+    used = sorted({part for d in decisions
+                   for part in str(d.get("method") or "").removesuffix(" (yearly)").split("+") if part},
+                  key=lambda name: order.index(name) if name in order else len(order))
+    terms = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>" for term, text in TERM_GLOSSARY)
+    methods = "".join(f"<dt><code>{html.escape(name)}</code></dt>"
+                      f"<dd>{html.escape(METHOD_GLOSSARY.get(name, 'see docs/forecasting.md'))}</dd>" for name in used)
+    return (f"<h2>Glossary</h2>\n<dl>{terms}</dl>\n"
+            + (f"<h3>Forecasting methods in this run</h3>\n<dl>{methods}</dl>" if methods else ""))
 
 
 def write_report(run: Mapping[str, Any], histories: Mapping[str, Sequence[Mapping[str, Any]]], out_dir: Path) -> Path:

@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .access import error_line
 from .client import ApiError, OrderflowClient
 from .history import HistoryFileError, HistoryRow, read_history
 
@@ -77,8 +78,8 @@ def daily_histories(rows: Sequence[HistoryRow]) -> tuple[dict[str, list[float]],
 def product_from(sku: str, data: Mapping[str, Any]) -> Any:
     """A ``Product`` from a catalogue entry or an API answer; ``replenishment`` checked as the API
     checks it on the way in. Raises ``ValueError`` naming the field."""
-    from orderflow.models import Product
-    from orderflow.requests import ReplenishmentIn
+    from orderflow.catalogue.domain import Product
+    from orderflow.catalogue.requests import ReplenishmentIn
 
     if not isinstance(data, Mapping):
         raise ValueError("expected an object with supplier_id and replenishment")
@@ -340,8 +341,8 @@ def simulate(
                            ] = None,
 ) -> None:
     """Replay a demand history through the replenishment policy and write an HTML report."""
-    from orderflow.simulation import POLICIES, SimulationConfig, Skipped, stockpyl_installed
-    from orderflow.simulation import simulate as run_simulation
+    from orderflow.replenishment.simulation.engine import simulate as run_simulation
+    from orderflow.replenishment.simulation.replay import POLICIES, SimulationConfig, Skipped, stockpyl_installed
 
     try:
         found = read_history(history)
@@ -409,12 +410,15 @@ def _products(ctx: typer.Context, path: Path | None, skus: list[str]) -> tuple[d
     settings = (ctx.obj if ctx is not None else None) or {}
     api = settings.get("api") or os.environ.get("ORDERFLOW_API", DEFAULT_API)
     timeout = settings.get("timeout", 10.0)
+    role, _, customer_id = str(settings.get("role") or "admin").partition(":")
+    token = settings.get("token") or os.environ.get("ORDERFLOW_TOKEN")
     try:
-        with OrderflowClient(api, timeout=timeout) as client, _progress() as progress:
+        with OrderflowClient(api, timeout=timeout, token=token, role=role, customer_id=customer_id or None
+                             ) as client, _progress() as progress:
             task = progress.add_task("products from the API", total=len(skus))
             return products_from_api(client, skus, on_step=lambda _: progress.update(task, advance=1))
     except ApiError as exc:
-        _fail(f"{exc.code} ({exc.status}): {exc.message}")
+        _fail(error_line(exc))
     except httpx.TransportError as exc:
         _fail(f"cannot reach the API at {api} for the product parameters: {exc or type(exc).__name__} "
               "(start it with `make up`, pass --api URL, or give --products FILE)")

@@ -26,16 +26,13 @@ from urllib.parse import urlsplit
 
 import boto3
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from rich.console import Console
 
-from orderflow.purchasing_models import (
-    SCHEMA_VERSION,
-    PurchaseOrderMessage,
-    ReplyLine,
-    ReplyType,
-    SupplierReply,
-)
+from orderflow.purchasing.domain import SCHEMA_VERSION, PurchaseOrderMessage, ReplyLine, ReplyType, SupplierReply
+
+from .aws import DEFAULT_AWS_ENDPOINT, aws_client, aws_error
 
 logger = logging.getLogger("orderflow_cli.supplier")
 
@@ -191,14 +188,18 @@ def listen(
                                                     help="Replies queue (default: each order's reply_to).")] = None,
     auto: Annotated[bool, typer.Option("--auto", help="Reply ACKNOWLEDGED, SHIPPED and RECEIVED in full to "
                                                       "each purchase order.")] = False,
-    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", metavar="URL",
-                                                     help="SQS endpoint (default: AWS, or the queue URL's host "
-                                                          "when it is not on AWS).")] = None,
+    aws_endpoint: Annotated[str, typer.Option(
+        "--aws-endpoint", "--endpoint-url", envvar="ORDERFLOW_AWS_ENDPOINT", show_envvar=True, metavar="URL",
+        help="SQS endpoint: the local stack's AWS endpoint (`make up` prints it; any key works), or '' for real "
+             "AWS with your credentials (then a queue URL that is not on AWS names its own host).",
+    )] = DEFAULT_AWS_ENDPOINT,
     count: Annotated[int | None, typer.Option("--count", min=1, help="Stop after this many purchase orders.")] = None,
     wait: Annotated[int, typer.Option("--wait", min=0, max=20, help="Long-poll seconds per receive.")] = 20,
 ) -> None:
     """Print each purchase order that arrives on the queue (and, with --auto, fulfil it). Ctrl-C stops."""
-    client = SupplierClient(queue, reply_queue, endpoint_url=endpoint_url, long_poll_seconds=wait)
+    region, _ = _region_and_endpoint(queue)
+    sqs = aws_client("sqs", aws_endpoint, region) if aws_endpoint else None
+    client = SupplierClient(queue, reply_queue, sqs_client=sqs, long_poll_seconds=wait)
     stop = threading.Event()
     seen = 0
 
@@ -214,9 +215,13 @@ def listen(
         if count is not None and seen >= count:
             stop.set()
 
-    _out.print(f"listening on {queue}" + (" (replying automatically)" if auto else "") + "; Ctrl-C stops")
+    _out.print(f"listening on {queue}" + (" (replying automatically)" if auto else "") + "; Ctrl-C stops",
+               soft_wrap=True)  # the URL stays whole
     try:
         while not stop.is_set():
             client.poll(handle, max_messages=min(10, count - seen) if count else 10)
     except KeyboardInterrupt:
         pass
+    except (BotoCoreError, ClientError) as exc:
+        typer.echo("error: " + aws_error(exc, f"cannot receive from {queue}", aws_endpoint), err=True)
+        raise typer.Exit(1) from None

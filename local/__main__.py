@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from orderflow_local.faults import ENV, Faults
 from orderflow_local.stack import DEFAULT_TEMPLATE, LocalStack
 
 
@@ -46,6 +47,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_false",
         help="do not answer purchase orders on the suppliers' queues (answer them with `orderflow supplier listen`)",
     )
+    up.add_argument(
+        "--faults",
+        type=Faults.parse,
+        default=None,
+        metavar="SPEC",
+        help="AWS's harsher behaviours to switch on: 'harsh' and/or name=value,... (docs/offline-stack.md); "
+        f"default ${ENV}, else none",
+    )
     args = parser.parse_args(argv)
     if args.aws_port is None:
         args.aws_port = args.port + 1 if args.port else 0
@@ -63,9 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     with LocalStack(
-        args.template, args.port, args.aws_port, overrides, args.log_level, simulate_suppliers=args.simulate_suppliers
+        args.template, args.port, args.aws_port, overrides, args.log_level, simulate_suppliers=args.simulate_suppliers,
+        faults=args.faults,
     ) as stack:
         print(f"Orderflow local stack ({stack.resources.path})")
+        if stack.faults.any:
+            print(f"  Faults         {stack.faults}")
         print(f"  HTTP API       {stack.api_url}")
         print(f"  AWS endpoint   {stack.aws_endpoint}   (aws --endpoint-url / boto3 endpoint_url;")
         print("                 region us-east-1, any access key)")
@@ -78,15 +90,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  Suppliers      simulated: queues {sim.queue_prefix}* are answered (ids manual-* are left")
             print("                 for `orderflow supplier listen`); replies go to " + sim.reply_queue_url)
         print(f"  Tokens         POST {stack.api_url}/_local/token {{\"role\": \"admin\"|\"warehouse\"|\"customer\", "
-              "\"customer_id\"?}} (offline only;")
+              "\"customer_id\": ID for a customer} (offline only;")
         print("                 the CLI asks for one itself: orderflow --as customer:ID ...)")
         print("  Routes:")
         for route in sorted(stack.routes, key=lambda r: (r.path, r.method)):
             print(f"    {route.method:7} {stack.api_url}{route.path}  -> {route.function}")
+        print("Point the CLI (and the README's curl calls) at this stack, in another terminal:")
+        print(f"  {export_line(stack.api_url, stack.aws_endpoint)}")
         print("Ctrl-C to stop.", flush=True)
         stopping.wait()
         print("Stopping...", flush=True)
     return 0
+
+
+def export_line(api_url: str, aws_endpoint: str) -> str:
+    """The shell line that points ``orderflow`` (--api, --aws-endpoint) and curl at a stack."""
+    return f"export ORDERFLOW_API={api_url} ORDERFLOW_AWS_ENDPOINT={aws_endpoint}"
 
 
 def _event_log_groups(stack: LocalStack) -> list[str]:

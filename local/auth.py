@@ -123,7 +123,8 @@ def authorize(issuer: LocalIssuer, authorizer: Authorizer, route_scopes: tuple[s
     claims = issuer.verify(bearer(headers, authorizer), authorizer)
     scopes = scopes_of(claims)
     if route_scopes and not set(scopes) & set(route_scopes):
-        raise Forbidden(f"the route needs one of {', '.join(route_scopes)}")
+        raise Forbidden(f"the route needs one of {', '.join(route_scopes)}; the token of {claims.get('sub', '?')} "
+                        f"has {', '.join(scopes) or 'no scope'}")
     as_strings = {k: v if isinstance(v, str) else (" ".join(map(str, v)) if isinstance(v, list) else str(v))
                   for k, v in claims.items()}
     return {"jwt": {"claims": as_strings, "scopes": scopes or None}}

@@ -256,10 +256,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             return authorize(self.server.issuer, self.server.authorizers[route.authorizer], route.scopes, headers)
         except Unauthorized as refused:
-            logger.info("401 on %s %s: %s", self.command, route.route_key, refused)
+            logger.info("401 on %s %s [%s], the authorizer's reason: %s", self.command, self.path, route.route_key,
+                        refused)
             raise AuthorizerRefusal(401, "UNAUTHORIZED", "Unauthorized") from None
         except Forbidden as refused:
-            logger.info("403 on %s %s: %s", self.command, route.route_key, refused)
+            logger.info("403 on %s %s [%s], the authorizer's reason: %s", self.command, self.path, route.route_key,
+                        refused)
             raise AuthorizerRefusal(403, "FORBIDDEN", "Forbidden") from None
 
     def _local_token(self, body: bytes) -> Answer:

@@ -19,7 +19,7 @@ import math
 import threading
 from typing import Any
 
-from orderflow.purchasing_models import PurchaseOrderMessage, SupplierReply
+from orderflow.purchasing.domain import PurchaseOrderMessage, SupplierReply
 from orderflow_cli.supplier import SupplierClient, fulfil
 from orderflow_local.template import Template
 

@@ -36,8 +36,8 @@ ORDER_SIDE = r"""
 import json, sys, time
 started = time.perf_counter()
 import boto3, botocore
-from orderflow import service  # noqa: F401  (the domain every order function imports)
-from orderflow.lambda_support import observability
+from orderflow.orders import service  # noqa: F401  (the domain every order function imports)
+from orderflow.platform.lambda_support import observability
 logger, tracer, metrics = observability("layer-check")
 tracer_enabled = not tracer.disabled  # (builds Powertools' Tracer where orderflow defers it to the first call)
 boto3.client("dynamodb", region_name="us-east-1")
@@ -48,7 +48,7 @@ print(json.dumps({
     "tracer_enabled": tracer_enabled,
     "botocore_patched": "Wrapper" in type(botocore.client.BaseClient._make_api_call).__name__,
     "numpy_imported": "numpy" in sys.modules,
-    "orderflow_cached": sys.modules["orderflow.service"].__cached__,
+    "orderflow_cached": sys.modules["orderflow.orders.service"].__cached__,
 }))
 """
 
@@ -60,7 +60,7 @@ handler = getattr(importlib.import_module(module), name)  # the built function's
 assert callable(handler), HANDLER
 import numpy as np
 from orderflow.forecasting import forecast
-from orderflow.policy import decide
+from orderflow.replenishment.policy import decide
 rng = np.random.default_rng(7)
 t = np.arange(730)
 smooth = rng.poisson(20 * (1 + 0.3 * np.sin(2 * np.pi * t / 7))).astype(float)

@@ -1,7 +1,7 @@
-"""HTTP API: orders, cancel, warehouse ship/deliver, returns (RMA), stock, products and customers.
+"""HTTP API: orders, cancel, warehouse ship/deliver, returns (RMA), stock, locations, products and customers.
 
 Thin: Powertools validates requests against the pydantic models (and serves the OpenAPI at
-/swagger); ``OrderService`` does the work; errors leave as ``{"error": {code, message, details}}``.
+/swagger); the areas' services do the work; errors leave as ``{"error": {code, message, details}}``.
 The idempotency layer and the OpenAPI page are built by the first request that needs them, so a
 cold start pays only for what every request uses (docs/decisions.md, "Cold start").
 """
@@ -19,23 +19,29 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from orderflow.access import Caller
-from orderflow.adapters.aws import client
-from orderflow.errors import Conflict, Unprocessable
-from orderflow.http_api import IssuedId, PathId, caller_of, install_error_handlers, refuse_unreadable
-from orderflow.lambda_support import count, observability, once
-from orderflow.requests import CancelIn, CustomerIn, PaymentIn, ProductIn, ShipIn, StockAdjustmentIn, SubmitOrderIn
-from orderflow.returns import ReceiveIn, ReturnRequestIn, ReturnService
-from orderflow.service import OrderService
-from orderflow.settings import get_settings
+from orderflow import wiring
+from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
+from orderflow.fulfilment import LocationIn
+from orderflow.inventory.requests import StockAdjustmentIn
+from orderflow.orders.requests import CancelIn, ShipIn, SubmitOrderIn
+from orderflow.platform.aws import client
+from orderflow.platform.http_api import IssuedId, PathId, caller_of, install_error_handlers, refuse_unreadable
+from orderflow.platform.lambda_support import count, observability, once
+from orderflow.returns.domain import ReceiveIn, ReturnRequestIn
+from orderflow.shared.access import Caller
+from orderflow.shared.errors import Conflict, Unprocessable
+from orderflow.shared.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
 settings = get_settings()
 logger, tracer, metrics = observability("order_intake")
-service = OrderService.from_settings(settings)
-returns = ReturnService.from_settings(service, settings)
+service = wiring.order_service(settings)
+catalogue = wiring.catalogue_service(settings)
+inventory = wiring.inventory_service(settings)
+returns = wiring.return_service(settings, service, inventory)
+fulfilment = wiring.fulfilment_service(settings)
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app)
 SWAGGER_PATH = "/swagger"
@@ -118,32 +124,48 @@ def idempotent(function: Callable[..., dict]) -> Callable[..., dict]:
     return once_per_key
 
 
+# ------------------------------------------------------------------ locations
+@app.put("/locations/<location_id>")
+def put_location(location_id: PathId, location: LocationIn) -> dict:
+    return fulfilment.put_location(location_id, location).model_dump(mode="json", exclude_none=True)
+
+
+@app.get("/locations/<location_id>")
+def get_location(location_id: PathId) -> dict:
+    return fulfilment.get_location(location_id).model_dump(mode="json", exclude_none=True)
+
+
+@app.get("/locations")
+def list_locations() -> dict:
+    return {"locations": [loc.model_dump(mode="json", exclude_none=True) for loc in fulfilment.list_locations()]}
+
+
 # ------------------------------------------------------------------ catalogue and stock
 @app.put("/products/<sku>")
 def put_product(sku: PathId, product: ProductIn) -> dict:
-    return service.put_product(sku, product).model_dump(mode="json")
+    return catalogue.put_product(sku, product).model_dump(mode="json")
 
 
 @app.get("/products/<sku>")
 def get_product(sku: PathId) -> dict:
-    return service.get_product(sku).model_dump(mode="json")
+    return catalogue.get_product(sku).model_dump(mode="json")
 
 
 @app.put("/customers/<customer_id>")
 def put_customer(customer_id: PathId, customer: CustomerIn) -> dict:
-    return service.put_customer(customer_id, customer).model_dump(mode="json")
+    return catalogue.put_customer(customer_id, customer).model_dump(mode="json")
 
 
 @app.get("/customers/<customer_id>")
 def get_customer(customer_id: PathId) -> dict:
     caller().require_customer(customer_id)
-    return service.get_customer(customer_id).model_dump(mode="json")
+    return catalogue.get_customer(customer_id).model_dump(mode="json")
 
 
 @idempotent
 def _pay_once(request: dict) -> dict:
     payment = PaymentIn.model_validate(request["body"])
-    return service.record_payment(request["customer_id"], payment).model_dump(mode="json")
+    return catalogue.record_payment(request["customer_id"], payment).model_dump(mode="json")
 
 
 @app.post("/customers/<customer_id>/payments")
@@ -155,12 +177,12 @@ def record_payment(customer_id: PathId, payment: PaymentIn) -> dict:
 
 @app.get("/stock/<sku>")
 def get_stock(sku: PathId) -> dict:
-    return service.get_stock(sku).model_dump()
+    return inventory.get_stock(sku).model_dump()
 
 
 @idempotent
 def _adjust_once(request: dict) -> dict:
-    return service.adjust_stock(request["sku"], StockAdjustmentIn.model_validate(request["body"])).model_dump()
+    return inventory.adjust_stock(request["sku"], StockAdjustmentIn.model_validate(request["body"])).model_dump()
 
 
 @app.post("/stock/<sku>/adjustments")
@@ -168,12 +190,12 @@ def adjust_stock(sku: PathId, adjustment: StockAdjustmentIn,
                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None
                  ) -> dict:
     if idempotency_key is None:
-        level = service.adjust_stock(sku, adjustment).model_dump()
+        level = inventory.adjust_stock(sku, adjustment).model_dump()
     else:
         level = _adjust_once(request={"scope": f"stock/{sku}", "key": idempotency_key, "sku": sku,
                                       "body": adjustment.model_dump()})
     if adjustment.quantity > 0:  # also on a replayed key: finishes an announcement that failed after the receipt
-        service.stock_arrived([sku])
+        inventory.stock_arrived([sku])
     return level
 
 

@@ -4,10 +4,12 @@ shipped in time), giving back their stock and credit."""
 from typing import Any
 
 from orderflow import init_phase  # first: no garbage collection while the modules load
-from orderflow.lambda_support import count, observability
-from orderflow.service import OrderService
 
-service = OrderService.from_settings()
+# isort: split
+from orderflow import wiring
+from orderflow.platform.lambda_support import count, observability
+
+service = wiring.order_service()
 logger, tracer, metrics = observability("expire_orders")
 
 

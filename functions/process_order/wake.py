@@ -1,7 +1,7 @@
 """Stock arrived (SQS: receipts, returns put back on the shelf, suppliers' deliveries) → backorders woken.
 
 Thin: Powertools parses each record's body as a ``StockArrival`` and reports partial batch failures;
-``OrderService.wake_backorders`` starts, oldest first, the workflow of each backordered order the SKU's
+``InventoryService.wake_backorders`` starts, oldest first, the workflow of each backordered order the SKU's
 available stock can now serve. A record that fails (Step Functions throttled) is received again, and
 after ``maxReceiveCount`` receives moved to the dead-letter queue; an arrival seen twice wakes orders
 whose workflow then finds them reserved already, which changes nothing.
@@ -18,9 +18,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
-from orderflow.lambda_support import count, observability
-from orderflow.models import StockArrival
-from orderflow.service import OrderService
+from orderflow import wiring
+from orderflow.inventory.domain import StockArrival
+from orderflow.platform.lambda_support import count, observability
 
 
 class StockArrivalRecord(SqsRecordModel):
@@ -28,7 +28,7 @@ class StockArrivalRecord(SqsRecordModel):
 
 
 logger, tracer, metrics = observability("wake_backorders")
-service = OrderService.from_settings()
+service = wiring.inventory_service()
 processor = BatchProcessor(event_type=EventType.SQS, model=StockArrivalRecord)
 
 

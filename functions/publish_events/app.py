@@ -13,10 +13,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from orderflow.adapters.aws import client
-from orderflow.domain_events import SOURCE, DomainEvent, Table, events_for
-from orderflow.lambda_support import count, observability
-from orderflow.settings import get_settings
+from orderflow.events.derive import SOURCE, DomainEvent, Table, events_for
+from orderflow.platform.aws import client
+from orderflow.platform.lambda_support import count, observability
+from orderflow.shared.settings import get_settings
 
 PUT_EVENTS_MAX = 10
 settings = get_settings()

@@ -18,22 +18,22 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Que
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import Field
 
-from orderflow.http_api import IssuedId, PathId, install_error_handlers, refuse_unreadable
-from orderflow.lambda_support import count, observability
-from orderflow.models import Strict
-from orderflow.purchasing import PurchasingService
-from orderflow.purchasing_models import PurchaseOrderStatus, RunIn, SimulationIn, SupplierIn
-from orderflow.replenishment import ReplenishmentService
-from orderflow.settings import get_settings
-from orderflow.simulations import SimulationsService
+from orderflow import wiring
+from orderflow.platform.http_api import IssuedId, PathId, install_error_handlers, refuse_unreadable
+from orderflow.platform.lambda_support import count, observability
+from orderflow.purchasing.domain import PurchaseOrderStatus, SupplierIn
+from orderflow.replenishment.runs import RunIn
+from orderflow.replenishment.simulation.models import SimulationIn
+from orderflow.shared.settings import get_settings
+from orderflow.shared.types import Strict
 
 MAX_HISTORY_ROWS = 500
 
 settings = get_settings()
 logger, tracer, metrics = observability("purchasing_api")
-purchasing = PurchasingService.from_settings(settings)
-replenishment = ReplenishmentService.from_settings(settings)
-simulations = SimulationsService.from_settings(settings)
+purchasing = wiring.purchasing_service(settings)
+replenishment = wiring.replenishment_service(settings)
+simulations = wiring.simulations_service(settings)
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app)
 

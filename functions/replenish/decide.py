@@ -4,11 +4,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 
-from orderflow.lambda_support import count, observability
-from orderflow.replenishment import BatchItem, ReplenishmentService
+from orderflow import wiring
+from orderflow.platform.lambda_support import count, observability
+from orderflow.replenishment.steps import BatchItem
 
 logger, tracer, metrics = observability("replenish_decide")
-service = ReplenishmentService.from_settings()
+service = wiring.replenishment_service()
 
 
 @logger.inject_lambda_context(correlation_id_path="run_id")

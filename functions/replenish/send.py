@@ -5,11 +5,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 
-from orderflow.lambda_support import count, observability
-from orderflow.replenishment import ReplenishmentService, SendEvent
+from orderflow import wiring
+from orderflow.platform.lambda_support import count, observability
+from orderflow.replenishment.steps import SendEvent
 
 logger, tracer, metrics = observability("replenish_send")
-service = ReplenishmentService.from_settings()
+service = wiring.replenishment_service()
 
 
 @logger.inject_lambda_context(correlation_id_path="run_id")

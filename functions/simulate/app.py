@@ -6,12 +6,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from pydantic import BaseModel
 
-from orderflow.lambda_support import count, observability
-from orderflow.replenishment import error_text
-from orderflow.simulations import SimulationsService
+from orderflow import wiring
+from orderflow.platform.lambda_support import count, observability
+from orderflow.replenishment.decisions import error_text
 
 logger, tracer, metrics = observability("simulate")
-service = SimulationsService.from_settings()
+service = wiring.simulations_service()
 
 
 class SimulateEvent(BaseModel):

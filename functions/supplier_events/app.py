@@ -15,10 +15,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
-from orderflow.lambda_support import count, observability
-from orderflow.purchasing import PurchasingService, ReplyRejected
-from orderflow.purchasing_models import SupplierReply
-from orderflow.settings import get_settings
+from orderflow import wiring
+from orderflow.platform.lambda_support import count, observability
+from orderflow.purchasing.domain import SupplierReply
+from orderflow.purchasing.rules import ReplyRejected
+from orderflow.shared.settings import get_settings
 
 
 class SupplierReplyRecord(SqsRecordModel):
@@ -26,7 +27,7 @@ class SupplierReplyRecord(SqsRecordModel):
 
 
 logger, tracer, metrics = observability("supplier_events")
-service = PurchasingService.from_settings(get_settings())
+service = wiring.purchasing_service(get_settings())
 processor = BatchProcessor(event_type=EventType.SQS, model=SupplierReplyRecord)
 
 

@@ -3,6 +3,7 @@ API Gateway runs it (401, 403 with API Gateway's own bodies), and customers acti
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
@@ -130,3 +131,19 @@ def test_the_command_line_acts_as_the_role_it_is_given(api_url, shop):
     other = runner.invoke(main.app, ["--api", api_url, "--as", f"customer:{customer}", "submit", "--customer",
                                      shop.customer("other"), "--line", f"{sku}=1"])
     assert other.exit_code == 1 and "FORBIDDEN" in other.stderr
+
+
+def test_the_local_log_says_why_a_request_was_refused_while_the_body_stays_api_gateways(
+        anonymous, api_url, e2e_stack, caplog):
+    if e2e_stack.local is None:
+        pytest.skip("reads the log of the stack this process runs")
+    caplog.set_level(logging.INFO, logger="orderflow_local.http")
+    no_token = anonymous.get("/purchase-orders")
+    warehouse = anonymous.get("/purchase-orders", headers=bearer(local_token(api_url, "warehouse")))
+    assert (no_token.status_code, no_token.json()) == (401, {"message": "Unauthorized"})
+    assert (warehouse.status_code, warehouse.json()) == (403, {"message": "Forbidden"})
+    refusals = [r.getMessage() for r in caplog.records if r.name == "orderflow_local.http"]
+    assert "401 on GET /purchase-orders [GET /purchase-orders], the authorizer's reason: no token" in refusals
+    assert any(m.startswith("403 on GET /purchase-orders [GET /purchase-orders], the authorizer's reason: the route "
+                            "needs one of orderflow/admin; the token of ")
+               and m.endswith("has orderflow/warehouse") for m in refusals), refusals

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orderflow.errors import NotFound, Unprocessable
-from orderflow.replenishment import ReplenishmentService
+from orderflow import wiring
+from orderflow.replenishment.service import ReplenishmentService
+from orderflow.shared.errors import NotFound, Unprocessable
 
 
 @pytest.fixture(scope="module")
 def service(stack) -> ReplenishmentService:
-    return ReplenishmentService.from_settings()
+    return wiring.replenishment_service()
 
 
 def days_ago(n: int) -> str:

@@ -17,12 +17,14 @@ from typing import Any
 import boto3
 import pytest
 
-from orderflow.adapters import dynamo
-from orderflow.errors import Conflict, InvalidOrder, NotFound, OrderCancelled, TransientError, Unprocessable
-from orderflow.models import OrderStatus
-from orderflow.requests import CustomerIn, OrderLineIn, ProductIn, ShipIn, StockAdjustmentIn
-from orderflow.requests import SubmitOrderIn as Submit
-from orderflow.service import OrderService
+from orderflow.catalogue.requests import CustomerIn, ProductIn
+from orderflow.inventory.requests import StockAdjustmentIn
+from orderflow.orders.domain import OrderStatus
+from orderflow.orders.requests import OrderLineIn, ShipIn
+from orderflow.orders.requests import SubmitOrderIn as Submit
+from orderflow.orders.service import OrderService
+from orderflow.platform import dynamo
+from orderflow.shared.errors import Conflict, InvalidOrder, NotFound, OrderCancelled, TransientError, Unprocessable
 
 S = OrderStatus
 

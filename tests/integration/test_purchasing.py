@@ -13,20 +13,22 @@ from decimal import Decimal
 
 import pytest
 
-from orderflow.adapters.dynamo import apply
-from orderflow.adapters.stock import StockRepository
-from orderflow.errors import NotFound, Unprocessable
-from orderflow.models import OrderLine
-from orderflow.purchasing import CapacityExceeded, PurchasingService, ReplyRejected
-from orderflow.purchasing_models import PurchaseOrder, Supplier, SupplierIn, SupplierReply
-from orderflow.settings import get_settings
+from orderflow import wiring
+from orderflow.inventory.adapters.stock import StockRepository
+from orderflow.orders.domain import OrderLine
+from orderflow.platform.dynamo import apply
+from orderflow.purchasing.domain import PurchaseOrder, Supplier, SupplierIn, SupplierReply
+from orderflow.purchasing.rules import CapacityExceeded, ReplyRejected
+from orderflow.purchasing.service import PurchasingService
+from orderflow.shared.errors import NotFound, Unprocessable
+from orderflow.shared.settings import get_settings
 
 CYCLE = "2030-01-01"
 
 
 @pytest.fixture(scope="module")
 def purchasing(stack) -> PurchasingService:
-    return PurchasingService.from_settings()
+    return wiring.purchasing_service()
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,11 @@ from decimal import Decimal
 import boto3
 import pytest
 
-from orderflow.models import OrderStatus
-from orderflow.requests import CustomerIn, OrderLineIn, ProductIn, StockAdjustmentIn, SubmitOrderIn
-from orderflow.service import OrderService
+from orderflow.catalogue.requests import CustomerIn, ProductIn
+from orderflow.inventory.requests import StockAdjustmentIn
+from orderflow.orders.domain import OrderStatus
+from orderflow.orders.requests import OrderLineIn, SubmitOrderIn
+from orderflow.orders.service import OrderService
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import json
 
 from sqs_support import sqs_batch
 
-from orderflow.service import OrderService
+from orderflow import wiring
 
 FUNCTION = "WakeBackordersFunction"
 
@@ -35,7 +35,7 @@ def backordered(api, sku: str, count: int, quantity: int) -> list[str]:
 def test_an_arrival_wakes_the_oldest_backorders_its_stock_can_serve(stack, api):
     sku = api.product()
     first, second, third = backordered(api, sku, 3, quantity=2)
-    OrderService.from_settings().stock.adjust(sku, 5)  # stock that came without an announcement
+    wiring.order_service().stock.adjust(sku, 5)  # stock that came without an announcement
 
     assert failures(stack, batch(json.dumps({"sku": sku}))[0]) == []
 
@@ -48,7 +48,7 @@ def test_an_arrival_wakes_the_oldest_backorders_its_stock_can_serve(stack, api):
 def test_an_arrival_seen_twice_reserves_once(stack, api):
     sku = api.product()
     (order_id,) = backordered(api, sku, 1, quantity=3)
-    OrderService.from_settings().stock.adjust(sku, 3)
+    wiring.order_service().stock.adjust(sku, 3)
     arrival = json.dumps({"sku": sku})
 
     assert failures(stack, batch(arrival, arrival)[0]) == []
@@ -62,7 +62,7 @@ def test_an_arrival_seen_twice_reserves_once(stack, api):
 def test_an_unreadable_arrival_fails_alone(stack, api):
     sku = api.product()
     (order_id,) = backordered(api, sku, 1, quantity=1)
-    OrderService.from_settings().stock.adjust(sku, 1)
+    wiring.order_service().stock.adjust(sku, 1)
     event, ids = batch("not json", json.dumps({"product": sku}), json.dumps({"sku": sku}))
 
     assert failures(stack, event) == ids[:2]

@@ -12,8 +12,9 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from sqs_support import sqs_batch
 
-from orderflow.purchasing import PurchasingService
-from orderflow.purchasing_models import PurchaseOrder, SupplierIn, SupplierReply
+from orderflow import wiring
+from orderflow.purchasing.domain import PurchaseOrder, SupplierIn, SupplierReply
+from orderflow.purchasing.service import PurchasingService
 
 FUNCTION = "SupplierEventsFunction"
 SAMPLE = Path(__file__).resolve().parents[2] / "events" / "samples" / "supplier_events_reply.json"
@@ -21,7 +22,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "events" / "samples" / "supplier_
 
 @pytest.fixture(scope="module")
 def purchasing(stack) -> PurchasingService:
-    return PurchasingService.from_settings()
+    return wiring.purchasing_service()
 
 
 def sent_order(purchasing: PurchasingService, sku: str, quantity: int = 10) -> PurchaseOrder:

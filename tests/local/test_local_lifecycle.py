@@ -79,6 +79,10 @@ def test_up_command_serves_until_sigterm() -> None:
         assert "Schedule       WorkStateMachine.Hourly  rate(1 hour) UTC" in lines
         assert "Schedule       TickFunction.Nightly  cron(0 2 * * ? *) (disabled)" in lines
         assert not any(line.startswith("Suppliers") for line in lines)  # the fixture has no supplier queues
+        aws_endpoint = next(line.split()[2] for line in lines if line.startswith("AWS endpoint"))
+        # The line to paste into another terminal names this stack's ports, not the defaults.
+        assert f"export ORDERFLOW_API={api_url} ORDERFLOW_AWS_ENDPOINT={aws_endpoint}" in lines
+        assert not any("}}" in line for line in lines)
         assert httpx.get(f"{api_url}/nowhere").status_code == 404
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from orderflow.purchasing_models import PurchaseOrderMessage, PurchaseOrderMessageLine
+from orderflow.purchasing.domain import PurchaseOrderMessage, PurchaseOrderMessageLine
 from orderflow_local.supplier_sim import SimulatedSuppliers, for_template
 from orderflow_local.template import load_template
 

@@ -1,7 +1,7 @@
 """Injected faults on the order path, then checked for consistency.
 
 - DynamoDB throttling on every workflow step, answered by a botocore hook on the functions' own DynamoDB
-  client, so the SDK's retries, ``orderflow.adapters.dynamo``'s translation and the ASL's Retry all run
+  client, so the SDK's retries, ``orderflow.platform.dynamo``'s translation and the ASL's Retry all run
   as they would on AWS;
 - step handlers that crash after their write landed but before they returned;
 - the intake crashing between "order stored" and "workflow started".
@@ -26,8 +26,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from reliability_support import SOAK, dynamodb_error
 
-from orderflow.adapters import aws
-from orderflow.service import order_id_for
+from orderflow.orders.service import order_id_for
+from orderflow.platform import aws
 from orderflow_cli.client import OrderflowClient
 
 ORDER_MACHINE = "OrderProcessingStateMachine"

@@ -24,7 +24,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from reliability_support import size
 
-from orderflow.adapters import aws
+from orderflow.platform import aws
 
 INTAKE = "OrderIntakeFunction"
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}

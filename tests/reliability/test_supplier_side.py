@@ -12,10 +12,10 @@ segments) and no simulated supplier: purchase orders stay on the suppliers' queu
 count, and the only replies are the tests' own. A run decides the whole catalogue, so each test makes
 its own SKUs and suppliers and looks at those.
 
-Faults go in on the functions' own AWS clients (``orderflow.adapters.aws``, shared by every function of
+Faults go in on the functions' own AWS clients (``orderflow.platform.aws``, shared by every function of
 the local stack) and are keyed on what a request names (a purchase order, a run record, a SKU), so they
 hit the one batch or reply meant, whichever thread runs it; the test's own thread, which reads through
-the same clients, is never touched. botocore's retries, ``orderflow.adapters.dynamo``'s translation, the
+the same clients, is never touched. botocore's retries, ``orderflow.platform.dynamo``'s translation, the
 ASL's Retry/Catch and the SQS redrive all run as on AWS.
 """
 
@@ -40,13 +40,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from reliability_support import dynamodb_error, size
 
-from orderflow.adapters import aws
-from orderflow.purchasing import PurchasingService
-from orderflow.purchasing_models import PurchaseOrder, SupplierIn, purchase_order_id
-from orderflow.replenishment import ReplenishmentService
-from orderflow.requests import ProductIn, ReplenishmentIn
-from orderflow.service import OrderService
-from orderflow.settings import get_settings
+from orderflow import wiring
+from orderflow.catalogue.requests import ProductIn, ReplenishmentIn
+from orderflow.platform import aws
+from orderflow.purchasing.domain import PurchaseOrder, SupplierIn, purchase_order_id
+from orderflow.shared.settings import get_settings
 from orderflow_local.stack import LocalStack
 
 MACHINE = "ReplenishmentStateMachine"
@@ -91,9 +89,11 @@ class Shop:
 
     def __init__(self, stack: LocalStack):
         self.stack = stack
-        self.orders = OrderService.from_settings()
-        self.purchasing = PurchasingService.from_settings()
-        self.replenishment = ReplenishmentService.from_settings()
+        self.orders = wiring.order_service()
+        self.catalogue = wiring.catalogue_service()
+        self.inventory = wiring.inventory_service()
+        self.purchasing = wiring.purchasing_service()
+        self.replenishment = wiring.replenishment_service()
         self.sqs = stack.boto3_client("sqs")
         self.replies_url = get_settings().supplier_replies_queue_url
 
@@ -111,7 +111,7 @@ class Shop:
         today = datetime.now(UTC).date()
         rows = []
         for n, sku in enumerate(skus):
-            self.orders.put_product(sku, ProductIn(name=sku, unit_price=Decimal("9.90"), supplier_id=supplier_id,
+            self.catalogue.put_product(sku, ProductIn(name=sku, unit_price=Decimal("9.90"), supplier_id=supplier_id,
                                                    replenishment=params))
             rows += [{"sku": sku, "day": (today - timedelta(days=d)).isoformat(), "quantity": 8 + (n + d) % 5}
                      for d in range(1, 61)]
@@ -121,7 +121,7 @@ class Shop:
     def sent_order(self, supplier_id: str, quantity: int = 10) -> PurchaseOrder:
         """A SENT purchase order of ``quantity`` units of a new SKU (not replenished: runs leave it alone)."""
         sku = f"SKU-{uuid.uuid4().hex[:10]}"
-        self.orders.put_product(sku, ProductIn(name=sku, unit_price=Decimal("2.00")))
+        self.catalogue.put_product(sku, ProductIn(name=sku, unit_price=Decimal("2.00")))
         po, created = self.purchasing.draft(cycle="2030-06-01", run_id=None,
                                             supplier=self.purchasing.get_supplier(supplier_id), sku=sku,
                                             quantity=quantity, unit_cost=Decimal("1.25"), lead_time_days=3)
@@ -182,7 +182,7 @@ class Shop:
         return found
 
     def level(self, sku: str) -> tuple[int, int]:
-        stock = self.orders.get_stock(sku)
+        stock = self.inventory.get_stock(sku)
         return stock.on_hand, stock.on_order
 
     def send_replies(self, bodies: list[str]) -> list[str]:

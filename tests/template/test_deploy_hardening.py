@@ -268,10 +268,10 @@ def _emitted_metrics() -> dict[str, set[str]]:
             continue
         names = set(re.findall(r'count\(metrics, "(\w+)"', text)) | set(re.findall(r'counts="(\w+)"', text))
         if "workflow_step(" in text:
-            names.add("OrdersRejected")  # counted by orderflow.lambda_support.workflow_step itself
+            names.add("OrdersRejected")  # counted by orderflow.orders.adapters.steps.workflow_step itself
         found.setdefault(service.group(1), set()).update(names)
-    lambda_support = (ROOT / "layers" / "core" / "orderflow" / "lambda_support.py").read_text(encoding="utf-8")
-    assert 'count(metrics, "OrdersRejected")' in lambda_support
+    steps = (ROOT / "layers" / "core" / "orderflow" / "orders" / "adapters" / "steps.py").read_text(encoding="utf-8")
+    assert 'count(metrics, "OrdersRejected")' in steps
     return found
 
 

@@ -1,11 +1,11 @@
-"""Who may act for which customer, from a verified token's claims (orderflow.access)."""
+"""Who may act for which customer, from a verified token's claims (orderflow.shared.access)."""
 
 from __future__ import annotations
 
 import pytest
 
-from orderflow.access import Caller, Forbidden, Role
-from orderflow.errors import NotFound
+from orderflow.shared.access import Caller, Forbidden, Role
+from orderflow.shared.errors import NotFound
 
 
 def test_roles_come_from_orderflow_scopes_in_the_scope_claim_or_the_authorizers_list():

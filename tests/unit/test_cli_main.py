@@ -21,32 +21,6 @@ ORDER = {
 }
 
 
-@pytest.fixture
-def api(monkeypatch):
-    """Routes of a fake API; every request is recorded in ``api.requests``."""
-
-    class Fake:
-        def __init__(self) -> None:
-            self.requests: list[httpx.Request] = []
-            self.routes: dict[tuple[str, str], httpx.Response] = {}
-            self.base_urls: list[str] = []
-
-    fake = Fake()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        fake.requests.append(request)
-        return fake.routes.get((request.method, request.url.path),
-                               httpx.Response(404, json={"error": {"code": "NOT_FOUND", "message": "no such thing",
-                                                                   "details": {}}}))
-
-    def fake_client(ctx):
-        fake.base_urls.append(ctx.obj["api"])
-        return OrderflowClient(ctx.obj["api"], transport=httpx.MockTransport(handler))
-
-    monkeypatch.setattr(main, "_client", fake_client)
-    return fake
-
-
 def run(*args: str, env: dict | None = None):
     return CliRunner().invoke(main.app, list(args), env={"COLUMNS": "160", **(env or {})})
 
@@ -149,3 +123,80 @@ def test_demo_exits_1_when_the_api_answers_errors(monkeypatch):
                         lambda url: OrderflowClient(url, transport=httpx.MockTransport(broken)))
     assert demo.main(["--api", "http://api.test"], console=console) == 1
     assert "INTERNAL" in console.export_text()
+
+
+def test_a_403_names_the_role_the_route_needs_from_the_template(api):
+    forbidden = httpx.Response(403, json={"message": "Forbidden"})
+    api.routes[("POST", "/orders/ord-1/ship")] = forbidden
+    api.routes[("POST", "/orders")] = forbidden
+    api.routes[("GET", "/purchase-orders")] = forbidden
+
+    shipped = run("--as", "customer:C1", "ship", "ord-1")
+    assert shipped.exit_code == 1
+    assert shipped.stderr.count("\n") == 1, shipped.stderr  # one line
+    assert ("HTTP_403 (403): Forbidden - POST /orders/{order_id}/ship needs the warehouse or admin role: "
+            "--as warehouse") in shipped.stderr
+
+    submitted = run("--as", "warehouse", "submit", "-c", "C1", "-l", "A=1")
+    assert "POST /orders needs the customer or admin role: --as customer:ID" in submitted.stderr
+
+    listed = run("--as", "warehouse", "pos")
+    assert "GET /purchase-orders needs the admin role: --as admin" in listed.stderr
+
+
+def test_an_error_with_details_is_still_one_line(api):
+    api.routes[("PUT", "/products/A")] = httpx.Response(422, json={"error": {
+        "code": "VALIDATION_FAILED", "message": "the request is not valid",
+        "details": {"errors": [{"field": "unit_price", "problem": "must be at least 0"}]}}})
+    result = run("products", "put", "A", "--name", "Apple", "--price", "1")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "VALIDATION_FAILED (422): the request is not valid; details: " in result.stderr
+    assert '"must be at least 0"' in result.stderr
+
+
+def test_products_customers_payments_and_returns_commands_send_what_they_say(api):
+    product = {"sku": "A", "name": "Apple", "unit_price": 1.25, "supplier_id": "S1", "low_stock_threshold": 5}
+    customer = {"customer_id": "C1", "name": "Cafe", "credit_limit": 500.0, "exposure": 20.0,
+                "credit_available": 480.0}
+    rma = {"return_id": "ret-1", "order_id": "ord-1", "customer_id": "C1", "status": "APPROVED",
+           "refund_amount": 2.5, "lines": [{"sku": "A", "quantity": 2, "reason": "bruised", "refund": 2.5}],
+           "timeline": [{"status": "APPROVED", "at": "2025-01-01T10:00:00.000Z"}]}
+    api.routes[("PUT", "/products/A")] = httpx.Response(200, json=product)
+    api.routes[("PUT", "/customers/C1")] = httpx.Response(200, json=customer)
+    api.routes[("POST", "/customers/C1/payments")] = httpx.Response(200, json=customer)
+    api.routes[("POST", "/orders/ord-1/returns")] = httpx.Response(201, json=rma)
+    api.routes[("POST", "/returns/ret-1/receive")] = httpx.Response(200, json={**rma, "status": "REFUNDED"})
+
+    assert run("products", "put", "A", "--name", "Apple", "--price", "1.25", "--supplier", "S1",
+               "--threshold", "5").exit_code == 0
+    assert run("customers", "put", "C1", "--name", "Cafe", "--credit-limit", "500").exit_code == 0
+    paid = run("customers", "pay", "C1", "20", "--reference", "INV-7")
+    assert paid.exit_code == 0 and "credit available: 480.00" in paid.stdout
+    requested = run("returns", "request", "ord-1", "--line", "A=2", "--reason", "bruised", "--key", "k-1")
+    assert requested.exit_code == 0 and "return_id: ret-1" in requested.stdout
+    received = run("returns", "receive", "ret-1", "--line", "A=1", "--line", "A=1:damaged")
+    assert received.exit_code == 0 and "REFUNDED" in received.stdout
+
+    bodies = [(r.method, r.url.path, json.loads(r.content or b"null"), r.headers.get("idempotency-key"))
+              for r in api.requests]
+    assert bodies == [
+        ("PUT", "/products/A", {"name": "Apple", "unit_price": 1.25, "supplier_id": "S1", "low_stock_threshold": 5},
+         None),
+        ("PUT", "/customers/C1", {"name": "Cafe", "credit_limit": 500.0}, None),
+        ("POST", "/customers/C1/payments", {"amount": 20.0, "reference": "INV-7"}, None),
+        ("POST", "/orders/ord-1/returns", {"lines": [{"sku": "A", "quantity": 2, "reason": "bruised"}]}, "k-1"),
+        ("POST", "/returns/ret-1/receive", {"lines": [{"sku": "A", "quantity": 1, "condition": "resellable"},
+                                                      {"sku": "A", "quantity": 1, "condition": "damaged"}]}, None),
+    ]
+
+
+def test_a_receipt_line_with_an_unknown_condition_is_refused_before_any_request(api):
+    result = run("returns", "receive", "ret-1", "--line", "A=1:broken")
+    assert result.exit_code == 2 and "resellable or damaged" in result.output
+    assert api.requests == []
+
+
+def test_a_malformed_api_url_is_a_usage_error_not_a_traceback():
+    result = run("--api", "http://[::1", "stock", "A")
+    assert result.exit_code == 2 and "is not a URL" in result.output

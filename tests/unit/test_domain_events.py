@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from orderflow.domain_events import PRODUCED, DomainEvent, Table, events_for
+from orderflow.events.derive import PRODUCED, DomainEvent, Table, events_for
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"
 AT = "2030-01-02T03:04:05.678Z"
@@ -94,7 +94,8 @@ def test_a_write_that_keeps_the_status_or_a_delete_publishes_nothing() -> None:
 
 # ------------------------------------------------------------------ stock
 def level(available: int, threshold: int | None = 10, on_hand: int | None = None, reserved: int = 0) -> dict:
-    item = {"sku": "SKU-1", "record": "LEVEL", "on_hand": Decimal(available + reserved if on_hand is None else on_hand),
+    item = {"sku": "SKU-1", "record": "LEVEL#main",
+            "on_hand": Decimal(available + reserved if on_hand is None else on_hand),
             "reserved": Decimal(reserved), "available": Decimal(available), "on_order": Decimal(0),
             "backordered": Decimal(0)}
     if threshold is not None:
@@ -119,14 +120,25 @@ def test_the_stock_low_event_carries_the_level_threshold_and_change_identity() -
     (event,) = conforming(events_for(Table.STOCK, level(11, reserved=1), level(10, reserved=2), sequence="777",
                                      approximate_time=1_893_553_445))
     assert event.detail == {
-        "version": 1, "event_id": "stock:SKU-1:777:StockLow", "occurred_at": "2030-01-02T03:04:05.000Z",
-        "sku": "SKU-1", "on_hand": 12, "reserved": 2, "available": 10, "on_order": 0, "backordered": 0,
-        "threshold": 10,
+        "version": 1, "event_id": "stock:SKU-1@main:777:StockLow", "occurred_at": "2030-01-02T03:04:05.000Z",
+        "sku": "SKU-1", "location_id": "main", "on_hand": 12, "reserved": 2, "available": 10, "on_order": 0,
+        "backordered": 0, "threshold": 10,
     }
 
 
+def test_creating_a_stock_record_is_not_a_crossing_only_its_first_stock_is() -> None:
+    # PUT /products with a low_stock_threshold creates the level with the threshold alone.
+    created = {"sku": "SKU-1", "record": "LEVEL#main", "threshold": Decimal(5)}
+    assert stock_events(None, created) == []
+    # Its first receipt: no StockLow-then-StockRecovered pair, just the goods arriving...
+    assert stock_events(created, level(20, threshold=5)) == ["StockReceived"]
+    # ...or, when the first receipt leaves it at or below the threshold, a real StockLow.
+    assert stock_events(created, level(3, threshold=5)) == ["StockReceived", "StockLow"]
+    # A purchase order or a backorder on it moves no available stock: still nothing to be low.
+    assert stock_events(created, {**created, "on_order": Decimal(40)}) == []
+
+
 def test_a_new_stock_item_at_or_below_its_threshold_is_low_and_received_stock_is_counted() -> None:
-    assert stock_events(None, level(0, threshold=5, on_hand=0)) == ["StockLow"]
     events = events_for(Table.STOCK, None, level(3, threshold=5), sequence="1")
     assert types(events) == ["StockReceived", "StockLow"]
     assert events[0].detail["quantity"] == 3

@@ -123,7 +123,7 @@ def test_unknown_method():
 
 
 def test_default_set_is_cheap():
-    # SARIMAX is far too slow for the per-SKU default (DESIGN.md §3 throughput target).
+    # SARIMAX is far too slow for the per-SKU default (docs/architecture.md (Targets) throughput target).
     assert "sarimax" not in DEFAULT_METHODS and "snaive" in DEFAULT_METHODS
 
 

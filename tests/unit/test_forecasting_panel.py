@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from orderflow.forecasting import Forecast, ForecastInputError, forecast, forecast_many, mase
-from orderflow.forecasting.global_model import FEATURES, SeriesData, features, series_calendar
-from orderflow.forecasting.panel import stratified_sample, training_cutoff
+from orderflow.forecasting.global_model import FEATURES, SeriesData, features, series_calendar, training_cutoff
+from orderflow.forecasting.panel import stratified_sample
 
 pytest.importorskip("lightgbm")
 

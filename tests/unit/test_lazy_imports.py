@@ -40,7 +40,7 @@ def loaded():
 import {module} as function
 import gc
 collector = {{"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}}
-from orderflow.adapters.aws import client
+from orderflow.platform.aws import client
 after_import = loaded()
 
 class Body:
@@ -172,7 +172,7 @@ def test_workflow_step_traces_its_first_invocation_and_its_aws_calls():
 def test_tracer_keeps_the_decorated_functions_signature_and_results():
     from inspect import signature
 
-    from orderflow.lambda_support import observability
+    from orderflow.platform.lambda_support import observability
 
     _, tracer, _ = observability("test")
 

@@ -5,9 +5,11 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from orderflow.models import MAX_ORDER_LINES
-from orderflow.requests import CustomerIn, ProductIn, StockAdjustmentIn, SubmitOrderIn
-from orderflow.service import order_id_for
+from orderflow.catalogue.requests import CustomerIn, ProductIn
+from orderflow.inventory.requests import StockAdjustmentIn
+from orderflow.orders.domain import MAX_ORDER_LINES
+from orderflow.orders.requests import SubmitOrderIn
+from orderflow.orders.service import order_id_for
 
 
 def order(**overrides):

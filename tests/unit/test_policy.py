@@ -12,8 +12,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from orderflow.errors import Unprocessable
-from orderflow.policy import (
+from orderflow.replenishment.policy import (
     DAYS_PER_YEAR,
     PolicyDecision,
     PolicyInputError,
@@ -31,6 +30,7 @@ from orderflow.policy import (
     undershoot,
     z_for,
 )
+from orderflow.shared.errors import Unprocessable
 
 BASE = {
     "sku": "SKU-1",

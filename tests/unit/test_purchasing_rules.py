@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from orderflow.adapters.queues import MAX_QUEUE_NAME, SupplierQueues
-from orderflow.purchasing import CapacityExceeded, ReplyRejected, plan_reply, purchase_order_message
-from orderflow.purchasing_models import PurchaseOrder, PurchaseOrderLine, SupplierReply
+from orderflow.purchasing.adapters.supplier_queues import MAX_QUEUE_NAME, SupplierQueues
+from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderLine, SupplierReply
+from orderflow.purchasing.rules import CapacityExceeded, ReplyRejected, plan_reply, purchase_order_message
 
 AT = "2030-01-01T00:00:00.000Z"
 EVENTS = Path(__file__).resolve().parents[2] / "events"

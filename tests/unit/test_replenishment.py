@@ -10,9 +10,9 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from orderflow.models import Product, Replenishment, StockLevel
-from orderflow.purchasing_models import Decision
-from orderflow.replenishment import (
+from orderflow.catalogue.domain import Product, Replenishment
+from orderflow.inventory.domain import StockLevel
+from orderflow.replenishment.decisions import (
     MIN_HISTORY_DAYS,
     apply_policy,
     cycle_of,
@@ -26,6 +26,7 @@ from orderflow.replenishment import (
     tally,
     total_sigmas,
 )
+from orderflow.replenishment.runs import Decision
 
 CYCLE = "2025-03-01"
 
@@ -271,9 +272,9 @@ def test_a_products_method_set_is_what_its_forecast_chooses_from():
 def test_the_method_names_a_product_accepts_are_the_forecasting_methods():
     from typing import get_args
 
+    from orderflow.catalogue.domain import ForecastMethod
+    from orderflow.catalogue.requests import ReplenishmentIn
     from orderflow.forecasting import METHODS
-    from orderflow.models import ForecastMethod
-    from orderflow.requests import ReplenishmentIn
 
     assert set(get_args(ForecastMethod)) == set(METHODS)
     params = {"unit_cost": "4.00", "ordering_cost": "20", "holding_cost_rate": 0.25, "lead_time_days": 5}

@@ -13,9 +13,19 @@ import pytest
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
+from orderflow.forecasting import METHODS
 from orderflow_cli import main
 from orderflow_cli.client import OrderflowClient
-from orderflow_cli.report import cumulative_band, daily_band, render_html, sku_figure, write_report, zero_filled
+from orderflow_cli.report import (
+    METHOD_GLOSSARY,
+    _cumulative_plot,
+    cumulative_band,
+    daily_band,
+    render_html,
+    sku_figure,
+    write_report,
+    zero_filled,
+)
 
 ORDERED = {"sku": "TEA", "supplier_id": "SUP-1", "outcome": "ordered", "reason": "position 3 ≤ reorder point 21.4",
            "demand_class": "smooth", "method": "ets", "history_days": 60, "horizon_days": 4,
@@ -91,7 +101,7 @@ def test_the_page_says_how_the_interval_is_drawn_and_shows_the_decisions():
                         "po-2025-03-10-TEA", "position 3 ≤ reorder point 21.4"]
     assert cells[2][:2] == ["PEN", "skipped"]
     assert "no &lt;supplier&gt; &amp; no parameters" in text and "<supplier>" not in text
-    assert "40 units on po-2025-03-10-TEA" in text
+    assert "40 units on <span class=token>po-2025-03-10-TEA</span>" in text
 
 
 def test_report_command_fetches_the_run_and_each_skus_history_before_the_cycle(tmp_path, monkeypatch):
@@ -155,3 +165,63 @@ def test_replenish_wait_polls_until_the_run_ends_even_before_it_is_recorded(monk
         assert "po-2025-03-10-TEA" in result.stdout and "no <supplier> & no parameters" in result.stdout
     else:
         assert "error: Boom: x" in result.stdout
+
+
+def cumulative_axes(**changes):
+    from matplotlib.figure import Figure
+
+    decision = {**ORDERED, **changes}
+    axes = Figure().subplots()
+    _cumulative_plot(axes, decision, [float(f) for f in decision["forecast"]], decision["sigma_daily"])
+    axes.figure.canvas.draw()
+    return axes
+
+
+def test_a_negative_inventory_position_is_inside_the_plot_not_clipped_at_zero():
+    axes = cumulative_axes(inventory_position=-8, quantity=40)
+    bottom, top = axes.get_ylim()
+    assert bottom < -8 and top > 21.4
+    assert cumulative_axes(inventory_position=3).get_ylim()[0] == 0  # nothing below zero: the axis starts there
+
+
+def test_the_cumulative_plot_ticks_whole_days():
+    ticks = [t for t in cumulative_axes().get_xticks() if 1 <= t <= 4]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_text_columns_and_their_headers_are_left_aligned_and_ids_do_not_wrap():
+    text = render_html(RUN, HISTORY)
+    headers = {label: css for css, label in re.findall(r'<th class="([^"]*)">([^<]*)</th>', text)}
+    assert "text" in headers["SKU"] and "text" in headers["why"] and "text" in headers["method"]
+    assert "text" not in headers["quantity"] and "text" not in headers["reorder point"]
+    assert '<td class="text token">po-2025-03-10-TEA</td>' in text
+    assert ".token, code { white-space: nowrap; }" in text
+
+
+def test_the_glossary_explains_combinations_terms_and_each_method_the_run_used():
+    run = {**RUN, "decisions": [{**ORDERED, "method": "hw+hw_damped+hw_mul"}, NOT_NEEDED, SKIPPED]}
+    glossary = render_html(run, HISTORY).split("<h2>Glossary</h2>", 1)[1].split("<h2>Per SKU</h2>", 1)[0]
+    assert "a combination: the equal-weight mean of the three methods" in glossary
+    for term in ("demand class", "safety stock", "reorder point", "inventory position", "σ / day"):
+        assert f"<dt>{term}</dt>" in glossary
+    used = re.findall(r"<dt><code>([^<]+)</code></dt>", glossary)
+    assert used == ["hw", "hw_damped", "hw_mul", "tsb"]
+
+
+def test_every_forecasting_method_has_a_glossary_entry():
+    assert set(METHOD_GLOSSARY) == set(METHODS)
+
+
+def test_a_report_directory_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, monkeypatch):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/replenishment/runs/"):
+            return httpx.Response(200, json=RUN)
+        return httpx.Response(200, json={"sku": "x", "history": []})
+
+    monkeypatch.setattr(main, "_client", lambda ctx: OrderflowClient("http://api.test",
+                                                                     transport=httpx.MockTransport(handler)))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(main.app, ["report", RUN["run_id"], "--out", str(blocker / "report")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.stderr.startswith(f"error: {blocker / 'report'}: ") and result.stderr.count("\n") == 1

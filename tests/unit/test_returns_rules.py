@@ -6,9 +6,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from orderflow.errors import Conflict
-from orderflow.models import Order, OrderStatus, Shipment, TimelineEntry
-from orderflow.returns import (
+from orderflow.orders.domain import Order, OrderStatus, Shipment, TimelineEntry
+from orderflow.returns.domain import (
     Disposition,
     ReceiptMismatch,
     ReceiveIn,
@@ -29,7 +28,8 @@ from orderflow.returns import (
     same_receipt,
     window_closes_at,
 )
-from orderflow.returns import Return as Rma
+from orderflow.returns.domain import Return as Rma
+from orderflow.shared.errors import Conflict
 
 DELIVERED_AT = "2026-03-01T10:00:00.000Z"
 

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from orderflow.models import Product, Replenishment
-from orderflow.simulation import (
+from orderflow.catalogue.domain import Product, Replenishment
+from orderflow.replenishment.simulation.engine import simulate, value_at_level
+from orderflow.replenishment.simulation.replay import (
     Costs,
     SimulationConfig,
     lead_time_draws,
@@ -16,9 +17,7 @@ from orderflow.simulation import (
     replay,
     rq_parameters,
     rq_rule,
-    simulate,
     sku_rng,
-    value_at_level,
 )
 
 
@@ -253,7 +252,7 @@ def test_the_policy_meets_its_target_on_independent_demand_with_known_moments():
     plus the lead time's demand), so on demand it knows exactly (independent negative-binomial days,
     smooth to lumpy, lead times 3 to 14 days, weekly review) the share of cycles without a stock-out
     is the target. Covering the whole review period instead over-served these SKUs."""
-    from orderflow.policy import decide
+    from orderflow.replenishment.policy import decide
 
     rng = np.random.default_rng(7)
     for target in (0.8, 0.9):

@@ -144,3 +144,25 @@ def test_histories_run_to_the_files_last_day():
     series, end = daily_histories(rows)
     assert end == date(2024, 1, 4)
     assert series == {"A": [2.0, 0.0, 5.0, 0.0], "B": [1.0]}
+
+
+def test_products_from_the_api_use_the_given_token_and_a_403_names_the_role(tmp_path, monkeypatch):
+    from orderflow_cli import main
+    from orderflow_cli import simulate as simulate_module
+
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(403, json={"message": "Forbidden"})
+
+    def client(*args, **kwargs):
+        return OrderflowClient(*args, **kwargs, transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(simulate_module, "OrderflowClient", client)
+    history = write_history(tmp_path / "history.csv", {"MUG": 20}, days=60)
+    result = CliRunner().invoke(main.app, ["--api", "https://api.example.com", "--token", "T-1", "simulate",
+                                           "--history", str(history), "--days", "30", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert seen == ["Bearer T-1"]
+    assert "GET /products/{sku} needs the customer, warehouse or admin role" in result.stderr

@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 import pytest
 
+from orderflow.catalogue.domain import Product, Replenishment
 from orderflow.forecasting.methods import fit_method
-from orderflow.models import Product, Replenishment
-from orderflow.replenishment import forecast_demand
-from orderflow.simulation import _extend, review_forecasts
+from orderflow.replenishment.decisions import forecast_demand
+from orderflow.replenishment.simulation.engine import _extend, review_forecasts
 
 
 def product() -> Product:

@@ -15,7 +15,7 @@ from moto import mock_aws
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from orderflow.purchasing_models import PurchaseOrderMessage, PurchaseOrderMessageLine, SupplierReply
+from orderflow.purchasing.domain import PurchaseOrderMessage, PurchaseOrderMessageLine, SupplierReply
 from orderflow_cli.supplier import NoReplyQueue, SupplierClient, supplier_app
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"
@@ -199,7 +199,7 @@ def test_listen_auto_prints_and_fulfils_each_purchase_order(queues: tuple[Any, s
     sqs, po_queue, replies = queues
     sqs.send_message(QueueUrl=po_queue, MessageBody=purchase_order(reply_to=replies).model_dump_json())
     result = CliRunner().invoke(supplier_app, ["listen", "--queue", po_queue, "--auto", "--count", "1",
-                                               "--wait", "0"])
+                                               "--wait", "0", "--aws-endpoint", ""])
     assert result.exit_code == 0, result.output
     assert "po-2026-03-14-WIDGET" in result.output and "WIDGET×120" in result.output
     sent = replies_on(sqs, replies)
@@ -211,7 +211,51 @@ def test_listen_auto_prints_and_fulfils_each_purchase_order(queues: tuple[Any, s
 def test_listen_without_auto_only_prints(queues: tuple[Any, str, str]) -> None:
     sqs, po_queue, replies = queues
     sqs.send_message(QueueUrl=po_queue, MessageBody=purchase_order(reply_to=replies).model_dump_json())
-    result = CliRunner().invoke(supplier_app, ["listen", "--queue", po_queue, "--count", "1", "--wait", "0"])
+    result = CliRunner().invoke(supplier_app, ["listen", "--queue", po_queue, "--count", "1", "--wait", "0",
+                                               "--aws-endpoint", ""])
     assert result.exit_code == 0, result.output
     assert "po-2026-03-14-WIDGET" in result.output
     assert replies_on(sqs, replies) == []
+
+
+@pytest.fixture
+def no_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_ENDPOINT_URL", "ORDERFLOW_AWS_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_listen_offline_takes_the_local_endpoint_and_needs_no_credentials(no_aws_credentials: None) -> None:
+    """The queue URL the local API prints looks like AWS's; without --aws-endpoint the local stack's
+    endpoint is used with dummy credentials, as `orderflow events` does. A stack that is not there is
+    one line and exit 1, never a traceback."""
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    result = CliRunner().invoke(supplier_app, ["listen", "--queue", AWS_QUEUE, "--wait", "0", "--count", "1"],
+                                env={"ORDERFLOW_AWS_ENDPOINT": endpoint})
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"cannot receive from {AWS_QUEUE} at {endpoint}" in errors[0]
+    assert "Traceback" not in result.output and "credentials" not in result.stderr.lower()
+    assert "amazonaws.com:443" not in result.stderr  # it did not go to real AWS
+
+
+def test_listen_against_aws_without_credentials_says_so_in_one_line(no_aws_credentials: None) -> None:
+    result = CliRunner().invoke(supplier_app, ["listen", "--queue", AWS_QUEUE, "--wait", "0", "--aws-endpoint", ""])
+    assert result.exit_code == 1
+    # One line naming what failed and what to check. Alone, boto3 finds no credentials ("Unable to locate
+    # credentials"); after other suites in the same process it may find some and fail to connect instead:
+    # either way the user gets the same one line, never a traceback.
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: cannot receive from {AWS_QUEUE}")
+    assert "check AWS credentials" in result.stderr and "Traceback" not in result.output
+
+
+AWS_QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/orderflow-dev-po-acme"

@@ -1,19 +1,21 @@
-"""The order transition table (DESIGN.md §2) and what each status holds."""
+"""The order lifecycle table (docs/architecture.md, "Lifecycles") and what each status holds."""
 
 import itertools
 
 import pytest
 
-from orderflow.models import OrderStatus as S
-from orderflow.transitions import (
+from orderflow.orders.domain import OrderStatus as S
+from orderflow.orders.lifecycle import (
     CANCELLABLE,
     HOLDS_CREDIT,
     HOLDS_STOCK,
     RETURNABLE,
     TERMINAL,
     TRANSITIONS,
-    can_transition,
 )
+from orderflow.orders.lifecycle import ORDER_LIFECYCLE as LIFECYCLE
+
+can_transition = LIFECYCLE.allows
 
 HAPPY_PATH = [S.PENDING, S.VALIDATED, S.CREDIT_APPROVED, S.RESERVED, S.SHIPPED, S.DELIVERED]
 
@@ -54,6 +56,7 @@ def test_returns_after_delivery():
     assert can_transition(S.DELIVERED, S.RETURN_REQUESTED)
     assert can_transition(S.RETURN_REQUESTED, S.RETURNED)
     assert can_transition(S.RETURNED, S.RETURN_REQUESTED)  # a further return of what is left
+    assert can_transition(S.RETURN_REQUESTED, S.RETURN_REQUESTED)  # another return while one is open
     assert {S.DELIVERED, S.RETURN_REQUESTED, S.RETURNED} == RETURNABLE
 
 
@@ -76,3 +79,15 @@ def test_holds_are_released_by_every_way_out():
     assert HOLDS_STOCK <= CANCELLABLE
     assert all(can_transition(s, S.FAILED) for s in HOLDS_STOCK | (HOLDS_CREDIT - {S.SHIPPED}))
     assert S.PENDING not in HOLDS_CREDIT and S.VALIDATED not in HOLDS_CREDIT
+
+
+@pytest.mark.parametrize("target", sorted(S))
+def test_the_condition_names_exactly_the_allowed_sources(target):
+    sources = LIFECYCLE.sources(target)
+    if not sources:
+        with pytest.raises(ValueError):
+            LIFECYCLE.condition(target)
+        return
+    expression, values = LIFECYCLE.condition(target)
+    assert sorted(values.values()) == sorted(s.value for s in S if can_transition(s, target))
+    assert expression == f"#status IN ({', '.join(values)})"

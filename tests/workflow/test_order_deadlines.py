@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orderflow.service import OrderService
+from orderflow import wiring
 
 pytestmark = pytest.mark.workflow
 
@@ -30,7 +30,7 @@ def test_overdue_orders_fail_and_give_back_their_holds_once(api, stack):
     # The scheduled sweep as deployed: nothing is due yet.
     assert stack.runtime.invoke("ExpireOrdersFunction", {}) == {"expired": []}
 
-    service = OrderService.from_settings()  # the stack's own settings (tables, 14- and 30-day timeouts)
+    service = wiring.order_service()  # the stack's own settings (tables, 14- and 30-day timeouts)
     assert [o.order_id for o in service.expire_overdue(now=later(15))] == [waiting]
     assert {o.order_id for o in service.expire_overdue(now=later(31))} == {unshipped}
     assert service.expire_overdue(now=later(31)) == []  # a second sweep changes nothing

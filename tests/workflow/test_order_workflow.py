@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from orderflow.errors import OrderCancelled, TransientError
+from orderflow.shared.errors import OrderCancelled, TransientError
 
 pytestmark = pytest.mark.workflow
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from orderflow.errors import TransientError
-from orderflow.purchasing import PurchasingService
-from orderflow.purchasing_models import ReplenishmentRun, SupplierIn, purchase_order_id
-from orderflow.replenishment import ReplenishmentService
-from orderflow.requests import ProductIn, ReplenishmentIn, StockAdjustmentIn
-from orderflow.service import OrderService
-from orderflow.settings import get_settings
+from orderflow import wiring
+from orderflow.catalogue.requests import ProductIn, ReplenishmentIn
+from orderflow.inventory.requests import StockAdjustmentIn
+from orderflow.purchasing.domain import SupplierIn, purchase_order_id
+from orderflow.replenishment.runs import ReplenishmentRun
+from orderflow.shared.errors import TransientError
+from orderflow.shared.settings import get_settings
 from orderflow_local.stack import LocalStack
 
 pytestmark = pytest.mark.workflow
@@ -48,9 +48,11 @@ class Shop:
 
     def __init__(self, stack: LocalStack):
         self.stack = stack
-        self.orders = OrderService.from_settings()
-        self.purchasing = PurchasingService.from_settings()
-        self.replenishment = ReplenishmentService.from_settings()
+        self.orders = wiring.order_service()
+        self.catalogue = wiring.catalogue_service()
+        self.inventory = wiring.inventory_service()
+        self.purchasing = wiring.purchasing_service()
+        self.replenishment = wiring.replenishment_service()
         self.prefix = uuid.uuid4().hex[:6]
 
     def supplier(self, capacity: int | None = None, active: bool = True) -> str:
@@ -64,10 +66,10 @@ class Shop:
         replenishment = ReplenishmentIn(**{"unit_cost": Decimal("4.00"), "ordering_cost": Decimal("20"),
                                            "holding_cost_rate": 0.25, "lead_time_days": 5, "review_period_days": 7,
                                            **params})
-        self.orders.put_product(sku, ProductIn(name=sku, unit_price=Decimal("9.90"), supplier_id=supplier_id,
+        self.catalogue.put_product(sku, ProductIn(name=sku, unit_price=Decimal("9.90"), supplier_id=supplier_id,
                                                replenishment=replenishment))
         if on_hand:
-            self.orders.adjust_stock(sku, StockAdjustmentIn(quantity=on_hand, reason="count"))
+            self.inventory.adjust_stock(sku, StockAdjustmentIn(quantity=on_hand, reason="count"))
         if daily is not None:
             self.history(sku, daily, days)
         return sku
@@ -98,7 +100,7 @@ class Shop:
         return bodies
 
     def on_order(self, sku: str) -> int:
-        return self.orders.get_stock(sku).on_order
+        return self.inventory.get_stock(sku).on_order
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +115,7 @@ def test_every_replenish_handler_has_a_sample_it_accepts(stack):
     for module in ("start", "decide", "send", "finish"):
         event = json.loads((SAMPLES / f"replenish_{module}.json").read_text())
         assert stack.runtime.invoke(handlers[module], event), module
-    run, _ = ReplenishmentService.from_settings().get_run(event["run_id"])
+    run, _ = wiring.replenishment_service().get_run(event["run_id"])
     assert run.status == "COMPLETED" and run.counts.skus == 3
 
 
@@ -134,7 +136,7 @@ def test_a_run_orders_what_is_low_sends_it_and_reports_the_rest(shop):
                        UpdateExpression="REMOVE replenishment.holding_cost_rate")
     inactive = shop.product(shop.supplier(active=False), on_hand=0)
     never_bought = f"SKU-{shop.prefix}-plain"
-    shop.orders.put_product(never_bought, ProductIn(name="No parameters", unit_price=Decimal("1.00")))
+    shop.catalogue.put_product(never_bought, ProductIn(name="No parameters", unit_price=Decimal("1.00")))
 
     run, decisions = shop.run()
 

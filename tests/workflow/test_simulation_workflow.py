@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orderflow.adapters.simulations import SimulationsRepository
-from orderflow.purchasing_models import RunStatus, Simulation, SimulationIn
-from orderflow.replenishment import timestamp
+from orderflow.replenishment.adapters.simulations import SimulationsRepository
+from orderflow.replenishment.decisions import timestamp
+from orderflow.replenishment.runs import RunStatus
+from orderflow.replenishment.simulation.models import Simulation, SimulationIn
 
 pytestmark = pytest.mark.workflow
 MACHINE = "SimulationStateMachine"

@@ -26,8 +26,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 
-from .auto import CANDIDATES, DEFAULT_METHODS, forecast
-from .core import (
+from orderflow.forecasting.auto import CANDIDATES, DEFAULT_METHODS, forecast
+from orderflow.forecasting.core import (
     ADI_CUTOFF,
     CV2_CUTOFF,
     Classification,
@@ -36,10 +36,10 @@ from .core import (
     ForecastInputError,
     classify,
 )
-from .intermittent import croston, sba, tsb
-from .methods import METHODS
-from .metrics import mase, rmsse
-from .panel import forecast_many
+from orderflow.forecasting.intermittent import croston, sba, tsb
+from orderflow.forecasting.methods import METHODS
+from orderflow.forecasting.metrics import mase, rmsse
+from orderflow.forecasting.panel import forecast_many
 
 __all__ = [
     "ADI_CUTOFF",

@@ -7,10 +7,26 @@ from typing import Any
 
 import numpy as np
 
-from .core import DemandClass, Forecast, ForecastInputError, as_history, check_positive_int, classify
-from .intervals import prediction_intervals
-from .methods import METHODS, Combination, Fitted, SeasonalNaiveFit, YearlyFit, ZeroFit, applicable, fit_method
-from .robust import as_mask, cap_outliers, impute_stockouts, yearly_profile
+from orderflow.forecasting.core import (
+    DemandClass,
+    Forecast,
+    ForecastInputError,
+    as_history,
+    check_positive_int,
+    classify,
+)
+from orderflow.forecasting.intervals import prediction_intervals
+from orderflow.forecasting.methods import (
+    METHODS,
+    Combination,
+    Fitted,
+    SeasonalNaiveFit,
+    YearlyFit,
+    ZeroFit,
+    applicable,
+    fit_method,
+)
+from orderflow.forecasting.robust import as_mask, cap_outliers, impute_stockouts, yearly_profile
 
 # The default candidate set: cheap enough for >= 50 two-year daily series per second and core.
 DEFAULT_METHODS: tuple[str, ...] = ("snaive", "mean", "ses", "holt", "hw", "hw_damped", "hw_mul", "croston", "sba",

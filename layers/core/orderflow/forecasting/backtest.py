@@ -47,10 +47,10 @@ from typing import Any
 
 import numpy as np
 
-from .auto import DEFAULT_METHODS, forecast
-from .core import ForecastInputError, as_history
-from .methods import METHODS
-from .metrics import mase, rmsse
+from orderflow.forecasting.auto import DEFAULT_METHODS, forecast
+from orderflow.forecasting.core import ForecastInputError, as_history
+from orderflow.forecasting.methods import METHODS
+from orderflow.forecasting.metrics import mase, rmsse
 
 AUTO = "auto"
 

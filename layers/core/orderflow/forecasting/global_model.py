@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .methods import Fitted, _rms
+from orderflow.forecasting.auto import BACKTEST_ORIGINS, backtest_window
+from orderflow.forecasting.methods import METHODS, Fitted, Method, _rms
 
 MIN_ORIGIN = 7  # a week of history before the first origin the model forecasts from
 LEVEL_DAYS = 28
@@ -267,3 +268,30 @@ def as_exog(values: Mapping[str, Any] | None, key: str, n: int, name: str) -> np
     if not np.isfinite(column).all():
         raise ValueError(f"{name} of series {key!r} contains missing or infinite values")
     return column
+
+
+TRAIN_STEPS = 28  # steps ahead a single-series model (forecast(..., methods=[..., "gbm"])) is trained for
+CALENDAR_SPARE = 366  # calendar days prepared past each history's end (the longest horizon at_origins serves)
+
+
+def training_cutoff(n: int, horizon: int, season_length: int) -> int:
+    """The first period the global model may not learn from for the forecasts from inside the
+    history: the earliest origin the automatic choice backtests at (so the backtest scores
+    forecasts of periods the model never saw)."""
+    return n - backtest_window(n, horizon, season_length) - BACKTEST_ORIGINS + 1
+
+
+def single_series_global_fit(y: np.ndarray) -> GlobalFit:
+    """The ``gbm`` method on one series (no dates): trained on that series alone."""
+    data = SeriesData(y, series_calendar(y.size, CALENDAR_SPARE + TRAIN_STEPS, None, None))
+    inside = GlobalModel.train([training_rows(data, TRAIN_STEPS, training_cutoff(y.size, TRAIN_STEPS, 7))])
+    final = GlobalModel.train([training_rows(data, TRAIN_STEPS, y.size)])
+    if inside is None or final is None:
+        raise ValueError("too short for the gradient-boosted model")
+    return GlobalFit(inside, final, data)
+
+
+# The method registry (orderflow.forecasting.methods) gets "gbm" from here, the module that builds
+# on it: importing orderflow.forecasting imports this module.
+METHODS["gbm"] = Method("gbm", "global gradient-boosted trees (LightGBM) across series; see forecast_many()",
+                        lambda y, m: single_series_global_fit(y), lambda m: 14, parameters=1000)

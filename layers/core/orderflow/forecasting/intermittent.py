@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import as_history
+from orderflow.forecasting.core import as_history
 
 DEFAULT_ALPHA = 0.1
 DEFAULT_BETA = 0.1

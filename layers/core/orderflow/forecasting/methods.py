@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import intermittent
+from orderflow.forecasting import intermittent
 
 
 def _rms(errors: np.ndarray) -> float:
@@ -403,14 +403,6 @@ def _sarimax(y: np.ndarray, m: int) -> SarimaxFit:
     return SarimaxFit(result, y, offset)
 
 
-def _single_series_gbm(y: np.ndarray) -> Fitted:
-    """The global model trained on this one series alone (``forecast(..., methods=[..., "gbm"])``);
-    :func:`orderflow.forecasting.forecast_many` trains it once across a panel instead."""
-    from .panel import single_series_global_fit
-
-    return single_series_global_fit(y)
-
-
 @dataclass(frozen=True)
 class Method:
     name: str
@@ -448,8 +440,6 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            lambda m: 2 * m + 4, seasonal=True, positive=True, parameters=4),
     Method("sarimax", "SARIMA(0,1,1)(0,1,1)m, the airline model (statsmodels SARIMAX); slow",
            lambda y, m: _sarimax(y, m), lambda m: 3 * m + 4, parameters=2),
-    Method("gbm", "global gradient-boosted trees (LightGBM) across series; see forecast_many()",
-           lambda y, m: _single_series_gbm(y), lambda m: 14, parameters=1000),
     Method("croston", "Croston (1972): sizes and intervals smoothed separately, alpha 0.1",
            lambda y, m: PathFit(y, intermittent.croston(y)), lambda m: 1, intermittent=True, parameters=0),
     Method("sba", "Syntetos-Boylan approximation: Croston x (1 - alpha/2), alpha 0.1",

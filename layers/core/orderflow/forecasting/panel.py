@@ -8,27 +8,27 @@ from typing import Any
 
 import numpy as np
 
-from .auto import (
-    BACKTEST_ORIGINS,
+from orderflow.forecasting.auto import (
     DEFAULT_METHODS,
     _check_methods,
-    backtest_window,
     clean_history,
     forecast_clean,
 )
-from .core import Forecast, ForecastInputError, as_history, check_positive_int, classify
-from .global_model import MIN_ORIGIN, GlobalFit, GlobalModel, SeriesData, as_exog, series_calendar, training_rows
+from orderflow.forecasting.core import Forecast, ForecastInputError, as_history, check_positive_int, classify
+from orderflow.forecasting.global_model import (
+    CALENDAR_SPARE,
+    MIN_ORIGIN,
+    GlobalFit,
+    GlobalModel,
+    SeriesData,
+    as_exog,
+    series_calendar,
+    training_cutoff,
+    training_rows,
+)
 
 # Series the global model is trained on at most; a larger panel is sampled, stratified (below).
 TRAIN_SERIES = 2000
-TRAIN_STEPS = 28  # steps ahead a single-series model (forecast(..., methods=[..., "gbm"])) is trained for
-CALENDAR_SPARE = 366  # calendar days prepared past each history's end (the longest horizon at_origins serves)
-
-
-def training_cutoff(n: int, horizon: int, season_length: int) -> int:
-    """The first period the global model may not learn from: the earliest origin the automatic
-    choice backtests at (so the backtest scores forecasts of periods the model never saw)."""
-    return n - backtest_window(n, horizon, season_length) - BACKTEST_ORIGINS + 1
 
 
 def stratified_sample(keys: Sequence[Any], histories: Mapping[Any, np.ndarray], size: int,
@@ -159,14 +159,3 @@ def _pad(values: np.ndarray | None, total: int, last: bool) -> np.ndarray | None
     out[:k] = values[:k]
     out[k:] = values[k - 1] if last else 0.0
     return out
-
-
-def single_series_global_fit(y: np.ndarray) -> GlobalFit:
-    """The ``gbm`` method on one series (no dates): trained on that series alone."""
-    data = SeriesData(y, series_calendar(y.size, CALENDAR_SPARE + TRAIN_STEPS, None, None))
-    inside = GlobalModel.train([training_rows(data, TRAIN_STEPS, training_cutoff(y.size, TRAIN_STEPS, 7))])
-    final = GlobalModel.train([training_rows(data, TRAIN_STEPS, y.size)])
-    if inside is None or final is None:
-        raise ValueError("too short for the gradient-boosted model")
-    return GlobalFit(inside, final, data)
-

@@ -1,1 +1,0 @@
-"""DynamoDB and AWS adapters: one per aggregate, plus the workflow and event-bus ports."""

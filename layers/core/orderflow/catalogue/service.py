@@ -1,0 +1,46 @@
+"""The catalogue: products and customers, and the payments that free a customer's credit."""
+
+from __future__ import annotations
+
+from orderflow.catalogue.domain import Customer, Product
+from orderflow.catalogue.ports import Customers, Products, StockThresholds
+from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
+from orderflow.shared.errors import ConditionFailed, Conflict, NotFound
+from orderflow.shared.ports import Store
+
+
+class CatalogueService:
+    def __init__(self, store: Store, products: Products, customers: Customers, thresholds: StockThresholds):
+        self.store, self.products, self.customers, self.thresholds = store, products, customers, thresholds
+
+    def put_product(self, sku: str, data: ProductIn) -> Product:
+        """Store the product; its low-stock threshold is copied onto the stock level, where the
+        StockLow event is derived from each change of ``available``."""
+        product, write = self.products.put(sku, data)
+        self.store.commit([write, self.thresholds.set_threshold(sku, data.low_stock_threshold)])
+        return product
+
+    def get_product(self, sku: str) -> Product:
+        product = self.products.get(sku)
+        if product is None:
+            raise NotFound(f"product {sku} not found")
+        return product
+
+    def put_customer(self, customer_id: str, data: CustomerIn) -> Customer:
+        return self.customers.upsert(customer_id, data)
+
+    def get_customer(self, customer_id: str) -> Customer:
+        customer = self.customers.get(customer_id)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} not found")
+        return customer
+
+    def record_payment(self, customer_id: str, payment: PaymentIn) -> Customer:
+        """A payment (posted by the ERP) takes its amount off the customer's open exposure."""
+        self.get_customer(customer_id)
+        try:
+            return self.customers.pay(customer_id, payment.amount)
+        except ConditionFailed:
+            customer = self.get_customer(customer_id)
+            raise Conflict(f"payment {payment.amount} is more than the open exposure {customer.exposure}",
+                           {"exposure": float(customer.exposure)}) from None

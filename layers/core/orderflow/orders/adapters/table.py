@@ -1,0 +1,134 @@
+"""Orders table: the order aggregate, its status transitions and timeline."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from orderflow.orders.domain import Order, OrderStatus, TimelineEntry
+from orderflow.orders.lifecycle import ORDER_LIFECYCLE
+from orderflow.platform import dynamo
+from orderflow.platform.dynamo import Write
+from orderflow.shared.errors import Unprocessable
+from orderflow.shared.types import utc_now
+
+
+class OrdersRepository:
+    def __init__(self, table: str):
+        self.table = table
+
+    def get(self, order_id: str) -> Order | None:
+        item = dynamo.get(self.table, {"order_id": order_id})
+        return Order.model_validate(item) if item else None
+
+    def create(self, order: Order) -> bool:
+        """Store a new order; False when an order with this id already exists (a retried submit)."""
+        item = order.model_dump(mode="python", exclude_none=True)
+        try:
+            dynamo.apply(Write("Put", self.table, item=item, condition="attribute_not_exists(order_id)"))
+        except dynamo.ConditionFailed:
+            return False
+        return True
+
+    def transition(
+        self,
+        order: Order,
+        target: OrderStatus,
+        reason: str | None = None,
+        by: str = "workflow",
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[Write, Order]:
+        """The write that moves ``order`` to ``target`` iff the order lifecycle allows it from the stored status
+        and nobody changed the order since it was read, and the order as it will be once that write lands.
+        ``ForbiddenTransition`` (nothing written) when the table does not allow it from ``order.status``."""
+        ORDER_LIFECYCLE.check(order.status, target, f"order {order.order_id}")
+        now, entry, sets, values = _moved(target, reason, by)
+        allowed, sources = ORDER_LIFECYCLE.condition(target)
+        values.update({":current": order.status.value, ":version": order.version, **sources})
+        for index, (name, value) in enumerate((extra or {}).items()):
+            sets.append(f"{name} = :x{index}")
+            values[f":x{index}"] = value
+        update = "SET " + ", ".join(sets) + ("" if "deadline" in (extra or {}) else " REMOVE deadline")
+        write = Write("Update", self.table, key={"order_id": order.order_id}, update=update,
+                      condition=f"{allowed} AND #status = :current AND version = :version",
+                      names={"#status": "status"}, values=values)
+        after = Order.model_validate({
+            **order.model_dump(), **(extra or {}),
+            "status": target, "version": order.version + 1, "updated_at": now,
+            "deadline": (extra or {}).get("deadline"),
+            "timeline": [*order.model_dump()["timeline"], entry],
+        })
+        return write, after
+
+    def advance(self, order_id: str, current: OrderStatus, target: OrderStatus, by: str = "workflow",
+                reason: str | None = None, stamp: str | None = None) -> Order:
+        """Move the order from ``current`` to ``target`` in one UpdateItem, without reading it first, and
+        return it as stored after. Only for a transition whose one precondition is the status and whose
+        changes (timeline entry, version, ``updated_at``, the time ``stamp`` names, as ``map.field`` of a
+        map the order has) depend on nothing else the order holds, so a writer that did not read the order
+        cannot undo another's write. ConditionFailed when the order is not in ``current`` (or not there)."""
+        ORDER_LIFECYCLE.check(current, target, f"order {order_id}")
+        _, _, sets, values = _moved(target, reason, by)
+        allowed, sources = ORDER_LIFECYCLE.condition(target)
+        values.update({":current": current.value, **sources})
+        names = {"#status": "status"}
+        condition = f"{allowed} AND #status = :current"
+        if stamp:
+            parent, child = stamp.split(".")
+            names.update({"#stamp_map": parent, "#stamp_field": child})
+            sets.append("#stamp_map.#stamp_field = :now")
+            condition += " AND attribute_exists(#stamp_map)"
+        item = dynamo.apply(Write("Update", self.table, key={"order_id": order_id},
+                                  update="SET " + ", ".join(sets) + " REMOVE deadline", condition=condition,
+                                  names=names, values=values), return_new=True)
+        return Order.model_validate(item)
+
+    def overdue(self, status: OrderStatus, now: str, limit: int = 100) -> list[str]:
+        """Ids of up to ``limit`` orders in ``status`` whose deadline is at or before ``now``, oldest first."""
+        items, _ = dynamo.query(self.table, IndexName="by-deadline",
+                                KeyConditionExpression="#status = :s AND deadline <= :now",
+                                ExpressionAttributeNames={"#status": "status"},
+                                ExpressionAttributeValues={":s": status.value, ":now": now}, Limit=limit)
+        return [item["order_id"] for item in items]
+
+    def list_by_customer(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": "by-customer",
+            "KeyConditionExpression": "customer_id = :c",
+            "ExpressionAttributeValues": {":c": customer_id},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _start_key(cursor, customer_id)
+        items, last = dynamo.query(self.table, **kwargs)
+        next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+        return [Order.model_validate(i) for i in items], next_cursor
+
+
+def _moved(target: OrderStatus, reason: str | None, by: str) -> tuple[str, dict[str, Any], list[str], dict[str, Any]]:
+    """What every transition sets (status, version + 1, ``updated_at``, a timeline entry): the time, the
+    entry, the SET clauses and their values."""
+    now = utc_now()
+    entry = TimelineEntry(status=target, at=now, reason=reason, by=by).model_dump(exclude_none=True)
+    sets = ["#status = :target", "version = version + :one", "updated_at = :now",
+            "timeline = list_append(timeline, :entry)"]
+    return now, entry, sets, {":target": target.value, ":one": 1, ":now": now, ":entry": [entry]}
+
+
+_CURSOR_KEYS = {"order_id", "customer_id", "created_at"}  # the by-customer index's key and the table's
+
+
+def _start_key(cursor: str, customer_id: str) -> dict[str, Any]:
+    """The ``LastEvaluatedKey`` a cursor of this customer's listing carries, or ``Unprocessable``."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not (isinstance(key, dict) and set(key) == _CURSOR_KEYS
+                and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+                and key.get("customer_id", {}).get("S") == customer_id):
+            raise ValueError(cursor)
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable("cursor is not one this listing returned; start again without it",
+                            {"cursor": cursor[:200]}) from exc
+    return key

@@ -1,0 +1,40 @@
+"""The order lifecycle as data, and what each status holds.
+
+Every status write is a DynamoDB conditional update on the statuses this table allows before the
+target, on the current status and on the version, so a transition that is not in this table, or
+that lost a race, never lands (``OrdersRepository.transition``).
+"""
+
+from orderflow.orders.domain import OrderStatus as S
+from orderflow.shared.lifecycle import Lifecycle
+
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.PENDING: frozenset({S.VALIDATED, S.REJECTED, S.CANCELLED, S.FAILED}),
+    S.VALIDATED: frozenset({S.CREDIT_APPROVED, S.REJECTED, S.CANCELLED, S.FAILED}),
+    S.CREDIT_APPROVED: frozenset({S.RESERVED, S.BACKORDERED, S.CANCELLED, S.FAILED}),
+    S.BACKORDERED: frozenset({S.RESERVED, S.CANCELLED, S.FAILED}),
+    S.RESERVED: frozenset({S.SHIPPED, S.CANCELLED, S.FAILED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    # After-sales (orderflow.returns): a delivered order can be returned, in part, several times, and a
+    # further return may be asked for while another is open.
+    S.DELIVERED: frozenset({S.RETURN_REQUESTED}),
+    S.RETURN_REQUESTED: frozenset({S.RETURN_REQUESTED, S.RETURNED}),
+    S.RETURNED: frozenset({S.RETURN_REQUESTED}),
+    S.CANCELLED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.FAILED: frozenset(),
+}
+
+ORDER_LIFECYCLE = Lifecycle("order", TRANSITIONS)
+
+# Statuses only a return moves: the order's workflow is over (it ended at DELIVERED).
+AFTER_SALES = frozenset({S.DELIVERED, S.RETURN_REQUESTED, S.RETURNED})
+RETURNABLE = AFTER_SALES  # a further return may be asked for while another is open or after one ended
+# Where the order workflow has nothing left to do (compensation leaves these alone).
+TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets) | AFTER_SALES
+CANCELLABLE = frozenset(status for status, targets in TRANSITIONS.items() if S.CANCELLED in targets)
+
+# What an order in each status holds, and so what cancelling or failing it must give back.
+HOLDS_CREDIT = frozenset({S.CREDIT_APPROVED, S.BACKORDERED, S.RESERVED, S.SHIPPED})
+HOLDS_STOCK = frozenset({S.RESERVED})
+COUNTS_AS_BACKORDERED = frozenset({S.BACKORDERED})

@@ -1,0 +1,45 @@
+"""What the order service needs: the orders' own store and workflow, and the other areas' records it
+moves in the same transaction (credit, stock, demand), each as a narrow protocol."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Protocol
+
+from orderflow.catalogue import Customer
+from orderflow.fulfilment import Candidate
+from orderflow.orders.domain import Order, OrderStatus
+from orderflow.shared.ports import Change, Read
+
+
+class Orders(Protocol):
+    def get(self, order_id: str) -> Order | None: ...
+    def create(self, order: Order) -> bool: ...
+    def transition(self, order: Order, target: OrderStatus, reason: str | None = None, by: str = "workflow",
+                   extra: dict[str, Any] | None = None) -> tuple[Change, Order]: ...
+    def advance(self, order_id: str, current: OrderStatus, target: OrderStatus, by: str = "workflow",
+                reason: str | None = None, stamp: str | None = None) -> Order: ...
+    def overdue(self, status: OrderStatus, now: str, limit: int = 100) -> list[str]: ...
+    def list_by_customer(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]: ...
+
+
+class OrderWorkflow(Protocol):
+    def start(self, order: Order) -> None: ...
+
+
+class Customers(Protocol):
+    """The customer (read with the products in one request: ``Store.read_together``) and their credit."""
+
+    def read(self, customer_id: str) -> Read: ...
+    def get(self, customer_id: str) -> Customer | None: ...
+    def hold_credit(self, customer_id: str, amount: Decimal) -> Change: ...
+    def release_credit(self, customer_id: str, amount: Decimal) -> Change: ...
+
+
+class Products(Protocol):
+    def read_many(self, skus: list[str]) -> Read: ...
+
+
+class Locations(Protocol):
+    def active(self) -> list[Candidate]:
+        """The locations an order may be sourced from now (the main one included unless deactivated)."""

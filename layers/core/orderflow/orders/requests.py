@@ -1,0 +1,38 @@
+"""HTTP request bodies of orders: submit, ship, cancel."""
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from orderflow.orders.domain import MAX_ORDER_LINES
+from orderflow.shared.types import Identifier, Quantity, Strict
+
+
+class OrderLineIn(Strict):
+    sku: Identifier
+    quantity: Quantity
+
+
+class SubmitOrderIn(Strict):
+    customer_id: Identifier
+    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
+    channel: Annotated[str, Field(min_length=1, max_length=40)] = "api"
+
+    @field_validator("lines")
+    @classmethod
+    def unique_skus(cls, lines: list[OrderLineIn]) -> list[OrderLineIn]:
+        seen: set[str] = set()
+        for line in lines:
+            if line.sku in seen:
+                raise ValueError(f"sku {line.sku} appears more than once; put the total on one line")
+            seen.add(line.sku)
+        return lines
+
+
+class ShipIn(Strict):
+    carrier: Annotated[str, Field(max_length=100)] | None = None
+    tracking: Annotated[str, Field(max_length=100)] | None = None
+
+
+class CancelIn(Strict):
+    reason: Annotated[str, Field(max_length=200)] = "cancelled on request"

@@ -1,0 +1,423 @@
+"""Order lifecycle rules: what each API call and each workflow step does to orders, stock and credit.
+
+Every change is one conditional write (or one transaction) whose first item is the order's own
+transition, guarded by its status and version. A writer that loses a race re-reads and decides
+again; a step that finds its work already done does nothing twice. Domain events are not sent
+from here: they are derived from the committed changes (DynamoDB Streams, ``domain_events``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from orderflow.catalogue import Customer, Product
+from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, plan
+from orderflow.inventory import Arrivals, Demand, Stock, Units
+from orderflow.orders.domain import Order, OrderLine, OrderStatus, TimelineEntry, order_id_for
+from orderflow.orders.lifecycle import (
+    CANCELLABLE,
+    COUNTS_AS_BACKORDERED,
+    HOLDS_CREDIT,
+    HOLDS_STOCK,
+    ORDER_LIFECYCLE,
+    TERMINAL,
+)
+from orderflow.orders.ports import Customers, Locations, Orders, OrderWorkflow, Products
+from orderflow.shared.errors import (
+    ConditionFailed,
+    Conflict,
+    CreditDenied,
+    InvalidOrder,
+    NotFound,
+    OrderCancelled,
+    OrderSettled,
+    OutOfStock,
+    TransientError,
+    Unprocessable,
+)
+from orderflow.shared.ports import Change, Store
+from orderflow.shared.settings import Settings
+from orderflow.shared.types import utc_now
+
+if TYPE_CHECKING:
+    from orderflow.orders.requests import ShipIn, SubmitOrderIn
+
+S = OrderStatus
+T = TypeVar("T")
+# How far along the happy path a status is; a step whose target is at or below it has nothing to do.
+PROGRESS = {S.PENDING: 0, S.VALIDATED: 1, S.CREDIT_APPROVED: 2, S.BACKORDERED: 3, S.RESERVED: 4,
+            S.SHIPPED: 5, S.DELIVERED: 6, S.RETURN_REQUESTED: 7, S.RETURNED: 7}
+RACE_ATTEMPTS = 8
+SOURCING_ATTEMPTS = 3  # plans made again when another order took a location's stock first
+
+
+
+class OrderService:
+    def __init__(self, settings: Settings, store: Store, orders: Orders, workflow: OrderWorkflow, stock: Stock,
+                 customers: Customers, products: Products, demand: Demand, arrivals: Arrivals, locations: Locations):
+        self.settings, self.store, self.locations = settings, store, locations
+        self.orders, self.workflow = orders, workflow
+        self.stock, self.customers, self.products = stock, customers, products
+        self.demand, self.arrivals = demand, arrivals
+
+    # ------------------------------------------------------------------ orders: API side
+    def submit(self, request: SubmitOrderIn, idempotency_key: str) -> Order:
+        products = self.orderable(request.customer_id, [line.sku for line in request.lines])
+        now = utc_now()
+        lines = [OrderLine(sku=li.sku, quantity=li.quantity, unit_price=products[li.sku].unit_price,
+                           name=products[li.sku].name) for li in request.lines]
+        order = Order(
+            order_id=order_id_for(request.customer_id, idempotency_key), customer_id=request.customer_id,
+            status=S.PENDING, lines=lines, total=sum((li.unit_price * li.quantity for li in lines), Decimal(0)),
+            channel=request.channel, created_at=now, updated_at=now,
+            timeline=[TimelineEntry(status=S.PENDING, at=now, reason=f"received via {request.channel}",
+                                    by="customer")],
+        )
+        if self.orders.create(order):
+            self.workflow.start(order)
+            return order
+        stored = self._found(self.orders.get(order.order_id), "order")
+        if [(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in lines]:
+            raise Conflict("this Idempotency-Key was already used for a different order",
+                           {"order_id": stored.order_id})
+        if stored.status == S.PENDING:  # finishes a submit that crashed after storing the order
+            self.workflow.start(stored)
+        return stored
+
+    def orderable(self, customer_id: str, skus: list[str]) -> dict[str, Product]:
+        """The products of ``skus``; Unprocessable (422, nothing written) naming what cannot be ordered."""
+        customer, products = self._customer_and_products(customer_id, skus)
+        problems: dict[str, Any] = {}
+        if customer is None:
+            problems["unknown_customer"] = customer_id
+        if unknown := [s for s in skus if s not in products]:
+            problems["unknown_skus"] = unknown
+        if inactive := [s for s in skus if s in products and not products[s].active]:
+            problems["inactive_skus"] = inactive
+        if problems:
+            raise Unprocessable("the order refers to customers or products that cannot be ordered", problems)
+        return products
+
+    def get_order(self, order_id: str) -> Order:
+        return self._found(self.orders.get(order_id), f"order {order_id}")
+
+    def list_orders(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+        return self.orders.list_by_customer(customer_id, limit, cursor)
+
+    def cancel(self, order_id: str, reason: str) -> Order:
+        def attempt(order: Order) -> Order:
+            if order.status == S.CANCELLED:
+                return order
+            if order.status not in CANCELLABLE:
+                raise Conflict(f"order {order_id} is {order.status.value} and can no longer be cancelled",
+                               {"status": order.status.value})
+            return self._give_back(order, S.CANCELLED, reason, by="customer")
+
+        return self._announce_released(self._race(order_id, attempt, missing=NotFound))
+
+    def ship(self, order_id: str, shipment: ShipIn) -> Order:
+        """The warehouse shipped it: reserved stock leaves and demand is recorded, in one transaction."""
+
+        def attempt(order: Order) -> Order:
+            if order.status in (S.SHIPPED, S.DELIVERED):
+                return order
+            if order.status != S.RESERVED:
+                raise Conflict(f"order {order_id} is {order.status.value}; only a RESERVED order can ship",
+                               {"status": order.status.value})
+            now = utc_now()
+            write, after = self.orders.transition(
+                order, S.SHIPPED, by="warehouse", reason=_shipment_reason(shipment),
+                extra={"shipment": {**shipment.model_dump(exclude_none=True), "shipped_at": now}})
+            day = datetime.now(UTC).date().isoformat()
+            self.store.commit([write,
+                      *(self.stock.ship(units, location) for location, units in order.held()),
+                      *(self.demand.record(line.sku, day, line.quantity) for line in order.lines)])
+            return after
+
+        return self._race(order_id, attempt, missing=NotFound)
+
+    def deliver(self, order_id: str) -> Order:
+        """Delivered: the order is done; its value stays on the customer's exposure until paid.
+
+        One UpdateItem conditional on SHIPPED, without reading the order first: delivery needs nothing
+        of the order but its status. Only when that condition fails is the order read, to answer as
+        before: already DELIVERED is returned unchanged, any other status is a Conflict (409)."""
+        try:
+            return self.orders.advance(order_id, S.SHIPPED, S.DELIVERED, by="warehouse", stamp="shipment.delivered_at")
+        except ConditionFailed:
+            pass
+
+        def attempt(order: Order) -> Order:
+            if order.status == S.DELIVERED:
+                return order
+            if order.status != S.SHIPPED:
+                raise Conflict(f"order {order_id} is {order.status.value}; only a SHIPPED order can be delivered",
+                               {"status": order.status.value})
+            shipment = {**(order.shipment.model_dump(exclude_none=True) if order.shipment else {}),
+                        "delivered_at": utc_now()}
+            write, after = self.orders.transition(order, S.DELIVERED, by="warehouse", extra={"shipment": shipment})
+            self.store.commit([write])
+            return after
+
+        return self._race(order_id, attempt, missing=NotFound)
+
+    # ------------------------------------------------------------------ orders: workflow steps
+    def validate(self, order_id: str, known: Order | None = None) -> Order:
+        """Check the order against the catalogue and the customer as they are now (a product can stop being
+        sold between submit and this step, so what submit checked is not trusted), writing from the order
+        the intake handed on (``known``) without reading it first."""
+
+        def attempt(order: Order) -> Order:
+            if order.status == S.REJECTED:
+                raise InvalidOrder(_last_reason(order))
+            if self._done(order, S.VALIDATED):
+                return order
+            customer, products = self._customer_and_products(order.customer_id, [li.sku for li in order.lines])
+            problems = [f"unknown SKU {li.sku}" for li in order.lines if li.sku not in products]
+            problems += [f"SKU {li.sku} is no longer sold" for li in order.lines
+                         if li.sku in products and not products[li.sku].active]
+            if customer is None:
+                problems.append(f"unknown customer {order.customer_id}")
+            if problems:
+                self._reject(order, "; ".join(problems))
+                raise InvalidOrder("; ".join(problems), {"problems": problems})
+            write, after = self.orders.transition(order, S.VALIDATED)
+            self.store.commit([write])
+            return after
+
+        return self._race(order_id, attempt, known=known)
+
+    def check_credit(self, order_id: str, known: Order | None = None) -> Order:
+        def attempt(order: Order) -> Order:
+            if order.status == S.REJECTED:
+                raise CreditDenied(_last_reason(order))
+            if self._done(order, S.CREDIT_APPROVED):
+                return order
+            self._expect(order, S.VALIDATED)
+            write, after = self.orders.transition(order, S.CREDIT_APPROVED, reason=f"{order.total:.2f} held on credit")
+            try:
+                self.store.commit([write, self.customers.hold_credit(order.customer_id, order.total)])
+            except ConditionFailed as failure:
+                if failure.failed(0):
+                    raise
+                customer = self._found(self.customers.get(order.customer_id), f"customer {order.customer_id}")
+                reason = (f"credit limit exceeded: order total {order.total}, credit available "
+                          f"{customer.credit_available} of {customer.credit_limit}")
+                self._reject(order, reason)
+                raise CreditDenied(reason) from None
+            return after
+
+        return self._race(order_id, attempt, known=known)
+
+    def reserve(self, order_id: str, known: Order | None = None) -> Order:
+        """Reserve every line in one transaction, or none (then OutOfStock sends the order to backorder).
+        Where from is sourcing's choice (``orderflow.fulfilment.sourcing``); a plan that loses a race for a
+        location's stock is made again on fresh levels, a few times."""
+
+        def attempt(order: Order) -> Order:
+            if self._done(order, S.RESERVED):
+                return order
+            self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
+            locations = self.locations.active()
+            for _ in range(SOURCING_ATTEMPTS):
+                sourced = self._source(order, locations)
+                if not sourced.complete:
+                    short = sorted(sourced.backordered)
+                    raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short})
+                write, after = self.orders.transition(
+                    order, S.RESERVED, reason=sourced.why if len(sourced.allocations) > 1 else None,
+                    extra={"deadline": _after(self.settings.fulfilment_timeout_seconds),
+                           "allocations": sourced.allocations})
+                holds = [(location, Units(sku, units)) for location, lines in sourced.allocations.items()
+                         for sku, units in lines.items()]
+                writes = [write, *(self.stock.reserve(units, location) for location, units in holds)]
+                if order.status == S.BACKORDERED:
+                    writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
+                try:
+                    self.store.commit(writes)
+                except ConditionFailed as failure:
+                    if failure.failed(0):
+                        raise
+                    short = sorted({units.sku for i, (_, units) in enumerate(holds, start=1) if failure.failed(i)})
+                    if len(locations) == 1:
+                        raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short}) from None
+                    continue  # another order took stock a location had: source again on fresh levels
+                return after
+            raise OutOfStock("the stock this order could be sourced from kept being taken by other orders")
+
+        return self._race(order_id, attempt, known=known)
+
+    def _source(self, order: Order, locations: list[Candidate]) -> Plan:
+        """The sourcing plan. With one location there is nothing to choose: the reservation's conditions
+        check its stock, and no read is spent on it."""
+        lines = {line.sku: line.quantity for line in order.lines}
+        if len(locations) == 1:
+            return Plan({locations[0].location_id: lines}, why=f"the only location: {locations[0].location_id}")
+        levels = self.stock.levels(list(lines), [c.location_id for c in locations])
+        available = {key: level.available for key, level in levels.items()}
+        return plan(lines, locations, available, ship_to=None, policy=FulfilmentPolicy.SHIP_COMPLETE)
+
+    def await_stock(self, order_id: str, known: Order | None = None) -> Order:
+        """Backorder the order: count its lines as backordered and register it as waiting on each SKU,
+        where the receipt that covers it will find it. If stock came in meanwhile, reserve now."""
+
+        def attempt(order: Order) -> Order:
+            if self._done(order, S.RESERVED):
+                return order
+            self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
+            if order.status == S.BACKORDERED:  # a retry, or a wake-up that found stock short again
+                return order
+            write, after = self.orders.transition(
+                order, S.BACKORDERED, reason="waiting for stock",
+                extra={"deadline": _after(self.settings.backorder_timeout_seconds)})
+            self.store.commit([write, *(self.stock.wait(line, order.order_id, order.created_at)
+                                        for line in order.lines)])
+            return after
+
+        backordered = self._race(order_id, attempt, known=known)
+        if backordered.status != S.BACKORDERED:
+            return backordered
+        levels = self.stock.get_many([line.sku for line in backordered.lines])
+        if all(levels[line.sku].available >= line.quantity for line in backordered.lines):
+            try:
+                return self.reserve(order_id)
+            except OutOfStock:
+                pass  # another order took it first; the next receipt wakes this one
+        return backordered
+
+    def compensate(self, order_id: str, error: dict[str, Any] | None) -> Order:
+        """Give back whatever the order holds and mark it FAILED. Shipped goods are not recalled."""
+        cause = (error or {}).get("Cause") or ""
+        reason = f"{(error or {}).get('Error', 'error')}: {cause[:300]}".strip(": ")
+
+        def attempt(order: Order) -> Order:
+            if order.status in TERMINAL or order.status == S.SHIPPED:
+                return order
+            return self._give_back(order, S.FAILED, reason, by="workflow")
+
+        return self._announce_released(self._race(order_id, attempt))
+
+    def expire_overdue(self, now: str | None = None) -> list[Order]:
+        """Fail every order past its deadline, giving back its holds: backorders no stock came for, and
+        reservations the warehouse did not ship. An order that moved on meanwhile is left alone."""
+        now = now or utc_now()
+        overdue = {S.BACKORDERED: f"no stock came within {_duration(self.settings.backorder_timeout_seconds)}",
+                   S.RESERVED: f"not shipped within {_duration(self.settings.fulfilment_timeout_seconds)}"}
+        failed: list[Order] = []
+        for status, reason in overdue.items():
+            while order_ids := self.orders.overdue(status, now):
+                before = len(failed)
+                for order_id in order_ids:
+
+                    def attempt(order: Order, status: OrderStatus = status, reason: str = reason) -> Order | None:
+                        if order.status != status or not order.deadline or order.deadline > now:
+                            return None
+                        return self._give_back(order, S.FAILED, reason, by="deadline")
+
+                    if (expired := self._race(order_id, attempt, missing=NotFound)) is not None:
+                        failed.append(self._announce_released(expired))
+                if len(order_ids) < 100 or len(failed) == before:  # a short page, or one the index lags on
+                    break
+        return failed
+
+    # ------------------------------------------------------------------ shared rules
+    def _customer_and_products(self, customer_id: str, skus: list[str]) -> tuple[Customer | None, dict[str, Product]]:
+        """The customer (None if unknown) and the products found of ``skus``, in one BatchGetItem."""
+        customer, products = self.store.read_together(self.customers.read(customer_id), self.products.read_many(skus))
+        return customer, products
+
+    def _give_back(self, order: Order, target: OrderStatus, reason: str, by: str) -> Order:
+        """One transaction: the order moves to ``target`` and every hold it has is released."""
+        write, after = self.orders.transition(order, target, reason=reason, by=by)
+        writes: list[Change] = [write]
+        if order.status in HOLDS_CREDIT:
+            writes.append(self.customers.release_credit(order.customer_id, order.total))
+        if order.status in HOLDS_STOCK:
+            writes += [self.stock.release(units, location) for location, units in order.held()]
+        if order.status in COUNTS_AS_BACKORDERED:
+            writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
+        self.store.commit(writes)
+        return after
+
+    def _announce_released(self, order: Order) -> Order:
+        """Stock that a cancelled or failed order gave back when it left RESERVED serves backorders like a
+        receipt: its SKUs are announced (``stock_arrived``). Also when the give-back is replayed (a retried
+        cancel or compensation finds it done), so a retry finishes an announcement that failed."""
+        left = order.timeline[-2].status if len(order.timeline) >= 2 else None
+        if order.status in (S.CANCELLED, S.FAILED) and left in HOLDS_STOCK:
+            self.arrivals.announce(sorted({line.sku for line in order.lines}))
+        return order
+
+    def _reject(self, order: Order, reason: str) -> None:
+        write, _ = self.orders.transition(order, S.REJECTED, reason=reason)
+        self.store.commit([write])
+
+    def _race(self, order_id: str, attempt: Callable[[Order], T], missing: type[Exception] = InvalidOrder,
+              known: Order | None = None) -> T:
+        """Run ``attempt`` on a fresh read of the order until its conditional writes land. ``known`` (the order
+        as the previous workflow step left it) is tried first, saving the read; its writes are conditional on
+        its version, so a stale copy only costs one failed write and a read."""
+        if known is not None:
+            try:
+                return attempt(known)
+            except ConditionFailed as failure:
+                if not failure.failed(0):
+                    raise
+            except Conflict:
+                pass  # decided on a stale copy: decide again on the stored order
+        for _ in range(RACE_ATTEMPTS):
+            order = self.orders.get(order_id)
+            if order is None:
+                raise missing(f"order {order_id} not found")
+            try:
+                return attempt(order)
+            except ConditionFailed as failure:
+                if not failure.failed(0):
+                    raise
+        raise TransientError(f"order {order_id} kept changing; try again")
+
+    @staticmethod
+    def _done(order: Order, target: OrderStatus) -> bool:
+        """Whether the order is already at or past ``target`` on the happy path (the step has nothing to
+        do). An order the step may no longer act on stops the run: OrderCancelled for a cancelled one,
+        OrderSettled for one with no way out of its status (FAILED, REJECTED)."""
+        if order.status == S.CANCELLED:
+            raise OrderCancelled(f"order {order.order_id} was cancelled")
+        if order.status in ORDER_LIFECYCLE.final:
+            raise OrderSettled(f"order {order.order_id} is {order.status.value}; {target.value} can no longer "
+                               "follow, so this step changed nothing", {"status": order.status.value})
+        return order.status in PROGRESS and PROGRESS[order.status] >= PROGRESS[target]
+
+    @staticmethod
+    def _expect(order: Order, *allowed: OrderStatus) -> None:
+        if order.status not in allowed:
+            raise Conflict(f"order {order.order_id} is {order.status.value}, expected one of "
+                           f"{', '.join(a.value for a in allowed)}")
+
+    @staticmethod
+    def _found(value: T | None, what: str) -> T:
+        if value is None:
+            raise NotFound(f"{what} not found")
+        return value
+
+
+def _after(seconds: int) -> str:
+    """The timestamp ``seconds`` from now, in the orders' own format (so deadlines sort as strings)."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    return f"{days} days" if days and not rest else f"{seconds} seconds"
+
+
+def _last_reason(order: Order) -> str:
+    return next((e.reason for e in reversed(order.timeline) if e.reason), order.status.value)
+
+
+def _shipment_reason(shipment: ShipIn) -> str | None:
+    parts = [p for p in (shipment.carrier, shipment.tracking) if p]
+    return "shipped " + " ".join(parts) if parts else None

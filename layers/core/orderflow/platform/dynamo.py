@@ -1,0 +1,238 @@
+"""Shared DynamoDB plumbing: a lazily built client, (de)serialisation, and error mapping.
+
+Adapters build :class:`Write` objects; a write runs alone (``apply``) or, with others, as one
+``TransactWriteItems`` (``transact``): all of them land or none does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from orderflow.platform.aws import client as aws_client
+from orderflow.platform.aws import error_code
+from orderflow.shared.errors import ConditionFailed, TransientError
+
+_THROTTLING = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionConflictException",
+    "TransactionConflict",
+    # cancellation reasons of a TransactWriteItems whose table is throttled (botocore's service model)
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+}
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def client() -> Any:
+    return aws_client("dynamodb")
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_plain(v)) for k, v in values.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass
+class Write:
+    """One Update, Put, Delete or ConditionCheck, usable alone or inside a transaction."""
+
+    kind: str  # "Update" | "Put" | "Delete" | "ConditionCheck"
+    table: str
+    key: dict[str, Any] = field(default_factory=dict)
+    item: dict[str, Any] | None = None
+    update: str | None = None
+    condition: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {"TableName": self.table}
+        if self.kind == "Put":
+            request["Item"] = to_item(self.item or {})
+        else:
+            request["Key"] = to_item(self.key)
+        if self.update:
+            request["UpdateExpression"] = self.update
+        if self.condition:
+            request["ConditionExpression"] = self.condition
+        if self.names:
+            request["ExpressionAttributeNames"] = self.names
+        if self.values:
+            request["ExpressionAttributeValues"] = to_item(self.values)
+        return request
+
+
+def apply(write: Write, return_new: bool = False) -> dict[str, Any] | None:
+    """Run one write on its own; returns the new item when asked."""
+    call = {"Update": "update_item", "Put": "put_item", "Delete": "delete_item"}[write.kind]
+    request = write.request()
+    if return_new and write.kind == "Update":
+        request["ReturnValues"] = "ALL_NEW"
+    try:
+        response = getattr(client(), call)(**request)
+    except Exception as exc:
+        raise _translate(exc) from exc
+    attributes = response.get("Attributes")
+    return from_item(attributes) if attributes else None
+
+
+def transact(writes: list[Write]) -> None:
+    """All writes in one TransactWriteItems: every condition holds and every write lands, or none."""
+    if len(writes) == 1 and writes[0].kind != "ConditionCheck":
+        apply(writes[0])
+        return
+    try:
+        client().transact_write_items(TransactItems=[{w.kind: w.request()} for w in writes])
+    except Exception as exc:
+        raise _translate(exc) from exc
+
+
+def get(table: str, key: dict[str, Any], consistent: bool = True) -> dict[str, Any] | None:
+    try:
+        response = client().get_item(TableName=table, Key=to_item(key), ConsistentRead=consistent)
+    except Exception as exc:
+        raise _translate(exc) from exc
+    item = response.get("Item")
+    return from_item(item) if item else None
+
+
+_BATCH_GET_LIMIT = 100
+_BATCH_GET_ATTEMPTS = 8
+
+
+def batch_get(requests: dict[str, list[dict[str, Any]]],
+              consistent: frozenset[str] | set[str] = frozenset()) -> dict[str, list[dict[str, Any]]]:
+    """BatchGetItem across tables (100 keys a call), following UnprocessedKeys with a short backoff.
+    The tables named in ``consistent`` are read with strongly consistent reads."""
+    keys = [(t, to_item(k)) for t, ks in requests.items() for k in ks]
+    found: dict[str, list[dict[str, Any]]] = {t: [] for t in requests}
+    for start in range(0, len(keys), _BATCH_GET_LIMIT):
+        pending: dict[str, list[dict[str, Any]]] = {}
+        for table, key in keys[start:start + _BATCH_GET_LIMIT]:
+            pending.setdefault(table, []).append(key)
+        for attempt in range(_BATCH_GET_ATTEMPTS):
+            request = {t: {"Keys": ks, **({"ConsistentRead": True} if t in consistent else {})}
+                       for t, ks in pending.items()}
+            try:
+                response = client().batch_get_item(RequestItems=request)
+            except Exception as exc:
+                raise _translate(exc) from exc
+            for table, items in response.get("Responses", {}).items():
+                found[table].extend(from_item(i) for i in items)
+            pending = {t: r["Keys"] for t, r in (response.get("UnprocessedKeys") or {}).items() if r.get("Keys")}
+            if not pending:
+                break
+            time.sleep(min(0.05 * 2 ** attempt, 1.0))
+        else:
+            raise TransientError("DynamoDB left keys unprocessed; try again")
+    return found
+
+
+@dataclass
+class Read:
+    """Keys to get from one table and how to make the adapter's answer of the items found, usable
+    alone or, with reads of other tables, in one BatchGetItem (``read_together``)."""
+
+    table: str
+    keys: list[dict[str, Any]]
+    parse: Callable[[list[dict[str, Any]]], Any]
+    consistent: bool = False
+
+
+def read_together(*reads: Read) -> list[Any]:
+    """The answers of ``reads`` (one table each), in order, from one BatchGetItem per 100 keys."""
+    tables = [r.table for r in reads]
+    if len(set(tables)) != len(tables):
+        raise ValueError(f"one read per table: {tables}")
+    found = batch_get({r.table: r.keys for r in reads}, consistent={r.table for r in reads if r.consistent})
+    return [r.parse(found[r.table]) for r in reads]
+
+
+def query(table: str, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One Query page: (items, LastEvaluatedKey)."""
+    if "ExpressionAttributeValues" in kwargs:
+        kwargs["ExpressionAttributeValues"] = to_item(kwargs["ExpressionAttributeValues"])
+    try:
+        response = client().query(TableName=table, **kwargs)
+    except Exception as exc:
+        raise _translate(exc) from exc
+    return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+
+def scan(table: str, **kwargs: Any) -> dict[str, Any]:
+    """One Scan page as DynamoDB returns it (items still in wire format). Batch jobs only: no request
+    path scans."""
+    try:
+        return client().scan(TableName=table, **kwargs)
+    except Exception as exc:
+        raise _translate(exc) from exc
+
+
+_BATCH_WRITE_LIMIT = 25
+_BATCH_WRITE_ATTEMPTS = 8
+
+
+def batch_put(table: str, items: list[dict[str, Any]]) -> None:
+    """Put whole items with BatchWriteItem (25 a call), retrying what DynamoDB leaves unprocessed."""
+    for start in range(0, len(items), _BATCH_WRITE_LIMIT):
+        pending: list[dict[str, Any]] = [{"PutRequest": {"Item": to_item(item)}}
+                                         for item in items[start:start + _BATCH_WRITE_LIMIT]]
+        for attempt in range(_BATCH_WRITE_ATTEMPTS):
+            try:
+                response = client().batch_write_item(RequestItems={table: pending})
+            except Exception as exc:
+                raise _translate(exc) from exc
+            pending = (response.get("UnprocessedItems") or {}).get(table) or []
+            if not pending:
+                break
+            time.sleep(min(0.05 * 2 ** attempt, 1.0))
+        else:
+            raise TransientError("DynamoDB left writes unprocessed; try again")
+
+
+def _translate(exc: Exception) -> Exception:
+    code = error_code(exc)
+    if code == "ConditionalCheckFailedException":
+        return ConditionFailed(["ConditionalCheckFailed"])
+    if code == "TransactionCanceledException":
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+        if any(r in _THROTTLING for r in reasons):
+            return TransientError("DynamoDB throttled the transaction; try again")
+        return ConditionFailed(reasons)
+    if code in _THROTTLING:
+        return TransientError(f"DynamoDB is busy ({code}); try again")
+    return exc
+
+
+class DynamoStore:
+    """The ``Store`` port on DynamoDB: ``commit`` is one ``TransactWriteItems`` (a lone write runs as a
+    plain conditional write), ``read_together`` one ``BatchGetItem`` per 100 keys."""
+
+    def commit(self, changes: Sequence[Write]) -> None:
+        transact(list(changes))
+
+    def read_together(self, *reads: Read) -> list[Any]:
+        return read_together(*reads)

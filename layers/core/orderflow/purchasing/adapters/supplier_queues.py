@@ -1,0 +1,57 @@
+"""SQS: one queue per supplier, on which its purchase orders are sent.
+
+Standard queues: a message may arrive twice, and a send retried after a crash sends the same
+purchase order again, so suppliers deduplicate on ``po_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from orderflow.platform.aws import client, error_code
+from orderflow.shared.errors import TransientError
+
+MAX_QUEUE_NAME = 80
+RETENTION_SECONDS = 14 * 24 * 3600
+_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
+_BUSY = {"ThrottlingException", "RequestThrottled", "ServiceUnavailable", "InternalError"}
+
+
+class SupplierQueues:
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+
+    def name(self, supplier_id: str) -> str:
+        """``<prefix><supplier_id>``. Ids that SQS cannot name a queue after (``.`` or ``:`` in them, or too
+        long) get their other characters as ``-`` and a hash of the id, so two ids never share a queue."""
+        name = self.prefix + supplier_id
+        if len(name) <= MAX_QUEUE_NAME and not _NOT_ALLOWED.search(supplier_id):
+            return name
+        digest = hashlib.sha256(supplier_id.encode()).hexdigest()[:10]
+        readable = _NOT_ALLOWED.sub("-", supplier_id)[: MAX_QUEUE_NAME - len(self.prefix) - len(digest) - 1]
+        return f"{self.prefix}{readable}-{digest}"
+
+    def ensure(self, supplier_id: str) -> str:
+        """The URL of the supplier's queue, created (encrypted at rest) if it does not exist yet."""
+        attributes = {"SqsManagedSseEnabled": "true", "MessageRetentionPeriod": str(RETENTION_SECONDS)}
+        try:
+            return client("sqs").create_queue(QueueName=self.name(supplier_id), Attributes=attributes)["QueueUrl"]
+        except Exception as exc:
+            if error_code(exc) in ("QueueAlreadyExists", "QueueNameExists"):  # same name, other attributes
+                return client("sqs").get_queue_url(QueueName=self.name(supplier_id))["QueueUrl"]
+            _raise_if_busy(exc)
+            raise
+
+    def send(self, url: str, message: str) -> str:
+        """Put ``message`` (a JSON document) on the queue at ``url``; returns its message id."""
+        try:
+            return client("sqs").send_message(QueueUrl=url, MessageBody=message)["MessageId"]
+        except Exception as exc:
+            _raise_if_busy(exc)
+            raise
+
+
+def _raise_if_busy(exc: Exception) -> None:
+    if (code := error_code(exc)) in _BUSY:
+        raise TransientError(f"SQS is busy ({code}); try again") from exc

@@ -1,0 +1,158 @@
+"""Suppliers and purchase orders, and the messages exchanged with suppliers over SQS.
+
+The two supplier messages are a public contract (``events/schemas/purchase-order.v1.json`` and
+``supplier-reply.v1.json``): change them only by adding a new ``schema_version``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from orderflow.shared.types import Identifier, Money, Strict
+
+SCHEMA_VERSION = "1"
+
+
+# ------------------------------------------------------------------ suppliers
+class SupplierIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    capacity_per_cycle: Annotated[int, Field(ge=0, le=100_000_000, strict=True)] | None = Field(
+        None, description="units the supplier can take per replenishment cycle (a day); none = unlimited")
+    active: bool = True
+
+
+class Supplier(BaseModel):
+    supplier_id: str
+    name: str
+    capacity_per_cycle: int | None = None
+    active: bool = True
+    queue_url: str = Field(description="the supplier's queue: purchase orders for it are sent here")
+    reply_queue_url: str | None = Field(None, description="where the supplier sends its replies")
+
+
+# ------------------------------------------------------------------ purchase orders
+class PurchaseOrderStatus(StrEnum):
+    DRAFT = "DRAFT"  # committed (on_order counted), not yet on the supplier's queue
+    SENT = "SENT"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    PARTIALLY_CONFIRMED = "PARTIALLY_CONFIRMED"  # the supplier will deliver less than ordered
+    SHIPPED = "SHIPPED"
+    PARTIALLY_RECEIVED = "PARTIALLY_RECEIVED"
+    RECEIVED = "RECEIVED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+
+class PurchaseOrderLine(BaseModel):
+    sku: str
+    quantity: int = Field(description="units ordered")
+    unit_cost: Money
+    confirmed: int | None = Field(None, description="units the supplier confirmed, when less than ordered")
+    received: int = 0
+
+    @property
+    def expected(self) -> int:
+        """Units still to come in total: confirmed (or ordered) units."""
+        return self.confirmed if self.confirmed is not None else self.quantity
+
+    @property
+    def open(self) -> int:
+        """Units on order and not yet received."""
+        return max(0, self.expected - self.received)
+
+
+class PurchaseOrderEvent(BaseModel):
+    """One entry of a purchase order's timeline."""
+
+    status: PurchaseOrderStatus
+    at: str
+    by: str | None = None
+    reason: str | None = None
+    reply_id: str | None = None
+
+
+class PurchaseOrder(BaseModel):
+    po_id: str
+    supplier_id: str
+    cycle: str = Field(description="the replenishment cycle (UTC day, YYYY-MM-DD) it was decided in")
+    run_id: str | None = None
+    status: PurchaseOrderStatus
+    lines: list[PurchaseOrderLine]
+    total: Money
+    expected_by: str | None = Field(None, description="day the goods are expected (cycle + mean lead time)")
+    created_at: str
+    updated_at: str
+    version: int = 0
+    timeline: list[PurchaseOrderEvent] = []
+    applied_replies: list[str] = Field(default=[], exclude=True)
+
+    def public(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+# ------------------------------------------------------------------ messages on the queues
+class PurchaseOrderMessageLine(BaseModel):
+    sku: str
+    quantity: int
+    unit_cost: Money
+
+
+class PurchaseOrderMessage(BaseModel):
+    """What a supplier receives on its queue for each purchase order (schema v1)."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    type: Literal["PurchaseOrder"] = "PurchaseOrder"
+    po_id: str
+    supplier_id: str
+    cycle: str
+    lines: list[PurchaseOrderMessageLine]
+    total: Money
+    expected_by: str | None = None
+    reply_to: str | None = Field(None, description="queue URL for the supplier's replies")
+    sent_at: str
+
+
+class ReplyType(StrEnum):
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    REJECTED = "REJECTED"
+    PARTIALLY_CONFIRMED = "PARTIALLY_CONFIRMED"
+    SHIPPED = "SHIPPED"
+    RECEIVED = "RECEIVED"
+
+
+class ReplyLine(Strict):
+    sku: Identifier
+    quantity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+
+
+class SupplierReply(Strict):
+    """What a supplier sends back on the replies queue (schema v1). ``reply_id`` is unique per reply:
+    a reply delivered twice is applied once. ``lines`` carry the confirmed units of a
+    PARTIALLY_CONFIRMED reply and the units delivered by a RECEIVED reply (several RECEIVED replies
+    may each deliver part of the order)."""
+
+    schema_version: Literal["1"]
+    reply_id: Annotated[str, Field(min_length=1, max_length=128)]
+    po_id: Annotated[str, Field(min_length=1, max_length=200)]
+    supplier_id: Identifier
+    type: ReplyType
+    lines: list[ReplyLine] = Field(default_factory=list, max_length=100)
+    reason: Annotated[str, Field(max_length=500)] | None = None
+    sent_at: Annotated[str, Field(max_length=40)] | None = None
+
+    @model_validator(mode="after")
+    def _quantities_where_needed(self) -> SupplierReply:
+        if self.type in (ReplyType.PARTIALLY_CONFIRMED, ReplyType.RECEIVED) and not self.lines:
+            raise ValueError(f"a {self.type.value} reply needs lines with quantities")
+        return self
+
+
+def purchase_order_id(cycle: str, sku: str) -> str:
+    """Deterministic: a second run of the same cycle, a retried batch or a duplicate schedule finds
+    the purchase order already there instead of creating another."""
+    return f"po-{cycle}-{sku}"
+
+

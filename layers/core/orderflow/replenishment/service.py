@@ -1,0 +1,357 @@
+"""The replenishment run: record it, split the catalogue into batches, decide each SKU (forecast →
+policy → purchase order), send the drafts to the suppliers, close the run with its totals.
+Also the demand history that the forecasts read (import and read back).
+
+docs/replenishment.md §1–2 and §9 describe the run. ``orderflow.forecasting`` (numpy, statsmodels)
+is imported only by :func:`forecast_demand`: the purchasing API function imports this module
+without numpy in its layers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from orderflow.catalogue import Product
+from orderflow.inventory import StockLevel
+from orderflow.purchasing import (
+    CapacityExceeded,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    PurchasingService,
+    Supplier,
+    purchase_order_id,
+)
+from orderflow.replenishment.decisions import (
+    _BATCH_READ,
+    CAPACITY_ATTEMPTS,
+    REVIEWED_OUTCOMES,
+    Skip,
+    _problem,
+    _utc_today,
+    apply_policy,
+    check_parameters,
+    cycle_of,
+    daily_series,
+    decide_sku,
+    error_text,
+    history_window,
+    not_due,
+    run_name,
+    skipped,
+    tally,
+    timestamp,
+)
+from orderflow.replenishment.ports import Catalogue, DemandHistory, Runs, StockLevels, Workflow
+from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus
+from orderflow.replenishment.steps import Batch, BatchesFailed, BatchItem, BatchResult, Decided, HistoryRow
+from orderflow.shared.errors import NotFound, TransientError, Unprocessable
+from orderflow.shared.settings import Settings
+from orderflow.shared.types import utc_now
+
+if TYPE_CHECKING:  # numpy: imported only where a forecast is made
+    pass
+
+
+# ------------------------------------------------------------------ the service
+class ReplenishmentService:
+    def __init__(self, settings: Settings, runs: Runs, products: Catalogue, stock: StockLevels, demand: DemandHistory,
+                 workflow: Workflow, purchasing: PurchasingService):
+        self.settings = settings
+        self.runs, self.products, self.stock, self.demand = runs, products, stock, demand
+        self.workflow, self.purchasing = workflow, purchasing
+
+    # ------------------------------------------------------------------ starting and reading runs
+    def request_run(self, note: str | None = None) -> ReplenishmentRun:
+        """Start a run now: record it (so it can be read at once), then start the workflow execution
+        named after it, whose first step keeps this record."""
+        now = datetime.now(UTC)
+        run_id = run_name(now)
+        run = self.runs.start(ReplenishmentRun(run_id=run_id, cycle=now.date().isoformat(), status=RunStatus.RUNNING,
+                                               trigger="api", started_at=timestamp(now), note=note))
+        self.workflow.start_named(run_id, {"trigger": "api", "note": note})
+        return run
+
+    def get_run(self, run_id: str) -> tuple[ReplenishmentRun, list[Decision]]:
+        found = self.runs.get(run_id)
+        if found is None:
+            raise NotFound(f"replenishment run {run_id} not found")
+        return found
+
+    def get_run_page(self, run_id: str, limit: int, cursor: str | None = None
+                     ) -> tuple[ReplenishmentRun, list[Decision], str | None]:
+        """The run, one page of its decisions (SKU order) and the cursor of the next page."""
+        run = self.runs.get_run(run_id)
+        if run is None:
+            raise NotFound(f"replenishment run {run_id} not found")
+        decisions, next_cursor = self.runs.decisions_page(run_id, limit, cursor)
+        return run, decisions, next_cursor
+
+    def list_runs(self, limit: int = 20) -> list[ReplenishmentRun]:
+        return self.runs.list(limit)
+
+    # ------------------------------------------------------------------ the workflow's steps
+    def start_run(self, run_id: str, started_at: str, trigger: str, note: str | None = None) -> dict[str, Any]:
+        """StartRun: record the run (a retry keeps the first record) and split the catalogue into
+        ``ceil(products / batch size)`` parallel-scan segments, numbered in ``segments`` (the Map's
+        items: a few bytes each, so the state stays small whatever the catalogue's size)."""
+        cycle = cycle_of(started_at)
+        started_at = timestamp(datetime.fromisoformat(started_at.replace("Z", "+00:00")))
+        run = self.runs.start(ReplenishmentRun(run_id=run_id, cycle=cycle, status=RunStatus.RUNNING,
+                                               trigger=trigger, started_at=started_at, note=note))
+        cancelled = self.cancel_stale_drafts(run)
+        total = max(1, math.ceil(self.products.count() / max(1, self.settings.replenishment_batch_size)))
+        return {"run_id": run_id, "cycle": run.cycle, "total_segments": total, "segments": list(range(total)),
+                "stale_drafts_cancelled": cancelled}
+
+    def cancel_stale_drafts(self, run: ReplenishmentRun) -> int:
+        """Cancel the drafts of earlier cycles that their run never sent (it failed or was stopped): their
+        units would sit in ``on_order`` for ever and make every later run buy too little. This run then
+        decides those SKUs afresh. A draft of a run still RUNNING is left to it. Returns how many."""
+        cancelled, cursor = 0, None
+        running: dict[str | None, bool] = {}
+        while True:
+            drafts, cursor = self.purchasing.list_purchase_orders(PurchaseOrderStatus.DRAFT, 100, cursor)
+            for po in drafts:
+                if po.cycle >= run.cycle or po.run_id == run.run_id:
+                    continue
+                if po.run_id not in running:
+                    running[po.run_id] = self.is_running(po.run_id)
+                if running[po.run_id]:
+                    continue
+                after = self.purchasing.cancel_draft(
+                    po.po_id, f"never sent (run {po.run_id} did not finish); decided again by run {run.run_id}")
+                cancelled += after.status == PurchaseOrderStatus.CANCELLED
+            if not cursor:
+                return cancelled
+
+    def is_running(self, run_id: str | None) -> bool:
+        """Whether run ``run_id`` is still RUNNING: a draft it made is its own to send."""
+        owner = self.runs.get_run(run_id) if run_id else None
+        return owner is not None and owner.status == RunStatus.RUNNING
+
+    def decide_batch(self, item: Mapping[str, Any] | BatchItem) -> dict[str, Any]:
+        """Decide: every replenished product of one segment (active, with ``replenishment``
+        parameters; the others are not bought by Orderflow and not counted). Drafts are conditional
+        per cycle and SKU, so a retried batch drafts nothing twice."""
+        work = BatchItem.model_validate(item)
+        raw = [p for p in self.products.scan_segment(work.batch.segment, work.batch.total_segments)
+               if p.get("replenishment") and p.get("active", True) is not False]
+        levels: dict[str, StockLevel] = {}
+        skus = [p["sku"] for p in raw]
+        for start in range(0, len(skus), _BATCH_READ):
+            levels.update(self.stock.get_many(skus[start:start + _BATCH_READ]))
+        window = _BatchContext(self, work.run_id, work.cycle, self.runs.last_reviews(skus))
+        decisions = [window.decide(p, levels.get(p["sku"]) or StockLevel(sku=p["sku"])) for p in raw]
+        reviewed = {d.sku: work.cycle for d in decisions if d.outcome in REVIEWED_OUTCOMES}
+        self.runs.put_decisions(work.run_id, decisions, reviewed)
+        return Decided(po_ids=window.to_send, counts=tally(decisions)).model_dump(mode="json")
+
+    def send_batch(self, run_id: str, batch: Mapping[str, Any] | Batch,
+                   decided: Mapping[str, Any] | Decided) -> dict[str, Any]:
+        """Send: put the batch's drafts on their suppliers' queues (a draft sent already is left as is),
+        then store what the batch did under the run (a retried batch overwrites its own result)."""
+        done = Decided.model_validate(decided)
+        sent = sum(1 for po_id in done.po_ids if self.purchasing.send(po_id).status != PurchaseOrderStatus.DRAFT)
+        counts = done.counts.model_copy(update={"sent": done.counts.sent + sent})
+        result = BatchResult(batch=Batch.model_validate(batch), counts=counts)
+        self.runs.put_batch_result(run_id, result.batch.segment, result.counts)
+        return result.model_dump(mode="json")
+
+    def finish(self, run_id: str, total_segments: int) -> ReplenishmentRun:
+        """FinishRun: the totals of every batch on the run record, status COMPLETED (once). A segment
+        without a stored result (a failed Map iteration that did not fail the Map) raises
+        ``BatchesFailed``."""
+        results = self.runs.batch_results(run_id)
+        missing = [segment for segment in range(total_segments) if segment not in results]
+        if missing:
+            raise BatchesFailed(f"{len(missing)} of {total_segments} batches of run {run_id} failed; their SKUs "
+                                "were not decided", {"segments": missing[:100]})
+        counts = sum((results[segment] for segment in range(total_segments)), RunCounts())
+        return self.runs.finish(run_id, counts, utc_now()) or self.get_run(run_id)[0]
+
+    def fail(self, run_id: str, error: Any, started_at: str | None = None, trigger: str | None = None
+             ) -> ReplenishmentRun:
+        """RunFailed: status FAILED with the error (also when StartRun itself never recorded the run)."""
+        started = started_at or utc_now()
+        run = ReplenishmentRun(run_id=run_id, cycle=cycle_of(started), status=RunStatus.FAILED,
+                               trigger=trigger or "manual", started_at=started, finished_at=utc_now())
+        return self.runs.fail(run, error_text(error)) or self.get_run(run_id)[0]
+
+    # ------------------------------------------------------------------ demand history
+    def import_history(self, rows: Sequence[Any]) -> dict[str, Any]:
+        """Set the demand of each (sku, day) row (importing twice changes nothing). A row with an
+        unknown SKU, a bad or future date, a negative or fractional quantity, or the same SKU and day as
+        an earlier row is skipped and named (rows count from 1); the others are imported."""
+        today = _utc_today()
+        valid: list[tuple[int, HistoryRow]] = []
+        skipped_rows: list[dict[str, Any]] = []
+
+        def skip(number: int, row: Any, problem: str) -> None:
+            sku = row.get("sku") if isinstance(row, Mapping) else None
+            skipped_rows.append({"row": number, "sku": sku if isinstance(sku, str) else None, "problem": problem})
+
+        for number, row in enumerate(rows, start=1):
+            try:
+                parsed = HistoryRow.model_validate(row)
+            except ValidationError as exc:
+                skip(number, row, _problem(exc))
+                continue
+            if parsed.day > today:
+                skip(number, row, f"day {parsed.day.isoformat()} is in the future")
+                continue
+            valid.append((number, parsed))
+        known = self.products.existing(sorted({row.sku for _, row in valid}))
+        seen: dict[tuple[str, date], int] = {}
+        accepted: list[tuple[str, str, int]] = []
+        for number, row in valid:
+            if row.sku not in known:
+                skip(number, {"sku": row.sku}, f"unknown SKU {row.sku}")
+            elif (row.sku, row.day) in seen:
+                skip(number, {"sku": row.sku}, f"the same SKU and day as row {seen[row.sku, row.day]}")
+            else:
+                seen[row.sku, row.day] = number
+                accepted.append((row.sku, row.day.isoformat(), row.quantity))
+        self.demand.set_days(accepted)
+        return {"imported": len(accepted), "skipped": sorted(skipped_rows, key=lambda s: s["row"])}
+
+    def history(self, sku: str, start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
+        """Recorded daily demand of ``sku`` between ``start`` and ``end`` (both included), oldest first."""
+        for name, value in (("start", start), ("end", end)):
+            if value is not None:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise Unprocessable(f"{name} must be a date (YYYY-MM-DD), got {value!r}", {"field": name}) \
+                        from None
+        if start and end and start > end:
+            raise Unprocessable(f"start {start} is after end {end}", {"start": start, "end": end})
+        if not self.products.existing([sku]):
+            raise NotFound(f"product {sku} not found")
+        days = self.demand.history(sku, start, end)
+        return [{"day": day, "quantity": days[day]} for day in sorted(days)]
+
+
+class _BatchContext:
+    """Deciding one batch: suppliers and their remaining capacity are read once per batch and kept
+    up to date as drafts take capacity."""
+
+    def __init__(self, service: ReplenishmentService, run_id: str, cycle: str, last_reviews: dict[str, str]):
+        self.service, self.run_id, self.cycle = service, run_id, cycle
+        self.last_reviews = last_reviews
+        self.suppliers: dict[str, Supplier | str] = {}  # a Supplier, or why it cannot be ordered from
+        self.remaining: dict[str, int | None] = {}
+        self.to_send: list[str] = []
+        self.running: dict[str, bool] = {}  # run id → still RUNNING (read once per batch)
+        self.first_day, self.last_day = history_window(cycle)
+
+    def decide(self, raw: dict[str, Any], stock: StockLevel) -> Decision:
+        sku = raw["sku"]
+        existing = self._existing_order(sku)
+        if existing is not None:
+            return existing
+        try:
+            product = Product.model_validate(raw)
+        except ValidationError as exc:
+            return skipped(sku, f"replenishment parameters: {_problem(exc)}", raw.get("supplier_id"))
+        try:
+            check_parameters(product)
+        except Skip as skip:
+            return skipped(sku, skip.reason, product.supplier_id)
+        waiting = not_due(product, self.cycle, self.last_reviews.get(sku))
+        if waiting is not None:
+            return waiting
+        try:
+            supplier = self._supplier(product.supplier_id or "")
+        except Skip as skip:
+            return skipped(sku, skip.reason, product.supplier_id)
+        history = daily_series(self.service.demand.history(sku, self.first_day, self.last_day), self.cycle)
+        decision = decide_sku(product, stock, history, self._remaining(supplier))
+        return self._draft(decision, product, stock, supplier) if decision.outcome == "ordered" else decision
+
+    def _existing_order(self, sku: str) -> Decision | None:
+        """A purchase order for this SKU and cycle exists (an earlier run today, a retried batch):
+        nothing to decide; a draft not yet sent is sent by this batch."""
+        po_id = purchase_order_id(self.cycle, sku)
+        try:
+            po = self.service.purchasing.get_purchase_order(po_id)
+        except NotFound:
+            return None
+        return self._already(po, sku)
+
+    def _already(self, po: PurchaseOrder, sku: str) -> Decision:
+        if po.status == PurchaseOrderStatus.DRAFT and po.po_id not in self.to_send and self._left_to_us(po):
+            self.to_send.append(po.po_id)
+        quantity = sum(line.quantity for line in po.lines if line.sku == sku)
+        if po.run_id == self.run_id:  # drafted by an earlier attempt of this batch: still this run's order
+            prior = self.service.runs.get_decision(self.run_id, sku)
+            if prior is not None and prior.po_id == po.po_id:
+                return prior
+            return Decision(sku=sku, supplier_id=po.supplier_id, outcome="ordered", po_id=po.po_id,
+                            quantity=quantity, reason=f"Order {quantity}: drafted by an earlier attempt of this "
+                                                      "run's batch")
+        return Decision(sku=sku, supplier_id=po.supplier_id, outcome="already_ordered", po_id=po.po_id,
+                        quantity=quantity, reason=f"purchase order {po.po_id} for this cycle exists already "
+                                                  f"({po.status.value}, {quantity} units)")
+
+    def _left_to_us(self, po: PurchaseOrder) -> bool:
+        """Whether this batch sends a draft: one of this run's (a retried batch), or one left by a run that
+        ended without sending it (it failed). A draft of another run that is still RUNNING is that run's to
+        send: sending it here too would put it on the supplier's queue twice."""
+        if po.run_id is None or po.run_id == self.run_id:
+            return True
+        if po.run_id not in self.running:
+            self.running[po.run_id] = self.service.is_running(po.run_id)
+        return not self.running[po.run_id]
+
+    def _supplier(self, supplier_id: str) -> Supplier:
+        if supplier_id not in self.suppliers:
+            try:
+                supplier = self.service.purchasing.get_supplier(supplier_id)
+                self.suppliers[supplier_id] = (supplier if supplier.active else
+                                               f"supplier {supplier_id} is inactive")
+            except NotFound:
+                self.suppliers[supplier_id] = f"unknown supplier {supplier_id}: register it with PUT /suppliers/" \
+                                              f"{supplier_id}"
+        found = self.suppliers[supplier_id]
+        if isinstance(found, str):
+            raise Skip(found)
+        return found
+
+    def _remaining(self, supplier: Supplier) -> int | None:
+        if supplier.supplier_id not in self.remaining:
+            self.remaining[supplier.supplier_id] = self.service.purchasing.remaining_capacity(supplier, self.cycle)
+        return self.remaining[supplier.supplier_id]
+
+    def _draft(self, decision: Decision, product: Product, stock: StockLevel, supplier: Supplier) -> Decision:
+        """Draft the purchase order; losing the race for the supplier's capacity re-reads what is left
+        and decides again."""
+        params = product.replenishment
+        assert params is not None
+        for _ in range(CAPACITY_ATTEMPTS):
+            try:
+                po, created = self.service.purchasing.draft(
+                    cycle=self.cycle, run_id=self.run_id, supplier=supplier, sku=product.sku,
+                    quantity=decision.quantity, unit_cost=params.unit_cost, lead_time_days=params.lead_time_days)
+            except CapacityExceeded as exc:
+                self.remaining[supplier.supplier_id] = exc.remaining
+                try:
+                    decision = apply_policy(decision, product, stock, exc.remaining)
+                except Skip as skip:
+                    return skipped(product.sku, skip.reason, product.supplier_id)
+                if decision.outcome != "ordered":
+                    return decision
+                continue
+            if not created:  # another run of this cycle drafted it first
+                return self._already(po, product.sku)
+            left = self.remaining.get(supplier.supplier_id)
+            if left is not None:
+                self.remaining[supplier.supplier_id] = max(0, left - decision.quantity)
+            self.to_send.append(po.po_id)
+            return decision.model_copy(update={"po_id": po.po_id})
+        raise TransientError(f"supplier {supplier.supplier_id}'s capacity kept changing while drafting "
+                             f"{product.sku}; try the batch again")

@@ -1,0 +1,16 @@
+"""Where policy simulations are recorded (the rest of what they read is the run's: ``replenishment.ports``)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from orderflow.replenishment.simulation.models import Simulation
+
+
+class Simulations(Protocol):
+    def start(self, simulation: Simulation) -> tuple[Simulation, bool]: ...
+    def get_record(self, simulation_id: str) -> Simulation | None: ...
+    def get(self, simulation_id: str) -> tuple[Simulation, list[dict[str, Any]]] | None: ...
+    def finish(self, simulation_id: str, summary: dict[str, Any], results: dict[str, str],
+               skipped: list[dict[str, str]], finished_at: str) -> Simulation | None: ...
+    def fail(self, simulation_id: str, error: str, finished_at: str) -> Simulation | None: ...

@@ -1,0 +1,219 @@
+"""Returns (RMA): ``ReturnService`` runs each step as one transaction.
+
+The warehouse's receipt runs the rest in one transaction: every line is restocked (resellable) or
+scrapped (damaged), the refund goes back to the customer's credit exposure, returned units leave
+the day's demand history, and the order becomes ``RETURNED`` once none of its returns is open.
+
+Plain handlers with conditional transitions, not a state machine: each step is one synchronous
+API call whose work is a single transaction; nothing waits (docs/decisions.md, "Returns").
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+from orderflow.inventory import Demand, InventoryService
+from orderflow.orders import RETURNABLE, Order, OrderService, OrderStatus
+from orderflow.orders.requests import OrderLineIn, SubmitOrderIn
+from orderflow.returns.domain import (
+    EXCHANGE_CHANNEL,
+    RECEIVED_OR_LATER,
+    ExchangeLine,
+    R,
+    ReceiveIn,
+    Return,
+    ReturnRequestIn,
+    ReturnTimelineEntry,
+    _units,
+    check_quantities,
+    check_receipt,
+    check_window,
+    dispose,
+    receipt_outcome,
+    refund_amount,
+    return_id_for,
+    return_lines,
+    same_receipt,
+)
+from orderflow.returns.ports import Credit, OrderReads, Restock, Returns
+from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, TransientError
+from orderflow.shared.ports import Store
+from orderflow.shared.settings import Settings
+from orderflow.shared.types import utc_now
+
+RACE_ATTEMPTS = 8
+
+
+# ------------------------------------------------------------------ the service
+class ReturnService:
+    def __init__(self, settings: Settings, store: Store, returns: Returns, orders: OrderReads, stock: Restock,
+                 customers: Credit, demand: Demand, order_service: OrderService, inventory: InventoryService):
+        self.settings, self.store = settings, store
+        self.returns, self.orders = returns, orders
+        self.stock, self.customers, self.demand = stock, customers, demand
+        self.order_service, self.inventory = order_service, inventory
+
+    # ------------------------------------------------------------------ reads
+    def get(self, return_id: str) -> Return:
+        ret = self.returns.get(return_id)
+        if ret is None:
+            raise NotFound(f"return {return_id} not found")
+        return ret
+
+    def for_order(self, order: Order) -> list[Return]:
+        """The order's returns (no query at all for an order that never had one)."""
+        if not order.returned and not order.open_returns and order.status not in (
+                OrderStatus.RETURN_REQUESTED, OrderStatus.RETURNED):
+            return []
+        return self.returns.list_by_order(order.order_id)
+
+    # ------------------------------------------------------------------ request
+    def request(self, order_id: str, request: ReturnRequestIn, idempotency_key: str | None = None) -> Return:
+        """Validate and store an approved return, count its units on the order (in one transaction
+        whose conditions keep every SKU within what was delivered), then place the exchange order."""
+        return_id = return_id_for(order_id, idempotency_key)
+        if idempotency_key is not None and (stored := self.returns.get(return_id)) is not None:
+            return self._replayed(stored, order_id, request)
+        exchange_checked = False
+        for _ in range(RACE_ATTEMPTS):
+            order = self.orders.get(order_id)
+            if order is None:
+                raise NotFound(f"order {order_id} not found")
+            if order.status not in RETURNABLE:
+                raise Conflict(f"order {order_id} is {order.status.value}; only a delivered order can be returned",
+                               {"status": order.status.value})
+            check_window(order, self.settings.return_window_days, datetime.now(UTC))
+            check_quantities(order, request.lines)
+            if request.exchange and not exchange_checked:
+                self.order_service.orderable(order.customer_id, [line.sku for line in request.exchange])
+                exchange_checked = True
+            ret = self._approved(return_id, order, request)
+            if not order.returned:
+                self.returns.ensure_counters(order_id)
+            try:
+                self.store.commit([self.returns.create(ret), self.returns.order_requested(order, ret)])
+            except TransientError:  # another transaction on the order at this instant: read and try again
+                _pause()
+                continue
+            except ConditionFailed as failure:
+                if failure.failed(0):  # the same key, racing itself
+                    return self._replayed(self.get(return_id), order_id, request)
+                if failure.failed(1):  # the order moved, or another return took the units: decide again
+                    continue
+                raise
+            return self._exchange(ret) if ret.exchange else ret
+        raise TransientError(f"order {order_id} kept changing; try again")
+
+    def _approved(self, return_id: str, order: Order, request: ReturnRequestIn) -> Return:
+        now = utc_now()
+        lines = return_lines(order, request.lines)
+        amount = refund_amount(lines)
+        reasons = "; ".join(f"{li.quantity} × {li.sku}: {li.reason}" for li in lines)
+        return Return(
+            return_id=return_id, order_id=order.order_id, customer_id=order.customer_id, status=R.APPROVED,
+            lines=lines, refund_amount=amount, created_at=now, updated_at=now,
+            exchange=[ExchangeLine(sku=li.sku, quantity=li.quantity) for li in request.exchange or []],
+            timeline=[
+                ReturnTimelineEntry(status=R.REQUESTED, at=now, reason=reasons, by="customer"),
+                ReturnTimelineEntry(status=R.APPROVED, at=now, by="policy",
+                                    reason=f"delivered, within the {self.settings.return_window_days}-day window; "
+                                           f"refund {amount:.2f} on receipt"),
+            ])
+
+    def _replayed(self, stored: Return, order_id: str, request: ReturnRequestIn) -> Return:
+        """A retried request (same Idempotency-Key): the stored return, with its exchange placed if a
+        crash came between the two."""
+        asked = [(li.sku, li.quantity) for li in request.lines]
+        if stored.order_id != order_id or [(li.sku, li.quantity) for li in stored.lines] != asked:
+            raise Conflict("this Idempotency-Key was already used for a different return",
+                           {"return_id": stored.return_id})
+        if stored.exchange and not stored.exchange_order_id:
+            return self._exchange(stored)
+        return stored
+
+    def _exchange(self, ret: Return) -> Return:
+        """The replacement goods as a new order through the normal workflow (priced and credit-checked
+        like any order). Its key is derived from the return, so retries place one order."""
+        order = self.order_service.submit(
+            SubmitOrderIn(customer_id=ret.customer_id, channel=EXCHANGE_CHANNEL,
+                          lines=[OrderLineIn(sku=li.sku, quantity=li.quantity) for li in ret.exchange]),
+            idempotency_key=f"exchange:{ret.return_id}")
+        self.returns.mark_exchange(order.order_id, ret.return_id)
+        self.returns.link_exchange(ret.return_id, order.order_id)
+        return ret.model_copy(update={"exchange_order_id": order.order_id})
+
+    # ------------------------------------------------------------------ receive
+    def receive(self, return_id: str, receipt: ReceiveIn) -> Return:
+        """The warehouse received the goods: in one transaction the return is received, restocked or
+        scrapped line by line, and refunded; stock, demand history, credit and the order follow."""
+        for _ in range(RACE_ATTEMPTS):
+            ret = self.get(return_id)
+            if ret.status in RECEIVED_OR_LATER:
+                if same_receipt(ret, receipt.lines):
+                    # a retried receive: nothing happens twice, but the arrival is said again, in case
+                    # saying it failed the first time
+                    self.inventory.stock_arrived([li.sku for li in ret.lines if li.restocked])
+                    return ret
+                raise Conflict(f"return {return_id} was already received with other quantities",
+                               {"status": ret.status.value,
+                                "received": [li.model_dump(mode="json") for li in ret.received]})
+            if ret.status != R.APPROVED:
+                raise Conflict(f"return {return_id} is {ret.status.value}; only an APPROVED return can be received",
+                               {"status": ret.status.value})
+            check_receipt(ret, receipt.lines)
+            order = self.orders.get(ret.order_id)
+            if order is None:
+                raise NotFound(f"order {ret.order_id} of return {return_id} not found")
+            after, writes, restocked = self._receipt(ret, order, receipt)
+            try:
+                self.store.commit(writes)
+            except TransientError:
+                _pause()
+                continue
+            except ConditionFailed as failure:
+                if failure.failed(0) or failure.failed(1):  # the return or its order moved: decide again
+                    continue
+                raise
+            # restocked goods serve backorders like any receipt
+            self.inventory.stock_arrived([sku for sku, quantity in restocked.items() if quantity])
+            return after
+        raise TransientError(f"return {return_id} kept changing; try again")
+
+    def _receipt(self, ret: Return, order: Order, receipt: ReceiveIn) -> tuple[Return, list, dict[str, int]]:
+        lines, received, restocked, scrapped = dispose(ret, receipt.lines)
+        outcome = receipt_outcome(restocked)
+        now = utc_now()
+        entries = [ReturnTimelineEntry(status=R.RECEIVED, at=now, by="warehouse",
+                                       reason=f"received {_units(_received_per_sku(receipt))}")]
+        if outcome == R.RESTOCKED:
+            reason = f"restocked {_units(restocked)}" + (f"; scrapped {_units(scrapped)}" if scrapped else "")
+        else:
+            reason = f"scrapped {_units(scrapped)} (damaged)"
+        entries.append(ReturnTimelineEntry(status=outcome, at=now, by="warehouse", reason=reason))
+        entries.append(ReturnTimelineEntry(status=R.REFUNDED, at=now, by="policy",
+                                           reason=f"{ret.refund_amount:.2f} credited to customer {ret.customer_id}"))
+        write, after = self.returns.advance(ret, entries, {
+            "lines": [li.model_dump(mode="python", exclude_none=True) for li in lines],
+            "received": [li.model_dump(mode="python") for li in received],
+            "restocked": restocked, "scrapped": scrapped, "received_at": now, "refunded_at": now,
+        })
+        day = datetime.now(UTC).date().isoformat()
+        writes = [write, self.returns.order_closed_one(order, ret),
+                  self.customers.release_credit(ret.customer_id, ret.refund_amount),
+                  *(self.stock.restock(sku, q) for sku, q in restocked.items() if q),
+                  *(self.demand.record(line.sku, day, -line.quantity) for line in ret.lines)]
+        return after, writes, restocked
+
+
+def _pause() -> None:
+    time.sleep(random.uniform(0.01, 0.05))
+
+
+def _received_per_sku(receipt: ReceiveIn) -> dict[str, int]:
+    counted: Counter[str] = Counter()
+    for line in receipt.lines:
+        counted[line.sku] += line.quantity
+    return dict(counted)

@@ -1,0 +1,52 @@
+"""Configuration read once from the environment (the template sets it per function)."""
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, model_validator
+
+
+class Settings(BaseModel):
+    """Each field is read from the environment variable of its name in capitals, as pydantic-settings
+    would (arguments win); plain pydantic, because pydantic-settings costs every cold start ~30 ms."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        env = {key.lower(): value for key, value in os.environ.items()}
+        return {**{name: env[name] for name in cls.model_fields if name in env}, **values}
+
+    orders_table: str = "orders"
+    stock_table: str = "stock"
+    customers_table: str = "customers"
+    products_table: str = "products"
+    demand_table: str = "demand"
+    returns_table: str = "returns"
+    return_window_days: int = 30
+    backorder_timeout_seconds: int = 14 * 86400  # a backordered order fails when no stock came within this
+    fulfilment_timeout_seconds: int = 30 * 86400  # a reserved order fails when not shipped within this
+    event_bus_name: str = "default"
+    order_state_machine_arn: str | None = None
+    idempotency_table: str | None = None
+    idempotency_expiry_seconds: int = 86400
+    max_body_bytes: int = 64 * 1024
+    customer_id_claim: str = "customer_id"  # the token claim naming the customer a customer token acts for
+    suppliers_table: str = "suppliers"
+    purchase_orders_table: str = "purchase-orders"
+    replenishment_table: str = "replenishment"
+    replenishment_state_machine_arn: str | None = None
+    replenishment_batch_size: int = 200
+    supplier_replies_queue_url: str | None = None
+    stock_arrivals_queue_url: str | None = None
+    supplier_queue_prefix: str = "orderflow-po-"
+    simulations_table: str = "simulations"
+    locations_table: str = "locations"
+    simulation_state_machine_arn: str | None = None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,35 @@
+"""Value types every area shares: money, quantities, identifiers, the strict model base, time."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+SignedMoney = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+Quantity = Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+
+class Model(BaseModel):
+    """Base of every model here: pydantic builds a model's validator on its first use, not at import
+    (a cold start pays only for the models its first request touches)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+MAIN_LOCATION = "main"  # always exists: stock, receipts and returns that name no location land here

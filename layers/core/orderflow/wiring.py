@@ -1,0 +1,132 @@
+"""The composition root: builds each area's service from its adapters and the function's settings.
+
+Handlers (``functions/``) call these once per cold start; nothing inside an area builds an adapter.
+Each builder imports what it wires when it is called, so a function loads only the adapters it uses.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from orderflow.shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from orderflow.catalogue import CatalogueService
+    from orderflow.fulfilment import FulfilmentService
+    from orderflow.inventory import InventoryService
+    from orderflow.orders import OrderService
+    from orderflow.purchasing.service import PurchasingService
+    from orderflow.replenishment.service import ReplenishmentService
+    from orderflow.replenishment.simulation.service import SimulationsService
+    from orderflow.returns.service import ReturnService
+
+
+def catalogue_service(settings: Settings | None = None) -> CatalogueService:
+    from orderflow.catalogue import CatalogueService
+    from orderflow.catalogue.adapters.customers import CustomersRepository
+    from orderflow.catalogue.adapters.products import ProductsRepository
+    from orderflow.inventory.adapters.stock import StockRepository
+    from orderflow.platform.dynamo import DynamoStore
+
+    s = settings or get_settings()
+    return CatalogueService(DynamoStore(), ProductsRepository(s.products_table), CustomersRepository(s.customers_table),
+                            StockRepository(s.stock_table))
+
+
+def inventory_service(settings: Settings | None = None) -> InventoryService:
+    from orderflow.catalogue.adapters.products import ProductsRepository
+    from orderflow.fulfilment.adapters.locations import LocationsRepository
+    from orderflow.inventory import InventoryService
+    from orderflow.inventory.adapters.arrivals import StockArrivals
+    from orderflow.inventory.adapters.stock import StockRepository
+    from orderflow.orders.adapters.workflow import OrderWorkflow
+
+    s = settings or get_settings()
+    return InventoryService(StockRepository(s.stock_table), ProductsRepository(s.products_table),
+                            StockArrivals(s.stock_arrivals_queue_url), OrderWorkflow(s.order_state_machine_arn),
+                            LocationsRepository(s.locations_table))
+
+
+def order_service(settings: Settings | None = None) -> OrderService:
+    from orderflow.catalogue.adapters.customers import CustomersRepository
+    from orderflow.catalogue.adapters.products import ProductsRepository
+    from orderflow.fulfilment.adapters.locations import LocationsRepository
+    from orderflow.inventory.adapters.arrivals import StockArrivals
+    from orderflow.inventory.adapters.demand import DemandRepository
+    from orderflow.inventory.adapters.stock import StockRepository
+    from orderflow.orders import OrderService
+    from orderflow.orders.adapters.table import OrdersRepository
+    from orderflow.orders.adapters.workflow import OrderWorkflow
+    from orderflow.platform.dynamo import DynamoStore
+
+    s = settings or get_settings()
+    return OrderService(s, DynamoStore(), OrdersRepository(s.orders_table), OrderWorkflow(s.order_state_machine_arn),
+                        StockRepository(s.stock_table), CustomersRepository(s.customers_table),
+                        ProductsRepository(s.products_table), DemandRepository(s.demand_table),
+                        StockArrivals(s.stock_arrivals_queue_url), LocationsRepository(s.locations_table))
+
+
+def return_service(settings: Settings | None = None, orders: OrderService | None = None,
+                   inventory: InventoryService | None = None) -> ReturnService:
+    from orderflow.catalogue.adapters.customers import CustomersRepository
+    from orderflow.inventory.adapters.demand import DemandRepository
+    from orderflow.inventory.adapters.stock import StockRepository
+    from orderflow.orders.adapters.table import OrdersRepository
+    from orderflow.platform.dynamo import DynamoStore
+    from orderflow.returns.adapters.table import ReturnsRepository
+    from orderflow.returns.service import ReturnService
+
+    s = settings or get_settings()
+    return ReturnService(s, DynamoStore(), ReturnsRepository(s.returns_table, s.orders_table),
+                         OrdersRepository(s.orders_table), StockRepository(s.stock_table),
+                         CustomersRepository(s.customers_table), DemandRepository(s.demand_table),
+                         orders or order_service(s), inventory or inventory_service(s))
+
+
+def purchasing_service(settings: Settings | None = None) -> PurchasingService:
+    from orderflow.inventory.adapters.stock import StockRepository
+    from orderflow.platform.dynamo import DynamoStore
+    from orderflow.purchasing.adapters.purchase_orders import PurchaseOrdersRepository
+    from orderflow.purchasing.adapters.supplier_queues import SupplierQueues
+    from orderflow.purchasing.adapters.suppliers import SuppliersRepository
+    from orderflow.purchasing.service import PurchasingService
+
+    s = settings or get_settings()
+    return PurchasingService(s, DynamoStore(), SuppliersRepository(s.suppliers_table),
+                             PurchaseOrdersRepository(s.purchase_orders_table), StockRepository(s.stock_table),
+                             SupplierQueues(s.supplier_queue_prefix), inventory_service(s))
+
+
+def replenishment_service(settings: Settings | None = None) -> ReplenishmentService:
+    from orderflow.catalogue.adapters.products import ProductsRepository
+    from orderflow.inventory.adapters.demand import DemandRepository
+    from orderflow.inventory.adapters.stock import StockRepository
+    from orderflow.platform.stepfunctions import StepFunctionsStarter
+    from orderflow.replenishment.adapters.runs import ReplenishmentRunsRepository
+    from orderflow.replenishment.service import ReplenishmentService
+
+    s = settings or get_settings()
+    return ReplenishmentService(s, ReplenishmentRunsRepository(s.replenishment_table),
+                                ProductsRepository(s.products_table), StockRepository(s.stock_table),
+                                DemandRepository(s.demand_table),
+                                StepFunctionsStarter(s.replenishment_state_machine_arn), purchasing_service(s))
+
+
+def simulations_service(settings: Settings | None = None) -> SimulationsService:
+    from orderflow.catalogue.adapters.products import ProductsRepository
+    from orderflow.inventory.adapters.demand import DemandRepository
+    from orderflow.platform.stepfunctions import StepFunctionsStarter
+    from orderflow.replenishment.adapters.simulations import SimulationsRepository
+    from orderflow.replenishment.simulation.service import SimulationsService
+
+    s = settings or get_settings()
+    return SimulationsService(SimulationsRepository(s.simulations_table), ProductsRepository(s.products_table),
+                              DemandRepository(s.demand_table), StepFunctionsStarter(s.simulation_state_machine_arn))
+
+
+def fulfilment_service(settings: Settings | None = None) -> FulfilmentService:
+    from orderflow.fulfilment import FulfilmentService
+    from orderflow.fulfilment.adapters.locations import LocationsRepository
+
+    s = settings or get_settings()
+    return FulfilmentService(LocationsRepository(s.locations_table))
