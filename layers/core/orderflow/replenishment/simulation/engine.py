@@ -17,8 +17,10 @@ from orderflow.forecasting.methods import (
     Combination,
     ExpSmoothingFit,
     Fitted,
+    MeanFit,
     PathFit,
     SeasonalNaiveFit,
+    YearlyFit,
     ZeroFit,
     fit_method,
 )
@@ -141,12 +143,14 @@ def _extend(fit: Fitted, y: np.ndarray) -> Fitted:
     parameters kept."""
     if isinstance(fit, Combination):
         return Combination([_extend(member, y) for member in fit.members], y)
-    if isinstance(fit, SeasonalNaiveFit | PathFit):  # no estimated parameters: the same as a refit
+    if isinstance(fit, SeasonalNaiveFit | PathFit | MeanFit):  # no estimated parameters: the same as a refit
         return fit_method(fit.method, y, SEASON_LENGTH)
     if isinstance(fit, ZeroFit):
         return fit
     if isinstance(fit, ExpSmoothingFit):
         return _smooth_forward(fit, y)
+    if isinstance(fit, YearlyFit):  # the inner model runs on the history divided by the yearly factor
+        return YearlyFit(_extend(fit.inner, y / fit.factor(np.arange(y.size))), fit.factor, y)
     raise TypeError(f"cannot carry a {fit.method} model forward")
 
 
