@@ -105,7 +105,7 @@ def test_reviews_the_run_would_skip_are_empty_and_noted():
 def test_a_model_with_a_yearly_wave_is_carried_forward_not_refitted():
     from orderflow.forecasting import forecast
     from orderflow.forecasting.methods import YearlyFit
-    from orderflow.simulation import _extend
+    from orderflow.replenishment.simulation.engine import _extend
 
     rng = np.random.default_rng(2)
     t = np.arange(3 * 365)
