@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.common import save
     from benchmarks.report import write
 
-    save("forecast_global", command, results, time.perf_counter() - started)  # BENCHMARKS.md §9
+    save("forecast_global", command, results, time.perf_counter() - started)  # BENCHMARKS.md §10
     write()
     print(REPORT.read_text())
     return 0
