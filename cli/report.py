@@ -49,6 +49,7 @@ dl { max-width: 60rem; } dt { font-weight: 600; margin-top: 0.5rem; } dd { margi
 # What the decision table's method names mean (docs/forecasting.md has the details and sources).
 METHOD_GLOSSARY = {
     "snaive": "seasonal naive: the same day one season (a week) earlier; the baseline every method is scored against",
+    "mean": "the historic average: every day at the mean of the whole history",
     "ses": "simple exponential smoothing: a level, no trend, no season",
     "holt": "Holt's linear method with a damped additive trend",
     "hw": "Holt–Winters: level and additive weekly seasonality, no trend",
@@ -61,10 +62,14 @@ METHOD_GLOSSARY = {
                "smoothed separately",
     "sba": "Syntetos–Boylan approximation: Croston corrected for its bias",
     "tsb": "Teunter–Syntetos–Babai: the probability of demand each day and its size, for demand that may stop",
+    "gbm": "a gradient-boosted tree model (LightGBM) trained once across many SKUs on lags, rolling statistics, "
+           "the calendar and promotions",
 }
 TERM_GLOSSARY = (
     ("method a+b+c", "a combination: the equal-weight mean of the three methods that forecast this SKU's own "
                      "recent history best in a backtest (each named below)"),
+    ("method … (yearly)", "the methods were fitted to the history with its yearly wave divided out, and their "
+                          "forecasts multiplied back by it (two years or more of daily history)"),
     ("demand class", "from how often demand occurs and how much its size varies: smooth (most days, steady "
                      "sizes), erratic (most days, varying sizes), intermittent (few days, steady sizes), lumpy "
                      "(few days, varying sizes)"),
@@ -236,7 +241,8 @@ def glossary(decisions: Sequence[Mapping[str, Any]]) -> str:
     """The terms of the table, then each forecasting method the run used (a combination ``a+b+c`` is
     explained once, and each of its parts by name)."""
     order = list(METHOD_GLOSSARY)
-    used = sorted({part for d in decisions for part in str(d.get("method") or "").split("+") if part},
+    used = sorted({part for d in decisions
+                   for part in str(d.get("method") or "").removesuffix(" (yearly)").split("+") if part},
                   key=lambda name: order.index(name) if name in order else len(order))
     terms = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>" for term, text in TERM_GLOSSARY)
     methods = "".join(f"<dt><code>{html.escape(name)}</code></dt>"

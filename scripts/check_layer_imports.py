@@ -10,7 +10,9 @@ is only the layers plus a stand-in for the runtime's own boto3 (``pip install bo
 - an order function's view (core layer only): ``orderflow``, Powertools' Logger/Tracer/Metrics
   (the Tracer patches the runtime's botocore), a DynamoDB client; numpy must not be imported;
 - ReplenishDecideFunction's view (core + forecasting): ``orderflow.forecasting.forecast`` on a
-  2-year daily history and an intermittent one, a statsmodels ``ExponentialSmoothing`` fit, and
+  2-year daily history and an intermittent one, ``forecast_many`` with the global LightGBM model and
+  US holidays (lightgbm must load the layer's ``lib/libgomp.so.1``, as on Lambda's
+  ``LD_LIBRARY_PATH``), a statsmodels ``ExponentialSmoothing`` fit, and
   ``orderflow.policy.decide`` on the forecast; pandas and statsmodels must load from the layer's
   bytecode.
 
@@ -77,12 +79,19 @@ from statsmodels.tsa.holtwinters import ExponentialSmoothing
 fit = ExponentialSmoothing(smooth, trend="add", seasonal="add", seasonal_periods=7).fit()
 ahead = fit.forecast(14)
 assert np.isfinite(ahead).all() and abs(float(ahead.mean()) - smooth[-56:].mean()) < 10, ahead
-import pandas, scipy, statsmodels
+import datetime
+from orderflow.forecasting import forecast_many
+panel = {f"sku{i}": rng.poisson(5 + i, 120).astype(float) for i in range(20)}
+many = forecast_many(panel, 14, 7, methods=["gbm", "snaive"], last_dates=datetime.date(2026, 12, 1), country="US")
+assert all(np.isfinite(r.mean).all() and "gbm" in r.details["backtest_mse"] for r in many.values()), many
+gomp = sorted({line.split()[-1] for line in open("/proc/self/maps") if "libgomp" in line})
+import holidays, lightgbm, pandas, scipy, statsmodels
+modules = (np, pandas, scipy, statsmodels, lightgbm, holidays)
 print(json.dumps({
     "seconds": round(time.perf_counter() - started, 3), "forecasts": results,
-    "ets_mean": round(float(ahead.mean()), 3),
-    "loaders": {m.__name__: type(m.__spec__.loader).__name__ for m in (np, pandas, scipy, statsmodels)},
-    "files": {m.__name__: m.__file__ for m in (np, pandas, scipy, statsmodels)},
+    "ets_mean": round(float(ahead.mean()), 3), "gbm_series": len(many), "libgomp": gomp,
+    "loaders": {m.__name__: type(m.__spec__.loader).__name__ for m in modules},
+    "files": {m.__name__: m.__file__ for m in modules},
 }))
 """
 
@@ -222,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"     (imports and clients: {order['seconds']} s)")
         print("==> ReplenishDecideFunction's view: core + forecasting layers + the runtime's boto3")
         code, handler = decide_function(args.build_dir, args.function)
-        rep = run_side(REPLENISH_SIDE, [code, core.resolve(), forecasting.resolve(), sdk], env, handler)
+        # Lambda puts /opt/lib (the layer's lib/) on LD_LIBRARY_PATH: lightgbm's libgomp.so.1 comes from there
+        lib_env = {**env, "LD_LIBRARY_PATH": str((forecasting / ".." / "lib").resolve())}
+        rep = run_side(REPLENISH_SIDE, [code, core.resolve(), forecasting.resolve(), sdk], lib_env, handler)
         check(True, f"{args.function}'s handler {handler} imports from {code}")
         for name, r in rep["forecasts"].items():
             check(
@@ -231,8 +242,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"policy orders {r['order']}",
             )
         check(True, f"statsmodels ExponentialSmoothing fit, 14-day forecast mean {rep['ets_mean']}")
+        check(True, f"forecast_many() with the global LightGBM model and US holidays on {rep['gbm_series']} series")
+        layer_lib = str((forecasting / ".." / "lib").resolve())
+        check(bool(rep["libgomp"]) and all(path.startswith(layer_lib) for path in rep["libgomp"]),
+              f"lightgbm loads the layer's libgomp.so.1 ({rep['libgomp']})")
         sourceless = {m: loader for m, loader in rep["loaders"].items() if loader != "SourcelessFileLoader"}
-        check(not sourceless, f"numpy, pandas, scipy and statsmodels load from the layer's bytecode {sourceless or ''}")
+        check(not sourceless, "numpy, pandas, scipy, statsmodels, lightgbm and holidays load from the layer's "
+                              f"bytecode {sourceless or ''}")
         outside = {m: f for m, f in rep["files"].items() if not f.startswith(str(forecasting.resolve()))}
         check(not outside, f"and from the forecasting layer {outside or ''}")
         print(f"     (imports, two forecasts and a fit: {rep['seconds']} s)")

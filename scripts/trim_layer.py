@@ -9,7 +9,8 @@
         1. remove whole distributions (their RECORD files): the SDK the python3.12 runtime ships
            (``--without-runtime-sdk``), and what the core layer already ships (``--without-core``);
         2. remove what is never imported at run time: ``tests`` folders, ``conftest.py``, type stubs,
-           Cython/C sources and headers, static archives, console scripts (``bin/``);
+           Cython/C sources and headers, static archives, console scripts (``bin/``), and the data
+           files (not the modules) of statsmodels' example data sets;
         3. compile bytecode with this interpreter (run it with the runtime's Python, 3.12):
            ``unchecked-hash`` .pyc next to the sources, or with ``--sourceless`` a legacy .pyc in place
            of each .py (the .py removed).
@@ -39,6 +40,9 @@ LAYER_MOUNT = "/opt/python"  # where Lambda puts a layer's python/ folder
 DEAD_DIRS = frozenset({"tests", "__pycache__"})
 DEAD_SUFFIXES = (".pyi", ".pyx", ".pxd", ".pxi", ".pyx.in", ".pxd.in", ".c", ".cpp", ".h", ".hpp", ".a")
 DEAD_FILES = frozenset({"conftest.py"})
+# Example data sets only examples and tests load (6 MB of CSV and Stata files in statsmodels 0.15).
+# Their modules stay, so ``import statsmodels.api`` still works; only ``load()`` of one would fail.
+EXAMPLE_DATA = ("statsmodels/datasets",)
 
 
 def canonical(name: str) -> str:
@@ -94,7 +98,12 @@ def size(path: Path) -> int:
 
 def remove_dead_weight(site: Path) -> dict[str, int]:
     """Remove what no import reads; returns bytes freed per kind."""
-    freed = {"tests": 0, "sources, stubs, headers": 0, "console scripts": 0}
+    freed = {"tests": 0, "sources, stubs, headers": 0, "console scripts": 0, "example data": 0}
+    for folder in EXAMPLE_DATA:
+        for path in sorted((site / folder).rglob("*")) if (site / folder).is_dir() else []:
+            if path.is_file() and path.suffix != ".py" and not protected(path, site):
+                freed["example data"] += path.stat().st_size
+                path.unlink()
     if (site / "bin").is_dir():
         freed["console scripts"] += size(site / "bin")
         shutil.rmtree(site / "bin")

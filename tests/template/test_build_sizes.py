@@ -194,6 +194,25 @@ def test_the_forecasting_trim_drops_dead_weight_and_core_packages_keeps_librarie
     assert code.co_filename == "/opt/python/stats/model.py"  # tracebacks name the file where Lambda mounts it
 
 
+def test_the_trim_drops_statsmodels_example_data_but_keeps_its_modules(tmp_path):
+    site = tmp_path / "python"
+    _distribution(site, "statsmodels", "0.15.0", {
+        "statsmodels/__init__.py": "", "statsmodels/datasets/__init__.py": "from . import nile\n",
+        "statsmodels/datasets/nile/__init__.py": "", "statsmodels/datasets/nile/nile.csv": "year,volume\n",
+        "statsmodels/datasets/nile/src/nile.dta": "binary", "statsmodels/tsa/data.csv": "kept\n"})
+
+    trim_layer.trim(site, without_runtime_sdk=False, without_core=None, sourceless=True)
+
+    left = {str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()}
+    assert {"statsmodels/datasets/__init__.pyc", "statsmodels/datasets/nile/__init__.pyc"} <= left
+    assert not any(p.endswith((".csv", ".dta")) and "datasets" in p for p in left)
+    assert "statsmodels/tsa/data.csv" in left  # data elsewhere is read at run time: kept
+    imported = subprocess.run([sys.executable, "-I", "-S", "-B", "-c",
+                               f"import sys; sys.path.insert(0, {str(site)!r}); import statsmodels.datasets"],
+                              capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+
+
 def test_the_core_trim_drops_the_runtime_sdk_and_compiles_unchecked_bytecode_beside_the_sources(tmp_path):
     site = _site(tmp_path)
 

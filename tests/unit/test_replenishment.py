@@ -97,6 +97,8 @@ def test_a_decision_carries_the_sigmas_the_policy_used():
     history = [10.0 + (i // 30) * 3 for i in range(240)]  # steps up every month: errors persist
     decided = forecast_demand(product(lead_time_days=10), history)
     assert decided.sigma_lead_time_demand is not None and decided.sigma_review_demand is not None
+    # over lead time + review the persisting errors add up: more than the two in quadrature
+    assert decided.sigma_protection_demand > np.hypot(decided.sigma_lead_time_demand, decided.sigma_review_demand)
     assert decided.sigma_lead_time_demand > decided.sigma_daily * np.sqrt(10)  # persistent errors add up
     with_stock = apply_policy(decided, product(lead_time_days=10), stock(0), None)
     without = apply_policy(decided.model_copy(update={"sigma_lead_time_demand": None, "sigma_review_demand": None}),
@@ -126,6 +128,20 @@ def test_demand_on_most_days_gets_the_spread_that_applies_now_intermittent_the_a
     assert float(smooth[0][0]) == pytest.approx(float(conditional_total_error_sigma(fit, y, 10, None, 365)[0]))
     assert float(sparse_[0][0]) == pytest.approx(float(total_error_sigma(fit, y, 10)[0]))
     assert float(smooth[0][0]) > float(sparse_[0][0]) and float(smooth[1][0]) > float(sparse_[1][0])
+
+
+def test_one_500_unit_day_neither_inflates_safety_stock_nor_buys_months_of_demand():
+    rng = np.random.default_rng(8)
+    clean = rng.poisson(5.0, 400).astype(float).tolist()
+    spiked = [*clean[:-30], 500.0, *clean[-29:]]  # one huge day a month ago
+    normal = decide_sku(product(), stock(20), clean, remaining=None)
+    decided = decide_sku(product(), stock(20), spiked, remaining=None)
+    assert decided.safety_stock < 1.3 * normal.safety_stock
+    assert decided.quantity < 1.3 * normal.quantity + 12
+    [day] = decided.outliers_capped
+    assert day.days_ago == 30 and day.value == 500.0 and day.capped_to < 30
+    assert "1 outlier day(s) in the history capped before forecasting (largest: 500 30 day(s) ago" in decided.reason
+    assert normal.outliers_capped == [] and "outlier" not in normal.reason
 
 
 def test_a_well_stocked_sku_is_not_ordered():
@@ -244,3 +260,24 @@ def test_a_sku_is_due_once_its_review_period_has_passed_since_its_last_review(la
     assert (waiting is None) == due
     if not due:
         assert waiting.outcome == "not_due" and waiting.reason.endswith("next on 2025-03-02")
+
+
+def test_a_products_method_set_is_what_its_forecast_chooses_from():
+    decided = forecast_demand(product(forecast_methods=["sarimax"]), steady(140))
+    assert decided.method == "sarimax"
+    decided = forecast_demand(product(forecast_methods=["ses", "snaive"]), steady(140))
+    assert set(decided.method.split("+")) <= {"ses", "snaive"}
+
+
+def test_the_method_names_a_product_accepts_are_the_forecasting_methods():
+    from typing import get_args
+
+    from orderflow.catalogue.domain import ForecastMethod
+    from orderflow.catalogue.requests import ReplenishmentIn
+    from orderflow.forecasting import METHODS
+
+    assert set(get_args(ForecastMethod)) == set(METHODS)
+    params = {"unit_cost": "4.00", "ordering_cost": "20", "holding_cost_rate": 0.25, "lead_time_days": 5}
+    assert ReplenishmentIn(**params, forecast_methods=["sarimax", "hw"]).forecast_methods == ["sarimax", "hw"]
+    with pytest.raises(ValueError, match="forecast_methods"):
+        ReplenishmentIn(**params, forecast_methods=["prophet"])

@@ -100,3 +100,19 @@ def test_reviews_the_run_would_skip_are_empty_and_noted():
     assert forecasts[5] is None and forecasts[12] is None  # under 14 days of history
     assert any("history too short" in note for note in notes)
     assert forecasts[40] is not None
+
+
+def test_a_model_with_a_yearly_wave_is_carried_forward_not_refitted():
+    from orderflow.forecasting import forecast
+    from orderflow.forecasting.methods import YearlyFit
+    from orderflow.replenishment.simulation.engine import _extend
+
+    rng = np.random.default_rng(2)
+    t = np.arange(3 * 365)
+    y = rng.poisson(40 + 12 * np.sin(2 * np.pi * t / 365)).astype(float)
+    fitted = forecast(y[:800], 14, 7).details["fitted"]
+    assert isinstance(fitted, YearlyFit)
+    carried = _extend(fitted, y[:900])
+    assert isinstance(carried, YearlyFit) and carried.n == 900
+    refitted = forecast(y[:900], 14, 7).details["fitted"]
+    np.testing.assert_allclose(carried.forecast(14), refitted.forecast(14), rtol=0.15)

@@ -354,3 +354,23 @@ def test_a_sku_is_decided_once_per_review_period_and_a_skip_is_decided_again_nex
     assert decide(3)[weekly]["outcome"] == "not_due"  # a second run of that cycle still waits
     assert decide(7)[weekly]["outcome"] == "not_needed"
     assert decide(7)[weekly]["outcome"] == "not_needed"  # reviewed in this cycle already: decided again
+
+
+def test_a_products_method_set_and_the_outliers_capped_show_in_its_decision(shop):
+    supplier = shop.supplier()
+    arima = shop.product(supplier, on_hand=0, forecast_methods=["sarimax"])
+    spiky = shop.product(supplier, on_hand=0, daily=None)
+    today = datetime.now(UTC).date()
+    week = [0.8, 1.0, 1.0, 1.1, 1.2, 1.4, 0.5]
+    rows = [{"sku": spiky, "day": (today - timedelta(days=n)).isoformat(),
+             "quantity": 600 if n == 10 else round(10 * week[n % 7])} for n in range(1, 121)]
+    assert shop.replenishment.import_history(rows) == {"imported": 120, "skipped": []}
+
+    _, decisions = shop.run()
+
+    assert decisions[arima]["method"] == "sarimax" and decisions[arima]["forecast_daily"] > 5
+    assert decisions[arima]["outliers_capped"] == []
+    [capped] = decisions[spiky]["outliers_capped"]
+    assert capped["days_ago"] == 10 and capped["value"] == 600 and capped["capped_to"] < 40
+    assert "1 outlier day(s) in the history capped" in decisions[spiky]["reason"]
+    assert decisions[spiky]["forecast_daily"] < 15  # the forecast follows the 10 a day, not the spike

@@ -1,8 +1,13 @@
 """The catalogue: products (with how each is bought) and customers (with their credit)."""
 
 from decimal import Decimal
+from typing import Literal
 
 from orderflow.shared.types import Model, Money, SignedMoney
+
+# The names of orderflow.forecasting.METHODS (a test keeps them in step; this module loads no numpy).
+ForecastMethod = Literal["snaive", "mean", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log",
+                         "sarimax", "gbm", "croston", "sba", "tsb"]
 
 
 class Replenishment(Model):
@@ -18,6 +23,7 @@ class Replenishment(Model):
     moq: int = 0
     pack_size: int = 1
     review_period_days: int = 1
+    forecast_methods: list[ForecastMethod] | None = None  # None: forecast()'s default candidate set
 
 
 class Product(Model):

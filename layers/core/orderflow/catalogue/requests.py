@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from orderflow.catalogue.domain import ForecastMethod
 from orderflow.shared.types import Identifier, Money, Strict
 
 
@@ -22,6 +23,9 @@ class ReplenishmentIn(Strict):
     moq: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] = 0
     pack_size: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1
     review_period_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 1
+    forecast_methods: Annotated[list[ForecastMethod], Field(min_length=1, max_length=14)] | None = Field(
+        None, description="the forecasting candidates for this product (default: the automatic set, "
+                          "docs/forecasting.md); e.g. [\"sarimax\", \"hw\", \"snaive\"] makes ARIMA a candidate")
 
 
 class ProductIn(Strict):

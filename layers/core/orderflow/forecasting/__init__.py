@@ -39,6 +39,7 @@ from orderflow.forecasting.core import (
 from orderflow.forecasting.intermittent import croston, sba, tsb
 from orderflow.forecasting.methods import METHODS
 from orderflow.forecasting.metrics import mase, rmsse
+from orderflow.forecasting.panel import forecast_many
 
 __all__ = [
     "ADI_CUTOFF",
@@ -53,6 +54,7 @@ __all__ = [
     "classify",
     "croston",
     "forecast",
+    "forecast_many",
     "mase",
     "rmsse",
     "sba",

@@ -12,6 +12,9 @@ import numpy as np
 # coefficient of variation of the non-zero demand sizes.
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
+# The largest demand per period accepted. Beyond it the squares the fits and σ add up overflow or
+# lose all precision (1e300 made σ infinite); a trillion units in one period is a data error.
+MAX_VALUE = 1e12
 
 
 class ForecastInputError(ValueError):
@@ -41,6 +44,9 @@ class Forecast:
     ``sigma`` is the standard deviation of the one-step-ahead forecast error of the method chosen
     (root mean square of its in-sample one-step errors, so a bias counts too), in the units of the
     history; the replenishment policy scales it to the protection interval.
+
+    ``intervals`` maps a coverage in percent (80, 95) to ``(lower, upper)`` arrays like ``mean``:
+    prediction intervals for each period (see ``orderflow.forecasting.intervals``).
     """
 
     mean: np.ndarray
@@ -48,11 +54,14 @@ class Forecast:
     method: str
     demand_class: str | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    intervals: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (what a run record stores)."""
         return {"mean": [float(v) for v in self.mean], "sigma": float(self.sigma), "method": self.method,
-                "demand_class": self.demand_class}
+                "demand_class": self.demand_class,
+                "intervals": {str(level): {"lower": [float(v) for v in lower], "upper": [float(v) for v in upper]}
+                              for level, (lower, upper) in self.intervals.items()}}
 
 
 def _positions(mask: np.ndarray, limit: int = 5) -> str:
@@ -78,6 +87,11 @@ def as_history(history: Any, name: str = "history") -> np.ndarray:
             "fill the gaps (e.g. with 0 for days without demand) before forecasting")
     if np.isinf(y).any():
         raise ForecastInputError(f"{name} contains infinite values at positions {_positions(np.isinf(y))}")
+    if (y > MAX_VALUE).any():
+        big = y > MAX_VALUE
+        raise ForecastInputError(
+            f"{name} contains values above {MAX_VALUE:g} at positions {_positions(big)} (first: {y[big][0]:g}); "
+            "that is not a plausible demand per period — check the units or the import")
     if (y < 0).any():
         raise ForecastInputError(
             f"{name} contains negative values at positions {_positions(y < 0)} "

@@ -154,6 +154,25 @@ class SeasonalNaiveFit(Fitted):
         return self.y[np.clip(idx, 0, None)]
 
 
+class MeanFit(Fitted):
+    """The historic average: every period forecast at the mean of all periods observed."""
+
+    method = "mean"
+
+    def __init__(self, y: np.ndarray):
+        self.y = y
+        self.totals = np.concatenate([[0.0], np.cumsum(y)])
+        errors = y[1:] - self.totals[1:-1] / np.arange(1, y.size)
+        self.sigma = _rms(errors) if errors.size else 0.0
+
+    def forecast(self, h: int) -> np.ndarray:
+        return np.full(h, self.totals[-1] / self.y.size)
+
+    def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray:
+        origins = np.asarray(origins)
+        return np.repeat((self.totals[origins] / origins)[:, None], h, axis=1)
+
+
 class PathFit(Fitted):
     """A flat forecast from a path of per-period estimates (Croston, SBA, TSB)."""
 
@@ -267,6 +286,31 @@ class Combination(Fitted):
         return np.mean([member.at_origins(origins, h) for member in self.members], axis=0)
 
 
+class YearlyFit(Fitted):
+    """A method fitted to a history divided by its yearly factor (:func:`.robust.yearly_profile`),
+    its forecasts multiplied back by the factor of the periods they forecast."""
+
+    def __init__(self, inner: Fitted, factor: Callable[[np.ndarray], np.ndarray], y: np.ndarray):
+        self.inner = inner
+        self.factor = factor
+        self.method = f"{inner.method} (yearly)"
+        self.first_origin = inner.first_origin
+        self.n = y.size
+        if y.size > 1:
+            errors = y[1:] - self.one_step(y.size)
+            self.sigma = _rms(errors) if np.isfinite(errors).any() else inner.sigma
+        else:
+            self.sigma = inner.sigma
+
+    def forecast(self, h: int) -> np.ndarray:
+        return self.at_origins(np.array([self.n]), h)[0]
+
+    def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray:
+        origins = np.asarray(origins)
+        periods = origins[:, None] + np.arange(h)[None, :]
+        return self.inner.at_origins(origins, h) * self.factor(periods.ravel()).reshape(periods.shape)
+
+
 # ------------------------------------------------------------------ fitting
 
 
@@ -368,37 +412,40 @@ class Method:
     seasonal: bool = False  # needs m > 1
     positive: bool = False  # needs every value > 0
     intermittent: bool = False  # built for series with many zeros
+    parameters: int = 0  # parameters estimated from the history (ties in the backtest go to fewer)
 
 
 METHODS: dict[str, Method] = {m.name: m for m in [
     Method("snaive", "seasonal naive: the same period one season earlier (the baseline)",
-           SeasonalNaiveFit, lambda m: 1),
+           SeasonalNaiveFit, lambda m: 1, parameters=0),
+    Method("mean", "historic average: the mean of the whole history", lambda y, m: MeanFit(y), lambda m: 2,
+           parameters=0),
     Method("ses", "simple exponential smoothing (statsmodels ExponentialSmoothing)",
-           lambda y, m: _exp_smoothing("ses", y, m), lambda m: 3),
+           lambda y, m: _exp_smoothing("ses", y, m), lambda m: 3, parameters=1),
     Method("holt", "Holt's linear method with a damped additive trend (statsmodels)",
-           lambda y, m: _exp_smoothing("holt", y, m, trend=True, damped=True), lambda m: 6),
+           lambda y, m: _exp_smoothing("holt", y, m, trend=True, damped=True), lambda m: 6, parameters=3),
     Method("hw", "Holt-Winters, additive seasonality, no trend (statsmodels)",
-           lambda y, m: _exp_smoothing("hw", y, m, seasonal="add"), lambda m: 2 * m + 2, seasonal=True),
+           lambda y, m: _exp_smoothing("hw", y, m, seasonal="add"), lambda m: 2 * m + 2, seasonal=True, parameters=2),
     Method("hw_damped", "Holt-Winters, additive seasonality, damped additive trend (statsmodels)",
            lambda y, m: _exp_smoothing("hw_damped", y, m, trend=True, damped=True, seasonal="add"),
-           lambda m: 2 * m + 4, seasonal=True),
+           lambda m: 2 * m + 4, seasonal=True, parameters=4),
     Method("hw_mul", "Holt-Winters, multiplicative seasonality, no trend (statsmodels)",
            lambda y, m: _exp_smoothing("hw_mul", y, m, seasonal="mul"),
-           lambda m: 2 * m + 2, seasonal=True, positive=True),
+           lambda m: 2 * m + 2, seasonal=True, positive=True, parameters=2),
     Method("hw_mul_damped", "Holt-Winters, multiplicative seasonality, damped additive trend (statsmodels)",
            lambda y, m: _exp_smoothing("hw_mul_damped", y, m, trend=True, damped=True, seasonal="mul"),
-           lambda m: 2 * m + 4, seasonal=True, positive=True),
+           lambda m: 2 * m + 4, seasonal=True, positive=True, parameters=4),
     Method("hw_log", "Holt-Winters on log values, additive seasonality, damped trend (statsmodels)",
            lambda y, m: _exp_smoothing("hw_log", y, m, trend=True, damped=True, seasonal="add", log=True),
-           lambda m: 2 * m + 4, seasonal=True, positive=True),
+           lambda m: 2 * m + 4, seasonal=True, positive=True, parameters=4),
     Method("sarimax", "SARIMA(0,1,1)(0,1,1)m, the airline model (statsmodels SARIMAX); slow",
-           lambda y, m: _sarimax(y, m), lambda m: 3 * m + 4),
+           lambda y, m: _sarimax(y, m), lambda m: 3 * m + 4, parameters=2),
     Method("croston", "Croston (1972): sizes and intervals smoothed separately, alpha 0.1",
-           lambda y, m: PathFit(y, intermittent.croston(y)), lambda m: 1, intermittent=True),
+           lambda y, m: PathFit(y, intermittent.croston(y)), lambda m: 1, intermittent=True, parameters=0),
     Method("sba", "Syntetos-Boylan approximation: Croston x (1 - alpha/2), alpha 0.1",
-           lambda y, m: PathFit(y, intermittent.sba(y)), lambda m: 1, intermittent=True),
+           lambda y, m: PathFit(y, intermittent.sba(y)), lambda m: 1, intermittent=True, parameters=0),
     Method("tsb", "Teunter-Syntetos-Babai: demand probability and size, alpha = beta = 0.1",
-           lambda y, m: PathFit(y, intermittent.tsb(y)), lambda m: 1, intermittent=True),
+           lambda y, m: PathFit(y, intermittent.tsb(y)), lambda m: 1, intermittent=True, parameters=0),
 ]}
 
 

@@ -15,7 +15,7 @@ from orderflow.catalogue import Product
 from orderflow.inventory import StockLevel
 from orderflow.replenishment.policy import PolicyInputError, inventory_position
 from orderflow.replenishment.policy import decide as policy_decide
-from orderflow.replenishment.runs import Decision, RunCounts
+from orderflow.replenishment.runs import CappedDemand, Decision, RunCounts
 
 if TYPE_CHECKING:  # numpy: imported only where a forecast is made
     from orderflow.forecasting import Forecast
@@ -117,19 +117,31 @@ def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Dec
                    f"{MIN_HISTORY_DAYS} needed")
     horizon = math.ceil(params.lead_time_days + params.review_period_days)
     try:
-        result = forecast(history, horizon=horizon, season_length=SEASON_LENGTH)
+        # intervals=False: the policy reads the σ of totals (total_sigmas), not per-day intervals
+        result = forecast(history, horizon=horizon, season_length=SEASON_LENGTH, intervals=False,
+                          methods=params.forecast_methods)  # the product's method set (e.g. with sarimax)
     except ForecastInputError as exc:
         raise Skip(f"history cannot be forecast: {exc}") from None
     except Exception as exc:  # a numerical failure in one SKU's fit must not stop the batch's other SKUs
         raise Skip(f"the forecast failed: {type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]) from None
     daily = [round(float(v), 4) for v in result.mean]
-    lead, review = total_sigmas(result.details["fitted"], history, float(result.sigma), params.lead_time_days,
-                                params.review_period_days, demand_class=result.demand_class)
+    # σ of totals from the history the model was fitted to: outliers capped (listed in the decision)
+    lead, review = total_sigmas(result.details["fitted"], result.details["history"], float(result.sigma),
+                                params.lead_time_days, params.review_period_days, demand_class=result.demand_class)
+    # and over lead time + review: what the policy's order-up-to regime covers (errors that persist
+    # make it more than the two added in quadrature)
+    protection, _ = total_sigmas(result.details["fitted"], result.details["history"], float(result.sigma),
+                                 params.lead_time_days + params.review_period_days, 0,
+                                 demand_class=result.demand_class)
+    capped = [CappedDemand(days_ago=len(history) - c["period"], value=c["value"], capped_to=round(c["capped_to"], 4))
+              for c in result.details.get("capped", [])]
     decision = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
                         demand_class=result.demand_class, method=result.method, history_days=len(history),
                         horizon_days=horizon, forecast=daily, forecast_daily=round(sum(daily) / horizon, 4),
                         sigma_daily=round(float(result.sigma), 4), sigma_lead_time_demand=round(float(lead[0]), 4),
-                        sigma_review_demand=round(float(review[0]), 4), unit_cost=params.unit_cost)
+                        sigma_review_demand=round(float(review[0]), 4),
+                        sigma_protection_demand=round(float(protection[0]), 4), outliers_capped=capped,
+                        unit_cost=params.unit_cost)
     return decision, result
 
 
@@ -181,6 +193,7 @@ def apply_policy(forecasted: Decision, product: Product, stock: StockLevel, rema
             "sigma_daily": forecasted.sigma_daily or 0.0,
             "sigma_lead_time_demand": forecasted.sigma_lead_time_demand,
             "sigma_review_demand": forecasted.sigma_review_demand,
+            "sigma_protection_demand": forecasted.sigma_protection_demand,
             "lead_time_days": params.lead_time_days,
             "sigma_lead_time_days": params.lead_time_sigma_days,
             "review_period_days": review,
@@ -201,8 +214,13 @@ def apply_policy(forecasted: Decision, product: Product, stock: StockLevel, rema
         raise Skip(f"replenishment parameters: {exc.message}") from None
     # Needed but the supplier cannot take any of it: skipped, for a planner to look at.
     outcome = "ordered" if decided.quantity > 0 else "skipped" if decided.capped else "not_needed"
+    reason = decided.reason
+    if forecasted.outliers_capped:
+        worst = max(forecasted.outliers_capped, key=lambda day: day.value - day.capped_to)
+        reason += (f" {len(forecasted.outliers_capped)} outlier day(s) in the history capped before forecasting "
+                   f"(largest: {worst.value:g} {worst.days_ago} day(s) ago, used as {worst.capped_to:g}).")
     return forecasted.model_copy(update={
-        "outcome": outcome, "reason": decided.reason, "quantity": decided.quantity, "capped": decided.capped,
+        "outcome": outcome, "reason": reason, "quantity": decided.quantity, "capped": decided.capped,
         "safety_stock": round(decided.safety_stock, 4), "reorder_point": round(decided.reorder_point, 4),
         "order_up_to": round(decided.order_up_to, 4), "eoq": round(decided.eoq, 4),
         "inventory_position": decided.inventory_position})

@@ -8,9 +8,12 @@ ones; docs/policy.md gives the definitions chosen here and a worked example.
            far below ROP the position is at the ordering review) plus the lead time's demand,
            mean d̄·LT + E[U], variance σ_LTD² + d̄²·σ_LT² + Var U. σ_LTD: σ of the lead-time total's
            forecast error (default σ_d·√LT); U from one review's demand (F_R, σ_RD, default σ_d·√R)
-    ROP  = max(E[X], the SL quantile of X)       gamma (default) or normal fitted to the moments
+    ROP  = max(E[X], the SL quantile of X)       gamma (default): of U + D_LT itself (cover_quantile);
+                                                 normal: fitted to the moments
     SS   = ROP − E[X]                            the expected stock left when the order arrives
     S    = ROP + F_R                             F_R: forecast over the review period (d̄·R by default)
+    EOQ ≤ 1.5·F_R (with R > 0): order up to S at every review, S = ROP = the SL quantile of the
+           demand over LT + R (mean d̄·LT + F_R, variance σ_LTD² + d̄²·σ_LT² + σ_RD²), need = S − IP
     IP   = on_hand + on_order − reserved − backordered
     IP ≤ ROP: need = max(EOQ, S − IP) → at least MOQ → up to a pack multiple;
               Q = min(need, capacity rounded down to a pack)
@@ -39,6 +42,7 @@ __all__ = [
     "PolicyDecision",
     "PolicyInputError",
     "PolicyInputs",
+    "cover_quantile",
     "decide",
     "economic_order_quantity",
     "gamma_quantile",
@@ -231,6 +235,79 @@ def undershoot(review_mean: float, review_sigma: float) -> tuple[float, float]:
     return mu * (1.0 + r2) / 2.0, mu * mu * max(0.0, (1.0 + 3.0 * r2 + 2.0 * r2 * r2) / 3.0 - (1.0 + r2) ** 2 / 4.0)
 
 
+COVER_GRID = 64  # cells of the undershoot's grid in the U + D_LT convolution (0.3 % of the quantile at most vs 160)
+ORDER_UP_TO_EOQ_RATIO = 1.5  # EOQ at most this many review periods' demand: order up to S every review
+
+
+def _gamma_cdf(x: float, mean: float, variance: float) -> float:
+    """P(D ≤ x) for a gamma D with this mean and variance (a step at the mean without variance).
+    Shapes of 10 and more use Wilson–Hilferty's cube-root normal (error below 1e-3)."""
+    if mean <= 0 or variance <= 0:
+        return 1.0 if x >= mean else 0.0
+    if x <= 0:
+        return 0.0
+    c = variance / (9.0 * mean * mean)  # 1 / (9k)
+    if c <= 1.0 / 90.0:
+        return _STANDARD_NORMAL.cdf(((x / mean) ** (1.0 / 3.0) - 1.0 + c) / math.sqrt(c))
+    return _lower_gamma_regularised(mean * mean / variance, x * mean / variance)
+
+
+def cover_quantile(service_level: float, review_mean: float, review_sigma: float, lead_mean: float,
+                   lead_variance: float) -> float:
+    """The `service_level` quantile of X = U + D_L, the demand the reorder point covers, from the
+    distributions themselves rather than a gamma fitted to X's moments: U is the equilibrium excess
+    of a review's demand D_R (gamma, ``review_mean``, ``review_sigma``; density (1 − F_R(u)) / μ_R,
+    the same renewal model as :func:`undershoot`), D_L a gamma with the lead-time moments. For
+    smooth demand U is close to uniform on [0, μ_R], with no tail: when a review's demand is large
+    beside the lead time's (L < R), a gamma fitted to U + D_L puts the quantile too high and the
+    achieved service level comes out at 97–98 % for a 95 % target.
+
+    U is put on a grid of :data:`COVER_GRID` cells (from the integral of 1 − F_R), D_L's CDF is read
+    exactly at half-grid points, and convolved; the quantile is read off the convolution's CDF by
+    bisection, linearly interpolated."""
+    level = _number("target_service_level", service_level, minimum=None)
+    mu = _number("review_period_forecast", review_mean)
+    sigma = min(_number("sigma_review_demand", review_sigma), CV_MAX * mu)
+    u_mean, u_var = undershoot(mu, sigma)
+    if mu <= 0:
+        return reorder_level(level, lead_mean, lead_variance)
+    lead_sd = math.sqrt(max(lead_variance, 0.0))
+    top = u_mean + 8.0 * math.sqrt(u_var) + lead_mean + 8.0 * lead_sd + 1e-9
+    step = top / COVER_GRID
+    # U: G(u) = (1/μ)∫_0^u (1 − F_R(t)) dt = u(1 − F_R(u))/μ + F⁺(u), F⁺ the gamma CDF with one more
+    # unit of shape (same scale): exact. Each cell's mass is placed at its middle.
+    theta = sigma * sigma / mu
+
+    def u_cdf(u: float) -> float:
+        if sigma <= 0:
+            return min(1.0, u / mu)
+        return min(1.0, u * (1.0 - _gamma_cdf(u, mu, sigma * sigma)) / mu
+                   + _gamma_cdf(u, mu + theta, sigma * sigma + theta * theta))
+
+    edges = [u_cdf(i * step) for i in range(COVER_GRID + 1)]
+    u_mass = [edges[i + 1] - edges[i] for i in range(COVER_GRID)]
+    u_mass[-1] += 1.0 - edges[-1]
+    # P(X ≤ k·step) = Σ_i P(U in cell i) · F_L(k·step − (i + ½)·step): U discretised (its density,
+    # (1 − F_R)/μ_R, is bounded), D_L's CDF exact at the half-grid points.
+    lead_cdf = [_gamma_cdf((j + 0.5) * step, lead_mean, lead_variance) for j in range(2 * COVER_GRID + 1)]
+
+    def cdf(k: int) -> float:
+        return sum(u_mass[i] * lead_cdf[k - i - 1] for i in range(min(k, COVER_GRID)))
+
+    low, high = 0, 2 * COVER_GRID + 1  # cdf(low) < level ≤ cdf(high)
+    if cdf(high - 1) < level:
+        return (high - 1) * step
+    while high - low > 1:
+        middle = (low + high) // 2
+        if cdf(middle) >= level:
+            high = middle
+        else:
+            low = middle
+    below, above = cdf(low), cdf(high)
+    fraction = (level - below) / (above - below) if above > below else 1.0
+    return (low + fraction) * step  # the CDF taken as linear between grid points
+
+
 LeadTimeDemand = Literal["gamma", "normal"]
 
 
@@ -334,6 +411,9 @@ class PolicyInputs(BaseModel):
     sigma_review_demand: NonNegative | None = Field(
         None, description="σ of the forecast error of the demand total over one review period, units; "
                           "default sigma_daily·√review_period_days")
+    sigma_protection_demand: NonNegative | None = Field(
+        None, description="σ of the forecast error of the demand total over lead time + one review period, "
+                          "units (the order-up-to regime's cover); default sqrt(σ_LTD² + σ_RD²)")
     lead_time_days: NonNegative
     sigma_lead_time_days: NonNegative = 0.0
     review_period_days: NonNegative = 0.0
@@ -434,12 +514,29 @@ def decide(inputs: PolicyInputs | Mapping[str, Any]) -> PolicyDecision:
                   else p.sigma_daily * math.sqrt(p.lead_time_days))
     review_sigma = (p.sigma_review_demand if p.sigma_review_demand is not None
                     else p.sigma_daily * math.sqrt(p.review_period_days))
-    u_mean, u_var = undershoot(review_forecast, review_sigma) if p.review_period_days > 0 else (0.0, 0.0)
-    cover_mean = d_daily * p.lead_time_days + u_mean
-    cover_var = lead_sigma**2 + (d_daily * p.sigma_lead_time_days) ** 2 + u_var
-    rop = max(cover_mean, reorder_level(p.target_service_level, cover_mean, cover_var, p.lead_time_demand))
+    lead_var = lead_sigma**2 + (d_daily * p.sigma_lead_time_days) ** 2
+    order_up_to = p.review_period_days > 0 and review_forecast > 0 and eoq <= ORDER_UP_TO_EOQ_RATIO * review_forecast
+    if order_up_to:
+        # Small EOQ: order up to S at every review. The order placed now is the last one in before the
+        # next review's arrives, so S covers the demand over lead time + review period (docs/policy.md §3).
+        cover_mean = d_daily * p.lead_time_days + review_forecast
+        protection_var = (p.sigma_protection_demand**2 if p.sigma_protection_demand is not None
+                          else lead_sigma**2 + review_sigma**2)
+        cover_var = protection_var + (d_daily * p.sigma_lead_time_days) ** 2
+        rop = max(cover_mean, reorder_level(p.target_service_level, cover_mean, cover_var, p.lead_time_demand))
+        s_level = rop
+    else:
+        u_mean, u_var = undershoot(review_forecast, review_sigma) if p.review_period_days > 0 else (0.0, 0.0)
+        cover_mean = d_daily * p.lead_time_days + u_mean
+        cover_var = lead_var + u_var
+        if p.review_period_days > 0 and review_forecast > 0 and p.lead_time_demand == "gamma":
+            quantile = cover_quantile(p.target_service_level, review_forecast, review_sigma,
+                                      d_daily * p.lead_time_days, lead_var)
+        else:
+            quantile = reorder_level(p.target_service_level, cover_mean, cover_var, p.lead_time_demand)
+        rop = max(cover_mean, quantile)
+        s_level = rop + review_forecast
     ss = rop - cover_mean
-    s_level = rop + review_forecast
     ip = inventory_position(p.on_hand, p.on_order, p.reserved, p.backordered)
     common = {
         "sku": p.sku,
@@ -450,18 +547,27 @@ def decide(inputs: PolicyInputs | Mapping[str, Any]) -> PolicyDecision:
         "order_up_to": s_level,
         "inventory_position": ip,
     }
-    if ip > rop:
+    if ip > rop or (order_up_to and ip >= s_level):
         reason = f"No order: inventory position {ip} is above the reorder point {_fmt(rop)}."
         return PolicyDecision(**common, need=0.0, quantity=0, capped=False, reason=reason)
 
     gap = s_level - ip
-    need = max(eoq, gap)
-    which = "the EOQ" if eoq >= gap else "the order-up-to gap"
     position = f"({ip})" if ip < 0 else str(ip)
-    head = (
-        f"inventory position {ip} is at or below the reorder point {_fmt(rop)}; "
-        f"need = max(EOQ {_fmt(eoq)}, order-up-to {_fmt(s_level)} − {position} = {_fmt(gap)}) = {_fmt(need)} ({which})"
-    )
+    if order_up_to:
+        need = gap
+        head = (
+            f"inventory position {ip} is below the order-up-to level {_fmt(s_level)} (EOQ {_fmt(eoq)} is at most "
+            f"{ORDER_UP_TO_EOQ_RATIO:g} reviews' demand: ordered up to it every review); "
+            f"need = {_fmt(s_level)} − {position} = {_fmt(need)}"
+        )
+    else:
+        need = max(eoq, gap)
+        which = "the EOQ" if eoq >= gap else "the order-up-to gap"
+        head = (
+            f"inventory position {ip} is at or below the reorder point {_fmt(rop)}; "
+            f"need = max(EOQ {_fmt(eoq)}, order-up-to {_fmt(s_level)} − {position} = {_fmt(gap)}) = {_fmt(need)} "
+            f"({which})"
+        )
     quantity, how = order_quantity(need, p.moq, p.pack_size, p.supplier_capacity)
     capped = p.supplier_capacity is not None and quantity < _round_up(max(need, p.moq), p.pack_size)
     capped = capped and need > _EPS

@@ -49,6 +49,14 @@ class ReplenishmentRun(BaseModel):
     note: str | None = None
 
 
+class CappedDemand(BaseModel):
+    """A day of demand history capped as an outlier before the forecast (orderflow.forecasting.robust)."""
+
+    days_ago: int = Field(description="1 is the last day of the history the forecast read")
+    value: float = Field(description="the recorded demand")
+    capped_to: float = Field(description="what the forecast and its σ used instead")
+
+
 class Decision(BaseModel):
     """What one run decided for one SKU, and why (``GET /replenishment/runs/{run_id}``)."""
 
@@ -67,6 +75,10 @@ class Decision(BaseModel):
         None, description="σ of the forecast error of the demand total over the lead time (units)")
     sigma_review_demand: float | None = Field(
         None, description="σ of the forecast error of the demand total over one review period (units)")
+    sigma_protection_demand: float | None = Field(
+        None, description="σ of the forecast error of the demand total over lead time + one review period (units)")
+    outliers_capped: list[CappedDemand] = Field(
+        default=[], description="history days capped as outliers before forecasting (docs/forecasting.md)")
     safety_stock: float | None = None
     reorder_point: float | None = None
     order_up_to: float | None = None

@@ -17,8 +17,10 @@ from orderflow.forecasting.methods import (
     Combination,
     ExpSmoothingFit,
     Fitted,
+    MeanFit,
     PathFit,
     SeasonalNaiveFit,
+    YearlyFit,
     ZeroFit,
     fit_method,
 )
@@ -123,12 +125,15 @@ def _filtered(decided: Decision, model: Fitted, y: np.ndarray, origins: Sequence
         sigmas.append(math.sqrt(squares[origin - 2] / seen) if seen else 0.0)
     lead, review = total_sigmas(fit, y, sigmas, params.lead_time_days, params.review_period_days, origins,
                                 demand_class=decided.demand_class)
+    protection, _ = total_sigmas(fit, y, sigmas, params.lead_time_days + params.review_period_days, 0, origins,
+                                 demand_class=decided.demand_class)
     out = []
     for i, (origin, mean) in enumerate(zip(origins, means, strict=True)):
         daily = [round(float(v), 4) for v in mean]
         out.append(decided.model_copy(update={
             "forecast": daily, "forecast_daily": round(sum(daily) / horizon, 4), "sigma_daily": round(sigmas[i], 4),
             "sigma_lead_time_demand": round(float(lead[i]), 4), "sigma_review_demand": round(float(review[i]), 4),
+            "sigma_protection_demand": round(float(protection[i]), 4),
             "history_days": min(origin, MAX_HISTORY_DAYS)}))
     return out
 
@@ -138,12 +143,14 @@ def _extend(fit: Fitted, y: np.ndarray) -> Fitted:
     parameters kept."""
     if isinstance(fit, Combination):
         return Combination([_extend(member, y) for member in fit.members], y)
-    if isinstance(fit, SeasonalNaiveFit | PathFit):  # no estimated parameters: the same as a refit
+    if isinstance(fit, SeasonalNaiveFit | PathFit | MeanFit):  # no estimated parameters: the same as a refit
         return fit_method(fit.method, y, SEASON_LENGTH)
     if isinstance(fit, ZeroFit):
         return fit
     if isinstance(fit, ExpSmoothingFit):
         return _smooth_forward(fit, y)
+    if isinstance(fit, YearlyFit):  # the inner model runs on the history divided by the yearly factor
+        return YearlyFit(_extend(fit.inner, y / fit.factor(np.arange(y.size))), fit.factor, y)
     raise TypeError(f"cannot carry a {fit.method} model forward")
 
 

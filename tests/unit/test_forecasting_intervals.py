@@ -1,0 +1,58 @@
+"""orderflow.forecasting: 80 % and 95 % prediction intervals and their coverage on held-out days."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from orderflow.forecasting import forecast
+from orderflow.forecasting.intervals import prediction_intervals
+from orderflow.forecasting.methods import fit_method
+
+
+def weekly_poisson(seed: int, days: int = 400 + 28) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    week = np.array([0.7, 0.9, 1.0, 1.0, 1.1, 1.6, 0.7])
+    return rng.poisson(rng.uniform(5, 60) * week[np.arange(days) % 7]).astype(float)
+
+
+def test_intervals_cover_held_out_days_at_their_level():
+    hits = {80: [], 95: []}
+    for seed in range(40):
+        y = weekly_poisson(seed)
+        result = forecast(y[:-28], 28, 7)
+        for level, (lower, upper) in result.intervals.items():
+            hits[level].append((y[-28:] >= lower) & (y[-28:] <= upper))
+    assert np.mean(hits[80]) == pytest.approx(0.80, abs=0.04)
+    assert np.mean(hits[95]) == pytest.approx(0.95, abs=0.03)
+
+
+def test_intervals_nest_around_the_forecast_and_never_go_below_zero():
+    rng = np.random.default_rng(3)
+    sparse = np.where(rng.random(300) < 0.1, rng.integers(1, 6, 300), 0).astype(float)
+    for y in (weekly_poisson(1), sparse, np.full(30, 4.0)):
+        result = forecast(y, 14, 7)
+        low80, high80 = result.intervals[80]
+        low95, high95 = result.intervals[95]
+        assert (low95 <= low80).all() and (low80 <= result.mean + 1e-9).all()
+        assert (result.mean <= high80 + 1e-9).all() and (high80 <= high95).all()
+        assert (low95 >= 0).all()
+    assert result.to_dict()["intervals"]["95"]["upper"] == [float(v) for v in high95]
+
+
+def test_a_noisier_series_gets_wider_intervals():
+    rng = np.random.default_rng(5)
+    calm = 50 + rng.normal(0, 2, 300)
+    wild = 50 + rng.normal(0, 10, 300)
+    width = {name: np.subtract(*forecast(y, 7, 1).intervals[80][::-1]).mean() for name, y in
+             (("calm", calm), ("wild", wild))}
+    assert width["wild"] > 3 * width["calm"]
+
+
+def test_without_errors_to_learn_from_the_interval_is_normal_around_the_forecast():
+    y = np.array([5.0, 6.0, 5.0])
+    fit = fit_method("snaive", y, 1)
+    mean = np.full(3, 5.0)
+    (lower, upper), = prediction_intervals(fit, y, mean, sigma=1.0, levels=(95,)).values()
+    np.testing.assert_allclose(lower, 5.0 - 1.959963984540054)
+    assert (upper >= 5.0 + 1.959963984540054 - 1e-9).all()
