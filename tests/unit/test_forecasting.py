@@ -17,14 +17,8 @@ from orderflow.forecasting import (
     mase,
     rmsse,
 )
-from orderflow.forecasting.methods import (
-    YEAR_HALF_WINDOW,
-    applicable,
-    conditional_total_error_sigma,
-    fit_method,
-    heuristic_initial_states,
-    total_error_sigma,
-)
+from orderflow.forecasting.fits import YEAR_HALF_WINDOW, conditional_total_error_sigma, total_error_sigma
+from orderflow.forecasting.methods import applicable, fit_method, heuristic_initial_states
 
 
 def weekly(n: int = 210, seed: int = 1, level: float = 40.0) -> np.ndarray:

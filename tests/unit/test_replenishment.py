@@ -118,7 +118,8 @@ def test_without_a_finished_window_the_one_step_sigma_is_scaled_by_root_days():
 
 
 def test_demand_on_most_days_gets_the_spread_that_applies_now_intermittent_the_average():
-    from orderflow.forecasting.methods import conditional_total_error_sigma, fit_method, total_error_sigma
+    from orderflow.forecasting.fits import conditional_total_error_sigma, total_error_sigma
+    from orderflow.forecasting.methods import fit_method
 
     rng = np.random.default_rng(4)
     y = rng.poisson(np.repeat([10.0, 40.0, 12.0, 45.0, 10.0, 40.0], 91)).astype(float)  # ends in a high spell

@@ -104,7 +104,7 @@ def test_reviews_the_run_would_skip_are_empty_and_noted():
 
 def test_a_model_with_a_yearly_wave_is_carried_forward_not_refitted():
     from orderflow.forecasting import forecast
-    from orderflow.forecasting.methods import YearlyFit
+    from orderflow.forecasting.fits import YearlyFit
     from orderflow.replenishment.simulation.engine import _extend
 
     rng = np.random.default_rng(2)

@@ -15,17 +15,9 @@ from orderflow.forecasting.core import (
     check_positive_int,
     classify,
 )
+from orderflow.forecasting.fits import Fitted, SeasonalNaiveFit, YearlyFit, ZeroFit
 from orderflow.forecasting.intervals import prediction_intervals
-from orderflow.forecasting.methods import (
-    METHODS,
-    Combination,
-    Fitted,
-    SeasonalNaiveFit,
-    YearlyFit,
-    ZeroFit,
-    applicable,
-    fit_method,
-)
+from orderflow.forecasting.methods import METHODS, Combination, applicable, fit_method
 from orderflow.forecasting.robust import as_mask, cap_outliers, impute_stockouts, yearly_profile
 
 # The default candidate set: cheap enough for >= 50 two-year daily series per second and core.

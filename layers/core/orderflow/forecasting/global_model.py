@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from orderflow.forecasting.auto import BACKTEST_ORIGINS, backtest_window
-from orderflow.forecasting.methods import METHODS, Fitted, Method, _rms
+from orderflow.forecasting.fits import Fitted, _rms
+from orderflow.forecasting.methods import METHODS, Method
 
 MIN_ORIGIN = 7  # a week of history before the first origin the model forecasts from
 LEVEL_DAYS = 28

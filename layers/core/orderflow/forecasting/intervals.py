@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from orderflow.forecasting.methods import Fitted
+from orderflow.forecasting.fits import Fitted
 
 LEVELS = (80, 95)
 INTERVAL_ORIGINS = 364

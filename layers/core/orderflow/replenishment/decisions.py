@@ -160,7 +160,7 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
     (``orderflow.forecasting.methods.conditional_total_error_sigma``)."""
     import numpy as np
 
-    from orderflow.forecasting.methods import conditional_total_error_sigma, total_error_sigma
+    from orderflow.forecasting.fits import conditional_total_error_sigma, total_error_sigma
 
     y = np.asarray(history, dtype=float)
     at = np.atleast_1d(np.asarray(y.size if origins is None else origins))

@@ -13,8 +13,7 @@ import numpy as np
 
 from orderflow.catalogue import Product, Replenishment
 from orderflow.forecasting import classify
-from orderflow.forecasting.methods import (
-    Combination,
+from orderflow.forecasting.fits import (
     ExpSmoothingFit,
     Fitted,
     MeanFit,
@@ -22,8 +21,8 @@ from orderflow.forecasting.methods import (
     SeasonalNaiveFit,
     YearlyFit,
     ZeroFit,
-    fit_method,
 )
+from orderflow.forecasting.methods import Combination, fit_method
 from orderflow.replenishment.decisions import (
     MAX_HISTORY_DAYS,
     MIN_HISTORY_DAYS,
