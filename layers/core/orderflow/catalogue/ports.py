@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from orderflow.catalogue.domain import Customer, Product
-from orderflow.catalogue.requests import CustomerIn, ProductIn
 from orderflow.shared.ports import Change, Read
+
+if TYPE_CHECKING:  # request bodies: the workflow steps, which take none, never build their models
+    from orderflow.catalogue.requests import CustomerIn, ProductIn
 
 
 class Products(Protocol):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from orderflow.catalogue.domain import Customer, Product
 from orderflow.catalogue.ports import Customers, Products, StockThresholds
-from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
 from orderflow.shared.errors import ConditionFailed, Conflict, NotFound
 from orderflow.shared.ports import Store
 from orderflow.shared.types import utc_now
+
+if TYPE_CHECKING:  # request bodies: functions that take none never build their models
+    from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
 
 
 class CatalogueService:

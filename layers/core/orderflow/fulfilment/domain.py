@@ -6,7 +6,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from iso3166 import countries_by_alpha2
 from pydantic import Field, field_validator
 
 from orderflow.shared.types import MAIN_LOCATION, Identifier, Model, Strict
@@ -29,6 +28,8 @@ class Address(Strict):
     @field_validator("country")
     @classmethod
     def iso_country(cls, value: str) -> str:
+        from iso3166 import countries_by_alpha2  # loaded by the first address checked, not at cold start
+
         code = value.upper()
         if code not in countries_by_alpha2:
             raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. GB, DE, US)")

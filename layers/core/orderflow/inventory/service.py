@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orderflow.inventory.domain import StockLevel, StockPosition
 from orderflow.inventory.ports import Arrivals, Backorders, Catalogue, Locations, Stock
-from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, Unprocessable
 from orderflow.shared.types import MAIN_LOCATION
+
+if TYPE_CHECKING:  # request bodies: functions that take none never build their models
+    from orderflow.inventory.requests import StockAdjustmentIn
 
 
 class InventoryService:
