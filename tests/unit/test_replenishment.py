@@ -202,7 +202,7 @@ def test_counts_add_up_per_outcome():
                  Decision(sku="F", outcome="not_due", reason="Not due")]
     counts = tally(decisions)
     assert counts.model_dump() == {"skus": 6, "ordered": 2, "not_needed": 1, "already_ordered": 1, "not_due": 1,
-                                   "skipped": 1, "sent": 0, "units_ordered": 42}
+                                   "skipped": 1, "sent": 0, "awaiting_approval": 0, "units_ordered": 42}
     assert (counts + counts).ordered == 4
 
 

@@ -354,3 +354,35 @@ def test_a_sku_is_decided_once_per_review_period_and_a_skip_is_decided_again_nex
     assert decide(3)[weekly]["outcome"] == "not_due"  # a second run of that cycle still waits
     assert decide(7)[weekly]["outcome"] == "not_needed"
     assert decide(7)[weekly]["outcome"] == "not_needed"  # reviewed in this cycle already: decided again
+
+
+def test_a_generated_po_above_the_threshold_waits_for_approval_and_an_expired_one_is_decided_again(shop):
+    """The nightly run holds a purchase order worth more than its supplier's approval threshold; a buyer's
+    approval sends it. One whose approval expired is cancelled by the next run, which decides its SKU again."""
+    supplier_id = f"sup-{shop.prefix}-{uuid.uuid4().hex[:4]}"
+    shop.purchasing.put_supplier(supplier_id, SupplierIn(name="Pricey", approval_threshold=Decimal("50")))
+    held, expiring = shop.product(supplier_id, on_hand=0), shop.product(supplier_id, on_hand=0)
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    old, _ = shop.purchasing.draft(cycle=yesterday, run_id=f"run-gone-{shop.prefix}",
+                                   supplier=shop.purchasing.get_supplier(supplier_id), sku=expiring, quantity=40,
+                                   unit_cost=Decimal("4.00"), lead_time_days=5)
+    assert shop.purchasing.send(old.po_id).status == "PENDING_APPROVAL"
+    shop.stack.boto3_client("dynamodb").update_item(
+        TableName=get_settings().purchase_orders_table, Key={"po_id": {"S": old.po_id}},
+        UpdateExpression="SET approval_expires_at = :past",
+        ExpressionAttributeValues={":past": {"S": f"{yesterday}T03:00:00.000Z"}})
+
+    run, decisions = shop.run()
+
+    expired = shop.purchasing.get_purchase_order(old.po_id)
+    assert expired.status == "CANCELLED" and "approval expired" in expired.timeline[-1].reason
+    for sku in (held, expiring):
+        assert decisions[sku]["outcome"] == "ordered"
+        po = shop.purchasing.get_purchase_order(decisions[sku]["po_id"])
+        assert po.status == "PENDING_APPROVAL" and po.total > 50
+        assert shop.on_order(sku) == decisions[sku]["quantity"]  # the expired 40 no longer counted
+    assert run["counts"]["awaiting_approval"] >= 2 and shop.messages(supplier_id) == []
+
+    sent = shop.purchasing.approve(decisions[held]["po_id"], by="buyer-1")
+    assert sent.status == "SENT" and [e.by for e in sent.timeline][-2:] == ["buyer-1", "buyer-1"]
+    assert [m["po_id"] for m in shop.messages(supplier_id)] == [decisions[held]["po_id"]]

@@ -81,6 +81,7 @@ def return_service(settings: Settings | None = None, orders: OrderService | None
 
 
 def purchasing_service(settings: Settings | None = None) -> PurchasingService:
+    from orderflow.catalogue.adapters.products import ProductsRepository
     from orderflow.inventory.adapters.stock import StockRepository
     from orderflow.platform.dynamo import DynamoStore
     from orderflow.purchasing.adapters.purchase_orders import PurchaseOrdersRepository
@@ -91,7 +92,8 @@ def purchasing_service(settings: Settings | None = None) -> PurchasingService:
     s = settings or get_settings()
     return PurchasingService(s, DynamoStore(), SuppliersRepository(s.suppliers_table),
                              PurchaseOrdersRepository(s.purchase_orders_table), StockRepository(s.stock_table),
-                             SupplierQueues(s.supplier_queue_prefix), inventory_service(s))
+                             SupplierQueues(s.supplier_queue_prefix), inventory_service(s),
+                             ProductsRepository(s.products_table))
 
 
 def replenishment_service(settings: Settings | None = None) -> ReplenishmentService:

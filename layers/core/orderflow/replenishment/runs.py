@@ -25,6 +25,7 @@ class RunCounts(BaseModel):
     not_due: int = 0  # SKUs reviewed less than their review period ago: decided on a later cycle
     skipped: int = 0  # SKUs that could not be decided (missing parameters, bad history, ...)
     sent: int = 0  # purchase orders put on supplier queues
+    awaiting_approval: int = 0  # purchase orders worth more than the approval threshold: PENDING_APPROVAL
     units_ordered: int = 0
 
     def __add__(self, other: RunCounts) -> RunCounts:

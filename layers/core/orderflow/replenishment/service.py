@@ -104,9 +104,10 @@ class ReplenishmentService:
         run = self.runs.start(ReplenishmentRun(run_id=run_id, cycle=cycle, status=RunStatus.RUNNING,
                                                trigger=trigger, started_at=started_at, note=note))
         cancelled = self.cancel_stale_drafts(run)
+        expired = self.purchasing.expire_approvals()
         total = max(1, math.ceil(self.products.count() / max(1, self.settings.replenishment_batch_size)))
         return {"run_id": run_id, "cycle": run.cycle, "total_segments": total, "segments": list(range(total)),
-                "stale_drafts_cancelled": cancelled}
+                "stale_drafts_cancelled": cancelled, "approvals_expired": expired}
 
     def cancel_stale_drafts(self, run: ReplenishmentRun) -> int:
         """Cancel the drafts of earlier cycles that their run never sent (it failed or was stopped): their
@@ -156,8 +157,12 @@ class ReplenishmentService:
         """Send: put the batch's drafts on their suppliers' queues (a draft sent already is left as is),
         then store what the batch did under the run (a retried batch overwrites its own result)."""
         done = Decided.model_validate(decided)
-        sent = sum(1 for po_id in done.po_ids if self.purchasing.send(po_id).status != PurchaseOrderStatus.DRAFT)
-        counts = done.counts.model_copy(update={"sent": done.counts.sent + sent})
+        statuses = [self.purchasing.send(po_id).status for po_id in done.po_ids]
+        waiting = sum(1 for status in statuses if status == PurchaseOrderStatus.PENDING_APPROVAL)
+        sent = sum(1 for status in statuses if status not in (PurchaseOrderStatus.DRAFT,
+                                                              PurchaseOrderStatus.PENDING_APPROVAL))
+        counts = done.counts.model_copy(update={"sent": done.counts.sent + sent,
+                                                "awaiting_approval": done.counts.awaiting_approval + waiting})
         result = BatchResult(batch=Batch.model_validate(batch), counts=counts)
         self.runs.put_batch_result(run_id, result.batch.segment, result.counts)
         return result.model_dump(mode="json")

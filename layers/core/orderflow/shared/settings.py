@@ -1,6 +1,7 @@
 """Configuration read once from the environment (the template sets it per function)."""
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -42,6 +43,10 @@ class Settings(BaseModel):
     supplier_replies_queue_url: str | None = None
     stock_arrivals_queue_url: str | None = None
     supplier_queue_prefix: str = "orderflow-po-"
+    # A purchase order worth more than this (a supplier's own approval_threshold wins) waits for approval
+    # for at most purchase_approval_hours, then is cancelled and the next run decides again.
+    purchase_approval_threshold: Decimal = Decimal("10000")
+    purchase_approval_hours: int = 72
     simulations_table: str = "simulations"
     locations_table: str = "locations"
     simulation_state_machine_arn: str | None = None
