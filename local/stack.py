@@ -27,7 +27,8 @@ from typing import Any, ClassVar, TypeVar
 import boto3
 from botocore.client import BaseClient
 
-from orderflow_local import fidelity, supplier_sim
+from orderflow_local import contention, express, fidelity, streams, supplier_sim
+from orderflow_local import faults as faults_module
 from orderflow_local.auth import LocalIssuer
 from orderflow_local.http_api import HttpApiServer, Route
 from orderflow_local.resources import create_resources, render_definition
@@ -81,10 +82,14 @@ class LocalStack:
         stack_name: str = DEFAULT_STACK_NAME,
         sqs_visibility_timeout: int | None = LOCAL_SQS_VISIBILITY_TIMEOUT,
         simulate_suppliers: bool = True,
+        faults: faults_module.Faults | None = None,
     ) -> None:
         """``sqs_visibility_timeout``: see :class:`~orderflow_local.fidelity.SqsEventSources` (``None``
         keeps each queue's). ``simulate_suppliers``: run :mod:`~orderflow_local.supplier_sim` when the
-        template has supplier queues."""
+        template has supplier queues. ``faults``: which of AWS's harsher behaviours to switch on
+        (:class:`~orderflow_local.faults.Faults`; default: ``ORDERFLOW_LOCAL_FAULTS``, else none)."""
+        self.faults = faults if faults is not None else faults_module.Faults.from_env()
+        self.faults.check()
         doc = read_template(template_path)
         declared = doc.get("Parameters") or {}
         overrides = {k: v for k, v in LOCAL_PARAMETER_DEFAULTS.items() if k in declared}
@@ -103,6 +108,8 @@ class LocalStack:
         self._http: HttpApiServer | None = None
         self._timer: ScheduleTimer | None = None
         self._sqs_sources: fidelity.SqsEventSources | None = None
+        self._streams: streams.StreamPollers | None = None
+        self._dice: faults_module.Dice | None = None
         self._supplier_sim: supplier_sim.SimulatedSuppliers | None = None
         self._endpoint: str | None = None
         self._in_process: InProcess | None = None
@@ -144,6 +151,9 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         fidelity.install()
+        self._dice = faults_module.configure(self.faults)
+        self._exit.callback(faults_module.configure, faults_module.Faults())
+        self._exit.callback(contention.reset)
         werkzeug = logging.getLogger("werkzeug")
         self._exit.callback(werkzeug.setLevel, werkzeug.level)
         werkzeug.setLevel(logging.ERROR)
@@ -174,6 +184,11 @@ class LocalStack:
         )
         self._exit.callback(self._sqs_sources.stop)
         self._sqs_sources.start()
+        if self.faults.stream_poller:
+            self._streams = streams.StreamPollers(self.resources, self.boto3_client, self._invoke_by_arn,
+                                                  poll_seconds=self.faults.stream_poll_seconds)
+            self._exit.callback(self._streams.stop)
+            self._streams.start()
 
         self._http = HttpApiServer(self.resources, self._runtime, self._api_port, HOST, self.issuer)
         self._http.start()
@@ -193,6 +208,7 @@ class LocalStack:
 
     def _release(self) -> None:
         self._runtime = self._http = self._timer = self._sqs_sources = self._supplier_sim = None
+        self._streams = None
         self._endpoint = self._in_process = None
         with LocalStack._active_lock:
             LocalStack._active = None
@@ -219,6 +235,27 @@ class LocalStack:
         """The simulated supplier; ``None`` if the template has no supplier queues or it was turned off."""
         _started(self._runtime)
         return self._supplier_sim
+
+    def set_faults(self, faults: faults_module.Faults) -> None:
+        """Change the rates while the stack runs (``stream_poller`` is fixed at start); the dice start
+        again from ``faults.seed``."""
+        _started(self._runtime)
+        if faults.stream_poller != self.faults.stream_poller:
+            raise ValueError("stream_poller is chosen when the stack starts")
+        self.faults = faults
+        self._dice = faults_module.configure(faults)
+        contention.reset()
+
+    @property
+    def injected(self) -> dict[str, int]:
+        """How many faults of each kind :attr:`faults` injected so far (``{}`` with none switched on)."""
+        return dict(_started(self._dice).injected)
+
+    @property
+    def stream_pollers(self) -> streams.StreamPollers | None:
+        """The DynamoDB Streams pollers (``faults.stream_poller``); ``None`` when moto delivers inline."""
+        _started(self._runtime)
+        return self._streams
 
     @property
     def api_url(self) -> str:
@@ -263,12 +300,44 @@ class LocalStack:
             input=json.dumps(payload),
         )["executionArn"]
 
+    def describe_execution(self, execution_arn: str) -> dict[str, Any]:
+        """``DescribeExecution``'s answer, for an Express execution too: AWS refuses to describe those (as
+        the local endpoint does), so the stack reads moto in-process, where AWS would read the
+        execution log. For an Express start run more than once, the latest run."""
+        if self._express(execution_arn):
+            from moto.stepfunctions.responses import get_backend
+
+            described = express.execution(get_backend(moto_account(), REGION), execution_arn)
+            if described is None:
+                raise LookupError(f"no execution {execution_arn}")
+            return described
+        return self.boto3_client("stepfunctions").describe_execution(executionArn=execution_arn)
+
+    def list_executions(self, state_machine: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The executions of the state machine with logical id ``state_machine`` (each run of an Express
+        start run again counts), read in-process: AWS lists no Express executions, and neither does the
+        local endpoint."""
+        from moto.stepfunctions.responses import get_backend
+
+        arn = self.resources.state_machine(state_machine).arn
+        backend = get_backend(moto_account(), REGION)
+        runs = [e for m in backend.state_machines if m.arn == arn for e in m.executions]
+        return [{"executionArn": e.execution_arn, "name": e.name, "status": e.status} for e in runs
+                if status is None or e.status == status]
+
+    def _express(self, execution_arn: str) -> bool:
+        prefixes = [m.arn.replace(":stateMachine:", ":execution:") + ":"
+                    for m in self.resources.state_machines if m.type == "EXPRESS"]
+        return any(execution_arn.startswith(prefix) for prefix in prefixes)
+
     def wait_for_execution(self, execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
-        """``describe_execution`` once the execution has left RUNNING; ``TimeoutError`` otherwise."""
-        sfn = self.boto3_client("stepfunctions")
+        """:meth:`describe_execution` once the execution has left RUNNING; ``TimeoutError`` otherwise."""
         deadline = time.monotonic() + timeout
         while True:
-            described = sfn.describe_execution(executionArn=execution_arn)
+            try:
+                described = self.describe_execution(execution_arn)
+            except LookupError:
+                described = {"status": "RUNNING"}  # an Express start not yet recorded
             if described["status"] != "RUNNING":
                 return described
             if time.monotonic() > deadline:
@@ -334,6 +403,12 @@ def _clear_environment_caches() -> None:
         aws.reset()
     if settings is not None:
         settings.get_settings.cache_clear()
+
+
+def moto_account() -> str:
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    return DEFAULT_ACCOUNT_ID
 
 
 def _started(value: T | None) -> T:

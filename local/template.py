@@ -126,6 +126,9 @@ class StreamEvent:
     starting_position: str
     function_response_types: list[str]
     enabled: bool
+    bisect_on_error: bool = False
+    maximum_retry_attempts: int = -1  # AWS's default: until the record expires
+    on_failure_arn: str | None = None  # DestinationConfig.OnFailure.Destination
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,8 @@ class StateMachine:
     schedules: list[ScheduleEvent] = field(default_factory=list)
     logging: dict[str, Any] = field(default_factory=dict)
     """The ``Logging`` property (CloudFormation's LoggingConfiguration); empty when not set."""
+    tracing: dict[str, Any] = field(default_factory=dict)
+    """The ``Tracing`` property (``{"Enabled": true}``); empty when not set."""
 
 
 @dataclass(frozen=True)
@@ -561,6 +566,9 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
                         starting_position=ep.get("StartingPosition", "TRIM_HORIZON"),
                         function_response_types=list(ep.get("FunctionResponseTypes", [])),
                         enabled=bool(ep.get("Enabled", True)),
+                        bisect_on_error=bool(ep.get("BisectBatchOnFunctionError", False)),
+                        maximum_retry_attempts=int(ep.get("MaximumRetryAttempts", -1)),
+                        on_failure_arn=((ep.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
                     )
                 )
             case "Schedule":
@@ -673,6 +681,7 @@ def resolve_template(
                     substitutions={k: _env_value(v) for k, v in (props.get("DefinitionSubstitutions") or {}).items()},
                     schedules=_state_machine_schedules(logical_id, props),
                     logging=dict(props.get("Logging") or {}),
+                    tracing=dict(props.get("Tracing") or {}),
                 )
             )
     return Template(

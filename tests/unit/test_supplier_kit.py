@@ -251,7 +251,10 @@ def test_listen_offline_takes_the_local_endpoint_and_needs_no_credentials(no_aws
 def test_listen_against_aws_without_credentials_says_so_in_one_line(no_aws_credentials: None) -> None:
     result = CliRunner().invoke(supplier_app, ["listen", "--queue", AWS_QUEUE, "--wait", "0", "--aws-endpoint", ""])
     assert result.exit_code == 1
-    assert result.stderr.count("\n") == 1 and "Unable to locate credentials" in result.stderr
+    # One line naming what failed and what to check. Alone, boto3 finds no credentials ("Unable to locate
+    # credentials"); after other suites in the same process it may find some and fail to connect instead:
+    # either way the user gets the same one line, never a traceback.
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: cannot receive from {AWS_QUEUE}")
     assert "check AWS credentials" in result.stderr and "Traceback" not in result.output
 
 
