@@ -233,3 +233,40 @@ def test_a_shipped_po_cannot_be_cancelled(api, stack):
     assert api.http.get(f"/purchase-orders/{po['po_id']}").json()["status"] == "SHIPPED"
     assert_error(api.http.post(f"/purchase-orders/{po['po_id']}/cancel"), 409, "CONFLICT")
     assert on_order(api, sku) == 6
+
+
+# ------------------------------------------------------------------ several suppliers per SKU
+def test_a_product_takes_several_suppliers_and_a_po_to_the_second_is_priced_on_its_terms(api, stack):
+    first, second = supplier(api), supplier(api)
+    sku = unique("SKU-")
+    body = {"name": sku, "unit_price": 5, "replenishment": {"ordering_cost": 20, "holding_cost_rate": 0.2},
+            "suppliers": [{"supplier_id": second["supplier_id"], "unit_cost": 3.25, "lead_time_days": 9,
+                           "priority": 2},
+                          {"supplier_id": first["supplier_id"], "unit_cost": 2.75, "lead_time_days": 4, "moq": 50}]}
+    stored = api.http.put(f"/products/{sku}", json=body)
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["supplier_id"] == first["supplier_id"]  # the first choice (lowest priority)
+    assert (stored.json()["replenishment"]["unit_cost"], stored.json()["replenishment"]["moq"]) == (2.75, 50)
+    assert [s["supplier_id"] for s in api.http.get(f"/products/{sku}").json()["suppliers"]] == [
+        second["supplier_id"], first["supplier_id"]]
+
+    po = create(api, {"supplier_id": second["supplier_id"], "lines": [{"sku": sku, "quantity": 10}]})
+    assert po.status_code == 201, po.text
+    assert po.json()["lines"][0]["unit_cost"] == 3.25 and po.json()["total"] == 32.5
+
+
+@pytest.mark.parametrize("change", [
+    {"supplier_id": "manual-not-listed"},
+    {"suppliers": []},
+    {"suppliers": [{"supplier_id": "manual-a", "unit_cost": 1, "lead_time_days": 2}] * 2},
+    {"suppliers": [{"supplier_id": "manual-a", "unit_cost": 1, "lead_time_days": 0}]},
+    {"suppliers": [{"supplier_id": "manual-a", "unit_cost": 1.001, "lead_time_days": 2}]},
+    {"suppliers": None, "supplier_id": "manual-a"},  # then replenishment lacks unit_cost and lead time
+])
+def test_a_bad_supplier_list_is_422_and_stores_nothing(api, change):
+    sku = unique("SKU-")
+    body = {"name": sku, "unit_price": 5, "replenishment": {"ordering_cost": 20, "holding_cost_rate": 0.2},
+            "suppliers": [{"supplier_id": "manual-a", "unit_cost": 1, "lead_time_days": 2}], **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    assert_error(api.http.put(f"/products/{sku}", json=body), 422, "VALIDATION_FAILED")
+    assert api.http.get(f"/products/{sku}").status_code == 404

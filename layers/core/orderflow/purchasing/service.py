@@ -95,7 +95,7 @@ class PurchasingService:
 
     # ------------------------------------------------------------------ purchase orders
     def draft(self, *, cycle: str, run_id: str | None, supplier: Supplier, sku: str, quantity: int,
-              unit_cost: Decimal, lead_time_days: float) -> tuple[PurchaseOrder, bool]:
+              unit_cost: Decimal, lead_time_days: float, po_id: str | None = None) -> tuple[PurchaseOrder, bool]:
         """One transaction: the purchase order (DRAFT; only if this cycle has none for the SKU), the SKU's
         ``on_order``, and the supplier's capacity for the cycle. ``(po, False)`` when it existed already."""
         if quantity <= 0:
@@ -104,7 +104,7 @@ class PurchasingService:
             raise Unprocessable(f"supplier {supplier.supplier_id} is not active", {"supplier_id": supplier.supplier_id})
         now = utc_now()
         po = PurchaseOrder(
-            po_id=purchase_order_id(cycle, sku), supplier_id=supplier.supplier_id, cycle=cycle, run_id=run_id,
+            po_id=po_id or purchase_order_id(cycle, sku), supplier_id=supplier.supplier_id, cycle=cycle, run_id=run_id,
             status=P.DRAFT, lines=[PurchaseOrderLine(sku=sku, quantity=quantity, unit_cost=unit_cost)],
             total=unit_cost * quantity,
             expected_by=(date.fromisoformat(cycle) + timedelta(days=math.ceil(lead_time_days))).isoformat(),
@@ -311,13 +311,12 @@ class PurchasingService:
             product = products.get(line.sku)
             if product is None:
                 raise Unprocessable(f"unknown SKU {line.sku}", {"sku": line.sku, "problem": "unknown_sku"})
-            if product.supplier_id != supplier.supplier_id:
+            source = next((s for s in product.sources() if s.supplier_id == supplier.supplier_id), None)
+            if source is None and product.supplier_id != supplier.supplier_id:
                 raise Unprocessable(f"supplier {supplier.supplier_id} does not supply {line.sku}",
                                     {"sku": line.sku, "supplier_id": supplier.supplier_id,
                                      "problem": "not_supplied"})
-            cost = line.unit_cost
-            if cost is None and product.replenishment is not None:
-                cost = product.replenishment.unit_cost
+            cost = line.unit_cost if line.unit_cost is not None else source.unit_cost if source else None
             if cost is None:
                 raise Unprocessable(f"{line.sku} has no unit cost from {supplier.supplier_id}: give unit_cost",
                                     {"sku": line.sku, "problem": "no_unit_cost"})
@@ -326,7 +325,7 @@ class PurchasingService:
 
     def _default_expected_by(self, supplier_id: str, lines: list[PurchaseOrderLine], today: str) -> str | None:
         products = self.products.get_many([line.sku for line in lines]) if self.products else {}
-        leads = [p.replenishment.lead_time_days for p in products.values() if p.replenishment is not None]
+        leads = [s.lead_time_days for p in products.values() for s in p.sources() if s.supplier_id == supplier_id]
         if not leads:
             return None
         return (date.fromisoformat(today) + timedelta(days=math.ceil(max(leads)))).isoformat()

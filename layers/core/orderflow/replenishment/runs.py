@@ -50,6 +50,15 @@ class ReplenishmentRun(BaseModel):
     note: str | None = None
 
 
+class SupplierOrder(BaseModel):
+    """One supplier's part of a SKU's order in a run."""
+
+    supplier_id: str
+    po_id: str
+    quantity: int
+    reason: str
+
+
 class Decision(BaseModel):
     """What one run decided for one SKU, and why (``GET /replenishment/runs/{run_id}``)."""
 
@@ -77,5 +86,8 @@ class Decision(BaseModel):
     capped: bool = False
     po_id: str | None = None
     unit_cost: Money | None = None
+    supplier_choice: str | None = Field(None, description="which supplier and why, when the SKU has several")
+    orders: list[SupplierOrder] = Field(default=[], description="each purchase order drafted, when the SKU's "
+                                                               "quantity was split between suppliers")
 
 
