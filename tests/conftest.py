@@ -14,6 +14,7 @@ import pytest
 
 from orderflow import wiring
 from orderflow.catalogue import CatalogueService
+from orderflow.fulfilment import FulfilmentService
 from orderflow.inventory import InventoryService
 from orderflow.orders import OrderService
 from orderflow_local.stack import LocalStack
@@ -71,7 +72,13 @@ class Api:
         return response.json()
 
     def stock(self, sku: str) -> dict:
-        return self.http.get(f"/stock/{sku}").json()
+        """The SKU's totals over every location (``stock_at`` reads one location's level)."""
+        position = self.http.get(f"/stock/{sku}").json()
+        return {k: v for k, v in position.items() if k not in ("locations", "location_id")}
+
+    def stock_at(self, sku: str, location_id: str) -> dict:
+        position = self.http.get(f"/stock/{sku}").json()
+        return next((level for level in position["locations"] if level["location_id"] == location_id), {})
 
     def credit(self, customer_id: str) -> dict:
         return self.http.get(f"/customers/{customer_id}").json()
@@ -98,15 +105,16 @@ def api(stack: LocalStack) -> Api:
 
 
 class InProcess:
-    """The services the order path wires (orders, catalogue, inventory) on one set of tables. A test calls
+    """The services the order path wires (orders, catalogue, inventory, fulfilment) on one set of tables. A test calls
     each operation on this one object, as a client of the whole order side would; each name is looked up
     on the order service, then the catalogue's, then the inventory's."""
 
-    def __init__(self, orders: OrderService, catalogue: CatalogueService, inventory: InventoryService):
-        self.orders_service, self.catalogue, self.inventory = orders, catalogue, inventory
+    def __init__(self, orders: OrderService, catalogue: CatalogueService, inventory: InventoryService,
+                 fulfilment: FulfilmentService):
+        self.orders_service, self.catalogue, self.inventory, self.fulfilment = orders, catalogue, inventory, fulfilment
 
     def __getattr__(self, name: str) -> Any:
-        for service in (self.orders_service, self.catalogue, self.inventory):
+        for service in (self.orders_service, self.catalogue, self.inventory, self.fulfilment):
             if hasattr(service, name):
                 return getattr(service, name)
         raise AttributeError(name)
@@ -150,6 +158,6 @@ def in_process_service() -> Iterator[InProcess]:
         fields = {k.lower(): v for k, v in environment.items() if k.lower() in Settings.model_fields}
         settings = Settings(**{**fields, "order_state_machine_arn": machine, "stock_arrivals_queue_url": arrivals})
         yield InProcess(wiring.order_service(settings), wiring.catalogue_service(settings),
-                        wiring.inventory_service(settings))
+                        wiring.inventory_service(settings), wiring.fulfilment_service(settings))
         aws.reset()
         get_settings.cache_clear()

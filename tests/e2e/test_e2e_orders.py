@@ -41,8 +41,11 @@ def test_happy_order_is_reserved_shipped_and_delivered(shop):
     assert statuses(order) == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED", "SHIPPED", "DELIVERED"]
     assert all(entry["at"] for entry in order["timeline"])
     assert order["shipment"]["shipped_at"] and order["shipment"]["delivered_at"]
-    assert shop.client.get_stock(widget) | {"sku": None} == {
-        "sku": None, "on_hand": 8, "reserved": 0, "available": 8, "on_order": 0, "backordered": 0}
+    stock = shop.client.get_stock(widget)
+    totals = {"on_hand": 8, "reserved": 0, "available": 8, "on_order": 0, "backordered": 0}
+    assert {k: stock[k] for k in totals} == totals
+    assert [{k: level[k] for k in ("location_id", *totals)} for level in stock["locations"]] == [
+        {"location_id": "main", **totals}]  # no location named: everything at the main location
     assert shop.client.get_stock(gadget)["on_hand"] == 2
     listed = shop.client.list_orders(customer)["orders"]
     assert [o["order_id"] for o in listed] == [created["order_id"]]

@@ -103,8 +103,11 @@ def test_reserved_stock_cannot_be_written_off(api, call):
 
     status, body = call("POST", f"/stock/{sku}/adjustments", {"quantity": -2, "reason": "damaged"})
     assert status == 409 and body["error"]["details"]["available"] == 1
-    assert api.stock(sku) | {"sku": None} == {"sku": None, "on_hand": 3, "reserved": 2, "available": 1,
-                                               "on_order": 0, "backordered": 0}
+    stock = api.stock(sku)
+    totals = {"on_hand": 3, "reserved": 2, "available": 1, "on_order": 0, "backordered": 0}
+    assert {k: stock[k] for k in totals} == totals
+    main = api.stock_at(sku, "main")  # no location named: everything at the main location
+    assert {k: main[k] for k in totals} == totals
     api.http.post(f"/orders/{order_id}/cancel")
 
 
@@ -178,5 +181,6 @@ def test_product_threshold_is_kept_beside_available(api, call, stack):
     status, _ = call("PUT", f"/products/{sku}", {"name": "Lamp", "unit_price": 3, "low_stock_threshold": 2})
     assert status == 200
     table = next(t.name for t in stack.resources.tables if t.logical_id == "StockTable")
-    level = stack.boto3_client("dynamodb").get_item(TableName=table, Key={"sku": {"S": sku}, "record": {"S": "LEVEL"}})
+    level = stack.boto3_client("dynamodb").get_item(TableName=table,
+                                                    Key={"sku": {"S": sku}, "record": {"S": "LEVEL#main"}})
     assert level["Item"]["threshold"] == {"N": "2"} and level["Item"]["available"] == {"N": "4"}

@@ -138,10 +138,10 @@ def test_a_cancelled_transaction_publishes_nothing_for_its_items(stack, api):
 
     def receive_first_if_second_has(units: int) -> None:
         dynamodb.transact_write_items(TransactItems=[
-            {"Update": {"TableName": table, "Key": {"sku": {"S": first}, "record": {"S": "LEVEL"}},
+            {"Update": {"TableName": table, "Key": {"sku": {"S": first}, "record": {"S": "LEVEL#main"}},
                         "UpdateExpression": "ADD on_hand :q, available :q", "ExpressionAttributeValues": {
                             ":q": {"N": "5"}}}},
-            {"ConditionCheck": {"TableName": table, "Key": {"sku": {"S": second}, "record": {"S": "LEVEL"}},
+            {"ConditionCheck": {"TableName": table, "Key": {"sku": {"S": second}, "record": {"S": "LEVEL#main"}},
                                 "ConditionExpression": "available >= :n",
                                 "ExpressionAttributeValues": {":n": {"N": str(units)}}}},
         ])
@@ -162,7 +162,7 @@ def test_a_cancelled_transaction_publishes_nothing_for_its_items(stack, api):
 def stream_record(stack, sequence: str, sku: str) -> dict:
     """A stream record of a new stock level of ``sku`` holding 2 units."""
     arn = stack.boto3_client("dynamodb").describe_table(TableName=stock_table(stack))["Table"]["LatestStreamArn"]
-    level = {"sku": {"S": sku}, "record": {"S": "LEVEL"}, "on_hand": {"N": "2"}, "available": {"N": "2"}}
+    level = {"sku": {"S": sku}, "record": {"S": "LEVEL#main"}, "on_hand": {"N": "2"}, "available": {"N": "2"}}
     return {"eventID": sequence, "eventName": "INSERT", "eventSource": "aws:dynamodb", "eventSourceARN": arn,
             "dynamodb": {"SequenceNumber": sequence, "ApproximateCreationDateTime": 1_900_000_000,
                          "Keys": {"sku": level["sku"], "record": level["record"]}, "NewImage": level,

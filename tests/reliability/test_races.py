@@ -128,7 +128,7 @@ def test_orders_racing_for_scarce_stock_reserve_exactly_what_there_is(url, stack
 
         def watch() -> None:
             while not stop.is_set():
-                item = dynamodb.get_item(TableName=stock_table, Key={"sku": {"S": hot}, "record": {"S": "LEVEL"}})
+                item = dynamodb.get_item(TableName=stock_table, Key={"sku": {"S": hot}, "record": {"S": "LEVEL#main"}})
                 counters = item.get("Item", {})
                 seen.append({c: int(counters[c]["N"]) if c in counters else 0
                              for c in ("on_hand", "reserved", "available")})

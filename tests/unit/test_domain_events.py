@@ -94,7 +94,8 @@ def test_a_write_that_keeps_the_status_or_a_delete_publishes_nothing() -> None:
 
 # ------------------------------------------------------------------ stock
 def level(available: int, threshold: int | None = 10, on_hand: int | None = None, reserved: int = 0) -> dict:
-    item = {"sku": "SKU-1", "record": "LEVEL", "on_hand": Decimal(available + reserved if on_hand is None else on_hand),
+    item = {"sku": "SKU-1", "record": "LEVEL#main",
+            "on_hand": Decimal(available + reserved if on_hand is None else on_hand),
             "reserved": Decimal(reserved), "available": Decimal(available), "on_order": Decimal(0),
             "backordered": Decimal(0)}
     if threshold is not None:
@@ -119,15 +120,15 @@ def test_the_stock_low_event_carries_the_level_threshold_and_change_identity() -
     (event,) = conforming(events_for(Table.STOCK, level(11, reserved=1), level(10, reserved=2), sequence="777",
                                      approximate_time=1_893_553_445))
     assert event.detail == {
-        "version": 1, "event_id": "stock:SKU-1:777:StockLow", "occurred_at": "2030-01-02T03:04:05.000Z",
-        "sku": "SKU-1", "on_hand": 12, "reserved": 2, "available": 10, "on_order": 0, "backordered": 0,
-        "threshold": 10,
+        "version": 1, "event_id": "stock:SKU-1@main:777:StockLow", "occurred_at": "2030-01-02T03:04:05.000Z",
+        "sku": "SKU-1", "location_id": "main", "on_hand": 12, "reserved": 2, "available": 10, "on_order": 0,
+        "backordered": 0, "threshold": 10,
     }
 
 
 def test_creating_a_stock_record_is_not_a_crossing_only_its_first_stock_is() -> None:
     # PUT /products with a low_stock_threshold creates the level with the threshold alone.
-    created = {"sku": "SKU-1", "record": "LEVEL", "threshold": Decimal(5)}
+    created = {"sku": "SKU-1", "record": "LEVEL#main", "threshold": Decimal(5)}
     assert stock_events(None, created) == []
     # Its first receipt: no StockLow-then-StockRecovered pair, just the goods arriving...
     assert stock_events(created, level(20, threshold=5)) == ["StockReceived"]

@@ -35,6 +35,7 @@ def catalogue_service(settings: Settings | None = None) -> CatalogueService:
 
 def inventory_service(settings: Settings | None = None) -> InventoryService:
     from orderflow.catalogue.adapters.products import ProductsRepository
+    from orderflow.fulfilment.adapters.locations import LocationsRepository
     from orderflow.inventory import InventoryService
     from orderflow.inventory.adapters.arrivals import StockArrivals
     from orderflow.inventory.adapters.stock import StockRepository
@@ -42,12 +43,14 @@ def inventory_service(settings: Settings | None = None) -> InventoryService:
 
     s = settings or get_settings()
     return InventoryService(StockRepository(s.stock_table), ProductsRepository(s.products_table),
-                            StockArrivals(s.stock_arrivals_queue_url), OrderWorkflow(s.order_state_machine_arn))
+                            StockArrivals(s.stock_arrivals_queue_url), OrderWorkflow(s.order_state_machine_arn),
+                            LocationsRepository(s.locations_table))
 
 
 def order_service(settings: Settings | None = None) -> OrderService:
     from orderflow.catalogue.adapters.customers import CustomersRepository
     from orderflow.catalogue.adapters.products import ProductsRepository
+    from orderflow.fulfilment.adapters.locations import LocationsRepository
     from orderflow.inventory.adapters.arrivals import StockArrivals
     from orderflow.inventory.adapters.demand import DemandRepository
     from orderflow.inventory.adapters.stock import StockRepository
@@ -60,7 +63,7 @@ def order_service(settings: Settings | None = None) -> OrderService:
     return OrderService(s, DynamoStore(), OrdersRepository(s.orders_table), OrderWorkflow(s.order_state_machine_arn),
                         StockRepository(s.stock_table), CustomersRepository(s.customers_table),
                         ProductsRepository(s.products_table), DemandRepository(s.demand_table),
-                        StockArrivals(s.stock_arrivals_queue_url))
+                        StockArrivals(s.stock_arrivals_queue_url), LocationsRepository(s.locations_table))
 
 
 def return_service(settings: Settings | None = None, orders: OrderService | None = None,

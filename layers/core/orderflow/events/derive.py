@@ -46,6 +46,7 @@ _RETURN_STAGE = {"REQUESTED": 0, "APPROVED": 1, "REJECTED": 1, "RECEIVED": 2, "R
                  "REFUNDED": 4}
 _RECEIVED = _RETURN_STAGE["RECEIVED"]
 _STOCK_COUNTERS = ("on_hand", "reserved", "available", "on_order", "backordered")
+_LEVEL = "LEVEL#"  # a stock level at one location: LEVEL#<location_id> (inventory.adapters.stock)
 
 # A purchase order's status → its event (PARTIALLY_CONFIRMED is an acknowledgement of less than ordered).
 PURCHASE_ORDER_STATUS_EVENTS = {"SENT": "PurchaseOrderSent", "ACKNOWLEDGED": "PurchaseOrderAcknowledged",
@@ -125,17 +126,18 @@ def _order_event(change: _Change, detail_type: str, **fields: Any) -> DomainEven
 # ------------------------------------------------------------------ stock
 def _stock_events(change: _Change) -> list[DomainEvent]:
     new, old = change.new, change.old or {}
-    if new.get("record") != "LEVEL":
-        return []
-    sku = new["sku"]
+    if not str(new.get("record", "")).startswith(_LEVEL):
+        return []  # a backorder's wait, not a level
+    sku, location = new["sku"], new["record"][len(_LEVEL):]
     level = {c: int(new.get(c, 0)) for c in _STOCK_COUNTERS}
+    key = f"{sku}@{location}"
     events = []
     received = level["on_hand"] - int(old.get("on_hand", 0))
     if received > 0:
-        events.append(change.event("StockReceived", sku, sku=sku, quantity=received, **level))
+        events.append(change.event("StockReceived", key, sku=sku, location_id=location, quantity=received, **level))
     was_low, is_low = _low(old), _low(new)
     if is_low != was_low:
-        events.append(change.event("StockLow" if is_low else "StockRecovered", sku, sku=sku,
+        events.append(change.event("StockLow" if is_low else "StockRecovered", key, sku=sku, location_id=location,
                                    threshold=new.get("threshold"), **level))
     return events
 

@@ -9,9 +9,7 @@ from typing import Annotated
 from iso3166 import countries_by_alpha2
 from pydantic import Field, field_validator
 
-from orderflow.shared.types import Identifier, Model, Strict
-
-MAIN_LOCATION = "main"  # always exists: stock, receipts and returns without a location land here
+from orderflow.shared.types import MAIN_LOCATION, Identifier, Model, Strict
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 OptionalText = Annotated[str, Field(max_length=200)] | None

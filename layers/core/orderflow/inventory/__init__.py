@@ -4,8 +4,9 @@ and returns leave behind.
 Public surface for other areas: this module, and ``orderflow.inventory.requests`` (the HTTP bodies).
 """
 
-from orderflow.inventory.domain import Line, StockArrival, StockLevel
+from orderflow.inventory.domain import Line, StockArrival, StockLevel, StockPosition, Units
 from orderflow.inventory.ports import Arrivals, Backorders, Demand, Stock
 from orderflow.inventory.service import InventoryService
 
-__all__ = ["Arrivals", "Backorders", "Demand", "InventoryService", "Line", "Stock", "StockArrival", "StockLevel"]
+__all__ = ["Arrivals", "Backorders", "Demand", "InventoryService", "Line", "Stock", "StockArrival", "StockLevel",
+           "StockPosition", "Units"]

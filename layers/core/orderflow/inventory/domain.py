@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+from pydantic import Field
 
 from orderflow.shared.types import Model
 
+COUNTERS = ("on_hand", "reserved", "available", "on_order", "backordered")
+
 
 class StockLevel(Model):
+    """A SKU's counters: at one location (``location_id``), or summed over every location (None)."""
+
     sku: str
+    location_id: str | None = None
     on_hand: int = 0
     reserved: int = 0
     available: int = 0
     on_order: int = 0
     backordered: int = 0
+
+
+class StockPosition(StockLevel):
+    """A SKU's totals, with the level at each location that holds it (``GET /stock/{sku}``). The totals are
+    the sums over ``locations``."""
+
+    locations: list[StockLevel] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, sku: str, levels: list[StockLevel]) -> StockPosition:
+        totals = {c: sum(getattr(level, c) for level in levels) for c in COUNTERS}
+        return cls(sku=sku, locations=sorted(levels, key=lambda level: level.location_id or ""), **totals)
+
+    def at(self, location_id: str) -> StockLevel:
+        return next((level for level in self.locations if level.location_id == location_id),
+                    StockLevel(sku=self.sku, location_id=location_id))
 
 
 class Line(Protocol):
@@ -24,6 +48,14 @@ class Line(Protocol):
 
     @property
     def quantity(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Units:
+    """So many units of a SKU: a line as stock sees it (an allocation at one location, say)."""
+
+    sku: str
+    quantity: int
 
 
 class StockArrival(Model):

@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
-from orderflow.inventory.domain import StockLevel
-from orderflow.inventory.ports import Arrivals, Backorders, Catalogue, Stock
+from typing import Any
+
+from orderflow.inventory.domain import StockLevel, StockPosition
+from orderflow.inventory.ports import Arrivals, Backorders, Catalogue, Locations, Stock
 from orderflow.inventory.requests import StockAdjustmentIn
-from orderflow.shared.errors import ConditionFailed, Conflict, NotFound
+from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, Unprocessable
+from orderflow.shared.types import MAIN_LOCATION
 
 
 class InventoryService:
-    def __init__(self, stock: Stock, catalogue: Catalogue, arrivals: Arrivals, backorders: Backorders):
+    def __init__(self, stock: Stock, catalogue: Catalogue, arrivals: Arrivals, backorders: Backorders,
+                 locations: Locations):
         self.stock, self.catalogue, self.arrivals, self.backorders = stock, catalogue, arrivals, backorders
+        self.locations = locations
 
-    def get_stock(self, sku: str) -> StockLevel:
+    def get_stock(self, sku: str) -> StockPosition:
         self._known(sku)
         return self.stock.get(sku)
 
     def adjust_stock(self, sku: str, adjustment: StockAdjustmentIn) -> StockLevel:
-        """Receive (positive) or write off (negative) stock. The caller announces a receipt
-        (``stock_arrived``) once it is stored, so backorders waiting for it are woken."""
-        self._known(sku)
+        """Receive (positive) or write off (negative) stock at a location (the main one unless named). The
+        caller announces a receipt (``stock_arrived``) once it is stored, so backorders waiting are woken."""
+        product = self._known(sku)
+        location = adjustment.location_id
+        if location != MAIN_LOCATION and self.locations.get(location) is None:
+            raise Unprocessable(f"unknown location {location}: create it with PUT /locations/{location}",
+                                {"location_id": location})
         try:
-            return self.stock.adjust(sku, adjustment.quantity)
+            return self.stock.adjust(sku, adjustment.quantity, location, product.low_stock_threshold)
         except ConditionFailed:
-            level = self.stock.get(sku)
-            raise Conflict(f"cannot remove {-adjustment.quantity} of {sku}: only {level.available} available "
-                           "(reserved stock cannot be written off)",
-                           {"sku": sku, "available": level.available}) from None
+            level = self.stock.get(sku).at(location)
+            raise Conflict(f"cannot remove {-adjustment.quantity} of {sku} at {location}: only {level.available} "
+                           "available there (reserved stock cannot be written off)",
+                           {"sku": sku, "location_id": location, "available": level.available}) from None
 
     def stock_arrived(self, skus: list[str]) -> None:
         """Announce that stock of ``skus`` arrived; ``wake_backorders`` runs on each announcement,
@@ -49,6 +58,8 @@ class InventoryService:
             woken += 1
         return woken
 
-    def _known(self, sku: str) -> None:
-        if self.catalogue.get(sku) is None:
+    def _known(self, sku: str) -> Any:
+        product = self.catalogue.get(sku)
+        if product is None:
             raise NotFound(f"product {sku} not found")
+        return product

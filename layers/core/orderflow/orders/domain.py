@@ -5,7 +5,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from orderflow.shared.types import Model, Money
+from orderflow.inventory import Units
+from orderflow.shared.types import MAIN_LOCATION, Model, Money
 
 MAX_ORDER_LINES = 40  # one reservation transaction holds the order + a stock item and a demand item per line
 
@@ -62,8 +63,18 @@ class Order(Model):
     returned: dict[str, int] = Field(default_factory=dict)
     open_returns: int = 0
     exchange_for_return: str | None = None
+    # Where the reservation holds each line: location → SKU → units (empty before it, and for orders
+    # reserved before stock had locations: those hold everything at the main location).
+    allocations: dict[str, dict[str, int]] = Field(default_factory=dict)
     # RESERVED: ship by then; BACKORDERED: stock must come by then. Past it, ExpireOrdersFunction fails it.
     deadline: str | None = None
+
+    def held(self) -> list[tuple[str, Units]]:
+        """(location, units) for each hold of the order's reservation."""
+        if self.allocations:
+            return [(location, Units(sku, quantity)) for location, lines in self.allocations.items()
+                    for sku, quantity in lines.items()]
+        return [(MAIN_LOCATION, Units(line.sku, line.quantity)) for line in self.lines]
 
     def public(self) -> dict:
         """The order as the API returns it."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from orderflow.catalogue import Customer
+from orderflow.fulfilment import Candidate
 from orderflow.orders.domain import Order, OrderStatus
 from orderflow.shared.ports import Change, Read
 
@@ -37,3 +38,8 @@ class Customers(Protocol):
 
 class Products(Protocol):
     def read_many(self, skus: list[str]) -> Read: ...
+
+
+class Locations(Protocol):
+    def active(self) -> list[Candidate]:
+        """The locations an order may be sourced from now (the main one included unless deactivated)."""

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orderflow.catalogue import Customer, Product
-from orderflow.inventory import Arrivals, Demand, Stock
+from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, plan
+from orderflow.inventory import Arrivals, Demand, Stock, Units
 from orderflow.orders.domain import Order, OrderLine, OrderStatus, TimelineEntry, order_id_for
 from orderflow.orders.lifecycle import (
     CANCELLABLE,
@@ -24,7 +25,7 @@ from orderflow.orders.lifecycle import (
     ORDER_LIFECYCLE,
     TERMINAL,
 )
-from orderflow.orders.ports import Customers, Orders, OrderWorkflow, Products
+from orderflow.orders.ports import Customers, Locations, Orders, OrderWorkflow, Products
 from orderflow.shared.errors import (
     ConditionFailed,
     Conflict,
@@ -50,13 +51,14 @@ T = TypeVar("T")
 PROGRESS = {S.PENDING: 0, S.VALIDATED: 1, S.CREDIT_APPROVED: 2, S.BACKORDERED: 3, S.RESERVED: 4,
             S.SHIPPED: 5, S.DELIVERED: 6, S.RETURN_REQUESTED: 7, S.RETURNED: 7}
 RACE_ATTEMPTS = 8
+SOURCING_ATTEMPTS = 3  # plans made again when another order took a location's stock first
 
 
 
 class OrderService:
     def __init__(self, settings: Settings, store: Store, orders: Orders, workflow: OrderWorkflow, stock: Stock,
-                 customers: Customers, products: Products, demand: Demand, arrivals: Arrivals):
-        self.settings, self.store = settings, store
+                 customers: Customers, products: Products, demand: Demand, arrivals: Arrivals, locations: Locations):
+        self.settings, self.store, self.locations = settings, store, locations
         self.orders, self.workflow = orders, workflow
         self.stock, self.customers, self.products = stock, customers, products
         self.demand, self.arrivals = demand, arrivals
@@ -131,7 +133,7 @@ class OrderService:
                 extra={"shipment": {**shipment.model_dump(exclude_none=True), "shipped_at": now}})
             day = datetime.now(UTC).date().isoformat()
             self.store.commit([write,
-                      *(self.stock.ship(line) for line in order.lines),
+                      *(self.stock.ship(units, location) for location, units in order.held()),
                       *(self.demand.record(line.sku, day, line.quantity) for line in order.lines)])
             return after
 
@@ -211,28 +213,52 @@ class OrderService:
         return self._race(order_id, attempt, known=known)
 
     def reserve(self, order_id: str, known: Order | None = None) -> Order:
-        """Reserve every line in one transaction, or none (then OutOfStock sends the order to backorder)."""
+        """Reserve every line in one transaction, or none (then OutOfStock sends the order to backorder).
+        Where from is sourcing's choice (``orderflow.fulfilment.sourcing``); a plan that loses a race for a
+        location's stock is made again on fresh levels, a few times."""
 
         def attempt(order: Order) -> Order:
             if self._done(order, S.RESERVED):
                 return order
             self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
-            from_backorder = order.status == S.BACKORDERED
-            write, after = self.orders.transition(
-                order, S.RESERVED, extra={"deadline": _after(self.settings.fulfilment_timeout_seconds)})
-            writes = [write, *(self.stock.reserve(line, from_backorder) for line in order.lines)]
-            if from_backorder:
-                writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
-            try:
-                self.store.commit(writes)
-            except ConditionFailed as failure:
-                if failure.failed(0):
-                    raise
-                short = [line.sku for i, line in enumerate(order.lines, start=1) if failure.failed(i)]
-                raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short}) from None
-            return after
+            locations = self.locations.active()
+            for _ in range(SOURCING_ATTEMPTS):
+                sourced = self._source(order, locations)
+                if not sourced.complete:
+                    short = sorted(sourced.backordered)
+                    raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short})
+                write, after = self.orders.transition(
+                    order, S.RESERVED, reason=sourced.why if len(sourced.allocations) > 1 else None,
+                    extra={"deadline": _after(self.settings.fulfilment_timeout_seconds),
+                           "allocations": sourced.allocations})
+                holds = [(location, Units(sku, units)) for location, lines in sourced.allocations.items()
+                         for sku, units in lines.items()]
+                writes = [write, *(self.stock.reserve(units, location) for location, units in holds)]
+                if order.status == S.BACKORDERED:
+                    writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
+                try:
+                    self.store.commit(writes)
+                except ConditionFailed as failure:
+                    if failure.failed(0):
+                        raise
+                    short = sorted({units.sku for i, (_, units) in enumerate(holds, start=1) if failure.failed(i)})
+                    if len(locations) == 1:
+                        raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short}) from None
+                    continue  # another order took stock a location had: source again on fresh levels
+                return after
+            raise OutOfStock("the stock this order could be sourced from kept being taken by other orders")
 
         return self._race(order_id, attempt, known=known)
+
+    def _source(self, order: Order, locations: list[Candidate]) -> Plan:
+        """The sourcing plan. With one location there is nothing to choose: the reservation's conditions
+        check its stock, and no read is spent on it."""
+        lines = {line.sku: line.quantity for line in order.lines}
+        if len(locations) == 1:
+            return Plan({locations[0].location_id: lines}, why=f"the only location: {locations[0].location_id}")
+        levels = self.stock.levels(list(lines), [c.location_id for c in locations])
+        available = {key: level.available for key, level in levels.items()}
+        return plan(lines, locations, available, ship_to=None, policy=FulfilmentPolicy.SHIP_COMPLETE)
 
     def await_stock(self, order_id: str, known: Order | None = None) -> Order:
         """Backorder the order: count its lines as backordered and register it as waiting on each SKU,
@@ -247,8 +273,8 @@ class OrderService:
             write, after = self.orders.transition(
                 order, S.BACKORDERED, reason="waiting for stock",
                 extra={"deadline": _after(self.settings.backorder_timeout_seconds)})
-            self.store.commit([write, *(self.stock.backorder(line) for line in order.lines),
-                      *(self.stock.wait(line, order.order_id, order.created_at) for line in order.lines)])
+            self.store.commit([write, *(self.stock.wait(line, order.order_id, order.created_at)
+                                        for line in order.lines)])
             return after
 
         backordered = self._race(order_id, attempt, known=known)
@@ -310,9 +336,8 @@ class OrderService:
         if order.status in HOLDS_CREDIT:
             writes.append(self.customers.release_credit(order.customer_id, order.total))
         if order.status in HOLDS_STOCK:
-            writes += [self.stock.release(line) for line in order.lines]
+            writes += [self.stock.release(units, location) for location, units in order.held()]
         if order.status in COUNTS_AS_BACKORDERED:
-            writes += [self.stock.backorder(line, -1) for line in order.lines]
             writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
         self.store.commit(writes)
         return after

@@ -32,3 +32,4 @@ class Strict(Model):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
+MAIN_LOCATION = "main"  # always exists: stock, receipts and returns that name no location land here

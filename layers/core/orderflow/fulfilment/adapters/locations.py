@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderflow.fulfilment.domain import Location, LocationIn
+from orderflow.fulfilment.domain import MAIN_LOCATION, Location, LocationIn, main_location
+from orderflow.fulfilment.sourcing import Candidate, candidates
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
 
@@ -32,3 +33,10 @@ class LocationsRepository:
             if "LastEvaluatedKey" not in response:
                 return found
             page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+    def active(self) -> list[Candidate]:
+        """The locations sourcing may allocate from: the stored active ones, and the main location unless
+        it was stored inactive (one Scan of this small table)."""
+        stored = {loc.location_id: loc for loc in self.list_all()}
+        stored.setdefault(MAIN_LOCATION, main_location())
+        return candidates(list(stored.values()))

@@ -1,7 +1,11 @@
-"""Stock table: per SKU one ``LEVEL`` item with the counters, and ``WAIT#`` items for backorders.
+"""Stock table. Per SKU: one ``LEVEL#<location>`` item per location that holds it (on hand, reserved,
+available, on order, and the low-stock threshold), and one ``WAIT#`` item per backordered order with its
+units. The SKU's backordered units are the sum of its waits: one source of truth, and no counter item
+for a reservation to meet in its transaction.
 
 ``available`` is stored (always moved in the same update as ``on_hand`` and ``reserved``) because a
-DynamoDB condition cannot compute ``on_hand - reserved``; every reservation is conditional on it.
+DynamoDB condition cannot compute ``on_hand - reserved``; every reservation is conditional on it, at the
+location it takes from. A SKU's position over all locations is one Query of its partition, never a Scan.
 """
 
 from __future__ import annotations
@@ -9,78 +13,100 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from orderflow.inventory.domain import COUNTERS, StockLevel, StockPosition
 from orderflow.inventory.domain import Line as OrderLine
-from orderflow.inventory.domain import StockLevel
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
+from orderflow.shared.types import MAIN_LOCATION
 
-LEVEL = "LEVEL"
-WAIT = "WAIT#"
-_COUNTERS = ("on_hand", "reserved", "available", "on_order", "backordered")
+LEVEL = "LEVEL#"  # + location id
+WAIT = "WAIT#"  # + created_at # order id
+_BATCH_GET = 100
 
 
 class StockRepository:
     def __init__(self, table: str):
         self.table = table
 
-    def get(self, sku: str) -> StockLevel:
-        return _level(sku, dynamo.get(self.table, {"sku": sku, "record": LEVEL}) or {})
+    def get(self, sku: str) -> StockPosition:
+        """The SKU's position: totals and the level at each location (one strongly consistent Query)."""
+        return _position(sku, self._records(sku, consistent=True))
 
-    def get_many(self, skus: list[str]) -> dict[str, StockLevel]:
-        found = dynamo.batch_get({self.table: [{"sku": s, "record": LEVEL} for s in skus]})[self.table]
-        levels = {s: StockLevel(sku=s) for s in skus}
-        levels.update({item["sku"]: _level(item["sku"], item) for item in found})
-        return levels
+    def get_many(self, skus: list[str]) -> dict[str, StockPosition]:
+        """Each SKU's position (a Query per SKU)."""
+        return {sku: _position(sku, self._records(sku)) for sku in skus}
 
-    def _counters(self, sku: str, deltas: dict[str, int], condition: str | None = None,
+    def levels(self, skus: list[str], locations: list[str]) -> dict[tuple[str, str], StockLevel]:
+        """The level of every (SKU, location) pair (BatchGetItem, 100 keys a call): what sourcing reads."""
+        keys = [_key(sku, location) for sku in skus for location in locations]
+        found: dict[tuple[str, str], StockLevel] = {}
+        for start in range(0, len(keys), _BATCH_GET):
+            for item in dynamo.batch_get({self.table: keys[start:start + _BATCH_GET]})[self.table]:
+                level = _level(item["sku"], item)
+                found[item["sku"], level.location_id or MAIN_LOCATION] = level
+        return found
+
+    def _records(self, sku: str, consistent: bool = False) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = {"ExclusiveStartKey": start} if start else {}
+            found, start = dynamo.query(self.table, KeyConditionExpression="sku = :s", ConsistentRead=consistent,
+                                        ExpressionAttributeValues={":s": sku}, **page)
+            items += found
+            if not start:
+                return items
+
+    def _counters(self, sku: str, location: str, deltas: dict[str, int], condition: str | None = None,
                   values: dict[str, Any] | None = None) -> Write:
-        """ADD the deltas to the SKU's counters (ADD creates a missing item or attribute at zero)."""
+        """ADD the deltas to the counters of the SKU at ``location`` (ADD creates a missing item or
+        attribute at zero)."""
         adds = ", ".join(f"{name} :d_{name}" for name in deltas)
-        return Write("Update", self.table, key={"sku": sku, "record": LEVEL}, update=f"ADD {adds}",
+        return Write("Update", self.table, key=_key(sku, location), update=f"ADD {adds}",
                      condition=condition, values={**{f":d_{n}": d for n, d in deltas.items()}, **(values or {})})
 
-    def reserve(self, line: OrderLine, from_backorder: bool) -> Write:
-        deltas = {"reserved": line.quantity, "available": -line.quantity}
-        if from_backorder:
-            deltas["backordered"] = -line.quantity
-        return self._counters(line.sku, deltas, condition="available >= :need", values={":need": line.quantity})
+    def reserve(self, line: OrderLine, location: str = MAIN_LOCATION) -> Write:
+        return self._counters(line.sku, location, {"reserved": line.quantity, "available": -line.quantity},
+                              condition="available >= :need", values={":need": line.quantity})
 
-    def release(self, line: OrderLine) -> Write:
-        return self._counters(line.sku, {"reserved": -line.quantity, "available": line.quantity})
+    def release(self, line: OrderLine, location: str = MAIN_LOCATION) -> Write:
+        return self._counters(line.sku, location, {"reserved": -line.quantity, "available": line.quantity})
 
-    def ship(self, line: OrderLine) -> Write:
-        return self._counters(line.sku, {"on_hand": -line.quantity, "reserved": -line.quantity},
+    def ship(self, line: OrderLine, location: str = MAIN_LOCATION) -> Write:
+        return self._counters(line.sku, location, {"on_hand": -line.quantity, "reserved": -line.quantity},
                               condition="reserved >= :q", values={":q": line.quantity})
 
-    def restock(self, sku: str, quantity: int) -> Write:
+    def restock(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
         """Returned goods that can be sold again go back on the shelf: ``on_hand`` and ``available`` grow."""
-        return self._counters(sku, {"on_hand": quantity, "available": quantity})
+        return self._counters(sku, location, {"on_hand": quantity, "available": quantity})
 
-    def order(self, sku: str, quantity: int) -> Write:
+    def order(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
         """Units bought and not yet received: a purchase order adds them to ``on_order``; a rejection or a
         smaller confirmation takes them off (negative ``quantity``)."""
-        return self._counters(sku, {"on_order": quantity})
+        return self._counters(sku, location, {"on_order": quantity})
 
-    def receive(self, sku: str, quantity: int) -> Write:
+    def receive(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
         """Goods of a purchase order arrived: on the shelf (``on_hand``, ``available``), no longer on order."""
-        return self._counters(sku, {"on_hand": quantity, "available": quantity, "on_order": -quantity})
+        return self._counters(sku, location, {"on_hand": quantity, "available": quantity, "on_order": -quantity})
 
-    def backorder(self, line: OrderLine, quantity_sign: int = 1) -> Write:
-        return self._counters(line.sku, {"backordered": quantity_sign * line.quantity})
-
-    def adjust(self, sku: str, quantity: int) -> StockLevel:
-        """Receive (positive) or write off (negative) stock and return the new level; a write-off
-        cannot take stock that is held (raises ``ConditionFailed``)."""
+    def adjust(self, sku: str, quantity: int, location: str = MAIN_LOCATION, threshold: int | None = None
+               ) -> StockLevel:
+        """Receive (positive) or write off (negative) stock at ``location`` and return its new level; a
+        write-off cannot take stock that is held (raises ``ConditionFailed``). ``threshold`` (the product's)
+        is set on a location that has none yet, so its low-stock crossings are seen."""
         deltas = {"on_hand": quantity, "available": quantity}
-        write = (self._counters(sku, deltas) if quantity >= 0 else
-                 self._counters(sku, deltas, condition="available >= :take", values={":take": -quantity}))
-        return _level(sku, dynamo.apply(write, return_new=True) or {})
+        write = (self._counters(sku, location, deltas) if quantity >= 0 else
+                 self._counters(sku, location, deltas, condition="available >= :take", values={":take": -quantity}))
+        if threshold is not None:
+            write.update += " SET threshold = if_not_exists(threshold, :t)"
+            write.values[":t"] = threshold
+        return _level(sku, dynamo.apply(write, return_new=True) or {"record": f"{LEVEL}{location}"})
 
-    def set_threshold(self, sku: str, threshold: int | None) -> Write:
+    def set_threshold(self, sku: str, threshold: int | None, location: str = MAIN_LOCATION) -> Write:
         """The low-stock threshold, kept beside ``available`` so a crossing is visible in each change."""
         if threshold is None:
-            return Write("Update", self.table, key={"sku": sku, "record": LEVEL}, update="REMOVE threshold")
-        return Write("Update", self.table, key={"sku": sku, "record": LEVEL}, update="SET threshold = :t",
+            return Write("Update", self.table, key=_key(sku, location), update="REMOVE threshold")
+        return Write("Update", self.table, key=_key(sku, location), update="SET threshold = :t",
                      values={":t": threshold})
 
     # ------------------------------------------------------------ backorder waits
@@ -106,4 +132,21 @@ class StockRepository:
 
 
 def _level(sku: str, item: dict[str, Any]) -> StockLevel:
-    return StockLevel(sku=sku, **{c: int(item.get(c, 0)) for c in _COUNTERS})
+    location = item["record"][len(LEVEL):] if item.get("record", "").startswith(LEVEL) else None
+    return StockLevel(sku=sku, location_id=location, **{c: int(item.get(c, 0)) for c in COUNTERS})
+
+
+def _position(sku: str, items: list[dict[str, Any]]) -> StockPosition:
+    """The SKU's position from its records: a level per location, and the units its waiting orders want
+    (shown at the main location: a backorder is not yet sourced from anywhere)."""
+    levels = {item["record"][len(LEVEL):]: _level(sku, item) for item in items
+              if item["record"].startswith(LEVEL) and any(c in item for c in COUNTERS)}  # not a bare threshold
+    waiting = sum(int(item.get("quantity", 0)) for item in items if item["record"].startswith(WAIT))
+    if waiting or MAIN_LOCATION in levels:
+        main = levels.get(MAIN_LOCATION, StockLevel(sku=sku, location_id=MAIN_LOCATION))
+        levels[MAIN_LOCATION] = main.model_copy(update={"backordered": main.backordered + waiting})
+    return StockPosition.of(sku, list(levels.values()))
+
+
+def _key(sku: str, location: str) -> dict[str, str]:
+    return {"sku": sku, "record": f"{LEVEL}{location}"}
