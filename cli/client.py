@@ -306,6 +306,25 @@ class OrderflowClient:
     def get_purchase_order(self, po_id: str) -> dict:
         return self._call("GET", f"/purchase-orders/{po_id}")
 
+    def create_purchase_order(self, supplier_id: str, lines: Iterable[Mapping[str, Any]],
+                              idempotency_key: str | None = None, **optional: Any) -> dict:
+        """A purchase order made by hand: SENT, or PENDING_APPROVAL above the approval threshold."""
+        body = {"supplier_id": supplier_id, "lines": list(lines),
+                **{k: v for k, v in optional.items() if v is not None}}
+        return self._call("POST", "/purchase-orders", json=body,
+                          headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+
+    def approve_purchase_order(self, po_id: str) -> dict:
+        return self._call("POST", f"/purchase-orders/{po_id}/approve")
+
+    def cancel_purchase_order(self, po_id: str, reason: str | None = None) -> dict:
+        return self._call("POST", f"/purchase-orders/{po_id}/cancel", json={"reason": reason} if reason else {})
+
+    # ------------------------------------------------------------------ alerts
+    def list_alerts(self, since: str | None = None, limit: int | None = None) -> dict:
+        """``{"alerts": [...], "next_since"}``: the alerts told after ``since`` (default the last day), oldest first."""
+        return self._call("GET", "/alerts", params={"since": since, "limit": limit})
+
     # ------------------------------------------------------------------ replenishment and demand history
     def start_replenishment_run(self, note: str | None = None) -> dict:
         """Start a run now (answered 202 while it runs); each call starts another run."""

@@ -12,7 +12,7 @@ import threading
 import uuid
 
 import pytest
-from sqs_support import sqs_batch
+from sqs_support import drain, sqs_batch
 
 from orderflow.shared.settings import Settings
 
@@ -47,12 +47,7 @@ def on_order(api, sku: str) -> int:
 
 def messages(stack, queue_url: str) -> list[dict]:
     """Everything on a supplier's queue (read and deleted)."""
-    sqs, found = stack.boto3_client("sqs"), []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return found
+    return drain(stack.boto3_client("sqs"), queue_url)
 
 
 def assert_error(response, status: int, code: str) -> dict:
@@ -141,8 +136,10 @@ def test_two_approvals_at_once_send_the_po_once(api, stack):
 def test_cancelling_a_sent_po_tells_the_supplier_and_gives_on_order_back(api, stack):
     acme = supplier(api)
     sku = product(api, acme["supplier_id"])
-    po = create(api, {"supplier_id": acme["supplier_id"], "lines": [{"sku": sku, "quantity": 12}]}).json()
+    po = create(api, {"supplier_id": acme["supplier_id"], "lines": [{"sku": sku, "quantity": 12}],
+                      "expected_by": "2031-03-01", "deliver_to": "main"}).json()
     assert po["status"] == "SENT" and on_order(api, sku) == 12
+    assert (po["expected_by"], po["deliver_to"]) == ("2031-03-01", "main")
     messages(stack, acme["queue_url"])
 
     cancelled = api.http.post(f"/purchase-orders/{po['po_id']}/cancel", json={"reason": "promo called off"})

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from orderflow.shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from orderflow.alerts import AlertService
     from orderflow.catalogue import CatalogueService
     from orderflow.fulfilment import FulfilmentService
     from orderflow.inventory import InventoryService
@@ -132,3 +133,18 @@ def fulfilment_service(settings: Settings | None = None) -> FulfilmentService:
 
     s = settings or get_settings()
     return FulfilmentService(LocationsRepository(s.locations_table))
+
+
+def alert_service(settings: Settings | None = None) -> AlertService:
+    from orderflow.alerts.adapters.log import AlertsTable
+    from orderflow.alerts.adapters.notify import TopicNotifier
+    from orderflow.alerts.adapters.queues import DeadLetterQueueDepths
+    from orderflow.alerts.service import AlertService
+    from orderflow.purchasing.adapters.purchase_orders import PurchaseOrdersRepository
+    from orderflow.replenishment.adapters.runs import ReplenishmentRunsRepository
+
+    s = settings or get_settings()
+    return AlertService(s, AlertsTable(s.alerts_table), TopicNotifier(s.alerts_topic_arn or ""),
+                        PurchaseOrdersRepository(s.purchase_orders_table),
+                        ReplenishmentRunsRepository(s.replenishment_table),
+                        DeadLetterQueueDepths([u for u in s.dead_letter_queue_urls.split(",") if u]))

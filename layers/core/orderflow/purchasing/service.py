@@ -174,7 +174,8 @@ class PurchasingService:
         po = PurchaseOrder(
             po_id=po_id, supplier_id=supplier_id, cycle=now[:10], status=P.DRAFT, lines=priced,
             total=order_value(priced), created_by=by, deliver_to=deliver_to, note=note,
-            expected_by=(expected_by or self._default_expected_by(supplier_id, priced, now[:10])),
+            expected_by=(expected_by.isoformat() if expected_by else
+                         self._default_expected_by(supplier_id, priced, now[:10])),
             created_at=now, updated_at=now,
             timeline=[PurchaseOrderEvent(status=P.DRAFT, at=now, by=by, reason="made by hand")],
         )

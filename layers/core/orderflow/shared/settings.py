@@ -47,6 +47,12 @@ class Settings(BaseModel):
     # for at most purchase_approval_hours, then is cancelled and the next run decides again.
     purchase_approval_threshold: Decimal = Decimal("10000")
     purchase_approval_hours: int = 72
+    alerts_table: str = "alerts"
+    alerts_topic_arn: str | None = None
+    alert_repeat_minutes: int = 60  # one alert per subject per this many minutes
+    alert_check_seconds: int = 3600  # how often the periodic check looks (its schedule, AlertCheckSchedule)
+    console_url: str | None = None  # where an alert's link points (none: no link)
+    dead_letter_queue_urls: str = ""  # the stack's DLQs, comma-separated: the check alerts on any not empty
     simulations_table: str = "simulations"
     locations_table: str = "locations"
     simulation_state_machine_arn: str | None = None
