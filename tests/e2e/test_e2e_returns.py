@@ -156,3 +156,28 @@ def test_racing_returns_never_take_back_more_than_was_delivered(shop, delivered,
     assert sorted(codes) == [201] * 6 + [422] * 4
     after = shop.client.get_order(order["order_id"])
     assert after["returned"] == {sku: 6} and len(after["returns"]) == 6
+
+
+def test_a_return_brought_to_a_store_goes_on_that_store_s_shelf(shop, delivered):
+    store = f"store-{uuid.uuid4().hex[:8]}"
+    address = {"name": "Leeds store", "line1": "2 Briggate", "city": "Leeds", "postal_code": "LS1 6HD", "country": "GB"}
+    assert shop.client.request("PUT", f"/locations/{store}",
+                               json={"name": "Leeds store", "address": address, "kind": "store"}).status_code == 200
+    sku = shop.product("lamp", price=20, stock=3)
+    order = delivered(shop.customer(), {sku: 1})
+    status, ret = ask_return(shop.client, order["order_id"], {sku: 1})
+    assert status == 201, ret
+
+    unknown = shop.client.request("POST", f"/returns/{ret['return_id']}/receive",
+                                  json={"lines": [{"sku": sku, "quantity": 1, "condition": "resellable"}],
+                                        "location_id": "nowhere"})
+    assert unknown.status_code == 422 and "nowhere" in unknown.text  # and nothing received
+    assert shop.client.request("GET", f"/returns/{ret['return_id']}").json()["status"] == "APPROVED"
+
+    received = shop.client.request("POST", f"/returns/{ret['return_id']}/receive",
+                                   json={"lines": [{"sku": sku, "quantity": 1, "condition": "resellable"}],
+                                         "location_id": store})
+    assert received.status_code == 200, received.text
+    levels = {lv["location_id"]: lv for lv in shop.client.get_stock(sku)["locations"]}
+    assert (levels[store]["on_hand"], levels[store]["available"]) == (1, 1)
+    assert levels["main"]["on_hand"] == 2  # shipped from main; it came back to the store

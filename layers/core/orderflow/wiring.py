@@ -70,6 +70,7 @@ def order_service(settings: Settings | None = None) -> OrderService:
 def return_service(settings: Settings | None = None, orders: OrderService | None = None,
                    inventory: InventoryService | None = None) -> ReturnService:
     from orderflow.catalogue.adapters.customers import CustomersRepository
+    from orderflow.fulfilment.adapters.locations import LocationsRepository
     from orderflow.inventory.adapters.demand import DemandRepository
     from orderflow.inventory.adapters.stock import StockRepository
     from orderflow.orders.adapters.table import OrdersRepository
@@ -81,7 +82,8 @@ def return_service(settings: Settings | None = None, orders: OrderService | None
     return ReturnService(s, DynamoStore(), ReturnsRepository(s.returns_table, s.orders_table),
                          OrdersRepository(s.orders_table), StockRepository(s.stock_table),
                          CustomersRepository(s.customers_table), DemandRepository(s.demand_table),
-                         orders or order_service(s), inventory or inventory_service(s))
+                         orders or order_service(s), inventory or inventory_service(s),
+                         LocationsRepository(s.locations_table))
 
 
 def purchasing_service(settings: Settings | None = None) -> PurchasingService:

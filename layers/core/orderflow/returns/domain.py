@@ -23,7 +23,7 @@ from pydantic import Field, field_validator
 
 from orderflow.orders import MAX_ORDER_LINES, Order, OrderStatus
 from orderflow.shared.errors import Conflict, Unprocessable
-from orderflow.shared.types import Identifier, Model, Money, Quantity, Strict
+from orderflow.shared.types import MAIN_LOCATION, Identifier, Model, Money, Quantity, Strict
 
 if TYPE_CHECKING:
     pass
@@ -121,6 +121,8 @@ class ReceiveIn(Strict):
     (e.g. 2 resellable and 1 damaged)."""
 
     lines: Annotated[list[ReceiveLineIn], Field(min_length=1, max_length=2 * MAX_ORDER_LINES)]
+    location_id: Identifier = Field(MAIN_LOCATION, description="where the parcel was received (a warehouse, or "
+                                                               "the store the customer brought it to)")
 
     @field_validator("lines")
     @classmethod

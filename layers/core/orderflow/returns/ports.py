@@ -33,4 +33,9 @@ class Credit(Protocol):
 
 
 class Restock(Protocol):
-    def restock(self, sku: str, quantity: int) -> Change: ...
+    def restock(self, sku: str, quantity: int, location: str = ...) -> Change: ...
+
+
+class Locations(Protocol):
+    def get(self, location_id: str) -> Any:
+        """The location stored under ``location_id``, or None (the main location need not be stored)."""

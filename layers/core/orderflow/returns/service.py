@@ -38,11 +38,11 @@ from orderflow.returns.domain import (
     return_lines,
     same_receipt,
 )
-from orderflow.returns.ports import Credit, OrderReads, Restock, Returns
-from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, TransientError
+from orderflow.returns.ports import Credit, Locations, OrderReads, Restock, Returns
+from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, TransientError, Unprocessable
 from orderflow.shared.ports import Store
 from orderflow.shared.settings import Settings
-from orderflow.shared.types import utc_now
+from orderflow.shared.types import MAIN_LOCATION, utc_now
 
 RACE_ATTEMPTS = 8
 
@@ -50,8 +50,9 @@ RACE_ATTEMPTS = 8
 # ------------------------------------------------------------------ the service
 class ReturnService:
     def __init__(self, settings: Settings, store: Store, returns: Returns, orders: OrderReads, stock: Restock,
-                 customers: Credit, demand: Demand, order_service: OrderService, inventory: InventoryService):
-        self.settings, self.store = settings, store
+                 customers: Credit, demand: Demand, order_service: OrderService, inventory: InventoryService,
+                 locations: Locations):
+        self.settings, self.store, self.locations = settings, store, locations
         self.returns, self.orders = returns, orders
         self.stock, self.customers, self.demand = stock, customers, demand
         self.order_service, self.inventory = order_service, inventory
@@ -164,6 +165,9 @@ class ReturnService:
                 raise Conflict(f"return {return_id} is {ret.status.value}; only an APPROVED return can be received",
                                {"status": ret.status.value})
             check_receipt(ret, receipt.lines)
+            if receipt.location_id != MAIN_LOCATION and self.locations.get(receipt.location_id) is None:
+                raise Unprocessable(f"unknown location {receipt.location_id}: create it with PUT /locations/"
+                                    f"{receipt.location_id}", {"location_id": receipt.location_id})
             order = self.orders.get(ret.order_id)
             if order is None:
                 raise NotFound(f"order {ret.order_id} of return {return_id} not found")
@@ -203,7 +207,7 @@ class ReturnService:
         day = datetime.now(UTC).date().isoformat()
         writes = [write, self.returns.order_closed_one(order, ret),
                   self.customers.release_credit(ret.customer_id, ret.refund_amount),
-                  *(self.stock.restock(sku, q) for sku, q in restocked.items() if q),
+                  *(self.stock.restock(sku, q, receipt.location_id) for sku, q in restocked.items() if q),
                   *(self.demand.record(line.sku, day, -line.quantity) for line in ret.lines)]
         return after, writes, restocked
 
