@@ -24,7 +24,10 @@ LINES = [{"sku": "WIDGET", "quantity": 40}]
     ("PurchaseOrderRejected", {"po_id": "po-1", "supplier_id": "acme", "reason": "supplier: closed", "lines": LINES},
      "po-rejected:po-1", "Supplier acme rejected purchase order po-1 (40 × WIDGET): supplier: closed"),
     ("PurchaseOrderAwaitingApproval", {"po_id": "po-2", "supplier_id": "acme", "total": 12000, "lines": LINES},
-     "po-approval:po-2", "is worth 12000"),
+     "po-approval:po-2", "(40 × WIDGET) is worth 12000, above the approval threshold."),
+    ("PurchaseOrderAwaitingApproval", {"po_id": "po-2", "supplier_id": "acme", "total": 12000, "lines": LINES,
+                                       "reason": "worth 12000.00, above the approval threshold 10000: waits"},
+     "po-approval:po-2", "(40 × WIDGET) is worth 12000.00, above the approval threshold 10000: waits."),
     ("OrderFailed", {"order_id": "ord-1", "customer_id": "c-1", "reason": "no stock within 14 days"},
      "order-failed:ord-1", "Order ord-1 of customer c-1 failed: no stock within 14 days"),
 ])

@@ -68,8 +68,8 @@ def from_event(detail_type: str, detail: Mapping[str, Any], at: str, console: st
             po_id, supplier = detail["po_id"], detail["supplier_id"]
             return _alert(
                 "po_awaiting_approval", f"po-approval:{po_id}", f"Purchase order {po_id} waits for approval",
-                f"Purchase order {po_id} to {supplier} ({_skus(detail)}) is worth {detail.get('total')}: "
-                f"{detail.get('reason') or 'above the approval threshold'}.",
+                f"Purchase order {po_id} to {supplier} ({_skus(detail)}) is "
+                f"{detail.get('reason') or 'worth ' + str(detail.get('total')) + ', above the approval threshold'}.",
                 f"Approve it (POST /purchase-orders/{po_id}/approve), change it (PATCH) or cancel it; "
                 "if nobody does, it expires and the next run decides again.", at, _po_link(console, po_id))
         case "OrderFailed":
