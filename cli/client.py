@@ -324,6 +324,11 @@ class OrderflowClient:
     def cancel_purchase_order(self, po_id: str, reason: str | None = None) -> dict:
         return self._call("POST", f"/purchase-orders/{po_id}/cancel", json={"reason": reason} if reason else {})
 
+    # ------------------------------------------------------------------ KPIs
+    def kpis(self, first: str | None = None, last: str | None = None, location_id: str | None = None) -> dict:
+        """The live KPIs of the UTC days ``first`` to ``last`` (default the last 7)."""
+        return self._call("GET", "/kpis", params={"from": first, "to": last, "location_id": location_id})
+
     # ------------------------------------------------------------------ alerts
     def list_alerts(self, since: str | None = None, limit: int | None = None) -> dict:
         """``{"alerts": [...], "next_since"}``: the alerts told after ``since`` (default the last day), oldest first."""

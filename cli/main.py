@@ -595,6 +595,20 @@ app.command()(events)
 
 @app.command()
 @api_command
+def kpis(ctx: typer.Context,
+         first: Annotated[str | None, typer.Option("--from", metavar="DAY", help="First UTC day (YYYY-MM-DD).")] = None,
+         last: Annotated[str | None, typer.Option("--to", metavar="DAY", help="Last UTC day, included.")] = None,
+         location: Annotated[str | None, typer.Option("--location", help="Stock-out rate at this location.")] = None,
+         as_json: AsJson = False) -> None:
+    """The live KPIs: fill rate, on-time shipment, stock-out rate, backorders, suppliers (docs/kpis.md)."""
+    from .render import kpis_view
+
+    with _client(ctx) as client:
+        _emit(client.kpis(first, last, location), as_json, kpis_view)
+
+
+@app.command()
+@api_command
 def alerts(ctx: typer.Context,
            follow: Annotated[bool, typer.Option("--follow", "-f", help="Print new alerts until Ctrl-C.")] = False,
            since: Annotated[str, typer.Option(help="From when: 30m, 2h, 1d or an ISO 8601 time.")] = "1d",

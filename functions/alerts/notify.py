@@ -11,33 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, Field, Json
 
 from orderflow import wiring
+from orderflow.platform.bus_records import BusEventRecord
 from orderflow.platform.lambda_support import count, observability
 from orderflow.shared.settings import get_settings
 
-
-class DomainEvent(BaseModel):
-    """The part of an EventBridge event an alert reads (a rule's SQS target gets the whole event)."""
-
-    detail_type: str = Field(alias="detail-type")
-    source: str
-    detail: dict[str, Any]
-
-
-class AlertEventRecord(SqsRecordModel):
-    body: Json[DomainEvent]  # type: ignore[assignment]
-
-
 logger, tracer, metrics = observability("alerts")
 service = wiring.alert_service(get_settings())
-processor = BatchProcessor(event_type=EventType.SQS, model=AlertEventRecord)
+processor = BatchProcessor(event_type=EventType.SQS, model=BusEventRecord)
 
 
 @tracer.capture_method
-def tell(record: AlertEventRecord) -> str | None:
+def tell(record: BusEventRecord) -> str | None:
     event = record.body
     alert = service.on_event(event.detail_type, event.detail)
     if alert is None:

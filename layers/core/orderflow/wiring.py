@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from orderflow.catalogue import CatalogueService
     from orderflow.fulfilment import FulfilmentService
     from orderflow.inventory import InventoryService
+    from orderflow.kpis import KpiService
     from orderflow.orders import OrderService
     from orderflow.purchasing.service import PurchasingService
     from orderflow.replenishment.service import ReplenishmentService
@@ -150,3 +151,11 @@ def alert_service(settings: Settings | None = None) -> AlertService:
                         PurchaseOrdersRepository(s.purchase_orders_table),
                         ReplenishmentRunsRepository(s.replenishment_table),
                         DeadLetterQueueDepths([u for u in s.dead_letter_queue_urls.split(",") if u]))
+
+
+def kpi_service(settings: Settings | None = None) -> KpiService:
+    from orderflow.kpis.adapters.table import KpisTable
+    from orderflow.kpis.service import KpiService
+
+    s = settings or get_settings()
+    return KpiService(s, KpisTable(s.kpis_table))

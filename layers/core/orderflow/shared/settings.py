@@ -52,6 +52,8 @@ class Settings(BaseModel):
     alert_repeat_minutes: int = 60  # one alert per subject per this many minutes
     alert_check_seconds: int = 3600  # how often the periodic check looks (its schedule, AlertCheckSchedule)
     console_url: str | None = None  # where an alert's link points (none: no link)
+    kpis_table: str = "kpis"
+    kpi_promise_hours: int = 48  # an order shipped within this many hours of its creation is on time
     dead_letter_queue_urls: str = ""  # the stack's DLQs, comma-separated: the check alerts on any not empty
     simulations_table: str = "simulations"
     locations_table: str = "locations"
