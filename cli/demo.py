@@ -20,6 +20,7 @@ i. who may do what; j. a policy simulation;
 k. buyers and alerts: a purchase order above its supplier's approval threshold waits, is approved and
    sent; a SKU with two suppliers is bought from the cheaper, and after it rejects, from the other; the
    alerts (approval waiting, supplier rejected) are read back from GET /alerts.
+l. the live KPIs of the day (GET /kpis): fill rate, on-time shipment, stock-outs, backorders, suppliers.
 
 When it started the stack itself, it also lists the domain events the stack published (read back
 from the events log group, as an integrator subscribed to the bus would receive them).
@@ -495,6 +496,29 @@ class Demo:
         self.outcome(s, "approval → sent; fallback after a rejection; alerts",
                      f"{approved['status']}; {second.get('supplier_id')}; {len(told)} alerts")
 
+    def kpis(self) -> None:
+        """l. The live KPIs of today, from the events the scenarios above published."""
+        s = "l. KPIs"
+        shipped = len({order["order_id"] for order in self.orders.values()
+                       if order.get("status") in ("SHIPPED", "DELIVERED", "RETURN_REQUESTED", "RETURNED")})
+        deadline = time.monotonic() + self.wait_timeout
+        while True:  # the events reach the KPIs a moment after each change
+            k = self.client.kpis()
+            if (k["orders_shipped"] >= shipped and k["backorders"]["filled"] >= 2) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        from .render import kpis_view
+
+        self.console.print(kpis_view(k))
+        self.check(s, "every order the demo shipped is counted", f"at least {shipped}", k["orders_shipped"],
+                   ok=k["orders_shipped"] >= shipped)
+        self.check(s, "the two backorders (d, h) were filled", "at least 2", k["backorders"]["filled"],
+                   ok=k["backorders"]["filled"] >= 2)
+        self.check(s, "whole orders ship: fill rate", 1.0, k["fill_rate"]["orders"])
+        self.outcome(s, "fill rate, on-time, stock-outs, backorders, suppliers from the events",
+                     f"fill {k['fill_rate']['orders']}, on time {k['on_time_shipment_rate']}, "
+                     f"{k['backorders']['filled']} backorders filled")
+
     def decided(self, sku: str, note: str) -> dict:
         run = self.client.wait_for_run(self.client.start_replenishment_run(note=note)["run_id"],
                                        timeout=self.wait_timeout * 4)
@@ -586,6 +610,7 @@ class Demo:
             ("j. policy simulation: the last 90 days replayed through the policy and a min/max rule",
              self.simulation),
             ("k. buyers and alerts: approval, a fallback supplier, the alerts that tell people", self.buyers),
+            ("l. live KPIs of today, from the domain events", self.kpis),
         ]
         for title, scenario in scenarios:
             c.print(Rule(title))
