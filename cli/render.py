@@ -363,6 +363,14 @@ def kpis_view(k: dict) -> Group:
         ("average hours to close a backorder", "—" if back["average_hours_to_close"] is None
          else str(back["average_hours_to_close"])),
     ]
+    error = k.get("forecast_error") or {}
+    rows += [
+        ("average days of cover", "—" if k.get("days_of_cover") is None else f"{k['days_of_cover']} days"),
+        ("inventory turns (a year, in units)", "—" if k.get("inventory_turns") is None else str(k["inventory_turns"])),
+        ("forecast error of the last run (WAPE, bias)",
+         "—" if error.get("wape") is None else f"{_rate(error['wape'])}, {_rate(error['bias'])} "
+                                               f"({error['run_id']}, {error['days']} days)"),
+    ]
     for name, value in rows:
         table.add_row(name, value)
     suppliers = Table("supplier", "POs closed", "on time", "fill rate", box=None, pad_edge=False)

@@ -44,6 +44,8 @@ def test_a_shipped_order_and_a_backorder_show_in_the_kpis(api, stack):
     assert got["on_time_shipment_rate"] == 1.0  # shipped within KpiPromiseHours of its creation
     assert got["backorders"]["opened"] == 1 and got["backorders"]["open_now"] == 1
     assert got["stock_out_sku_days"] >= 1 and got["stock_out_rate"] > 0
+    assert got["units_shipped"] == 2 and got["on_hand"] == 8  # 10 received, 2 shipped; the scarce SKU has none
+    assert got["days_of_cover"] == round(8 / (2 / 7), 1) and got["forecast_error"] is None  # no run yet
 
     api.receive(scarce, 5)
     api.wait_for(waiting["order_id"], {"RESERVED"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -127,3 +128,29 @@ def test_a_range_with_no_events_has_no_rates_and_bad_ranges_are_refused(kpis):
     with pytest.raises(Unprocessable):
         kpis.kpis(date(2029, 1, 1), date(2030, 1, 1))
     assert kpis.kpis(None, None)["from"] == "2029-12-28"  # the last 7 days to NOW's day
+
+
+def test_days_of_cover_turns_and_the_last_runs_forecast_error(kpis):
+    for kind, detail in EVENTS:
+        kpis.record(kind, detail)
+    on_hand = {"A": 10, "B": 6, "C": -2}  # a negative count is none on the shelf
+    kpis.stock = SimpleNamespace(get_many=lambda skus: {s: SimpleNamespace(on_hand=on_hand[s]) for s in skus})
+    decisions = [SimpleNamespace(sku="A", forecast=[2.0] * 5), SimpleNamespace(sku="B", forecast=[1.0] * 3),
+                 SimpleNamespace(sku="C", forecast=[])]  # skipped: no forecast
+    runs = [SimpleNamespace(run_id="run-2", status="FAILED", cycle="2030-01-02"),
+            SimpleNamespace(run_id="run-1", status="COMPLETED", cycle="2030-01-01")]
+    kpis.runs = SimpleNamespace(list=lambda limit: runs,
+                                decisions_page=lambda run_id, limit, cursor: (decisions, None))
+    demand = {"A": {"2030-01-01": 3, "2030-01-02": 1}, "B": {"2030-01-02": 2}}
+    kpis.demand = SimpleNamespace(history=lambda sku, start, end: {
+        day: q for day, q in demand[sku].items() if start <= day <= end})
+
+    got = kpis.kpis(date(2030, 1, 1), date(2030, 1, 4))
+
+    # 3 + 5 units shipped in 4 days: 2 a day; 16 on hand of the active SKUs A, B, C.
+    assert (got["units_shipped"], got["on_hand"], got["days_of_cover"]) == (8, 16, 8.0)
+    assert got["inventory_turns"] == pytest.approx(8 * 365 / 4 / 16, abs=0.01)
+    # Full days since run-1's cycle up to yesterday (NOW is 2030-01-03): 01 and 02. A: |3−2| + |1−2|, B: |0−1| +
+    # |2−1|; realised 4 + 2.
+    assert got["forecast_error"] == {"run_id": "run-1", "cycle": "2030-01-01", "skus": 2, "days": 2,
+                                     "wape": round(4 / 6, 4), "bias": 0.0}

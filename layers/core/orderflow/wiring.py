@@ -154,8 +154,12 @@ def alert_service(settings: Settings | None = None) -> AlertService:
 
 
 def kpi_service(settings: Settings | None = None) -> KpiService:
+    from orderflow.inventory.adapters.demand import DemandRepository
+    from orderflow.inventory.adapters.stock import StockRepository
     from orderflow.kpis.adapters.table import KpisTable
     from orderflow.kpis.service import KpiService
+    from orderflow.replenishment.adapters.runs import ReplenishmentRunsRepository
 
     s = settings or get_settings()
-    return KpiService(s, KpisTable(s.kpis_table))
+    return KpiService(s, KpisTable(s.kpis_table), StockRepository(s.stock_table),
+                      ReplenishmentRunsRepository(s.replenishment_table), DemandRepository(s.demand_table))
