@@ -13,8 +13,9 @@ import pytest
 from orderflow.catalogue.requests import CustomerIn, ProductIn
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders import OrderStatus
+from orderflow.orders.domain import order_id_for
 from orderflow.orders.requests import OrderLineIn, SubmitOrderIn
-from orderflow.shared.errors import ConditionFailed, OrderSettled
+from orderflow.shared.errors import ConditionFailed, OrderSettled, Unprocessable
 from orderflow.shared.lifecycle import ForbiddenTransition
 from orderflow.shared.ports import Store
 
@@ -78,3 +79,49 @@ def test_the_store_refuses_a_forbidden_transition_even_from_a_forged_copy(servic
     with pytest.raises(ConditionFailed):
         store.commit([write])
     assert service.get_order(order.order_id).status == S.FAILED
+
+
+def test_a_failure_s_internal_text_stays_off_the_customer_s_timeline(service):
+    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
+    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
+    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
+    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=1)]),
+                           uuid.uuid4().hex)
+    cause = 'Traceback (most recent call last):\n  File "/var/task/reserve.py", line 9\nKeyError: \'secret\''
+    failed = service.compensate(order.order_id, {"Error": "KeyError", "Cause": cause})
+    reason = failed.timeline[-1].reason
+    assert failed.status == S.FAILED and "KeyError" in reason
+    assert "Traceback" not in reason and "/var/task" not in reason and "secret" not in reason
+
+
+def test_a_total_beyond_what_money_holds_is_refused_before_anything_is_written(service):
+    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
+    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
+    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(1_000_000)))
+    request = SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=1_000_000)])
+    key = uuid.uuid4().hex
+    with pytest.raises(Unprocessable) as refused:
+        service.submit(request, key)
+    assert refused.value.http_status == 422 and refused.value.details["max_total"] == "999999999999.99"
+    assert service.orders.get(order_id_for(customer, key)) is None
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2], ids=["PENDING", "VALIDATED", "CREDIT_APPROVED"])
+def test_an_order_whose_workflow_was_lost_fails_at_its_deadline_and_gets_its_credit_back(service, steps):
+    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
+    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
+    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
+    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=2)]),
+                           uuid.uuid4().hex)
+    for step in (service.validate, service.check_credit)[:steps]:
+        order = step(order.order_id, order)  # then the execution is lost: nothing moves the order on
+    assert order.deadline is not None
+    not_yet = service.expire_overdue(now=order.created_at)
+    assert order.order_id not in [o.order_id for o in not_yet]  # not yet due: left alone
+    assert service.get_order(order.order_id).status == order.status
+
+    expired = service.expire_overdue(now="9999-12-31T00:00:00.000Z")
+    assert order.order_id in [o.order_id for o in expired]
+    failed = service.get_order(order.order_id)
+    assert failed.status == S.FAILED and "did not finish within 600 seconds" in failed.timeline[-1].reason
+    assert service.get_customer(customer).exposure == 0  # the credit CREDIT_APPROVED held came back

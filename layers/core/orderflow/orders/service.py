@@ -40,7 +40,7 @@ from orderflow.shared.errors import (
 )
 from orderflow.shared.ports import Change, Store
 from orderflow.shared.settings import Settings
-from orderflow.shared.types import utc_now
+from orderflow.shared.types import MAX_MONEY, utc_now
 
 if TYPE_CHECKING:
     from orderflow.orders.requests import ShipIn, SubmitOrderIn
@@ -69,9 +69,13 @@ class OrderService:
         now = utc_now()
         lines = [OrderLine(sku=li.sku, quantity=li.quantity, unit_price=products[li.sku].unit_price,
                            name=products[li.sku].name) for li in request.lines]
+        total = sum((li.unit_price * li.quantity for li in lines), Decimal(0))
+        if total > MAX_MONEY:  # refused before anything is written, not a 500 from the model
+            raise Unprocessable(f"the order's total {total} is more than an order may hold ({MAX_MONEY})",
+                                {"total": str(total), "max_total": str(MAX_MONEY)})
         order = Order(
             order_id=order_id_for(request.customer_id, idempotency_key), customer_id=request.customer_id,
-            status=S.PENDING, lines=lines, total=sum((li.unit_price * li.quantity for li in lines), Decimal(0)),
+            status=S.PENDING, lines=lines, total=total, deadline=self._workflow_deadline(),
             channel=request.channel, created_at=now, updated_at=now,
             timeline=[TimelineEntry(status=S.PENDING, at=now, reason=f"received via {request.channel}",
                                     by="customer")],
@@ -184,7 +188,7 @@ class OrderService:
             if problems:
                 self._reject(order, "; ".join(problems))
                 raise InvalidOrder("; ".join(problems), {"problems": problems})
-            write, after = self.orders.transition(order, S.VALIDATED)
+            write, after = self.orders.transition(order, S.VALIDATED, extra={"deadline": self._workflow_deadline()})
             self.store.commit([write])
             return after
 
@@ -197,7 +201,8 @@ class OrderService:
             if self._done(order, S.CREDIT_APPROVED):
                 return order
             self._expect(order, S.VALIDATED)
-            write, after = self.orders.transition(order, S.CREDIT_APPROVED, reason=f"{order.total:.2f} held on credit")
+            write, after = self.orders.transition(order, S.CREDIT_APPROVED, reason=f"{order.total:.2f} held on credit",
+                                                  extra={"deadline": self._workflow_deadline()})
             try:
                 self.store.commit([write, self.customers.hold_credit(order.customer_id, order.total)])
             except ConditionFailed as failure:
@@ -289,9 +294,11 @@ class OrderService:
         return backordered
 
     def compensate(self, order_id: str, error: dict[str, Any] | None) -> Order:
-        """Give back whatever the order holds and mark it FAILED. Shipped goods are not recalled."""
-        cause = (error or {}).get("Cause") or ""
-        reason = f"{(error or {}).get('Error', 'error')}: {cause[:300]}".strip(": ")
+        """Give back whatever the order holds and mark it FAILED. Shipped goods are not recalled. The
+        timeline, which the customer sees, names the error only: Step Functions' ``Cause`` (an exception's
+        text, perhaps a stack trace) goes to the logs (``workflow_step``), never onto the order."""
+        name = str((error or {}).get("Error") or "an unexpected error")[:100]
+        reason = f"a step failed ({name}); every hold was given back"
 
         def attempt(order: Order) -> Order:
             if order.status in TERMINAL or order.status == S.SHIPPED:
@@ -301,10 +308,14 @@ class OrderService:
         return self._announce_released(self._race(order_id, attempt))
 
     def expire_overdue(self, now: str | None = None) -> list[Order]:
-        """Fail every order past its deadline, giving back its holds: backorders no stock came for, and
-        reservations the warehouse did not ship. An order that moved on meanwhile is left alone."""
+        """Fail every order past its deadline, giving back its holds: orders whose workflow execution was
+        lost before it reserved or backordered them (an Express execution lives at most five minutes; the
+        deadline is longer), backorders no stock came for, and reservations the warehouse did not ship. An
+        order that moved on meanwhile is left alone."""
         now = now or utc_now()
-        overdue = {S.BACKORDERED: f"no stock came within {_duration(self.settings.backorder_timeout_seconds)}",
+        lost = f"its workflow did not finish within {_duration(self.settings.workflow_timeout_seconds)}"
+        overdue = {S.PENDING: lost, S.VALIDATED: lost, S.CREDIT_APPROVED: lost,
+                   S.BACKORDERED: f"no stock came within {_duration(self.settings.backorder_timeout_seconds)}",
                    S.RESERVED: f"not shipped within {_duration(self.settings.fulfilment_timeout_seconds)}"}
         failed: list[Order] = []
         for status, reason in overdue.items():
@@ -324,6 +335,10 @@ class OrderService:
         return failed
 
     # ------------------------------------------------------------------ shared rules
+    def _workflow_deadline(self) -> str:
+        """By when the order workflow must have reserved or backordered an order it holds."""
+        return _after(self.settings.workflow_timeout_seconds)
+
     def _customer_and_products(self, customer_id: str, skus: list[str]) -> tuple[Customer | None, dict[str, Product]]:
         """The customer (None if unknown) and the products found of ``skus``, in one BatchGetItem."""
         customer, products = self.store.read_together(self.customers.read(customer_id), self.products.read_many(skus))

@@ -29,6 +29,9 @@ class Settings(BaseModel):
     return_window_days: int = 30
     backorder_timeout_seconds: int = 14 * 86400  # a backordered order fails when no stock came within this
     fulfilment_timeout_seconds: int = 30 * 86400  # a reserved order fails when not shipped within this
+    # a PENDING, VALIDATED or CREDIT_APPROVED order fails (its holds given back) when its workflow has not
+    # moved it on within this: the execution was lost (an Express execution lives at most 5 minutes)
+    workflow_timeout_seconds: int = 10 * 60
     event_bus_name: str = "default"
     order_state_machine_arn: str | None = None
     idempotency_table: str | None = None

@@ -11,6 +11,7 @@ Money = Annotated[
     Field(ge=0, max_digits=14, decimal_places=2),
     PlainSerializer(float, return_type=float, when_used="json"),
 ]
+MAX_MONEY = Decimal("999999999999.99")  # the most Money holds (14 digits, 2 after the point)
 SignedMoney = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 Quantity = Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]

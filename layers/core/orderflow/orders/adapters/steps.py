@@ -22,6 +22,8 @@ def workflow_step(
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict:
+        if event.get("error"):  # Compensate's input: the failed step's error, Cause included, for operators
+            logger.warning("compensating after a failed step", extra={"error": event["error"]})
         try:
             order = step(event)
         except (InvalidOrder, CreditDenied) as rejection:
