@@ -203,7 +203,7 @@ class OrderflowClient:
     def request_return(self, order_id: str, lines: list[dict], idempotency_key: str | None = None,
                        exchange: list[dict] | None = None) -> dict:
         body: dict[str, Any] = {"lines": lines, **({"exchange": exchange} if exchange else {})}
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}  # the API requires one
         return self._call("POST", f"/orders/{order_id}/returns", json=body, headers=headers)
 
     def receive_return(self, return_id: str, lines: list[dict]) -> dict:

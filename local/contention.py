@@ -45,6 +45,12 @@ _buckets_lock = threading.Lock()
 _transactions = iter(range(1, 1 << 62))
 
 
+def held() -> int:
+    """How many items transactions hold now (``transaction_window``)."""
+    with _held_lock:
+        return len(_held)
+
+
 def reset() -> None:
     with _held_lock:
         _held.clear()

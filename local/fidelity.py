@@ -14,6 +14,10 @@
   (an error, or ``batchItemFailures`` from ``ReportBatchItemFailures``) stays on the stream from its
   first failed record and is delivered again with the table's next change (on AWS: at once, and at
   most ``MaximumRetryAttempts`` times).
+- Comparisons of mismatched types. A condition or filter comparing values of different types (``n < :s``
+  with a number stored and a string given) is false on AWS (DynamoDB Local, AWS's own emulator, answers
+  ``ConditionalCheckFailedException``); moto's ``<``, ``<=``, ``>``, ``>=`` and ``BETWEEN`` compare the Python
+  values and raise, so the request answered 500. Here they are false.
 - Closed task tokens. moto accepts ``SendTaskSuccess``/``SendTaskFailure`` for a token whose task has
   had its answer already (the later one is silently dropped); AWS answers ``TaskTimedOut`` ("the task
   associated with the token has already been closed"). Code that counts the tasks it resumed (a receipt
@@ -77,6 +81,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import decimal
 import functools
 import itertools
 import json
@@ -141,6 +146,7 @@ def install() -> None:
     LambdaBackend.send_dynamodb_items = _keep_failed_records(LambdaBackend.send_dynamodb_items)
     CallbackPoolManager.notify = _answered_once(CallbackPoolManager.notify)
     LambdaBackend.create_event_source_mapping = _polled_sqs_mappings(LambdaBackend.create_event_source_mapping)
+    _typed_comparisons()
     _parse_once()
     _dump_items_as_json()
     _reuse_lambda_clients()
@@ -150,6 +156,38 @@ def install() -> None:
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
     express.install()
     _installed = True
+
+
+def _typed_comparisons() -> None:
+    """moto's ordering operators and ``BETWEEN``, false when their operands are of different types."""
+    import operator
+
+    from moto.dynamodb import comparisons
+
+    def kind(value: Any) -> str:  # the operands are moto's cast values (Decimal, str, bytes, ...)
+        if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
+            return "N"
+        return getattr(value, "type", None) or type(value).__name__
+
+    def same_type(*values: Any) -> bool:
+        return len({kind(v) for v in values}) == 1
+
+    def ordering(compare: Callable[[Any, Any], bool]) -> Any:
+        def expr(self: Any, item: Any) -> bool:
+            lhs, rhs = self.lhs.expr(item), self.rhs.expr(item)
+            return lhs is not None and rhs is not None and same_type(lhs, rhs) and compare(lhs, rhs)
+
+        return expr
+
+    for cls, compare in ((comparisons.OpLessThan, operator.lt), (comparisons.OpLessThanOrEqual, operator.le),
+                         (comparisons.OpGreaterThan, operator.gt), (comparisons.OpGreaterThanOrEqual, operator.ge)):
+        cls.expr = ordering(compare)
+
+    def between(self: Any, item: Any) -> bool:
+        start, attr, end = self.start.expr(item), self.attr.expr(item), self.end.expr(item)
+        return attr is not None and same_type(start, attr, end) and start <= attr <= end
+
+    comparisons.FuncBetween.expr = between
 
 
 def _reuse_lambda_clients() -> None:

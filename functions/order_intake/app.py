@@ -212,18 +212,13 @@ def _return_once(request: dict) -> dict:
 
 
 @app.post("/orders/<order_id>/returns")
-def request_return(order_id: IssuedId, request: ReturnRequestIn,
-                   idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None
-                   ) -> Response[dict]:
-    """Return delivered goods (optionally exchanging them for others); approved at once when valid."""
+def request_return(order_id: IssuedId, request: ReturnRequestIn, idempotency_key: IdempotencyKey) -> Response[dict]:
+    """Return delivered goods (optionally exchanging them for others); approved at once when valid. The
+    Idempotency-Key is required, as for orders: a retried request must not make a second return."""
     logger.set_correlation_id(order_id)
     own_order(order_id)
-    if idempotency_key is None:
-        created = returns.request(order_id, request).public()
-        count(metrics, "ReturnsRequested")
-    else:
-        created = _return_once(request={"scope": f"returns/{order_id}", "key": idempotency_key,
-                                        "order_id": order_id, "body": request.model_dump(mode="json")})
+    created = _return_once(request={"scope": f"returns/{order_id}", "key": idempotency_key,
+                                    "order_id": order_id, "body": request.model_dump(mode="json")})
     return Response(status_code=201, content_type="application/json", body=created,
                     headers={"Location": f"/returns/{created['return_id']}"})
 

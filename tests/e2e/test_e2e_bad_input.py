@@ -203,3 +203,20 @@ def test_invalid_customer_is_422_and_not_stored(client, shop):
     with pytest.raises(ApiError) as missing:
         client.get_customer(customer)
     assert missing.value.status == 404
+
+
+def _cursor(payload: dict) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+@pytest.mark.parametrize("value", ["", "x" * 1025])
+def test_a_cursor_with_a_key_dynamodb_would_refuse_is_a_422_not_a_500(shop, value):
+    customer = shop.customer()
+    key = {"order_id": {"S": value}, "customer_id": {"S": customer}, "created_at": {"S": "2030-01-01"}}
+    orders = shop.client.request("GET", "/orders", params={"customer_id": customer, "cursor": _cursor(key)})
+    assert_error(orders, 422, "UNPROCESSABLE")
+    start = {"po_id": {"S": value}, "status": {"S": "SENT"}, "created_at": {"S": "2030-01-01"}}
+    pos = shop.client.request("GET", "/purchase-orders", params={"cursor": _cursor({"status": 0, "start": start})})
+    assert_error(pos, 422, "UNPROCESSABLE")

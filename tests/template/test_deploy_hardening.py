@@ -336,3 +336,16 @@ def test_samconfig_holds_the_deploy_defaults(doc):
         assert "Stage" in overrides and set(overrides) <= set(doc["Parameters"]), env
     # only deploy settings: sam build and sam validate (make build, make lint) must not pick any up
     assert all(set(commands) == {"deploy"} for env, commands in config.items() if isinstance(commands, dict))
+
+
+def test_only_an_administrator_creates_users_unless_sign_up_is_opened():
+    doc = read_template(TEMPLATE)
+    assert doc["Parameters"]["AllowSelfSignUp"]["Default"] == "false"
+    config = doc["Resources"]["UserPool"]["Properties"]["AdminCreateUserConfig"]
+    assert config == {"AllowAdminCreateUserOnly": {"Fn::If": ["SelfSignUp", False, True]}}
+    assert doc["Conditions"]["SelfSignUp"] == {"Fn::Equals": [{"Ref": "AllowSelfSignUp"}, "true"]}
+
+
+def test_the_domain_events_log_keeps_the_stack_s_retention():
+    doc = read_template(TEMPLATE)
+    assert doc["Resources"]["DomainEventsLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}

@@ -42,8 +42,8 @@ def ask_return(api, order_id: str, lines: dict[str, int], exchange: dict[str, in
     body: dict = {"lines": [{"sku": s, "quantity": q, "reason": "does not fit"} for s, q in lines.items()]}
     if exchange:
         body["exchange"] = [{"sku": s, "quantity": q} for s, q in exchange.items()]
-    headers = {"Idempotency-Key": key} if key else {}
-    return api.http.post(f"/orders/{order_id}/returns", json=body, headers=headers)
+    return api.http.post(f"/orders/{order_id}/returns", json=body,
+                         headers={"Idempotency-Key": key or uuid.uuid4().hex})
 
 
 def receive(api, return_id: str, *lines: tuple[str, int, str]):
@@ -310,3 +310,13 @@ def test_concurrent_returns_never_exceed_what_was_delivered(api):
     after = api.order(order["order_id"])
     assert after["returned"] == {sku: 4}
     assert len(after["returns"]) == 2 and after["open_returns"] == 2
+
+
+
+def test_a_return_without_an_idempotency_key_is_refused_and_makes_nothing(api):
+    sku, customer = api.product(stock=4), api.customer()
+    order = delivered(api, customer, {sku: 1})
+    refused = api.http.post(f"/orders/{order['order_id']}/returns",
+                            json={"lines": [{"sku": sku, "quantity": 1, "reason": "no key"}]})
+    assert refused.status_code == 422 and "header.idempotency-key" in refused.text
+    assert api.order(order["order_id"])["status"] == "DELIVERED"

@@ -7,6 +7,7 @@ from orderflow.catalogue.ports import Customers, Products, StockThresholds
 from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
 from orderflow.shared.errors import ConditionFailed, Conflict, NotFound
 from orderflow.shared.ports import Store
+from orderflow.shared.types import utc_now
 
 
 class CatalogueService:
@@ -36,11 +37,21 @@ class CatalogueService:
         return customer
 
     def record_payment(self, customer_id: str, payment: PaymentIn) -> Customer:
-        """A payment (posted by the ERP) takes its amount off the customer's open exposure."""
+        """A payment (posted by the ERP) takes its amount off the customer's open exposure, once per
+        ``reference``: the same reference again, however late, changes nothing; with another amount it is
+        a 409. One transaction puts the payment's record and moves the exposure."""
         self.get_customer(customer_id)
         try:
-            return self.customers.pay(customer_id, payment.amount)
-        except ConditionFailed:
+            self.store.commit([self.customers.payment(customer_id, payment.reference, payment.amount, utc_now()),
+                               self.customers.pay(customer_id, payment.amount)])
+        except ConditionFailed as failure:
+            if failure.failed(0):
+                recorded = self.customers.payment_amount(customer_id, payment.reference)
+                if recorded is not None and recorded != payment.amount:
+                    raise Conflict(f"payment {payment.reference} was already recorded with amount {recorded}",
+                                   {"reference": payment.reference, "amount": float(recorded)}) from None
+                return self.get_customer(customer_id)  # the same payment again: nothing changes
             customer = self.get_customer(customer_id)
             raise Conflict(f"payment {payment.amount} is more than the open exposure {customer.exposure}",
                            {"exposure": float(customer.exposure)}) from None
+        return self.get_customer(customer_id)

@@ -182,6 +182,19 @@ def query(table: str, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, An
     return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
 
+MAX_KEY_TEXT = 1024  # DynamoDB's limit for a sort key (a partition key's is 2048): a cursor may carry no more
+
+
+def is_start_key(key: Any, names: set[str]) -> bool:
+    """Whether ``key``, read back from a client's cursor, is a ``LastEvaluatedKey`` of string attributes
+    ``names`` that DynamoDB will take: each value a non-empty string within the key size limit. An empty
+    key string is a ValidationException on AWS (a 500 if it reached the query), so a cursor holding one is
+    refused before, as one this listing never returned."""
+    return (isinstance(key, dict) and set(key) == names
+            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+                    and 0 < len(v["S"]) <= MAX_KEY_TEXT for v in key.values()))
+
+
 def scan(table: str, **kwargs: Any) -> dict[str, Any]:
     """One Scan page as DynamoDB returns it (items still in wire format). Batch jobs only: no request
     path scans."""

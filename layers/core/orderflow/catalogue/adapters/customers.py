@@ -45,16 +45,31 @@ class CustomersRepository:
                      condition="credit_available >= :amount",
                      values={":amount": amount, ":minus": -amount})
 
-    def pay(self, customer_id: str, amount: Decimal) -> Customer:
-        """Take a payment off the exposure; refused (ConditionFailed) when it is more than is open."""
-        item = dynamo.apply(Write("Update", self.table, key={"customer_id": customer_id},
-                                  update="ADD exposure :minus, credit_available :amount",
-                                  condition="exposure >= :amount",
-                                  values={":amount": amount, ":minus": -amount}), return_new=True)
-        return Customer.model_validate(item)
+    def pay(self, customer_id: str, amount: Decimal) -> Write:
+        """Take a payment off the exposure; its condition fails when it is more than is open."""
+        return Write("Update", self.table, key={"customer_id": customer_id},
+                     update="ADD exposure :minus, credit_available :amount",
+                     condition="attribute_exists(customer_id) AND exposure >= :amount",
+                     values={":amount": amount, ":minus": -amount})
+
+    def payment(self, customer_id: str, reference: str, amount: Decimal, at: str) -> Write:
+        """The payment's own record, put only once per (customer, reference): a reference seen again,
+        however much later, is the same payment, never a second one."""
+        return Write("Put", self.table, item={"customer_id": _payment_key(customer_id, reference), "kind": "payment",
+                                              "reference": reference, "amount": amount, "at": at},
+                     condition="attribute_not_exists(customer_id)")
+
+    def payment_amount(self, customer_id: str, reference: str) -> Decimal | None:
+        item = dynamo.get(self.table, {"customer_id": _payment_key(customer_id, reference)})
+        return Decimal(item["amount"]) if item else None
 
     def release_credit(self, customer_id: str, amount: Decimal) -> Write:
         return Write("Update", self.table, key={"customer_id": customer_id},
                      update="ADD exposure :minus, credit_available :amount",
                      condition="attribute_exists(customer_id)",
                      values={":amount": amount, ":minus": -amount})
+
+
+def _payment_key(customer_id: str, reference: str) -> str:
+    """Payments are items of the customers table under a key no customer id can take (ids have no '#')."""
+    return f"payment#{customer_id}#{reference}"

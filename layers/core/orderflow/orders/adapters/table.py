@@ -124,9 +124,7 @@ def _start_key(cursor: str, customer_id: str) -> dict[str, Any]:
     """The ``LastEvaluatedKey`` a cursor of this customer's listing carries, or ``Unprocessable``."""
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not (isinstance(key, dict) and set(key) == _CURSOR_KEYS
-                and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
-                and key.get("customer_id", {}).get("S") == customer_id):
+        if not (dynamo.is_start_key(key, _CURSOR_KEYS) and key["customer_id"]["S"] == customer_id):
             raise ValueError(cursor)
     except (ValueError, TypeError) as exc:
         raise Unprocessable("cursor is not one this listing returned; start again without it",

@@ -102,13 +102,17 @@ def _encode(index: int, start: dict[str, Any] | None) -> str:
     return base64.urlsafe_b64encode(json.dumps({"status": index, "start": start}).encode()).decode()
 
 
+_CURSOR_KEYS = {"po_id", "status", "created_at"}  # the by-status index's key and the table's
+
+
 def _decode(cursor: str | None, statuses: int) -> tuple[int, dict[str, Any] | None]:
     if not cursor:
         return 0, None
     try:
         decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         index, start = decoded["status"], decoded["start"]
-        if not (isinstance(index, int) and 0 <= index < statuses and (start is None or isinstance(start, dict))):
+        if not (isinstance(index, int) and 0 <= index < statuses
+                and (start is None or dynamo.is_start_key(start, _CURSOR_KEYS))):
             raise ValueError(cursor)
     except (ValueError, KeyError, TypeError) as exc:
         raise Unprocessable("cursor is not one this listing returned; start again without it",
