@@ -20,7 +20,7 @@ def test_stream_events_log_groups_and_rules_resolve() -> None:
         (f"orderflow-{name}Table", 100, ("ReportBatchItemFailures",))
         for name in ("Orders", "Stock", "Returns", "PurchaseOrders")}
     (group,) = [g for g in template.log_groups if g.logical_id == "DomainEventsLogGroup"]
-    assert (group.name, group.properties["RetentionInDays"]) == ("/orderflow/ci/events", 30)
+    assert (group.name, group.properties["RetentionInDays"]) == ("/orderflow/ci/events", "30")
     (rule,) = [r for r in template.rules if r.logical_id == "DomainEventsToLogsRule"]
     assert rule.properties["EventBusName"] == "orderflow-ci"
     (target,) = rule.properties["Targets"]
