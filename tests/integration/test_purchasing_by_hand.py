@@ -97,6 +97,9 @@ def test_a_po_above_the_threshold_waits_is_changed_approved_and_sent_once(api, s
     assert changed.json()["total"] == 656.23  # 250 × 2.5 + 10 × 3.1234, to the cent
     assert f"{sku} 300→250" in changed.json()["timeline"][-1]["reason"]
     assert (on_order(api, sku), on_order(api, other)) == (250, 10)
+    nowhere = api.http.patch(f"/purchase-orders/{po['po_id']}", json={"deliver_to": unique("nowhere-")})
+    assert assert_error(nowhere, 422, "UNPROCESSABLE")["details"]["problem"] == "unknown_location"
+    assert api.http.get(f"/purchase-orders/{po['po_id']}").json()["version"] == changed.json()["version"]
 
     approved = api.http.post(f"/purchase-orders/{po['po_id']}/approve")
     assert approved.status_code == 200, approved.text
@@ -183,7 +186,8 @@ def test_an_expired_approval_is_refused_and_the_po_cancelled(api, stack):
     assert on_order(api, sku) == 0 and messages(stack, acme["queue_url"]) == []
 
 
-@pytest.mark.parametrize("problem", ["unknown_supplier", "inactive_supplier", "unknown_sku", "not_supplied"])
+@pytest.mark.parametrize("problem", ["unknown_supplier", "inactive_supplier", "unknown_sku", "not_supplied",
+                                     "unknown_location", "inactive_location"])
 def test_a_po_the_catalogue_does_not_allow_is_422_and_writes_nothing(api, stack, problem):
     acme, other = supplier(api), supplier(api)
     sku = product(api, other["supplier_id"] if problem == "not_supplied" else acme["supplier_id"])
@@ -191,8 +195,14 @@ def test_a_po_the_catalogue_does_not_allow_is_422_and_writes_nothing(api, stack,
     if problem == "inactive_supplier":
         api.http.put(f"/suppliers/{supplier_id}", json={"name": "Acme", "active": False})
     line_sku = unique("SKU-none-") if problem == "unknown_sku" else sku
-    error = assert_error(create(api, {"supplier_id": supplier_id, "lines": [{"sku": line_sku, "quantity": 3}]}),
-                         422, "UNPROCESSABLE")
+    where = {"unknown_location": unique("nowhere-"), "inactive_location": unique("closed-")}.get(problem)
+    if problem == "inactive_location":
+        address = {"name": "Closed", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1 1AA", "country": "GB"}
+        assert api.http.put(f"/locations/{where}", json={"name": "Closed", "address": address,
+                                                         "active": False}).status_code == 200
+    body = {"supplier_id": supplier_id, "lines": [{"sku": line_sku, "quantity": 3}],
+            **({"deliver_to": where} if where else {})}
+    error = assert_error(create(api, body), 422, "UNPROCESSABLE")
     assert error["details"]["problem"] == problem
     assert on_order(api, sku) == 0 and messages(stack, acme["queue_url"]) == []
 

@@ -100,7 +100,7 @@ def purchasing_service(settings: Settings | None = None) -> PurchasingService:
     return PurchasingService(s, DynamoStore(), SuppliersRepository(s.suppliers_table),
                              PurchaseOrdersRepository(s.purchase_orders_table), StockRepository(s.stock_table),
                              SupplierQueues(s.supplier_queue_prefix), inventory_service(s),
-                             ProductsRepository(s.products_table))
+                             ProductsRepository(s.products_table), fulfilment_service(s))
 
 
 def replenishment_service(settings: Settings | None = None) -> ReplenishmentService:

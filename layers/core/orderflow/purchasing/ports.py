@@ -42,3 +42,10 @@ class Products(Protocol):
     """The catalogue's products: which supplier supplies a SKU, and at what cost."""
 
     def get_many(self, skus: list[str]) -> dict[str, Product]: ...
+
+
+class Locations(Protocol):
+    """Where goods can be delivered (the fulfilment area's service satisfies this): raises ``NotFound``
+    for a location that does not exist."""
+
+    def get_location(self, location_id: str) -> Any: ...

@@ -29,7 +29,7 @@ from orderflow.purchasing.domain import (
     order_value,
     purchase_order_id,
 )
-from orderflow.purchasing.ports import Products, PurchaseOrders, StockOnOrder, SupplierQueues, Suppliers
+from orderflow.purchasing.ports import Locations, Products, PurchaseOrders, StockOnOrder, SupplierQueues, Suppliers
 from orderflow.purchasing.rules import (
     CANCELLABLE,
     EDITABLE,
@@ -70,10 +70,10 @@ def _hours_from_now(hours: int) -> str:
 class PurchasingService:
     def __init__(self, settings: Settings, store: Store, suppliers: Suppliers, purchase_orders: PurchaseOrders,
                  stock: StockOnOrder, queues: SupplierQueues, inventory: InventoryService | None = None,
-                 products: Products | None = None):
+                 products: Products | None = None, locations: Locations | None = None):
         self.settings, self.store = settings, store
         self.suppliers, self.purchase_orders, self.stock, self.queues = suppliers, purchase_orders, stock, queues
-        self.inventory, self.products = inventory, products
+        self.inventory, self.products, self.locations = inventory, products, locations
 
     # ------------------------------------------------------------------ suppliers
     def put_supplier(self, supplier_id: str, data: SupplierIn) -> Supplier:
@@ -170,6 +170,7 @@ class PurchasingService:
         request (:func:`manual_purchase_order_id`): a retry finds it and finishes what the first began."""
         supplier = self._orderable_supplier(supplier_id)
         priced = self._priced(supplier, lines)
+        self._deliverable(deliver_to)
         now = utc_now()
         po = PurchaseOrder(
             po_id=po_id, supplier_id=supplier_id, cycle=now[:10], status=P.DRAFT, lines=priced,
@@ -211,6 +212,7 @@ class PurchasingService:
                 moves = {sku: q for sku, q in moves.items() if q}
                 said.append("lines " + ", ".join(f"{sku} {before.get(sku, 0)}→{after_q.get(sku, 0)}"
                                                  for sku in sorted(moves)) if moves else "prices")
+            self._deliverable(deliver_to)
             for name, value in (("expected_by", expected_by and expected_by.isoformat()),
                                 ("deliver_to", deliver_to), ("note", note)):
                 if value is not None:
@@ -293,6 +295,19 @@ class PurchasingService:
         write, after = self.purchase_orders.transition(po, P.CANCELLED, by=by, reason=reason)
         self.store.commit([write, *(self.stock.order(line.sku, -line.open) for line in po.lines if line.open)])
         return after
+
+    def _deliverable(self, location_id: str | None) -> None:
+        """A purchase order may be delivered only to an active location."""
+        if location_id is None or self.locations is None:
+            return
+        try:
+            location = self.locations.get_location(location_id)
+        except NotFound:
+            raise Unprocessable(f"unknown location {location_id}", {"deliver_to": location_id,
+                                                                   "problem": "unknown_location"}) from None
+        if not getattr(location, "active", True):
+            raise Unprocessable(f"location {location_id} is not active", {"deliver_to": location_id,
+                                                                         "problem": "inactive_location"})
 
     def _orderable_supplier(self, supplier_id: str) -> Supplier:
         supplier = self.suppliers.get(supplier_id)
