@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import local_token
 
 ORDER_MACHINE = "OrderProcessingStateMachine"
@@ -264,7 +265,8 @@ def _ok(response: httpx.Response) -> dict[str, Any]:
 
 
 def submit(http: httpx.Client, customer: str, lines: dict[str, int]) -> dict[str, Any]:
-    body = {"customer_id": customer, "lines": [{"sku": s, "quantity": q} for s, q in lines.items()]}
+    body = {"customer_id": customer, "shipping_address": SAMPLE_ADDRESS,
+            "lines": [{"sku": s, "quantity": q} for s, q in lines.items()]}
     return _ok(http.post("/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}))
 
 

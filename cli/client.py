@@ -228,10 +228,13 @@ class OrderflowClient:
 
     # ------------------------------------------------------------------ orders
     def submit_order(self, customer_id: str, lines: Iterable[Mapping[str, Any]], idempotency_key: str | None = None,
-                     channel: str | None = None) -> tuple[int, dict]:
-        """POST /orders. Returns ``(status_code, body)`` without raising, so 4xx answers can be inspected."""
+                     channel: str | None = None, *, shipping_address: Mapping[str, Any] | None) -> tuple[int, dict]:
+        """POST /orders. Returns ``(status_code, body)`` without raising, so 4xx answers can be inspected.
+        ``shipping_address`` None sends none (the API answers 422)."""
         body: dict[str, Any] = {"customer_id": customer_id,
                                 "lines": [{"sku": li["sku"], "quantity": li["quantity"]} for li in lines]}
+        if shipping_address is not None:
+            body["shipping_address"] = dict(shipping_address)
         if channel is not None:
             body["channel"] = channel
         response = self.request("POST", "/orders", json=body,

@@ -50,6 +50,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from .addresses import SAMPLE_ADDRESS
 from .catalogue import DEMO_CATALOGUE, load_catalogue, seed_catalogue
 from .client import ApiError, OrderflowClient, RunWaitTimeout, WaitTimeout
 from .events import DEFAULT_LOG_GROUP, logs_client, read_events
@@ -139,7 +140,8 @@ class Demo:
 
     def submit(self, scenario: str, customer: str, lines: list[dict], key: str | None = None) -> dict | None:
         """Submit and check the 201; the created order, or None if the API refused it."""
-        code, body = self.client.submit_order(customer, lines, idempotency_key=key or self.key(scenario))
+        code, body = self.client.submit_order(customer, lines, idempotency_key=key or self.key(scenario),
+                                              shipping_address=SAMPLE_ADDRESS)
         described = ", ".join(f"{li['sku']}×{li['quantity']}" for li in lines)
         self.console.print(f"  submitted {customer}: {described} → HTTP {code}"
                            + (f" [bold]{body.get('order_id')}[/]" if code == 201 else ""), soft_wrap=True)
@@ -223,7 +225,8 @@ class Demo:
         s = "c. unknown SKU"
         before = self.client.list_all_orders(HAPPY_CUSTOMER)
         lines = [{"sku": "WIDGET-RED", "quantity": 1}, {"sku": UNKNOWN_SKU, "quantity": 1}]
-        code, body = self.client.submit_order(HAPPY_CUSTOMER, lines, idempotency_key=self.key(s))
+        code, body = self.client.submit_order(HAPPY_CUSTOMER, lines, idempotency_key=self.key(s),
+                                              shipping_address=SAMPLE_ADDRESS)
         error = body.get("error", {})
         self.console.print(f"  submitted {HAPPY_CUSTOMER}: WIDGET-RED×1, {UNKNOWN_SKU}×1 → HTTP {code} "
                            f"{error.get('code')}: {error.get('message')}", soft_wrap=True)
@@ -291,13 +294,14 @@ class Demo:
         first = self.submit(s, HAPPY_CUSTOMER, lines, key=key)
         if not first:
             return
-        code, second = self.client.submit_order(HAPPY_CUSTOMER, lines, idempotency_key=key)
+        code, second = self.client.submit_order(HAPPY_CUSTOMER, lines, idempotency_key=key,
+                                                shipping_address=SAMPLE_ADDRESS)
         self.console.print(f"  resubmitted with the same key → HTTP {code} {second.get('order_id')}")
         self.check(s, "same key + same body → same order", first["order_id"], second.get("order_id"))
         listed = [o["order_id"] for o in self.client.list_all_orders(HAPPY_CUSTOMER)]
         self.check(s, "the customer's order list holds it once", 1, listed.count(first["order_id"]))
         code, third = self.client.submit_order(HAPPY_CUSTOMER, [{"sku": "WIDGET-RED", "quantity": 2}],
-                                               idempotency_key=key)
+                                               idempotency_key=key, shipping_address=SAMPLE_ADDRESS)
         error = third.get("error", {})
         self.console.print(f"  same key, different body → HTTP {code} {error.get('code')}")
         self.check(s, "same key + different body → 4xx", "4xx", f"{code} {error.get('code')}",
@@ -546,7 +550,8 @@ class Demo:
             self.check(s, f"{SMALL_CUSTOMER}'s token: that order does not exist", 404,
                        other.request("GET", f"/orders/{order_id}").status_code)
             self.check(s, f"{SMALL_CUSTOMER}'s token cannot order in {HAPPY_CUSTOMER}'s name", "403 FORBIDDEN",
-                       _answer(other.request("POST", "/orders", json={"customer_id": HAPPY_CUSTOMER, "lines": [
+                       _answer(other.request("POST", "/orders", json={"shipping_address": SAMPLE_ADDRESS,
+                                                                      "customer_id": HAPPY_CUSTOMER, "lines": [
                            {"sku": "WIDGET-RED", "quantity": 1}]}, headers={"Idempotency-Key": self.key("access")})))
             self.check(s, "a customer's token cannot adjust stock (admin scope)", 403,
                        owner.request("POST", "/stock/WIDGET-RED/adjustments",

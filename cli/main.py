@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .access import error_line
+from .addresses import parse_address
 from .catalogue import CatalogueError, load_catalogue, seed_catalogue, seed_steps
 from .client import ApiError, OrderflowClient, RunWaitTimeout, WaitTimeout
 from .events import events
@@ -176,6 +177,9 @@ def submit(ctx: typer.Context,
            customer: Annotated[str, typer.Option("--customer", "-c", help="Customer id.")],
            line: Annotated[list[str], typer.Option("--line", "-l", metavar="SKU=QTY",
                                                    help="An order line; repeat for more.")],
+           ship_to: Annotated[str, typer.Option("--ship-to", metavar="NAME, LINE1, CITY, POSTAL_CODE, COUNTRY",
+                                                help="Where the order ships: five comma-separated fields, the "
+                                                     "country as an ISO code (GB, DE, US).")],
            key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key (default: a new UUID). "
                                                    "Resubmitting with the same key changes nothing.")] = None,
            channel: Annotated[str | None, typer.Option(help="Sales channel recorded on the order.")] = None,
@@ -184,8 +188,13 @@ def submit(ctx: typer.Context,
                                                    "rejected the order, then show it.")] = False) -> None:
     """Submit an order."""
     lines = [_parse_line(text) for text in line]
+    try:
+        address = parse_address(ship_to)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     with _client(ctx) as client:
-        status, body = client.submit_order(customer, lines, idempotency_key=key, channel=channel)
+        status, body = client.submit_order(customer, lines, idempotency_key=key, channel=channel,
+                                           shipping_address=address)
         if status >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
             raise _fail(error_line(ApiError(status, str(error.get("code", f"HTTP_{status}")),

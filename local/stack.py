@@ -39,7 +39,7 @@ from orderflow_local.transport import InProcess
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 # Applied when the template declares them; moto really sleeps on Retry intervals.
-LOCAL_PARAMETER_DEFAULTS: dict[str, str] = {"RetryIntervalSeconds": "1"}
+LOCAL_PARAMETER_DEFAULTS: dict[str, str] = {"RetryIntervalSeconds": "1", "RetryMaxDelaySeconds": "4"}
 # Seconds before a record an SQS-triggered function failed comes back (the queue's own timeout,
 # e.g. 120 s for supplier replies, would make a local retry wait minutes).
 LOCAL_SQS_VISIBILITY_TIMEOUT = 2

@@ -17,6 +17,7 @@ from orderflow.catalogue import CatalogueService
 from orderflow.fulfilment import FulfilmentService
 from orderflow.inventory import InventoryService
 from orderflow.orders import OrderService
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_local.stack import LocalStack
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
@@ -63,7 +64,8 @@ class Api:
         return response.json()
 
     def submit(self, customer_id: str, lines: dict[str, int], key: str | None = None) -> httpx.Response:
-        body = {"customer_id": customer_id, "lines": [{"sku": s, "quantity": q} for s, q in lines.items()]}
+        body = {"customer_id": customer_id, "shipping_address": SAMPLE_ADDRESS,
+                "lines": [{"sku": s, "quantity": q} for s, q in lines.items()]}
         return self.http.post("/orders", json=body, headers={"Idempotency-Key": key or uuid.uuid4().hex})
 
     def order(self, order_id: str) -> dict:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import OrderflowClient
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -120,7 +121,8 @@ class Shop:
 
     def submit(self, customer_id: str, lines: dict[str, int]) -> dict:
         """Submit ``{sku: quantity}`` and assert the 201 PENDING; returns the created order."""
-        status, body = self.client.submit_order(customer_id, [{"sku": s, "quantity": q} for s, q in lines.items()])
+        status, body = self.client.submit_order(customer_id, [{"sku": s, "quantity": q} for s, q in lines.items()],
+                                                shipping_address=SAMPLE_ADDRESS)
         assert status == 201, body
         assert body["status"] == "PENDING"
         return body

@@ -12,9 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from orderflow_cli import main
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import OrderflowClient, local_token
 from orderflow_local.auth import LOCAL_AUDIENCE, LOCAL_ISSUER, LocalIssuer
 
+SHIP_TO = ("--ship-to", f"{SAMPLE_ADDRESS['name']}, {SAMPLE_ADDRESS['line1']}, {SAMPLE_ADDRESS['city']}, "
+                        f"{SAMPLE_ADDRESS['postal_code']}, {SAMPLE_ADDRESS['country']}")
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
@@ -71,7 +74,7 @@ def test_customers_see_and_change_only_their_own_orders(api_url, shop):
     alice, bob = shop.customer("alice"), shop.customer("bob")
     with OrderflowClient(api_url, role="customer", customer_id=alice) as as_alice, \
             OrderflowClient(api_url, role="customer", customer_id=bob) as as_bob:
-        status, order = as_alice.submit_order(alice, [{"sku": sku, "quantity": 2}])
+        status, order = as_alice.submit_order(alice, [{"sku": sku, "quantity": 2}], shipping_address=SAMPLE_ADDRESS)
         assert status == 201, order
         order_id = order["order_id"]
         assert as_alice.get_order(order_id)["customer_id"] == alice
@@ -83,7 +86,8 @@ def test_customers_see_and_change_only_their_own_orders(api_url, shop):
         assert as_bob.request("GET", f"/orders/{order_id}").status_code == 404
         cancel = as_bob.request("POST", f"/orders/{order_id}/cancel", json={})
         assert cancel.status_code == 404 and cancel.json()["error"]["code"] == "NOT_FOUND"
-        for method, path, body in (("POST", "/orders", {"customer_id": alice, "lines": [{"sku": sku, "quantity": 1}]}),
+        for method, path, body in (("POST", "/orders", {"customer_id": alice, "lines": [{"sku": sku, "quantity": 1}],
+                                                 "shipping_address": SAMPLE_ADDRESS}),
                                    ("GET", f"/orders?customer_id={alice}", None),
                                    ("GET", f"/customers/{alice}", None)):
             refused = as_bob.request(method, path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
@@ -126,10 +130,10 @@ def test_the_command_line_acts_as_the_role_it_is_given(api_url, shop):
                                            "--reason", "found more"])
     assert as_customer.exit_code == 1 and "403" in as_customer.stderr
     own = runner.invoke(main.app, ["--api", api_url, "--as", f"customer:{customer}", "submit", "--customer",
-                                   customer, "--line", f"{sku}=1"])
+                                   customer, "--line", f"{sku}=1", *SHIP_TO])
     assert own.exit_code == 0, own.output
     other = runner.invoke(main.app, ["--api", api_url, "--as", f"customer:{customer}", "submit", "--customer",
-                                     shop.customer("other"), "--line", f"{sku}=1"])
+                                     shop.customer("other"), "--line", f"{sku}=1", *SHIP_TO])
     assert other.exit_code == 1 and "FORBIDDEN" in other.stderr
 
 

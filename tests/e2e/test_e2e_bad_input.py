@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import ApiError
 
 pytestmark = pytest.mark.e2e
@@ -78,7 +79,8 @@ def test_invalid_order_body_is_422_and_names_the_field(setup, name, lines, field
     client, customer, sku, nothing_written = setup
     lines = json.loads(json.dumps(lines).replace('"SKU"', json.dumps(sku)))
 
-    response = client.request("POST", "/orders", json={"customer_id": customer, "lines": lines}, headers=key())
+    response = client.request("POST", "/orders", json={"shipping_address": SAMPLE_ADDRESS,
+                                                       "customer_id": customer, "lines": lines}, headers=key())
 
     error = assert_error(response, 422, "VALIDATION_FAILED")
     assert field in problem_fields(error), (name, error)
@@ -101,7 +103,8 @@ def test_wrong_shapes_are_422(setup, body):
 def test_too_many_lines_is_422(setup, shop):
     client, customer, _sku, nothing_written = setup
     lines = [{"sku": f"{shop.prefix}-n{i}", "quantity": 1} for i in range(41)]
-    response = client.request("POST", "/orders", json={"customer_id": customer, "lines": lines}, headers=key())
+    response = client.request("POST", "/orders", json={"shipping_address": SAMPLE_ADDRESS,
+                                                       "customer_id": customer, "lines": lines}, headers=key())
     error = assert_error(response, 422, "VALIDATION_FAILED")
     assert "body.lines" in problem_fields(error)
     nothing_written()
@@ -109,7 +112,8 @@ def test_too_many_lines_is_422(setup, shop):
 
 def test_missing_idempotency_key_is_422(setup):
     client, customer, sku, nothing_written = setup
-    response = client.request("POST", "/orders", json={"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]})
+    response = client.request("POST", "/orders", json={"shipping_address": SAMPLE_ADDRESS,
+                                                       "customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]})
     error = assert_error(response, 422, "VALIDATION_FAILED")
     assert any("idempotency-key" in f.lower() for f in problem_fields(error)), error
     nothing_written()

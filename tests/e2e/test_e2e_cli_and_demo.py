@@ -13,6 +13,7 @@ from orderflow_cli import demo
 from orderflow_cli.main import app
 
 pytestmark = pytest.mark.e2e
+SHIP_TO = ("--ship-to", "Cafe Ltd, 3 Mill Lane, York, YO1 7HH, GB")
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_seed_submit_order_and_stock_commands(run, catalogue, shop):
     assert again.exit_code == 0, again.output
     assert shop.client.get_stock(tea)["on_hand"] == 30
 
-    submitted = run("submit", "--customer", cafe, "--line", f"{tea}=3", "--line", f"{mug}=1", "--wait")
+    submitted = run("submit", "--customer", cafe, "--line", f"{tea}=3", "--line", f"{mug}=1", "--wait", *SHIP_TO)
     assert submitted.exit_code == 0, submitted.output
     order_id = re.search(r"order_id: (\S+)", submitted.stdout).group(1)
     assert shop.client.get_order(order_id)["status"] == "RESERVED"
@@ -87,8 +88,8 @@ def test_submit_with_a_key_twice_makes_one_order(run, catalogue, shop):
     cafe = next(iter(data["customers"]))
     assert run("seed", str(path)).exit_code == 0
 
-    first = run("submit", "-c", cafe, "-l", f"{tea}=1", "--key", "cli-key-1")
-    second = run("submit", "-c", cafe, "-l", f"{tea}=1", "--key", "cli-key-1")
+    first = run("submit", "-c", cafe, "-l", f"{tea}=1", "--key", "cli-key-1", *SHIP_TO)
+    second = run("submit", "-c", cafe, "-l", f"{tea}=1", "--key", "cli-key-1", *SHIP_TO)
 
     assert first.exit_code == 0 and second.exit_code == 0, (first.output, second.output)
     ids = [re.search(r"order_id: (\S+)", r.stdout).group(1) for r in (first, second)]
@@ -102,12 +103,12 @@ def test_cli_api_errors_exit_1_with_the_error_code(run, catalogue, shop):
     cafe = next(iter(data["customers"]))
     assert run("seed", str(path)).exit_code == 0
 
-    unknown = run("submit", "--customer", cafe, "--line", f"{shop.prefix}-nothing=1")
+    unknown = run("submit", "--customer", cafe, "--line", f"{shop.prefix}-nothing=1", *SHIP_TO)
     assert unknown.exit_code == 1
     assert "UNPROCESSABLE" in unknown.stderr and f"{shop.prefix}-nothing" in unknown.stderr
     assert shop.client.list_orders(cafe)["orders"] == []
 
-    zero = run("submit", "--customer", cafe, "--line", f"{tea}=0")
+    zero = run("submit", "--customer", cafe, "--line", f"{tea}=0", *SHIP_TO)
     assert zero.exit_code == 1 and "VALIDATION_FAILED" in zero.stderr
 
     missing = run("order", "ord-does-not-exist")

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import OrderflowClient
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +34,8 @@ def test_thirty_racing_orders_for_ten_units_reserve_exactly_ten(api_url, shop):
     def submit(_: int) -> tuple[int, dict]:
         with OrderflowClient(api_url, timeout=30) as c:
             barrier.wait(timeout=30)
-            return c.submit_order(customer, [{"sku": sku, "quantity": 1}], idempotency_key=str(uuid.uuid4()))
+            return c.submit_order(customer, [{"sku": sku, "quantity": 1}], idempotency_key=str(uuid.uuid4()),
+                                  shipping_address=SAMPLE_ADDRESS)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -82,7 +84,7 @@ def test_racing_orders_never_commit_more_than_the_credit_limit(api_url, shop):
     def submit(_: int) -> str:
         with OrderflowClient(api_url, timeout=30) as c:
             barrier.wait(timeout=30)
-            status, body = c.submit_order(customer, [{"sku": sku, "quantity": 1}])
+            status, body = c.submit_order(customer, [{"sku": sku, "quantity": 1}], shipping_address=SAMPLE_ADDRESS)
             assert status == 201, body
             return c.wait_for_status(body["order_id"], ("RESERVED", "REJECTED"), timeout=WAIT)["status"]
 

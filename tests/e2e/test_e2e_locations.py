@@ -49,3 +49,19 @@ def test_the_warehouse_reads_locations_and_cannot_change_them(api_url: str):
     with OrderflowClient(api_url, role="warehouse") as warehouse:
         assert warehouse.request("GET", "/locations").status_code == 200
         assert warehouse.request("PUT", "/locations/main", json={"name": "Mine", "address": ADDRESS}).status_code == 403
+
+
+def test_an_order_needs_a_valid_shipping_address_and_keeps_it(shop):
+    sku, customer = shop.product("globe", stock=3), shop.customer()
+    lines = [{"sku": sku, "quantity": 1}]
+    missing = shop.client.request("POST", "/orders", json={"customer_id": customer, "lines": lines},
+                                  headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert missing.status_code == 422 and "shipping_address" in missing.text
+    status, body = shop.client.submit_order(customer, lines, shipping_address={**ADDRESS, "country": "UK"})
+    assert status == 422 and "shipping_address.country" in str(body), body  # UK is not ISO 3166 (GB is)
+    assert shop.client.list_orders(customer)["orders"] == []  # nothing stored
+
+    status, body = shop.client.submit_order(customer, lines, shipping_address=ADDRESS)
+    assert status == 201, body
+    stored = shop.client.get_order(body["order_id"])["shipping_address"]
+    assert {k: v for k, v in stored.items() if v is not None} == {**ADDRESS, "country": "GB"}

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import ApiError
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +74,8 @@ def test_order_with_unknown_sku_is_refused_and_not_stored(shop):
     customer = shop.customer()
     missing = f"{shop.prefix}-missing"
 
-    status, body = shop.client.submit_order(customer, [{"sku": sku, "quantity": 1}, {"sku": missing, "quantity": 1}])
+    status, body = shop.client.submit_order(customer, [{"sku": sku, "quantity": 1}, {"sku": missing, "quantity": 1}],
+                                            shipping_address=SAMPLE_ADDRESS)
 
     assert status == 422
     assert body["error"]["code"] == "UNPROCESSABLE"
@@ -87,7 +89,7 @@ def test_order_for_unknown_customer_is_refused_and_not_stored(shop):
     sku = shop.product("widget", stock=5)
     stranger = f"{shop.prefix}-stranger"
 
-    status, body = shop.client.submit_order(stranger, [{"sku": sku, "quantity": 1}])
+    status, body = shop.client.submit_order(stranger, [{"sku": sku, "quantity": 1}], shipping_address=SAMPLE_ADDRESS)
 
     assert status == 422
     assert body["error"]["code"] == "UNPROCESSABLE"
@@ -213,8 +215,10 @@ def test_same_idempotency_key_and_body_gives_the_same_single_order(shop):
     key = f"key-{uuid.uuid4()}"
     lines = [{"sku": sku, "quantity": 1}]
 
-    first_status, first = shop.client.submit_order(customer, lines, idempotency_key=key)
-    second_status, second = shop.client.submit_order(customer, lines, idempotency_key=key)
+    first_status, first = shop.client.submit_order(customer, lines, idempotency_key=key,
+                                                   shipping_address=SAMPLE_ADDRESS)
+    second_status, second = shop.client.submit_order(customer, lines, idempotency_key=key,
+                                                     shipping_address=SAMPLE_ADDRESS)
 
     assert first_status == 201
     assert second_status in (200, 201)
@@ -228,9 +232,11 @@ def test_same_idempotency_key_with_another_body_is_refused(shop):
     sku = shop.product("widget", stock=5)
     customer = shop.customer()
     key = f"key-{uuid.uuid4()}"
-    _, first = shop.client.submit_order(customer, [{"sku": sku, "quantity": 1}], idempotency_key=key)
+    _, first = shop.client.submit_order(customer, [{"sku": sku, "quantity": 1}], idempotency_key=key,
+                                        shipping_address=SAMPLE_ADDRESS)
 
-    status, body = shop.client.submit_order(customer, [{"sku": sku, "quantity": 2}], idempotency_key=key)
+    status, body = shop.client.submit_order(customer, [{"sku": sku, "quantity": 2}], idempotency_key=key,
+                                            shipping_address=SAMPLE_ADDRESS)
 
     assert status in (409, 422)
     assert body["error"]["code"] and body["error"]["message"]

@@ -11,6 +11,7 @@ import pytest
 
 from orderflow.orders.service import order_id_for
 from orderflow.platform import aws
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_local.http_api import build_event, match_route
 
 # What API Gateway's JWT authorizer passes on for an operator's token.
@@ -39,7 +40,7 @@ def orders_of(call, customer_id: str) -> list[dict]:
 
 def test_replayed_submit_returns_the_same_order_once(api, call):
     sku, customer = api.product(stock=5), api.customer()
-    body = {"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]}
+    body = {"customer_id": customer, "shipping_address": SAMPLE_ADDRESS, "lines": [{"sku": sku, "quantity": 1}]}
     first = call("POST", "/orders", body, {"Idempotency-Key": "retry-me"})
     second = call("POST", "/orders", body, {"Idempotency-Key": "retry-me"})
 
@@ -52,8 +53,10 @@ def test_replayed_submit_returns_the_same_order_once(api, call):
 
 def test_same_key_with_another_body_is_refused_and_writes_nothing(api, call):
     sku, customer = api.product(stock=5), api.customer()
-    call("POST", "/orders", {"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]}, {"Idempotency-Key": "k"})
-    status, body = call("POST", "/orders", {"customer_id": customer, "lines": [{"sku": sku, "quantity": 4}]},
+    call("POST", "/orders", {"customer_id": customer, "shipping_address": SAMPLE_ADDRESS,
+                             "lines": [{"sku": sku, "quantity": 1}]}, {"Idempotency-Key": "k"})
+    status, body = call("POST", "/orders", {"customer_id": customer, "shipping_address": SAMPLE_ADDRESS,
+                                            "lines": [{"sku": sku, "quantity": 4}]},
                         {"Idempotency-Key": "k"})
     assert status == 422 and body["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert [o["lines"][0]["quantity"] for o in orders_of(call, customer)] == [1]
@@ -68,9 +71,11 @@ def test_a_submit_that_crashed_before_starting_the_workflow_is_finished_by_its_r
         "order_id": {"S": order_id}, "customer_id": {"S": customer}, "status": {"S": "PENDING"},
         "version": {"N": "0"}, "created_at": {"S": now}, "updated_at": {"S": now}, "total": {"N": "6"},
         "channel": {"S": "api"}, "timeline": {"L": []},
+        "shipping_address": {"M": {field: {"S": value} for field, value in SAMPLE_ADDRESS.items()}},
         "lines": {"L": [{"M": {"sku": {"S": sku}, "quantity": {"N": "2"}, "unit_price": {"N": "3"}}}]}})
 
-    status, body = call("POST", "/orders", {"customer_id": customer, "lines": [{"sku": sku, "quantity": 2}]},
+    status, body = call("POST", "/orders", {"customer_id": customer, "shipping_address": SAMPLE_ADDRESS,
+                                            "lines": [{"sku": sku, "quantity": 2}]},
                         {"Idempotency-Key": "crashed"})
     assert status == 201 and body["order_id"] == order_id
     assert api.wait_for(order_id)["status"] == "RESERVED"
@@ -82,7 +87,8 @@ def test_a_submit_that_crashed_before_starting_the_workflow_is_finished_by_its_r
 ])
 def test_unknown_sku_is_422_and_stores_nothing(api, call, lines, problem):
     customer = api.customer()
-    status, body = call("POST", "/orders", {"customer_id": customer, "lines": lines}, {"Idempotency-Key": "u"})
+    status, body = call("POST", "/orders", {"customer_id": customer, "shipping_address": SAMPLE_ADDRESS,
+                                            "lines": lines}, {"Idempotency-Key": "u"})
     assert status == 422
     assert body["error"]["code"] == "UNPROCESSABLE" and body["error"]["details"][problem] == ["NOPE"]
     assert orders_of(call, customer) == []
@@ -90,7 +96,8 @@ def test_unknown_sku_is_422_and_stores_nothing(api, call, lines, problem):
 
 def test_unknown_customer_is_422(api, call):
     sku = api.product(stock=1)
-    status, body = call("POST", "/orders", {"customer_id": "ghost", "lines": [{"sku": sku, "quantity": 1}]},
+    status, body = call("POST", "/orders", {"customer_id": "ghost", "shipping_address": SAMPLE_ADDRESS,
+                                            "lines": [{"sku": sku, "quantity": 1}]},
                         {"Idempotency-Key": "g"})
     assert status == 422 and body["error"]["details"]["unknown_customer"] == "ghost"
     assert api.stock(sku)["available"] == 1

@@ -29,7 +29,8 @@ SCENARIO = textwrap.dedent(f"""
         assert http.put(f"/customers/{{customer}}", json={{"name": {SECRET_NAME!r}, "credit_limit": 5000}}).is_success
         assert http.put(f"/products/{{sku}}", json={{"name": "Lamp", "unit_price": 7}}).is_success
         assert http.post(f"/stock/{{sku}}/adjustments", json={{"quantity": 3, "reason": "receipt"}}).is_success
-        body = {{"customer_id": customer, "lines": [{{"sku": sku, "quantity": 2}}]}}
+        address = {{"name": "Z", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1", "country": "GB"}}
+        body = {{"customer_id": customer, "shipping_address": address, "lines": [{{"sku": sku, "quantity": 2}}]}}
         order_id = http.post("/orders", json=body, headers={{"Idempotency-Key": "k-1"}}).json()["order_id"]
         deadline = time.monotonic() + 30
         while http.get(f"/orders/{{order_id}}").json()["status"] != "RESERVED":

@@ -25,6 +25,7 @@ from orderflow.orders.requests import SubmitOrderIn as Submit
 from orderflow.orders.service import OrderService
 from orderflow.platform import dynamo
 from orderflow.shared.errors import Conflict, InvalidOrder, NotFound, OrderCancelled, TransientError, Unprocessable
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 
 S = OrderStatus
 
@@ -74,7 +75,8 @@ def shop(service: OrderService, stock: int = 10, products: int = 2) -> tuple[str
 
 
 def submit(service: OrderService, customer: str, skus: list[str]):
-    request = Submit(customer_id=customer, lines=[OrderLineIn(sku=s, quantity=1) for s in skus])
+    request = Submit(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                     lines=[OrderLineIn(sku=s, quantity=1) for s in skus])
     return service.submit(request, uuid.uuid4().hex)
 
 

@@ -18,6 +18,7 @@ from orderflow.orders.requests import OrderLineIn, SubmitOrderIn
 from orderflow.shared.errors import ConditionFailed, OrderSettled, Unprocessable
 from orderflow.shared.lifecycle import ForbiddenTransition
 from orderflow.shared.ports import Store
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 
 S = OrderStatus
 
@@ -37,7 +38,8 @@ def test_a_failed_order_is_not_resurrected_by_a_replayed_submit(service):
     service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
     service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
     service.adjust_stock(sku, StockAdjustmentIn(quantity=5, reason="receipt"))
-    request = SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=3)])
+    request = SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                            lines=[OrderLineIn(sku=sku, quantity=3)])
     order = service.submit(request, key)
     for step in (service.validate, service.check_credit, service.reserve):
         order = step(order.order_id, order)
@@ -66,7 +68,8 @@ def test_the_store_refuses_a_forbidden_transition_even_from_a_forged_copy(servic
     customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
     service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
     service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
-    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=1)]),
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=sku, quantity=1)]),
                            uuid.uuid4().hex)
     failed = service.compensate(order.order_id, None)
     assert failed.status == S.FAILED
@@ -85,7 +88,8 @@ def test_a_failure_s_internal_text_stays_off_the_customer_s_timeline(service):
     customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
     service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
     service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
-    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=1)]),
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=sku, quantity=1)]),
                            uuid.uuid4().hex)
     cause = 'Traceback (most recent call last):\n  File "/var/task/reserve.py", line 9\nKeyError: \'secret\''
     failed = service.compensate(order.order_id, {"Error": "KeyError", "Cause": cause})
@@ -98,7 +102,8 @@ def test_a_total_beyond_what_money_holds_is_refused_before_anything_is_written(s
     customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
     service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
     service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(1_000_000)))
-    request = SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=1_000_000)])
+    request = SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                            lines=[OrderLineIn(sku=sku, quantity=1_000_000)])
     key = uuid.uuid4().hex
     with pytest.raises(Unprocessable) as refused:
         service.submit(request, key)
@@ -111,7 +116,8 @@ def test_an_order_whose_workflow_was_lost_fails_at_its_deadline_and_gets_its_cre
     customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
     service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
     service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
-    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=2)]),
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=sku, quantity=2)]),
                            uuid.uuid4().hex)
     for step in (service.validate, service.check_credit)[:steps]:
         order = step(order.order_id, order)  # then the execution is lost: nothing moves the order on

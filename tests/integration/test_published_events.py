@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from orderflow.platform import aws
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.main import app as cli
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -110,7 +111,8 @@ def test_stock_low_is_published_once_when_concurrent_orders_cross_the_threshold_
 
     def order_one(_: int) -> str:
         with httpx.Client(base_url=stack.api_url, timeout=30, headers=api.http.headers) as http:
-            response = http.post("/orders", json={"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]},
+            response = http.post("/orders", json={"shipping_address": SAMPLE_ADDRESS,
+                                                  "customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]},
                                  headers={"Idempotency-Key": uuid.uuid4().hex})
             assert response.status_code == 201, response.text
             return response.json()["order_id"]

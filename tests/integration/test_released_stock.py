@@ -17,6 +17,7 @@ from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders.domain import OrderStatus
 from orderflow.orders.requests import OrderLineIn, SubmitOrderIn
 from orderflow.orders.service import OrderService
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,8 @@ def reserved(service: OrderService, units: int = 2):
     service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(10_000)))
     service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(3)))
     service.adjust_stock(sku, StockAdjustmentIn(quantity=units, reason="receipt"))
-    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=units)]),
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=sku, quantity=units)]),
                            uuid.uuid4().hex)
     for step in (service.validate, service.check_credit, service.reserve):
         order = step(order.order_id, order)
@@ -73,7 +75,8 @@ def test_an_order_that_held_no_stock_announces_nothing(service):
     customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
     service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(10_000)))
     service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(3)))
-    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=sku, quantity=1)]),
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=sku, quantity=1)]),
                            uuid.uuid4().hex)
     order = service.validate(order.order_id, order)
 

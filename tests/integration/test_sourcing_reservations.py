@@ -14,6 +14,7 @@ from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders import OrderStatus
 from orderflow.orders.requests import OrderLineIn, ShipIn, SubmitOrderIn
 from orderflow.shared.errors import OutOfStock
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 
 S = OrderStatus
 ADDRESS = {"name": "DC", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
@@ -49,7 +50,8 @@ def shop(service, stock: dict[tuple[str, str], int]) -> tuple[str, dict[str, str
 
 
 def reserve(service, customer: str, lines: dict[str, int]):
-    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=s, quantity=q)
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=s, quantity=q)
                                                                       for s, q in lines.items()]),
                            uuid.uuid4().hex)
     for step in (service.validate, service.check_credit, service.reserve):
@@ -93,7 +95,8 @@ def test_shipping_takes_the_goods_from_the_locations_that_hold_them(service, net
 def test_short_everywhere_backorders_without_holding_anything(service, network):
     w1, w2 = network
     customer, skus = shop(service, {("A", w1): 1, ("A", w2): 1})
-    order = service.submit(SubmitOrderIn(customer_id=customer, lines=[OrderLineIn(sku=skus["A"], quantity=3)]),
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=skus["A"], quantity=3)]),
                            uuid.uuid4().hex)
     for step in (service.validate, service.check_credit):
         order = step(order.order_id, order)
@@ -108,3 +111,17 @@ def test_an_inactive_location_is_never_allocated_from(service, network):
     service.put_location(w1, LocationIn(name="Closed for stocktake", address=ADDRESS, priority=1, active=False))
     order = reserve(service, customer, {skus["A"]: 2})
     assert order.allocations == {w2: {skus["A"]: 2}}
+
+
+def test_between_equal_priorities_the_location_in_the_ship_to_country_wins(service, network):
+    w1, w2 = network
+    berlin = {**ADDRESS, "city": "Berlin", "postal_code": "10115", "country": "DE"}
+    service.put_location(w2, LocationIn(name="Berlin", address=berlin, priority=1))  # same priority as w1 (GB)
+    customer, skus = shop(service, {("A", w1): 5, ("A", w2): 5})
+    to_germany = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=berlin,
+                                              lines=[OrderLineIn(sku=skus["A"], quantity=1)]), uuid.uuid4().hex)
+    for step in (service.validate, service.check_credit, service.reserve):
+        to_germany = step(to_germany.order_id, to_germany)
+    assert to_germany.allocations == {w2: {skus["A"]: 1}}
+    to_britain = reserve(service, customer, {skus["A"]: 1})  # ships to the sample address in GB
+    assert to_britain.allocations == {w1: {skus["A"]: 1}}

@@ -45,6 +45,7 @@ from orderflow.shared.errors import (
     OrderSettled,
     OutOfStock,
 )
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 
 S = OrderStatus
 # Written out here rather than taken from orderflow.transitions, so the test checks the rules, not itself.
@@ -115,7 +116,7 @@ class StockAndCredit(RuleBasedStateMachine):
     def submit(self, rich: bool, lines: list[tuple[int, int]], steps: int) -> None:
         """A new order, and the first ``steps`` steps of its workflow (all three, mostly)."""
         customer_id = list(self.limits)[0 if rich else 1]
-        request = Submit(customer_id=customer_id,
+        request = Submit(shipping_address=SAMPLE_ADDRESS, customer_id=customer_id,
                          lines=[OrderLineIn(sku=self.skus[i], quantity=q) for i, q in lines])
         key = uuid.uuid4().hex
         order = self.service.submit(request, key)

@@ -28,11 +28,12 @@ from reliability_support import SOAK, dynamodb_error
 
 from orderflow.orders.service import order_id_for
 from orderflow.platform import aws
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import OrderflowClient
 
 ORDER_MACHINE = "OrderProcessingStateMachine"
 WAIT = 60.0
-ASL_ATTEMPTS = 4  # statemachines/order_processing.asl.json: the first try and MaxAttempts 3 retries
+ASL_ATTEMPTS = 7  # statemachines/order_processing.asl.json: the first try and MaxAttempts 6 retries
 
 
 class LambdaServiceError(RuntimeError):
@@ -266,7 +267,8 @@ def test_throttling_on_every_step_is_retried_and_the_order_is_delivered_once(sta
         plan.add(function, throttle(faults))
     before = sum(faults.answered.values())
 
-    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 3}])[1]["order_id"]
+    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 3}],
+                                   shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
     client.wait_for_status(order_id, "RESERVED", timeout=WAIT)
     assert levels(client, sku, customer) == ({"on_hand": 5, "reserved": 3, "available": 2, "backordered": 0}, 30)
     for path, call in (("/ship", client.ship), ("/deliver", client.deliver)):
@@ -295,7 +297,8 @@ def test_throttled_backorder_and_compensation_release_everything_exactly_once(st
     the ASL gives up and compensates (that step throttled too); every hold comes back once."""
     sku, customer = shop(stock=1)
     plan.add("AwaitStockFunction", throttle(faults))
-    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 4}])[1]["order_id"]
+    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 4}],
+                                   shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
     client.wait_for_status(order_id, "BACKORDERED", timeout=WAIT)
     eventually(lambda: ("Backorder", "TransientError") in failures(stack, order_id), "the throttled backorder")
     assert levels(client, sku, customer) == ({"on_hand": 1, "reserved": 0, "available": 1, "backordered": 4}, 40)
@@ -313,7 +316,8 @@ def test_throttled_backorder_and_compensation_release_everything_exactly_once(st
     assert levels(client, sku, customer) == ({"on_hand": 4, "reserved": 0, "available": 4, "backordered": 0}, 0)
     delays = ", ".join(f"{d:.1f}" for d in retry_delays(stack, order_id, "ReserveStockFunction")[1:])
     figures("4. Faults on the order path", "Step Functions' backoff between Reserve's attempts after the receipt",
-            f"{delays} s (IntervalSeconds 1 locally, BackoffRate 2; not asserted)")
+            f"{delays} s (IntervalSeconds 1 and MaxDelaySeconds 4 locally, BackoffRate 2, full jitter; "
+            "not asserted)")
     figures("4. Faults on the order path", "throttled backorder, then a step that keeps failing",
             f"Backorder throttled and retried; after the receipt Reserve failed {ASL_ATTEMPTS} times, Compensate "
             "was throttled and retried: order FAILED, 4 backordered units and 40.00 of credit given back once")
@@ -326,7 +330,8 @@ def test_a_step_that_crashes_after_its_write_is_retried_and_changes_nothing_twic
         plan.add(function, crash_after(LambdaServiceError))
     plan.add("ReserveStockFunction", passes)  # out of stock: nothing written
     plan.add("ReserveStockFunction", crash_after(LambdaServiceError))
-    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 3}])[1]["order_id"]
+    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 3}],
+                                   shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
     client.wait_for_status(order_id, "BACKORDERED", timeout=WAIT)
     eventually(lambda: [s for s, _ in stack.task_runs(ORDER_MACHINE, order_id=order_id)].count("Backorder") == 2,
                "the crashed backorder step's retry")
@@ -352,7 +357,8 @@ def test_a_step_killed_after_its_write_is_compensated_exactly_once(stack, client
     """A timeout is not retried by the ASL: the order fails and the reservation that did land is given back."""
     sku, customer = shop(stock=5)
     plan.add("ReserveStockFunction", crash_after(Timeout))
-    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 2}])[1]["order_id"]
+    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 2}],
+                                   shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
 
     order = client.wait_for_status(order_id, "FAILED", timeout=WAIT)
     assert [e["status"] for e in order["timeline"]] == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED",
@@ -369,7 +375,8 @@ def test_a_throttled_transaction_is_retried_not_taken_for_a_business_refusal(sta
     that is worth a retry, not a credit refusal (the workflow) or a 500 (the API)."""
     sku, customer = shop(stock=5)
     plan.add("CheckCreditFunction", throttle(faults, "throttle-transaction"))
-    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 2}])[1]["order_id"]
+    order_id = client.submit_order(customer, [{"sku": sku, "quantity": 2}],
+                                   shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
     order = client.wait_for_status(order_id, ("RESERVED", "REJECTED"), timeout=WAIT)
     assert order["status"] == "RESERVED", order["timeline"][-1]
 
@@ -415,7 +422,7 @@ def test_a_submit_killed_around_starting_the_workflow_is_finished_by_its_retry(s
     sfn.meta.events.register(event, die, unique_id=handler_id)
     try:
         plan.add("OrderIntakeFunction", killed)
-        first = client.request("POST", "/orders", json={"customer_id": customer,
+        first = client.request("POST", "/orders", json={"shipping_address": SAMPLE_ADDRESS, "customer_id": customer,
                                                         "lines": [{"sku": sku, "quantity": 2}]},
                                headers={"Idempotency-Key": key}, retry=False)
     finally:
@@ -432,7 +439,8 @@ def test_a_submit_killed_around_starting_the_workflow_is_finished_by_its_retry(s
     crashed_at = time.monotonic()
     answers: Counter[int] = Counter()
     while True:
-        status, body = client.submit_order(customer, [{"sku": sku, "quantity": 2}], idempotency_key=key)
+        status, body = client.submit_order(customer, [{"sku": sku, "quantity": 2}], idempotency_key=key,
+                                           shipping_address=SAMPLE_ADDRESS)
         answers[status] += 1
         if status == 201:
             break

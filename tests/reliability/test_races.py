@@ -15,6 +15,7 @@ import httpx
 import pytest
 from reliability_support import size
 
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import OrderflowClient
 
 HOT_UNITS = 100
@@ -58,7 +59,7 @@ def submit(client: OrderflowClient, customer: str, lines: list[dict], retried: C
     key = uuid.uuid4().hex
     for attempt in range(20):
         try:
-            status, body = client.submit_order(customer, lines, idempotency_key=key)
+            status, body = client.submit_order(customer, lines, idempotency_key=key, shipping_address=SAMPLE_ADDRESS)
         except httpx.TimeoutException:
             why = "timeout"
         else:
@@ -236,7 +237,8 @@ def test_one_idempotency_key_sent_many_times_at_once_makes_one_order(url, stack,
 
         def submit(client: OrderflowClient, _: int) -> dict:
             for attempt in range(200):
-                status, body = client.submit_order(customer, lines, idempotency_key="the-one-key")
+                status, body = client.submit_order(customer, lines, idempotency_key="the-one-key",
+                                                   shipping_address=SAMPLE_ADDRESS)
                 if status == 201:
                     return body
                 assert (status, body["error"]["code"]) == (409, "IDEMPOTENCY_IN_PROGRESS"), body
@@ -274,7 +276,8 @@ def test_cancel_racing_ship_has_one_winner_and_consistent_stock_and_credit(url, 
         admin.put_product(sku, sku, 5)
         admin.adjust_stock(sku, 3 * n, "opening stock")
         admin.put_customer(customer, customer, 100_000)
-        ids = [admin.submit_order(customer, [{"sku": sku, "quantity": 3}])[1]["order_id"] for _ in range(n)]
+        ids = [admin.submit_order(customer, [{"sku": sku, "quantity": 3}],
+                                  shipping_address=SAMPLE_ADDRESS)[1]["order_id"] for _ in range(n)]
         for order_id in ids:
             admin.wait_for_status(order_id, "RESERVED", timeout=60)
         pairs = {order_id: threading.Barrier(2) for order_id in ids}

@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.catalogue import CatalogueError, load_catalogue, seed_catalogue, validate_catalogue
 from orderflow_cli.client import ApiError, OrderflowClient, WaitTimeout
 
@@ -47,14 +48,16 @@ def test_submit_order_returns_the_raw_answer_and_sends_an_idempotency_key():
         return httpx.Response(201, json={"order_id": "ord-1", "status": "PENDING"})
 
     client = client_for(handler)
-    assert client.submit_order("C1", [{"sku": "A", "quantity": 2}], channel="web") == (
+    assert client.submit_order("C1", [{"sku": "A", "quantity": 2}], channel="web", shipping_address=SAMPLE_ADDRESS) == (
         201, {"order_id": "ord-1", "status": "PENDING"})
-    status, body = client.submit_order("C1", [{"sku": "GHOST", "quantity": 1}], idempotency_key="k-1")
+    status, body = client.submit_order("C1", [{"sku": "GHOST", "quantity": 1}], idempotency_key="k-1",
+                                       shipping_address=SAMPLE_ADDRESS)
     assert status == 422 and body["error"]["details"]["unknown_skus"] == ["GHOST"]
 
     first, second = seen
     assert first.url.path == "/orders" and first.method == "POST"
-    assert json.loads(first.content) == {"customer_id": "C1", "lines": [{"sku": "A", "quantity": 2}], "channel": "web"}
+    assert json.loads(first.content) == {"customer_id": "C1", "lines": [{"sku": "A", "quantity": 2}], "channel": "web",
+                                         "shipping_address": SAMPLE_ADDRESS}
     assert len(first.headers["idempotency-key"]) == 36  # a fresh uuid4
     assert second.headers["idempotency-key"] == "k-1"
 
@@ -142,7 +145,8 @@ def flaky(failures: int, answer: httpx.Response):
 
 def test_keyed_submit_is_retried_after_a_dropped_connection_with_the_same_key():
     handler, calls = flaky(2, httpx.Response(201, json={"order_id": "ord-1", "status": "PENDING"}))
-    assert client_for(handler).submit_order("C1", [{"sku": "A", "quantity": 1}])[0] == 201
+    assert client_for(handler).submit_order("C1", [{"sku": "A", "quantity": 1}],
+                                            shipping_address=SAMPLE_ADDRESS)[0] == 201
     assert len(calls) == 3
     assert len({c.headers["idempotency-key"] for c in calls}) == 1
 

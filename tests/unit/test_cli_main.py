@@ -37,18 +37,28 @@ def test_order_prints_status_lines_and_timeline(api):
 
 def test_submit_sends_lines_and_key_and_prints_the_order_id(api):
     api.routes[("POST", "/orders")] = httpx.Response(201, json={**ORDER, "status": "PENDING"})
-    result = run("submit", "--customer", "C1", "--line", "A=2", "--line", "B=1", "--key", "k-9")
+    result = run("submit", "--customer", "C1", "--line", "A=2", "--line", "B=1", "--key", "k-9",
+                 "--ship-to", "Acme Ltd, 1 Dock Road, Leeds, LS1 4AP, gb")
     assert result.exit_code == 0, result.output
     assert "order_id: ord-1" in result.stdout
     sent = api.requests[0]
     assert sent.headers["idempotency-key"] == "k-9"
     assert json.loads(sent.content) == {"customer_id": "C1", "lines": [{"sku": "A", "quantity": 2},
-                                                                       {"sku": "B", "quantity": 1}]}
+                                                                       {"sku": "B", "quantity": 1}],
+                                        "shipping_address": {"name": "Acme Ltd", "line1": "1 Dock Road",
+                                                             "city": "Leeds", "postal_code": "LS1 4AP",
+                                                             "country": "gb"}}  # the API checks and normalises it
+
+
+def test_submit_without_five_address_fields_is_one_line_and_sends_nothing(api):
+    result = run("submit", "-c", "C1", "-l", "A=1", "--ship-to", "Acme Ltd, Leeds")
+    assert result.exit_code == 1 and "--ship-to wants 5 comma-separated fields" in result.stderr
+    assert api.requests == []
 
 
 @pytest.mark.parametrize("line", ["A", "=2", "A=two"])
 def test_submit_refuses_lines_that_are_not_sku_equals_qty(api, line):
-    result = run("submit", "--customer", "C1", "--line", line)
+    result = run("submit", "--customer", "C1", "--line", line, "--ship-to", "Acme Ltd, 1 Dock Road, Leeds, LS1 4AP, gb")
     assert result.exit_code == 2
     assert api.requests == []
 
@@ -57,7 +67,7 @@ def test_api_errors_exit_1_with_code_and_message(api):
     api.routes[("POST", "/orders")] = httpx.Response(
         422, json={"error": {"code": "UNPROCESSABLE", "message": "cannot be ordered",
                              "details": {"unknown_skus": ["GHOST"]}}})
-    result = run("submit", "-c", "C1", "-l", "GHOST=1")
+    result = run("submit", "-c", "C1", "-l", "GHOST=1", "--ship-to", "Acme Ltd, 1 Dock Road, Leeds, LS1 4AP, gb")
     assert result.exit_code == 1
     assert "UNPROCESSABLE" in result.stderr and "cannot be ordered" in result.stderr and "GHOST" in result.stderr
 
@@ -137,7 +147,8 @@ def test_a_403_names_the_role_the_route_needs_from_the_template(api):
     assert ("HTTP_403 (403): Forbidden - POST /orders/{order_id}/ship needs the warehouse or admin role: "
             "--as warehouse") in shipped.stderr
 
-    submitted = run("--as", "warehouse", "submit", "-c", "C1", "-l", "A=1")
+    submitted = run("--as", "warehouse", "submit", "-c", "C1", "-l", "A=1",
+                    "--ship-to", "Acme Ltd, 1 Dock Road, Leeds, LS1 4AP, gb")
     assert "POST /orders needs the customer or admin role: --as customer:ID" in submitted.stderr
 
     listed = run("--as", "warehouse", "pos")

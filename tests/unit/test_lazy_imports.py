@@ -120,14 +120,18 @@ def decoded(result: dict) -> tuple[int, Any]:
     return response["statusCode"], json.loads(body) if body.startswith(("{", "[")) else body
 
 
+ADDRESS = {"name": "A", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
+
+
 def test_intake_cold_import_defers_tracing_idempotency_and_openapi_until_a_request_needs_them():
     out = run_child("order_intake", "app", [
-        http("POST", "/orders", {"customer_id": "cust-1", "lines": []}, headers={"Idempotency-Key": "k-1"}),
+        http("POST", "/orders", {"customer_id": "cust-1", "lines": [], "shipping_address": ADDRESS},
+             headers={"Idempotency-Key": "k-1"}),
         http("GET", f"/orders/{ORDER_ID}"),
         http("GET", "/swagger", query="format=json"),
         http("GET", "/swagger"),
-        http("POST", "/orders", {"customer_id": "cust-1", "lines": [{"sku": "SKU-9", "quantity": 1}]},
-             headers={"Idempotency-Key": "k-2"}),
+        http("POST", "/orders", {"customer_id": "cust-1", "lines": [{"sku": "SKU-9", "quantity": 1}],
+                                 "shipping_address": ADDRESS}, headers={"Idempotency-Key": "k-2"}),
     ])
     assert out["after_import"] == []
     invalid, get, spec, page, unknown_sku = out["results"]

@@ -11,9 +11,11 @@ from orderflow.orders.domain import MAX_ORDER_LINES
 from orderflow.orders.requests import SubmitOrderIn
 from orderflow.orders.service import order_id_for
 
+ADDRESS = {"name": "A", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
+
 
 def order(**overrides):
-    body = {"customer_id": "c-1", "lines": [{"sku": "SKU-1", "quantity": 2}]}
+    body = {"customer_id": "c-1", "lines": [{"sku": "SKU-1", "quantity": 2}], "shipping_address": ADDRESS}
     body.update(overrides)
     return SubmitOrderIn.model_validate(body)
 
@@ -21,6 +23,21 @@ def order(**overrides):
 def test_valid_order():
     assert order().lines[0].quantity == 2
     assert order().channel == "api"
+
+
+@pytest.mark.parametrize(("field", "value"), [("country", "UK"), ("country", ""), ("city", ""),
+                                              ("postal_code", "x" * 21), ("name", None)])
+def test_a_bad_shipping_address_names_its_field(field, value):
+    address = {**ADDRESS, field: value}
+    with pytest.raises(ValidationError) as refused:
+        order(shipping_address=address)
+    assert refused.value.errors()[0]["loc"] == ("shipping_address", field)
+
+
+def test_an_order_without_a_shipping_address_is_refused():
+    with pytest.raises(ValidationError) as refused:
+        SubmitOrderIn.model_validate({"customer_id": "c-1", "lines": [{"sku": "SKU-1", "quantity": 2}]})
+    assert refused.value.errors()[0]["loc"] == ("shipping_address",)
 
 
 @pytest.mark.parametrize("lines", [

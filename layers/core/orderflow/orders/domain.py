@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from orderflow.fulfilment import Address
 from orderflow.inventory import Units
 from orderflow.shared.types import MAIN_LOCATION, Model, Money
 
@@ -53,6 +54,7 @@ class Order(Model):
     lines: list[OrderLine]
     total: Money
     channel: str = "api"
+    shipping_address: Address | None = None  # None only for orders stored before orders had one
     created_at: str
     updated_at: str
     version: int = 0

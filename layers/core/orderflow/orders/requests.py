@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
+from orderflow.fulfilment import Address
 from orderflow.orders.domain import MAX_ORDER_LINES
 from orderflow.shared.types import Identifier, Quantity, Strict
 
@@ -16,6 +17,7 @@ class OrderLineIn(Strict):
 class SubmitOrderIn(Strict):
     customer_id: Identifier
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
+    shipping_address: Address = Field(description="where the order ships to (docs/fulfilment.md, Addresses)")
     channel: Annotated[str, Field(min_length=1, max_length=40)] = "api"
 
     @field_validator("lines")

@@ -75,7 +75,8 @@ class OrderService:
                                 {"total": str(total), "max_total": str(MAX_MONEY)})
         order = Order(
             order_id=order_id_for(request.customer_id, idempotency_key), customer_id=request.customer_id,
-            status=S.PENDING, lines=lines, total=total, deadline=self._workflow_deadline(),
+            status=S.PENDING, lines=lines, total=total, shipping_address=request.shipping_address,
+            deadline=self._workflow_deadline(),
             channel=request.channel, created_at=now, updated_at=now,
             timeline=[TimelineEntry(status=S.PENDING, at=now, reason=f"received via {request.channel}",
                                     by="customer")],
@@ -84,7 +85,8 @@ class OrderService:
             self.workflow.start(order)
             return order
         stored = self._found(self.orders.get(order.order_id), "order")
-        if [(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in lines]:
+        if ([(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in lines]
+                or stored.shipping_address != order.shipping_address):
             raise Conflict("this Idempotency-Key was already used for a different order",
                            {"order_id": stored.order_id})
         if stored.status == S.PENDING:  # finishes a submit that crashed after storing the order
@@ -263,7 +265,8 @@ class OrderService:
             return Plan({locations[0].location_id: lines}, why=f"the only location: {locations[0].location_id}")
         levels = self.stock.levels(list(lines), [c.location_id for c in locations])
         available = {key: level.available for key, level in levels.items()}
-        return plan(lines, locations, available, ship_to=None, policy=FulfilmentPolicy.SHIP_COMPLETE)
+        ship_to = order.shipping_address.country if order.shipping_address else None
+        return plan(lines, locations, available, ship_to=ship_to, policy=FulfilmentPolicy.SHIP_COMPLETE)
 
     def await_stock(self, order_id: str, known: Order | None = None) -> Order:
         """Backorder the order: count its lines as backordered and register it as waiting on each SKU,

@@ -6,6 +6,7 @@ Adapters build :class:`Write` objects; a write runs alone (``apply``) or, with o
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,17 +19,22 @@ from orderflow.platform.aws import client as aws_client
 from orderflow.platform.aws import error_code
 from orderflow.shared.errors import ConditionFailed, TransientError
 
+_CONFLICT = {"TransactionConflictException", "TransactionConflict"}  # another transaction held an item
 _THROTTLING = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
     "InternalServerError",
-    "TransactionConflictException",
-    "TransactionConflict",
+    *_CONFLICT,
     # cancellation reasons of a TransactWriteItems whose table is throttled (botocore's service model)
     "ThrottlingError",
     "ProvisionedThroughputExceeded",
 }
+# A transaction cancelled by a conflict is tried again at once, a few times, with full jitter (AWS's advice
+# for TransactionConflict: botocore does not retry TransactionCanceledException). Its conditions are
+# evaluated afresh each time, so a retry can never apply anything twice.
+CONFLICT_ATTEMPTS = 5
+_CONFLICT_BASE_SECONDS, _CONFLICT_CAP_SECONDS = 0.02, 0.5
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -104,10 +110,23 @@ def transact(writes: list[Write]) -> None:
     if len(writes) == 1 and writes[0].kind != "ConditionCheck":
         apply(writes[0])
         return
-    try:
-        client().transact_write_items(TransactItems=[{w.kind: w.request()} for w in writes])
-    except Exception as exc:
-        raise _translate(exc) from exc
+    items = [{w.kind: w.request()} for w in writes]
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            client().transact_write_items(TransactItems=items)
+            return
+        except Exception as exc:
+            if not _conflicted(exc) or attempt == CONFLICT_ATTEMPTS - 1:
+                raise _translate(exc) from exc
+            time.sleep(random.uniform(0, min(_CONFLICT_CAP_SECONDS, _CONFLICT_BASE_SECONDS * 2 ** attempt)))
+
+
+def _conflicted(exc: Exception) -> bool:
+    """Cancelled only because another transaction held one of its items (no condition failed)."""
+    if error_code(exc) != "TransactionCanceledException":
+        return False
+    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+    return any(r in _CONFLICT for r in reasons) and all(r in (None, "None", *_CONFLICT) for r in reasons)
 
 
 def get(table: str, key: dict[str, Any], consistent: bool = True) -> dict[str, Any] | None:
@@ -232,6 +251,8 @@ def _translate(exc: Exception) -> Exception:
         return ConditionFailed(["ConditionalCheckFailed"])
     if code == "TransactionCanceledException":
         reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+        if any(r in _CONFLICT for r in reasons):
+            return TransientError("the transaction conflicted with another on the same items; try again")
         if any(r in _THROTTLING for r in reasons):
             return TransientError("DynamoDB throttled the transaction; try again")
         return ConditionFailed(reasons)

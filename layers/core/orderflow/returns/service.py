@@ -88,6 +88,9 @@ class ReturnService:
                                {"status": order.status.value})
             check_window(order, self.settings.return_window_days, datetime.now(UTC))
             check_quantities(order, request.lines)
+            if request.exchange and order.shipping_address is None:
+                raise Unprocessable(f"order {order_id} has no shipping address to send an exchange to",
+                                    {"order_id": order_id})
             if request.exchange and not exchange_checked:
                 self.order_service.orderable(order.customer_id, [line.sku for line in request.exchange])
                 exchange_checked = True
@@ -138,8 +141,13 @@ class ReturnService:
     def _exchange(self, ret: Return) -> Return:
         """The replacement goods as a new order through the normal workflow (priced and credit-checked
         like any order). Its key is derived from the return, so retries place one order."""
+        original = self.orders.get(ret.order_id)
+        if original is None or original.shipping_address is None:
+            raise Unprocessable(f"order {ret.order_id} has no shipping address to send the exchange to",
+                                {"order_id": ret.order_id})
         order = self.order_service.submit(
             SubmitOrderIn(customer_id=ret.customer_id, channel=EXCHANGE_CHANNEL,
+                          shipping_address=original.shipping_address,
                           lines=[OrderLineIn(sku=li.sku, quantity=li.quantity) for li in ret.exchange]),
             idempotency_key=f"exchange:{ret.return_id}")
         self.returns.mark_exchange(order.order_id, ret.return_id)
