@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -181,10 +181,13 @@ class OrderflowClient:
     # ------------------------------------------------------------------ catalogue and stock
     def put_product(self, sku: str, name: str, unit_price: float | str, supplier_id: str | None = None,
                     active: bool | None = None, low_stock_threshold: int | None = None,
-                    replenishment: Mapping[str, Any] | None = None) -> dict:
-        """``replenishment``: the buying parameters (``ReplenishmentIn``: costs, lead time, service level, ...)."""
+                    replenishment: Mapping[str, Any] | None = None,
+                    suppliers: Sequence[Mapping[str, Any]] | None = None) -> dict:
+        """``replenishment``: the buying parameters (``ReplenishmentIn``: costs, lead time, service level, ...);
+        ``suppliers``: several suppliers, each on its own terms (instead of ``supplier_id``)."""
         optional = {"supplier_id": supplier_id, "active": active, "low_stock_threshold": low_stock_threshold,
-                    "replenishment": dict(replenishment) if replenishment is not None else None}
+                    "replenishment": dict(replenishment) if replenishment is not None else None,
+                    "suppliers": [dict(s) for s in suppliers] if suppliers is not None else None}
         body = {"name": name, "unit_price": unit_price, **{k: v for k, v in optional.items() if v is not None}}
         return self._call("PUT", f"/products/{sku}", json=body)
 
@@ -293,8 +296,9 @@ class OrderflowClient:
 
     # ------------------------------------------------------------------ suppliers and purchase orders
     def put_supplier(self, supplier_id: str, name: str, capacity_per_cycle: int | None = None,
-                     active: bool | None = None) -> dict:
-        optional = {"capacity_per_cycle": capacity_per_cycle, "active": active}
+                     active: bool | None = None, approval_threshold: float | None = None) -> dict:
+        optional = {"capacity_per_cycle": capacity_per_cycle, "active": active,
+                    "approval_threshold": approval_threshold}
         return self._call("PUT", f"/suppliers/{supplier_id}",
                           json={"name": name, **{k: v for k, v in optional.items() if v is not None}})
 
@@ -308,6 +312,30 @@ class OrderflowClient:
 
     def get_purchase_order(self, po_id: str) -> dict:
         return self._call("GET", f"/purchase-orders/{po_id}")
+
+    def create_purchase_order(self, supplier_id: str, lines: Iterable[Mapping[str, Any]],
+                              idempotency_key: str | None = None, **optional: Any) -> dict:
+        """A purchase order made by hand: SENT, or PENDING_APPROVAL above the approval threshold."""
+        body = {"supplier_id": supplier_id, "lines": list(lines),
+                **{k: v for k, v in optional.items() if v is not None}}
+        return self._call("POST", "/purchase-orders", json=body,
+                          headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex})
+
+    def approve_purchase_order(self, po_id: str) -> dict:
+        return self._call("POST", f"/purchase-orders/{po_id}/approve")
+
+    def cancel_purchase_order(self, po_id: str, reason: str | None = None) -> dict:
+        return self._call("POST", f"/purchase-orders/{po_id}/cancel", json={"reason": reason} if reason else {})
+
+    # ------------------------------------------------------------------ KPIs
+    def kpis(self, first: str | None = None, last: str | None = None, location_id: str | None = None) -> dict:
+        """The live KPIs of the UTC days ``first`` to ``last`` (default the last 7)."""
+        return self._call("GET", "/kpis", params={"from": first, "to": last, "location_id": location_id})
+
+    # ------------------------------------------------------------------ alerts
+    def list_alerts(self, since: str | None = None, limit: int | None = None) -> dict:
+        """``{"alerts": [...], "next_since"}``: the alerts told after ``since`` (default the last day), oldest first."""
+        return self._call("GET", "/alerts", params={"since": since, "limit": limit})
 
     # ------------------------------------------------------------------ replenishment and demand history
     def start_replenishment_run(self, note: str | None = None) -> dict:

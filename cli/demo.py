@@ -2,7 +2,7 @@
 
 ``python -m orderflow_cli.demo`` (``make demo``) boots the local stack from ``template.yaml`` (or
 talks to a running one with ``--api URL``), seeds a small catalogue, then plays customer and
-warehouse through six scenarios:
+warehouse through these scenarios:
 
 a. a happy order: reserved, shipped, delivered;
 b. an order over the customer's credit limit: rejected;
@@ -16,6 +16,11 @@ h. replenishment: a supplier and two products with replenishment parameters and 
    a purchase order; the simulated supplier (part of the local stack) acknowledges, ships and
    delivers it; the goods turn into stock and the backordered order ships. A second run the same
    day (the nightly schedule, fired now, when the demo runs its own stack) orders nothing again.
+i. who may do what; j. a policy simulation;
+k. buyers and alerts: a purchase order above its supplier's approval threshold waits, is approved and
+   sent; a SKU with two suppliers is bought from the cheaper, and after it rejects, from the other; the
+   alerts (approval waiting, supplier rejected) are read back from GET /alerts.
+l. the live KPIs of the day (GET /kpis): fill rate, on-time shipment, stock-outs, backorders, suppliers.
 
 When it started the stack itself, it also lists the domain events the stack published (read back
 from the events log group, as an integrator subscribed to the bus would receive them).
@@ -435,6 +440,102 @@ class Demo:
                      f"{done['status']}: " + ", ".join(f"{p} fill rate {_share(m.get('fill_rate'))}"
                                                         for p, m in totals.items()))
 
+    def buyers(self) -> None:
+        """k. A buyer's purchase order above the approval threshold waits, is approved and sent; a SKU with two
+        suppliers is bought from the cheaper, and from the other once the first rejects; the alerts tell it."""
+        s = "k. buyers and alerts"
+        c = self.console
+        pricey, cheap, backup = (f"manual-{name}-{self.run_id}" for name in ("pricey", "cheap", "backup"))
+        self.client.put_supplier(pricey, "Precision Gears Ltd", approval_threshold=500)
+        for supplier_id, name in ((cheap, "Budget Fasteners"), (backup, "Reliable Fasteners")):
+            self.client.put_supplier(supplier_id, name)
+        gear, washer = f"GEAR-{self.run_id}", f"WASHER-{self.run_id}"
+        self.client.put_product(gear, "Gear, 40 teeth", 45.0, supplier_id=pricey,
+                                replenishment={**REPLENISHMENT, "unit_cost": 18.0})
+        po = self.client.create_purchase_order(pricey, [{"sku": gear, "quantity": 60}], note="trade show stock",
+                                               idempotency_key=self.key("gear-po"))
+        c.print(f"  POST /purchase-orders → {po['po_id']} worth {po['total']:,.2f}: {status_text(po['status'])}")
+        self.check(s, "a 1,080.00 purchase order to a supplier whose threshold is 500 waits", "PENDING_APPROVAL",
+                   po["status"])
+        approved = self.client.approve_purchase_order(po["po_id"])
+        self.check(s, "approved, then sent", "PENDING_APPROVAL → APPROVED → SENT",
+                   " → ".join(e["status"] for e in approved["timeline"][1:]))
+        try:
+            self.client.approve_purchase_order(po["po_id"])
+            again = "200"
+        except ApiError as exc:
+            again = f"{exc.status} {exc.code}"
+        self.check(s, "approving it again", "409 NOT_PENDING_APPROVAL", again)
+
+        self.client.put_product(washer, "M8 washers, box of 100", 1.20, replenishment={
+            "ordering_cost": 25, "holding_cost_rate": 0.25, "service_level": 0.95, "review_period_days": 1},
+            suppliers=[{"supplier_id": cheap, "unit_cost": 0.40, "lead_time_days": 4},
+                       {"supplier_id": backup, "unit_cost": 0.55, "lead_time_days": 3}])
+        self.client.import_history(generated_history(washer, 20))
+        first = self.decided(washer, "demo: two suppliers")
+        self.check(s, f"{washer}: bought from the cheaper supplier", cheap, first.get("supplier_id"))
+        c.print(f"  why: {first.get('supplier_choice')}", soft_wrap=True)
+        if not self.aws_endpoint or not first.get("po_id"):
+            self.outcome(s, "approval; cheaper supplier, then fallback; alerts", "fallback skipped (needs the "
+                         "offline stack's queues)")
+            return
+        from .supplier import SupplierClient
+
+        queue = self.client.get_supplier(cheap)["queue_url"]
+        kit = SupplierClient(queue, endpoint_url=self.aws_endpoint, long_poll_seconds=0)
+        kit.poll(lambda message: kit.reject(message, "out of stock until next month"))
+        rejected = self.wait_for_purchase_order(first["po_id"], "REJECTED")
+        self.check(s, f"{cheap} rejects it", "REJECTED", rejected["status"])
+        second = self.decided(washer, "demo: after the rejection")
+        self.check(s, "the next run buys from the fallback supplier", backup, second.get("supplier_id"))
+        c.print(f"  why: {second.get('supplier_choice')}", soft_wrap=True)
+
+        wanted = {f"po-approval:{po['po_id']}", f"po-rejected:{first['po_id']}"}
+        told = self.alerts_about(wanted)
+        for alert in told:
+            c.print(Panel(f"{alert['what']}\nWhat to do: {alert['action']}", title=alert["title"],
+                          title_align="left", expand=False))
+        self.check(s, "alerts told: approval waiting, supplier rejected", sorted(wanted),
+                   sorted(a["subject"] for a in told))
+        self.outcome(s, "approval → sent; fallback after a rejection; alerts",
+                     f"{approved['status']}; {second.get('supplier_id')}; {len(told)} alerts")
+
+    def kpis(self) -> None:
+        """l. The live KPIs of today, from the events the scenarios above published."""
+        s = "l. KPIs"
+        shipped = len({order["order_id"] for order in self.orders.values()
+                       if order.get("status") in ("SHIPPED", "DELIVERED", "RETURN_REQUESTED", "RETURNED")})
+        deadline = time.monotonic() + self.wait_timeout
+        while True:  # the events reach the KPIs a moment after each change
+            k = self.client.kpis()
+            if (k["orders_shipped"] >= shipped and k["backorders"]["filled"] >= 2) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        from .render import kpis_view
+
+        self.console.print(kpis_view(k))
+        self.check(s, "every order the demo shipped is counted", f"at least {shipped}", k["orders_shipped"],
+                   ok=k["orders_shipped"] >= shipped)
+        self.check(s, "the two backorders (d, h) were filled", "at least 2", k["backorders"]["filled"],
+                   ok=k["backorders"]["filled"] >= 2)
+        self.check(s, "whole orders ship: fill rate", 1.0, k["fill_rate"]["orders"])
+        self.outcome(s, "fill rate, on-time, stock-outs, backorders, suppliers from the events",
+                     f"fill {k['fill_rate']['orders']}, on time {k['on_time_shipment_rate']}, "
+                     f"{k['backorders']['filled']} backorders filled")
+
+    def decided(self, sku: str, note: str) -> dict:
+        run = self.client.wait_for_run(self.client.start_replenishment_run(note=note)["run_id"],
+                                       timeout=self.wait_timeout * 4)
+        return next((d for d in run.get("decisions") or [] if d["sku"] == sku), {})
+
+    def alerts_about(self, subjects: set[str]) -> list[dict]:
+        deadline = time.monotonic() + self.wait_timeout
+        while True:
+            told = [a for a in self.client.list_alerts(limit=500)["alerts"] if a["subject"] in subjects]
+            if len(told) >= len(subjects) or time.monotonic() > deadline:
+                return told
+            time.sleep(0.2)
+
     def access(self) -> None:
         s = "i. access"
         order_id = self.orders.get("a. happy", {}).get("order_id")
@@ -513,6 +614,8 @@ class Demo:
             ("i. who may do what: customers' tokens, scopes, no token", self.access),
             ("j. policy simulation: the last 90 days replayed through the policy and a min/max rule",
              self.simulation),
+            ("k. buyers and alerts: approval, a fallback supplier, the alerts that tell people", self.buyers),
+            ("l. live KPIs of today, from the domain events", self.kpis),
         ]
         for title, scenario in scenarios:
             c.print(Rule(title))

@@ -602,5 +602,44 @@ def report(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Reple
 app.command()(events)
 
 
+@app.command()
+@api_command
+def kpis(ctx: typer.Context,
+         first: Annotated[str | None, typer.Option("--from", metavar="DAY", help="First UTC day (YYYY-MM-DD).")] = None,
+         last: Annotated[str | None, typer.Option("--to", metavar="DAY", help="Last UTC day, included.")] = None,
+         location: Annotated[str | None, typer.Option("--location", help="Stock-out rate at this location.")] = None,
+         as_json: AsJson = False) -> None:
+    """The live KPIs: fill rate, on-time shipment, stock-out rate, backorders, suppliers (docs/kpis.md)."""
+    from .render import kpis_view
+
+    with _client(ctx) as client:
+        _emit(client.kpis(first, last, location), as_json, kpis_view)
+
+
+@app.command()
+@api_command
+def alerts(ctx: typer.Context,
+           follow: Annotated[bool, typer.Option("--follow", "-f", help="Print new alerts until Ctrl-C.")] = False,
+           since: Annotated[str, typer.Option(help="From when: 30m, 2h, 1d or an ISO 8601 time.")] = "1d",
+           as_json: AsJson = False) -> None:
+    """The alerts the stack told people (stock low, purchase orders rejected, overdue or waiting for
+    approval, failed runs and orders, dead letters), oldest first; --follow prints new ones as they come."""
+    from .alerts import follow_alerts, since_moment, text
+
+    def show(alert: dict) -> None:
+        if as_json:
+            typer.echo(json.dumps(alert, default=str))
+        else:
+            out.print(text(alert), soft_wrap=True, markup=False)
+
+    with _client(ctx) as client:
+        try:
+            shown = follow_alerts(lambda moment: client.list_alerts(since=moment), since_moment(since), show, follow)
+        except KeyboardInterrupt:
+            return
+    if not shown and not as_json:
+        err.print(f"no alerts since {since}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -339,3 +339,41 @@ def history_skipped_table(skipped: Iterable[Mapping[str, Any]]) -> Table:
     for row in skipped:
         table.add_row(str(row.get("line", "")), str(row.get("sku", "")), str(row.get("problem", "")))
     return table
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def kpis_view(k: dict) -> Group:
+    """``GET /kpis`` as two tables: the KPIs of the days, and each supplier's."""
+    where = f" at {k['location_id']}" if k.get("location_id") else ""
+    table = Table("KPI", "value", title=f"KPIs {k['from']} … {k['to']}{where}", title_justify="left", box=None,
+                  pad_edge=False)
+    fill, back = k["fill_rate"], k["backorders"]
+    rows = [
+        ("fill rate (orders / lines / units shipped complete)",
+         f"{_rate(fill['orders'])} / {_rate(fill['lines'])} / {_rate(fill['units'])}"),
+        ("on-time shipment rate", f"{_rate(k['on_time_shipment_rate'])} of {k['orders_shipped']} shipped"),
+        ("stock-out rate (SKU-days)", f"{_rate(k['stock_out_rate'])} ({k['stock_out_sku_days']} of {k['sku_days']})"),
+        ("backorders opened / filled / dropped", f"{back['opened']} / {back['filled']} / {back['dropped']}"),
+        ("backorders open now (average age)",
+         f"{back['open_now']}" + (f" ({back['average_open_age_hours']} h)" if back["average_open_age_hours"]
+                                  is not None else "")),
+        ("average hours to close a backorder", "—" if back["average_hours_to_close"] is None
+         else str(back["average_hours_to_close"])),
+    ]
+    error = k.get("forecast_error") or {}
+    rows += [
+        ("average days of cover", "—" if k.get("days_of_cover") is None else f"{k['days_of_cover']} days"),
+        ("inventory turns (a year, in units)", "—" if k.get("inventory_turns") is None else str(k["inventory_turns"])),
+        ("forecast error of the last run (WAPE, bias)",
+         "—" if error.get("wape") is None else f"{_rate(error['wape'])}, {_rate(error['bias'])} "
+                                               f"({error['run_id']}, {error['days']} days)"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    suppliers = Table("supplier", "POs closed", "on time", "fill rate", box=None, pad_edge=False)
+    for supplier, m in (k.get("suppliers") or {}).items():
+        suppliers.add_row(supplier, str(m["purchase_orders_closed"]), _rate(m["on_time_rate"]), _rate(m["fill_rate"]))
+    return Group(table, suppliers) if k.get("suppliers") else Group(table)

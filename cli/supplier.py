@@ -1,7 +1,8 @@
 """The supplier integration kit: what a supplier runs to take Orderflow's purchase orders and answer them.
 
 Orderflow puts each purchase order on the supplier's own SQS queue (``PurchaseOrderMessage``,
-``events/schemas/purchase-order.v1.json``); the supplier answers on the replies queue
+``events/schemas/purchase-order.v1.json``), and a cancellation when a buyer calls one off
+(``purchase-order.v2.json``); the supplier answers on the replies queue
 (``SupplierReply``, ``events/schemas/supplier-reply.v1.json``). ``SupplierClient`` does both with
 boto3 and the two message models, nothing else of Orderflow::
 
@@ -30,13 +31,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from rich.console import Console
 
-from orderflow.purchasing.domain import SCHEMA_VERSION, PurchaseOrderMessage, ReplyLine, ReplyType, SupplierReply
+from orderflow.purchasing.domain import (
+    SCHEMA_VERSION,
+    PurchaseOrderCancellation,
+    PurchaseOrderMessage,
+    ReplyLine,
+    ReplyType,
+    SupplierReply,
+)
 
 from .aws import DEFAULT_AWS_ENDPOINT, aws_client, aws_error
 
 logger = logging.getLogger("orderflow_cli.supplier")
 
 Handler = Callable[[PurchaseOrderMessage], Any]
+CancellationHandler = Callable[[PurchaseOrderCancellation], Any]
 
 
 class NoReplyQueue(ValueError):
@@ -61,6 +70,8 @@ class SupplierClient:
     boto3 client for the queue's region, or, for a queue URL that is not on AWS, for that host
     (``endpoint_url`` overrides it; ``AWS_ENDPOINT_URL`` is honoured as boto3 does). Each receive long-polls
     up to ``long_poll_seconds`` (SQS's longest, 20, by default; 0 answers at once with what is there).
+    ``on_cancel`` is called for each cancellation of a purchase order sent earlier (``purchase-order.v2.json``);
+    without it a cancellation is logged and deleted.
     """
 
     def __init__(
@@ -70,8 +81,10 @@ class SupplierClient:
         sqs_client: Any = None,
         endpoint_url: str | None = None,
         long_poll_seconds: int = 20,
+        on_cancel: CancellationHandler | None = None,
     ) -> None:
         self.queue_url = queue_url
+        self.on_cancel = on_cancel
         self.long_poll_seconds = long_poll_seconds
         self.reply_queue_url = reply_queue_url
         if sqs_client is None:
@@ -92,6 +105,8 @@ class SupplierClient:
         ).get("Messages", [])
         handled = 0
         for message in received:
+            if '"PurchaseOrderCancellation"' in message["Body"] and self._cancelled(message):
+                continue
             try:
                 po = PurchaseOrderMessage.model_validate_json(message["Body"])
             except ValidationError as exc:
@@ -108,6 +123,25 @@ class SupplierClient:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             handled += 1
         return handled
+
+    def _cancelled(self, message: dict[str, Any]) -> bool:
+        """A cancellation handled (``on_cancel``, or logged) and deleted; False when the body is not one."""
+        try:
+            cancellation = PurchaseOrderCancellation.model_validate_json(message["Body"])
+        except ValidationError:
+            return False
+        try:
+            if self.on_cancel is not None:
+                self.on_cancel(cancellation)
+            else:
+                logger.info("purchase order %s was cancelled by the buyer: %s", cancellation.po_id,
+                            cancellation.reason)
+        except Exception:
+            logger.exception("handling the cancellation of %s failed; it comes back after the visibility timeout",
+                             cancellation.po_id)
+            return True
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return True
 
     def listen(self, handler: Handler, stop: threading.Event | None = None) -> None:
         """:meth:`poll` until ``stop`` is set (or for ever)."""

@@ -199,6 +199,10 @@ def create_resources(template: Template, client: ClientFactory) -> None:
     for rule in template.rules:
         _create_rule(events, rule)
 
+    sns = client("sns")
+    for topic in template.topics:
+        sns.create_topic(Name=topic.name)
+
     lambda_ = client("lambda")
     code = _dummy_zip()
     for fn in template.functions:

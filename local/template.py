@@ -208,6 +208,15 @@ class Dashboard:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """An SNS topic; moto keeps what is published to it (subscriptions are not created offline)."""
+
+    logical_id: str
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True)
 class StateMachine:
     logical_id: str
     name: str
@@ -240,6 +249,7 @@ class Template:
     alarms: list[Alarm] = field(default_factory=list)
     dashboards: list[Dashboard] = field(default_factory=list)
     authorizers: dict[str, Authorizer] = field(default_factory=dict)
+    topics: list[Topic] = field(default_factory=list)
 
     def function(self, logical_id: str) -> Function:
         for fn in self.functions:
@@ -270,6 +280,7 @@ _NAME_PROPERTY = {
     "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::SNS::Topic": "TopicName",
 }
 _ARN_FORMAT = {
     "AWS::DynamoDB::Table": "arn:{p}:dynamodb:{r}:{a}:table/{n}",
@@ -284,6 +295,7 @@ _ARN_FORMAT = {
     "AWS::Events::Rule": "arn:{p}:events:{r}:{a}:rule/{n}",  # rule/<bus>/<name> on a custom bus (see arn())
     "AWS::IAM::ManagedPolicy": "arn:{p}:iam::{a}:policy/{n}",
     "AWS::CloudWatch::Alarm": "arn:{p}:cloudwatch:{r}:{a}:alarm:{n}",
+    "AWS::SNS::Topic": "arn:{p}:sns:{r}:{a}:{n}",
 }
 # A table's GetAtt StreamArn before the table exists (moto's has a timestamp): the local stack
 # creates event-source mappings with the table's LatestStreamArn instead.
@@ -293,6 +305,7 @@ _REF_RETURNS_ARN = {
     "AWS::Serverless::StateMachine",
     "AWS::StepFunctions::StateMachine",
     "AWS::IAM::ManagedPolicy",
+    "AWS::SNS::Topic",
 }
 
 
@@ -308,6 +321,7 @@ _CREATED_TYPES = {
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
     "AWS::Serverless::HttpApi",
+    "AWS::SNS::Topic",
 }
 
 
@@ -389,7 +403,7 @@ class _Resolver:
         rtype = self.resource_type(logical_id)
         if attribute == "Arn":
             return self.arn(logical_id)
-        if attribute in ("Name", "QueueName") and rtype in _NAME_PROPERTY:
+        if attribute in ("Name", "QueueName", "TopicName") and rtype in _NAME_PROPERTY:
             return self.physical_name(logical_id)
         if attribute == "QueueUrl" and rtype == "AWS::SQS::Queue":
             return self.queue_url(logical_id)
@@ -633,6 +647,7 @@ def resolve_template(
     queue_policies: list[QueuePolicy] = []
     alarms: list[Alarm] = []
     dashboards: list[Dashboard] = []
+    topics: list[Topic] = []
     default_authorizer: str | None = None
     authorizers: dict[str, Authorizer] = {}
     for logical_id, resource in r.resources.items():  # the API's authorizers first: the routes name them
@@ -664,6 +679,8 @@ def resolve_template(
             queue_policies.append(QueuePolicy(logical_id, list(props["Queues"]), props["PolicyDocument"]))
         elif rtype == "AWS::CloudWatch::Alarm":
             alarms.append(Alarm(logical_id, r.physical_name(logical_id), props))
+        elif rtype == "AWS::SNS::Topic":
+            topics.append(Topic(logical_id, r.physical_name(logical_id), r.arn(logical_id)))
         elif rtype == "AWS::CloudWatch::Dashboard":
             dashboards.append(Dashboard(logical_id, r.physical_name(logical_id), str(props["DashboardBody"])))
         elif rtype == "AWS::Serverless::Function":
@@ -686,7 +703,7 @@ def resolve_template(
             )
     return Template(
         path, stack_name, parameters, tables, buses, queues, functions, machines, log_groups, rules,
-        queue_policies, alarms, dashboards, authorizers,
+        queue_policies, alarms, dashboards, authorizers, topics,
     )
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 from orderflow import init_phase  # first: no garbage collection while the modules load
 
 # isort: split
-from collections.abc import Callable
-from functools import wraps
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
@@ -24,16 +22,12 @@ from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
 from orderflow.fulfilment import LocationIn
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders.requests import CancelIn, ShipIn, SubmitOrderIn
-from orderflow.platform.aws import client
 from orderflow.platform.http_api import IssuedId, PathId, caller_of, install_error_handlers, refuse_unreadable
+from orderflow.platform.idempotency import idempotency
 from orderflow.platform.lambda_support import count, observability, once
 from orderflow.returns.domain import ReceiveIn, ReturnRequestIn
 from orderflow.shared.access import Caller
-from orderflow.shared.errors import Conflict, Unprocessable
 from orderflow.shared.settings import get_settings
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
 settings = get_settings()
 logger, tracer, metrics = observability("order_intake")
@@ -73,55 +67,7 @@ def own_order(order_id: str) -> None:
 
 
 # ------------------------------------------------------------------ idempotency
-class IdempotencyKeyReused(Unprocessable):
-    code = "IDEMPOTENCY_KEY_REUSED"
-
-
-class IdempotencyInProgress(Conflict):
-    code = "IDEMPOTENCY_IN_PROGRESS"
-
-
-@once
-def idempotency_layer() -> tuple[IdempotencyConfig, DynamoDBPersistenceLayer]:
-    """Powertools' idempotency config, and its DynamoDB persistence layer on this function's client."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
-
-    return (IdempotencyConfig(event_key_jmespath="[scope, key]", payload_validation_jmespath="body",
-                              expires_after_seconds=settings.idempotency_expiry_seconds),
-            DynamoDBPersistenceLayer(table_name=settings.idempotency_table or "idempotency",
-                                     boto3_client=client("dynamodb")))
-
-
-def idempotent(function: Callable[..., dict]) -> Callable[..., dict]:
-    """``function(request=...)`` once per request scope and key (Powertools' ``idempotent_function``; the
-    same key with another body is refused), built on its first call."""
-
-    @once
-    def built() -> tuple[IdempotencyConfig, Callable[..., dict]]:
-        from aws_lambda_powertools.utilities.idempotency import idempotent_function
-
-        config, persistence = idempotency_layer()
-        return config, idempotent_function(data_keyword_argument="request", config=config,
-                                           persistence_store=persistence)(function)
-
-    @wraps(function)
-    def once_per_key(*, request: dict) -> dict:
-        from aws_lambda_powertools.utilities.idempotency.exceptions import (
-            IdempotencyAlreadyInProgressError,
-            IdempotencyValidationError,
-        )
-
-        config, call = built()
-        config.register_lambda_context(app.lambda_context)
-        try:
-            return call(request=request)
-        except IdempotencyValidationError:
-            raise IdempotencyKeyReused("this Idempotency-Key was already used with a different body") from None
-        except IdempotencyAlreadyInProgressError:
-            raise IdempotencyInProgress("a request with this Idempotency-Key is still running; "
-                                        "retry shortly") from None
-
-    return once_per_key
+idempotent = idempotency(app, settings)
 
 
 # ------------------------------------------------------------------ locations

@@ -19,9 +19,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import Field
 
 from orderflow import wiring
-from orderflow.platform.http_api import IssuedId, PathId, install_error_handlers, refuse_unreadable
+from orderflow.platform.http_api import IssuedId, PathId, caller_of, install_error_handlers, refuse_unreadable
+from orderflow.platform.idempotency import idempotency
 from orderflow.platform.lambda_support import count, observability
-from orderflow.purchasing.domain import PurchaseOrderStatus, SupplierIn
+from orderflow.purchasing.domain import ManualLine, PurchaseOrderStatus, SupplierIn, manual_purchase_order_id
+from orderflow.purchasing.requests import PurchaseOrderCancelIn, PurchaseOrderChangeIn, PurchaseOrderIn
 from orderflow.replenishment.runs import RunIn
 from orderflow.replenishment.simulation.models import SimulationIn
 from orderflow.shared.settings import get_settings
@@ -36,6 +38,10 @@ replenishment = wiring.replenishment_service(settings)
 simulations = wiring.simulations_service(settings)
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app)
+idempotent = idempotency(app, settings)
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
+                                       description="Client-chosen key; a retry with the same key and body "
+                                                   "returns the first response and changes nothing.")]
 
 
 class HistoryImportIn(Strict):
@@ -72,6 +78,66 @@ def get_purchase_order(po_id: IssuedId) -> dict:
     """The purchase order with its timeline."""
     logger.set_correlation_id(po_id)
     return purchasing.get_purchase_order(po_id).public()
+
+
+def who() -> str:
+    """Who is acting, for the purchase order's timeline: the token's subject."""
+    caller = caller_of(app.current_event.raw_event, settings.customer_id_claim)
+    return caller.subject or "admin"
+
+
+def lines_of(request: PurchaseOrderIn | PurchaseOrderChangeIn) -> list[ManualLine] | None:
+    if request.lines is None:
+        return None
+    return [ManualLine(sku=line.sku, quantity=line.quantity, unit_cost=line.unit_cost) for line in request.lines]
+
+
+@idempotent
+def _create_once(request: dict) -> dict:
+    body = PurchaseOrderIn.model_validate(request["body"])
+    po = purchasing.create(po_id=request["po_id"], supplier_id=body.supplier_id, lines=lines_of(body) or [],
+                           by=request["by"], expected_by=body.expected_by, deliver_to=body.deliver_to,
+                           note=body.note)
+    return po.public()
+
+
+@app.post("/purchase-orders")
+def create_purchase_order(request: PurchaseOrderIn, idempotency_key: IdempotencyKey) -> Response[dict]:
+    """A purchase order made by hand: sent to the supplier at once, or PENDING_APPROVAL when it is worth more
+    than the approval threshold. A retry with the same Idempotency-Key returns the same purchase order."""
+    by = who()
+    po_id = manual_purchase_order_id(by, idempotency_key)
+    logger.set_correlation_id(po_id)
+    po = _create_once(request={"scope": f"purchase-order/{by}", "key": idempotency_key, "po_id": po_id, "by": by,
+                               "body": request.model_dump(mode="json")})
+    count(metrics, "PurchaseOrdersMadeByHand")
+    return Response(status_code=201, content_type="application/json", body=po,
+                    headers={"Location": f"/purchase-orders/{po['po_id']}"})
+
+
+@app.patch("/purchase-orders/<po_id>")
+def change_purchase_order(po_id: IssuedId, request: PurchaseOrderChangeIn) -> dict:
+    """Change a DRAFT or PENDING_APPROVAL purchase order (lines, delivery day, location, note)."""
+    logger.set_correlation_id(po_id)
+    return purchasing.change(po_id, by=who(), lines=lines_of(request), expected_by=request.expected_by,
+                             deliver_to=request.deliver_to, note=request.note).public()
+
+
+@app.post("/purchase-orders/<po_id>/approve")
+def approve_purchase_order(po_id: IssuedId) -> dict:
+    """Approve a PENDING_APPROVAL purchase order: it is sent to the supplier (409 for any other status)."""
+    logger.set_correlation_id(po_id)
+    po = purchasing.approve(po_id, by=who())
+    count(metrics, "PurchaseOrdersApproved")
+    return po.public()
+
+
+@app.post("/purchase-orders/<po_id>/cancel")
+def cancel_purchase_order(po_id: IssuedId, request: Annotated[PurchaseOrderCancelIn | None, Body()] = None) -> dict:
+    """Cancel a purchase order the supplier has not shipped: its units leave on_order, and a supplier that
+    was sent it is sent a cancellation."""
+    logger.set_correlation_id(po_id)
+    return purchasing.cancel(po_id, by=who(), reason=(request or PurchaseOrderCancelIn()).reason).public()
 
 
 # ------------------------------------------------------------------ replenishment runs

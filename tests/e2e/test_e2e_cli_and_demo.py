@@ -127,8 +127,9 @@ def test_demo_passes_against_the_running_stack(api_url, tmp_path):
     assert rc == 0, text
     assert "every outcome as expected" in text
     for scenario in ("a. happy", "b. over credit", "c. unknown SKU", "d. backorder", "e. cancel", "f. idempotency",
-                     "g. return", "h. replenishment"):
+                     "g. return", "h. replenishment", "k. buyers and alerts", "l. live KPIs"):
         assert scenario in text
+    assert "approved, then sent: PENDING_APPROVAL → APPROVED → SENT" in text
     assert "<img" in (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "✘" not in text
     # It ends with where its report is and what to try next, not with the log of a scenario.

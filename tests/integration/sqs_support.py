@@ -16,3 +16,15 @@ def sqs_batch(queue: str, *bodies: str) -> tuple[dict, list[str]]:
                 "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
                 "awsRegion": "us-east-1"} for message_id, text in zip(ids, bodies, strict=True)]
     return {"Records": records}, ids
+
+
+def drain(sqs, queue_url: str) -> list[dict]:
+    """Every message on the queue, as JSON (read and deleted)."""
+    import json
+
+    found = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return found

@@ -20,8 +20,8 @@ def test_stream_events_log_groups_and_rules_resolve() -> None:
         (f"orderflow-{name}Table", 100, ("ReportBatchItemFailures",))
         for name in ("Orders", "Stock", "Returns", "PurchaseOrders")}
     (group,) = [g for g in template.log_groups if g.logical_id == "DomainEventsLogGroup"]
-    assert (group.name, group.properties["RetentionInDays"]) == ("/orderflow/ci/events", 30)
-    (rule,) = template.rules
+    assert (group.name, group.properties["RetentionInDays"]) == ("/orderflow/ci/events", "30")
+    (rule,) = [r for r in template.rules if r.logical_id == "DomainEventsToLogsRule"]
     assert rule.properties["EventBusName"] == "orderflow-ci"
     (target,) = rule.properties["Targets"]
     assert target["Arn"] == "arn:aws:logs:us-east-1:123456789012:log-group:/orderflow/ci/events:*"
@@ -89,3 +89,13 @@ def test_a_stream_that_is_not_a_template_tables_is_refused() -> None:
 ])
 def test_up_puts_the_aws_endpoint_next_to_the_api(argv, aws_port) -> None:
     assert _parse_args(argv).aws_port == aws_port
+
+
+def test_an_sns_topic_resolves_to_its_arn_and_the_rules_feed_the_alert_and_kpi_queues() -> None:
+    template = load_template(ROOT / "template.yaml", {"Stage": "ci"})
+    (topic,) = template.topics
+    assert (topic.name, topic.arn) == ("orderflow-ci-alerts", "arn:aws:sns:us-east-1:123456789012:orderflow-ci-alerts")
+    assert template.function("AlertsFunction").environment["ALERTS_TOPIC_ARN"] == topic.arn  # Ref is the ARN
+    targets = {r.logical_id: [t["Arn"] for t in r.properties["Targets"]] for r in template.rules}
+    assert targets["AlertRule"] == ["arn:aws:sqs:us-east-1:123456789012:orderflow-ci-alerts"]
+    assert targets["KpiRule"] == ["arn:aws:sqs:us-east-1:123456789012:orderflow-ci-kpis"]

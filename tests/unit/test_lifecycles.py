@@ -50,8 +50,14 @@ def test_no_supplier_reply_plans_a_transition_the_table_forbids(status, reply_ty
     assert PURCHASE_ORDER_LIFECYCLE.allows(status, plan.status), (status.value, reply_type.value, plan.status.value)
 
 
-def test_a_draft_is_only_sent_or_cancelled_and_closed_orders_stay_closed():
-    assert set(PURCHASE_ORDER_LIFECYCLE.transitions[P.DRAFT]) == {P.SENT, P.CANCELLED}
+def test_a_draft_is_only_sent_held_for_approval_changed_or_cancelled_and_closed_orders_stay_closed():
+    assert set(PURCHASE_ORDER_LIFECYCLE.transitions[P.DRAFT]) == {P.DRAFT, P.SENT, P.PENDING_APPROVAL, P.CANCELLED}
+    # A purchase order waiting for approval reaches the supplier only through APPROVED.
+    assert PURCHASE_ORDER_LIFECYCLE.sources(P.SENT) == [P.DRAFT, P.APPROVED, P.SENT]
+    assert PURCHASE_ORDER_LIFECYCLE.sources(P.APPROVED) == [P.PENDING_APPROVAL]
+    # Once the supplier ships, the goods come: no cancellation.
+    assert not PURCHASE_ORDER_LIFECYCLE.allows(P.SHIPPED, P.CANCELLED)
+    assert not PURCHASE_ORDER_LIFECYCLE.allows(P.PARTIALLY_RECEIVED, P.CANCELLED)
     assert PURCHASE_ORDER_LIFECYCLE.final == {P.RECEIVED, P.REJECTED, P.CANCELLED}
     with pytest.raises(ForbiddenTransition) as refused:
         PURCHASE_ORDER_LIFECYCLE.check(P.RECEIVED, P.SENT, "purchase order po-1")

@@ -12,7 +12,13 @@ from jsonschema import Draft202012Validator
 
 from orderflow.purchasing.adapters.supplier_queues import MAX_QUEUE_NAME, SupplierQueues
 from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderLine, SupplierReply
-from orderflow.purchasing.rules import CapacityExceeded, ReplyRejected, plan_reply, purchase_order_message
+from orderflow.purchasing.rules import (
+    CapacityExceeded,
+    ReplyRejected,
+    cancellation_message,
+    plan_reply,
+    purchase_order_message,
+)
 
 AT = "2030-01-01T00:00:00.000Z"
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -154,6 +160,18 @@ def test_the_purchase_order_message_matches_its_published_schema() -> None:
     validator("purchase-order.v1").validate(message)
     assert (message["reply_to"], [line["quantity"] for line in message["lines"]]) == (
         "https://sqs.example/replies", [10, 4])
+
+
+def test_a_purchase_order_and_its_cancellation_match_the_v2_queue_schema() -> None:
+    order = po("SENT", **{"SKU-1": 10}).model_copy(update={"note": "rush", "deliver_to": "main"})
+    v2 = validator("purchase-order.v2")
+    v2.validate(json.loads(purchase_order_message(order, None).model_dump_json()))
+    cancellation = json.loads(cancellation_message(order, "promo called off", "buyer-1").model_dump_json())
+    v2.validate(cancellation)
+    assert (cancellation["type"], cancellation["schema_version"], cancellation["reason"]) == (
+        "PurchaseOrderCancellation", "2", "promo called off")
+    assert not v2.is_valid({**cancellation, "po_id": ""})
+    assert not validator("purchase-order.v1").is_valid(cancellation)  # a v1 reader does not take it for an order
 
 
 def test_the_sample_reply_matches_the_reply_schema_and_model() -> None:

@@ -21,6 +21,7 @@ from orderflow.replenishment.decisions import (
     error_text,
     forecast_demand,
     history_window,
+    landed_cost,
     not_due,
     run_name,
     tally,
@@ -219,7 +220,7 @@ def test_counts_add_up_per_outcome():
                  Decision(sku="F", outcome="not_due", reason="Not due")]
     counts = tally(decisions)
     assert counts.model_dump() == {"skus": 6, "ordered": 2, "not_needed": 1, "already_ordered": 1, "not_due": 1,
-                                   "skipped": 1, "sent": 0, "units_ordered": 42}
+                                   "skipped": 1, "sent": 0, "awaiting_approval": 0, "units_ordered": 42}
     assert (counts + counts).ordered == 4
 
 
@@ -282,3 +283,20 @@ def test_the_method_names_a_product_accepts_are_the_forecasting_methods():
     assert ReplenishmentIn(**params, forecast_methods=["sarimax", "hw"]).forecast_methods == ["sarimax", "hw"]
     with pytest.raises(ValueError, match="forecast_methods"):
         ReplenishmentIn(**params, forecast_methods=["prophet"])
+
+
+def test_landed_cost_counts_the_safety_stock_a_slow_supplier_needs():
+    """Per unit on the shelf: price, ordering cost per EOQ, and the holding of cycle and safety stock."""
+    params = Replenishment(unit_cost=Decimal("3.00"), ordering_cost=Decimal("20"), holding_cost_rate=0.25,
+                           lead_time_days=5)
+    product = Product(sku="A", name="A", unit_price=Decimal("9"), supplier_id="quick", replenishment=params)
+    quick = Decision(sku="A", outcome="ordered", reason="", forecast_daily=10.0, eoq=400.0, safety_stock=20.0)
+    assert landed_cost(quick, product) == pytest.approx(3.0 + 20 / 400 + 0.25 * 3.0 * (200 + 20) / 3650)
+    slow = product.model_copy(update={"replenishment": params.model_copy(update={"unit_cost": Decimal("2.95")})})
+    far = quick.model_copy(update={"safety_stock": 400.0})
+    assert landed_cost(far, slow) > landed_cost(quick, product)  # 5 cents cheaper, 380 more units held
+    assert landed_cost(quick, slow) < landed_cost(quick, product)
+    moq = product.model_copy(update={"replenishment": params.model_copy(update={"moq": 1000})})
+    assert landed_cost(quick, moq) == pytest.approx(3.0 + 20 / 1000 + 0.25 * 3.0 * (500 + 20) / 3650)
+    no_demand = quick.model_copy(update={"forecast_daily": 0.0})
+    assert landed_cost(no_demand, product) == pytest.approx(3.0 + 20 / 400)

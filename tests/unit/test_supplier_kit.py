@@ -15,7 +15,12 @@ from moto import mock_aws
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from orderflow.purchasing.domain import PurchaseOrderMessage, PurchaseOrderMessageLine, SupplierReply
+from orderflow.purchasing.domain import (
+    PurchaseOrderCancellation,
+    PurchaseOrderMessage,
+    PurchaseOrderMessageLine,
+    SupplierReply,
+)
 from orderflow_cli.supplier import NoReplyQueue, SupplierClient, supplier_app
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"
@@ -134,6 +139,26 @@ def test_a_message_that_is_not_a_v1_purchase_order_is_left_alone(queues: tuple[A
     assert SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0).poll(seen.append) == 0
     assert seen == []
     assert waiting(sqs, po_queue) == 2
+
+
+def test_a_cancellation_goes_to_on_cancel_and_is_deleted_a_failing_one_comes_back(
+        queues: tuple[Any, str, str]) -> None:
+    sqs, po_queue, _ = queues
+    cancellation = PurchaseOrderCancellation(po_id="po-m-1234", supplier_id="acme", reason="promo called off",
+                                             cancelled_at="2026-03-15T09:00:00.000Z")
+    sqs.send_message(QueueUrl=po_queue, MessageBody=cancellation.model_dump_json())
+    called_off: list[PurchaseOrderCancellation] = []
+
+    def erp_down(_: PurchaseOrderCancellation) -> None:
+        raise ConnectionError("ERP is down")
+
+    orders: list[PurchaseOrderMessage] = []
+    assert SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0, on_cancel=erp_down).poll(orders.append) == 0
+    assert waiting(sqs, po_queue) == 1
+    client = SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0, on_cancel=called_off.append)
+    assert client.poll(orders.append) == 0
+    assert orders == [] and [(c.po_id, c.reason) for c in called_off] == [("po-m-1234", "promo called off")]
+    assert waiting(sqs, po_queue) == 0
 
 
 # ------------------------------------------------------------------ sending replies

@@ -21,7 +21,7 @@ import pytest
 from orderflow import wiring
 from orderflow.catalogue.requests import ProductIn, ReplenishmentIn
 from orderflow.inventory.requests import StockAdjustmentIn
-from orderflow.purchasing.domain import SupplierIn, purchase_order_id
+from orderflow.purchasing.domain import SupplierIn, SupplierReply, purchase_order_id
 from orderflow.replenishment.runs import ReplenishmentRun
 from orderflow.shared.errors import TransientError
 from orderflow.shared.settings import get_settings
@@ -374,3 +374,112 @@ def test_a_products_method_set_and_the_outliers_capped_show_in_its_decision(shop
     assert capped["days_ago"] == 10 and capped["value"] == 600 and capped["capped_to"] < 40
     assert "1 outlier day(s) in the history capped" in decisions[spiky]["reason"]
     assert decisions[spiky]["forecast_daily"] < 15  # the forecast follows the 10 a day, not the spike
+
+
+def test_a_generated_po_above_the_threshold_waits_for_approval_and_an_expired_one_is_decided_again(shop):
+    """The nightly run holds a purchase order worth more than its supplier's approval threshold; a buyer's
+    approval sends it. One whose approval expired is cancelled by the next run, which decides its SKU again."""
+    supplier_id = f"sup-{shop.prefix}-{uuid.uuid4().hex[:4]}"
+    shop.purchasing.put_supplier(supplier_id, SupplierIn(name="Pricey", approval_threshold=Decimal("50")))
+    held, expiring = shop.product(supplier_id, on_hand=0), shop.product(supplier_id, on_hand=0)
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    old, _ = shop.purchasing.draft(cycle=yesterday, run_id=f"run-gone-{shop.prefix}",
+                                   supplier=shop.purchasing.get_supplier(supplier_id), sku=expiring, quantity=40,
+                                   unit_cost=Decimal("4.00"), lead_time_days=5)
+    assert shop.purchasing.send(old.po_id).status == "PENDING_APPROVAL"
+    shop.stack.boto3_client("dynamodb").update_item(
+        TableName=get_settings().purchase_orders_table, Key={"po_id": {"S": old.po_id}},
+        UpdateExpression="SET approval_expires_at = :past",
+        ExpressionAttributeValues={":past": {"S": f"{yesterday}T03:00:00.000Z"}})
+
+    run, decisions = shop.run()
+
+    expired = shop.purchasing.get_purchase_order(old.po_id)
+    assert expired.status == "CANCELLED" and "approval expired" in expired.timeline[-1].reason
+    for sku in (held, expiring):
+        assert decisions[sku]["outcome"] == "ordered"
+        po = shop.purchasing.get_purchase_order(decisions[sku]["po_id"])
+        assert po.status == "PENDING_APPROVAL" and po.total > 50
+        assert shop.on_order(sku) == decisions[sku]["quantity"]  # the expired 40 no longer counted
+    assert run["counts"]["awaiting_approval"] >= 2 and shop.messages(supplier_id) == []
+
+    sent = shop.purchasing.approve(decisions[held]["po_id"], by="buyer-1")
+    assert sent.status == "SENT" and [e.by for e in sent.timeline][-2:] == ["buyer-1", "buyer-1"]
+    assert [m["po_id"] for m in shop.messages(supplier_id)] == [decisions[held]["po_id"]]
+
+
+# ------------------------------------------------------------------ several suppliers per SKU
+def several(shop: Shop, *terms: dict, on_hand: int = 0) -> str:
+    """A SKU bought from several suppliers (``terms``: supplier_id, unit_cost, lead_time_days, ...)."""
+    sku = f"SKU-{shop.prefix}-{uuid.uuid4().hex[:6]}"
+    shop.catalogue.put_product(sku, ProductIn.model_validate({
+        "name": sku, "unit_price": 9.9, "suppliers": list(terms),
+        "replenishment": {"ordering_cost": 20, "holding_cost_rate": 0.25, "review_period_days": 7}}))
+    if on_hand:
+        shop.inventory.adjust_stock(sku, StockAdjustmentIn(quantity=on_hand, reason="count"))
+    shop.history(sku, 10.0, 120)
+    return sku
+
+
+def test_a_sku_with_several_suppliers_is_bought_from_the_cheapest_landed_cost(shop):
+    dear, cheap, slow = shop.supplier(), shop.supplier(), shop.supplier()
+    sku = several(shop, {"supplier_id": dear, "unit_cost": 4.0, "lead_time_days": 5, "priority": 0},
+                  {"supplier_id": cheap, "unit_cost": 3.0, "lead_time_days": 5},
+                  # cheaper per unit, but a long and unreliable lead time needs far more safety stock held
+                  {"supplier_id": slow, "unit_cost": 2.98, "lead_time_days": 60, "lead_time_sigma_days": 20})
+
+    _, decisions = shop.run()
+
+    decided = decisions[sku]
+    assert decided["outcome"] == "ordered" and decided["supplier_id"] == cheap and decided["orders"] == []
+    assert decided["supplier_choice"].startswith(f"cheapest landed cost first: {cheap} ")
+    choice = decided["supplier_choice"]
+    assert choice.index(cheap) < choice.index(slow) < choice.index(dear)  # 2.98 but slow beats 4.00
+    po = shop.purchasing.get_purchase_order(decided["po_id"])
+    assert po.supplier_id == cheap and po.lines[0].unit_cost == Decimal("3.00")
+    assert shop.on_order(sku) == decided["quantity"]
+    assert [m["po_id"] for m in shop.messages(cheap)] == [po.po_id] and shop.messages(dear) == []
+
+
+def test_what_the_cheapest_cannot_take_goes_to_the_next_supplier(shop):
+    cheap, dear = shop.supplier(capacity=30), shop.supplier()
+    sku = several(shop, {"supplier_id": cheap, "unit_cost": 3.0, "lead_time_days": 5},
+                  {"supplier_id": dear, "unit_cost": 4.0, "lead_time_days": 5})
+
+    run, decisions = shop.run()
+
+    decided = decisions[sku]
+    assert decided["outcome"] == "ordered" and decided["quantity"] > 30
+    parts = [(o["supplier_id"], o["quantity"]) for o in decided["orders"]]
+    assert parts == [(cheap, 30), (dear, decided["quantity"] - 30)]
+    assert "capped by its capacity" in decided["orders"][0]["reason"]
+    second = shop.purchasing.get_purchase_order(decided["orders"][1]["po_id"])
+    assert second.po_id == purchase_order_id(run["cycle"], sku, dear) and second.status == "SENT"
+    assert shop.on_order(sku) == decided["quantity"]
+    assert len(shop.messages(cheap)) == 1 and len(shop.messages(dear)) == 1
+
+
+def test_when_the_chosen_supplier_rejects_the_next_run_orders_from_the_fallback(shop):
+    cheap, fallback = shop.supplier(), shop.supplier()
+    sku = several(shop, {"supplier_id": cheap, "unit_cost": 3.0, "lead_time_days": 5},
+                  {"supplier_id": fallback, "unit_cost": 3.5, "lead_time_days": 5})
+    first, decisions = shop.run()
+    po_id = decisions[sku]["po_id"]
+    assert shop.purchasing.get_purchase_order(po_id).supplier_id == cheap
+    shop.purchasing.apply_reply(SupplierReply(schema_version="1", reply_id=uuid.uuid4().hex, po_id=po_id,
+                                              supplier_id=cheap, type="REJECTED", reason="out of stock"))
+    assert shop.on_order(sku) == 0
+
+    second, again = shop.run()
+
+    if second["cycle"] != first["cycle"]:
+        pytest.skip("the day turned between the two runs")
+    decided = again[sku]
+    assert decided["outcome"] == "ordered" and decided["supplier_id"] == fallback
+    assert decided["po_id"] == purchase_order_id(first["cycle"], sku, fallback)
+    assert f"{cheap} (rejected {po_id} this cycle)" in decided["supplier_choice"]
+    assert shop.on_order(sku) == decided["quantity"]
+    assert [m["supplier_id"] for m in shop.messages(fallback)] == [fallback]
+
+    _, once_more = shop.run()
+    assert once_more[sku]["outcome"] == "already_ordered" and shop.on_order(sku) == decided["quantity"]

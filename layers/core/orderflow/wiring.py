@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from orderflow.shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from orderflow.alerts import AlertService
     from orderflow.catalogue import CatalogueService
     from orderflow.fulfilment import FulfilmentService
     from orderflow.inventory import InventoryService
+    from orderflow.kpis import KpiService
     from orderflow.orders import OrderService
     from orderflow.purchasing.service import PurchasingService
     from orderflow.replenishment.service import ReplenishmentService
@@ -86,6 +88,7 @@ def return_service(settings: Settings | None = None, orders: OrderService | None
 
 
 def purchasing_service(settings: Settings | None = None) -> PurchasingService:
+    from orderflow.catalogue.adapters.products import ProductsRepository
     from orderflow.inventory.adapters.stock import StockRepository
     from orderflow.platform.dynamo import DynamoStore
     from orderflow.purchasing.adapters.purchase_orders import PurchaseOrdersRepository
@@ -96,7 +99,8 @@ def purchasing_service(settings: Settings | None = None) -> PurchasingService:
     s = settings or get_settings()
     return PurchasingService(s, DynamoStore(), SuppliersRepository(s.suppliers_table),
                              PurchaseOrdersRepository(s.purchase_orders_table), StockRepository(s.stock_table),
-                             SupplierQueues(s.supplier_queue_prefix), inventory_service(s))
+                             SupplierQueues(s.supplier_queue_prefix), inventory_service(s),
+                             ProductsRepository(s.products_table), fulfilment_service(s))
 
 
 def replenishment_service(settings: Settings | None = None) -> ReplenishmentService:
@@ -132,3 +136,30 @@ def fulfilment_service(settings: Settings | None = None) -> FulfilmentService:
 
     s = settings or get_settings()
     return FulfilmentService(LocationsRepository(s.locations_table))
+
+
+def alert_service(settings: Settings | None = None) -> AlertService:
+    from orderflow.alerts.adapters.log import AlertsTable
+    from orderflow.alerts.adapters.notify import TopicNotifier
+    from orderflow.alerts.adapters.queues import DeadLetterQueueDepths
+    from orderflow.alerts.service import AlertService
+    from orderflow.purchasing.adapters.purchase_orders import PurchaseOrdersRepository
+    from orderflow.replenishment.adapters.runs import ReplenishmentRunsRepository
+
+    s = settings or get_settings()
+    return AlertService(s, AlertsTable(s.alerts_table), TopicNotifier(s.alerts_topic_arn or ""),
+                        PurchaseOrdersRepository(s.purchase_orders_table),
+                        ReplenishmentRunsRepository(s.replenishment_table),
+                        DeadLetterQueueDepths([u for u in s.dead_letter_queue_urls.split(",") if u]))
+
+
+def kpi_service(settings: Settings | None = None) -> KpiService:
+    from orderflow.inventory.adapters.demand import DemandRepository
+    from orderflow.inventory.adapters.stock import StockRepository
+    from orderflow.kpis.adapters.table import KpisTable
+    from orderflow.kpis.service import KpiService
+    from orderflow.replenishment.adapters.runs import ReplenishmentRunsRepository
+
+    s = settings or get_settings()
+    return KpiService(s, KpisTable(s.kpis_table), StockRepository(s.stock_table),
+                      ReplenishmentRunsRepository(s.replenishment_table), DemandRepository(s.demand_table))

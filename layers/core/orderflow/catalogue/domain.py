@@ -1,7 +1,11 @@
 """The catalogue: products (with how each is bought) and customers (with their credit)."""
 
+from __future__ import annotations
+
 from decimal import Decimal
 from typing import Literal
+
+from pydantic import Field
 
 from orderflow.shared.types import Model, Money, SignedMoney
 
@@ -10,30 +14,62 @@ ForecastMethod = Literal["snaive", "mean", "ses", "holt", "hw", "hw_damped", "hw
                          "sarimax", "gbm", "croston", "sba", "tsb"]
 
 
-class Replenishment(Model):
-    """A product's stored replenishment parameters (validated on the way in by
-    ``orderflow.requests.ReplenishmentIn``)."""
+class SupplyTerms(Model):
+    """What buying a product from a supplier takes: price, lead time and its spread, minimum and packs."""
 
     unit_cost: Money
-    ordering_cost: Money
-    holding_cost_rate: float
     lead_time_days: float
     lead_time_sigma_days: float = 0.0
-    service_level: float = 0.95
     moq: int = 0
     pack_size: int = 1
+
+
+class Replenishment(SupplyTerms):
+    """A product's stored replenishment parameters (validated on the way in by
+    ``orderflow.requests.ReplenishmentIn``): its supply terms (those of its first supplier), and the
+    costs and targets of the inventory policy."""
+
+    ordering_cost: Money
+    holding_cost_rate: float
+    service_level: float = 0.95
     review_period_days: int = 1
     forecast_methods: list[ForecastMethod] | None = None  # None: forecast()'s default candidate set
+
+
+class ProductSupplier(SupplyTerms):
+    """One supplier of a product, on its own terms (validated on the way in by
+    ``orderflow.catalogue.requests.ProductSupplierIn``)."""
+
+    supplier_id: str
+    priority: int = 0
 
 
 class Product(Model):
     sku: str
     name: str
     unit_price: Money
-    supplier_id: str | None = None
+    supplier_id: str | None = None  # the first of ``suppliers`` (kept for readers of one supplier per SKU)
+    suppliers: list[ProductSupplier] = Field(default_factory=list)
     active: bool = True
     low_stock_threshold: int | None = None
     replenishment: Replenishment | None = None
+
+    def sources(self) -> list[ProductSupplier]:
+        """Who the product can be bought from, first choice first (``priority``, then the order given). A
+        product with only ``supplier_id`` has that one supplier, on the terms of its ``replenishment``."""
+        if self.suppliers:
+            return sorted(self.suppliers, key=lambda s: s.priority)  # stable: the order given breaks ties
+        if self.supplier_id and self.replenishment is not None:
+            terms = self.replenishment.model_dump(include=set(SupplyTerms.model_fields))
+            return [ProductSupplier(supplier_id=self.supplier_id, **terms)]
+        return []
+
+    def bought_from(self, source: ProductSupplier) -> Product:
+        """The product as bought from ``source``: its supplier, and its replenishment on that supplier's terms."""
+        assert self.replenishment is not None
+        terms = source.model_dump(include=set(SupplyTerms.model_fields))
+        return self.model_copy(update={"supplier_id": source.supplier_id, "suppliers": [],
+                                       "replenishment": self.replenishment.model_copy(update=terms)})
 
 
 class Customer(Model):

@@ -1,40 +1,90 @@
 """HTTP request bodies of the catalogue: products, customers, payments."""
 
+from __future__ import annotations
+
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from orderflow.catalogue.domain import ForecastMethod
 from orderflow.shared.types import Identifier, Money, Strict
 
+UnitCost = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+LeadTime = Annotated[float, Field(gt=0, le=365, allow_inf_nan=False)]
+LeadTimeSigma = Annotated[float, Field(ge=0, le=365, allow_inf_nan=False)]
+Moq = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+PackSize = Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
+MAX_SUPPLIERS = 10
+
 
 class ReplenishmentIn(Strict):
-    """How a product is bought: the inputs of the inventory policy (orderflow.policy, docs/policy.md)."""
+    """How a product is bought: the inputs of the inventory policy (orderflow.policy, docs/policy.md).
+    With ``suppliers`` on the product, the supplier's terms (cost, lead time, MOQ, packs) are its own,
+    and those left out here are the first supplier's."""
 
-    unit_cost: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+    unit_cost: UnitCost | None = None
     ordering_cost: Money = Field(description="cost of placing one purchase order (K)")
     holding_cost_rate: Annotated[float, Field(gt=0, le=5, allow_inf_nan=False)] = Field(
         description="yearly cost of holding one unit, as a fraction of its unit cost (h)")
-    lead_time_days: Annotated[float, Field(gt=0, le=365, allow_inf_nan=False)]
-    lead_time_sigma_days: Annotated[float, Field(ge=0, le=365, allow_inf_nan=False)] = 0.0
+    lead_time_days: LeadTime | None = None
+    lead_time_sigma_days: LeadTimeSigma = 0.0
     service_level: Annotated[float, Field(ge=0.5, le=0.999, allow_inf_nan=False)] = Field(
         0.95, description="target cycle service level: share of replenishment cycles without a stock-out")
-    moq: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] = 0
-    pack_size: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1
+    moq: Moq = 0
+    pack_size: PackSize = 1
     review_period_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 1
     forecast_methods: Annotated[list[ForecastMethod], Field(min_length=1, max_length=14)] | None = Field(
         None, description="the forecasting candidates for this product (default: the automatic set, "
                           "docs/forecasting.md); e.g. [\"sarimax\", \"hw\", \"snaive\"] makes ARIMA a candidate")
 
 
+class ProductSupplierIn(Strict):
+    """One supplier of the product and its terms (docs/replenishment.md, "Several suppliers")."""
+
+    supplier_id: Identifier
+    unit_cost: UnitCost
+    lead_time_days: LeadTime
+    lead_time_sigma_days: LeadTimeSigma = 0.0
+    moq: Moq = 0
+    pack_size: PackSize = 1
+    priority: Annotated[int, Field(ge=0, le=1000, strict=True)] = Field(
+        0, description="lower first: the order suppliers of equal landed cost are tried in")
+
+
 class ProductIn(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     unit_price: Money
-    supplier_id: Identifier | None = None
+    supplier_id: Identifier | None = Field(None, description="the one supplier (or give suppliers)")
+    suppliers: list[ProductSupplierIn] | None = Field(None, min_length=1, max_length=MAX_SUPPLIERS)
     active: bool = True
     low_stock_threshold: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
     replenishment: ReplenishmentIn | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_name_suppliers(self) -> ProductIn:
+        """``supplier_id`` alone is a list of one; with ``suppliers`` it must be one of them. The stored
+        ``supplier_id`` is the first choice, and the replenishment terms left out are its."""
+        if self.suppliers is None:
+            if self.replenishment is not None:
+                for name in ("unit_cost", "lead_time_days"):
+                    if getattr(self.replenishment, name) is None:
+                        raise ValueError(f"replenishment.{name} is required unless suppliers give it")
+            return self
+        ids = [s.supplier_id for s in self.suppliers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a supplier is named twice in suppliers")
+        if self.supplier_id is not None and self.supplier_id not in ids:
+            raise ValueError(f"supplier_id {self.supplier_id} is not one of suppliers; give one or the other")
+        first = sorted(self.suppliers, key=lambda s: s.priority)[0]
+        self.supplier_id = first.supplier_id
+        if self.replenishment is not None:
+            given = self.replenishment.model_fields_set
+            terms = first.model_dump(include={"unit_cost", "lead_time_days", "lead_time_sigma_days", "moq",
+                                              "pack_size"})
+            self.replenishment = self.replenishment.model_copy(
+                update={k: v for k, v in terms.items() if k not in given or getattr(self.replenishment, k) is None})
+        return self
 
 
 class PaymentIn(Strict):

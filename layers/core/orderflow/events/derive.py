@@ -51,7 +51,9 @@ _LEVEL = "LEVEL#"  # a stock level at one location: LEVEL#<location_id> (invento
 # A purchase order's status → its event (PARTIALLY_CONFIRMED is an acknowledgement of less than ordered).
 PURCHASE_ORDER_STATUS_EVENTS = {"SENT": "PurchaseOrderSent", "ACKNOWLEDGED": "PurchaseOrderAcknowledged",
                                 "PARTIALLY_CONFIRMED": "PurchaseOrderAcknowledged",
-                                "REJECTED": "PurchaseOrderRejected"}
+                                "REJECTED": "PurchaseOrderRejected",
+                                "PENDING_APPROVAL": "PurchaseOrderAwaitingApproval",
+                                "CANCELLED": "PurchaseOrderCancelled"}
 
 # Every detail type this module produces (a schema exists for each).
 PRODUCED = ("OrderCreated", *ORDER_STATUS_EVENTS.values(), "ReturnRequested", "ReturnReceived", "ReturnRefunded",

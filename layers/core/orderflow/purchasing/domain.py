@@ -1,19 +1,26 @@
 """Suppliers and purchase orders, and the messages exchanged with suppliers over SQS.
 
-The two supplier messages are a public contract (``events/schemas/purchase-order.v1.json`` and
-``supplier-reply.v1.json``): change them only by adding a new ``schema_version``.
+The supplier messages are a public contract (``events/schemas/purchase-order.v1.json``,
+``purchase-order.v2.json`` (v1 plus the cancellation) and ``supplier-reply.v1.json``): change them only
+by adding a new ``schema_version``.
 """
 
 from __future__ import annotations
 
+import hashlib
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PlainSerializer, model_validator
 
 from orderflow.shared.types import Identifier, Money, Strict
 
 SCHEMA_VERSION = "1"
+# A unit cost may have up to 4 decimals (a price list's fractions of a cent); totals are in cents.
+UnitCost = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4),
+                     PlainSerializer(float, return_type=float, when_used="json")]
+CANCELLATION_SCHEMA_VERSION = "2"  # purchase-order.v2.json: v1's purchase order, plus its cancellation
 
 
 # ------------------------------------------------------------------ suppliers
@@ -22,6 +29,9 @@ class SupplierIn(Strict):
     capacity_per_cycle: Annotated[int, Field(ge=0, le=100_000_000, strict=True)] | None = Field(
         None, description="units the supplier can take per replenishment cycle (a day); none = unlimited")
     active: bool = True
+    approval_threshold: Money | None = Field(
+        None, description="a purchase order worth more than this waits for approval; none = the stack's default "
+                          "(template parameter PurchaseApprovalThreshold)")
 
 
 class Supplier(BaseModel):
@@ -29,6 +39,7 @@ class Supplier(BaseModel):
     name: str
     capacity_per_cycle: int | None = None
     active: bool = True
+    approval_threshold: Money | None = None
     queue_url: str = Field(description="the supplier's queue: purchase orders for it are sent here")
     reply_queue_url: str | None = Field(None, description="where the supplier sends its replies")
 
@@ -36,6 +47,8 @@ class Supplier(BaseModel):
 # ------------------------------------------------------------------ purchase orders
 class PurchaseOrderStatus(StrEnum):
     DRAFT = "DRAFT"  # committed (on_order counted), not yet on the supplier's queue
+    PENDING_APPROVAL = "PENDING_APPROVAL"  # worth more than the approval threshold: waits for a buyer
+    APPROVED = "APPROVED"  # approved, being put on the supplier's queue
     SENT = "SENT"
     ACKNOWLEDGED = "ACKNOWLEDGED"
     PARTIALLY_CONFIRMED = "PARTIALLY_CONFIRMED"  # the supplier will deliver less than ordered
@@ -49,7 +62,7 @@ class PurchaseOrderStatus(StrEnum):
 class PurchaseOrderLine(BaseModel):
     sku: str
     quantity: int = Field(description="units ordered")
-    unit_cost: Money
+    unit_cost: UnitCost
     confirmed: int | None = Field(None, description="units the supplier confirmed, when less than ordered")
     received: int = 0
 
@@ -62,6 +75,14 @@ class PurchaseOrderLine(BaseModel):
     def open(self) -> int:
         """Units on order and not yet received."""
         return max(0, self.expected - self.received)
+
+
+class ManualLine(BaseModel):
+    """A line a buyer asks for: a SKU, how many, and the price if not the product's own."""
+
+    sku: str
+    quantity: int
+    unit_cost: Decimal | None = None
 
 
 class PurchaseOrderEvent(BaseModel):
@@ -78,7 +99,12 @@ class PurchaseOrder(BaseModel):
     po_id: str
     supplier_id: str
     cycle: str = Field(description="the replenishment cycle (UTC day, YYYY-MM-DD) it was decided in")
-    run_id: str | None = None
+    run_id: str | None = Field(None, description="the run that decided it; none for a purchase order made by hand")
+    created_by: str | None = Field(None, description="who made it by hand (the token's subject)")
+    deliver_to: str | None = Field(None, description="the location the goods go to")
+    note: str | None = None
+    approval_expires_at: str | None = Field(None, description="while PENDING_APPROVAL: when it is cancelled "
+                                                              "unless approved")
     status: PurchaseOrderStatus
     lines: list[PurchaseOrderLine]
     total: Money
@@ -97,7 +123,7 @@ class PurchaseOrder(BaseModel):
 class PurchaseOrderMessageLine(BaseModel):
     sku: str
     quantity: int
-    unit_cost: Money
+    unit_cost: UnitCost
 
 
 class PurchaseOrderMessage(BaseModel):
@@ -112,7 +138,22 @@ class PurchaseOrderMessage(BaseModel):
     total: Money
     expected_by: str | None = None
     reply_to: str | None = Field(None, description="queue URL for the supplier's replies")
+    deliver_to: str | None = None
+    note: str | None = None
     sent_at: str
+
+
+class PurchaseOrderCancellation(BaseModel):
+    """What a supplier receives on its queue when a purchase order it was sent is cancelled (schema v2).
+    Sent at least once, like the purchase order: deduplicate on ``po_id`` and ``type``."""
+
+    schema_version: Literal["2"] = CANCELLATION_SCHEMA_VERSION
+    type: Literal["PurchaseOrderCancellation"] = "PurchaseOrderCancellation"
+    po_id: str
+    supplier_id: str
+    reason: str
+    cancelled_by: str | None = None
+    cancelled_at: str
 
 
 class ReplyType(StrEnum):
@@ -150,9 +191,24 @@ class SupplierReply(Strict):
         return self
 
 
-def purchase_order_id(cycle: str, sku: str) -> str:
+def order_value(lines: list[PurchaseOrderLine]) -> Decimal:
+    """What the purchase order is worth: quantity × unit cost summed, to the cent (half up)."""
+    total = sum((line.unit_cost * line.quantity for line in lines), Decimal(0))
+    return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def manual_purchase_order_id(who: str | None, idempotency_key: str) -> str:
+    """A purchase order made by hand is named after its caller and Idempotency-Key: a retried request
+    (also one whose first attempt failed half way) finds the same purchase order instead of making another."""
+    digest = hashlib.sha256(f"{who or ''}\n{idempotency_key}".encode()).hexdigest()[:16]
+    return f"po-m-{digest}"
+
+
+def purchase_order_id(cycle: str, sku: str, supplier_id: str | None = None) -> str:
     """Deterministic: a second run of the same cycle, a retried batch or a duplicate schedule finds
-    the purchase order already there instead of creating another."""
-    return f"po-{cycle}-{sku}"
+    the purchase order already there instead of creating another. The first purchase order of a SKU in
+    a cycle is ``po-<cycle>-<sku>``; one from another supplier in the same cycle (what the first could
+    not supply, or a fallback after it rejected) is ``po-<cycle>-<sku>--<supplier_id>``."""
+    return f"po-{cycle}-{sku}--{supplier_id}" if supplier_id else f"po-{cycle}-{sku}"
 
 

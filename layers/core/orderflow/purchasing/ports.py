@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from orderflow.catalogue import Product
 from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderStatus, Supplier, SupplierIn
 from orderflow.shared.ports import Change
 
@@ -21,7 +22,8 @@ class PurchaseOrders(Protocol):
     def get(self, po_id: str) -> PurchaseOrder | None: ...
     def create(self, po: PurchaseOrder) -> Change: ...
     def transition(self, po: PurchaseOrder, status: PurchaseOrderStatus, *, by: str, reason: str | None = None,
-                   reply_id: str | None = None, lines: Any = None) -> tuple[Change, PurchaseOrder]: ...
+                   reply_id: str | None = None, lines: Any = None, fields: dict[str, Any] | None = None,
+                   ) -> tuple[Change, PurchaseOrder]: ...
     def list_by_status(self, status: PurchaseOrderStatus | Sequence[PurchaseOrderStatus], limit: int,
                        cursor: str | None) -> tuple[list[PurchaseOrder], str | None]: ...
 
@@ -34,3 +36,16 @@ class SupplierQueues(Protocol):
 class StockOnOrder(Protocol):
     def order(self, sku: str, quantity: int) -> Change: ...
     def receive(self, sku: str, quantity: int) -> Change: ...
+
+
+class Products(Protocol):
+    """The catalogue's products: which supplier supplies a SKU, and at what cost."""
+
+    def get_many(self, skus: list[str]) -> dict[str, Product]: ...
+
+
+class Locations(Protocol):
+    """Where goods can be delivered (the fulfilment area's service satisfies this): raises ``NotFound``
+    for a location that does not exist."""
+
+    def get_location(self, location_id: str) -> Any: ...

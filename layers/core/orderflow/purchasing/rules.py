@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from orderflow.purchasing.domain import (
     PurchaseOrder,
+    PurchaseOrderCancellation,
     PurchaseOrderLine,
     PurchaseOrderMessage,
     PurchaseOrderMessageLine,
@@ -22,7 +23,12 @@ from orderflow.shared.types import utc_now
 P = PurchaseOrderStatus
 # Not yet shipped: the supplier may still confirm less, or reject it.
 BEFORE_SHIPPING = (P.SENT, P.ACKNOWLEDGED, P.PARTIALLY_CONFIRMED)
-OPEN = (P.DRAFT, *BEFORE_SHIPPING, P.SHIPPED, P.PARTIALLY_RECEIVED)
+# Never put on the supplier's queue (APPROVED may be: it is on its way there).
+UNSENT = (P.DRAFT, P.PENDING_APPROVAL)
+NOT_YET_SENT = (*UNSENT, P.APPROVED)
+EDITABLE = UNSENT  # a buyer may change its lines, delivery date and note
+CANCELLABLE = (*NOT_YET_SENT, *BEFORE_SHIPPING)  # a buyer may cancel it: the goods have not left
+OPEN = (*NOT_YET_SENT, *BEFORE_SHIPPING, P.SHIPPED, P.PARTIALLY_RECEIVED)
 CLOSED = (P.REJECTED, P.RECEIVED, P.CANCELLED)
 
 
@@ -34,6 +40,12 @@ class CapacityExceeded(Conflict):
     def __init__(self, message: str, remaining: int):
         super().__init__(message, {"remaining": remaining})
         self.remaining = remaining
+
+
+class NotPendingApproval(Conflict):
+    """Only a purchase order waiting for approval can be approved."""
+
+    code = "NOT_PENDING_APPROVAL"
 
 
 class ReplyRejected(Conflict):
@@ -60,8 +72,9 @@ def plan_reply(po: PurchaseOrder, reply: SupplierReply) -> ReplyPlan:
     if reply.supplier_id != po.supplier_id:
         raise _rejected(po, reply, "wrong_supplier", f"it belongs to supplier {po.supplier_id}, "
                         f"not {reply.supplier_id}")
-    if po.status in CLOSED or po.status == P.DRAFT:
-        state = "has not been sent yet" if po.status == P.DRAFT else f"is already {po.status.value}"
+    if po.status in CLOSED or po.status in NOT_YET_SENT:
+        state = f"has not been sent yet ({po.status.value})" if po.status in NOT_YET_SENT \
+            else f"is already {po.status.value}"
         raise _rejected(po, reply, "out_of_order", f"it {state}")
     by_sku = {line.sku: line for line in po.lines}
     quantities: Counter[str] = Counter()
@@ -123,7 +136,19 @@ def purchase_order_message(po: PurchaseOrder, reply_to: str | None) -> PurchaseO
     return PurchaseOrderMessage(
         po_id=po.po_id, supplier_id=po.supplier_id, cycle=po.cycle, total=po.total, expected_by=po.expected_by,
         lines=[PurchaseOrderMessageLine(sku=li.sku, quantity=li.quantity, unit_cost=li.unit_cost) for li in po.lines],
-        reply_to=reply_to, sent_at=utc_now())
+        reply_to=reply_to, deliver_to=po.deliver_to, note=po.note, sent_at=utc_now())
+
+
+def cancellation_message(po: PurchaseOrder, reason: str, by: str | None) -> PurchaseOrderCancellation:
+    """What the supplier receives when a purchase order it was sent is cancelled
+    (``events/schemas/purchase-order.v2.json``)."""
+    return PurchaseOrderCancellation(po_id=po.po_id, supplier_id=po.supplier_id, reason=reason, cancelled_by=by,
+                                     cancelled_at=utc_now())
+
+
+def was_sent(po: PurchaseOrder) -> bool:
+    """Whether the supplier may have the purchase order: it was SENT, or approved and on its way."""
+    return any(event.status in (P.SENT, P.APPROVED) for event in po.timeline)
 
 
 def _rejected(po: PurchaseOrder, reply: SupplierReply, problem: str, why: str) -> ReplyRejected:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
 from orderflow.inventory import InventoryService
 from orderflow.purchasing.domain import (
+    ManualLine,
     PurchaseOrder,
     PurchaseOrderEvent,
     PurchaseOrderLine,
@@ -25,11 +26,23 @@ from orderflow.purchasing.domain import (
     Supplier,
     SupplierIn,
     SupplierReply,
+    order_value,
     purchase_order_id,
 )
-from orderflow.purchasing.ports import PurchaseOrders, StockOnOrder, SupplierQueues, Suppliers
-from orderflow.purchasing.rules import OPEN, CapacityExceeded, ReplyRejected, plan_reply, purchase_order_message
-from orderflow.shared.errors import ConditionFailed, NotFound, TransientError, Unprocessable
+from orderflow.purchasing.ports import Locations, Products, PurchaseOrders, StockOnOrder, SupplierQueues, Suppliers
+from orderflow.purchasing.rules import (
+    CANCELLABLE,
+    EDITABLE,
+    OPEN,
+    CapacityExceeded,
+    NotPendingApproval,
+    ReplyRejected,
+    cancellation_message,
+    plan_reply,
+    purchase_order_message,
+    was_sent,
+)
+from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, TransientError, Unprocessable
 from orderflow.shared.ports import Change, Store
 from orderflow.shared.settings import Settings
 from orderflow.shared.types import utc_now
@@ -37,13 +50,30 @@ from orderflow.shared.types import utc_now
 P = PurchaseOrderStatus
 T = TypeVar("T")
 RACE_ATTEMPTS = 8
+
+
+STUCK_APPROVAL_SECONDS = 300
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _hours_from_now(hours: int) -> str:
+    return _timestamp(datetime.now(UTC) + timedelta(hours=hours))
+
 # ------------------------------------------------------------------ the service
 class PurchasingService:
     def __init__(self, settings: Settings, store: Store, suppliers: Suppliers, purchase_orders: PurchaseOrders,
-                 stock: StockOnOrder, queues: SupplierQueues, inventory: InventoryService | None = None):
+                 stock: StockOnOrder, queues: SupplierQueues, inventory: InventoryService | None = None,
+                 products: Products | None = None, locations: Locations | None = None):
         self.settings, self.store = settings, store
         self.suppliers, self.purchase_orders, self.stock, self.queues = suppliers, purchase_orders, stock, queues
-        self.inventory = inventory
+        self.inventory, self.products, self.locations = inventory, products, locations
 
     # ------------------------------------------------------------------ suppliers
     def put_supplier(self, supplier_id: str, data: SupplierIn) -> Supplier:
@@ -65,7 +95,7 @@ class PurchasingService:
 
     # ------------------------------------------------------------------ purchase orders
     def draft(self, *, cycle: str, run_id: str | None, supplier: Supplier, sku: str, quantity: int,
-              unit_cost: Decimal, lead_time_days: float) -> tuple[PurchaseOrder, bool]:
+              unit_cost: Decimal, lead_time_days: float, po_id: str | None = None) -> tuple[PurchaseOrder, bool]:
         """One transaction: the purchase order (DRAFT; only if this cycle has none for the SKU), the SKU's
         ``on_order``, and the supplier's capacity for the cycle. ``(po, False)`` when it existed already."""
         if quantity <= 0:
@@ -74,7 +104,7 @@ class PurchasingService:
             raise Unprocessable(f"supplier {supplier.supplier_id} is not active", {"supplier_id": supplier.supplier_id})
         now = utc_now()
         po = PurchaseOrder(
-            po_id=purchase_order_id(cycle, sku), supplier_id=supplier.supplier_id, cycle=cycle, run_id=run_id,
+            po_id=po_id or purchase_order_id(cycle, sku), supplier_id=supplier.supplier_id, cycle=cycle, run_id=run_id,
             status=P.DRAFT, lines=[PurchaseOrderLine(sku=sku, quantity=quantity, unit_cost=unit_cost)],
             total=unit_cost * quantity,
             expected_by=(date.fromisoformat(cycle) + timedelta(days=math.ceil(lead_time_days))).isoformat(),
@@ -98,22 +128,223 @@ class PurchasingService:
                                    f"{cycle}, not {quantity}", remaining) from None
         return po, True
 
-    def send(self, po_id: str) -> PurchaseOrder:
-        """Put a DRAFT purchase order on its supplier's queue and mark it SENT; later statuses are left as they
-        are. A crash between the two sends it again on retry: suppliers deduplicate on ``po_id``."""
+    def send(self, po_id: str, by: str = "replenishment") -> PurchaseOrder:
+        """Put a DRAFT purchase order on its supplier's queue and mark it SENT, unless it is worth more than
+        the approval threshold: then it waits in PENDING_APPROVAL. An APPROVED one is sent. Later statuses
+        are left as they are. A crash between the queue and the write sends it again on retry: suppliers
+        deduplicate on ``po_id``."""
 
         def attempt(po: PurchaseOrder) -> PurchaseOrder:
-            if po.status != P.DRAFT:
+            if po.status not in (P.DRAFT, P.APPROVED):
                 return po
             supplier = self.get_supplier(po.supplier_id)
+            threshold = self.approval_threshold(supplier)
+            if po.status == P.DRAFT and po.total > threshold:
+                expires = _hours_from_now(self.settings.purchase_approval_hours)
+                write, after = self.purchase_orders.transition(
+                    po, P.PENDING_APPROVAL, by=by, fields={"approval_expires_at": expires},
+                    reason=f"worth {po.total}, above the approval threshold {threshold}: waits for approval "
+                           f"until {expires}")
+                self.store.commit([write])
+                return after
             message = purchase_order_message(po, self.settings.supplier_replies_queue_url)
             self.queues.send(supplier.queue_url, message.model_dump_json())
-            write, after = self.purchase_orders.transition(po, P.SENT, by="replenishment",
-                                                           reason=f"on queue {supplier.queue_url}")
+            write, after = self.purchase_orders.transition(po, P.SENT, by=by, reason=f"on queue {supplier.queue_url}")
             self.store.commit([write])
             return after
 
         return self._race(po_id, attempt, missing=NotFound)
+
+    def approval_threshold(self, supplier: Supplier) -> Decimal:
+        """The value above which a purchase order to ``supplier`` waits for approval."""
+        if supplier.approval_threshold is not None:
+            return supplier.approval_threshold
+        return self.settings.purchase_approval_threshold
+
+    # ------------------------------------------------------------------ purchasing by hand
+    def create(self, *, po_id: str, supplier_id: str, lines: list[ManualLine], by: str,
+               expected_by: date | None = None, deliver_to: str | None = None, note: str | None = None
+               ) -> PurchaseOrder:
+        """A purchase order made by hand, in one transaction with the ``on_order`` of its SKUs; then sent,
+        or left PENDING_APPROVAL when it is worth more than the threshold. ``po_id`` names it after the
+        request (:func:`manual_purchase_order_id`): a retry finds it and finishes what the first began."""
+        supplier = self._orderable_supplier(supplier_id)
+        priced = self._priced(supplier, lines)
+        self._deliverable(deliver_to)
+        now = utc_now()
+        po = PurchaseOrder(
+            po_id=po_id, supplier_id=supplier_id, cycle=now[:10], status=P.DRAFT, lines=priced,
+            total=order_value(priced), created_by=by, deliver_to=deliver_to, note=note,
+            expected_by=(expected_by.isoformat() if expected_by else
+                         self._default_expected_by(supplier_id, priced, now[:10])),
+            created_at=now, updated_at=now,
+            timeline=[PurchaseOrderEvent(status=P.DRAFT, at=now, by=by, reason="made by hand")],
+        )
+        try:
+            self.store.commit([self.purchase_orders.create(po),
+                               *(self.stock.order(line.sku, line.quantity) for line in priced)])
+        except ConditionFailed as failure:
+            if not failure.failed(0):
+                raise
+        return self.send(po_id, by=by)
+
+    def change(self, po_id: str, *, by: str, lines: list[ManualLine] | None = None, expected_by: date | None = None,
+               deliver_to: str | None = None, note: str | None = None) -> PurchaseOrder:
+        """Change a DRAFT or PENDING_APPROVAL purchase order: its lines (``on_order`` moves by the difference,
+        in the same transaction), delivery day, location or note. It keeps its status: one waiting for
+        approval still needs it."""
+
+        def attempt(po: PurchaseOrder) -> PurchaseOrder:
+            if po.status not in EDITABLE:
+                raise Conflict(f"purchase order {po.po_id} is {po.status.value}: only a DRAFT or PENDING_APPROVAL "
+                               "one can be changed; cancel it instead", {"po_id": po.po_id,
+                                                                         "status": po.status.value})
+            fields: dict[str, object] = {}
+            said = []
+            new_lines = None
+            moves: dict[str, int] = {}
+            if lines is not None:
+                new_lines = self._priced(self._orderable_supplier(po.supplier_id), lines)
+                fields["total"] = order_value(new_lines)
+                before = {line.sku: line.quantity for line in po.lines}
+                after_q = {line.sku: line.quantity for line in new_lines}
+                moves = {sku: after_q.get(sku, 0) - before.get(sku, 0) for sku in {*before, *after_q}}
+                moves = {sku: q for sku, q in moves.items() if q}
+                said.append("lines " + ", ".join(f"{sku} {before.get(sku, 0)}→{after_q.get(sku, 0)}"
+                                                 for sku in sorted(moves)) if moves else "prices")
+            self._deliverable(deliver_to)
+            for name, value in (("expected_by", expected_by and expected_by.isoformat()),
+                                ("deliver_to", deliver_to), ("note", note)):
+                if value is not None:
+                    fields[name] = value
+                    said.append(f"{name} {value}")
+            write, after = self.purchase_orders.transition(po, po.status, by=by, lines=new_lines, fields=fields,
+                                                           reason="changed: " + "; ".join(said))
+            self.store.commit([write, *(self.stock.order(sku, q) for sku, q in sorted(moves.items()))])
+            return after
+
+        return self._race(po_id, attempt, missing=NotFound)
+
+    def approve(self, po_id: str, *, by: str) -> PurchaseOrder:
+        """PENDING_APPROVAL → APPROVED → SENT. The approval is one conditional write: of two approvals at once
+        one lands and sends the purchase order, the other is refused (409), so the supplier gets it once.
+        One whose approval expired is cancelled instead (409)."""
+
+        def attempt(po: PurchaseOrder) -> PurchaseOrder:
+            if po.status != P.PENDING_APPROVAL:
+                raise NotPendingApproval(f"purchase order {po.po_id} is {po.status.value}, not PENDING_APPROVAL: "
+                                         "there is nothing to approve", {"po_id": po.po_id,
+                                                                         "status": po.status.value})
+            if po.approval_expires_at and po.approval_expires_at <= utc_now():
+                self._cancel(po, by="replenishment", reason=f"approval expired at {po.approval_expires_at}")
+                raise NotPendingApproval(f"purchase order {po.po_id}'s approval expired at "
+                                         f"{po.approval_expires_at}; it is cancelled and the next run decides again",
+                                         {"po_id": po.po_id, "status": P.CANCELLED.value})
+            write, after = self.purchase_orders.transition(po, P.APPROVED, by=by, reason=f"approved by {by}")
+            self.store.commit([write])
+            return after
+
+        self._race(po_id, attempt, missing=NotFound)
+        return self.send(po_id, by=by)
+
+    def cancel(self, po_id: str, *, by: str, reason: str | None = None) -> PurchaseOrder:
+        """Cancel a purchase order whose goods have not left the supplier: its open units leave ``on_order``
+        in the same transaction, and a supplier that was sent it gets a cancellation message. Cancelling a
+        CANCELLED one changes nothing (and tells the supplier again, if it was told before)."""
+        why = reason or f"cancelled by {by}"
+
+        def attempt(po: PurchaseOrder) -> PurchaseOrder:
+            if po.status == P.CANCELLED:
+                return po
+            if po.status not in CANCELLABLE:
+                raise Conflict(f"purchase order {po.po_id} is {po.status.value}: it can be cancelled only until the "
+                               "supplier ships it", {"po_id": po.po_id, "status": po.status.value})
+            return self._cancel(po, by=by, reason=why)
+
+        after = self._race(po_id, attempt, missing=NotFound)
+        if after.status == P.CANCELLED and was_sent(after):
+            said = next((e for e in reversed(after.timeline) if e.status == P.CANCELLED), None)
+            message = cancellation_message(after, said.reason if said and said.reason else why,
+                                           said.by if said else by)
+            self.queues.send(self.get_supplier(after.supplier_id).queue_url, message.model_dump_json())
+        return after
+
+    def expire_approvals(self, now: str | None = None) -> int:
+        """Cancel the purchase orders whose approval expired (their units leave ``on_order``; the next run
+        decides those SKUs again), and send the approved ones a crash left unsent (approved more than
+        ``STUCK_APPROVAL_SECONDS`` ago: a younger one is still being sent by its approval). Returns how many
+        expired."""
+        moment, expired, cursor = now or utc_now(), 0, None
+        stuck_before = _timestamp(_parse(moment) - timedelta(seconds=STUCK_APPROVAL_SECONDS))
+        while True:
+            waiting, cursor = self.purchase_orders.list_by_status([P.PENDING_APPROVAL, P.APPROVED], 100, cursor)
+            for po in waiting:
+                if po.status == P.APPROVED:
+                    if po.updated_at < stuck_before:
+                        self.send(po.po_id)
+                elif po.approval_expires_at and po.approval_expires_at <= moment:
+                    after = self._race(po.po_id, lambda fresh: fresh if fresh.status != P.PENDING_APPROVAL else
+                                       self._cancel(fresh, by="replenishment",
+                                                    reason=f"approval expired at {fresh.approval_expires_at}"),
+                                       missing=NotFound)
+                    expired += after.status == P.CANCELLED
+            if not cursor:
+                return expired
+
+    def _cancel(self, po: PurchaseOrder, *, by: str, reason: str) -> PurchaseOrder:
+        write, after = self.purchase_orders.transition(po, P.CANCELLED, by=by, reason=reason)
+        self.store.commit([write, *(self.stock.order(line.sku, -line.open) for line in po.lines if line.open)])
+        return after
+
+    def _deliverable(self, location_id: str | None) -> None:
+        """A purchase order may be delivered only to an active location."""
+        if location_id is None or self.locations is None:
+            return
+        try:
+            location = self.locations.get_location(location_id)
+        except NotFound:
+            raise Unprocessable(f"unknown location {location_id}", {"deliver_to": location_id,
+                                                                   "problem": "unknown_location"}) from None
+        if not getattr(location, "active", True):
+            raise Unprocessable(f"location {location_id} is not active", {"deliver_to": location_id,
+                                                                         "problem": "inactive_location"})
+
+    def _orderable_supplier(self, supplier_id: str) -> Supplier:
+        supplier = self.suppliers.get(supplier_id)
+        if supplier is None:
+            raise Unprocessable(f"unknown supplier {supplier_id}", {"supplier_id": supplier_id,
+                                                                   "problem": "unknown_supplier"})
+        if not supplier.active:
+            raise Unprocessable(f"supplier {supplier_id} is not active", {"supplier_id": supplier_id,
+                                                                         "problem": "inactive_supplier"})
+        return supplier
+
+    def _priced(self, supplier: Supplier, lines: list[ManualLine]) -> list[PurchaseOrderLine]:
+        """The lines with their unit costs; each SKU must be a product this supplier supplies."""
+        products = self.products.get_many([line.sku for line in lines]) if self.products else {}
+        priced = []
+        for line in lines:
+            product = products.get(line.sku)
+            if product is None:
+                raise Unprocessable(f"unknown SKU {line.sku}", {"sku": line.sku, "problem": "unknown_sku"})
+            source = next((s for s in product.sources() if s.supplier_id == supplier.supplier_id), None)
+            if source is None and product.supplier_id != supplier.supplier_id:
+                raise Unprocessable(f"supplier {supplier.supplier_id} does not supply {line.sku}",
+                                    {"sku": line.sku, "supplier_id": supplier.supplier_id,
+                                     "problem": "not_supplied"})
+            cost = line.unit_cost if line.unit_cost is not None else source.unit_cost if source else None
+            if cost is None:
+                raise Unprocessable(f"{line.sku} has no unit cost from {supplier.supplier_id}: give unit_cost",
+                                    {"sku": line.sku, "problem": "no_unit_cost"})
+            priced.append(PurchaseOrderLine(sku=line.sku, quantity=line.quantity, unit_cost=cost))
+        return priced
+
+    def _default_expected_by(self, supplier_id: str, lines: list[PurchaseOrderLine], today: str) -> str | None:
+        products = self.products.get_many([line.sku for line in lines]) if self.products else {}
+        leads = [s.lead_time_days for p in products.values() for s in p.sources() if s.supplier_id == supplier_id]
+        if not leads:
+            return None
+        return (date.fromisoformat(today) + timedelta(days=math.ceil(max(leads)))).isoformat()
 
     def cancel_draft(self, po_id: str, reason: str) -> PurchaseOrder:
         """A DRAFT never sent becomes CANCELLED and its units leave ``on_order``, in one transaction; any
@@ -122,9 +353,7 @@ class PurchasingService:
         def attempt(po: PurchaseOrder) -> PurchaseOrder:
             if po.status != P.DRAFT:
                 return po
-            write, after = self.purchase_orders.transition(po, P.CANCELLED, by="replenishment", reason=reason)
-            self.store.commit([write, *(self.stock.order(line.sku, -line.quantity) for line in po.lines)])
-            return after
+            return self._cancel(po, by="replenishment", reason=reason)
 
         return self._race(po_id, attempt, missing=NotFound)
 

@@ -226,6 +226,21 @@ def apply_policy(forecasted: Decision, product: Product, stock: StockLevel, rema
         "inventory_position": decided.inventory_position})
 
 
+def landed_cost(decision: Decision, product: Product) -> float:
+    """What one unit bought on ``product``'s terms costs once it is on the shelf, per the policy's decision:
+    the unit cost, plus the ordering cost spread over the usual order (EOQ, at least the MOQ), plus the
+    yearly holding cost of the cycle and safety stock that supplier needs to meet the service target
+    (a longer or less reliable lead time needs more), spread over a year's demand. The replenishment
+    policy compares suppliers on it (docs/replenishment.md, "Several suppliers")."""
+    params = product.replenishment
+    assert params is not None
+    cost = float(params.unit_cost)
+    size = max(decision.eoq or 0.0, float(params.moq), 1.0)  # the steady-state order, not this cycle's catch-up
+    yearly = (decision.forecast_daily or 0.0) * 365
+    holding = params.holding_cost_rate * cost * (size / 2 + (decision.safety_stock or 0.0)) / yearly if yearly else 0.0
+    return cost + float(params.ordering_cost) / size + holding
+
+
 def not_due(product: Product, cycle: str, last_review: str | None) -> Decision | None:
     """A ``not_due`` decision when the SKU was reviewed fewer than its ``review_period_days`` ago (the
     reorder point already covers the days until its next review); ``None`` when it is due. A SKU never

@@ -25,6 +25,7 @@ class RunCounts(BaseModel):
     not_due: int = 0  # SKUs reviewed less than their review period ago: decided on a later cycle
     skipped: int = 0  # SKUs that could not be decided (missing parameters, bad history, ...)
     sent: int = 0  # purchase orders put on supplier queues
+    awaiting_approval: int = 0  # purchase orders worth more than the approval threshold: PENDING_APPROVAL
     units_ordered: int = 0
 
     def __add__(self, other: RunCounts) -> RunCounts:
@@ -55,6 +56,15 @@ class CappedDemand(BaseModel):
     days_ago: int = Field(description="1 is the last day of the history the forecast read")
     value: float = Field(description="the recorded demand")
     capped_to: float = Field(description="what the forecast and its σ used instead")
+
+
+class SupplierOrder(BaseModel):
+    """One supplier's part of a SKU's order in a run."""
+
+    supplier_id: str
+    po_id: str
+    quantity: int
+    reason: str
 
 
 class Decision(BaseModel):
@@ -88,5 +98,8 @@ class Decision(BaseModel):
     capped: bool = False
     po_id: str | None = None
     unit_cost: Money | None = None
+    supplier_choice: str | None = Field(None, description="which supplier and why, when the SKU has several")
+    orders: list[SupplierOrder] = Field(default=[], description="each purchase order drafted, when the SKU's "
+                                                               "quantity was split between suppliers")
 
 

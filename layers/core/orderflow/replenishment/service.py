@@ -40,6 +40,7 @@ from orderflow.replenishment.decisions import (
     decide_sku,
     error_text,
     history_window,
+    landed_cost,
     not_due,
     run_name,
     skipped,
@@ -47,7 +48,7 @@ from orderflow.replenishment.decisions import (
     timestamp,
 )
 from orderflow.replenishment.ports import Catalogue, DemandHistory, Runs, StockLevels, Workflow
-from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus
+from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus, SupplierOrder
 from orderflow.replenishment.steps import Batch, BatchesFailed, BatchItem, BatchResult, Decided, HistoryRow
 from orderflow.shared.errors import NotFound, TransientError, Unprocessable
 from orderflow.shared.settings import Settings
@@ -104,9 +105,10 @@ class ReplenishmentService:
         run = self.runs.start(ReplenishmentRun(run_id=run_id, cycle=cycle, status=RunStatus.RUNNING,
                                                trigger=trigger, started_at=started_at, note=note))
         cancelled = self.cancel_stale_drafts(run)
+        expired = self.purchasing.expire_approvals()
         total = max(1, math.ceil(self.products.count() / max(1, self.settings.replenishment_batch_size)))
         return {"run_id": run_id, "cycle": run.cycle, "total_segments": total, "segments": list(range(total)),
-                "stale_drafts_cancelled": cancelled}
+                "stale_drafts_cancelled": cancelled, "approvals_expired": expired}
 
     def cancel_stale_drafts(self, run: ReplenishmentRun) -> int:
         """Cancel the drafts of earlier cycles that their run never sent (it failed or was stopped): their
@@ -156,8 +158,12 @@ class ReplenishmentService:
         """Send: put the batch's drafts on their suppliers' queues (a draft sent already is left as is),
         then store what the batch did under the run (a retried batch overwrites its own result)."""
         done = Decided.model_validate(decided)
-        sent = sum(1 for po_id in done.po_ids if self.purchasing.send(po_id).status != PurchaseOrderStatus.DRAFT)
-        counts = done.counts.model_copy(update={"sent": done.counts.sent + sent})
+        statuses = [self.purchasing.send(po_id).status for po_id in done.po_ids]
+        waiting = sum(1 for status in statuses if status == PurchaseOrderStatus.PENDING_APPROVAL)
+        sent = sum(1 for status in statuses if status not in (PurchaseOrderStatus.DRAFT,
+                                                              PurchaseOrderStatus.PENDING_APPROVAL))
+        counts = done.counts.model_copy(update={"sent": done.counts.sent + sent,
+                                                "awaiting_approval": done.counts.awaiting_approval + waiting})
         result = BatchResult(batch=Batch.model_validate(batch), counts=counts)
         self.runs.put_batch_result(run_id, result.batch.segment, result.counts)
         return result.model_dump(mode="json")
@@ -251,9 +257,15 @@ class _BatchContext:
 
     def decide(self, raw: dict[str, Any], stock: StockLevel) -> Decision:
         sku = raw["sku"]
-        existing = self._existing_order(sku)
-        if existing is not None:
-            return existing
+        main = self._order_of_cycle(purchase_order_id(self.cycle, sku))
+        several = len(raw.get("suppliers") or []) > 1
+        if main is not None and not (several and main.status == PurchaseOrderStatus.REJECTED):
+            if several:  # the other suppliers' parts of a split order: their drafts are sent too
+                for entry in raw.get("suppliers") or []:
+                    part = self._order_of_cycle(purchase_order_id(self.cycle, sku, str(entry.get("supplier_id"))))
+                    if part is not None:
+                        self._already(part, sku)
+            return self._already(main, sku)
         try:
             product = Product.model_validate(raw)
         except ValidationError as exc:
@@ -265,6 +277,10 @@ class _BatchContext:
         waiting = not_due(product, self.cycle, self.last_reviews.get(sku))
         if waiting is not None:
             return waiting
+        if several:
+            return self._decide_among(product, stock, main)
+        if product.suppliers:  # one supplier given as a list: on its terms
+            product = product.bought_from(product.sources()[0])
         try:
             supplier = self._supplier(product.supplier_id or "")
         except Skip as skip:
@@ -273,15 +289,100 @@ class _BatchContext:
         decision = decide_sku(product, stock, history, self._remaining(supplier))
         return self._draft(decision, product, stock, supplier) if decision.outcome == "ordered" else decision
 
-    def _existing_order(self, sku: str) -> Decision | None:
-        """A purchase order for this SKU and cycle exists (an earlier run today, a retried batch):
-        nothing to decide; a draft not yet sent is sent by this batch."""
-        po_id = purchase_order_id(self.cycle, sku)
+    def _order_of_cycle(self, po_id: str) -> PurchaseOrder | None:
+        """A purchase order of this SKU and cycle (an earlier run today, a retried batch), if there is one."""
         try:
-            po = self.service.purchasing.get_purchase_order(po_id)
+            return self.service.purchasing.get_purchase_order(po_id)
         except NotFound:
             return None
-        return self._already(po, sku)
+
+    def _decide_among(self, product: Product, stock: StockLevel, rejected: PurchaseOrder | None) -> Decision:
+        """A SKU with several suppliers: price each on its own terms (forecast and policy over its lead
+        time), order from the cheapest landed cost, and what it cannot take (capacity) from the next.
+        A supplier that rejected this SKU's purchase order this cycle is passed over (docs/replenishment.md,
+        "Several suppliers")."""
+        sku, sources = product.sku, product.sources()
+        passed: dict[str, str] = {}
+        if rejected is not None:
+            passed[rejected.supplier_id] = f"rejected {rejected.po_id} this cycle"
+        others = [po for source in sources if source.supplier_id not in passed
+                  and (po := self._order_of_cycle(purchase_order_id(self.cycle, sku, source.supplier_id)))]
+        for po in others:
+            if po.status == PurchaseOrderStatus.REJECTED:
+                passed[po.supplier_id] = f"rejected {po.po_id} this cycle"
+        still = [po for po in others if po.status != PurchaseOrderStatus.REJECTED]
+        if still:
+            for po in still[1:]:
+                self._already(po, sku)
+            return self._already(still[0], sku)
+        history = daily_series(self.service.demand.history(sku, self.first_day, self.last_day), self.cycle)
+        options: list[tuple[float, int, Supplier, Product, Decision]] = []
+        for index, source in enumerate(sources):
+            if source.supplier_id in passed:
+                continue
+            try:
+                supplier = self._supplier(source.supplier_id)
+            except Skip as skip:
+                passed[source.supplier_id] = skip.reason
+                continue
+            terms = product.bought_from(source)
+            priced = decide_sku(terms, stock, history, None)
+            if priced.outcome == "skipped":
+                passed[source.supplier_id] = priced.reason
+                continue
+            options.append((landed_cost(priced, terms), index, supplier, terms, priced))
+        if not options:
+            return skipped(sku, "no supplier can be ordered from: " + "; ".join(f"{k}: {v}" for k, v in passed.items()),
+                           product.supplier_id)
+        options.sort(key=lambda option: option[:2])
+        choice = "cheapest landed cost first: " + ", ".join(f"{o[2].supplier_id} {o[0]:.2f}/unit" for o in options)
+        if passed:
+            choice += "; passed over: " + "; ".join(f"{k} ({v})" for k, v in passed.items())
+        first = options[0][4]
+        if first.outcome != "ordered":
+            return first.model_copy(update={"supplier_choice": choice})
+        return self._split(product, stock, options, choice, main_id_free=rejected is None)
+
+    def _split(self, product: Product, stock: StockLevel, options: list[tuple[float, int, Supplier, Product, Decision]],
+               choice: str, main_id_free: bool) -> Decision:
+        """Q = min(D, A) from each supplier in turn, cheapest first: what one cannot take (its capacity left
+        this cycle) the next is asked for, the inventory position counting what the ones before took."""
+        sku, position = product.sku, stock
+        orders: list[SupplierOrder] = []
+        decisions: list[Decision] = []
+        short: list[str] = []
+        for cost, _, supplier, terms, priced in options:
+            try:
+                decision = apply_policy(priced, terms, position, self._remaining(supplier))
+            except Skip as skip:
+                short.append(f"{supplier.supplier_id}: {skip.reason}")
+                continue
+            if decision.outcome != "ordered":
+                if decision.capped:  # needed, but this supplier has no capacity left
+                    short.append(f"{supplier.supplier_id} has no capacity left this cycle")
+                    continue
+                break  # the suppliers before cover the need
+            po_id = purchase_order_id(self.cycle, sku, None if main_id_free and not orders else supplier.supplier_id)
+            drafted = self._draft(decision, terms, position, supplier, po_id=po_id)
+            if drafted.outcome != "ordered" or drafted.po_id is None:
+                short.append(f"{supplier.supplier_id}: {drafted.reason}")
+                continue
+            why = (f"landed cost {cost:.2f}/unit" + (f", after {'; '.join(short)}" if short else "")
+                   + (", capped by its capacity" if drafted.capped else ""))
+            orders.append(SupplierOrder(supplier_id=supplier.supplier_id, po_id=drafted.po_id,
+                                        quantity=drafted.quantity, reason=why))
+            decisions.append(drafted)
+            position = position.model_copy(update={"on_order": position.on_order + drafted.quantity})
+            if not drafted.capped:
+                break
+        if not decisions:
+            return skipped(sku, "needed, but no supplier can take it this cycle: " + "; ".join(short),
+                           product.supplier_id).model_copy(update={"supplier_choice": choice})
+        total = sum(order.quantity for order in orders)
+        said = "; ".join(f"{o.quantity} from {o.supplier_id} ({o.reason})" for o in orders)
+        return decisions[0].model_copy(update={
+            "quantity": total, "supplier_choice": choice, "orders": orders if len(orders) > 1 else [],
+            "reason": f"{decisions[0].reason} Ordered {said}.", "capped": decisions[-1].capped})
 
     def _already(self, po: PurchaseOrder, sku: str) -> Decision:
         if po.status == PurchaseOrderStatus.DRAFT and po.po_id not in self.to_send and self._left_to_us(po):
@@ -327,7 +428,8 @@ class _BatchContext:
             self.remaining[supplier.supplier_id] = self.service.purchasing.remaining_capacity(supplier, self.cycle)
         return self.remaining[supplier.supplier_id]
 
-    def _draft(self, decision: Decision, product: Product, stock: StockLevel, supplier: Supplier) -> Decision:
+    def _draft(self, decision: Decision, product: Product, stock: StockLevel, supplier: Supplier,
+               po_id: str | None = None) -> Decision:
         """Draft the purchase order; losing the race for the supplier's capacity re-reads what is left
         and decides again."""
         params = product.replenishment
@@ -336,7 +438,8 @@ class _BatchContext:
             try:
                 po, created = self.service.purchasing.draft(
                     cycle=self.cycle, run_id=self.run_id, supplier=supplier, sku=product.sku,
-                    quantity=decision.quantity, unit_cost=params.unit_cost, lead_time_days=params.lead_time_days)
+                    quantity=decision.quantity, unit_cost=params.unit_cost, lead_time_days=params.lead_time_days,
+                    po_id=po_id)
             except CapacityExceeded as exc:
                 self.remaining[supplier.supplier_id] = exc.remaining
                 try:

@@ -1,6 +1,7 @@
 """Configuration read once from the environment (the template sets it per function)."""
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -45,6 +46,18 @@ class Settings(BaseModel):
     supplier_replies_queue_url: str | None = None
     stock_arrivals_queue_url: str | None = None
     supplier_queue_prefix: str = "orderflow-po-"
+    # A purchase order worth more than this (a supplier's own approval_threshold wins) waits for approval
+    # for at most purchase_approval_hours, then is cancelled and the next run decides again.
+    purchase_approval_threshold: Decimal = Decimal("10000")
+    purchase_approval_hours: int = 72
+    alerts_table: str = "alerts"
+    alerts_topic_arn: str | None = None
+    alert_repeat_minutes: int = 60  # one alert per subject per this many minutes
+    alert_check_seconds: int = 3600  # how often the periodic check looks (its schedule, AlertCheckSchedule)
+    console_url: str | None = None  # where an alert's link points (none: no link)
+    kpis_table: str = "kpis"
+    kpi_promise_hours: int = 48  # an order shipped within this many hours of its creation is on time
+    dead_letter_queue_urls: str = ""  # the stack's DLQs, comma-separated: the check alerts on any not empty
     simulations_table: str = "simulations"
     locations_table: str = "locations"
     simulation_state_machine_arn: str | None = None

@@ -23,7 +23,7 @@ class ProductsRepository:
 
     def put(self, sku: str, data: ProductIn) -> tuple[Product, Write]:
         """The product and the write that stores it (run with others in one transaction)."""
-        product = Product(sku=sku, **data.model_dump())
+        product = Product(sku=sku, **data.model_dump(exclude_none=True))
         return product, Write("Put", self.table, item=product.model_dump(mode="python", exclude_none=True))
 
     def get_many(self, skus: list[str]) -> dict[str, Product]:

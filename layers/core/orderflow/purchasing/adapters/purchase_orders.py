@@ -32,11 +32,12 @@ class PurchaseOrdersRepository:
 
     def transition(self, po: PurchaseOrder, status: PurchaseOrderStatus, *, by: str, reason: str | None = None,
                    reply_id: str | None = None, lines: list[PurchaseOrderLine] | None = None,
-                   ) -> tuple[Write, PurchaseOrder]:
+                   fields: dict[str, Any] | None = None) -> tuple[Write, PurchaseOrder]:
         """The write that moves ``po`` to ``status`` (which may be its current one: a timeline entry only)
         iff the purchase order lifecycle allows it from the stored status, nobody changed it
         since it was read and, with ``reply_id``, that reply was not applied yet;
-        and the purchase order as it will be once that write lands."""
+        and the purchase order as it will be once that write lands. ``fields`` sets other attributes of
+        the purchase order in the same write (``total``, ``expected_by``, ``approval_expires_at``, ...)."""
         PURCHASE_ORDER_LIFECYCLE.check(po.status, status, f"purchase order {po.po_id}")
         allowed, sources = PURCHASE_ORDER_LIFECYCLE.condition(status)
         now = utc_now()
@@ -47,18 +48,26 @@ class PurchaseOrdersRepository:
                                   ":entry": [entry.model_dump(mode="python", exclude_none=True)],
                                   ":current": po.status.value, ":version": po.version, **sources}
         condition = f"{allowed} AND #status = :current AND version = :version"
+        names = {"#status": "status", **({"#lines": "lines"} if lines is not None else {})}
         if lines is not None:
             sets.append("#lines = :lines")
             values[":lines"] = [line.model_dump(mode="python", exclude_none=True) for line in lines]
+        unknown = set(fields or {}) - set(PurchaseOrder.model_fields)
+        if unknown:
+            raise ValueError(f"a purchase order has no {sorted(unknown)}")
+        changed = PurchaseOrder.model_validate({**po.model_dump(), **(fields or {})})
+        for i, name in enumerate(sorted(fields or {})):
+            sets.append(f"#f{i} = :f{i}")
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = changed.model_dump(mode="python", include={name})[name]
         update = "SET " + ", ".join(sets)
         if reply_id:
             update += " ADD applied_replies :reply"
             condition += " AND NOT contains(applied_replies, :reply_id)"
             values.update({":reply": {reply_id}, ":reply_id": reply_id})
-        names = {"#status": "status", **({"#lines": "lines"} if lines is not None else {})}
         write = Write("Update", self.table, key={"po_id": po.po_id}, update=update, condition=condition,
                       names=names, values=values)
-        after = po.model_copy(update={
+        after = changed.model_copy(update={
             "status": status, "version": po.version + 1, "updated_at": now, "timeline": [*po.timeline, entry],
             "lines": lines if lines is not None else po.lines,
             "applied_replies": [*po.applied_replies, reply_id] if reply_id else po.applied_replies,

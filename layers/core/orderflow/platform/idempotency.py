@@ -1,0 +1,77 @@
+"""Idempotent HTTP requests: Powertools' idempotency utility on the stack's idempotency table, built by
+the first request that needs it (a cold start that serves none does not pay for it).
+
+A request is keyed by its ``scope`` and ``key`` (the route and the client's Idempotency-Key) and
+checked against its ``body``: a retry returns the first response and changes nothing; the same key
+with another body is refused (422); a retry while the first is still running is told to wait (409).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING
+
+from orderflow.platform.aws import client
+from orderflow.platform.lambda_support import once
+from orderflow.shared.errors import Conflict, Unprocessable
+from orderflow.shared.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "IDEMPOTENCY_IN_PROGRESS"
+
+
+Handler = Callable[..., dict]
+
+
+def idempotency(app: APIGatewayHttpResolver, settings: Settings) -> Callable[[Handler], Handler]:
+    """A decorator: ``function(request=...)`` runs once per request scope and key (Powertools'
+    ``idempotent_function``), for the handlers of ``app``."""
+
+    @once
+    def layer() -> tuple[IdempotencyConfig, DynamoDBPersistenceLayer]:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+        return (IdempotencyConfig(event_key_jmespath="[scope, key]", payload_validation_jmespath="body",
+                                  expires_after_seconds=settings.idempotency_expiry_seconds),
+                DynamoDBPersistenceLayer(table_name=settings.idempotency_table or "idempotency",
+                                         boto3_client=client("dynamodb")))
+
+    def idempotent(function: Callable[..., dict]) -> Callable[..., dict]:
+        @once
+        def built() -> tuple[IdempotencyConfig, Callable[..., dict]]:
+            from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
+            config, persistence = layer()
+            return config, idempotent_function(data_keyword_argument="request", config=config,
+                                               persistence_store=persistence)(function)
+
+        @wraps(function)
+        def once_per_key(*, request: dict) -> dict:
+            from aws_lambda_powertools.utilities.idempotency.exceptions import (
+                IdempotencyAlreadyInProgressError,
+                IdempotencyValidationError,
+            )
+
+            config, call = built()
+            config.register_lambda_context(app.lambda_context)
+            try:
+                return call(request=request)
+            except IdempotencyValidationError:
+                raise IdempotencyKeyReused("this Idempotency-Key was already used with a different body") from None
+            except IdempotencyAlreadyInProgressError:
+                raise IdempotencyInProgress("a request with this Idempotency-Key is still running; "
+                                            "retry shortly") from None
+
+        return once_per_key
+
+    return idempotent

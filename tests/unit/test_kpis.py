@@ -1,0 +1,156 @@
+"""The live KPIs computed from a known sequence of domain events, through the KPI service and its DynamoDB
+table (moto, in process): every number below is worked out by hand from the events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from orderflow.kpis.adapters.table import KpisTable
+from orderflow.kpis.service import KpiService
+from orderflow.platform import aws
+from orderflow.shared.errors import Unprocessable
+from orderflow.shared.settings import Settings
+
+NOW = "2030-01-03T09:00:00.000Z"
+
+
+@pytest.fixture
+def kpis(monkeypatch) -> Iterator[KpiService]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        aws.reset()
+        boto3.client("dynamodb").create_table(
+            TableName="kpis", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        yield KpiService(Settings(kpis_table="kpis", kpi_promise_hours=48), KpisTable("kpis"), clock=lambda: NOW)
+        aws.reset()
+
+
+def order(kind: str, order_id: str, at: str, lines: dict[str, int], n: int, **extra) -> tuple[str, dict]:
+    return kind, {"event_id": f"orders:{order_id}:{n}:{kind}", "occurred_at": at, "order_id": order_id,
+                  "customer_id": "c-1", "lines": [{"sku": s, "quantity": q} for s, q in lines.items()], **extra}
+
+
+def stock(kind: str, sku: str, location: str, at: str, available: int, n: int) -> tuple[str, dict]:
+    return kind, {"event_id": f"stock:{sku}@{location}:{n}:{kind}", "occurred_at": at, "sku": sku,
+                  "location_id": location, "available": available, "on_hand": max(available, 0)}
+
+
+def po(kind: str, po_id: str, supplier: str, at: str, n: int, status: str, expected_by: str,
+       lines: list[dict]) -> tuple[str, dict]:
+    return kind, {"event_id": f"purchase_orders:{po_id}:{n}:{kind}", "occurred_at": at, "po_id": po_id,
+                  "supplier_id": supplier, "status": status, "expected_by": expected_by, "lines": lines}
+
+
+EVENTS = [
+    # O1: created and shipped complete the same day, within 48 h: on time.
+    order("OrderCreated", "o1", "2030-01-01T10:00:00.000Z", {"A": 2, "B": 1}, 0, created_at="2030-01-01T10:00:00.000Z"),
+    order("OrderShipped", "o1", "2030-01-01T20:00:00.000Z", {"A": 2, "B": 1}, 4),
+    # O2: backordered for 24 h, then reserved, shipped 73 h after its creation: late.
+    order("OrderCreated", "o2", "2030-01-01T11:00:00.000Z", {"B": 5}, 0, created_at="2030-01-01T11:00:00.000Z"),
+    order("OrderBackordered", "o2", "2030-01-01T11:00:01.000Z", {"B": 5}, 3),
+    order("OrderReserved", "o2", "2030-01-02T11:00:01.000Z", {"B": 5}, 4),
+    order("OrderShipped", "o2", "2030-01-04T12:00:00.000Z", {"B": 5}, 5),
+    # O3: backordered and still open at NOW (24 h).
+    order("OrderBackordered", "o3", "2030-01-02T09:00:00.000Z", {"C": 1}, 3),
+    # O4: backordered, cancelled 2 h later.
+    order("OrderBackordered", "o4", "2030-01-02T10:00:00.000Z", {"B": 1}, 3),
+    order("OrderCancelled", "o4", "2030-01-02T12:00:00.000Z", {"B": 1}, 4),
+    # Stock: A runs out at main on day 1; A at north and B at main are in stock.
+    stock("StockLow", "A", "main", "2030-01-01T15:00:00.000Z", 0, 1),
+    stock("StockReceived", "A", "north", "2030-01-01T16:00:00.000Z", 5, 1),
+    stock("StockRecovered", "B", "main", "2030-01-01T17:00:00.000Z", 9, 1),
+    # acme: po-1 (100 ordered) all received before its day; po-2 (50 ordered, 40 confirmed) late.
+    po("PurchaseOrderSent", "po-1", "acme", "2030-01-01T02:00:00.000Z", 1, "SENT", "2030-01-03",
+       [{"sku": "A", "quantity": 100}]),
+    po("PurchaseOrderReceived", "po-1", "acme", "2030-01-02T08:00:00.000Z", 4, "RECEIVED", "2030-01-03",
+       [{"sku": "A", "quantity": 100, "received": 100, "expected": 100}]),
+    po("PurchaseOrderSent", "po-2", "acme", "2030-01-01T02:00:00.000Z", 1, "SENT", "2030-01-01",
+       [{"sku": "B", "quantity": 50}]),
+    po("PurchaseOrderReceived", "po-2", "acme", "2030-01-02T08:00:00.000Z", 3, "PARTIALLY_RECEIVED", "2030-01-01",
+       [{"sku": "B", "quantity": 20, "received": 20, "expected": 40}]),
+    po("PurchaseOrderReceived", "po-2", "acme", "2030-01-03T08:00:00.000Z", 4, "RECEIVED", "2030-01-01",
+       [{"sku": "B", "quantity": 20, "received": 40, "expected": 40}]),
+    # beta rejected po-3 (30 ordered).
+    po("PurchaseOrderSent", "po-3", "beta", "2030-01-01T02:00:00.000Z", 1, "SENT", "2030-01-04",
+       [{"sku": "C", "quantity": 30}]),
+    po("PurchaseOrderRejected", "po-3", "beta", "2030-01-01T09:00:00.000Z", 2, "REJECTED", "2030-01-04",
+       [{"sku": "C", "quantity": 30}]),
+]
+
+
+def test_kpis_from_a_known_event_sequence(kpis):
+    for kind, detail in EVENTS:
+        kpis.record(kind, detail)
+
+    got = kpis.kpis(date(2030, 1, 1), date(2030, 1, 4))
+
+    assert got["fill_rate"] == {"orders": 1.0, "lines": 1.0, "units": 1.0}  # whole orders ship at once
+    assert (got["orders_shipped"], got["on_time_shipment_rate"]) == (2, 0.5)
+    # SKU-days with activity: day 1 A and B, day 2 B and C, day 4 B (o2 ships): 5. Out of stock: A (at main)
+    # and B (o2 backordered) on day 1, C and B (o3, o4 backordered) on day 2: 4.
+    assert (got["sku_days"], got["stock_out_sku_days"], got["stock_out_rate"]) == (5, 4, 0.8)
+    assert got["backorders"] == {"opened": 3, "filled": 1, "dropped": 1, "average_hours_to_close": 13.0,
+                                 "open_now": 1, "average_open_age_hours": 24.0}
+    assert got["suppliers"] == {
+        "acme": {"purchase_orders_closed": 2, "on_time_rate": 0.5, "fill_rate": round(140 / 150, 4)},
+        "beta": {"purchase_orders_closed": 1, "on_time_rate": 0.0, "fill_rate": 0.0}}
+
+
+def test_stock_out_rate_per_location_and_a_redelivered_event_counts_once(kpis):
+    for kind, detail in EVENTS + EVENTS[:2] + EVENTS[9:12]:  # a few delivered twice
+        kpis.record(kind, detail)
+    main = kpis.kpis(date(2030, 1, 1), date(2030, 1, 1), location_id="main")
+    assert (main["sku_days"], main["stock_out_sku_days"], main["stock_out_rate"]) == (2, 1, 0.5)  # A out, B in
+    north = kpis.kpis(date(2030, 1, 1), date(2030, 1, 1), location_id="north")
+    assert (north["sku_days"], north["stock_out_rate"]) == (1, 0.0)
+    everything = kpis.kpis(date(2030, 1, 1), date(2030, 1, 4))
+    assert everything["orders_shipped"] == 2 and everything["backorders"]["opened"] == 3
+
+
+def test_a_range_with_no_events_has_no_rates_and_bad_ranges_are_refused(kpis):
+    empty = kpis.kpis(date(2029, 1, 1), date(2029, 1, 7))
+    assert empty["fill_rate"] == {"orders": None, "lines": None, "units": None}
+    assert empty["on_time_shipment_rate"] is None and empty["backorders"]["open_now"] == 0
+    with pytest.raises(Unprocessable):
+        kpis.kpis(date(2030, 1, 5), date(2030, 1, 1))
+    with pytest.raises(Unprocessable):
+        kpis.kpis(date(2029, 1, 1), date(2030, 1, 1))
+    assert kpis.kpis(None, None)["from"] == "2029-12-28"  # the last 7 days to NOW's day
+
+
+def test_days_of_cover_turns_and_the_last_runs_forecast_error(kpis):
+    for kind, detail in EVENTS:
+        kpis.record(kind, detail)
+    on_hand = {"A": 10, "B": 6, "C": -2}  # a negative count is none on the shelf
+    kpis.stock = SimpleNamespace(get_many=lambda skus: {s: SimpleNamespace(on_hand=on_hand[s]) for s in skus})
+    decisions = [SimpleNamespace(sku="A", forecast=[2.0] * 5), SimpleNamespace(sku="B", forecast=[1.0] * 3),
+                 SimpleNamespace(sku="C", forecast=[])]  # skipped: no forecast
+    runs = [SimpleNamespace(run_id="run-2", status="FAILED", cycle="2030-01-02"),
+            SimpleNamespace(run_id="run-1", status="COMPLETED", cycle="2030-01-01")]
+    kpis.runs = SimpleNamespace(list=lambda limit: runs,
+                                decisions_page=lambda run_id, limit, cursor: (decisions, None))
+    demand = {"A": {"2030-01-01": 3, "2030-01-02": 1}, "B": {"2030-01-02": 2}}
+    kpis.demand = SimpleNamespace(history=lambda sku, start, end: {
+        day: q for day, q in demand[sku].items() if start <= day <= end})
+
+    got = kpis.kpis(date(2030, 1, 1), date(2030, 1, 4))
+
+    # 3 + 5 units shipped in 4 days: 2 a day; 16 on hand of the active SKUs A, B, C.
+    assert (got["units_shipped"], got["on_hand"], got["days_of_cover"]) == (8, 16, 8.0)
+    assert got["inventory_turns"] == pytest.approx(8 * 365 / 4 / 16, abs=0.01)
+    # Full days since run-1's cycle up to yesterday (NOW is 2030-01-03): 01 and 02. A: |3−2| + |1−2|, B: |0−1| +
+    # |2−1|; realised 4 + 2.
+    assert got["forecast_error"] == {"run_id": "run-1", "cycle": "2030-01-01", "skus": 2, "days": 2,
+                                     "wape": round(4 / 6, 4), "bias": 0.0}
