@@ -619,3 +619,10 @@ def _achieved_cycle_service(mean: float, review: int, lead: int, eoq_reviews: fl
 ])
 def test_the_cycle_service_level_holds_for_fast_movers_and_short_lead_times(review, lead, eoq_reviews):
     assert _achieved_cycle_service(20.0, review, lead, eoq_reviews) == pytest.approx(0.95, abs=0.02)
+
+
+@pytest.mark.parametrize("tiny", [1e-200, 5e-324, 1e-12])
+def test_a_vanishing_demand_is_no_demand_not_a_division_by_zero(tiny):
+    """Hypothesis found it: a mean so small its square underflows to 0 divided by zero in the gamma."""
+    assert math.isfinite(cover_quantile(0.95, tiny, tiny, tiny, tiny))
+    assert math.isfinite(reorder_level(0.95, tiny, tiny))

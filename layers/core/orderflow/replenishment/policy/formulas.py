@@ -193,6 +193,7 @@ def undershoot(review_mean: float, review_sigma: float) -> tuple[float, float]:
     return mu * (1.0 + r2) / 2.0, mu * mu * max(0.0, (1.0 + 3.0 * r2 + 2.0 * r2 * r2) / 3.0 - (1.0 + r2) ** 2 / 4.0)
 
 
+_TINY = 1e-9  # units: a mean demand below this is none (its square would underflow)
 COVER_GRID = 64  # cells of the undershoot's grid in the U + D_LT convolution (0.3 % of the quantile at most vs 160)
 ORDER_UP_TO_EOQ_RATIO = 1.5  # EOQ at most this many review periods' demand: order up to S every review
 
@@ -200,7 +201,7 @@ ORDER_UP_TO_EOQ_RATIO = 1.5  # EOQ at most this many review periods' demand: ord
 def _gamma_cdf(x: float, mean: float, variance: float) -> float:
     """P(D ≤ x) for a gamma D with this mean and variance (a step at the mean without variance).
     Shapes of 10 and more use Wilson–Hilferty's cube-root normal (error below 1e-3)."""
-    if mean <= 0 or variance <= 0:
+    if mean <= _TINY or variance <= 0:  # no demand to speak of (a mean this small squares to 0)
         return 1.0 if x >= mean else 0.0
     if x <= 0:
         return 0.0
