@@ -28,15 +28,29 @@ def service(in_process_service):
     return in_process_service
 
 
+def shop(service, price: int = 10) -> tuple[str, str]:
+    """A customer with 100 of credit and a product at ``price``, both new."""
+    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
+    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
+    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(price)))
+    return customer, sku
+
+
+def placed(service, quantity: int = 1):
+    """An order of ``quantity`` units of a new product, as submit stored it (PENDING); with its customer."""
+    customer, sku = shop(service)
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=sku, quantity=quantity)]), uuid.uuid4().hex)
+    return order, customer
+
+
 def executions(service) -> int:
     sfn = boto3.client("stepfunctions")
     return len(sfn.list_executions(stateMachineArn=service.workflow.state_machine_arn)["executions"])
 
 
 def test_a_failed_order_is_not_resurrected_by_a_replayed_submit(service):
-    customer, sku, key = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
-    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
+    (customer, sku), key = shop(service), uuid.uuid4().hex
     service.adjust_stock(sku, StockAdjustmentIn(quantity=5, reason="receipt"))
     request = SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
                             lines=[OrderLineIn(sku=sku, quantity=3)])
@@ -65,12 +79,7 @@ def test_a_failed_order_is_not_resurrected_by_a_replayed_submit(service):
 def test_the_store_refuses_a_forbidden_transition_even_from_a_forged_copy(service):
     """The condition expression names the allowed source statuses: a write whose in-memory order claims
     an allowed status, against an order stored FAILED, lands nowhere."""
-    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
-    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
-    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
-    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
-                                         lines=[OrderLineIn(sku=sku, quantity=1)]),
-                           uuid.uuid4().hex)
+    order, _ = placed(service)
     failed = service.compensate(order.order_id, None)
     assert failed.status == S.FAILED
 
@@ -85,12 +94,7 @@ def test_the_store_refuses_a_forbidden_transition_even_from_a_forged_copy(servic
 
 
 def test_a_failure_s_internal_text_stays_off_the_customer_s_timeline(service):
-    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
-    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
-    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
-    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
-                                         lines=[OrderLineIn(sku=sku, quantity=1)]),
-                           uuid.uuid4().hex)
+    order, _ = placed(service)
     cause = 'Traceback (most recent call last):\n  File "/var/task/reserve.py", line 9\nKeyError: \'secret\''
     failed = service.compensate(order.order_id, {"Error": "KeyError", "Cause": cause})
     reason = failed.timeline[-1].reason
@@ -99,9 +103,7 @@ def test_a_failure_s_internal_text_stays_off_the_customer_s_timeline(service):
 
 
 def test_a_total_beyond_what_money_holds_is_refused_before_anything_is_written(service):
-    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
-    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
-    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(1_000_000)))
+    customer, sku = shop(service, price=1_000_000)
     request = SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
                             lines=[OrderLineIn(sku=sku, quantity=1_000_000)])
     key = uuid.uuid4().hex
@@ -113,12 +115,7 @@ def test_a_total_beyond_what_money_holds_is_refused_before_anything_is_written(s
 
 @pytest.mark.parametrize("steps", [0, 1, 2], ids=["PENDING", "VALIDATED", "CREDIT_APPROVED"])
 def test_an_order_whose_workflow_was_lost_fails_at_its_deadline_and_gets_its_credit_back(service, steps):
-    customer, sku = f"C-{uuid.uuid4().hex[:8]}", f"P-{uuid.uuid4().hex[:8]}"
-    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100)))
-    service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(10)))
-    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
-                                         lines=[OrderLineIn(sku=sku, quantity=2)]),
-                           uuid.uuid4().hex)
+    order, customer = placed(service, quantity=2)
     for step in (service.validate, service.check_credit)[:steps]:
         order = step(order.order_id, order)  # then the execution is lost: nothing moves the order on
     assert order.deadline is not None
