@@ -126,5 +126,6 @@ def test_an_order_whose_workflow_was_lost_fails_at_its_deadline_and_gets_its_cre
     expired = service.expire_overdue(now="9999-12-31T00:00:00.000Z")
     assert order.order_id in [o.order_id for o in expired]
     failed = service.get_order(order.order_id)
-    assert failed.status == S.FAILED and "did not finish within 600 seconds" in failed.timeline[-1].reason
+    assert failed.status == S.FAILED
+    assert failed.timeline[-1].reason.startswith("its workflow did not finish within")  # which deadline passed
     assert service.get_customer(customer).exposure == 0  # the credit CREDIT_APPROVED held came back

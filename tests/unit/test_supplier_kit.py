@@ -153,7 +153,8 @@ def test_a_cancellation_goes_to_on_cancel_and_is_deleted_a_failing_one_comes_bac
         raise ConnectionError("ERP is down")
 
     orders: list[PurchaseOrderMessage] = []
-    assert SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0, on_cancel=erp_down).poll(orders.append) == 0
+    failing = SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0, on_cancel=erp_down)
+    assert failing.poll(orders.append) == 0
     assert waiting(sqs, po_queue) == 1
     client = SupplierClient(po_queue, sqs_client=sqs, long_poll_seconds=0, on_cancel=called_off.append)
     assert client.poll(orders.append) == 0

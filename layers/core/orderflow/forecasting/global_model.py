@@ -82,12 +82,12 @@ def series_calendar(n: int, h: int, last_date: date | None, country: str | None,
     if country:
         import holidays
 
-        try:
-            table = holidays.country_holidays(country, subdiv=subdivision,
-                                              years=range(days[0].year, days[-1].year + 1))
-        except NotImplementedError:
-            raise ValueError(f"the holidays package has no country {country!r} (ISO 3166-1 alpha-2, e.g. 'US', 'DE')"
-                             ) from None
+        supported = holidays.list_supported_countries()
+        if country not in supported:
+            raise ValueError(f"the holidays package has no country {country!r} (ISO 3166-1 alpha-2, e.g. 'US', 'DE')")
+        if subdivision is not None and subdivision not in supported[country]:
+            raise ValueError(f"the holidays package has no subdivision {subdivision!r} of {country}")
+        table = holidays.country_holidays(country, subdiv=subdivision, years=range(days[0].year, days[-1].year + 1))
         flags = np.array([d in table for d in days], dtype=float)
         holiday, holiday_next = flags[:-1], flags[1:]
     else:

@@ -428,8 +428,12 @@ def _after(seconds: int) -> str:
 
 
 def _duration(seconds: int) -> str:
+    """A deadline as a person reads it on the timeline: whole days, else whole minutes, else seconds."""
     days, rest = divmod(seconds, 86400)
-    return f"{days} days" if days and not rest else f"{seconds} seconds"
+    if days and not rest:
+        return f"{days} days"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} minutes" if minutes and not rest else f"{seconds} seconds"
 
 
 def _last_reason(order: Order) -> str:
