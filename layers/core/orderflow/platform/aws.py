@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from orderflow.shared.errors import TransientError
+
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 
@@ -29,3 +31,12 @@ def reset() -> None:
 
 def error_code(exc: Exception) -> str:
     return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+
+
+_SQS_BUSY = {"ThrottlingException", "RequestThrottled", "ServiceUnavailable", "InternalError"}
+
+
+def raise_if_sqs_busy(exc: Exception) -> None:
+    """An SQS call refused for load (throttled, unavailable) becomes ``TransientError``: worth retrying."""
+    if (code := error_code(exc)) in _SQS_BUSY:
+        raise TransientError(f"SQS is busy ({code}); try again") from exc

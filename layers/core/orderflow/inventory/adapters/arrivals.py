@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 
-from orderflow.platform.aws import client, error_code
+from orderflow.platform.aws import client, raise_if_sqs_busy
 from orderflow.shared.errors import TransientError
 
 SEND_BATCH = 10  # SendMessageBatch's limit
-_BUSY = {"ThrottlingException", "RequestThrottled", "ServiceUnavailable", "InternalError"}
 
 
 class StockArrivals:
@@ -29,12 +28,7 @@ class StockArrivals:
             try:
                 failed = client("sqs").send_message_batch(QueueUrl=self.url, Entries=entries).get("Failed")
             except Exception as exc:
-                _raise_if_busy(exc)
+                raise_if_sqs_busy(exc)
                 raise
             if failed:
                 raise TransientError(f"SQS refused {len(failed)} stock arrivals; try again")
-
-
-def _raise_if_busy(exc: Exception) -> None:
-    if (code := error_code(exc)) in _BUSY:
-        raise TransientError(f"SQS is busy ({code}); try again") from exc

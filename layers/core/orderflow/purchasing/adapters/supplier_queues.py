@@ -9,13 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-from orderflow.platform.aws import client, error_code
-from orderflow.shared.errors import TransientError
+from orderflow.platform.aws import client, error_code, raise_if_sqs_busy
 
 MAX_QUEUE_NAME = 80
 RETENTION_SECONDS = 14 * 24 * 3600
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
-_BUSY = {"ThrottlingException", "RequestThrottled", "ServiceUnavailable", "InternalError"}
 
 
 class SupplierQueues:
@@ -40,7 +38,7 @@ class SupplierQueues:
         except Exception as exc:
             if error_code(exc) in ("QueueAlreadyExists", "QueueNameExists"):  # same name, other attributes
                 return client("sqs").get_queue_url(QueueName=self.name(supplier_id))["QueueUrl"]
-            _raise_if_busy(exc)
+            raise_if_sqs_busy(exc)
             raise
 
     def send(self, url: str, message: str) -> str:
@@ -48,10 +46,5 @@ class SupplierQueues:
         try:
             return client("sqs").send_message(QueueUrl=url, MessageBody=message)["MessageId"]
         except Exception as exc:
-            _raise_if_busy(exc)
+            raise_if_sqs_busy(exc)
             raise
-
-
-def _raise_if_busy(exc: Exception) -> None:
-    if (code := error_code(exc)) in _BUSY:
-        raise TransientError(f"SQS is busy ({code}); try again") from exc
