@@ -277,3 +277,49 @@ def test_a_bad_supplier_list_is_422_and_stores_nothing(api, change):
     body = {k: v for k, v in body.items() if v is not None}
     assert_error(api.http.put(f"/products/{sku}", json=body), 422, "VALIDATION_FAILED")
     assert api.http.get(f"/products/{sku}").status_code == 404
+
+
+def location(api, prefix: str = "wh-") -> str:
+    where = unique(prefix)
+    address = {"name": "Depot", "line1": "2 Dock Road", "city": "Hull", "postal_code": "HU1 1AA", "country": "GB"}
+    assert api.http.put(f"/locations/{where}", json={"name": "Depot", "address": address}).status_code == 200
+    return where
+
+
+def on_order_at(api, sku: str) -> dict[str, int]:
+    """``on_order`` per location that holds any."""
+    return {level["location_id"]: level["on_order"] for level in api.http.get(f"/stock/{sku}").json()["locations"]
+            if level["on_order"]}
+
+
+def test_a_po_delivered_to_a_location_counts_on_order_there_and_moves_with_it(api, stack):
+    acme = supplier(api, approval_threshold=1)  # waits for approval: it can still be changed
+    sku, other = product(api, acme["supplier_id"]), product(api, acme["supplier_id"])
+    north, south = location(api), location(api)
+    po = create(api, {"supplier_id": acme["supplier_id"], "deliver_to": north,
+                      "lines": [{"sku": sku, "quantity": 30}]}).json()
+    assert (po["status"], po["deliver_to"]) == ("PENDING_APPROVAL", north)
+    assert on_order_at(api, sku) == {north: 30} and on_order(api, sku) == 30
+
+    # a new location and new lines at once: every unit leaves the old location's on_order, the new ones land
+    moved = api.http.patch(f"/purchase-orders/{po['po_id']}", json={
+        "deliver_to": south, "lines": [{"sku": sku, "quantity": 20}, {"sku": other, "quantity": 5}]})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["deliver_to"] == south
+    assert (on_order_at(api, sku), on_order_at(api, other)) == ({south: 20}, {south: 5})
+
+    approved = api.http.post(f"/purchase-orders/{po['po_id']}/approve").json()
+    assert approved["status"] == "SENT"
+    (message,) = messages(stack, acme["queue_url"])
+    assert message["deliver_to"] == south
+
+    assert api.http.post(f"/purchase-orders/{po['po_id']}/cancel").json()["status"] == "CANCELLED"
+    assert (on_order_at(api, sku), on_order_at(api, other)) == ({}, {})
+
+
+def test_a_po_without_deliver_to_goes_to_main(api, stack):
+    acme = supplier(api)
+    sku = product(api, acme["supplier_id"])
+    po = create(api, {"supplier_id": acme["supplier_id"], "lines": [{"sku": sku, "quantity": 7}]}).json()
+    assert po["deliver_to"] == "main" and on_order_at(api, sku) == {"main": 7}
+    assert messages(stack, acme["queue_url"])[0]["deliver_to"] == "main"

@@ -116,3 +116,29 @@ def test_a_receipt_on_the_replies_queue_resumes_a_backordered_order(stack, api, 
     assert (level["on_hand"], level["reserved"], level["available"], level["on_order"], level["backordered"]) == (
         5, 2, 3, 0, 0)
     assert purchasing.get_purchase_order(po.po_id).status == "RECEIVED"
+
+
+def test_a_receipt_lands_where_the_po_delivers_to_and_resumes_backorders(stack, api, purchasing):
+    """A purchase order to a store: its on_order is the store's, the supplier's receipt puts the goods on the
+    store's shelf (not main's), and a backordered order is then reserved from the store."""
+    from orderflow.fulfilment import LocationIn
+
+    store = f"store-{uuid.uuid4().hex[:8]}"
+    wiring.fulfilment_service().put_location(store, LocationIn.model_validate({
+        "name": "Corner shop", "kind": "store",
+        "address": {"name": "Shop", "line1": "1 High St", "city": "York", "postal_code": "YO1 1AA", "country": "GB"}}))
+    sku, customer = api.product(price=3), api.customer()
+    order_id = api.submit(customer, {sku: 2}).json()["order_id"]
+    assert api.wait_for(order_id)["status"] == "BACKORDERED"
+    acme = purchasing.put_supplier(f"manual-{uuid.uuid4().hex[:8]}", SupplierIn(name="Acme"))
+    po, _ = purchasing.draft(cycle="2030-02-01", run_id="run-test", supplier=acme, sku=sku, quantity=6,
+                             unit_cost=Decimal("1.25"), lead_time_days=1, deliver_to=store)
+    po = purchasing.send(po.po_id)
+    assert api.stock_at(sku, store)["on_order"] == 6
+
+    assert failures(stack, batch(body(po, "RECEIVED", **{sku: 6}))[0]) == []
+
+    assert api.wait_for(order_id, {"RESERVED"})["status"] == "RESERVED"
+    at_store, at_main = api.stock_at(sku, store), api.stock_at(sku, "main")
+    assert (at_store["on_hand"], at_store["reserved"], at_store["on_order"]) == (6, 2, 0)
+    assert at_main.get("on_hand", 0) == 0 and at_main.get("on_order", 0) == 0

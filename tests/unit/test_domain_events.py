@@ -244,14 +244,25 @@ def test_purchase_orders_publish_sent_acknowledged_rejected_and_every_receipt(be
 
 
 def test_a_receipt_event_says_what_this_receipt_brought_and_how_far_the_line_is() -> None:
+    """A purchase order stored before locations names no ``deliver_to``: its events say ``main``."""
     (event,) = conforming(events_for(Table.PURCHASE_ORDERS, purchase_order("PARTIALLY_RECEIVED", 4, received=4),
                                      purchase_order("PARTIALLY_RECEIVED", 5, received=7), sequence="400"))
     assert event.detail == {
         "version": 1, "event_id": "purchase_orders:po-2030-01-01-SKU-1:5:PurchaseOrderReceived", "occurred_at": AT,
         "po_id": "po-2030-01-01-SKU-1", "supplier_id": "acme", "status": "PARTIALLY_RECEIVED", "po_version": 5,
-        "total": 25, "cycle": "2030-01-01", "expected_by": "2030-01-04", "run_id": "run-1",
+        "total": 25, "cycle": "2030-01-01", "expected_by": "2030-01-04", "run_id": "run-1", "deliver_to": "main",
         "lines": [{"sku": "SKU-1", "quantity": 3, "received": 7, "expected": 10}],
     }
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (purchase_order("DRAFT", 0), purchase_order("SENT", 1)),
+    (purchase_order("SHIPPED", 3), purchase_order("RECEIVED", 4, received=10)),
+])
+def test_purchase_order_events_name_the_location_the_goods_go_to(before, after) -> None:
+    before, after = ({**po, "deliver_to": "store-7"} for po in (before, after))
+    (event,) = conforming(events_for(Table.PURCHASE_ORDERS, before, after, sequence="400"))
+    assert event.detail["deliver_to"] == "store-7"
 
 
 def test_sent_lists_the_lines_and_confirmations_and_rejections_say_why() -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from orderflow.shared.types import MAIN_LOCATION
+
 SOURCE = "orderflow"
 SCHEMA_VERSION = 1
 
@@ -203,6 +205,7 @@ def _purchase_order_event(change: _Change, detail_type: str, lines: list[dict[st
     new = change.new
     return change.event(detail_type, new["po_id"], po_id=new["po_id"], supplier_id=new["supplier_id"],
                         status=new["status"], po_version=new.get("version", 0), total=new.get("total"),
+                        deliver_to=new.get("deliver_to") or MAIN_LOCATION,
                         **{k: new[k] for k in ("cycle", "expected_by", "run_id") if new.get(k) is not None},
                         lines=lines, **fields)
 

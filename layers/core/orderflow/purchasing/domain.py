@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, model_validator
 
-from orderflow.shared.types import Identifier, Money, Strict
+from orderflow.shared.types import MAIN_LOCATION, Identifier, Money, Strict
 
 SCHEMA_VERSION = "1"
 # A unit cost may have up to 4 decimals (a price list's fractions of a cent); totals are in cents.
@@ -101,7 +101,8 @@ class PurchaseOrder(BaseModel):
     cycle: str = Field(description="the replenishment cycle (UTC day, YYYY-MM-DD) it was decided in")
     run_id: str | None = Field(None, description="the run that decided it; none for a purchase order made by hand")
     created_by: str | None = Field(None, description="who made it by hand (the token's subject)")
-    deliver_to: str | None = Field(None, description="the location the goods go to")
+    deliver_to: str = Field(MAIN_LOCATION, description="the location the goods go to: its on_order counts them, and "
+                                                       "the supplier's receipt lands there")
     note: str | None = None
     approval_expires_at: str | None = Field(None, description="while PENDING_APPROVAL: when it is cancelled "
                                                               "unless approved")
@@ -138,7 +139,7 @@ class PurchaseOrderMessage(BaseModel):
     total: Money
     expected_by: str | None = None
     reply_to: str | None = Field(None, description="queue URL for the supplier's replies")
-    deliver_to: str | None = None
+    deliver_to: str = Field(MAIN_LOCATION, description="the location the goods go to")
     note: str | None = None
     sent_at: str
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from orderflow.shared.types import Identifier, Quantity, Strict
+from orderflow.shared.types import MAIN_LOCATION, Identifier, Quantity, Strict
 
 MAX_LINES = 100
 # A supplier's price list may quote fractions of a cent; more than 4 decimals is a typo, not a price.
@@ -36,7 +36,8 @@ class PurchaseOrderIn(Strict):
     """``POST /purchase-orders``: a purchase order made by hand."""
 
     supplier_id: Identifier
-    deliver_to: Identifier | None = Field(None, description="the location the goods go to")
+    deliver_to: Identifier = Field(MAIN_LOCATION, description="the location the goods go to (an active one): its "
+                                                              "on_order counts them and the receipt lands there")
     expected_by: date | None = Field(None, description="day the goods are expected; default: today + the "
                                                        "longest lead time of its products")
     lines: list[PurchaseOrderLineIn] = Field(min_length=1, max_length=MAX_LINES)
@@ -54,7 +55,7 @@ class PurchaseOrderChangeIn(Strict):
 
     lines: list[PurchaseOrderLineIn] | None = Field(None, min_length=1, max_length=MAX_LINES)
     expected_by: date | None = None
-    deliver_to: Identifier | None = None
+    deliver_to: Identifier | None = Field(None, description="another location for the goods: its units move there")
     note: Annotated[str, Field(max_length=500)] | None = None
 
     @model_validator(mode="after")

@@ -131,6 +131,19 @@ def plan_reply(po: PurchaseOrder, reply: SupplierReply) -> ReplyPlan:
     raise AssertionError(reply.type)  # pragma: no cover - every ReplyType is matched above
 
 
+def on_order_moves(before: dict[str, int], before_at: str, after: dict[str, int], after_at: str
+                   ) -> list[tuple[tuple[str, str], int]]:
+    """How changing a purchase order's lines (SKU → units) and its location moves ``on_order``: the net
+    change per (SKU, location), zeros left out, one entry per stock item (a transaction may touch an item
+    only once). Moving it to another location takes its units off the old location and onto the new one."""
+    moves: Counter[tuple[str, str]] = Counter()
+    for sku, quantity in before.items():
+        moves[sku, before_at] -= quantity
+    for sku, quantity in after.items():
+        moves[sku, after_at] += quantity
+    return sorted((key, quantity) for key, quantity in moves.items() if quantity)
+
+
 def purchase_order_message(po: PurchaseOrder, reply_to: str | None) -> PurchaseOrderMessage:
     """What the supplier receives (``events/schemas/purchase-order.v1.json``)."""
     return PurchaseOrderMessage(

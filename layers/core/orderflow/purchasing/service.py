@@ -38,6 +38,7 @@ from orderflow.purchasing.rules import (
     NotPendingApproval,
     ReplyRejected,
     cancellation_message,
+    on_order_moves,
     plan_reply,
     purchase_order_message,
     was_sent,
@@ -45,7 +46,7 @@ from orderflow.purchasing.rules import (
 from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, TransientError, Unprocessable
 from orderflow.shared.ports import Change, Store
 from orderflow.shared.settings import Settings
-from orderflow.shared.types import utc_now
+from orderflow.shared.types import MAIN_LOCATION, utc_now
 
 P = PurchaseOrderStatus
 T = TypeVar("T")
@@ -95,9 +96,11 @@ class PurchasingService:
 
     # ------------------------------------------------------------------ purchase orders
     def draft(self, *, cycle: str, run_id: str | None, supplier: Supplier, sku: str, quantity: int,
-              unit_cost: Decimal, lead_time_days: float, po_id: str | None = None) -> tuple[PurchaseOrder, bool]:
+              unit_cost: Decimal, lead_time_days: float, po_id: str | None = None,
+              deliver_to: str = MAIN_LOCATION) -> tuple[PurchaseOrder, bool]:
         """One transaction: the purchase order (DRAFT; only if this cycle has none for the SKU), the SKU's
-        ``on_order``, and the supplier's capacity for the cycle. ``(po, False)`` when it existed already."""
+        ``on_order`` at ``deliver_to``, and the supplier's capacity for the cycle. ``(po, False)`` when it
+        existed already."""
         if quantity <= 0:
             raise Unprocessable(f"cannot order {quantity} of {sku}", {"sku": sku, "quantity": quantity})
         if not supplier.active:
@@ -105,14 +108,15 @@ class PurchasingService:
         now = utc_now()
         po = PurchaseOrder(
             po_id=po_id or purchase_order_id(cycle, sku), supplier_id=supplier.supplier_id, cycle=cycle, run_id=run_id,
-            status=P.DRAFT, lines=[PurchaseOrderLine(sku=sku, quantity=quantity, unit_cost=unit_cost)],
+            deliver_to=deliver_to, status=P.DRAFT,
+            lines=[PurchaseOrderLine(sku=sku, quantity=quantity, unit_cost=unit_cost)],
             total=unit_cost * quantity,
             expected_by=(date.fromisoformat(cycle) + timedelta(days=math.ceil(lead_time_days))).isoformat(),
             created_at=now, updated_at=now,
             timeline=[PurchaseOrderEvent(status=P.DRAFT, at=now, by="replenishment",
                                          reason=f"run {run_id}" if run_id else None)],
         )
-        writes = [self.purchase_orders.create(po), self.stock.order(sku, quantity)]
+        writes = [self.purchase_orders.create(po), self.stock.order(sku, quantity, deliver_to)]
         capacity = supplier.capacity_per_cycle
         if capacity is not None:
             writes.append(self.suppliers.capacity_write(supplier.supplier_id, cycle, capacity, quantity))
@@ -163,7 +167,7 @@ class PurchasingService:
 
     # ------------------------------------------------------------------ purchasing by hand
     def create(self, *, po_id: str, supplier_id: str, lines: list[ManualLine], by: str,
-               expected_by: date | None = None, deliver_to: str | None = None, note: str | None = None
+               expected_by: date | None = None, deliver_to: str = MAIN_LOCATION, note: str | None = None
                ) -> PurchaseOrder:
         """A purchase order made by hand, in one transaction with the ``on_order`` of its SKUs; then sent,
         or left PENDING_APPROVAL when it is worth more than the threshold. ``po_id`` names it after the
@@ -182,7 +186,7 @@ class PurchasingService:
         )
         try:
             self.store.commit([self.purchase_orders.create(po),
-                               *(self.stock.order(line.sku, line.quantity) for line in priced)])
+                               *(self.stock.order(line.sku, line.quantity, deliver_to) for line in priced)])
         except ConditionFailed as failure:
             if not failure.failed(0):
                 raise
@@ -191,8 +195,8 @@ class PurchasingService:
     def change(self, po_id: str, *, by: str, lines: list[ManualLine] | None = None, expected_by: date | None = None,
                deliver_to: str | None = None, note: str | None = None) -> PurchaseOrder:
         """Change a DRAFT or PENDING_APPROVAL purchase order: its lines (``on_order`` moves by the difference,
-        in the same transaction), delivery day, location or note. It keeps its status: one waiting for
-        approval still needs it."""
+        in the same transaction), delivery day, location (its units move to the new location's ``on_order``)
+        or note. It keeps its status: one waiting for approval still needs it."""
 
         def attempt(po: PurchaseOrder) -> PurchaseOrder:
             if po.status not in EDITABLE:
@@ -202,16 +206,15 @@ class PurchasingService:
             fields: dict[str, object] = {}
             said = []
             new_lines = None
-            moves: dict[str, int] = {}
+            before = {line.sku: line.quantity for line in po.lines}
+            after_q = before
             if lines is not None:
                 new_lines = self._priced(self._orderable_supplier(po.supplier_id), lines)
                 fields["total"] = order_value(new_lines)
-                before = {line.sku: line.quantity for line in po.lines}
                 after_q = {line.sku: line.quantity for line in new_lines}
-                moves = {sku: after_q.get(sku, 0) - before.get(sku, 0) for sku in {*before, *after_q}}
-                moves = {sku: q for sku, q in moves.items() if q}
+                changed = sorted(sku for sku in {*before, *after_q} if after_q.get(sku, 0) != before.get(sku, 0))
                 said.append("lines " + ", ".join(f"{sku} {before.get(sku, 0)}→{after_q.get(sku, 0)}"
-                                                 for sku in sorted(moves)) if moves else "prices")
+                                                 for sku in changed) if changed else "prices")
             self._deliverable(deliver_to)
             for name, value in (("expected_by", expected_by and expected_by.isoformat()),
                                 ("deliver_to", deliver_to), ("note", note)):
@@ -220,7 +223,8 @@ class PurchasingService:
                     said.append(f"{name} {value}")
             write, after = self.purchase_orders.transition(po, po.status, by=by, lines=new_lines, fields=fields,
                                                            reason="changed: " + "; ".join(said))
-            self.store.commit([write, *(self.stock.order(sku, q) for sku, q in sorted(moves.items()))])
+            moves = on_order_moves(before, po.deliver_to, after_q, deliver_to or po.deliver_to)
+            self.store.commit([write, *(self.stock.order(sku, q, where) for (sku, where), q in moves)])
             return after
 
         return self._race(po_id, attempt, missing=NotFound)
@@ -293,7 +297,8 @@ class PurchasingService:
 
     def _cancel(self, po: PurchaseOrder, *, by: str, reason: str) -> PurchaseOrder:
         write, after = self.purchase_orders.transition(po, P.CANCELLED, by=by, reason=reason)
-        self.store.commit([write, *(self.stock.order(line.sku, -line.open) for line in po.lines if line.open)])
+        self.store.commit([write, *(self.stock.order(line.sku, -line.open, po.deliver_to)
+                                    for line in po.lines if line.open)])
         return after
 
     def _deliverable(self, location_id: str | None) -> None:
@@ -380,8 +385,9 @@ class PurchasingService:
             write, after = self.purchase_orders.transition(
                 po, plan.status, by=f"supplier {reply.supplier_id}", reason=plan.reason, reply_id=reply.reply_id,
                 lines=plan.lines)
-            writes: list[Change] = [write, *(self.stock.order(sku, q) for sku, q in plan.on_order.items()),
-                                   *(self.stock.receive(sku, q) for sku, q in plan.received.items())]
+            where = po.deliver_to  # the goods land where they were ordered to, and leave its on_order
+            writes: list[Change] = [write, *(self.stock.order(sku, q, where) for sku, q in plan.on_order.items()),
+                                   *(self.stock.receive(sku, q, where) for sku, q in plan.received.items())]
             self.store.commit(writes)
             return after
 
