@@ -3,6 +3,7 @@ the tables of template.yaml in moto; shipped orders add to the same history."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -116,3 +117,43 @@ def test_history_over_http(api):
     assert read.status_code == 200, read.text
     assert read.json()["history"] == [{"day": days_ago(2), "quantity": 4}]
     assert api.http.get("/demand/NO-SUCH-SKU").status_code == 404
+
+
+def test_demand_is_recorded_where_it_shipped_from_and_the_totals_stay(api, service):
+    """Imported days (and days recorded before locations) count at main; an order filled from a warehouse
+    adds to that warehouse's history; the total is the sum over the locations."""
+    warehouse = f"wh-{uuid.uuid4().hex[:8]}"
+    address = {"name": "Depot", "line1": "2 Dock Road", "city": "Hull", "postal_code": "HU1 1AA", "country": "GB"}
+    assert api.http.put(f"/locations/{warehouse}", json={"name": "Depot", "address": address}).is_success
+    sku, customer = api.product(price=1), api.customer()
+    assert api.http.post(f"/stock/{sku}/adjustments", json={"quantity": 10, "reason": "receipt",
+                                                                    "location_id": warehouse}).is_success
+    today = datetime.now(UTC).date().isoformat()
+    service.import_history([{"sku": sku, "day": days_ago(1), "quantity": 6}])
+    order_id = api.submit(customer, {sku: 3}).json()["order_id"]
+    assert api.wait_for(order_id)["allocations"] == {warehouse: {sku: 3}}
+    assert api.http.post(f"/orders/{order_id}/ship", json={}).is_success
+
+    assert service.history(sku) == [{"day": days_ago(1), "quantity": 6}, {"day": today, "quantity": 3}]
+    assert service.history(sku, location_id=warehouse) == [{"day": today, "quantity": 3}]
+    assert service.history(sku, location_id="main") == [{"day": days_ago(1), "quantity": 6},
+                                                        {"day": today, "quantity": 0}]
+    read = api.http.get(f"/demand/{sku}", params={"location_id": warehouse})
+    assert read.status_code == 200, read.text
+    assert read.json()["location_id"] == warehouse and read.json()["history"] == [{"day": today, "quantity": 3}]
+    assert api.http.get(f"/demand/{sku}", params={"location_id": "no/such"}).status_code == 422
+
+
+def test_one_write_records_a_sku_shipped_from_several_locations(stack):
+    """A transaction may touch an item once: units of one SKU that left two locations the same day are one
+    write that adds the total and each location's part."""
+    from orderflow.inventory.adapters.demand import DemandRepository
+    from orderflow.platform.dynamo import DynamoStore
+    from orderflow.shared.settings import get_settings
+
+    demand, sku, day = DemandRepository(get_settings().demand_table), f"SKU-{uuid.uuid4().hex[:8]}", days_ago(1)
+    DynamoStore().commit([demand.record_split(sku, day, {"main": 2, "wh-a": 5}), demand.record(sku, days_ago(2), 4)])
+    DynamoStore().commit([demand.record(sku, day, -1, "wh-a")])  # a return received there
+
+    assert demand.history(sku) == {days_ago(2): 4, day: 6}
+    assert demand.history_by_location(sku) == {"main": {days_ago(2): 4, day: 2}, "wh-a": {day: 4}}

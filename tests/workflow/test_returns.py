@@ -320,3 +320,24 @@ def test_a_return_without_an_idempotency_key_is_refused_and_makes_nothing(api):
                             json={"lines": [{"sku": sku, "quantity": 1, "reason": "no key"}]})
     assert refused.status_code == 422 and "header.idempotency-key" in refused.text
     assert api.order(order["order_id"])["status"] == "DELIVERED"
+
+
+def test_a_return_received_at_a_store_nets_that_stores_demand(api, stack):
+    """The goods came back to the store's shelf: the store's demand history is netted, so its forecast does
+    not count them; the day's total is netted as before."""
+    from orderflow import wiring
+
+    store = f"store-{uuid.uuid4().hex[:8]}"
+    address = {"name": "Shop", "line1": "1 High St", "city": "York", "postal_code": "YO1 1AA", "country": "GB"}
+    assert api.http.put(f"/locations/{store}", json={"name": "Shop", "address": address, "kind": "store"}).is_success
+    sku, customer = api.product(price=5, stock=10), api.customer(credit_limit=1000)
+    order = delivered(api, customer, {sku: 3})
+    ret = ask_return(api, order["order_id"], {sku: 2}).json()
+    received = api.http.post(f"/returns/{ret['return_id']}/receive", json={
+        "location_id": store, "lines": [{"sku": sku, "quantity": 2, "condition": "resellable"}]})
+    assert received.status_code == 200, received.text
+
+    today = datetime.now(UTC).date().isoformat()
+    split = wiring.replenishment_service().demand.history_by_location(sku, today, today)
+    assert demand_today(stack, sku) == 1
+    assert (split["main"], split[store]) == ({today: 3}, {today: -2})

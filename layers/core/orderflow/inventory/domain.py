@@ -58,6 +58,16 @@ class Units:
     quantity: int
 
 
+def by_sku(holds: list[tuple[str, Units]]) -> dict[str, dict[str, int]]:
+    """(location, units) holds as SKU → location → units: what one write per SKU records of a shipment
+    that left several locations."""
+    found: dict[str, dict[str, int]] = {}
+    for location, units in holds:
+        at = found.setdefault(units.sku, {})
+        at[location] = at.get(location, 0) + units.quantity
+    return found
+
+
 class StockArrival(Model):
     """Stock of a SKU arrived (a receipt, a return put back, a supplier's delivery): the message on which
     the backordered orders waiting for it are woken."""

@@ -3,7 +3,7 @@ wake a backordered order."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from orderflow.inventory.domain import Line, StockLevel, StockPosition
@@ -29,9 +29,11 @@ class Stock(Protocol):
 
 
 class Demand(Protocol):
-    """Units that left (shipped) or came back (returned) per SKU and day: what the forecasts read."""
+    """Units that left (shipped) or came back (returned) per SKU, day and location: what the forecasts read.
+    A location left out is the main one."""
 
-    def record(self, sku: str, day: str, quantity: int) -> Change: ...
+    def record(self, sku: str, day: str, quantity: int, location_id: str = ...) -> Change: ...
+    def record_split(self, sku: str, day: str, quantities: Mapping[str, int]) -> Change: ...
 
 
 class Catalogue(Protocol):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from orderflow.catalogue import Customer, Product
 from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, plan
-from orderflow.inventory import Arrivals, Demand, Stock, Units
+from orderflow.inventory import Arrivals, Demand, Stock, Units, by_sku
 from orderflow.orders.domain import Order, OrderLine, OrderStatus, TimelineEntry, order_id_for
 from orderflow.orders.lifecycle import (
     CANCELLABLE,
@@ -140,7 +140,7 @@ class OrderService:
             day = datetime.now(UTC).date().isoformat()
             self.store.commit([write,
                       *(self.stock.ship(units, location) for location, units in order.held()),
-                      *(self.demand.record(line.sku, day, line.quantity) for line in order.lines)])
+                      *(self.demand.record_split(sku, day, shipped) for sku, shipped in by_sku(order.held()).items())])
             return after
 
         return self._race(order_id, attempt, missing=NotFound)

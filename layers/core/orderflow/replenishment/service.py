@@ -225,8 +225,11 @@ class ReplenishmentService:
         self.demand.set_days(accepted)
         return {"imported": len(accepted), "skipped": sorted(skipped_rows, key=lambda s: s["row"])}
 
-    def history(self, sku: str, start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
-        """Recorded daily demand of ``sku`` between ``start`` and ``end`` (both included), oldest first."""
+    def history(self, sku: str, start: str | None = None, end: str | None = None,
+                location_id: str | None = None) -> list[dict[str, Any]]:
+        """Recorded daily demand of ``sku`` between ``start`` and ``end`` (both included), oldest first: the
+        total over every location, or with ``location_id`` the demand that location shipped (less the returns
+        it received)."""
         for name, value in (("start", start), ("end", end)):
             if value is not None:
                 try:
@@ -238,7 +241,8 @@ class ReplenishmentService:
             raise Unprocessable(f"start {start} is after end {end}", {"start": start, "end": end})
         if not self.products.existing([sku]):
             raise NotFound(f"product {sku} not found")
-        days = self.demand.history(sku, start, end)
+        days = (self.demand.history(sku, start, end) if location_id is None else
+                self.demand.history_by_location(sku, start, end).get(location_id, {}))
         return [{"day": day, "quantity": days[day]} for day in sorted(days)]
 
 

@@ -216,7 +216,7 @@ class ReturnService:
         writes = [write, self.returns.order_closed_one(order, ret),
                   self.customers.release_credit(ret.customer_id, ret.refund_amount),
                   *(self.stock.restock(sku, q, receipt.location_id) for sku, q in restocked.items() if q),
-                  *(self.demand.record(line.sku, day, -line.quantity) for line in ret.lines)]
+                  *(self.demand.record(line.sku, day, -line.quantity, receipt.location_id) for line in ret.lines)]
         return after, writes, restocked
 
 
