@@ -135,15 +135,15 @@ def test_days_of_cover_turns_and_the_last_runs_forecast_error(kpis):
         kpis.record(kind, detail)
     on_hand = {"A": 10, "B": 6, "C": -2}  # a negative count is none on the shelf
     kpis.stock = SimpleNamespace(get_many=lambda skus: {s: SimpleNamespace(on_hand=on_hand[s]) for s in skus})
-    decisions = [SimpleNamespace(sku="A", forecast=[2.0] * 5), SimpleNamespace(sku="B", forecast=[1.0] * 3),
-                 SimpleNamespace(sku="C", forecast=[])]  # skipped: no forecast
+    decisions = [SimpleNamespace(sku=sku, location_id="main", forecast=forecast)
+                 for sku, forecast in (("A", [2.0] * 5), ("B", [1.0] * 3), ("C", []))]  # C skipped: no forecast
     runs = [SimpleNamespace(run_id="run-2", status="FAILED", cycle="2030-01-02"),
             SimpleNamespace(run_id="run-1", status="COMPLETED", cycle="2030-01-01")]
     kpis.runs = SimpleNamespace(list=lambda limit: runs,
                                 decisions_page=lambda run_id, limit, cursor: (decisions, None))
     demand = {"A": {"2030-01-01": 3, "2030-01-02": 1}, "B": {"2030-01-02": 2}}
-    kpis.demand = SimpleNamespace(history=lambda sku, start, end: {
-        day: q for day, q in demand[sku].items() if start <= day <= end})
+    kpis.demand = SimpleNamespace(history_by_location=lambda sku, start, end: {
+        "main": {day: q for day, q in demand[sku].items() if start <= day <= end}})
 
     got = kpis.kpis(date(2030, 1, 1), date(2030, 1, 4))
 

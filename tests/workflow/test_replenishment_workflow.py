@@ -20,6 +20,7 @@ import pytest
 
 from orderflow import wiring
 from orderflow.catalogue.requests import ProductIn, ReplenishmentIn
+from orderflow.fulfilment import LocationIn
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.purchasing.domain import SupplierIn, SupplierReply, purchase_order_id
 from orderflow.replenishment.runs import ReplenishmentRun
@@ -82,12 +83,13 @@ class Shop:
         assert self.replenishment.import_history(rows) == {"imported": days, "skipped": []}
 
     def run(self, expect: str = "SUCCEEDED") -> tuple[dict, dict[str, dict]]:
-        """Run the workflow to its end; the run record and its decisions by SKU."""
+        """Run the workflow to its end; the run record and its decisions by SKU (``<sku>@<location>`` for a
+        location other than main)."""
         name = f"run-test-{uuid.uuid4().hex[:8]}"
         described = self.stack.wait_for_execution(self.stack.start_execution(MACHINE, name, {}), timeout=120)
         assert described["status"] == expect, described
         run, decisions = self.replenishment.get_run(name)
-        return run.model_dump(mode="json"), {d.sku: d.model_dump(mode="json") for d in decisions}
+        return run.model_dump(mode="json"), {d.key: d.model_dump(mode="json") for d in decisions}
 
     def messages(self, supplier_id: str) -> list[dict]:
         sqs = self.stack.boto3_client("sqs")
@@ -483,3 +485,66 @@ def test_when_the_chosen_supplier_rejects_the_next_run_orders_from_the_fallback(
 
     _, once_more = shop.run()
     assert once_more[sku]["outcome"] == "already_ordered" and shop.on_order(sku) == decided["quantity"]
+
+
+# ------------------------------------------------------------------ per location
+def location(shop: Shop, name: str, active: bool = True) -> str:
+    location_id = f"{name}-{shop.prefix}-{uuid.uuid4().hex[:4]}"
+    wiring.fulfilment_service().put_location(location_id, LocationIn.model_validate({
+        "name": name, "active": active,
+        "address": {"name": name, "line1": "1 Quay", "city": "Hull", "postal_code": "HU1 1AA", "country": "GB"}}))
+    return location_id
+
+
+def test_each_location_that_stocks_a_sku_is_replenished_on_its_own_parameters_and_history(shop):
+    """main and a warehouse both stock the SKU: each is decided on its own demand history and stock, the
+    warehouse with its own lead time and MOQ, and each purchase order delivers to its location (on_order
+    counted there). An override naming a location that does not exist is reported; an inactive location
+    is not bought for; a second run of the cycle orders nothing twice."""
+    supplier = shop.supplier()
+    warehouse, closed = location(shop, "wh"), location(shop, "closed", active=False)
+    ghost = f"ghost-{shop.prefix}"
+    sku = shop.product(supplier, on_hand=5, daily=None, locations={warehouse: {"lead_time_days": 2, "moq": 400},
+                                                                   closed: {}, ghost: {}})
+    shop.inventory.adjust_stock(sku, StockAdjustmentIn(quantity=3, reason="count", location_id=warehouse))
+    today = datetime.now(UTC).date()
+    rows = [{"sku": sku, "day": (today - timedelta(days=n)).isoformat(), "quantity": quantity, "location_id": where}
+            for n in range(1, 121) for where, quantity in (("main", 10 + n % 3), (warehouse, 4 + n % 2))]
+    assert shop.replenishment.import_history(rows) == {"imported": 240, "skipped": []}
+
+    run, decisions = shop.run()
+
+    at_main, at_warehouse = decisions[sku], decisions[f"{sku}@{warehouse}"]
+    assert (at_main["location_id"], at_warehouse["location_id"]) == ("main", warehouse)
+    assert at_main["outcome"] == at_warehouse["outcome"] == "ordered"
+    assert at_main["po_id"] == purchase_order_id(run["cycle"], sku)
+    assert at_warehouse["po_id"] == purchase_order_id(run["cycle"], sku, None, warehouse)
+    assert at_warehouse["quantity"] >= 400 and at_warehouse["inventory_position"] == 3
+    assert at_main["inventory_position"] == 5
+    assert at_warehouse["horizon_days"] == 2 + 7 and at_main["horizon_days"] == 5 + 7
+    assert f"{sku}@{closed}" not in decisions
+    assert decisions[f"{sku}@{ghost}"]["outcome"] == "skipped"
+    assert f"unknown location {ghost}" in decisions[f"{sku}@{ghost}"]["reason"]
+    position = shop.inventory.get_stock(sku)
+    assert (position.at("main").on_order, position.at(warehouse).on_order) == (
+        at_main["quantity"], at_warehouse["quantity"])
+    sent = {m["po_id"]: m["deliver_to"] for m in shop.messages(supplier)}
+    assert sent == {at_main["po_id"]: "main", at_warehouse["po_id"]: warehouse}
+
+    _, again = shop.run()
+    assert again[sku]["outcome"] == again[f"{sku}@{warehouse}"]["outcome"] == "already_ordered"
+    assert shop.messages(supplier) == [] and shop.inventory.get_stock(sku).on_order == position.on_order
+
+
+def test_a_location_can_be_opted_out_and_a_sku_held_nowhere_is_bought_for_main(shop):
+    supplier = shop.supplier()
+    warehouse = location(shop, "wh")
+    opted_out = shop.product(supplier, on_hand=0, locations={warehouse: {"replenish": False}})
+    shop.inventory.adjust_stock(opted_out, StockAdjustmentIn(quantity=2, reason="count", location_id=warehouse))
+    new = shop.product(supplier, on_hand=0)
+
+    _, decisions = shop.run()
+
+    assert f"{opted_out}@{warehouse}" not in decisions
+    assert decisions[opted_out]["location_id"] == "main" and decisions[opted_out]["outcome"] == "ordered"
+    assert decisions[new]["location_id"] == "main" and decisions[new]["outcome"] == "ordered"

@@ -115,7 +115,8 @@ def replenishment_service(settings: Settings | None = None) -> ReplenishmentServ
     return ReplenishmentService(s, ReplenishmentRunsRepository(s.replenishment_table),
                                 ProductsRepository(s.products_table), StockRepository(s.stock_table),
                                 DemandRepository(s.demand_table),
-                                StepFunctionsStarter(s.replenishment_state_machine_arn), purchasing_service(s))
+                                StepFunctionsStarter(s.replenishment_state_machine_arn), purchasing_service(s),
+                                fulfilment_service(s))
 
 
 def simulations_service(settings: Settings | None = None) -> SimulationsService:

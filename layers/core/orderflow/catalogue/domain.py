@@ -24,16 +24,37 @@ class SupplyTerms(Model):
     pack_size: int = 1
 
 
+class LocationReplenishment(Model):
+    """What differs at one location from the product's replenishment parameters (validated on the way in by
+    ``orderflow.catalogue.requests.LocationReplenishmentIn``); a field left out is the product's. ``replenish``
+    False: the nightly run does not buy the product for that location."""
+
+    replenish: bool = True
+    lead_time_days: float | None = None
+    lead_time_sigma_days: float | None = None
+    moq: int | None = None
+    pack_size: int | None = None
+    ordering_cost: Money | None = None
+    holding_cost_rate: float | None = None
+    service_level: float | None = None
+    review_period_days: int | None = None
+
+    def terms(self) -> dict[str, object]:
+        """The parameters it overrides."""
+        return self.model_dump(exclude={"replenish"}, exclude_none=True)
+
+
 class Replenishment(SupplyTerms):
     """A product's stored replenishment parameters (validated on the way in by
     ``orderflow.requests.ReplenishmentIn``): its supply terms (those of its first supplier), and the
-    costs and targets of the inventory policy."""
+    costs and targets of the inventory policy; ``locations`` overrides some of them per location."""
 
     ordering_cost: Money
     holding_cost_rate: float
     service_level: float = 0.95
     review_period_days: int = 1
     forecast_methods: list[ForecastMethod] | None = None  # None: forecast()'s default candidate set
+    locations: dict[str, LocationReplenishment] = Field(default_factory=dict)
 
 
 class ProductSupplier(SupplyTerms):
@@ -64,12 +85,21 @@ class Product(Model):
             return [ProductSupplier(supplier_id=self.supplier_id, **terms)]
         return []
 
-    def bought_from(self, source: ProductSupplier) -> Product:
-        """The product as bought from ``source``: its supplier, and its replenishment on that supplier's terms."""
+    def bought_from(self, source: ProductSupplier, location_id: str | None = None) -> Product:
+        """The product as bought from ``source``: its supplier, and its replenishment on that supplier's terms
+        (and, for ``location_id``, with what that location overrides)."""
         assert self.replenishment is not None
         terms = source.model_dump(include=set(SupplyTerms.model_fields))
-        return self.model_copy(update={"supplier_id": source.supplier_id, "suppliers": [],
-                                       "replenishment": self.replenishment.model_copy(update=terms)})
+        bought = self.model_copy(update={"supplier_id": source.supplier_id, "suppliers": [],
+                                         "replenishment": self.replenishment.model_copy(update=terms)})
+        return bought.at_location(location_id) if location_id else bought
+
+    def at_location(self, location_id: str) -> Product:
+        """The product as replenished at ``location_id``: its parameters with what that location overrides."""
+        override = self.replenishment.locations.get(location_id) if self.replenishment else None
+        if self.replenishment is None or override is None or not override.terms():
+            return self
+        return self.model_copy(update={"replenishment": self.replenishment.model_copy(update=override.terms())})
 
 
 class Customer(Model):

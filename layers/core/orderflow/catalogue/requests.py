@@ -18,6 +18,24 @@ PackSize = Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
 MAX_SUPPLIERS = 10
 
 
+MAX_LOCATIONS = 50
+
+
+class LocationReplenishmentIn(Strict):
+    """What differs at one location (docs/replenishment.md, "Per location"); a field left out is the
+    product's. ``replenish: false`` keeps the nightly run from buying the product for that location."""
+
+    replenish: bool = True
+    lead_time_days: LeadTime | None = None
+    lead_time_sigma_days: LeadTimeSigma | None = None
+    moq: Moq | None = None
+    pack_size: PackSize | None = None
+    ordering_cost: Money | None = None
+    holding_cost_rate: Annotated[float, Field(gt=0, le=5, allow_inf_nan=False)] | None = None
+    service_level: Annotated[float, Field(ge=0.5, le=0.999, allow_inf_nan=False)] | None = None
+    review_period_days: Annotated[int, Field(ge=1, le=365, strict=True)] | None = None
+
+
 class ReplenishmentIn(Strict):
     """How a product is bought: the inputs of the inventory policy (orderflow.policy, docs/policy.md).
     With ``suppliers`` on the product, the supplier's terms (cost, lead time, MOQ, packs) are its own,
@@ -37,6 +55,9 @@ class ReplenishmentIn(Strict):
     forecast_methods: Annotated[list[ForecastMethod], Field(min_length=1, max_length=14)] | None = Field(
         None, description="the forecasting candidates for this product (default: the automatic set, "
                           "docs/forecasting.md); e.g. [\"sarimax\", \"hw\", \"snaive\"] makes ARIMA a candidate")
+    locations: Annotated[dict[Identifier, LocationReplenishmentIn], Field(max_length=MAX_LOCATIONS)] | None = Field(
+        None, description="per location id, the parameters that differ there (lead time, service level, MOQ, "
+                          "packs, costs, review period), or replenish: false; the others apply as given here")
 
 
 class ProductSupplierIn(Strict):

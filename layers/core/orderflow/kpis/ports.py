@@ -29,6 +29,7 @@ class Runs(Protocol):
 
 
 class Demand(Protocol):
-    """Realised demand per SKU and day (the inventory's demand history satisfies this)."""
+    """Realised demand per SKU, location and day (the inventory's demand history satisfies this)."""
 
-    def history(self, sku: str, start: str | None = None, end: str | None = None) -> dict[str, int]: ...
+    def history_by_location(self, sku: str, start: str | None = None, end: str | None = None
+                            ) -> dict[str, dict[str, int]]: ...

@@ -90,7 +90,8 @@ class KpiService:
             if end < start:
                 continue
             span = (end - start).days + 1
-            realised = self.demand.history(decision.sku, start.isoformat(), end.isoformat())
+            realised = self.demand.history_by_location(decision.sku, start.isoformat(), end.isoformat()).get(
+                decision.location_id, {})  # the forecast was of that location's demand
             days = max(days, span)
             for offset in range(span):
                 real = float(realised.get((start + timedelta(days=offset)).isoformat(), 0))

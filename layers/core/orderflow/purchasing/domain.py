@@ -205,11 +205,13 @@ def manual_purchase_order_id(who: str | None, idempotency_key: str) -> str:
     return f"po-m-{digest}"
 
 
-def purchase_order_id(cycle: str, sku: str, supplier_id: str | None = None) -> str:
+def purchase_order_id(cycle: str, sku: str, supplier_id: str | None = None, location_id: str = MAIN_LOCATION) -> str:
     """Deterministic: a second run of the same cycle, a retried batch or a duplicate schedule finds
     the purchase order already there instead of creating another. The first purchase order of a SKU in
     a cycle is ``po-<cycle>-<sku>``; one from another supplier in the same cycle (what the first could
-    not supply, or a fallback after it rejected) is ``po-<cycle>-<sku>--<supplier_id>``."""
-    return f"po-{cycle}-{sku}--{supplier_id}" if supplier_id else f"po-{cycle}-{sku}"
+    not supply, or a fallback after it rejected) is ``po-<cycle>-<sku>--<supplier_id>``. One delivered to
+    a location other than main has ``@<location_id>`` after the SKU (``@`` is in no SKU or location id)."""
+    at = f"{sku}@{location_id}" if location_id != MAIN_LOCATION else sku
+    return f"po-{cycle}-{at}--{supplier_id}" if supplier_id else f"po-{cycle}-{at}"
 
 

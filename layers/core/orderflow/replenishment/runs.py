@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from orderflow.shared.types import Money, Strict
+from orderflow.shared.types import MAIN_LOCATION, Money, Strict
 
 
 # ------------------------------------------------------------------ replenishment runs
@@ -71,6 +71,8 @@ class Decision(BaseModel):
     """What one run decided for one SKU, and why (``GET /replenishment/runs/{run_id}``)."""
 
     sku: str
+    location_id: str = Field(MAIN_LOCATION, description="the location it was decided for; its purchase orders "
+                                                        "deliver there")
     supplier_id: str | None = None
     outcome: Literal["ordered", "not_needed", "already_ordered", "not_due", "skipped"]
     reason: str
@@ -101,5 +103,15 @@ class Decision(BaseModel):
     supplier_choice: str | None = Field(None, description="which supplier and why, when the SKU has several")
     orders: list[SupplierOrder] = Field(default=[], description="each purchase order drafted, when the SKU's "
                                                                "quantity was split between suppliers")
+
+    @property
+    def key(self) -> str:
+        """What names the decision under its run, and the (SKU, location) review: the SKU at the main
+        location (as before locations), ``<sku>@<location_id>`` elsewhere."""
+        return decision_key(self.sku, self.location_id)
+
+
+def decision_key(sku: str, location_id: str = MAIN_LOCATION) -> str:
+    return f"{sku}@{location_id}" if location_id != MAIN_LOCATION else sku
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from orderflow.catalogue import Product
-from orderflow.inventory import StockLevel
+from orderflow.inventory import StockLevel, StockPosition
 from orderflow.purchasing import (
     CapacityExceeded,
     PurchaseOrder,
@@ -47,12 +47,13 @@ from orderflow.replenishment.decisions import (
     tally,
     timestamp,
 )
-from orderflow.replenishment.ports import Catalogue, DemandHistory, Runs, StockLevels, Workflow
-from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus, SupplierOrder
+from orderflow.replenishment.locations import replenished_locations
+from orderflow.replenishment.ports import Catalogue, DemandHistory, Locations, Runs, StockLevels, Workflow
+from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus, SupplierOrder, decision_key
 from orderflow.replenishment.steps import Batch, BatchesFailed, BatchItem, BatchResult, Decided, HistoryRow
 from orderflow.shared.errors import NotFound, TransientError, Unprocessable
 from orderflow.shared.settings import Settings
-from orderflow.shared.types import utc_now
+from orderflow.shared.types import MAIN_LOCATION, utc_now
 
 if TYPE_CHECKING:  # numpy: imported only where a forecast is made
     pass
@@ -61,10 +62,10 @@ if TYPE_CHECKING:  # numpy: imported only where a forecast is made
 # ------------------------------------------------------------------ the service
 class ReplenishmentService:
     def __init__(self, settings: Settings, runs: Runs, products: Catalogue, stock: StockLevels, demand: DemandHistory,
-                 workflow: Workflow, purchasing: PurchasingService):
+                 workflow: Workflow, purchasing: PurchasingService, locations: Locations | None = None):
         self.settings = settings
         self.runs, self.products, self.stock, self.demand = runs, products, stock, demand
-        self.workflow, self.purchasing = workflow, purchasing
+        self.workflow, self.purchasing, self.locations = workflow, purchasing, locations
 
     # ------------------------------------------------------------------ starting and reading runs
     def request_run(self, note: str | None = None) -> ReplenishmentRun:
@@ -138,20 +139,38 @@ class ReplenishmentService:
 
     def decide_batch(self, item: Mapping[str, Any] | BatchItem) -> dict[str, Any]:
         """Decide: every replenished product of one segment (active, with ``replenishment``
-        parameters; the others are not bought by Orderflow and not counted). Drafts are conditional
-        per cycle and SKU, so a retried batch drafts nothing twice."""
+        parameters; the others are not bought by Orderflow and not counted), at each location it is
+        replenished at (``replenishment.locations``). Drafts are conditional per cycle, SKU and location, so
+        a retried batch drafts nothing twice. Reads per batch: the segment, one Query of the locations, and
+        per SKU one Query of its stock (every location's level) and, when it is forecast, one of its demand
+        (every location's history)."""
         work = BatchItem.model_validate(item)
         raw = [p for p in self.products.scan_segment(work.batch.segment, work.batch.total_segments)
                if p.get("replenishment") and p.get("active", True) is not False]
-        levels: dict[str, StockLevel] = {}
+        positions: dict[str, StockPosition] = {}
         skus = [p["sku"] for p in raw]
         for start in range(0, len(skus), _BATCH_READ):
-            levels.update(self.stock.get_many(skus[start:start + _BATCH_READ]))
-        window = _BatchContext(self, work.run_id, work.cycle, self.runs.last_reviews(skus))
-        decisions = [window.decide(p, levels.get(p["sku"]) or StockLevel(sku=p["sku"])) for p in raw]
-        reviewed = {d.sku: work.cycle for d in decisions if d.outcome in REVIEWED_OUTCOMES}
+            positions.update(self.stock.get_many(skus[start:start + _BATCH_READ]))
+        network = self.network()
+        where = {p["sku"]: replenished_locations(_product_or_none(p), positions.get(p["sku"]) or StockPosition(
+            sku=p["sku"]), network) for p in raw}
+        keys = [decision_key(sku, location) for sku, (locations, _) in where.items() for location in locations]
+        window = _BatchContext(self, work.run_id, work.cycle, self.runs.last_reviews(keys))
+        decisions = []
+        for p in raw:
+            position, (locations, unknown) = positions.get(p["sku"]) or StockPosition(sku=p["sku"]), where[p["sku"]]
+            decisions += [window.decide(p, position.at(location), location) for location in locations]
+            decisions += [skipped(p["sku"], why, p.get("supplier_id")).model_copy(update={"location_id": location})
+                          for location, why in unknown.items()]
+        reviewed = {d.key: work.cycle for d in decisions if d.outcome in REVIEWED_OUTCOMES}
         self.runs.put_decisions(work.run_id, decisions, reviewed)
         return Decided(po_ids=window.to_send, counts=tally(decisions)).model_dump(mode="json")
+
+    def network(self) -> dict[str, bool]:
+        """Every location (id → active), first choice first; without a locations port, main alone."""
+        if self.locations is None:
+            return {MAIN_LOCATION: True}
+        return {location.location_id: bool(location.active) for location in self.locations.list_locations()}
 
     def send_batch(self, run_id: str, batch: Mapping[str, Any] | Batch,
                    decided: Mapping[str, Any] | Decided) -> dict[str, Any]:
@@ -190,9 +209,10 @@ class ReplenishmentService:
 
     # ------------------------------------------------------------------ demand history
     def import_history(self, rows: Sequence[Any]) -> dict[str, Any]:
-        """Set the demand of each (sku, day) row (importing twice changes nothing). A row with an
-        unknown SKU, a bad or future date, a negative or fractional quantity, or the same SKU and day as
-        an earlier row is skipped and named (rows count from 1); the others are imported."""
+        """Set the demand of each (sku, day, location) row (importing twice changes nothing; a day imported
+        replaces what was recorded that day, at every location). A row with an unknown SKU or location, a
+        bad or future date, a negative or fractional quantity, or the same SKU, day and location as an
+        earlier row is skipped and named (rows count from 1); the others are imported."""
         today = _utc_today()
         valid: list[tuple[int, HistoryRow]] = []
         skipped_rows: list[dict[str, Any]] = []
@@ -212,16 +232,20 @@ class ReplenishmentService:
                 continue
             valid.append((number, parsed))
         known = self.products.existing(sorted({row.sku for _, row in valid}))
-        seen: dict[tuple[str, date], int] = {}
-        accepted: list[tuple[str, str, int]] = []
+        network = self.network() if any(row.location_id != MAIN_LOCATION for _, row in valid) else {}
+        seen: dict[tuple[str, date, str], int] = {}
+        accepted: list[tuple[str, str, int, str]] = []
         for number, row in valid:
             if row.sku not in known:
                 skip(number, {"sku": row.sku}, f"unknown SKU {row.sku}")
-            elif (row.sku, row.day) in seen:
-                skip(number, {"sku": row.sku}, f"the same SKU and day as row {seen[row.sku, row.day]}")
+            elif row.location_id != MAIN_LOCATION and row.location_id not in network:
+                skip(number, {"sku": row.sku}, f"unknown location {row.location_id}")
+            elif (key := (row.sku, row.day, row.location_id)) in seen:
+                at = f" at {row.location_id}" if row.location_id != MAIN_LOCATION else ""
+                skip(number, {"sku": row.sku}, f"the same SKU and day{at} as row {seen[key]}")
             else:
-                seen[row.sku, row.day] = number
-                accepted.append((row.sku, row.day.isoformat(), row.quantity))
+                seen[key] = number
+                accepted.append((row.sku, row.day.isoformat(), row.quantity, row.location_id))
         self.demand.set_days(accepted)
         return {"imported": len(accepted), "skipped": sorted(skipped_rows, key=lambda s: s["row"])}
 
@@ -258,40 +282,56 @@ class _BatchContext:
         self.to_send: list[str] = []
         self.running: dict[str, bool] = {}  # run id → still RUNNING (read once per batch)
         self.first_day, self.last_day = history_window(cycle)
+        self.split: tuple[str, dict[str, dict[str, int]]] | None = None  # the last SKU's history by location
 
-    def decide(self, raw: dict[str, Any], stock: StockLevel) -> Decision:
+    def decide(self, raw: dict[str, Any], stock: StockLevel, location: str = MAIN_LOCATION) -> Decision:
+        """What to buy of one SKU for one location (its purchase orders deliver there)."""
+        decision = self._decide(raw, stock, location)
+        return decision if decision.location_id == location else decision.model_copy(update={"location_id": location})
+
+    def _decide(self, raw: dict[str, Any], stock: StockLevel, location: str) -> Decision:
         sku = raw["sku"]
-        main = self._order_of_cycle(purchase_order_id(self.cycle, sku))
+        main = self._order_of_cycle(purchase_order_id(self.cycle, sku, None, location))
         several = len(raw.get("suppliers") or []) > 1
         if main is not None and not (several and main.status == PurchaseOrderStatus.REJECTED):
             if several:  # the other suppliers' parts of a split order: their drafts are sent too
                 for entry in raw.get("suppliers") or []:
-                    part = self._order_of_cycle(purchase_order_id(self.cycle, sku, str(entry.get("supplier_id"))))
+                    part = self._order_of_cycle(purchase_order_id(self.cycle, sku, str(entry.get("supplier_id")),
+                                                                  location))
                     if part is not None:
-                        self._already(part, sku)
-            return self._already(main, sku)
+                        self._already(part, sku, location)
+            return self._already(main, sku, location)
         try:
-            product = Product.model_validate(raw)
+            product = Product.model_validate(raw).at_location(location)
         except ValidationError as exc:
             return skipped(sku, f"replenishment parameters: {_problem(exc)}", raw.get("supplier_id"))
         try:
             check_parameters(product)
         except Skip as skip:
             return skipped(sku, skip.reason, product.supplier_id)
-        waiting = not_due(product, self.cycle, self.last_reviews.get(sku))
+        waiting = not_due(product, self.cycle, self.last_reviews.get(decision_key(sku, location)))
         if waiting is not None:
             return waiting
         if several:
-            return self._decide_among(product, stock, main)
+            return self._decide_among(product, stock, main, location)
         if product.suppliers:  # one supplier given as a list: on its terms
-            product = product.bought_from(product.sources()[0])
+            product = product.bought_from(product.sources()[0], location)
         try:
             supplier = self._supplier(product.supplier_id or "")
         except Skip as skip:
             return skipped(sku, skip.reason, product.supplier_id)
-        history = daily_series(self.service.demand.history(sku, self.first_day, self.last_day), self.cycle)
-        decision = decide_sku(product, stock, history, self._remaining(supplier))
-        return self._draft(decision, product, stock, supplier) if decision.outcome == "ordered" else decision
+        decision = decide_sku(product, stock, self._history(sku, location), self._remaining(supplier))
+        if decision.outcome != "ordered":
+            return decision
+        return self._draft(decision, product, stock, supplier, purchase_order_id(self.cycle, sku, None, location),
+                           location)
+
+    def _history(self, sku: str, location: str) -> list[float]:
+        """The daily demand of ``sku`` at ``location``: one Query reads every location's history of the SKU,
+        kept while the batch decides that SKU's other locations."""
+        if self.split is None or self.split[0] != sku:
+            self.split = sku, self.service.demand.history_by_location(sku, self.first_day, self.last_day)
+        return daily_series(self.split[1].get(location, {}), self.cycle)
 
     def _order_of_cycle(self, po_id: str) -> PurchaseOrder | None:
         """A purchase order of this SKU and cycle (an earlier run today, a retried batch), if there is one."""
@@ -300,7 +340,8 @@ class _BatchContext:
         except NotFound:
             return None
 
-    def _decide_among(self, product: Product, stock: StockLevel, rejected: PurchaseOrder | None) -> Decision:
+    def _decide_among(self, product: Product, stock: StockLevel, rejected: PurchaseOrder | None,
+                      location: str) -> Decision:
         """A SKU with several suppliers: price each on its own terms (forecast and policy over its lead
         time), order from the cheapest landed cost, and what it cannot take (capacity) from the next.
         A supplier that rejected this SKU's purchase order this cycle is passed over (docs/replenishment.md,
@@ -310,16 +351,16 @@ class _BatchContext:
         if rejected is not None:
             passed[rejected.supplier_id] = f"rejected {rejected.po_id} this cycle"
         others = [po for source in sources if source.supplier_id not in passed
-                  and (po := self._order_of_cycle(purchase_order_id(self.cycle, sku, source.supplier_id)))]
+                  and (po := self._order_of_cycle(purchase_order_id(self.cycle, sku, source.supplier_id, location)))]
         for po in others:
             if po.status == PurchaseOrderStatus.REJECTED:
                 passed[po.supplier_id] = f"rejected {po.po_id} this cycle"
         still = [po for po in others if po.status != PurchaseOrderStatus.REJECTED]
         if still:
             for po in still[1:]:
-                self._already(po, sku)
-            return self._already(still[0], sku)
-        history = daily_series(self.service.demand.history(sku, self.first_day, self.last_day), self.cycle)
+                self._already(po, sku, location)
+            return self._already(still[0], sku, location)
+        history = self._history(sku, location)
         options: list[tuple[float, int, Supplier, Product, Decision]] = []
         for index, source in enumerate(sources):
             if source.supplier_id in passed:
@@ -329,7 +370,7 @@ class _BatchContext:
             except Skip as skip:
                 passed[source.supplier_id] = skip.reason
                 continue
-            terms = product.bought_from(source)
+            terms = product.bought_from(source, location)
             priced = decide_sku(terms, stock, history, None)
             if priced.outcome == "skipped":
                 passed[source.supplier_id] = priced.reason
@@ -345,10 +386,10 @@ class _BatchContext:
         first = options[0][4]
         if first.outcome != "ordered":
             return first.model_copy(update={"supplier_choice": choice})
-        return self._split(product, stock, options, choice, main_id_free=rejected is None)
+        return self._split(product, stock, options, choice, main_id_free=rejected is None, location=location)
 
     def _split(self, product: Product, stock: StockLevel, options: list[tuple[float, int, Supplier, Product, Decision]],
-               choice: str, main_id_free: bool) -> Decision:
+               choice: str, main_id_free: bool, location: str) -> Decision:
         """Q = min(D, A) from each supplier in turn, cheapest first: what one cannot take (its capacity left
         this cycle) the next is asked for, the inventory position counting what the ones before took."""
         sku, position = product.sku, stock
@@ -366,8 +407,9 @@ class _BatchContext:
                     short.append(f"{supplier.supplier_id} has no capacity left this cycle")
                     continue
                 break  # the suppliers before cover the need
-            po_id = purchase_order_id(self.cycle, sku, None if main_id_free and not orders else supplier.supplier_id)
-            drafted = self._draft(decision, terms, position, supplier, po_id=po_id)
+            po_id = purchase_order_id(self.cycle, sku, None if main_id_free and not orders else supplier.supplier_id,
+                                      location)
+            drafted = self._draft(decision, terms, position, supplier, po_id, location)
             if drafted.outcome != "ordered" or drafted.po_id is None:
                 short.append(f"{supplier.supplier_id}: {drafted.reason}")
                 continue
@@ -388,12 +430,12 @@ class _BatchContext:
             "quantity": total, "supplier_choice": choice, "orders": orders if len(orders) > 1 else [],
             "reason": f"{decisions[0].reason} Ordered {said}.", "capped": decisions[-1].capped})
 
-    def _already(self, po: PurchaseOrder, sku: str) -> Decision:
+    def _already(self, po: PurchaseOrder, sku: str, location: str) -> Decision:
         if po.status == PurchaseOrderStatus.DRAFT and po.po_id not in self.to_send and self._left_to_us(po):
             self.to_send.append(po.po_id)
         quantity = sum(line.quantity for line in po.lines if line.sku == sku)
         if po.run_id == self.run_id:  # drafted by an earlier attempt of this batch: still this run's order
-            prior = self.service.runs.get_decision(self.run_id, sku)
+            prior = self.service.runs.get_decision(self.run_id, sku, location)
             if prior is not None and prior.po_id == po.po_id:
                 return prior
             return Decision(sku=sku, supplier_id=po.supplier_id, outcome="ordered", po_id=po.po_id,
@@ -432,8 +474,8 @@ class _BatchContext:
             self.remaining[supplier.supplier_id] = self.service.purchasing.remaining_capacity(supplier, self.cycle)
         return self.remaining[supplier.supplier_id]
 
-    def _draft(self, decision: Decision, product: Product, stock: StockLevel, supplier: Supplier,
-               po_id: str | None = None) -> Decision:
+    def _draft(self, decision: Decision, product: Product, stock: StockLevel, supplier: Supplier, po_id: str,
+               location: str) -> Decision:
         """Draft the purchase order; losing the race for the supplier's capacity re-reads what is left
         and decides again."""
         params = product.replenishment
@@ -443,7 +485,7 @@ class _BatchContext:
                 po, created = self.service.purchasing.draft(
                     cycle=self.cycle, run_id=self.run_id, supplier=supplier, sku=product.sku,
                     quantity=decision.quantity, unit_cost=params.unit_cost, lead_time_days=params.lead_time_days,
-                    po_id=po_id)
+                    po_id=po_id, deliver_to=location)
             except CapacityExceeded as exc:
                 self.remaining[supplier.supplier_id] = exc.remaining
                 try:
@@ -454,7 +496,7 @@ class _BatchContext:
                     return decision
                 continue
             if not created:  # another run of this cycle drafted it first
-                return self._already(po, product.sku)
+                return self._already(po, product.sku, location)
             left = self.remaining.get(supplier.supplier_id)
             if left is not None:
                 self.remaining[supplier.supplier_id] = max(0, left - decision.quantity)
@@ -462,3 +504,11 @@ class _BatchContext:
             return decision.model_copy(update={"po_id": po.po_id})
         raise TransientError(f"supplier {supplier.supplier_id}'s capacity kept changing while drafting "
                              f"{product.sku}; try the batch again")
+
+
+def _product_or_none(raw: dict[str, Any]) -> Product | None:
+    """The product of a raw catalogue item, or None when it is malformed (deciding it reports why)."""
+    try:
+        return Product.model_validate(raw)
+    except ValidationError:
+        return None

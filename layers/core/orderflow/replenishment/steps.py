@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from orderflow.replenishment.runs import RunCounts
 from orderflow.shared.errors import OrderflowError
-from orderflow.shared.types import Identifier, Strict
+from orderflow.shared.types import MAIN_LOCATION, Identifier, Strict
 
 if TYPE_CHECKING:  # numpy: imported only where a forecast is made
     pass
@@ -82,4 +82,5 @@ class HistoryRow(Strict):
     sku: Identifier
     day: date
     quantity: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
+    location_id: Identifier = Field(MAIN_LOCATION, description="where the demand shipped from (default: main)")
 

@@ -76,8 +76,13 @@ class DemandRepository:
                 return days
             page["ExclusiveStartKey"] = last
 
-    def set_days(self, rows: list[tuple[str, str, int]]) -> None:
-        """Set the quantity of each (sku, day, quantity): importing the same rows again changes nothing.
-        A (sku, day) must appear once (DynamoDB refuses duplicates in one batch). An imported day replaces
-        the day whole, its split too: it counts at the main location."""
-        dynamo.batch_put(self.table, [{"sku": sku, "day": day, "quantity": quantity} for sku, day, quantity in rows])
+    def set_days(self, rows: list[tuple[str, str, int, str]]) -> None:
+        """Set the quantity of each (sku, day, quantity, location): importing the same rows again changes
+        nothing. The rows of one (sku, day) are one item, which replaces the day whole (every location's
+        part): the file from the shop's previous system already counts that day's orders."""
+        days: dict[tuple[str, str], dict[str, Any]] = {}
+        for sku, day, quantity, location in rows:
+            item = days.setdefault((sku, day), {"sku": sku, "day": day, "quantity": 0})
+            item["quantity"] += quantity
+            item[f"{AT}{location}"] = quantity
+        dynamo.batch_put(self.table, list(days.values()))

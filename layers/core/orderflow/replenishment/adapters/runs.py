@@ -1,6 +1,7 @@
-"""Replenishment table: per run one ``RUN`` item (status, totals), one ``SKU#<sku>`` item per decision and
-one ``BATCH#<segment>`` item per batch (what it decided and sent); per SKU one ``REVIEW#<sku>`` /
-``LAST`` item with the cycle it was last reviewed in.
+"""Replenishment table: per run one ``RUN`` item (status, totals), one ``SKU#<key>`` item per decision and
+one ``BATCH#<segment>`` item per batch (what it decided and sent); per (SKU, location) one ``REVIEW#<key>`` /
+``LAST`` item with the cycle it was last reviewed in. The key is the SKU at the main location (as before
+locations), ``<sku>@<location_id>`` elsewhere (``Decision.key``).
 
 The ``RUN`` item carries ``run_kind = "RUN"`` and ``started_at`` so the ``runs`` index lists runs newest
 first; decision and review items lack ``run_kind`` and stay out of that index.
@@ -15,8 +16,9 @@ from typing import Any
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write, batch_put
 from orderflow.replenishment.lifecycle import RUN_LIFECYCLE
-from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus
+from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus, decision_key
 from orderflow.shared.errors import ConditionFailed, Unprocessable
+from orderflow.shared.types import MAIN_LOCATION
 
 RUN = "RUN"
 SKU = "SKU#"
@@ -69,10 +71,10 @@ class ReplenishmentRunsRepository:
             kwargs["ExclusiveStartKey"] = {"run_id": {"S": run_id}, "record": {"S": SKU + _decode_sku(cursor)}}
         items, last = dynamo.query(self.table, **kwargs)
         decisions = [Decision.model_validate(item) for item in items]
-        return decisions, (_encode_sku(decisions[-1].sku) if last and decisions else None)
+        return decisions, (_encode_sku(decisions[-1].key) if last and decisions else None)
 
-    def get_decision(self, run_id: str, sku: str) -> Decision | None:
-        item = dynamo.get(self.table, {"run_id": run_id, "record": f"{SKU}{sku}"})
+    def get_decision(self, run_id: str, sku: str, location_id: str = MAIN_LOCATION) -> Decision | None:
+        item = dynamo.get(self.table, {"run_id": run_id, "record": f"{SKU}{decision_key(sku, location_id)}"})
         return Decision.model_validate(item) if item else None
 
     def list(self, limit: int) -> list[ReplenishmentRun]:
@@ -82,12 +84,12 @@ class ReplenishmentRunsRepository:
         return [ReplenishmentRun.model_validate(item) for item in items]
 
     def put_decisions(self, run_id: str, decisions: list[Decision], reviewed: dict[str, str] | None = None) -> None:
-        """Store each decision under the run, and the cycle of each SKU in ``reviewed`` (SKU → cycle) as
-        its last review; a retried batch overwrites its own items with the same values."""
-        batch_put(self.table, [{"run_id": run_id, "record": f"{SKU}{d.sku}", **d.model_dump(mode="python")}
+        """Store each decision under the run, and the cycle of each key in ``reviewed`` (decision key → cycle)
+        as its last review; a retried batch overwrites its own items with the same values."""
+        batch_put(self.table, [{"run_id": run_id, "record": f"{SKU}{d.key}", **d.model_dump(mode="python")}
                                for d in decisions]
-                  + [{"run_id": f"{REVIEW}{sku}", "record": LAST_REVIEW, "sku": sku, "cycle": cycle}
-                     for sku, cycle in (reviewed or {}).items()])
+                  + [{"run_id": f"{REVIEW}{key}", "record": LAST_REVIEW, "sku": key, "cycle": cycle}
+                     for key, cycle in (reviewed or {}).items()])
 
     def put_batch_result(self, run_id: str, segment: int, counts: RunCounts) -> None:
         """What batch ``segment`` of the run did; a retried batch overwrites its own result."""
@@ -109,7 +111,8 @@ class ReplenishmentRunsRepository:
             page = {"ExclusiveStartKey": last}
 
     def last_reviews(self, skus: list[str]) -> dict[str, str]:
-        """The cycle each of ``skus`` was last reviewed in (SKUs never reviewed are left out)."""
+        """The cycle each of ``skus`` (decision keys: a SKU, or ``<sku>@<location_id>``) was last reviewed in
+        (those never reviewed are left out)."""
         found: dict[str, str] = {}
         for start in range(0, len(skus), _BATCH_READ):
             keys = [{"run_id": f"{REVIEW}{sku}", "record": LAST_REVIEW} for sku in skus[start:start + _BATCH_READ]]
