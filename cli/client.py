@@ -403,9 +403,11 @@ class OrderflowClient:
         "problem"}]}``. Importing the same rows again changes nothing, so a dropped connection is retried."""
         return self._call("POST", "/demand/history", json={"rows": list(rows)}, retry=True)
 
-    def demand_history(self, sku: str, start: str | None = None, end: str | None = None) -> dict:
-        """``{"sku", "history": [{"day", "quantity"}, ...]}`` for the days in ``[start, end]``."""
-        return self._call("GET", f"/demand/{sku}", params={"start": start, "end": end})
+    def demand_history(self, sku: str, start: str | None = None, end: str | None = None,
+                       location_id: str | None = None) -> dict:
+        """``{"sku", "history": [{"day", "quantity"}, ...]}`` for the days in ``[start, end]``: over every
+        location, or at ``location_id``."""
+        return self._call("GET", f"/demand/{sku}", params={"start": start, "end": end, "location_id": location_id})
 
 
 RUN_FINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})

@@ -572,6 +572,34 @@ def pos(ctx: typer.Context,
 
 @app.command()
 @api_command
+def buy(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Supplier id.")],
+        line: Annotated[list[str], typer.Option("--line", "-l", metavar="SKU=QTY",
+                                                help="A line at the product's unit cost; repeat for more.")],
+        deliver_to: Annotated[str, typer.Option("--deliver-to", metavar="LOCATION",
+                                                help="The location the goods go to: its on_order counts them "
+                                                     "and the supplier's receipt lands there.")] = "main",
+        expected_by: Annotated[str | None, typer.Option("--expected-by", metavar="DAY",
+                                                        help="Day the goods are expected (YYYY-MM-DD); default "
+                                                             "today + the longest lead time.")] = None,
+        note: Annotated[str | None, typer.Option(help="A note for the supplier.")] = None,
+        key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key (default: a new UUID). The same "
+                                                "key again returns the same purchase order.")] = None,
+        as_json: AsJson = False) -> None:
+    """Make a purchase order by hand: sent to the supplier at once, or waiting for approval above the
+    supplier's threshold (docs/purchasing.md)."""
+    lines = [_parse_line(text) for text in line]
+    with _client(ctx) as client:
+        order = client.create_purchase_order(supplier_id, lines, idempotency_key=key, deliver_to=deliver_to,
+                                             expected_by=expected_by, note=note)
+    if as_json:
+        return _print_json(order)
+    out.print(purchase_order_summary(order))
+    out.print(purchase_order_lines_table(order))
+    out.print(f"po_id: {order['po_id']}")
+
+
+@app.command()
+@api_command
 def po(ctx: typer.Context, po_id: Annotated[str, typer.Argument(help="Purchase order id.")],
        as_json: AsJson = False) -> None:
     """Show a purchase order: its lines and timeline."""

@@ -243,14 +243,15 @@ def purchase_orders_table(orders: Iterable[Mapping[str, Any]], title: str | None
     table.add_id_column("purchase order", (po.get("po_id") for po in orders))
     table.add_column("status")
     table.add_column("supplier", no_wrap=True)
+    table.add_column("deliver to", no_wrap=True)
     table.add_column("lines")
     table.add_column("total", justify="right")
     table.add_column("expected by", style="dim")
     table.add_column("created (UTC)", style="dim")
     for po in orders:
         table.add_row(str(po.get("po_id")), status_text(po.get("status")), str(po.get("supplier_id")),
-                      line_list(po.get("lines") or []), f"{float(po.get('total', 0)):.2f}", po.get("expected_by") or "",
-                      po.get("created_at") or "")
+                      str(po.get("deliver_to") or "main"), line_list(po.get("lines") or []),
+                      f"{float(po.get('total', 0)):.2f}", po.get("expected_by") or "", po.get("created_at") or "")
     return table
 
 
@@ -269,8 +270,8 @@ def purchase_order_lines_table(po: Mapping[str, Any]) -> Table:
 def purchase_order_summary(po: Mapping[str, Any]) -> Text:
     text = Text.assemble(("purchase order ", "bold"), (str(po.get("po_id")), "bold"), "  ",
                          status_text(po.get("status")),
-                         f"  supplier {po.get('supplier_id')}  total {float(po.get('total', 0)):.2f}"
-                         f"  cycle {po.get('cycle')}")
+                         f"  supplier {po.get('supplier_id')}  to {po.get('deliver_to') or 'main'}"
+                         f"  total {float(po.get('total', 0)):.2f}  cycle {po.get('cycle')}")
     if po.get("expected_by"):
         text.append(f"  expected by {po['expected_by']}")
     if po.get("run_id"):
@@ -306,23 +307,29 @@ def run_summary(run: Mapping[str, Any]) -> Text:
     return text
 
 
+def decided_for(decision: Mapping[str, Any]) -> str:
+    """The SKU of a run's decision, ``SKU@location`` when it was decided for a location other than main."""
+    location = decision.get("location_id") or "main"
+    return f"{decision.get('sku')}@{location}" if location != "main" else str(decision.get("sku"))
+
+
 def decisions_table(decisions: Iterable[Mapping[str, Any]], title: str | None = None) -> Group:
     """Per SKU: the figures (forecast, σ, safety stock, reorder point, inventory position, quantity) in a
     table, then one line per SKU with its outcome, demand class and method, purchase order and why: the
     reasons are sentences, which a table column at 80 columns would wrap one word per line."""
     decisions = list(decisions)
     table = plain_table(title)
-    id_column(table, "sku", (d.get("sku") for d in decisions))
+    id_column(table, "sku", (decided_for(d) for d in decisions))
     for name in ("forecast/d", "σ/d", "safety", "reorder at", "position", "qty"):
         table.add_column(name, justify="right", no_wrap=True)
     reasons = []
     for d in decisions:
-        table.add_row(str(d.get("sku")), number(d.get("forecast_daily"), 2), number(d.get("sigma_daily"), 2),
+        table.add_row(decided_for(d), number(d.get("forecast_daily"), 2), number(d.get("sigma_daily"), 2),
                       number(d.get("safety_stock")), number(d.get("reorder_point")),
                       number(d.get("inventory_position")), str(d.get("quantity", 0)))
         outcome = str(d.get("outcome", ""))
         how = ", ".join(x for x in (d.get("demand_class"), d.get("method")) if x)
-        reasons.append(Text.assemble(("  " + str(d.get("sku")), "bold"), " ",
+        reasons.append(Text.assemble(("  " + decided_for(d), "bold"), " ",
                                      (outcome, OUTCOME_STYLES.get(outcome, "") or "bold"),
                                      f" ({how})" if how else "", f" → {d['po_id']}" if d.get("po_id") else "",
                                      ": ", d.get("reason") or ""))

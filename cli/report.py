@@ -29,14 +29,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .render import decided_for
+
 Z95 = 1.96
-COLUMNS = (("sku", "SKU"), ("outcome", "outcome"), ("demand_class", "demand class"), ("method", "method"),
+COLUMNS = (("sku", "SKU"), ("location_id", "location"), ("outcome", "outcome"), ("demand_class", "demand class"),
+           ("method", "method"),
            ("forecast_daily", "forecast / day"), ("sigma_daily", "σ / day"), ("safety_stock", "safety stock"),
            ("reorder_point", "reorder point"), ("inventory_position", "inventory position"),
            ("quantity", "quantity"), ("po_id", "purchase order"), ("reason", "why"))
-TEXT_COLUMNS = {"sku", "outcome", "demand_class", "method", "po_id", "reason"}
+TEXT_COLUMNS = {"sku", "location_id", "outcome", "demand_class", "method", "po_id", "reason"}
 # Ids and names that a browser must not break at a hyphen or a '+': one token, one line.
-TOKEN_COLUMNS = {"sku", "outcome", "demand_class", "method", "po_id"}
+TOKEN_COLUMNS = {"sku", "location_id", "outcome", "demand_class", "method", "po_id"}
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 1rem 0; }
@@ -190,10 +193,11 @@ def render_html(run: Mapping[str, Any], histories: Mapping[str, Sequence[Mapping
     cycle = date.fromisoformat(str(run["cycle"]))
     counts = run.get("counts") or {}
     title = f"Replenishment run {run.get('run_id')}"
-    rows = "\n".join("<tr>" + "".join(_cell(key, d.get(key)) for key, _ in COLUMNS) + "</tr>" for d in decisions)
+    rows = "\n".join("<tr>" + "".join(_cell(key, d.get(key, "main" if key == "location_id" else None))
+                                      for key, _ in COLUMNS) + "</tr>" for d in decisions)
     sections = []
     for d in decisions:
-        sku = str(d.get("sku"))
+        sku = decided_for(d)  # a SKU decided at several locations has a section (and a history) for each
         png = sku_figure(d, histories.get(sku) or [], cycle)
         image = (f'<img alt="demand and forecast of {html.escape(sku)}" '
                  f'src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png
@@ -264,5 +268,6 @@ def report_run(client: Any, run_id: str, out_dir: Path, days: int = 182) -> tupl
     run = client.get_replenishment_run(run_id)
     cycle = date.fromisoformat(run["cycle"])
     start, end = (cycle - timedelta(days=days)).isoformat(), (cycle - timedelta(days=1)).isoformat()
-    histories = {d["sku"]: client.demand_history(d["sku"], start, end)["history"] for d in run.get("decisions") or []}
+    histories = {decided_for(d): client.demand_history(d["sku"], start, end, d.get("location_id"))["history"]
+                 for d in run.get("decisions") or []}
     return write_report(run, histories, out_dir), len(histories)

@@ -97,9 +97,9 @@ def test_the_page_says_how_the_interval_is_drawn_and_shows_the_decisions():
     table = text[text.index("<h2>Decisions</h2>"):text.index("<h2>Per SKU</h2>")]
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows if "<td" in row]
-    assert cells[0] == ["TEA", "ordered", "smooth", "ets", "4.00", "1.50", "5.40", "21.40", "3", "40",
+    assert cells[0] == ["TEA", "main", "ordered", "smooth", "ets", "4.00", "1.50", "5.40", "21.40", "3", "40",
                         "po-2025-03-10-TEA", "position 3 ≤ reorder point 21.4"]
-    assert cells[2][:2] == ["PEN", "skipped"]
+    assert cells[2][:3] == ["PEN", "main", "skipped"]
     assert "no &lt;supplier&gt; &amp; no parameters" in text and "<supplier>" not in text
     assert "40 units on <span class=token>po-2025-03-10-TEA</span>" in text
 
