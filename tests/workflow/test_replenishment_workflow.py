@@ -548,3 +548,39 @@ def test_a_location_can_be_opted_out_and_a_sku_held_nowhere_is_bought_for_main(s
     assert f"{opted_out}@{warehouse}" not in decisions
     assert decisions[opted_out]["location_id"] == "main" and decisions[opted_out]["outcome"] == "ordered"
     assert decisions[new]["location_id"] == "main" and decisions[new]["outcome"] == "ordered"
+
+
+def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
+    """The Decide step's cost per SKU (docs/replenishment.md §5): one Query of its Stock partition and one of
+    its Demand partition serve every location it is decided for; each location adds only the lookup of
+    its own purchase order of the cycle."""
+    from orderflow.platform import dynamo
+
+    supplier, warehouse = shop.supplier(), location(shop, "wh")
+    sku = shop.product(supplier, on_hand=5, daily=None)
+    shop.inventory.adjust_stock(sku, StockAdjustmentIn(quantity=5, reason="count", location_id=warehouse))
+    today = datetime.now(UTC).date()
+    assert shop.replenishment.import_history([
+        {"sku": sku, "day": (today - timedelta(days=n)).isoformat(), "quantity": 6, "location_id": where}
+        for n in range(1, 61) for where in ("main", warehouse)])["imported"] == 120
+    settings, seen = get_settings(), []
+
+    def record(params: dict, model, **_) -> None:
+        text = json.dumps(params, default=str)
+        if sku in text:
+            seen.append((model.name, params.get("TableName")))
+
+    run_id = f"run-calls-{uuid.uuid4().hex[:8]}"
+    started = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")
+    dynamo.client().meta.events.register("provide-client-params.dynamodb.*", record, unique_id=run_id)
+    try:
+        decided = [shop.replenishment.decide_batch({"run_id": run_id, "cycle": started["cycle"], "batch": {
+            "segment": segment, "total_segments": started["total_segments"]}}) for segment in started["segments"]]
+    finally:
+        dynamo.client().meta.events.unregister("provide-client-params.dynamodb.*", unique_id=run_id)
+
+    assert sum(len(batch["po_ids"]) for batch in decided) >= 2
+    assert seen.count(("Query", settings.stock_table)) == 1
+    assert seen.count(("Query", settings.demand_table)) == 1
+    assert seen.count(("GetItem", settings.purchase_orders_table)) == 2  # this cycle's PO, per location
+    assert not [call for call in seen if call[0] == "Scan"]

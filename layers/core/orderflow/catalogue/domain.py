@@ -54,7 +54,7 @@ class Replenishment(SupplyTerms):
     service_level: float = 0.95
     review_period_days: int = 1
     forecast_methods: list[ForecastMethod] | None = None  # None: forecast()'s default candidate set
-    locations: dict[str, LocationReplenishment] = Field(default_factory=dict)
+    locations: dict[str, LocationReplenishment] | None = None  # what differs per location
 
 
 class ProductSupplier(SupplyTerms):
@@ -96,7 +96,7 @@ class Product(Model):
 
     def at_location(self, location_id: str) -> Product:
         """The product as replenished at ``location_id``: its parameters with what that location overrides."""
-        override = self.replenishment.locations.get(location_id) if self.replenishment else None
+        override = (self.replenishment.locations or {}).get(location_id) if self.replenishment else None
         if self.replenishment is None or override is None or not override.terms():
             return self
         return self.model_copy(update={"replenishment": self.replenishment.model_copy(update=override.terms())})

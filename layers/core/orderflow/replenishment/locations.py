@@ -21,7 +21,7 @@ def replenished_locations(product: Product | None, position: StockPosition, netw
     """The locations to decide the SKU for, in the order of ``network`` (location id → active, first choice
     first), and the ones named that cannot be (location → why). An inactive location is left out, like an
     inactive product: it neither sells nor is bought for."""
-    overrides = product.replenishment.locations if product is not None and product.replenishment else {}
+    overrides = (product.replenishment.locations or {}) if product is not None and product.replenishment else {}
     wanted = {level.location_id for level in position.locations if level.location_id} | set(overrides)
     wanted = {location for location in wanted if location not in overrides or overrides[location].replenish}
     if not wanted and (MAIN_LOCATION not in overrides or overrides[MAIN_LOCATION].replenish):
