@@ -1,8 +1,9 @@
-"""Demand-history files for ``orderflow history import``: long-format CSV ``sku,date,quantity``.
+"""Demand-history files for ``orderflow history import``: long-format CSV ``sku,date,quantity``, with an
+optional ``location_id`` column (where the demand shipped from; empty or absent: ``main``).
 
 The file is checked before anything is sent: the header, ISO dates (``YYYY-MM-DD``), whole
-non-negative quantities, and for each SKU dates that only go forward (a date out of order or repeated
-is a problem). Problems name the file's line and the field. A SKU with a problem on any of its lines is
+non-negative quantities, and for each SKU (and location) dates that only go forward (a date out of order
+or repeated is a problem). Problems name the file's line and the field. A SKU with a problem on any of its lines is
 left out whole (a history with a hole or a doubtful day would bias its forecast) and the other SKUs are
 imported; a file that cannot be read, or has no usable header, imports nothing. Whether a SKU exists is
 the server's business: it imports the other rows and reports the unknown ones.
@@ -18,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 COLUMNS = ("sku", "date", "quantity")
+LOCATION = "location_id"  # optional column
 BATCH_ROWS = 500  # the most rows POST /demand/history takes at once
 MAX_QUANTITY = 100_000_000
 
@@ -28,9 +30,11 @@ class HistoryRow:
     sku: str
     day: str
     quantity: int
+    location_id: str = ""  # empty: main
 
     def body(self) -> dict:
-        return {"sku": self.sku, "day": self.day, "quantity": self.quantity}
+        return {"sku": self.sku, "day": self.day, "quantity": self.quantity,
+                **({"location_id": self.location_id} if self.location_id else {})}
 
 
 @dataclass(frozen=True)
@@ -78,34 +82,36 @@ def read_history(path: Path) -> HistoryFile:
 
 def _rows(path: Path, reader: Iterator[list[str]]) -> HistoryFile:
     header = [name.strip().lower() for name in next(reader, [])]
-    if sorted(header) != sorted(COLUMNS):
-        raise HistoryFileError(path, [Problem(1, "header", f"expected the columns {','.join(COLUMNS)}, "
+    if sorted(header) not in (sorted(COLUMNS), sorted((*COLUMNS, LOCATION))):
+        raise HistoryFileError(path, [Problem(1, "header", f"expected the columns {','.join(COLUMNS)}[,{LOCATION}], "
                                                            f"found {','.join(header) or 'nothing'}")])
-    index = {name: header.index(name) for name in COLUMNS}
+    index = {name: header.index(name) for name in header}
     rows: list[HistoryRow] = []
     problems: list[Problem] = []
     lines = 0
-    last_day: dict[str, tuple[str, int]] = {}
+    last_day: dict[tuple[str, str], tuple[str, int]] = {}
     for fields in reader:
         line = reader.line_num  # type: ignore[attr-defined]
         if not any(f.strip() for f in fields):
             continue
         lines += 1
-        if len(fields) != len(COLUMNS):
-            problems.append(Problem(line, "row", f"has {len(fields)} fields, expected {len(COLUMNS)}"))
+        if len(fields) != len(header):
+            problems.append(Problem(line, "row", f"has {len(fields)} fields, expected {len(header)}"))
             continue
         sku, day, quantity = (fields[index[name]].strip() for name in COLUMNS)
+        location = fields[index[LOCATION]].strip() if LOCATION in index else ""
         found = _check(line, sku, day, quantity)
-        if not found and sku in last_day and day <= last_day[sku][0]:
-            earlier, at = last_day[sku]
+        if not found and (sku, location) in last_day and day <= last_day[sku, location][0]:
+            earlier, at = last_day[sku, location]
             what = "repeats" if day == earlier else "comes before"
-            found = [Problem(line, "date", f"{day} {what} {earlier} of line {at} for SKU {sku}: "
+            where = f" at {location}" if location else ""
+            found = [Problem(line, "date", f"{day} {what} {earlier} of line {at} for SKU {sku}{where}: "
                                            "each SKU's dates must go forward", sku)]
         if found:
             problems += found
             continue
-        last_day[sku] = (day, line)
-        rows.append(HistoryRow(line, sku, day, int(quantity)))
+        last_day[sku, location] = (day, line)
+        rows.append(HistoryRow(line, sku, day, int(quantity), location))
     if not lines:
         raise HistoryFileError(path, [Problem(2, "row", "the file has a header but no rows")])
     left_out = {p.sku for p in problems if p.sku}

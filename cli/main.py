@@ -458,7 +458,8 @@ def show_supplier(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument
 @api_command
 def import_history(ctx: typer.Context,
                    file: Annotated[Path, typer.Argument(help="CSV with the columns sku,date,quantity "
-                                                             "(date YYYY-MM-DD).")]) -> None:
+                                                             "(date YYYY-MM-DD), and optionally location_id "
+                                                             "(default main).")]) -> None:
     """Load daily demand history. The file is checked first: a SKU with a problem on any of its lines is
     left out whole and named with the line and field; the other SKUs are imported, and rows of unknown
     SKUs are skipped and listed by the server. An imported day replaces what was recorded for it (it

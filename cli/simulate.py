@@ -58,13 +58,15 @@ class ProductsFileError(ValueError):
 
 
 def daily_histories(rows: Sequence[HistoryRow]) -> tuple[dict[str, list[float]], date | None]:
-    """Per SKU, daily demand from its first row to the file's last day (missing days are 0)."""
+    """Per SKU, daily demand from its first row to the file's last day (missing days are 0), summed over the
+    locations of a file with a location_id column (a simulation replays a SKU's total demand)."""
     if not rows:
         return {}, None
     end = max(date.fromisoformat(row.day) for row in rows)
     recorded: dict[str, dict[date, int]] = {}
     for row in rows:
-        recorded.setdefault(row.sku, {})[date.fromisoformat(row.day)] = row.quantity
+        days = recorded.setdefault(row.sku, {})
+        days[date.fromisoformat(row.day)] = days.get(date.fromisoformat(row.day), 0) + row.quantity
     series = {}
     for sku, days in recorded.items():
         first = min(days)

@@ -157,3 +157,23 @@ def test_one_write_records_a_sku_shipped_from_several_locations(stack):
 
     assert demand.history(sku) == {days_ago(2): 4, day: 6}
     assert demand.history_by_location(sku) == {"main": {days_ago(2): 4, day: 2}, "wh-a": {day: 4}}
+
+
+def test_an_imported_row_replaces_its_locations_part_of_the_day_and_keeps_the_others(api, service):
+    """Per-warehouse files imported one after another: each replaces its own location's days; the totals
+    are the sums; a row naming a location that does not exist is skipped and named."""
+    warehouse = f"wh-{uuid.uuid4().hex[:8]}"
+    address = {"name": "Depot", "line1": "2 Dock Road", "city": "Hull", "postal_code": "HU1 1AA", "country": "GB"}
+    assert api.http.put(f"/locations/{warehouse}", json={"name": "Depot", "address": address}).is_success
+    sku = api.product()
+    assert service.import_history([{"sku": sku, "day": days_ago(2), "quantity": 5},
+                                   {"sku": sku, "day": days_ago(1), "quantity": 7}])["imported"] == 2
+    result = service.import_history([{"sku": sku, "day": days_ago(1), "quantity": 3, "location_id": warehouse},
+                                     {"sku": sku, "day": days_ago(1), "quantity": 9, "location_id": "nowhere-1"}])
+    assert result == {"imported": 1, "skipped": [{"row": 2, "sku": sku, "problem": "unknown location nowhere-1"}]}
+    service.import_history([{"sku": sku, "day": days_ago(1), "quantity": 6}])  # main's part corrected
+
+    assert service.history(sku) == [{"day": days_ago(2), "quantity": 5}, {"day": days_ago(1), "quantity": 9}]
+    assert service.history(sku, location_id="main") == [{"day": days_ago(2), "quantity": 5},
+                                                        {"day": days_ago(1), "quantity": 6}]
+    assert service.history(sku, location_id=warehouse) == [{"day": days_ago(1), "quantity": 3}]

@@ -38,8 +38,9 @@ def test_rows_keep_their_file_line_and_columns_may_come_in_any_order(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("sku,day,qty\nA,2024-01-01,1\n", "line 1, header: expected the columns sku,date,quantity, found sku,day,qty"),
-    ("", "line 1, header: expected the columns sku,date,quantity, found nothing"),
+    ("sku,day,qty\nA,2024-01-01,1\n",
+     "line 1, header: expected the columns sku,date,quantity[,location_id], found sku,day,qty"),
+    ("", "line 1, header: expected the columns sku,date,quantity[,location_id], found nothing"),
     ("sku,date,quantity\n", "line 2, row: the file has a header but no rows"),
     ("sku,date,quantity\nA,01/02/2024,1\n", "line 2, date: '01/02/2024' is not a date written YYYY-MM-DD"),
     ("sku,date,quantity\nA,2024-02-30,1\n", "line 2, date: '2024-02-30' is not a date written YYYY-MM-DD"),
@@ -153,3 +154,16 @@ def test_import_exits_1_when_the_server_imported_nothing(tmp_path, fake_api):
     assert result.exit_code == 1
     assert "imported 0 rows, skipped 2" in result.stdout
     assert fake_api.imported == {}
+
+
+def test_a_location_column_is_optional_and_dates_go_forward_per_sku_and_location(tmp_path):
+    path = write(tmp_path, "location_id,sku,date,quantity\n,A,2024-01-01,1\nwh-2,A,2024-01-01,4\n"
+                           "wh-2,A,2024-01-02,5\nwh-2,B,2024-01-02,1\nwh-2,B,2024-01-01,1\n")
+    found = read_history(path)
+    assert [row.body() for row in found.rows] == [
+        {"sku": "A", "day": "2024-01-01", "quantity": 1},
+        {"sku": "A", "day": "2024-01-01", "quantity": 4, "location_id": "wh-2"},
+        {"sku": "A", "day": "2024-01-02", "quantity": 5, "location_id": "wh-2"}]
+    assert [str(p) for p in found.problems] == [
+        "line 6, date: 2024-01-01 comes before 2024-01-02 of line 5 for SKU B at wh-2: each SKU's dates must go "
+        "forward"]

@@ -209,10 +209,10 @@ class ReplenishmentService:
 
     # ------------------------------------------------------------------ demand history
     def import_history(self, rows: Sequence[Any]) -> dict[str, Any]:
-        """Set the demand of each (sku, day, location) row (importing twice changes nothing; a day imported
-        replaces what was recorded that day, at every location). A row with an unknown SKU or location, a
-        bad or future date, a negative or fractional quantity, or the same SKU, day and location as an
-        earlier row is skipped and named (rows count from 1); the others are imported."""
+        """Set the demand of each (sku, day, location) row (importing twice changes nothing; a row replaces
+        what was recorded that day at its location, the other locations' days stay). A row with an unknown
+        SKU or location, a bad or future date, a negative or fractional quantity, or the same SKU, day and
+        location as an earlier row is skipped and named (rows count from 1); the others are imported."""
         today = _utc_today()
         valid: list[tuple[int, HistoryRow]] = []
         skipped_rows: list[dict[str, Any]] = []

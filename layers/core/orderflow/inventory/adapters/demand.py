@@ -4,8 +4,8 @@ over the locations it shipped from.
 One item per (SKU, day): ``quantity`` is the day's total, and one ``at#<location>`` attribute per location
 holds that location's part. Recording is one atomic ADD of both on the same item (a shipment's transaction
 holds one demand item per SKU, as before locations), and one Query of the SKU's partition reads every
-location's history at once. Days recorded before locations existed, and imported days, carry only the
-total: they count at the main location, which reads as the total less the other locations' parts.
+location's history at once. Days recorded before locations existed carry only the total: they count at
+the main location, which reads as the total less the other locations' parts.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from orderflow.platform.dynamo import Write
 from orderflow.shared.types import MAIN_LOCATION
 
 AT = "at#"  # + location id: that location's part of the day's quantity
+_BATCH_GET = 100
 
 
 class DemandRepository:
@@ -49,12 +50,8 @@ class DemandRepository:
         location's part is the total less the others' (days recorded before locations count there)."""
         split: dict[str, dict[str, int]] = {}
         for item in self._days(sku, start, end):
-            day, others = item["day"], 0
-            for name, value in item.items():
-                if name.startswith(AT) and name != f"{AT}{MAIN_LOCATION}":
-                    split.setdefault(name[len(AT):], {})[day] = int(value)
-                    others += int(value)
-            split.setdefault(MAIN_LOCATION, {})[day] = int(item["quantity"]) - others
+            for location, quantity in _parts(item).items():
+                split.setdefault(location, {})[item["day"]] = quantity
         return split
 
     def _days(self, sku: str, start: str | None, end: str | None) -> list[dict[str, Any]]:
@@ -77,12 +74,28 @@ class DemandRepository:
             page["ExclusiveStartKey"] = last
 
     def set_days(self, rows: list[tuple[str, str, int, str]]) -> None:
-        """Set the quantity of each (sku, day, quantity, location): importing the same rows again changes
-        nothing. The rows of one (sku, day) are one item, which replaces the day whole (every location's
-        part): the file from the shop's previous system already counts that day's orders."""
-        days: dict[tuple[str, str], dict[str, Any]] = {}
+        """Set each (sku, day, quantity, location): the row replaces that location's part of the day (the
+        file from the shop's previous system already counts those orders), the other locations' parts stay,
+        and the day's total is their sum. Importing the same rows again changes nothing. One BatchGetItem per
+        100 days reads the parts there are, then the days are put whole."""
+        imported: dict[tuple[str, str], dict[str, int]] = {}
         for sku, day, quantity, location in rows:
-            item = days.setdefault((sku, day), {"sku": sku, "day": day, "quantity": 0})
-            item["quantity"] += quantity
-            item[f"{AT}{location}"] = quantity
-        dynamo.batch_put(self.table, list(days.values()))
+            imported.setdefault((sku, day), {})[location] = quantity
+        keys = [{"sku": sku, "day": day} for sku, day in imported]
+        stored: dict[tuple[str, str], dict[str, int]] = {}
+        for start in range(0, len(keys), _BATCH_GET):
+            for item in dynamo.batch_get({self.table: keys[start:start + _BATCH_GET]})[self.table]:
+                stored[item["sku"], item["day"]] = _parts(item)
+        days = []
+        for (sku, day), parts in imported.items():
+            merged = {**stored.get((sku, day), {}), **parts}
+            days.append({"sku": sku, "day": day, "quantity": sum(merged.values()),
+                         **{f"{AT}{location}": quantity for location, quantity in merged.items()}})
+        dynamo.batch_put(self.table, days)
+
+
+def _parts(item: dict[str, Any]) -> dict[str, int]:
+    """A day's quantity per location; the main location's is the total less the others'."""
+    parts = {name[len(AT):]: int(value) for name, value in item.items()
+             if name.startswith(AT) and name != f"{AT}{MAIN_LOCATION}"}
+    return {MAIN_LOCATION: int(item["quantity"]) - sum(parts.values()), **parts}
