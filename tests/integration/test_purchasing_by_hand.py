@@ -323,3 +323,19 @@ def test_a_po_without_deliver_to_goes_to_main(api, stack):
     po = create(api, {"supplier_id": acme["supplier_id"], "lines": [{"sku": sku, "quantity": 7}]}).json()
     assert po["deliver_to"] == "main" and on_order_at(api, sku) == {"main": 7}
     assert messages(stack, acme["queue_url"])[0]["deliver_to"] == "main"
+
+
+def test_goods_bought_for_a_new_location_watch_its_low_stock_threshold(api, stack):
+    """The product's low-stock threshold is set on a location the first time stock is ordered there, so a
+    StockLow can fire there once the goods arrive and sell (docs/fulfilment.md, "Stock per location")."""
+    acme = supplier(api)
+    sku = unique("SKU-")
+    assert api.http.put(f"/products/{sku}", json={"name": sku, "unit_price": 5, "low_stock_threshold": 4,
+                                                  "supplier_id": acme["supplier_id"],
+                                                  "replenishment": REPLENISHMENT}).is_success
+    north = location(api)
+    create(api, {"supplier_id": acme["supplier_id"], "deliver_to": north, "lines": [{"sku": sku, "quantity": 9}]})
+
+    item = stack.boto3_client("dynamodb").get_item(TableName=Settings().stock_table,
+                                                    Key={"sku": {"S": sku}, "record": {"S": f"LEVEL#{north}"}})["Item"]
+    assert (item["threshold"]["N"], item["on_order"]["N"]) == ("4", "9")

@@ -97,10 +97,10 @@ class PurchasingService:
     # ------------------------------------------------------------------ purchase orders
     def draft(self, *, cycle: str, run_id: str | None, supplier: Supplier, sku: str, quantity: int,
               unit_cost: Decimal, lead_time_days: float, po_id: str | None = None,
-              deliver_to: str = MAIN_LOCATION) -> tuple[PurchaseOrder, bool]:
+              deliver_to: str = MAIN_LOCATION, threshold: int | None = None) -> tuple[PurchaseOrder, bool]:
         """One transaction: the purchase order (DRAFT; only if this cycle has none for the SKU), the SKU's
-        ``on_order`` at ``deliver_to``, and the supplier's capacity for the cycle. ``(po, False)`` when it
-        existed already."""
+        ``on_order`` at ``deliver_to`` (with the product's low-stock ``threshold`` where that location has
+        none), and the supplier's capacity for the cycle. ``(po, False)`` when it existed already."""
         if quantity <= 0:
             raise Unprocessable(f"cannot order {quantity} of {sku}", {"sku": sku, "quantity": quantity})
         if not supplier.active:
@@ -116,7 +116,7 @@ class PurchasingService:
             timeline=[PurchaseOrderEvent(status=P.DRAFT, at=now, by="replenishment",
                                          reason=f"run {run_id}" if run_id else None)],
         )
-        writes = [self.purchase_orders.create(po), self.stock.order(sku, quantity, deliver_to)]
+        writes = [self.purchase_orders.create(po), self.stock.order(sku, quantity, deliver_to, threshold)]
         capacity = supplier.capacity_per_cycle
         if capacity is not None:
             writes.append(self.suppliers.capacity_write(supplier.supplier_id, cycle, capacity, quantity))
@@ -184,9 +184,11 @@ class PurchasingService:
             created_at=now, updated_at=now,
             timeline=[PurchaseOrderEvent(status=P.DRAFT, at=now, by=by, reason="made by hand")],
         )
+        thresholds = self._thresholds([line.sku for line in priced], deliver_to)
         try:
             self.store.commit([self.purchase_orders.create(po),
-                               *(self.stock.order(line.sku, line.quantity, deliver_to) for line in priced)])
+                               *(self.stock.order(line.sku, line.quantity, deliver_to, thresholds.get(line.sku))
+                                 for line in priced)])
         except ConditionFailed as failure:
             if not failure.failed(0):
                 raise
@@ -224,7 +226,9 @@ class PurchasingService:
             write, after = self.purchase_orders.transition(po, po.status, by=by, lines=new_lines, fields=fields,
                                                            reason="changed: " + "; ".join(said))
             moves = on_order_moves(before, po.deliver_to, after_q, deliver_to or po.deliver_to)
-            self.store.commit([write, *(self.stock.order(sku, q, where) for (sku, where), q in moves)])
+            thresholds = self._thresholds(sorted(after_q), deliver_to or po.deliver_to) if deliver_to else {}
+            self.store.commit([write, *(self.stock.order(sku, q, where, thresholds.get(sku) if q > 0 else None)
+                                        for (sku, where), q in moves)])
             return after
 
         return self._race(po_id, attempt, missing=NotFound)
@@ -313,6 +317,13 @@ class PurchasingService:
         if not getattr(location, "active", True):
             raise Unprocessable(f"location {location_id} is not active", {"deliver_to": location_id,
                                                                          "problem": "inactive_location"})
+
+    def _thresholds(self, skus: list[str], location: str) -> dict[str, int]:
+        """The products' low-stock thresholds, for a location other than main (main's is set with the product)."""
+        if location == MAIN_LOCATION or self.products is None:
+            return {}
+        products = self.products.get_many(skus)
+        return {sku: p.low_stock_threshold for sku, p in products.items() if p.low_stock_threshold is not None}
 
     def _orderable_supplier(self, supplier_id: str) -> Supplier:
         supplier = self.suppliers.get(supplier_id)

@@ -485,7 +485,7 @@ class _BatchContext:
                 po, created = self.service.purchasing.draft(
                     cycle=self.cycle, run_id=self.run_id, supplier=supplier, sku=product.sku,
                     quantity=decision.quantity, unit_cost=params.unit_cost, lead_time_days=params.lead_time_days,
-                    po_id=po_id, deliver_to=location)
+                    po_id=po_id, deliver_to=location, threshold=product.low_stock_threshold)
             except CapacityExceeded as exc:
                 self.remaining[supplier.supplier_id] = exc.remaining
                 try:

@@ -80,10 +80,11 @@ class StockRepository:
         """Returned goods that can be sold again go back on the shelf: ``on_hand`` and ``available`` grow."""
         return self._counters(sku, location, {"on_hand": quantity, "available": quantity})
 
-    def order(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
+    def order(self, sku: str, quantity: int, location: str = MAIN_LOCATION, threshold: int | None = None) -> Write:
         """Units bought and not yet received: a purchase order adds them to ``on_order``; a rejection or a
-        smaller confirmation takes them off (negative ``quantity``)."""
-        return self._counters(sku, location, {"on_order": quantity})
+        smaller confirmation takes them off (negative ``quantity``). ``threshold`` (the product's) is set on
+        a location that has none yet, so the goods' arrival there starts its low-stock crossings."""
+        return _with_threshold(self._counters(sku, location, {"on_order": quantity}), threshold)
 
     def receive(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
         """Goods of a purchase order arrived: on the shelf (``on_hand``, ``available``), no longer on order."""
@@ -97,10 +98,8 @@ class StockRepository:
         deltas = {"on_hand": quantity, "available": quantity}
         write = (self._counters(sku, location, deltas) if quantity >= 0 else
                  self._counters(sku, location, deltas, condition="available >= :take", values={":take": -quantity}))
-        if threshold is not None:
-            write.update += " SET threshold = if_not_exists(threshold, :t)"
-            write.values[":t"] = threshold
-        return _level(sku, dynamo.apply(write, return_new=True) or {"record": f"{LEVEL}{location}"})
+        return _level(sku, dynamo.apply(_with_threshold(write, threshold), return_new=True)
+                      or {"record": f"{LEVEL}{location}"})
 
     def set_threshold(self, sku: str, threshold: int | None, location: str = MAIN_LOCATION) -> Write:
         """The low-stock threshold, kept beside ``available`` so a crossing is visible in each change."""
@@ -129,6 +128,14 @@ class StockRepository:
             yield from items
             if not start:
                 return
+
+
+def _with_threshold(write: Write, threshold: int | None) -> Write:
+    """``write`` also sets the low-stock threshold where the level has none yet."""
+    if threshold is not None:
+        write.update = f"{write.update} SET threshold = if_not_exists(threshold, :t)"
+        write.values[":t"] = threshold
+    return write
 
 
 def _level(sku: str, item: dict[str, Any]) -> StockLevel:
