@@ -13,7 +13,7 @@ from orderflow.catalogue.requests import ProductIn
 from orderflow.inventory import StockLevel, StockPosition
 from orderflow.purchasing.domain import purchase_order_id
 from orderflow.purchasing.rules import on_order_moves
-from orderflow.replenishment.locations import replenished_locations
+from orderflow.replenishment.locations import overrides_of, replenished_locations
 from orderflow.replenishment.runs import Decision, decision_key
 
 NETWORK = {"main": True, "wh-north": True, "store-1": True, "closed": False}  # first choice first
@@ -45,12 +45,15 @@ def held_at(*locations: str) -> StockPosition:
     (("wh-north", "main", "store-1"), None, ["main", "wh-north", "store-1"], []),  # the network's order
 ])
 def test_which_locations_a_sku_is_decided_for(held, locations, decided, unknown) -> None:
-    chosen, skipped = replenished_locations(product(locations), held_at(*held), NETWORK)
+    stored = product(locations).model_dump(mode="python", exclude_none=True)  # as the batch scans it
+    chosen, skipped = replenished_locations(overrides_of(stored), held_at(*held), NETWORK)
     assert chosen == decided and sorted(skipped) == unknown
 
 
-def test_a_malformed_product_is_decided_at_main_where_its_problem_is_reported() -> None:
-    assert replenished_locations(None, held_at(), NETWORK) == (["main"], {})
+@pytest.mark.parametrize("replenishment", [None, "garbage", {"locations": "garbage"}, {"locations": None}])
+def test_a_malformed_product_is_decided_at_main_where_its_problem_is_reported(replenishment) -> None:
+    raw = {"sku": "MUG", "replenishment": replenishment}
+    assert replenished_locations(overrides_of(raw), held_at(), NETWORK) == (["main"], {})
 
 
 def test_a_location_overrides_only_what_it_names() -> None:

@@ -10,21 +10,34 @@ nowhere is bought for the main location, as before locations (docs/replenishment
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from orderflow.catalogue import Product
 from orderflow.inventory import StockPosition
 from orderflow.shared.types import MAIN_LOCATION
 
 
-def replenished_locations(product: Product | None, position: StockPosition, network: Mapping[str, bool]
+def overrides_of(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A stored product's ``replenishment.locations`` as stored (location → its overrides), without
+    validating the whole product (the batch validates it once, when it decides the SKU)."""
+    replenishment = raw.get("replenishment")
+    locations = replenishment.get("locations") if isinstance(replenishment, Mapping) else None
+    return locations if isinstance(locations, Mapping) else {}
+
+
+def replenished_locations(overrides: Mapping[str, Any], position: StockPosition, network: Mapping[str, bool]
                           ) -> tuple[list[str], dict[str, str]]:
     """The locations to decide the SKU for, in the order of ``network`` (location id → active, first choice
-    first), and the ones named that cannot be (location → why). An inactive location is left out, like an
-    inactive product: it neither sells nor is bought for."""
-    overrides = (product.replenishment.locations or {}) if product is not None and product.replenishment else {}
+    first), and the ones named that cannot be (location → why). ``overrides`` is the product's
+    ``replenishment.locations``. An inactive location is left out, like an inactive product: it neither
+    sells nor is bought for."""
+
+    def opted_out(location: str) -> bool:
+        entry = overrides.get(location)
+        return isinstance(entry, Mapping) and entry.get("replenish", True) is False
+
     wanted = {level.location_id for level in position.locations if level.location_id} | set(overrides)
-    wanted = {location for location in wanted if location not in overrides or overrides[location].replenish}
-    if not wanted and (MAIN_LOCATION not in overrides or overrides[MAIN_LOCATION].replenish):
+    wanted = {location for location in wanted if not opted_out(location)}
+    if not wanted and not opted_out(MAIN_LOCATION):
         wanted = {MAIN_LOCATION}
     unknown = {location: f"unknown location {location}: create it with PUT /locations/{location}, or take it out "
                          "of the product's replenishment.locations"

@@ -47,7 +47,7 @@ from orderflow.replenishment.decisions import (
     tally,
     timestamp,
 )
-from orderflow.replenishment.locations import replenished_locations
+from orderflow.replenishment.locations import overrides_of, replenished_locations
 from orderflow.replenishment.ports import Catalogue, DemandHistory, Locations, Runs, StockLevels, Workflow
 from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus, SupplierOrder, decision_key
 from orderflow.replenishment.steps import Batch, BatchesFailed, BatchItem, BatchResult, Decided, HistoryRow
@@ -152,7 +152,7 @@ class ReplenishmentService:
         for start in range(0, len(skus), _BATCH_READ):
             positions.update(self.stock.get_many(skus[start:start + _BATCH_READ]))
         network = self.network()
-        where = {p["sku"]: replenished_locations(_product_or_none(p), positions.get(p["sku"]) or StockPosition(
+        where = {p["sku"]: replenished_locations(overrides_of(p), positions.get(p["sku"]) or StockPosition(
             sku=p["sku"]), network) for p in raw}
         keys = [decision_key(sku, location) for sku, (locations, _) in where.items() for location in locations]
         window = _BatchContext(self, work.run_id, work.cycle, self.runs.last_reviews(keys))
@@ -505,10 +505,3 @@ class _BatchContext:
         raise TransientError(f"supplier {supplier.supplier_id}'s capacity kept changing while drafting "
                              f"{product.sku}; try the batch again")
 
-
-def _product_or_none(raw: dict[str, Any]) -> Product | None:
-    """The product of a raw catalogue item, or None when it is malformed (deciding it reports why)."""
-    try:
-        return Product.model_validate(raw)
-    except ValidationError:
-        return None
