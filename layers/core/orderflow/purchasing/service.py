@@ -225,8 +225,9 @@ class PurchasingService:
                     said.append(f"{name} {value}")
             write, after = self.purchase_orders.transition(po, po.status, by=by, lines=new_lines, fields=fields,
                                                            reason="changed: " + "; ".join(said))
-            moves = on_order_moves(before, po.deliver_to, after_q, deliver_to or po.deliver_to)
-            thresholds = self._thresholds(sorted(after_q), deliver_to or po.deliver_to) if deliver_to else {}
+            target = deliver_to or po.deliver_to
+            moves = on_order_moves(before, po.deliver_to, after_q, target)
+            thresholds = self._thresholds([sku for (sku, where), q in moves if q > 0], target)
             self.store.commit([write, *(self.stock.order(sku, q, where, thresholds.get(sku) if q > 0 else None)
                                         for (sku, where), q in moves)])
             return after
@@ -320,7 +321,7 @@ class PurchasingService:
 
     def _thresholds(self, skus: list[str], location: str) -> dict[str, int]:
         """The products' low-stock thresholds, for a location other than main (main's is set with the product)."""
-        if location == MAIN_LOCATION or self.products is None:
+        if location == MAIN_LOCATION or self.products is None or not skus:
             return {}
         products = self.products.get_many(skus)
         return {sku: p.low_stock_threshold for sku, p in products.items() if p.low_stock_threshold is not None}
