@@ -1,4 +1,5 @@
-"""HTTP API: orders, cancel, warehouse ship/deliver, returns (RMA), stock, locations, products and customers.
+"""HTTP API: orders, cancel, shipments (the warehouse's pick list, pick, pack, ship, deliver), returns (RMA),
+stock, locations, products and customers.
 
 Thin: Powertools validates requests against the pydantic models (and serves the OpenAPI at
 /swagger); the areas' services do the work; errors leave as ``{"error": {code, message, details}}``.
@@ -19,7 +20,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from orderflow import wiring
 from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
-from orderflow.fulfilment import LocationIn
+from orderflow.fulfilment import LocationIn, ShipmentStatus
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders.requests import CancelIn, ShipIn, SubmitOrderIn
 from orderflow.platform.http_api import IssuedId, PathId, caller_of, install_error_handlers, refuse_unreadable
@@ -84,6 +85,45 @@ def get_location(location_id: PathId) -> dict:
 @app.get("/locations")
 def list_locations() -> dict:
     return {"locations": [loc.model_dump(mode="json", exclude_none=True) for loc in fulfilment.list_locations()]}
+
+
+# ------------------------------------------------------------------ shipments (warehouse, 3PL)
+@app.get("/locations/<location_id>/shipments")
+def location_shipments(location_id: PathId, status: ShipmentStatus = ShipmentStatus.RELEASED,
+                       limit: Annotated[int, Query(ge=1, le=100)] = 25,
+                       cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
+    """The pick list: the location's shipments in ``status`` (RELEASED by default), oldest first, with addresses."""
+    shipments, next_cursor = fulfilment.pick_list(location_id, status, limit, cursor)
+    return {"shipments": [s.public() for s in shipments], "next_cursor": next_cursor}
+
+
+@app.get("/shipments/<shipment_id>")
+def get_shipment(shipment_id: IssuedId) -> dict:
+    shipment = fulfilment.get_shipment(shipment_id)
+    caller().require_owner(shipment.customer_id, f"shipment {shipment_id}")
+    return shipment.public()
+
+
+@app.post("/shipments/<shipment_id>/pick")
+def pick_shipment(shipment_id: IssuedId) -> dict:
+    return fulfilment.pick(shipment_id).public()
+
+
+@app.post("/shipments/<shipment_id>/pack")
+def pack_shipment(shipment_id: IssuedId) -> dict:
+    return fulfilment.pack(shipment_id).public()
+
+
+@app.post("/shipments/<shipment_id>/ship")
+def ship_shipment(shipment_id: IssuedId, request: Annotated[ShipIn | None, Body()] = None) -> dict:
+    _, shipment = service.ship_shipment(shipment_id, request or ShipIn())
+    return shipment.public()
+
+
+@app.post("/shipments/<shipment_id>/deliver")
+def deliver_shipment(shipment_id: IssuedId) -> dict:
+    _, shipment = service.deliver_shipment(shipment_id)
+    return shipment.public()
 
 
 # ------------------------------------------------------------------ catalogue and stock
@@ -177,7 +217,8 @@ def get_order(order_id: IssuedId) -> dict:
     logger.set_correlation_id(order_id)
     order = service.get_order(order_id)
     caller().require_owner(order.customer_id, f"order {order_id}")
-    return {**order.public(), "returns": [r.summary() for r in returns.for_order(order)]}
+    return {**order.public(), "shipments": [s.public() for s in service.shipments_of(order)],
+            "returns": [r.summary() for r in returns.for_order(order)]}
 
 
 @app.post("/orders/<order_id>/cancel")

@@ -222,7 +222,7 @@ def test_validate_does_not_trust_what_submit_checked(service):
     assert stored.status == S.REJECTED and "no longer sold" in stored.timeline[-1].reason
 
 
-# ------------------------------------------------------------------ deliver in one conditional update
+# ------------------------------------------------------------------ deliver: a read and one transaction
 def shipped(service: OrderService) -> Any:
     customer, skus = shop(service)
     order = submit(service, customer, skus)
@@ -231,12 +231,13 @@ def shipped(service: OrderService) -> Any:
     return service.ship(order.order_id, ShipIn(carrier="DHL", tracking="T1"))
 
 
-def test_deliver_is_one_update_that_returns_the_stored_order(service, calls):
+def test_deliver_reads_the_order_and_moves_it_with_its_shipment_in_one_transaction(service, calls):
     order = shipped(service)
     with calls:
         delivered = service.deliver(order.order_id)
-    assert calls.operations == ["UpdateItem"]
+    assert calls.operations == ["GetItem", "TransactWriteItems"]
     stored = service.get_order(order.order_id)
+    assert [s.status for s in service.shipments_of(stored)] == ["DELIVERED"]
     assert delivered == stored
     assert stored.status == S.DELIVERED and stored.version == order.version + 1
     assert [e.status for e in stored.timeline][-2:] == [S.SHIPPED, S.DELIVERED]
@@ -251,7 +252,7 @@ def test_delivering_again_returns_the_order_unchanged(service, calls):
     delivered = service.deliver(shipped(service).order_id)
     with calls:
         assert service.deliver(delivered.order_id) == delivered
-    assert calls.operations == ["UpdateItem", "GetItem"]  # the condition failed; the read answers
+    assert calls.operations == ["GetItem"]  # the read answers: nothing left to deliver
     assert service.get_order(delivered.order_id) == delivered
 
 
@@ -263,7 +264,8 @@ def test_delivering_an_order_that_has_not_shipped_is_a_conflict_and_changes_noth
         reserved = step(reserved.order_id, reserved)
     with pytest.raises(Conflict) as refused:
         service.deliver(order.order_id)
-    assert refused.value.details == {"status": "RESERVED"}
+    assert refused.value.details["status"] == "RESERVED"
+    assert [s["state"] for s in refused.value.details["shipments"]] == ["open"]
     assert service.get_order(order.order_id) == reserved
 
     with pytest.raises(NotFound):
@@ -271,12 +273,19 @@ def test_delivering_an_order_that_has_not_shipped_is_a_conflict_and_changes_noth
     assert service.orders.get("ord-no-such-order") is None  # the conditional update created nothing
 
 
-def test_a_shipped_order_without_its_shipment_record_is_still_delivered(service):
-    """The one-update path stamps ``shipment.delivered_at``, so it needs the shipment map; an order
-    shipped without one (written before ship recorded it) is delivered by the read-and-write path."""
+def test_an_order_shipped_before_shipments_existed_is_still_delivered(service, calls):
+    """An order shipped before orders had shipments is delivered by one conditional update; one shipped
+    before ship recorded its ``shipment`` map too, by the read-and-write path."""
     order = shipped(service)
     dynamo.client().update_item(TableName=service.orders.table, Key={"order_id": {"S": order.order_id}},
-                                UpdateExpression="REMOVE shipment")
+                                UpdateExpression="REMOVE shipments")
+    with calls:
+        assert service.deliver(order.order_id).shipment.delivered_at
+    assert calls.operations == ["GetItem", "UpdateItem"]
+
+    order = shipped(service)
+    dynamo.client().update_item(TableName=service.orders.table, Key={"order_id": {"S": order.order_id}},
+                                UpdateExpression="REMOVE shipment, shipments")
     delivered = service.deliver(order.order_id)
     assert delivered.status == S.DELIVERED and delivered.shipment.delivered_at
     assert service.get_order(order.order_id) == delivered

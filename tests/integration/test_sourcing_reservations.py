@@ -13,7 +13,7 @@ from orderflow.fulfilment import LocationIn
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders import OrderStatus
 from orderflow.orders.requests import OrderLineIn, ShipIn, SubmitOrderIn
-from orderflow.shared.errors import OutOfStock
+from orderflow.shared.errors import Conflict, OutOfStock
 from orderflow_cli.addresses import SAMPLE_ADDRESS
 
 S = OrderStatus
@@ -87,7 +87,11 @@ def test_shipping_takes_the_goods_from_the_locations_that_hold_them(service, net
     w1, w2 = network
     customer, skus = shop(service, {("A", w1): 1, ("A", w2): 2})
     order = reserve(service, customer, {skus["A"]: 3})
-    service.ship(order.order_id, ShipIn(carrier="DHL", tracking="1"))
+    with pytest.raises(Conflict) as refused:  # two shipments: the order-level route cannot choose
+        service.ship(order.order_id, ShipIn(carrier="DHL", tracking="1"))
+    assert [s["location_id"] for s in refused.value.details["shipments"]] == [w1, w2]
+    for ref in order.shipments:
+        service.ship_shipment(ref.shipment_id, ShipIn(carrier="DHL", tracking="1"))
     position = service.get_stock(skus["A"])
     assert [(lv.location_id, lv.on_hand, lv.reserved) for lv in position.locations] == [(w1, 0, 0), (w2, 0, 0)]
 

@@ -53,6 +53,7 @@ def order_service(settings: Settings | None = None) -> OrderService:
     from orderflow.catalogue.adapters.customers import CustomersRepository
     from orderflow.catalogue.adapters.products import ProductsRepository
     from orderflow.fulfilment.adapters.locations import LocationsRepository
+    from orderflow.fulfilment.adapters.shipments import ShipmentsRepository
     from orderflow.inventory.adapters.arrivals import StockArrivals
     from orderflow.inventory.adapters.demand import DemandRepository
     from orderflow.inventory.adapters.stock import StockRepository
@@ -65,7 +66,8 @@ def order_service(settings: Settings | None = None) -> OrderService:
     return OrderService(s, DynamoStore(), OrdersRepository(s.orders_table), OrderWorkflow(s.order_state_machine_arn),
                         StockRepository(s.stock_table), CustomersRepository(s.customers_table),
                         ProductsRepository(s.products_table), DemandRepository(s.demand_table),
-                        StockArrivals(s.stock_arrivals_queue_url), LocationsRepository(s.locations_table))
+                        StockArrivals(s.stock_arrivals_queue_url), LocationsRepository(s.locations_table),
+                        ShipmentsRepository(s.shipments_table))
 
 
 def return_service(settings: Settings | None = None, orders: OrderService | None = None,
@@ -134,9 +136,12 @@ def simulations_service(settings: Settings | None = None) -> SimulationsService:
 def fulfilment_service(settings: Settings | None = None) -> FulfilmentService:
     from orderflow.fulfilment import FulfilmentService
     from orderflow.fulfilment.adapters.locations import LocationsRepository
+    from orderflow.fulfilment.adapters.shipments import ShipmentsRepository
+    from orderflow.platform.dynamo import DynamoStore
 
     s = settings or get_settings()
-    return FulfilmentService(LocationsRepository(s.locations_table))
+    return FulfilmentService(LocationsRepository(s.locations_table), ShipmentsRepository(s.shipments_table),
+                             DynamoStore())
 
 
 def alert_service(settings: Settings | None = None) -> AlertService:

@@ -81,5 +81,38 @@ class ShipmentLine(Model):
     quantity: int
 
 
+class ShipmentEntry(Model):
+    status: ShipmentStatus
+    at: str
+    reason: str | None = None
+    by: str | None = None
+
+
+class Shipment(Model):
+    """A fulfilment order: what one location is to send for one order, to the order's address. ``lines`` are
+    what was released to the location; ``shipped`` what left it (less, for a partial shipment)."""
+
+    shipment_id: str
+    order_id: str
+    customer_id: str
+    location_id: str
+    lines: list[ShipmentLine]
+    status: ShipmentStatus
+    address: Address | None = None
+    carrier: str | None = None
+    tracking: str | None = None
+    shipped: list[ShipmentLine] | None = None
+    created_at: str
+    updated_at: str
+    version: int = 0
+    timeline: list[ShipmentEntry] = Field(default_factory=list)
+
+    def public(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+OPEN_SHIPMENT = frozenset({ShipmentStatus.RELEASED, ShipmentStatus.PICKED, ShipmentStatus.PACKED})
+
+
 def main_location() -> Location:
     return Location(location_id=MAIN_LOCATION, name="Main warehouse", priority=100)

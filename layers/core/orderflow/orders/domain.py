@@ -1,7 +1,8 @@
-"""The order aggregate: its statuses, lines, timeline and shipment."""
+"""The order aggregate: its statuses, lines, timeline and shipments."""
 
 import hashlib
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -16,6 +17,7 @@ class OrderStatus(StrEnum):
     VALIDATED = "VALIDATED"
     CREDIT_APPROVED = "CREDIT_APPROVED"
     RESERVED = "RESERVED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"  # some units left, the rest is at a location or waiting for stock
     BACKORDERED = "BACKORDERED"
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
@@ -41,10 +43,28 @@ class TimelineEntry(Model):
 
 
 class Shipment(Model):
+    """The last shipment that left, as the order tells it (its carrier, tracking and times)."""
+
     carrier: str | None = None
     tracking: str | None = None
     shipped_at: str | None = None
     delivered_at: str | None = None
+
+
+class ShipmentRef(Model):
+    """One of the order's shipments, as the order's own writes know it: where from, the units released to
+    it and those that left, and its state as far as the order goes (open: at its location, not yet sent).
+    Picking and packing touch the shipment alone; its full record is in the Shipments table."""
+
+    shipment_id: str
+    location_id: str
+    lines: dict[str, int]
+    state: Literal["open", "shipped", "delivered", "cancelled"] = "open"
+    shipped: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def open(self) -> bool:
+        return self.state == "open"
 
 
 class Order(Model):
@@ -68,6 +88,12 @@ class Order(Model):
     # Where the reservation holds each line: location → SKU → units (empty before it, and for orders
     # reserved before stock had locations: those hold everything at the main location).
     allocations: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # Its shipments (one per location allocated, more after a partial shipment), the units shipped and
+    # delivered per SKU, and per SKU the units a partial shipment left that wait to be sourced again.
+    shipments: list[ShipmentRef] = Field(default_factory=list)
+    shipped: dict[str, int] = Field(default_factory=dict)
+    delivered: dict[str, int] = Field(default_factory=dict)
+    backordered: dict[str, int] = Field(default_factory=dict)
     # RESERVED: ship by then; BACKORDERED: stock must come by then. Past it, ExpireOrdersFunction fails it.
     deadline: str | None = None
 
@@ -78,9 +104,68 @@ class Order(Model):
                     for sku, quantity in lines.items()]
         return [(MAIN_LOCATION, Units(line.sku, line.quantity)) for line in self.lines]
 
+    def open_shipments(self) -> list[ShipmentRef]:
+        return [ref for ref in self.shipments if ref.open]
+
+    def line_quantities(self, sku: str, quantity: int) -> dict[str, int]:
+        """Where the units of a line are: allocated (held at a location, not shipped yet), shipped (delivered
+        included), delivered, backordered (waiting for stock), cancelled."""
+        whole = not self.shipments  # an order shipped before orders had shipments moved whole
+        shipped = quantity if whole and self.status in _SHIPPED_WHOLE else self.shipped.get(sku, 0)
+        delivered = quantity if whole and self.status in _DELIVERED_WHOLE else self.delivered.get(sku, 0)
+        if self.status in _ENDED_UNSHIPPED:
+            return {"allocated": 0, "shipped": shipped, "delivered": delivered, "backordered": 0,
+                    "cancelled": quantity - shipped}
+        allocated = sum(lines.get(sku, 0) for lines in self.allocations.values())
+        if whole and not self.allocations and self.status == OrderStatus.RESERVED:
+            allocated = quantity  # reserved before stock had locations: held whole at the main location
+        backordered = quantity if self.status == OrderStatus.BACKORDERED else self.backordered.get(sku, 0)
+        return {"allocated": allocated, "shipped": shipped, "delivered": delivered, "backordered": backordered,
+                "cancelled": 0}
+
     def public(self) -> dict:
-        """The order as the API returns it."""
-        return self.model_dump(mode="json")
+        """The order as the API returns it: each line says where its units are."""
+        body = self.model_dump(mode="json")
+        for line in body["lines"]:
+            line.update(self.line_quantities(line["sku"], line["quantity"]))
+        return body
+
+
+_DELIVERED_WHOLE = {OrderStatus.DELIVERED, OrderStatus.RETURN_REQUESTED, OrderStatus.RETURNED}
+_SHIPPED_WHOLE = {OrderStatus.SHIPPED, *_DELIVERED_WHOLE}
+_ENDED_UNSHIPPED = {OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.REJECTED}
+
+
+def shipment_id_for(order_id: str, number: int) -> str:
+    """The order's ``number``-th shipment (from 1): deterministic, so a retried reservation that lost its
+    answer finds the shipments it released instead of releasing them twice."""
+    return f"shp-{order_id.removeprefix('ord-')}-{number}"
+
+
+def released(order: Order, allocations: dict[str, dict[str, int]]) -> list[ShipmentRef]:
+    """One new shipment per location of ``allocations``, numbered after the order's existing ones."""
+    first = len(order.shipments) + 1
+    return [ShipmentRef(shipment_id=shipment_id_for(order.order_id, first + i), location_id=location, lines=dict(lines))
+            for i, (location, lines) in enumerate(allocations.items())]
+
+
+def holds_of(shipments: list[ShipmentRef]) -> dict[str, dict[str, int]]:
+    """Location → SKU → units held for the open shipments (what ``Order.allocations`` says)."""
+    holds: dict[str, dict[str, int]] = {}
+    for ref in shipments:
+        if ref.open:
+            at = holds.setdefault(ref.location_id, {})
+            for sku, units in ref.lines.items():
+                at[sku] = at.get(sku, 0) + units
+    return holds
+
+
+def added(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    """SKU → units, with ``more`` added (negative takes away); SKUs at zero are left out."""
+    total = dict(counts)
+    for sku, units in more.items():
+        total[sku] = total.get(sku, 0) + units
+    return {sku: units for sku, units in total.items() if units}
 
 
 def order_id_for(customer_id: str, idempotency_key: str) -> str:

@@ -13,8 +13,11 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.VALIDATED: frozenset({S.CREDIT_APPROVED, S.REJECTED, S.CANCELLED, S.FAILED}),
     S.CREDIT_APPROVED: frozenset({S.RESERVED, S.BACKORDERED, S.CANCELLED, S.FAILED}),
     S.BACKORDERED: frozenset({S.RESERVED, S.CANCELLED, S.FAILED}),
-    S.RESERVED: frozenset({S.SHIPPED, S.CANCELLED, S.FAILED}),
-    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.RESERVED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED, S.FAILED}),
+    # Derived from the shipments: each shipment that leaves or arrives is a transition, to the same status
+    # while others are still open (a timeline entry naming the shipment).
+    S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED}),
+    S.SHIPPED: frozenset({S.SHIPPED, S.DELIVERED}),
     # After-sales (orderflow.returns): a delivered order can be returned, in part, several times, and a
     # further return may be asked for while another is open.
     S.DELIVERED: frozenset({S.RETURN_REQUESTED}),
@@ -35,6 +38,8 @@ TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not ta
 CANCELLABLE = frozenset(status for status, targets in TRANSITIONS.items() if S.CANCELLED in targets)
 
 # What an order in each status holds, and so what cancelling or failing it must give back.
-HOLDS_CREDIT = frozenset({S.CREDIT_APPROVED, S.BACKORDERED, S.RESERVED, S.SHIPPED})
+HOLDS_CREDIT = frozenset({S.CREDIT_APPROVED, S.BACKORDERED, S.RESERVED, S.PARTIALLY_SHIPPED, S.SHIPPED})
+# A partially shipped order holds stock for its open shipments too, but is neither cancelled nor failed
+# whole: what is open ships (cancelling some lines is its own change, docs/fulfilment.md).
 HOLDS_STOCK = frozenset({S.RESERVED})
 COUNTS_AS_BACKORDERED = frozenset({S.BACKORDERED})

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from orderflow.catalogue import Customer
-from orderflow.fulfilment import Candidate
+from orderflow.fulfilment import Candidate, Shipment, ShipmentStatus
 from orderflow.orders.domain import Order, OrderStatus
 from orderflow.shared.ports import Change, Read
 
@@ -43,3 +43,13 @@ class Products(Protocol):
 class Locations(Protocol):
     def active(self) -> list[Candidate]:
         """The locations an order may be sourced from now (the main one included unless deactivated)."""
+
+
+class Shipments(Protocol):
+    """The order's shipments, released, shipped, delivered and cancelled in the order's own transactions."""
+
+    def get(self, shipment_id: str) -> Shipment | None: ...
+    def read_many(self, shipment_ids: list[str]) -> Read: ...
+    def release(self, shipment: Shipment) -> Change: ...
+    def move(self, shipment_id: str, location_id: str, target: ShipmentStatus, by: str, reason: str | None = None,
+             extra: dict[str, Any] | None = None, version: int | None = None) -> Change: ...

@@ -14,6 +14,15 @@ class OrderLineIn(Strict):
     quantity: Quantity
 
 
+def _unique(lines: list[OrderLineIn]) -> list[OrderLineIn]:
+    seen: set[str] = set()
+    for line in lines:
+        if line.sku in seen:
+            raise ValueError(f"sku {line.sku} appears more than once; put the total on one line")
+        seen.add(line.sku)
+    return lines
+
+
 class SubmitOrderIn(Strict):
     customer_id: Identifier
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
@@ -23,17 +32,19 @@ class SubmitOrderIn(Strict):
     @field_validator("lines")
     @classmethod
     def unique_skus(cls, lines: list[OrderLineIn]) -> list[OrderLineIn]:
-        seen: set[str] = set()
-        for line in lines:
-            if line.sku in seen:
-                raise ValueError(f"sku {line.sku} appears more than once; put the total on one line")
-            seen.add(line.sku)
-        return lines
+        return _unique(lines)
 
 
 class ShipIn(Strict):
     carrier: Annotated[str, Field(max_length=100)] | None = None
     tracking: Annotated[str, Field(max_length=100)] | None = None
+    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)] | None = Field(
+        None, description="what left, when less than the shipment holds (a partial shipment); all of it if left out")
+
+    @field_validator("lines")
+    @classmethod
+    def unique_skus(cls, lines: list[OrderLineIn] | None) -> list[OrderLineIn] | None:
+        return None if lines is None else _unique(lines)
 
 
 class CancelIn(Strict):

@@ -9,14 +9,25 @@ from here: they are derived from the committed changes (DynamoDB Streams, ``doma
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orderflow.catalogue import Customer, Product
-from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, plan
+from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, Shipment, ShipmentLine, ShipmentStatus, plan
 from orderflow.inventory import Arrivals, Demand, Stock, Units, by_sku
-from orderflow.orders.domain import Order, OrderLine, OrderStatus, TimelineEntry, order_id_for
+from orderflow.orders.domain import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    ShipmentRef,
+    TimelineEntry,
+    added,
+    holds_of,
+    order_id_for,
+    released,
+)
 from orderflow.orders.lifecycle import (
     CANCELLABLE,
     COUNTS_AS_BACKORDERED,
@@ -25,7 +36,7 @@ from orderflow.orders.lifecycle import (
     ORDER_LIFECYCLE,
     TERMINAL,
 )
-from orderflow.orders.ports import Customers, Locations, Orders, OrderWorkflow, Products
+from orderflow.orders.ports import Customers, Locations, Orders, OrderWorkflow, Products, Shipments
 from orderflow.shared.errors import (
     ConditionFailed,
     Conflict,
@@ -46,19 +57,23 @@ if TYPE_CHECKING:
     from orderflow.orders.requests import ShipIn, SubmitOrderIn
 
 S = OrderStatus
+H = ShipmentStatus
 T = TypeVar("T")
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on the items of one TransactWriteItems
 # How far along the happy path a status is; a step whose target is at or below it has nothing to do.
 PROGRESS = {S.PENDING: 0, S.VALIDATED: 1, S.CREDIT_APPROVED: 2, S.BACKORDERED: 3, S.RESERVED: 4,
-            S.SHIPPED: 5, S.DELIVERED: 6, S.RETURN_REQUESTED: 7, S.RETURNED: 7}
+            S.PARTIALLY_SHIPPED: 5, S.SHIPPED: 6, S.DELIVERED: 7, S.RETURN_REQUESTED: 8, S.RETURNED: 8}
 RACE_ATTEMPTS = 8
+_SHIPPED_OR_PAST = frozenset({S.SHIPPED, S.DELIVERED, S.RETURN_REQUESTED, S.RETURNED})
 SOURCING_ATTEMPTS = 3  # plans made again when another order took a location's stock first
 
 
 
 class OrderService:
     def __init__(self, settings: Settings, store: Store, orders: Orders, workflow: OrderWorkflow, stock: Stock,
-                 customers: Customers, products: Products, demand: Demand, arrivals: Arrivals, locations: Locations):
-        self.settings, self.store, self.locations = settings, store, locations
+                 customers: Customers, products: Products, demand: Demand, arrivals: Arrivals, locations: Locations,
+                 shipments: Shipments):
+        self.settings, self.store, self.locations, self.shipments = settings, store, locations, shipments
         self.orders, self.workflow = orders, workflow
         self.stock, self.customers, self.products = stock, customers, products
         self.demand, self.arrivals = demand, arrivals
@@ -124,8 +139,149 @@ class OrderService:
 
         return self._announce_released(self._race(order_id, attempt, missing=NotFound))
 
-    def ship(self, order_id: str, shipment: ShipIn) -> Order:
-        """The warehouse shipped it: reserved stock leaves and demand is recorded, in one transaction."""
+    def shipments_of(self, order: Order) -> list[Shipment]:
+        """The order's shipments as stored (one BatchGetItem), oldest first."""
+        if not order.shipments:
+            return []
+        (found,) = self.store.read_together(self.shipments.read_many([ref.shipment_id for ref in order.shipments]))
+        return found
+
+    def ship(self, order_id: str, request: ShipIn) -> Order:
+        """``POST /orders/{id}/ship``: ships the order's one open shipment (409 naming its shipments when it
+        has several, or none left to ship)."""
+        order = self.get_order(order_id)
+        if not order.shipments:
+            return self._ship_whole(order_id, request)
+        shipped = self._race(order_id, lambda o: self._ship_attempt(o, self._only_open(o, "ship"), request),
+                             missing=NotFound, known=order)
+        return self._resource_rest(shipped, order.open_shipments())
+
+    def ship_shipment(self, shipment_id: str, request: ShipIn) -> tuple[Order, Shipment]:
+        """The location sent the shipment (or part of it: ``request.lines``). In one transaction: the shipment
+        is SHIPPED, its units leave that location's stock (the hold of what did not leave is released
+        there), demand is recorded, and the order's status follows from its shipments. What did not leave is
+        sourced again, elsewhere first, or waits for stock. A retry changes nothing twice."""
+        shipment = self._shipment(shipment_id)
+        order = self._race(shipment.order_id, lambda o: self._ship_attempt(o, shipment_id, request), missing=NotFound)
+        return self._resource_rest(order, [shipment]), self._shipment(shipment_id)
+
+    def _resource_rest(self, order: Order, sent: list[Any]) -> Order:
+        """What a partial shipment left goes back to sourcing; also on a retry, which so finishes a
+        re-sourcing that failed after the shipment landed."""
+        if not order.backordered or order.status != S.PARTIALLY_SHIPPED:
+            return order
+        return self._source_backordered(order.order_id, avoid=sent[0].location_id if len(sent) == 1 else None)
+
+    def _ship_attempt(self, order: Order, shipment_id: str | None, request: ShipIn) -> Order:
+        if shipment_id is None:
+            return order  # nothing open and everything shipped: a retried order-level ship
+        ref = self._ref(order, shipment_id)
+        if not ref.open:
+            return order
+        lines = {line.sku: line.quantity for line in request.lines} if request.lines is not None else dict(ref.lines)
+        if problems := {sku: f"shipment {shipment_id} holds {ref.lines.get(sku, 0)}"
+                        for sku, units in lines.items() if units > ref.lines.get(sku, 0)}:
+            raise Unprocessable("a shipment can only send the units released to it", {"lines": problems})
+        unshipped = {sku: units - lines.get(sku, 0) for sku, units in ref.lines.items() if units > lines.get(sku, 0)}
+        shipments = [r.model_copy(update={"state": "shipped", "shipped": {k: v for k, v in lines.items() if v}})
+                     if r.shipment_id == shipment_id else r for r in order.shipments]
+        shipped = added(order.shipped, lines)
+        complete = all(shipped.get(line.sku, 0) >= line.quantity for line in order.lines)
+        now = utc_now()
+        reason = f"shipment {shipment_id} left {ref.location_id}" + _carrier_text(request)
+        if unshipped:
+            reason += f"; {sum(unshipped.values())} units not sent go back to sourcing"
+        write, after = self.orders.transition(
+            order, S.SHIPPED if complete else S.PARTIALLY_SHIPPED, by="warehouse", reason=reason,
+            extra={"shipments": [r.model_dump() for r in shipments], "allocations": holds_of(shipments),
+                   "shipped": shipped, "backordered": added(order.backordered, unshipped),
+                   "shipment": {**request.model_dump(exclude_none=True, exclude={"lines"}), "shipped_at": now}})
+        sent = {"shipped": [{"sku": sku, "quantity": units} for sku, units in lines.items() if units],
+                **request.model_dump(exclude_none=True, exclude={"lines"})}
+        day = datetime.now(UTC).date().isoformat()
+        self.store.commit([
+            write,
+            self.shipments.move(shipment_id, ref.location_id, H.SHIPPED, by="warehouse", reason=reason, extra=sent),
+            *(self.stock.ship(Units(sku, lines.get(sku, 0)), ref.location_id, unshipped=unshipped.get(sku, 0))
+              for sku in ref.lines),
+            *(self.demand.record(sku, day, units) for sku, units in lines.items() if units)])
+        return after
+
+    def deliver(self, order_id: str) -> Order:
+        """``POST /orders/{id}/deliver``: delivers the order's one shipment on its way (409 naming its
+        shipments when it has several)."""
+        order = self.get_order(order_id)
+        if not order.shipments:
+            return self._deliver_whole(order_id)
+        return self._race(order_id, lambda o: self._deliver_attempt(o, self._only_on_the_way(o)), missing=NotFound,
+                          known=order)
+
+    def deliver_shipment(self, shipment_id: str) -> tuple[Order, Shipment]:
+        """The carrier delivered the shipment: it is DELIVERED, and the order too once every unit is."""
+        shipment = self._shipment(shipment_id)
+        order = self._race(shipment.order_id, lambda o: self._deliver_attempt(o, shipment_id), missing=NotFound)
+        return order, self._shipment(shipment_id)
+
+    def _deliver_attempt(self, order: Order, shipment_id: str | None) -> Order:
+        if shipment_id is None:
+            return order
+        ref = self._ref(order, shipment_id)
+        if ref.state == "delivered":
+            return order
+        if ref.state != "shipped":
+            raise Conflict(f"shipment {shipment_id} has not left its location ({ref.state}); only a shipped "
+                           "shipment can be delivered", {"shipment_id": shipment_id, "state": ref.state})
+        shipments = [r.model_copy(update={"state": "delivered"}) if r.shipment_id == shipment_id else r
+                     for r in order.shipments]
+        delivered = added(order.delivered, ref.shipped)
+        complete = order.status == S.SHIPPED and all(r.state in ("delivered", "cancelled") for r in shipments)
+        summary = {**(order.shipment.model_dump(exclude_none=True) if order.shipment else {}),
+                   "delivered_at": utc_now()}
+        write, after = self.orders.transition(
+            order, S.DELIVERED if complete else order.status, by="warehouse",
+            reason=f"shipment {shipment_id} delivered",
+            extra={"shipments": [r.model_dump() for r in shipments], "delivered": delivered, "shipment": summary})
+        self.store.commit([write, self.shipments.move(shipment_id, ref.location_id, H.DELIVERED, by="warehouse")])
+        return after
+
+    def _only_open(self, order: Order, verb: str) -> str | None:
+        """The one open shipment of the order; None when all have left and the order is SHIPPED or past it;
+        Conflict (409, naming the shipments) otherwise."""
+        open_ = order.open_shipments()
+        if len(open_) == 1:
+            return open_[0].shipment_id
+        if not open_ and order.status in _SHIPPED_OR_PAST:
+            return None
+        raise Conflict(f"order {order.order_id} is {order.status.value} with {len(open_)} shipments to {verb}; "
+                       f"{verb} each with "
+                       f"POST /shipments/{{shipment_id}}/{verb}",
+                       {"status": order.status.value, "shipments": _named(order)})
+
+    @staticmethod
+    def _only_on_the_way(order: Order) -> str | None:
+        """The order's one shipment that left and is not delivered; None when the order is delivered;
+        Conflict (409, naming its shipments) otherwise."""
+        on_the_way = [r for r in order.shipments if r.state == "shipped"]
+        if len(on_the_way) == 1 and order.status == S.SHIPPED:
+            return on_the_way[0].shipment_id
+        if not on_the_way and order.status in (S.DELIVERED, S.RETURN_REQUESTED, S.RETURNED):
+            return None
+        raise Conflict(f"order {order.order_id} is {order.status.value} with {len(on_the_way)} shipments on the "
+                       "way; deliver each with POST /shipments/{shipment_id}/deliver",
+                       {"status": order.status.value, "shipments": _named(order)})
+
+    def _shipment(self, shipment_id: str) -> Shipment:
+        return self._found(self.shipments.get(shipment_id), f"shipment {shipment_id}")
+
+    @staticmethod
+    def _ref(order: Order, shipment_id: str) -> ShipmentRef:
+        ref = next((r for r in order.shipments if r.shipment_id == shipment_id), None)
+        if ref is None:
+            raise NotFound(f"shipment {shipment_id} not found on order {order.order_id}")
+        return ref
+
+    def _ship_whole(self, order_id: str, shipment: ShipIn) -> Order:
+        """An order reserved before orders had shipments ships whole, as it did then."""
 
         def attempt(order: Order) -> Order:
             if order.status in (S.SHIPPED, S.DELIVERED):
@@ -136,7 +292,7 @@ class OrderService:
             now = utc_now()
             write, after = self.orders.transition(
                 order, S.SHIPPED, by="warehouse", reason=_shipment_reason(shipment),
-                extra={"shipment": {**shipment.model_dump(exclude_none=True), "shipped_at": now}})
+                extra={"shipment": {**shipment.model_dump(exclude_none=True, exclude={"lines"}), "shipped_at": now}})
             day = datetime.now(UTC).date().isoformat()
             self.store.commit([write,
                       *(self.stock.ship(units, location) for location, units in order.held()),
@@ -145,7 +301,7 @@ class OrderService:
 
         return self._race(order_id, attempt, missing=NotFound)
 
-    def deliver(self, order_id: str) -> Order:
+    def _deliver_whole(self, order_id: str) -> Order:
         """Delivered: the order is done; its value stays on the customer's exposure until paid.
 
         One UpdateItem conditional on SHIPPED, without reading the order first: delivery needs nothing
@@ -220,11 +376,14 @@ class OrderService:
         return self._race(order_id, attempt, known=known)
 
     def reserve(self, order_id: str, known: Order | None = None) -> Order:
-        """Reserve every line in one transaction, or none (then OutOfStock sends the order to backorder).
-        Where from is sourcing's choice (``orderflow.fulfilment.sourcing``); a plan that loses a race for a
-        location's stock is made again on fresh levels, a few times."""
+        """Reserve every line in one transaction, or none (then OutOfStock sends the order to backorder), and
+        release one shipment per location to it in the same transaction. Where from is sourcing's choice
+        (``orderflow.fulfilment.sourcing``); a plan that loses a race for a location's stock is made again on
+        fresh levels, a few times. Woken for a partially shipped order, it sources what is left to send."""
 
         def attempt(order: Order) -> Order:
+            if order.status == S.PARTIALLY_SHIPPED and order.backordered:
+                return self._source_backordered(order.order_id, known=order)
             if self._done(order, S.RESERVED):
                 return order
             self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
@@ -234,17 +393,17 @@ class OrderService:
                 if not sourced.complete:
                     short = sorted(sourced.backordered)
                     raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short})
+                refs = released(order, sourced.allocations)
                 write, after = self.orders.transition(
                     order, S.RESERVED, reason=sourced.why if len(sourced.allocations) > 1 else None,
                     extra={"deadline": _after(self.settings.fulfilment_timeout_seconds),
-                           "allocations": sourced.allocations})
-                holds = [(location, Units(sku, units)) for location, lines in sourced.allocations.items()
-                         for sku, units in lines.items()]
-                writes = [write, *(self.stock.reserve(units, location) for location, units in holds)]
+                           "allocations": sourced.allocations, "shipments": [r.model_dump() for r in refs]})
+                holds, writes = self._holding(order, refs)
+                writes.insert(0, write)
                 if order.status == S.BACKORDERED:
                     writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
                 try:
-                    self.store.commit(writes)
+                    self._commit_bounded(writes, order)
                 except ConditionFailed as failure:
                     if failure.failed(0):
                         raise
@@ -254,6 +413,62 @@ class OrderService:
                     continue  # another order took stock a location had: source again on fresh levels
                 return after
             raise OutOfStock("the stock this order could be sourced from kept being taken by other orders")
+
+        return self._race(order_id, attempt, known=known)
+
+    def _holding(self, order: Order, refs: list[ShipmentRef]) -> tuple[list[tuple[str, Units]], list[Change]]:
+        """The holds of new shipments ``refs`` (location, units), and the writes that take them and release
+        the shipments to their locations (the holds first, in that order)."""
+        now = utc_now()
+        holds = [(ref.location_id, Units(sku, units)) for ref in refs for sku, units in ref.lines.items()]
+        writes: list[Change] = [self.stock.reserve(units, location) for location, units in holds]
+        writes += [self.shipments.release(Shipment(
+            shipment_id=ref.shipment_id, order_id=order.order_id, customer_id=order.customer_id,
+            location_id=ref.location_id, lines=[ShipmentLine(sku=sku, quantity=q) for sku, q in ref.lines.items()],
+            status=H.RELEASED, address=order.shipping_address, created_at=now, updated_at=now,
+            timeline=[{"status": H.RELEASED, "at": now, "by": "workflow",
+                       "reason": f"allocated to {ref.location_id} for order {order.order_id}"}])) for ref in refs]
+        return holds, writes
+
+    def _commit_bounded(self, writes: list[Change], order: Order) -> None:
+        """Commit, or refuse a plan DynamoDB could not take in one transaction (Unprocessable: the step
+        fails and the order is FAILED with the reason, nothing held)."""
+        if len(writes) > MAX_TRANSACTION_ITEMS:
+            raise Unprocessable(f"order {order.order_id}: this split would take {len(writes)} writes in one "
+                                f"transaction, more than DynamoDB's {MAX_TRANSACTION_ITEMS}",
+                                {"writes": len(writes), "max": MAX_TRANSACTION_ITEMS})
+        self.store.commit(writes)
+
+    def _source_backordered(self, order_id: str, avoid: str | None = None, known: Order | None = None) -> Order:
+        """Source the units a partial shipment left (``order.backordered``) again: from other locations first
+        (``avoid``, the one that shipped short, ranks last), what none has waits for stock (a ``WAIT`` per
+        SKU, where a receipt finds it and wakes the order at Reserve). One transaction: the order, the holds,
+        the new shipments, and the waits."""
+
+        def attempt(order: Order) -> Order:
+            if order.status != S.PARTIALLY_SHIPPED or not order.backordered:
+                return order
+            locations = [replace(c, priority=10**6) if c.location_id == avoid else c for c in self.locations.active()]
+            levels = self.stock.levels(list(order.backordered), [c.location_id for c in locations])
+            sourced = plan(order.backordered, locations, {key: level.available for key, level in levels.items()},
+                           ship_to=order.shipping_address.country if order.shipping_address else None,
+                           policy=FulfilmentPolicy.SHIP_AVAILABLE)
+            waits = [self.stock.wait(Units(sku, units), order.order_id, order.created_at)
+                     for sku, units in sourced.backordered.items()]
+            waits += [self.stock.unwait(sku, order.order_id, order.created_at)
+                      for sku in order.backordered if sku not in sourced.backordered]
+            if not sourced.allocations:
+                self.store.commit(waits)  # nothing to take now: the waits alone (a repeat rewrites the same)
+                return order
+            refs = released(order, sourced.allocations)
+            shipments = [*order.shipments, *refs]
+            write, after = self.orders.transition(
+                order, S.PARTIALLY_SHIPPED, reason=f"the units not sent were sourced again: {sourced.why}",
+                extra={"shipments": [r.model_dump() for r in shipments], "allocations": holds_of(shipments),
+                       "backordered": dict(sourced.backordered)})
+            _, writes = self._holding(order, refs)
+            self._commit_bounded([write, *writes, *waits], order)
+            return after
 
         return self._race(order_id, attempt, known=known)
 
@@ -304,7 +519,7 @@ class OrderService:
         reason = f"a step failed ({name}); every hold was given back"
 
         def attempt(order: Order) -> Order:
-            if order.status in TERMINAL or order.status == S.SHIPPED:
+            if order.status in TERMINAL or order.status in (S.SHIPPED, S.PARTIALLY_SHIPPED):
                 return order
             return self._give_back(order, S.FAILED, reason, by="workflow")
 
@@ -349,12 +564,17 @@ class OrderService:
 
     def _give_back(self, order: Order, target: OrderStatus, reason: str, by: str) -> Order:
         """One transaction: the order moves to ``target`` and every hold it has is released."""
-        write, after = self.orders.transition(order, target, reason=reason, by=by)
+        closed = [r.model_copy(update={"state": "cancelled"}) if r.open else r for r in order.shipments]
+        write, after = self.orders.transition(
+            order, target, reason=reason, by=by,
+            extra={"shipments": [r.model_dump() for r in closed], "allocations": {}} if order.shipments else None)
         writes: list[Change] = [write]
         if order.status in HOLDS_CREDIT:
             writes.append(self.customers.release_credit(order.customer_id, order.total))
         if order.status in HOLDS_STOCK:
             writes += [self.stock.release(units, location) for location, units in order.held()]
+            writes += [self.shipments.move(r.shipment_id, r.location_id, H.CANCELLED, by=by, reason=reason)
+                       for r in order.open_shipments()]
         if order.status in COUNTS_AS_BACKORDERED:
             writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
         self.store.commit(writes)
@@ -434,6 +654,16 @@ def _duration(seconds: int) -> str:
         return f"{days} days"
     minutes, rest = divmod(seconds, 60)
     return f"{minutes} minutes" if minutes and not rest else f"{seconds} seconds"
+
+
+def _named(order: Order) -> list[dict[str, str]]:
+    """The order's shipments as a 409 names them."""
+    return [{"shipment_id": r.shipment_id, "location_id": r.location_id, "state": r.state} for r in order.shipments]
+
+
+def _carrier_text(request: ShipIn) -> str:
+    parts = [p for p in (request.carrier, request.tracking) if p]
+    return f" ({' '.join(parts)})" if parts else ""
 
 
 def _last_reason(order: Order) -> str:

@@ -60,6 +60,7 @@ class Settings(BaseModel):
     dead_letter_queue_urls: str = ""  # the stack's DLQs, comma-separated: the check alerts on any not empty
     simulations_table: str = "simulations"
     locations_table: str = "locations"
+    shipments_table: str = "shipments"
     simulation_state_machine_arn: str | None = None
 
 

@@ -72,9 +72,15 @@ class StockRepository:
     def release(self, line: OrderLine, location: str = MAIN_LOCATION) -> Write:
         return self._counters(line.sku, location, {"reserved": -line.quantity, "available": line.quantity})
 
-    def ship(self, line: OrderLine, location: str = MAIN_LOCATION) -> Write:
-        return self._counters(line.sku, location, {"on_hand": -line.quantity, "reserved": -line.quantity},
-                              condition="reserved >= :q", values={":q": line.quantity})
+    def ship(self, line: OrderLine, location: str = MAIN_LOCATION, unshipped: int = 0) -> Write:
+        """The held units of ``line`` leave ``location``; ``unshipped`` more were held for it and did not
+        leave (a partial shipment): their hold is released there, in the same write (one item may be
+        written once per transaction)."""
+        held = line.quantity + unshipped
+        deltas = {"on_hand": -line.quantity, "reserved": -held}
+        if unshipped:
+            deltas["available"] = unshipped
+        return self._counters(line.sku, location, deltas, condition="reserved >= :q", values={":q": held})
 
     def restock(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
         """Returned goods that can be sold again go back on the shelf: ``on_hand`` and ``available`` grow."""

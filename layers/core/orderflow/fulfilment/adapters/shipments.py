@@ -1,0 +1,114 @@
+"""Shipments table: one item per shipment (a fulfilment order of one location for one order).
+
+The pick list is the ``by-location-status`` index: its partition key is ``<location_id>#<status>``, so
+each location's RELEASED shipments are one Query, oldest first, and no partition takes every shipment
+of a status across the network (a hot key would throttle the busiest status of every location at once).
+Every status write carries the shipment lifecycle's sources in its condition, as the orders' do.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from orderflow.fulfilment.domain import Shipment, ShipmentEntry, ShipmentStatus
+from orderflow.fulfilment.lifecycle import SHIPMENT_LIFECYCLE
+from orderflow.platform import dynamo
+from orderflow.platform.dynamo import Read, Write
+from orderflow.shared.errors import Unprocessable
+from orderflow.shared.types import utc_now
+
+PICK_LIST = "by-location-status"
+
+
+def at_location(location_id: str, status: ShipmentStatus) -> str:
+    return f"{location_id}#{status.value}"
+
+
+class ShipmentsRepository:
+    def __init__(self, table: str):
+        self.table = table
+
+    def get(self, shipment_id: str) -> Shipment | None:
+        item = dynamo.get(self.table, {"shipment_id": shipment_id})
+        return _shipment(item) if item else None
+
+    def read_many(self, shipment_ids: list[str]) -> Read:
+        """The shipments of ``shipment_ids`` that exist, in that order (strongly consistent)."""
+        def parse(items: list[dict[str, Any]]) -> list[Shipment]:
+            found = {item["shipment_id"]: _shipment(item) for item in items}
+            return [found[i] for i in shipment_ids if i in found]
+
+        return Read(self.table, [{"shipment_id": i} for i in shipment_ids], parse, consistent=True)
+
+    def release(self, shipment: Shipment) -> Write:
+        """The Put that hands a new shipment to its location (only if no shipment has its id)."""
+        item = {**shipment.model_dump(mode="python", exclude_none=True),
+                "at_location": at_location(shipment.location_id, shipment.status)}
+        return Write("Put", self.table, item=item, condition="attribute_not_exists(shipment_id)")
+
+    def move(self, shipment_id: str, location_id: str, target: ShipmentStatus, by: str, reason: str | None = None,
+             extra: dict[str, Any] | None = None, version: int | None = None) -> Write:
+        """The write that moves a shipment to ``target`` iff its lifecycle allows it from the stored status
+        (and, given ``version``, nobody changed it since it was read). Without ``version`` it needs no read:
+        the order's own write in the same transaction is what guards against a stale decision."""
+        now = utc_now()
+        entry = ShipmentEntry(status=target, at=now, reason=reason, by=by).model_dump(exclude_none=True)
+        allowed, values = SHIPMENT_LIFECYCLE.condition(target)
+        sets = ["#status = :target", "at_location = :at", "version = version + :one", "updated_at = :now",
+                "timeline = list_append(timeline, :entry)"]
+        values.update({":target": target.value, ":at": at_location(location_id, target), ":one": 1, ":now": now,
+                       ":entry": [entry]})
+        for index, (name, value) in enumerate((extra or {}).items()):
+            sets.append(f"{name} = :x{index}")
+            values[f":x{index}"] = value
+        condition = allowed
+        if version is not None:
+            condition += " AND version = :version"
+            values[":version"] = version
+        return Write("Update", self.table, key={"shipment_id": shipment_id}, update="SET " + ", ".join(sets),
+                     condition=condition, names={"#status": "status"}, values=values)
+
+    def transition(self, shipment: Shipment, target: ShipmentStatus, by: str, reason: str | None = None,
+                   extra: dict[str, Any] | None = None) -> tuple[Write, Shipment]:
+        """``move`` of a shipment read before (checked against the lifecycle first: ForbiddenTransition,
+        nothing written), and the shipment as it will be once the write lands."""
+        SHIPMENT_LIFECYCLE.check(shipment.status, target, f"shipment {shipment.shipment_id}")
+        write = self.move(shipment.shipment_id, shipment.location_id, target, by, reason, extra, shipment.version)
+        after = Shipment.model_validate({
+            **shipment.model_dump(), **(extra or {}), "status": target, "version": shipment.version + 1,
+            "updated_at": write.values[":now"],
+            "timeline": [*shipment.model_dump()["timeline"], *write.values[":entry"]]})
+        return write, after
+
+    def at(self, location_id: str, status: ShipmentStatus, limit: int, cursor: str | None
+           ) -> tuple[list[Shipment], str | None]:
+        """A page of the location's shipments in ``status``, oldest first (the pick list for RELEASED)."""
+        partition = at_location(location_id, status)
+        kwargs: dict[str, Any] = {"IndexName": PICK_LIST, "KeyConditionExpression": "at_location = :p",
+                                  "ExpressionAttributeValues": {":p": partition}, "Limit": limit}
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _start_key(cursor, partition)
+        items, last = dynamo.query(self.table, **kwargs)
+        next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+        return [_shipment(item) for item in items], next_cursor
+
+
+def _shipment(item: dict[str, Any]) -> Shipment:
+    return Shipment.model_validate({k: v for k, v in item.items() if k != "at_location"})
+
+
+_CURSOR_KEYS = {"shipment_id", "at_location", "created_at"}  # the pick list index's key and the table's
+
+
+def _start_key(cursor: str, partition: str) -> dict[str, Any]:
+    """The ``LastEvaluatedKey`` a cursor of this pick list carries, or ``Unprocessable``."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not (dynamo.is_start_key(key, _CURSOR_KEYS) and key["at_location"]["S"] == partition):
+            raise ValueError(cursor)
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable("cursor is not one this listing returned; start again without it",
+                            {"cursor": cursor[:200]}) from exc
+    return key
