@@ -1,4 +1,5 @@
-"""DynamoDB Streams of the orders, stock and returns tables → domain events on the EventBridge bus.
+"""DynamoDB Streams of the orders, stock, returns, purchase orders and shipments tables → domain events on the
+EventBridge bus.
 
 Thin: ``orderflow.domain_events`` decides which events a change causes; this puts them on the bus.
 A record whose events are not all accepted fails (partial batch response), and so does every record
@@ -23,7 +24,8 @@ settings = get_settings()
 logger, tracer, metrics = observability("publish_events")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 TABLES = {settings.orders_table: Table.ORDERS, settings.stock_table: Table.STOCK,
-          settings.returns_table: Table.RETURNS, settings.purchase_orders_table: Table.PURCHASE_ORDERS}
+          settings.returns_table: Table.RETURNS, settings.purchase_orders_table: Table.PURCHASE_ORDERS,
+          settings.shipments_table: Table.SHIPMENTS}
 
 
 class PublishFailed(RuntimeError):

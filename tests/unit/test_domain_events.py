@@ -57,6 +57,8 @@ def test_a_new_order_publishes_order_created_with_its_business_fields() -> None:
     ("BACKORDERED", "RESERVED", "OrderReserved"),
     ("CREDIT_APPROVED", "BACKORDERED", "OrderBackordered"),
     ("RESERVED", "SHIPPED", "OrderShipped"),
+    ("RESERVED", "PARTIALLY_SHIPPED", "OrderPartiallyShipped"),
+    ("PARTIALLY_SHIPPED", "SHIPPED", "OrderShipped"),
     ("SHIPPED", "DELIVERED", "OrderDelivered"),
     ("RESERVED", "CANCELLED", "OrderCancelled"),
     ("VALIDATED", "REJECTED", "OrderRejected"),
@@ -64,7 +66,8 @@ def test_a_new_order_publishes_order_created_with_its_business_fields() -> None:
 ])
 def test_each_status_change_that_integrators_care_about_publishes_its_event(before, after, detail_type) -> None:
     shipment = {"carrier": "UPS", "tracking": "1Z", "shipped_at": AT, "delivered_at": AT}
-    events = events_for(Table.ORDERS, order(before, 4), order(after, 5, shipment=shipment), sequence="100")
+    events = events_for(Table.ORDERS, order(before, 4), order(after, 5, shipment=shipment, shipped={"SKU-1": Decimal(1)}),
+                        sequence="100")
     assert types(events) == [detail_type]
     assert events[0].detail["event_id"] == f"orders:ord-1:5:{detail_type}"
     assert events[0].detail["status"] == after
@@ -90,6 +93,52 @@ def test_internal_steps_publish_nothing(before, after) -> None:
 def test_a_write_that_keeps_the_status_or_a_delete_publishes_nothing() -> None:
     assert events_for(Table.ORDERS, order("BACKORDERED", 3), order("BACKORDERED", 4), sequence="1") == []
     assert events_for(Table.ORDERS, order("DELIVERED", 3), None, sequence="2") == []
+
+
+def test_a_partial_shipment_says_what_left_and_what_waits_and_a_second_one_publishes_nothing_more() -> None:
+    shipment = {"carrier": "UPS", "tracking": "1Z", "shipped_at": AT}
+    partly = order("PARTIALLY_SHIPPED", 5, shipment=shipment, shipped={"SKU-1": Decimal(1)},
+                   backordered={"SKU-1": Decimal(2)})
+    (event,) = conforming(events_for(Table.ORDERS, order("RESERVED", 4), partly, sequence="1"))
+    assert (event.detail["shipped"], event.detail["backordered"]) == ({"SKU-1": 1}, {"SKU-1": 2})
+    assert events_for(Table.ORDERS, partly, {**partly, "version": Decimal(6)}, sequence="2") == []
+
+
+# ------------------------------------------------------------------ shipments
+ADDRESS = {"name": "Ada", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1 1AA", "country": "GB"}
+
+
+def shipment(status: str = "RELEASED", version: int = 0, **extra) -> dict:
+    return {"shipment_id": "shp-1-1", "order_id": "ord-1", "customer_id": "cust-1", "location_id": "leeds",
+            "status": status, "version": Decimal(version), "address": ADDRESS, "created_at": AT, "updated_at": AT,
+            "lines": [{"sku": "SKU-1", "quantity": Decimal(3)}], "at_location": f"leeds#{status}",
+            "timeline": [{"status": status, "at": AT, "reason": f"why {status}", "by": "warehouse"}], **extra}
+
+
+def test_a_released_shipment_tells_the_location_what_to_send_and_where() -> None:
+    (event,) = conforming(events_for(Table.SHIPMENTS, None, shipment(), sequence="1"))
+    assert event.detail_type == "ShipmentReleased"
+    assert event.detail == {
+        "version": 1, "event_id": "shipments:shp-1-1:0:ShipmentReleased", "occurred_at": AT,
+        "shipment_id": "shp-1-1", "order_id": "ord-1", "customer_id": "cust-1", "location_id": "leeds",
+        "status": "RELEASED", "shipment_version": 0, "address": ADDRESS, "lines": [{"sku": "SKU-1", "quantity": 3}]}
+
+
+@pytest.mark.parametrize(("before", "after", "detail_type"), [
+    ("RELEASED", "PICKED", "ShipmentPicked"), ("PICKED", "PACKED", "ShipmentPacked"),
+    ("PACKED", "SHIPPED", "ShipmentShipped"), ("RELEASED", "SHIPPED", "ShipmentShipped"),
+    ("SHIPPED", "DELIVERED", "ShipmentDelivered"), ("PICKED", "CANCELLED", "ShipmentCancelled"),
+])
+def test_each_shipment_status_publishes_its_event_once(before, after, detail_type) -> None:
+    sent = {"shipped": [{"sku": "SKU-1", "quantity": Decimal(2)}], "carrier": "UPS", "tracking": "1Z"}
+    new = shipment(after, 3, **(sent if after in ("SHIPPED", "DELIVERED") else {}))
+    (event,) = conforming(events_for(Table.SHIPMENTS, shipment(before, 2), new, sequence="1"))
+    assert (event.detail_type, event.detail["event_id"]) == (detail_type, f"shipments:shp-1-1:3:{detail_type}")
+    if after == "SHIPPED":
+        assert (event.detail["shipped"], event.detail["carrier"]) == ([{"sku": "SKU-1", "quantity": 2}], "UPS")
+    if after == "CANCELLED":
+        assert event.detail["reason"] == "why CANCELLED"
+    assert events_for(Table.SHIPMENTS, new, {**new, "updated_at": "later"}, sequence="2") == []
 
 
 # ------------------------------------------------------------------ stock

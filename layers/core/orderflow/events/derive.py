@@ -29,6 +29,7 @@ class Table(StrEnum):
     STOCK = "stock"
     RETURNS = "returns"
     PURCHASE_ORDERS = "purchase_orders"
+    SHIPMENTS = "shipments"
 
 
 class DomainEvent(BaseModel):
@@ -37,12 +38,17 @@ class DomainEvent(BaseModel):
 
 
 ORDER_STATUS_EVENTS = {
-    "RESERVED": "OrderReserved", "BACKORDERED": "OrderBackordered", "SHIPPED": "OrderShipped",
+    "RESERVED": "OrderReserved", "BACKORDERED": "OrderBackordered", "PARTIALLY_SHIPPED": "OrderPartiallyShipped",
+    "SHIPPED": "OrderShipped",
     "DELIVERED": "OrderDelivered", "CANCELLED": "OrderCancelled", "REJECTED": "OrderRejected",
     "FAILED": "OrderFailed",
 }
 _WITH_REASON = {"BACKORDERED", "CANCELLED", "REJECTED", "FAILED"}
-_WITH_SHIPMENT = {"SHIPPED", "DELIVERED"}
+_WITH_SHIPMENT = {"PARTIALLY_SHIPPED", "SHIPPED", "DELIVERED"}
+# A shipment's status → its event: RELEASED is what a WMS or 3PL subscribes to (the address, lines, location).
+SHIPMENT_STATUS_EVENTS = {"RELEASED": "ShipmentReleased", "PICKED": "ShipmentPicked", "PACKED": "ShipmentPacked",
+                          "SHIPPED": "ShipmentShipped", "DELIVERED": "ShipmentDelivered",
+                          "CANCELLED": "ShipmentCancelled"}
 # How far along its lifecycle a return is (REJECTED ends it before it is ever received).
 _RETURN_STAGE = {"REQUESTED": 0, "APPROVED": 1, "REJECTED": 1, "RECEIVED": 2, "RESTOCKED": 3, "SCRAPPED": 3,
                  "REFUNDED": 4}
@@ -60,7 +66,7 @@ PURCHASE_ORDER_STATUS_EVENTS = {"SENT": "PurchaseOrderSent", "ACKNOWLEDGED": "Pu
 # Every detail type this module produces (a schema exists for each).
 PRODUCED = ("OrderCreated", *ORDER_STATUS_EVENTS.values(), "ReturnRequested", "ReturnReceived", "ReturnRefunded",
             "StockLow", "StockRecovered", "StockReceived", *dict.fromkeys(PURCHASE_ORDER_STATUS_EVENTS.values()),
-            "PurchaseOrderReceived")
+            "PurchaseOrderReceived", *SHIPMENT_STATUS_EVENTS.values())
 
 
 def events_for(table: Table, old: Image | None, new: Image | None, sequence: str,
@@ -82,6 +88,8 @@ def events_for(table: Table, old: Image | None, new: Image | None, sequence: str
             return _return_events(change)
         case Table.PURCHASE_ORDERS:
             return _purchase_order_events(change)
+        case Table.SHIPMENTS:
+            return _shipment_events(change)
 
 
 class _Change:
@@ -114,6 +122,8 @@ def _order_events(change: _Change) -> list[DomainEvent]:
         fields["reason"] = timeline[-1].get("reason")
     if status in _WITH_SHIPMENT:
         fields["shipment"] = new.get("shipment") or {}
+    if status == "PARTIALLY_SHIPPED":
+        fields.update(shipped=new.get("shipped") or {}, backordered=new.get("backordered") or {})
     return [_order_event(change, ORDER_STATUS_EVENTS[status], **fields)]
 
 
@@ -125,6 +135,24 @@ def _order_event(change: _Change, detail_type: str, **fields: Any) -> DomainEven
         lines=[{"sku": li["sku"], "quantity": li["quantity"], "unit_price": li.get("unit_price")}
                for li in new.get("lines") or []],
         **fields)
+
+
+# ------------------------------------------------------------------ shipments
+def _shipment_events(change: _Change) -> list[DomainEvent]:
+    """Each status a shipment enters: released (created) to its location, picked, packed, shipped (with
+    what left, and carrier and tracking), delivered or cancelled (with why)."""
+    new, old = change.new, change.old
+    status = new["status"]
+    if (old is not None and old.get("status") == status) or status not in SHIPMENT_STATUS_EVENTS:
+        return []
+    reason = (new.get("timeline") or [{}])[-1].get("reason")
+    fields = {name: new[name] for name in ("carrier", "tracking", "shipped") if new.get(name) is not None}
+    if status == "CANCELLED" and reason:
+        fields["reason"] = reason
+    return [change.event(
+        SHIPMENT_STATUS_EVENTS[status], new["shipment_id"], shipment_id=new["shipment_id"], order_id=new["order_id"],
+        customer_id=new.get("customer_id"), location_id=new["location_id"], status=status,
+        shipment_version=new.get("version", 0), address=new.get("address"), lines=new.get("lines") or [], **fields)]
 
 
 # ------------------------------------------------------------------ stock

@@ -176,8 +176,11 @@ class OrderService:
         if shipment_id is None:
             return order  # nothing open and everything shipped: a retried order-level ship
         ref = self._ref(order, shipment_id)
+        if ref.state == "cancelled":
+            raise Conflict(f"shipment {shipment_id} was cancelled ({order.status.value} order); it cannot ship",
+                           {"shipment_id": shipment_id, "state": ref.state, "status": order.status.value})
         if not ref.open:
-            return order
+            return order  # it left already: a retry
         lines = {line.sku: line.quantity for line in request.lines} if request.lines is not None else dict(ref.lines)
         if problems := {sku: f"shipment {shipment_id} holds {ref.lines.get(sku, 0)}"
                         for sku, units in lines.items() if units > ref.lines.get(sku, 0)}:
