@@ -12,9 +12,11 @@ CUSTOMER, WAREHOUSE, ADMIN = "orderflow/customer", "orderflow/warehouse", "order
 PUBLIC = {("GET", "/swagger")}
 # What only staff may do (issue #6: warehouse routes ship/deliver, admin routes products, stock, suppliers).
 WAREHOUSE_ROUTES = {("POST", "/orders/{order_id}/ship"), ("POST", "/orders/{order_id}/deliver"),
-                    ("POST", "/returns/{return_id}/receive")}
+                    ("POST", "/returns/{return_id}/receive"),
+                    *(("POST", f"/shipments/{{shipment_id}}/{verb}") for verb in ("pick", "pack", "ship", "deliver"))}
 # Staff reads: where stock is held and ships from (the warehouse works from it; customers never see it).
-STAFF_READS = {("GET", "/locations"), ("GET", "/locations/{location_id}")}
+STAFF_READS = {("GET", "/locations"), ("GET", "/locations/{location_id}"),
+               ("GET", "/locations/{location_id}/shipments")}
 CUSTOMER_ACTIONS = {("POST", "/orders"), ("POST", "/orders/{order_id}/cancel"), ("POST", "/orders/{order_id}/returns")}
 
 
@@ -51,7 +53,8 @@ def test_customers_reach_only_customer_routes_and_the_warehouse_only_its_own():
             assert customer_may and WAREHOUSE not in scopes, route
         elif route in WAREHOUSE_ROUTES or route in STAFF_READS:
             assert WAREHOUSE in scopes and not customer_may, route
-        elif method == "GET" and path.split("/")[1] in {"orders", "returns", "products", "stock", "customers"}:
+        elif method == "GET" and path.split("/")[1] in {"orders", "returns", "products", "stock", "customers",
+                                                                       "shipments"}:
             assert customer_may and WAREHOUSE in scopes, route  # reads of what customers own or may see
         else:
             assert scopes == (ADMIN,), route  # catalogue, credit, stock adjustments, purchasing
