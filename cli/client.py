@@ -218,10 +218,44 @@ class OrderflowClient:
                           json={"amount": amount, "reference": reference}, retry=True)
 
     def adjust_stock(self, sku: str, quantity: int, reason: str = "adjustment",
-                     idempotency_key: str | None = None) -> dict:
+                     idempotency_key: str | None = None, location_id: str | None = None) -> dict:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return self._call("POST", f"/stock/{sku}/adjustments", json={"quantity": quantity, "reason": reason},
-                          headers=headers)
+        body: dict[str, Any] = {"quantity": quantity, "reason": reason}
+        if location_id is not None:
+            body["location_id"] = location_id
+        return self._call("POST", f"/stock/{sku}/adjustments", json=body, headers=headers)
+
+    def put_location(self, location_id: str, name: str, address: Mapping[str, Any], priority: int | None = None,
+                     kind: str | None = None, active: bool | None = None) -> dict:
+        body = {"name": name, "address": dict(address),
+                **{k: v for k, v in (("priority", priority), ("kind", kind), ("active", active)) if v is not None}}
+        return self._call("PUT", f"/locations/{location_id}", json=body, retry=True)
+
+    # ------------------------------------------------------------------ shipments
+    def pick_list(self, location_id: str, status: str = "RELEASED", limit: int | None = None,
+                  cursor: str | None = None) -> dict:
+        return self._call("GET", f"/locations/{location_id}/shipments",
+                          params={"status": status, "limit": limit, "cursor": cursor})
+
+    def get_shipment(self, shipment_id: str) -> dict:
+        return self._call("GET", f"/shipments/{shipment_id}")
+
+    def pick(self, shipment_id: str) -> dict:
+        return self._call("POST", f"/shipments/{shipment_id}/pick", retry=True)
+
+    def pack(self, shipment_id: str) -> dict:
+        return self._call("POST", f"/shipments/{shipment_id}/pack", retry=True)
+
+    def ship_shipment(self, shipment_id: str, carrier: str | None = None, tracking: str | None = None,
+                      lines: Mapping[str, int] | None = None) -> dict:
+        """Ship the shipment; ``lines`` ({sku: units}) less than it holds is a partial shipment."""
+        body: dict[str, Any] = {k: v for k, v in (("carrier", carrier), ("tracking", tracking)) if v is not None}
+        if lines is not None:
+            body["lines"] = [{"sku": sku, "quantity": units} for sku, units in lines.items()]
+        return self._call("POST", f"/shipments/{shipment_id}/ship", json=body or None, retry=True)
+
+    def deliver_shipment(self, shipment_id: str) -> dict:
+        return self._call("POST", f"/shipments/{shipment_id}/deliver", retry=True)
 
     def get_stock(self, sku: str) -> dict:
         return self._call("GET", f"/stock/{sku}")
