@@ -66,7 +66,8 @@ def test_a_new_order_publishes_order_created_with_its_business_fields() -> None:
 ])
 def test_each_status_change_that_integrators_care_about_publishes_its_event(before, after, detail_type) -> None:
     shipment = {"carrier": "UPS", "tracking": "1Z", "shipped_at": AT, "delivered_at": AT}
-    events = events_for(Table.ORDERS, order(before, 4), order(after, 5, shipment=shipment, shipped={"SKU-1": Decimal(1)}),
+    shipped = {"SKU-1": Decimal(1)}
+    events = events_for(Table.ORDERS, order(before, 4), order(after, 5, shipment=shipment, shipped=shipped),
                         sequence="100")
     assert types(events) == [detail_type]
     assert events[0].detail["event_id"] == f"orders:ord-1:5:{detail_type}"

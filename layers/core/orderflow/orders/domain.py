@@ -124,8 +124,9 @@ class Order(Model):
                 "cancelled": 0}
 
     def public(self) -> dict:
-        """The order as the API returns it: each line says where its units are."""
-        body = self.model_dump(mode="json")
+        """The order as the API returns it: each line says where its units are. The shipments' own records
+        (``GET /orders/{id}`` adds them) stand for the order's bookkeeping of them."""
+        body = self.model_dump(mode="json", exclude={"shipments"})
         for line in body["lines"]:
             line.update(self.line_quantities(line["sku"], line["quantity"]))
         return body
