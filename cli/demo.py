@@ -21,6 +21,9 @@ k. buyers and alerts: a purchase order above its supplier's approval threshold w
    sent; a SKU with two suppliers is bought from the cheaper, and after it rejects, from the other; the
    alerts (approval waiting, supplier rejected) are read back from GET /alerts.
 l. the live KPIs of the day (GET /kpis): fill rate, on-time shipment, stock-outs, backorders, suppliers.
+m. fulfilment across two warehouses and a store (``demo_fulfilment``): an order filled from one, picked,
+   packed, shipped and delivered from its pick list; an order split across two warehouses; a partial
+   shipment whose remainder is sourced again at the store; stock checked at each location.
 
 When it started the stack itself, it also lists the domain events the stack published (read back
 from the events log group, as an integrator subscribed to the bus would receive them).
@@ -53,6 +56,7 @@ from rich.text import Text
 from .addresses import SAMPLE_ADDRESS
 from .catalogue import DEMO_CATALOGUE, load_catalogue, seed_catalogue
 from .client import ApiError, OrderflowClient, RunWaitTimeout, WaitTimeout
+from .demo_fulfilment import fulfilment
 from .events import DEFAULT_LOG_GROUP, logs_client, read_events
 from .render import (
     STATUS_STYLES,
@@ -616,6 +620,8 @@ class Demo:
              self.simulation),
             ("k. buyers and alerts: approval, a fallback supplier, the alerts that tell people", self.buyers),
             ("l. live KPIs of today, from the domain events", self.kpis),
+            ("m. fulfilment: two warehouses and a store; one location, a split, a partial shipment re-sourced",
+             lambda: fulfilment(self)),
         ]
         for title, scenario in scenarios:
             c.print(Rule(title))
