@@ -21,7 +21,20 @@ from collections import Counter
 from typing import Any
 
 from .common import log, summary
-from .harness import ORDER_MACHINE, Call, CountingStdout, Recorder, Shop, deliver, recording, ship, submit
+from .harness import (
+    ORDER_MACHINE,
+    Call,
+    CountingStdout,
+    Recorder,
+    Shop,
+    _ok,
+    deliver,
+    deliver_shipment,
+    recording,
+    ship,
+    ship_shipment,
+    submit,
+)
 
 ORDERS = 10
 LINES = 2
@@ -75,30 +88,46 @@ def _writes() -> set[str]:
     return {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 
 
-def one_order(stack: Any, shop: Shop, recorder: Recorder) -> dict[str, Any]:
-    """Run one order down the happy path; what it cost, from the recorder and the runtime's journal."""
+def one_order(stack: Any, shop: Shop, recorder: Recorder, split: bool = False) -> dict[str, Any]:
+    """Run one order down the happy path; what it cost, from the recorder and the runtime's journal.
+    ``split``: the order's lines are at two locations; each of its two shipments is shipped and delivered
+    with the shipment routes, as the locations' WMSs would (their ids come from ShipmentReleased)."""
+    from orderflow.orders.domain import shipment_id_for
+
     reserved = recorder.completed["ReserveStockFunction"]
     recorder.reset()
-    lines = {sku: 1 + i for i, sku in enumerate(shop.skus[:LINES])}
+    skus = shop.skus[LINES:2 * LINES] if split else shop.skus[:LINES]
+    lines = {sku: 1 + i for i, sku in enumerate(skus)}
     order = submit(shop.http, shop.customers[0], lines)
     order_id = order["order_id"]
     recorder.wait_completed("ReserveStockFunction", reserved + 1)
-    ship(shop.http, order_id)
-    delivered = deliver(shop.http, order_id)
-    if delivered["status"] != "DELIVERED":
-        raise RuntimeError(f"order {order_id}: {delivered['status']}")
+    if split:
+        shipments = [shipment_id_for(order_id, n) for n in (1, 2)]
+        for shipment in shipments:
+            ship_shipment(shop.http, shipment)
+        for shipment in shipments:
+            deliver_shipment(shop.http, shipment)
+    else:
+        delivered = ship(shop.http, order_id) and deliver(shop.http, order_id)
     with recorder.lock:
         calls = list(recorder.calls)
         durations = {k: list(v) for k, v in recorder.durations.items()}
         invocations = dict(recorder.invocations)
         events = dict(recorder.events)
         event_bytes = recorder.event_bytes
+    if split:  # read after the order's calls were taken: not one of them
+        delivered = _ok(shop.http.get(f"/orders/{order_id}"))
+        if len(delivered.get("shipments") or []) != 2:
+            raise RuntimeError(f"order {order_id} was not split in two: {delivered.get('shipments')}")
+    if delivered["status"] != "DELIVERED":
+        raise RuntimeError(f"order {order_id}: {delivered['status']}")
     return {"order_id": order_id, "calls": calls, "durations": durations, "invocations": invocations,
             "events": events, "event_bytes": event_bytes,
             "tasks": [state for state, _ in stack.task_runs(ORDER_MACHINE, order_id=order_id)]}
 
 
-def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], streamed: set[str]) -> dict[str, Any]:
+def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], streamed: set[str],
+            http_requests: int = 3) -> dict[str, Any]:
     """Per-order figures from the recorded orders; ``streamed`` are the tables with a stream."""
     per_order = []
     for o in orders:
@@ -169,7 +198,7 @@ def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], str
         "eventbridge_events": summary([p["events"] for p in per_order]),
         "event_bytes": statistics.median(p["event_bytes"] for p in per_order),
         "durations_ms": {fn: summary(values) for fn, values in sorted(durations.items())},
-        "http_requests": 3,  # POST /orders, /ship, /deliver
+        "http_requests": http_requests,  # POST /orders, then ship and deliver each shipment
     }
 
 
@@ -184,7 +213,7 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
             stack.start()
             try:
                 recorder.wrap(stack.runtime)
-                shop = Shop.create(stack.api_url, products=LINES, customers=1)
+                shop = Shop.create(stack.api_url, products=2 * LINES, customers=1)
                 one_order(stack, shop, recorder)  # warm-up: imports every handler (their cold starts)
                 written = stdout.bytes
                 measured = []
@@ -192,7 +221,16 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
                     log(f"  calls: order {i + 1}/{orders}")
                     measured.append(one_order(stack, shop, recorder))
                 logged = (stdout.bytes - written) / orders
-                sizes = _item_sizes([c for o in measured for c in o["calls"]])  # before moto forgets them
+                # Then two locations, each holding half of the split SKUs: every order splits in two.
+                split_network(shop)
+                one_order(stack, shop, recorder, split=True)  # warm-up: the shipment routes' first requests
+                written = stdout.bytes
+                split = []
+                for i in range(orders):
+                    log(f"  calls: split order {i + 1}/{orders}")
+                    split.append(one_order(stack, shop, recorder, split=True))
+                split_logged = (stdout.bytes - written) / orders
+                sizes = _item_sizes([c for o in measured + split for c in o["calls"]])  # before moto forgets them
                 streamed = {t.name for t in stack.resources.tables if t.properties.get("StreamSpecification")}
             finally:
                 stack.stop()
@@ -200,4 +238,21 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
         stdout.uninstall()
     result = analyse(measured, sizes, streamed)
     result["log_bytes_per_order"] = logged
+    result["split"] = {**analyse(split, sizes, streamed, http_requests=5), "log_bytes_per_order": split_logged}
     return result
+
+
+SPLIT_LOCATIONS = ("bench-north", "bench-south")
+
+
+def split_network(shop: Shop) -> None:
+    """Two warehouses, first choices before main; the second ``LINES`` SKUs of the shop alternate between
+    them, so an order of those SKUs has no single location that can fill it."""
+    address = {"name": "Bench DC", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1", "country": "GB"}
+    for priority, location in enumerate(SPLIT_LOCATIONS, start=1):
+        _ok(shop.http.put(f"/locations/{location}", json={"name": location, "address": address, "priority": priority}))
+    for i, sku in enumerate(shop.skus[LINES:2 * LINES]):
+        on_hand = _ok(shop.http.get(f"/stock/{sku}"))["on_hand"]
+        _ok(shop.http.post(f"/stock/{sku}/adjustments", json={"quantity": -on_hand, "reason": "moved"}))
+        _ok(shop.http.post(f"/stock/{sku}/adjustments", json={
+            "quantity": on_hand, "reason": "benchmark stock", "location_id": SPLIT_LOCATIONS[i % 2]}))

@@ -150,7 +150,7 @@ def _express_ms(means: dict[str, float]) -> float:
 def run(calls: dict[str, Any]) -> dict[str, Any]:
     built, standard = usage_as_built(calls), usage_standard_design(calls)
     means = _mean_ms(calls)
-    return {
+    result = {
         "prices": PRICES,
         "prices_date": PRICES_DATE,
         "target_per_1000": TARGET_PER_1000,
@@ -163,3 +163,7 @@ def run(calls: dict[str, Any]) -> dict[str, Any]:
         "as_built": {"usage": asdict(built), "cost": cost_per_1000(built)},
         "standard_design": {"usage": asdict(standard), "cost": cost_per_1000(standard)},
     }
+    if "split" in calls:  # an order split across two locations: two shipments shipped and delivered
+        split = usage_as_built(calls["split"])
+        result["split"] = {"usage": asdict(split), "cost": cost_per_1000(split)}
+    return result

@@ -276,3 +276,11 @@ def ship(http: httpx.Client, order_id: str) -> dict[str, Any]:
 
 def deliver(http: httpx.Client, order_id: str) -> dict[str, Any]:
     return _ok(http.post(f"/orders/{order_id}/deliver"))
+
+
+def ship_shipment(http: httpx.Client, shipment_id: str) -> dict[str, Any]:
+    return _ok(http.post(f"/shipments/{shipment_id}/ship", json={"carrier": "BENCH", "tracking": shipment_id[-8:]}))
+
+
+def deliver_shipment(http: httpx.Client, shipment_id: str) -> dict[str, Any]:
+    return _ok(http.post(f"/shipments/{shipment_id}/deliver"))
