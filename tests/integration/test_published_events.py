@@ -73,7 +73,8 @@ def test_an_orders_happy_path_publishes_created_reserved_shipped_delivered_in_or
     assert api.http.post(f"/orders/{order_id}/ship", json={"carrier": "UPS", "tracking": "1Z9"}).is_success
     assert api.http.post(f"/orders/{order_id}/deliver", json={}).is_success
 
-    events = published(stack, order_id=order_id)
+    everything = published(stack, order_id=order_id)
+    events = [e for e in everything if e["detail-type"].startswith("Order")]
     assert types(events) == ["OrderCreated", "OrderReserved", "OrderShipped", "OrderDelivered"]
     created, _, shipped, _ = (e["detail"] for e in events)
     assert (created["customer_id"], created["total"], created["lines"]) == (
@@ -81,6 +82,14 @@ def test_an_orders_happy_path_publishes_created_reserved_shipped_delivered_in_or
     assert shipped["shipment"]["carrier"] == "UPS"
     assert len({e["detail"]["event_id"] for e in events}) == 4
     assert [e["detail"]["order_version"] for e in events] == sorted(e["detail"]["order_version"] for e in events)
+
+    # its one shipment, in its own order: what the warehouse was told, then what it did
+    shipment = [e for e in everything if e["detail-type"].startswith("Shipment")]
+    assert types(shipment) == ["ShipmentReleased", "ShipmentShipped", "ShipmentDelivered"]
+    released, sent, _ = (e["detail"] for e in shipment)
+    assert (released["location_id"], released["lines"]) == ("main", [{"sku": sku, "quantity": 2}])
+    assert released["address"]["country"] == "GB"
+    assert (sent["carrier"], sent["shipped"]) == ("UPS", [{"sku": sku, "quantity": 2}])
 
 
 def test_a_credit_denied_order_publishes_order_rejected_with_the_reason(stack, api):
@@ -100,8 +109,12 @@ def test_cancelling_publishes_order_cancelled(stack, api):
     assert api.http.post(f"/orders/{order_id}/cancel", json={"reason": "changed my mind"}).is_success
 
     events = published(stack, order_id=order_id)
-    assert types(events) == ["OrderCreated", "OrderReserved", "OrderCancelled"]
-    assert events[-1]["detail"]["reason"] == "changed my mind"
+    orders = [e for e in events if e["detail-type"].startswith("Order")]
+    assert types(orders) == ["OrderCreated", "OrderReserved", "OrderCancelled"]
+    assert orders[-1]["detail"]["reason"] == "changed my mind"
+    shipment = [e for e in events if e["detail-type"].startswith("Shipment")]
+    assert types(shipment) == ["ShipmentReleased", "ShipmentCancelled"]  # the warehouse is told not to send it
+    assert shipment[-1]["detail"]["reason"] == "changed my mind"
 
 
 def test_stock_low_is_published_once_when_concurrent_orders_cross_the_threshold_and_cleared_by_a_receipt(stack, api):
