@@ -66,9 +66,7 @@ def test_a_new_order_publishes_order_created_with_its_business_fields() -> None:
 ])
 def test_each_status_change_that_integrators_care_about_publishes_its_event(before, after, detail_type) -> None:
     shipment = {"carrier": "UPS", "tracking": "1Z", "shipped_at": AT, "delivered_at": AT}
-    shipped = {"SKU-1": Decimal(1)}
-    events = events_for(Table.ORDERS, order(before, 4), order(after, 5, shipment=shipment, shipped=shipped),
-                        sequence="100")
+    events = events_for(Table.ORDERS, order(before, 4), order(after, 5, shipment=shipment), sequence="100")
     assert types(events) == [detail_type]
     assert events[0].detail["event_id"] == f"orders:ord-1:5:{detail_type}"
     assert events[0].detail["status"] == after
@@ -98,8 +96,10 @@ def test_a_write_that_keeps_the_status_or_a_delete_publishes_nothing() -> None:
 
 def test_a_partial_shipment_says_what_left_and_what_waits_and_a_second_one_publishes_nothing_more() -> None:
     shipment = {"carrier": "UPS", "tracking": "1Z", "shipped_at": AT}
-    partly = order("PARTIALLY_SHIPPED", 5, shipment=shipment, shipped={"SKU-1": Decimal(1)},
-                   backordered={"SKU-1": Decimal(2)})
+    shipments = [{"shipment_id": "shp-1-1", "location_id": "leeds", "lines": {"SKU-1": Decimal(3)}, "state": "shipped",
+                  "shipped": {"SKU-1": Decimal(1)}},
+                 {"shipment_id": "shp-1-2", "location_id": "york", "lines": {"SKU-1": Decimal(2)}, "state": "open"}]
+    partly = order("PARTIALLY_SHIPPED", 5, shipment=shipment, shipments=shipments, backordered={"SKU-1": Decimal(2)})
     (event,) = conforming(events_for(Table.ORDERS, order("RESERVED", 4), partly, sequence="1"))
     assert (event.detail["shipped"], event.detail["backordered"]) == ({"SKU-1": 1}, {"SKU-1": 2})
     assert events_for(Table.ORDERS, partly, {**partly, "version": Decimal(6)}, sequence="2") == []

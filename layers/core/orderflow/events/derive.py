@@ -123,8 +123,18 @@ def _order_events(change: _Change) -> list[DomainEvent]:
     if status in _WITH_SHIPMENT:
         fields["shipment"] = new.get("shipment") or {}
     if status == "PARTIALLY_SHIPPED":
-        fields.update(shipped=new.get("shipped") or {}, backordered=new.get("backordered") or {})
+        fields.update(shipped=_sent(new), backordered=new.get("backordered") or {})
     return [_order_event(change, ORDER_STATUS_EVENTS[status], **fields)]
+
+
+def _sent(order: Image) -> dict[str, Any]:
+    """SKU → units that left, over the order's shipments (a shipment's ``shipped`` when it left in part)."""
+    units: dict[str, Any] = {}
+    for ref in order.get("shipments") or []:
+        if ref.get("state") in ("shipped", "delivered"):
+            for sku, quantity in (ref.get("shipped") or ref.get("lines") or {}).items():
+                units[sku] = units.get(sku, 0) + quantity
+    return units
 
 
 def _order_event(change: _Change, detail_type: str, **fields: Any) -> DomainEvent:

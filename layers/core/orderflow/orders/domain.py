@@ -60,11 +60,17 @@ class ShipmentRef(Model):
     location_id: str
     lines: dict[str, int]
     state: Literal["open", "shipped", "delivered", "cancelled"] = "open"
-    shipped: dict[str, int] = Field(default_factory=dict)
+    shipped: dict[str, int] | None = None  # what left, when less than ``lines`` (a partial shipment)
 
     @property
     def open(self) -> bool:
         return self.state == "open"
+
+    def sent(self) -> dict[str, int]:
+        """SKU → units that left with it (none while open or once cancelled)."""
+        if self.state not in ("shipped", "delivered"):
+            return {}
+        return self.lines if self.shipped is None else self.shipped
 
 
 class Order(Model):
@@ -88,11 +94,9 @@ class Order(Model):
     # Where the reservation holds each line: location → SKU → units (empty before it, and for orders
     # reserved before stock had locations: those hold everything at the main location).
     allocations: dict[str, dict[str, int]] = Field(default_factory=dict)
-    # Its shipments (one per location allocated, more after a partial shipment), the units shipped and
-    # delivered per SKU, and per SKU the units a partial shipment left that wait to be sourced again.
+    # Its shipments (one per location allocated, more after a partial shipment: what was shipped and
+    # delivered is read off them), and per SKU the units a partial shipment left that wait to be sourced again.
     shipments: list[ShipmentRef] = Field(default_factory=list)
-    shipped: dict[str, int] = Field(default_factory=dict)
-    delivered: dict[str, int] = Field(default_factory=dict)
     backordered: dict[str, int] = Field(default_factory=dict)
     # RESERVED: ship by then; BACKORDERED: stock must come by then. Past it, ExpireOrdersFunction fails it.
     deadline: str | None = None
@@ -107,12 +111,20 @@ class Order(Model):
     def open_shipments(self) -> list[ShipmentRef]:
         return [ref for ref in self.shipments if ref.open]
 
+    def shipped(self, delivered_only: bool = False) -> dict[str, int]:
+        """SKU → units that left (delivered or not), or that were delivered, over its shipments."""
+        units: dict[str, int] = {}
+        for ref in self.shipments:
+            if not delivered_only or ref.state == "delivered":
+                units = added(units, ref.sent())
+        return units
+
     def line_quantities(self, sku: str, quantity: int) -> dict[str, int]:
         """Where the units of a line are: allocated (held at a location, not shipped yet), shipped (delivered
         included), delivered, backordered (waiting for stock), cancelled."""
         whole = not self.shipments  # an order shipped before orders had shipments moved whole
-        shipped = quantity if whole and self.status in _SHIPPED_WHOLE else self.shipped.get(sku, 0)
-        delivered = quantity if whole and self.status in _DELIVERED_WHOLE else self.delivered.get(sku, 0)
+        shipped = quantity if whole and self.status in _SHIPPED_WHOLE else self.shipped().get(sku, 0)
+        delivered = quantity if whole and self.status in _DELIVERED_WHOLE else self.shipped(True).get(sku, 0)
         if self.status in _ENDED_UNSHIPPED:
             return {"allocated": 0, "shipped": shipped, "delivered": delivered, "backordered": 0,
                     "cancelled": quantity - shipped}

@@ -186,18 +186,19 @@ class OrderService:
                         for sku, units in lines.items() if units > ref.lines.get(sku, 0)}:
             raise Unprocessable("a shipment can only send the units released to it", {"lines": problems})
         unshipped = {sku: units - lines.get(sku, 0) for sku, units in ref.lines.items() if units > lines.get(sku, 0)}
-        shipments = [r.model_copy(update={"state": "shipped", "shipped": {k: v for k, v in lines.items() if v}})
-                     if r.shipment_id == shipment_id else r for r in order.shipments]
-        shipped = added(order.shipped, lines)
+        partial = {sku: units for sku, units in lines.items() if units} if unshipped else None
+        shipments = [r.model_copy(update={"state": "shipped", "shipped": partial}) if r.shipment_id == shipment_id
+                     else r for r in order.shipments]
+        shipped = added(order.shipped(), lines)
         complete = all(shipped.get(line.sku, 0) >= line.quantity for line in order.lines)
         now = utc_now()
-        reason = f"shipment {shipment_id} left {ref.location_id}" + _carrier_text(request)
+        reason = f"shipped from {ref.location_id}" + _carrier_text(request)
         if unshipped:
             reason += f"; {sum(unshipped.values())} units not sent go back to sourcing"
         write, after = self.orders.transition(
-            order, S.SHIPPED if complete else S.PARTIALLY_SHIPPED, by="warehouse", reason=reason,
+            order, S.SHIPPED if complete else S.PARTIALLY_SHIPPED, by="warehouse", reason=reason, at=now,
             extra={"shipments": [r.model_dump() for r in shipments], "allocations": holds_of(shipments),
-                   "shipped": shipped, "backordered": added(order.backordered, unshipped),
+                   "backordered": added(order.backordered, unshipped),
                    "shipment": {**request.model_dump(exclude_none=True, exclude={"lines"}), "shipped_at": now}})
         sent = {"shipped": [{"sku": sku, "quantity": units} for sku, units in lines.items() if units],
                 **request.model_dump(exclude_none=True, exclude={"lines"})}
@@ -236,14 +237,13 @@ class OrderService:
                            "shipment can be delivered", {"shipment_id": shipment_id, "state": ref.state})
         shipments = [r.model_copy(update={"state": "delivered"}) if r.shipment_id == shipment_id else r
                      for r in order.shipments]
-        delivered = added(order.delivered, ref.shipped)
         complete = order.status == S.SHIPPED and all(r.state in ("delivered", "cancelled") for r in shipments)
-        summary = {**(order.shipment.model_dump(exclude_none=True) if order.shipment else {}),
-                   "delivered_at": utc_now()}
+        now = utc_now()
+        summary = {**(order.shipment.model_dump(exclude_none=True) if order.shipment else {}), "delivered_at": now}
         write, after = self.orders.transition(
-            order, S.DELIVERED if complete else order.status, by="warehouse",
-            reason=f"shipment {shipment_id} delivered",
-            extra={"shipments": [r.model_dump() for r in shipments], "delivered": delivered, "shipment": summary})
+            order, S.DELIVERED if complete else order.status, by="warehouse", at=now,
+            reason=f"delivered from {ref.location_id}",
+            extra={"shipments": [r.model_dump() for r in shipments], "shipment": summary})
         self.store.commit([write, self.shipments.move(shipment_id, ref.location_id, H.DELIVERED, by="warehouse")])
         return after
 

@@ -38,12 +38,14 @@ class OrdersRepository:
         reason: str | None = None,
         by: str = "workflow",
         extra: dict[str, Any] | None = None,
+        at: str | None = None,
     ) -> tuple[Write, Order]:
         """The write that moves ``order`` to ``target`` iff the order lifecycle allows it from the stored status
-        and nobody changed the order since it was read, and the order as it will be once that write lands.
+        and nobody changed the order since it was read, and the order as it will be once that write lands
+        (``at``: the time it records, when a stamp in ``extra`` must show the same).
         ``ForbiddenTransition`` (nothing written) when the table does not allow it from ``order.status``."""
         ORDER_LIFECYCLE.check(order.status, target, f"order {order.order_id}")
-        now, entry, sets, values = _moved(target, reason, by)
+        now, entry, sets, values = _moved(target, reason, by, at)
         allowed, sources = ORDER_LIFECYCLE.condition(target)
         values.update({":current": order.status.value, ":version": order.version, **sources})
         for index, (name, value) in enumerate((extra or {}).items()):
@@ -107,10 +109,11 @@ class OrdersRepository:
         return [Order.model_validate(i) for i in items], next_cursor
 
 
-def _moved(target: OrderStatus, reason: str | None, by: str) -> tuple[str, dict[str, Any], list[str], dict[str, Any]]:
+def _moved(target: OrderStatus, reason: str | None, by: str, at: str | None = None
+           ) -> tuple[str, dict[str, Any], list[str], dict[str, Any]]:
     """What every transition sets (status, version + 1, ``updated_at``, a timeline entry): the time, the
     entry, the SET clauses and their values."""
-    now = utc_now()
+    now = at or utc_now()
     entry = TimelineEntry(status=target, at=now, reason=reason, by=by).model_dump(exclude_none=True)
     sets = ["#status = :target", "version = version + :one", "updated_at = :now",
             "timeline = list_append(timeline, :entry)"]
