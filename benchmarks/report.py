@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -199,9 +200,10 @@ def calls(record: dict[str, Any] | None) -> str:
         f"{stream:g} times per order here, once per stream record (on AWS, batching merges records when "
         "traffic is steady).\n\n"
         "Item sizes for the request units are moto's estimate of each item as stored at the end (an order "
-        f"item is about {d['order_item_bytes'] or 0} bytes then), so every write counts 1 WRU (2 inside a "
-        "transaction) and every strongly consistent read 1 RRU; BatchGetItem reads the products eventually "
-        "consistent (½ RRU per item) and the customer strongly consistent (1 RRU).\n")
+        f"item is about {d['order_item_bytes'] or 0} bytes then, so each write of it counts "
+        f"{math.ceil((d['order_item_bytes'] or 1) / 1024)} WRU, twice that inside a transaction: a write counts 1 WRU "
+        "per KB started of the item, 2 inside a transaction), and every strongly consistent read 1 RRU; BatchGetItem "
+        "reads the products eventually consistent (½ RRU per item) and the customer strongly consistent (1 RRU).\n")
     if "split" in d:
         out.append(_split(d))
     return "\n".join(out)
