@@ -18,7 +18,7 @@ def test_stream_events_log_groups_and_rules_resolve() -> None:
     publisher = template.function("PublishEventsFunction")
     assert {(s.table_name, s.batch_size, tuple(s.function_response_types)) for s in publisher.stream_events} == {
         (f"orderflow-{name}Table", 100, ("ReportBatchItemFailures",))
-        for name in ("Orders", "Stock", "Returns", "PurchaseOrders")}
+        for name in ("Orders", "Stock", "Returns", "PurchaseOrders", "Shipments")}
     (group,) = [g for g in template.log_groups if g.logical_id == "DomainEventsLogGroup"]
     assert (group.name, group.properties["RetentionInDays"]) == ("/orderflow/ci/events", "30")
     (rule,) = [r for r in template.rules if r.logical_id == "DomainEventsToLogsRule"]
