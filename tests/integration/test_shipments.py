@@ -122,6 +122,9 @@ def test_a_partial_shipment_releases_the_rest_there_and_sources_it_elsewhere(ser
 
     done, _ = service.ship_shipment(resourced.shipment_id, ShipIn(carrier="DHL"))
     assert done.status == S.SHIPPED and done.shipped() == {skus["A"]: 4}
+    by_location = service.orders_service.demand.history_by_location(skus["A"])  # demand where it left from
+    assert {location: sum(days.values()) for location, days in by_location.items() if sum(days.values())} == {
+        w1: 1, w2: 3}
 
 
 def test_a_remainder_no_location_has_waits_for_stock_and_a_receipt_sources_it(service, network):

@@ -46,8 +46,9 @@ class Shipping:
     def ship_shipment(self, shipment_id: str, request: ShipIn) -> tuple[Order, Shipment]:
         """The location sent the shipment (or part of it: ``request.lines``). In one transaction: the shipment
         is SHIPPED, its units leave that location's stock (the hold of what did not leave is released
-        there), demand is recorded, and the order's status follows from its shipments. What did not leave is
-        sourced again, elsewhere first, or waits for stock. A retry changes nothing twice."""
+        there), demand is recorded where they left from, and the order's status follows from its shipments.
+        What did not leave is sourced again, elsewhere first, or waits for stock. A retry changes nothing
+        twice."""
         shipment = self._shipment(shipment_id)
         order = self._race(shipment.order_id, lambda o: self._ship_attempt(o, shipment_id, request), missing=NotFound)
         return self._resource_rest(order, [shipment]), self._shipment(shipment_id)
@@ -95,7 +96,7 @@ class Shipping:
             self.shipments.move(shipment_id, ref.location_id, H.SHIPPED, by="warehouse", reason=reason, extra=sent),
             *(self.stock.ship(Units(sku, lines.get(sku, 0)), ref.location_id, unshipped=unshipped.get(sku, 0))
               for sku in ref.lines),
-            *(self.demand.record(sku, day, units) for sku, units in lines.items() if units)])
+            *(self.demand.record(sku, day, units, ref.location_id) for sku, units in lines.items() if units)])
         return after
 
     def deliver(self, order_id: str) -> Order:
