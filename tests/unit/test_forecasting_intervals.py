@@ -16,15 +16,19 @@ def weekly_poisson(seed: int, days: int = 400 + 28) -> np.ndarray:
     return rng.poisson(rng.uniform(5, 60) * week[np.arange(days) % 7]).astype(float)
 
 
-def test_intervals_cover_held_out_days_at_their_level():
+def assert_held_out_coverage(histories, horizon: int, season: int) -> None:
+    """The 80 % and 95 % intervals hold about that share of the last ``horizon`` periods."""
     hits = {80: [], 95: []}
-    for seed in range(40):
-        y = weekly_poisson(seed)
-        result = forecast(y[:-28], 28, 7)
+    for y in histories:
+        result = forecast(y[:-horizon], horizon, season)
         for level, (lower, upper) in result.intervals.items():
-            hits[level].append((y[-28:] >= lower) & (y[-28:] <= upper))
+            hits[level].append((y[-horizon:] >= lower) & (y[-horizon:] <= upper))
     assert np.mean(hits[80]) == pytest.approx(0.80, abs=0.04)
     assert np.mean(hits[95]) == pytest.approx(0.95, abs=0.03)
+
+
+def test_intervals_cover_held_out_days_at_their_level():
+    assert_held_out_coverage((weekly_poisson(seed) for seed in range(40)), 28, 7)
 
 
 def test_intervals_nest_around_the_forecast_and_never_go_below_zero():
@@ -63,16 +67,12 @@ def test_without_errors_to_learn_from_the_interval_is_student_t_around_the_forec
 
 
 def test_a_series_that_has_grown_gets_the_spread_of_its_current_level():
-    hits = {80: [], 95: []}
-    for seed in range(40):
-        rng = np.random.default_rng(seed)
-        level = np.linspace(10, 100, 400 + 14)  # ten times the demand of a year ago, 10 % noise
-        y = np.round(level * (1 + 0.1 * rng.standard_normal(level.size)))
-        result = forecast(y[:-14], 14, 1)
-        for interval_level, (lower, upper) in result.intervals.items():
-            hits[interval_level].append((y[-14:] >= lower) & (y[-14:] <= upper))
-    assert np.mean(hits[80]) == pytest.approx(0.80, abs=0.04)
-    assert np.mean(hits[95]) == pytest.approx(0.95, abs=0.03)
+    level = np.linspace(10, 100, 400 + 14)  # ten times the demand of a year ago, 10 % noise
+
+    def grown(seed: int) -> np.ndarray:
+        return np.round(level * (1 + 0.1 * np.random.default_rng(seed).standard_normal(level.size)))
+
+    assert_held_out_coverage((grown(seed) for seed in range(40)), 14, 1)
 
 
 def test_mostly_zero_demand_gets_an_interval_from_zero_up():
