@@ -37,10 +37,11 @@ from .render import decided_for
 Z95 = 1.96
 COLUMNS = (("sku", "SKU"), ("location_id", "location"), ("outcome", "outcome"), ("demand_class", "demand class"),
            ("method", "method"),
-           ("forecast_daily", "forecast / day"), ("sigma_daily", "σ / day"), ("safety_stock", "safety stock"),
+           ("forecast_daily", "forecast / day"), ("sigma_daily", "σ / day"), ("lead_time_days", "lead time (days)"),
+           ("lead_time_source", "lead time from"), ("safety_stock", "safety stock"),
            ("reorder_point", "reorder point"), ("inventory_position", "inventory position"),
            ("quantity", "quantity"), ("po_id", "purchase order"), ("reason", "why"))
-TEXT_COLUMNS = {"sku", "location_id", "outcome", "demand_class", "method", "po_id", "reason"}
+TEXT_COLUMNS = {"sku", "location_id", "outcome", "demand_class", "method", "lead_time_source", "po_id", "reason"}
 # Ids and names that a browser must not break at a hyphen or a '+': one token, one line.
 TOKEN_COLUMNS = {"sku", "location_id", "outcome", "demand_class", "method", "po_id"}
 STYLE = """
@@ -84,6 +85,9 @@ TERM_GLOSSARY = (
     ("forecast / day", "the mean daily demand forecast over the horizon (lead time plus review period)"),
     ("σ / day", "the standard deviation of the one-day-ahead forecast error: how far a day's demand "
                 "strays from the forecast"),
+    ("lead time from", "setting: the product's lead time; receipts: the mean of the supplier's last deliveries "
+                       "of this SKU (days from sending the purchase order to its first receipt); blended: both, "
+                       "while there are fewer than 20 receipts"),
     ("safety stock", "stock held against demand above the forecast during the lead time (and against late "
                      "deliveries), for the product's service level"),
     ("reorder point", "forecast demand over the lead time and review period plus the safety stock: at or "

@@ -31,6 +31,7 @@ from orderflow_cli.report import (
 ORDERED = {"sku": "TEA", "supplier_id": "SUP-1", "outcome": "ordered", "reason": "position 3 ≤ reorder point 21.4",
            "demand_class": "smooth", "method": "ets", "history_days": 60, "horizon_days": 4,
            "forecast_daily": 4.0, "forecast": [4.0, 4.0, 4.0, 4.0], "sigma_daily": 1.5, "safety_stock": 5.4,
+           "lead_time_days": 12.5, "lead_time_source": "blended", "lead_time_receipts": 3,
            "reorder_point": 21.4, "inventory_position": 3, "quantity": 40, "po_id": "po-2025-03-10-TEA"}
 NOT_NEEDED = {"sku": "MUG", "outcome": "not_needed", "reason": "position 90 > reorder point 12",
               "demand_class": "intermittent", "method": "tsb", "forecast_daily": 0.5, "forecast": [0.5] * 4,
@@ -98,8 +99,8 @@ def test_the_page_says_how_the_interval_is_drawn_and_shows_the_decisions():
     table = text[text.index("<h2>Decisions</h2>"):text.index("<h2>Per SKU</h2>")]
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows if "<td" in row]
-    assert cells[0] == ["TEA", "main", "ordered", "smooth", "ets", "4.00", "1.50", "5.40", "21.40", "3", "40",
-                        "po-2025-03-10-TEA", "position 3 ≤ reorder point 21.4"]
+    assert cells[0] == ["TEA", "main", "ordered", "smooth", "ets", "4.00", "1.50", "12.50", "blended", "5.40", "21.40",
+                        "3", "40", "po-2025-03-10-TEA", "position 3 ≤ reorder point 21.4"]
     assert cells[2][:3] == ["PEN", "main", "skipped"]
     assert "no &lt;supplier&gt; &amp; no parameters" in text and "<supplier>" not in text
     assert "40 units on <span class=token>po-2025-03-10-TEA</span>" in text
