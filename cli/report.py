@@ -3,7 +3,10 @@
 Per SKU, two plots side by side (PNG, embedded as base64, so the page is a single file):
 
 * daily demand: the recorded history (days without a record count as zero, as the forecaster sees
-  them), the forecast over the horizon and a 95 % band of one day's demand, ``mean ± 1.96·σ``;
+  them), the forecast over the horizon and its 80 % and 95 % prediction intervals (docs/forecasting.md,
+  "Prediction intervals"), recomputed from the history the run read: the run itself does not keep
+  them. Where the recomputed forecast is not the run's (the history was re-imported since), a 95 %
+  band of one day's demand, ``mean ± 1.96·σ``, instead;
 * cumulative demand from the first day of the cycle, with a 95 % band ``Σ mean ± 1.96·σ·√h``
   (h = days ahead, daily errors taken as independent), against the reorder point, the inventory
   position and the position after the order: when the position is at or below the reorder point,
@@ -34,10 +37,11 @@ from .render import decided_for
 Z95 = 1.96
 COLUMNS = (("sku", "SKU"), ("location_id", "location"), ("outcome", "outcome"), ("demand_class", "demand class"),
            ("method", "method"),
-           ("forecast_daily", "forecast / day"), ("sigma_daily", "σ / day"), ("safety_stock", "safety stock"),
+           ("forecast_daily", "forecast / day"), ("sigma_daily", "σ / day"), ("lead_time_days", "lead time (days)"),
+           ("lead_time_source", "lead time from"), ("safety_stock", "safety stock"),
            ("reorder_point", "reorder point"), ("inventory_position", "inventory position"),
            ("quantity", "quantity"), ("po_id", "purchase order"), ("reason", "why"))
-TEXT_COLUMNS = {"sku", "location_id", "outcome", "demand_class", "method", "po_id", "reason"}
+TEXT_COLUMNS = {"sku", "location_id", "outcome", "demand_class", "method", "lead_time_source", "po_id", "reason"}
 # Ids and names that a browser must not break at a hyphen or a '+': one token, one line.
 TOKEN_COLUMNS = {"sku", "location_id", "outcome", "demand_class", "method", "po_id"}
 STYLE = """
@@ -53,6 +57,8 @@ dl { max-width: 60rem; } dt { font-weight: 600; margin-top: 0.5rem; } dd { margi
 METHOD_GLOSSARY = {
     "snaive": "seasonal naive: the same day one season (a week) earlier; the baseline every method is scored against",
     "mean": "the historic average: every day at the mean of the whole history",
+    "smean": "seasonal mean: each weekday's average demand, pulled towards the overall average as far as the "
+             "weekday pattern does not stand out of the noise",
     "ses": "simple exponential smoothing: a level, no trend, no season",
     "holt": "Holt's linear method with a damped additive trend",
     "hw": "Holt–Winters: level and additive weekly seasonality, no trend",
@@ -79,6 +85,9 @@ TERM_GLOSSARY = (
     ("forecast / day", "the mean daily demand forecast over the horizon (lead time plus review period)"),
     ("σ / day", "the standard deviation of the one-day-ahead forecast error: how far a day's demand "
                 "strays from the forecast"),
+    ("lead time from", "setting: the product's lead time; receipts: the mean of the supplier's last deliveries "
+                       "of this SKU (days from sending the purchase order to its first receipt); blended: both, "
+                       "while there are fewer than 20 receipts"),
     ("safety stock", "stock held against demand above the forecast during the lead time (and against late "
                      "deliveries), for the product's service level"),
     ("reorder point", "forecast demand over the lead time and review period plus the safety stock: at or "
@@ -130,8 +139,14 @@ def sku_figure(decision: Mapping[str, Any], history: Sequence[Mapping[str, Any]]
         daily.plot(days, quantities, color="#555", linewidth=0.9, label="history")
     if forecast:
         daily.plot(ahead, forecast, color="#1f77b4", linewidth=2, label="forecast")
-        low, high = daily_band(forecast, sigma)
-        daily.fill_between(ahead, low, high, color="#1f77b4", alpha=0.2, label="95 % band (± 1.96 σ)")
+        intervals = decision.get("intervals")
+        if intervals:
+            for level, alpha in ((95, 0.15), (80, 0.3)):
+                low, high = intervals[level]
+                daily.fill_between(ahead, low, high, color="#1f77b4", alpha=alpha, label=f"{level} % interval")
+        else:
+            low, high = daily_band(forecast, sigma)
+            daily.fill_between(ahead, low, high, color="#1f77b4", alpha=0.2, label="95 % band (± 1.96 σ)")
     daily.axvline(cycle, color="#999", linestyle=":", linewidth=1)
     daily.set_ylabel("units per day")
     daily.legend(loc="upper left", fontsize=8)
@@ -199,7 +214,8 @@ def render_html(run: Mapping[str, Any], histories: Mapping[str, Sequence[Mapping
     for d in decisions:
         sku = decided_for(d)  # a SKU decided at several locations has a section (and a history) for each
         png = sku_figure(d, histories.get(sku) or [], cycle)
-        image = (f'<img alt="demand and forecast of {html.escape(sku)}" '
+        drawn = "demand, forecast and prediction intervals" if d.get("intervals") else "demand and forecast"
+        image = (f'<img alt="{drawn} of {html.escape(sku)}" '
                  f'src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png
                  else "<p class=note>No history and no forecast to plot.</p>")
         sections.append(f'<section id="{html.escape(sku)}"><h3><span class=token>{html.escape(sku)}</span> — '
@@ -216,8 +232,10 @@ def render_html(run: Mapping[str, Any], histories: Mapping[str, Sequence[Mapping
 trigger {html.escape(str(run.get("trigger")))} · started {html.escape(str(run.get("started_at")))}
 · finished {html.escape(str(run.get("finished_at") or "—"))}</p>
 <p>{summary}</p>{error}
-<p class=note>Left: daily demand (days without a record count as zero), the forecast over the horizon and a 95 %
-band of one day's demand, mean ± 1.96·σ. Right: cumulative demand from the first day of the cycle with a 95 % band
+<p class=note>Left: daily demand (days without a record count as zero), the forecast over the horizon and its
+80 % and 95 % prediction intervals (from the chosen model's own errors on the SKU's history; where the history
+changed since the run, a 95 % band of one day's demand, mean ± 1.96·σ). Right: cumulative demand from the first
+day of the cycle with a 95 % band
 Σ mean ± 1.96·σ·√h (h = days ahead; daily errors taken as independent), against the reorder point and the
 inventory position (on hand + on order − reserved − backordered): at or below the reorder point, the run orders.
 σ is the σ of the one-day-ahead forecast error.</p>
@@ -262,12 +280,43 @@ def write_report(run: Mapping[str, Any], histories: Mapping[str, Sequence[Mappin
     return page
 
 
+def forecast_intervals(decision: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
+                       cycle: str) -> dict[int, tuple[list[float], list[float]]] | None:
+    """The 80 % and 95 % prediction intervals of the decision's forecast: the run's forecast made
+    again (same history window, same methods), or None when that does not give the run's forecast
+    back (history re-imported since, a method this code does not know) or there was none."""
+    from orderflow.forecasting import METHODS, forecast
+    from orderflow.replenishment.decisions import SEASON_LENGTH, daily_series
+
+    method, horizon, forecasted = decision.get("method"), decision.get("horizon_days"), decision.get("forecast")
+    names = str(method or "").removesuffix(" (yearly)").split("+")
+    if not forecasted or not horizon or not all(name in METHODS for name in names):
+        return None
+    series = daily_series({str(h["day"]): int(h["quantity"]) for h in history}, cycle)
+    if len(series) != decision.get("history_days"):
+        return None
+    result = forecast(series, int(horizon), SEASON_LENGTH, methods=names)
+    if result.method != method or len(forecasted) != result.mean.size or any(
+            abs(a - float(b)) > 1e-3 for a, b in zip(result.mean, forecasted, strict=True)):
+        return None
+    return {level: ([float(v) for v in low], [float(v) for v in high])
+            for level, (low, high) in result.intervals.items()}
+
+
 def report_run(client: Any, run_id: str, out_dir: Path, days: int = 182) -> tuple[Path, int]:
-    """Fetch a run and the last ``days`` of each decided SKU's history over the API (an
-    ``OrderflowClient``), write the page; returns it and the number of SKUs."""
+    """Fetch a run and each decided SKU's history over the API (an ``OrderflowClient``): the window
+    the run's forecast read, to draw its prediction intervals (:func:`forecast_intervals`), of which
+    the last ``days`` are plotted. Write the page; returns it and the number of SKUs."""
+    from orderflow.replenishment.decisions import history_window
+
     run = client.get_replenishment_run(run_id)
-    cycle = date.fromisoformat(run["cycle"])
-    start, end = (cycle - timedelta(days=days)).isoformat(), (cycle - timedelta(days=1)).isoformat()
-    histories = {decided_for(d): client.demand_history(d["sku"], start, end, d.get("location_id"))["history"]
-                 for d in run.get("decisions") or []}
+    first, end = history_window(run["cycle"])
+    start = (date.fromisoformat(run["cycle"]) - timedelta(days=days)).isoformat()
+    histories = {}
+    for decision in run.get("decisions") or []:
+        history = client.demand_history(decision["sku"], first, end, decision.get("location_id"))["history"]
+        intervals = forecast_intervals(decision, history, run["cycle"])
+        if intervals:
+            decision["intervals"] = intervals
+        histories[decided_for(decision)] = [h for h in history if str(h["day"]) >= start]
     return write_report(run, histories, out_dir), len(histories)

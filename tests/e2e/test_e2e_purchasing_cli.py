@@ -100,6 +100,8 @@ def test_supplier_history_run_purchase_orders_and_report(run, shop, tmp_path):
     page = (tmp_path / "report" / "index.html").read_text()
     section = page[page.index(f'<section id="{sku}">'):]
     assert section.index("data:image/png;base64,") < section.index("</section>")
+    # the run's forecast made again from the same history: its 80 % and 95 % intervals are drawn
+    assert f'alt="demand, forecast and prediction intervals of {sku}"' in section
     assert f"{decision['quantity']:,} units on <span class=token>{decision['po_id']}</span>" in section
 
 

@@ -59,8 +59,9 @@ def test_weekly_pattern_is_followed():
 def test_intermittent_history_uses_intermittent_candidates():
     result = forecast(sparse(), horizon=7, season_length=7)
     assert result.demand_class in (DemandClass.INTERMITTENT, DemandClass.LUMPY)
-    assert set(result.method.split("+")) <= {"snaive", "mean", "ses", "croston", "sba", "tsb"}
-    assert np.allclose(result.mean, result.mean[0])  # flat, apart from a seasonal-naive share
+    assert set(result.method.split("+")) <= {"snaive", "mean", "smean", "ses", "croston", "sba", "tsb"}
+    # flat, apart from a seasonal-naive share or a weekday profile shrunk towards the mean
+    assert np.ptp(result.mean) < 0.5 * result.mean.mean()
     assert 0 < result.mean[0] < 2
 
 
@@ -277,3 +278,26 @@ def test_the_conditional_sigma_reads_only_what_was_known_at_the_origin():
         assert float(conditional_total_error_sigma(fit, changed, 14, [o], 365)[0]) == pytest.approx(float(value))
     first = fit.first_origin
     assert np.isnan(conditional_total_error_sigma(fit, y, 14, [first + 5], 365)[0])  # no window ended yet
+
+
+def test_seasonal_mean_keeps_a_clear_weekday_pattern_and_shrinks_noise_away():
+    from orderflow.forecasting.fits import SeasonalMeanFit
+
+    rng = np.random.default_rng(7)
+    shape = np.array([1, 1, 1, 1, 1, 3, 0.5])
+    clear = rng.poisson(20 * np.tile(shape, 3)).astype(float)  # three weeks, Saturday three times the rest
+    forecast_clear = SeasonalMeanFit(clear, 7).forecast(7)
+    assert forecast_clear[5] > 2.3 * forecast_clear[0]  # the peak weekday survives the shrinkage
+    flat = rng.poisson(20, 21).astype(float)  # no weekday pattern: the profile is noise
+    forecast_flat = SeasonalMeanFit(flat, 7).forecast(7)
+    assert np.ptp(forecast_flat) < 0.5 * np.ptp([flat[r::7].mean() for r in range(7)])
+    # forecasts from inside the history read only what was observed by then
+    fit = SeasonalMeanFit(clear, 7)
+    np.testing.assert_allclose(fit.at_origins(np.array([14]), 7)[0], SeasonalMeanFit(clear[:14], 7).forecast(7))
+
+
+def test_short_daily_history_can_use_the_seasonal_mean():
+    rng = np.random.default_rng(3)
+    y = rng.poisson(12 * np.tile([0.7, 0.8, 1, 1, 1.2, 1.6, 0.7], 3)).astype(float)
+    result = forecast(y, horizon=7, season_length=7, methods=["smean"])
+    assert result.method == "smean" and (len(y) + int(np.argmax(result.mean))) % 7 == 5

@@ -16,15 +16,19 @@ def weekly_poisson(seed: int, days: int = 400 + 28) -> np.ndarray:
     return rng.poisson(rng.uniform(5, 60) * week[np.arange(days) % 7]).astype(float)
 
 
-def test_intervals_cover_held_out_days_at_their_level():
+def assert_held_out_coverage(histories, horizon: int, season: int) -> None:
+    """The 80 % and 95 % intervals hold about that share of the last ``horizon`` periods."""
     hits = {80: [], 95: []}
-    for seed in range(40):
-        y = weekly_poisson(seed)
-        result = forecast(y[:-28], 28, 7)
+    for y in histories:
+        result = forecast(y[:-horizon], horizon, season)
         for level, (lower, upper) in result.intervals.items():
-            hits[level].append((y[-28:] >= lower) & (y[-28:] <= upper))
+            hits[level].append((y[-horizon:] >= lower) & (y[-horizon:] <= upper))
     assert np.mean(hits[80]) == pytest.approx(0.80, abs=0.04)
     assert np.mean(hits[95]) == pytest.approx(0.95, abs=0.03)
+
+
+def test_intervals_cover_held_out_days_at_their_level():
+    assert_held_out_coverage((weekly_poisson(seed) for seed in range(40)), 28, 7)
 
 
 def test_intervals_nest_around_the_forecast_and_never_go_below_zero():
@@ -49,10 +53,32 @@ def test_a_noisier_series_gets_wider_intervals():
     assert width["wild"] > 3 * width["calm"]
 
 
-def test_without_errors_to_learn_from_the_interval_is_normal_around_the_forecast():
+def test_without_errors_to_learn_from_the_interval_is_student_t_around_the_forecast():
+    from scipy.stats import t
+
     y = np.array([5.0, 6.0, 5.0])
     fit = fit_method("snaive", y, 1)
     mean = np.full(3, 5.0)
     (lower, upper), = prediction_intervals(fit, y, mean, sigma=1.0, levels=(95,)).values()
-    np.testing.assert_allclose(lower, 5.0 - 1.959963984540054)
-    assert (upper >= 5.0 + 1.959963984540054 - 1e-9).all()
+    # σ from two one-step errors: t with one degree of freedom, times √(1 + 1/2), far wider than ±1.96
+    width = t.ppf(0.975, 1) * np.sqrt(1.5)
+    np.testing.assert_allclose(lower, 0.0)  # 5 − 15.6, clipped at zero
+    assert (upper >= 5.0 + width - 1e-9).all() and width > 7
+
+
+def test_a_series_that_has_grown_gets_the_spread_of_its_current_level():
+    level = np.linspace(10, 100, 400 + 14)  # ten times the demand of a year ago, 10 % noise
+
+    def grown(seed: int) -> np.ndarray:
+        return np.round(level * (1 + 0.1 * np.random.default_rng(seed).standard_normal(level.size)))
+
+    assert_held_out_coverage((grown(seed) for seed in range(40)), 14, 1)
+
+
+def test_mostly_zero_demand_gets_an_interval_from_zero_up():
+    rng = np.random.default_rng(11)
+    y = np.where(rng.random(400) < 0.15, rng.integers(1, 4, 400), 0).astype(float)
+    result = forecast(y, 14, 7)
+    assert all((result.intervals[level][0] == 0).all() for level in (80, 95))
+    # 85 % of days sell nothing: [0, below 1] already holds 80 % of days; 95 % needs a sale or more
+    assert (result.intervals[80][1] < 1).all() and (result.intervals[95][1] >= 1).all()

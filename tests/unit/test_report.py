@@ -21,6 +21,7 @@ from orderflow_cli.report import (
     _cumulative_plot,
     cumulative_band,
     daily_band,
+    forecast_intervals,
     render_html,
     sku_figure,
     write_report,
@@ -30,6 +31,7 @@ from orderflow_cli.report import (
 ORDERED = {"sku": "TEA", "supplier_id": "SUP-1", "outcome": "ordered", "reason": "position 3 ≤ reorder point 21.4",
            "demand_class": "smooth", "method": "ets", "history_days": 60, "horizon_days": 4,
            "forecast_daily": 4.0, "forecast": [4.0, 4.0, 4.0, 4.0], "sigma_daily": 1.5, "safety_stock": 5.4,
+           "lead_time_days": 12.5, "lead_time_source": "blended", "lead_time_receipts": 3,
            "reorder_point": 21.4, "inventory_position": 3, "quantity": 40, "po_id": "po-2025-03-10-TEA"}
 NOT_NEEDED = {"sku": "MUG", "outcome": "not_needed", "reason": "position 90 > reorder point 12",
               "demand_class": "intermittent", "method": "tsb", "forecast_daily": 0.5, "forecast": [0.5] * 4,
@@ -97,8 +99,8 @@ def test_the_page_says_how_the_interval_is_drawn_and_shows_the_decisions():
     table = text[text.index("<h2>Decisions</h2>"):text.index("<h2>Per SKU</h2>")]
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows if "<td" in row]
-    assert cells[0] == ["TEA", "main", "ordered", "smooth", "ets", "4.00", "1.50", "5.40", "21.40", "3", "40",
-                        "po-2025-03-10-TEA", "position 3 ≤ reorder point 21.4"]
+    assert cells[0] == ["TEA", "main", "ordered", "smooth", "ets", "4.00", "1.50", "12.50", "blended", "5.40", "21.40",
+                        "3", "40", "po-2025-03-10-TEA", "position 3 ≤ reorder point 21.4"]
     assert cells[2][:3] == ["PEN", "main", "skipped"]
     assert "no &lt;supplier&gt; &amp; no parameters" in text and "<supplier>" not in text
     assert "40 units on <span class=token>po-2025-03-10-TEA</span>" in text
@@ -121,7 +123,8 @@ def test_report_command_fetches_the_run_and_each_skus_history_before_the_cycle(t
     assert result.exit_code == 0, result.output
     assert f"wrote {tmp_path / 'index.html'} (3 SKUs)" in result.stdout.replace("\n", "")
     history_calls = [(r.url.path, dict(r.url.params)) for r in requests[1:]]
-    assert history_calls == [(f"/demand/{sku}", {"start": "2025-02-08", "end": "2025-03-09"})
+    # the 730 days the run's forecast read (its intervals are made again from them); 30 are plotted
+    assert history_calls == [(f"/demand/{sku}", {"start": "2023-03-11", "end": "2025-03-09"})
                              for sku in ("TEA", "MUG", "PEN")]
     assert (tmp_path / "index.html").read_text().count("data:image/png;base64,") == 2
 
@@ -225,3 +228,28 @@ def test_a_report_directory_that_cannot_be_written_is_one_line_not_a_traceback(t
     result = CliRunner().invoke(main.app, ["report", RUN["run_id"], "--out", str(blocker / "report")])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert result.stderr.startswith(f"error: {blocker / 'report'}: ") and result.stderr.count("\n") == 1
+
+
+def test_the_intervals_are_those_of_the_runs_forecast_made_again_from_the_same_history():
+    from datetime import timedelta
+
+    from orderflow.forecasting import forecast
+
+    cycle = date(2025, 3, 10)
+    week = [8, 10, 10, 11, 12, 14, 5]
+    history = [{"day": (cycle - timedelta(days=n)).isoformat(), "quantity": week[n % 7] + n % 3} for n in range(1, 91)]
+    series = [float(h["quantity"]) for h in reversed(history)]
+    run_forecast = forecast(series, 12, 7, intervals=False)  # what the run stored
+    decision = {"method": run_forecast.method, "horizon_days": 12, "history_days": 90,
+                "forecast": [round(float(v), 4) for v in run_forecast.mean]}
+    intervals = forecast_intervals(decision, history, cycle.isoformat())
+    assert intervals is not None and set(intervals) == {80, 95}
+    for low, high in intervals.values():
+        assert all(lo <= f <= hi for lo, f, hi in zip(low, decision["forecast"], high, strict=True))
+    assert all(l95 <= l80 and h80 <= h95 for l80, h80, l95, h95 in zip(*intervals[80], *intervals[95], strict=True))
+    # history re-imported since the run: its forecast cannot be made again, no intervals are claimed
+    changed = [{**h, "quantity": h["quantity"] * 3} for h in history]
+    assert forecast_intervals(decision, changed, cycle.isoformat()) is None
+    assert forecast_intervals({**decision, "method": "backorders only"}, history, cycle.isoformat()) is None
+    png = sku_figure({**ORDERED, **decision, "intervals": intervals}, history, cycle)
+    assert png_size(png) == (1152, 345)

@@ -116,3 +116,10 @@ def test_a_model_with_a_yearly_wave_is_carried_forward_not_refitted():
     assert isinstance(carried, YearlyFit) and carried.n == 900
     refitted = forecast(y[:900], 14, 7).details["fitted"]
     np.testing.assert_allclose(carried.forecast(14), refitted.forecast(14), rtol=0.15)
+
+
+@pytest.mark.parametrize("method", ["snaive", "mean", "smean", "croston", "sba", "tsb"])
+def test_a_model_without_optimised_parameters_is_carried_forward_as_its_fit_on_the_longer_history(method):
+    y = weekly_poisson(700)
+    carried = _extend(fit_method(method, y[:420], 7), y)
+    assert carried.forecast(7) == pytest.approx(fit_method(method, y, 7).forecast(7))

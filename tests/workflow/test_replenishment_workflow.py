@@ -584,3 +584,37 @@ def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
     assert seen.count(("Query", settings.demand_table)) == 1
     assert seen.count(("GetItem", settings.purchase_orders_table)) == 2  # this cycle's PO, per location
     assert not [call for call in seen if call[0] == "Scan"]
+
+
+def test_lead_times_come_from_purchase_order_receipts_and_the_decision_says_so(shop):
+    """Received purchase orders of a SKU (sent on one day, received 12 days later) move its lead time
+    from the product's 5 days; with few receipts, part of the way, with many, all of it."""
+    from orderflow.platform import dynamo
+    from orderflow.purchasing.adapters.purchase_orders import PurchaseOrdersRepository
+    from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderEvent, PurchaseOrderLine
+
+    supplier = shop.supplier()
+    few, many, none = (shop.product(supplier, on_hand=0) for _ in range(3))
+    repository = PurchaseOrdersRepository(get_settings().purchase_orders_table)
+    sent = datetime.now(UTC) - timedelta(days=200)
+    for sku, receipts in ((few, 3), (many, 25)):
+        for i in range(receipts):
+            at = sent + timedelta(days=7 * i)
+            stamps = [(at + timedelta(days=d)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                      for d in (0, 12)]
+            dynamo.apply(repository.create(PurchaseOrder(
+                po_id=f"po-{sku}-{i}", supplier_id=supplier, cycle=stamps[0][:10], status="RECEIVED",
+                lines=[PurchaseOrderLine(sku=sku, quantity=10, unit_cost=Decimal("4"), received=10)],
+                total=Decimal("40"), created_at=stamps[0], updated_at=stamps[1],
+                timeline=[PurchaseOrderEvent(status="SENT", at=stamps[0]),
+                          PurchaseOrderEvent(status="RECEIVED", at=stamps[1])])))
+
+    _, decisions = shop.run()
+
+    assert decisions[none]["lead_time_source"] == "setting" and decisions[none]["lead_time_days"] == 5
+    assert decisions[few]["lead_time_source"] == "blended" and decisions[few]["lead_time_receipts"] == 3
+    assert 5 < decisions[few]["lead_time_days"] < 12
+    assert decisions[many]["lead_time_source"] == "receipts" and decisions[many]["lead_time_days"] == 12
+    # the longer lead time is planned for: more demand to cover before the next delivery
+    assert decisions[many]["horizon_days"] == 12 + 7 > decisions[none]["horizon_days"]
+    assert decisions[many]["reorder_point"] > decisions[none]["reorder_point"]

@@ -21,16 +21,21 @@ from orderflow.forecasting.methods import METHODS, Combination, applicable, fit_
 from orderflow.forecasting.robust import as_mask, cap_outliers, impute_stockouts, yearly_profile
 
 # The default candidate set: cheap enough for >= 50 two-year daily series per second and core.
-DEFAULT_METHODS: tuple[str, ...] = ("snaive", "mean", "ses", "holt", "hw", "hw_damped", "hw_mul", "croston", "sba",
-                                    "tsb")
+DEFAULT_METHODS: tuple[str, ...] = ("snaive", "mean", "smean", "ses", "holt", "hw", "hw_damped", "hw_mul", "croston",
+                                    "sba", "tsb")
 
 # Which candidates are tried for which demand class (intersected with the methods asked for).
-_SMOOTH = ("snaive", "mean", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log", "sarimax", "gbm")
-_SPARSE = ("snaive", "mean", "ses", "croston", "sba", "tsb", "gbm")
+_SMOOTH = ("snaive", "mean", "smean", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log", "sarimax",
+           "gbm")
+_SPARSE = ("snaive", "mean", "smean", "ses", "croston", "sba", "tsb", "gbm")
 # For smooth and erratic demand, a non-seasonal method is left out when one of its seasonal
 # versions fits the history: those nest it (a flat season), and the fit it saves is what keeps the
 # default set above 50 daily series per second.
 _STANDINS = {"ses": ("hw", "hw_mul"), "holt": ("hw_damped", "hw_mul_damped")}
+# The seasonal mean (smean) is the sparse classes' only seasonal candidate. For smooth and erratic
+# demand it is one only while the history is shorter than SHORT_SEASONS seasons: from there the
+# Holt-Winters models see the season, and a mean over years lags any trend (it lost on tourism).
+SHORT_SEASONS = 8
 CANDIDATES: dict[DemandClass, tuple[str, ...]] = {
     DemandClass.SMOOTH: _SMOOTH,
     DemandClass.ERRATIC: _SMOOTH,
@@ -195,7 +200,8 @@ def _choose(y: np.ndarray, h: int, m: int, names: tuple[str, ...], demand_class:
         candidates = [name for name in names if name in pool and applicable(name, y, m)]
         if pool is _SMOOTH:
             candidates = [name for name in candidates
-                          if not any(other in candidates for other in _STANDINS.get(name, ()))]
+                          if not any(other in candidates for other in _STANDINS.get(name, ()))
+                          and not (name == "smean" and y.size >= SHORT_SEASONS * m)]
     fits = []
     for name in candidates:
         try:

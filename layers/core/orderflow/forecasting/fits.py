@@ -161,6 +161,48 @@ class MeanFit(Fitted):
         return np.repeat((self.totals[origins] / origins)[:, None], h, axis=1)
 
 
+class SeasonalMeanFit(Fitted):
+    """The historic average per position of the season (each weekday's mean, for daily data), shrunk
+    towards the overall mean by the empirical-Bayes (James–Stein) factor ``λ = 1 − noise / spread``:
+    ``spread`` is the mean squared distance of the positions' means from the overall mean, ``noise``
+    the part of it their sampling error explains (the pooled within-position variance over each
+    position's count). A weekday pattern that three weeks barely show is mostly shrunk away; one that
+    stands out of the noise is kept."""
+
+    method = "smean"
+
+    def __init__(self, y: np.ndarray, m: int):
+        self.y, self.m = y, m
+        self.first_origin = min(2 * m, y.size)
+        self.sums = [np.concatenate([[0.0], np.cumsum(y[r::m])]) for r in range(m)]
+        self.squares = [np.concatenate([[0.0], np.cumsum(y[r::m] ** 2)]) for r in range(m)]
+        errors = y[self.first_origin:] - self.at_origins(np.arange(self.first_origin, y.size), 1)[:, 0]
+        self.sigma = _rms(errors) if errors.size else float(np.std(y))
+
+    def forecast(self, h: int) -> np.ndarray:
+        return self.at_origins(np.array([self.y.size]), h)[0]
+
+    def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray:
+        m = self.m
+        o = np.asarray(origins)[:, None]
+        residues = np.arange(m)[None, :]
+        counts = np.maximum(0, (o - residues + m - 1) // m)  # periods observed at each position
+        sums = np.stack([self.sums[r][counts[:, r]] for r in range(m)], axis=1)
+        squares = np.stack([self.squares[r][counts[:, r]] for r in range(m)], axis=1)
+        safe = np.maximum(counts, 1)
+        means = sums / safe
+        overall = sums.sum(axis=1, keepdims=True) / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        within = (squares - sums * means).sum(axis=1, keepdims=True) / np.maximum(
+            (counts - 1).clip(0).sum(axis=1, keepdims=True), 1)
+        noise = np.mean(within / safe, axis=1, keepdims=True)
+        spread = np.mean((means - overall) ** 2, axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shrink = np.where(spread > 0, np.clip(1 - noise / spread, 0.0, 1.0), 0.0)
+        profile = overall + shrink * (means - overall)
+        steps = (o + np.arange(h)[None, :]) % m
+        return np.take_along_axis(profile, steps, axis=1)
+
+
 class PathFit(Fitted):
     """A flat forecast from a path of per-period estimates (Croston, SBA, TSB)."""
 

@@ -2,11 +2,15 @@
 
 For each step ``k`` ahead, the errors ``y[o + k − 1] − forecast from origin o, step k`` of the
 chosen model over the last :data:`INTERVAL_ORIGINS` origins whose target lies inside the history
-are collected; the interval at coverage ``c`` is the forecast plus their ``(1 − c)/2`` and
+are collected, in proportion to the level forecast at their origin and scaled to the level
+forecast now; the interval at coverage ``c`` is the forecast plus their ``(1 − c)/2`` and
 ``(1 + c)/2`` quantiles, taken at the conformal levels ``⌈(N + 1)·q⌉ / N`` of ``N`` errors (which
-keeps the coverage at least ``c`` for exchangeable errors), and clipped at zero. Where a step has
-fewer than :data:`MIN_ERRORS` errors, the nearest step that has them is used, scaled by
-``√(k / k')``; with none anywhere, a normal interval ``± z·σ·√k``.
+keeps the coverage at least ``c`` for exchangeable errors), and clipped at zero. When at least
+``(1 − c)/2`` of the periods had no demand, the lower tail is all at zero: the interval is
+``[0, forecast + the c quantile]``. Where a step has fewer than :data:`MIN_ERRORS` errors, the
+nearest step that has them is used, scaled by ``√(k / k')``. With fewer than
+:data:`ENOUGH_ERRORS` errors the interval is at least the normal one, Student's t in place of z
+(:func:`_normal_width`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ _Z = {80: 1.2815515655446004, 95: 1.959963984540054}
 
 
 def step_errors(fit: Fitted, y: np.ndarray, h: int) -> list[np.ndarray]:
-    """The in-sample errors of ``fit`` at each step ``1..h`` (one array per step)."""
+    """The in-sample errors of ``fit`` at each step ``1..h`` (one array per step), each divided by
+    the level its origin forecast (the mean of that origin's ``h`` forecasts, at least
+    :func:`_level_floor`)."""
     n = y.size
     first = max(1, fit.first_origin, n - INTERVAL_ORIGINS)
     origins = np.arange(first, n)
@@ -39,7 +45,24 @@ def step_errors(fit: Fitted, y: np.ndarray, h: int) -> list[np.ndarray]:
     inside = targets < n
     actual = np.where(inside, y[np.minimum(targets, n - 1)], np.nan)
     errors = actual - predicted
+    errors = errors / np.maximum(predicted.mean(axis=1, keepdims=True), _level_floor(y))
     return [errors[inside[:, k], k][np.isfinite(errors[inside[:, k], k])] for k in range(h)]
+
+
+def _level_floor(y: np.ndarray) -> float:
+    """The smallest level relative errors are divided by: a twentieth of the history's mean."""
+    return max(float(np.mean(y)) * 0.05, 1e-9)
+
+
+def _normal_width(level: int, sigma: float, count: int) -> float:
+    """Half the width of the normal interval around a forecast whose σ was estimated from ``count``
+    errors: z·σ from ENOUGH_ERRORS errors on, below that Student's t with ``count − 1`` degrees of
+    freedom times √(1 + 1/count) (the prediction interval of a new value from a small sample)."""
+    if count >= ENOUGH_ERRORS:
+        return _Z[level] * sigma
+    from scipy.stats import t
+
+    return float(t.ppf((1 + level / 100) / 2, max(count - 1, 1))) * math.sqrt(1 + 1 / count) * sigma
 
 
 def _conformal_quantile(errors: np.ndarray, q: float) -> float:
@@ -48,21 +71,26 @@ def _conformal_quantile(errors: np.ndarray, q: float) -> float:
     return float(np.quantile(errors, min(max(level, 0.0), 1.0)))
 
 
-def prediction_intervals(fit: Fitted, y: np.ndarray, mean: np.ndarray, sigma: float,
-                         levels: tuple[int, ...] = LEVELS) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """``{level: (lower, upper)}`` for the forecast ``mean`` of ``fit`` after ``y``."""
+def prediction_intervals(fit: Fitted, y: np.ndarray, mean: np.ndarray,
+                         sigma: float, levels: tuple[int, ...] = LEVELS) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """``{level: (lower, upper)}`` for the forecast ``mean`` of ``fit`` after ``y``. The in-sample
+    errors are measured in proportion to the level forecast at their origin and scaled to the level
+    forecast now: a series that has grown (or shrunk) is not given the spread of its past level."""
     h = mean.size
     try:
         errors = step_errors(fit, y, h)
     except (ValueError, ArithmeticError, IndexError):  # a model that cannot forecast its past
         errors = [np.zeros(0) for _ in range(h)]
+    errors = [e * max(float(np.mean(mean)), _level_floor(y)) for e in errors]
     usable = [k for k in range(h) if errors[k].size >= MIN_ERRORS]
+    zeros = float(np.mean(y[-INTERVAL_ORIGINS:] == 0)) if y.size else 0.0  # the share of periods without demand
     out = {}
+    count = max(1, y.size - max(1, fit.first_origin))  # one-step errors behind sigma
     for level in levels:
         low, high = (1 - level / 100) / 2, (1 + level / 100) / 2
         lower, upper = np.empty(h), np.empty(h)
         for k in range(h):
-            width = _Z[level] * sigma
+            width = _normal_width(level, sigma, count)
             lower[k], upper[k] = mean[k] - width, mean[k] + width
             if usable:
                 nearest = min(usable, key=lambda j: (abs(j - k), -j))
@@ -71,6 +99,9 @@ def prediction_intervals(fit: Fitted, y: np.ndarray, mean: np.ndarray, sigma: fl
                 empirical_high = mean[k] + scale * _conformal_quantile(errors[nearest], high)
                 if errors[nearest].size >= ENOUGH_ERRORS:
                     lower[k], upper[k] = empirical_low, empirical_high
+                    if zeros >= low:  # the lower tail is all at zero: [0, the level-quantile]
+                        lower[k] = 0.0
+                        upper[k] = mean[k] + scale * _conformal_quantile(errors[nearest], level / 100)
                 else:
                     lower[k], upper[k] = min(lower[k], empirical_low), max(upper[k], empirical_high)
         out[level] = (np.clip(lower, 0.0, None), np.clip(np.maximum(upper, mean), 0.0, None))

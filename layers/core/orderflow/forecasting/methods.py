@@ -21,7 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from orderflow.forecasting import intermittent
-from orderflow.forecasting.fits import ExpSmoothingFit, Fitted, MeanFit, PathFit, SarimaxFit, SeasonalNaiveFit, _rms
+from orderflow.forecasting.fits import (
+    ExpSmoothingFit,
+    Fitted,
+    MeanFit,
+    PathFit,
+    SarimaxFit,
+    SeasonalMeanFit,
+    SeasonalNaiveFit,
+    _rms,
+)
 
 # ------------------------------------------------------------------ fitting
 
@@ -132,6 +141,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            SeasonalNaiveFit, lambda m: 1, parameters=0),
     Method("mean", "historic average: the mean of the whole history", lambda y, m: MeanFit(y), lambda m: 2,
            parameters=0),
+    Method("smean", "seasonal mean: each position's historic average, shrunk towards the mean (James-Stein)",
+           SeasonalMeanFit, lambda m: 2 * m, seasonal=True, parameters=1),
     Method("ses", "simple exponential smoothing (statsmodels ExponentialSmoothing)",
            lambda y, m: _exp_smoothing("ses", y, m), lambda m: 3, parameters=1),
     Method("holt", "Holt's linear method with a damped additive trend (statsmodels)",

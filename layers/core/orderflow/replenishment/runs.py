@@ -89,6 +89,12 @@ class Decision(BaseModel):
         None, description="σ of the forecast error of the demand total over one review period (units)")
     sigma_protection_demand: float | None = Field(
         None, description="σ of the forecast error of the demand total over lead time + one review period (units)")
+    lead_time_days: float | None = Field(None, description="the mean lead time planned with, days")
+    lead_time_sigma_days: float | None = Field(None, description="its standard deviation, days")
+    lead_time_source: Literal["setting", "blended", "receipts"] | None = Field(
+        None, description="where the lead time came from: the product's setting, the setting blended with "
+                          "purchase-order receipts while they are few, or the receipts alone")
+    lead_time_receipts: int = Field(0, description="purchase-order receipts (sent to received) read for it")
     outliers_capped: list[CappedDemand] = Field(
         default=[], description="history days capped as outliers before forecasting (docs/forecasting.md)")
     safety_stock: float | None = None

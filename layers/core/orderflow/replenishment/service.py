@@ -47,6 +47,13 @@ from orderflow.replenishment.decisions import (
     tally,
     timestamp,
 )
+from orderflow.replenishment.lead_times import (
+    RECEIPT_STATUSES,
+    RECEIVED_ORDERS_READ,
+    observed_lead_times,
+    show_lead_time,
+    with_learned_lead_time,
+)
 from orderflow.replenishment.locations import overrides_of, replenished_locations
 from orderflow.replenishment.ports import Catalogue, DemandHistory, Locations, Runs, StockLevels, Workflow
 from orderflow.replenishment.runs import Decision, ReplenishmentRun, RunCounts, RunStatus, SupplierOrder, decision_key
@@ -283,6 +290,24 @@ class _BatchContext:
         self.running: dict[str, bool] = {}  # run id → still RUNNING (read once per batch)
         self.first_day, self.last_day = history_window(cycle)
         self.split: tuple[str, dict[str, dict[str, int]]] | None = None  # the last SKU's history by location
+        self._receipts: dict[tuple[str, str], list[float]] | None = None
+
+    def receipts(self) -> dict[tuple[str, str], list[float]]:
+        """Sent-to-received days by (supplier, SKU) from the latest received purchase orders (read once
+        per batch, at most RECEIVED_ORDERS_READ of them per status, newest first)."""
+        if self._receipts is None:
+            orders = []
+            for status in RECEIPT_STATUSES:
+                orders += self.service.purchasing.list_purchase_orders(status, RECEIVED_ORDERS_READ, None)[0]
+            self._receipts = observed_lead_times(orders)
+        return self._receipts
+
+    def decide_sku(self, product: Product, stock: StockLevel, history: list[float],
+                   remaining: int | None) -> tuple[Decision, Product]:
+        """:func:`decide_sku` with the lead time learned from receipts (shown in the decision), and the
+        product on those terms (for the policy's re-runs when capacity changes)."""
+        product, lead = with_learned_lead_time(product, self.receipts())
+        return show_lead_time(decide_sku(product, stock, history, remaining), lead), product
 
     def decide(self, raw: dict[str, Any], stock: StockLevel, location: str = MAIN_LOCATION) -> Decision:
         """What to buy of one SKU for one location (its purchase orders deliver there)."""
@@ -320,7 +345,7 @@ class _BatchContext:
             supplier = self._supplier(product.supplier_id or "")
         except Skip as skip:
             return skipped(sku, skip.reason, product.supplier_id)
-        decision = decide_sku(product, stock, self._history(sku, location), self._remaining(supplier))
+        decision, product = self.decide_sku(product, stock, self._history(sku, location), self._remaining(supplier))
         if decision.outcome != "ordered":
             return decision
         return self._draft(decision, product, stock, supplier, purchase_order_id(self.cycle, sku, None, location),
@@ -370,8 +395,7 @@ class _BatchContext:
             except Skip as skip:
                 passed[source.supplier_id] = skip.reason
                 continue
-            terms = product.bought_from(source, location)
-            priced = decide_sku(terms, stock, history, None)
+            priced, terms = self.decide_sku(product.bought_from(source, location), stock, history, None)
             if priced.outcome == "skipped":
                 passed[source.supplier_id] = priced.reason
                 continue

@@ -18,6 +18,7 @@ from orderflow.forecasting.fits import (
     Fitted,
     MeanFit,
     PathFit,
+    SeasonalMeanFit,
     SeasonalNaiveFit,
     YearlyFit,
     ZeroFit,
@@ -142,7 +143,7 @@ def _extend(fit: Fitted, y: np.ndarray) -> Fitted:
     parameters kept."""
     if isinstance(fit, Combination):
         return Combination([_extend(member, y) for member in fit.members], y)
-    if isinstance(fit, SeasonalNaiveFit | PathFit | MeanFit):  # no estimated parameters: the same as a refit
+    if isinstance(fit, SeasonalNaiveFit | SeasonalMeanFit | PathFit | MeanFit):  # nothing fitted by an optimiser
         return fit_method(fit.method, y, SEASON_LENGTH)
     if isinstance(fit, ZeroFit):
         return fit
