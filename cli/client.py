@@ -330,9 +330,10 @@ class OrderflowClient:
 
     # ------------------------------------------------------------------ suppliers and purchase orders
     def put_supplier(self, supplier_id: str, name: str, capacity_per_cycle: int | None = None,
-                     active: bool | None = None, approval_threshold: float | None = None) -> dict:
+                     active: bool | None = None, approval_threshold: float | None = None,
+                     reply_principal: str | None = None) -> dict:
         optional = {"capacity_per_cycle": capacity_per_cycle, "active": active,
-                    "approval_threshold": approval_threshold}
+                    "approval_threshold": approval_threshold, "reply_principal": reply_principal}
         return self._call("PUT", f"/suppliers/{supplier_id}",
                           json={"name": name, **{k: v for k, v in optional.items() if v is not None}})
 

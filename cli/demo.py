@@ -487,6 +487,8 @@ class Demo:
 
         queue = self.client.get_supplier(cheap)["queue_url"]
         kit = SupplierClient(queue, endpoint_url=self.aws_endpoint, long_poll_seconds=0)
+        # Replies count only from the principal registered for the supplier (docs/security.md).
+        self.client.put_supplier(cheap, "Budget Fasteners", reply_principal=kit.principal())
         kit.poll(lambda message: kit.reject(message, "out of stock until next month"))
         rejected = self.wait_for_purchase_order(first["po_id"], "REJECTED")
         self.check(s, f"{cheap} rejects it", "REJECTED", rejected["status"])

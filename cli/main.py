@@ -437,10 +437,15 @@ def put_supplier(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(
                  capacity: Annotated[int | None, typer.Option("--capacity", min=0,
                                                               help="Units it can take per cycle (a day); "
                                                                    "default unlimited.")] = None,
+                 reply_principal: Annotated[str | None, typer.Option(
+                     "--reply-principal", help="The AWS principal id the supplier's replies come from (its "
+                                               "`aws sts get-caller-identity` UserId); replies from any other "
+                                               "are refused.")] = None,
                  as_json: AsJson = False) -> None:
     """Register or update a supplier; creates its purchase-order queue."""
     with _client(ctx) as client:
-        supplier = client.put_supplier(supplier_id, name, capacity_per_cycle=capacity)
+        supplier = client.put_supplier(supplier_id, name, capacity_per_cycle=capacity,
+                                       reply_principal=reply_principal)
     _emit(supplier, as_json, supplier_table)
 
 

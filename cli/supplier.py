@@ -94,6 +94,20 @@ class SupplierClient:
         self.sqs = sqs_client
         self._reply_to: dict[str, str] = {}  # po_id -> reply_to of the purchase orders received
 
+    def principal(self) -> str:
+        """The principal id SQS stamps on this client's replies as ``SenderId`` (``GetCallerIdentity``'s
+        ``UserId``, without a role's ``:session``): give it to the buyer, who registers it as the supplier's
+        ``reply_principal``; replies from any other principal are refused."""
+        credentials = self.sqs._request_signer._credentials.get_frozen_credentials()
+        sts = boto3.client("sts", region_name=self.sqs.meta.region_name, endpoint_url=self._sts_endpoint(),
+                           aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                           aws_session_token=credentials.token)
+        return str(sts.get_caller_identity()["UserId"]).split(":", 1)[0]
+
+    def _sts_endpoint(self) -> str | None:
+        endpoint = self.sqs.meta.endpoint_url
+        return None if endpoint.rstrip("/").endswith(".amazonaws.com") else endpoint
+
     # ------------------------------------------------------------------ purchase orders in
     def poll(self, handler: Handler, max_messages: int = 10) -> int:
         """One receive (long polling up to ``long_poll_seconds``): ``handler`` is called for each purchase

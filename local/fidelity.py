@@ -92,7 +92,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-from orderflow_local import contention, express
+from orderflow_local import contention, express, identity
 from orderflow_local import faults as faults_module
 
 logger = logging.getLogger("orderflow_local.fidelity")
@@ -155,6 +155,7 @@ def install() -> None:
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
     express.install()
+    identity.install()
     _installed = True
 
 

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, TypeVar
 import boto3
 from botocore.client import BaseClient
 
-from orderflow_local import contention, express, fidelity, streams, supplier_sim
+from orderflow_local import contention, express, fidelity, identity, streams, supplier_sim
 from orderflow_local import faults as faults_module
 from orderflow_local.auth import LocalIssuer
 from orderflow_local.http_api import HttpApiServer, Route
@@ -197,7 +197,8 @@ class LocalStack:
         self._timer.start()
         self._exit.callback(self._timer.stop)
         if self._simulate_suppliers:
-            self._supplier_sim = supplier_sim.for_template(self.resources, self.boto3_client("sqs"))
+            self._supplier_sim = supplier_sim.for_template(self.resources, self.boto3_client("sqs"),
+                                                           onboard=self.onboard_supplier)
         if self._supplier_sim is not None:
             self._exit.callback(self._supplier_sim.stop)
             self._supplier_sim.start()
@@ -285,6 +286,19 @@ class LocalStack:
                 )
             self._clients[service] = self._session.client(service, endpoint_url=self.aws_endpoint)
         return self._clients[service]
+
+    def supplier_sqs(self, supplier_id: str) -> tuple[str, BaseClient]:
+        """An IAM user of the supplier's own (made on first use, ``identity.supplier_credentials``): its
+        principal id, and an SQS client of the local endpoint whose messages carry it as ``SenderId``."""
+        principal, credentials = identity.supplier_credentials(self.boto3_client("iam"), supplier_id)
+        return principal, boto3.client("sqs", endpoint_url=self.aws_endpoint, region_name=REGION, **credentials)
+
+    def onboard_supplier(self, supplier_id: str) -> BaseClient:
+        """:meth:`supplier_sqs`, with the principal registered as the supplier's ``reply_principal`` by an
+        administrator (``PUT /suppliers/{id}``): an SQS client whose replies for that supplier count."""
+        principal, sqs = self.supplier_sqs(supplier_id)
+        identity.register_reply_principal(self.api_url, self.token("admin"), supplier_id, principal)
+        return sqs
 
     # ------------------------------------------------------------------ workflows
     def execution_arn(self, state_machine: str, name: str) -> str:

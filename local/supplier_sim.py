@@ -10,6 +10,11 @@ every purchase order on them, by the supplier id:
 
 A purchase order delivered twice (SQS delivers at least once) is answered once: like a real
 supplier, it deduplicates on ``po_id``.
+
+Replies count only when SQS says they come from the supplier's registered principal
+(docs/security.md), so before answering a supplier's first purchase order the simulator onboards it
+as a supplier and an administrator would: ``onboard(supplier_id)`` gives it an IAM user of its own,
+registers that user as the supplier's ``reply_principal`` and returns an SQS client signing as it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from orderflow.purchasing.domain import PurchaseOrderMessage, SupplierReply
@@ -44,8 +50,10 @@ def reply_to(client: SupplierClient, po: PurchaseOrderMessage) -> list[SupplierR
 class SimulatedSuppliers:
     """Polls every supplier queue whose name starts with ``queue_prefix`` and answers what arrives."""
 
-    def __init__(self, sqs: Any, queue_prefix: str, reply_queue_url: str, idle_seconds: float = 0.5) -> None:
+    def __init__(self, sqs: Any, queue_prefix: str, reply_queue_url: str, idle_seconds: float = 0.5,
+                 onboard: Callable[[str], Any] | None = None) -> None:
         self.queue_prefix = queue_prefix
+        self._onboard = onboard
         self.reply_queue_url = reply_queue_url
         self.replies: list[SupplierReply] = []
         self._answered: set[str] = set()
@@ -73,7 +81,8 @@ class SimulatedSuppliers:
                 continue
             client = self._clients.get(url)
             if client is None:
-                client = self._clients[url] = SupplierClient(url, self.reply_queue_url, sqs_client=self._sqs,
+                sqs = self._onboard(supplier_id) if self._onboard else self._sqs
+                client = self._clients[url] = SupplierClient(url, self.reply_queue_url, sqs_client=sqs,
                                                              long_poll_seconds=0)  # the stack's timer polls again
             handled += client.poll(lambda po, c=client: self._answer(c, po))
         return handled
@@ -93,11 +102,12 @@ class SimulatedSuppliers:
             self._stop.wait(self._idle_seconds)
 
 
-def for_template(template: Template, sqs: Any) -> SimulatedSuppliers | None:
+def for_template(template: Template, sqs: Any, onboard: Callable[[str], Any] | None = None,
+                 ) -> SimulatedSuppliers | None:
     """The simulated supplier of a template whose functions name supplier queues, else ``None``."""
     for fn in template.functions:
         prefix = fn.environment.get("SUPPLIER_QUEUE_PREFIX")
         replies = fn.environment.get("SUPPLIER_REPLIES_QUEUE_URL")
         if prefix and replies:
-            return SimulatedSuppliers(sqs, prefix, replies)
+            return SimulatedSuppliers(sqs, prefix, replies, onboard=onboard)
     return None

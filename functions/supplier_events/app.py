@@ -1,8 +1,10 @@
 """Supplier replies (SQS) → purchase orders and stock.
 
 Thin: Powertools parses each record's body as a ``SupplierReply`` and reports partial batch failures;
-``PurchasingService.apply_reply`` does the work. A record that is malformed, names an unknown purchase
-order or another supplier's, or is out of order fails alone: SQS redelivers it (and after
+``PurchasingService.authenticate_reply`` checks that SQS's ``SenderId`` is the supplier's registered
+principal, then ``apply_reply`` does the work. A record that is forged (counted as
+``SupplierRepliesForged``, which raises an alarm), malformed, names an unknown purchase order or another
+supplier's, or is out of order fails alone: SQS redelivers it (and after
 ``maxReceiveCount`` moves it to the dead-letter queue) while the rest of the batch is applied. A reply
 applied once is a no-op when it comes again.
 """
@@ -18,7 +20,7 @@ from pydantic import Json
 from orderflow import wiring
 from orderflow.platform.lambda_support import count, observability
 from orderflow.purchasing.domain import SupplierReply
-from orderflow.purchasing.rules import ReplyRejected
+from orderflow.purchasing.rules import ReplyForged, ReplyRejected
 from orderflow.shared.settings import get_settings
 
 
@@ -35,7 +37,12 @@ processor = BatchProcessor(event_type=EventType.SQS, model=SupplierReplyRecord)
 def apply(record: SupplierReplyRecord) -> str:
     reply = record.body
     try:
+        service.authenticate_reply(reply, record.attributes.SenderId)
         po = service.apply_reply(reply)
+    except ReplyForged as forged:
+        logger.warning("forged reply refused", extra={"reason": forged.message, **forged.details})
+        count(metrics, "SupplierRepliesForged")
+        raise
     except ReplyRejected as rejected:
         logger.warning("reply rejected", extra={"reason": rejected.message, **rejected.details})
         count(metrics, "SupplierRepliesRejected")

@@ -46,8 +46,15 @@ class Buying:
         self.client = shop.client
 
     def supplier(self, kind: str = "") -> dict:
-        """A supplier; ``kind`` "manual-" or "partial-" picks how the simulated supplier treats it."""
-        return self.client.put_supplier(f"{kind}{self.shop.prefix}-{uuid.uuid4().hex[:4]}", "Acme Industrial")
+        """A supplier; ``kind`` "manual-" or "partial-" picks how the simulated supplier treats it. A manual
+        supplier's replies come from this process's credentials (registered as its ``reply_principal``);
+        the simulated supplier registers its own."""
+        supplier_id = f"{kind}{self.shop.prefix}-{uuid.uuid4().hex[:4]}"
+        supplier = self.client.put_supplier(supplier_id, "Acme Industrial")
+        if kind == "manual-":
+            principal = SupplierClient(supplier["queue_url"]).principal()
+            supplier = self.client.put_supplier(supplier_id, "Acme Industrial", reply_principal=principal)
+        return supplier
 
     def product(self, name: str, supplier_id: str, daily: float, stock: int = 0) -> str:
         sku = f"{self.shop.prefix}-{name}"

@@ -12,7 +12,7 @@ import threading
 import uuid
 
 import pytest
-from sqs_support import drain, sqs_batch
+from sqs_support import SENDER_ID, drain, sqs_batch
 
 from orderflow.shared.settings import Settings
 
@@ -230,7 +230,7 @@ def test_a_po_without_an_idempotency_key_or_with_a_sku_twice_is_422(api, stack):
 
 
 def test_a_shipped_po_cannot_be_cancelled(api, stack):
-    acme = supplier(api)
+    acme = supplier(api, reply_principal=SENDER_ID)
     sku = product(api, acme["supplier_id"])
     po = create(api, {"supplier_id": acme["supplier_id"], "lines": [{"sku": sku, "quantity": 6}]}).json()
     reply = {"schema_version": "1", "reply_id": uuid.uuid4().hex, "po_id": po["po_id"],

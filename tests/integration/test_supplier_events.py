@@ -1,16 +1,18 @@
-"""SupplierEventsFunction, the consumer of supplier replies: batches with partial failures, duplicates, and a
-receipt that resumes a backordered order's workflow (submitted over HTTP, the reply put on the real queue)."""
+"""SupplierEventsFunction, the consumer of supplier replies: batches with partial failures, duplicates, forged
+senders, and a receipt that resumes a backordered order's workflow (submitted over HTTP, the reply put on the
+real queue)."""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from sqs_support import sqs_batch
+from sqs_support import SENDER_ID, drain, sqs_batch
 
 from orderflow import wiring
 from orderflow.purchasing.domain import PurchaseOrder, SupplierIn, SupplierReply
@@ -25,9 +27,12 @@ def purchasing(stack) -> PurchasingService:
     return wiring.purchasing_service()
 
 
-def sent_order(purchasing: PurchasingService, sku: str, quantity: int = 10) -> PurchaseOrder:
-    """A purchase order on the queue of a new ``manual-`` supplier (the offline simulated supplier ignores it)."""
-    acme = purchasing.put_supplier(f"manual-{uuid.uuid4().hex[:8]}", SupplierIn(name="Acme"))
+def sent_order(purchasing: PurchasingService, sku: str, quantity: int = 10,
+               reply_principal: str | None = SENDER_ID) -> PurchaseOrder:
+    """A purchase order on the queue of a new ``manual-`` supplier (the offline simulated supplier ignores it)
+    whose replies come from ``reply_principal``."""
+    acme = purchasing.put_supplier(f"manual-{uuid.uuid4().hex[:8]}",
+                                   SupplierIn(name="Acme", reply_principal=reply_principal))
     po, _ = purchasing.draft(cycle="2030-02-01", run_id="run-test", supplier=acme, sku=sku, quantity=quantity,
                              unit_cost=Decimal("1.25"), lead_time_days=1)
     return purchasing.send(po.po_id)
@@ -39,8 +44,8 @@ def body(po: PurchaseOrder, type_: str, reply_id: str | None = None, **lines: in
                        "lines": [{"sku": s, "quantity": q} for s, q in lines.items()]})
 
 
-def batch(*bodies: str) -> tuple[dict, list[str]]:
-    return sqs_batch("orderflow-dev-supplier-replies", *bodies)
+def batch(*bodies: str, sender_id: str = SENDER_ID) -> tuple[dict, list[str]]:
+    return sqs_batch("orderflow-dev-supplier-replies", *bodies, sender_id=sender_id)
 
 
 def failures(stack, event: dict) -> list[str]:
@@ -107,7 +112,8 @@ def test_a_receipt_on_the_replies_queue_resumes_a_backordered_order(stack, api, 
     po = sent_order(purchasing, sku, quantity=5)
     assert api.stock(sku)["on_order"] == 5
 
-    sqs = stack.boto3_client("sqs")
+    principal, sqs = stack.supplier_sqs(po.supplier_id)
+    purchasing.put_supplier(po.supplier_id, SupplierIn(name="Acme", reply_principal=principal))
     replies = sqs.get_queue_url(QueueName="orderflow-dev-supplier-replies")["QueueUrl"]
     sqs.send_message(QueueUrl=replies, MessageBody=body(po, "RECEIVED", **{sku: 5}))
 
@@ -130,7 +136,8 @@ def test_a_receipt_lands_where_the_po_delivers_to_and_resumes_backorders(stack, 
     sku, customer = api.product(price=3), api.customer()
     order_id = api.submit(customer, {sku: 2}).json()["order_id"]
     assert api.wait_for(order_id)["status"] == "BACKORDERED"
-    acme = purchasing.put_supplier(f"manual-{uuid.uuid4().hex[:8]}", SupplierIn(name="Acme"))
+    acme = purchasing.put_supplier(f"manual-{uuid.uuid4().hex[:8]}", SupplierIn(name="Acme",
+                                                                              reply_principal=SENDER_ID))
     po, _ = purchasing.draft(cycle="2030-02-01", run_id="run-test", supplier=acme, sku=sku, quantity=6,
                              unit_cost=Decimal("1.25"), lead_time_days=1, deliver_to=store)
     po = purchasing.send(po.po_id)
@@ -142,3 +149,54 @@ def test_a_receipt_lands_where_the_po_delivers_to_and_resumes_backorders(stack, 
     at_store, at_main = api.stock_at(sku, store), api.stock_at(sku, "main")
     assert (at_store["on_hand"], at_store["reserved"], at_store["on_order"]) == (6, 2, 0)
     assert at_main.get("on_hand", 0) == 0 and at_main.get("on_order", 0) == 0
+
+
+def test_a_reply_not_sent_by_the_suppliers_registered_principal_changes_nothing(stack, api, purchasing, caplog):
+    sku = api.product()
+    po = sent_order(purchasing, sku)
+    unregistered = sent_order(purchasing, api.product(), reply_principal=None)
+    forged, _ = batch(body(po, "RECEIVED", **{sku: 10}), sender_id="AIDAOTHERSUPPLIER0001")
+    as_role, _ = batch(body(po, "ACKNOWLEDGED"), sender_id=f"{SENDER_ID}:supplier-session")  # a role's session
+    nobody, _ = batch(body(unregistered, "REJECTED"))
+
+    for event in (forged, nobody):  # a supplier without a registered principal accepts no reply
+        with pytest.raises(BatchProcessingError):  # every record failed: SQS redelivers them, then the DLQ
+            stack.runtime.invoke(FUNCTION, event)
+    assert [r.message for r in caplog.records if r.message == "forged reply refused"] == ["forged reply refused"] * 2
+    level = api.stock(sku)
+    assert (level["on_hand"], level["on_order"]) == (0, 10)
+    assert purchasing.get_purchase_order(po.po_id).status == "SENT"
+    assert purchasing.get_purchase_order(unregistered.po_id).status == "SENT"
+    assert failures(stack, as_role) == []
+    assert purchasing.get_purchase_order(po.po_id).status == "ACKNOWLEDGED"
+
+
+def test_a_forged_reply_on_the_queue_ends_in_the_dead_letter_queue(stack, api, purchasing):
+    sku = api.product()
+    po = sent_order(purchasing, sku, quantity=5)
+    principal, supplier_sqs = stack.supplier_sqs(po.supplier_id)
+    purchasing.put_supplier(po.supplier_id, SupplierIn(name="Acme", reply_principal=principal))
+    _, intruder_sqs = stack.supplier_sqs("manual-intruder")
+    sqs = stack.boto3_client("sqs")
+    replies, dlq = (sqs.get_queue_url(QueueName=f"orderflow-dev-supplier-replies{suffix}")["QueueUrl"]
+                    for suffix in ("", "-dlq"))
+    forged = body(po, "RECEIVED", reply_id="forged-1", **{sku: 5})
+    intruder_sqs.send_message(QueueUrl=replies, MessageBody=forged)  # another supplier's credentials
+    sqs.send_message(QueueUrl=replies, MessageBody=body(po, "REJECTED", reply_id="forged-2"))  # the stack's own
+
+    dead: list[dict] = []
+    for _ in range(120):  # 5 receives, 2 s apart offline
+        dead += drain(sqs, dlq)
+        if len(dead) == 2:
+            break
+        time.sleep(0.5)
+    assert sorted(d["reply_id"] for d in dead) == ["forged-1", "forged-2"]
+    assert purchasing.get_purchase_order(po.po_id).status == "SENT"
+    assert (api.stock(sku)["on_hand"], api.stock(sku)["on_order"]) == (0, 5)
+
+    supplier_sqs.send_message(QueueUrl=replies, MessageBody=body(po, "ACKNOWLEDGED", reply_id="real-1"))
+    for _ in range(60):
+        if purchasing.get_purchase_order(po.po_id).status == "ACKNOWLEDGED":
+            break
+        time.sleep(0.5)
+    assert purchasing.get_purchase_order(po.po_id).status == "ACKNOWLEDGED"

@@ -96,10 +96,15 @@ class Shop:
         self.replenishment = wiring.replenishment_service()
         self.sqs = stack.boto3_client("sqs")
         self.replies_url = get_settings().supplier_replies_queue_url
+        self.senders: dict[str, Any] = {}  # supplier id -> an SQS client signing as the supplier
 
     def supplier(self, capacity: int | None = None) -> str:
+        """A supplier with an IAM user of its own, registered as its ``reply_principal``: its replies go out
+        with that user's credentials (:meth:`send_replies`)."""
         supplier_id = f"sup-{uuid.uuid4().hex[:8]}"
-        self.purchasing.put_supplier(supplier_id, SupplierIn(name="Acme", capacity_per_cycle=capacity))
+        principal, self.senders[supplier_id] = self.stack.supplier_sqs(supplier_id)
+        self.purchasing.put_supplier(supplier_id, SupplierIn(name="Acme", capacity_per_cycle=capacity,
+                                                             reply_principal=principal))
         return supplier_id
 
     def products(self, supplier_id: str, count: int) -> list[str]:
@@ -185,15 +190,23 @@ class Shop:
         stock = self.inventory.get_stock(sku)
         return stock.on_hand, stock.on_order
 
-    def send_replies(self, bodies: list[str]) -> list[str]:
-        """Put ``bodies`` on the replies queue, ten a request; their message ids, in order."""
+    def send_replies(self, bodies: list[str], senders: list[str | None] | None = None) -> list[str]:
+        """Put ``bodies`` on the replies queue, ten a request; their message ids, in order. Each is sent by
+        the supplier in ``senders`` (by default the one it claims to be; the stack's own credentials for a
+        body that names none, or ``None``)."""
+        chosen = senders or [_claimed(body) for body in bodies]
         ids: list[str] = []
-        for start in range(0, len(bodies), 10):
-            chunk = bodies[start:start + 10]
-            sent = self.sqs.send_message_batch(QueueUrl=self.replies_url, Entries=[
-                {"Id": str(n), "MessageBody": body} for n, body in enumerate(chunk)])
+        start = 0
+        while start < len(bodies):
+            end = start + 1
+            while end < len(bodies) and end - start < 10 and chosen[end] == chosen[start]:
+                end += 1
+            sqs = self.senders.get(chosen[start] or "", self.sqs)
+            sent = sqs.send_message_batch(QueueUrl=self.replies_url, Entries=[
+                {"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies[start:end])])
             assert not sent.get("Failed"), sent
             ids += [entry["MessageId"] for entry in sorted(sent["Successful"], key=lambda e: int(e["Id"]))]
+            start = end
         return ids
 
     def queue_depth(self, url: str) -> int:
@@ -201,6 +214,15 @@ class Shop:
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
             "ApproximateNumberOfMessagesDelayed"])["Attributes"]
         return sum(int(v) for v in attributes.values())
+
+
+def _claimed(body: str) -> str | None:
+    """The supplier a reply's body claims to come from, if it names one."""
+    try:
+        claimed = json.loads(body).get("supplier_id")
+    except (ValueError, AttributeError):
+        return None
+    return claimed if isinstance(claimed, str) else None
 
 
 @pytest.fixture(scope="module")
@@ -603,6 +625,13 @@ def test_poison_replies_end_in_the_dead_letter_queue_and_every_valid_one_is_appl
                       reply(fresh[0], "LOST"),
                       reply(fresh[0], "ACKNOWLEDGED").replace('"schema_version": "1"', '"schema_version": "2"')],
     }
+    # Forged: each claims acme (a receipt would add phantom stock, a rejection cancel the order) but is sent by
+    # another supplier's IAM user, or by a principal no supplier registered (the stack's own credentials).
+    forged = {"another supplier's credentials": ([reply(po, "RECEIVED", **{sku[po.po_id]: 10}) for po in rejected]
+                                                + [reply(po, "REJECTED") for po in fresh], other),
+              "credentials of no supplier": ([reply(po, "RECEIVED", **{sku[po.po_id]: 4}) for po in partly], None)}
+    poison.update({f"forged ({who})": bodies for who, (bodies, _) in forged.items()})
+    sender = {body: by for bodies, by in forged.values() for body in bodies}
     mix = [("valid", body) for body in valid] + [("duplicate", body) for body in duplicates] + [
         (why, body) for why, bodies in poison.items() for body in bodies]
     random.Random(6).shuffle(mix)
@@ -612,7 +641,8 @@ def test_poison_replies_end_in_the_dead_letter_queue_and_every_valid_one_is_appl
     dead_before = shop.queue_depth(replies_dlq)
     started = time.monotonic()
 
-    ids = shop.send_replies([body for _, body in mix])
+    ids = shop.send_replies([body for _, body in mix],
+                            [sender[body] if k.startswith("forged") else _claimed(body) for k, body in mix])
 
     kind = dict(zip(ids, (k for k, _ in mix), strict=True))
     poison_ids = {m for m, k in kind.items() if k not in ("valid", "duplicate")}
@@ -651,6 +681,11 @@ def test_poison_replies_end_in_the_dead_letter_queue_and_every_valid_one_is_appl
         assert reply_ids(stored) == Counter(expected[po.po_id]), po.po_id  # each valid reply once, nothing else
         assert stored.status.value == {**dict.fromkeys([p.po_id for p in rejected], "REJECTED"),
                                        foreign.po_id: "SENT"}.get(po.po_id, "RECEIVED")
+    forged_count = sum(len(bodies) for bodies, _ in forged.values())
+    figures("9. Poison supplier replies", f"forged: {forged_count} replies claiming a supplier, sent by another "
+            "supplier's IAM user or by a principal no supplier registered",
+            f"all {forged_count} rejected (SenderId is not the supplier's reply_principal): none applied, stock and "
+            f"on_order unchanged, each tried {redrive} times and then in the dead-letter queue")
     figures("9. Poison supplier replies", f"{len(earlier)} replies, then {len(mix)} sent together",
             f"{len(valid)} valid, {len(duplicates)} exact duplicates (same reply_id) and {len(poison_ids)} poison "
             f"({', '.join(f'{len(b)} {why}' for why, b in poison.items())}): every valid reply applied once on its "

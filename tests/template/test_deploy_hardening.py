@@ -286,6 +286,18 @@ def test_replenishment_run_failures_alarm_reads_what_finish_emits(doc, alarms):
     assert f'observability("{dimension["Value"]}")' in finish
 
 
+def test_forged_supplier_replies_alarm_reads_what_supplier_events_emits(doc, alarms):
+    namespace = doc["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    props = alarms["SupplierRepliesForgedAlarm"]
+    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (namespace, "SupplierRepliesForged", "Sum")
+    assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+    (dimension,) = props["Dimensions"]
+    assert dimension["Name"] == "service"
+    assert "SupplierRepliesForged" in _emitted_metrics()[dimension["Value"]]
+    policies = doc["Resources"]["SupplierEventsFunction"]["Properties"]["Policies"]
+    assert {"DynamoDBReadPolicy": {"TableName": {"Ref": "SuppliersTable"}}} in policies  # the registered principal
+
+
 # ---------------------------------------------------------------- dashboard
 def test_dashboard_references_only_what_exists(doc):
     (raw,) = _of_type(doc, "AWS::CloudWatch::Dashboard").values()

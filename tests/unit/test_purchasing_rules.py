@@ -11,11 +11,13 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from orderflow.purchasing.adapters.supplier_queues import MAX_QUEUE_NAME, SupplierQueues
-from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderLine, SupplierReply
+from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderLine, Supplier, SupplierIn, SupplierReply
 from orderflow.purchasing.rules import (
     CapacityExceeded,
+    ReplyForged,
     ReplyRejected,
     cancellation_message,
+    check_sender,
     plan_reply,
     purchase_order_message,
 )
@@ -178,3 +180,35 @@ def test_the_sample_reply_matches_the_reply_schema_and_model() -> None:
     body = json.loads((EVENTS / "samples" / "supplier_events_reply.json").read_text())["Records"][0]["body"]
     validator("supplier-reply.v1").validate(json.loads(body))
     assert SupplierReply.model_validate_json(body).type == "RECEIVED"
+
+
+ACME_USER = "AIDAACMESUPPLIER00001"
+
+
+@pytest.mark.parametrize(("registered", "sender_id", "problem"), [
+    (ACME_USER, "AIDAOTHERSUPPLIER0001", "wrong_sender"),  # another supplier's IAM user
+    (ACME_USER, None, "wrong_sender"),
+    (ACME_USER, f"{ACME_USER}X", "wrong_sender"),  # a prefix is not the principal
+    (None, ACME_USER, "no_registered_principal"),  # nobody registered: nobody may claim acme
+])
+def test_a_reply_from_another_principal_than_the_registered_one_is_forged(registered, sender_id, problem) -> None:
+    acme = Supplier(supplier_id="acme", name="Acme", queue_url="https://sqs/po-acme", reply_principal=registered)
+    with pytest.raises(ReplyForged) as refused:
+        check_sender(reply("ACKNOWLEDGED"), acme, sender_id)
+    assert refused.value.details["problem"] == problem and isinstance(refused.value, ReplyRejected)
+    with pytest.raises(ReplyForged) as unknown:
+        check_sender(reply("ACKNOWLEDGED"), None, ACME_USER)
+    assert unknown.value.details["problem"] == "unknown_supplier"
+
+
+def test_the_registered_principal_is_accepted_as_a_user_or_as_a_role_session() -> None:
+    acme = Supplier(supplier_id="acme", name="Acme", queue_url="https://sqs/po-acme",
+                    reply_principal="AROAACMEROLE00000001")
+    check_sender(reply("ACKNOWLEDGED"), acme, "AROAACMEROLE00000001")
+    check_sender(reply("ACKNOWLEDGED"), acme, "AROAACMEROLE00000001:erp-sender")
+
+
+@pytest.mark.parametrize("principal", ["", "short", "AIDA ACME", "arn:aws:iam::123456789012:user/acme", "A" * 129])
+def test_a_reply_principal_is_a_principal_id(principal) -> None:
+    with pytest.raises(ValueError):
+        SupplierIn(name="Acme", reply_principal=principal)

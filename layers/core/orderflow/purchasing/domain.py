@@ -32,6 +32,11 @@ class SupplierIn(Strict):
     approval_threshold: Money | None = Field(
         None, description="a purchase order worth more than this waits for approval; none = the stack's default "
                           "(template parameter PurchaseApprovalThreshold)")
+    reply_principal: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{16,128}$")] | None = Field(
+        None, description="the AWS principal the supplier sends its replies as: the UserId that "
+                          "`aws sts get-caller-identity` shows for its credentials (an IAM user's id, AIDA..., or a "
+                          "role's id, AROA..., without the ':session' part). Replies from any other sender, or for a "
+                          "supplier without one, are refused (docs/security.md)")
 
 
 class Supplier(BaseModel):
@@ -40,6 +45,7 @@ class Supplier(BaseModel):
     capacity_per_cycle: int | None = None
     active: bool = True
     approval_threshold: Money | None = None
+    reply_principal: str | None = None
     queue_url: str = Field(description="the supplier's queue: purchase orders for it are sent here")
     reply_queue_url: str | None = Field(None, description="where the supplier sends its replies")
 

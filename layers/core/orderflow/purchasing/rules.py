@@ -15,6 +15,7 @@ from orderflow.purchasing.domain import (
     PurchaseOrderMessageLine,
     PurchaseOrderStatus,
     ReplyType,
+    Supplier,
     SupplierReply,
 )
 from orderflow.shared.errors import Conflict
@@ -53,6 +54,26 @@ class ReplyRejected(Conflict):
     or more goods than expected. ``details.problem`` says which."""
 
     code = "REPLY_REJECTED"
+
+
+class ReplyForged(ReplyRejected):
+    """A reply SQS says was sent by another principal than the one registered for the supplier it names."""
+
+
+def check_sender(reply: SupplierReply, supplier: Supplier | None, sender_id: str | None) -> None:
+    """Raise :class:`ReplyForged` unless ``sender_id`` (SQS's ``SenderId``: an IAM user's id, or a role's id
+    then ``:session``) is the principal registered for the reply's supplier. A supplier without a registered
+    principal accepts no reply: who may claim to be it is not known."""
+    registered = supplier.reply_principal if supplier else None
+    sender = (sender_id or "").split(":", 1)[0]
+    if registered and sender == registered:
+        return
+    problem = "unknown_supplier" if supplier is None else (
+        "no_registered_principal" if not registered else "wrong_sender")
+    raise ReplyForged(f"{reply.type.value} reply {reply.reply_id} claims supplier {reply.supplier_id}, but was not "
+                      "sent by its registered principal",
+                      {"po_id": reply.po_id, "reply_id": reply.reply_id, "supplier_id": reply.supplier_id,
+                       "sender_id": sender_id, "problem": problem})
 
 
 # ------------------------------------------------------------------ the rules of replies

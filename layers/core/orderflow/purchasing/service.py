@@ -38,6 +38,7 @@ from orderflow.purchasing.rules import (
     NotPendingApproval,
     ReplyRejected,
     cancellation_message,
+    check_sender,
     on_order_moves,
     plan_reply,
     purchase_order_message,
@@ -386,6 +387,11 @@ class PurchasingService:
         return self.purchase_orders.list_by_status(status or OPEN, limit, cursor)
 
     # ------------------------------------------------------------------ supplier replies
+    def authenticate_reply(self, reply: SupplierReply, sender_id: str | None) -> None:
+        """Raise ``ReplyForged`` unless SQS's ``SenderId`` is the principal registered for the reply's supplier
+        (``rules.check_sender``). The SQS consumer calls this before :meth:`apply_reply`."""
+        check_sender(reply, self.suppliers.get(reply.supplier_id), sender_id)
+
     def apply_reply(self, reply: SupplierReply) -> PurchaseOrder:
         """Apply one supplier reply in one transaction (purchase order + stock). A reply already applied
         changes nothing. A receipt then resumes the backordered orders its stock can serve."""
