@@ -227,6 +227,52 @@ def test_exchange_for_an_unknown_product_is_refused_before_anything_is_written(a
     assert api.order(order["order_id"]) == before
 
 
+def test_an_exchange_that_cannot_be_ordered_writes_no_return(api):
+    sku, pricey, customer = api.product(stock=5), api.product(price=1_000_000), api.customer()
+    order = delivered(api, customer, {sku: 1})
+    before = api.order(order["order_id"])
+
+    # 1,000,000 × 1,000,000 is more than an order may hold: found before the return is written, not after.
+    refused = ask_return(api, order["order_id"], {sku: 1}, exchange={pricey: 1_000_000}, key="too-dear")
+
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "UNPROCESSABLE", refused.text
+    assert api.order(order["order_id"]) == before and before["returns"] == []
+    assert len(api.http.get("/orders", params={"customer_id": customer}).json()["orders"]) == 1
+    allowed = ask_return(api, order["order_id"], {sku: 1}, exchange={pricey: 1}, key="too-dear")  # key reusable
+    assert allowed.status_code == 201, allowed.text
+
+
+def test_a_failed_exchange_start_is_finished_by_the_retry_with_one_return_and_one_exchange(api):
+    from orderflow.platform import aws
+
+    sku, other, customer = api.product(stock=5), api.product(price=7, stock=5), api.customer()
+    order = delivered(api, customer, {sku: 2})
+    refusals = []
+
+    def refuse_once(**_):
+        if not refusals:
+            refusals.append(1)
+            raise aws.client("stepfunctions").exceptions.ServiceQuotaExceededException(
+                {"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "StartExecution")
+
+    sfn = aws.client("stepfunctions")  # the client every function of the stack shares
+    sfn.meta.events.register("before-call.sfn.StartExecution", refuse_once, unique_id="exchange-start-fails")
+    try:
+        failed = ask_return(api, order["order_id"], {sku: 1}, exchange={other: 1}, key="swap-then-retry")
+    finally:
+        sfn.meta.events.unregister("before-call.sfn.StartExecution", unique_id="exchange-start-fails")
+    assert refusals and failed.status_code >= 500 and "error" in failed.json(), failed.text
+
+    retried = ask_return(api, order["order_id"], {sku: 1}, exchange={other: 1}, key="swap-then-retry")
+
+    assert retried.status_code == 201, retried.text
+    ret = retried.json()
+    assert api.wait_for(ret["exchange_order_id"])["status"] == "RESERVED"
+    assert [r["return_id"] for r in api.order(order["order_id"])["returns"]] == [ret["return_id"]]
+    assert api.order(order["order_id"])["returned"] == {sku: 1}
+    assert len(api.http.get("/orders", params={"customer_id": customer}).json()["orders"]) == 2
+
+
 def test_idempotency_key_replays_the_same_return(api):
     sku, customer = api.product(stock=5), api.customer()
     order = delivered(api, customer, {sku: 3})

@@ -78,6 +78,23 @@ class OrderService(Shipping):
 
     # ------------------------------------------------------------------ orders: API side
     def submit(self, request: SubmitOrderIn, idempotency_key: str) -> Order:
+        order = self.prepare(request, idempotency_key)
+        if self.orders.create(order):
+            self.workflow.start(order)
+            return order
+        stored = self._found(self.orders.get(order.order_id), "order")
+        if ([(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in order.lines]
+                or stored.shipping_address != order.shipping_address):
+            raise Conflict("this Idempotency-Key was already used for a different order",
+                           {"order_id": stored.order_id})
+        if stored.status == S.PENDING:  # finishes a submit that crashed after storing the order
+            self.workflow.start(stored)
+        return stored
+
+    def prepare(self, request: SubmitOrderIn, idempotency_key: str) -> Order:
+        """The PENDING order ``submit`` stores, priced; Unprocessable (422) for what cannot be ordered. Another
+        area may store it in a transaction of its own (an exchange with its return), then ``submit`` the same
+        request and key to start its workflow."""
         products = self.orderable(request.customer_id, [line.sku for line in request.lines])
         now = utc_now()
         lines = [OrderLine(sku=li.sku, quantity=li.quantity, unit_price=products[li.sku].unit_price,
@@ -86,7 +103,7 @@ class OrderService(Shipping):
         if total > MAX_MONEY:  # refused before anything is written, not a 500 from the model
             raise Unprocessable(f"the order's total {total} is more than an order may hold ({MAX_MONEY})",
                                 {"total": str(total), "max_total": str(MAX_MONEY)})
-        order = Order(
+        return Order(
             order_id=order_id_for(request.customer_id, idempotency_key), customer_id=request.customer_id,
             status=S.PENDING, lines=lines, total=total, shipping_address=request.shipping_address,
             deadline=self._workflow_deadline(),
@@ -94,17 +111,6 @@ class OrderService(Shipping):
             timeline=[TimelineEntry(status=S.PENDING, at=now, reason=f"received via {request.channel}",
                                     by="customer")],
         )
-        if self.orders.create(order):
-            self.workflow.start(order)
-            return order
-        stored = self._found(self.orders.get(order.order_id), "order")
-        if ([(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in lines]
-                or stored.shipping_address != order.shipping_address):
-            raise Conflict("this Idempotency-Key was already used for a different order",
-                           {"order_id": stored.order_id})
-        if stored.status == S.PENDING:  # finishes a submit that crashed after storing the order
-            self.workflow.start(stored)
-        return stored
 
     def orderable(self, customer_id: str, skus: list[str]) -> dict[str, Product]:
         """The products of ``skus``; Unprocessable (422, nothing written) naming what cannot be ordered."""

@@ -73,32 +73,28 @@ class ReturnService:
 
     # ------------------------------------------------------------------ request
     def request(self, order_id: str, request: ReturnRequestIn, idempotency_key: str | None = None) -> Return:
-        """Validate and store an approved return, count its units on the order (in one transaction
-        whose conditions keep every SKU within what was delivered), then place the exchange order."""
+        """Validate and store an approved return, count its units on the order and store its exchange order
+        (PENDING) in one transaction whose conditions keep every SKU within what was delivered; then start
+        the exchange's workflow. An exchange that cannot be ordered is a 422 with nothing written."""
         return_id = return_id_for(order_id, idempotency_key)
         if idempotency_key is not None and (stored := self.returns.get(return_id)) is not None:
             return self._replayed(stored, order_id, request)
-        exchange_checked = False
         for _ in range(RACE_ATTEMPTS):
-            order = self.orders.get(order_id)
-            if order is None:
-                raise NotFound(f"order {order_id} not found")
+            order = self._found_order(order_id)
             if order.status not in RETURNABLE:
                 raise Conflict(f"order {order_id} is {order.status.value}; only a delivered order can be returned",
                                {"status": order.status.value})
             check_window(order, self.settings.return_window_days, datetime.now(UTC))
             check_quantities(order, request.lines)
-            if request.exchange and order.shipping_address is None:
-                raise Unprocessable(f"order {order_id} has no shipping address to send an exchange to",
-                                    {"order_id": order_id})
-            if request.exchange and not exchange_checked:
-                self.order_service.orderable(order.customer_id, [line.sku for line in request.exchange])
-                exchange_checked = True
             ret = self._approved(return_id, order, request)
+            exchange = self._exchange_order(ret, order) if ret.exchange else None
+            if exchange is not None:
+                ret = ret.model_copy(update={"exchange_order_id": exchange.order_id})
             if not order.returned:
                 self.returns.ensure_counters(order_id)
+            writes = [self.returns.create(ret), self.returns.order_requested(order, ret)]
             try:
-                self.store.commit([self.returns.create(ret), self.returns.order_requested(order, ret)])
+                self.store.commit([*writes, self.returns.create_exchange(exchange)] if exchange else writes)
             except TransientError:  # another transaction on the order at this instant: read and try again
                 _pause()
                 continue
@@ -108,8 +104,32 @@ class ReturnService:
                 if failure.failed(1):  # the order moved, or another return took the units: decide again
                     continue
                 raise
-            return self._exchange(ret) if ret.exchange else ret
+            return self._start_exchange(ret, order) if exchange else ret
         raise TransientError(f"order {order_id} kept changing; try again")
+
+    def _exchange_request(self, ret: Return, original: Order) -> SubmitOrderIn:
+        if original.shipping_address is None:
+            raise Unprocessable(f"order {original.order_id} has no shipping address to send an exchange to",
+                                {"order_id": original.order_id})
+        return SubmitOrderIn(customer_id=ret.customer_id, channel=EXCHANGE_CHANNEL,
+                             shipping_address=original.shipping_address,
+                             lines=[OrderLineIn(sku=li.sku, quantity=li.quantity) for li in ret.exchange])
+
+    def _exchange_order(self, ret: Return, original: Order) -> Order:
+        """The replacement goods as a new order (priced like any order; Unprocessable if they cannot be
+        ordered), stored with the return and then run through the normal workflow (credit-checked there).
+        Its key is derived from the return, so retries find it."""
+        order = self.order_service.prepare(self._exchange_request(ret, original), f"exchange:{ret.return_id}")
+        return order.model_copy(update={"exchange_for_return": ret.return_id})
+
+    def _start_exchange(self, ret: Return, original: Order) -> Return:
+        """Start the stored exchange order's workflow (``submit`` of the same request and key finds the order;
+        a no-op past PENDING). A return stored before exchanges were stored with it gets its order here."""
+        order = self.order_service.submit(self._exchange_request(ret, original), f"exchange:{ret.return_id}")
+        if ret.exchange_order_id is None:
+            self.returns.mark_exchange(order.order_id, ret.return_id)
+            self.returns.link_exchange(ret.return_id, order.order_id)
+        return ret.model_copy(update={"exchange_order_id": order.order_id})
 
     def _approved(self, return_id: str, order: Order, request: ReturnRequestIn) -> Return:
         now = utc_now()
@@ -128,31 +148,21 @@ class ReturnService:
             ])
 
     def _replayed(self, stored: Return, order_id: str, request: ReturnRequestIn) -> Return:
-        """A retried request (same Idempotency-Key): the stored return, with its exchange placed if a
-        crash came between the two."""
+        """A retried request (same Idempotency-Key): the stored return, its exchange's workflow started if a
+        crash came after the transaction."""
         asked = [(li.sku, li.quantity) for li in request.lines]
         if stored.order_id != order_id or [(li.sku, li.quantity) for li in stored.lines] != asked:
             raise Conflict("this Idempotency-Key was already used for a different return",
                            {"return_id": stored.return_id})
-        if stored.exchange and not stored.exchange_order_id:
-            return self._exchange(stored)
+        if stored.exchange:
+            return self._start_exchange(stored, self._found_order(order_id))
         return stored
 
-    def _exchange(self, ret: Return) -> Return:
-        """The replacement goods as a new order through the normal workflow (priced and credit-checked
-        like any order). Its key is derived from the return, so retries place one order."""
-        original = self.orders.get(ret.order_id)
-        if original is None or original.shipping_address is None:
-            raise Unprocessable(f"order {ret.order_id} has no shipping address to send the exchange to",
-                                {"order_id": ret.order_id})
-        order = self.order_service.submit(
-            SubmitOrderIn(customer_id=ret.customer_id, channel=EXCHANGE_CHANNEL,
-                          shipping_address=original.shipping_address,
-                          lines=[OrderLineIn(sku=li.sku, quantity=li.quantity) for li in ret.exchange]),
-            idempotency_key=f"exchange:{ret.return_id}")
-        self.returns.mark_exchange(order.order_id, ret.return_id)
-        self.returns.link_exchange(ret.return_id, order.order_id)
-        return ret.model_copy(update={"exchange_order_id": order.order_id})
+    def _found_order(self, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id} not found")
+        return order
 
     # ------------------------------------------------------------------ receive
     def receive(self, return_id: str, receipt: ReceiveIn) -> Return:

@@ -147,6 +147,11 @@ class ReturnsRepository:
                      condition=condition, names={"#status": "status"},
                      values={**values, ":minus": -1})
 
+    def create_exchange(self, order: Order) -> Write:
+        """Store a new (PENDING) exchange order, in its return's transaction; fails if the id exists already."""
+        return Write("Put", self.orders_table, item=order.model_dump(mode="python", exclude_none=True),
+                     condition="attribute_not_exists(order_id)")
+
     def mark_exchange(self, exchange_order_id: str, return_id: str) -> None:
         """Show on the replacement order which return it is for (no version bump: the order's own
         workflow is not disturbed)."""
