@@ -7,6 +7,7 @@ caller can show or assert a 4xx.
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +18,7 @@ import httpx
 
 # Methods that may be sent twice without changing the outcome.
 SAFE_TO_REPEAT = frozenset({"GET", "HEAD", "PUT", "OPTIONS"})
+THROTTLED = 429  # API Gateway throttled the route: the request never reached a function
 # The connection failed or was dropped before an answer came back.
 RETRYABLE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 # Statuses after which an order never moves again.
@@ -140,18 +142,24 @@ class OrderflowClient:
         A connection that fails or is dropped before the answer is retried (``retries`` times, with a
         short backoff) when repeating the request is safe: GET and PUT, any request carrying an
         ``Idempotency-Key``, or ``retry=True`` from a caller that knows the operation is idempotent.
+        A 429 from API Gateway's throttling is retried whatever the request (nothing ran), after a pause
+        with full jitter, ``retries`` times; then it is answered as it is.
         """
         headers = dict(headers or {})
         if retry is None:
             retry = method.upper() in SAFE_TO_REPEAT or any(h.lower() == "idempotency-key" for h in headers)
-        attempts = 1 + (self.retries if retry else 0)
+        attempts = 1 + self.retries
         for attempt in range(1, attempts + 1):
             try:
-                return self._send(method, path, json=json, content=content, params=params, headers=headers)
+                response = self._send(method, path, json=json, content=content, params=params, headers=headers)
             except RETRYABLE:
-                if attempt == attempts:
+                if attempt == attempts or not retry:
                     raise
                 time.sleep(0.1 * 3 ** (attempt - 1))
+                continue
+            if response.status_code != THROTTLED or attempt == attempts:
+                return response
+            time.sleep(random.uniform(0, 0.2 * 3 ** (attempt - 1)))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, method: str, path: str, *, json: Any, content: bytes | str | None,

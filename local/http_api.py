@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +23,7 @@ from urllib.parse import parse_qsl, unquote
 
 from orderflow_local.auth import Authorizer, Forbidden, LocalIssuer, Unauthorized, authorize
 from orderflow_local.runtime import LambdaRuntime
-from orderflow_local.template import ACCOUNT_ID, LOCAL_API_ID, Template
+from orderflow_local.template import ACCOUNT_ID, LOCAL_API_ID, RouteThrottle, Template
 
 logger = logging.getLogger("orderflow_local.http")
 
@@ -106,11 +107,40 @@ class HttpError(Exception):
         return json.dumps({"error": {"code": self.code, "message": self.message, "details": {}}}).encode()
 
 
-class AuthorizerRefusal(HttpError):
-    """401 or 403 from the JWT authorizer, with API Gateway's own body (an HTTP API cannot change it)."""
+class GatewayRefusal(HttpError):
+    """An answer of API Gateway itself, with its own body ``{"message": ...}`` (an HTTP API cannot change it)."""
 
     def body(self) -> bytes:
         return json.dumps({"message": self.message}).encode()
+
+
+class AuthorizerRefusal(GatewayRefusal):
+    """401 or 403 from the JWT authorizer."""
+
+
+class RouteThrottles:
+    """API Gateway's per-route throttling (``DefaultRouteSettings``): a token bucket per route key holding
+    up to ``burst`` requests and refilled at ``rate`` a second; a request finding it empty is 429 Too Many
+    Requests, before the authorizer and the function (nothing runs, so any request may be retried)."""
+
+    def __init__(self, throttle: RouteThrottle | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.throttle, self.clock = throttle, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # route key -> (tokens, when counted)
+        self._lock = threading.Lock()
+        self.throttled = 0
+
+    def take(self, route_key: str) -> None:
+        if self.throttle is None:
+            return
+        now = self.clock()
+        with self._lock:
+            tokens, then = self._buckets.get(route_key, (float(self.throttle.burst), now))
+            tokens = min(float(self.throttle.burst), tokens + (now - then) * self.throttle.rate)
+            if tokens < 1:
+                self._buckets[route_key] = (tokens, now)
+                self.throttled += 1
+                raise GatewayRefusal(429, "TOO_MANY_REQUESTS", "Too Many Requests")
+            self._buckets[route_key] = (tokens - 1, now)
 
 
 def match_route(routes: list[Route], method: str, raw_path: str) -> tuple[Route, dict[str, str]]:
@@ -236,6 +266,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _route(self, raw_path: str, raw_query: str, body: bytes) -> tuple[str, Answer]:
         """The matched route's key and the response of its function (behind the route's authorizer)."""
         route, path_params = match_route(self.server.routes, self.command, raw_path)
+        self.server.throttles.take(route.route_key)
         event = build_event(
             route, path_params, self.command, raw_path, raw_query, list(self.headers.items()), body,
             self.client_address[0], self._authorize(route),
@@ -334,9 +365,10 @@ class _ApiServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], routes: list[Route], runtime: LambdaRuntime,
                  authorizers: dict[str, Authorizer], issuer: LocalIssuer,
-                 concurrency: int = CONCURRENT_INVOCATIONS) -> None:
+                 concurrency: int = CONCURRENT_INVOCATIONS, throttles: RouteThrottles | None = None) -> None:
         super().__init__(address, _RequestHandler)
         self.routes, self.runtime = routes, runtime
+        self.throttles = throttles or RouteThrottles(None)
         self.invocation_slots = threading.BoundedSemaphore(concurrency)
         self.authorizers, self.issuer = authorizers, issuer
 
@@ -353,8 +385,9 @@ class HttpApiServer:
                  issuer: LocalIssuer | None = None, concurrency: int = CONCURRENT_INVOCATIONS) -> None:
         self.routes = build_routes(template)
         self.issuer = issuer or LocalIssuer()
+        self.throttles = RouteThrottles(template.route_throttle)
         self._server = _ApiServer((host, port), self.routes, runtime, template.authorizers, self.issuer,
-                                  concurrency)
+                                  concurrency, self.throttles)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="orderflow-http-api", daemon=True
         )

@@ -232,6 +232,14 @@ class StateMachine:
 
 
 @dataclass(frozen=True)
+class RouteThrottle:
+    """API Gateway's throttle of each route: ``rate`` requests a second, ``burst`` at once above it."""
+
+    rate: float
+    burst: int
+
+
+@dataclass(frozen=True)
 class Template:
     """The resolved template: what the local stack creates and runs."""
 
@@ -250,6 +258,7 @@ class Template:
     dashboards: list[Dashboard] = field(default_factory=list)
     authorizers: dict[str, Authorizer] = field(default_factory=dict)
     topics: list[Topic] = field(default_factory=list)
+    route_throttle: RouteThrottle | None = None  # the HttpApi's DefaultRouteSettings
 
     def function(self, logical_id: str) -> Function:
         for fn in self.functions:
@@ -539,6 +548,16 @@ def _api_auth(props: dict[str, Any]) -> tuple[str | None, dict[str, Authorizer]]
     return auth.get("DefaultAuthorizer"), found
 
 
+def _route_throttle(props: dict[str, Any]) -> RouteThrottle | None:
+    """An HttpApi's ``DefaultRouteSettings`` throttle; None without one (API Gateway then applies only the
+    account's limits, which the local stack does not model)."""
+    settings = props.get("DefaultRouteSettings") or {}
+    if "ThrottlingRateLimit" not in settings and "ThrottlingBurstLimit" not in settings:
+        return None
+    return RouteThrottle(float(settings.get("ThrottlingRateLimit", 10_000)),
+                         int(settings.get("ThrottlingBurstLimit", 5_000)))
+
+
 def _route_auth(ep: dict[str, Any], default: str | None) -> tuple[str | None, tuple[str, ...]]:
     auth = ep.get("Auth") or {}
     name = auth.get("Authorizer", default)
@@ -650,11 +669,14 @@ def resolve_template(
     topics: list[Topic] = []
     default_authorizer: str | None = None
     authorizers: dict[str, Authorizer] = {}
+    route_throttle: RouteThrottle | None = None
     for logical_id, resource in r.resources.items():  # the API's authorizers first: the routes name them
         if resource["Type"] == "AWS::Serverless::HttpApi" and r.included(logical_id):
-            default, found = _api_auth(r.resolve(resource.get("Properties") or {}))
+            api = r.resolve(resource.get("Properties") or {})
+            default, found = _api_auth(api)
             default_authorizer = default or default_authorizer
             authorizers.update(found)
+            route_throttle = _route_throttle(api) or route_throttle
     for logical_id, resource in r.resources.items():
         if not r.included(logical_id):
             continue
@@ -703,7 +725,7 @@ def resolve_template(
             )
     return Template(
         path, stack_name, parameters, tables, buses, queues, functions, machines, log_groups, rules,
-        queue_policies, alarms, dashboards, authorizers, topics,
+        queue_policies, alarms, dashboards, authorizers, topics, route_throttle,
     )
 
 

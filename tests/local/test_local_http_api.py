@@ -164,3 +164,49 @@ def test_the_front_runs_a_bounded_number_of_invocations_at_once() -> None:
         server.stop()
     assert answers == [(200, str(i)) for i in range(48)]
     assert most == 3
+
+
+def test_each_route_is_throttled_as_api_gateway_does_with_its_own_429() -> None:
+    import dataclasses
+
+    import httpx
+
+    from orderflow_local.template import RouteThrottle
+
+    invoked: list[str] = []
+
+    class Runtime:
+        def invoke(self, function: str, event: dict) -> dict:
+            invoked.append(event["routeKey"])
+            return {"statusCode": 200, "body": "ok"}
+
+    clock = [1000.0]
+    fixture = load_template(Path(__file__).parent / "fixtures" / "stack" / "template.yaml")
+    template = dataclasses.replace(fixture, route_throttle=RouteThrottle(rate=2, burst=3))
+    server = HttpApiServer(template, Runtime())  # type: ignore[arg-type]
+    server.throttles.clock = lambda: clock[0]
+    server.start()
+    try:
+        burst = [httpx.get(f"{server.url}/items/{i}", timeout=30) for i in range(5)]
+        other_route = httpx.get(f"{server.url}/items", timeout=30)
+        clock[0] += 0.5  # one request's worth of tokens at 2 a second
+        refilled = [httpx.get(f"{server.url}/items/{i}", timeout=30).status_code for i in range(2)]
+    finally:
+        server.stop()
+    assert [r.status_code for r in burst] == [200, 200, 200, 429, 429]
+    assert burst[3].json() == {"message": "Too Many Requests"}  # API Gateway's body: an HTTP API cannot change it
+    assert other_route.status_code == 200  # every route has a bucket of its own
+    assert refilled == [200, 429]
+    assert invoked == ["GET /items/{id}"] * 3 + ["GET /items"] + ["GET /items/{id}"]  # a 429 runs nothing
+    assert server.throttles.throttled == 3
+
+
+def test_the_template_throttles_every_route_with_its_parameters() -> None:
+    from orderflow_local.template import RouteThrottle
+
+    template = Path(__file__).resolve().parents[2] / "template.yaml"
+    assert load_template(template).route_throttle == RouteThrottle(rate=500, burst=1000)
+    tuned = load_template(template, {"ApiThrottlingRateLimit": 5, "ApiThrottlingBurstLimit": 7})
+    assert tuned.route_throttle == RouteThrottle(rate=5, burst=7)
+    fixture = load_template(Path(__file__).parent / "fixtures" / "stack" / "template.yaml")
+    assert fixture.route_throttle is None  # no DefaultRouteSettings: not throttled offline

@@ -165,6 +165,31 @@ def test_retries_are_bounded():
     assert len(calls) == 2
 
 
+def throttled(times: int, answer: httpx.Response):
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(429, json={"message": "Too Many Requests"}) if len(calls) <= times else answer
+
+    return handler, calls
+
+
+def test_a_throttled_request_is_retried_even_unkeyed_because_nothing_ran(monkeypatch):
+    monkeypatch.setattr("orderflow_cli.client.time.sleep", lambda _: None)
+    handler, calls = throttled(2, httpx.Response(200, json={"sku": "A", "on_hand": 5}))
+    assert client_for(handler).adjust_stock("A", 5) == {"sku": "A", "on_hand": 5}
+    assert len(calls) == 3
+
+
+def test_throttling_that_lasts_is_answered_as_an_error(monkeypatch):
+    monkeypatch.setattr("orderflow_cli.client.time.sleep", lambda _: None)
+    handler, calls = throttled(10, httpx.Response(200, json={}))
+    with pytest.raises(ApiError) as raised:
+        OrderflowClient("http://api.test", transport=httpx.MockTransport(handler), retries=1).get_stock("A")
+    assert (raised.value.status, raised.value.message, len(calls)) == (429, "Too Many Requests", 2)
+
+
 # ------------------------------------------------------------------ catalogue
 def test_the_demo_catalogue_fits_the_demo_scenarios():
     from orderflow_cli.catalogue import DEMO_CATALOGUE
