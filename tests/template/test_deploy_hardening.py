@@ -298,6 +298,36 @@ def test_forged_supplier_replies_alarm_reads_what_supplier_events_emits(doc, ala
     assert {"DynamoDBReadPolicy": {"TableName": {"Ref": "SuppliersTable"}}} in policies  # the registered principal
 
 
+# What each function does to a table it only updates (read from the code and from the calls the functions made
+# in the integration, workflow and e2e suites): those actions, not DynamoDBCrudPolicy.
+ONLY_UPDATES = {
+    ("CheckCreditFunction", "CustomersTable"): ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    ("CompensateOrderFunction", "CustomersTable"): ["dynamodb:UpdateItem"],
+    ("ExpireOrdersFunction", "CustomersTable"): ["dynamodb:UpdateItem"],
+    ("SupplierEventsFunction", "StockTable"): ["dynamodb:UpdateItem"],
+    ("SupplierEventsFunction", "PurchaseOrdersTable"): ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    ("ReplenishSendFunction", "PurchaseOrdersTable"): ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    ("ReplenishSendFunction", "ReplenishmentTable"): ["dynamodb:PutItem"],
+    ("ReplenishFinishFunction", "ReplenishmentTable"): ["dynamodb:Query", "dynamodb:UpdateItem"],
+    ("ReplenishDecideFunction", "SuppliersTable"): ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+}
+
+
+def test_a_function_that_only_updates_a_table_gets_the_actions_it_uses(doc):
+    for (function, table), actions in ONLY_UPDATES.items():
+        policies = doc["Resources"][function]["Properties"]["Policies"]
+        assert {"DynamoDBCrudPolicy": {"TableName": {"Ref": table}}} not in policies, (function, table)
+        granted = [s["Action"] for p in policies for s in p.get("Statement", [])
+                   if s.get("Resource") == {"Fn::GetAtt": [table, "Arn"]}]
+        assert granted == [actions], (function, table, granted)
+
+
+def test_the_purchasing_api_may_create_and_send_to_supplier_queues_and_nothing_more(doc):
+    policies = doc["Resources"]["PurchasingApiFunction"]["Properties"]["Policies"]
+    sqs = [s["Action"] for p in policies for s in p.get("Statement", []) if str(s["Action"]).startswith("['sqs:")]
+    assert sqs == [["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:SendMessage"]]
+
+
 # ---------------------------------------------------------------- dashboard
 def test_dashboard_references_only_what_exists(doc):
     (raw,) = _of_type(doc, "AWS::CloudWatch::Dashboard").values()
