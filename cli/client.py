@@ -19,6 +19,7 @@ import httpx
 # Methods that may be sent twice without changing the outcome.
 SAFE_TO_REPEAT = frozenset({"GET", "HEAD", "PUT", "OPTIONS"})
 THROTTLED = 429  # API Gateway throttled the route: the request never reached a function
+UNAVAILABLE = 503  # TRY_AGAIN: DynamoDB was busy and nothing was written
 # The connection failed or was dropped before an answer came back.
 RETRYABLE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 # Statuses after which an order never moves again.
@@ -142,8 +143,9 @@ class OrderflowClient:
         A connection that fails or is dropped before the answer is retried (``retries`` times, with a
         short backoff) when repeating the request is safe: GET and PUT, any request carrying an
         ``Idempotency-Key``, or ``retry=True`` from a caller that knows the operation is idempotent.
-        A 429 from API Gateway's throttling is retried whatever the request (nothing ran), after a pause
-        with full jitter, ``retries`` times; then it is answered as it is.
+        A 429 from API Gateway's throttling is retried whatever the request (nothing ran), and a 503
+        (``TRY_AGAIN``: DynamoDB was busy, nothing written) when repeating is safe, after a pause with full
+        jitter, ``retries`` times; then it is answered as it is.
         """
         headers = dict(headers or {})
         if retry is None:
@@ -157,7 +159,8 @@ class OrderflowClient:
                     raise
                 time.sleep(0.1 * 3 ** (attempt - 1))
                 continue
-            if response.status_code != THROTTLED or attempt == attempts:
+            busy = response.status_code == THROTTLED or (retry and response.status_code == UNAVAILABLE)
+            if not busy or attempt == attempts:
                 return response
             time.sleep(random.uniform(0, 0.2 * 3 ** (attempt - 1)))
         raise AssertionError("unreachable")  # pragma: no cover

@@ -182,6 +182,23 @@ def test_a_throttled_request_is_retried_even_unkeyed_because_nothing_ran(monkeyp
     assert len(calls) == 3
 
 
+def test_a_busy_answer_is_retried_only_when_repeating_is_safe(monkeypatch):
+    monkeypatch.setattr("orderflow_cli.client.time.sleep", lambda _: None)
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        busy = {"error": {"code": "TRY_AGAIN", "message": "DynamoDB is busy", "details": {}}}
+        return httpx.Response(503, json=busy) if len(calls) == 1 else httpx.Response(200, json={"sku": "A"})
+
+    assert client_for(handler).adjust_stock("A", 5, idempotency_key="k1") == {"sku": "A"}
+    assert len(calls) == 2
+    calls.clear()
+    with pytest.raises(ApiError) as raised:
+        client_for(handler).adjust_stock("A", 5)  # no key: a retry could count it twice
+    assert raised.value.status == 503 and len(calls) == 1
+
+
 def test_throttling_that_lasts_is_answered_as_an_error(monkeypatch):
     monkeypatch.setattr("orderflow_cli.client.time.sleep", lambda _: None)
     handler, calls = throttled(10, httpx.Response(200, json={}))
