@@ -113,10 +113,12 @@ def shop(stack: LocalStack) -> Shop:
 def test_every_replenish_handler_has_a_sample_it_accepts(stack):
     """First in the module, on an empty catalogue: the samples' run decides nothing."""
     handlers = {fn.handler_module: fn.logical_id for fn in stack.resources.functions if fn.code_dir.name == "replenish"}
-    assert set(handlers) == {"start", "decide", "send", "finish"}
+    assert set(handlers) == {"start", "decide", "send", "finish", "sweep"}
     for module in ("start", "decide", "send", "finish"):
         event = json.loads((SAMPLES / f"replenish_{module}.json").read_text())
         assert stack.runtime.invoke(handlers[module], event), module
+    swept = stack.runtime.invoke(handlers["sweep"], json.loads((SAMPLES / "replenish_sweep.json").read_text()))
+    assert swept["runs_failed"] == []  # the samples' run COMPLETED: nothing to sweep
     run, _ = wiring.replenishment_service().get_run(event["run_id"])
     assert run.status == "COMPLETED" and run.counts.skus == 3
 

@@ -9,6 +9,7 @@ with the stock it affects, and records the reply's id, so a redelivered reply ch
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +32,7 @@ from orderflow.purchasing.domain import (
 )
 from orderflow.purchasing.ports import Locations, Products, PurchaseOrders, StockOnOrder, SupplierQueues, Suppliers
 from orderflow.purchasing.rules import (
+    BEFORE_SHIPPING,
     CANCELLABLE,
     EDITABLE,
     OPEN,
@@ -300,6 +302,25 @@ class PurchasingService:
                     expired += after.status == P.CANCELLED
             if not cursor:
                 return expired
+
+    def cancel_unshipped_overdue(self, today: str) -> list[str]:
+        """Cancel the purchase orders the supplier still has not shipped ``purchase_order_grace_days`` after
+        the day they were expected (SENT, ACKNOWLEDGED, PARTIALLY_CONFIRMED): the supplier is told, their
+        units leave ``on_order`` and the next run decides again. Goods already shipped are never cancelled by
+        a clock (the overdue alert asks a buyer). Returns the ids cancelled."""
+        last_day = (date.fromisoformat(today) - timedelta(days=self.settings.purchase_order_grace_days)).isoformat()
+        cancelled, cursor = [], None
+        while True:
+            waiting, cursor = self.purchase_orders.list_by_status(list(BEFORE_SHIPPING), 100, cursor)
+            for po in waiting:
+                if po.expected_by and po.expected_by < last_day:
+                    reason = (f"not shipped {self.settings.purchase_order_grace_days} days after it was expected "
+                              f"({po.expected_by})")
+                    with contextlib.suppress(Conflict):  # shipped meanwhile: left to the supplier
+                        if self.cancel(po.po_id, by="deadline", reason=reason).status == P.CANCELLED:
+                            cancelled.append(po.po_id)
+            if not cursor:
+                return cancelled
 
     def _cancel(self, po: PurchaseOrder, *, by: str, reason: str) -> PurchaseOrder:
         write, after = self.purchase_orders.transition(po, P.CANCELLED, by=by, reason=reason)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -118,26 +118,48 @@ class ReplenishmentService:
         return {"run_id": run_id, "cycle": run.cycle, "total_segments": total, "segments": list(range(total)),
                 "stale_drafts_cancelled": cancelled, "approvals_expired": expired}
 
-    def cancel_stale_drafts(self, run: ReplenishmentRun) -> int:
-        """Cancel the drafts of earlier cycles that their run never sent (it failed or was stopped): their
-        units would sit in ``on_order`` for ever and make every later run buy too little. This run then
-        decides those SKUs afresh. A draft of a run still RUNNING is left to it. Returns how many."""
+    def cancel_stale_drafts(self, run: ReplenishmentRun | None = None, cycle: str | None = None) -> int:
+        """Cancel the drafts of cycles before ``run``'s (or ``cycle``) that their run never sent (it failed or
+        was stopped): their units would sit in ``on_order`` for ever and make every later run buy too little.
+        The next run decides those SKUs afresh. A draft of a run still RUNNING is left to it. Returns how many."""
+        before = run.cycle if run else cycle or cycle_of(utc_now())
+        by = f"decided again by run {run.run_id}" if run else "decided again by the next run"
         cancelled, cursor = 0, None
         running: dict[str | None, bool] = {}
         while True:
             drafts, cursor = self.purchasing.list_purchase_orders(PurchaseOrderStatus.DRAFT, 100, cursor)
             for po in drafts:
-                if po.cycle >= run.cycle or po.run_id == run.run_id:
+                if po.cycle >= before or (run and po.run_id == run.run_id):
                     continue
                 if po.run_id not in running:
                     running[po.run_id] = self.is_running(po.run_id)
                 if running[po.run_id]:
                     continue
-                after = self.purchasing.cancel_draft(
-                    po.po_id, f"never sent (run {po.run_id} did not finish); decided again by run {run.run_id}")
+                after = self.purchasing.cancel_draft(po.po_id, f"never sent (run {po.run_id} did not finish); {by}")
                 cancelled += after.status == PurchaseOrderStatus.CANCELLED
             if not cursor:
                 return cancelled
+
+    def sweep(self, now: str | None = None) -> dict[str, Any]:
+        """The deadlines of the buying side (run every few minutes, ``ReplenishSweepFunction``), so that
+        nothing waits for ever: runs still RUNNING ``replenishment_run_timeout_seconds`` after they started
+        are FAILED (their execution was lost or stopped); then drafts no running run will send are cancelled,
+        approvals past their expiry cancelled (and approved orders a crash left unsent sent), and purchase
+        orders the supplier has not shipped ``purchase_order_grace_days`` after they were expected cancelled."""
+        now = now or utc_now()
+        started = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        cutoff = timestamp(started - timedelta(seconds=self.settings.replenishment_run_timeout_seconds))
+        hours = self.settings.replenishment_run_timeout_seconds / 3600
+        failed = []
+        for run in self.runs.running_since(cutoff):
+            closed = self.runs.fail(run.model_copy(update={"finished_at": now}),
+                                    f"RunTimedOut: still RUNNING {hours:g} h after it started: its execution was "
+                                    "lost or stopped")
+            if closed is not None:
+                failed.append(run.run_id)
+        return {"runs_failed": failed, "stale_drafts_cancelled": self.cancel_stale_drafts(cycle=cycle_of(now)),
+                "approvals_expired": self.purchasing.expire_approvals(now),
+                "unshipped_cancelled": self.purchasing.cancel_unshipped_overdue(now[:10])}
 
     def is_running(self, run_id: str | None) -> bool:
         """Whether run ``run_id`` is still RUNNING: a draft it made is its own to send."""

@@ -50,6 +50,11 @@ class Settings(BaseModel):
     # for at most purchase_approval_hours, then is cancelled and the next run decides again.
     purchase_approval_threshold: Decimal = Decimal("10000")
     purchase_approval_hours: int = 72
+    # Deadlines the replenishment sweep enforces: a run still RUNNING this long after it started is FAILED
+    # (its execution was lost or stopped), and a purchase order the supplier has not shipped this many days
+    # after the day it was expected is cancelled (the supplier is told; the next run decides again).
+    replenishment_run_timeout_seconds: int = 4 * 3600
+    purchase_order_grace_days: int = 14
     alerts_table: str = "alerts"
     alerts_topic_arn: str | None = None
     alert_repeat_minutes: int = 60  # one alert per subject per this many minutes

@@ -83,6 +83,21 @@ class ReplenishmentRunsRepository:
                                 ExpressionAttributeValues={":k": RUN}, ScanIndexForward=False, Limit=limit)
         return [ReplenishmentRun.model_validate(item) for item in items]
 
+    def running_since(self, cutoff: str) -> list[ReplenishmentRun]:
+        """The runs still RUNNING that started at or before ``cutoff`` (the ``runs`` index, oldest first)."""
+        found, page = [], {}
+        while True:
+            items, last = dynamo.query(self.table, IndexName="runs",
+                                       KeyConditionExpression="run_kind = :k AND started_at <= :cutoff",
+                                       FilterExpression="#status = :running",
+                                       ExpressionAttributeNames={"#status": "status"},
+                                       ExpressionAttributeValues={":k": RUN, ":cutoff": cutoff,
+                                                                  ":running": RunStatus.RUNNING.value}, **page)
+            found += [ReplenishmentRun.model_validate(item) for item in items]
+            if not last:
+                return found
+            page = {"ExclusiveStartKey": last}
+
     def put_decisions(self, run_id: str, decisions: list[Decision], reviewed: dict[str, str] | None = None) -> None:
         """Store each decision under the run, and the cycle of each key in ``reviewed`` (decision key → cycle)
         as its last review; a retried batch overwrites its own items with the same values."""
