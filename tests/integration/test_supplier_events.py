@@ -200,3 +200,14 @@ def test_a_forged_reply_on_the_queue_ends_in_the_dead_letter_queue(stack, api, p
             break
         time.sleep(0.5)
     assert purchasing.get_purchase_order(po.po_id).status == "ACKNOWLEDGED"
+
+
+def test_updating_a_supplier_keeps_its_principal_unless_it_is_removed(purchasing):
+    supplier_id = f"manual-{uuid.uuid4().hex[:8]}"
+    purchasing.put_supplier(supplier_id, SupplierIn(name="Acme", reply_principal=SENDER_ID))
+    renamed = purchasing.put_supplier(supplier_id, SupplierIn(name="Acme Ltd", capacity_per_cycle=50))
+    assert (renamed.name, renamed.reply_principal) == ("Acme Ltd", SENDER_ID)
+    assert purchasing.get_supplier(supplier_id).reply_principal == SENDER_ID
+    removed = purchasing.put_supplier(supplier_id, SupplierIn.model_validate({"name": "Acme Ltd",
+                                                                               "reply_principal": None}))
+    assert removed.reply_principal is None and purchasing.get_supplier(supplier_id).reply_principal is None

@@ -81,7 +81,11 @@ class PurchasingService:
 
     # ------------------------------------------------------------------ suppliers
     def put_supplier(self, supplier_id: str, data: SupplierIn) -> Supplier:
-        """Register or update a supplier; its purchase-order queue is created the first time."""
+        """Register or update a supplier; its purchase-order queue is created the first time. A body without
+        ``reply_principal`` keeps the one registered (changing a name must not cut the supplier off); an
+        explicit ``null`` removes it."""
+        if "reply_principal" not in data.model_fields_set and (stored := self.suppliers.get(supplier_id)):
+            data = data.model_copy(update={"reply_principal": stored.reply_principal})
         supplier = self.suppliers.put(supplier_id, data, self.queues.ensure(supplier_id))
         return self._with_reply_queue(supplier)
 
