@@ -191,3 +191,42 @@ def test_product_threshold_is_kept_beside_available(api, call, stack):
     level = stack.boto3_client("dynamodb").get_item(TableName=table,
                                                     Key={"sku": {"S": sku}, "record": {"S": "LEVEL#main"}})
     assert level["Item"]["threshold"] == {"N": "2"} and level["Item"]["available"] == {"N": "4"}
+
+
+def test_a_throttled_idempotency_store_answers_503_and_the_retry_with_the_key_places_one_order(api, stack):
+    """Powertools' idempotency record is a DynamoDB write too: throttled past the SDK's retries it must be a
+    503 TRY_AGAIN (the client retries with its key), not a 500."""
+    from botocore.awsrequest import AWSResponse
+
+    class Body:
+        def __init__(self, data: bytes):
+            self.data = data
+
+        def stream(self, **_):
+            yield self.data
+
+    table = next(t.name for t in stack.resources.tables if t.logical_id == "IdempotencyTable")
+    client = aws.client("dynamodb")  # the client every function of the stack shares
+    throttled = []
+
+    def throttle(request, **_):
+        if request.headers.get("X-Amz-Target", b"").endswith(b".PutItem") and table.encode() in request.body:
+            throttled.append(1)
+            body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                               "message": "The level of configured provisioned throughput for the table was exceeded"})
+            return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, Body(body.encode()))
+        return None
+
+    sku, customer = api.product(stock=5), api.customer()
+    client.meta.events.register("before-send.dynamodb", throttle, unique_id="idempotency-throttled")
+    try:
+        busy = api.submit(customer, {sku: 1}, key="throttled-key")
+    finally:
+        client.meta.events.unregister("before-send.dynamodb", unique_id="idempotency-throttled")
+    assert throttled and busy.status_code == 503, busy.text
+    assert busy.json()["error"]["code"] == "TRY_AGAIN"
+    assert api.http.get("/orders", params={"customer_id": customer}).json()["orders"] == []  # nothing written
+
+    placed = api.submit(customer, {sku: 1}, key="throttled-key")
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["order_id"] == order_id_for(customer, "throttled-key")

@@ -261,6 +261,11 @@ def _translate(exc: Exception) -> Exception:
     return exc
 
 
+def busy(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is DynamoDB throttling or a transaction conflict: worth retrying, nothing written."""
+    return isinstance(exc, Exception) and isinstance(_translate(exc), TransientError)
+
+
 class DynamoStore:
     """The ``Store`` port on DynamoDB: ``commit`` is one ``TransactWriteItems`` (a lone write runs as a
     plain conditional write), ``read_together`` one ``BatchGetItem`` per 100 keys."""

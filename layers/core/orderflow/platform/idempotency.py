@@ -13,8 +13,9 @@ from functools import wraps
 from typing import TYPE_CHECKING
 
 from orderflow.platform.aws import client
+from orderflow.platform.dynamo import busy
 from orderflow.platform.lambda_support import once
-from orderflow.shared.errors import Conflict, Unprocessable
+from orderflow.shared.errors import Conflict, TransientError, Unprocessable
 from orderflow.shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ def idempotency(app: APIGatewayHttpResolver, settings: Settings) -> Callable[[Ha
         def once_per_key(*, request: dict) -> dict:
             from aws_lambda_powertools.utilities.idempotency.exceptions import (
                 IdempotencyAlreadyInProgressError,
+                IdempotencyPersistenceLayerError,
                 IdempotencyValidationError,
             )
 
@@ -71,6 +73,14 @@ def idempotency(app: APIGatewayHttpResolver, settings: Settings) -> Callable[[Ha
             except IdempotencyAlreadyInProgressError:
                 raise IdempotencyInProgress("a request with this Idempotency-Key is still running; "
                                             "retry shortly") from None
+            except IdempotencyPersistenceLayerError as failed:
+                # The idempotency table throttled or conflicted: before the work (nothing done) or after it
+                # (done; its record stays in progress until the invocation's deadline, then a retry finds the
+                # work done). Either way the same request with the same key is the answer, as for any 503.
+                if busy(failed.__cause__):
+                    raise TransientError("the idempotency store is busy; retry with the same Idempotency-Key") \
+                        from None
+                raise
 
         return once_per_key
 
