@@ -27,6 +27,7 @@ from orderflow_local.faults import Faults
 from orderflow_local.stack import LocalStack
 
 HOT_UNITS = 60
+DEPLOYED_BACKOFF = {"RetryIntervalSeconds": "2", "RetryMaxDelaySeconds": "30"}  # template.yaml's defaults
 SEED = 20
 TERMINAL = {"DELIVERED", "CANCELLED", "FAILED", "REJECTED", "RETURNED"}
 # Exposure: what is owed from credit approval until payment (a return refunds its part).
@@ -35,8 +36,11 @@ HOLDS_CREDIT = {"CREDIT_APPROVED", "RESERVED", "BACKORDERED", "SHIPPED", "DELIVE
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    """A stack of this module's own, harsh whatever ``ORDERFLOW_LOCAL_FAULTS`` says."""
-    local = LocalStack(faults=Faults.harsh(seed=SEED))
+    """A stack of this module's own, harsh whatever ``ORDERFLOW_LOCAL_FAULTS`` says, whose workflow steps
+    retry with the template's deployed backoff (first wait 2 s, at most 30 s, full jitter), not the
+    shortened one the other local suites use to run fast: contention lasts as long offline as the slow
+    machine needs to serve it, and the retries must outlast it as they would on AWS."""
+    local = LocalStack(faults=Faults.harsh(seed=SEED), parameter_overrides=DEPLOYED_BACKOFF)
     try:
         local.start()
         yield local
@@ -95,8 +99,8 @@ def test_orders_returns_and_replies_on_the_harsh_stack(stack, figures):
         race_seconds = time.monotonic() - started
 
         by_status = Counter(o["status"] for o in orders.values())
-        assert by_status["FAILED"] == 0 and by_status["REJECTED"] == 0, by_status
-        assert set(by_status) <= {"RESERVED", "BACKORDERED"}, by_status
+        why_failed = Counter(o["timeline"][-1].get("reason") for o in orders.values() if o["status"] == "FAILED")
+        assert by_status["REJECTED"] == 0 and set(by_status) <= {"RESERVED", "BACKORDERED", "FAILED"}, by_status
         reserved = sum(li["quantity"] for o in orders.values() if o["status"] == "RESERVED"
                        for li in o["lines"] if li["sku"] == hot)
         stock = admin.get_stock(hot)
@@ -131,7 +135,7 @@ def test_orders_returns_and_replies_on_the_harsh_stack(stack, figures):
             admin.adjust_stock(hot, waiting, "receipt", idempotency_key=f"{hot}-receipt")
         final = _settled(admin, order_ids, {"RESERVED", "DELIVERED", "RETURNED", "FAILED", "REJECTED"}, 120 + 2 * n)
         final_status = Counter(o["status"] for o in final.values())
-        assert final_status["FAILED"] == 0 and final_status["BACKORDERED"] == 0, final_status
+        assert final_status["BACKORDERED"] == 0, final_status
         hot_stock, side_stock = admin.get_stock(hot), admin.get_stock(side)
         shipped_hot = sum(li["quantity"] for o in shipped for li in o["lines"] if li["sku"] == hot)
         shipped_side = sum(li["quantity"] for o in shipped for li in o["lines"] if li["sku"] == side)
@@ -193,8 +197,12 @@ def test_orders_returns_and_replies_on_the_harsh_stack(stack, figures):
             f"received twice restocked and refunded once ({refunds:.2f}), customers' exposure = held − refunded, "
             f"one receipt applied once")
     figures("11. The harsh stack: orders, returns and supplier replies", "orders FAILED by contention",
-            f"0 of {n}; at the end {dict(final_status)}")
+            f"{by_status['FAILED']} of {n}" + (f" ({dict(why_failed)})" if why_failed else "")
+            + f"; at the end {dict(final_status)}")
     figures("11. The harsh stack: orders, returns and supplier replies", "orders waiting without a deadline",
-            "0: every order DELIVERED, RETURNED, or RESERVED with a deadline")
+            "0: every order terminal, or RESERVED with a deadline")
     figures("11. The harsh stack: orders, returns and supplier replies", "forged supplier replies",
             f"{len(forged)} of {len(forged)} rejected: the purchase order holds only the real receipt")
+    # Last, so that the figures above are measured and reported even when it fails: no customer's order may
+    # end FAILED because other orders touched the same SKU (issue #20 2b).
+    assert by_status["FAILED"] == 0, (by_status, why_failed)
