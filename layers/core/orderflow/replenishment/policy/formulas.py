@@ -201,11 +201,11 @@ ORDER_UP_TO_EOQ_RATIO = 1.5  # EOQ at most this many review periods' demand: ord
 def _gamma_cdf(x: float, mean: float, variance: float) -> float:
     """P(D ≤ x) for a gamma D with this mean and variance (a step at the mean without variance).
     Shapes of 10 and more use Wilson–Hilferty's cube-root normal (error below 1e-3)."""
-    if mean <= _TINY or variance <= 0:  # no demand to speak of (a mean this small squares to 0)
+    c = variance / (9.0 * mean * mean) if mean > _TINY else 0.0  # 1 / (9k)
+    if c <= 0:  # no demand to speak of, or a spread so small against the mean that it underflows to none
         return 1.0 if x >= mean else 0.0
     if x <= 0:
         return 0.0
-    c = variance / (9.0 * mean * mean)  # 1 / (9k)
     if c <= 1.0 / 90.0:
         return _STANDARD_NORMAL.cdf(((x / mean) ** (1.0 / 3.0) - 1.0 + c) / math.sqrt(c))
     return _lower_gamma_regularised(mean * mean / variance, x * mean / variance)
