@@ -230,6 +230,7 @@ class OrderflowClient:
 
     def adjust_stock(self, sku: str, quantity: int, reason: str = "adjustment",
                      idempotency_key: str | None = None, location_id: str | None = None) -> dict:
+        """POST /stock/{sku}/adjustments; without ``location_id`` the API counts it at main."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         body: dict[str, Any] = {"quantity": quantity, "reason": reason}
         if location_id is not None:

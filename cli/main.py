@@ -249,10 +249,13 @@ def stock(ctx: typer.Context, sku: Annotated[str, typer.Argument(help="SKU.")], 
 def adjust(ctx: typer.Context, sku: Annotated[str, typer.Argument(help="SKU.")],
            quantity: Annotated[int, typer.Argument(help="Units received (positive) or written off (negative).")],
            reason: Annotated[str, typer.Option(help="Why (kept with the adjustment).")] = "manual adjustment",
-           key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key.")] = None) -> None:
-    """Receive or write off stock (a receipt releases backordered orders)."""
+           key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key.")] = None,
+           location: Annotated[str | None, typer.Option("--location", help="Location id (default: main).")] = None
+           ) -> None:
+    """Receive or write off stock at a location (a receipt releases backordered orders)."""
     with _client(ctx) as client:
-        out.print(stock_table([client.adjust_stock(sku, quantity, reason=reason, idempotency_key=key)]))
+        out.print(stock_table([client.adjust_stock(sku, quantity, reason=reason, idempotency_key=key,
+                                                   location_id=location)]))
 
 
 @app.command()

@@ -211,3 +211,15 @@ def test_a_receipt_line_with_an_unknown_condition_is_refused_before_any_request(
 def test_a_malformed_api_url_is_a_usage_error_not_a_traceback():
     result = run("--api", "http://[::1", "stock", "A")
     assert result.exit_code == 2 and "is not a URL" in result.output
+
+
+@pytest.mark.parametrize(("extra", "body"), [
+    ((), {"quantity": 5, "reason": "receipt"}),
+    (("--location", "wh-2"), {"quantity": 5, "reason": "receipt", "location_id": "wh-2"}),
+])
+def test_adjust_counts_the_stock_at_the_location_given(api, extra, body):
+    api.routes[("POST", "/stock/A/adjustments")] = httpx.Response(200, json={
+        "sku": "A", "on_hand": 5, "reserved": 0, "available": 5, "on_order": 0, "backordered": 0})
+    result = run("adjust", "A", "5", "--reason", "receipt", *extra)
+    assert result.exit_code == 0, result.output
+    assert json.loads(api.requests[0].content) == body  # without --location the API counts it at main
