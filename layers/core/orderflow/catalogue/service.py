@@ -6,12 +6,15 @@ from typing import TYPE_CHECKING
 
 from orderflow.catalogue.domain import Customer, Product
 from orderflow.catalogue.ports import Customers, Products, StockThresholds
-from orderflow.shared.errors import ConditionFailed, Conflict, NotFound
+from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, TransientError
 from orderflow.shared.ports import Store
 from orderflow.shared.types import utc_now
 
 if TYPE_CHECKING:  # request bodies: functions that take none never build their models
     from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
+
+
+PUT_ATTEMPTS = 3
 
 
 class CatalogueService:
@@ -20,10 +23,18 @@ class CatalogueService:
 
     def put_product(self, sku: str, data: ProductIn) -> Product:
         """Store the product; its low-stock threshold is copied onto the stock level, where the
-        StockLow event is derived from each change of ``available``."""
-        product, write = self.products.put(sku, data)
-        self.store.commit([write, self.thresholds.set_threshold(sku, data.low_stock_threshold)])
-        return product
+        StockLow event is derived from each change of ``available``. A new product is counted in the
+        catalogue's count in the same transaction (the nightly run sizes its batches from it)."""
+        for _ in range(PUT_ATTEMPTS):
+            product, writes = self.products.put(sku, data, new=self.products.get(sku) is None)
+            try:
+                self.store.commit([*writes, self.thresholds.set_threshold(sku, data.low_stock_threshold)])
+            except ConditionFailed as failure:
+                if failure.failed(0):  # created or replaced by another request meanwhile: read again
+                    continue
+                raise
+            return product
+        raise TransientError(f"product {sku} kept changing while it was stored; try again")
 
     def get_product(self, sku: str) -> Product:
         product = self.products.get(sku)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from orderflow.catalogue.domain import Product
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Read, Write
+from orderflow.shared.errors import ConditionFailed
 
 if TYPE_CHECKING:
     from orderflow.catalogue.requests import ProductIn
+
+
+CATALOGUE_COUNT = "#catalogue"  # the count's item; no SKU can take this key (a SKU starts with a letter or digit)
 
 
 class ProductsRepository:
@@ -21,10 +26,18 @@ class ProductsRepository:
         item = dynamo.get(self.table, {"sku": sku})
         return Product.model_validate(item) if item else None
 
-    def put(self, sku: str, data: ProductIn) -> tuple[Product, Write]:
-        """The product and the write that stores it (run with others in one transaction)."""
+    def put(self, sku: str, data: ProductIn, new: bool) -> tuple[Product, list[Write]]:
+        """The product and the writes that store it (run with others in one transaction): a new product
+        (condition: no such SKU yet) adds one to the catalogue's count in the same transaction, a
+        replaced one (condition: it exists) leaves the count. A condition that fails means another
+        request created or the SKU meanwhile: the caller reads again and retries."""
         product = Product(sku=sku, **data.model_dump(exclude_none=True))
-        return product, Write("Put", self.table, item=product.model_dump(mode="python", exclude_none=True))
+        item = product.model_dump(mode="python", exclude_none=True)
+        if not new:
+            return product, [Write("Put", self.table, item=item, condition="attribute_exists(sku)")]
+        return product, [Write("Put", self.table, item=item, condition="attribute_not_exists(sku)"),
+                         Write("Update", self.table, key={"sku": CATALOGUE_COUNT}, update="ADD products :one",
+                               values={":one": 1})]
 
     def get_many(self, skus: list[str]) -> dict[str, Product]:
         return dynamo.read_together(self.read_many(skus))[0]
@@ -44,14 +57,28 @@ class ProductsRepository:
         return found
 
     def count(self) -> int:
-        """Products in the catalogue (a paginated ``Select=COUNT`` scan: no items are read out)."""
+        """Products in the catalogue: one GetItem of the count every product's creation adds to. A
+        catalogue whose count was never checked (its products predate the count) is counted once by a
+        ``Select=COUNT`` scan, which then replaces the count unless a product was created meanwhile (then
+        the next call counts again). Only the nightly run's batch sizes depend on it."""
+        counter = dynamo.get(self.table, {"sku": CATALOGUE_COUNT}) or {}
+        if counter.get("checked"):
+            return int(counter.get("products", 0))
         total, page = 0, {}
         while True:
             response = dynamo.scan(self.table, Select="COUNT", **page)
             total += response.get("Count", 0)
             if "LastEvaluatedKey" not in response:
-                return total
+                break
             page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+        total -= bool(counter)  # the count's own item
+        seen = counter.get("products")
+        with suppress(ConditionFailed):  # a product was created during the scan: counted again next time
+            dynamo.apply(Write("Update", self.table, key={"sku": CATALOGUE_COUNT},
+                               update="SET products = :total, checked = :yes",
+                               condition="attribute_not_exists(products)" if seen is None else "products = :seen",
+                               values={":total": total, ":yes": True, **({} if seen is None else {":seen": seen})}))
+        return total
 
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[dict[str, Any]]:
         """The raw items of one parallel-scan segment, all pages. Raw, so that one malformed product
@@ -59,7 +86,8 @@ class ProductsRepository:
         page: dict[str, Any] = {}
         while True:
             response = dynamo.scan(self.table, Segment=segment, TotalSegments=total_segments, **page)
-            yield from (dynamo.from_item(item) for item in response.get("Items", []))
+            yield from (item for item in map(dynamo.from_item, response.get("Items", []))
+                        if item.get("sku") != CATALOGUE_COUNT)
             if "LastEvaluatedKey" not in response:
                 return
             page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
