@@ -223,6 +223,15 @@ def scan(table: str, **kwargs: Any) -> dict[str, Any]:
         raise _translate(exc) from exc
 
 
+def item_count(table: str) -> int:
+    """DynamoDB's count of the table's items (``DescribeTable``): approximate, refreshed about every six
+    hours, and free of read capacity."""
+    try:
+        return int(client().describe_table(TableName=table)["Table"].get("ItemCount", 0))
+    except Exception as exc:
+        raise _translate(exc) from exc
+
+
 _BATCH_WRITE_LIMIT = 25
 _BATCH_WRITE_ATTEMPTS = 8
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from orderflow.catalogue.domain import Product
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Read, Write
-from orderflow.shared.errors import ConditionFailed
 
 if TYPE_CHECKING:
     from orderflow.catalogue.requests import ProductIn
@@ -57,28 +55,12 @@ class ProductsRepository:
         return found
 
     def count(self) -> int:
-        """Products in the catalogue: one GetItem of the count every product's creation adds to. A
-        catalogue whose count was never checked (its products predate the count) is counted once by a
-        ``Select=COUNT`` scan, which then replaces the count unless a product was created meanwhile (then
-        the next call counts again). Only the nightly run's batch sizes depend on it."""
-        counter = dynamo.get(self.table, {"sku": CATALOGUE_COUNT}) or {}
-        if counter.get("checked"):
-            return int(counter.get("products", 0))
-        total, page = 0, {}
-        while True:
-            response = dynamo.scan(self.table, Select="COUNT", **page)
-            total += response.get("Count", 0)
-            if "LastEvaluatedKey" not in response:
-                break
-            page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
-        total -= bool(counter)  # the count's own item
-        seen = counter.get("products")
-        with suppress(ConditionFailed):  # a product was created during the scan: counted again next time
-            dynamo.apply(Write("Update", self.table, key={"sku": CATALOGUE_COUNT},
-                               update="SET products = :total, checked = :yes",
-                               condition="attribute_not_exists(products)" if seen is None else "products = :seen",
-                               values={":total": total, ":yes": True, **({} if seen is None else {":seen": seen})}))
-        return total
+        """About how many products the catalogue holds, without a Scan: the count every product's creation
+        adds to (one GetItem), or DynamoDB's own item count of the table (``DescribeTable``, refreshed about
+        every six hours) when that is larger, as for products stored before the count existed. Only the
+        nightly run's batch sizes depend on it."""
+        counted = int((dynamo.get(self.table, {"sku": CATALOGUE_COUNT}) or {}).get("products", 0))
+        return max(counted, dynamo.item_count(self.table))
 
     def scan_segment(self, segment: int, total_segments: int) -> Iterator[dict[str, Any]]:
         """The raw items of one parallel-scan segment, all pages. Raw, so that one malformed product
