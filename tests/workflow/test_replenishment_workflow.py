@@ -554,8 +554,8 @@ def test_a_location_can_be_opted_out_and_a_sku_held_nowhere_is_bought_for_main(s
 
 def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
     """The Decide step's cost per SKU (docs/replenishment.md §5): one Query of its Stock partition and one of
-    its Demand partition serve every location it is decided for; each location adds only the lookup of
-    its own purchase order of the cycle."""
+    its Demand partition serve every location it is decided for; each location adds only the id of its own
+    purchase order of the cycle to the batch's one BatchGetItem of purchase orders (no GetItem per SKU)."""
     from orderflow.platform import dynamo
 
     supplier, warehouse = shop.supplier(), location(shop, "wh")
@@ -570,7 +570,7 @@ def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
     def record(params: dict, model, **_) -> None:
         text = json.dumps(params, default=str)
         if sku in text:
-            seen.append((model.name, params.get("TableName")))
+            seen.extend((model.name, table) for table in params.get("RequestItems") or [params.get("TableName")])
 
     run_id = f"run-calls-{uuid.uuid4().hex[:8]}"
     started = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")
@@ -584,7 +584,8 @@ def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
     assert sum(len(batch["po_ids"]) for batch in decided) >= 2
     assert seen.count(("Query", settings.stock_table)) == 1
     assert seen.count(("Query", settings.demand_table)) == 1
-    assert seen.count(("GetItem", settings.purchase_orders_table)) == 2  # this cycle's PO, per location
+    assert seen.count(("BatchGetItem", settings.purchase_orders_table)) == 1  # this cycle's POs, every location
+    assert seen.count(("GetItem", settings.purchase_orders_table)) == 0
     assert not [call for call in seen if call[0] == "Scan"]
 
 

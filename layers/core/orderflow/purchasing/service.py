@@ -406,6 +406,10 @@ class PurchasingService:
             raise NotFound(f"purchase order {po_id} not found")
         return po
 
+    def find_purchase_orders(self, po_ids: list[str]) -> dict[str, PurchaseOrder]:
+        """Those of ``po_ids`` that exist, by id (batched reads; an id not in the answer does not exist)."""
+        return self.purchase_orders.get_many(po_ids)
+
     def list_purchase_orders(self, status: PurchaseOrderStatus | None, limit: int,
                              cursor: str | None) -> tuple[list[PurchaseOrder], str | None]:
         """By status, newest first; without a status, the open ones (DRAFT to PARTIALLY_RECEIVED)."""

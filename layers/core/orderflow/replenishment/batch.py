@@ -62,6 +62,7 @@ class BatchDecider:
         self.first_day, self.last_day = history_window(cycle)
         self.split: tuple[str, dict[str, dict[str, int]]] | None = None  # the last SKU's history by location
         self._receipts: dict[tuple[str, str], list[float]] | None = None
+        self.known: dict[str, PurchaseOrder | None] = {}  # read ahead for the batch: po id → order (None: none)
 
     def receipts(self) -> dict[tuple[str, str], list[float]]:
         """Sent-to-received days by (supplier, SKU) from the latest received purchase orders (read once
@@ -79,6 +80,19 @@ class BatchDecider:
         product on those terms (for the policy's re-runs when capacity changes)."""
         product, lead = with_learned_lead_time(product, self.receipts())
         return show_lead_time(decide_sku(product, stock, history, remaining), lead), product
+
+    def read_ahead(self, raw: dict[str, Any], locations: list[str]) -> list[str]:
+        """The ids of this cycle's purchase orders that deciding ``raw`` at ``locations`` looks for; the
+        batch reads them all in one go (``know``) instead of one GetItem each."""
+        sku, several = raw["sku"], len(raw.get("suppliers") or []) > 1
+        return [po_id for location in locations for po_id in [purchase_order_id(self.cycle, sku, None, location)] + (
+            [purchase_order_id(self.cycle, sku, str(entry.get("supplier_id")), location)
+             for entry in raw.get("suppliers") or [] if isinstance(entry, dict)] if several else [])]
+
+    def know(self, po_ids: list[str]) -> None:
+        """Read ``po_ids`` with batched reads; each answer is used once (a later look is read afresh)."""
+        found = self.purchasing.find_purchase_orders(po_ids)
+        self.known.update({po_id: found.get(po_id) for po_id in po_ids})
 
     def decide(self, raw: dict[str, Any], stock: StockLevel, location: str = MAIN_LOCATION) -> Decision:
         """What to buy of one SKU for one location (its purchase orders deliver there)."""
@@ -131,6 +145,8 @@ class BatchDecider:
 
     def _order_of_cycle(self, po_id: str) -> PurchaseOrder | None:
         """A purchase order of this SKU and cycle (an earlier run today, a retried batch), if there is one."""
+        if po_id in self.known:
+            return self.known.pop(po_id)
         try:
             return self.purchasing.get_purchase_order(po_id)
         except NotFound:

@@ -166,6 +166,7 @@ class ReplenishmentService:
         keys = [decision_key(sku, location) for sku, (locations, _) in where.items() for location in locations]
         window = BatchDecider(self.purchasing, self.runs, self.demand, self.is_running, work.run_id, work.cycle,
                               self.runs.last_reviews(keys))
+        window.know([po_id for p in raw for po_id in window.read_ahead(p, where[p["sku"]][0])])
         decisions = []
         for p in raw:
             position, (locations, unknown) = positions.get(p["sku"]) or StockPosition(sku=p["sku"]), where[p["sku"]]

@@ -25,6 +25,13 @@ class PurchaseOrdersRepository:
         item = dynamo.get(self.table, {"po_id": po_id})
         return PurchaseOrder.model_validate(item) if item else None
 
+    def get_many(self, po_ids: list[str]) -> dict[str, PurchaseOrder]:
+        """The purchase orders of ``po_ids`` that exist, by id: one strongly consistent BatchGetItem per
+        100 ids (what ``get`` reads one at a time)."""
+        found = dynamo.batch_get({self.table: [{"po_id": po_id} for po_id in dict.fromkeys(po_ids)]},
+                                 consistent={self.table})[self.table]
+        return {item["po_id"]: PurchaseOrder.model_validate(item) for item in found}
+
     def create(self, po: PurchaseOrder) -> Write:
         """The write that stores a new purchase order; its condition fails if ``po_id`` exists."""
         return Write("Put", self.table, item=po.model_dump(mode="python", exclude_none=True),
