@@ -6,6 +6,7 @@ this decides."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from typing import Any
 
 from pydantic import ValidationError
@@ -63,6 +64,27 @@ class BatchDecider:
         self.split: tuple[str, dict[str, dict[str, int]]] | None = None  # the last SKU's history by location
         self._receipts: dict[tuple[str, str], list[float]] | None = None
         self.known: dict[str, PurchaseOrder | None] = {}  # read ahead for the batch: po id → order (None: none)
+        self.histories: dict[str, Future[dict[str, dict[str, int]]]] = {}  # read ahead: SKU → its history by location
+
+    def read_histories_ahead(self, pool: Executor, products: list[tuple[dict[str, Any], list[str]]]) -> None:
+        """Start reading, on ``pool``'s threads, the demand history of each SKU that will likely be forecast
+        (no purchase order of this cycle yet, due for review at one of its locations), so the batch's
+        forecasts run while the next SKUs' histories arrive instead of after. A SKU read ahead that turns
+        out not to need its history costs one Query for nothing."""
+        for raw, locations in products:
+            if any(self._likely_forecast(raw, location) for location in locations):
+                self.histories[raw["sku"]] = pool.submit(self.demand.history_by_location, raw["sku"],
+                                                         self.first_day, self.last_day)
+
+    def _likely_forecast(self, raw: dict[str, Any], location: str) -> bool:
+        if self.known.get(purchase_order_id(self.cycle, raw["sku"], None, location)) is not None:
+            return False
+        try:
+            product = Product.model_validate(raw).at_location(location)
+        except ValidationError:
+            return False
+        return product.replenishment is not None and not_due(
+            product, self.cycle, self.last_reviews.get(decision_key(raw["sku"], location))) is None
 
     def receipts(self) -> dict[tuple[str, str], list[float]]:
         """Sent-to-received days by (supplier, SKU) from the latest received purchase orders (read once
@@ -140,7 +162,9 @@ class BatchDecider:
         """The daily demand of ``sku`` at ``location``: one Query reads every location's history of the SKU,
         kept while the batch decides that SKU's other locations."""
         if self.split is None or self.split[0] != sku:
-            self.split = sku, self.demand.history_by_location(sku, self.first_day, self.last_day)
+            ahead = self.histories.pop(sku, None)
+            self.split = sku, (ahead.result() if ahead is not None else
+                               self.demand.history_by_location(sku, self.first_day, self.last_day))
         return daily_series(self.split[1].get(location, {}), self.cycle)
 
     def _order_of_cycle(self, po_id: str) -> PurchaseOrder | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,6 @@ from orderflow.purchasing import (
 )
 from orderflow.replenishment.batch import BatchDecider
 from orderflow.replenishment.decisions import (
-    _BATCH_READ,
     REVIEWED_OUTCOMES,
     _problem,
     _utc_today,
@@ -44,6 +44,10 @@ from orderflow.shared.types import MAIN_LOCATION, utc_now
 
 if TYPE_CHECKING:  # numpy: imported only where a forecast is made
     pass
+
+
+READERS = 8  # threads reading a batch's stock and demand while its forecasts run (docs/replenishment.md §1)
+READ_CHUNK = 25  # SKUs whose stock one thread reads in turn (one Query each)
 
 
 # ------------------------------------------------------------------ the service
@@ -156,10 +160,14 @@ class ReplenishmentService:
         work = BatchItem.model_validate(item)
         raw = [p for p in self.products.scan_segment(work.batch.segment, work.batch.total_segments)
                if p.get("replenishment") and p.get("active", True) is not False]
-        positions: dict[str, StockPosition] = {}
         skus = [p["sku"] for p in raw]
-        for start in range(0, len(skus), _BATCH_READ):
-            positions.update(self.stock.get_many(skus[start:start + _BATCH_READ]))
+        with ThreadPoolExecutor(READERS) as pool:  # I/O on threads, the forecasts on this one
+            return self._decide_products(work, raw, pool, {sku: position for part in pool.map(
+                self.stock.get_many, [skus[start:start + READ_CHUNK] for start in range(0, len(skus), READ_CHUNK)])
+                for sku, position in part.items()})
+
+    def _decide_products(self, work: BatchItem, raw: list[dict[str, Any]], pool: Executor,
+                         positions: dict[str, StockPosition]) -> dict[str, Any]:
         network = self.network()
         where = {p["sku"]: replenished_locations(overrides_of(p), positions.get(p["sku"]) or StockPosition(
             sku=p["sku"]), network) for p in raw}
@@ -167,6 +175,7 @@ class ReplenishmentService:
         window = BatchDecider(self.purchasing, self.runs, self.demand, self.is_running, work.run_id, work.cycle,
                               self.runs.last_reviews(keys))
         window.know([po_id for p in raw for po_id in window.read_ahead(p, where[p["sku"]][0])])
+        window.read_histories_ahead(pool, [(p, where[p["sku"]][0]) for p in raw])
         decisions = []
         for p in raw:
             position, (locations, unknown) = positions.get(p["sku"]) or StockPosition(sku=p["sku"]), where[p["sku"]]
