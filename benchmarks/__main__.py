@@ -2,7 +2,8 @@
 
 With no section, runs them all (coldstart, calls and cost, sizes, throughput, replenish); ``transitions``
 and ``dynamodb`` are other names for ``calls`` (figures 2 and 3 come from one run), ``forecast`` for
-``replenish`` (figure 7), and ``cost`` alone recomputes the cost model from the stored ``calls`` results.
+``replenish`` (figure 7), ``cost`` alone recomputes the cost model from the stored ``calls`` results, and
+``nightly`` the model of a nightly run (figure 10) from the stored ``replenish`` results.
 ``--render`` only re-renders the file.
 """
 
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import calls, coldstart, cost, replenish, report, sizes, throughput
+from . import calls, coldstart, cost, nightly, replenish, report, sizes, throughput
 from .common import load, log, save
 
 SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {
@@ -24,8 +25,12 @@ SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {
     "throughput": throughput.run,
     "replenish": replenish.run,
 }
+DERIVED: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "cost": ("calls", cost.run),  # recomputed from the stored measurements of the section named
+    "nightly": ("replenish", nightly.run),
+}
 ALIASES = {"transitions": "calls", "dynamodb": "calls", "forecast": "replenish"}
-CHOICES = [*SECTIONS, "cost", *ALIASES]
+CHOICES = [*SECTIONS, "cost", "nightly", *ALIASES]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,22 +49,25 @@ def main(argv: list[str] | None = None) -> int:
         log(f"rewrote {report.OUT}")
         return 0
 
-    wanted = {ALIASES.get(s, s) for s in args.sections} or {*SECTIONS, "cost"}
+    wanted = {ALIASES.get(s, s) for s in args.sections} or {*SECTIONS, "cost", "nightly"}
     if "calls" in wanted:
         wanted.add("cost")
+    if "replenish" in wanted:
+        wanted.add("nightly")
     began = time.perf_counter()
     took: dict[str, float] = {}
-    for name in [*SECTIONS, "cost"]:
+    for name in [*SECTIONS, "cost", "nightly"]:
         if name not in wanted:
             continue
         log(f"==> {name}")
         started = time.perf_counter()
-        if name == "cost":
-            measured = load("calls")
+        if name in DERIVED:
+            source, compute = DERIVED[name]
+            measured = load(source)
             if measured is None:
-                log("cost needs the calls results first: python -m benchmarks calls")
+                log(f"{name} needs the {source} results first: python -m benchmarks {source}")
                 return 1
-            data = cost.run(measured["data"])
+            data = compute(measured["data"])
         else:
             data = SECTIONS[name]()
         took[name] = time.perf_counter() - started

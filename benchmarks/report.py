@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from . import nightly
 from .coldstart import ORDER as FUNCTION_ORDER
 from .common import REPO, load
 from .cost import LINES as COST_LINES
@@ -737,7 +738,7 @@ def render(run_info: dict[str, Any] | None = None) -> str:
         coldstart(records["coldstart"]), calls(records["calls"]), transitions(records["calls"]),
         cost(records["cost"]), sizes(records["sizes"]), throughput(records["throughput"]),
         forecast(records["replenish"]), simulation(load("simulation")), dynamodb_emulators(load("dynamodb_emulators")),
-        forecast_global(load("forecast_global")),
+        forecast_global(load("forecast_global")), nightly.render(load("nightly")),
     ]
     return "\n".join(header + body)
 
