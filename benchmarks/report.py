@@ -738,7 +738,7 @@ def render(run_info: dict[str, Any] | None = None) -> str:
         coldstart(records["coldstart"]), calls(records["calls"]), transitions(records["calls"]),
         cost(records["cost"]), sizes(records["sizes"]), throughput(records["throughput"]),
         forecast(records["replenish"]), simulation(load("simulation")), dynamodb_emulators(load("dynamodb_emulators")),
-        forecast_global(load("forecast_global")), nightly.render(load("nightly")),
+        forecast_global(load("forecast_global")), nightly.render(load("nightly"), load("nightly_offline")),
     ]
     return "\n".join(header + body)
 

@@ -21,8 +21,8 @@ def test_one_batchs_requests_as_built():
     assert r["transactions"] == 10  # 20 % of the 50 forecast
     assert r["batch_writes"] == 6  # 100 decisions + 50 review keys, 25 a call
     assert r["sqs_sends"] == 10
-    # reads: scan 13 × 0.5, stock 100 × 1, histories 50 × 10 × 0.5, PO keys 100 × 1, review keys 100 × 0.5, 2
-    assert r["rru"] == pytest.approx(6.5 + 100 + 250 + 100 + 50 + 2)
+    # reads: scan 13 × 0.5, stock 100 × 0.5, histories 50 × 10 × 0.5, PO keys 100 × 1, review keys 100 × 0.5, 2
+    assert r["rru"] == pytest.approx(6.5 + 50 + 250 + 100 + 50 + 2)
     # writes: 50 small not_due decisions, 50 × 1, 50 review keys, 10 × 2 × (1 + 2) drafts, 10 sends, 1 result
     assert r["wru"] == pytest.approx(50 + 50 + 50 + 60 + 10 + 1)
 

@@ -1,0 +1,72 @@
+"""The real replenishment workflow offline over a seeded catalogue: ``python -m benchmarks.nightly_offline
+[SKUS] [DAYS]`` (defaults 20,000 SKUs, 28 days of history).
+
+The local stack (moto, the real ASL and handlers; it serialises every DynamoDB request, so this measures the
+emulator more than AWS: BENCHMARKS.md §11 models AWS). Seeds SKUs with a supplier, stock and ``DAYS`` days of
+weekly-patterned demand (written straight into the tables, not through the API, to keep seeding short), then
+times one execution of ``ReplenishmentStateMachine`` from start to end and reports the run's counts.
+Stores the figures in benchmarks/results/nightly_offline.json (BENCHMARKS.md §11 shows them); nothing is
+asserted. On the shared 2-core machine the local stack takes about half a second per SKU (it serialises every
+DynamoDB request, and streams every purchase order's events), so 20,000 SKUs take hours.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from .common import log, save
+
+
+def main(skus: int = 20_000, days: int = 28) -> dict:
+    from orderflow import wiring
+    from orderflow.catalogue.requests import ProductIn, ReplenishmentIn
+    from orderflow.platform import dynamo
+    from orderflow.purchasing.domain import SupplierIn
+    from orderflow.shared.settings import get_settings
+    from orderflow_local.stack import LocalStack
+
+    stack = LocalStack(simulate_suppliers=False)
+    stack.start()
+    try:
+        settings = get_settings()
+        wiring.purchasing_service().put_supplier("acme", SupplierIn(name="Acme"))
+        catalogue = wiring.catalogue_service()
+        terms = ReplenishmentIn(unit_cost=Decimal("4.00"), ordering_cost=Decimal("20"), holding_cost_rate=0.25,
+                                lead_time_days=5, review_period_days=1)
+        today = datetime.now(UTC).date()
+        week = [8, 10, 10, 11, 12, 14, 5]
+        began = time.perf_counter()
+        for n in range(skus):
+            sku = f"SKU-{n:07d}"
+            catalogue.put_product(sku, ProductIn(name=sku, unit_price=Decimal("9.90"), supplier_id="acme",
+                                                 replenishment=terms))
+            dynamo.batch_put(settings.demand_table, [
+                {"sku": sku, "day": (today - timedelta(days=d)).isoformat(), "quantity": week[(n + d) % 7]}
+                for d in range(1, days + 1)])
+            if n % 1000 == 999:
+                log(f"    seeded {n + 1} SKUs in {time.perf_counter() - began:.0f} s")
+        seeded = time.perf_counter() - began
+        name = f"run-offline-{uuid.uuid4().hex[:8]}"
+        started = time.perf_counter()
+        described = stack.wait_for_execution(stack.start_execution("ReplenishmentStateMachine", name, {}),
+                                             timeout=6 * 3600)
+        took = time.perf_counter() - started
+        run, _ = wiring.replenishment_service().get_run(name)
+        return {"skus": skus, "history_days": days, "seed_seconds": round(seeded, 1),
+                "status": described["status"], "run_seconds": round(took, 1),
+                "counts": run.counts.model_dump() if run.counts else None}
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:3]]
+    began = time.perf_counter()
+    result = main(*args)
+    save("nightly_offline", " ".join(["python -m benchmarks.nightly_offline", *sys.argv[1:3]]), result,
+         time.perf_counter() - began)
+    print(result)
