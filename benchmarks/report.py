@@ -689,6 +689,7 @@ def summary_table(records: dict[str, dict[str, Any] | None]) -> str:
                     + f" | < 1× | {_yes(all(r < 1 for r in ratios.values()))} |")
     else:
         rows.append("| 7. Forecast throughput and accuracy | not measured | – | – |")
+    rows += nightly.summary_rows(load("nightly"))
     return "\n".join(rows)
 
 
