@@ -28,7 +28,7 @@ class ProductsRepository:
         """The product and the writes that store it (run with others in one transaction): a new product
         (condition: no such SKU yet) adds one to the catalogue's count in the same transaction, a
         replaced one (condition: it exists) leaves the count. A condition that fails means another
-        request created or the SKU meanwhile: the caller reads again and retries."""
+        request created the SKU meanwhile (or it was new after all): the caller reads again and retries."""
         product = Product(sku=sku, **data.model_dump(exclude_none=True))
         item = product.model_dump(mode="python", exclude_none=True)
         if not new:
