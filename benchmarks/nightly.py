@@ -263,8 +263,10 @@ def render(record: dict[str, Any] | None, offline: dict[str, Any] | None = None)
                f"{tuned['concurrency']} is the least that finishes 1M SKUs, every one due, in half the "
                f"{goal['minutes']}-minute goal (`concurrency_for`), and the rest is margin for slower forecasts, "
                f"retries and throttling. In the steady state of figure 7's catalogue a million SKUs take "
-               f"{steady_night['minutes']:.0f} minutes and cost ${steady_night['cost']['Total']:.2f} a run, within "
-               f"the goal but with no margin on cost; a night when every SKU is due and half are ordered (the worst "
+               f"{steady_night['minutes']:.0f} minutes and cost ${steady_night['cost']['Total']:.2f} a run, "
+               + ("within the goal but with little margin on cost" if steady_night["meets"] else
+                  "right at the cost goal, not under it")
+               + "; a night when every SKU is due and half are ordered (the worst "
                f"case) takes {worst_night['minutes']:.0f} minutes and costs ${worst_night['cost']['Total']:.2f}. "
                "DynamoDB writes are most of it: one decision item per SKU and night (often just over 1 KB, so two "
                "write units), its review key, and per purchase order a three-item transaction at twice the write "
