@@ -11,6 +11,7 @@ from orderflow.inventory import Units
 from orderflow.shared.types import MAIN_LOCATION, Model, Money
 
 MAX_ORDER_LINES = 40  # one reservation transaction holds the order + a stock item and a demand item per line
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on the items of one TransactWriteItems
 
 class OrderStatus(StrEnum):
     PENDING = "PENDING"
@@ -179,6 +180,17 @@ def added(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     for sku, units in more.items():
         total[sku] = total.get(sku, 0) + units
     return {sku: units for sku, units in total.items() if units}
+
+
+def worst_case_reservation(quantities: list[int], locations: int | None = None) -> int:
+    """The most items one reservation transaction of an order with these line ``quantities`` can write, over
+    ``locations`` active locations (None: as many as it takes). The order, one hold per (SKU, location) (a line
+    splits over at most as many locations as it has units), one shipment per location holding something, and
+    one wait item per line (a backorder's waits are cleared, or a partial allocation's written, in the same
+    transaction). A single location writes at most ``2 * lines + 2`` items: with ``MAX_ORDER_LINES`` = 40, 82."""
+    holds = sum(q if locations is None else min(q, locations) for q in quantities)
+    shipments = holds if locations is None else min(holds, locations)
+    return 1 + holds + shipments + len(quantities)
 
 
 def order_id_for(customer_id: str, idempotency_key: str) -> str:

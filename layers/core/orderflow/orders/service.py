@@ -18,6 +18,7 @@ from orderflow.catalogue import Customer, Product
 from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, Shipment, ShipmentLine, ShipmentStatus, plan
 from orderflow.inventory import Arrivals, Demand, Stock, Units
 from orderflow.orders.domain import (
+    MAX_TRANSACTION_ITEMS,
     Order,
     OrderLine,
     OrderStatus,
@@ -26,6 +27,7 @@ from orderflow.orders.domain import (
     holds_of,
     order_id_for,
     released,
+    worst_case_reservation,
 )
 from orderflow.orders.lifecycle import (
     CANCELLABLE,
@@ -46,6 +48,7 @@ from orderflow.shared.errors import (
     OrderCancelled,
     OrderSettled,
     OutOfStock,
+    TransactionLimitExceeded,
     TransientError,
     Unprocessable,
 )
@@ -59,7 +62,6 @@ if TYPE_CHECKING:
 S = OrderStatus
 H = ShipmentStatus
 T = TypeVar("T")
-MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on the items of one TransactWriteItems
 # How far along the happy path a status is; a step whose target is at or below it has nothing to do.
 PROGRESS = {S.PENDING: 0, S.VALIDATED: 1, S.CREDIT_APPROVED: 2, S.BACKORDERED: 3, S.RESERVED: 4,
             S.PARTIALLY_SHIPPED: 5, S.SHIPPED: 6, S.DELIVERED: 7, S.RETURN_REQUESTED: 8, S.RETURNED: 8}
@@ -103,6 +105,7 @@ class OrderService(Shipping):
         if total > MAX_MONEY:  # refused before anything is written, not a 500 from the model
             raise Unprocessable(f"the order's total {total} is more than an order may hold ({MAX_MONEY})",
                                 {"total": str(total), "max_total": str(MAX_MONEY)})
+        self._fits_one_transaction([li.quantity for li in lines])
         return Order(
             order_id=order_id_for(request.customer_id, idempotency_key), customer_id=request.customer_id,
             status=S.PENDING, lines=lines, total=total, shipping_address=request.shipping_address,
@@ -111,6 +114,21 @@ class OrderService(Shipping):
             timeline=[TimelineEntry(status=S.PENDING, at=now, reason=f"received via {request.channel}",
                                     by="customer")],
         )
+
+    def _fits_one_transaction(self, quantities: list[int]) -> None:
+        """Refuse (422, nothing written) an order whose reservation could take more than one transaction's
+        items however sourcing splits it over the active locations. The locations are read only when the
+        bound over any number of locations is over the limit: most orders cost no extra call."""
+        if worst_case_reservation(quantities) <= MAX_TRANSACTION_ITEMS:
+            return
+        locations = len(self.locations.active())
+        items = worst_case_reservation(quantities, locations)
+        if items > MAX_TRANSACTION_ITEMS:
+            raise TransactionLimitExceeded(
+                f"split over the {locations} active locations, this order could take {items} writes in one "
+                f"reservation, more than DynamoDB's {MAX_TRANSACTION_ITEMS}: send fewer lines, or split it",
+                {"worst_case_items": items, "max_items": MAX_TRANSACTION_ITEMS, "lines": len(quantities),
+                 "active_locations": locations})
 
     def orderable(self, customer_id: str, skus: list[str]) -> dict[str, Product]:
         """The products of ``skus``; Unprocessable (422, nothing written) naming what cannot be ordered."""
