@@ -273,15 +273,18 @@ class OrderflowClient:
 
     # ------------------------------------------------------------------ orders
     def submit_order(self, customer_id: str, lines: Iterable[Mapping[str, Any]], idempotency_key: str | None = None,
-                     channel: str | None = None, *, shipping_address: Mapping[str, Any] | None) -> tuple[int, dict]:
+                     channel: str | None = None, *, shipping_address: Mapping[str, Any] | None,
+                     fulfilment_policy: str | None = None) -> tuple[int, dict]:
         """POST /orders. Returns ``(status_code, body)`` without raising, so 4xx answers can be inspected.
-        ``shipping_address`` None sends none (the API answers 422)."""
+        ``shipping_address`` None sends none (the API answers 422); ``fulfilment_policy`` None: the default."""
         body: dict[str, Any] = {"customer_id": customer_id,
                                 "lines": [{"sku": li["sku"], "quantity": li["quantity"]} for li in lines]}
         if shipping_address is not None:
             body["shipping_address"] = dict(shipping_address)
         if channel is not None:
             body["channel"] = channel
+        if fulfilment_policy is not None:
+            body["fulfilment_policy"] = fulfilment_policy
         response = self.request("POST", "/orders", json=body,
                                 headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())})
         try:

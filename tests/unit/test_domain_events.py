@@ -105,6 +105,18 @@ def test_a_partial_shipment_says_what_left_and_what_waits_and_a_second_one_publi
     assert events_for(Table.ORDERS, partly, {**partly, "version": Decimal(6)}, sequence="2") == []
 
 
+def test_a_ship_available_order_held_in_part_says_where_and_what_waits_then_reserved_once_the_rest_came() -> None:
+    partly = order("PARTIALLY_RESERVED", 4, allocations={"leeds": {"SKU-1": Decimal(1)}},
+                   backordered={"SKU-1": Decimal(2)})
+    (event,) = conforming(events_for(Table.ORDERS, order("CREDIT_APPROVED", 3), partly, sequence="1"))
+    assert event.detail_type == "OrderPartiallyReserved"
+    assert (event.detail["allocations"], event.detail["backordered"]) == ({"leeds": {"SKU-1": 1}}, {"SKU-1": 2})
+    more = {**partly, "version": Decimal(5), "backordered": {"SKU-1": Decimal(1)}}
+    assert events_for(Table.ORDERS, partly, more, sequence="2") == []  # more of it held: no new event
+    whole = order("RESERVED", 6, allocations={"leeds": {"SKU-1": Decimal(3)}})
+    assert types(events_for(Table.ORDERS, more, whole, sequence="3")) == ["OrderReserved"]
+
+
 # ------------------------------------------------------------------ shipments
 ADDRESS = {"name": "Ada", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1 1AA", "country": "GB"}
 

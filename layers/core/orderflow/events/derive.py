@@ -38,7 +38,8 @@ class DomainEvent(BaseModel):
 
 
 ORDER_STATUS_EVENTS = {
-    "RESERVED": "OrderReserved", "BACKORDERED": "OrderBackordered", "PARTIALLY_SHIPPED": "OrderPartiallyShipped",
+    "RESERVED": "OrderReserved", "PARTIALLY_RESERVED": "OrderPartiallyReserved", "BACKORDERED": "OrderBackordered",
+    "PARTIALLY_SHIPPED": "OrderPartiallyShipped",
     "SHIPPED": "OrderShipped",
     "DELIVERED": "OrderDelivered", "CANCELLED": "OrderCancelled", "REJECTED": "OrderRejected",
     "FAILED": "OrderFailed",
@@ -124,6 +125,8 @@ def _order_events(change: _Change) -> list[DomainEvent]:
         fields["shipment"] = new.get("shipment") or {}
     if status == "PARTIALLY_SHIPPED":
         fields.update(shipped=_sent(new), backordered=new.get("backordered") or {})
+    if status == "PARTIALLY_RESERVED":
+        fields.update(allocations=new.get("allocations") or {}, backordered=new.get("backordered") or {})
     return [_order_event(change, ORDER_STATUS_EVENTS[status], **fields)]
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from orderflow.fulfilment import Address
+from orderflow.fulfilment import Address, FulfilmentPolicy
 from orderflow.inventory import Units
 from orderflow.shared.types import MAIN_LOCATION, Model, Money
 
@@ -18,6 +18,7 @@ class OrderStatus(StrEnum):
     VALIDATED = "VALIDATED"
     CREDIT_APPROVED = "CREDIT_APPROVED"
     RESERVED = "RESERVED"
+    PARTIALLY_RESERVED = "PARTIALLY_RESERVED"  # ship_available: some units held, the rest waits for stock
     PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"  # some units left, the rest is at a location or waiting for stock
     BACKORDERED = "BACKORDERED"
     SHIPPED = "SHIPPED"
@@ -82,6 +83,7 @@ class Order(Model):
     total: Money
     channel: str = "api"
     shipping_address: Address | None = None  # None only for orders stored before orders had one
+    fulfilment_policy: FulfilmentPolicy = FulfilmentPolicy.SHIP_COMPLETE
     created_at: str
     updated_at: str
     version: int = 0
@@ -96,10 +98,12 @@ class Order(Model):
     # reserved before stock had locations: those hold everything at the main location).
     allocations: dict[str, dict[str, int]] = Field(default_factory=dict)
     # Its shipments (one per location allocated, more after a partial shipment: what was shipped and
-    # delivered is read off them), and per SKU the units a partial shipment left that wait to be sourced again.
+    # delivered is read off them), and per SKU the units that wait to be sourced again (a partial shipment's
+    # rest, or a ship_available order's backordered part).
     shipments: list[ShipmentRef] = Field(default_factory=list)
     backordered: dict[str, int] = Field(default_factory=dict)
-    # RESERVED: ship by then; BACKORDERED: stock must come by then. Past it, ExpireOrdersFunction fails it.
+    # RESERVED, PARTIALLY_RESERVED: ship by then; BACKORDERED: stock must come by then. Past it,
+    # ExpireOrdersFunction fails it.
     deadline: str | None = None
 
     def held(self) -> list[tuple[str, Units]]:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from orderflow.fulfilment import Address
+from orderflow.fulfilment import Address, FulfilmentPolicy
 from orderflow.orders.domain import MAX_ORDER_LINES
 from orderflow.shared.types import Identifier, Quantity, Strict
 
@@ -28,6 +28,9 @@ class SubmitOrderIn(Strict):
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
     shipping_address: Address = Field(description="where the order ships to (docs/fulfilment.md, Addresses)")
     channel: Annotated[str, Field(min_length=1, max_length=40)] = "api"
+    fulfilment_policy: FulfilmentPolicy = Field(
+        FulfilmentPolicy.SHIP_COMPLETE, description="ship_complete: every line is allocated before anything ships; "
+        "ship_available: ship what is in stock now, backorder the rest (docs/fulfilment.md)")
 
     @field_validator("lines")
     @classmethod
