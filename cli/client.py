@@ -311,8 +311,16 @@ class OrderflowClient:
             if not cursor:
                 return orders
 
-    def cancel(self, order_id: str, reason: str | None = None) -> dict:
-        return self._call("POST", f"/orders/{order_id}/cancel", json={"reason": reason} if reason else None, retry=True)
+    def cancel(self, order_id: str, reason: str | None = None, lines: Mapping[str, int] | None = None,
+               idempotency_key: str | None = None) -> dict:
+        """The whole order, or ``lines`` (SKU → units) of it: then under an Idempotency-Key (a new one unless
+        given), so the retries this client makes cancel nothing twice."""
+        body: dict[str, Any] = {"reason": reason} if reason else {}
+        headers = None
+        if lines is not None:
+            body["lines"] = [{"sku": sku, "quantity": units} for sku, units in lines.items()]
+            headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        return self._call("POST", f"/orders/{order_id}/cancel", json=body or None, headers=headers, retry=True)
 
     def ship(self, order_id: str, carrier: str | None = None, tracking: str | None = None) -> dict:
         body = {k: v for k, v in (("carrier", carrier), ("tracking", tracking)) if v is not None}

@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from test_shipments import at, network  # noqa: F401 (the fixture ``places`` uses)
+from test_shipments import at
 from test_sourcing_reservations import shop
 
 from orderflow.catalogue.requests import ProductIn
@@ -27,12 +27,6 @@ AVAILABLE, COMPLETE = FulfilmentPolicy.SHIP_AVAILABLE, FulfilmentPolicy.SHIP_COM
 @pytest.fixture(scope="module")
 def service(in_process_service):
     return in_process_service
-
-
-@pytest.fixture
-def places(network) -> list[str]:  # noqa: F811 (the imported fixture, by name)
-    """Three locations (w1, w2, w3 by priority) unique to the test, closed after it."""
-    return network
 
 
 def unstocked(service) -> str:

@@ -32,7 +32,8 @@ from reliability_support import size
 from orderflow.catalogue.requests import CustomerIn, ProductIn
 from orderflow.fulfilment import OPEN_SHIPMENT, FulfilmentPolicy, LocationIn, ShipmentStatus
 from orderflow.inventory.requests import StockAdjustmentIn
-from orderflow.orders.domain import OrderStatus
+from orderflow.orders.cancelling import IN_PART
+from orderflow.orders.domain import OrderStatus, cancellable
 from orderflow.orders.requests import OrderLineIn, ShipIn
 from orderflow.orders.requests import SubmitOrderIn as Submit
 from orderflow.shared.errors import Conflict, OutOfStock
@@ -136,6 +137,19 @@ class ShipmentsAcrossLocations(RuleBasedStateMachine):
         except Conflict:
             assert before.status not in (S.RESERVED, S.PARTIALLY_RESERVED, S.BACKORDERED, S.CANCELLED)
 
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data())
+    def cancel_some(self, data: st.DataObject) -> None:
+        """Some units that have not left are cancelled; the same request again changes nothing."""
+        order = self.service.get_order(data.draw(st.sampled_from(self.orders)))
+        open_ = cancellable(order)
+        if order.status not in IN_PART or not open_:
+            return
+        sku = data.draw(st.sampled_from(sorted(open_)))
+        units, key = {sku: data.draw(st.integers(1, open_[sku]))}, uuid.uuid4().hex
+        after = self.service.cancel_lines(order.order_id, units, "fewer", key)
+        assert self.service.cancel_lines(order.order_id, units, "fewer", key).version == after.version
+
     # ------------------------------------------------------------------ invariants
     @invariant()
     def every_unit_is_somewhere_and_no_location_oversells(self) -> None:
@@ -188,6 +202,7 @@ def test_shipments_across_locations_keep_every_unit_accounted_for(service, figur
     reached = ShipmentsAcrossLocations.reached
     figures("6. Property-based tests (hypothesis)", "shipments across three locations",
             f"{PROFILE.max_examples} sequences of up to {PROFILE.stateful_step_count} steps (receipts, orders, "
-            "both fulfilment policies, full and partial shipments, deliveries, cancels, wake-ups), per-location and "
+            "both fulfilment policies, full and partial shipments, deliveries, cancels of orders and of some units, "
+            "wake-ups), per-location and "
             f"total invariants held after every step; {sum(reached.values())} orders ended " +
             ", ".join(f"{status} {n}" for status, n in reached.most_common()))

@@ -117,6 +117,19 @@ def test_a_ship_available_order_held_in_part_says_where_and_what_waits_then_rese
     assert types(events_for(Table.ORDERS, more, whole, sequence="3")) == ["OrderReserved"]
 
 
+def test_cancelling_some_units_says_which_and_why_besides_any_status_it_reaches() -> None:
+    reserved = order("RESERVED", 4)
+    fewer = order("RESERVED", 5, cancelled={"SKU-1": Decimal(1)}, total=Decimal("19.98"))
+    (event,) = conforming(events_for(Table.ORDERS, reserved, fewer, sequence="1"))
+    assert (event.detail_type, event.detail["cancelled"], event.detail["total_cancelled"]) == (
+        "OrderLinesCancelled", {"SKU-1": 1}, {"SKU-1": 1})
+    shipment = {"carrier": "UPS", "shipped_at": AT}
+    rest_gone = order("SHIPPED", 6, cancelled={"SKU-1": Decimal(2)}, shipment=shipment)
+    events = events_for(Table.ORDERS, {**fewer, "status": "PARTIALLY_SHIPPED"}, rest_gone, sequence="2")
+    assert types(events) == ["OrderLinesCancelled", "OrderShipped"]
+    assert events[0].detail["cancelled"] == {"SKU-1": 1}
+
+
 # ------------------------------------------------------------------ shipments
 ADDRESS = {"name": "Ada", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1 1AA", "country": "GB"}
 
@@ -352,3 +365,14 @@ def test_every_schema_is_valid_versioned_and_every_event_type_has_one() -> None:
         assert document["properties"]["version"] == {**document["properties"]["version"], "const": 1}
         assert {"version", "event_id", "occurred_at"} <= set(document["required"])
         assert document.get("additionalProperties", True) is True
+
+
+def test_a_shipment_some_of_whose_units_were_cancelled_tells_its_location_what_is_left() -> None:
+    released = shipment("PICKED", 1)
+    fewer = shipment("PICKED", 2, lines=[{"sku": "SKU-1", "quantity": Decimal(1)}],
+                     cancelled=[{"sku": "SKU-1", "quantity": Decimal(1)}])
+    (event,) = conforming(events_for(Table.SHIPMENTS, released, fewer, sequence="1"))
+    assert event.detail_type == "ShipmentLinesCancelled"
+    assert (event.detail["lines"], event.detail["cancelled"]) == ([{"sku": "SKU-1", "quantity": 1}],
+                                                                  [{"sku": "SKU-1", "quantity": 1}])
+    assert events_for(Table.SHIPMENTS, fewer, {**fewer, "version": Decimal(3)}, sequence="2") == []

@@ -106,3 +106,11 @@ def test_the_condition_names_exactly_the_allowed_sources(target):
     expression, values = LIFECYCLE.condition(target)
     assert sorted(values.values()) == sorted(s.value for s in S if can_transition(s, target))
     assert expression == f"#status IN ({', '.join(values)})"
+
+
+def test_cancelling_some_units_keeps_or_settles_the_status():
+    """Some units cancelled: a reserved order stays reserved; a partly shipped one whose rest was cancelled is
+    shipped, or delivered when what left is."""
+    assert can_transition(S.RESERVED, S.RESERVED)
+    assert can_transition(S.PARTIALLY_SHIPPED, S.DELIVERED)
+    assert not can_transition(S.PARTIALLY_SHIPPED, S.CANCELLED)  # what left is not cancelled

@@ -1,6 +1,7 @@
 """The order aggregate: its statuses, lines, timeline and shipments."""
 
 import hashlib
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -102,6 +103,10 @@ class Order(Model):
     # rest, or a ship_available order's backordered part).
     shipments: list[ShipmentRef] = Field(default_factory=list)
     backordered: dict[str, int] = Field(default_factory=dict)
+    # Units cancelled per SKU while the rest of the order goes on (``POST /orders/{id}/cancel`` with lines), and
+    # the Idempotency-Keys of those requests: a retried one finds its key and changes nothing.
+    cancelled: dict[str, int] = Field(default_factory=dict)
+    cancel_keys: list[str] = Field(default_factory=list)
     # RESERVED, PARTIALLY_RESERVED: ship by then; BACKORDERED: stock must come by then. Past it,
     # ExpireOrdersFunction fails it.
     deadline: str | None = None
@@ -112,6 +117,10 @@ class Order(Model):
             return [(location, Units(sku, quantity)) for location, lines in self.allocations.items()
                     for sku, quantity in lines.items()]
         return [(MAIN_LOCATION, Units(line.sku, line.quantity)) for line in self.lines]
+
+    def owed(self) -> dict[str, int]:
+        """SKU → units the customer still wants: each line less what was cancelled of it."""
+        return {li.sku: li.quantity - self.cancelled.get(li.sku, 0) for li in self.lines}
 
     def open_shipments(self) -> list[ShipmentRef]:
         return [ref for ref in self.shipments if ref.open]
@@ -138,7 +147,7 @@ class Order(Model):
             allocated = quantity  # reserved before stock had locations: held whole at the main location
         backordered = quantity if self.status == OrderStatus.BACKORDERED else self.backordered.get(sku, 0)
         return {"allocated": allocated, "shipped": shipped, "delivered": delivered, "backordered": backordered,
-                "cancelled": 0}
+                "cancelled": self.cancelled.get(sku, 0)}
 
     def public(self) -> dict:
         """The order as the API returns it: each line says where its units are. The shipments' own records
@@ -165,6 +174,54 @@ def released(order: Order, allocations: dict[str, dict[str, int]]) -> list[Shipm
     first = len(order.shipments) + 1
     return [ShipmentRef(shipment_id=shipment_id_for(order.order_id, first + i), location_id=location, lines=dict(lines))
             for i, (location, lines) in enumerate(allocations.items())]
+
+
+@dataclass(frozen=True)
+class LinesCancelled:
+    """What cancelling some units of an order changes: its backordered units and shipments after, the holds
+    released (location, units) and the shipments that shrank or went (their refs after)."""
+
+    backordered: dict[str, int]
+    shipments: list[ShipmentRef]
+    released: list[tuple[str, Units]]
+    changed: list[ShipmentRef]
+
+
+def cancel_units(order: Order, units: dict[str, int]) -> LinesCancelled:
+    """Take ``units`` (SKU → units) off the order where they have not left: the backordered units first (nothing
+    is held for them), then the open shipments, the latest released first (the one least likely to be in a
+    picker's hands). ValueError naming the SKU when more is asked than can be cancelled."""
+    backordered = dict(order.backordered)
+    refs = {ref.shipment_id: ref for ref in order.shipments}
+    released: list[tuple[str, Units]] = []
+    changed: set[str] = set()
+    for sku, wanted in units.items():
+        left = wanted
+        take = min(left, backordered.get(sku, 0))
+        backordered, left = added(backordered, {sku: -take}), left - take
+        for ref in reversed(order.open_shipments()):
+            current = refs[ref.shipment_id]
+            take = min(left, current.lines.get(sku, 0))
+            if take:
+                lines = added(current.lines, {sku: -take})
+                refs[ref.shipment_id] = (current.model_copy(update={"lines": lines}) if lines
+                                         else current.model_copy(update={"state": "cancelled"}))
+                released.append((ref.location_id, Units(sku, take)))
+                changed.add(ref.shipment_id)
+                left -= take
+        if left:
+            raise ValueError(sku)
+    shipments = [refs[ref.shipment_id] for ref in order.shipments]
+    return LinesCancelled(backordered=backordered, shipments=shipments, released=released,
+                          changed=[r for r in shipments if r.shipment_id in changed])
+
+
+def cancellable(order: Order) -> dict[str, int]:
+    """SKU → units that can still be cancelled: backordered, or held in an open shipment."""
+    units = dict(order.backordered)
+    for ref in order.open_shipments():
+        units = added(units, ref.lines)
+    return units
 
 
 def holds_of(shipments: list[ShipmentRef]) -> dict[str, dict[str, int]]:

@@ -17,10 +17,12 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     # while some still waits), and its shipments ship meanwhile.
     S.PARTIALLY_RESERVED: frozenset({S.PARTIALLY_RESERVED, S.RESERVED, S.PARTIALLY_SHIPPED, S.CANCELLED,
                                      S.FAILED}),
-    S.RESERVED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED, S.FAILED}),
+    # To itself: some of its units were cancelled (orderflow.orders.cancelling).
+    S.RESERVED: frozenset({S.RESERVED, S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED, S.FAILED}),
     # Derived from the shipments: each shipment that leaves or arrives is a transition, to the same status
     # while others are still open (a timeline entry naming the shipment).
-    S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED}),
+    # DELIVERED: what had not left was cancelled, and every shipment that left is delivered.
+    S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED}),
     S.SHIPPED: frozenset({S.SHIPPED, S.DELIVERED}),
     # After-sales (orderflow.returns): a delivered order can be returned, in part, several times, and a
     # further return may be asked for while another is open.

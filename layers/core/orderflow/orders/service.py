@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from orderflow.catalogue import Customer, Product
 from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, Shipment, ShipmentLine, ShipmentStatus, plan
 from orderflow.inventory import Arrivals, Demand, Stock, Units
+from orderflow.orders.cancelling import Cancelling
 from orderflow.orders.domain import (
     MAX_TRANSACTION_ITEMS,
     Order,
@@ -69,7 +70,7 @@ RACE_ATTEMPTS = 8
 SOURCING_ATTEMPTS = 3  # plans made again when another order took a location's stock first
 
 
-class OrderService(Shipping):
+class OrderService(Shipping, Cancelling):
     def __init__(self, settings: Settings, store: Store, orders: Orders, workflow: OrderWorkflow, stock: Stock,
                  customers: Customers, products: Products, demand: Demand, arrivals: Arrivals, locations: Locations,
                  shipments: Shipments):
