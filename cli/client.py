@@ -274,15 +274,18 @@ class OrderflowClient:
 
     # ------------------------------------------------------------------ orders
     def submit_order(self, customer_id: str, lines: Iterable[Mapping[str, Any]], idempotency_key: str | None = None,
-                     channel: str | None = None, *, shipping_address: Mapping[str, Any] | None) -> tuple[int, dict]:
+                     channel: str | None = None, *, shipping_address: Mapping[str, Any] | None,
+                     fulfilment_policy: str | None = None) -> tuple[int, dict]:
         """POST /orders. Returns ``(status_code, body)`` without raising, so 4xx answers can be inspected.
-        ``shipping_address`` None sends none (the API answers 422)."""
+        ``shipping_address`` None sends none (the API answers 422); ``fulfilment_policy`` None: the default."""
         body: dict[str, Any] = {"customer_id": customer_id,
                                 "lines": [{"sku": li["sku"], "quantity": li["quantity"]} for li in lines]}
         if shipping_address is not None:
             body["shipping_address"] = dict(shipping_address)
         if channel is not None:
             body["channel"] = channel
+        if fulfilment_policy is not None:
+            body["fulfilment_policy"] = fulfilment_policy
         response = self.request("POST", "/orders", json=body,
                                 headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())})
         try:
@@ -309,8 +312,16 @@ class OrderflowClient:
             if not cursor:
                 return orders
 
-    def cancel(self, order_id: str, reason: str | None = None) -> dict:
-        return self._call("POST", f"/orders/{order_id}/cancel", json={"reason": reason} if reason else None, retry=True)
+    def cancel(self, order_id: str, reason: str | None = None, lines: Mapping[str, int] | None = None,
+               idempotency_key: str | None = None) -> dict:
+        """The whole order, or ``lines`` (SKU → units) of it: then under an Idempotency-Key (a new one unless
+        given), so the retries this client makes cancel nothing twice."""
+        body: dict[str, Any] = {"reason": reason} if reason else {}
+        headers = None
+        if lines is not None:
+            body["lines"] = [{"sku": sku, "quantity": units} for sku, units in lines.items()]
+            headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        return self._call("POST", f"/orders/{order_id}/cancel", json=body or None, headers=headers, retry=True)
 
     def ship(self, order_id: str, carrier: str | None = None, tracking: str | None = None) -> dict:
         body = {k: v for k, v in (("carrier", carrier), ("tracking", tracking)) if v is not None}

@@ -52,7 +52,7 @@ from .supplier import supplier_app
 
 DEFAULT_API = "http://127.0.0.1:3000"
 # Statuses an order settles in until a person (customer or warehouse) does something.
-SETTLED = ("RESERVED", "BACKORDERED", "SHIPPED", "DELIVERED", "CANCELLED", "REJECTED", "FAILED")
+SETTLED = ("RESERVED", "PARTIALLY_RESERVED", "BACKORDERED", "SHIPPED", "DELIVERED", "CANCELLED", "REJECTED", "FAILED")
 
 app = typer.Typer(help="Command line for the Orderflow order-management API.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -183,6 +183,9 @@ def submit(ctx: typer.Context,
            key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key (default: a new UUID). "
                                                    "Resubmitting with the same key changes nothing.")] = None,
            channel: Annotated[str | None, typer.Option(help="Sales channel recorded on the order.")] = None,
+           ship_available: Annotated[bool, typer.Option(
+               "--ship-available", help="Ship what is in stock now and backorder the rest (fulfilment_policy "
+                                        "ship_available); by default nothing ships until every line can.")] = False,
            wait: Annotated[bool, typer.Option("--wait/--no-wait",
                                               help="Wait until the workflow has reserved, backordered or "
                                                    "rejected the order, then show it.")] = False) -> None:
@@ -194,7 +197,8 @@ def submit(ctx: typer.Context,
         raise _fail(str(exc)) from None
     with _client(ctx) as client:
         status, body = client.submit_order(customer, lines, idempotency_key=key, channel=channel,
-                                           shipping_address=address)
+                                           shipping_address=address,
+                                           fulfilment_policy="ship_available" if ship_available else None)
         if status >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
             raise _fail(error_line(ApiError(status, str(error.get("code", f"HTTP_{status}")),

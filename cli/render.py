@@ -20,8 +20,8 @@ from rich.text import Text
 
 STATUS_STYLES = {
     "PENDING": "dim", "VALIDATED": "cyan", "CREDIT_APPROVED": "cyan", "RESERVED": "blue",
-    "BACKORDERED": "yellow", "SHIPPED": "magenta", "DELIVERED": "bold green", "CANCELLED": "bright_black",
-    "REJECTED": "red", "FAILED": "bold red",
+    "PARTIALLY_RESERVED": "yellow", "BACKORDERED": "yellow", "SHIPPED": "magenta", "DELIVERED": "bold green",
+    "CANCELLED": "bright_black", "REJECTED": "red", "FAILED": "bold red",
     # purchase orders and replenishment runs
     "DRAFT": "dim", "SENT": "cyan", "ACKNOWLEDGED": "blue", "PARTIALLY_CONFIRMED": "yellow",
     "PARTIALLY_RECEIVED": "yellow", "RECEIVED": "bold green", "RUNNING": "cyan", "COMPLETED": "bold green",

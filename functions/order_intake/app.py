@@ -28,6 +28,7 @@ from orderflow.platform.idempotency import idempotency
 from orderflow.platform.lambda_support import count, observability, once
 from orderflow.returns.domain import ReceiveIn, ReturnRequestIn
 from orderflow.shared.access import Caller
+from orderflow.shared.errors import Unprocessable
 from orderflow.shared.settings import get_settings
 
 settings = get_settings()
@@ -222,10 +223,22 @@ def get_order(order_id: IssuedId) -> dict:
 
 
 @app.post("/orders/<order_id>/cancel")
-def cancel_order(order_id: IssuedId, request: Annotated[CancelIn | None, Body()] = None) -> dict:
+def cancel_order(order_id: IssuedId, request: Annotated[CancelIn | None, Body()] = None,
+                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None
+                 ) -> dict:
+    """The whole order, or with ``lines`` some units of it (docs/fulfilment.md, Cancelling some units): then an
+    Idempotency-Key is required, so that a retry does not cancel the units twice."""
     logger.set_correlation_id(order_id)
     own_order(order_id)
-    order = service.cancel(order_id, (request or CancelIn()).reason)
+    request = request or CancelIn()
+    if request.lines is None:
+        order = service.cancel(order_id, request.reason)
+    elif not idempotency_key:
+        raise Unprocessable("cancelling some lines needs an Idempotency-Key header, so a retry cancels nothing twice",
+                            {"header": "Idempotency-Key"})
+    else:
+        order = service.cancel_lines(order_id, {li.sku: li.quantity for li in request.lines}, request.reason,
+                                     idempotency_key)
     count(metrics, "OrdersCancelled")
     return order.public()
 

@@ -97,6 +97,17 @@ def test_submit_reads_customer_and_products_in_one_batch_and_hands_the_order_on(
     assert start == {"order_id": order.order_id, "woken_by": None, "order": order.model_dump(mode="json")}
 
 
+def test_submit_reads_the_locations_only_for_an_order_that_could_split_past_the_transaction_limit(service, calls):
+    """60 units of one SKU could, over 60 locations, take 122 items; over the few there are, 5 or so: the
+    locations are read (one Query) to know, and the order is accepted."""
+    customer, skus = shop(service, products=1)
+    with calls:
+        order = service.submit(Submit(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                      lines=[OrderLineIn(sku=skus[0], quantity=60)]), uuid.uuid4().hex)
+    assert calls.operations == ["BatchGetItem", "Query", "PutItem"]
+    assert order.status == S.PENDING
+
+
 @pytest.mark.parametrize("problem", ["unknown_customer", "unknown_skus", "inactive_skus", "all"])
 def test_the_one_batch_still_names_every_problem_and_stores_nothing(service, calls, problem):
     customer, skus = shop(service)

@@ -3,8 +3,6 @@ warehouse picks, packs, ships (all or part) and delivers them; the order's statu
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from test_sourcing_reservations import ADDRESS, reserve, shop
 
@@ -26,15 +24,9 @@ def service(in_process_service):
 
 
 @pytest.fixture
-def network(service):
-    """Three locations (w1, w2, w3 by priority) unique to the test; closed after it."""
-    tag = uuid.uuid4().hex[:6]
-    names = [f"w{i}-{tag}" for i in (1, 2, 3)]
-    for priority, name in enumerate(names, start=1):
-        service.put_location(name, LocationIn(name=name, address=ADDRESS, priority=priority))
-    yield names
-    for name in names:
-        service.put_location(name, LocationIn(name="closed", address=ADDRESS, active=False))
+def network(places):
+    """Three locations (w1, w2, w3 by priority) unique to the test; closed after it (conftest.py)."""
+    return places
 
 
 def lines(**units: int) -> list[OrderLineIn]:

@@ -12,8 +12,9 @@ from orderflow.catalogue.requests import CustomerIn, ProductIn
 from orderflow.fulfilment import LocationIn
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders import OrderStatus
+from orderflow.orders.domain import order_id_for
 from orderflow.orders.requests import OrderLineIn, ShipIn, SubmitOrderIn
-from orderflow.shared.errors import Conflict, OutOfStock
+from orderflow.shared.errors import Conflict, NotFound, OutOfStock, TransactionLimitExceeded
 from orderflow_cli.addresses import SAMPLE_ADDRESS
 
 S = OrderStatus
@@ -57,6 +58,33 @@ def reserve(service, customer: str, lines: dict[str, int]):
     for step in (service.validate, service.check_credit, service.reserve):
         order = step(order.order_id, order)
     return order
+
+
+def test_an_order_that_could_split_past_the_transaction_limit_is_refused_at_submit(service, network):
+    """With 3 or more active locations, 25 lines of 3 units could take 1 + 75 holds + 3 shipments + 25 waits
+    = 104 items in one reservation: refused before anything is stored. The same lines of 1 unit (at most
+    1 + 25 + 3 + 25 = 54 items, a few more with more locations) are accepted."""
+    customer = f"C-{uuid.uuid4().hex[:8]}"
+    service.put_customer(customer, CustomerIn(name="Test", credit_limit=Decimal(100_000)))
+    skus = [f"L-{uuid.uuid4().hex[:8]}" for _ in range(25)]
+    for sku in skus:
+        service.put_product(sku, ProductIn(name=sku, unit_price=Decimal(1)))
+
+    def submit(quantity: int, key: str):
+        return service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                            lines=[OrderLineIn(sku=s, quantity=quantity) for s in skus]), key)
+
+    key = uuid.uuid4().hex
+    with pytest.raises(TransactionLimitExceeded) as refused:
+        submit(3, key)
+    assert refused.value.http_status == 422
+    assert refused.value.code == "TRANSACTION_ITEM_LIMIT_EXCEEDED"
+    details = refused.value.details
+    assert details["active_locations"] >= 3 and details["worst_case_items"] >= 104
+    assert details["max_items"] == 100 and details["lines"] == 25
+    with pytest.raises(NotFound):  # nothing stored
+        service.get_order(order_id_for(customer, key))
+    assert submit(1, uuid.uuid4().hex).status == S.PENDING
 
 
 def test_one_location_fills_the_order_when_one_can(service, network):

@@ -30,9 +30,10 @@ from hypothesis.stateful import (
 from reliability_support import size
 
 from orderflow.catalogue.requests import CustomerIn, ProductIn
-from orderflow.fulfilment import OPEN_SHIPMENT, LocationIn, ShipmentStatus
+from orderflow.fulfilment import OPEN_SHIPMENT, FulfilmentPolicy, LocationIn, ShipmentStatus
 from orderflow.inventory.requests import StockAdjustmentIn
-from orderflow.orders.domain import OrderStatus
+from orderflow.orders.cancelling import IN_PART
+from orderflow.orders.domain import OrderStatus, cancellable
 from orderflow.orders.requests import OrderLineIn, ShipIn
 from orderflow.orders.requests import SubmitOrderIn as Submit
 from orderflow.shared.errors import Conflict, OutOfStock
@@ -81,9 +82,9 @@ class ShipmentsAcrossLocations(RuleBasedStateMachine):
         self.received[self.skus[sku], self.locations[location]] += quantity
 
     @rule(lines=st.lists(st.tuples(st.integers(0, 1), st.integers(1, 5)), min_size=1, max_size=2,
-                         unique_by=lambda line: line[0]))
-    def submit(self, lines: list[tuple[int, int]]) -> None:
-        request = Submit(customer_id=self.customer, shipping_address=SAMPLE_ADDRESS,
+                         unique_by=lambda line: line[0]), policy=st.sampled_from(FulfilmentPolicy))
+    def submit(self, lines: list[tuple[int, int]], policy: FulfilmentPolicy) -> None:
+        request = Submit(customer_id=self.customer, shipping_address=SAMPLE_ADDRESS, fulfilment_policy=policy,
                          lines=[OrderLineIn(sku=self.skus[i], quantity=q) for i, q in lines])
         order = self.service.submit(request, uuid.uuid4().hex)
         self.orders.append(order.order_id)
@@ -96,7 +97,7 @@ class ShipmentsAcrossLocations(RuleBasedStateMachine):
     def wake(self, data: st.DataObject) -> None:
         """A receipt woke the order: the workflow runs Reserve again (a waiting remainder, or a backorder)."""
         order = self.service.get_order(data.draw(st.sampled_from(self.orders)))
-        if order.status in (S.BACKORDERED, S.PARTIALLY_SHIPPED):
+        if order.status in (S.BACKORDERED, S.PARTIALLY_RESERVED, S.PARTIALLY_SHIPPED):
             self._reserve(order.order_id)
 
     @precondition(lambda self: self.orders)
@@ -134,7 +135,20 @@ class ShipmentsAcrossLocations(RuleBasedStateMachine):
         try:
             assert self.service.cancel(order_id, "changed my mind").status == S.CANCELLED
         except Conflict:
-            assert before.status not in (S.RESERVED, S.BACKORDERED, S.CANCELLED)
+            assert before.status not in (S.RESERVED, S.PARTIALLY_RESERVED, S.BACKORDERED, S.CANCELLED)
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data())
+    def cancel_some(self, data: st.DataObject) -> None:
+        """Some units that have not left are cancelled; the same request again changes nothing."""
+        order = self.service.get_order(data.draw(st.sampled_from(self.orders)))
+        open_ = cancellable(order)
+        if order.status not in IN_PART or not open_:
+            return
+        sku = data.draw(st.sampled_from(sorted(open_)))
+        units, key = {sku: data.draw(st.integers(1, open_[sku]))}, uuid.uuid4().hex
+        after = self.service.cancel_lines(order.order_id, units, "fewer", key)
+        assert self.service.cancel_lines(order.order_id, units, "fewer", key).version == after.version
 
     # ------------------------------------------------------------------ invariants
     @invariant()
@@ -165,6 +179,8 @@ class ShipmentsAcrossLocations(RuleBasedStateMachine):
                 assert line["delivered"] <= line["shipped"]
             if order.status == S.SHIPPED:
                 assert not order.open_shipments() and not order.backordered
+            if order.status == S.PARTIALLY_RESERVED:
+                assert order.fulfilment_policy == FulfilmentPolicy.SHIP_AVAILABLE and order.backordered
 
     def teardown(self) -> None:
         for order_id in self.orders:
@@ -186,6 +202,7 @@ def test_shipments_across_locations_keep_every_unit_accounted_for(service, figur
     reached = ShipmentsAcrossLocations.reached
     figures("6. Property-based tests (hypothesis)", "shipments across three locations",
             f"{PROFILE.max_examples} sequences of up to {PROFILE.stateful_step_count} steps (receipts, orders, "
-            "full and partial shipments, deliveries, cancels, wake-ups), per-location and total invariants held "
-            f"after every step; {sum(reached.values())} orders ended " +
+            "both fulfilment policies, full and partial shipments, deliveries, cancels of orders and of some units, "
+            "wake-ups), per-location and "
+            f"total invariants held after every step; {sum(reached.values())} orders ended " +
             ", ".join(f"{status} {n}" for status, n in reached.most_common()))

@@ -50,6 +50,14 @@ def test_submit_sends_lines_and_key_and_prints_the_order_id(api):
                                                              "country": "gb"}}  # the API checks and normalises it
 
 
+def test_submit_ship_available_sends_the_policy(api):
+    api.routes[("POST", "/orders")] = httpx.Response(201, json={**ORDER, "status": "PENDING"})
+    result = run("submit", "-c", "C1", "-l", "A=2", "--ship-available",
+                 "--ship-to", "Acme Ltd, 1 Dock Road, Leeds, LS1 4AP, gb")
+    assert result.exit_code == 0, result.output
+    assert json.loads(api.requests[0].content)["fulfilment_policy"] == "ship_available"
+
+
 def test_submit_without_five_address_fields_is_one_line_and_sends_nothing(api):
     result = run("submit", "-c", "C1", "-l", "A=1", "--ship-to", "Acme Ltd, Leeds")
     assert result.exit_code == 1 and "--ship-to wants 5 comma-separated fields" in result.stderr

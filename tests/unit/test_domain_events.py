@@ -105,6 +105,31 @@ def test_a_partial_shipment_says_what_left_and_what_waits_and_a_second_one_publi
     assert events_for(Table.ORDERS, partly, {**partly, "version": Decimal(6)}, sequence="2") == []
 
 
+def test_a_ship_available_order_held_in_part_says_where_and_what_waits_then_reserved_once_the_rest_came() -> None:
+    partly = order("PARTIALLY_RESERVED", 4, allocations={"leeds": {"SKU-1": Decimal(1)}},
+                   backordered={"SKU-1": Decimal(2)})
+    (event,) = conforming(events_for(Table.ORDERS, order("CREDIT_APPROVED", 3), partly, sequence="1"))
+    assert event.detail_type == "OrderPartiallyReserved"
+    assert (event.detail["allocations"], event.detail["backordered"]) == ({"leeds": {"SKU-1": 1}}, {"SKU-1": 2})
+    more = {**partly, "version": Decimal(5), "backordered": {"SKU-1": Decimal(1)}}
+    assert events_for(Table.ORDERS, partly, more, sequence="2") == []  # more of it held: no new event
+    whole = order("RESERVED", 6, allocations={"leeds": {"SKU-1": Decimal(3)}})
+    assert types(events_for(Table.ORDERS, more, whole, sequence="3")) == ["OrderReserved"]
+
+
+def test_cancelling_some_units_says_which_and_why_besides_any_status_it_reaches() -> None:
+    reserved = order("RESERVED", 4)
+    fewer = order("RESERVED", 5, cancelled={"SKU-1": Decimal(1)}, total=Decimal("19.98"))
+    (event,) = conforming(events_for(Table.ORDERS, reserved, fewer, sequence="1"))
+    assert (event.detail_type, event.detail["cancelled"], event.detail["total_cancelled"]) == (
+        "OrderLinesCancelled", {"SKU-1": 1}, {"SKU-1": 1})
+    shipment = {"carrier": "UPS", "shipped_at": AT}
+    rest_gone = order("SHIPPED", 6, cancelled={"SKU-1": Decimal(2)}, shipment=shipment)
+    events = events_for(Table.ORDERS, {**fewer, "status": "PARTIALLY_SHIPPED"}, rest_gone, sequence="2")
+    assert types(events) == ["OrderLinesCancelled", "OrderShipped"]
+    assert events[0].detail["cancelled"] == {"SKU-1": 1}
+
+
 # ------------------------------------------------------------------ shipments
 ADDRESS = {"name": "Ada", "line1": "1 Road", "city": "Leeds", "postal_code": "LS1 1AA", "country": "GB"}
 
@@ -340,3 +365,14 @@ def test_every_schema_is_valid_versioned_and_every_event_type_has_one() -> None:
         assert document["properties"]["version"] == {**document["properties"]["version"], "const": 1}
         assert {"version", "event_id", "occurred_at"} <= set(document["required"])
         assert document.get("additionalProperties", True) is True
+
+
+def test_a_shipment_some_of_whose_units_were_cancelled_tells_its_location_what_is_left() -> None:
+    released = shipment("PICKED", 1)
+    fewer = shipment("PICKED", 2, lines=[{"sku": "SKU-1", "quantity": Decimal(1)}],
+                     cancelled=[{"sku": "SKU-1", "quantity": Decimal(1)}])
+    (event,) = conforming(events_for(Table.SHIPMENTS, released, fewer, sequence="1"))
+    assert event.detail_type == "ShipmentLinesCancelled"
+    assert (event.detail["lines"], event.detail["cancelled"]) == ([{"sku": "SKU-1", "quantity": 1}],
+                                                                  [{"sku": "SKU-1", "quantity": 1}])
+    assert events_for(Table.SHIPMENTS, fewer, {**fewer, "version": Decimal(3)}, sequence="2") == []

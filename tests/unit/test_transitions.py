@@ -44,7 +44,21 @@ def test_backorder_loop():
 
 
 def test_cancellable_until_shipped():
-    assert {S.PENDING, S.VALIDATED, S.CREDIT_APPROVED, S.RESERVED, S.BACKORDERED} == CANCELLABLE
+    assert {S.PENDING, S.VALIDATED, S.CREDIT_APPROVED, S.RESERVED, S.PARTIALLY_RESERVED, S.BACKORDERED} == CANCELLABLE
+
+
+def test_ship_available_holds_part_then_the_rest_or_ships_in_parts():
+    """PARTIALLY_RESERVED: reached from the reservation (first or woken from backorder); a receipt sources more
+    (the same status while some still waits, RESERVED once nothing does); a shipment leaving makes it
+    PARTIALLY_SHIPPED; cancelled or failed whole like a reserved order. Never shipped whole at once: the
+    backordered part has not left."""
+    assert can_transition(S.CREDIT_APPROVED, S.PARTIALLY_RESERVED)
+    assert can_transition(S.BACKORDERED, S.PARTIALLY_RESERVED)
+    for target in (S.PARTIALLY_RESERVED, S.RESERVED, S.PARTIALLY_SHIPPED, S.CANCELLED, S.FAILED):
+        assert can_transition(S.PARTIALLY_RESERVED, target)
+    for target in (S.SHIPPED, S.DELIVERED, S.BACKORDERED, S.VALIDATED):
+        assert not can_transition(S.PARTIALLY_RESERVED, target)
+    assert not can_transition(S.RESERVED, S.PARTIALLY_RESERVED)  # a reservation is never taken back in part
 
 
 def test_terminal_states():
@@ -92,3 +106,11 @@ def test_the_condition_names_exactly_the_allowed_sources(target):
     expression, values = LIFECYCLE.condition(target)
     assert sorted(values.values()) == sorted(s.value for s in S if can_transition(s, target))
     assert expression == f"#status IN ({', '.join(values)})"
+
+
+def test_cancelling_some_units_keeps_or_settles_the_status():
+    """Some units cancelled: a reserved order stays reserved; a partly shipped one whose rest was cancelled is
+    shipped, or delivered when what left is."""
+    assert can_transition(S.RESERVED, S.RESERVED)
+    assert can_transition(S.PARTIALLY_SHIPPED, S.DELIVERED)
+    assert not can_transition(S.PARTIALLY_SHIPPED, S.CANCELLED)  # what left is not cancelled

@@ -38,7 +38,8 @@ class DomainEvent(BaseModel):
 
 
 ORDER_STATUS_EVENTS = {
-    "RESERVED": "OrderReserved", "BACKORDERED": "OrderBackordered", "PARTIALLY_SHIPPED": "OrderPartiallyShipped",
+    "RESERVED": "OrderReserved", "PARTIALLY_RESERVED": "OrderPartiallyReserved", "BACKORDERED": "OrderBackordered",
+    "PARTIALLY_SHIPPED": "OrderPartiallyShipped",
     "SHIPPED": "OrderShipped",
     "DELIVERED": "OrderDelivered", "CANCELLED": "OrderCancelled", "REJECTED": "OrderRejected",
     "FAILED": "OrderFailed",
@@ -66,7 +67,7 @@ PURCHASE_ORDER_STATUS_EVENTS = {"SENT": "PurchaseOrderSent", "ACKNOWLEDGED": "Pu
 # Every detail type this module produces (a schema exists for each).
 PRODUCED = ("OrderCreated", *ORDER_STATUS_EVENTS.values(), "ReturnRequested", "ReturnReceived", "ReturnRefunded",
             "StockLow", "StockRecovered", "StockReceived", *dict.fromkeys(PURCHASE_ORDER_STATUS_EVENTS.values()),
-            "PurchaseOrderReceived", *SHIPMENT_STATUS_EVENTS.values())
+            "PurchaseOrderReceived", *SHIPMENT_STATUS_EVENTS.values(), "OrderLinesCancelled", "ShipmentLinesCancelled")
 
 
 def events_for(table: Table, old: Image | None, new: Image | None, sequence: str,
@@ -114,8 +115,9 @@ def _order_events(change: _Change) -> list[DomainEvent]:
     status = new["status"]
     if old is None:
         return [_order_event(change, "OrderCreated", channel=new.get("channel"), created_at=new.get("created_at"))]
+    events = _lines_cancelled(change)
     if old.get("status") == status or status not in ORDER_STATUS_EVENTS:
-        return []
+        return events
     fields: dict[str, Any] = {}
     if status in _WITH_REASON:
         timeline = new.get("timeline") or [{}]
@@ -124,7 +126,19 @@ def _order_events(change: _Change) -> list[DomainEvent]:
         fields["shipment"] = new.get("shipment") or {}
     if status == "PARTIALLY_SHIPPED":
         fields.update(shipped=_sent(new), backordered=new.get("backordered") or {})
-    return [_order_event(change, ORDER_STATUS_EVENTS[status], **fields)]
+    if status == "PARTIALLY_RESERVED":
+        fields.update(allocations=new.get("allocations") or {}, backordered=new.get("backordered") or {})
+    return [*events, _order_event(change, ORDER_STATUS_EVENTS[status], **fields)]
+
+
+def _lines_cancelled(change: _Change) -> list[DomainEvent]:
+    """Some units were cancelled while the rest of the order goes on: which (this change), and why."""
+    before, after = (change.old or {}).get("cancelled") or {}, change.new.get("cancelled") or {}
+    gone = {sku: units - before.get(sku, 0) for sku, units in after.items() if units > before.get(sku, 0)}
+    if not gone:
+        return []
+    return [_order_event(change, "OrderLinesCancelled", cancelled=gone, total_cancelled=after,
+                         reason=(change.new.get("timeline") or [{}])[-1].get("reason"))]
 
 
 def _sent(order: Image) -> dict[str, Any]:
@@ -153,6 +167,12 @@ def _shipment_events(change: _Change) -> list[DomainEvent]:
     what left, and carrier and tracking), delivered or cancelled (with why)."""
     new, old = change.new, change.old
     status = new["status"]
+    if old is not None and len(new.get("cancelled") or []) > len(old.get("cancelled") or []):
+        return [change.event(  # some of its units were cancelled; it stays open with the rest
+            "ShipmentLinesCancelled", new["shipment_id"], shipment_id=new["shipment_id"], order_id=new["order_id"],
+            customer_id=new.get("customer_id"), location_id=new["location_id"], status=status,
+            shipment_version=new.get("version", 0), lines=new.get("lines") or [],
+            cancelled=(new.get("cancelled") or [])[len(old.get("cancelled") or []):])]
     if (old is not None and old.get("status") == status) or status not in SHIPMENT_STATUS_EVENTS:
         return []
     reason = (new.get("timeline") or [{}])[-1].get("reason")

@@ -102,6 +102,7 @@ class Shipment(Model):
     carrier: str | None = None
     tracking: str | None = None
     shipped: list[ShipmentLine] | None = None
+    cancelled: list[ShipmentLine] | None = None  # units cancelled from it while open, one entry per cancellation
     created_at: str
     updated_at: str
     version: int = 0

@@ -1,22 +1,25 @@
 """The order aggregate: its statuses, lines, timeline and shipments."""
 
 import hashlib
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
 
-from orderflow.fulfilment import Address
+from orderflow.fulfilment import Address, FulfilmentPolicy
 from orderflow.inventory import Units
 from orderflow.shared.types import MAIN_LOCATION, Model, Money
 
 MAX_ORDER_LINES = 40  # one reservation transaction holds the order + a stock item and a demand item per line
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on the items of one TransactWriteItems
 
 class OrderStatus(StrEnum):
     PENDING = "PENDING"
     VALIDATED = "VALIDATED"
     CREDIT_APPROVED = "CREDIT_APPROVED"
     RESERVED = "RESERVED"
+    PARTIALLY_RESERVED = "PARTIALLY_RESERVED"  # ship_available: some units held, the rest waits for stock
     PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"  # some units left, the rest is at a location or waiting for stock
     BACKORDERED = "BACKORDERED"
     SHIPPED = "SHIPPED"
@@ -81,6 +84,7 @@ class Order(Model):
     total: Money
     channel: str = "api"
     shipping_address: Address | None = None  # None only for orders stored before orders had one
+    fulfilment_policy: FulfilmentPolicy = FulfilmentPolicy.SHIP_COMPLETE
     created_at: str
     updated_at: str
     version: int = 0
@@ -95,10 +99,16 @@ class Order(Model):
     # reserved before stock had locations: those hold everything at the main location).
     allocations: dict[str, dict[str, int]] = Field(default_factory=dict)
     # Its shipments (one per location allocated, more after a partial shipment: what was shipped and
-    # delivered is read off them), and per SKU the units a partial shipment left that wait to be sourced again.
+    # delivered is read off them), and per SKU the units that wait to be sourced again (a partial shipment's
+    # rest, or a ship_available order's backordered part).
     shipments: list[ShipmentRef] = Field(default_factory=list)
     backordered: dict[str, int] = Field(default_factory=dict)
-    # RESERVED: ship by then; BACKORDERED: stock must come by then. Past it, ExpireOrdersFunction fails it.
+    # Units cancelled per SKU while the rest of the order goes on (``POST /orders/{id}/cancel`` with lines), and
+    # the Idempotency-Keys of those requests: a retried one finds its key and changes nothing.
+    cancelled: dict[str, int] = Field(default_factory=dict)
+    cancel_keys: list[str] = Field(default_factory=list)
+    # RESERVED, PARTIALLY_RESERVED: ship by then; BACKORDERED: stock must come by then. Past it,
+    # ExpireOrdersFunction fails it.
     deadline: str | None = None
 
     def held(self) -> list[tuple[str, Units]]:
@@ -107,6 +117,10 @@ class Order(Model):
             return [(location, Units(sku, quantity)) for location, lines in self.allocations.items()
                     for sku, quantity in lines.items()]
         return [(MAIN_LOCATION, Units(line.sku, line.quantity)) for line in self.lines]
+
+    def owed(self) -> dict[str, int]:
+        """SKU → units the customer still wants: each line less what was cancelled of it."""
+        return {li.sku: li.quantity - self.cancelled.get(li.sku, 0) for li in self.lines}
 
     def open_shipments(self) -> list[ShipmentRef]:
         return [ref for ref in self.shipments if ref.open]
@@ -133,7 +147,7 @@ class Order(Model):
             allocated = quantity  # reserved before stock had locations: held whole at the main location
         backordered = quantity if self.status == OrderStatus.BACKORDERED else self.backordered.get(sku, 0)
         return {"allocated": allocated, "shipped": shipped, "delivered": delivered, "backordered": backordered,
-                "cancelled": 0}
+                "cancelled": self.cancelled.get(sku, 0)}
 
     def public(self) -> dict:
         """The order as the API returns it: each line says where its units are. The shipments' own records
@@ -162,6 +176,54 @@ def released(order: Order, allocations: dict[str, dict[str, int]]) -> list[Shipm
             for i, (location, lines) in enumerate(allocations.items())]
 
 
+@dataclass(frozen=True)
+class LinesCancelled:
+    """What cancelling some units of an order changes: its backordered units and shipments after, the holds
+    released (location, units) and the shipments that shrank or went (their refs after)."""
+
+    backordered: dict[str, int]
+    shipments: list[ShipmentRef]
+    released: list[tuple[str, Units]]
+    changed: list[ShipmentRef]
+
+
+def cancel_units(order: Order, units: dict[str, int]) -> LinesCancelled:
+    """Take ``units`` (SKU → units) off the order where they have not left: the backordered units first (nothing
+    is held for them), then the open shipments, the latest released first (the one least likely to be in a
+    picker's hands). ValueError naming the SKU when more is asked than can be cancelled."""
+    backordered = dict(order.backordered)
+    refs = {ref.shipment_id: ref for ref in order.shipments}
+    released: list[tuple[str, Units]] = []
+    changed: set[str] = set()
+    for sku, wanted in units.items():
+        left = wanted
+        take = min(left, backordered.get(sku, 0))
+        backordered, left = added(backordered, {sku: -take}), left - take
+        for ref in reversed(order.open_shipments()):
+            current = refs[ref.shipment_id]
+            take = min(left, current.lines.get(sku, 0))
+            if take:
+                lines = added(current.lines, {sku: -take})
+                refs[ref.shipment_id] = (current.model_copy(update={"lines": lines}) if lines
+                                         else current.model_copy(update={"state": "cancelled"}))
+                released.append((ref.location_id, Units(sku, take)))
+                changed.add(ref.shipment_id)
+                left -= take
+        if left:
+            raise ValueError(sku)
+    shipments = [refs[ref.shipment_id] for ref in order.shipments]
+    return LinesCancelled(backordered=backordered, shipments=shipments, released=released,
+                          changed=[r for r in shipments if r.shipment_id in changed])
+
+
+def cancellable(order: Order) -> dict[str, int]:
+    """SKU → units that can still be cancelled: backordered, or held in an open shipment."""
+    units = dict(order.backordered)
+    for ref in order.open_shipments():
+        units = added(units, ref.lines)
+    return units
+
+
 def holds_of(shipments: list[ShipmentRef]) -> dict[str, dict[str, int]]:
     """Location → SKU → units held for the open shipments (what ``Order.allocations`` says)."""
     holds: dict[str, dict[str, int]] = {}
@@ -179,6 +241,17 @@ def added(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     for sku, units in more.items():
         total[sku] = total.get(sku, 0) + units
     return {sku: units for sku, units in total.items() if units}
+
+
+def worst_case_reservation(quantities: list[int], locations: int | None = None) -> int:
+    """The most items one reservation transaction of an order with these line ``quantities`` can write, over
+    ``locations`` active locations (None: as many as it takes). The order, one hold per (SKU, location) (a line
+    splits over at most as many locations as it has units), one shipment per location holding something, and
+    one wait item per line (a backorder's waits are cleared, or a partial allocation's written, in the same
+    transaction). A single location writes at most ``2 * lines + 2`` items: with ``MAX_ORDER_LINES`` = 40, 82."""
+    holds = sum(q if locations is None else min(q, locations) for q in quantities)
+    shipments = holds if locations is None else min(holds, locations)
+    return 1 + holds + shipments + len(quantities)
 
 
 def order_id_for(customer_id: str, idempotency_key: str) -> str:

@@ -11,12 +11,18 @@ from orderflow.shared.lifecycle import Lifecycle
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.PENDING: frozenset({S.VALIDATED, S.REJECTED, S.CANCELLED, S.FAILED}),
     S.VALIDATED: frozenset({S.CREDIT_APPROVED, S.REJECTED, S.CANCELLED, S.FAILED}),
-    S.CREDIT_APPROVED: frozenset({S.RESERVED, S.BACKORDERED, S.CANCELLED, S.FAILED}),
-    S.BACKORDERED: frozenset({S.RESERVED, S.CANCELLED, S.FAILED}),
-    S.RESERVED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED, S.FAILED}),
+    S.CREDIT_APPROVED: frozenset({S.RESERVED, S.PARTIALLY_RESERVED, S.BACKORDERED, S.CANCELLED, S.FAILED}),
+    S.BACKORDERED: frozenset({S.RESERVED, S.PARTIALLY_RESERVED, S.CANCELLED, S.FAILED}),
+    # ship_available: what was in stock is held and released; a receipt sources the rest (to the same status
+    # while some still waits), and its shipments ship meanwhile.
+    S.PARTIALLY_RESERVED: frozenset({S.PARTIALLY_RESERVED, S.RESERVED, S.PARTIALLY_SHIPPED, S.CANCELLED,
+                                     S.FAILED}),
+    # To itself: some of its units were cancelled (orderflow.orders.cancelling).
+    S.RESERVED: frozenset({S.RESERVED, S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED, S.FAILED}),
     # Derived from the shipments: each shipment that leaves or arrives is a transition, to the same status
     # while others are still open (a timeline entry naming the shipment).
-    S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED}),
+    # DELIVERED: what had not left was cancelled, and every shipment that left is delivered.
+    S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED}),
     S.SHIPPED: frozenset({S.SHIPPED, S.DELIVERED}),
     # After-sales (orderflow.returns): a delivered order can be returned, in part, several times, and a
     # further return may be asked for while another is open.
@@ -38,8 +44,9 @@ TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not ta
 CANCELLABLE = frozenset(status for status, targets in TRANSITIONS.items() if S.CANCELLED in targets)
 
 # What an order in each status holds, and so what cancelling or failing it must give back.
-HOLDS_CREDIT = frozenset({S.CREDIT_APPROVED, S.BACKORDERED, S.RESERVED, S.PARTIALLY_SHIPPED, S.SHIPPED})
+HOLDS_CREDIT = frozenset({S.CREDIT_APPROVED, S.BACKORDERED, S.RESERVED, S.PARTIALLY_RESERVED, S.PARTIALLY_SHIPPED,
+                          S.SHIPPED})
 # A partially shipped order holds stock for its open shipments too, but is neither cancelled nor failed
 # whole: what is open ships (cancelling some lines is its own change, docs/fulfilment.md).
-HOLDS_STOCK = frozenset({S.RESERVED})
-COUNTS_AS_BACKORDERED = frozenset({S.BACKORDERED})
+HOLDS_STOCK = frozenset({S.RESERVED, S.PARTIALLY_RESERVED})
+COUNTS_AS_BACKORDERED = frozenset({S.BACKORDERED})  # whole; a PARTIALLY_RESERVED order waits for its ``backordered``

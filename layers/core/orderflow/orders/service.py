@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from orderflow.catalogue import Customer, Product
 from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, Shipment, ShipmentLine, ShipmentStatus, plan
 from orderflow.inventory import Arrivals, Demand, Stock, Units
+from orderflow.orders.cancelling import Cancelling
 from orderflow.orders.domain import (
+    MAX_TRANSACTION_ITEMS,
     Order,
     OrderLine,
     OrderStatus,
@@ -26,6 +28,7 @@ from orderflow.orders.domain import (
     holds_of,
     order_id_for,
     released,
+    worst_case_reservation,
 )
 from orderflow.orders.lifecycle import (
     CANCELLABLE,
@@ -46,6 +49,7 @@ from orderflow.shared.errors import (
     OrderCancelled,
     OrderSettled,
     OutOfStock,
+    TransactionLimitExceeded,
     TransientError,
     Unprocessable,
 )
@@ -59,15 +63,14 @@ if TYPE_CHECKING:
 S = OrderStatus
 H = ShipmentStatus
 T = TypeVar("T")
-MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on the items of one TransactWriteItems
 # How far along the happy path a status is; a step whose target is at or below it has nothing to do.
-PROGRESS = {S.PENDING: 0, S.VALIDATED: 1, S.CREDIT_APPROVED: 2, S.BACKORDERED: 3, S.RESERVED: 4,
-            S.PARTIALLY_SHIPPED: 5, S.SHIPPED: 6, S.DELIVERED: 7, S.RETURN_REQUESTED: 8, S.RETURNED: 8}
+PROGRESS = {S.PENDING: 0, S.VALIDATED: 1, S.CREDIT_APPROVED: 2, S.BACKORDERED: 3, S.PARTIALLY_RESERVED: 3,
+            S.RESERVED: 4, S.PARTIALLY_SHIPPED: 5, S.SHIPPED: 6, S.DELIVERED: 7, S.RETURN_REQUESTED: 8, S.RETURNED: 8}
 RACE_ATTEMPTS = 8
 SOURCING_ATTEMPTS = 3  # plans made again when another order took a location's stock first
 
 
-class OrderService(Shipping):
+class OrderService(Shipping, Cancelling):
     def __init__(self, settings: Settings, store: Store, orders: Orders, workflow: OrderWorkflow, stock: Stock,
                  customers: Customers, products: Products, demand: Demand, arrivals: Arrivals, locations: Locations,
                  shipments: Shipments):
@@ -84,7 +87,8 @@ class OrderService(Shipping):
             return order
         stored = self._found(self.orders.get(order.order_id), "order")
         if ([(li.sku, li.quantity) for li in stored.lines] != [(li.sku, li.quantity) for li in order.lines]
-                or stored.shipping_address != order.shipping_address):
+                or stored.shipping_address != order.shipping_address
+                or stored.fulfilment_policy != order.fulfilment_policy):
             raise Conflict("this Idempotency-Key was already used for a different order",
                            {"order_id": stored.order_id})
         if stored.status == S.PENDING:  # finishes a submit that crashed after storing the order
@@ -103,14 +107,31 @@ class OrderService(Shipping):
         if total > MAX_MONEY:  # refused before anything is written, not a 500 from the model
             raise Unprocessable(f"the order's total {total} is more than an order may hold ({MAX_MONEY})",
                                 {"total": str(total), "max_total": str(MAX_MONEY)})
+        self._fits_one_transaction([li.quantity for li in lines])
         return Order(
             order_id=order_id_for(request.customer_id, idempotency_key), customer_id=request.customer_id,
             status=S.PENDING, lines=lines, total=total, shipping_address=request.shipping_address,
+            fulfilment_policy=request.fulfilment_policy,
             deadline=self._workflow_deadline(),
             channel=request.channel, created_at=now, updated_at=now,
             timeline=[TimelineEntry(status=S.PENDING, at=now, reason=f"received via {request.channel}",
                                     by="customer")],
         )
+
+    def _fits_one_transaction(self, quantities: list[int]) -> None:
+        """Refuse (422, nothing written) an order whose reservation could take more than one transaction's
+        items however sourcing splits it over the active locations. The locations are read only when the
+        bound over any number of locations is over the limit: most orders cost no extra call."""
+        if worst_case_reservation(quantities) <= MAX_TRANSACTION_ITEMS:
+            return
+        locations = len(self.locations.active())
+        items = worst_case_reservation(quantities, locations)
+        if items > MAX_TRANSACTION_ITEMS:
+            raise TransactionLimitExceeded(
+                f"split over the {locations} active locations, this order could take {items} writes in one "
+                f"reservation, more than DynamoDB's {MAX_TRANSACTION_ITEMS}: send fewer lines, or split it",
+                {"worst_case_items": items, "max_items": MAX_TRANSACTION_ITEMS, "lines": len(quantities),
+                 "active_locations": locations})
 
     def orderable(self, customer_id: str, skus: list[str]) -> dict[str, Product]:
         """The products of ``skus``; Unprocessable (422, nothing written) naming what cannot be ordered."""
@@ -196,10 +217,11 @@ class OrderService(Shipping):
         """Reserve every line in one transaction, or none (then OutOfStock sends the order to backorder), and
         release one shipment per location to it in the same transaction. Where from is sourcing's choice
         (``orderflow.fulfilment.sourcing``); a plan that loses a race for a location's stock is made again on
-        fresh levels, a few times. Woken for a partially shipped order, it sources what is left to send."""
+        fresh levels, a few times. A ship_available order takes what is in stock when some is (PARTIALLY_RESERVED,
+        the rest waits for stock). Woken for a partially reserved or shipped order, it sources what is left."""
 
         def attempt(order: Order) -> Order:
-            if order.status == S.PARTIALLY_SHIPPED and order.backordered:
+            if order.status in (S.PARTIALLY_SHIPPED, S.PARTIALLY_RESERVED) and order.backordered:
                 return self._source_backordered(order.order_id, known=order)
             if self._done(order, S.RESERVED):
                 return order
@@ -207,31 +229,40 @@ class OrderService(Shipping):
             locations = self.locations.active()
             for _ in range(SOURCING_ATTEMPTS):
                 sourced = self._source(order, locations)
-                if not sourced.complete:
+                if not sourced.allocations:
                     short = sorted(sourced.backordered)
                     raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short})
                 refs = released(order, sourced.allocations)
                 write, after = self.orders.transition(
-                    order, S.RESERVED, reason=sourced.why if len(sourced.allocations) > 1 else None,
+                    order, S.RESERVED if sourced.complete else S.PARTIALLY_RESERVED,
+                    reason=sourced.why if len(sourced.allocations) > 1 or not sourced.complete else None,
                     extra={"deadline": _after(self.settings.fulfilment_timeout_seconds),
-                           "allocations": sourced.allocations, "shipments": [r.model_dump() for r in refs]})
+                           "allocations": sourced.allocations, "shipments": [r.model_dump() for r in refs],
+                           "backordered": dict(sourced.backordered)})
                 holds, writes = self._holding(order, refs)
                 writes.insert(0, write)
-                if order.status == S.BACKORDERED:
-                    writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
+                writes += self._waits(order, sourced.backordered,
+                                      waiting=[li.sku for li in order.lines] if order.status == S.BACKORDERED else [])
                 try:
                     self._commit_bounded(writes, order)
                 except ConditionFailed as failure:
                     if failure.failed(0):
                         raise
                     short = sorted({units.sku for i, (_, units) in enumerate(holds, start=1) if failure.failed(i)})
-                    if len(locations) == 1:
+                    if not self._reads_levels(order, locations):
                         raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short}) from None
                     continue  # another order took stock a location had: source again on fresh levels
                 return after
             raise OutOfStock("the stock this order could be sourced from kept being taken by other orders")
 
         return self._race(order_id, attempt, known=known)
+
+    def _waits(self, order: Order, short: dict[str, int], waiting: list[str]) -> list[Change]:
+        """The writes that leave the order waiting for ``short`` (SKU → units) and no longer for the other
+        SKUs it was ``waiting`` on."""
+        writes = [self.stock.wait(Units(sku, units), order.order_id, order.created_at) for sku, units in short.items()]
+        return writes + [self.stock.unwait(sku, order.order_id, order.created_at) for sku in waiting
+                         if sku not in short]
 
     def _holding(self, order: Order, refs: list[ShipmentRef]) -> tuple[list[tuple[str, Units]], list[Change]]:
         """The holds of new shipments ``refs`` (location, units), and the writes that take them and release
@@ -260,29 +291,31 @@ class OrderService(Shipping):
         """Source the units a partial shipment left (``order.backordered``) again: from other locations first
         (``avoid``, the one that shipped short, ranks last), what none has waits for stock (a ``WAIT`` per
         SKU, where a receipt finds it and wakes the order at Reserve). One transaction: the order, the holds,
-        the new shipments, and the waits."""
+        the new shipments, and the waits. A partially reserved order is RESERVED once nothing waits."""
 
         def attempt(order: Order) -> Order:
-            if order.status != S.PARTIALLY_SHIPPED or not order.backordered:
+            if order.status not in (S.PARTIALLY_SHIPPED, S.PARTIALLY_RESERVED) or not order.backordered:
                 return order
             locations = [replace(c, priority=10**6) if c.location_id == avoid else c for c in self.locations.active()]
             levels = self.stock.levels(list(order.backordered), [c.location_id for c in locations])
             sourced = plan(order.backordered, locations, {key: level.available for key, level in levels.items()},
                            ship_to=order.shipping_address.country if order.shipping_address else None,
                            policy=FulfilmentPolicy.SHIP_AVAILABLE)
-            waits = [self.stock.wait(Units(sku, units), order.order_id, order.created_at)
-                     for sku, units in sourced.backordered.items()]
-            waits += [self.stock.unwait(sku, order.order_id, order.created_at)
-                      for sku in order.backordered if sku not in sourced.backordered]
+            waits = self._waits(order, sourced.backordered, waiting=list(order.backordered))
             if not sourced.allocations:
                 self.store.commit(waits)  # nothing to take now: the waits alone (a repeat rewrites the same)
                 return order
             refs = released(order, sourced.allocations)
             shipments = [*order.shipments, *refs]
-            write, after = self.orders.transition(
-                order, S.PARTIALLY_SHIPPED, reason=f"the units not sent were sourced again: {sourced.why}",
-                extra={"shipments": [r.model_dump() for r in shipments], "allocations": holds_of(shipments),
-                       "backordered": dict(sourced.backordered)})
+            extra: dict[str, Any] = {"shipments": [r.model_dump() for r in shipments],
+                                     "allocations": holds_of(shipments), "backordered": dict(sourced.backordered)}
+            if order.status == S.PARTIALLY_SHIPPED:  # its deadline went with its first shipment
+                target, reason = S.PARTIALLY_SHIPPED, f"the units not sent were sourced again: {sourced.why}"
+            else:  # a new shipment is released: the shop has the usual time to ship it
+                target = S.PARTIALLY_RESERVED if sourced.backordered else S.RESERVED
+                reason = f"stock came for the backordered units: {sourced.why}"
+                extra["deadline"] = _after(self.settings.fulfilment_timeout_seconds)
+            write, after = self.orders.transition(order, target, reason=reason, extra=extra)
             _, writes = self._holding(order, refs)
             self._commit_bounded([write, *writes, *waits], order)
             return after
@@ -290,23 +323,28 @@ class OrderService(Shipping):
         return self._race(order_id, attempt, known=known)
 
     def _source(self, order: Order, locations: list[Candidate]) -> Plan:
-        """The sourcing plan. With one location there is nothing to choose: the reservation's conditions
-        check its stock, and no read is spent on it."""
+        """The sourcing plan. With one location and ship_complete there is nothing to choose: the reservation's
+        conditions check its stock, and no read is spent on it. ship_available reads the levels to know
+        what part it can take."""
         lines = {line.sku: line.quantity for line in order.lines}
-        if len(locations) == 1:
+        if not self._reads_levels(order, locations):
             return Plan({locations[0].location_id: lines}, why=f"the only location: {locations[0].location_id}")
         levels = self.stock.levels(list(lines), [c.location_id for c in locations])
         available = {key: level.available for key, level in levels.items()}
         ship_to = order.shipping_address.country if order.shipping_address else None
-        return plan(lines, locations, available, ship_to=ship_to, policy=FulfilmentPolicy.SHIP_COMPLETE)
+        return plan(lines, locations, available, ship_to=ship_to, policy=order.fulfilment_policy)
+
+    @staticmethod
+    def _reads_levels(order: Order, locations: list[Candidate]) -> bool:
+        return len(locations) > 1 or order.fulfilment_policy == FulfilmentPolicy.SHIP_AVAILABLE
 
     def await_stock(self, order_id: str, known: Order | None = None) -> Order:
         """Backorder the order: count its lines as backordered and register it as waiting on each SKU,
         where the receipt that covers it will find it. If stock came in meanwhile, reserve now."""
 
         def attempt(order: Order) -> Order:
-            if self._done(order, S.RESERVED):
-                return order
+            if self._done(order, S.RESERVED) or order.status == S.PARTIALLY_RESERVED:
+                return order  # reserved (in part) meanwhile by another execution
             self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
             if order.status == S.BACKORDERED:  # a retry, or a wake-up that found stock short again
                 return order
@@ -351,7 +389,8 @@ class OrderService(Shipping):
         lost = f"its workflow did not finish within {_duration(self.settings.workflow_timeout_seconds)}"
         overdue = {S.PENDING: lost, S.VALIDATED: lost, S.CREDIT_APPROVED: lost,
                    S.BACKORDERED: f"no stock came within {_duration(self.settings.backorder_timeout_seconds)}",
-                   S.RESERVED: f"not shipped within {_duration(self.settings.fulfilment_timeout_seconds)}"}
+                   S.RESERVED: f"not shipped within {_duration(self.settings.fulfilment_timeout_seconds)}",
+                   S.PARTIALLY_RESERVED: f"not shipped within {_duration(self.settings.fulfilment_timeout_seconds)}"}
         failed: list[Order] = []
         for status, reason in overdue.items():
             while order_ids := self.orders.overdue(status, now):
@@ -394,6 +433,8 @@ class OrderService(Shipping):
                        for r in order.open_shipments()]
         if order.status in COUNTS_AS_BACKORDERED:
             writes += [self.stock.unwait(line.sku, order.order_id, order.created_at) for line in order.lines]
+        elif order.status == S.PARTIALLY_RESERVED:
+            writes += [self.stock.unwait(sku, order.order_id, order.created_at) for sku in order.backordered]
         self.store.commit(writes)
         return after
 

@@ -78,7 +78,7 @@ class Shipping:
         shipments = [r.model_copy(update={"state": "shipped", "shipped": partial}) if r.shipment_id == shipment_id
                      else r for r in order.shipments]
         shipped = added(order.shipped(), lines)
-        complete = all(shipped.get(line.sku, 0) >= line.quantity for line in order.lines)
+        complete = all(shipped.get(sku, 0) >= units for sku, units in order.owed().items())
         now = utc_now()
         reason = f"shipped from {ref.location_id}" + _carrier_text(request)
         if unshipped:

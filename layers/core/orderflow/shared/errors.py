@@ -34,6 +34,12 @@ class Unprocessable(OrderflowError):
     code = "UNPROCESSABLE"
 
 
+class TransactionLimitExceeded(Unprocessable):
+    """The order's worst-case reservation would write more items than one DynamoDB transaction takes (100)."""
+
+    code = "TRANSACTION_ITEM_LIMIT_EXCEEDED"
+
+
 class InvalidOrder(Unprocessable):
     code = "INVALID_ORDER"
 

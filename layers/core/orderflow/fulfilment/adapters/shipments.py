@@ -12,7 +12,7 @@ import base64
 import json
 from typing import Any
 
-from orderflow.fulfilment.domain import Shipment, ShipmentEntry, ShipmentStatus
+from orderflow.fulfilment.domain import OPEN_SHIPMENT, Shipment, ShipmentEntry, ShipmentStatus
 from orderflow.fulfilment.lifecycle import SHIPMENT_LIFECYCLE
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Read, Write
@@ -69,6 +69,21 @@ class ShipmentsRepository:
             values[":version"] = version
         return Write("Update", self.table, key={"shipment_id": shipment_id}, update="SET " + ", ".join(sets),
                      condition=condition, names={"#status": "status"}, values=values)
+
+    def shrink(self, shipment_id: str, lines: dict[str, int], gone: dict[str, int]) -> Write:
+        """The write that leaves an open shipment (released, picked or packed) holding ``lines`` only: ``gone``
+        (SKU → units) was cancelled from it, and is added to its ``cancelled``. Its status stays."""
+        now = utc_now()
+        statuses = sorted(s.value for s in OPEN_SHIPMENT)
+        values: dict[str, Any] = {f":open{i}": status for i, status in enumerate(statuses)}
+        values.update({":lines": [{"sku": sku, "quantity": units} for sku, units in lines.items()], ":one": 1,
+                       ":now": now, ":none": [],
+                       ":gone": [{"sku": sku, "quantity": units} for sku, units in gone.items()]})
+        return Write("Update", self.table, key={"shipment_id": shipment_id},
+                     update="SET #lines = :lines, version = version + :one, updated_at = :now, "
+                            "cancelled = list_append(if_not_exists(cancelled, :none), :gone)",
+                     condition=f"#status IN ({', '.join(f':open{i}' for i in range(len(statuses)))})",
+                     names={"#status": "status", "#lines": "lines"}, values=values)
 
     def transition(self, shipment: Shipment, target: ShipmentStatus, by: str, reason: str | None = None,
                    extra: dict[str, Any] | None = None) -> tuple[Write, Shipment]:

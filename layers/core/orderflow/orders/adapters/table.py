@@ -48,13 +48,14 @@ class OrdersRepository:
         now, entry, sets, values = _moved(target, reason, by, at)
         allowed, sources = ORDER_LIFECYCLE.condition(target)
         values.update({":current": order.status.value, ":version": order.version, **sources})
-        for index, (name, value) in enumerate((extra or {}).items()):
-            sets.append(f"{name} = :x{index}")
-            values[f":x{index}"] = value
+        names = {"#status": "status"}
+        for index, (name, value) in enumerate((extra or {}).items()):  # by #name: some are reserved words (total)
+            sets.append(f"#x{index} = :x{index}")
+            names[f"#x{index}"], values[f":x{index}"] = name, value
         update = "SET " + ", ".join(sets) + ("" if "deadline" in (extra or {}) else " REMOVE deadline")
         write = Write("Update", self.table, key={"order_id": order.order_id}, update=update,
                       condition=f"{allowed} AND #status = :current AND version = :version",
-                      names={"#status": "status"}, values=values)
+                      names=names, values=values)
         after = Order.model_validate({
             **order.model_dump(), **(extra or {}),
             "status": target, "version": order.version + 1, "updated_at": now,

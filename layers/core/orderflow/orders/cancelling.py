@@ -1,0 +1,92 @@
+"""Cancelling some units of an order before they ship (``POST /orders/{id}/cancel`` with ``lines``): their holds
+go back at the locations that held them, the shipments that held them shrink or are cancelled, what waited for
+stock no longer waits, and the customer's credit gets back their value. Part of ``OrderService`` (its base
+class), as ``Shipping`` is: one transaction, through the same ports and race-and-retry.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from orderflow.fulfilment import ShipmentStatus
+from orderflow.inventory import Units
+from orderflow.orders.domain import Order, OrderStatus, added, cancel_units, cancellable, holds_of
+from orderflow.shared.errors import Conflict, NotFound, Unprocessable
+from orderflow.shared.ports import Change
+
+S, H = OrderStatus, ShipmentStatus
+# Where some units can be cancelled and the rest go on: the order holds or waits for them per shipment. Before
+# the reservation (and while backordered whole) only the whole order is cancelled.
+IN_PART = frozenset({S.RESERVED, S.PARTIALLY_RESERVED, S.PARTIALLY_SHIPPED})
+MAX_CANCEL_KEYS = 20  # retried part-cancels an order remembers (a request's key is checked against them)
+
+
+class Cancelling:
+    """``cancel_lines`` (``OrderService`` provides the ports, ``_race``, ``cancel`` and ``_announce_released``)."""
+
+    def cancel_lines(self, order_id: str, units: dict[str, int], reason: str, key: str) -> Order:
+        """Cancel ``units`` (SKU → units) of the order. Unknown SKUs are a 422, more than can be cancelled (or an
+        order that cannot be cancelled in part now) a 409, and nothing changes; a retry with the same ``key``
+        changes nothing twice. Cancelling everything not shipped of an order none of which shipped cancels it."""
+
+        def attempt(order: Order) -> Order:
+            if key in order.cancel_keys or order.status == S.CANCELLED:
+                return order  # a retry (of a request that cancelled what was left, too): done already
+            if unknown := sorted(set(units) - {li.sku for li in order.lines}):
+                raise Unprocessable("these SKUs are not on the order", {"unknown_skus": unknown})
+            if order.status not in IN_PART:
+                raise Conflict(f"order {order_id} is {order.status.value}: some units can be cancelled only once it "
+                               "is reserved and until they ship; cancel the whole order instead",
+                               {"status": order.status.value})
+            open_ = cancellable(order)
+            if too_many := {sku: open_.get(sku, 0) for sku, n in units.items() if n > open_.get(sku, 0)}:
+                raise Conflict("more units than can still be cancelled (not shipped, not cancelled)",
+                               {"cancellable": too_many})
+            if not order.shipped() and open_ == {sku: n for sku, n in units.items() if n}:
+                return self._give_back(order, S.CANCELLED, reason, by="customer")  # nothing would be left
+            return self._cancel_some(order, units, reason, key)
+
+        return self._announce_released(self._race(order_id, attempt, missing=NotFound))
+
+    def _cancel_some(self, order: Order, units: dict[str, int], reason: str, key: str) -> Order:
+        change = cancel_units(order, units)
+        value = sum((li.unit_price * units.get(li.sku, 0) for li in order.lines), Decimal(0))
+        cancelled = added(order.cancelled, units)
+        owed = {li.sku: li.quantity - cancelled.get(li.sku, 0) for li in order.lines}
+        shipped = order.shipped()
+        after_shipments = change.shipments
+        if shipped:
+            left = any(shipped.get(sku, 0) < n for sku, n in owed.items())
+            delivered = all(r.state in ("delivered", "cancelled") for r in after_shipments)
+            target = S.PARTIALLY_SHIPPED if left else S.DELIVERED if delivered else S.SHIPPED
+        else:
+            target = S.PARTIALLY_RESERVED if change.backordered else S.RESERVED
+        text = ", ".join(f"{n} × {sku}" for sku, n in units.items() if n)
+        extra: dict[str, Any] = {
+            "shipments": [r.model_dump() for r in after_shipments], "allocations": holds_of(after_shipments),
+            "backordered": change.backordered, "cancelled": cancelled, "total": order.total - value,
+            "cancel_keys": [*order.cancel_keys, key][-MAX_CANCEL_KEYS:]}
+        if order.deadline and target in (S.RESERVED, S.PARTIALLY_RESERVED):
+            extra["deadline"] = order.deadline
+        write, after = self.orders.transition(order, target, reason=f"cancelled {text}: {reason}", by="customer",
+                                              extra=extra)
+        writes: list[Change] = [write, self.customers.release_credit(order.customer_id, value)]
+        writes += [self.stock.release(held, location) for location, held in change.released]
+        before = {r.shipment_id: r for r in order.shipments}
+        for ref in change.changed:
+            if ref.state == "cancelled":
+                writes.append(self.shipments.move(ref.shipment_id, ref.location_id, H.CANCELLED, by="customer",
+                                                  reason=f"its units were cancelled: {reason}"))
+            else:
+                gone = {sku: n - ref.lines.get(sku, 0) for sku, n in before[ref.shipment_id].lines.items()
+                        if n > ref.lines.get(sku, 0)}
+                writes.append(self.shipments.shrink(ref.shipment_id, ref.lines, gone))
+        for sku in units:
+            if sku in order.backordered and change.backordered.get(sku, 0) != order.backordered[sku]:
+                writes.append(self.stock.wait(Units(sku, change.backordered[sku]), order.order_id, order.created_at)
+                              if change.backordered.get(sku) else
+                              self.stock.unwait(sku, order.order_id, order.created_at))
+        self.store.commit(writes)
+        self.arrivals.announce(sorted({held.sku for _, held in change.released}))  # freed stock serves backorders
+        return after
