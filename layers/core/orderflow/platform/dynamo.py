@@ -6,6 +6,8 @@ Adapters build :class:`Write` objects; a write runs alone (``apply``) or, with o
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from orderflow.platform.aws import client as aws_client
 from orderflow.platform.aws import error_code
-from orderflow.shared.errors import ConditionFailed, TransientError
+from orderflow.shared.errors import ConditionFailed, TransientError, Unprocessable
 
 _CONFLICT = {"TransactionConflictException", "TransactionConflict"}  # another transaction held an item
 _THROTTLING = {
@@ -213,6 +215,25 @@ def is_start_key(key: Any, names: set[str]) -> bool:
             and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
                     and 0 < len(v["S"]) <= MAX_KEY_TEXT for v in key.values()))
 
+
+
+def cursor_of(last_key: dict[str, Any] | None) -> str | None:
+    """The opaque cursor a listing hands back for its ``LastEvaluatedKey`` (None on the last page)."""
+    return base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode() if last_key else None
+
+
+def start_key_of(cursor: str, names: set[str], partition: tuple[str, str]) -> dict[str, Any]:
+    """The ``LastEvaluatedKey`` a cursor of one listing carries: attributes ``names``, with the listing's
+    own partition (``(attribute, value)``), or ``Unprocessable`` for any cursor that listing never returned."""
+    attribute, value = partition
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not (is_start_key(key, names) and key[attribute]["S"] == value):
+            raise ValueError(cursor)
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable("cursor is not one this listing returned; start again without it",
+                            {"cursor": cursor[:200]}) from exc
+    return key
 
 def scan(table: str, **kwargs: Any) -> dict[str, Any]:
     """One Scan page as DynamoDB returns it (items still in wire format). Batch jobs only: no request

@@ -8,15 +8,12 @@ Every status write carries the shipment lifecycle's sources in its condition, as
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from orderflow.fulfilment.domain import OPEN_SHIPMENT, Shipment, ShipmentEntry, ShipmentStatus
 from orderflow.fulfilment.lifecycle import SHIPMENT_LIFECYCLE
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Read, Write
-from orderflow.shared.errors import Unprocessable
 from orderflow.shared.types import utc_now
 
 PICK_LIST = "by-location-status"
@@ -104,9 +101,9 @@ class ShipmentsRepository:
         kwargs: dict[str, Any] = {"IndexName": PICK_LIST, "KeyConditionExpression": "at_location = :p",
                                   "ExpressionAttributeValues": {":p": partition}, "Limit": limit}
         if cursor:
-            kwargs["ExclusiveStartKey"] = _start_key(cursor, partition)
+            kwargs["ExclusiveStartKey"] = dynamo.start_key_of(cursor, _CURSOR_KEYS, ("at_location", partition))
         items, last = dynamo.query(self.table, **kwargs)
-        next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+        next_cursor = dynamo.cursor_of(last)
         return [_shipment(item) for item in items], next_cursor
 
 
@@ -116,14 +113,3 @@ def _shipment(item: dict[str, Any]) -> Shipment:
 
 _CURSOR_KEYS = {"shipment_id", "at_location", "created_at"}  # the pick list index's key and the table's
 
-
-def _start_key(cursor: str, partition: str) -> dict[str, Any]:
-    """The ``LastEvaluatedKey`` a cursor of this pick list carries, or ``Unprocessable``."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not (dynamo.is_start_key(key, _CURSOR_KEYS) and key["at_location"]["S"] == partition):
-            raise ValueError(cursor)
-    except (ValueError, TypeError) as exc:
-        raise Unprocessable("cursor is not one this listing returned; start again without it",
-                            {"cursor": cursor[:200]}) from exc
-    return key

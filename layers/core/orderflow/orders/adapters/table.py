@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from orderflow.orders.domain import Order, OrderStatus, TimelineEntry
 from orderflow.orders.lifecycle import ORDER_LIFECYCLE
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
-from orderflow.shared.errors import Unprocessable
 from orderflow.shared.types import utc_now
 
 
@@ -104,9 +101,9 @@ class OrdersRepository:
             "Limit": limit,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = _start_key(cursor, customer_id)
+            kwargs["ExclusiveStartKey"] = dynamo.start_key_of(cursor, _CURSOR_KEYS, ("customer_id", customer_id))
         items, last = dynamo.query(self.table, **kwargs)
-        next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+        next_cursor = dynamo.cursor_of(last)
         return [Order.model_validate(i) for i in items], next_cursor
 
 
@@ -123,14 +120,3 @@ def _moved(target: OrderStatus, reason: str | None, by: str, at: str | None = No
 
 _CURSOR_KEYS = {"order_id", "customer_id", "created_at"}  # the by-customer index's key and the table's
 
-
-def _start_key(cursor: str, customer_id: str) -> dict[str, Any]:
-    """The ``LastEvaluatedKey`` a cursor of this customer's listing carries, or ``Unprocessable``."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not (dynamo.is_start_key(key, _CURSOR_KEYS) and key["customer_id"]["S"] == customer_id):
-            raise ValueError(cursor)
-    except (ValueError, TypeError) as exc:
-        raise Unprocessable("cursor is not one this listing returned; start again without it",
-                            {"cursor": cursor[:200]}) from exc
-    return key
