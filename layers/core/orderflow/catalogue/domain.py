@@ -1,9 +1,8 @@
 """The catalogue: products (with how each is bought) and customers (with their credit)."""
 
-from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field
 
@@ -85,7 +84,7 @@ class Product(Model):
             return [ProductSupplier(supplier_id=self.supplier_id, **terms)]
         return []
 
-    def bought_from(self, source: ProductSupplier, location_id: str | None = None) -> Product:
+    def bought_from(self, source: ProductSupplier, location_id: str | None = None) -> Self:
         """The product as bought from ``source``: its supplier, and its replenishment on that supplier's terms
         (and, for ``location_id``, with what that location overrides)."""
         assert self.replenishment is not None
@@ -94,7 +93,7 @@ class Product(Model):
                                          "replenishment": self.replenishment.model_copy(update=terms)})
         return bought.at_location(location_id) if location_id else bought
 
-    def at_location(self, location_id: str) -> Product:
+    def at_location(self, location_id: str) -> Self:
         """The product as replenished at ``location_id``: its parameters with what that location overrides."""
         override = (self.replenishment.locations or {}).get(location_id) if self.replenishment else None
         if self.replenishment is None or override is None or not override.terms():

@@ -1,7 +1,6 @@
 """The fulfilment network: locations (warehouses, stores, 3PLs), the addresses orders ship to and from,
 and shipments (one fulfilment order per location an order is allocated from)."""
 
-from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated

@@ -1,9 +1,8 @@
 """Stock: a SKU's counters, the lines that move them, and the message saying stock of a SKU arrived."""
 
-from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from pydantic import Field
 
@@ -31,7 +30,7 @@ class StockPosition(StockLevel):
     locations: list[StockLevel] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, sku: str, levels: list[StockLevel]) -> StockPosition:
+    def of(cls, sku: str, levels: list[StockLevel]) -> Self:
         totals = {c: sum(getattr(level, c) for level in levels) for c in COUNTERS}
         return cls(sku=sku, locations=sorted(levels, key=lambda level: level.location_id or ""), **totals)
 
