@@ -30,11 +30,13 @@ GUIDED     ?=
 VENV      := .venv
 VENV_SAM  := .venv-sam
 VENV_CHECKOV := .venv-checkov
+VENV_AUTOETS := .venv-autoets
 PY        := $(VENV)/bin/python
 SAM       := $(VENV_SAM)/bin/sam
 SETUP_STAMP := $(VENV)/.stamp-setup
 SAM_STAMP   := $(VENV_SAM)/.stamp-aws-sam-cli-$(SAM_VERSION)
 CHECKOV_STAMP := $(VENV_CHECKOV)/.stamp-checkov-$(CHECKOV_VERSION)
+AUTOETS_STAMP := $(VENV_AUTOETS)/.stamp-autoets
 TEMPLATE  := template.yaml
 REGION    := us-east-1
 
@@ -51,7 +53,7 @@ SAM_LINT_ENV := -u AWS_PROFILE -u AWS_DEFAULT_PROFILE $(SAM_ENV) \
                 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
                 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help setup sam-setup checkov-setup lint test demo up build deploy bench soak clean
+.PHONY: help setup sam-setup checkov-setup autoets-setup lint test demo up build deploy bench bench-forecast soak clean
 
 help:
 	@echo "Orderflow make targets:"
@@ -67,6 +69,9 @@ help:
 	@echo "             has no deploy section or GUIDED=1. Needs an AWS account and credentials"
 	@echo "  bench      run benchmarks (python -m benchmarks, under 10 min) and rewrite BENCHMARKS.md;"
 	@echo "             package sizes need 'make build' first (bench does not build)"
+	@echo "  bench-forecast  the forecast accuracy benchmarks against statsforecast's AutoETS"
+	@echo "             (python -m benchmarks.forecasting_global, ~4 min; rewrites benchmarks/FORECASTING_GLOBAL.md"
+	@echo "             and BENCHMARKS.md §10); creates $(VENV_AUTOETS) (statsforecast, benchmarks only) first"
 	@echo "  soak       the full reliability runs (tests/reliability with ORDERFLOW_SOAK=1: 1,000 racing orders,"
 	@echo "             longer fuzzing and property runs); prints the figures and rewrites RELIABILITY.md"
 	@echo "  clean      remove virtualenvs, stamps, .aws-sam and caches"
@@ -132,6 +137,19 @@ $(CHECKOV_STAMP):
 	touch "$@"
 	echo "==> checkov $(CHECKOV_VERSION) ready in $(VENV_CHECKOV) ($$((SECONDS - start)) s)"
 
+# statsforecast (AutoETS, the forecasting benchmark's yardstick) needs pandas < 3 and never ships:
+# its own virtualenv, which only benchmarks/autoets.py runs in.
+autoets-setup: $(AUTOETS_STAMP)
+
+$(AUTOETS_STAMP): benchmarks/requirements-autoets.txt
+	@start=$$SECONDS
+	[ -x "$(VENV_AUTOETS)/bin/python" ] || "$(PYTHON)" -m venv "$(VENV_AUTOETS)"
+	echo "==> installing benchmarks/requirements-autoets.txt (statsforecast) into $(VENV_AUTOETS)"
+	"$(VENV_AUTOETS)/bin/python" -m pip install $(PIP_QUIET) --upgrade pip $(PIP_NOISE)
+	"$(VENV_AUTOETS)/bin/python" -m pip install $(PIP_QUIET) -r benchmarks/requirements-autoets.txt $(PIP_NOISE)
+	touch "$@"
+	echo "==> $(VENV_AUTOETS) ready ($$((SECONDS - start)) s)"
+
 # ------------------------------------------------------------------ checks
 lint: setup sam-setup checkov-setup
 	@# Every check runs even when an earlier one fails, so one run shows every problem.
@@ -171,6 +189,9 @@ bench: setup
 	  echo "Nothing to run: benchmarks/__main__.py does not exist yet."
 	fi
 
+bench-forecast: setup autoets-setup
+	"$(PY)" -m benchmarks.forecasting_global
+
 soak: setup
 	"$(PY)" scripts/reliability.py --soak $(PYTEST_ARGS)
 
@@ -199,5 +220,5 @@ deploy: lint build
 	fi
 
 clean:
-	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) $(VENV_AUTOETS) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null || true

@@ -3,8 +3,10 @@
 statsforecast 2.1 needs pandas < 3, and the project pins pandas 3, so this runs in its own virtual
 environment and imports nothing from orderflow:
 
-    python3.11 -m venv .venv-autoets && .venv-autoets/bin/pip install -r benchmarks/requirements-autoets.txt
+    make autoets-setup      # .venv-autoets from benchmarks/requirements-autoets.txt
     .venv-autoets/bin/python benchmarks/autoets.py IN.npz OUT.npz
+
+(``make bench-forecast`` does both and runs ``python -m benchmarks.forecasting_global``.)
 
 IN.npz holds ``season`` and ``horizon`` (scalars) and ``y0``, ``y1``, ... (the training
 histories); OUT.npz gets ``f0``, ``f1``, ... (the forecasts, clipped at 0) and ``seconds`` (CPU
