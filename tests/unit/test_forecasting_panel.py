@@ -51,6 +51,35 @@ def test_a_list_in_a_list_out_and_per_series_method_sets():
     assert "+" in per["sku2"].method  # the default set for the others
 
 
+def test_each_series_is_forecast_over_its_own_horizon_and_one_missing_is_a_clear_error():
+    panel = {key: y[:28] for key, y in retail_panel(40).items()}
+    horizons = {key: 3 + i % 12 for i, key in enumerate(panel)}  # a batch's lead time + review per SKU
+    results = forecast_many(panel, horizons, 7, intervals=False)
+    assert {key: r.mean.size for key, r in results.items()} == horizons
+    assert all(r.intervals == {} for r in results.values())
+    with pytest.raises(ForecastInputError, match="horizon has no value for series 'sku1'"):
+        forecast_many(panel, {"sku0": 7}, 7)
+
+
+def test_a_trained_global_model_forecasts_another_panel_without_training_again(monkeypatch):
+    from orderflow.forecasting.global_model import GlobalModel
+
+    panel = {key: y[:28] for key, y in retail_panel(60).items()}
+    first = forecast_many(dict(list(panel.items())[:30]), 14, 7)
+    model = first["sku0"].details["global_model"]["model"]
+    assert first["sku0"].details["global_model"]["reused"] is False and model.horizon == 14
+
+    trainings = []
+    monkeypatch.setattr(GlobalModel, "train", staticmethod(lambda *args, **kwargs: trainings.append(args)))
+    second = forecast_many(dict(list(panel.items())[30:]), 7, 7, model=model)
+    assert trainings == []  # the other half of the panel (the next batch of a run) reuses it
+    assert all(r.details["global_model"]["reused"] for r in second.values())
+    assert any("gbm" in r.method for r in second.values())
+    assert all(np.isfinite(r.mean).all() and r.mean.size == 7 for r in second.values())
+    forecast_many(dict(list(panel.items())[30:]), 21, 7, model=model)  # a longer horizon than it learnt
+    assert trainings  # trained again
+
+
 def test_the_global_model_never_learns_from_the_backtest_periods():
     # every series jumps to 10x its level inside the backtest: a model that saw it would forecast it
     panel = {}

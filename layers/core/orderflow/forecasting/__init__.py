@@ -39,7 +39,7 @@ from orderflow.forecasting.core import (
 from orderflow.forecasting.intermittent import croston, sba, tsb
 from orderflow.forecasting.methods import METHODS
 from orderflow.forecasting.metrics import mase, rmsse
-from orderflow.forecasting.panel import forecast_many
+from orderflow.forecasting.panel import PanelModel, forecast_many
 
 __all__ = [
     "ADI_CUTOFF",
@@ -51,6 +51,7 @@ __all__ = [
     "DemandClass",
     "Forecast",
     "ForecastInputError",
+    "PanelModel",
     "classify",
     "croston",
     "forecast",

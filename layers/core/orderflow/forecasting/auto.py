@@ -209,7 +209,9 @@ def _choose(y: np.ndarray, h: int, m: int, names: tuple[str, ...], demand_class:
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # a model that cannot fit
             details.setdefault("failed", {})[name] = str(exc)
             continue
-        if np.isfinite(fit.forecast(h)).all() and np.isfinite(fit.sigma):
+        # a prepared fit (the global model) has a finite σ by construction, and computing it costs a
+        # year of predictions: asked for only if the fit is chosen
+        if np.isfinite(fit.forecast(h)).all() and (name in prepared or np.isfinite(fit.sigma)):
             fits.append(fit)
     if not fits:
         return SeasonalNaiveFit(y, m)

@@ -24,6 +24,7 @@ class Fitted(ABC):
     method: str
     sigma: float
     first_origin: int = 1  # at_origins accepts origins from here to len(y)
+    total_stride: int = 1  # total_errors measures every this many origins, back from the latest
 
     @abstractmethod
     def forecast(self, h: int) -> np.ndarray: ...
@@ -44,8 +45,10 @@ class Fitted(ABC):
         model accepts whose window lies inside ``y``, ``sum(y[o:o+window])`` minus the sum of the
         forecasts made after observing ``y[:o]`` (clipped at 0, as ``forecast()`` clips). Returns
         ``(origins, errors)``. Unlike ``sigma·√window`` these keep what one-step errors lose: an
-        error that persists from day to day (a level that moved) adds up over the window."""
-        origins = np.arange(max(1, self.first_origin), y.size - window + 1)
+        error that persists from day to day (a level that moved) adds up over the window. A model
+        whose forecasts are dear (the global model) measures every ``total_stride``-th origin only,
+        counted back from the latest."""
+        origins = np.arange(y.size - window, max(1, self.first_origin) - 1, -self.total_stride)[::-1]
         if origins.size == 0:
             return origins, np.zeros(0)
         predicted = np.clip(self.at_origins(origins, window), 0.0, None).sum(axis=1)
@@ -304,6 +307,7 @@ class YearlyFit(Fitted):
         self.factor = factor
         self.method = f"{inner.method} (yearly)"
         self.first_origin = inner.first_origin
+        self.total_stride = inner.total_stride
         self.n = y.size
         if y.size > 1:
             errors = y[1:] - self.one_step(y.size)

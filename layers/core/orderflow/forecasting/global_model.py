@@ -216,10 +216,16 @@ class GlobalFit(Fitted):
 
     Two boosters serve it: ``inside`` was trained only on periods before the series' backtest and
     makes every forecast from an origin inside the history (the backtest, σ); ``final`` was trained
-    on everything and makes the forecast from the end of the history (``forecast(h)``)."""
+    on everything and makes the forecast from the end of the history (``forecast(h)``).
+
+    It forecasts from origins in the last :data:`SIGMA_WINDOW` periods only (``first_origin``): a
+    model that is not refitted per series needs no more for its in-sample errors (σ, the σ of
+    totals, intervals), and each origin costs a prediction per step (a year of 35-day totals is
+    12,000 rows). For the same reason the errors of totals are measured from one origin a week
+    (``total_stride``): consecutive windows of a week or more overlap for the most part anyway."""
 
     method = "gbm"
-    first_origin = MIN_ORIGIN
+    total_stride = SEASON  # the errors of totals (σ over lead time) from one origin a week: 52 a year
 
     def __init__(self, inside: GlobalModel, final: GlobalModel, data: SeriesData):
         self.inside = inside
@@ -227,8 +233,18 @@ class GlobalFit(Fitted):
         self.data = data
         self._one_step: dict[int, np.ndarray] = {}
         n = data.y.size
-        errors = data.y[1:] - self.one_step(n) if n > MIN_ORIGIN + 1 else np.zeros(0)
-        self.sigma = _rms(errors) if np.isfinite(errors).any() else float(np.std(data.y))
+        self.first_origin = max(MIN_ORIGIN, n - SIGMA_WINDOW)
+        self._sigma: float | None = None
+
+    @property
+    def sigma(self) -> float:  # type: ignore[override]
+        """RMS of the one-step errors over the last year, computed when first asked for (a series
+        whose yearly wave leaves it to the statistical methods never asks)."""
+        if self._sigma is None:
+            y = self.data.y
+            errors = y[1:] - self.one_step(y.size) if y.size > MIN_ORIGIN + 1 else np.zeros(0)
+            self._sigma = _rms(errors) if np.isfinite(errors).any() else float(np.std(y))
+        return self._sigma
 
     def one_step(self, n: int) -> np.ndarray:
         """In-sample one-step forecasts over the last :data:`SIGMA_WINDOW` periods at most (NaN
@@ -246,8 +262,8 @@ class GlobalFit(Fitted):
 
     def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray:
         origins = np.asarray(origins)
-        if origins.size and origins.min() < MIN_ORIGIN:
-            raise ValueError(f"the global model forecasts from origin {MIN_ORIGIN} on")
+        if origins.size and origins.min() < self.first_origin:
+            raise ValueError(f"the global model forecasts from origin {self.first_origin} on")
         if origins.size and origins.max() + h > self.data.cal.weekday.size:
             raise ValueError("origins beyond the calendar the series was prepared with")
         out = np.empty((origins.size, h))

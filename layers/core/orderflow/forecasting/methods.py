@@ -200,6 +200,7 @@ class Combination(Fitted):
         self.members = sorted(members, key=lambda member: order.index(member.method))
         self.method = "+".join(member.method for member in self.members)
         self.first_origin = max(member.first_origin for member in members)
+        self.total_stride = max(member.total_stride for member in members)
         if y.size > 1:
             errors = y[1:] - np.mean([member.one_step(y.size) for member in members], axis=0)
             self.sigma = _rms(errors) if np.isfinite(errors).any() else max(member.sigma for member in members)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,19 @@ from orderflow.forecasting.global_model import (
 TRAIN_SERIES = 2000
 
 
+@dataclass(frozen=True)
+class PanelModel:
+    """The global model's two boosters as :func:`forecast_many` trained them (``inside``: on periods
+    before each series' backtest; ``final``: on everything), for ``horizon`` steps ahead. Passed
+    back as ``model=``, it forecasts another panel without training again: the other batches of a
+    replenishment run, whose histories end on the same day."""
+
+    inside: GlobalModel
+    final: GlobalModel
+    horizon: int
+    season_length: int
+
+
 def stratified_sample(keys: Sequence[Any], histories: Mapping[Any, np.ndarray], size: int,
                       seed: int = 0) -> list[Any]:
     """``size`` of ``keys`` (all when there are no more), drawn within strata in proportion to
@@ -52,17 +66,21 @@ def stratified_sample(keys: Sequence[Any], histories: Mapping[Any, np.ndarray], 
     return [keys[i] for i in sorted(chosen)]
 
 
-def forecast_many(histories: Mapping[Any, Any] | Sequence[Any], horizon: int, season_length: int = 7, *,
+def forecast_many(histories: Mapping[Any, Any] | Sequence[Any], horizon: int | Mapping[Any, int],
+                  season_length: int = 7, *,
                   methods: Sequence[str] | Mapping[Any, Sequence[str]] | None = None, global_model: bool = True,
                   last_dates: date | Mapping[Any, date] | None = None, country: str | None = None,
                   subdivision: str | None = None, prices: Mapping[Any, Any] | None = None,
                   promos: Mapping[Any, Any] | None = None, stockouts: Mapping[Any, Any] | None = None,
-                  cap_outliers: bool = True, train_series: int = TRAIN_SERIES,
-                  seed: int = 0) -> dict[Any, Forecast] | list[Forecast]:
+                  cap_outliers: bool = True, train_series: int = TRAIN_SERIES, seed: int = 0,
+                  intervals: bool = True, model: PanelModel | None = None) -> dict[Any, Forecast] | list[Forecast]:
     """Forecast every series of ``histories`` (a mapping of id to history, or a list of histories)
     ``horizon`` periods ahead. Each result is what :func:`forecast` returns for that series, with
     the global gradient-boosted model (``gbm``, :mod:`.global_model`) as one more candidate, fitted
     once across the panel. Returns a dict by id (a list for a list).
+
+    - ``horizon``: one for every series, or a mapping of id to horizon (a replenishment batch: each
+      SKU's lead time + review period). The global model is trained once, for the longest.
 
     - ``methods``: the candidates, for every series (a list of names) or per series (a mapping of id
       to names; a series it does not name gets the default). Default: :data:`DEFAULT_METHODS`
@@ -75,6 +93,10 @@ def forecast_many(histories: Mapping[Any, Any] | Sequence[Any], horizon: int, se
     - ``stockouts``: by id, the stock-out flags :func:`forecast` takes.
     - ``train_series``: the most series trained on; a larger panel is sampled by
       :func:`stratified_sample` (``seed``). Every series is still forecast.
+    - ``intervals=False`` skips the prediction intervals (as :func:`forecast`).
+    - ``model``: a :class:`PanelModel` trained by an earlier call (``details["global_model"]["model"]``
+      of its results) on histories that end on the same day, used instead of training when it was
+      trained for at least this ``horizon`` and this ``season_length``.
 
     The model is trained twice: once only on periods before each series' backtest
     (:func:`training_cutoff`), for the forecasts from inside the history, so that the per-series
@@ -83,10 +105,17 @@ def forecast_many(histories: Mapping[Any, Any] | Sequence[Any], horizon: int, se
     :func:`forecast`) is left to the statistical methods, which model it. Raises
     :class:`ForecastInputError` naming the series for bad input.
     """
-    h = check_positive_int(horizon, "horizon")
     m = check_positive_int(season_length, "season_length")
     as_list = not isinstance(histories, Mapping)
     items = dict(enumerate(histories)) if as_list else dict(histories)
+    if isinstance(horizon, Mapping):
+        missing = [key for key in items if key not in horizon]
+        if missing:
+            raise ForecastInputError(f"horizon has no value for series {missing[0]!r}")
+        horizons = {key: check_positive_int(horizon[key], f"horizon of series {key!r}") for key in items}
+    else:
+        horizons = dict.fromkeys(items, check_positive_int(horizon, "horizon"))
+    h = max(horizons.values(), default=1)  # the global model's steps ahead
     per_series = isinstance(methods, Mapping)
     default = DEFAULT_METHODS + (("gbm",) if global_model else ())
     common = _check_methods(default if methods is None or per_series else methods)
@@ -104,21 +133,28 @@ def forecast_many(histories: Mapping[Any, Any] | Sequence[Any], horizon: int, se
     users = [key for key in items if "gbm" in chosen_methods[key] and cleaned[key].size >= 2 * MIN_ORIGIN]
     if users:
         data = _series_data(users, cleaned, h, last_dates, country, subdivision, prices, promos)
-        sample = stratified_sample(users, cleaned, train_series, seed)
-        inside = GlobalModel.train([training_rows(data[key], h, training_cutoff(data[key].y.size, h, m))
-                                    for key in sample])
-        final = GlobalModel.train([training_rows(data[key], h, data[key].y.size) for key in sample])
-        if inside is not None and final is not None:
+        reused = model is not None and model.horizon >= h and model.season_length == m
+        if not reused:
+            sample = stratified_sample(users, cleaned, train_series, seed)
+            # each series' own backtest (its horizon) is held out of the model that forecasts inside it
+            inside = GlobalModel.train([training_rows(data[key], h, training_cutoff(data[key].y.size,
+                                                                                    horizons[key], m))
+                                        for key in sample])
+            final = GlobalModel.train([training_rows(data[key], h, data[key].y.size) for key in sample])
+            model = PanelModel(inside, final, h, m) if inside is not None and final is not None else None
+        if model is not None:
             for key in users:
-                prepared[key] = {"gbm": GlobalFit(inside, final, data[key])}
-            model_info = {"rows": final.rows, "series": final.series, "panel": len(items)}
+                prepared[key] = {"gbm": GlobalFit(model.inside, model.final, data[key])}
+            model_info = {"rows": model.final.rows, "series": model.final.series, "panel": len(items),
+                          "reused": reused, "model": model}
 
     results = {}
     for key, y in cleaned.items():
         details = changes[key]
         if key in prepared:
             details["global_model"] = model_info
-        results[key] = forecast_clean(y, h, m, chosen_methods[key], details, prepared=prepared.get(key))
+        results[key] = forecast_clean(y, horizons[key], m, chosen_methods[key], details, prepared=prepared.get(key),
+                                      intervals=intervals)
     return list(results.values()) if as_list else results
 
 
