@@ -5,8 +5,8 @@ For each panel, mean MASE and RMSSE (scaled by in-sample seasonal naive, :mod:`o
 of seasonal naive, the historic average (the mean of the whole history), ``forecast()`` (the
 automatic choice, one series at a time), ``forecast_many()`` (the same plus the global LightGBM
 model, daily panels only: its features are daily) and statsforecast's AutoETS. AutoETS runs in
-``.venv-autoets`` (benchmarks/requirements-autoets.txt; statsforecast needs pandas < 3); without
-it that column is left empty.
+``.venv-autoets`` (``make autoets-setup``, from benchmarks/requirements-autoets.txt; statsforecast
+needs pandas < 3); without it that column is left empty. ``make bench-forecast`` runs this module.
 
 Panels: ``short_retail``, 300 generated daily retail SKUs with 21 days of history and 7 held out
 (weekly pattern, promotion days, some slow movers); ``daily_smooth`` and ``daily_intermittent``,

@@ -589,6 +589,48 @@ def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
     assert not [call for call in seen if call[0] == "Scan"]
 
 
+def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_per_run(shop, monkeypatch):
+    """Decide calls forecast_many for its batch (docs/forecasting.md, "In the nightly run"): every SKU it
+    decides is forecast there, with the global model as a candidate, and the run's later batches in the same
+    process reuse the model an earlier one trained, unless they forecast further ahead than it learnt."""
+    from orderflow.forecasting import panel
+    from orderflow.replenishment import batch
+
+    supplier = shop.supplier()
+    skus = [shop.product(supplier, on_hand=2, daily=4.0 + i, days=90) for i in range(4)]
+    calls: list[dict] = []
+    original = panel.forecast_many
+
+    def recorded(histories, horizon, *args, **kwargs):
+        results = original(histories, horizon, *args, **kwargs)
+        calls.append({"skus": {key[0] for key in histories}, "results": results, "horizon": max(horizon.values()),
+                      "reused": [r.details["global_model"]["reused"] for r in results.values()
+                                 if "global_model" in r.details]})
+        return results
+
+    monkeypatch.setattr("orderflow.forecasting.forecast_many", recorded)
+    batch._RUN_MODEL.clear()
+    run_id = f"run-panel-{uuid.uuid4().hex[:8]}"
+    started = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")
+    for segment in started["segments"]:  # one after the other, as one warm Lambda container decides them
+        shop.replenishment.decide_batch({"run_id": run_id, "cycle": started["cycle"], "batch": {
+            "segment": segment, "total_segments": started["total_segments"]}})
+    decisions = {d.key: d for d in shop.replenishment.get_run(run_id)[1]}
+
+    assert set(skus) <= set().union(*(call["skus"] for call in calls))  # every SKU forecast in its batch's call
+    assert len(calls) <= len(started["segments"])  # one call per batch, not per SKU
+    learnt = 0  # the horizon of the model kept for the run
+    for call in (call for call in calls if call["reused"]):
+        assert all(call["reused"]) == (call["horizon"] <= learnt)
+        learnt = max(learnt, call["horizon"])
+    assert any(all(call["reused"]) for call in calls if call["reused"])
+    for sku in skus:
+        made = next(call["results"] for call in calls if sku in call["skus"])
+        forecast = next(result for key, result in made.items() if key[0] == sku)
+        assert decisions[sku].method == forecast.method and decisions[sku].outcome == "ordered"
+        assert decisions[sku].forecast == pytest.approx([round(float(v), 4) for v in forecast.mean])
+
+
 def test_lead_times_come_from_purchase_order_receipts_and_the_decision_says_so(shop):
     """Received purchase orders of a SKU (sent on one day, received 12 days later) move its lead time
     from the product's 5 days; with few receipts, part of the way, with many, all of it."""

@@ -5,9 +5,11 @@ this decides."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -23,12 +25,15 @@ from orderflow.purchasing import (
 )
 from orderflow.replenishment.decisions import (
     CAPACITY_ATTEMPTS,
+    MIN_HISTORY_DAYS,
+    SEASON_LENGTH,
     Skip,
     _problem,
     apply_policy,
     check_parameters,
     daily_series,
     decide_sku,
+    forecast_horizon,
     history_window,
     landed_cost,
     not_due,
@@ -45,6 +50,17 @@ from orderflow.replenishment.ports import DemandHistory, Runs
 from orderflow.replenishment.runs import Decision, SupplierOrder, decision_key
 from orderflow.shared.errors import NotFound, TransientError
 from orderflow.shared.types import MAIN_LOCATION
+
+if TYPE_CHECKING:  # numpy: imported only where a forecast is made
+    from orderflow.forecasting import Forecast, PanelModel
+
+logger = logging.getLogger(__name__)
+# A batch's forecast, made once for all its SKUs: (SKU, location, horizon, the product's method set).
+ForecastKey = tuple[str, str, int, tuple[str, ...] | None]
+# The global model the first batch of a run trained in this process, by run id (one run kept): a warm
+# Lambda container decides its next batches of the run with it instead of training again, so training
+# is a cost per container and run, not per batch (docs/forecasting.md, "In the nightly run").
+_RUN_MODEL: dict[str, PanelModel] = {}
 
 
 class BatchDecider:
@@ -65,6 +81,7 @@ class BatchDecider:
         self._receipts: dict[tuple[str, str], list[float]] | None = None
         self.known: dict[str, PurchaseOrder | None] = {}  # read ahead for the batch: po id → order (None: none)
         self.histories: dict[str, Future[dict[str, dict[str, int]]]] = {}  # read ahead: SKU → its history by location
+        self.forecasts: dict[ForecastKey, Forecast] = {}  # made ahead for the batch (forecast_ahead)
 
     def read_histories_ahead(self, pool: Executor, products: list[tuple[dict[str, Any], list[str]]]) -> None:
         """Start reading, on ``pool``'s threads, the demand history of each SKU that will likely be forecast
@@ -86,6 +103,71 @@ class BatchDecider:
         return product.replenishment is not None and not_due(
             product, self.cycle, self.last_reviews.get(decision_key(raw["sku"], location))) is None
 
+    def forecast_ahead(self, products: list[tuple[dict[str, Any], list[str]]]) -> None:
+        """Forecast every SKU read ahead (``read_histories_ahead``), at each location and on each
+        supplier's terms it will likely be decided on, in one ``forecast_many`` call: the global model
+        (``gbm``) is trained once for the batch and is a candidate beside the statistical methods
+        (docs/forecasting.md). ``decide_sku`` takes its forecast from here; one not made here (not
+        foreseen, or this call failed) is made on its own by ``forecast()``, without the global model."""
+        from orderflow.forecasting import ForecastInputError, forecast_many
+        from orderflow.forecasting.core import as_history
+
+        panel: dict[ForecastKey, list[float]] = {}
+        for raw, locations in products:
+            if raw["sku"] not in self.histories:
+                continue
+            by_location = self.histories[raw["sku"]].result()  # kept: _history takes it from there later
+            for location in locations:
+                if not self._likely_forecast(raw, location):
+                    continue
+                history = daily_series(by_location.get(location, {}), self.cycle)
+                try:
+                    as_history(history)  # bad values: forecast() alone says what is wrong, for this SKU only
+                except ForecastInputError:
+                    continue
+                if len(history) >= MIN_HISTORY_DAYS:
+                    panel.update(dict.fromkeys(self._forecast_keys(raw, location), history))
+        if not panel:
+            return
+        last_day = date.fromisoformat(self.cycle) - timedelta(days=1)
+        try:
+            made = forecast_many(panel, {key: key[2] for key in panel}, SEASON_LENGTH, intervals=False,
+                                 methods={key: key[3] for key in panel if key[3] is not None}, last_dates=last_day,
+                                 model=_RUN_MODEL.get(self.run_id))
+        except Exception:  # one series the panel cannot take must not cost the batch its forecasts
+            logger.exception("forecast_many failed for the batch; each SKU is forecast on its own")
+            return
+        self.forecasts.update(made)
+        trained = next((r.details["global_model"]["model"] for r in made.values() if "global_model" in r.details),
+                       None)
+        if trained is not None and _RUN_MODEL.get(self.run_id) is not trained:
+            _RUN_MODEL.clear()
+            _RUN_MODEL[self.run_id] = trained
+
+    def _forecast_keys(self, raw: dict[str, Any], location: str) -> list[ForecastKey]:
+        """The forecasts deciding ``raw`` at ``location`` asks for: one per supplier's terms it is priced on."""
+        product = Product.model_validate(raw).at_location(location)
+        if len(raw.get("suppliers") or []) > 1:
+            terms = [product.bought_from(source, location) for source in product.sources()]
+        else:
+            terms = [product.bought_from(product.sources()[0], location) if product.suppliers else product]
+        keys = []
+        for bought in terms:
+            bought, _ = with_learned_lead_time(bought, self.receipts())
+            try:
+                check_parameters(bought)
+            except Skip:
+                continue
+            keys.append(self._forecast_key(bought, location))
+        return keys
+
+    @staticmethod
+    def _forecast_key(product: Product, location: str) -> ForecastKey:
+        params = product.replenishment
+        assert params is not None
+        methods = tuple(params.forecast_methods) if params.forecast_methods else None
+        return product.sku, location, forecast_horizon(product), methods
+
     def receipts(self) -> dict[tuple[str, str], list[float]]:
         """Sent-to-received days by (supplier, SKU) from the latest received purchase orders (read once
         per batch, at most RECEIVED_ORDERS_READ of them per status, newest first)."""
@@ -96,12 +178,14 @@ class BatchDecider:
             self._receipts = observed_lead_times(orders)
         return self._receipts
 
-    def decide_sku(self, product: Product, stock: StockLevel, history: list[float],
-                   remaining: int | None) -> tuple[Decision, Product]:
-        """:func:`decide_sku` with the lead time learned from receipts (shown in the decision), and the
-        product on those terms (for the policy's re-runs when capacity changes)."""
+    def decide_sku(self, product: Product, stock: StockLevel, history: list[float], remaining: int | None,
+                   location: str) -> tuple[Decision, Product]:
+        """:func:`decide_sku` with the lead time learned from receipts (shown in the decision) and the
+        batch's forecast (``forecast_ahead``), and the product on those terms (for the policy's re-runs
+        when capacity changes)."""
         product, lead = with_learned_lead_time(product, self.receipts())
-        return show_lead_time(decide_sku(product, stock, history, remaining), lead), product
+        made = self.forecasts.get(self._forecast_key(product, location)) if product.replenishment else None
+        return show_lead_time(decide_sku(product, stock, history, remaining, made), lead), product
 
     def read_ahead(self, raw: dict[str, Any], locations: list[str]) -> list[str]:
         """The ids of this cycle's purchase orders that deciding ``raw`` at ``locations`` looks for; the
@@ -152,7 +236,8 @@ class BatchDecider:
             supplier = self._supplier(product.supplier_id or "")
         except Skip as skip:
             return skipped(sku, skip.reason, product.supplier_id)
-        decision, product = self.decide_sku(product, stock, self._history(sku, location), self._remaining(supplier))
+        decision, product = self.decide_sku(product, stock, self._history(sku, location), self._remaining(supplier),
+                                            location)
         if decision.outcome != "ordered":
             return decision
         return self._draft(decision, product, stock, supplier, purchase_order_id(self.cycle, sku, None, location),
@@ -206,7 +291,7 @@ class BatchDecider:
             except Skip as skip:
                 passed[source.supplier_id] = skip.reason
                 continue
-            priced, terms = self.decide_sku(product.bought_from(source, location), stock, history, None)
+            priced, terms = self.decide_sku(product.bought_from(source, location), stock, history, None, location)
             if priced.outcome == "skipped":
                 passed[source.supplier_id] = priced.reason
                 continue

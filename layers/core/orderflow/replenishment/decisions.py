@@ -95,13 +95,22 @@ def check_parameters(product: Product) -> None:
                    "(lead_time_days > 0)")
 
 
-def forecast_demand(product: Product, history: Sequence[float]) -> Decision:
+def forecast_horizon(product: Product) -> int:
+    """The days a forecast of ``product`` covers: its lead time + review period, rounded up."""
+    params = product.replenishment
+    assert params is not None
+    return math.ceil(params.lead_time_days + params.review_period_days)
+
+
+def forecast_demand(product: Product, history: Sequence[float], forecasted: Forecast | None = None) -> Decision:
     """Forecast the product's demand over lead time + review period; a Decision with the forecast
-    filled in (outcome still to be decided). Raises ``Skip`` for a history it cannot use."""
-    return forecast_with_model(product, history)[0]
+    filled in (outcome still to be decided). Raises ``Skip`` for a history it cannot use.
+    ``forecasted``: that forecast made already, for the whole batch at once (``forecast_many``)."""
+    return forecast_with_model(product, history, forecasted)[0]
 
 
-def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Decision, Forecast]:
+def forecast_with_model(product: Product, history: Sequence[float],
+                        forecasted: Forecast | None = None) -> tuple[Decision, Forecast]:
     """:func:`forecast_demand` and the forecast it came from (the fitted model in
     ``details["fitted"]``), for a caller that carries the model forward (the simulation)."""
     from orderflow.forecasting import ForecastInputError, forecast
@@ -115,11 +124,12 @@ def forecast_with_model(product: Product, history: Sequence[float]) -> tuple[Dec
     if len(history) < MIN_HISTORY_DAYS:
         raise Skip(f"history too short: {len(history)} days since the first recorded demand, at least "
                    f"{MIN_HISTORY_DAYS} needed")
-    horizon = math.ceil(params.lead_time_days + params.review_period_days)
+    horizon = forecast_horizon(product)
     try:
         # intervals=False: the policy reads the σ of totals (total_sigmas), not per-day intervals
-        result = forecast(history, horizon=horizon, season_length=SEASON_LENGTH, intervals=False,
-                          methods=params.forecast_methods)  # the product's method set (e.g. with sarimax)
+        result = forecasted if forecasted is not None else forecast(
+            history, horizon=horizon, season_length=SEASON_LENGTH, intervals=False,
+            methods=params.forecast_methods)  # the product's method set (e.g. with sarimax)
     except ForecastInputError as exc:
         raise Skip(f"history cannot be forecast: {exc}") from None
     except Exception as exc:  # a numerical failure in one SKU's fit must not stop the batch's other SKUs
@@ -258,19 +268,21 @@ def not_due(product: Product, cycle: str, last_review: str | None) -> Decision |
                            f"next on {next_review.isoformat()}")
 
 
-def decide_sku(product: Product, stock: StockLevel, history: Sequence[float], remaining: int | None) -> Decision:
-    """What to buy of one SKU this cycle: forecast, then the policy. A SKU that cannot be decided comes
-    back ``skipped`` with the reason; one whose history cannot be forecast (a new product) but whose
-    backorders exceed what is in stock and on order is bought what the backorders need."""
+def decide_sku(product: Product, stock: StockLevel, history: Sequence[float], remaining: int | None,
+               forecasted: Forecast | None = None) -> Decision:
+    """What to buy of one SKU this cycle: forecast (or ``forecasted``, made for the batch), then the
+    policy. A SKU that cannot be decided comes back ``skipped`` with the reason; one whose history
+    cannot be forecast (a new product) but whose backorders exceed what is in stock and on order is
+    bought what the backorders need."""
     try:
         check_parameters(product)
         try:
-            forecasted = forecast_demand(product, history)
+            forecasted_demand = forecast_demand(product, history, forecasted)
         except Skip as unforecastable:
             if _position(stock) >= 0:
                 raise
             return cover_backorders(product, stock, remaining, unforecastable.reason, len(history))
-        return apply_policy(forecasted, product, stock, remaining)
+        return apply_policy(forecasted_demand, product, stock, remaining)
     except Skip as skip:
         return skipped(product.sku, skip.reason, product.supplier_id)
 
@@ -281,7 +293,7 @@ def cover_backorders(product: Product, stock: StockLevel, remaining: int | None,
     negative inventory position is bought (raised to the MOQ, in whole packs, within capacity)."""
     params = product.replenishment
     assert params is not None
-    horizon = math.ceil(params.lead_time_days + params.review_period_days)
+    horizon = forecast_horizon(product)
     none = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
                     method="backorders only", history_days=history_days, horizon_days=horizon, forecast=[0.0] * horizon,
                     forecast_daily=0.0, sigma_daily=0.0, unit_cost=params.unit_cost)

@@ -176,6 +176,7 @@ class ReplenishmentService:
                               self.runs.last_reviews(keys))
         window.know([po_id for p in raw for po_id in window.read_ahead(p, where[p["sku"]][0])])
         window.read_histories_ahead(pool, [(p, where[p["sku"]][0]) for p in raw])
+        window.forecast_ahead([(p, where[p["sku"]][0]) for p in raw])  # the global model: once per batch
         decisions = []
         for p in raw:
             position, (locations, unknown) = positions.get(p["sku"]) or StockPosition(sku=p["sku"]), where[p["sku"]]
