@@ -631,6 +631,32 @@ def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_
         assert decisions[sku].forecast == pytest.approx([round(float(v), 4) for v in forecast.mean])
 
 
+def test_a_batch_whose_panel_forecast_fails_forecasts_each_sku_on_its_own(shop, monkeypatch):
+    """forecast_many failing (a numerical failure the panel cannot contain) costs the batch the global model,
+    not its decisions: each SKU is forecast by forecast() alone, as before the panel call."""
+    from orderflow.forecasting import forecast
+
+    supplier = shop.supplier()
+    sku = shop.product(supplier, on_hand=2, daily=6.0, days=90)
+
+    def broken(*args, **kwargs):
+        raise FloatingPointError("overflow in the panel")
+
+    monkeypatch.setattr("orderflow.forecasting.forecast_many", broken)
+    run_id = f"run-fallback-{uuid.uuid4().hex[:8]}"
+    started = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")
+    for segment in started["segments"]:
+        shop.replenishment.decide_batch({"run_id": run_id, "cycle": started["cycle"], "batch": {
+            "segment": segment, "total_segments": started["total_segments"]}})
+    decision = {d.key: d for d in shop.replenishment.get_run(run_id)[1]}[sku]
+
+    history = [float(point["quantity"]) for point in shop.replenishment.history(sku, end=(
+        datetime.fromisoformat(started["cycle"]) - timedelta(days=1)).date().isoformat())]
+    alone = forecast(history, math.ceil(5 + 7), 7, intervals=False)
+    assert decision.outcome == "ordered" and "gbm" not in decision.method and decision.method == alone.method
+    assert decision.forecast == pytest.approx([round(float(v), 4) for v in alone.mean])
+
+
 def test_lead_times_come_from_purchase_order_receipts_and_the_decision_says_so(shop):
     """Received purchase orders of a SKU (sent on one day, received 12 days later) move its lead time
     from the product's 5 days; with few receipts, part of the way, with many, all of it."""
