@@ -73,6 +73,7 @@ class Product(Model):
     active: bool = True
     low_stock_threshold: int | None = None
     replenishment: Replenishment | None = None
+    stock_buckets: int | None = None  # a hot SKU's stock split over this many items (docs/scale.md); None: 1
 
     def sources(self) -> list[ProductSupplier]:
         """Who the product can be bought from, first choice first (``priority``, then the order given). A

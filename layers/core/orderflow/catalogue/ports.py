@@ -32,6 +32,8 @@ class Customers(Protocol):
 
 
 class StockThresholds(Protocol):
-    """Where a product's low-stock threshold is kept beside its stock (the inventory's stock records)."""
+    """Where a product's low-stock threshold and stock buckets are kept beside its stock (the inventory's stock
+    records)."""
 
     def set_threshold(self, sku: str, threshold: int | None) -> Change: ...
+    def set_buckets(self, sku: str, count: int) -> None: ...

@@ -81,6 +81,9 @@ class ProductIn(Strict):
     active: bool = True
     low_stock_threshold: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
     replenishment: ReplenishmentIn | None = None
+    stock_buckets: Annotated[int, Field(ge=1, le=256, strict=True)] | None = Field(
+        None, description="split a hot SKU's stock at each location over this many items, each taking its own "
+                          "~1,000 writes a second (docs/scale.md); 1 is one item; left out: as it is")
 
     @model_validator(mode="after")
     def _one_way_to_name_suppliers(self) -> ProductIn:

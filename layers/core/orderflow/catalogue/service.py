@@ -24,9 +24,16 @@ class CatalogueService:
     def put_product(self, sku: str, data: ProductIn) -> Product:
         """Store the product; its low-stock threshold is copied onto the stock level, where the
         StockLow event is derived from each change of ``available``. A new product is counted in the
-        catalogue's count in the same transaction (the nightly run sizes its batches from it)."""
+        catalogue's count in the same transaction (the nightly run sizes its batches from it). A SKU given
+        ``stock_buckets`` has its stock split (or joined) first (docs/scale.md)."""
         for _ in range(PUT_ATTEMPTS):
-            product, writes = self.products.put(sku, data, new=self.products.get(sku) is None)
+            stored = self.products.get(sku)
+            was = (stored.stock_buckets if stored else None) or 1
+            if data.stock_buckets is None and was > 1:  # left out: the SKU keeps its buckets
+                data = data.model_copy(update={"stock_buckets": was})
+            product, writes = self.products.put(sku, data, new=stored is None)
+            if (product.stock_buckets or 1) != was or was > 1:  # first: a retried PUT finishes a split that failed
+                self.thresholds.set_buckets(sku, product.stock_buckets or 1)
             try:
                 self.store.commit([*writes, self.thresholds.set_threshold(sku, data.low_stock_threshold)])
             except ConditionFailed as failure:

@@ -188,17 +188,19 @@ def _shipment_events(change: _Change) -> list[DomainEvent]:
 # ------------------------------------------------------------------ stock
 def _stock_events(change: _Change) -> list[DomainEvent]:
     new, old = change.new, change.old or {}
-    if not str(new.get("record", "")).startswith(_LEVEL):
-        return []  # a backorder's wait, not a level
+    if not str(new.get("record", "")).startswith(_LEVEL) or "bucket_of" in new:
+        return []  # a backorder's wait, or a hot SKU's bucket (a share of a level: docs/scale.md)
     sku, location = new["sku"], new["record"][len(_LEVEL):]
     level = {c: int(new.get(c, 0)) for c in _STOCK_COUNTERS}
     key = f"{sku}@{location}"
     events = []
+    if new.get("rebalanced") != old.get("rebalanced"):
+        return events  # units moved between a level's buckets, which no receipt or crossing is (docs/scale.md)
     received = level["on_hand"] - int(old.get("on_hand", 0))
     if received > 0:
         events.append(change.event("StockReceived", key, sku=sku, location_id=location, quantity=received, **level))
     was_low, is_low = _low(old), _low(new)
-    if is_low != was_low:
+    if is_low != was_low and "buckets" not in new:  # a bucketed base's available is a share, not the level's
         events.append(change.event("StockLow" if is_low else "StockRecovered", key, sku=sku, location_id=location,
                                    threshold=new.get("threshold"), **level))
     return events

@@ -68,6 +68,7 @@ PROGRESS = {S.PENDING: 0, S.VALIDATED: 1, S.CREDIT_APPROVED: 2, S.BACKORDERED: 3
             S.RESERVED: 4, S.PARTIALLY_SHIPPED: 5, S.SHIPPED: 6, S.DELIVERED: 7, S.RETURN_REQUESTED: 8, S.RETURNED: 8}
 RACE_ATTEMPTS = 8
 SOURCING_ATTEMPTS = 3  # plans made again when another order took a location's stock first
+BUCKET_ATTEMPTS = 8  # reservations tried again on another bucket of a hot SKU (docs/scale.md)
 
 
 class OrderService(Shipping, Cancelling):
@@ -227,7 +228,8 @@ class OrderService(Shipping, Cancelling):
                 return order
             self._expect(order, S.CREDIT_APPROVED, S.BACKORDERED)
             locations = self.locations.active()
-            for _ in range(SOURCING_ATTEMPTS):
+            tries = bucket_tries = 0
+            while tries < SOURCING_ATTEMPTS:
                 sourced = self._source(order, locations)
                 if not sourced.allocations:
                     short = sorted(sourced.backordered)
@@ -248,9 +250,15 @@ class OrderService(Shipping, Cancelling):
                 except ConditionFailed as failure:
                     if failure.failed(0):
                         raise
-                    short = sorted({units.sku for i, (_, units) in enumerate(holds, start=1) if failure.failed(i)})
+                    failed = [(units.sku, location, units.quantity, failure.items.get(i))
+                              for i, (location, units) in enumerate(holds, start=1) if failure.failed(i)]
+                    if bucket_tries < BUCKET_ATTEMPTS and self.stock.retry_buckets(failed):
+                        bucket_tries += 1
+                        continue  # a hot SKU's bucket was short or unknown: another bucket (docs/scale.md)
+                    short = sorted({sku for sku, *_ in failed})
                     if not self._reads_levels(order, locations):
                         raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short}) from None
+                    tries += 1
                     continue  # another order took stock a location had: source again on fresh levels
                 return after
             raise OutOfStock("the stock this order could be sourced from kept being taken by other orders")

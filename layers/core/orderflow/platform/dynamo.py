@@ -75,6 +75,7 @@ class Write:
     condition: str | None = None
     names: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    return_old: bool = False  # on a failed condition, the item as it was comes back (ConditionFailed.items)
 
     def request(self) -> dict[str, Any]:
         request: dict[str, Any] = {"TableName": self.table}
@@ -90,6 +91,8 @@ class Write:
             request["ExpressionAttributeNames"] = self.names
         if self.values:
             request["ExpressionAttributeValues"] = to_item(self.values)
+        if self.return_old:
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return request
 
 
@@ -278,14 +281,16 @@ def batch_put(table: str, items: list[dict[str, Any]]) -> None:
 def _translate(exc: Exception) -> Exception:
     code = error_code(exc)
     if code == "ConditionalCheckFailedException":
-        return ConditionFailed(["ConditionalCheckFailed"])
+        old = exc.response.get("Item")  # type: ignore[attr-defined]
+        return ConditionFailed(["ConditionalCheckFailed"], {0: from_item(old)} if old else None)
     if code == "TransactionCanceledException":
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+        cancelled = exc.response.get("CancellationReasons", [])  # type: ignore[attr-defined]
+        reasons = [r.get("Code") for r in cancelled]
         if any(r in _CONFLICT for r in reasons):
             return TransientError("the transaction conflicted with another on the same items; try again")
         if any(r in _THROTTLING for r in reasons):
             return TransientError("DynamoDB throttled the transaction; try again")
-        return ConditionFailed(reasons)
+        return ConditionFailed(reasons, {i: from_item(r["Item"]) for i, r in enumerate(cancelled) if r.get("Item")})
     if code in _THROTTLING:
         return TransientError(f"DynamoDB is busy ({code}); try again")
     return exc

@@ -74,11 +74,13 @@ class TransientError(OrderflowError):
 
 
 class ConditionFailed(Exception):
-    """A conditional write did not land. ``reasons`` has one code (or None) per transaction item."""
+    """A conditional write did not land. ``reasons`` has one code (or None) per transaction item; ``items``,
+    by position, the item as it was when its condition failed, for the writes that asked for it."""
 
-    def __init__(self, reasons: list[str | None]):
+    def __init__(self, reasons: list[str | None], items: dict[int, dict] | None = None):
         super().__init__(f"condition failed: {reasons}")
         self.reasons = reasons
+        self.items = items or {}
 
     def failed(self, index: int) -> bool:
         return index < len(self.reasons) and self.reasons[index] not in (None, "None")

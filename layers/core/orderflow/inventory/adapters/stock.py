@@ -6,6 +6,9 @@ for a reservation to meet in its transaction.
 ``available`` is stored (always moved in the same update as ``on_hand`` and ``reserved``) because a
 DynamoDB condition cannot compute ``on_hand - reserved``; every reservation is conditional on it, at the
 location it takes from. A SKU's position over all locations is one Query of its partition, never a Scan.
+
+A hot SKU's level may be split into buckets (``adapters.buckets``, docs/scale.md): reservations take from
+them, everything else writes the base item, and reads add the buckets to it.
 """
 
 from __future__ import annotations
@@ -13,18 +16,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from orderflow.inventory.adapters.buckets import LEVEL, Buckets
+from orderflow.inventory.buckets import BASE, gather
 from orderflow.inventory.domain import COUNTERS, StockLevel, StockPosition
 from orderflow.inventory.domain import Line as OrderLine
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
+from orderflow.shared.errors import ConditionFailed
 from orderflow.shared.types import MAIN_LOCATION
 
-LEVEL = "LEVEL#"  # + location id
 WAIT = "WAIT#"  # + created_at # order id
 _BATCH_GET = 100
 
 
-class StockRepository:
+class StockRepository(Buckets):
     def __init__(self, table: str):
         self.table = table
 
@@ -41,7 +46,7 @@ class StockRepository:
         keys = [_key(sku, location) for sku in skus for location in locations]
         found: dict[tuple[str, str], StockLevel] = {}
         for start in range(0, len(keys), _BATCH_GET):
-            for item in dynamo.batch_get({self.table: keys[start:start + _BATCH_GET]})[self.table]:
+            for item in self.with_buckets(dynamo.batch_get({self.table: keys[start:start + _BATCH_GET]})[self.table]):
                 level = _level(item["sku"], item)
                 found[item["sku"], level.location_id or MAIN_LOCATION] = level
         return found
@@ -55,7 +60,7 @@ class StockRepository:
                                         ExpressionAttributeValues={":s": sku}, **page)
             items += found
             if not start:
-                return items
+                return self.with_buckets(items)
 
     def _counters(self, sku: str, location: str, deltas: dict[str, int], condition: str | None = None,
                   values: dict[str, Any] | None = None) -> Write:
@@ -66,8 +71,16 @@ class StockRepository:
                      condition=condition, values={**{f":d_{n}": d for n, d in deltas.items()}, **(values or {})})
 
     def reserve(self, line: OrderLine, location: str = MAIN_LOCATION) -> Write:
-        return self._counters(line.sku, location, {"reserved": line.quantity, "available": -line.quantity},
-                              condition="available >= :need", values={":need": line.quantity})
+        """Hold ``line`` at ``location``: a decrement conditional on ``available`` (of one bucket, at a
+        bucketed level); a failed one brings the item back, for ``retry_buckets``."""
+        return self.taking(line.sku, location, line.quantity)
+
+    def set_buckets(self, sku: str, count: int) -> None:
+        """Split each level of ``sku`` into ``count`` buckets (1: back to one item), sharing what it has
+        available over them (the main location's level is made if there is none)."""
+        locations = {item["record"][len(LEVEL):] for item in self._records(sku) if item["record"].startswith(LEVEL)}
+        for location in sorted(locations or {MAIN_LOCATION}):
+            self.rebucket(sku, location, count)
 
     def release(self, line: OrderLine, location: str = MAIN_LOCATION) -> Write:
         return self._counters(line.sku, location, {"reserved": -line.quantity, "available": line.quantity})
@@ -80,7 +93,10 @@ class StockRepository:
         deltas = {"on_hand": -line.quantity, "reserved": -held}
         if unshipped:
             deltas["available"] = unshipped
-        return self._counters(line.sku, location, deltas, condition="reserved >= :q", values={":q": held})
+        # at a bucketed level the base's ``reserved`` is a share (the holds are in buckets): the shipment's
+        # own status condition, in the same transaction, is what stops a second shipping
+        return self._counters(line.sku, location, deltas, condition="reserved >= :q OR attribute_exists(buckets)",
+                              values={":q": held})
 
     def restock(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
         """Returned goods that can be sold again go back on the shelf: ``on_hand`` and ``available`` grow."""
@@ -104,8 +120,19 @@ class StockRepository:
         deltas = {"on_hand": quantity, "available": quantity}
         write = (self._counters(sku, location, deltas) if quantity >= 0 else
                  self._counters(sku, location, deltas, condition="available >= :take", values={":take": -quantity}))
-        return _level(sku, dynamo.apply(_with_threshold(write, threshold), return_new=True)
-                      or {"record": f"{LEVEL}{location}"})
+        write.return_old = quantity < 0
+        try:
+            new = dynamo.apply(_with_threshold(write, threshold), return_new=True)
+        except ConditionFailed as failure:  # at a bucketed level, the units to write off are gathered first
+            if not failure.items.get(0, {}).get("bucket_span"):
+                raise
+            _, found = self.bucket_levels(sku, location)
+            moves = gather({b: int(item.get("available", 0)) for b, item in found.items()}, -quantity, BASE)
+            if not moves:
+                raise
+            self.apply_moves(sku, location, moves)
+            new = dynamo.apply(write, return_new=True)
+        return _level(sku, self.with_buckets([new])[0] if new else {"record": f"{LEVEL}{location}"})
 
     def set_threshold(self, sku: str, threshold: int | None, location: str = MAIN_LOCATION) -> Write:
         """The low-stock threshold, kept beside ``available`` so a crossing is visible in each change."""
