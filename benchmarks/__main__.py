@@ -1,6 +1,6 @@
 """``python -m benchmarks [SECTION ...]``: measure, store the results, rewrite BENCHMARKS.md.
 
-With no section, runs them all (coldstart, calls and cost, sizes, throughput, replenish); ``transitions``
+With no section, runs them all (coldstart, calls and cost, sizes, throughput, replenish, flashsale); ``transitions``
 and ``dynamodb`` are other names for ``calls`` (figures 2 and 3 come from one run), ``forecast`` for
 ``replenish`` (figure 7), ``cost`` alone recomputes the cost model from the stored ``calls`` results, and
 ``nightly`` the model of a nightly run (figure 10) from the stored ``replenish`` results.
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import calls, coldstart, cost, nightly, replenish, report, sizes, throughput
+from . import calls, coldstart, cost, flashsale, nightly, replenish, report, sizes, throughput
 from .common import load, log, save
 
 SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {
@@ -24,6 +24,7 @@ SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {
     "sizes": sizes.run,
     "throughput": throughput.run,
     "replenish": replenish.run,
+    "flashsale": flashsale.run,
 }
 DERIVED: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "cost": ("calls", cost.run),  # recomputed from the stored measurements of the section named
