@@ -121,3 +121,32 @@ def test_leaving_the_count_out_keeps_it_and_a_write_off_gathers_from_the_buckets
 def test_a_bucket_count_outside_1_to_256_is_refused(count):
     with pytest.raises(ValidationError, match="stock_buckets"):
         ProductIn(name="x", unit_price=Decimal(1), stock_buckets=count)
+
+
+def test_a_container_that_knows_no_buckets_learns_them_from_the_base_and_then_writes_a_bucket(service):
+    """A cold container: its first reservation goes to the base, which refuses it and answers with the count
+    (no read is spent on it); the order is reserved from a bucket, and the base is left untouched."""
+    from orderflow.inventory.adapters import buckets as cache
+    from orderflow.platform import dynamo
+
+    customer, sku = hot_sku(service, buckets=4, stock=8)
+    cache._known.clear()
+    operations: list[str] = []
+
+    def record(model, **_):
+        operations.append(model.name)
+
+    dynamo.client().meta.events.register("before-call.dynamodb.*", record, unique_id="learn")
+    try:
+        submitted = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                                 lines=[OrderLineIn(sku=sku, quantity=2)]), uuid.uuid4().hex)
+        for step in (service.validate, service.check_credit):
+            submitted = step(submitted.order_id, submitted)
+        operations.clear()
+        placed = service.reserve(submitted.order_id, submitted)
+    finally:
+        dynamo.client().meta.events.unregister("before-call.dynamodb.*", unique_id="learn")
+    assert placed.status == S.RESERVED
+    assert operations == ["Query", "TransactWriteItems", "TransactWriteItems"]  # refused by the base, then a bucket
+    items = items_of(service, sku)
+    assert int(items[sku]["reserved"]) == 0 and sum(int(i["reserved"]) for i in items.values()) == 2
