@@ -150,3 +150,23 @@ def test_a_container_that_knows_no_buckets_learns_them_from_the_base_and_then_wr
     assert operations == ["Query", "TransactWriteItems", "TransactWriteItems"]  # refused by the base, then a bucket
     items = items_of(service, sku)
     assert int(items[sku]["reserved"]) == 0 and sum(int(i["reserved"]) for i in items.values()) == 2
+
+
+def test_units_sourced_again_from_a_bucketed_sku_by_a_cold_container_are_reserved(service):
+    """A ship_available order takes what the buckets have and waits for the rest; when stock comes, a container
+    that knows no buckets sources the rest: refused by the base, it takes from a bucket (not FAILED)."""
+    from orderflow.fulfilment import FulfilmentPolicy
+    from orderflow.inventory.adapters import buckets as cache
+
+    customer, sku = hot_sku(service, buckets=4, stock=3)
+    placed = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                          fulfilment_policy=FulfilmentPolicy.SHIP_AVAILABLE,
+                                          lines=[OrderLineIn(sku=sku, quantity=5)]), uuid.uuid4().hex)
+    for step in (service.validate, service.check_credit, service.reserve):
+        placed = step(placed.order_id, placed)
+    assert placed.status == S.PARTIALLY_RESERVED and placed.backordered == {sku: 2}
+    service.adjust_stock(sku, StockAdjustmentIn(quantity=2, reason="receipt"))
+    cache._known.clear()
+    assert service.reserve(placed.order_id).status == S.RESERVED
+    position = service.get_stock(sku)
+    assert (position.on_hand, position.reserved, position.available, position.backordered) == (5, 5, 0, 0)

@@ -250,8 +250,7 @@ class OrderService(Shipping, Cancelling):
                 except ConditionFailed as failure:
                     if failure.failed(0):
                         raise
-                    failed = [(units.sku, location, units.quantity, failure.items.get(i))
-                              for i, (location, units) in enumerate(holds, start=1) if failure.failed(i)]
+                    failed = _failed_holds(failure, holds)
                     if bucket_tries < BUCKET_ATTEMPTS and self.stock.retry_buckets(failed):
                         bucket_tries += 1
                         continue  # a hot SKU's bucket was short or unknown: another bucket (docs/scale.md)
@@ -324,9 +323,16 @@ class OrderService(Shipping, Cancelling):
                 reason = f"stock came for the backordered units: {sourced.why}"
                 extra["deadline"] = _after(self.settings.fulfilment_timeout_seconds)
             write, after = self.orders.transition(order, target, reason=reason, extra=extra)
-            _, writes = self._holding(order, refs)
-            self._commit_bounded([write, *writes, *waits], order)
-            return after
+            for _ in range(BUCKET_ATTEMPTS):
+                holds, writes = self._holding(order, refs)
+                try:
+                    self._commit_bounded([write, *writes, *waits], order)
+                except ConditionFailed as failure:  # a hot SKU's bucket short or unknown: another (docs/scale.md)
+                    if failure.failed(0) or not self.stock.retry_buckets(_failed_holds(failure, holds)):
+                        raise
+                    continue
+                return after
+            raise TransientError(f"order {order.order_id}: the buckets of its SKUs kept changing; try again")
 
         return self._race(order_id, attempt, known=known)
 
@@ -520,6 +526,13 @@ def _duration(seconds: int) -> str:
         return f"{days} days"
     minutes, rest = divmod(seconds, 60)
     return f"{minutes} minutes" if minutes and not rest else f"{seconds} seconds"
+
+
+def _failed_holds(failure: ConditionFailed, holds: list[tuple[str, Units]]) -> list[tuple[str, str, int, Any]]:
+    """(sku, location, units, the item as it was) of each hold whose condition failed; the holds follow the
+    order's own write in the transaction."""
+    return [(units.sku, location, units.quantity, failure.items.get(i))
+            for i, (location, units) in enumerate(holds, start=1) if failure.failed(i)]
 
 
 def _last_reason(order: Order) -> str:
