@@ -170,3 +170,11 @@ def test_units_sourced_again_from_a_bucketed_sku_by_a_cold_container_are_reserve
     assert service.reserve(placed.order_id).status == S.RESERVED
     position = service.get_stock(sku)
     assert (position.on_hand, position.reserved, position.available, position.backordered) == (5, 5, 0, 0)
+
+
+def test_a_receipt_at_a_bucketed_sku_is_shared_over_its_buckets(service):
+    _, sku = hot_sku(service, buckets=4, stock=4)  # 1 in each bucket
+    service.adjust_stock(sku, StockAdjustmentIn(quantity=10, reason="receipt"))
+    items = items_of(service, sku)
+    assert sorted(int(items[f"{sku}#{b}"]["available"]) for b in range(1, 5)) == [3, 3, 4, 4]
+    assert int(items[sku]["available"]) == 0

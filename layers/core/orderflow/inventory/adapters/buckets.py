@@ -173,19 +173,23 @@ class Buckets:
                                update=f"SET buckets = :n, bucket_span = :span {zero}",
                                values={":n": count, ":span": max(span, count), ":z": 0}))
         self._fold(sku, location, range(count + 1 if count >= 2 else 1, span + 1))
-        for _ in range(_ATTEMPTS):
-            _, found = self.bucket_levels(sku, location)
-            moves = plan.spread({b: int(item.get("available", 0)) for b, item in found.items()}, count)
-            try:
-                self.apply_moves(sku, location, moves)
-                break
-            except (ConditionFailed, TransientError):
-                continue  # reservations took from a bucket meanwhile: plan again on fresh levels
+        self.even_out(sku, location, count)
         if count < 2 and span:
             dynamo.apply(Write("Update", self.table, key=key(sku, location),
                                update="REMOVE buckets, bucket_span, rebalanced"))
         _known[sku, location] = count
         _next.pop((sku, location), None)
+
+    def even_out(self, sku: str, location: str, count: int) -> None:
+        """Share the level's available units evenly over its ``count`` buckets (a receipt lands on the base)."""
+        for _ in range(_ATTEMPTS):
+            _, found = self.bucket_levels(sku, location)
+            moves = plan.spread({b: int(item.get("available", 0)) for b, item in found.items()}, count)
+            try:
+                self.apply_moves(sku, location, moves)
+                return
+            except (ConditionFailed, TransientError):
+                continue  # reservations took from a bucket meanwhile: plan again on fresh levels
 
     def _fold(self, sku: str, location: str, retired: range) -> None:
         """Put everything retired buckets hold (available, held and on-hand shares) back into the base and
