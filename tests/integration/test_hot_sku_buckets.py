@@ -174,7 +174,8 @@ def test_units_sourced_again_from_a_bucketed_sku_by_a_cold_container_are_reserve
 
 def test_a_receipt_at_a_bucketed_sku_is_shared_over_its_buckets(service):
     _, sku = hot_sku(service, buckets=4, stock=4)  # 1 in each bucket
-    service.adjust_stock(sku, StockAdjustmentIn(quantity=10, reason="receipt"))
+    level = service.adjust_stock(sku, StockAdjustmentIn(quantity=10, reason="receipt"))
+    assert (level.on_hand, level.available) == (14, 14)  # what the answer shows is the level, once
     items = items_of(service, sku)
     assert sorted(int(items[f"{sku}#{b}"]["available"]) for b in range(1, 5)) == [3, 3, 4, 4]
     assert int(items[sku]["available"]) == 0

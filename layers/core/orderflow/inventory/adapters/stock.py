@@ -134,6 +134,7 @@ class StockRepository(Buckets):
             new = dynamo.apply(write, return_new=True)
         if new and quantity > 0 and int(new.get("buckets", 1)) > 1:  # a receipt at a bucketed level: share it out
             self.even_out(sku, location, int(new["buckets"]))
+            new = dynamo.get(self.table, _key(sku, location)) or new  # the base as the moves left it
         return _level(sku, self.with_buckets([new])[0] if new else {"record": f"{LEVEL}{location}"})
 
     def set_threshold(self, sku: str, threshold: int | None, location: str = MAIN_LOCATION) -> Write:
