@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from orderflow import wiring
 from orderflow.events.derive import SOURCE, DomainEvent, Table, events_for
 from orderflow.platform.aws import client
 from orderflow.platform.lambda_support import count, observability
@@ -61,8 +62,30 @@ def put(events: list[DomainEvent]) -> None:
                             f"{response['Entries']}")
 
 
+def follow_heat(records: list[dict[str, Any]]) -> None:
+    """Split the SKUs whose reservations this batch of the Stock table's stream shows hot, join the cool ones
+    (docs/scale.md). Best effort: a failure is logged and the next batch measures again."""
+    changes = []
+    for raw in records:
+        record = DynamoDBRecord(raw)
+        if table_of(record.event_source_arn or "") is Table.STOCK:
+            stream = record.dynamodb
+            changes.append((stream.old_image or None, stream.new_image or None,
+                            float(stream.approximate_creation_date_time or 0)))
+    if not changes:
+        return
+    try:
+        for sku, count in wiring.inventory_service(settings).follow_heat(changes).items():
+            logger.info("stock buckets set by the measured reservation rate", extra={"sku": sku, "buckets": count})
+    except Exception:
+        logger.exception("the hot-SKU check failed; the next batch measures again")
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict:
-    return process_partial_response(event=event, record_handler=publish_record, processor=processor, context=context)
+    response = process_partial_response(event=event, record_handler=publish_record, processor=processor,
+                                        context=context)
+    follow_heat(event.get("Records") or [])
+    return response

@@ -58,3 +58,39 @@ def test_gathering_fills_the_target_or_moves_nothing(available, need, target):
         assert available.get(target, 0) + change[target] == need
     else:
         assert available.get(target, 0) >= need or sum(available.values()) < need
+
+
+def _take(sku: str, at: float, reserved: int = 0, bucket: int = 0, buckets: int = 1, split_at: float | None = None):
+    """The stream images of one reservation of a unit (of bucket ``bucket``, 0 the level's own item)."""
+    from decimal import Decimal
+
+    extra = {"bucket_of": sku, "buckets": Decimal(buckets)} if bucket else {}
+    if split_at is not None:
+        extra["split_at"] = Decimal(split_at)
+    key = {"sku": f"{sku}#{bucket}" if bucket else sku, "record": "LEVEL#main", **extra}
+    return ({**key, "reserved": Decimal(reserved), "available": Decimal(100 - reserved)},
+            {**key, "reserved": Decimal(reserved + 1), "available": Decimal(99 - reserved)}, at)
+
+
+def test_a_level_taking_more_than_the_hot_rate_is_split_in_proportion():
+    from orderflow.inventory.heat import measure, wanted
+
+    changes = [_take("A", 1000 + i / 120, i) for i in range(120)]  # 120 a second
+    changes += [_take("B", 1000 + i, i) for i in range(10)]  # 1 a second
+    changes += [(None, {"sku": "C", "record": "LEVEL#main", "reserved": 1, "available": 1}, 1000)]  # created
+    heats = {h.sku: h for h in measure(changes)}
+    assert wanted(heats["A"]) == 8 and wanted(heats["B"]) is None and "C" not in heats
+
+
+def test_a_split_is_joined_only_when_its_buckets_are_quiet_and_it_is_old_enough():
+    from orderflow.inventory.heat import HOLD_SECONDS, measure, wanted
+
+    quiet = [_take("A", 5000.0, 0, bucket=3, buckets=8, split_at=5000 - HOLD_SECONDS)]
+    busy = [_take("A", 5000 + i / 50, i, bucket=1 + i % 2, buckets=8, split_at=0) for i in range(50)]
+    young = [_take("A", 5000.0, 0, bucket=3, buckets=8, split_at=4999)]
+    moves = [({"sku": "A#2", "record": "LEVEL#main", "bucket_of": "A", "available": 5, "reserved": 0},
+              {"sku": "A#2", "record": "LEVEL#main", "bucket_of": "A", "available": 9, "reserved": 0}, 1.0)]
+    assert [wanted(h) for h in measure(quiet)] == [1]
+    assert [wanted(h) for h in measure(busy)] == [None]  # 50 a second over the 2 of 8 buckets seen
+    assert [wanted(h) for h in measure(young)] == [None]
+    assert measure(moves) == []  # a move is not a reservation

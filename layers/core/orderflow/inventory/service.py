@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orderflow.inventory.domain import StockLevel, StockPosition
+from orderflow.inventory.heat import measure, wanted
 from orderflow.inventory.ports import Arrivals, Backorders, Catalogue, Locations, Stock
 from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, Unprocessable
 from orderflow.shared.types import MAIN_LOCATION
@@ -59,6 +60,22 @@ class InventoryService:
             available -= quantity
             woken += 1
         return woken
+
+    def follow_heat(self, changes: list[tuple[dict | None, dict | None, float]]) -> dict[str, int]:
+        """Split the SKUs a batch of the Stock table's stream (old image, new image, epoch seconds) shows hot,
+        and join again those it shows cool (``orderflow.inventory.heat``, docs/scale.md). A count an admin set
+        (the product's ``stock_buckets``) is left as it is. Returns SKU → the count given."""
+        given: dict[str, int] = {}
+        for heat in measure(changes):
+            count = wanted(heat)
+            if count is None or heat.sku in given:
+                continue
+            product = self.catalogue.get(heat.sku)
+            if product is None or (product.stock_buckets or 1) > 1:
+                continue
+            self.stock.set_buckets(heat.sku, count)
+            given[heat.sku] = count
+        return given
 
     def _known(self, sku: str) -> Any:
         product = self.catalogue.get(sku)

@@ -14,6 +14,7 @@ for the life of the container. A level with one bucket (the default) is written 
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 from orderflow.inventory import buckets as plan
@@ -166,8 +167,8 @@ class Buckets:
             zero = "ADD on_hand :z, reserved :z, available :z"
             for start in range(1, count + 1, _TRANSACTION):
                 dynamo.transact([Write("Update", self.table, key=key(sku, location, b),
-                                       update=f"SET buckets = :n, bucket_of = :s {zero}",
-                                       values={":n": count, ":s": sku, ":z": 0})
+                                       update=f"SET buckets = :n, bucket_of = :s, split_at = :at {zero}",
+                                       values={":n": count, ":s": sku, ":z": 0, ":at": int(time.time())})
                                  for b in range(start, min(count, start + _TRANSACTION - 1) + 1)])
             dynamo.apply(Write("Update", self.table, key=key(sku, location),
                                update=f"SET buckets = :n, bucket_span = :span {zero}",
