@@ -26,6 +26,7 @@ MAX_FUNCTION_MB ?= 230
 # GUIDED=1 asks every question again (sam deploy --guided) and saves the answers there.
 CONFIG_ENV ?= default
 GUIDED     ?=
+CONSOLE_PUBLISH_ARGS ?=
 
 VENV      := .venv
 VENV_SAM  := .venv-sam
@@ -66,7 +67,8 @@ help:
 	@echo "  up         run the offline stack on 127.0.0.1:\$$PORT (default $(PORT))"
 	@echo "  build      sam build with Python 3.12 (layers trimmed, docs/build.md), size gate ($(MAX_FUNCTION_MB) MB), layer import check"
 	@echo "  deploy     lint and build, then sam deploy with samconfig.toml (CONFIG_ENV=$(CONFIG_ENV)); guided when that environment"
-	@echo "             has no deploy section or GUIDED=1. Needs an AWS account and credentials"
+	@echo "             has no deploy section or GUIDED=1, then uploads the console (scripts/publish_console.py)."
+	@echo "             Needs an AWS account and credentials"
 	@echo "  bench      run benchmarks (python -m benchmarks, under 10 min) and rewrite BENCHMARKS.md;"
 	@echo "             package sizes need 'make build' first (bench does not build)"
 	@echo "  soak       the full reliability runs (tests/reliability with ORDERFLOW_SOAK=1: 1,000 racing orders,"
@@ -217,7 +219,9 @@ build: sam-setup
 
 # Talks to AWS (CloudFormation, S3), so it runs only where credentials are: nothing in `make test` uses it.
 # No -t: sam deploy then takes the built template (.aws-sam/build) and reads samconfig.toml from here.
-deploy: lint build
+# Then the console's static files go to its bucket (scripts/publish_console.py, docs/console.md); another
+# OIDC issuer for staff is named with CONSOLE_PUBLISH_ARGS='--authorize-url ... --token-url ... --client-id ...'.
+deploy: lint build console
 	@config="$(CURDIR)/samconfig.toml"
 	if [ -n "$(GUIDED)" ] || ! grep -qs '^\[$(CONFIG_ENV)\.deploy\.parameters\]' "$$config"; then
 	  echo "==> sam deploy --guided (answers are saved to samconfig.toml, environment $(CONFIG_ENV))"
@@ -226,6 +230,8 @@ deploy: lint build
 	  echo "==> sam deploy (samconfig.toml, environment $(CONFIG_ENV))"
 	  SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-file "$$config" --config-env $(CONFIG_ENV)
 	fi
+	echo "==> publishing the console (scripts/publish_console.py)"
+	"$(PY)" scripts/publish_console.py --config-env $(CONFIG_ENV) $(CONSOLE_PUBLISH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info console/node_modules console/dist

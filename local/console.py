@@ -23,6 +23,15 @@ _NOT_BUILT = (b"<!doctype html><title>Console not built</title><h1>The console i
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
+def content_type(name: str) -> str:
+    return _TYPES.get(Path(name).suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def cache_control(relative: str) -> str:
+    """Hashed assets never change; anything else (index.html, config.json) is re-checked, so a new build shows."""
+    return "public, max-age=31536000, immutable" if relative.startswith("assets/") else "no-cache"
+
+
 def is_console(raw_path: str) -> bool:
     return raw_path == CONSOLE_PATH or raw_path.startswith(CONSOLE_PATH + "/")
 
@@ -41,7 +50,5 @@ def serve(method: str, raw_path: str, dist: Path = DIST) -> Answer:
     wanted = (root / relative).resolve()
     if not wanted.is_relative_to(root) or not wanted.is_file():
         return 404, [("Content-Type", "text/plain")], b"not found"
-    kind = _TYPES.get(wanted.suffix) or mimetypes.guess_type(wanted.name)[0] or "application/octet-stream"
-    # Hashed assets never change; index.html must be re-read so a new build is picked up.
-    cache = "public, max-age=31536000, immutable" if "/assets/" in raw_path else "no-cache"
-    return 200, [("Content-Type", kind), ("Cache-Control", cache), *_HEADERS], wanted.read_bytes()
+    headers = [("Content-Type", content_type(wanted.name)), ("Cache-Control", cache_control(relative))]
+    return 200, [*headers, *_HEADERS], wanted.read_bytes()
