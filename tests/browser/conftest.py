@@ -20,6 +20,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from orderflow_cli.client import OrderflowClient
 from orderflow_local.console import DIST
+
+AXE = DIST.parent / "node_modules" / "axe-core" / "axe.min.js"  # a dev dependency of console/ (npm ci)
 from orderflow_local.stack import LocalStack
 
 pytestmark = pytest.mark.browser
@@ -43,8 +45,8 @@ def browser() -> Iterator[Any]:
     if executable is None:
         pytest.skip("browser tests skipped: Debian's chromium is not installed (make test installs it with apt-get; "
                     "or set ORDERFLOW_CHROMIUM=/path/to/chromium)")
-    if not (DIST / "index.html").is_file():
-        pytest.fail(f"the console is not built ({DIST}): run make console")
+    if not (DIST / "index.html").is_file() or not AXE.is_file():
+        pytest.fail(f"the console is not built ({DIST}, {AXE}): run make console")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
@@ -80,14 +82,29 @@ class Console:
         self.page.goto(f"{self.base}/console/#/{route}")
 
     def screenshot(self, name: str) -> None:
+        """Check the page as it is for accessibility (axe-core: labels, names, contrast, landmarks), then keep
+        a picture of it for docs/console/."""
+        self.assert_accessible(name)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    def assert_accessible(self, name: str) -> None:
+        result = self.page.evaluate("""async () => {
+            const wcag = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+            const r = await axe.run(document, {runOnly: {type: "tag", values: wcag}});
+            return {passed: r.passes.map(p => p.id), violations: r.violations.map(v =>
+                `${v.id} (${v.impact}): ${v.help} -- ${v.nodes.slice(0, 3).map(n => n.target).join(" ; ")}`)};
+        }""")
+        assert "color-contrast" in result["passed"], result  # the contrast rule ran on this page's text
+        assert result["violations"] == [], f"{name}: accessibility violations:\n" + "\n".join(result["violations"])
+        print(f"{name}: axe-core passed {len(result['passed'])} rules")
 
 
 @pytest.fixture
 def console(browser: Any, stack: LocalStack, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Console]:
     context = browser.new_context(locale="en-GB", timezone_id="UTC", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
+    context.add_init_script(path=str(AXE))  # before the page's own scripts, past its CSP (script-src 'self')
     tab = Console(context.new_page(), stack.api_url)
     try:
         yield tab
