@@ -20,10 +20,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from orderflow_cli.client import OrderflowClient
 from orderflow_local.console import DIST
-
-AXE = DIST.parent / "node_modules" / "axe-core" / "axe.min.js"  # a dev dependency of console/ (npm ci)
 from orderflow_local.stack import LocalStack
 
+AXE = DIST.parent / "node_modules" / "axe-core" / "axe.min.js"  # a dev dependency of console/ (npm ci)
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 # Chromium as root needs --no-sandbox; the rest keep it from calling Google's hosts on a closed network.
