@@ -36,6 +36,8 @@ def console_config(outputs: dict[str, str], parameters: dict[str, str],
         "customer_id_claim": parameters.get("CustomerIdClaim", "customer_id"),
     }
     missing = [k for k, v in config.items() if not v]
+    if getattr(overrides, "currency", None):
+        config["currency"] = overrides.currency  # ISO 4217: amounts are shown with it (else as plain amounts)
     if missing:
         raise SystemExit(f"error: no {', '.join(missing)} for the console's sign-in: the stack uses another issuer "
                          "(JwtIssuer), so pass --authorize-url, --token-url and --client-id")
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--authorize-url")
     parser.add_argument("--token-url")
     parser.add_argument("--client-id")
+    parser.add_argument("--currency", help="ISO 4217 code the console shows amounts in (default: amounts alone)")
     parser.add_argument("--scopes", default="openid email orderflow/customer",
                         help="scopes the console asks for (staff: e.g. 'openid orderflow/admin')")
     args = parser.parse_args(argv)

@@ -1,19 +1,27 @@
 // Numbers, money and dates in the user's locale (Intl), never hand-formatted.
+import { config } from "./config.js";
+
 const locale = navigator.language || "en";
 const numbers = new Intl.NumberFormat(locale);
 const decimals = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
+const amounts = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const dates = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
 const times = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
 
 export const num = (n) => (n === null || n === undefined || n === "" ? "—" : numbers.format(Number(n)));
 export const dec = (n) => (n === null || n === undefined || n === "" ? "—" : decimals.format(Number(n)));
-export function money(amount, currency = "USD") {
+/** Money as the API has it: an amount with no currency (each deployment has one; config.json may name it). */
+export function money(amount) {
   if (amount === null || amount === undefined || amount === "") return "—";
-  try {
-    return new Intl.NumberFormat(locale, { style: "currency", currency }).format(Number(amount));
-  } catch {
-    return decimals.format(Number(amount));
+  const currency = config().currency;
+  if (currency) {
+    try {
+      return new Intl.NumberFormat(locale, { style: "currency", currency }).format(Number(amount));
+    } catch {
+      // an unknown currency code: the amount alone
+    }
   }
+  return amounts.format(Number(amount));
 }
 export function date(value) {
   if (!value) return "—";

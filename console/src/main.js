@@ -12,7 +12,7 @@ import { ErrorBox, NotFound, html, useFocusHeading } from "./ui.js";
 const NAV = {
   admin: [["#/orders", "Orders"], ["#/runs", "Runs"], ["#/purchase-orders", "Purchase orders"], ["#/stock", "Stock"],
     ["#/suppliers", "Suppliers"], ["#/pick", "Pick list"], ["#/returns", "Returns"]],
-  warehouse: [["#/pick", "Pick list"], ["#/returns", "Returns"]],
+  warehouse: [["#/pick", "Pick list"], ["#/returns", "Returns"], ["#/stock", "Stock"]],
   customer: [["#/my-orders", "My orders"]],
 };
 const HOME = { admin: "#/orders", warehouse: "#/pick", customer: "#/my-orders" };
@@ -30,7 +30,9 @@ const ROUTES = [
   [/^#\/runs\/([^/]+)(?:\/([^/]+))?$/, ([id, key]) => html`<${RunPage} runId=${id} decisionKey=${key} />`, ["admin"]],
   [/^#\/purchase-orders$/, () => html`<${PurchaseOrders} />`, ["admin"]],
   [/^#\/purchase-orders\/([^/]+)$/, ([id]) => html`<${PurchaseOrderPage} poId=${id} />`, ["admin"]],
-  [/^#\/stock$/, () => html`<${Stock} />`, ["admin"]],
+  [/^#\/stock(?:\/([^/]+))?$/, ([sku]) => html`<${Stock} key=${sku} sku=${sku} />`, ["admin", "warehouse"]],
+  // The alerts' links (ConsoleUrl = this console's URL and "#"): docs/alerts.md.
+  [/^#\/replenishment\/runs\/([^/]+)$/, ([id]) => html`<${RunPage} runId=${id} />`, ["admin"]],
   [/^#\/suppliers(?:\/([^/]+))?$/, ([id]) => html`<${Suppliers} supplierId=${id} />`, ["admin"]],
 ];
 

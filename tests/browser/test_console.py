@@ -5,6 +5,7 @@ writes a screenshot of each page it visits to docs/console/."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -110,6 +111,13 @@ def test_warehouse_ships_a_split_orders_shipment_in_part(console, admin):
         expect(facts).to_contain_text(f"UPS 1Z{t}")
         expect(page.get_by_role("table", name="Items").get_by_role("row").filter(has_text=sku)).to_contain_text("1")
         console.screenshot("shipment")
+
+        page.get_by_role("link", name="Stock").click()
+        page.get_by_label("Look up a SKU").fill(sku)
+        page.get_by_label("Look up a SKU").press("Enter")  # the keyboard submits the form
+        south_row = page.get_by_role("row").filter(has_text=sku).filter(has_text=south)
+        expect(south_row.get_by_role("cell").nth(2)).to_have_text("1")  # on hand: 2 less the 1 shipped
+        expect(page.get_by_role("group", name="Receive stock")).to_have_count(0)  # adjustments are admin-only
     finally:
         for name in (north, south):  # closed, so no later test sources from them
             admin.put_location(name, "closed", ADDRESS, active=False)
@@ -161,9 +169,21 @@ def test_buyer_opens_a_run_reads_why_a_sku_was_ordered_and_finds_its_po(console,
     page.get_by_label("Status").select_option(admin_view["status"])
     expect(page.get_by_role("link", name=decision["po_id"])).to_be_visible()
     console.screenshot("purchase-orders")
+    deadline = time.monotonic() + 60  # the simulated supplier delivers the purchase order within seconds
+    while admin.get_purchase_order(decision["po_id"])["status"] != "RECEIVED":
+        assert time.monotonic() < deadline, "the simulated supplier did not deliver"
+        time.sleep(0.2)
     console.go("stock")
     expect(page.get_by_role("heading", name="Stock by location")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text=sku).first).to_be_visible()
+    receive = page.get_by_role("group", name="Receive stock")
+    receive.get_by_label("SKU").fill(sku)
+    receive.get_by_label("Units").fill("5")
+    receive.get_by_role("button", name="Receive").click()
+    expect(page.get_by_role("status").filter(has_text=f"Received 5 × {sku} at main.")).to_be_visible()
+    main_row = page.get_by_role("row").filter(has_text=sku).filter(has_text="main")
+    expect(main_row.get_by_role("cell").nth(2)).to_have_text(f"{decision['quantity'] + 5:,}")  # on hand: PO + 5
+    assert admin.get_stock(sku)["on_hand"] == decision["quantity"] + 5
     console.screenshot("stock")
     console.go(f"suppliers/{supplier}")
     expect(page.get_by_role("heading", name=f"Acme Industrial ({supplier})")).to_be_visible()
@@ -188,7 +208,8 @@ def test_a_customer_sees_only_their_orders_and_not_found_for_anothers(console, a
     expect(page.get_by_role("link", name=their_order)).to_have_count(0)
     console.screenshot("my-orders")
 
-    page.get_by_role("link", name=my_order).click()
+    page.get_by_role("link", name=my_order).focus()
+    page.keyboard.press("Enter")  # keyboard only
     expect(page.get_by_role("heading", name=f"Order {my_order}")).to_be_visible()
     expect(page.get_by_role("button")).to_have_text(["Sign out"])  # read-only: no action buttons
     console.go(f"orders/{their_order}")

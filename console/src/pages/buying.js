@@ -2,6 +2,7 @@
 // their timeline; stock by location with low stock highlighted; suppliers.
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
+import { session } from "../auth.js";
 import { ForecastChart } from "../chart.js";
 import { date, dec, money, num, when, words } from "../format.js";
 import { Done, ErrorBox, Loaded, Loading, Pager, Status, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
@@ -161,14 +162,43 @@ export function PurchaseOrderPage({ poId }) {
   </section>`}<//>`;
 }
 
+/** Goods that arrived outside a purchase order (or a count): POST /stock/{sku}/adjustments, admin only. */
+function ReceiveStock({ onDone }) {
+  const locations = useLoad(() => api("GET", "/locations").then((r) => r.locations.filter((l) => l.active)), []);
+  const [form, setForm] = useState({ sku: "", quantity: 1, location: "main" });
+  const action = useAction();
+  const set = (name) => (e) => setForm({ ...form, [name]: e.currentTarget.value });
+  const submit = async (e) => {
+    e.preventDefault();
+    const sku = form.sku.trim();
+    const done = await action.start(() => api("POST", `/stock/${encodeURIComponent(sku)}/adjustments`,
+      { body: { quantity: Number(form.quantity), reason: "receipt", location_id: form.location } }),
+    `Received ${num(form.quantity)} × ${sku} at ${form.location}.`);
+    if (done !== undefined) onDone(sku);
+  };
+  return html`<form class="card" onSubmit=${submit}>
+    <fieldset><legend>Receive stock</legend>
+      <label>SKU <input value=${form.sku} onInput=${set("sku")} required /></label>
+      <label>Units <input type="number" min="1" step="1" value=${form.quantity} onInput=${set("quantity")} required /></label>
+      <label>At <select value=${form.location} onChange=${set("location")}>
+        ${(locations.data || [{ location_id: "main", name: "Main warehouse" }]).map((l) => html`<option value=${l.location_id}>${l.name} (${l.location_id})</option>`)}
+      </select></label>
+      <button type="submit" disabled=${action.busy}>Receive</button>
+    </fieldset>
+    <${ErrorBox} error=${action.error} />
+    <${Done} message=${action.done} />
+  </form>`;
+}
+
 /** SKUs to show stock for: those the latest run decided, plus any looked up by hand. */
-export function Stock() {
-  const [extra, setExtra] = useState([]);
+export function Stock({ sku: asked }) {
+  const [extra, setExtra] = useState(asked ? [asked] : []);
   const [sku, setSku] = useState("");
   const [page, setPage] = useState(0);
   const PAGE = 20;
+  const buyer = session()?.role === "admin";
   const state = useLoad(async () => {
-    const runs = await api("GET", "/replenishment/runs", { params: { limit: 1 } });
+    const runs = buyer ? await api("GET", "/replenishment/runs", { params: { limit: 1 } }) : { runs: [] };
     const latest = runs.runs[0] ? await api("GET", `/replenishment/runs/${runs.runs[0].run_id}`, { params: { limit: 1000 } }) : { decisions: [] };
     const reorder = {};
     for (const d of latest.decisions) reorder[`${d.sku}@${d.location_id}`] = d.reorder_point;
@@ -184,9 +214,10 @@ export function Stock() {
       <label>Look up a SKU <input value=${sku} onInput=${(e) => setSku(e.currentTarget.value)} /></label>
       <button type="submit">Show</button>
     </form>
+    ${buyer && html`<${ReceiveStock} onDone=${(sku) => { setExtra([sku, ...extra.filter((s) => s !== sku)]); setPage(0); }} />`}
     <p class="muted">Low stock (highlighted): nothing available, or available plus on order at or below the latest run's reorder point.</p>
     <${Loaded} state=${state} what="stock">${(data) => html`<table>
-      <caption>${`Stock of the latest run's SKUs, page ${page + 1} of ${Math.max(1, Math.ceil(data.total / PAGE))}`}</caption>
+      <caption>${`Stock of the SKUs looked up${buyer ? " and the latest run's" : ""}, page ${page + 1} of ${Math.max(1, Math.ceil(data.total / PAGE))}`}</caption>
       <thead><tr><th scope="col">SKU</th><th scope="col">Location</th><th scope="col" class="n">On hand</th><th scope="col" class="n">Reserved</th>
         <th scope="col" class="n">Available</th><th scope="col" class="n">On order</th><th scope="col" class="n">Backordered</th>
         <th scope="col" class="n">Reorder point</th></tr></thead>

@@ -103,7 +103,7 @@ function LinesTable({ order }) {
 function ShipmentsTable({ shipments, staff }) {
   if (!shipments?.length) return html`<p>No shipments yet.</p>`;
   return html`<table>
-    <caption>Shipments</caption>
+    <caption>Shipments of this order</caption>
     <thead><tr><th scope="col">Shipment</th><th scope="col">From</th><th scope="col">Status</th><th scope="col">Items</th>
       <th scope="col">Carrier and tracking</th></tr></thead>
     <tbody>${shipments.map((s) => html`<tr>
