@@ -217,3 +217,50 @@ def test_a_customer_sees_only_their_orders_and_not_found_for_anothers(console, a
     expect(page.get_by_text("We could not find this order")).to_be_visible()
     assert their_order not in page.content().replace(page.url, "")
     console.screenshot("not-found")
+
+
+def test_a_delivered_order_is_returned_by_customer_service_and_received_by_the_warehouse(console, admin):
+    t = tag()
+    sku = f"boots-{t}"
+    admin.put_product(sku, "Boots", 60)
+    admin.adjust_stock(sku, 3, reason="receipt")
+    customer = f"cust-{t}"
+    admin.put_customer(customer, "Lin", 10_000)
+    order_id = place(admin, customer, {sku: 2})
+    admin.ship(order_id)
+    (shipment,) = admin.get_order(order_id)["shipments"]
+    page = console.page
+
+    console.sign_in("warehouse")
+    console.go(f"shipments/{shipment['shipment_id']}")
+    page.get_by_role("button", name="Mark delivered").click()
+    expect(page.get_by_role("status").filter(has_text="Delivered.")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("Delivered")
+    assert admin.get_order(order_id)["status"] == "DELIVERED"
+
+    page.get_by_role("button", name="Sign out").click()
+    console.sign_in("admin")
+    console.go(f"orders/{order_id}")
+    returning = page.get_by_role("group", name="Start a return")
+    returning.get_by_label(re.compile(f"^{sku} .*units, up to 2")).fill("1")
+    returning.get_by_label("Reason").fill("too small")
+    returning.get_by_role("button", name="Start the return").click()
+    expect(page.get_by_role("status").filter(has_text="The return is approved")).to_be_visible()
+    (summary,) = admin.get_order(order_id)["returns"]
+    expect(page.get_by_role("link", name=summary["return_id"])).to_be_visible()
+    console.screenshot("order-returned")
+
+    page.get_by_role("button", name="Sign out").click()
+    console.sign_in("warehouse")
+    page.get_by_role("link", name="Returns").click()
+    page.get_by_label("Return ID (on the parcel's label)").fill(summary["return_id"])
+    page.get_by_role("button", name="Open").click()
+    expect(page.get_by_role("heading", name=f"Return {summary['return_id']}")).to_be_visible()
+    on_hand = admin.get_stock(sku)["on_hand"]
+    page.get_by_role("button", name="Receive").click()
+    expect(page.get_by_role("status").filter(has_text="Received: resellable units are back in stock")).to_be_visible()
+    row = page.get_by_role("table", name="Returned items").get_by_role("row").filter(has_text=sku)
+    expect(row.get_by_role("cell").nth(3)).to_have_text("1")  # restocked
+    console.screenshot("return")
+    assert admin.get_stock(sku)["on_hand"] == on_hand + 1
+    assert admin.get_return(summary["return_id"])["status"] != "APPROVED"

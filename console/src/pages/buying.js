@@ -1,6 +1,6 @@
 // Buyer: replenishment runs and why each SKU was (not) ordered, beside its forecast; purchase orders with
 // their timeline; stock by location with low stock highlighted; suppliers.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { session } from "../auth.js";
 import { ForecastChart } from "../chart.js";
@@ -66,6 +66,12 @@ export function RunPage({ runId, decisionKey }) {
   const [outcome, setOutcome] = useState("");
   const state = useLoad(() => api("GET", `/replenishment/runs/${encodeURIComponent(runId)}`, { params: { limit: 50, cursor: pager.cursor } }),
     [runId, pager.cursor]);
+  const running = state.data?.status === "RUNNING";
+  useEffect(() => {  // a run in progress is read again every 2 s until it ends
+    if (!running) return undefined;
+    const timer = setTimeout(state.reload, 2000);
+    return () => clearTimeout(timer);
+  }, [running, state.data]);
   return html`<${Loaded} state=${state} what="run">${(run) => {
     const decisions = run.decisions.filter((d) => !outcome || d.outcome === outcome);
     const chosen = decisionKey && run.decisions.find((d) => keyOf(d) === decisionKey);
@@ -77,7 +83,7 @@ export function RunPage({ runId, decisionKey }) {
         <div><dt>Finished</dt><dd>${when(run.finished_at)}</dd></div>
         ${Object.entries(run.counts || {}).map(([k, v]) => html`<div><dt>${k === "skus" ? "SKUs" : words(k)}</dt><dd>${num(v)}</dd></div>`)}
       </dl>
-      ${run.status === "RUNNING" && html`<p role="status">Still running. <button type="button" onClick=${state.reload}>Refresh</button></p>`}
+      ${run.status === "RUNNING" && html`<p role="status">Still running: this page refreshes by itself.</p>`}
       ${run.error && html`<p class="error" role="alert">${run.error}</p>`}
       ${chosen && html`<${DecisionDetail} decision=${chosen} />`}
       <form class="filters" onSubmit=${(e) => e.preventDefault()}>

@@ -169,7 +169,7 @@ export function OrderPage({ orderId }) {
         <button type="button" class="danger" disabled=${action.busy}
           onClick=${() => confirm(`Cancel the whole order ${order.order_id}?`) && cancelAll()}>Cancel the whole order</button>
       </div>
-      <${QuantitiesForm} order=${order} max=${open} legend="Cancel some units" submitLabel="Cancel these units"
+      <${QuantitiesForm} key=${order.version} order=${order} max=${open} legend="Cancel some units" submitLabel="Cancel these units"
         reasonLabel="Reason (optional)" onSubmit=${cancelLines} action=${action} />`}
     <h2>Shipments</h2>
     <${ShipmentsTable} shipments=${order.shipments} staff=${staff} />
@@ -177,7 +177,7 @@ export function OrderPage({ orderId }) {
     ${order.returns?.length ? html`<ul>${order.returns.map((r) => html`<li>
       ${staff ? html`<a href=${`#/returns/${r.return_id}`}>${r.return_id}</a>` : r.return_id} <${Status} value=${r.status} />
       refund ${money(r.refund_amount)}</li>`)}</ul>` : html`<p>No returns.</p>`}
-    ${staff && html`<${QuantitiesForm} order=${order} max=${(l) => returnable(l, order)} legend="Start a return"
+    ${staff && html`<${QuantitiesForm} key=${order.version} order=${order} max=${(l) => returnable(l, order)} legend="Start a return"
       submitLabel="Start the return" reasonLabel="Reason" extra=${true} onSubmit=${startReturn} action=${action} />`}
     <h2>Timeline</h2>
     <${Timeline} entries=${order.timeline} label="Order timeline" />
