@@ -72,8 +72,10 @@ export function OrderSearch() {
 export function MyOrders() {
   const me = session();
   const pager = usePager();
-  const state = useLoad(() => api("GET", "/orders", { params: { customer_id: me.customer_id, limit: PAGE, cursor: pager.cursor } }),
-    [me.customer_id, pager.cursor]);
+  const state = useLoad(() => {
+    if (!me.customer_id) throw new Error("Your sign-in names no customer: ask for your account to be linked to one.");
+    return api("GET", "/orders", { params: { customer_id: me.customer_id, limit: PAGE, cursor: pager.cursor } });
+  }, [me.customer_id, pager.cursor]);
   return html`<section aria-labelledby="mine-title">
     <h1 id="mine-title">My orders</h1>
     <${Loaded} state=${state} what="your orders">${(data) => html`
