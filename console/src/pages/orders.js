@@ -40,6 +40,11 @@ export function OrderSearch() {
     () => (query ? api("GET", "/orders", { params: { customer_id: query.customer, limit: PAGE, cursor: pager.cursor } }) : null),
     [query, pager.cursor],
   );
+  const [orderId, setOrderId] = useState("");
+  const openOrder = (e) => {
+    e.preventDefault();
+    location.hash = `#/orders/${encodeURIComponent(orderId.trim())}`;
+  };
   const set = (name) => (e) => setForm({ ...form, [name]: e.currentTarget.value });
   const submit = (e) => {
     e.preventDefault();
@@ -59,7 +64,11 @@ export function OrderSearch() {
       <label>to <input type="date" name="to" value=${form.to} onInput=${set("to")} /></label>
       <button type="submit">Search</button>
     </form>
-    ${!query && html`<p>Enter a customer's ID to list their orders, newest first.</p>`}
+    <form class="filters" onSubmit=${openOrder} aria-label="Open an order">
+      <label>Order ID <input name="order" value=${orderId} onInput=${(e) => setOrderId(e.currentTarget.value)} autocomplete="off" required /></label>
+      <button type="submit">Open</button>
+    </form>
+    ${!query && html`<p>Enter a customer's ID to list their orders, newest first, or open an order by its ID.</p>`}
     ${query && state.loading && html`<${Loading} what="Finding orders" />`}
     <${ErrorBox} error=${state.error} retry=${state.reload} />
     ${query && state.data && html`
