@@ -26,6 +26,7 @@ MAX_FUNCTION_MB ?= 230
 # GUIDED=1 asks every question again (sam deploy --guided) and saves the answers there.
 CONFIG_ENV ?= default
 GUIDED     ?=
+CONSOLE_PUBLISH_ARGS ?=
 
 VENV      := .venv
 VENV_SAM  := .venv-sam
@@ -53,12 +54,14 @@ SAM_LINT_ENV := -u AWS_PROFILE -u AWS_DEFAULT_PROFILE $(SAM_ENV) \
                 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
                 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help setup sam-setup checkov-setup autoets-setup lint test demo up build deploy bench bench-forecast soak clean
+.PHONY: help setup sam-setup checkov-setup autoets-setup console chromium lint test demo up build deploy bench bench-forecast soak clean
 
 help:
 	@echo "Orderflow make targets:"
 	@echo "  setup      create $(VENV) ($(PYTHON), override with PYTHON=...) and pip install -e '.[dev]'"
 	@echo "  sam-setup  create $(VENV_SAM) (Python 3.12) with aws-sam-cli==$(SAM_VERSION)"
+	@echo "  console    npm ci and build the operations console (console/ -> console/dist, docs/console.md)"
+	@echo "  chromium   install Debian's chromium for the browser tests (apt-get; skipped, with a message, if it cannot)"
 	@echo "  lint       ruff, import contracts, cfn-lint, sam validate --lint, ASL checks (scripts/check_asl.py), checkov (.checkov.yaml)"
 	@echo "  test       lint, build (so the Lambda size test runs on the real artefacts), then pytest"
 	@echo "             (PYTEST_ARGS='...' passes arguments through)"
@@ -66,7 +69,8 @@ help:
 	@echo "  up         run the offline stack on 127.0.0.1:\$$PORT (default $(PORT))"
 	@echo "  build      sam build with Python 3.12 (layers trimmed, docs/build.md), size gate ($(MAX_FUNCTION_MB) MB), layer import check"
 	@echo "  deploy     lint and build, then sam deploy with samconfig.toml (CONFIG_ENV=$(CONFIG_ENV)); guided when that environment"
-	@echo "             has no deploy section or GUIDED=1. Needs an AWS account and credentials"
+	@echo "             has no deploy section or GUIDED=1, then uploads the console (scripts/publish_console.py)."
+	@echo "             Needs an AWS account and credentials"
 	@echo "  bench      run benchmarks (python -m benchmarks, under 10 min) and rewrite BENCHMARKS.md;"
 	@echo "             package sizes need 'make build' first (bench does not build)"
 	@echo "  bench-forecast  the forecast accuracy benchmarks against statsforecast's AutoETS"
@@ -150,6 +154,32 @@ $(AUTOETS_STAMP): benchmarks/requirements-autoets.txt
 	touch "$@"
 	echo "==> $(VENV_AUTOETS) ready ($$((SECONDS - start)) s)"
 
+# ------------------------------------------------------------------ the console (docs/console.md)
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.js
+console: console/dist/index.html
+
+console/node_modules/.stamp-npm-ci: console/package-lock.json console/package.json
+	@command -v npm >/dev/null || { echo "error: the console needs Node.js and npm (Node 20.19+ or 22.12+)" >&2; exit 1; }
+	echo "==> npm ci (console/)"
+	(cd console && npm ci --no-audit --no-fund --loglevel=error)
+	touch "$@"
+
+console/dist/index.html: console/node_modules/.stamp-npm-ci $(CONSOLE_SOURCES)
+	@echo "==> building the console (console/dist)"
+	(cd console && npm run --silent build -- --logLevel warn)
+
+# The browser tests drive Debian's chromium. Installed when missing, as root or with a password-less sudo;
+# when it cannot be, only tests/browser is skipped (it says why) and everything else runs.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then exit 0; fi
+	if [ "$$(id -u)" = 0 ]; then as_root=""; elif sudo -n true 2>/dev/null; then as_root="sudo -n"; else
+	  echo "note: chromium is not installed and apt-get needs root (no password-less sudo): the browser tests will be skipped"; exit 0; fi
+	echo "==> apt-get install chromium (for tests/browser)"
+	if ! { $$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+	       $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; then
+	  echo "note: chromium could not be installed: the browser tests will be skipped"
+	fi
+
 # ------------------------------------------------------------------ checks
 lint: setup sam-setup checkov-setup
 	@# Every check runs even when an earlier one fails, so one run shows every problem.
@@ -168,8 +198,9 @@ lint: setup sam-setup checkov-setup
 	fi
 	echo "lint: all checks passed"
 
-# build first: tests/template/test_build_sizes.py checks the real .aws-sam/build against the size limit.
-test: setup lint build
+# build first: tests/template/test_build_sizes.py checks the real .aws-sam/build against the size limit;
+# console and chromium for tests/browser.
+test: setup lint build console chromium
 	@echo "==> pytest $(PYTEST_ARGS)"
 	rc=0; "$(PY)" -m pytest $(PYTEST_ARGS) || rc=$$?
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5); that counts as a failure" >&2; fi
@@ -179,7 +210,7 @@ test: setup lint build
 demo: setup
 	"$(PY)" -m orderflow_cli.demo
 
-up: setup
+up: setup console
 	"$(PY)" -m orderflow_local up --port $(PORT)
 
 bench: setup
@@ -209,7 +240,9 @@ build: sam-setup
 
 # Talks to AWS (CloudFormation, S3), so it runs only where credentials are: nothing in `make test` uses it.
 # No -t: sam deploy then takes the built template (.aws-sam/build) and reads samconfig.toml from here.
-deploy: lint build
+# Then the console's static files go to its bucket (scripts/publish_console.py, docs/console.md); another
+# OIDC issuer for staff is named with CONSOLE_PUBLISH_ARGS='--authorize-url ... --token-url ... --client-id ...'.
+deploy: lint build console
 	@config="$(CURDIR)/samconfig.toml"
 	if [ -n "$(GUIDED)" ] || ! grep -qs '^\[$(CONFIG_ENV)\.deploy\.parameters\]' "$$config"; then
 	  echo "==> sam deploy --guided (answers are saved to samconfig.toml, environment $(CONFIG_ENV))"
@@ -218,7 +251,11 @@ deploy: lint build
 	  echo "==> sam deploy (samconfig.toml, environment $(CONFIG_ENV))"
 	  SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-file "$$config" --config-env $(CONFIG_ENV)
 	fi
+	echo "==> publishing the console (scripts/publish_console.py)"
+	"$(PY)" scripts/publish_console.py --config-env $(CONFIG_ENV) $(CONSOLE_PUBLISH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) $(VENV_AUTOETS) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info
+
+	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) .aws-sam .pytest_cache .ruff_cache build dist *.egg-info console/node_modules console/dist
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} + 2>/dev/null || true

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import sys
 import time
@@ -792,12 +793,12 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         return 1
     console.print(f"done in {time.monotonic() - started:.1f} s — "
                   + ("[bold green]every outcome as expected[/]" if passed else "[bold red]SOME OUTCOMES WRONG[/]"))
-    print_next_steps(console, args.report_dir / "index.html", started_stack=not args.api)
+    print_next_steps(console, args.report_dir / "index.html", started_stack=not args.api, api=args.api)
     return 0 if passed else 1
 
 
-def print_next_steps(console: Console, report: Path, started_stack: bool) -> None:
-    """The last lines of the demo: where its report is, and what to try next."""
+def print_next_steps(console: Console, report: Path, started_stack: bool, api: str | None = None) -> None:
+    """The last lines of the demo: where its report is, what to try next, and the console's address."""
     if report.exists():
         console.print(f"report: [bold]{report.resolve()}[/] (open it in a browser)", soft_wrap=True)
     if started_stack:
@@ -806,6 +807,16 @@ def print_next_steps(console: Console, report: Path, started_stack: bool) -> Non
                       soft_wrap=True)
     else:
         console.print("next: [bold].venv/bin/orderflow --help[/] against the same API (--api URL).", soft_wrap=True)
+    console.print(console_line(api), soft_wrap=True)
+
+
+def console_line(api: str | None) -> str:
+    """Where the operations console is and how to sign in (docs/console.md). The demo's own stack has stopped
+    by now, so without ``--api`` it is the address ``make up`` serves it at."""
+    url = f"{api.rstrip('/')}/console/" if api else f"http://127.0.0.1:{os.environ.get('PORT', '3000')}/console/"
+    where = url if api else f"{url} after [bold]make up[/]"
+    return (f"console: {where} — sign in by picking a role: admin (customer service and buyer), warehouse, "
+            "or customer with a customer ID")
 
 
 

@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         if stack.faults.any:
             print(f"  Faults         {stack.faults}")
         print(f"  HTTP API       {stack.api_url}")
+        print(f"  Console        {stack.api_url}/console/   (sign in by picking a role: admin, warehouse, customer)")
         print(f"  AWS endpoint   {stack.aws_endpoint}   (aws --endpoint-url / boto3 endpoint_url;")
         print("                 region us-east-1, any access key)")
         for group in _event_log_groups(stack):

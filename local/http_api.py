@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from orderflow_local import console
 from orderflow_local.auth import Authorizer, Forbidden, LocalIssuer, Unauthorized, authorize
 from orderflow_local.runtime import LambdaRuntime
 from orderflow_local.template import ACCOUNT_ID, LOCAL_API_ID, RouteThrottle, Template
@@ -244,6 +245,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body = self._read_body()
             if raw_path == LOCAL_TOKEN_PATH:
                 status, headers, payload = self._local_token(body)
+            elif console.is_console(raw_path):
+                status, headers, payload = console.serve(self.command, raw_path)
             else:
                 route_key, (status, headers, payload) = self._route(raw_path, raw_query, body)
         except HttpError as err:

@@ -334,6 +334,16 @@ _CREATED_TYPES = {
 }
 
 
+# Properties the offline stack has no use for, and which name resources it does not run: the API's CORS
+# (offline the console is served on the API's own origin) names the console's CloudFront distribution.
+_NOT_OFFLINE = {"AWS::Serverless::HttpApi": {"CorsConfiguration"}}
+
+
+def _offline_properties(resource: Mapping[str, Any]) -> dict[str, Any]:
+    dropped = _NOT_OFFLINE.get(resource["Type"], set())
+    return {k: v for k, v in (resource.get("Properties") or {}).items() if k not in dropped}
+
+
 def merge_globals(global_props: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
     """SAM's Globals rule: maps merge (own keys win), lists concatenate, scalars are overridden."""
     merged = dict(global_props)
@@ -672,7 +682,7 @@ def resolve_template(
     route_throttle: RouteThrottle | None = None
     for logical_id, resource in r.resources.items():  # the API's authorizers first: the routes name them
         if resource["Type"] == "AWS::Serverless::HttpApi" and r.included(logical_id):
-            api = r.resolve(resource.get("Properties") or {})
+            api = r.resolve(_offline_properties(resource))
             default, found = _api_auth(api)
             default_authorizer = default or default_authorizer
             authorizers.update(found)
@@ -681,7 +691,7 @@ def resolve_template(
         if not r.included(logical_id):
             continue
         rtype = resource["Type"]
-        raw = resource.get("Properties") or {}
+        raw = _offline_properties(resource)
         if rtype == "AWS::Serverless::Function":
             raw = merge_globals(global_function, raw)
         props = r.resolve(raw) if rtype in _CREATED_TYPES else {}

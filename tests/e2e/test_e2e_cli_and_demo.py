@@ -133,6 +133,7 @@ def test_demo_passes_against_the_running_stack(api_url, tmp_path):
     assert "<img" in (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "✘" not in text
     # It ends with where its report is and what to try next, not with the log of a scenario.
-    last = text.rstrip().splitlines()[-2:]
+    last = text.rstrip().splitlines()[-3:]
     assert last[0] == f"report: {(tmp_path / 'index.html').resolve()} (open it in a browser)"
     assert last[1].startswith("next: ")
+    assert last[2].startswith(f"console: {api_url}/console/ — sign in by picking a role")

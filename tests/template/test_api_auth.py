@@ -70,4 +70,4 @@ def test_offline_the_authorizer_trusts_the_local_issuer_and_deployed_a_parameter
     assert other.authorizers["OrderflowJwt"].audiences == ("shop", "erp")
     resources = read_template(TEMPLATE)["Resources"]
     assert {k for k, v in resources.items() if v.get("Condition") == "CreateUserPool"} == {
-        "UserPool", "UserPoolDomain", "OrderflowScopes", "OperatorsClient", "CustomersClient"}
+        "UserPool", "UserPoolDomain", "OrderflowScopes", "OperatorsClient", "CustomersClient", "ConsoleClient"}
