@@ -11,6 +11,12 @@ item size) after the run: an order item only grows along its life, so sizing eve
 final size errs high. On-demand rules: a write is ceil(size / 1 KB) WRU, twice that inside a
 transaction; a read ceil(size / 4 KB) RRU, half for eventually consistent reads, twice inside a
 transaction.
+
+Index writes are modeled from each write's item images, taken just before and just after it (moto runs in
+this process): per global secondary index, an entry that appears or goes is one write of its size, one
+whose key changes two (delete and put), one whose projected attributes change one; each ceil(entry size /
+1 KB) WRU, not doubled inside a transaction. An entry's size is its projected attributes (the table's and
+the index's keys, plus the included attributes, or the whole item for ``ALL``).
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ from .harness import (
 
 ORDERS = 10
 LINES = 2
+LONG_LINES = 5  # issue 22: a bigger basket too
 # The order's status changes on the happy path: created PENDING, then VALIDATED, CREDIT_APPROVED,
 # RESERVED, SHIPPED, DELIVERED. Issue 7's target: at most one DynamoDB call per change, plus one.
 STATE_CHANGES = 6
 STREAM_FUNCTION = "PublishEventsFunction"
+POLL_FUNCTION = "OrderIntakeFunction"  # serves GET /orders/{id}; stream consumers' late calls are not the poll's
 
 
 def _item_sizes(calls: list[Call]) -> dict[tuple[str, str], int]:
@@ -67,6 +75,66 @@ def _item_sizes(calls: list[Call]) -> dict[tuple[str, str], int]:
     return sizes
 
 
+def _backend() -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    from orderflow_local.template import ACCOUNT_ID, REGION
+
+    return dynamodb_backends[ACCOUNT_ID][REGION]
+
+
+def imager(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The item ``key`` (or a whole item, for a Put) names in ``table``, as stored now (DynamoDB JSON)."""
+    backend = _backend()
+    try:
+        schema = backend.get_table(table)
+        if not schema.global_indexes:
+            return None  # only index writes need the images
+        names = [a for a in (schema.hash_key_attr, schema.range_key_attr) if a]
+        item = backend.get_item(table, {n: key[n] for n in names})
+    except Exception:
+        return None
+    return item.to_json()["Attributes"] if item is not None else None
+
+
+def _entry_bytes(entry: dict[str, Any]) -> int:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    return sum(len(name.encode()) + DynamoType(value).size() for name, value in entry.items())
+
+
+def index_units(call: Call) -> dict[str, float]:
+    """WRU of the index writes ``call`` caused, per ``table/index`` (see the module's docstring)."""
+    units: Counter[str] = Counter()
+    backend = _backend()
+    for (table, _), (before, after) in zip(call.items, call.images, strict=False):
+        if before == after:
+            continue
+        schema = backend.get_table(table)
+        table_keys = {a for a in (schema.hash_key_attr, schema.range_key_attr) if a}
+        for index in schema.global_indexes:
+            keys = [k["AttributeName"] for k in index.schema]
+            kind = index.projection.get("ProjectionType", "ALL")
+            included = set(index.projection.get("NonKeyAttributes", [])) if kind == "INCLUDE" else set()
+
+            def entry(image: dict[str, Any] | None, keys: list[str] = keys, kind: str = kind,
+                      included: set[str] = included, table_keys: set[str] = table_keys) -> dict[str, Any] | None:
+                if image is None or any(k not in image for k in keys):
+                    return None
+                names = set(image) if kind == "ALL" else table_keys | set(keys) | included
+                return {n: image[n] for n in names if n in image}
+
+            old, new = entry(before), entry(after)
+            if old == new:
+                continue
+            name = f"{table.rsplit('-', 1)[-1]}/{index.name}"
+            for gone in ([old] if old is not None and (new is None or any(old[k] != new[k] for k in keys)) else []):
+                units[name] += math.ceil(max(1, _entry_bytes(gone)) / 1024)
+            if new is not None:
+                units[name] += math.ceil(max(1, _entry_bytes(new)) / 1024)
+    return dict(units)
+
+
 def request_units(call: Call, sizes: dict[tuple[str, str], int]) -> tuple[float, float]:
     """(WRU, RRU) of one call under DynamoDB on-demand rules."""
     wru = rru = 0.0
@@ -88,15 +156,18 @@ def _writes() -> set[str]:
     return {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 
 
-def one_order(stack: Any, shop: Shop, recorder: Recorder, split: bool = False) -> dict[str, Any]:
+def one_order(stack: Any, shop: Shop, recorder: Recorder, split: bool = False, long: bool = False) -> dict[str, Any]:
     """Run one order down the happy path; what it cost, from the recorder and the runtime's journal.
     ``split``: the order's lines are at two locations; each of its two shipments is shipped and delivered
-    with the shipment routes, as the locations' WMSs would (their ids come from ShipmentReleased)."""
+    with the shipment routes, as the locations' WMSs would (their ids come from ShipmentReleased).
+    ``long``: an order of :data:`LONG_LINES` lines from one location. Then one status poll (a client's
+    ``GET /orders/{id}``), recorded apart: ``poll``."""
     from orderflow.orders.domain import shipment_id_for
 
     reserved = recorder.completed["ReserveStockFunction"]
     recorder.reset()
-    skus = shop.skus[LINES:2 * LINES] if split else shop.skus[:LINES]
+    skus = (shop.skus[2 * LINES:2 * LINES + LONG_LINES] if long else
+            shop.skus[LINES:2 * LINES] if split else shop.skus[:LINES])
     lines = {sku: 1 + i for i, sku in enumerate(skus)}
     order = submit(shop.http, shop.customers[0], lines)
     order_id = order["order_id"]
@@ -121,9 +192,14 @@ def one_order(stack: Any, shop: Shop, recorder: Recorder, split: bool = False) -
             raise RuntimeError(f"order {order_id} was not split in two: {delivered.get('shipments')}")
     if delivered["status"] != "DELIVERED":
         raise RuntimeError(f"order {order_id}: {delivered['status']}")
+    tasks = [state for state, _ in stack.task_runs(ORDER_MACHINE, order_id=order_id)]
+    recorder.reset()
+    _ok(shop.http.get(f"/orders/{order_id}"))
+    with recorder.lock:
+        poll = {"calls": list(recorder.calls), "durations": {k: list(v) for k, v in recorder.durations.items()},
+                "invocations": dict(recorder.invocations)}
     return {"order_id": order_id, "calls": calls, "durations": durations, "invocations": invocations,
-            "events": events, "event_bytes": event_bytes,
-            "tasks": [state for state, _ in stack.task_runs(ORDER_MACHINE, order_id=order_id)]}
+            "events": events, "event_bytes": event_bytes, "tasks": tasks, "poll": poll}
 
 
 def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], streamed: set[str],
@@ -133,6 +209,7 @@ def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], str
     for o in orders:
         calls: list[Call] = o["calls"]
         units = [request_units(c, sizes) for c in calls]
+        index_wru: Counter[str] = o["index_wru"]
         by_function: dict[str, Counter[str]] = {}
         wru_by: Counter[str] = Counter()
         rru_by: Counter[str] = Counter()
@@ -157,6 +234,8 @@ def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], str
             "rru_by_function": dict(rru_by),
             "stream_writes_by_function": dict(stream_writes),
             "wru": sum(u[0] for u in units),
+            "index_wru": sum(index_wru.values()),
+            "index_wru_by_index": dict(index_wru),
             "rru": sum(u[1] for u in units),
             "entered": o["tasks"],
             "invocations": o["invocations"],
@@ -185,6 +264,9 @@ def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], str
         "reservation_transactions": summary([p["reservation_transactions"] for p in per_order]),
         "reservation_items": first["reservation_items"],
         "wru": summary([p["wru"] for p in per_order]),
+        "index_wru": summary([p["index_wru"] for p in per_order]),
+        "index_wru_by_index": first["index_wru_by_index"],
+        "poll": _poll(orders, sizes),
         "wru_by_function": first["wru_by_function"],
         "rru_by_function": first["rru_by_function"],
         "writes_by_function": first["stream_writes_by_function"],
@@ -202,6 +284,20 @@ def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], str
     }
 
 
+def _poll(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int]) -> dict[str, Any]:
+    """What one status poll (``GET /orders/{id}``) uses: calls, RRU, invocations, handler time."""
+    polls = [{**o["poll"], "calls": [c for c in o["poll"]["calls"] if c.function == POLL_FUNCTION]} for o in orders]
+    units = [sum(request_units(c, sizes)[1] for c in p["calls"]) for p in polls]
+    durations = [v for p in polls for v in p["durations"].get(POLL_FUNCTION, [])]
+    invocations: Counter[str] = Counter()
+    for p in polls:
+        invocations[POLL_FUNCTION] += p["invocations"].get(POLL_FUNCTION, 0)
+    return {"calls": summary([len(p["calls"]) for p in polls]), "rru": summary(units),
+            "by_operation": dict(Counter(c.operation for c in polls[0]["calls"])),
+            "invocations": {fn: n / len(polls) for fn, n in invocations.items()},
+            "durations_ms": summary(durations)}
+
+
 def run(orders: int = ORDERS) -> dict[str, Any]:
     from orderflow_local.stack import LocalStack
 
@@ -213,7 +309,8 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
             stack.start()
             try:
                 recorder.wrap(stack.runtime)
-                shop = Shop.create(stack.api_url, products=2 * LINES, customers=1)
+                recorder.imager = imager
+                shop = Shop.create(stack.api_url, products=2 * LINES + LONG_LINES, customers=1)
                 one_order(stack, shop, recorder)  # warm-up: imports every handler (their cold starts)
                 written = stdout.bytes
                 measured = []
@@ -221,6 +318,12 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
                     log(f"  calls: order {i + 1}/{orders}")
                     measured.append(one_order(stack, shop, recorder))
                 logged = (stdout.bytes - written) / orders
+                written = stdout.bytes
+                long = []
+                for i in range(orders):
+                    log(f"  calls: {LONG_LINES}-line order {i + 1}/{orders}")
+                    long.append(one_order(stack, shop, recorder, long=True))
+                long_logged = (stdout.bytes - written) / orders
                 # Then two locations, each holding half of the split SKUs: every order splits in two.
                 split_network(shop)
                 one_order(stack, shop, recorder, split=True)  # warm-up: the shipment routes' first requests
@@ -230,7 +333,10 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
                     log(f"  calls: split order {i + 1}/{orders}")
                     split.append(one_order(stack, shop, recorder, split=True))
                 split_logged = (stdout.bytes - written) / orders
-                sizes = _item_sizes([c for o in measured + split for c in o["calls"]])  # before moto forgets them
+                sizes = _item_sizes([c for o in measured + long + split for c in o["calls"] + o["poll"]["calls"]])
+                metrics = stdout.metrics
+                for o in measured + long + split:  # while the tables are there to say what they index
+                    o["index_wru"] = sum((Counter(index_units(c)) for c in o["calls"]), Counter())
                 streamed = {t.name for t in stack.resources.tables if t.properties.get("StreamSpecification")}
             finally:
                 stack.stop()
@@ -239,7 +345,42 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
     result = analyse(measured, sizes, streamed)
     result["log_bytes_per_order"] = logged
     result["split"] = {**analyse(split, sizes, streamed, http_requests=5), "log_bytes_per_order": split_logged}
+    result["long"] = {**analyse(long, sizes, streamed), "lines_per_order": LONG_LINES,
+                      "log_bytes_per_order": long_logged}
+    result["custom_metrics"] = sorted(metrics)
+    for part in (result, result["split"], result["long"]):
+        part["deployed"] = deployed()
     return result
+
+
+# What API Gateway puts in an access log line's $context variables, typically (the format is the template's).
+ACCESS_LOG_SAMPLE = {"requestId": "Jx1vGh2dIAMEVxQ=", "requestTime": "06/Dec/2026:14:49:53 +0000",
+                     "routeKey": "POST /orders/{order_id}/ship", "status": "200", "responseLatency": "48",
+                     "integrationErrorMessage": "-", "authorizer.error": "-"}
+
+
+def deployed() -> dict[str, Any]:
+    """From template.yaml: the API access log line's bytes, and what is billed by the month whatever the
+    volume: the alarms (counted per metric they watch) and dashboards."""
+    import re
+    from pathlib import Path
+
+    from orderflow_local.template import read_template
+
+    resources = read_template(Path(__file__).resolve().parent.parent / "template.yaml")["Resources"]
+    line = ""
+    alarm_metrics = dashboards = 0
+    for resource in resources.values():
+        props = resource.get("Properties") or {}
+        if resource["Type"] == "AWS::Serverless::HttpApi" and "AccessLogSettings" in props:
+            line = re.sub(r"\$context\.([A-Za-z.]+)", lambda m: ACCESS_LOG_SAMPLE.get(m.group(1), "-"),
+                          props["AccessLogSettings"]["Format"])
+        elif resource["Type"] == "AWS::CloudWatch::Alarm":
+            alarm_metrics += sum("MetricStat" in m for m in props.get("Metrics") or []) or 1
+        elif resource["Type"] == "AWS::CloudWatch::Dashboard":
+            dashboards += 1
+    return {"access_log_line_bytes": len(line.encode()) + 1, "alarm_metrics": alarm_metrics,
+            "dashboards": dashboards}
 
 
 SPLIT_LOCATIONS = ("bench-north", "bench-south")

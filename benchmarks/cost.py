@@ -3,11 +3,14 @@
 :func:`cost_per_1000` is the pure model (unit-tested in tests/unit/test_bench_cost.py): a per-order
 :class:`Usage` times :data:`PRICES`. :func:`usage_as_built` builds the usage of the design as built
 (docs/architecture.md, Targets: an Express workflow for validate → credit → reserve; shipping and
-delivery are the API calls alone) from the ``calls`` results; :func:`usage_standard_design` models the
-design it replaced (one Standard workflow per order, parked on task tokens until delivery) on the same measurements.
+delivery are the API calls alone) from the ``calls`` results, complete: what the order's own calls use
+(:func:`usage_measured`, the whole model before issue 22) plus its index writes, the client's status
+polls and the API's access log lines. :func:`usage_standard_design` models the design it replaced (one
+Standard workflow per order, parked on task tokens until delivery) on the same measurements.
 
-Free tiers are left out (this is the cost of an order at scale), and so are per-month charges that
-do not grow with orders (custom CloudWatch metrics, log storage, PITR and table storage).
+Free tiers are left out (this is the cost of an order at scale). What is billed by the month whatever
+the volume (custom CloudWatch metrics, alarms, the dashboard) is :func:`fixed_monthly`, a line apart
+with the volume from which it stops mattering; log storage, PITR and table storage are left out.
 """
 
 from __future__ import annotations
@@ -32,8 +35,14 @@ PRICES: dict[str, float] = {
     "eventbridge_per_event": 1.00 / 1_000_000,  # custom events, per 64 KB chunk
     "logs_per_gb": 0.50,  # CloudWatch Logs ingestion, Standard class (GB = 2**30 bytes here)
     "xray_per_trace": 5.00 / 1_000_000,  # traces recorded
+    # By the month, whatever the volume (first tiers; CloudWatch's free 10 metrics, 10 alarms and 3
+    # dashboards left out like the other free tiers).
+    "cw_custom_metric_month": 0.30,  # per metric (a name and one set of dimension values)
+    "cw_alarm_metric_month": 0.10,  # standard resolution, per metric an alarm watches
+    "cw_dashboard_month": 3.00,
 }
 TARGET_PER_1000 = 0.10  # issue 7
+GOAL_PER_1000 = 0.03  # issue 22: two-line orders, complete model
 GB = 2**30
 
 # Modeling assumptions, each stated where the figure is shown.
@@ -48,6 +57,11 @@ EXPRESS_STEPS = ("ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFu
 # commit d30167d (BENCHMARKS.md §3 then).
 STANDARD_TRANSITIONS = 7
 STREAM_FUNCTION = "PublishEventsFunction"
+# The client's status polls: GET /orders/{id} per order, the upper end of what the throughput bench's
+# clients (polling every 100 ms until RESERVED) made, 1–1.4 (issue 22). Each is measured by ``calls``.
+POLLS_PER_ORDER = 1.4
+# Fixed charges "stop mattering" when they are at most this share of what the orders cost variably.
+FIXED_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -58,12 +72,14 @@ class Usage:
     lambda_requests: float = 0
     lambda_gb_seconds: float = 0
     dynamodb_wru: float = 0
+    dynamodb_index_wru: float = 0  # global secondary indexes' writes
     dynamodb_rru: float = 0
     sfn_standard_transitions: float = 0
     sfn_express_requests: float = 0
     sfn_express_gb_seconds: float = 0
     eventbridge_events: float = 0
     log_bytes: float = 0
+    access_log_bytes: float = 0  # the HTTP API's access log lines
     xray_traces: float = 0
 
 
@@ -76,9 +92,11 @@ LINES: dict[str, tuple[str, str]] = {
     "Lambda (duration)": ("lambda_gb_seconds", "lambda_per_gb_second"),
     "API Gateway HTTP API": ("http_requests", "http_api_per_request"),
     "DynamoDB writes (WRU)": ("dynamodb_wru", "dynamodb_per_wru"),
+    "DynamoDB index writes (WRU)": ("dynamodb_index_wru", "dynamodb_per_wru"),
     "DynamoDB reads (RRU)": ("dynamodb_rru", "dynamodb_per_rru"),
     "EventBridge events": ("eventbridge_events", "eventbridge_per_event"),
     "CloudWatch Logs ingestion": ("log_bytes", "logs_per_gb"),
+    "API access logs": ("access_log_bytes", "logs_per_gb"),
     "X-Ray traces": ("xray_traces", "xray_per_trace"),
 }
 
@@ -88,7 +106,7 @@ def cost_per_1000(usage: Usage, prices: dict[str, float] = PRICES) -> dict[str, 
     lines: dict[str, float] = {}
     for name, (quantity, price) in LINES.items():
         amount = getattr(usage, quantity)
-        if quantity == "log_bytes":
+        if quantity in ("log_bytes", "access_log_bytes"):
             amount /= GB
         lines[name] = 1_000 * amount * prices[price]
     lines["Total"] = sum(lines.values())
@@ -113,9 +131,10 @@ def _mean_ms(calls: dict[str, Any]) -> dict[str, float]:
     return {fn: s["mean"] for fn, s in calls["durations_ms"].items()}
 
 
-def usage_as_built(calls: dict[str, Any]) -> Usage:
-    """The happy path as measured by ``calls``: one Express execution (validate → credit → reserve), its
-    duration the steps' mean handler times plus Step Functions' overhead around each."""
+def usage_measured(calls: dict[str, Any]) -> Usage:
+    """The order's own calls as measured by ``calls`` (the model before issue 22 added what follows): one
+    Express execution (validate → credit → reserve), its duration the steps' mean handler times plus Step
+    Functions' overhead around each."""
     invocations: dict[str, float] = calls["invocations"]
     lambda_requests = sum(invocations.values())
     stream_invocations = invocations.get(STREAM_FUNCTION, 0)
@@ -134,6 +153,43 @@ def usage_as_built(calls: dict[str, Any]) -> Usage:
     )
 
 
+def usage_as_built(calls: dict[str, Any], polls: float = POLLS_PER_ORDER) -> Usage:
+    """Complete: :func:`usage_measured` plus the index writes, ``polls`` status polls (each as ``calls``
+    measured one: a request, an invocation, its handler time and reads, its platform log lines, its share
+    of traces) and one access log line per HTTP request."""
+    measured = usage_measured(calls)
+    poll = calls["poll"]
+    poll_invocations = sum(poll["invocations"].values())
+    requests = measured.http_requests + polls
+    return Usage(**{
+        **asdict(measured),
+        "http_requests": requests,
+        "lambda_requests": measured.lambda_requests + polls * poll_invocations,
+        "lambda_gb_seconds": measured.lambda_gb_seconds + polls * poll_invocations * math.ceil(
+            poll["durations_ms"]["mean"]) / 1_000 * LAMBDA_MEMORY_MB / 1024,
+        "dynamodb_index_wru": calls["index_wru"]["median"],
+        "dynamodb_rru": measured.dynamodb_rru + polls * poll["rru"]["median"],
+        "log_bytes": measured.log_bytes + polls * poll_invocations * PLATFORM_LOG_BYTES,
+        "access_log_bytes": requests * calls["deployed"]["access_log_line_bytes"],
+        "xray_traces": measured.xray_traces + polls * XRAY_SAMPLING,
+    })
+
+
+def fixed_monthly(custom_metrics: int, alarm_metrics: int, dashboards: int,
+                  prices: dict[str, float] = PRICES) -> dict[str, float]:
+    """USD a month whatever the volume, per line item, plus ``"Total"``."""
+    lines = {"Custom metrics": custom_metrics * prices["cw_custom_metric_month"],
+             "Alarms": alarm_metrics * prices["cw_alarm_metric_month"],
+             "Dashboards": dashboards * prices["cw_dashboard_month"]}
+    lines["Total"] = sum(lines.values())
+    return lines
+
+
+def negligible_from(fixed_per_month: float, per_1000: float, share: float = FIXED_SHARE) -> float:
+    """Orders a month from which ``fixed_per_month`` is at most ``share`` of the orders' own cost."""
+    return fixed_per_month / (share * per_1000 / 1_000)
+
+
 def usage_standard_design(calls: dict[str, Any]) -> Usage:
     """Modeled: the design this one replaced, one Standard execution per order of
     :data:`STANDARD_TRANSITIONS` transitions and no Express charges, on the same measured usage
@@ -148,8 +204,11 @@ def _express_ms(means: dict[str, float]) -> float:
 
 
 def run(calls: dict[str, Any]) -> dict[str, Any]:
-    built, standard = usage_as_built(calls), usage_standard_design(calls)
+    built, standard, measured = usage_as_built(calls), usage_standard_design(calls), usage_measured(calls)
     means = _mean_ms(calls)
+    deployed = calls["deployed"]
+    fixed = fixed_monthly(len(calls["custom_metrics"]), deployed["alarm_metrics"], deployed["dashboards"])
+    per_1000 = cost_per_1000(built)["Total"]
     result = {
         "prices": PRICES,
         "prices_date": PRICES_DATE,
@@ -159,11 +218,20 @@ def run(calls: dict[str, Any]) -> dict[str, Any]:
             "xray_sampling": XRAY_SAMPLING, "express_memory_mb": EXPRESS_MEMORY_MB,
             "express_task_overhead_ms": EXPRESS_TASK_OVERHEAD_MS,
             "express_duration_ms": _express_ms(means), "standard_transitions": STANDARD_TRANSITIONS,
+            "polls_per_order": POLLS_PER_ORDER, "fixed_share": FIXED_SHARE,
+            "access_log_line_bytes": deployed["access_log_line_bytes"],
         },
         "as_built": {"usage": asdict(built), "cost": cost_per_1000(built)},
+        "measured_only": {"usage": asdict(measured), "cost": cost_per_1000(measured)},
+        "fixed": {"custom_metrics": len(calls["custom_metrics"]), "alarm_metrics": deployed["alarm_metrics"],
+                  "dashboards": deployed["dashboards"], "cost": fixed,
+                  "negligible_from_orders_per_month": negligible_from(fixed["Total"], per_1000)},
+        "goal_per_1000": GOAL_PER_1000,
         "standard_design": {"usage": asdict(standard), "cost": cost_per_1000(standard)},
     }
-    if "split" in calls:  # an order split across two locations: two shipments shipped and delivered
-        split = usage_as_built(calls["split"])
-        result["split"] = {"usage": asdict(split), "cost": cost_per_1000(split)}
+    for kind in ("split", "long"):  # split: two shipments shipped and delivered; long: 5 lines, one location
+        if kind in calls:
+            usage, before = usage_as_built(calls[kind]), usage_measured(calls[kind])
+            result[kind] = {"usage": asdict(usage), "cost": cost_per_1000(usage),
+                            "measured_only": {"usage": asdict(before), "cost": cost_per_1000(before)}}
     return result

@@ -43,6 +43,8 @@ class Call:
     operation: str
     items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     consistent: frozenset[str] = frozenset()  # the tables it read strongly consistent
+    # For a write, with ``Recorder.imager`` set: each item's (before, after) image, for its index writes.
+    images: list[tuple[Any, Any]] = field(default_factory=list)
 
 
 def _body(params: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +88,8 @@ class Recorder:
         self.done = threading.Condition(self.lock)
         self._local = threading.local()
         self._undo: list[Any] = []
+        # (table, key or item) -> the item as stored now, or None; set to record writes' before/after images.
+        self.imager: Any = None
 
     # ------------------------------------------------------------------ hooks
     def current(self) -> str:
@@ -98,8 +102,18 @@ class Recorder:
         except (KeyError, ValueError, TypeError):
             items, consistent = [], frozenset()
         call = Call(self.current(), model.name, items, consistent)
+        if self.imager is not None and model.name in _WRITE_OPS | {"TransactWriteItems"}:
+            self._local.pending = (call, [self.imager(table, key) for table, key in items])
         with self.lock:
             self.calls.append(call)
+
+    def _after_dynamodb(self, **_: Any) -> None:
+        pending = getattr(self._local, "pending", None)
+        if pending is None:
+            return
+        self._local.pending = None
+        call, before = pending
+        call.images = [(old, self.imager(table, key)) for old, (table, key) in zip(before, call.items, strict=True)]
 
     def _on_put_events(self, params: Any = None, **_: Any) -> None:
         entries = _body(params or {}).get("Entries", [])
@@ -110,6 +124,7 @@ class Recorder:
 
     def hook(self, client: Any) -> Any:
         client.meta.events.register("before-call.dynamodb", self._on_dynamodb, unique_id="orderflow-bench-ddb")
+        client.meta.events.register("after-call.dynamodb", self._after_dynamodb, unique_id="orderflow-bench-ddb-after")
         client.meta.events.register("before-call.events.PutEvents", self._on_put_events,
                                     unique_id="orderflow-bench-events")
         return client
@@ -188,6 +203,7 @@ class CountingStdout:
 
     def __init__(self, real: Any) -> None:
         self.real, self.bytes = real, 0
+        self.metrics: set[str] = set()  # the custom metrics seen in EMF lines: "namespace/dimensions/name"
 
     @classmethod
     def install(cls) -> CountingStdout:
@@ -201,7 +217,21 @@ class CountingStdout:
 
     def write(self, text: str) -> int:
         self.bytes += len(text.encode())
+        if '"_aws"' in text:
+            self._metrics(text)
         return len(text)
+
+    def _metrics(self, text: str) -> None:
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+                for directive in record["_aws"]["CloudWatchMetrics"]:
+                    for dimensions in directive["Dimensions"]:
+                        values = ",".join(f"{d}={record.get(d)}" for d in dimensions)
+                        self.metrics.update(f"{directive['Namespace']}/{values}/{m['Name']}"
+                                            for m in directive["Metrics"])
+            except (ValueError, KeyError, TypeError):
+                continue
 
     def flush(self) -> None:
         pass

@@ -11,8 +11,11 @@ from benchmarks.cost import (
     Usage,
     cost_per_1000,
     express_gb_seconds,
+    fixed_monthly,
     lambda_gb_seconds,
+    negligible_from,
     usage_as_built,
+    usage_measured,
     usage_standard_design,
 )
 
@@ -77,11 +80,14 @@ def _measured() -> dict:
         "eventbridge_events": {"median": 4},
         "log_bytes_per_order": 1000,
         "event_bytes": 500,
+        "index_wru": {"median": 8},
+        "poll": {"invocations": {"OrderIntakeFunction": 1}, "durations_ms": {"mean": 9.2}, "rru": {"median": 2}},
+        "deployed": {"access_log_line_bytes": 200},
     }
 
 
-def test_usage_as_built_counts_what_was_measured():
-    usage = usage_as_built(_measured())
+def test_usage_measured_counts_what_was_measured():
+    usage = usage_measured(_measured())
 
     assert usage.lambda_requests == 16
     # GB-s at 512 MB: (3×60 + 40 + 30 + 50 + 10×2) ms = 320 ms → 0.16
@@ -93,6 +99,31 @@ def test_usage_as_built_counts_what_was_measured():
     assert (usage.dynamodb_wru, usage.dynamodb_rru) == (25, 9)
     assert usage.log_bytes == 1000 + 16 * 350 + 500
     assert usage.xray_traces == pytest.approx((3 + 1 + 10) * 0.05)
+    assert (usage.dynamodb_index_wru, usage.access_log_bytes) == (0, 0)
+
+
+def test_usage_as_built_adds_index_writes_polls_and_access_logs():
+    measured, built = usage_measured(_measured()), usage_as_built(_measured(), polls=1.5)
+
+    assert built.dynamodb_index_wru == 8
+    assert built.http_requests == 3 + 1.5
+    assert built.lambda_requests == 16 + 1.5
+    assert built.lambda_gb_seconds == pytest.approx(0.16 + 1.5 * 0.010 * 0.5)  # 10 ms billed at 512 MB
+    assert built.dynamodb_rru == 9 + 1.5 * 2
+    assert built.log_bytes == measured.log_bytes + 1.5 * 350
+    assert built.access_log_bytes == 4.5 * 200
+    assert built.xray_traces == pytest.approx(measured.xray_traces + 1.5 * 0.05)
+    cost = cost_per_1000(built)
+    assert cost["DynamoDB index writes (WRU)"] == pytest.approx(0.005)  # 8,000 × $0.625/M
+    assert cost["API access logs"] == pytest.approx(900_000 / GB * 0.50)
+
+
+def test_fixed_charges_and_the_volume_from_which_they_stop_mattering():
+    fixed = fixed_monthly(custom_metrics=20, alarm_metrics=50, dashboards=1)
+
+    assert fixed == pytest.approx({"Custom metrics": 6.0, "Alarms": 5.0, "Dashboards": 3.0, "Total": 14.0})
+    # $14 a month is 10 % of the orders' own cost at $0.05 per 1,000 from 2.8 million orders a month
+    assert negligible_from(14.0, per_1000=0.05) == pytest.approx(2_800_000)
 
 
 def test_the_standard_design_pays_its_transitions_instead_of_the_express_execution():
