@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orderflow.shared.types import MAIN_LOCATION
+from orderflow.shared.types import MAIN_LOCATION, unpacked_entry
 
 SOURCE = "orderflow"
 SCHEMA_VERSION = 1
@@ -120,8 +120,7 @@ def _order_events(change: _Change) -> list[DomainEvent]:
         return events
     fields: dict[str, Any] = {}
     if status in _WITH_REASON:
-        timeline = new.get("timeline") or [{}]
-        fields["reason"] = timeline[-1].get("reason")
+        fields["reason"] = _last_reason(new)
     if status in _WITH_SHIPMENT:
         fields["shipment"] = new.get("shipment") or {}
     if status == "PARTIALLY_SHIPPED":
@@ -138,7 +137,13 @@ def _lines_cancelled(change: _Change) -> list[DomainEvent]:
     if not gone:
         return []
     return [_order_event(change, "OrderLinesCancelled", cancelled=gone, total_cancelled=after,
-                         reason=(change.new.get("timeline") or [{}])[-1].get("reason"))]
+                         reason=_last_reason(change.new))]
+
+
+def _last_reason(image: Image) -> str | None:
+    """The reason of the latest timeline entry (an order's are stored packed: ``unpacked_entry``)."""
+    timeline = image.get("timeline") or [{}]
+    return unpacked_entry(timeline[-1]).get("reason")
 
 
 def _sent(order: Image) -> dict[str, Any]:

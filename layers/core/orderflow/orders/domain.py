@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from orderflow.fulfilment import Address, FulfilmentPolicy
 from orderflow.inventory import Units
-from orderflow.shared.types import MAIN_LOCATION, Model, Money
+from orderflow.shared.types import MAIN_LOCATION, Model, Money, packed_entry, unpacked_entry
 
 MAX_ORDER_LINES = 40  # one reservation transaction holds the order + a stock item and a demand item per line
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on the items of one TransactWriteItems
@@ -44,6 +44,15 @@ class TimelineEntry(Model):
     reason: str | None = None
     by: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unpacked(cls, value: object) -> object:
+        return unpacked_entry(value) if isinstance(value, str) else value
+
+    def packed(self) -> str:
+        """As the orders table stores it (``orderflow.shared.types.packed_entry``)."""
+        return packed_entry(self.status.value, self.at, self.by, self.reason)
+
 
 class Shipment(Model):
     """The last shipment that left, as the order tells it (its carrier, tracking and times)."""
@@ -74,6 +83,11 @@ class ShipmentRef(Model):
         if self.state not in ("shipped", "delivered"):
             return {}
         return self.lines if self.shipped is None else self.shipped
+
+
+# Stored only once they hold something (``Order.as_item``; a transition that empties one removes it).
+OMITTED_WHILE_EMPTY = ("returned", "open_returns", "allocations", "shipments", "backordered", "cancelled",
+                       "cancel_keys")
 
 
 class Order(Model):
@@ -110,6 +124,17 @@ class Order(Model):
     # RESERVED, PARTIALLY_RESERVED: ship by then; BACKORDERED: stock must come by then. Past it,
     # ExpireOrdersFunction fails it.
     deadline: str | None = None
+
+    def as_item(self) -> dict:
+        """The order as the orders table stores it: timeline entries packed, and the after-sales and
+        fulfilment fields left out while empty (they read back as their defaults). Every write of the order
+        is billed by its size (docs/decisions.md, "DynamoDB calls per order")."""
+        item = self.model_dump(mode="python", exclude_none=True)
+        item["timeline"] = [entry.packed() for entry in self.timeline]
+        for name in OMITTED_WHILE_EMPTY:
+            if not item.get(name):
+                item.pop(name, None)
+        return item
 
     def held(self) -> list[tuple[str, Units]]:
         """(location, units) for each hold of the order's reservation."""

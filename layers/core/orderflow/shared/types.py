@@ -34,3 +34,18 @@ class Strict(Model):
 
 
 MAIN_LOCATION = "main"  # always exists: stock, receipts and returns that name no location land here
+
+
+# An order's timeline entry as stored: one string "STATUS|at|by|reason" (by and reason may be empty), not a
+# map of four named attributes: the order item is billed by its size at every write (docs/decisions.md,
+# "DynamoDB calls per order"), and the timeline is most of it. ``by`` never holds "|"; the reason may.
+def packed_entry(status: str, at: str, by: str | None = None, reason: str | None = None) -> str:
+    return f"{status}|{at}|{by or ''}|{reason or ''}"
+
+
+def unpacked_entry(stored: object) -> dict[str, str]:
+    """A timeline entry as a map (``status``, ``at``, and ``by``/``reason`` when there), stored packed or not."""
+    if not isinstance(stored, str):
+        return dict(stored) if isinstance(stored, dict) else {}
+    status, at, by, reason = [*stored.split("|", 3), "", "", ""][:4]
+    return {"status": status, "at": at, **({"by": by} if by else {}), **({"reason": reason} if reason else {})}

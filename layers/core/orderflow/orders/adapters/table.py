@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderflow.orders.domain import Order, OrderStatus, TimelineEntry
+from orderflow.orders.domain import OMITTED_WHILE_EMPTY, Order, OrderStatus, TimelineEntry
 from orderflow.orders.lifecycle import ORDER_LIFECYCLE
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
@@ -21,7 +21,7 @@ class OrdersRepository:
 
     def create(self, order: Order) -> bool:
         """Store a new order; False when an order with this id already exists (a retried submit)."""
-        item = order.model_dump(mode="python", exclude_none=True)
+        item = order.as_item()
         try:
             dynamo.apply(Write("Put", self.table, item=item, condition="attribute_not_exists(order_id)"))
         except dynamo.ConditionFailed:
@@ -46,10 +46,15 @@ class OrdersRepository:
         allowed, sources = ORDER_LIFECYCLE.condition(target)
         values.update({":current": order.status.value, ":version": order.version, **sources})
         names = {"#status": "status"}
+        removes = [] if "deadline" in (extra or {}) else ["deadline"]
         for index, (name, value) in enumerate((extra or {}).items()):  # by #name: some are reserved words (total)
+            names[f"#x{index}"] = name
+            if name in OMITTED_WHILE_EMPTY and not value:  # stored only while it holds something
+                removes.append(f"#x{index}")
+                continue
             sets.append(f"#x{index} = :x{index}")
-            names[f"#x{index}"], values[f":x{index}"] = name, value
-        update = "SET " + ", ".join(sets) + ("" if "deadline" in (extra or {}) else " REMOVE deadline")
+            values[f":x{index}"] = value
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         write = Write("Update", self.table, key={"order_id": order.order_id}, update=update,
                       condition=f"{allowed} AND #status = :current AND version = :version",
                       names=names, values=values)
@@ -57,7 +62,7 @@ class OrdersRepository:
             **order.model_dump(), **(extra or {}),
             "status": target, "version": order.version + 1, "updated_at": now,
             "deadline": (extra or {}).get("deadline"),
-            "timeline": [*order.model_dump()["timeline"], entry],
+            "timeline": [*order.timeline, entry],
         })
         return write, after
 
@@ -102,20 +107,25 @@ class OrdersRepository:
         }
         if cursor:
             kwargs["ExclusiveStartKey"] = dynamo.start_key_of(cursor, _CURSOR_KEYS, ("customer_id", customer_id))
-        items, last = dynamo.query(self.table, **kwargs)
+        keys, last = dynamo.query(self.table, **kwargs)
+        # The index projects the keys only (an order is written ~6 times, listed far less: an ALL copy was
+        # rewritten at every write); the page's orders are one BatchGetItem, put back in the index's order.
+        ids = [k["order_id"] for k in keys]
+        items = dynamo.batch_get({self.table: [{"order_id": i} for i in ids]}, consistent={self.table}) if ids else {}
+        found = {item["order_id"]: item for item in items.get(self.table, [])}
         next_cursor = dynamo.cursor_of(last)
-        return [Order.model_validate(i) for i in items], next_cursor
+        return [Order.model_validate(found[i]) for i in ids if i in found], next_cursor
 
 
 def _moved(target: OrderStatus, reason: str | None, by: str, at: str | None = None
-           ) -> tuple[str, dict[str, Any], list[str], dict[str, Any]]:
+           ) -> tuple[str, TimelineEntry, list[str], dict[str, Any]]:
     """What every transition sets (status, version + 1, ``updated_at``, a timeline entry): the time, the
     entry, the SET clauses and their values."""
     now = at or utc_now()
-    entry = TimelineEntry(status=target, at=now, reason=reason, by=by).model_dump(exclude_none=True)
+    entry = TimelineEntry(status=target, at=now, reason=reason, by=by)
     sets = ["#status = :target", "version = version + :one", "updated_at = :now",
             "timeline = list_append(timeline, :entry)"]
-    return now, entry, sets, {":target": target.value, ":one": 1, ":now": now, ":entry": [entry]}
+    return now, entry, sets, {":target": target.value, ":one": 1, ":now": now, ":entry": [entry.packed()]}
 
 
 _CURSOR_KEYS = {"order_id", "customer_id", "created_at"}  # the by-customer index's key and the table's

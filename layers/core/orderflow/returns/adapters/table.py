@@ -117,7 +117,7 @@ class ReturnsRepository:
         conditions = [allowed]
         names = {"#status": "status"}
         values: dict[str, Any] = {":requested": S.RETURN_REQUESTED.value, ":one": 1, ":zero": 0,
-                                  ":now": entry["at"], ":entry": [entry], **sources}
+                                  ":now": entry.at, ":entry": [entry.packed()], **sources}
         for index, line in enumerate(ret.lines):
             names[f"#s{index}"] = line.sku
             values[f":q{index}"] = line.quantity
@@ -140,7 +140,7 @@ class ReturnsRepository:
             entry = _entry(S.RETURNED, "warehouse", f"return {ret.return_id} refunded {ret.refund_amount:.2f}")
             sets += ["#status = :returned", "timeline = list_append(timeline, :entry)"]
             allowed, sources = ORDER_LIFECYCLE.condition(S.RETURNED)
-            values.update({":returned": S.RETURNED.value, ":entry": [entry], **sources})
+            values.update({":returned": S.RETURNED.value, ":entry": [entry.packed()], **sources})
             condition = f"{allowed} AND {condition}"
         return Write("Update", self.orders_table, key={"order_id": order.order_id},
                      update="SET " + ", ".join(sets) + " ADD open_returns :minus",
@@ -149,7 +149,7 @@ class ReturnsRepository:
 
     def create_exchange(self, order: Order) -> Write:
         """Store a new (PENDING) exchange order, in its return's transaction; fails if the id exists already."""
-        return Write("Put", self.orders_table, item=order.model_dump(mode="python", exclude_none=True),
+        return Write("Put", self.orders_table, item=order.as_item(),
                      condition="attribute_not_exists(order_id)")
 
     def mark_exchange(self, exchange_order_id: str, return_id: str) -> None:
@@ -160,7 +160,6 @@ class ReturnsRepository:
                            values={":r": return_id}))
 
 
-def _entry(status: OrderStatus, by: str, reason: str) -> dict[str, Any]:
-    return TimelineEntry(status=status, at=utc_now(), reason=reason, by=by).model_dump(mode="python",
-                                                                                          exclude_none=True)
+def _entry(status: OrderStatus, by: str, reason: str) -> TimelineEntry:
+    return TimelineEntry(status=status, at=utc_now(), reason=reason, by=by)
 
