@@ -232,6 +232,7 @@ def run(calls: dict[str, Any]) -> dict[str, Any]:
     for kind in ("split", "long"):  # split: two shipments shipped and delivered; long: 5 lines, one location
         if kind in calls:
             usage, before = usage_as_built(calls[kind]), usage_measured(calls[kind])
+            result[f"{kind}_lines"] = calls[kind]["lines_per_order"]
             result[kind] = {"usage": asdict(usage), "cost": cost_per_1000(usage),
                             "measured_only": {"usage": asdict(before), "cost": cost_per_1000(before)}}
     return result
