@@ -129,3 +129,27 @@ def test_an_order_whose_workflow_was_lost_fails_at_its_deadline_and_gets_its_cre
     assert failed.status == S.FAILED
     assert failed.timeline[-1].reason.startswith("its workflow did not finish within")  # which deadline passed
     assert service.get_customer(customer).exposure == 0  # the credit CREDIT_APPROVED held came back
+
+
+def test_waiting_orders_spread_over_the_deadline_shards_and_expire_oldest_first_across_them(service):
+    """The by-deadline index is keyed by status and shard, so RESERVED orders do not all write one index
+    partition; the expiry still sees every overdue order of a status, oldest deadline first, up to its limit."""
+    from orderflow.orders.adapters.table import DEADLINE_SHARDS, due
+
+    orders = [placed(service)[0] for _ in range(12)]
+    assert len({due(S.PENDING, o.order_id) for o in orders}) > 1  # more than one partition takes them
+    assert {due(S.PENDING, o.order_id) for o in orders} <= {f"PENDING#{n}" for n in range(DEADLINE_SHARDS)}
+    mine = {o.order_id for o in orders}
+    far = "9999-12-31T00:00:00.000Z"
+
+    every = [i for i in service.orders.overdue(S.PENDING, far, limit=1000) if i in mine]
+    by_deadline = sorted(orders, key=lambda o: (o.deadline, o.order_id))
+    assert every == [o.order_id for o in by_deadline]
+    first_five = service.orders.overdue(S.PENDING, far, limit=5)
+    assert len(first_five) == 5
+    assert first_five == service.orders.overdue(S.PENDING, far, limit=1000)[:5]
+
+    validated = service.validate(orders[0].order_id, orders[0])  # moves to the VALIDATED shards
+    assert orders[0].order_id not in service.orders.overdue(S.PENDING, far, limit=1000)
+    assert orders[0].order_id in service.orders.overdue(S.VALIDATED, far, limit=1000)
+    assert validated.deadline is not None

@@ -1,7 +1,15 @@
-"""Orders table: the order aggregate, its status transitions and timeline."""
+"""Orders table: the order aggregate, its status transitions and timeline.
+
+An order that waits on something carries a ``deadline`` and, beside it, ``due``: ``<status>#<shard>``, the
+partition key of the sparse ``by-deadline`` index, its shard (0 to ``DEADLINE_SHARDS - 1``) from the order id.
+Keyed by the status alone, every RESERVED order would write the same index partition (one partition takes
+about 1,000 writes a second); the expiry reads the shards of a status and merges them (docs/decisions.md).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 from typing import Any
 
 from orderflow.orders.domain import OMITTED_WHILE_EMPTY, Order, OrderStatus, TimelineEntry
@@ -22,6 +30,8 @@ class OrdersRepository:
     def create(self, order: Order) -> bool:
         """Store a new order; False when an order with this id already exists (a retried submit)."""
         item = order.as_item()
+        if order.deadline:
+            item["due"] = due(order.status, order.order_id)
         try:
             dynamo.apply(Write("Put", self.table, item=item, condition="attribute_not_exists(order_id)"))
         except dynamo.ConditionFailed:
@@ -46,9 +56,16 @@ class OrdersRepository:
         allowed, sources = ORDER_LIFECYCLE.condition(target)
         values.update({":current": order.status.value, ":version": order.version, **sources})
         names = {"#status": "status"}
-        removes = [] if "deadline" in (extra or {}) else ["deadline"]
+        if (extra or {}).get("deadline"):
+            sets.append("due = :due")
+            values[":due"] = due(target, order.order_id)
+            removes = []
+        else:
+            removes = ["deadline", "due"]
         for index, (name, value) in enumerate((extra or {}).items()):  # by #name: some are reserved words (total)
             names[f"#x{index}"] = name
+            if name == "deadline" and not value:  # removed above, with its index key
+                continue
             if name in OMITTED_WHILE_EMPTY and not value:  # stored only while it holds something
                 removes.append(f"#x{index}")
                 continue
@@ -85,17 +102,21 @@ class OrdersRepository:
             sets.append("#stamp_map.#stamp_field = :now")
             condition += " AND attribute_exists(#stamp_map)"
         item = dynamo.apply(Write("Update", self.table, key={"order_id": order_id},
-                                  update="SET " + ", ".join(sets) + " REMOVE deadline", condition=condition,
+                                  update="SET " + ", ".join(sets) + " REMOVE deadline, due", condition=condition,
                                   names=names, values=values), return_new=True)
         return Order.model_validate(item)
 
     def overdue(self, status: OrderStatus, now: str, limit: int = 100) -> list[str]:
-        """Ids of up to ``limit`` orders in ``status`` whose deadline is at or before ``now``, oldest first."""
-        items, _ = dynamo.query(self.table, IndexName="by-deadline",
-                                KeyConditionExpression="#status = :s AND deadline <= :now",
-                                ExpressionAttributeNames={"#status": "status"},
-                                ExpressionAttributeValues={":s": status.value, ":now": now}, Limit=limit)
-        return [item["order_id"] for item in items]
+        """Ids of up to ``limit`` orders in ``status`` whose deadline is at or before ``now``, oldest first: a
+        Query per shard of the status (each oldest first, at most ``limit``), merged."""
+        shards = []
+        for shard in range(DEADLINE_SHARDS):
+            items, _ = dynamo.query(self.table, IndexName="by-deadline",
+                                    KeyConditionExpression="due = :due AND deadline <= :now",
+                                    ExpressionAttributeValues={":due": f"{status.value}#{shard}", ":now": now},
+                                    Limit=limit)
+            shards.append([(item["deadline"], item["order_id"]) for item in items])
+        return [order_id for _, order_id in heapq.merge(*shards)][:limit]
 
     def list_by_customer(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
         kwargs: dict[str, Any] = {
@@ -115,6 +136,15 @@ class OrdersRepository:
         found = {item["order_id"]: item for item in items.get(self.table, [])}
         next_cursor = dynamo.cursor_of(last)
         return [Order.model_validate(found[i]) for i in ids if i in found], next_cursor
+
+
+DEADLINE_SHARDS = 8  # partitions of the by-deadline index per status: ~8,000 index writes a second
+
+
+def due(status: OrderStatus, order_id: str) -> str:
+    """The ``by-deadline`` partition of an order waiting in ``status``: the status and a stable shard."""
+    shard = int.from_bytes(hashlib.blake2b(order_id.encode(), digest_size=4).digest(), "big") % DEADLINE_SHARDS
+    return f"{status.value}#{shard}"
 
 
 def _moved(target: OrderStatus, reason: str | None, by: str, at: str | None = None
