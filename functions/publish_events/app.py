@@ -48,7 +48,8 @@ def publish_record(record: DynamoDBRecord) -> int:
     for start in range(0, len(events), PUT_EVENTS_MAX):
         put(events[start:start + PUT_EVENTS_MAX])
     for event in events:
-        logger.info("published", extra={"detail_type": event.detail_type, "event_id": event.detail["event_id"]})
+        # DEBUG: each event is logged once already, whole, in the events log group (and counted as a metric).
+        logger.debug("published", extra={"detail_type": event.detail_type, "event_id": event.detail["event_id"]})
         count(metrics, event.detail_type)
     return len(events)
 

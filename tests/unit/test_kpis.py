@@ -154,3 +154,14 @@ def test_days_of_cover_turns_and_the_last_runs_forecast_error(kpis):
     # |2−1|; realised 4 + 2.
     assert got["forecast_error"] == {"run_id": "run-1", "cycle": "2030-01-01", "skus": 2, "days": 2,
                                      "wape": round(4 / 6, 4), "bias": 0.0}
+
+
+def test_an_order_reserved_the_day_it_was_created_writes_nothing_more(kpis):
+    """Its SKUs were marked active that day by its creation; reserved the next day, they are marked again."""
+    created = order("OrderCreated", "o9", "2030-01-01T10:00:00.000Z", {"A": 1}, 0,
+                    created_at="2030-01-01T10:00:00.000Z")
+    kpis.record(*created)
+
+    assert kpis.record(*order("OrderReserved", "o9", "2030-01-01T10:00:02.000Z", {"A": 1}, 3)) is None
+    later = kpis.record(*order("OrderReserved", "o10", "2030-01-02T00:00:05.000Z", {"Z": 1}, 3))
+    assert later is not None and later.effects[0].seen == {"Z"}  # created on an earlier day (or unknown)

@@ -65,7 +65,10 @@ def measure(detail_type: str, detail: Mapping[str, Any], memory: Mapping[str, An
         case "OrderReserved" | "OrderCancelled" | "OrderFailed" | "OrderRejected":
             since = memory.pop("backordered_at", None)
             if since is None:
-                return Measured([Effect(day, ALL, seen=skus)] if detail_type == "OrderReserved" else [])
+                # Its SKUs are active the day it is reserved: already counted when it was created that day
+                # (then nothing to write: one transaction less per order, docs/decisions.md "Cost per order").
+                fresh = detail_type == "OrderReserved" and str(memory.get("created_at", ""))[:10] != day
+                return Measured([Effect(day, ALL, seen=skus)] if fresh else [])
             outcome = "backorders_filled" if detail_type == "OrderReserved" else "backorders_dropped"
             add = {outcome: 1, "backorder_seconds": max(0, _seconds(at, since))}
             return Measured([Effect(day, ALL, add, seen=skus)], remember=memory, close_backorder=True)

@@ -4,13 +4,18 @@ the first request that needs it (a cold start that serves none does not pay for 
 A request is keyed by its ``scope`` and ``key`` (the route and the client's Idempotency-Key) and
 checked against its ``body``: a retry returns the first response and changes nothing; the same key
 with another body is refused (422); a retry while the first is still running is told to wait (409).
+The record keeps the first response zlib-compressed: a submit's answer is the whole order, and the
+record is written twice per request, billed per KB started (docs/decisions.md, "Cost per order").
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import zlib
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orderflow.platform.aws import client
 from orderflow.platform.dynamo import busy
@@ -34,6 +39,21 @@ class IdempotencyInProgress(Conflict):
 Handler = Callable[..., dict]
 
 
+def packed_response(response: Any) -> dict:
+    """What the idempotency record keeps of a response: its JSON, compressed (``{"z": base64}``)."""
+    from aws_lambda_powertools.shared.json_encoder import Encoder
+
+    text = json.dumps(response, cls=Encoder, separators=(",", ":"), sort_keys=False)
+    return {"z": base64.b64encode(zlib.compress(text.encode(), 9)).decode()}
+
+
+def unpacked_response(stored: dict) -> Any:
+    """The response a record kept (records written before compression kept it as it was)."""
+    if isinstance(stored, dict) and set(stored) == {"z"}:
+        return json.loads(zlib.decompress(base64.b64decode(stored["z"])))
+    return stored
+
+
 def idempotency(app: APIGatewayHttpResolver, settings: Settings) -> Callable[[Handler], Handler]:
     """A decorator: ``function(request=...)`` runs once per request scope and key (Powertools'
     ``idempotent_function``), for the handlers of ``app``."""
@@ -51,10 +71,13 @@ def idempotency(app: APIGatewayHttpResolver, settings: Settings) -> Callable[[Ha
         @once
         def built() -> tuple[IdempotencyConfig, Callable[..., dict]]:
             from aws_lambda_powertools.utilities.idempotency import idempotent_function
+            from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict import CustomDictSerializer
 
             config, persistence = layer()
-            return config, idempotent_function(data_keyword_argument="request", config=config,
-                                               persistence_store=persistence)(function)
+            return config, idempotent_function(
+                data_keyword_argument="request", config=config, persistence_store=persistence,
+                output_serializer=CustomDictSerializer(to_dict=packed_response, from_dict=unpacked_response),
+            )(function)
 
         @wraps(function)
         def once_per_key(*, request: dict) -> dict:
