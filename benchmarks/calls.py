@@ -22,6 +22,7 @@ the index's keys, plus the included attributes, or the whole item for ``ALL``).
 from __future__ import annotations
 
 import math
+import os
 import statistics
 from collections import Counter
 from typing import Any
@@ -249,7 +250,9 @@ def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], str
     for o in orders:
         for fn, values in o["durations"].items():
             durations.setdefault(fn, []).extend(values)
-    order_sizes = sorted(size for (table, _), size in sizes.items() if "OrdersTable" in table)
+    mine = {(table, repr(sorted(key.items()))) for o in orders for c in o["calls"] for table, key in c.items
+            if "OrdersTable" in table}
+    order_sizes = sorted(sizes[k] for k in mine if k in sizes)
     return {
         "orders": len(orders),
         "lines_per_order": LINES,
@@ -343,6 +346,7 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
     finally:
         stdout.uninstall()
     result = analyse(measured, sizes, streamed)
+    result["load_average"] = [round(x, 1) for x in os.getloadavg()]  # the handler times inflate with it
     result["log_bytes_per_order"] = logged
     result["split"] = {**analyse(split, sizes, streamed, http_requests=5), "log_bytes_per_order": split_logged}
     result["long"] = {**analyse(long, sizes, streamed), "lines_per_order": LONG_LINES,

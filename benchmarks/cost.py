@@ -219,7 +219,7 @@ def run(calls: dict[str, Any]) -> dict[str, Any]:
             "express_task_overhead_ms": EXPRESS_TASK_OVERHEAD_MS,
             "express_duration_ms": _express_ms(means), "standard_transitions": STANDARD_TRANSITIONS,
             "polls_per_order": POLLS_PER_ORDER, "fixed_share": FIXED_SHARE,
-            "access_log_line_bytes": deployed["access_log_line_bytes"],
+            "access_log_line_bytes": deployed["access_log_line_bytes"], "load_average": calls.get("load_average"),
         },
         "as_built": {"usage": asdict(built), "cost": cost_per_1000(built)},
         "measured_only": {"usage": asdict(measured), "cost": cost_per_1000(measured)},

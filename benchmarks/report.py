@@ -311,7 +311,10 @@ def cost(record: dict[str, Any] | None) -> str:
     out.append(
         f"\nAssumptions: Lambda at {a['lambda_memory_mb']} MB (template), each function's mean measured handler "
         f"time from §2 billed to the next ms — measured in-process with moto answering every AWS call over "
-        f"localhost, so an over-estimate of Lambda's duration; Lambda's START/END/REPORT lines "
+        f"localhost, so an over-estimate of Lambda's duration"
+        + (f" (and the more so at this run's load average, {a['load_average'][0]:g} on 2 cores)"
+           if a.get("load_average") else "")
+        + f"; Lambda's START/END/REPORT lines "
         f"{a['platform_log_bytes']} bytes per invocation plus what the functions logged at INFO with metrics on "
         f"(counted) plus every domain event once in the events log group; X-Ray's default sampling at about "
         f"{a['xray_sampling'] * 100:.0f} % of traces (one per API request, per execution and per stream batch); "
