@@ -286,7 +286,11 @@ def cost(record: dict[str, Any] | None) -> str:
                f"| DynamoDB on-demand, per million RRU | {p['dynamodb_per_rru'] * 1e6:.3f} |\n"
                f"| EventBridge custom events, per million | {p['eventbridge_per_event'] * 1e6:.2f} |\n"
                f"| CloudWatch Logs ingestion, per GB | {p['logs_per_gb']:.2f} |\n"
-               f"| X-Ray, per million traces recorded | {p['xray_per_trace'] * 1e6:.2f} |")
+               f"| X-Ray, per million traces recorded | {p['xray_per_trace'] * 1e6:.2f} |"
+               + "".join(f"\n| {label} | {p[key]:.2f} |" for key, label in (
+                   ("cw_custom_metric_month", "CloudWatch custom metric, per month"),
+                   ("cw_alarm_metric_month", "CloudWatch alarm, per metric watched, per month"),
+                   ("cw_dashboard_month", "CloudWatch dashboard, per month")) if key in p))
     built, standard_design = d["as_built"], d["standard_design"]
     heads = "As built (Express) | Standard workflow instead (modeled)"
     out.append(f"\n| Usage per order | {heads} |\n|---|---:|---:|")
