@@ -376,3 +376,15 @@ def test_a_shipment_some_of_whose_units_were_cancelled_tells_its_location_what_i
     assert (event.detail["lines"], event.detail["cancelled"]) == ([{"sku": "SKU-1", "quantity": 1}],
                                                                   [{"sku": "SKU-1", "quantity": 1}])
     assert events_for(Table.SHIPMENTS, fewer, {**fewer, "version": Decimal(3)}, sequence="2") == []
+
+
+def test_an_order_stored_packed_publishes_the_same_events_as_one_stored_as_maps() -> None:
+    """The orders table stores lines and timeline entries packed (``Order.as_item``); the events read the same."""
+    packed = order(lines=["SKU-1|3|9.99|Widget"], timeline=[f"PENDING|{AT}|workflow|why PENDING"])
+    assert [e.detail for e in events_for(Table.ORDERS, None, packed, sequence="100")] == \
+        [e.detail for e in events_for(Table.ORDERS, None, order(), sequence="100")]
+    cancelled = order("CANCELLED", 1, lines=["SKU-1|3|9.99|Widget"],
+                      timeline=[f"PENDING|{AT}|workflow|", f"CANCELLED|{AT}|customer|changed my mind"])
+    (event,) = conforming(events_for(Table.ORDERS, order("RESERVED"), cancelled, sequence="101"))
+    assert event.detail["reason"] == "changed my mind"
+    assert event.detail["lines"] == [{"sku": "SKU-1", "quantity": 3, "unit_price": 9.99}]

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orderflow.shared.types import MAIN_LOCATION, unpacked_entry
+from orderflow.shared.types import MAIN_LOCATION, unpacked_entry, unpacked_line
 
 SOURCE = "orderflow"
 SCHEMA_VERSION = 1
@@ -162,7 +162,7 @@ def _order_event(change: _Change, detail_type: str, **fields: Any) -> DomainEven
         detail_type, new["order_id"], order_id=new["order_id"], customer_id=new["customer_id"],
         status=new["status"], order_version=new.get("version", 0), total=new.get("total"),
         lines=[{"sku": li["sku"], "quantity": li["quantity"], "unit_price": li.get("unit_price")}
-               for li in new.get("lines") or []],
+               for li in map(unpacked_line, new.get("lines") or [])],  # an order's lines are stored packed
         **fields)
 
 

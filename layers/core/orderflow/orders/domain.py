@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from orderflow.fulfilment import Address, FulfilmentPolicy
 from orderflow.inventory import Units
-from orderflow.shared.types import MAIN_LOCATION, Model, Money, packed_entry, unpacked_entry
+from orderflow.shared.types import MAIN_LOCATION, Model, Money, packed_entry, packed_line, unpacked_entry, unpacked_line
 
 MAX_ORDER_LINES = 40  # one reservation transaction holds the order + a stock item and a demand item per line
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on the items of one TransactWriteItems
@@ -36,6 +36,15 @@ class OrderLine(Model):
     quantity: int
     unit_price: Money
     name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unpacked(cls, value: object) -> object:
+        return unpacked_line(value) if isinstance(value, str) else value
+
+    def packed(self) -> str:
+        """As the orders table stores it (``orderflow.shared.types.packed_line``)."""
+        return packed_line(self.sku, self.quantity, self.unit_price, self.name)
 
 
 class TimelineEntry(Model):
@@ -126,11 +135,12 @@ class Order(Model):
     deadline: str | None = None
 
     def as_item(self) -> dict:
-        """The order as the orders table stores it: timeline entries packed, and the after-sales and
+        """The order as the orders table stores it: lines and timeline entries packed, and the after-sales and
         fulfilment fields left out while empty (they read back as their defaults). Every write of the order
         is billed by its size (docs/decisions.md, "DynamoDB calls per order")."""
         item = self.model_dump(mode="python", exclude_none=True)
         item["timeline"] = [entry.packed() for entry in self.timeline]
+        item["lines"] = [line.packed() for line in self.lines]
         for name in OMITTED_WHILE_EMPTY:
             if not item.get(name):
                 item.pop(name, None)

@@ -49,3 +49,19 @@ def unpacked_entry(stored: object) -> dict[str, str]:
         return dict(stored) if isinstance(stored, dict) else {}
     status, at, by, reason = [*stored.split("|", 3), "", "", ""][:4]
     return {"status": status, "at": at, **({"by": by} if by else {}), **({"reason": reason} if reason else {})}
+
+
+# An order line as stored: "sku|quantity|unit_price|name" (SKUs are identifiers, never holding "|"; the name
+# is last and may). Same reason as the timeline's: the four attribute names were a quarter of each line.
+def packed_line(sku: str, quantity: int, unit_price: object, name: str | None = None) -> str:
+    return f"{sku}|{quantity}|{unit_price}|{name or ''}"
+
+
+def unpacked_line(stored: object) -> dict:
+    """An order line as a map (``sku``, ``quantity``, ``unit_price``, and ``name`` when there), stored
+    packed or not."""
+    if not isinstance(stored, str):
+        return dict(stored) if isinstance(stored, dict) else {}
+    sku, quantity, unit_price, name = [*stored.split("|", 3), "", "", ""][:4]
+    line = {"sku": sku, "quantity": int(quantity), "unit_price": Decimal(unit_price)}
+    return {**line, "name": name} if name else line

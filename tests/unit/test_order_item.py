@@ -1,0 +1,41 @@
+"""The order as the orders table stores it (``Order.as_item``): smaller, and read back as it was."""
+
+from decimal import Decimal
+
+from orderflow.orders.domain import OMITTED_WHILE_EMPTY, Order
+
+AT = "2030-01-02T03:04:05.678Z"
+
+
+def _order(**extra) -> Order:
+    return Order.model_validate({
+        "order_id": "ord-1", "customer_id": "cust-1", "status": "RESERVED", "version": 3, "total": Decimal("29.97"),
+        "created_at": AT, "updated_at": AT,
+        "lines": [{"sku": "SKU-1", "quantity": 3, "unit_price": Decimal("9.99"), "name": "Mug | blue, 350 ml"},
+                  {"sku": "SKU-2", "quantity": 1, "unit_price": Decimal("0.50")}],
+        "timeline": [{"status": "PENDING", "at": AT, "reason": "received via api", "by": "customer"},
+                     {"status": "RESERVED", "at": AT, "by": "workflow"}],
+        **extra})
+
+
+def test_lines_and_timeline_are_stored_packed_and_read_back_equal():
+    order = _order(allocations={"main": {"SKU-1": 3, "SKU-2": 1}})
+    item = order.as_item()
+
+    assert item["lines"] == ["SKU-1|3|9.99|Mug | blue, 350 ml", "SKU-2|1|0.50|"]
+    assert item["timeline"] == [f"PENDING|{AT}|customer|received via api", f"RESERVED|{AT}|workflow|"]
+    assert Order.model_validate(item) == order
+
+
+def test_empty_after_sales_and_fulfilment_fields_are_not_stored_and_read_back_as_their_defaults():
+    order = _order()
+    item = order.as_item()
+
+    assert not set(OMITTED_WHILE_EMPTY) & set(item)
+    assert Order.model_validate(item) == order
+    assert {"version", "timeline", "status"} <= set(item)  # what every transition's update expression needs
+
+
+def test_an_order_stored_before_packing_still_reads():
+    legacy = _order().model_dump(mode="python")  # lines and timeline as maps, every field present
+    assert Order.model_validate(legacy) == _order()
