@@ -54,7 +54,7 @@ SAM_LINT_ENV := -u AWS_PROFILE -u AWS_DEFAULT_PROFILE $(SAM_ENV) \
                 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
                 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help setup sam-setup checkov-setup autoets-setup console chromium lint test demo up build deploy bench bench-forecast soak clean
+.PHONY: help setup sam-setup checkov-setup autoets-setup console chromium lint test demo up build openapi deploy bench bench-forecast soak clean
 
 help:
 	@echo "Orderflow make targets:"
@@ -67,7 +67,8 @@ help:
 	@echo "             (PYTEST_ARGS='...' passes arguments through)"
 	@echo "  demo       run the offline demo (python -m orderflow_cli.demo): orders, returns, replenishment"
 	@echo "  up         run the offline stack on 127.0.0.1:\$$PORT (default $(PORT))"
-	@echo "  build      sam build with Python 3.12 (layers trimmed, docs/build.md), size gate ($(MAX_FUNCTION_MB) MB), layer import check"
+	@echo "  openapi    merge every HTTP function's OpenAPI into functions/order_intake/openapi.json (docs/api.md)"
+	@echo "  build      openapi, then sam build with Python 3.12 (layers trimmed, docs/build.md), size gate ($(MAX_FUNCTION_MB) MB), layer import check"
 	@echo "  deploy     lint and build, then sam deploy with samconfig.toml (CONFIG_ENV=$(CONFIG_ENV)); guided when that environment"
 	@echo "             has no deploy section or GUIDED=1, then uploads the console (scripts/publish_console.py)."
 	@echo "             Needs an AWS account and credentials"
@@ -229,7 +230,11 @@ soak: setup
 # ------------------------------------------------------------------ deploy artefacts
 # The layers build with their own Makefiles (layers/*/Makefile, docs/build.md) and LAYER_PYTHON, the
 # 3.12 of $(VENV_SAM) (it has pip, which a distribution's python3.12 may lack).
-build: sam-setup
+# The whole API's OpenAPI document, merged from every function's handlers (docs/api.md); the intake serves it.
+openapi: setup
+	"$(PY)" scripts/openapi.py
+
+build: openapi sam-setup
 	@py312="$$(PYTHON312='$(PYTHON312)' scripts/find-python.sh 3.12)"
 	echo "==> sam build (python3.12 from $$(dirname "$$py312"))"
 	PATH="$$(dirname "$$py312"):$$PATH" LAYER_PYTHON="$(CURDIR)/$(VENV_SAM)/bin/python" $(SAM_ENV) $(SAM) build -t $(TEMPLATE)

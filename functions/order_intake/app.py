@@ -1,9 +1,10 @@
 """HTTP API: orders, cancel, shipments (the warehouse's pick list, pick, pack, ship, deliver), returns (RMA),
 stock, locations, products and customers.
 
-Thin: Powertools validates requests against the pydantic models (and serves the OpenAPI at
-/swagger); the areas' services do the work; errors leave as ``{"error": {code, message, details}}``.
-The idempotency layer and the OpenAPI page are built by the first request that needs them, so a
+Thin: Powertools validates requests against the pydantic models; the areas' services do the work; errors
+leave as ``{"error": {code, message, details}}``. The intake also serves the whole API's OpenAPI document
+(/openapi.json, Swagger UI at /swagger; docs/api.md).
+The idempotency layer and the Swagger page are built by the first request that needs them, so a
 cold start pays only for what every request uses (docs/decisions.md, "Cold start").
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from orderflow import init_phase  # first: no garbage collection while the modules load
 
 # isort: split
+from pathlib import Path
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -47,13 +49,32 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 
 
 @once
-def swagger() -> None:
-    """Serve the OpenAPI page from now on (Powertools' OpenAPI models load only for it)."""
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+def openapi_document() -> str:
+    """The whole API's OpenAPI document, merged from every function at build time (scripts/openapi.py)."""
+    return (Path(__file__).parent / "openapi.json").read_text(encoding="utf-8")
 
-    # Every route but this page needs a bearer token from the API's JWT issuer (docs/security.md).
-    app.enable_swagger(path=SWAGGER_PATH, title="Orderflow API", version="1",
-                       security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")}, security=[{"bearer": []}])
+
+@once
+def swagger_page() -> str:
+    """Swagger UI over the document, with Powertools' bundled script and style (nothing from a CDN)."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+    assets = Path(swagger_ui.__file__).parent
+    script, style = ((assets / name).read_text(encoding="utf-8")
+                     for name in ("swagger-ui-bundle.min.js", "swagger-ui.min.css"))
+    return swagger_ui.generate_swagger_html(openapi_document().replace("</", "<\\/"), script, style, "", None)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def get_openapi() -> Response[str]:
+    return Response(status_code=200, content_type="application/json", body=openapi_document())
+
+
+@app.get(SWAGGER_PATH, include_in_schema=False)
+def get_swagger() -> Response[str]:
+    if app.current_event.get_query_string_value("format") == "json":
+        return get_openapi()
+    return Response(status_code=200, content_type="text/html", body=swagger_page())
 
 
 def caller() -> Caller:
@@ -294,8 +315,6 @@ def receive_return(return_id: IssuedId, receipt: ReceiveIn) -> dict:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
-    if event.get("rawPath") == SWAGGER_PATH:
-        swagger()
     return refuse_unreadable(event, settings.max_body_bytes) or app.resolve(event, context)
 
 

@@ -115,13 +115,17 @@ def test_the_warehouse_ships_what_customers_cannot(api_url, shop):
             time.sleep(0.1)
 
 
-def test_the_openapi_document_is_public(anonymous):
-    response = anonymous.get("/swagger", params={"format": "json"})
+def test_the_openapi_document_of_every_function_and_its_page_are_public(anonymous):
+    response = anonymous.get("/openapi.json")
     assert response.status_code == 200 and response.json()["info"]["title"] == "Orderflow API"
-    spec = response.json()  # and it tells clients to send a bearer token
-    assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer",
-                                                               "bearerFormat": "JWT"}
-    assert spec["security"] == [{"bearer": []}]
+    spec = response.json()  # every function's routes, each telling clients which token scopes it takes
+    assert {"/orders", "/purchase-orders", "/replenishment/runs", "/kpis", "/alerts"} <= set(spec["paths"])
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert spec["paths"]["/purchase-orders"]["post"]["security"] == [{"bearer": ["orderflow/admin"]}]
+    assert anonymous.get("/swagger", params={"format": "json"}).json() == spec
+    page = anonymous.get("/swagger")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "SwaggerUIBundle" in page.text and "<script src=" not in page.text  # nothing from a CDN
 
 
 def test_the_command_line_acts_as_the_role_it_is_given(api_url, shop):

@@ -9,7 +9,7 @@ from orderflow_local.template import load_template, read_template
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 CUSTOMER, WAREHOUSE, ADMIN = "orderflow/customer", "orderflow/warehouse", "orderflow/admin"
-PUBLIC = {("GET", "/swagger")}
+PUBLIC = {("GET", "/swagger"), ("GET", "/openapi.json")}
 # What only staff may do (issue #6: warehouse routes ship/deliver, admin routes products, stock, suppliers).
 WAREHOUSE_ROUTES = {("POST", "/orders/{order_id}/ship"), ("POST", "/orders/{order_id}/deliver"),
                     ("POST", "/returns/{return_id}/receive"),
