@@ -150,14 +150,18 @@ def _finish(document: dict[str, Any], reference: Any, handlers: dict, scopes: di
     renamed = _short_names(generated.get("$defs", {}))
     generated, refs = _renamed(generated, renamed), {key: _renamed(ref, renamed) for key, ref in refs.items()}
     for old, new in renamed.items():
-        generated["$defs"][new] = generated["$defs"].pop(old)
+        generated["$defs"][new] = {**generated["$defs"].pop(old), "title": new}  # generators name classes by title
     for name, schema in generated.get("$defs", {}).items():
         if name in schemas and _plain(schemas[name]) != _plain(schema):
             raise SystemExit(f"OpenAPI: {name} differs as a request and as a response; give the response its own model")
         schemas.setdefault(name, schema)
     ref_of = {model: refs[(model, "serialization")] for model in bodies}
-    for (model, field), constraints in reference.VALIDATORS.items():
-        schemas[model]["properties"][field].update(constraints)
+    for target, constraints in reference.VALIDATORS.items():
+        model, _, field = target.partition(".")
+        schema = schemas[model]["properties"][field] if field else schemas[model]
+        forms = [f for f in schema.get("anyOf", [schema]) if f.get("type") != "null"]
+        forms[0].update({k: v for k, v in constraints.items() if k != "description"})
+        schema["description"] = constraints.get("description", schema.get("description"))
 
     document["paths"].setdefault("/openapi.json", {})["get"] = {
         "responses": {"200": {"description": "The document", "content": {"application/json": {

@@ -194,9 +194,29 @@ def _countries() -> list[str]:
     return sorted(countries_by_alpha2)
 
 
-# What a model's validators check beyond its fields' constraints, so that the document is as strict.
-VALIDATORS: dict[tuple[str, str], dict[str, Any]] = {
-    ("Address", "country"): {"enum": _countries(), "description": "ISO 3166-1 alpha-2, upper case"},
+ONE_LINE_PER_SKU = {"uniqueItems": True, "description": "one line per SKU: the API refuses a SKU on two lines "
+                                                       "(put its total on one), which JSON Schema cannot say"}
+# What a model's validators check beyond its fields' constraints, so that the document is as strict
+# ("Model.field", or "Model" for the whole object; on a nullable field, the non-null form).
+VALIDATORS: dict[str, dict[str, Any]] = {
+    "Address.country": {"enum": _countries(), "description": "ISO 3166-1 alpha-2, upper case"},
+    "StockAdjustmentIn.quantity": {"not": {"const": 0}, "description": "units in (positive) or out, never 0"},
+    "ProductIn": {
+        "not": {"required": ["supplier_id", "suppliers"]},
+        "anyOf": [{"required": ["suppliers"], "properties": {"suppliers": {"type": "array"}}},
+                  {"properties": {"replenishment": {"anyOf": [{"type": "null"}, {
+                      "required": ["unit_cost", "lead_time_days"],
+                      "properties": {"unit_cost": {"not": {"type": "null"}},
+                                     "lead_time_days": {"not": {"type": "null"}}}}]}}}],
+        "description": "A product: give its one supplier (supplier_id) or several (suppliers), not both. Without "
+                       "suppliers, replenishment needs its own unit_cost and lead_time_days."},
+    "PurchaseOrderChangeIn": {"minProperties": 1, "description": "What to change: at least one field."},
+    **{f"{model}.{field}": ONE_LINE_PER_SKU for model, field in [
+        ("SubmitOrderIn", "lines"), ("CancelIn", "lines"), ("ShipIn", "lines"), ("ReturnRequestIn", "lines"),
+        ("ReturnRequestIn", "exchange"), ("ReceiveIn", "lines"), ("PurchaseOrderIn", "lines"),
+        ("PurchaseOrderChangeIn", "lines")]},
+    "ProductIn.suppliers": {"uniqueItems": True, "description": "each supplier once: the API refuses a supplier "
+                                                                "named twice, which JSON Schema cannot say"},
 }
 
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from orderflow import wiring
-from orderflow.platform.http_api import install_error_handlers, refuse_unreadable
+from orderflow.platform.http_api import HttpApiResolver, install_error_handlers, refuse_unreadable
 from orderflow.platform.lambda_support import observability
 from orderflow.shared.settings import get_settings
 
 settings = get_settings()
 logger, tracer, metrics = observability("alerts_api")
 service = wiring.alert_service(settings)
-app = APIGatewayHttpResolver(enable_validation=True)
+app = HttpApiResolver(enable_validation=True)
 install_error_handlers(app)
 
 

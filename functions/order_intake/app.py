@@ -16,7 +16,7 @@ from orderflow import init_phase  # first: no garbage collection while the modul
 from pathlib import Path
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 
@@ -25,7 +25,14 @@ from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
 from orderflow.fulfilment import LocationIn, ShipmentStatus
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders.requests import CancelIn, ShipIn, SubmitOrderIn
-from orderflow.platform.http_api import IssuedId, PathId, caller_of, install_error_handlers, refuse_unreadable
+from orderflow.platform.http_api import (
+    HttpApiResolver,
+    IssuedId,
+    PathId,
+    caller_of,
+    install_error_handlers,
+    refuse_unreadable,
+)
 from orderflow.platform.idempotency import idempotency
 from orderflow.platform.lambda_support import count, observability, once
 from orderflow.returns.domain import ReceiveIn, ReturnRequestIn
@@ -40,7 +47,7 @@ catalogue = wiring.catalogue_service(settings)
 inventory = wiring.inventory_service(settings)
 returns = wiring.return_service(settings, service, inventory)
 fulfilment = wiring.fulfilment_service(settings)
-app = APIGatewayHttpResolver(enable_validation=True)
+app = HttpApiResolver(enable_validation=True)
 install_error_handlers(app)
 SWAGGER_PATH = "/swagger"
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,

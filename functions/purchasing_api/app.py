@@ -13,13 +13,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import Field
 
 from orderflow import wiring
-from orderflow.platform.http_api import IssuedId, PathId, caller_of, install_error_handlers, refuse_unreadable
+from orderflow.platform.http_api import (
+    HttpApiResolver,
+    IssuedId,
+    PathId,
+    caller_of,
+    install_error_handlers,
+    refuse_unreadable,
+)
 from orderflow.platform.idempotency import idempotency
 from orderflow.platform.lambda_support import count, observability
 from orderflow.purchasing.domain import ManualLine, PurchaseOrderStatus, SupplierIn, manual_purchase_order_id
@@ -36,7 +43,7 @@ logger, tracer, metrics = observability("purchasing_api")
 purchasing = wiring.purchasing_service(settings)
 replenishment = wiring.replenishment_service(settings)
 simulations = wiring.simulations_service(settings)
-app = APIGatewayHttpResolver(enable_validation=True)
+app = HttpApiResolver(enable_validation=True)
 install_error_handlers(app)
 idempotent = idempotency(app, settings)
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,

@@ -55,7 +55,9 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, float):
-        return Decimal(str(value))
+        # DynamoDB's numbers stop at 1e-130: a smaller one (5e-324, which a request may carry) is stored as 0
+        # rather than refused with a 500.
+        return Decimal(str(value)) if abs(value) >= 1e-100 else Decimal(0)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):

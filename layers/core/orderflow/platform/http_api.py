@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+from re import Match
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -23,6 +25,29 @@ JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 # stay far below DynamoDB's 2,048-byte key limit, which answers a 500 on AWS.
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 IssuedId = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+def _number(text: str) -> float | int:
+    """A JSON number without a fraction is an integer, as JSON Schema (and so the OpenAPI document) says:
+    ``1.0`` is the quantity 1, which pydantic's strict integers would otherwise refuse."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def _json_body(body: str) -> Any:
+    return json.loads(body, parse_float=_number)
+
+
+class HttpApiResolver(APIGatewayHttpResolver):
+    """Powertools' resolver, reading requests as the OpenAPI document describes them: path parameters
+    percent-decoded (a client may send the SKU ``A:B`` as ``A%3AB``; API Gateway passes the raw path on),
+    and whole numbers written ``1.0`` as integers."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(json_body_deserializer=_json_body, **kwargs)
+
+    def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
+        return {name: unquote(value) for name, value in match.groupdict().items()}
 
 
 def error(status: int, code: str, message: str, details: Any = None) -> Response:

@@ -23,10 +23,12 @@ class SimulationParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     days: Annotated[int, Field(ge=7, le=3650, description="days replayed: the last `days` of every history")]
-    seed: int = 0
+    # Bounded as stored numbers must be (DynamoDB holds 38 digits and nothing under 1e-130): a seed of
+    # 10**40 or a target of 1e-200 answered 500. Targets are service levels, as a product's (0.5 to 0.999).
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     policies: list[SimulationPolicy] = Field(default_factory=lambda: ["orderflow", "minmax", "rq"], min_length=1)
-    targets: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
-        default_factory=lambda: list(DEFAULT_SIMULATION_TARGETS),
+    targets: list[Annotated[float, Field(ge=0.5, le=0.999, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: list(DEFAULT_SIMULATION_TARGETS), max_length=20,
         description="target cycle service levels of the trade-off curve (empty: no curve)")
     refit_every: Annotated[int, Field(ge=1, le=520)] = Field(
         DEFAULT_REFIT_EVERY, description="reviews between full forecast refits; 1 refits on every review "
