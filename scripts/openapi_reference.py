@@ -203,11 +203,11 @@ VALIDATORS: dict[str, dict[str, Any]] = {
     "StockAdjustmentIn.quantity": {"not": {"const": 0}, "description": "units in (positive) or out, never 0"},
     "ProductIn": {
         "not": {"required": ["supplier_id", "suppliers"]},
-        "anyOf": [{"required": ["suppliers"], "properties": {"suppliers": {"type": "array"}}},
-                  {"properties": {"replenishment": {"anyOf": [{"type": "null"}, {
-                      "required": ["unit_cost", "lead_time_days"],
-                      "properties": {"unit_cost": {"not": {"type": "null"}},
-                                     "lead_time_days": {"not": {"type": "null"}}}}]}}}],
+        # without suppliers, a replenishment gives its own terms (if/then: client generators read it)
+        "if": {"not": {"required": ["suppliers"], "properties": {"suppliers": {"type": "array"}}}},
+        "then": {"properties": {"replenishment": {"anyOf": [{"type": "null"}, {
+            "required": ["unit_cost", "lead_time_days"],
+            "properties": {"unit_cost": {"not": {"type": "null"}}, "lead_time_days": {"not": {"type": "null"}}}}]}}},
         "description": "A product: give its one supplier (supplier_id) or several (suppliers), not both. Without "
                        "suppliers, replenishment needs its own unit_cost and lead_time_days."},
     "PurchaseOrderChangeIn": {"minProperties": 1, "description": "What to change: at least one field."},

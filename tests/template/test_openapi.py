@@ -136,3 +136,11 @@ def test_every_request_body_has_an_example(document):
     for (method, path), op in operations(document).items():
         if "requestBody" in op:
             assert op["requestBody"]["content"]["application/json"]["example"], (method, path)
+
+
+def test_object_schemas_keep_their_rules_where_client_generators_read_them(document):
+    """openapi-python-client (docs/api.md) drops an operation whose body object has a top-level anyOf or oneOf
+    (it reads one as a union of types): the rules across fields are ``not`` and ``if``/``then``."""
+    for name, schema in document["components"]["schemas"].items():
+        if "properties" in schema:
+            assert not {"anyOf", "oneOf", "allOf"} & set(schema), name
