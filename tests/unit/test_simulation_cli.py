@@ -80,7 +80,7 @@ def test_sku_and_policy_filters(app, tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (["--sku", "NOPE"], "not in"),
     (["--policy", "magic"], "unknown policy magic"),
-    (["--targets", "0.9,1.5"], "targets.1: Input should be less than 1"),
+    (["--targets", "0.9,1.5"], "targets.1: Input should be less than or equal to 0.999"),
     (["--targets", "high"], "--targets: could not convert"),
 ])
 def test_bad_arguments_exit_with_a_message(app, tmp_path, args, message):
