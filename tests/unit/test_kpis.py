@@ -128,6 +128,8 @@ def test_a_range_with_no_events_has_no_rates_and_bad_ranges_are_refused(kpis):
     with pytest.raises(Unprocessable):
         kpis.kpis(date(2029, 1, 1), date(2030, 1, 1))
     assert kpis.kpis(None, None)["from"] == "2029-12-28"  # the last 7 days to NOW's day
+    earliest = kpis.kpis(None, date(1, 1, 3))  # the week up to the third day there is: its first three days
+    assert (earliest["from"], earliest["to"]) == ("0001-01-01", "0001-01-03")
 
 
 def test_days_of_cover_turns_and_the_last_runs_forecast_error(kpis):

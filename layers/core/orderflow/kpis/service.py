@@ -42,7 +42,8 @@ class KpiService:
         now = self.clock()
         today = date.fromisoformat(now[:10])
         last = last or today
-        first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+        # the week up to ``last``, or from the first day there is (``to=0001-01-01`` answered 500)
+        first = first or max(date.min, last - timedelta(days=min(DEFAULT_DAYS - 1, (last - date.min).days)))
         if first > last:
             raise Unprocessable(f"from {first} is after to {last}", {"from": str(first), "to": str(last)})
         if (last - first).days + 1 > MAX_DAYS:
