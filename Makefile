@@ -228,12 +228,12 @@ soak: setup
 	"$(PY)" scripts/reliability.py --soak $(PYTEST_ARGS)
 
 # ------------------------------------------------------------------ deploy artefacts
-# The layers build with their own Makefiles (layers/*/Makefile, docs/build.md) and LAYER_PYTHON, the
-# 3.12 of $(VENV_SAM) (it has pip, which a distribution's python3.12 may lack).
 # The whole API's OpenAPI document, merged from every function's handlers (docs/api.md); the intake serves it.
 openapi: setup
 	"$(PY)" scripts/openapi.py
 
+# The layers build with their own Makefiles (layers/*/Makefile, docs/build.md) and LAYER_PYTHON, the
+# 3.12 of $(VENV_SAM) (it has pip, which a distribution's python3.12 may lack).
 build: openapi sam-setup
 	@py312="$$(PYTHON312='$(PYTHON312)' scripts/find-python.sh 3.12)"
 	echo "==> sam build (python3.12 from $$(dirname "$$py312"))"
