@@ -280,7 +280,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return route.route_key, to_response(answer)
         except Exception:
             logger.exception("%s failed on %s %s", route.function, self.command, raw_path)
-            raise HttpError(500, "INTERNAL", "Internal Server Error") from None
+            # as API Gateway answers a function that failed (it raised out of the handler, timed out or ran
+            # out of memory): its own body; the handlers' own 500 carries the error body instead
+            raise GatewayRefusal(500, "INTERNAL", "Internal Server Error") from None
 
     def _authorize(self, route: Route) -> dict[str, Any] | None:
         """API Gateway's JWT authorizer for the route (None for an open route)."""

@@ -28,10 +28,16 @@ def post_thing(thing_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:
     return {"thing_id": thing_id, "quantity": line.quantity}
 
 
+@app.post("/broken")
+def broken() -> dict:
+    raise KeyError("secret-internal-detail")
+
+
 def call(raw_path: str, body: str) -> tuple[int, dict]:
     event = {"version": "2.0", "routeKey": "POST /things/{thing_id}", "rawPath": raw_path, "rawQueryString": "",
              "headers": {"content-type": "application/json"}, "body": body, "isBase64Encoded": False,
-             "requestContext": {"http": {"method": "POST", "path": raw_path}, "stage": "$default"}}
+             "requestContext": {"http": {"method": "POST", "path": raw_path}, "stage": "$default",
+                                "requestId": "req-1"}}
     answer = app.resolve(event, None)
     return answer["statusCode"], json.loads(answer["body"])
 
@@ -44,6 +50,14 @@ def test_a_whole_number_written_with_a_fraction_is_an_integer_and_a_fraction_is_
     assert call("/things/A", '{"quantity": 1.0}') == (200, {"thing_id": "A", "quantity": 1})
     status, body = call("/things/A", '{"quantity": 1.5}')
     assert status == 422 and body["error"]["code"] == "VALIDATION_FAILED"
+
+
+def test_an_unexpected_exception_is_a_500_with_the_error_body_and_no_internal_text():
+    status, body = call("/broken", "{}")
+    assert status == 500
+    assert body == {"error": {"code": "INTERNAL_ERROR", "message": "an unexpected error occurred; quote the "
+                              "correlation id", "details": {"correlation_id": "req-1"}}}
+    assert "secret-internal-detail" not in json.dumps(body)
 
 
 def test_a_number_too_small_for_dynamodb_is_stored_as_zero_not_refused():

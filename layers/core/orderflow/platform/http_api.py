@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from re import Match
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -104,7 +105,9 @@ def caller_of(event: dict, customer_claim: str) -> Caller:
 
 
 def install_error_handlers(app: APIGatewayHttpResolver) -> None:
-    """Request validation failures, domain errors and unknown routes all leave as the error body."""
+    """Request validation failures, domain errors, unknown routes and unexpected exceptions all leave as the
+    error body. Without the last, an exception would end the invocation and API Gateway would answer its own
+    ``{"message": "Internal Server Error"}``: another body, and no id to find the logs by."""
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(exc: RequestValidationError) -> Response:
@@ -121,3 +124,12 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.not_found
     def route_not_found(exc: Exception) -> Response:
         return error(404, "ROUTE_NOT_FOUND", "no such route")
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        """Logged whole (the function's logger is the root's child: Powertools' JSON handler writes it); the
+        caller gets the request id the log line carries as its correlation id, never the exception's text."""
+        request_id = (app.current_event.raw_event.get("requestContext") or {}).get("requestId")
+        logging.getLogger(__name__).exception("unexpected error, answered 500", extra={"request_id": request_id})
+        return error(500, "INTERNAL_ERROR", "an unexpected error occurred; quote the correlation id",
+                     {"correlation_id": request_id})
