@@ -137,7 +137,7 @@ def simulate(pattern: dict[str, Any], buckets: int, offered: float = OFFERED, se
     """Orders arriving at ``offered`` a second for ``seconds``, each replaying the measured calls on shared
     keys (but those on the keys named in ``leave_out``); the SKU's stock split over ``buckets`` (its base
     takes no reservation when there are several)."""
-    from orderflow.orders.service import BUCKET_ATTEMPTS
+    from orderflow.orders.reserving import BUCKET_ATTEMPTS
     from orderflow.platform.dynamo import _CONFLICT_BASE_SECONDS, _CONFLICT_CAP_SECONDS, CONFLICT_ATTEMPTS
     from orderflow_local.faults import Faults
 
@@ -225,7 +225,7 @@ def simulate(pattern: dict[str, Any], buckets: int, offered: float = OFFERED, se
         if transaction:
             target.held_until = at + held_for
         if name.startswith("stock#") and call["write"]:
-            if stock[bucket] < 1:  # short: another bucket (orders.service.BUCKET_ATTEMPTS)
+            if stock[bucket] < 1:  # short: another bucket (orders.reserving.BUCKET_ATTEMPTS)
                 order["bucket_tries"] += 1
                 if order["bucket_tries"] > BUCKET_ATTEMPTS:
                     retry_step(order, at)
