@@ -1,5 +1,5 @@
-"""Scheduled: fail the orders past their deadline (backorders no stock came for, reservations not
-shipped in time), giving back their stock and credit."""
+"""Scheduled: act on the orders past their deadline (backorders no stock came for, shipments not
+shipped in time), giving back their stock and credit (docs/fulfilment.md)."""
 
 from typing import Any
 

@@ -1,6 +1,6 @@
 """Property-based test (hypothesis) of shipments across locations: random stock at three locations, random
-orders, full and partial shipments, deliveries, cancellations, receipts and wake-ups, on the real services
-and DynamoDB adapters (moto, in process). After every step, at every location and in total:
+orders, full and partial shipments, deliveries, cancellations, receipts, wake-ups and deadline sweeps, on the real
+services and DynamoDB adapters (moto, in process). After every step, at every location and in total:
 
 - ``on_hand = received there − shipped from there`` (what the stored shipments say left it);
 - ``reserved`` is what the orders' allocations hold there, and equals the open shipments' lines there;
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
@@ -150,6 +151,19 @@ class ShipmentsAcrossLocations(RuleBasedStateMachine):
         after = self.service.cancel_lines(order.order_id, units, "fewer", key)
         assert self.service.cancel_lines(order.order_id, units, "fewer", key).version == after.version
 
+    @precondition(lambda self: self.orders)
+    @rule(days=st.sampled_from([15, 31]))
+    def sweep(self, days: int) -> None:
+        """The deadline sweep, ``days`` from now: backorders (14 days) fail, late shipments (30) are cancelled, or
+        their order failed when nothing of it went on; a second sweep changes nothing."""
+        now = (datetime.now(UTC) + timedelta(days=days)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        self.service.expire_overdue(now=now)
+        mine = [self.service.get_order(order_id).version for order_id in self.orders]
+        self.service.expire_overdue(now=now)
+        assert [self.service.get_order(order_id).version for order_id in self.orders] == mine
+        if days > 30:
+            assert not any(self.service.get_order(order_id).open_shipments() for order_id in self.orders)
+
     # ------------------------------------------------------------------ invariants
     @invariant()
     def every_unit_is_somewhere_and_no_location_oversells(self) -> None:
@@ -203,6 +217,6 @@ def test_shipments_across_locations_keep_every_unit_accounted_for(service, figur
     figures("6. Property-based tests (hypothesis)", "shipments across three locations",
             f"{PROFILE.max_examples} sequences of up to {PROFILE.stateful_step_count} steps (receipts, orders, "
             "both fulfilment policies, full and partial shipments, deliveries, cancels of orders and of some units, "
-            "wake-ups), per-location and "
+            "wake-ups, deadline sweeps), per-location and "
             f"total invariants held after every step; {sum(reached.values())} orders ended " +
             ", ".join(f"{status} {n}" for status, n in reached.most_common()))

@@ -98,6 +98,7 @@ class Shipment(Model):
     lines: list[ShipmentLine]
     status: ShipmentStatus
     address: Address | None = None
+    ship_by: str | None = None  # past it, the deadline sweep cancels what is still here (docs/fulfilment.md)
     carrier: str | None = None
     tracking: str | None = None
     shipped: list[ShipmentLine] | None = None

@@ -11,7 +11,16 @@ from typing import Any
 
 from orderflow.fulfilment import ShipmentStatus
 from orderflow.inventory import Units
-from orderflow.orders.domain import Order, OrderStatus, added, cancel_units, cancellable, holds_of
+from orderflow.orders.domain import (
+    LinesCancelled,
+    Order,
+    OrderStatus,
+    added,
+    cancel_units,
+    cancellable,
+    earliest_deadline,
+    holds_of,
+)
 from orderflow.shared.errors import Conflict, NotFound, Unprocessable
 from orderflow.shared.ports import Change
 
@@ -45,12 +54,14 @@ class Cancelling:
                                {"cancellable": too_many})
             if not order.shipped() and open_ == {sku: n for sku, n in units.items() if n}:
                 return self._give_back(order, S.CANCELLED, reason, by="customer")  # nothing would be left
-            return self._cancel_some(order, units, reason, key)
+            return self._cancel_some(order, cancel_units(order, units), units, reason, key)
 
         return self._announce_released(self._race(order_id, attempt, missing=NotFound))
 
-    def _cancel_some(self, order: Order, units: dict[str, int], reason: str, key: str) -> Order:
-        change = cancel_units(order, units)
+    def _cancel_some(self, order: Order, change: LinesCancelled, units: dict[str, int], reason: str, key: str | None,
+                     by: str = "customer") -> Order:
+        """Commit ``change``, the cancelling of ``units`` (SKU → units) of the order: one transaction of the order,
+        the customer's credit, the holds released, the shipments that shrink or go, and the waits touched."""
         value = sum((li.unit_price * units.get(li.sku, 0) for li in order.lines), Decimal(0))
         cancelled = added(order.cancelled, units)
         owed = {li.sku: li.quantity - cancelled.get(li.sku, 0) for li in order.lines}
@@ -65,18 +76,22 @@ class Cancelling:
         text = ", ".join(f"{n} × {sku}" for sku, n in units.items() if n)
         extra: dict[str, Any] = {
             "shipments": [r.model_dump() for r in after_shipments], "allocations": holds_of(after_shipments),
-            "backordered": change.backordered, "cancelled": cancelled, "total": order.total - value,
-            "cancel_keys": [*order.cancel_keys, key][-MAX_CANCEL_KEYS:]}
-        if order.deadline and target in (S.RESERVED, S.PARTIALLY_RESERVED):
-            extra["deadline"] = order.deadline
-        write, after = self.orders.transition(order, target, reason=f"cancelled {text}: {reason}", by="customer",
+            "backordered": change.backordered, "cancelled": cancelled, "total": order.total - value}
+        if key is not None:
+            extra["cancel_keys"] = [*order.cancel_keys, key][-MAX_CANCEL_KEYS:]
+        deadline = earliest_deadline(after_shipments, legacy=order.deadline)
+        if deadline is None and target in (S.RESERVED, S.PARTIALLY_RESERVED):
+            deadline = order.deadline  # nothing open: what still waits for stock keeps the order's
+        if deadline:
+            extra["deadline"] = deadline
+        write, after = self.orders.transition(order, target, reason=f"cancelled {text}: {reason}", by=by,
                                               extra=extra)
         writes: list[Change] = [write, self.customers.release_credit(order.customer_id, value)]
         writes += [self.stock.release(held, location) for location, held in change.released]
         before = {r.shipment_id: r for r in order.shipments}
         for ref in change.changed:
             if ref.state == "cancelled":
-                writes.append(self.shipments.move(ref.shipment_id, ref.location_id, H.CANCELLED, by="customer",
+                writes.append(self.shipments.move(ref.shipment_id, ref.location_id, H.CANCELLED, by=by,
                                                   reason=f"its units were cancelled: {reason}"))
             else:
                 gone = {sku: n - ref.lines.get(sku, 0) for sku, n in before[ref.shipment_id].lines.items()

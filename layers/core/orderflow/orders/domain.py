@@ -82,6 +82,7 @@ class ShipmentRef(Model):
     lines: dict[str, int]
     state: Literal["open", "shipped", "delivered", "cancelled"] = "open"
     shipped: dict[str, int] | None = None  # what left, when less than ``lines`` (a partial shipment)
+    deadline: str | None = None  # ship by then (its release + the fulfilment timeout), or the sweep cancels it
 
     @property
     def open(self) -> bool:
@@ -204,11 +205,24 @@ def shipment_id_for(order_id: str, number: int) -> str:
     return f"shp-{order_id.removeprefix('ord-')}-{number}"
 
 
-def released(order: Order, allocations: dict[str, dict[str, int]]) -> list[ShipmentRef]:
-    """One new shipment per location of ``allocations``, numbered after the order's existing ones."""
+def released(order: Order, allocations: dict[str, dict[str, int]], deadline: str | None = None) -> list[ShipmentRef]:
+    """One new shipment per location of ``allocations``, numbered after the order's existing ones, each to ship
+    by ``deadline``."""
     first = len(order.shipments) + 1
-    return [ShipmentRef(shipment_id=shipment_id_for(order.order_id, first + i), location_id=location, lines=dict(lines))
-            for i, (location, lines) in enumerate(allocations.items())]
+    return [ShipmentRef(shipment_id=shipment_id_for(order.order_id, first + i), location_id=location, lines=dict(lines),
+                        deadline=deadline) for i, (location, lines) in enumerate(allocations.items())]
+
+
+def earliest_deadline(shipments: list[ShipmentRef], legacy: str | None = None) -> str | None:
+    """The earliest deadline of the open ``shipments`` (None when none is open): the order's own deadline, by
+    which the sweep looks at it. A shipment released before shipments had deadlines has the order's (``legacy``)."""
+    dates = [d for d in (ref.deadline or legacy for ref in shipments if ref.open) if d]
+    return min(dates) if dates else None
+
+
+def overdue_shipments(order: Order, now: str) -> list[ShipmentRef]:
+    """The order's open shipments past their deadline at ``now``."""
+    return [ref for ref in order.open_shipments() if (deadline := ref.deadline or order.deadline) and deadline <= now]
 
 
 @dataclass(frozen=True)
@@ -249,6 +263,19 @@ def cancel_units(order: Order, units: dict[str, int]) -> LinesCancelled:
     shipments = [refs[ref.shipment_id] for ref in order.shipments]
     return LinesCancelled(backordered=backordered, shipments=shipments, released=released,
                           changed=[r for r in shipments if r.shipment_id in changed])
+
+
+def cancel_shipments(order: Order, shipment_ids: set[str]) -> LinesCancelled:
+    """Cancel the open shipments ``shipment_ids`` whole (their deadline passed): their holds go back where they
+    were, the order's backordered units are left as they are."""
+    changed = [ref.model_copy(update={"state": "cancelled"}) for ref in order.open_shipments()
+               if ref.shipment_id in shipment_ids]
+    gone = {ref.shipment_id: ref for ref in changed}
+    return LinesCancelled(backordered=dict(order.backordered),
+                          shipments=[gone.get(ref.shipment_id, ref) for ref in order.shipments],
+                          released=[(ref.location_id, Units(sku, n)) for ref in changed
+                                    for sku, n in ref.lines.items()],
+                          changed=changed)
 
 
 def cancellable(order: Order) -> dict[str, int]:

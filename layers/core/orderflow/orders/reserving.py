@@ -12,7 +12,15 @@ from typing import Any
 from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, Shipment, ShipmentLine, ShipmentStatus, plan
 from orderflow.inventory import Units
 from orderflow.orders.deadlines import deadline_in
-from orderflow.orders.domain import MAX_TRANSACTION_ITEMS, Order, OrderStatus, ShipmentRef, holds_of, released
+from orderflow.orders.domain import (
+    MAX_TRANSACTION_ITEMS,
+    Order,
+    OrderStatus,
+    ShipmentRef,
+    earliest_deadline,
+    holds_of,
+    released,
+)
 from orderflow.shared.errors import ConditionFailed, OutOfStock, TransientError, Unprocessable
 from orderflow.shared.ports import Change
 from orderflow.shared.types import utc_now
@@ -46,11 +54,12 @@ class Reserving:
                 if not sourced.allocations:
                     short = sorted(sourced.backordered)
                     raise OutOfStock(f"not enough stock for {', '.join(short)}", {"skus": short})
-                refs = released(order, sourced.allocations)
+                deadline = deadline_in(self.settings.fulfilment_timeout_seconds)
+                refs = released(order, sourced.allocations, deadline)
                 write, after = self.orders.transition(
                     order, S.RESERVED if sourced.complete else S.PARTIALLY_RESERVED,
                     reason=sourced.why if len(sourced.allocations) > 1 or not sourced.complete else None,
-                    extra={"deadline": deadline_in(self.settings.fulfilment_timeout_seconds),
+                    extra={"deadline": deadline,
                            "allocations": sourced.allocations, "shipments": [r.model_dump() for r in refs],
                            "backordered": dict(sourced.backordered)})
                 holds, writes = self._holding(order, refs)
@@ -92,7 +101,7 @@ class Reserving:
         writes += [self.shipments.release(Shipment(
             shipment_id=ref.shipment_id, order_id=order.order_id, customer_id=order.customer_id,
             location_id=ref.location_id, lines=[ShipmentLine(sku=sku, quantity=q) for sku, q in ref.lines.items()],
-            status=H.RELEASED, address=order.shipping_address, created_at=now, updated_at=now,
+            status=H.RELEASED, address=order.shipping_address, ship_by=ref.deadline, created_at=now, updated_at=now,
             timeline=[{"status": H.RELEASED, "at": now, "by": "workflow",
                        "reason": f"allocated to {ref.location_id} for order {order.order_id}"}])) for ref in refs]
         return holds, writes
@@ -124,16 +133,17 @@ class Reserving:
             if not sourced.allocations:
                 self.store.commit(waits)  # nothing to take now: the waits alone (a repeat rewrites the same)
                 return order
-            refs = released(order, sourced.allocations)
+            refs = released(order, sourced.allocations, deadline_in(self.settings.fulfilment_timeout_seconds))
             shipments = [*order.shipments, *refs]
+            # The new shipments have the usual time to ship; the order's deadline is its earliest open shipment's.
             extra: dict[str, Any] = {"shipments": [r.model_dump() for r in shipments],
-                                     "allocations": holds_of(shipments), "backordered": dict(sourced.backordered)}
-            if order.status == S.PARTIALLY_SHIPPED:  # its deadline went with its first shipment
+                                     "allocations": holds_of(shipments), "backordered": dict(sourced.backordered),
+                                     "deadline": earliest_deadline(shipments, legacy=order.deadline)}
+            if order.status == S.PARTIALLY_SHIPPED:
                 target, reason = S.PARTIALLY_SHIPPED, f"the units not sent were sourced again: {sourced.why}"
-            else:  # a new shipment is released: the shop has the usual time to ship it
+            else:
                 target = S.PARTIALLY_RESERVED if sourced.backordered else S.RESERVED
                 reason = f"stock came for the backordered units: {sourced.why}"
-                extra["deadline"] = deadline_in(self.settings.fulfilment_timeout_seconds)
             write, after = self.orders.transition(order, target, reason=reason, extra=extra)
             for _ in range(BUCKET_ATTEMPTS):
                 holds, writes = self._holding(order, refs)

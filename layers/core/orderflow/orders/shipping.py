@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from orderflow.fulfilment import Shipment, ShipmentStatus
 from orderflow.inventory import Units, by_sku
-from orderflow.orders.domain import Order, OrderStatus, ShipmentRef, added, holds_of
+from orderflow.orders.domain import Order, OrderStatus, ShipmentRef, added, earliest_deadline, holds_of
 from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, Unprocessable
 from orderflow.shared.types import utc_now
 
@@ -83,11 +83,13 @@ class Shipping:
         reason = f"shipped from {ref.location_id}" + _carrier_text(request)
         if unshipped:
             reason += f"; {sum(unshipped.values())} units not sent go back to sourcing"
+        extra = {"shipments": [r.model_dump() for r in shipments], "allocations": holds_of(shipments),
+                 "backordered": added(order.backordered, unshipped),
+                 "shipment": {**request.model_dump(exclude_none=True, exclude={"lines"}), "shipped_at": now}}
+        if not complete and (deadline := earliest_deadline(shipments, legacy=order.deadline)):
+            extra["deadline"] = deadline  # the shipments still open keep theirs
         write, after = self.orders.transition(
-            order, S.SHIPPED if complete else S.PARTIALLY_SHIPPED, by="warehouse", reason=reason, at=now,
-            extra={"shipments": [r.model_dump() for r in shipments], "allocations": holds_of(shipments),
-                   "backordered": added(order.backordered, unshipped),
-                   "shipment": {**request.model_dump(exclude_none=True, exclude={"lines"}), "shipped_at": now}})
+            order, S.SHIPPED if complete else S.PARTIALLY_SHIPPED, by="warehouse", reason=reason, at=now, extra=extra)
         sent = {"shipped": [{"sku": sku, "quantity": units} for sku, units in lines.items() if units],
                 **request.model_dump(exclude_none=True, exclude={"lines"})}
         day = datetime.now(UTC).date().isoformat()
@@ -131,7 +133,8 @@ class Shipping:
         write, after = self.orders.transition(
             order, S.DELIVERED if complete else order.status, by="warehouse", at=now,
             reason=f"delivered from {ref.location_id}",
-            extra={"shipments": [r.model_dump() for r in shipments], "shipment": summary})
+            extra={"shipments": [r.model_dump() for r in shipments], "shipment": summary,
+                   **({"deadline": order.deadline} if order.deadline and not complete else {})})
         self.store.commit([write, self.shipments.move(shipment_id, ref.location_id, H.DELIVERED, by="warehouse")])
         return after
 
