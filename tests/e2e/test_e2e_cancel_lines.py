@@ -73,3 +73,29 @@ def test_a_partially_shipped_order_cancels_what_has_not_left(shop, client: Order
     finally:
         for name in (north, south):
             client.put_location(name, "closed", address, active=False)
+
+
+def test_a_backordered_order_cancels_some_units_and_the_receipt_reserves_the_rest(shop):
+    """Over HTTP through the real workflow: a whole backorder is cancelled in part (it was a 409 before), the
+    SKU's backordered count and the customer's credit follow, and a receipt of what is still owed reserves it."""
+    client = shop.client
+    kettle = shop.product("kettle", price=20)
+    customer = shop.customer(credit_limit=1_000)
+    order_id = shop.submit(customer, {kettle: 3})["order_id"]
+    shop.wait(order_id, "BACKORDERED")
+    available = float(client.get_customer(customer)["credit_available"])
+
+    key = uuid.uuid4().hex
+    for _ in range(2):  # the second is a retry: nothing twice
+        answer = cancel(client, order_id, {kettle: 2}, key)
+        assert answer.status_code == 200, answer.text
+    order = answer.json()
+    assert order["status"] == "BACKORDERED" and float(order["total"]) == 20
+    assert [(li["backordered"], li["cancelled"]) for li in order["lines"]] == [(1, 2)]
+    assert client.get_stock(kettle)["backordered"] == 1
+    assert float(client.get_customer(customer)["credit_available"]) == available + 40
+
+    client.adjust_stock(kettle, 1, reason="receipt")
+    reserved = shop.wait(order_id, "RESERVED")
+    assert [(li["allocated"], li["cancelled"]) for li in reserved["lines"]] == [(1, 2)]
+    assert client.get_stock(kettle)["available"] == 0 and client.get_stock(kettle)["backordered"] == 0

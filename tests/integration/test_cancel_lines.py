@@ -9,11 +9,12 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from test_fulfilment_policies import AVAILABLE, to_reserve, unstocked, waiting
+from test_fulfilment_policies import AVAILABLE, submit, to_reserve, unstocked, waiting
 from test_shipments import at
 from test_sourcing_reservations import shop
 
 from orderflow.fulfilment import ShipmentStatus
+from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders import OrderStatus
 from orderflow.orders.requests import ShipIn
 from orderflow.shared.errors import Conflict, Unprocessable
@@ -117,12 +118,57 @@ def test_cancelling_backordered_units_of_a_ship_available_order_shrinks_its_wait
     assert (reserved.status, reserved.backordered) == (S.RESERVED, {}) and waiting(service, a) == {}
 
 
-def test_an_order_not_reserved_yet_is_cancelled_whole_only(service):
+def test_a_backordered_order_drops_the_cancelled_units_and_is_reserved_for_the_rest(service, places):
+    """Nothing is held for a whole backorder: its waits shrink (or go), its credit comes back in proportion, and
+    the receipt that wakes it holds only what is still owed."""
+    w1, *_ = places
     customer, _ = shop(service, {})
-    b = unstocked(service)
-    order = to_reserve(service, customer, {b: 2}, COMPLETE)
+    a, b = unstocked(service), unstocked(service)
+    order = to_reserve(service, customer, {a: 3, b: 2}, COMPLETE)
     assert order.status == S.BACKORDERED
+    before = credit(service, customer)
+
+    after = service.cancel_lines(order.order_id, {a: 1, b: 2}, "fewer", key="k1")
+    assert (after.status, after.total, after.cancelled) == (S.BACKORDERED, order.total - 15, {a: 1, b: 2})
+    assert after.deadline == order.deadline  # the wait for stock keeps its deadline
+    assert waiting(service, a) == {order.order_id: 2} and waiting(service, b) == {}
+    assert credit(service, customer) == before + 15
+    assert [(li["backordered"], li["cancelled"]) for li in after.public()["lines"]] == [(2, 1), (0, 2)]
+    assert service.cancel_lines(order.order_id, {a: 1, b: 2}, "fewer", key="k1").version == after.version
+
+    service.adjust_stock(a, StockAdjustmentIn(quantity=2, reason="receipt", location_id=w1))
+    reserved = service.reserve(order.order_id)  # the receipt's wake-up
+    assert (reserved.status, reserved.allocations) == (S.RESERVED, {w1: {a: 2}})
+    assert at(service, a, w1) == (2, 2, 0) and waiting(service, a) == {}
+    assert service.ship(order.order_id, ShipIn()).status == S.SHIPPED  # what is owed left: the order is done
+
+
+def test_an_order_cancelled_in_part_before_its_workflow_reserves_it_holds_only_the_rest(service, places):
+    """A part-cancel lands while the workflow runs (PENDING here): the step that decided on the order before it
+    (its ``known`` copy) fails its version condition, reads again, and holds the smaller quantity and credit."""
+    w1, *_ = places
+    customer, skus = shop(service, {("A", w1): 5})
+    a = skus["A"]
+    pending = submit(service, customer, {a: 4}, COMPLETE)
+    before = credit(service, customer)
+    after = service.cancel_lines(pending.order_id, {a: 3}, "one is enough", key="k1")
+    assert (after.status, after.total, after.deadline) == (S.PENDING, Decimal(5), pending.deadline)
+    assert credit(service, customer) == before  # nothing was held yet
+    order = pending  # the workflow's stale copy, from before the cancel
+    for step in (service.validate, service.check_credit, service.reserve):
+        order = step(order.order_id, order if order.version == pending.version else None)
+    assert (order.status, order.allocations, order.total) == (S.RESERVED, {w1: {a: 1}}, Decimal(5))
+    assert credit(service, customer) == before - 5 and at(service, a, w1) == (5, 1, 4)
+    assert service.cancel_lines(order.order_id, {a: 1}, "none", key="k2").status == S.CANCELLED
+    assert credit(service, customer) == before and at(service, a, w1) == (5, 0, 5)
+
+
+def test_a_shipped_order_has_nothing_to_cancel(service, places):
+    w1, *_ = places
+    customer, skus = shop(service, {("A", w1): 1})
+    order = to_reserve(service, customer, {skus["A"]: 1}, COMPLETE)
+    shipped = service.ship(order.order_id, ShipIn())
     with pytest.raises(Conflict) as refused:
-        service.cancel_lines(order.order_id, {b: 1}, "x", key=uuid.uuid4().hex)
-    assert refused.value.details == {"status": "BACKORDERED"}
-    assert service.get_order(order.order_id).version == order.version
+        service.cancel_lines(order.order_id, {skus["A"]: 1}, "x", key=uuid.uuid4().hex)
+    assert refused.value.details == {"status": "SHIPPED"}
+    assert service.get_order(order.order_id).version == shipped.version

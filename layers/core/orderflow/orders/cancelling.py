@@ -12,6 +12,7 @@ from typing import Any
 from orderflow.fulfilment import ShipmentStatus
 from orderflow.inventory import Units
 from orderflow.orders.domain import (
+    BEFORE_RESERVATION,
     LinesCancelled,
     Order,
     OrderStatus,
@@ -21,13 +22,15 @@ from orderflow.orders.domain import (
     earliest_deadline,
     holds_of,
 )
+from orderflow.orders.lifecycle import HOLDS_CREDIT
 from orderflow.shared.errors import Conflict, NotFound, Unprocessable
 from orderflow.shared.ports import Change
 
 S, H = OrderStatus, ShipmentStatus
-# Where some units can be cancelled and the rest go on: the order holds or waits for them per shipment. Before
-# the reservation (and while backordered whole) only the whole order is cancelled.
-IN_PART = frozenset({S.RESERVED, S.PARTIALLY_RESERVED, S.PARTIALLY_SHIPPED})
+# Where some units can be cancelled and the rest go on: every order whose units have not all shipped. Before the
+# reservation (and while backordered whole) nothing is held for them: what is owed shrinks, and the reservation
+# that follows (a version-conditioned write, as the cancel is) holds only what is still owed.
+IN_PART = frozenset({S.RESERVED, S.PARTIALLY_RESERVED, S.PARTIALLY_SHIPPED}) | BEFORE_RESERVATION
 MAX_CANCEL_KEYS = 20  # retried part-cancels an order remembers (a request's key is checked against them)
 
 
@@ -45,16 +48,16 @@ class Cancelling:
             if unknown := sorted(set(units) - {li.sku for li in order.lines}):
                 raise Unprocessable("these SKUs are not on the order", {"unknown_skus": unknown})
             if order.status not in IN_PART:
-                raise Conflict(f"order {order_id} is {order.status.value}: some units can be cancelled only once it "
-                               "is reserved and until they ship; cancel the whole order instead",
-                               {"status": order.status.value})
+                raise Conflict(f"order {order_id} is {order.status.value}: its units have all shipped, or it is "
+                               "closed; nothing of it can be cancelled", {"status": order.status.value})
             open_ = cancellable(order)
             if too_many := {sku: open_.get(sku, 0) for sku, n in units.items() if n > open_.get(sku, 0)}:
                 raise Conflict("more units than can still be cancelled (not shipped, not cancelled)",
                                {"cancellable": too_many})
             if not order.shipped() and open_ == {sku: n for sku, n in units.items() if n}:
                 return self._give_back(order, S.CANCELLED, reason, by="customer")  # nothing would be left
-            return self._cancel_some(order, cancel_units(order, units), units, reason, key)
+            change = cancel_units(order, units) if order.shipments else LinesCancelled({}, [], [], [])
+            return self._cancel_some(order, change, units, reason, key)
 
         return self._announce_released(self._race(order_id, attempt, missing=NotFound))
 
@@ -71,6 +74,8 @@ class Cancelling:
             left = any(shipped.get(sku, 0) < n for sku, n in owed.items())
             delivered = all(r.state in ("delivered", "cancelled") for r in after_shipments)
             target = S.PARTIALLY_SHIPPED if left else S.DELIVERED if delivered else S.SHIPPED
+        elif order.status in BEFORE_RESERVATION:
+            target = order.status  # what is owed shrinks; the workflow goes on with the rest
         else:
             target = S.PARTIALLY_RESERVED if change.backordered else S.RESERVED
         text = ", ".join(f"{n} × {sku}" for sku, n in units.items() if n)
@@ -80,13 +85,15 @@ class Cancelling:
         if key is not None:
             extra["cancel_keys"] = [*order.cancel_keys, key][-MAX_CANCEL_KEYS:]
         deadline = earliest_deadline(after_shipments, legacy=order.deadline)
-        if deadline is None and target in (S.RESERVED, S.PARTIALLY_RESERVED):
-            deadline = order.deadline  # nothing open: what still waits for stock keeps the order's
+        if deadline is None and target in {S.RESERVED, S.PARTIALLY_RESERVED, *BEFORE_RESERVATION}:
+            deadline = order.deadline  # nothing open: the workflow's, or the wait for stock's, deadline stays
         if deadline:
             extra["deadline"] = deadline
         write, after = self.orders.transition(order, target, reason=f"cancelled {text}: {reason}", by=by,
                                               extra=extra)
-        writes: list[Change] = [write, self.customers.release_credit(order.customer_id, value)]
+        writes: list[Change] = [write]
+        if order.status in HOLDS_CREDIT:  # before the credit check, the smaller total is what it will hold
+            writes.append(self.customers.release_credit(order.customer_id, value))
         writes += [self.stock.release(held, location) for location, held in change.released]
         before = {r.shipment_id: r for r in order.shipments}
         for ref in change.changed:
@@ -97,6 +104,9 @@ class Cancelling:
                 gone = {sku: n - ref.lines.get(sku, 0) for sku, n in before[ref.shipment_id].lines.items()
                         if n > ref.lines.get(sku, 0)}
                 writes.append(self.shipments.shrink(ref.shipment_id, ref.lines, gone))
+        if order.status == S.BACKORDERED:  # it waits for every unit still owed
+            writes += [self.stock.wait(Units(sku, owed[sku]), order.order_id, order.created_at) if owed[sku] else
+                       self.stock.unwait(sku, order.order_id, order.created_at) for sku in units if units[sku]]
         for sku in units:
             if sku in order.backordered and change.backordered.get(sku, 0) != order.backordered[sku]:
                 writes.append(self.stock.wait(Units(sku, change.backordered[sku]), order.order_id, order.created_at)

@@ -181,7 +181,8 @@ class Order(Model):
         allocated = sum(lines.get(sku, 0) for lines in self.allocations.values())
         if whole and not self.allocations and self.status == OrderStatus.RESERVED:
             allocated = quantity  # reserved before stock had locations: held whole at the main location
-        backordered = quantity if self.status == OrderStatus.BACKORDERED else self.backordered.get(sku, 0)
+        backordered = (quantity - self.cancelled.get(sku, 0) if self.status == OrderStatus.BACKORDERED
+                       else self.backordered.get(sku, 0))
         return {"allocated": allocated, "shipped": shipped, "delivered": delivered, "backordered": backordered,
                 "cancelled": self.cancelled.get(sku, 0)}
 
@@ -197,6 +198,9 @@ class Order(Model):
 _DELIVERED_WHOLE = {OrderStatus.DELIVERED, OrderStatus.RETURN_REQUESTED, OrderStatus.RETURNED}
 _SHIPPED_WHOLE = {OrderStatus.SHIPPED, *_DELIVERED_WHOLE}
 _ENDED_UNSHIPPED = {OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.REJECTED}
+# Nothing is held for its units yet: cancelling some of them shrinks what is owed (orderflow.orders.cancelling).
+BEFORE_RESERVATION = frozenset({OrderStatus.PENDING, OrderStatus.VALIDATED, OrderStatus.CREDIT_APPROVED,
+                                OrderStatus.BACKORDERED})
 
 
 def shipment_id_for(order_id: str, number: int) -> str:
@@ -279,7 +283,10 @@ def cancel_shipments(order: Order, shipment_ids: set[str]) -> LinesCancelled:
 
 
 def cancellable(order: Order) -> dict[str, int]:
-    """SKU → units that can still be cancelled: backordered, or held in an open shipment."""
+    """SKU → units that can still be cancelled: backordered, or held in an open shipment; before the reservation
+    (and while backordered whole), every unit still owed."""
+    if order.status in BEFORE_RESERVATION:
+        return {sku: units for sku, units in order.owed().items() if units}
     units = dict(order.backordered)
     for ref in order.open_shipments():
         units = added(units, ref.lines)

@@ -9,10 +9,12 @@ from orderflow.orders.domain import OrderStatus as S
 from orderflow.shared.lifecycle import Lifecycle
 
 TRANSITIONS: dict[S, frozenset[S]] = {
-    S.PENDING: frozenset({S.VALIDATED, S.REJECTED, S.CANCELLED, S.FAILED}),
-    S.VALIDATED: frozenset({S.CREDIT_APPROVED, S.REJECTED, S.CANCELLED, S.FAILED}),
-    S.CREDIT_APPROVED: frozenset({S.RESERVED, S.PARTIALLY_RESERVED, S.BACKORDERED, S.CANCELLED, S.FAILED}),
-    S.BACKORDERED: frozenset({S.RESERVED, S.PARTIALLY_RESERVED, S.CANCELLED, S.FAILED}),
+    # Each to itself too: some of its units were cancelled before the reservation (orderflow.orders.cancelling).
+    S.PENDING: frozenset({S.PENDING, S.VALIDATED, S.REJECTED, S.CANCELLED, S.FAILED}),
+    S.VALIDATED: frozenset({S.VALIDATED, S.CREDIT_APPROVED, S.REJECTED, S.CANCELLED, S.FAILED}),
+    S.CREDIT_APPROVED: frozenset({S.CREDIT_APPROVED, S.RESERVED, S.PARTIALLY_RESERVED, S.BACKORDERED, S.CANCELLED,
+                                  S.FAILED}),
+    S.BACKORDERED: frozenset({S.BACKORDERED, S.RESERVED, S.PARTIALLY_RESERVED, S.CANCELLED, S.FAILED}),
     # ship_available: what was in stock is held and released; a receipt sources the rest (to the same status
     # while some still waits), and its shipments ship meanwhile.
     S.PARTIALLY_RESERVED: frozenset({S.PARTIALLY_RESERVED, S.RESERVED, S.PARTIALLY_SHIPPED, S.CANCELLED,

@@ -162,7 +162,7 @@ class Reserving:
         """The sourcing plan. With one location and ship_complete there is nothing to choose: the reservation's
         conditions check its stock, and no read is spent on it. ship_available reads the levels to know
         what part it can take."""
-        lines = {line.sku: line.quantity for line in order.lines}
+        lines = {sku: units for sku, units in order.owed().items() if units}  # less what was cancelled
         if not self._reads_levels(order, locations):
             return Plan({locations[0].location_id: lines}, why=f"the only location: {locations[0].location_id}")
         levels = self.stock.levels(list(lines), [c.location_id for c in locations])
@@ -187,15 +187,16 @@ class Reserving:
             write, after = self.orders.transition(
                 order, S.BACKORDERED, reason="waiting for stock",
                 extra={"deadline": deadline_in(self.settings.backorder_timeout_seconds)})
-            self.store.commit([write, *(self.stock.wait(line, order.order_id, order.created_at)
-                                        for line in order.lines)])
+            self.store.commit([write, *(self.stock.wait(Units(sku, units), order.order_id, order.created_at)
+                                        for sku, units in order.owed().items() if units)])
             return after
 
         backordered = self._race(order_id, attempt, known=known)
         if backordered.status != S.BACKORDERED:
             return backordered
-        levels = self.stock.get_many([line.sku for line in backordered.lines])
-        if all(levels[line.sku].available >= line.quantity for line in backordered.lines):
+        owed = {sku: units for sku, units in backordered.owed().items() if units}
+        levels = self.stock.get_many(list(owed))
+        if all(levels[sku].available >= units for sku, units in owed.items()):
             try:
                 return self.reserve(order_id)
             except OutOfStock:
