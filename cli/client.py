@@ -217,8 +217,10 @@ class OrderflowClient:
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}  # the API requires one
         return self._call("POST", f"/orders/{order_id}/returns", json=body, headers=headers)
 
-    def receive_return(self, return_id: str, lines: list[dict]) -> dict:
-        return self._call("POST", f"/returns/{return_id}/receive", json={"lines": lines}, retry=True)
+    def receive_return(self, return_id: str, lines: list[dict], location_id: str | None = None) -> dict:
+        """POST /returns/{id}/receive; without ``location_id`` the goods go back on main's shelf."""
+        body: dict[str, Any] = {"lines": lines, **({"location_id": location_id} if location_id else {})}
+        return self._call("POST", f"/returns/{return_id}/receive", json=body, retry=True)
 
     def get_return(self, return_id: str) -> dict:
         return self._call("GET", f"/returns/{return_id}")

@@ -23,7 +23,8 @@ k. buyers and alerts: a purchase order above its supplier's approval threshold w
 l. the live KPIs of the day (GET /kpis): fill rate, on-time shipment, stock-outs, backorders, suppliers.
 m. fulfilment across two warehouses and a store (``demo_fulfilment``): an order filled from one, picked,
    packed, shipped and delivered from its pick list; an order split across two warehouses; a partial
-   shipment whose remainder is sourced again at the store; stock checked at each location.
+   shipment whose remainder is sourced again at the store; a ship_available order shipped in two parts (the
+   rest released where a receipt came); a return received at the store; stock checked at each location.
 
 When it started the stack itself, it also lists the domain events the stack published (read back
 from the events log group, as an integrator subscribed to the bus would receive them).
@@ -623,8 +624,8 @@ class Demo:
              self.simulation),
             ("k. buyers and alerts: approval, a fallback supplier, the alerts that tell people", self.buyers),
             ("l. live KPIs of today, from the domain events", self.kpis),
-            ("m. fulfilment: two warehouses and a store; one location, a split, a partial shipment re-sourced",
-             lambda: fulfilment(self)),
+            ("m. fulfilment: two warehouses and a store; one location, a split, a partial shipment re-sourced, "
+             "ship_available in two parts, a return at the store", lambda: fulfilment(self)),
         ]
         for title, scenario in scenarios:
             c.print(Rule(title))

@@ -2,12 +2,15 @@
 
 An order filled from one warehouse (picked, packed, shipped, delivered from its pick list); an order split
 across two warehouses (two shipments, PARTIALLY_SHIPPED then SHIPPED); a partial shipment whose remainder
-is released at the warehouse that shipped short and sourced again at the store. Stock is checked at each
-location at the end.
+is released at the warehouse that shipped short and sourced again at the store; a ``ship_available`` order
+that ships what is in stock, then the rest when a receipt comes, in two parts; a return of the first order
+brought to the store, back on the store's shelf. Stock is checked at each location at the end.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -80,19 +83,36 @@ def fulfilment(demo: Demo) -> None:
     final = demo.final(s, partial["order_id"])
     demo.check(s, "partially shipped order completes", "SHIPPED", final["status"])
 
-    expected = {(kettle, "north-dc"): (0, 0), (kettle, "south-dc"): (1, 1), (kettle, "leeds-store"): (1, 1),
-                (toaster, "south-dc"): (1, 1), (toaster, "leeds-store"): (4, 4)}
+    # 4. ship_available: what is in stock ships now, the rest when it comes, in two parts
+    lamp = f"LAMP-{demo.run_id}"
+    client.put_product(lamp, "Lamp", 25.0)
+    client.adjust_stock(lamp, 2, reason="opening stock", location_id="north-dc")
+    two_parts = _ship_available(demo, s, lamp, ordered=3)
+    if two_parts is None:
+        return
+
+    # 5. the customer brings one kettle of the first order back to the store: it goes on the store's shelf
+    rma = client.request_return(one["order_id"], [{"sku": kettle, "quantity": 1, "reason": "not needed"}],
+                                idempotency_key=demo.key(f"{s}-return"))
+    received = client.receive_return(rma["return_id"], [{"sku": kettle, "quantity": 1, "condition": "resellable"}],
+                                     location_id="leeds-store")
+    demo.check(s, "return received at the store and refunded", "REFUNDED", received["status"])
+
+    expected = {(kettle, "north-dc"): (0, 0), (kettle, "south-dc"): (1, 1), (kettle, "leeds-store"): (2, 2),
+                (toaster, "south-dc"): (1, 1), (toaster, "leeds-store"): (4, 4),
+                (lamp, "north-dc"): (0, 0), (lamp, "south-dc"): (0, 0)}
     actual = {}
     table = Table("sku", "location", "on hand", "reserved", "available", title="stock per location")
-    for sku in (kettle, toaster):
+    for sku in (kettle, toaster, lamp):
         for level in client.get_stock(sku)["locations"]:
             if level["location_id"] in NETWORK:
                 actual[sku, level["location_id"]] = (level["on_hand"], level["available"])
                 table.add_row(sku, level["location_id"], *(str(level[k]) for k in ("on_hand", "reserved", "available")))
     console.print(table)
     demo.check(s, "stock at each location (on hand, available)", expected, actual)
-    demo.outcome(s, "one location; split in two; partial re-sourced", " · ".join(
-        client.get_order(o["order_id"])["status"] for o in (one, split, partial)))
+    demo.outcome(s, "one location; split in two; partial re-sourced; two parts; returned at the store",
+                 " · ".join([*(client.get_order(o["order_id"])["status"] for o in (one, split, partial, two_parts)),
+                             f"return {received['status']} at leeds-store"]))
 
 
 def _reserved(demo: Demo, s: str, lines: list[dict]) -> dict | None:
@@ -100,3 +120,42 @@ def _reserved(demo: Demo, s: str, lines: list[dict]) -> dict | None:
     if order is None or demo.wait(s, order["order_id"], "RESERVED") is None:
         return None
     return demo.client.get_order(order["order_id"])
+
+
+def _ship_available(demo: Demo, s: str, sku: str, ordered: int) -> dict | None:
+    """A ship_available order for more ``sku`` than north-dc has: the part in stock ships, a receipt at south-dc
+    releases the rest there, and it ships too. The order as it ends, or None on the first surprise."""
+    client = demo.client
+    code, order = client.submit_order(CUSTOMER, [{"sku": sku, "quantity": ordered}], shipping_address=SAMPLE_ADDRESS,
+                                      idempotency_key=demo.key(f"{s}-available"), fulfilment_policy="ship_available")
+    if not demo.check(s, "ship_available order accepted", 201, code) or demo.wait(
+            s, order["order_id"], "PARTIALLY_RESERVED") is None:
+        return None
+    (first,) = client.get_order(order["order_id"])["shipments"]
+    client.ship_shipment(first["shipment_id"], carrier="DHL")
+    demo.check(s, "first part out, the rest waits for stock", ("PARTIALLY_SHIPPED", ordered - 2),
+               _status_and_backordered(client.get_order(order["order_id"])))
+    client.adjust_stock(sku, ordered - 2, reason="receipt", location_id="south-dc")
+    woken = _until(demo, order["order_id"], lambda o: len(o["shipments"]) == 2)
+    second = woken["shipments"][-1]
+    demo.check(s, "the receipt releases the rest at south-dc", ("south-dc", "RELEASED"),
+               (second["location_id"], second["status"]))
+    client.ship_shipment(second["shipment_id"], carrier="UPS")
+    for shipment in (first, second):
+        client.deliver_shipment(shipment["shipment_id"])
+    done = client.get_order(order["order_id"])
+    demo.check(s, "shipped in two parts, then delivered", ("DELIVERED", 2),
+               (done["status"], len(done["shipments"])))
+    return done
+
+
+def _status_and_backordered(order: dict) -> tuple[str, int]:
+    return order["status"], sum(line["backordered"] for line in order["lines"])
+
+
+def _until(demo: Demo, order_id: str, done: Callable[[dict], bool]) -> dict:
+    """Poll the order until ``done(order)`` (a receipt wakes it asynchronously), or the demo's wait runs out."""
+    stop = time.monotonic() + demo.wait_timeout
+    while not done(order := demo.client.get_order(order_id)) and time.monotonic() < stop:
+        time.sleep(0.1)
+    return order

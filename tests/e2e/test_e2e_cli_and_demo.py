@@ -130,6 +130,9 @@ def test_demo_passes_against_the_running_stack(api_url, tmp_path):
                      "g. return", "h. replenishment", "k. buyers and alerts", "l. live KPIs"):
         assert scenario in text
     assert "approved, then sent: PENDING_APPROVAL → APPROVED → SENT" in text
+    for told in ("split across two warehouses", "the unit not sent is re-sourced at the store",  # m. fulfilment
+                 "shipped in two parts, then delivered", "return received at the store and refunded"):
+        assert told in text
     assert "<img" in (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "✘" not in text
     # It ends with where its report is and what to try next, not with the log of a scenario.
