@@ -6,7 +6,8 @@ services and DynamoDB adapters (moto, in process). After every step, at every lo
 - ``reserved`` is what the orders' allocations hold there, and equals the open shipments' lines there;
 - ``available = on_hand − reserved ≥ 0``: nothing oversells, and no unit leaks from a partial shipment;
 - each order line's units are somewhere: ``allocated + shipped + backordered + cancelled = quantity``;
-- the SKU's backordered units are its waiting orders' units, and the order status follows its shipments.
+- the SKU's backordered units are its waiting orders' units, and the order status follows its shipments;
+- one allocation (one reservation or wake-up) releases at most one shipment per location.
 """
 
 from __future__ import annotations
@@ -186,6 +187,8 @@ class ShipmentsAcrossLocations(RuleBasedStateMachine):
             waiting = sum(o.line_quantities(sku, li.quantity)["backordered"] for o in orders
                           for li in o.lines if li.sku == sku)
             assert position.backordered == waiting, (sku, position, waiting)
+        released = Counter((s.order_id, s.created_at, s.location_id) for s in shipments)
+        assert max(released.values(), default=1) == 1, released  # one shipment per location per allocation
         for order in orders:
             for line in order.public()["lines"]:
                 placed = line["allocated"] + line["shipped"] + line["backordered"] + line["cancelled"]
