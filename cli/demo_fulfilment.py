@@ -128,6 +128,8 @@ def _ship_available(demo: Demo, s: str, sku: str, ordered: int) -> dict | None:
     client = demo.client
     code, order = client.submit_order(CUSTOMER, [{"sku": sku, "quantity": ordered}], shipping_address=SAMPLE_ADDRESS,
                                       idempotency_key=demo.key(f"{s}-available"), fulfilment_policy="ship_available")
+    demo.console.print(f"  submitted {CUSTOMER}: {sku}×{ordered}, ship_available → HTTP {code}"
+                       + (f" [bold]{order.get('order_id')}[/]" if code == 201 else ""), soft_wrap=True)
     if not demo.check(s, "ship_available order accepted", 201, code) or demo.wait(
             s, order["order_id"], "PARTIALLY_RESERVED") is None:
         return None
