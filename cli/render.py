@@ -362,6 +362,8 @@ def kpis_view(k: dict) -> Group:
         ("fill rate (orders / lines / units shipped complete)",
          f"{_rate(fill['orders'])} / {_rate(fill['lines'])} / {_rate(fill['units'])}"),
         ("on-time shipment rate", f"{_rate(k['on_time_shipment_rate'])} of {k['orders_shipped']} shipped"),
+        ("orders shipped in parts", str(k["partial_shipments"]["orders_shipped_in_parts"])),
+        ("part-cancels (units cancelled)", f"{k['part_cancels']['cancels']} ({k['part_cancels']['units']})"),
         ("stock-out rate (SKU-days)", f"{_rate(k['stock_out_rate'])} ({k['stock_out_sku_days']} of {k['sku_days']})"),
         ("backorders opened / filled / dropped", f"{back['opened']} / {back['filled']} / {back['dropped']}"),
         ("backorders open now (average age)",

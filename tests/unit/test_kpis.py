@@ -167,3 +167,28 @@ def test_an_order_reserved_the_day_it_was_created_writes_nothing_more(kpis):
     assert kpis.record(*order("OrderReserved", "o9", "2030-01-01T10:00:02.000Z", {"A": 1}, 3)) is None
     later = kpis.record(*order("OrderReserved", "o10", "2030-01-02T00:00:05.000Z", {"Z": 1}, 3))
     assert later is not None and later.effects[0].seen == {"Z"}  # created on an earlier day (or unknown)
+
+
+def test_orders_shipped_in_parts_and_part_cancels_count_and_the_fill_counts_the_first_shipment(kpis):
+    """o5 (4 A, 2 B) ships 3 A first (PARTIALLY_SHIPPED), then 1 B is cancelled, then the rest: shipped in parts,
+    not complete on its first shipment. o6 (3 A) has 1 cancelled, then ships the other 2 whole: complete, since
+    the cancelled unit is no longer owed."""
+    events = [
+        order("OrderPartiallyShipped", "o5", "2030-01-01T10:00:00.000Z", {"A": 4, "B": 2}, 5, shipped={"A": 3}),
+        order("OrderPartiallyShipped", "o5", "2030-01-01T11:00:00.000Z", {"A": 4, "B": 2}, 5, shipped={"A": 3}),
+        order("OrderLinesCancelled", "o5", "2030-01-01T12:00:00.000Z", {"A": 4, "B": 2}, 6, cancelled={"B": 1},
+              total_cancelled={"B": 1}),
+        order("OrderShipped", "o5", "2030-01-02T10:00:00.000Z", {"A": 4, "B": 2}, 7),
+        order("OrderLinesCancelled", "o6", "2030-01-01T09:00:00.000Z", {"A": 3}, 4, cancelled={"A": 1},
+              total_cancelled={"A": 1}),
+        order("OrderShipped", "o6", "2030-01-01T13:00:00.000Z", {"A": 3}, 5),
+    ]
+    for kind, detail in events:  # the second OrderPartiallyShipped is a redelivery: it counts once
+        kpis.record(kind, detail)
+
+    got = kpis.kpis(date(2030, 1, 1), date(2030, 1, 2))
+    assert got["orders_shipped"] == 2
+    assert got["partial_shipments"] == {"orders_partially_shipped": 1, "orders_shipped_in_parts": 1}
+    assert got["part_cancels"] == {"cancels": 2, "units": 2}
+    # o5 owed 4 A and 1 B; its first shipment sent 3 A: neither line complete. o6 owed 2 A, sent whole.
+    assert got["fill_rate"] == {"orders": 0.5, "lines": round(1 / 3, 4), "units": round(5 / 7, 4)}

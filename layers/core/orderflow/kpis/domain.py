@@ -72,15 +72,31 @@ def measure(detail_type: str, detail: Mapping[str, Any], memory: Mapping[str, An
             outcome = "backorders_filled" if detail_type == "OrderReserved" else "backorders_dropped"
             add = {outcome: 1, "backorder_seconds": max(0, _seconds(at, since))}
             return Measured([Effect(day, ALL, add, seen=skus)], remember=memory, close_backorder=True)
+        case "OrderPartiallyShipped":  # its first shipment left, and not all of the order: remembered for the fill
+            if "first_shipped" in memory:
+                return Measured()
+            memory["first_shipped"] = {str(sku): int(units) for sku, units in (detail.get("shipped") or {}).items()}
+            return Measured([Effect(day, ALL, {"orders_partially_shipped": 1}, seen=skus)], remember=memory)
+        case "OrderLinesCancelled":  # some units cancelled, the rest goes on (by the customer, or a deadline)
+            gone = sum(int(units) for units in (detail.get("cancelled") or {}).values())
+            memory["cancelled"] = {str(sku): int(u) for sku, u in (detail.get("total_cancelled") or {}).items()}
+            return Measured([Effect(day, ALL, {"part_cancels": 1, "units_cancelled": gone}, seen=skus)],
+                            remember=memory)
         case "OrderShipped":
             shipped_at = (detail.get("shipment") or {}).get("shipped_at") or at
             day = shipped_at[:10]
+            cancelled = memory.get("cancelled") or {}
+            owed = {str(li["sku"]): int(li["quantity"]) - int(cancelled.get(str(li["sku"]), 0)) for li in lines}
+            ordered = {sku: units for sku, units in owed.items() if units > 0}  # less what was cancelled
+            first = memory.get("first_shipped")  # it left in parts: only the first counts as filled
             shipped = {str(li["sku"]): int(li["quantity"]) for li in (detail.get("shipment") or {}).get("lines") or []}
-            ordered = {str(li["sku"]): int(li["quantity"]) for li in lines}
-            if not shipped:  # the whole order leaves in one shipment
+            if first is not None:
+                shipped = dict(first)
+            elif not shipped:  # the whole order leaves in one shipment
                 shipped = dict(ordered)
             complete = [sku for sku, quantity in ordered.items() if shipped.get(sku, 0) >= quantity]
             add = {"orders_shipped": 1, "orders_shipped_complete": int(len(complete) == len(ordered)),
+                   "orders_shipped_in_parts": int(first is not None),
                    "lines_shipped": len(ordered), "lines_shipped_complete": len(complete),
                    "units_ordered_shipped": sum(ordered.values()),
                    "units_shipped_first": sum(min(shipped.get(s, 0), q) for s, q in ordered.items())}
@@ -143,6 +159,9 @@ def report(days: Mapping[str, Mapping[str, Mapping[str, Any]]], dimension: str,
                       "units": _share(total.get("units_shipped_first", 0), total.get("units_ordered_shipped", 0))},
         "on_time_shipment_rate": _share(total.get("shipments_on_time", 0), total.get("shipments_promised", 0)),
         "orders_shipped": total.get("orders_shipped", 0),
+        "partial_shipments": {"orders_partially_shipped": total.get("orders_partially_shipped", 0),
+                              "orders_shipped_in_parts": total.get("orders_shipped_in_parts", 0)},
+        "part_cancels": {"cancels": total.get("part_cancels", 0), "units": total.get("units_cancelled", 0)},
         "stock_out_rate": _share(out_days, sku_days),
         "sku_days": sku_days,
         "stock_out_sku_days": out_days,
