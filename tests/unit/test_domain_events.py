@@ -148,6 +148,8 @@ def test_a_released_shipment_tells_the_location_what_to_send_and_where() -> None
         "version": 1, "event_id": "shipments:shp-1-1:0:ShipmentReleased", "occurred_at": AT,
         "shipment_id": "shp-1-1", "order_id": "ord-1", "customer_id": "cust-1", "location_id": "leeds",
         "status": "RELEASED", "shipment_version": 0, "address": ADDRESS, "lines": [{"sku": "SKU-1", "quantity": 3}]}
+    (due,) = conforming(events_for(Table.SHIPMENTS, None, shipment(ship_by=AT), sequence="1"))
+    assert due.detail["ship_by"] == AT  # by when the location must send it
 
 
 @pytest.mark.parametrize(("before", "after", "detail_type"), [

@@ -182,6 +182,8 @@ def _shipment_events(change: _Change) -> list[DomainEvent]:
         return []
     reason = (new.get("timeline") or [{}])[-1].get("reason")
     fields = {name: new[name] for name in ("carrier", "tracking", "shipped") if new.get(name) is not None}
+    if status == "RELEASED" and new.get("ship_by"):
+        fields["ship_by"] = new["ship_by"]  # by when the location must send it
     if status == "CANCELLED" and reason:
         fields["reason"] = reason
     return [change.event(
