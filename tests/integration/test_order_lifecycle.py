@@ -138,7 +138,7 @@ def test_waiting_orders_spread_over_the_deadline_shards_and_expire_oldest_first_
 
     orders = [placed(service)[0] for _ in range(12)]
     assert len({due(S.PENDING, o.order_id) for o in orders}) > 1  # more than one partition takes them
-    assert {due(S.PENDING, o.order_id) for o in orders} <= {f"PENDING#{n}" for n in range(DEADLINE_SHARDS)}
+    assert {due(S.PENDING, o.order_id) for o in orders} <= {f"WORKFLOW#{n}" for n in range(DEADLINE_SHARDS)}
     mine = {o.order_id for o in orders}
     far = "9999-12-31T00:00:00.000Z"
 
@@ -149,7 +149,10 @@ def test_waiting_orders_spread_over_the_deadline_shards_and_expire_oldest_first_
     assert len(first_five) == 5
     assert first_five == service.orders.overdue(S.PENDING, far, limit=1000)[:5]
 
-    validated = service.validate(orders[0].order_id, orders[0])  # moves to the VALIDATED shards
-    assert orders[0].order_id not in service.orders.overdue(S.PENDING, far, limit=1000)
-    assert orders[0].order_id in service.orders.overdue(S.VALIDATED, far, limit=1000)
-    assert validated.deadline is not None
+    # The workflow's statuses share submit's deadline and its index entry: a step writes no index entry.
+    validated = service.validate(orders[0].order_id, orders[0])
+    approved = service.check_credit(validated.order_id, validated)
+    assert validated.deadline == approved.deadline == orders[0].deadline
+    assert service.get_order(orders[0].order_id).deadline == orders[0].deadline
+    assert orders[0].order_id in service.orders.overdue(S.CREDIT_APPROVED, far, limit=1000)
+    assert orders[0].order_id not in service.orders.overdue(S.RESERVED, far, limit=1000)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from orderflow.orders.domain import Order, OrderStatus, added, cancel_shipments, overdue_shipments
+from orderflow.orders.lifecycle import IN_WORKFLOW
 from orderflow.shared.errors import NotFound
 from orderflow.shared.types import utc_now
 
@@ -29,17 +30,20 @@ class Deadlines:
         now = now or utc_now()
         lost = f"its workflow did not finish within {duration(self.settings.workflow_timeout_seconds)}"
         unshipped = f"not shipped within {duration(self.settings.fulfilment_timeout_seconds)}"
-        overdue = {S.PENDING: lost, S.VALIDATED: lost, S.CREDIT_APPROVED: lost,
-                   S.BACKORDERED: f"no stock came within {duration(self.settings.backorder_timeout_seconds)}",
-                   S.RESERVED: unshipped, S.PARTIALLY_RESERVED: unshipped, S.PARTIALLY_SHIPPED: unshipped}
+        # The workflow's statuses share one deadline and one query (IN_WORKFLOW).
+        no_stock = f"no stock came within {duration(self.settings.backorder_timeout_seconds)}"
+        overdue = {IN_WORKFLOW: lost, frozenset({S.BACKORDERED}): no_stock,
+                   frozenset({S.RESERVED}): unshipped, frozenset({S.PARTIALLY_RESERVED}): unshipped,
+                   frozenset({S.PARTIALLY_SHIPPED}): unshipped}
         changed: list[Order] = []
-        for status, reason in overdue.items():
-            while order_ids := self.orders.overdue(status, now):
+        for statuses, reason in overdue.items():
+            while order_ids := self.orders.overdue(min(statuses), now):
                 before = len(changed)
                 for order_id in order_ids:
 
-                    def attempt(order: Order, status: OrderStatus = status, reason: str = reason) -> Order | None:
-                        if order.status != status or not order.deadline or order.deadline > now:
+                    def attempt(order: Order, statuses: frozenset[OrderStatus] = statuses,
+                                reason: str = reason) -> Order | None:
+                        if order.status not in statuses or not order.deadline or order.deadline > now:
                             return None
                         return self._expire(order, now, reason)
 

@@ -44,6 +44,9 @@ RETURNABLE = AFTER_SALES  # a further return may be asked for while another is o
 # Where the order workflow has nothing left to do (compensation leaves these alone).
 TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets) | AFTER_SALES
 CANCELLABLE = frozenset(status for status, targets in TRANSITIONS.items() if S.CANCELLED in targets)
+# The order workflow's own statuses: they share one deadline, set at submit (an Express execution lives at most
+# five minutes), so Validate and CheckCredit leave it, and its index entry, as they are.
+IN_WORKFLOW = frozenset({S.PENDING, S.VALIDATED, S.CREDIT_APPROVED})
 
 # What an order in each status holds, and so what cancelling or failing it must give back.
 HOLDS_CREDIT = frozenset({S.CREDIT_APPROVED, S.BACKORDERED, S.RESERVED, S.PARTIALLY_RESERVED, S.PARTIALLY_SHIPPED,

@@ -179,7 +179,7 @@ class OrderService(Reserving, Shipping, Cancelling, Deadlines):
             if problems:
                 self._reject(order, "; ".join(problems))
                 raise InvalidOrder("; ".join(problems), {"problems": problems})
-            write, after = self.orders.transition(order, S.VALIDATED, extra={"deadline": self._workflow_deadline()})
+            write, after = self.orders.transition(order, S.VALIDATED)  # submit's deadline holds (IN_WORKFLOW)
             self.store.commit([write])
             return after
 
@@ -192,8 +192,7 @@ class OrderService(Reserving, Shipping, Cancelling, Deadlines):
             if self._done(order, S.CREDIT_APPROVED):
                 return order
             self._expect(order, S.VALIDATED)
-            write, after = self.orders.transition(order, S.CREDIT_APPROVED, reason=f"{order.total:.2f} held on credit",
-                                                  extra={"deadline": self._workflow_deadline()})
+            write, after = self.orders.transition(order, S.CREDIT_APPROVED, reason=f"{order.total:.2f} held on credit")
             try:
                 self.store.commit([write, self.customers.hold_credit(order.customer_id, order.total)])
             except ConditionFailed as failure:

@@ -4,6 +4,8 @@ An order that waits on something carries a ``deadline`` and, beside it, ``due``:
 partition key of the sparse ``by-deadline`` index, its shard (0 to ``DEADLINE_SHARDS - 1``) from the order id.
 Keyed by the status alone, every RESERVED order would write the same index partition (one partition takes
 about 1,000 writes a second); the expiry reads the shards of a status and merges them (docs/decisions.md).
+The workflow's statuses (``IN_WORKFLOW``) share one partition, ``WORKFLOW#<shard>``, and the deadline submit
+set: the steps between them write no index entry.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import heapq
 from typing import Any
 
 from orderflow.orders.domain import OMITTED_WHILE_EMPTY, Order, OrderStatus, TimelineEntry
-from orderflow.orders.lifecycle import ORDER_LIFECYCLE
+from orderflow.orders.lifecycle import IN_WORKFLOW, ORDER_LIFECYCLE
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
 from orderflow.shared.types import utc_now
@@ -56,12 +58,13 @@ class OrdersRepository:
         allowed, sources = ORDER_LIFECYCLE.condition(target)
         values.update({":current": order.status.value, ":version": order.version, **sources})
         names = {"#status": "status"}
+        keeps_deadline = "deadline" not in (extra or {}) and {order.status, target} <= IN_WORKFLOW
         if (extra or {}).get("deadline"):
             sets.append("due = :due")
             values[":due"] = due(target, order.order_id)
             removes = []
         else:
-            removes = ["deadline", "due"]
+            removes = [] if keeps_deadline else ["deadline", "due"]
         for index, (name, value) in enumerate((extra or {}).items()):  # by #name: some are reserved words (total)
             names[f"#x{index}"] = name
             if name == "deadline" and not value:  # removed above, with its index key
@@ -78,7 +81,7 @@ class OrdersRepository:
         after = Order.model_validate({
             **order.model_dump(), **(extra or {}),
             "status": target, "version": order.version + 1, "updated_at": now,
-            "deadline": (extra or {}).get("deadline"),
+            "deadline": order.deadline if keeps_deadline else (extra or {}).get("deadline"),
             "timeline": [*order.timeline, entry],
         })
         return write, after
@@ -107,13 +110,14 @@ class OrdersRepository:
         return Order.model_validate(item)
 
     def overdue(self, status: OrderStatus, now: str, limit: int = 100) -> list[str]:
-        """Ids of up to ``limit`` orders in ``status`` whose deadline is at or before ``now``, oldest first: a
-        Query per shard of the status (each oldest first, at most ``limit``), merged."""
+        """Ids of up to ``limit`` orders in ``status`` (any of ``IN_WORKFLOW`` for one of them) whose deadline is
+        at or before ``now``, oldest first: a Query per shard of the status (each oldest first, at most
+        ``limit``), merged."""
         shards = []
         for shard in range(DEADLINE_SHARDS):
             items, _ = dynamo.query(self.table, IndexName="by-deadline",
                                     KeyConditionExpression="due = :due AND deadline <= :now",
-                                    ExpressionAttributeValues={":due": f"{status.value}#{shard}", ":now": now},
+                                    ExpressionAttributeValues={":due": f"{_waiting(status)}#{shard}", ":now": now},
                                     Limit=limit)
             shards.append([(item["deadline"], item["order_id"]) for item in items])
         return [order_id for _, order_id in heapq.merge(*shards)][:limit]
@@ -144,7 +148,11 @@ DEADLINE_SHARDS = 8  # partitions of the by-deadline index per status: ~8,000 in
 def due(status: OrderStatus, order_id: str) -> str:
     """The ``by-deadline`` partition of an order waiting in ``status``: the status and a stable shard."""
     shard = int.from_bytes(hashlib.blake2b(order_id.encode(), digest_size=4).digest(), "big") % DEADLINE_SHARDS
-    return f"{status.value}#{shard}"
+    return f"{_waiting(status)}#{shard}"
+
+
+def _waiting(status: OrderStatus) -> str:
+    return "WORKFLOW" if status in IN_WORKFLOW else status.value
 
 
 def _moved(target: OrderStatus, reason: str | None, by: str, at: str | None = None
