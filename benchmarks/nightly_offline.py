@@ -3,7 +3,8 @@
 
 The local stack (moto, the real ASL and handlers; it serialises every DynamoDB request, so this measures the
 emulator more than AWS: BENCHMARKS.md §11 models AWS). Seeds SKUs with a supplier, stock and ``DAYS`` days of
-weekly-patterned demand (written straight into the tables, not through the API, to keep seeding short), then
+weekly-patterned demand (written straight into the demand table's year items, not through the API, to keep
+seeding short), then
 times one execution of ``ReplenishmentStateMachine`` from start to end and reports the run's counts.
 Stores the figures in benchmarks/results/nightly_offline.json (BENCHMARKS.md §11 shows them); nothing is
 asserted. On the shared 2-core machine the local stack takes about half a second per SKU (it serialises every
@@ -24,9 +25,11 @@ from .common import log, save
 def main(skus: int = 20_000, days: int = 28) -> dict:
     from orderflow import wiring
     from orderflow.catalogue.requests import ProductIn, ReplenishmentIn
+    from orderflow.inventory.adapters.demand import DemandRepository
     from orderflow.platform import dynamo
     from orderflow.purchasing.domain import SupplierIn
     from orderflow.shared.settings import get_settings
+    from orderflow.shared.types import MAIN_LOCATION
     from orderflow_local.stack import LocalStack
 
     stack = LocalStack(simulate_suppliers=False)
@@ -35,6 +38,7 @@ def main(skus: int = 20_000, days: int = 28) -> dict:
         settings = get_settings()
         wiring.purchasing_service().put_supplier("acme", SupplierIn(name="Acme"))
         catalogue = wiring.catalogue_service()
+        demand = DemandRepository(settings.demand_table)
         terms = ReplenishmentIn(unit_cost=Decimal("4.00"), ordering_cost=Decimal("20"), holding_cost_rate=0.25,
                                 lead_time_days=5, review_period_days=1)
         today = datetime.now(UTC).date()
@@ -44,9 +48,12 @@ def main(skus: int = 20_000, days: int = 28) -> dict:
             sku = f"SKU-{n:07d}"
             catalogue.put_product(sku, ProductIn(name=sku, unit_price=Decimal("9.90"), supplier_id="acme",
                                                  replenishment=terms))
-            dynamo.batch_put(settings.demand_table, [
-                {"sku": sku, "day": (today - timedelta(days=d)).isoformat(), "quantity": week[(n + d) % 7]}
-                for d in range(1, days + 1)])
+            years: dict[str, dict[str, dict[str, int]]] = {}
+            for d in range(1, days + 1):
+                day = (today - timedelta(days=d)).isoformat()
+                years.setdefault(day[:4], {})[day] = {MAIN_LOCATION: week[(n + d) % 7]}
+            for year, history in years.items():
+                dynamo.apply(demand.add_days(sku, year, history))
             if n % 1000 == 999:
                 log(f"    seeded {n + 1} SKUs in {time.perf_counter() - began:.0f} s")
         seeded = time.perf_counter() - began

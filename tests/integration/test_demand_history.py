@@ -152,7 +152,8 @@ def test_one_write_records_a_sku_shipped_from_several_locations(stack):
     from orderflow.shared.settings import get_settings
 
     demand, sku, day = DemandRepository(get_settings().demand_table), f"SKU-{uuid.uuid4().hex[:8]}", days_ago(1)
-    DynamoStore().commit([demand.record_split(sku, day, {"main": 2, "wh-a": 5}), demand.record(sku, days_ago(2), 4)])
+    DynamoStore().commit([demand.record_split(sku, day, {"main": 2, "wh-a": 5})])
+    DynamoStore().commit([demand.record(sku, days_ago(2), 4)])
     DynamoStore().commit([demand.record(sku, day, -1, "wh-a")])  # a return received there
 
     assert demand.history(sku) == {days_ago(2): 4, day: 6}
@@ -177,3 +178,38 @@ def test_an_imported_row_replaces_its_locations_part_of_the_day_and_keeps_the_ot
     assert service.history(sku, location_id="main") == [{"day": days_ago(2), "quantity": 5},
                                                         {"day": days_ago(1), "quantity": 6}]
     assert service.history(sku, location_id=warehouse) == [{"day": days_ago(1), "quantity": 3}]
+
+
+def test_days_stored_before_year_items_still_read_and_fold_into_them(stack):
+    """A table from before the compact layout: its day items (``at#`` parts) read together with the year
+    items written since, a day found in both counts both; ``compact`` folds them in and the history is the
+    same, read from the year items alone; an import replaces a day stored the old way without counting it
+    twice."""
+    from orderflow.inventory.adapters.demand import YEAR, DemandRepository
+    from orderflow.platform import dynamo
+    from orderflow.platform.dynamo import DynamoStore
+    from orderflow.shared.settings import get_settings
+
+    table = get_settings().demand_table
+    demand, sku = DemandRepository(table), f"SKU-{uuid.uuid4().hex[:8]}"
+    old = [days_ago(n) for n in (400, 3, 2, 1)]
+    dynamo.batch_put(table, [{"sku": sku, "day": old[0], "quantity": 7},
+                             {"sku": sku, "day": old[1], "quantity": 5, "at#main": 2, "at#wh-a": 3},
+                             {"sku": sku, "day": old[2], "quantity": 4, "at#main": 4},
+                             {"sku": sku, "day": old[3], "quantity": 2}])
+    DynamoStore().commit([demand.record_split(sku, old[1], {"main": 1, "wh-a": 1})])  # the day it was deployed
+    expected = {"main": {old[0]: 7, old[1]: 3, old[2]: 4, old[3]: 2}, "wh-a": {old[1]: 4}}
+
+    assert demand.history_by_location(sku) == expected
+    assert demand.history(sku, start=old[1], end=old[2]) == {old[1]: 7, old[2]: 4}
+
+    assert demand.compact(sku) == 4 and demand.compact(sku) == 0
+    assert demand.history_by_location(sku) == expected
+    items = stack.boto3_client("dynamodb").query(TableName=table, KeyConditionExpression="sku = :s",
+                                           ExpressionAttributeValues={":s": {"S": sku}})["Items"]
+    assert all(item["day"]["S"].startswith(YEAR) for item in items) and len(items) <= 3
+
+    dynamo.batch_put(table, [{"sku": sku, "day": days_ago(5), "quantity": 8, "at#wh-a": 8}])
+    demand.set_days([(sku, days_ago(5), 6, "wh-a")])
+    assert demand.history_by_location(sku, start=days_ago(5), end=days_ago(5)) == {"main": {days_ago(5): 0},
+                                                                                   "wh-a": {days_ago(5): 6}}

@@ -22,10 +22,10 @@ def table(stack, logical_id: str) -> str:
 
 
 def demand_today(stack, sku: str) -> int:
+    from orderflow.inventory.adapters.demand import DemandRepository
+
     day = datetime.now(UTC).date().isoformat()
-    item = stack.boto3_client("dynamodb").get_item(TableName=table(stack, "DemandTable"),
-                                                    Key={"sku": {"S": sku}, "day": {"S": day}}).get("Item")
-    return int(item["quantity"]["N"]) if item else 0
+    return DemandRepository(table(stack, "DemandTable")).history(sku, day, day).get(day, 0)
 
 
 def delivered(api, customer: str, lines: dict[str, int]) -> dict:

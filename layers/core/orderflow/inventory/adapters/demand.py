@@ -1,24 +1,36 @@
 """Demand table: quantity shipped per SKU and day, the history replenishment forecasts from, and its split
 over the locations it shipped from.
 
-One item per (SKU, day): ``quantity`` is the day's total, and one ``at#<location>`` attribute per location
-holds that location's part. Recording is one atomic ADD of both on the same item (a shipment's transaction
-holds one demand item per SKU, as before locations), and one Query of the SKU's partition reads every
-location's history at once. Days recorded before locations existed carry only the total: they count at
-the main location, which reads as the total less the other locations' parts.
+Compact: one item per (SKU, year), key ``day = "year#YYYY"``. Each day with demand is one number attribute
+``MM-DD`` (the day's total over every location) and, per location other than the main one, ``MM-DD@<location>``
+(that location's part); the main location's part is the total less the others'. A year of daily demand at one
+location is about 2.5 KB, so one Query reads a SKU's two years in one or two read units (the nightly run reads
+a history per SKU: docs/replenishment.md). Recording is one atomic ADD on the year item, without reading it.
+
+Days recorded before (one item per SKU and day, ``day = "YYYY-MM-DD"``, with ``at#<location>`` parts) still
+read: the same Query returns them (ISO days sort before ``year#``), and a day found in both counts both (the
+day the compact layout was deployed). ``compact`` folds a SKU's day items into its year items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
+from orderflow.shared.errors import ConditionFailed, TransientError
 from orderflow.shared.types import MAIN_LOCATION
 
-AT = "at#"  # + location id: that location's part of the day's quantity
+YEAR = "year#"  # + YYYY: a year item's sort key
+AT = "at#"  # + location id: that location's part of a day item (the layout before year items)
+PART = "@"  # MM-DD@<location>: that location's part of the day, in a year item
+VERSION = "v"  # bumped by every write to a year item: an import replaces parts only of the year it read
 _BATCH_GET = 100
+_FOLD = 99  # day items folded into a year item per transaction (100 items at most)
+_IMPORT_ATTEMPTS = 5
+
+Days = dict[str, dict[str, int]]  # YYYY-MM-DD → location → units
 
 
 class DemandRepository:
@@ -33,69 +45,150 @@ class DemandRepository:
     def record_split(self, sku: str, day: str, quantities: Mapping[str, int]) -> Write:
         """One write for units of one SKU that left several locations on one day (location → units): a
         transaction may hold only one write per item."""
-        names = {f"#l{i}": f"{AT}{location}" for i, location in enumerate(sorted(quantities))}
-        values = {":q": sum(quantities.values()),
-                  **{f":l{i}": quantities[location] for i, location in enumerate(sorted(quantities))}}
-        adds = ", ".join(f"#l{i} :l{i}" for i in range(len(names)))
-        return Write("Update", self.table, key={"sku": sku, "day": day}, update=f"ADD quantity :q, {adds}",
-                     names=names, values=values)
+        return self._add(sku, day[:4], {day: dict(quantities)})
+
+    def add_days(self, sku: str, year: str, days: Days) -> Write:
+        """One atomic ADD of many days of one SKU and year (YYYY-MM-DD → location → units): what the demand
+        counter writes for a batch of shipments."""
+        return self._add(sku, year, days)
+
+    def _add(self, sku: str, year: str, days: Days) -> Write:
+        adds = {VERSION: 1}
+        for day, parts in days.items():
+            adds[day[5:]] = adds.get(day[5:], 0) + sum(parts.values())
+            for location, units in parts.items():
+                if location != MAIN_LOCATION:
+                    adds[f"{day[5:]}{PART}{location}"] = units
+        names = {f"#a{i}": name for i, name in enumerate(adds)}
+        return Write("Update", self.table, key={"sku": sku, "day": f"{YEAR}{year}"},
+                     update="ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))), names=names,
+                     values={f":a{i}": units for i, units in enumerate(adds.values())})
 
     def history(self, sku: str, start: str | None = None, end: str | None = None) -> dict[str, int]:
         """Recorded days of ``sku`` (``YYYY-MM-DD`` → quantity over every location), both ends included."""
-        return {item["day"]: int(item["quantity"]) for item in self._days(sku, start, end)}
+        return {day: sum(parts.values()) for day, parts in self._days(sku, start, end).items()}
 
     def history_by_location(self, sku: str, start: str | None = None, end: str | None = None
                             ) -> dict[str, dict[str, int]]:
         """The same days split by location (location → day → quantity), from the same one Query. The main
         location's part is the total less the others' (days recorded before locations count there)."""
         split: dict[str, dict[str, int]] = {}
-        for item in self._days(sku, start, end):
-            for location, quantity in _parts(item).items():
-                split.setdefault(location, {})[item["day"]] = quantity
+        for day, parts in self._days(sku, start, end).items():
+            for location, quantity in parts.items():
+                split.setdefault(location, {})[day] = quantity
         return split
 
-    def _days(self, sku: str, start: str | None, end: str | None) -> list[dict[str, Any]]:
-        if start and end:
-            condition, values = "sku = :s AND #day BETWEEN :a AND :b", {":s": sku, ":a": start, ":b": end}
-        elif start:
+    def _days(self, sku: str, start: str | None, end: str | None) -> Days:
+        """One Query of the SKU's partition from ``start`` on: the day items in range, and every year item
+        (``year#`` sorts after any day); days outside [start, end] are dropped here."""
+        condition, values = "sku = :s", {":s": sku}
+        extra: dict[str, Any] = {}
+        if start:
             condition, values = "sku = :s AND #day >= :a", {":s": sku, ":a": start}
-        elif end:
-            condition, values = "sku = :s AND #day <= :b", {":s": sku, ":b": end}
-        else:
-            condition, values = "sku = :s", {":s": sku}
-        days: list[dict[str, Any]] = []
-        page: dict[str, Any] = {"ExpressionAttributeNames": {"#day": "day"}} if start or end else {}
+            extra = {"ExpressionAttributeNames": {"#day": "day"}}
+        days: Days = {}
+        for item in self._query(condition, values, extra):
+            for day, parts in _item_days(item).items():
+                if (start is None or day >= start) and (end is None or day <= end):
+                    merged = days.setdefault(day, {})
+                    for location, units in parts.items():
+                        merged[location] = merged.get(location, 0) + units
+        return dict(sorted(days.items()))
+
+    def _query(self, condition: str, values: dict[str, Any], extra: dict[str, Any]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        page = dict(extra)
         while True:
-            items, last = dynamo.query(self.table, KeyConditionExpression=condition,
+            found, last = dynamo.query(self.table, KeyConditionExpression=condition,
                                        ExpressionAttributeValues=values, **page)
-            days += items
+            items += found
             if not last:
-                return days
+                return items
             page["ExclusiveStartKey"] = last
 
     def set_days(self, rows: list[tuple[str, str, int, str]]) -> None:
         """Set each (sku, day, quantity, location): the row replaces that location's part of the day (the
         file from the shop's previous system already counts those orders), the other locations' parts stay,
-        and the day's total is their sum. Importing the same rows again changes nothing. One BatchGetItem per
-        100 days reads the parts there are, then the days are put whole."""
-        imported: dict[tuple[str, str], dict[str, int]] = {}
+        and the day's total is their sum. Importing the same rows again changes nothing. Day items of the
+        layout before are folded into their year items first; then each (SKU, year) is one conditional
+        write on the version it read (a shipment counted meanwhile makes it read and write again)."""
+        imported: dict[tuple[str, str], Days] = {}
         for sku, day, quantity, location in rows:
-            imported.setdefault((sku, day), {})[location] = quantity
-        keys = [{"sku": sku, "day": day} for sku, day in imported]
-        stored: dict[tuple[str, str], dict[str, int]] = {}
-        for start in range(0, len(keys), _BATCH_GET):
-            for item in dynamo.batch_get({self.table: keys[start:start + _BATCH_GET]})[self.table]:
-                stored[item["sku"], item["day"]] = _parts(item)
-        days = []
-        for (sku, day), parts in imported.items():
-            merged = {**stored.get((sku, day), {}), **parts}
-            days.append({"sku": sku, "day": day, "quantity": sum(merged.values()),
-                         **{f"{AT}{location}": quantity for location, quantity in merged.items()}})
-        dynamo.batch_put(self.table, days)
+            imported.setdefault((sku, day[:4]), {}).setdefault(day, {})[location] = quantity
+        self._fold_days_of({sku for sku, _ in imported}, [(sku, day) for (sku, _), days in imported.items()
+                                                          for day in days])
+        for (sku, year), days in imported.items():
+            self._replace(sku, year, days)
+
+    def _replace(self, sku: str, year: str, days: Days) -> None:
+        key = {"sku": sku, "day": f"{YEAR}{year}"}
+        for _ in range(_IMPORT_ATTEMPTS):
+            stored = dynamo.get(self.table, key) or {}
+            delta: Days = {}
+            for day, parts in days.items():
+                have = _item_days(stored).get(day, {})
+                delta[day] = {location: units - have.get(location, 0) for location, units in parts.items()}
+            write = self._add(sku, year, delta)
+            if stored:
+                write.condition, write.values = f"{VERSION} = :read", {**write.values, ":read": stored[VERSION]}
+            else:
+                write.condition = "attribute_not_exists(sku)"
+            try:
+                dynamo.apply(write)
+                return
+            except ConditionFailed:
+                continue
+        raise TransientError(f"the demand of {sku} in {year} kept changing during the import; try again")
+
+    def compact(self, sku: str) -> int:
+        """Fold every day item of ``sku`` (the layout before year items) into its year items; returns how many
+        were folded. Safe to run while shipments are counted, and to run again."""
+        items = self._query("sku = :s AND #day < :y", {":s": sku, ":y": YEAR},
+                            {"ExpressionAttributeNames": {"#day": "day"}})
+        return self._fold(sku, items)
+
+    def _fold_days_of(self, skus: Iterable[str], keys: list[tuple[str, str]]) -> None:
+        found: dict[str, list[dict[str, Any]]] = {sku: [] for sku in skus}
+        requests = [{"sku": sku, "day": day} for sku, day in keys]
+        for start in range(0, len(requests), _BATCH_GET):
+            for item in dynamo.batch_get({self.table: requests[start:start + _BATCH_GET]})[self.table]:
+                found[item["sku"]].append(item)
+        for sku, items in found.items():
+            self._fold(sku, items)
+
+    def _fold(self, sku: str, items: list[dict[str, Any]]) -> int:
+        """Move day items into their year items: each transaction adds up to 99 days to one year item and
+        deletes them, each delete conditional on the quantity read, so a day is never counted twice."""
+        by_year: dict[str, list[dict[str, Any]]] = {}
+        for item in items:
+            by_year.setdefault(item["day"][:4], []).append(item)
+        for year, days in by_year.items():
+            for start in range(0, len(days), _FOLD):
+                chunk = days[start:start + _FOLD]
+                dynamo.transact([self._add(sku, year, {item["day"]: _item_days(item)[item["day"]] for item in chunk}),
+                                 *(Write("Delete", self.table, key={"sku": sku, "day": item["day"]},
+                                         condition="quantity = :q", values={":q": item["quantity"]})
+                                   for item in chunk)])
+        return len(items)
 
 
-def _parts(item: dict[str, Any]) -> dict[str, int]:
-    """A day's quantity per location; the main location's is the total less the others'."""
-    parts = {name[len(AT):]: int(value) for name, value in item.items()
-             if name.startswith(AT) and name != f"{AT}{MAIN_LOCATION}"}
-    return {MAIN_LOCATION: int(item["quantity"]) - sum(parts.values()), **parts}
+def _item_days(item: Mapping[str, Any]) -> Days:
+    """The days one stored item holds (location → units each): a year item's, or a day item's one day."""
+    if not item:
+        return {}
+    if not str(item["day"]).startswith(YEAR):
+        parts = {name[len(AT):]: int(value) for name, value in item.items()
+                 if name.startswith(AT) and name != f"{AT}{MAIN_LOCATION}"}
+        return {item["day"]: {MAIN_LOCATION: int(item["quantity"]) - sum(parts.values()), **parts}}
+    year = item["day"][len(YEAR):]
+    days: Days = {}
+    for name, value in item.items():
+        if len(name) < 5 or not name[:2].isdigit() or name[2] != "-":
+            continue
+        parts = days.setdefault(f"{year}-{name[:5]}", {MAIN_LOCATION: 0})
+        if PART in name:
+            parts[name[6:]] = int(value)
+            parts[MAIN_LOCATION] -= int(value)
+        else:
+            parts[MAIN_LOCATION] += int(value)
+    return days
