@@ -3,8 +3,11 @@ the tables of template.yaml in moto; shipped orders add to the same history."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -20,6 +23,14 @@ def service(stack) -> ReplenishmentService:
 
 def days_ago(n: int) -> str:
     return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
+
+
+def eventually(read: Callable[[], Any], expected: Any, timeout: float = 20.0) -> None:
+    """Shipped units reach the history through the shipments stream's demand counter, a moment later."""
+    deadline = time.monotonic() + timeout
+    while (got := read()) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert got == expected
 
 
 def test_imported_rows_read_back_by_day(api, service):
@@ -134,7 +145,7 @@ def test_demand_is_recorded_where_it_shipped_from_and_the_totals_stay(api, servi
     assert api.wait_for(order_id)["allocations"] == {warehouse: {sku: 3}}
     assert api.http.post(f"/orders/{order_id}/ship", json={}).is_success
 
-    assert service.history(sku) == [{"day": days_ago(1), "quantity": 6}, {"day": today, "quantity": 3}]
+    eventually(lambda: service.history(sku), [{"day": days_ago(1), "quantity": 6}, {"day": today, "quantity": 3}])
     assert service.history(sku, location_id=warehouse) == [{"day": today, "quantity": 3}]
     assert service.history(sku, location_id="main") == [{"day": days_ago(1), "quantity": 6},
                                                         {"day": today, "quantity": 0}]
@@ -213,3 +224,42 @@ def test_days_stored_before_year_items_still_read_and_fold_into_them(stack):
     demand.set_days([(sku, days_ago(5), 6, "wh-a")])
     assert demand.history_by_location(sku, start=days_ago(5), end=days_ago(5)) == {"main": {days_ago(5): 0},
                                                                                    "wh-a": {days_ago(5): 6}}
+
+
+def shipment_record(shipment_id: str, location: str, units: dict[str, int], day: str) -> dict:
+    """The stream record of a shipment's move from PACKED to SHIPPED, as Lambda delivers it."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    image = {"shipment_id": shipment_id, "order_id": f"ord-{shipment_id}", "location_id": location,
+             "updated_at": f"{day}T10:00:00.000Z", "lines": [{"sku": s, "quantity": q} for s, q in units.items()]}
+    new = {**image, "status": "SHIPPED", "shipped": [{"sku": s, "quantity": q} for s, q in units.items()]}
+    serialise = TypeSerializer().serialize
+    return {"eventID": uuid.uuid4().hex, "eventName": "MODIFY", "eventSource": "aws:dynamodb",
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/shipments/stream/2026",
+            "dynamodb": {"Keys": {"shipment_id": {"S": shipment_id}}, "SequenceNumber": str(time.time_ns()),
+                         "OldImage": {k: serialise(v) for k, v in {**image, "status": "PACKED"}.items()},
+                         "NewImage": {k: serialise(v) for k, v in new.items()},
+                         "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+
+
+def test_a_redelivered_batch_of_shipments_counts_once(stack):
+    """Streams deliver at least once, in batches whose bounds can change on a retry: the demand counter adds
+    each shipment once however often its record arrives, and a record that is not a shipment leaving adds
+    nothing."""
+    from orderflow.inventory.adapters.demand import DemandRepository
+    from orderflow.shared.settings import get_settings
+
+    demand, sku, other, day = (DemandRepository(get_settings().demand_table), f"SKU-{uuid.uuid4().hex[:8]}",
+                               f"SKU-{uuid.uuid4().hex[:8]}", days_ago(1))
+    ids = [f"shp-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    first = [shipment_record(ids[0], "main", {sku: 2, other: 1}, day), shipment_record(ids[1], "wh-a", {sku: 3}, day)]
+    packed = shipment_record(ids[2], "main", {sku: 9}, day)
+    packed["dynamodb"]["NewImage"]["status"] = {"S": "PACKED"}  # not shipped yet: nothing to count
+
+    assert stack.runtime.invoke("CountDemandFunction", {"Records": [*first, packed]}) == {"shipments": 2, "added": 2}
+    assert stack.runtime.invoke("CountDemandFunction", {"Records": first}) == {"shipments": 2, "added": 0}
+    again = [first[1], shipment_record(ids[2], "main", {sku: 1}, day)]  # split differently, with a new one
+    assert stack.runtime.invoke("CountDemandFunction", {"Records": again}) == {"shipments": 2, "added": 1}
+
+    assert demand.history_by_location(sku) == {"main": {day: 3}, "wh-a": {day: 3}}
+    assert demand.history(other) == {day: 1}

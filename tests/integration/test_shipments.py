@@ -29,6 +29,17 @@ def network(places):
     return places
 
 
+def count_demand_from_the_stream(service, order) -> None:
+    """Play the demand counter (functions/count_demand; this fixture runs no stream) over the stream records
+    that made the order's shipments SHIPPED: their new images, as stored."""
+    from orderflow.events import shipped
+
+    images = [dynamo.get(service.orders_service.shipments.table, {"shipment_id": ref.shipment_id})
+              for ref in order.shipments]
+    changes = [(left.key, left.day, left.location_id, left.units) for image in images if (left := shipped(None, image))]
+    service.orders_service.demand.count(changes)
+
+
 def lines(**units: int) -> list[OrderLineIn]:
     return [OrderLineIn(sku=sku, quantity=quantity) for sku, quantity in units.items()]
 
@@ -114,6 +125,8 @@ def test_a_partial_shipment_releases_the_rest_there_and_sources_it_elsewhere(ser
 
     done, _ = service.ship_shipment(resourced.shipment_id, ShipIn(carrier="DHL"))
     assert done.status == S.SHIPPED and done.shipped() == {skus["A"]: 4}
+    count_demand_from_the_stream(service, done)
+    count_demand_from_the_stream(service, done)  # delivered again: nothing counts twice
     by_location = service.orders_service.demand.history_by_location(skus["A"])  # demand where it left from
     assert {location: sum(days.values()) for location, days in by_location.items() if sum(days.values())} == {
         w1: 1, w2: 3}

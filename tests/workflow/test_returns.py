@@ -4,6 +4,7 @@ returned, received by the warehouse and refunded; the exchange order runs the re
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,20 @@ def delivered(api, customer: str, lines: dict[str, int]) -> dict:
     assert api.wait_for(order_id)["status"] == "RESERVED"
     assert api.http.post(f"/orders/{order_id}/ship").status_code == 200
     assert api.http.post(f"/orders/{order_id}/deliver").status_code == 200
+    counted(api, lines)
     return api.order(order_id)
+
+
+def counted(api, lines: dict[str, int], timeout: float = 20.0) -> None:
+    """Wait until the demand counter (the shipments stream's consumer) has added today's shipped units of
+    each (fresh) SKU to its demand history."""
+    today = datetime.now(UTC).date().isoformat()
+    deadline = time.monotonic() + timeout
+    for sku, units in lines.items():
+        while (history := api.http.get(f"/demand/{sku}", params={"start": today}).json()["history"]) != [
+                {"day": today, "quantity": units}] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert history == [{"day": today, "quantity": units}], history
 
 
 def ask_return(api, order_id: str, lines: dict[str, int], exchange: dict[str, int] | None = None,

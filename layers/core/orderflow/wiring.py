@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from orderflow.catalogue import CatalogueService
     from orderflow.fulfilment import FulfilmentService
     from orderflow.inventory import InventoryService
+    from orderflow.inventory.adapters.demand import DemandRepository
     from orderflow.kpis import KpiService
     from orderflow.orders import OrderService
     from orderflow.purchasing.service import PurchasingService
@@ -47,6 +48,13 @@ def inventory_service(settings: Settings | None = None) -> InventoryService:
     return InventoryService(StockRepository(s.stock_table), ProductsRepository(s.products_table),
                             StockArrivals(s.stock_arrivals_queue_url), OrderWorkflow(s.order_state_machine_arn),
                             LocationsRepository(s.locations_table))
+
+
+def demand_history(settings: Settings | None = None) -> DemandRepository:
+    """The demand history (the stream's demand counter adds shipped units to it)."""
+    from orderflow.inventory.adapters.demand import DemandRepository
+
+    return DemandRepository((settings or get_settings()).demand_table)
 
 
 def order_service(settings: Settings | None = None) -> OrderService:

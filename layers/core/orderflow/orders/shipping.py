@@ -46,7 +46,8 @@ class Shipping:
     def ship_shipment(self, shipment_id: str, request: ShipIn) -> tuple[Order, Shipment]:
         """The location sent the shipment (or part of it: ``request.lines``). In one transaction: the shipment
         is SHIPPED, its units leave that location's stock (the hold of what did not leave is released
-        there), demand is recorded where they left from, and the order's status follows from its shipments.
+        there), and the order's status follows from its shipments; the demand counter adds the units to the
+        demand history of that location from the shipments stream.
         What did not leave is sourced again, elsewhere first, or waits for stock. A retry changes nothing
         twice."""
         shipment = self._shipment(shipment_id)
@@ -92,13 +93,13 @@ class Shipping:
             order, S.SHIPPED if complete else S.PARTIALLY_SHIPPED, by="warehouse", reason=reason, at=now, extra=extra)
         sent = {"shipped": [{"sku": sku, "quantity": units} for sku, units in lines.items() if units],
                 **request.model_dump(exclude_none=True, exclude={"lines"})}
-        day = datetime.now(UTC).date().isoformat()
+        # demand is counted from the shipments stream (functions/count_demand), not in this transaction: a
+        # SKU's demand item would be written by every parcel of it
         self.store.commit([
             write,
             self.shipments.move(shipment_id, ref.location_id, H.SHIPPED, by="warehouse", reason=reason, extra=sent),
             *(self.stock.ship(Units(sku, lines.get(sku, 0)), ref.location_id, unshipped=unshipped.get(sku, 0))
-              for sku in ref.lines),
-            *(self.demand.record(sku, day, units, ref.location_id) for sku, units in lines.items() if units)])
+              for sku in ref.lines)])
         return after
 
     def deliver(self, order_id: str) -> Order:

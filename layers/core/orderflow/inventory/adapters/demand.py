@@ -14,7 +14,8 @@ day the compact layout was deployed). ``compact`` folds a SKU's day items into i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from orderflow.platform import dynamo
@@ -28,9 +29,13 @@ PART = "@"  # MM-DD@<location>: that location's part of the day, in a year item
 VERSION = "v"  # bumped by every write to a year item: an import replaces parts only of the year it read
 _BATCH_GET = 100
 _FOLD = 99  # day items folded into a year item per transaction (100 items at most)
-_IMPORT_ATTEMPTS = 5
+_REWRITE_ATTEMPTS = 5
+_TRANSACTION = 100  # items in one TransactWriteItems
+COUNTED = "counted#"  # + a change's key: the marker that it was counted (sku = COUNTED + key, day = "-")
+COUNTED_DAYS = 7  # markers expire then (TTL ``expiration``): a stream keeps records 24 hours
 
 Days = dict[str, dict[str, int]]  # YYYY-MM-DD → location → units
+Change = tuple[str, str, str, Mapping[str, int]]  # (key, day, location, SKU → units) of one shipment
 
 
 class DemandRepository:
@@ -63,6 +68,46 @@ class DemandRepository:
         return Write("Update", self.table, key={"sku": sku, "day": f"{YEAR}{year}"},
                      update="ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))), names=names,
                      values={f":a{i}": units for i, units in enumerate(adds.values())})
+
+    def count(self, changes: list[Change]) -> int:
+        """Add each change (units that left a location on a day) to the demand history exactly once, however
+        often it is delivered: one transaction per chunk puts a marker per change (condition: not there yet)
+        and adds the chunk's units with one ADD per (SKU, year). A change already marked makes its chunk
+        cancel; it is dropped and the rest written again. Returns how many changes were added now."""
+        pending = list({key: (key, day, location, units) for key, day, location, units in changes}.values())
+        added = 0
+        while pending:
+            chunk: list[Change] = []
+            items: set[tuple[str, str]] = set()
+            while pending:
+                _, day, _, units = pending[0]
+                more = items | {(sku, day[:4]) for sku in units}
+                if chunk and len(chunk) + 1 + len(more) > _TRANSACTION:
+                    break
+                chunk.append(pending.pop(0))
+                items = more
+            added += self._count_once(chunk)
+        return added
+
+    def _count_once(self, chunk: list[Change]) -> int:
+        while chunk:
+            years: dict[tuple[str, str], Days] = {}
+            for _, day, location, units in chunk:
+                for sku, quantity in units.items():
+                    parts = years.setdefault((sku, day[:4]), {}).setdefault(day, {})
+                    parts[location] = parts.get(location, 0) + quantity
+            expires = int(time.time()) + COUNTED_DAYS * 86_400
+            markers = [Write("Put", self.table, item={"sku": f"{COUNTED}{key}", "day": "-", "expiration": expires},
+                             condition="attribute_not_exists(sku)") for key, *_ in chunk]
+            try:
+                dynamo.transact([*markers, *(self._add(sku, year, days) for (sku, year), days in years.items())])
+                return len(chunk)
+            except ConditionFailed as failed:
+                seen = [change for i, change in enumerate(chunk) if failed.failed(i)]
+                if not seen:
+                    raise
+                chunk = [change for change in chunk if change not in seen]
+        return 0
 
     def history(self, sku: str, start: str | None = None, end: str | None = None) -> dict[str, int]:
         """Recorded days of ``sku`` (``YYYY-MM-DD`` → quantity over every location), both ends included."""
@@ -110,35 +155,39 @@ class DemandRepository:
         """Set each (sku, day, quantity, location): the row replaces that location's part of the day (the
         file from the shop's previous system already counts those orders), the other locations' parts stay,
         and the day's total is their sum. Importing the same rows again changes nothing. Day items of the
-        layout before are folded into their year items first; then each (SKU, year) is one conditional
-        write on the version it read (a shipment counted meanwhile makes it read and write again)."""
+        layout before are folded into their year items first; then each (SKU, year) is rewritten whole,
+        conditional on the version it read (a shipment counted meanwhile makes it read and write again)."""
         imported: dict[tuple[str, str], Days] = {}
         for sku, day, quantity, location in rows:
             imported.setdefault((sku, day[:4]), {}).setdefault(day, {})[location] = quantity
         self._fold_days_of({sku for sku, _ in imported}, [(sku, day) for (sku, _), days in imported.items()
                                                           for day in days])
         for (sku, year), days in imported.items():
-            self._replace(sku, year, days)
+            self._rewrite(sku, year, lambda stored, days=days: {
+                **stored, **{day: {**stored.get(day, {}), **parts} for day, parts in days.items()}})
 
-    def _replace(self, sku: str, year: str, days: Days) -> None:
+    def _rewrite(self, sku: str, year: str, change: Callable[[Days], Days], also: Sequence[Write] = ()) -> None:
+        """Put the year item whole, as ``change`` makes its days, with ``also`` in the same transaction; the
+        Put is conditional on the version read, and read and made again if a write came in between (an
+        UpdateExpression per day would pass DynamoDB's 4 KB expression limit for a year)."""
         key = {"sku": sku, "day": f"{YEAR}{year}"}
-        for _ in range(_IMPORT_ATTEMPTS):
+        for _ in range(_REWRITE_ATTEMPTS):
             stored = dynamo.get(self.table, key) or {}
-            delta: Days = {}
-            for day, parts in days.items():
-                have = _item_days(stored).get(day, {})
-                delta[day] = {location: units - have.get(location, 0) for location, units in parts.items()}
-            write = self._add(sku, year, delta)
-            if stored:
-                write.condition, write.values = f"{VERSION} = :read", {**write.values, ":read": stored[VERSION]}
-            else:
-                write.condition = "attribute_not_exists(sku)"
+            version = int(stored.get(VERSION, 0))
+            item = {**key, VERSION: version + 1}
+            for day, parts in sorted(change(_item_days(stored)).items()):
+                item[day[5:]] = sum(parts.values())
+                item.update({f"{day[5:]}{PART}{location}": units for location, units in parts.items()
+                             if location != MAIN_LOCATION})
+            put = (Write("Put", self.table, item=item, condition=f"{VERSION} = :read", values={":read": version})
+                   if stored else Write("Put", self.table, item=item, condition="attribute_not_exists(sku)"))
             try:
-                dynamo.apply(write)
+                dynamo.transact([put, *also])
                 return
-            except ConditionFailed:
-                continue
-        raise TransientError(f"the demand of {sku} in {year} kept changing during the import; try again")
+            except ConditionFailed as failed:
+                if not failed.failed(0):
+                    raise
+        raise TransientError(f"the demand of {sku} in {year} kept changing; try again")
 
     def compact(self, sku: str) -> int:
         """Fold every day item of ``sku`` (the layout before year items) into its year items; returns how many
@@ -164,12 +213,20 @@ class DemandRepository:
             by_year.setdefault(item["day"][:4], []).append(item)
         for year, days in by_year.items():
             for start in range(0, len(days), _FOLD):
-                chunk = days[start:start + _FOLD]
-                dynamo.transact([self._add(sku, year, {item["day"]: _item_days(item)[item["day"]] for item in chunk}),
-                                 *(Write("Delete", self.table, key={"sku": sku, "day": item["day"]},
-                                         condition="quantity = :q", values={":q": item["quantity"]})
-                                   for item in chunk)])
+                chunk = {item["day"]: _item_days(item)[item["day"]] for item in days[start:start + _FOLD]}
+                deletes = [Write("Delete", self.table, key={"sku": sku, "day": day}, condition="quantity = :q",
+                                 values={":q": sum(parts.values())}) for day, parts in chunk.items()]
+                self._rewrite(sku, year, lambda stored, chunk=chunk: _plus(stored, chunk), deletes)
         return len(items)
+
+
+def _plus(days: Days, more: Days) -> Days:
+    """The days of both, each location's units added up."""
+    out = {day: dict(parts) for day, parts in days.items()}
+    for day, parts in more.items():
+        for location, units in parts.items():
+            out.setdefault(day, {})[location] = out.get(day, {}).get(location, 0) + units
+    return out
 
 
 def _item_days(item: Mapping[str, Any]) -> Days:
