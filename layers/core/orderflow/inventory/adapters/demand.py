@@ -174,11 +174,7 @@ class DemandRepository:
         for _ in range(_REWRITE_ATTEMPTS):
             stored = dynamo.get(self.table, key) or {}
             version = int(stored.get(VERSION, 0))
-            item = {**key, VERSION: version + 1}
-            for day, parts in sorted(change(_item_days(stored)).items()):
-                item[day[5:]] = sum(parts.values())
-                item.update({f"{day[5:]}{PART}{location}": units for location, units in parts.items()
-                             if location != MAIN_LOCATION})
+            item = {**year_item(sku, year, change(_item_days(stored))), VERSION: version + 1}
             put = (Write("Put", self.table, item=item, condition=f"{VERSION} = :read", values={":read": version})
                    if stored else Write("Put", self.table, item=item, condition="attribute_not_exists(sku)"))
             try:
@@ -218,6 +214,16 @@ class DemandRepository:
                                  values={":q": sum(parts.values())}) for day, parts in chunk.items()]
                 self._rewrite(sku, year, lambda stored, chunk=chunk: _plus(stored, chunk), deletes)
         return len(items)
+
+
+def year_item(sku: str, year: str, days: Days) -> dict[str, Any]:
+    """The stored year item of ``sku`` holding ``days`` (YYYY-MM-DD of ``year`` → location → units)."""
+    item: dict[str, Any] = {"sku": sku, "day": f"{YEAR}{year}"}
+    for day, parts in sorted(days.items()):
+        item[day[5:]] = sum(parts.values())
+        item.update({f"{day[5:]}{PART}{location}": units for location, units in parts.items()
+                     if location != MAIN_LOCATION})
+    return item
 
 
 def _plus(days: Days, more: Days) -> Days:
