@@ -167,8 +167,9 @@ def list_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
 @app.get("/replenishment/runs/<run_id>")
 def get_run(run_id: IssuedId, limit: Annotated[int, Query(ge=1, le=1000)] = 500,
             cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
-    """The run and, per SKU in SKU order, what it decided and why: ``limit`` decisions a page, the next
-    page from ``next_cursor`` (a run of a large catalogue would not fit one response)."""
+    """The run and, per SKU (batch after batch, in SKU order within each), what it decided and why: ``limit``
+    decisions a page, the next page from ``next_cursor`` (a run of a large catalogue would not fit one
+    response)."""
     logger.set_correlation_id(run_id)
     run, decisions, next_cursor = replenishment.get_run_page(run_id, limit, cursor)
     return {**run.model_dump(mode="json"), "decisions": [d.model_dump(mode="json") for d in decisions],

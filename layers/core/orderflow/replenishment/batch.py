@@ -68,9 +68,11 @@ class BatchDecider:
     up to date as drafts take capacity."""
 
     def __init__(self, purchasing: PurchasingService, runs: Runs, demand: DemandHistory,
-                 is_running: Callable[[str | None], bool], run_id: str, cycle: str, last_reviews: dict[str, str]):
+                 is_running: Callable[[str | None], bool], run_id: str, cycle: str, last_reviews: dict[str, str],
+                 segment: int = 0):
         self.purchasing, self.runs, self.demand, self.is_running = purchasing, runs, demand, is_running
-        self.run_id, self.cycle = run_id, cycle
+        self.run_id, self.cycle, self.segment = run_id, cycle, segment
+        self._earlier: dict[str, Decision] | None = None  # this batch's decisions stored by an earlier attempt
         self.last_reviews = last_reviews
         self.suppliers: dict[str, Supplier | str] = {}  # a Supplier, or why it cannot be ordered from
         self.remaining: dict[str, int | None] = {}
@@ -355,7 +357,9 @@ class BatchDecider:
             self.to_send.append(po.po_id)
         quantity = sum(line.quantity for line in po.lines if line.sku == sku)
         if po.run_id == self.run_id:  # drafted by an earlier attempt of this batch: still this run's order
-            prior = self.runs.get_decision(self.run_id, sku, location)
+            if self._earlier is None:
+                self._earlier = self.runs.batch_decisions(self.run_id, self.segment)
+            prior = self._earlier.get(decision_key(sku, location))
             if prior is not None and prior.po_id == po.po_id:
                 return prior
             return Decision(sku=sku, supplier_id=po.supplier_id, outcome="ordered", po_id=po.po_id,

@@ -77,7 +77,7 @@ class ReplenishmentService:
 
     def get_run_page(self, run_id: str, limit: int, cursor: str | None = None
                      ) -> tuple[ReplenishmentRun, list[Decision], str | None]:
-        """The run, one page of its decisions (SKU order) and the cursor of the next page."""
+        """The run, one page of its decisions (batch after batch, SKU order in each) and the next page's cursor."""
         run = self.runs.get_run(run_id)
         if run is None:
             raise NotFound(f"replenishment run {run_id} not found")
@@ -173,7 +173,7 @@ class ReplenishmentService:
             sku=p["sku"]), network) for p in raw}
         keys = [decision_key(sku, location) for sku, (locations, _) in where.items() for location in locations]
         window = BatchDecider(self.purchasing, self.runs, self.demand, self.is_running, work.run_id, work.cycle,
-                              self.runs.last_reviews(keys))
+                              self.runs.last_reviews(keys), segment=work.batch.segment)
         window.know([po_id for p in raw for po_id in window.read_ahead(p, where[p["sku"]][0])])
         window.read_histories_ahead(pool, [(p, where[p["sku"]][0]) for p in raw])
         window.forecast_ahead([(p, where[p["sku"]][0]) for p in raw])  # the global model: once per batch
@@ -184,7 +184,7 @@ class ReplenishmentService:
             decisions += [skipped(p["sku"], why, p.get("supplier_id")).model_copy(update={"location_id": location})
                           for location, why in unknown.items()]
         reviewed = {d.key: work.cycle for d in decisions if d.outcome in REVIEWED_OUTCOMES}
-        self.runs.put_decisions(work.run_id, decisions, reviewed)
+        self.runs.put_decisions(work.run_id, work.batch.segment, decisions, reviewed)
         return Decided(po_ids=window.to_send, counts=tally(decisions)).model_dump(mode="json")
 
     def network(self) -> dict[str, bool]:

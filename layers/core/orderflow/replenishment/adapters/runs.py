@@ -1,7 +1,11 @@
-"""Replenishment table: per run one ``RUN`` item (status, totals), one ``SKU#<key>`` item per decision and
-one ``BATCH#<segment>`` item per batch (what it decided and sent); per (SKU, location) one ``REVIEW#<key>`` /
-``LAST`` item with the cycle it was last reviewed in. The key is the SKU at the main location (as before
-locations), ``<sku>@<location_id>`` elsewhere (``Decision.key``).
+"""Replenishment table: per run one ``RUN`` item (status, totals), per batch its decisions as
+``DECISIONS#<segment>#<part>`` items (up to 200 decisions each, in key order, gzip-compressed JSON: a batch
+of 200 SKUs is one item of a few tens of KB, written in one request, instead of 200 items of about 1 KB,
+each rounded up to whole write units) and one ``BATCH#<segment>`` item (what it decided and sent); per
+(SKU, location) one ``REVIEW#<key>`` / ``LAST`` item with the cycle it was last reviewed in. The key is the
+SKU at the main location (as before locations), ``<sku>@<location_id>`` elsewhere (``Decision.key``).
+
+Runs stored before decisions were batched hold one ``SKU#<key>`` item per decision; they still read.
 
 The ``RUN`` item carries ``run_kind = "RUN"`` and ``started_at`` so the ``runs`` index lists runs newest
 first; decision and review items lack ``run_kind`` and stay out of that index.
@@ -10,7 +14,9 @@ first; decision and review items lack ``run_kind`` and stay out of that index.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from orderflow.platform import dynamo
@@ -21,7 +27,10 @@ from orderflow.shared.errors import ConditionFailed, Unprocessable
 from orderflow.shared.types import MAIN_LOCATION
 
 RUN = "RUN"
-SKU = "SKU#"
+SKU = "SKU#"  # one decision per item: runs stored before decisions were batched
+DECISIONS = "DECISIONS#"  # + segment + part: a batch's decisions, compressed
+PART = 200  # decisions per DECISIONS item: a batch of 200 SKUs at one location is one item; even 200 decisions
+# with long, noisy forecasts (3 KB of JSON each) compress far below the 400 KB item limit
 BATCH = "BATCH#"
 REVIEW = "REVIEW#"
 LAST_REVIEW = "LAST"
@@ -56,26 +65,86 @@ class ReplenishmentRunsRepository:
                     run = ReplenishmentRun.model_validate(item)
                 elif item["record"].startswith(SKU):
                     decisions.append(Decision.model_validate(item))
+                elif item["record"].startswith(DECISIONS):
+                    decisions += _unpacked(item)
             if not last:
-                return (run, decisions) if run else None
+                return (run, sorted(decisions, key=lambda d: d.key)) if run else None
             page = {"ExclusiveStartKey": last}
 
     def decisions_page(self, run_id: str, limit: int, cursor: str | None) -> tuple[list[Decision], str | None]:
-        """Up to ``limit`` of the run's decisions in SKU order, from ``cursor`` (the ``next_cursor`` of the
-        page before), and the cursor of the next page (None after the last)."""
+        """Up to ``limit`` of the run's decisions, batch after batch (each batch's in key order), from
+        ``cursor`` (the ``next_cursor`` of the page before), and the cursor of the next page (None after the
+        last). A run stored one decision per item pages those, in key order."""
+        at = _decode_cursor(cursor) if cursor else None
+        if at is None or "after" not in at:
+            found = self._decisions_from(run_id, limit, at)
+            if found is not None:
+                return found
         kwargs: dict[str, Any] = {"KeyConditionExpression": "run_id = :r AND begins_with(#record, :s)",
                                   "ExpressionAttributeNames": {"#record": "record"},
                                   "ExpressionAttributeValues": {":r": run_id, ":s": SKU}, "ConsistentRead": True,
                                   "Limit": limit}
-        if cursor:
-            kwargs["ExclusiveStartKey"] = {"run_id": {"S": run_id}, "record": {"S": SKU + _decode_sku(cursor)}}
+        if at:
+            kwargs["ExclusiveStartKey"] = {"run_id": {"S": run_id}, "record": {"S": SKU + at["after"]}}
         items, last = dynamo.query(self.table, **kwargs)
         decisions = [Decision.model_validate(item) for item in items]
-        return decisions, (_encode_sku(decisions[-1].key) if last and decisions else None)
+        return decisions, (_encode_cursor({"after": decisions[-1].key}) if last and decisions else None)
+
+    def _decisions_from(self, run_id: str, limit: int, at: dict[str, Any] | None
+                        ) -> tuple[list[Decision], str | None] | None:
+        """A page of the batched decisions from ``at`` (a part's record and how many of it were given), or
+        None when the run has none (stored before they were batched)."""
+        kwargs: dict[str, Any] = {"KeyConditionExpression": "run_id = :r AND begins_with(#record, :d)",
+                                  "ExpressionAttributeNames": {"#record": "record"},
+                                  "ExpressionAttributeValues": {":r": run_id, ":d": DECISIONS},
+                                  "ConsistentRead": True, "Limit": 1 + limit // PART}
+        page: list[Decision] = []
+        if at:
+            item = dynamo.get(self.table, {"run_id": run_id, "record": at["part"]})
+            rest = _unpacked(item)[at["given"]:] if item else []
+            page = rest[:limit]
+            if len(page) == limit:
+                return page, _encode_cursor({"part": at["part"], "given": at["given"] + limit})
+            kwargs["ExclusiveStartKey"] = {"run_id": {"S": run_id}, "record": {"S": at["part"]}}
+        while True:
+            items, last = dynamo.query(self.table, **kwargs)
+            if at is None and not items and not last and not page:
+                return None
+            for item in items:
+                taken = _unpacked(item)[:limit - len(page)]
+                page += taken
+                if len(page) == limit:
+                    return page, _encode_cursor({"part": item["record"], "given": len(taken)})
+            if not last:
+                return page, None
+            kwargs["ExclusiveStartKey"] = last
 
     def get_decision(self, run_id: str, sku: str, location_id: str = MAIN_LOCATION) -> Decision | None:
-        item = dynamo.get(self.table, {"run_id": run_id, "record": f"{SKU}{decision_key(sku, location_id)}"})
-        return Decision.model_validate(item) if item else None
+        key = decision_key(sku, location_id)
+        item = dynamo.get(self.table, {"run_id": run_id, "record": f"{SKU}{key}"})
+        if item:
+            return Decision.model_validate(item)
+        return self._batched(run_id, DECISIONS).get(key)  # reads every batch's: for tests and support
+
+    def batch_decisions(self, run_id: str, segment: int) -> dict[str, Decision]:
+        """The decisions batch ``segment`` of the run stored (by key): a retried batch's earlier attempt."""
+        return self._batched(run_id, f"{DECISIONS}{segment:06d}#")
+
+    def _batched(self, run_id: str, prefix: str) -> dict[str, Decision]:
+        return {d.key: d for item in self._records(run_id, prefix) for d in _unpacked(item)}
+
+    def _records(self, run_id: str, prefix: str) -> Iterator[dict[str, Any]]:
+        """The run's items whose record begins with ``prefix``, every page."""
+        page: dict[str, Any] = {}
+        while True:
+            items, last = dynamo.query(self.table, KeyConditionExpression="run_id = :r AND begins_with(#record, :p)",
+                                       ExpressionAttributeNames={"#record": "record"},
+                                       ExpressionAttributeValues={":r": run_id, ":p": prefix}, ConsistentRead=True,
+                                       **page)
+            yield from items
+            if not last:
+                return
+            page = {"ExclusiveStartKey": last}
 
     def list(self, limit: int) -> list[ReplenishmentRun]:
         """The latest runs, newest first."""
@@ -98,11 +167,16 @@ class ReplenishmentRunsRepository:
                 return found
             page = {"ExclusiveStartKey": last}
 
-    def put_decisions(self, run_id: str, decisions: list[Decision], reviewed: dict[str, str] | None = None) -> None:
-        """Store each decision under the run, and the cycle of each key in ``reviewed`` (decision key → cycle)
-        as its last review; a retried batch overwrites its own items with the same values."""
-        batch_put(self.table, [{"run_id": run_id, "record": f"{SKU}{d.key}", **d.model_dump(mode="python")}
-                               for d in decisions]
+    def put_decisions(self, run_id: str, segment: int, decisions: list[Decision],
+                      reviewed: dict[str, str] | None = None) -> None:
+        """Store batch ``segment``'s decisions under the run (compressed, up to 200 an item), and the cycle of
+        each key in ``reviewed`` (decision key → cycle) as its last review; a retried batch overwrites its own
+        items with the same values."""
+        ordered = sorted(decisions, key=lambda d: d.key)
+        batch_put(self.table, [{"run_id": run_id, "record": f"{DECISIONS}{segment:06d}#{start // PART:04d}",
+                                "count": len(ordered[start:start + PART]),
+                                "decisions": packed(ordered[start:start + PART])}
+                               for start in range(0, len(ordered), PART)]
                   + [{"run_id": f"{REVIEW}{key}", "record": LAST_REVIEW, "sku": key, "cycle": cycle}
                      for key, cycle in (reviewed or {}).items()])
 
@@ -113,17 +187,8 @@ class ReplenishmentRunsRepository:
 
     def batch_results(self, run_id: str) -> dict[int, RunCounts]:
         """Every stored batch result of the run, by segment."""
-        found: dict[int, RunCounts] = {}
-        page: dict[str, Any] = {}
-        while True:
-            items, last = dynamo.query(self.table, KeyConditionExpression="run_id = :r AND begins_with(#record, :b)",
-                                       ExpressionAttributeNames={"#record": "record"},
-                                       ExpressionAttributeValues={":r": run_id, ":b": BATCH}, ConsistentRead=True,
-                                       **page)
-            found.update((int(item["segment"]), RunCounts.model_validate(item["counts"])) for item in items)
-            if not last:
-                return found
-            page = {"ExclusiveStartKey": last}
+        return {int(item["segment"]): RunCounts.model_validate(item["counts"])
+                for item in self._records(run_id, BATCH)}
 
     def last_reviews(self, skus: list[str]) -> dict[str, str]:
         """The cycle each of ``skus`` (decision keys: a SKU, or ``<sku>@<location_id>``) was last reviewed in
@@ -166,16 +231,30 @@ class ReplenishmentRunsRepository:
             return None
 
 
-def _encode_sku(sku: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": sku}).encode()).decode()
+def packed(decisions: list[Decision]) -> bytes:
+    """Decisions as stored in one DECISIONS item: gzip-compressed JSON."""
+    return gzip.compress(json.dumps([d.model_dump(mode="json") for d in decisions],
+                                    separators=(",", ":")).encode(), compresslevel=6)
 
 
-def _decode_sku(cursor: str) -> str:
+def _unpacked(item: dict[str, Any]) -> list[Decision]:
+    raw = item["decisions"]
+    return [Decision.model_validate(d) for d in json.loads(gzip.decompress(bytes(raw.value if hasattr(raw, "value")
+                                                                                  else raw)))]
+
+
+def _encode_cursor(at: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(at).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
     try:
-        after = json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"]
-        if not isinstance(after, str) or not after:
+        at = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not (isinstance(at.get("after"), str) and at["after"]) and not (
+                isinstance(at.get("part"), str) and at["part"].startswith(DECISIONS)
+                and isinstance(at.get("given"), int) and at["given"] >= 0):
             raise ValueError(cursor)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Unprocessable("cursor is not one this listing returned; start again without it",
                             {"cursor": cursor[:200]}) from exc
-    return after
+    return at
