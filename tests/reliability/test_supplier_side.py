@@ -707,8 +707,9 @@ def test_throttling_on_the_replenish_steps_and_the_replies_consumer_is_retried_a
     faults.add("StartRun: the run record", "PutItem", runs, run_id=name, record="RUN")
     faults.add(f"Decide: the draft of {skus[0]}", "TransactWriteItems", po_table, how="throttle-transaction",
                po_id=po[skus[0]])
-    faults.add("Decide: a batch's decisions, after its drafts", "BatchWriteItem", runs, run_id=name,
-               record="DECISIONS#")
+    # the batch's decisions item and its review keys go in one BatchWriteItem: the one naming skus[1]'s
+    faults.add(f"Decide: the decisions after drafting {skus[1]}", "BatchWriteItem", runs, run_id=f"REVIEW#{skus[1]}",
+               record="LAST")
     faults.add(f"Send: {skus[2]} marked SENT after its message", "UpdateItem", po_table, po_id=po[skus[2]])
     faults.add("Send: batch 0's result after its sends", "PutItem", runs, run_id=name, record="BATCH#000000")
     faults.add("FinishRun: the totals", "UpdateItem", runs, run_id=name, record="RUN")
