@@ -213,6 +213,16 @@ def measure(replenish: dict[str, Any]) -> Measured:
                     ordered_share=sum(r / c for r, c in zip(reviews, cycles, strict=True)) / len(reviews))
 
 
+def timeouts() -> dict[str, int]:
+    """The Decide and Send functions' timeouts as template.yaml sets them."""
+    from orderflow_local.template import load_template
+
+    from .common import TEMPLATE
+
+    functions = {fn.logical_id: fn.timeout for fn in load_template(TEMPLATE).functions}
+    return {"decide": functions["ReplenishDecideFunction"], "send": functions["ReplenishSendFunction"]}
+
+
 REVIEW_MIX = (1, 7, 14)  # figure 7's review periods, drawn uniformly: a SKU is due every 1, 7 or 14 nights
 
 
@@ -228,7 +238,7 @@ def run(replenish: dict[str, Any]) -> dict[str, Any]:
                            for n in SIZES]
                     for name, chosen in (("as set", setup), ("least for 15 minutes", tuned))}
             for night, (due, ordered) in nights.items()}
-    return {"measured": asdict(measured), "latency_ms": LATENCY_MS, "nights": nights,
+    return {"measured": asdict(measured), "latency_ms": LATENCY_MS, "nights": nights, "timeouts": timeouts(),
             "setups": {"as set": asdict(setup), "least for 15 minutes": asdict(tuned)},
             "rows": rows, "goal": {"minutes": MAX_MINUTES, "usd": MAX_USD}}
 
@@ -293,6 +303,19 @@ def render(record: dict[str, Any] | None, offline: dict[str, Any] | None = None)
                "and its send. A night that orders half of a million SKUs drafts half a million one-line purchase "
                "orders; one order per supplier and cycle with many lines (a purchasing change, not made here) is "
                "what would bring that night under the goal.\n")
+    if "timeouts" in d:
+        worst_batch = worst_night["batch"]
+        out.append(f"**Timeouts and batch size from the same arithmetic.** A batch of {as_set['batch_size']} SKUs, "
+                   f"every one due, is modelled at {worst_batch['decide']:.1f} s of Decide and "
+                   f"{worst_batch['send']:.1f} s of Send; the functions' timeouts are {d['timeouts']['decide']} s "
+                   f"({d['timeouts']['decide'] / worst_batch['decide']:.0f} times: a cold start with the forecasting "
+                   f"layer and forecasts ten times slower still fit, and a hung batch frees its place in the Map "
+                   f"within minutes) and {d['timeouts']['send']} s "
+                   f"({d['timeouts']['send'] / worst_batch['send']:.0f} times). The Step Functions transitions, "
+                   "two per batch, are "
+                   f"{steady_night['cost']['Step Functions (transitions)'] / steady_night['cost']['Total']:.0%} of "
+                   "the steady night's cost: batches of 400 would halve them (and the per-child overhead) but double "
+                   "what a retried batch does again, and a batch's Decide would still be seconds.\n")
     if offline:
         o = offline["data"]
         out.append(f"**Offline, the real workflow** (`{offline['command']}`, {offline['date']}, local stack: moto, the "
