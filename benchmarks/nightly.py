@@ -73,7 +73,7 @@ class Measured:
     decision_packed_bytes: float = 250  # a forecast SKU's decision in its batch's compressed DECISIONS item
     not_due_packed_bytes: float = 40  # a not_due decision there
     po_bytes: float = 1_000
-    history_bytes: float = 30_000  # one SKU's two years of demand (its year items) as a Query reads them
+    history_bytes: float = 30_000  # one SKU's two years of demand (its month items) as a Query reads them
     due_share: float = 1.0  # steady state: SKUs due for review on a night, the mean of 1 / review period
     ordered_share: float = 0.48  # steady state: of those due, the share ordered (1 / order cycle in reviews)
 
@@ -169,7 +169,7 @@ def _stored_bytes(item: dict[str, Any]) -> int:
 
 def measure(replenish: dict[str, Any]) -> Measured:
     """Sizes from the real models, over figure 7's seeded catalogue; CPU per SKU from figure 7's record."""
-    from orderflow.inventory.adapters.demand import year_item
+    from orderflow.inventory.adapters.demand import month_item
     from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderLine
     from orderflow.replenishment.adapters.runs import packed
     from orderflow.replenishment.decisions import decide_sku, not_due
@@ -198,17 +198,17 @@ def measure(replenish: dict[str, Any]) -> Measured:
                                                 unit_cost=product.replenishment.unit_cost)])
     history = catalogue()[0][2][:HISTORY_DAYS]
     last = date(2026, 12, 5)
-    years: dict[str, dict[str, dict[str, int]]] = {}
+    months: dict[str, dict[str, dict[str, int]]] = {}
     for back, units in enumerate(reversed(history.tolist())):  # every day recorded: the most a SKU stores
         day = (last - timedelta(days=back)).isoformat()
-        years.setdefault(day[:4], {})[day] = {MAIN_LOCATION: round(units)}
+        months.setdefault(day[:7], {})[day] = {MAIN_LOCATION: round(units)}
     return Measured(cpu_ms_per_sku=t["cpu_seconds"] / t["skus"] * 1000,
                     product_bytes=_stored_bytes(product.model_dump(mode="python", exclude_none=True)),
                     decision_bytes=sum(stored) / len(stored),
                     decision_packed_bytes=len(packed(decisions)) / len(decisions),
                     not_due_packed_bytes=len(packed(idle)) / len(idle),
                     po_bytes=_stored_bytes(po.model_dump(mode="python", exclude_none=True)),
-                    history_bytes=sum(_stored_bytes(year_item(product.sku, y, days)) for y, days in years.items()),
+                    history_bytes=sum(_stored_bytes(month_item(product.sku, m, days)) for m, days in months.items()),
                     due_share=sum(1 / r for r in reviews) / len(reviews),
                     ordered_share=sum(r / c for r, c in zip(reviews, cycles, strict=True)) / len(reviews))
 
@@ -262,7 +262,7 @@ def render(record: dict[str, Any] | None, offline: dict[str, Any] | None = None)
                f"decision {m['decision_bytes']:.0f} B as JSON, {m['decision_packed_bytes']:.0f} B compressed in its "
                f"batch's item ({m['not_due_packed_bytes']:.0f} B when not due), a product "
                f"{m['product_bytes']:.0f} B, a purchase order {m['po_bytes']:.0f} B, a SKU's two years of demand "
-               f"{m['history_bytes'] / 1024:.1f} KB (its year items, every day recorded: one Query of "
+               f"{m['history_bytes'] / 1024:.1f} KB (its 24 month items, every day recorded: one Query of "
                f"{0.5 * _units(m['history_bytes'], 4 * KB):g} read units; one item per day took 36.4 KB, 4.5 "
                "units).\n")
     out.append("Latencies (ms, one request from Lambda in the same Region): "
@@ -296,7 +296,7 @@ def render(record: dict[str, Any] | None, offline: dict[str, Any] | None = None)
                + ("within the goal" if steady_night["meets"] else "over the goal")
                + "; a night when every SKU is due and half are ordered (the worst "
                f"case) takes {worst_night['minutes']:.0f} minutes and costs ${worst_night['cost']['Total']:.2f}. "
-               "Since issue 22 a SKU's two years of demand are its year items (one Query of about 1 read unit, "
+               "Since issue 22 a SKU's two years of demand are its month items (one Query of about 1 read unit, "
                "not 4.5) and a batch's decisions one compressed item (a few tens of KB for 200 SKUs, not 200 items "
                "of just over 1 KB, each two write units). What is left is mostly the purchase orders: per order a "
                "three-item transaction at twice the write price (the order, `on_order`, the supplier's capacity) "

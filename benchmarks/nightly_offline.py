@@ -3,7 +3,7 @@
 
 The local stack (moto, the real ASL and handlers; it serialises every DynamoDB request, so this measures the
 emulator more than AWS: BENCHMARKS.md §11 models AWS). Seeds SKUs with a supplier, stock and ``DAYS`` days of
-weekly-patterned demand (written straight into the demand table's year items, not through the API, to keep
+weekly-patterned demand (written straight into the demand table's month items, not through the API, to keep
 seeding short), then
 times one execution of ``ReplenishmentStateMachine`` from start to end and reports the run's counts.
 Stores the figures in benchmarks/results/nightly_offline.json (BENCHMARKS.md §11 shows them); nothing is
@@ -49,12 +49,12 @@ def main(skus: int = 20_000, days: int = 28) -> dict:
             sku = f"SKU-{n:07d}"
             catalogue.put_product(sku, ProductIn(name=sku, unit_price=Decimal("9.90"), supplier_id="acme",
                                                  replenishment=terms))
-            years: dict[str, dict[str, dict[str, int]]] = {}
+            months: dict[str, dict[str, dict[str, int]]] = {}
             for d in range(1, days + 1):
                 day = (today - timedelta(days=d)).isoformat()
-                years.setdefault(day[:4], {})[day] = {MAIN_LOCATION: week[(n + d) % 7]}
-            for year, history in years.items():
-                dynamo.apply(demand.add_days(sku, year, history))
+                months.setdefault(day[:7], {})[day] = {MAIN_LOCATION: week[(n + d) % 7]}
+            for month, history in months.items():
+                dynamo.apply(demand.add_days(sku, month, history))
             if n % 1000 == 999:
                 log(f"    seeded {n + 1} SKUs in {time.perf_counter() - began:.0f} s")
         seeded = time.perf_counter() - began

@@ -191,12 +191,12 @@ def test_an_imported_row_replaces_its_locations_part_of_the_day_and_keeps_the_ot
     assert service.history(sku, location_id=warehouse) == [{"day": days_ago(1), "quantity": 3}]
 
 
-def test_days_stored_before_year_items_still_read_and_fold_into_them(stack):
-    """A table from before the compact layout: its day items (``at#`` parts) read together with the year
+def test_days_stored_before_month_items_still_read_and_fold_into_them(stack):
+    """A table from before the compact layout: its day items (``at#`` parts) read together with the month
     items written since, a day found in both counts both; ``compact`` folds them in and the history is the
-    same, read from the year items alone; an import replaces a day stored the old way without counting it
+    same, read from the month items alone; an import replaces a day stored the old way without counting it
     twice."""
-    from orderflow.inventory.adapters.demand import YEAR, DemandRepository
+    from orderflow.inventory.adapters.demand import MONTH, DemandRepository
     from orderflow.platform import dynamo
     from orderflow.platform.dynamo import DynamoStore
     from orderflow.shared.settings import get_settings
@@ -218,7 +218,7 @@ def test_days_stored_before_year_items_still_read_and_fold_into_them(stack):
     assert demand.history_by_location(sku) == expected
     items = stack.boto3_client("dynamodb").query(TableName=table, KeyConditionExpression="sku = :s",
                                            ExpressionAttributeValues={":s": {"S": sku}})["Items"]
-    assert all(item["day"]["S"].startswith(YEAR) for item in items) and len(items) <= 3
+    assert all(item["day"]["S"].startswith(MONTH) for item in items) and len(items) == len({d[:7] for d in old})
 
     dynamo.batch_put(table, [{"sku": sku, "day": days_ago(5), "quantity": 8, "at#wh-a": 8}])
     demand.set_days([(sku, days_ago(5), 6, "wh-a")])
