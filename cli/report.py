@@ -233,9 +233,10 @@ trigger {html.escape(str(run.get("trigger")))} · started {html.escape(str(run.g
 · finished {html.escape(str(run.get("finished_at") or "—"))}</p>
 <p>{summary}</p>{error}
 <p class=note>Left: daily demand (days without a record count as zero), the forecast over the horizon and its
-80 % and 95 % prediction intervals (from the chosen model's own errors on the SKU's history; where the history
-changed since the run, a 95 % band of one day's demand, mean ± 1.96·σ). Right: cumulative demand from the first
-day of the cycle with a 95 % band
+80 % and 95 % prediction intervals (from the chosen model's own errors on the SKU's history; where the run's
+forecast cannot be made again, a 95 % band of one day's demand, mean ± 1.96·σ: the history changed since the run,
+or the forecast used the global model, which the run trained across its batch of SKUs). Right: cumulative demand
+from the first day of the cycle with a 95 % band
 Σ mean ± 1.96·σ·√h (h = days ahead; daily errors taken as independent), against the reorder point and the
 inventory position (on hand + on order − reserved − backordered): at or below the reorder point, the run orders.
 σ is the σ of the one-day-ahead forecast error.</p>
@@ -284,13 +285,14 @@ def forecast_intervals(decision: Mapping[str, Any], history: Sequence[Mapping[st
                        cycle: str) -> dict[int, tuple[list[float], list[float]]] | None:
     """The 80 % and 95 % prediction intervals of the decision's forecast: the run's forecast made
     again (same history window, same methods), or None when that does not give the run's forecast
-    back (history re-imported since, a method this code does not know) or there was none."""
+    back (history re-imported since, a method this code does not know, the global model ``gbm``: trained
+    across the run's batch, it is not made again for one SKU) or there was none."""
     from orderflow.forecasting import METHODS, forecast
     from orderflow.replenishment.decisions import SEASON_LENGTH, daily_series
 
     method, horizon, forecasted = decision.get("method"), decision.get("horizon_days"), decision.get("forecast")
     names = str(method or "").removesuffix(" (yearly)").split("+")
-    if not forecasted or not horizon or not all(name in METHODS for name in names):
+    if not forecasted or not horizon or "gbm" in names or not all(name in METHODS for name in names):
         return None
     series = daily_series({str(h["day"]): int(h["quantity"]) for h in history}, cycle)
     if len(series) != decision.get("history_days"):
