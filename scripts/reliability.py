@@ -97,8 +97,8 @@ def render() -> None:
                  f"Command: `{result['command']}` · finished {result['finished']} · {result['seconds']} s · "
                  f"{result['machine']} · {_outcome(result['pytest_exit_status'])}", ""]
         for update in result.get("updates", []):
-            numbers = ", ".join(section.partition(".")[0] for section in update["sections"])
-            lines += [f"Sections {numbers} measured again since: `{update['command']}` · finished "
+            numbers = ", ".join(section.partition(".")[0] for section in update["sections"]) or "none"
+            lines += [f"Sections measured again since ({numbers}): `{update['command']}` · finished "
                       f"{update['finished']} · {update['seconds']} s · {update['machine']} · "
                       f"{_outcome(update['pytest_exit_status'])}", ""]
         lines += ["| Figure | Result |", "|---|---|"]
