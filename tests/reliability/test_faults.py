@@ -334,8 +334,8 @@ def test_throttled_backorder_and_compensation_release_everything_exactly_once(st
 def test_contention_outlasting_a_steps_retries_never_fails_the_order(stack, client, faults, plan, shop, figures):
     """Issue #20 2b: a step whose Retry runs out on TransientError (other orders kept the items busy) is
     not compensated. Validate pauses and runs again; Reserve hands the order to Backorder, which reserves
-    at once; and when that reserve is contended too, the SKU is announced as a receipt would be and the
-    order is woken in a new execution. Each order ends RESERVED with its stock and credit held once."""
+    at once; and when that reserve is contended too, the order is woken in a new execution, as a receipt
+    would wake it. Each order ends RESERVED with its stock and credit held once."""
     sku, customer = shop(stock=9)
     timelines = []
 
@@ -372,7 +372,7 @@ def test_contention_outlasting_a_steps_retries_never_fails_the_order(stack, clie
     figures("4. Faults on the order path", "contention outlasting a step's retries (issue #20 2b)",
             f"Validate failed {ASL_ATTEMPTS} times with TransientError: paused at random and ran again; Reserve "
             f"failed {ASL_ATTEMPTS} times: handed to Backorder, which reserved at once; the same with that "
-            "reserve throttled too: the SKU announced, the order woken in a new execution and reserved. 3 orders "
+            "reserve throttled too: the order woken in a new execution and reserved. 3 orders "
             "RESERVED, none FAILED, 9 units and 90.00 held once")
 
 
