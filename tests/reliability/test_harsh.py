@@ -83,7 +83,7 @@ def test_orders_returns_and_replies_on_the_harsh_stack(stack, figures):
     retried: Counter[str] = Counter()
     lowest = [HOT_UNITS]
     watching = threading.Event()
-    figures(SECTION, _setting(n), "injected: counted at the end")
+    figures(SECTION, _setting(n), "injected: not counted, the test stopped before its end")
     with OrderflowClient(url, timeout=120, retries=6) as admin:
         hot, side = f"{prefix}-HOT", f"{prefix}-SIDE"
         for sku, units in ((hot, HOT_UNITS), (side, 100_000)):
