@@ -5,7 +5,9 @@
 
 Extra arguments go to pytest. The figures of each mode are kept in tests/reliability/results/<mode>.json
 (with the command, date, machine and pytest's outcome), and RELIABILITY.md's generated part, between its
-``<!-- figures -->`` markers, is rewritten from both files. Exits with pytest's status.
+``<!-- figures -->`` markers, is rewritten from both files. A run given ``-k``/test paths (a part of the suite,
+``make soak PYTEST_ARGS="-k harsh"``) replaces only the sections it measured, and is listed under the run
+it updated with its own command, date and outcome. Exits with pytest's status.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def run(mode: str, pytest_args: list[str]) -> int:
         figures = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     RESULTS.mkdir(parents=True, exist_ok=True)
     result = {
-        "command": MODES[mode] + (" " + " ".join(pytest_args) if pytest_args else ""),
+        "command": _command(mode, pytest_args),
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": round(seconds),
         "pytest_exit_status": status,
@@ -56,10 +58,30 @@ def run(mode: str, pytest_args: list[str]) -> int:
                    f"{platform.system()} {platform.release()}",
         "figures": figures,
     }
-    (RESULTS / f"{mode}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path = RESULTS / f"{mode}.json"
+    if pytest_args and path.exists():  # a part of the suite: its sections replace those of the last run
+        whole = json.loads(path.read_text(encoding="utf-8"))
+        whole["figures"] = {**whole["figures"], **figures}
+        result["sections"] = sorted(figures, key=_numbered)
+        del result["figures"]
+        whole["updates"] = [*whole.get("updates", []), result]
+        result = whole
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     render()
     print(f"==> figures written to {REPORT.relative_to(ROOT)} ({mode}, pytest exit status {status})")
     return status
+
+
+def _command(mode: str, pytest_args: list[str]) -> str:
+    if not pytest_args:
+        return MODES[mode]
+    if mode == "soak":
+        return f"make soak PYTEST_ARGS={shlex.quote(' '.join(pytest_args))}"
+    return f"{MODES[mode]} {' '.join(shlex.quote(a) for a in pytest_args)}"
+
+
+def _outcome(status: int) -> str:
+    return "all passed" if status == 0 else f"**pytest failed (exit status {status})**"
 
 
 def render() -> None:
@@ -71,12 +93,15 @@ def render() -> None:
             parts.append(f"### {mode.capitalize()} run\n\nNot run yet: `{MODES[mode]}`.\n")
             continue
         result = json.loads(path.read_text(encoding="utf-8"))
-        outcome = "all passed" if result["pytest_exit_status"] == 0 else \
-            f"**pytest failed (exit status {result['pytest_exit_status']})**"
         lines = [f"### {mode.capitalize()} run", "",
                  f"Command: `{result['command']}` · finished {result['finished']} · {result['seconds']} s · "
-                 f"{result['machine']} · {outcome}", "",
-                 "| Figure | Result |", "|---|---|"]
+                 f"{result['machine']} · {_outcome(result['pytest_exit_status'])}", ""]
+        for update in result.get("updates", []):
+            numbers = ", ".join(section.partition(".")[0] for section in update["sections"]) or "none"
+            lines += [f"Sections measured again since ({numbers}): `{update['command']}` · finished "
+                      f"{update['finished']} · {update['seconds']} s · {update['machine']} · "
+                      f"{_outcome(update['pytest_exit_status'])}", ""]
+        lines += ["| Figure | Result |", "|---|---|"]
         for section, rows in sorted(result["figures"].items(), key=lambda kv: _numbered(kv[0])):
             for label, value in rows.items():
                 lines.append(f"| {section}: {label} | {value.replace('|', '/')} |")

@@ -28,6 +28,7 @@ from reliability_support import SOAK, dynamodb_error
 
 from orderflow.orders.service import order_id_for
 from orderflow.platform import aws
+from orderflow.shared.errors import TransientError
 from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_cli.client import OrderflowClient
 
@@ -57,7 +58,8 @@ class DynamoFaults:
 
     ``plan`` per thread: ``"throttle"`` answers the next request ProvisionedThroughputExceededException on
     every SDK attempt (so it surfaces after botocore's retries); ``"throttle-transaction"`` answers the next
-    TransactWriteItems TransactionCanceledException with ThrottlingError on its stock and customer items.
+    TransactWriteItems TransactionCanceledException with ThrottlingError on its stock and customer items,
+    after letting ``skip`` transactions through.
     """
 
     def __init__(self, orders_table: str) -> None:
@@ -79,8 +81,9 @@ class DynamoFaults:
             client.meta.events.unregister("before-send.dynamodb", unique_id=handler_id)
 
     @contextmanager
-    def plan(self, plan: str) -> Iterator[None]:
+    def plan(self, plan: str, skip: int = 0) -> Iterator[None]:
         self.local.plan, self.local.left = plan, self.sdk_attempts if plan == "throttle" else 1
+        self.local.skip = skip
         try:
             yield
         finally:
@@ -94,6 +97,9 @@ class DynamoFaults:
             return None
         if plan == "throttle-transaction":
             if operation != "TransactWriteItems":
+                return None
+            if self.local.skip:
+                self.local.skip -= 1
                 return None
             items = json.loads(request.body)["TransactItems"]
             reasons = [{"Code": "None"} if next(iter(i.values()))["TableName"] == self.orders_table else
@@ -198,11 +204,12 @@ def plan(stack) -> Iterator[FaultPlan]:  # type: ignore[no-untyped-def]
     faults.open = False
 
 
-def throttle(faults: DynamoFaults, how: str = "throttle") -> Fault:
-    """The invocation's first DynamoDB request (``how="throttle"``) or transaction is throttled."""
+def throttle(faults: DynamoFaults, how: str = "throttle", skip: int = 0) -> Fault:
+    """The invocation's first DynamoDB request (``how="throttle"``) or transaction (after ``skip`` of them) is
+    throttled."""
 
     def fault(_event: Any, real: Callable[[], Any]) -> Any:
-        with faults.plan(how):
+        with faults.plan(how, skip):
             return real()
 
     return fault
@@ -321,6 +328,52 @@ def test_throttled_backorder_and_compensation_release_everything_exactly_once(st
     figures("4. Faults on the order path", "throttled backorder, then a step that keeps failing",
             f"Backorder throttled and retried; after the receipt Reserve failed {ASL_ATTEMPTS} times, Compensate "
             "was throttled and retried: order FAILED, 4 backordered units and 40.00 of credit given back once")
+
+
+# ------------------------------------------------------------------ contention outlasting the retries
+def test_contention_outlasting_a_steps_retries_never_fails_the_order(stack, client, faults, plan, shop, figures):
+    """Issue #20 2b: a step whose Retry runs out on TransientError (other orders kept the items busy) is
+    not compensated. Validate pauses and runs again; Reserve hands the order to Backorder, which reserves
+    at once; and when that reserve is contended too, the order is woken in a new execution, as a receipt
+    would wake it. Each order ends RESERVED with its stock and credit held once."""
+    sku, customer = shop(stock=9)
+    timelines = []
+
+    plan.add("ValidateOrderFunction", fail(TransientError), times=ASL_ATTEMPTS)
+    validated_late = client.submit_order(customer, [{"sku": sku, "quantity": 2}],
+                                         shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
+    client.wait_for_status(validated_late, "RESERVED", timeout=WAIT)
+    assert failures(stack, validated_late) == [("Validate", "TransientError")] * ASL_ATTEMPTS
+    timelines.append([e["status"] for e in client.get_order(validated_late)["timeline"]])
+    assert timelines[-1] == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED"]
+
+    plan.add("ReserveStockFunction", fail(TransientError), times=ASL_ATTEMPTS)
+    backordered_then_reserved = client.submit_order(customer, [{"sku": sku, "quantity": 3}],
+                                                    shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
+    client.wait_for_status(backordered_then_reserved, "RESERVED", timeout=WAIT)
+    assert failures(stack, backordered_then_reserved) == [("Reserve", "TransientError")] * ASL_ATTEMPTS
+    timelines.append([e["status"] for e in client.get_order(backordered_then_reserved)["timeline"]])
+    assert timelines[-1] == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "BACKORDERED", "RESERVED"]
+
+    plan.add("ReserveStockFunction", fail(TransientError), times=ASL_ATTEMPTS)
+    # Backorder's own transaction lands; the reserve it then tries is throttled (a transaction cancelled
+    # with ThrottlingError is not retried by the SDK).
+    plan.add("AwaitStockFunction", throttle(faults, "throttle-transaction", skip=1))
+    woken = client.submit_order(customer, [{"sku": sku, "quantity": 4}],
+                                shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
+    client.wait_for_status(woken, "RESERVED", timeout=WAIT)
+    runs = stack.task_runs(ORDER_MACHINE, order_id=woken)  # the woken Reserve may be journaled before Backorder
+    assert runs[:-2][-ASL_ATTEMPTS:] == [("Reserve", "TransientError")] * ASL_ATTEMPTS, runs
+    assert sorted(runs[-2:]) == [("Backorder", None), ("Reserve", None)], runs
+    timelines.append([e["status"] for e in client.get_order(woken)["timeline"]])
+    assert timelines[-1] == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "BACKORDERED", "RESERVED"]
+
+    assert levels(client, sku, customer) == ({"on_hand": 9, "reserved": 9, "available": 0, "backordered": 0}, 90)
+    figures("4. Faults on the order path", "contention outlasting a step's retries (issue #20 2b)",
+            f"Validate failed {ASL_ATTEMPTS} times with TransientError: paused at random and ran again; Reserve "
+            f"failed {ASL_ATTEMPTS} times: handed to Backorder, which reserved at once; the same with that "
+            "reserve throttled too: the order woken in a new execution and reserved. 3 orders "
+            "RESERVED, none FAILED, 9 units and 90.00 held once")
 
 
 # ------------------------------------------------------------------ crashes after the write

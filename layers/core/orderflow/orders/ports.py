@@ -25,6 +25,7 @@ class Orders(Protocol):
 
 class OrderWorkflow(Protocol):
     def start(self, order: Order) -> None: ...
+    def wake(self, order_id: str, sku: str) -> None: ...
 
 
 class Customers(Protocol):

@@ -176,7 +176,9 @@ class Reserving:
 
     def await_stock(self, order_id: str, known: Order | None = None) -> Order:
         """Backorder the order: count its lines as backordered and register it as waiting on each SKU,
-        where the receipt that covers it will find it. If stock came in meanwhile, reserve now."""
+        where the receipt that covers it will find it. If stock came in meanwhile (or Reserve gave up on
+        contention), reserve now; if that is contended too, wake the order as a receipt would, in a new
+        execution (with fresh retries), rather than leave it waiting beside the stock."""
 
         def attempt(order: Order) -> Order:
             if self._done(order, S.RESERVED) or order.status == S.PARTIALLY_RESERVED:
@@ -201,6 +203,8 @@ class Reserving:
                 return self.reserve(order_id)
             except OutOfStock:
                 pass  # another order took it first; the next receipt wakes this one
+            except TransientError:  # other orders are at the stock now: try this one again in a new execution
+                self.workflow.wake(order_id, next(iter(owed)))
         return backordered
 
 
