@@ -13,6 +13,7 @@ from __future__ import annotations
 from orderflow import init_phase  # first: no garbage collection while the modules load
 
 # isort: split
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from orderflow import wiring
 from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
 from orderflow.fulfilment import LocationIn, ShipmentStatus
 from orderflow.inventory.requests import StockAdjustmentIn
+from orderflow.orders import OrderStatus
 from orderflow.orders.requests import CancelIn, ShipIn, SubmitOrderIn
 from orderflow.platform.http_api import (
     HttpApiResolver,
@@ -235,9 +237,15 @@ def submit_order(order: SubmitOrderIn, idempotency_key: IdempotencyKey) -> Respo
 @app.get("/orders")
 def list_orders(customer_id: Annotated[str, Query(min_length=1, max_length=64)],
                 limit: Annotated[int, Query(ge=1, le=100)] = 25,
-                cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
+                cursor: Annotated[str | None, Query(max_length=2048)] = None,
+                status: Annotated[OrderStatus | None, Query()] = None,
+                placed_from: Annotated[date | None, Query(description="first UTC day, included")] = None,
+                placed_to: Annotated[date | None, Query(description="last UTC day, included")] = None) -> dict:
+    """A customer's orders, newest first, placed between two days (both included) and in one status if asked: a
+    page may hold fewer than ``limit`` orders when a status is asked; follow ``next_cursor``."""
     caller().require_customer(customer_id)
-    orders, next_cursor = service.list_orders(customer_id, limit, cursor)
+    days = (placed_from and placed_from.isoformat(), placed_to and placed_to.isoformat())
+    orders, next_cursor = service.list_orders(customer_id, limit, cursor, status, *days)
     return {"orders": [o.public() for o in orders], "next_cursor": next_cursor}
 
 

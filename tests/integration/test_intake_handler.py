@@ -176,6 +176,28 @@ def test_listing_a_customers_orders_queries_an_index_never_scans(api, call):
     assert operations == ["Query", "BatchGetItem"]  # the index holds keys only; the page is read in one call
 
 
+def test_a_customers_orders_are_found_by_status_and_by_the_days_they_were_placed(api, call):
+    sku, customer = api.product(stock=1), api.customer()
+    reserved = api.wait_for(api.submit(customer, {sku: 1}).json()["order_id"])
+    backordered = api.wait_for(api.submit(customer, {sku: 1}).json()["order_id"])
+    today = reserved["created_at"][:10]
+
+    def found(query: str) -> list[str]:
+        status, body = call("GET", "/orders", query=f"customer_id={customer}&{query}")
+        assert status == 200, body
+        return [o["order_id"] for o in body["orders"]]
+
+    assert found("status=RESERVED") == [reserved["order_id"]]
+    assert found("status=BACKORDERED") == [backordered["order_id"]]
+    assert found("status=SHIPPED") == []
+    assert found(f"placed_from={today}&placed_to={today}") == [backordered["order_id"], reserved["order_id"]]
+    assert found("placed_to=2000-01-01") == [] and found("placed_from=2999-01-01") == []
+    status, body = call("GET", "/orders", query=f"customer_id={customer}&placed_from=2026-02-30")
+    assert status == 422 and body["error"]["code"] == "VALIDATION_FAILED"
+    status, body = call("GET", "/orders", query=f"customer_id={customer}&placed_from={today}&placed_to=2000-01-01")
+    assert status == 422 and "after" in body["error"]["message"]
+
+
 def test_a_payment_larger_than_the_exposure_is_refused(api, call):
     customer = api.customer(credit_limit=100)
     status, body = call("POST", f"/customers/{customer}/payments", {"amount": 5, "reference": "PAY-1"})

@@ -145,8 +145,11 @@ class OrderService(Reserving, Shipping, Cancelling, Deadlines):
     def get_order(self, order_id: str) -> Order:
         return self._found(self.orders.get(order_id), f"order {order_id}")
 
-    def list_orders(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
-        return self.orders.list_by_customer(customer_id, limit, cursor)
+    def list_orders(self, customer_id: str, limit: int, cursor: str | None, status: S | None = None,
+                    placed_from: str | None = None, placed_to: str | None = None) -> tuple[list[Order], str | None]:
+        if placed_from and placed_to and placed_from > placed_to:
+            raise Unprocessable(f"placed_from {placed_from} is after placed_to {placed_to}")
+        return self.orders.list_by_customer(customer_id, limit, cursor, status, placed_from, placed_to)
 
     def cancel(self, order_id: str, reason: str) -> Order:
         def attempt(order: Order) -> Order:

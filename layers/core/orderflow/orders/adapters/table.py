@@ -122,11 +122,17 @@ class OrdersRepository:
             shards.append([(item["deadline"], item["order_id"]) for item in items])
         return [order_id for _, order_id in heapq.merge(*shards)][:limit]
 
-    def list_by_customer(self, customer_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+    def list_by_customer(self, customer_id: str, limit: int, cursor: str | None, status: OrderStatus | None = None,
+                         placed_from: str | None = None, placed_to: str | None = None
+                         ) -> tuple[list[Order], str | None]:
+        """A page of the customer's orders, newest first. The days (``YYYY-MM-DD``, both included) narrow the
+        index Query itself; ``status`` is checked on the page read (the index holds keys only), so a page may
+        hold fewer than ``limit`` orders while ``next_cursor`` still leads on."""
         kwargs: dict[str, Any] = {
             "IndexName": "by-customer",
-            "KeyConditionExpression": "customer_id = :c",
-            "ExpressionAttributeValues": {":c": customer_id},
+            "KeyConditionExpression": "customer_id = :c AND created_at BETWEEN :from AND :to",
+            "ExpressionAttributeValues": {":c": customer_id, ":from": placed_from or "0",
+                                          ":to": f"{placed_to}T\uffff" if placed_to else "\uffff"},
             "ScanIndexForward": False,
             "Limit": limit,
         }
@@ -139,7 +145,8 @@ class OrdersRepository:
         items = dynamo.batch_get({self.table: [{"order_id": i} for i in ids]}, consistent={self.table}) if ids else {}
         found = {item["order_id"]: item for item in items.get(self.table, [])}
         next_cursor = dynamo.cursor_of(last)
-        return [Order.model_validate(found[i]) for i in ids if i in found], next_cursor
+        orders = [Order.model_validate(found[i]) for i in ids if i in found]
+        return [o for o in orders if status is None or o.status == status], next_cursor
 
 
 DEADLINE_SHARDS = 8  # partitions of the by-deadline index per status: ~8,000 index writes a second
