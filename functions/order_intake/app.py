@@ -38,7 +38,7 @@ from orderflow.platform.http_api import (
 from orderflow.platform.idempotency import idempotency
 from orderflow.platform.lambda_support import count, observability, once
 from orderflow.returns.domain import ReceiveIn, ReturnRequestIn
-from orderflow.shared.access import Caller
+from orderflow.shared.access import Caller, Role
 from orderflow.shared.errors import Unprocessable
 from orderflow.shared.settings import get_settings
 
@@ -206,6 +206,10 @@ def _adjust_once(request: dict) -> dict:
 def adjust_stock(sku: PathId, adjustment: StockAdjustmentIn,
                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None
                  ) -> dict:
+    """Stock received (a positive quantity: the warehouse or an admin) or counted down (a write-off or a
+    correction: admins only)."""
+    caller().require_role(Role.ADMIN, "counting stock down (a write-off or a correction)",
+                          unless=adjustment.quantity > 0)
     if idempotency_key is None:
         level = inventory.adjust_stock(sku, adjustment).model_dump()
     else:

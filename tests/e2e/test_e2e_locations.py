@@ -65,3 +65,18 @@ def test_an_order_needs_a_valid_shipping_address_and_keeps_it(shop):
     assert status == 201, body
     stored = shop.client.get_order(body["order_id"])["shipping_address"]
     assert {k: v for k, v in stored.items() if v is not None} == {**ADDRESS, "country": "GB"}
+
+
+def test_the_warehouse_receives_stock_and_may_not_count_it_down(shop, api_url: str):
+    sku = shop.product("crate", stock=2)
+    with OrderflowClient(api_url, role="warehouse") as warehouse:
+        received = warehouse.request("POST", f"/stock/{sku}/adjustments", json={"quantity": 5, "reason": "receipt"})
+        assert received.status_code == 200, received.text
+        assert received.json()["on_hand"] == 7
+        written_off = warehouse.request("POST", f"/stock/{sku}/adjustments",
+                                        json={"quantity": -3, "reason": "damaged"})
+        assert written_off.status_code == 403
+        assert written_off.json()["error"]["details"] == {"scope": "orderflow/admin"}
+    assert shop.client.get_stock(sku)["on_hand"] == 7  # the refused write-off changed nothing
+    counted_down = shop.client.request("POST", f"/stock/{sku}/adjustments", json={"quantity": -3, "reason": "damaged"})
+    assert counted_down.status_code == 200 and counted_down.json()["on_hand"] == 4

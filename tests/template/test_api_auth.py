@@ -13,6 +13,7 @@ PUBLIC = {("GET", "/swagger"), ("GET", "/openapi.json")}
 # What only staff may do (issue #6: warehouse routes ship/deliver, admin routes products, stock, suppliers).
 WAREHOUSE_ROUTES = {("POST", "/orders/{order_id}/ship"), ("POST", "/orders/{order_id}/deliver"),
                     ("POST", "/returns/{return_id}/receive"),
+                    ("POST", "/stock/{sku}/adjustments"),  # receipts; a count down (write-off) is admin's only
                     *(("POST", f"/shipments/{{shipment_id}}/{verb}") for verb in ("pick", "pack", "ship", "deliver"))}
 # Staff reads: where stock is held and ships from (the warehouse works from it; customers never see it).
 STAFF_READS = {("GET", "/locations"), ("GET", "/locations/{location_id}"),

@@ -168,7 +168,8 @@ export function PurchaseOrderPage({ poId }) {
   </section>`}<//>`;
 }
 
-/** Goods that arrived outside a purchase order (or a count): POST /stock/{sku}/adjustments, admin only. */
+/** Goods that arrived outside a purchase order: POST /stock/{sku}/adjustments with a positive quantity, which the
+ * warehouse and admins may do (counting stock down is admin's, through the API). */
 function ReceiveStock({ onDone }) {
   const locations = useLoad(() => api("GET", "/locations").then((r) => r.locations.filter((l) => l.active)), []);
   const [form, setForm] = useState({ sku: "", quantity: 1, location: "main" });
@@ -220,7 +221,7 @@ export function Stock({ sku: asked }) {
       <label>Look up a SKU <input value=${sku} onInput=${(e) => setSku(e.currentTarget.value)} /></label>
       <button type="submit">Show</button>
     </form>
-    ${buyer && html`<${ReceiveStock} onDone=${(sku) => { setExtra([sku, ...extra.filter((s) => s !== sku)]); setPage(0); }} />`}
+    ${session()?.role !== "customer" && html`<${ReceiveStock} onDone=${(sku) => { setExtra([sku, ...extra.filter((s) => s !== sku)]); setPage(0); }} />`}
     <p class="muted">Low stock (highlighted): nothing available, or available plus on order at or below the latest run's reorder point.</p>
     <${Loaded} state=${state} what="stock">${(data) => html`<table>
       <caption>${`Stock of the SKUs looked up${buyer ? " and the latest run's" : ""}, page ${page + 1} of ${Math.max(1, Math.ceil(data.total / PAGE))}`}</caption>

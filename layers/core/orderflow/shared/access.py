@@ -70,6 +70,12 @@ class Caller(BaseModel):
         if not self.may_act_for(customer_id):
             raise Forbidden(f"this token may not act for customer {customer_id}", {"customer_id": customer_id})
 
+    def require_role(self, role: Role, what: str, unless: bool = False) -> None:
+        """For a route open to several scopes where some requests need one of them (``unless``: this one
+        does not)."""
+        if not unless and role not in self.roles:
+            raise Forbidden(f"{what} needs the {SCOPE_PREFIX}{role.value} scope", {"scope": f"{SCOPE_PREFIX}{role}"})
+
     def require_owner(self, customer_id: str, what: str) -> None:
         """For things found by their id (an order, a return): another customer's is not found, so ids
         cannot be probed."""
