@@ -28,7 +28,9 @@ def handler(event: PreTokenGenerationV2TriggerEvent, context: Any) -> dict:
     request = event.request
     grant = token_grant(request.group_configuration.groups_to_override, request.scopes,
                         request.user_attributes, CUSTOMER_ID_CLAIM)
-    access = event.response.claims_scope_override_details.access_token_generation
+    details = event.response.claims_scope_override_details
+    details.group_configuration = dict(request.group_configuration.raw_event)  # cognito:groups stay as they are
+    access = details.access_token_generation
     access.scopes_to_add = list(grant.scopes_to_add)
     access.scopes_to_suppress = list(grant.scopes_to_suppress)
     access.claims_to_add_or_override = dict(grant.claims)

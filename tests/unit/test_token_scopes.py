@@ -9,6 +9,9 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -92,6 +95,9 @@ def test_the_sample_warehouse_user_gets_warehouse_not_admin_through_the_console_
     access = answer["response"]["claimsAndScopeOverrideDetails"]["accessTokenGeneration"]
     assert access == {"scopesToAdd": [], "scopesToSuppress": ["orderflow/admin"], "claimsToAddOrOverride": {}}
     assert caller.roles == {Role.CUSTOMER, Role.WAREHOUSE} and caller.is_staff
+    # Left out, the groups would be suppressed from the tokens: the trigger hands them back unchanged.
+    groups = answer["response"]["claimsAndScopeOverrideDetails"]["groupOverrideDetails"]
+    assert groups == SAMPLE["request"]["groupConfiguration"]
     assert answer["userName"] == SAMPLE["userName"] and answer["request"] == SAMPLE["request"]
 
 
@@ -104,3 +110,13 @@ def test_a_self_signed_up_customer_acts_only_for_the_customer_an_administrator_s
     assert caller.roles == {Role.CUSTOMER} and not caller.is_staff
     assert caller.may_act_for("acme") and not caller.may_act_for("globex")
 
+
+
+def test_the_trigger_loads_without_pydantic_or_the_aws_sdk():
+    """Cognito waits for the trigger on every sign-in (5 s at most): its cold start imports only what it uses."""
+    code = "import sys, app; print(sorted(m for m in ('pydantic', 'boto3', 'orderflow.wiring') if m in sys.modules))"
+    env = {**os.environ, "AWS_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO / "functions" / "token_scopes", env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
