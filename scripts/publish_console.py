@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-url")
     parser.add_argument("--client-id")
     parser.add_argument("--currency", help="ISO 4217 code the console shows amounts in (default: amounts alone)")
-    parser.add_argument("--scopes", default="openid email orderflow/customer",
-                        help="scopes the console asks for (staff: e.g. 'openid orderflow/admin')")
+    # The created pool's trigger leaves in each token only the scopes the user's groups grant (docs/security.md).
+    parser.add_argument("--scopes", default="openid email orderflow/customer orderflow/warehouse orderflow/admin",
+                        help="scopes the console asks for (another issuer: e.g. 'openid orderflow/admin')")
     args = parser.parse_args(argv)
     import boto3  # only here: the tests call upload() and console_config() with moto's clients
 

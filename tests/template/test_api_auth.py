@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orderflow.shared.roles import CUSTOMER_ID_ATTRIBUTE, GROUP_ROLES
 from orderflow_local.template import load_template, read_template
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -71,4 +72,24 @@ def test_offline_the_authorizer_trusts_the_local_issuer_and_deployed_a_parameter
     assert other.authorizers["OrderflowJwt"].audiences == ("shop", "erp")
     resources = read_template(TEMPLATE)["Resources"]
     assert {k for k, v in resources.items() if v.get("Condition") == "CreateUserPool"} == {
-        "UserPool", "UserPoolDomain", "OrderflowScopes", "OperatorsClient", "CustomersClient", "ConsoleClient"}
+        "UserPool", "UserPoolDomain", "OrderflowScopes", "OperatorsClient", "CustomersClient", "ConsoleClient",
+        "StaffGroupAdmin", "StaffGroupWarehouse", "TokenScopesFunction", "TokenScopesPermission",
+        "TokenScopesFunctionLogGroup", "TokenScopesFunctionErrorsAlarm"}
+
+
+def test_the_created_pool_grants_staff_scopes_by_group_and_no_user_can_pick_their_customer():
+    resources = read_template(TEMPLATE)["Resources"]
+    pool = resources["UserPool"]["Properties"]
+    # V2_0 is the event that can add and remove access-token scopes; it needs the Essentials or Plus plan.
+    assert pool["LambdaConfig"] == {"PreTokenGenerationConfig": {
+        "LambdaArn": {"Fn::GetAtt": ["TokenScopesFunction", "Arn"]}, "LambdaVersion": "V2_0"}}
+    assert pool["UserPoolTier"] in {"ESSENTIALS", "PLUS"}
+    permission = resources["TokenScopesPermission"]["Properties"]
+    assert permission["Principal"] == "cognito-idp.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    groups = {v["Properties"]["GroupName"] for v in resources.values() if v["Type"] == "AWS::Cognito::UserPoolGroup"}
+    assert groups == set(GROUP_ROLES)
+    # The customer a token acts for is custom:customer_id, which only an administrator writes.
+    assert {a["Name"] for a in pool["Schema"]} == {CUSTOMER_ID_ATTRIBUTE.removeprefix("custom:")}
+    for name in ("CustomersClient", "ConsoleClient"):
+        assert CUSTOMER_ID_ATTRIBUTE not in resources[name]["Properties"]["WriteAttributes"], name

@@ -10,19 +10,14 @@ catalogue, credit, stock or purchasing to ``orderflow/admin`` only. What a route
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from orderflow.shared.errors import NotFound, OrderflowError
+from orderflow.shared.roles import SCOPE_PREFIX, Role
 
-SCOPE_PREFIX = "orderflow/"
-
-class Role(StrEnum):
-    CUSTOMER = "customer"
-    WAREHOUSE = "warehouse"
-    ADMIN = "admin"
+__all__ = ["SCOPE_PREFIX", "Caller", "Forbidden", "Role"]
 
 class Forbidden(OrderflowError):
     http_status = 403
