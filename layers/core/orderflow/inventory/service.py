@@ -48,11 +48,20 @@ class InventoryService:
             self.arrivals.announce(skus)
 
     def wake_backorders(self, sku: str) -> int:
-        """Resume, oldest first, each backordered order this SKU's available stock can now serve. A
-        wake-up that finds the order reserved (or short of another SKU) changes nothing."""
+        """Resume, oldest first, each backordered order this SKU's available stock can now serve, skipping an
+        order short of another SKU it must have with this one (its wait's ``together``, a ship_complete order):
+        the arrival of that SKU wakes it, so a restock of a plentiful SKU does not wake every order waiting on a
+        short one. The other SKUs' levels are read once each per call, strongly consistent (docs/decisions.md,
+        "Backorders wait on the stock table"). A wake-up that finds the order reserved changes nothing."""
         available = self.stock.get(sku).available
+        others: dict[str, int] = {}
         woken = 0
         for wait in self.stock.waiting(sku):
+            together = {other: int(units) for other, units in (wait.get("together") or {}).items()}
+            if unread := [other for other in together if other not in others]:
+                others.update(self.stock.available(unread))
+            if any(others[other] < units for other, units in together.items()):
+                continue  # it cannot be reserved whole yet: it holds no place in this SKU's queue
             quantity = int(wait["quantity"])
             if quantity > available:
                 break

@@ -35,7 +35,8 @@ MAX_CANCEL_KEYS = 20  # retried part-cancels an order remembers (a request's key
 
 
 class Cancelling:
-    """``cancel_lines`` (``OrderService`` provides the ports, ``_race``, ``cancel`` and ``_announce_released``)."""
+    """``cancel_lines`` (``OrderService`` provides the ports, ``_race``, ``cancel``, ``_announce_released`` and
+    ``_backorder_waits``)."""
 
     def cancel_lines(self, order_id: str, units: dict[str, int], reason: str, key: str) -> Order:
         """Cancel ``units`` (SKU → units) of the order. Unknown SKUs are a 422, more than can be cancelled (or an
@@ -104,9 +105,10 @@ class Cancelling:
                 gone = {sku: n - ref.lines.get(sku, 0) for sku, n in before[ref.shipment_id].lines.items()
                         if n > ref.lines.get(sku, 0)}
                 writes.append(self.shipments.shrink(ref.shipment_id, ref.lines, gone))
-        if order.status == S.BACKORDERED:  # it waits for every unit still owed
-            writes += [self.stock.wait(Units(sku, owed[sku]), order.order_id, order.created_at) if owed[sku] else
-                       self.stock.unwait(sku, order.order_id, order.created_at) for sku in units if units[sku]]
+        if order.status == S.BACKORDERED:  # it waits for every unit still owed, each wait naming the others
+            writes += self._backorder_waits(order, owed)
+            writes += [self.stock.unwait(sku, order.order_id, order.created_at) for sku in units
+                       if units[sku] and not owed[sku]]
         for sku in units:
             if sku in order.backordered and change.backordered.get(sku, 0) != order.backordered[sku]:
                 writes.append(self.stock.wait(Units(sku, change.backordered[sku]), order.order_id, order.created_at)

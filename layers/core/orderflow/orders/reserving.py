@@ -92,6 +92,16 @@ class Reserving:
         return writes + [self.stock.unwait(sku, order.order_id, order.created_at) for sku in waiting
                          if sku not in short]
 
+    def _backorder_waits(self, order: Order, owed: dict[str, int]) -> list[Change]:
+        """The waits of an order backordered whole, one per SKU still ``owed``. A ship_complete order is reserved
+        whole or not at all, so each wait names the other SKUs it needs with it (``together``), and an arrival
+        wakes it only when those are in stock too; a ship_available order takes what there is: any arrival helps."""
+        owed = {sku: units for sku, units in owed.items() if units}
+        whole = order.fulfilment_policy != FulfilmentPolicy.SHIP_AVAILABLE
+        return [self.stock.wait(Units(sku, units), order.order_id, order.created_at,
+                                together={other: n for other, n in owed.items() if other != sku} if whole else None)
+                for sku, units in owed.items()]
+
     def _holding(self, order: Order, refs: list[ShipmentRef]) -> tuple[list[tuple[str, Units]], list[Change]]:
         """The holds of new shipments ``refs`` (location, units), and the writes that take them and release
         the shipments to their locations (the holds first, in that order)."""
@@ -189,16 +199,15 @@ class Reserving:
             write, after = self.orders.transition(
                 order, S.BACKORDERED, reason="waiting for stock",
                 extra={"deadline": deadline_in(self.settings.backorder_timeout_seconds)})
-            self.store.commit([write, *(self.stock.wait(Units(sku, units), order.order_id, order.created_at)
-                                        for sku, units in order.owed().items() if units)])
+            self.store.commit([write, *self._backorder_waits(order, order.owed())])
             return after
 
         backordered = self._race(order_id, attempt, known=known)
         if backordered.status != S.BACKORDERED:
             return backordered
         owed = {sku: units for sku, units in backordered.owed().items() if units}
-        levels = self.stock.get_many(list(owed))
-        if all(levels[sku].available >= units for sku, units in owed.items()):
+        available = self.stock.available(list(owed))  # strongly consistent: a receipt stored before the waits
+        if all(available[sku] >= units for sku, units in owed.items()):
             try:
                 return self.reserve(order_id)
             except OutOfStock:

@@ -51,13 +51,22 @@ class StockRepository(Buckets):
                 found[item["sku"], level.location_id or MAIN_LOCATION] = level
         return found
 
-    def _records(self, sku: str, consistent: bool = False) -> list[dict[str, Any]]:
+    def available(self, skus: list[str]) -> dict[str, int]:
+        """Each SKU's units available over all its locations, strongly consistent: a Query per SKU of its
+        levels only (not its waits, which a hot SKU has hundreds of)."""
+        return {sku: sum(int(item.get("available", 0)) for item in self._records(sku, True, LEVEL)) for sku in skus}
+
+    def _records(self, sku: str, consistent: bool = False, prefix: str = "") -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
+        condition, names = ("sku = :s AND begins_with(#r, :p)", {"#r": "record"}) if prefix else ("sku = :s", {})
+        values = {":s": sku, **({":p": prefix} if prefix else {})}
         while True:
             page = {"ExclusiveStartKey": start} if start else {}
-            found, start = dynamo.query(self.table, KeyConditionExpression="sku = :s", ConsistentRead=consistent,
-                                        ExpressionAttributeValues={":s": sku}, **page)
+            if names:
+                page["ExpressionAttributeNames"] = names
+            found, start = dynamo.query(self.table, KeyConditionExpression=condition, ConsistentRead=consistent,
+                                        ExpressionAttributeValues=values, **page)
             items += found
             if not start:
                 return self.with_buckets(items)
@@ -145,22 +154,29 @@ class StockRepository(Buckets):
                      values={":t": threshold})
 
     # ------------------------------------------------------------ backorder waits
-    def wait(self, line: OrderLine, order_id: str, created_at: str) -> Write:
-        return Write("Put", self.table, item={"sku": line.sku, "record": f"{WAIT}{created_at}#{order_id}",
-                                              "order_id": order_id, "quantity": line.quantity})
+    def wait(self, line: OrderLine, order_id: str, created_at: str, together: dict[str, int] | None = None) -> Write:
+        """The order waits for ``line``; ``together``: the other SKUs (→ units) it must have in stock at the same
+        time to be reserved (a ship_complete order), which the arrival of this SKU checks before waking it."""
+        item = {"sku": line.sku, "record": f"{WAIT}{created_at}#{order_id}", "order_id": order_id,
+                "quantity": line.quantity}
+        if together:
+            item["together"] = together
+        return Write("Put", self.table, item=item)
 
     def unwait(self, sku: str, order_id: str, created_at: str) -> Write:
         return Write("Delete", self.table, key={"sku": sku, "record": f"{WAIT}{created_at}#{order_id}"})
 
     def waiting(self, sku: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Every backordered order waiting for this SKU, oldest first, read a page at a time as the caller
-        goes on (a receipt stops at the first order it cannot serve, so it reads only what it needs)."""
+        goes on (a receipt stops at the first order it cannot serve, so it reads only what it needs). Strongly
+        consistent: an order that wrote its waits before the arrival's stock was stored is found."""
         start: dict[str, Any] | None = None
         while True:
             page = {"ExclusiveStartKey": start} if start else {}
             items, start = dynamo.query(self.table, KeyConditionExpression="sku = :s AND begins_with(#r, :w)",
                                         ExpressionAttributeNames={"#r": "record"},
-                                        ExpressionAttributeValues={":s": sku, ":w": WAIT}, Limit=page_size, **page)
+                                        ExpressionAttributeValues={":s": sku, ":w": WAIT}, Limit=page_size,
+                                        ConsistentRead=True, **page)
             yield from items
             if not start:
                 return
