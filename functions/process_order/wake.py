@@ -2,9 +2,10 @@
 
 Thin: Powertools parses each record's body as a ``StockArrival`` and reports partial batch failures;
 ``InventoryService.wake_backorders`` starts, oldest first, the workflow of each backordered order the SKU's
-available stock can now serve. A record that fails (Step Functions throttled) is received again, and
-after ``maxReceiveCount`` receives moved to the dead-letter queue; an arrival seen twice wakes orders
-whose workflow then finds them reserved already, which changes nothing.
+available stock can now serve and that is not still short of another SKU it must have with it. A record
+that fails (Step Functions throttled) is received again, and after ``maxReceiveCount`` receives moved to the
+dead-letter queue; an arrival seen twice wakes orders whose workflow then finds them reserved already, which
+changes nothing.
 """
 
 from __future__ import annotations
