@@ -91,7 +91,8 @@ function App() {
     return () => removeEventListener("hashchange", changed);
   }, []);
   useEffect(() => {
-    if (who && (!hash || hash === "#/")) location.hash = HOME[who.role];
+    // location.hash, not the state: a route opened since the last render (a link, the back button) wins
+    if (who && (!location.hash || location.hash === "#/")) location.hash = HOME[who.role];
   }, [who, hash]);
   useFocusHeading(`${who?.role}${hash}`);
   if (!who) return html`<${Login} />`;

@@ -10,6 +10,7 @@ they are skipped with the reason, and everything else runs. A console that is no
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,7 @@ class Console:
             self.page.get_by_label("Customer ID").fill(customer_id)
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_role("button", name="Sign out").wait_for()
+        self.page.wait_for_url(re.compile(r"#/."))  # the role's home page, before a test opens another
 
     def go(self, route: str) -> None:
         self.page.goto(f"{self.base}/console/#/{route}")
