@@ -165,8 +165,8 @@ def usage_as_built(calls: dict[str, Any], polls: float = POLLS_PER_ORDER) -> Usa
         **asdict(measured),
         "http_requests": requests,
         "lambda_requests": measured.lambda_requests + polls * poll_invocations,
-        "lambda_gb_seconds": measured.lambda_gb_seconds + polls * poll_invocations * math.ceil(
-            poll["durations_ms"]["mean"]) / 1_000 * LAMBDA_MEMORY_MB / 1024,
+        "lambda_gb_seconds": measured.lambda_gb_seconds + polls * lambda_gb_seconds(
+            poll["invocations"], {fn: poll["durations_ms"]["mean"] for fn in poll["invocations"]}),
         "dynamodb_index_wru": calls["index_wru"]["median"],
         "dynamodb_rru": measured.dynamodb_rru + polls * poll["rru"]["median"],
         "log_bytes": measured.log_bytes + polls * poll_invocations * PLATFORM_LOG_BYTES,
