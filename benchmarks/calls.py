@@ -315,27 +315,21 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
                 recorder.imager = imager
                 shop = Shop.create(stack.api_url, products=2 * LINES + LONG_LINES, customers=1)
                 one_order(stack, shop, recorder)  # warm-up: imports every handler (their cold starts)
-                written = stdout.bytes
-                measured = []
-                for i in range(orders):
-                    log(f"  calls: order {i + 1}/{orders}")
-                    measured.append(one_order(stack, shop, recorder))
-                logged = (stdout.bytes - written) / orders
-                written = stdout.bytes
-                long = []
-                for i in range(orders):
-                    log(f"  calls: {LONG_LINES}-line order {i + 1}/{orders}")
-                    long.append(one_order(stack, shop, recorder, long=True))
-                long_logged = (stdout.bytes - written) / orders
+
+                def run_orders(label: str, **kind: bool) -> tuple[list[dict], float]:
+                    """``orders`` orders of one kind, and the bytes the functions logged per order."""
+                    written, found = stdout.bytes, []
+                    for i in range(orders):
+                        log(f"  calls: {label}order {i + 1}/{orders}")
+                        found.append(one_order(stack, shop, recorder, **kind))
+                    return found, (stdout.bytes - written) / orders
+
+                measured, logged = run_orders("")
+                long, long_logged = run_orders(f"{LONG_LINES}-line ", long=True)
                 # Then two locations, each holding half of the split SKUs: every order splits in two.
                 split_network(shop)
                 one_order(stack, shop, recorder, split=True)  # warm-up: the shipment routes' first requests
-                written = stdout.bytes
-                split = []
-                for i in range(orders):
-                    log(f"  calls: split order {i + 1}/{orders}")
-                    split.append(one_order(stack, shop, recorder, split=True))
-                split_logged = (stdout.bytes - written) / orders
+                split, split_logged = run_orders("split ", split=True)
                 sizes = _item_sizes([c for o in measured + long + split for c in o["calls"] + o["poll"]["calls"]])
                 metrics = stdout.metrics
                 for o in measured + long + split:  # while the tables are there to say what they index
