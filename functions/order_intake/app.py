@@ -272,13 +272,13 @@ def cancel_order(order_id: IssuedId, request: Annotated[CancelIn | None, Body()]
     own_order(order_id)
     request = request or CancelIn()
     if request.lines is None:
-        order = service.cancel(order_id, request.reason)
+        order = service.cancel(order_id, request.reason, by=caller().actor)
     elif not idempotency_key:
         raise Unprocessable("cancelling some lines needs an Idempotency-Key header, so a retry cancels nothing twice",
                             {"header": "Idempotency-Key"})
     else:
         order = service.cancel_lines(order_id, {li.sku: li.quantity for li in request.lines}, request.reason,
-                                     idempotency_key)
+                                     idempotency_key, by=caller().actor)
     count(metrics, "OrdersCancelled")
     return order.public()
 
@@ -300,7 +300,8 @@ def deliver_order(order_id: IssuedId) -> dict:
 # ------------------------------------------------------------------ returns (RMA) and exchanges
 @idempotent
 def _return_once(request: dict) -> dict:
-    ret = returns.request(request["order_id"], ReturnRequestIn.model_validate(request["body"]), request["key"])
+    ret = returns.request(request["order_id"], ReturnRequestIn.model_validate(request["body"]), request["key"],
+                          by=request["by"])
     count(metrics, "ReturnsRequested")
     return ret.public()
 
@@ -312,7 +313,8 @@ def request_return(order_id: IssuedId, request: ReturnRequestIn, idempotency_key
     logger.set_correlation_id(order_id)
     own_order(order_id)
     created = _return_once(request={"scope": f"returns/{order_id}", "key": idempotency_key,
-                                    "order_id": order_id, "body": request.model_dump(mode="json")})
+                                    "order_id": order_id, "body": request.model_dump(mode="json"),
+                                    "by": caller().actor})
     return Response(status_code=201, content_type="application/json", body=created,
                     headers={"Location": f"/returns/{created['return_id']}"})
 

@@ -98,7 +98,18 @@ def test_customers_see_and_change_only_their_own_orders(api_url, shop):
         settled = shop.wait(order_id, "RESERVED")
         assert settled["status"] == "RESERVED"  # bob's attempts changed nothing
         assert len(shop.client.request("GET", "/orders", params={"customer_id": alice}).json()["orders"]) == 1
-        assert as_alice.cancel(order_id)["status"] == "CANCELLED"
+        cancelled = as_alice.cancel(order_id)
+        assert cancelled["status"] == "CANCELLED" and cancelled["timeline"][-1]["by"] == "customer"
+
+
+def test_the_timeline_names_the_role_that_cancelled_or_returned(api_url, shop):
+    """Customer service (an admin token) acting on a customer's order is not written down as the customer."""
+    sku, customer = shop.product(price=4, stock=5), shop.customer()
+    cancelled_id = shop.submit(customer, {sku: 1})["order_id"]
+    shop.wait(cancelled_id, "RESERVED")
+    with OrderflowClient(api_url, role="admin") as customer_service:
+        cancelled = customer_service.cancel(cancelled_id)
+    assert cancelled["status"] == "CANCELLED" and cancelled["timeline"][-1]["by"] == "admin"
 
 
 def test_the_warehouse_ships_what_customers_cannot(api_url, shop):

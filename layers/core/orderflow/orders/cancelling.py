@@ -38,7 +38,8 @@ class Cancelling:
     """``cancel_lines`` (``OrderService`` provides the ports, ``_race``, ``cancel``, ``_announce_released`` and
     ``_backorder_waits``)."""
 
-    def cancel_lines(self, order_id: str, units: dict[str, int], reason: str, key: str) -> Order:
+    def cancel_lines(self, order_id: str, units: dict[str, int], reason: str, key: str, by: str = "customer"
+                     ) -> Order:
         """Cancel ``units`` (SKU → units) of the order. Unknown SKUs are a 422, more than can be cancelled (or an
         order that cannot be cancelled in part now) a 409, and nothing changes; a retry with the same ``key``
         changes nothing twice. Cancelling everything not shipped of an order none of which shipped cancels it."""
@@ -56,9 +57,9 @@ class Cancelling:
                 raise Conflict("more units than can still be cancelled (not shipped, not cancelled)",
                                {"cancellable": too_many})
             if not order.shipped() and open_ == {sku: n for sku, n in units.items() if n}:
-                return self._give_back(order, S.CANCELLED, reason, by="customer")  # nothing would be left
+                return self._give_back(order, S.CANCELLED, reason, by=by)  # nothing would be left
             change = cancel_units(order, units) if order.shipments else LinesCancelled({}, [], [], [])
-            return self._cancel_some(order, change, units, reason, key)
+            return self._cancel_some(order, change, units, reason, key, by=by)
 
         return self._announce_released(self._race(order_id, attempt, missing=NotFound))
 

@@ -151,14 +151,14 @@ class OrderService(Reserving, Shipping, Cancelling, Deadlines):
             raise Unprocessable(f"placed_from {placed_from} is after placed_to {placed_to}")
         return self.orders.list_by_customer(customer_id, limit, cursor, status, placed_from, placed_to)
 
-    def cancel(self, order_id: str, reason: str) -> Order:
+    def cancel(self, order_id: str, reason: str, by: str = "customer") -> Order:
         def attempt(order: Order) -> Order:
             if order.status == S.CANCELLED:
                 return order
             if order.status not in CANCELLABLE:
                 raise Conflict(f"order {order_id} is {order.status.value} and can no longer be cancelled",
                                {"status": order.status.value})
-            return self._give_back(order, S.CANCELLED, reason, by="customer")
+            return self._give_back(order, S.CANCELLED, reason, by=by)
 
         return self._announce_released(self._race(order_id, attempt, missing=NotFound))
 

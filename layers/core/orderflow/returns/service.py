@@ -72,7 +72,8 @@ class ReturnService:
         return self.returns.list_by_order(order.order_id)
 
     # ------------------------------------------------------------------ request
-    def request(self, order_id: str, request: ReturnRequestIn, idempotency_key: str | None = None) -> Return:
+    def request(self, order_id: str, request: ReturnRequestIn, idempotency_key: str | None = None,
+                by: str = "customer") -> Return:
         """Validate and store an approved return, count its units on the order and store its exchange order
         (PENDING) in one transaction whose conditions keep every SKU within what was delivered; then start
         the exchange's workflow. An exchange that cannot be ordered is a 422 with nothing written."""
@@ -86,7 +87,7 @@ class ReturnService:
                                {"status": order.status.value})
             check_window(order, self.settings.return_window_days, datetime.now(UTC))
             check_quantities(order, request.lines)
-            ret = self._approved(return_id, order, request)
+            ret = self._approved(return_id, order, request, by)
             exchange = self._exchange_order(ret, order) if ret.exchange else None
             if exchange is not None:
                 ret = ret.model_copy(update={"exchange_order_id": exchange.order_id})
@@ -131,7 +132,7 @@ class ReturnService:
             self.returns.link_exchange(ret.return_id, order.order_id)
         return ret.model_copy(update={"exchange_order_id": order.order_id})
 
-    def _approved(self, return_id: str, order: Order, request: ReturnRequestIn) -> Return:
+    def _approved(self, return_id: str, order: Order, request: ReturnRequestIn, by: str) -> Return:
         now = utc_now()
         lines = return_lines(order, request.lines)
         amount = refund_amount(lines)
@@ -141,7 +142,7 @@ class ReturnService:
             lines=lines, refund_amount=amount, created_at=now, updated_at=now,
             exchange=[ExchangeLine(sku=li.sku, quantity=li.quantity) for li in request.exchange or []],
             timeline=[
-                ReturnTimelineEntry(status=R.REQUESTED, at=now, reason=reasons, by="customer"),
+                ReturnTimelineEntry(status=R.REQUESTED, at=now, reason=reasons, by=by),
                 ReturnTimelineEntry(status=R.APPROVED, at=now, by="policy",
                                     reason=f"delivered, within the {self.settings.return_window_days}-day window; "
                                            f"refund {amount:.2f} on receipt"),

@@ -57,6 +57,11 @@ class Caller(BaseModel):
     def is_staff(self) -> bool:
         return bool(self.roles & {Role.WAREHOUSE, Role.ADMIN})
 
+    @property
+    def actor(self) -> str:
+        """Who acted, as a timeline names them: ``admin`` or ``warehouse`` for staff, else ``customer``."""
+        return next((role.value for role in (Role.ADMIN, Role.WAREHOUSE) if role in self.roles), Role.CUSTOMER.value)
+
     def may_act_for(self, customer_id: str) -> bool:
         return self.is_staff or (self.customer_id is not None and self.customer_id == customer_id)
 
