@@ -54,7 +54,7 @@ SAM_LINT_ENV := -u AWS_PROFILE -u AWS_DEFAULT_PROFILE $(SAM_ENV) \
                 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
                 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help setup sam-setup checkov-setup autoets-setup console chromium lint test demo up build openapi deploy bench bench-forecast soak clean
+.PHONY: help setup sam-setup checkov-setup autoets-setup console chromium screenshots lint test demo up build openapi deploy bench bench-forecast soak clean
 
 help:
 	@echo "Orderflow make targets:"
@@ -62,6 +62,7 @@ help:
 	@echo "  sam-setup  create $(VENV_SAM) (Python 3.12) with aws-sam-cli==$(SAM_VERSION)"
 	@echo "  console    npm ci and build the operations console (console/ -> console/dist, docs/console.md)"
 	@echo "  chromium   install Debian's chromium for the browser tests (apt-get; skipped, with a message, if it cannot)"
+	@echo "  screenshots  run the browser tests and keep their pictures of the console in docs/console/"
 	@echo "  lint       ruff, import contracts, cfn-lint, sam validate --lint, ASL checks (scripts/check_asl.py), checkov (.checkov.yaml)"
 	@echo "  test       lint, build (so the Lambda size test runs on the real artefacts), then pytest"
 	@echo "             (PYTEST_ARGS='...' passes arguments through)"
@@ -206,6 +207,9 @@ test: setup lint build console chromium
 	rc=0; "$(PY)" -m pytest $(PYTEST_ARGS) || rc=$$?
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5); that counts as a failure" >&2; fi
 	exit $$rc
+
+screenshots: setup build console chromium
+	ORDERFLOW_SCREENSHOTS="$(CURDIR)/docs/console" "$(PY)" -m pytest tests/browser -q
 
 # ------------------------------------------------------------------ running
 demo: setup

@@ -25,7 +25,8 @@ from orderflow_local.stack import LocalStack
 
 AXE = DIST.parent / "node_modules" / "axe-core" / "axe.min.js"  # a dev dependency of console/ (npm ci)
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+# A test run keeps its pictures in build/ (ignored by git); `make screenshots` points this at docs/console/.
+SCREENSHOTS = Path(os.environ.get("ORDERFLOW_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "build" / "console")
 # Chromium as root needs --no-sandbox; the rest keep it from calling Google's hosts on a closed network.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -84,7 +85,7 @@ class Console:
 
     def screenshot(self, name: str) -> None:
         """Check the page as it is for accessibility (axe-core: labels, names, contrast, landmarks), then keep
-        a picture of it for docs/console/."""
+        a picture of it (docs/console/ with `make screenshots`)."""
         self.assert_accessible(name)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

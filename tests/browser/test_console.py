@@ -1,6 +1,6 @@
 """The operations console in a real browser, one journey per role, against the offline stack. Each test
 asserts what the user sees on the page (and, where it changed something, that the API agrees). The run
-writes a screenshot of each page it visits to docs/console/."""
+writes a screenshot of each page it visits (to build/console/; `make screenshots` to docs/console/)."""
 
 from __future__ import annotations
 
