@@ -63,9 +63,10 @@ def put(events: list[DomainEvent]) -> None:
                             f"{response['Entries']}")
 
 
-def follow_heat(records: list[dict[str, Any]]) -> None:
-    """Split the SKUs whose reservations this batch of the Stock table's stream shows hot, join the cool ones
-    (docs/scale.md). Best effort: a failure is logged and the next batch measures again."""
+def follow_stock(records: list[dict[str, Any]]) -> None:
+    """Split the SKUs whose reservations this batch of the Stock table's stream shows hot, join the cool ones,
+    and flag the bucketed levels that crossed their low-stock threshold (docs/scale.md). Best effort: a failure
+    is logged and the next batch looks again."""
     changes = []
     for raw in records:
         record = DynamoDBRecord(raw)
@@ -75,11 +76,16 @@ def follow_heat(records: list[dict[str, Any]]) -> None:
                             float(stream.approximate_creation_date_time or 0)))
     if not changes:
         return
+    inventory = wiring.inventory_service(settings)
     try:
-        for sku, count in wiring.inventory_service(settings).follow_heat(changes).items():
+        for sku, count in inventory.follow_heat(changes).items():
             logger.info("stock buckets set by the measured reservation rate", extra={"sku": sku, "buckets": count})
     except Exception:
         logger.exception("the hot-SKU check failed; the next batch measures again")
+    try:
+        inventory.follow_bucketed_lows(changes)
+    except Exception:
+        logger.exception("the low-stock check of bucketed levels failed; the next batch looks again")
 
 
 @logger.inject_lambda_context
@@ -88,5 +94,5 @@ def follow_heat(records: list[dict[str, Any]]) -> None:
 def handler(event: dict[str, Any], context: Any) -> dict:
     response = process_partial_response(event=event, record_handler=publish_record, processor=processor,
                                         context=context)
-    follow_heat(event.get("Records") or [])
+    follow_stock(event.get("Records") or [])
     return response

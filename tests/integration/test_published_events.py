@@ -145,6 +145,23 @@ def test_stock_low_is_published_once_when_concurrent_orders_cross_the_threshold_
     assert (events[2]["detail"]["quantity"], events[3]["detail"]["available"]) == (10, 15)
 
 
+def test_a_hot_skus_stock_low_and_recovered_are_published_from_its_buckets_summed(stack, api):
+    """A bucketed level's items each hold a share; the low-stock crossing is the level's, summed (docs/scale.md)."""
+    sku, customer = api.product(price=1, stock=25), api.customer()
+    hot = {"name": f"Product {sku}", "unit_price": 1, "low_stock_threshold": 10, "stock_buckets": 4}
+    assert api.http.put(f"/products/{sku}", json=hot).is_success
+    for _ in range(20):
+        api.wait_for(api.submit(customer, {sku: 1}).json()["order_id"], {"RESERVED"})
+    assert api.stock(sku)["available"] == 5
+
+    (low,) = [e["detail"] for e in published(stack, sku=sku) if e["detail-type"] == "StockLow"]
+    assert (low["available"], low["reserved"], low["threshold"]) == (10, 15, 10)  # the level, not a bucket
+    api.receive(sku, 10)
+    crossings = [e for e in published(stack, sku=sku) if e["detail-type"] in ("StockLow", "StockRecovered")]
+    assert [(e["detail-type"], e["detail"]["available"]) for e in crossings] == [("StockLow", 10),
+                                                                                ("StockRecovered", 15)]
+
+
 def test_a_cancelled_transaction_publishes_nothing_for_its_items(stack, api):
     """moto applies a transaction's items one by one; the local stack checks every condition first."""
     first, second = api.product(), api.product(stock=1)

@@ -232,6 +232,20 @@ def test_moving_the_threshold_itself_crosses_too() -> None:
     assert stock_events(level(8, threshold=8), level(8, threshold=None)) == ["StockRecovered"]
 
 
+def test_a_bucketed_level_is_low_when_its_flag_flips_with_the_summed_level_not_by_its_share() -> None:
+    base = {**level(3, reserved=0), "buckets": Decimal(4)}  # the base holds a share: 3 of the level's 40
+    assert stock_events(base, {**base, "available": Decimal(2), "reserved": Decimal(1)}) == []
+    assert stock_events(base, {**base, "low": False}) == []  # the split set the flag: no crossing
+    summed = {"on_hand": Decimal(40), "reserved": Decimal(31), "available": Decimal(9)}
+    flagged = {**base, "low": True, "low_level": summed}
+    (low,) = events_for(Table.STOCK, {**base, "low": False}, flagged, sequence="9", approximate_time=1_893_553_445)
+    assert (low.detail_type, low.detail["available"], low.detail["reserved"], low.detail["threshold"]) == \
+        ("StockLow", 9, 31, 10)
+    assert stock_events(flagged, {**flagged, "available": Decimal(0)}) == []  # a share moved, no flag change
+    assert stock_events(flagged, {**flagged, "low": False, "low_level": {**summed, "available": Decimal(30)}}) == \
+        ["StockRecovered"]
+
+
 def test_backorder_wait_items_are_not_stock_levels() -> None:
     wait = {"sku": "SKU-1", "record": "WAIT#2030#ord-1", "order_id": "ord-1", "quantity": Decimal(2)}
     assert stock_events(None, wait) == []

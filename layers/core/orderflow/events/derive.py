@@ -206,8 +206,14 @@ def _stock_events(change: _Change) -> list[DomainEvent]:
     received = level["on_hand"] - int(old.get("on_hand", 0))
     if received > 0:
         events.append(change.event("StockReceived", key, sku=sku, location_id=location, quantity=received, **level))
+    if "buckets" in new:  # a bucketed base's available is a share: its flag says when the level crossed
+        if old.get("low") is not None and new.get("low") is not None and old["low"] != new["low"]:
+            summed = {c: int(new["low_level"].get(c, 0)) for c in _STOCK_COUNTERS if c in new["low_level"]}
+            events.append(change.event("StockLow" if new["low"] else "StockRecovered", key, sku=sku,
+                                       location_id=location, threshold=new.get("threshold"), **{**level, **summed}))
+        return events
     was_low, is_low = _low(old), _low(new)
-    if is_low != was_low and "buckets" not in new:  # a bucketed base's available is a share, not the level's
+    if is_low != was_low:
         events.append(change.event("StockLow" if is_low else "StockRecovered", key, sku=sku, location_id=location,
                                    threshold=new.get("threshold"), **level))
     return events

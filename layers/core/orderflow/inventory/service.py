@@ -86,6 +86,23 @@ class InventoryService:
             given[heat.sku] = count
         return given
 
+    def follow_bucketed_lows(self, changes: list[tuple[dict | None, dict | None, float]]
+                             ) -> dict[tuple[str, str], bool]:
+        """For each bucketed level a batch of the Stock table's stream changed, flag it low (or no longer low)
+        when its available units summed over its buckets cross its threshold; a bucket's own change carries only
+        its share (docs/scale.md, "Events"). Returns (SKU, location) → the flag written."""
+        levels = dict.fromkeys(
+            (str(new.get("bucket_of") or new["sku"]), new["record"][len("LEVEL#"):])
+            for old, new, _ in changes
+            if new and str(new.get("record", "")).startswith("LEVEL#") and ("bucket_of" in new or "buckets" in new)
+            and (old or {}).get("available") != new.get("available")
+            and (old or {}).get("rebalanced") == new.get("rebalanced"))  # a move between buckets keeps the sum
+        flagged = {}
+        for sku, location in levels:
+            if (low := self.stock.follow_low(sku, location)) is not None:
+                flagged[sku, location] = low
+        return flagged
+
     def _known(self, sku: str) -> Any:
         product = self.catalogue.get(sku)
         if product is None:

@@ -145,6 +145,17 @@ def get(table: str, key: dict[str, Any], consistent: bool = True) -> dict[str, A
     return from_item(item) if item else None
 
 
+def transact_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of ``keys`` that exist, read by TransactGetItems: as of one moment, none of them half-way
+    through another transaction (which BatchGetItem does not promise). At most 100 keys."""
+    try:
+        response = client().transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": to_item(k)}}
+                                                              for k in keys])
+    except Exception as exc:
+        raise _translate(exc) from exc
+    return [from_item(r["Item"]) for r in response.get("Responses", []) if r.get("Item")]
+
+
 _BATCH_GET_LIMIT = 100
 _BATCH_GET_ATTEMPTS = 8
 

@@ -43,6 +43,12 @@ def bucket_of(item: dict[str, Any]) -> int:
     return int(str(item["sku"]).rsplit("#", 1)[1]) if "bucket_of" in item else BASE
 
 
+def _low_before_split(base: dict[str, Any]) -> bool:
+    """Whether a level not yet split is at or below its threshold: the ``low`` flag its buckets start from."""
+    threshold = base.get("threshold")
+    return threshold is not None and "available" in base and int(base["available"]) <= int(threshold)
+
+
 class Buckets:
     table: str
 
@@ -105,6 +111,37 @@ class Buckets:
         _next[sku, location] = target
         return True
 
+    # ------------------------------------------------------------ low stock of a bucketed level
+    def follow_low(self, sku: str, location: str) -> bool | None:
+        """Compare a bucketed level's available units, summed over its buckets, with its low-stock threshold,
+        and when that changes its ``low`` flag, write the flag on the base with the level as read
+        (``low_level``), from which the StockLow or StockRecovered event is derived. A flag is written only
+        by a read made after the one that wrote it (``low_read_at``), so a slower check cannot undo a newer
+        one. The level is read in one TransactGetItems, so a move between buckets is seen whole or not at all;
+        a level of more than 99 buckets is read in parts. Returns the flag written, or None when nothing changed
+        (docs/scale.md, "Events")."""
+        read_at = time.time_ns()
+        span = int((dynamo.get(self.table, key(sku, location)) or {}).get("bucket_span", 0))
+        keys = [key(sku, location, b) for b in range(span + 1)]
+        items = [item for start in range(0, len(keys), _TRANSACTION)
+                 for item in dynamo.transact_get(self.table, keys[start:start + _TRANSACTION])]
+        base = next((item for item in items if "bucket_of" not in item), {})
+        if int(base.get("buckets", 1)) < 2 or base.get("threshold") is None:
+            return None
+        level = {c: sum(int(item.get(c, 0)) for item in items) for c in _COUNTERS}
+        low = level["available"] <= int(base["threshold"])
+        if base.get("low") == low:
+            return None
+        try:
+            dynamo.apply(Write("Update", self.table, key=key(sku, location),
+                               update="SET low = :low, low_level = :level, low_read_at = :at",
+                               condition="attribute_exists(buckets) AND "
+                                         "(attribute_not_exists(low_read_at) OR low_read_at < :at)",
+                               values={":low": low, ":level": level, ":at": read_at}))
+        except ConditionFailed:
+            return None  # joined meanwhile, or a newer check wrote the flag
+        return low
+
     # ------------------------------------------------------------ reads
     def bucket_levels(self, sku: str, location: str) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
         """The base item and every item of the level by bucket (base included), strongly consistent."""
@@ -150,9 +187,8 @@ class Buckets:
                     condition, values[":take"] = "available >= :take", -units
                 elif bucket != BASE:
                     condition = "attribute_exists(bucket_of)"
-                update = "ADD available :u, on_hand :u" + (" SET rebalanced = :t" if bucket == BASE else "")
-                if bucket == BASE:
-                    values[":t"] = stamp
+                update = "ADD available :u, on_hand :u SET rebalanced = :t"  # a move: no receipt, no crossing
+                values[":t"] = stamp
                 writes.append(Write("Update", self.table, key=key(sku, location, bucket), update=update,
                                     condition=condition, values=values))
             dynamo.transact(writes)
@@ -171,13 +207,14 @@ class Buckets:
                                        values={":n": count, ":s": sku, ":z": 0, ":at": int(time.time())})
                                  for b in range(start, min(count, start + _TRANSACTION - 1) + 1)])
             dynamo.apply(Write("Update", self.table, key=key(sku, location),
-                               update=f"SET buckets = :n, bucket_span = :span {zero}",
-                               values={":n": count, ":span": max(span, count), ":z": 0}))
+                               update=f"SET buckets = :n, bucket_span = :span, low = if_not_exists(low, :low) {zero}",
+                               values={":n": count, ":span": max(span, count), ":z": 0,
+                                       ":low": _low_before_split(base)}))
         self._fold(sku, location, range(count + 1 if count >= 2 else 1, span + 1))
         self.even_out(sku, location, count)
         if count < 2 and span:
             dynamo.apply(Write("Update", self.table, key=key(sku, location),
-                               update="REMOVE buckets, bucket_span, rebalanced"))
+                               update="REMOVE buckets, bucket_span, rebalanced, low, low_level, low_read_at"))
         _known[sku, location] = count
         _next.pop((sku, location), None)
 
