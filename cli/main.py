@@ -48,6 +48,7 @@ from .render import (
     timeline_table,
 )
 from .simulate import simulate
+from .streams import streams_app
 from .supplier import supplier_app
 
 DEFAULT_API = "http://127.0.0.1:3000"
@@ -641,6 +642,7 @@ def report(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Reple
 
 
 app.command()(events)
+app.add_typer(streams_app, name="streams")
 
 
 @app.command()

@@ -138,7 +138,7 @@ def install() -> None:
     check_moto_version()
     from moto.awslambda.models import LambdaBackend
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import StreamRecord
+    from moto.dynamodb.models.table import StreamRecord, StreamShard
     from moto.dynamodb.responses import DynamoHandler
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
 
@@ -148,6 +148,7 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = _conditions_first(_rollback_touched_items(
         DynamoDBBackend.transact_write_items))
     StreamRecord.__init__ = _increasing_sequence(StreamRecord.__init__)
+    StreamShard.get = _records_from_sequence_number
     LambdaBackend.send_dynamodb_items = _keep_failed_records(LambdaBackend.send_dynamodb_items)
     CallbackPoolManager.notify = _answered_once(CallbackPoolManager.notify)
     LambdaBackend.create_event_source_mapping = _polled_sqs_mappings(LambdaBackend.create_event_source_mapping)
@@ -467,6 +468,14 @@ def _increasing_sequence(original: Any) -> Any:
         original(self, table, stream_type, event_name, old, new, next(_sequence))
 
     return init
+
+
+def _records_from_sequence_number(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
+    """GetRecords from ``start`` by sequence number: moto counts positions from the shard's first number,
+    which neither the increasing numbers above nor a shard the pollers trimmed keep."""
+    with _lock:
+        found = [r for r in self.items if int(r.record["dynamodb"]["SequenceNumber"]) >= int(start)]
+        return [r.to_json() for r in found[:quantity]]
 
 
 def _keep_failed_records(original: Any) -> Any:

@@ -15,7 +15,9 @@ batch fails the whole batch.
 :class:`StreamPollers` does that, one thread per DynamoDB event-source mapping, reading moto's stream
 shard in-process under the stack's DynamoDB lock; it unhooks the mapping from moto's table, so moto
 delivers nothing itself. Records every mapping of a table has passed are dropped from the shard
-(moto drops a record once delivered; AWS keeps it 24 hours).
+(moto drops a record once delivered; AWS keeps it 24 hours), except those a mapping discarded: they are
+kept for ``RETENTION_SECONDS``, as AWS keeps them, so the on-failure pointer can be followed
+(``orderflow streams redrive``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ logger = logging.getLogger("orderflow_local.streams")
 
 Invoke = Callable[[str, Any], Any]
 RETRY_PAUSE = 0.05  # seconds between a failed batch and its retry
+RETENTION_SECONDS = 24 * 3600  # how long a stream keeps a record (DynamoDB Streams: 24 hours)
 
 
 class _Poller:
@@ -101,6 +104,7 @@ class StreamPollers:
         self._pollers: list[_Poller] = []
         self._threads: list[threading.Thread] = []
         self.discarded: list[dict[str, Any]] = []  # the OnFailure records sent, newest last
+        self._retained: dict[int, float] = {}  # sequence number of a discarded record → when it expires
 
     def start(self) -> None:
         from moto.core import DEFAULT_ACCOUNT_ID
@@ -133,10 +137,13 @@ class StreamPollers:
     def trim(self, table: Any) -> None:
         """Drop the records every poller of ``table`` has passed."""
         passed = min(p.cursor for p in self._pollers if p.table is table)
+        now = time.monotonic()
         with fidelity.lock():
+            self._retained = {seq: until for seq, until in self._retained.items() if until > now}
             shard = table.stream_shard
             if shard is not None:
-                shard.items = [r for r in shard.items if int(r.record["dynamodb"]["SequenceNumber"]) > passed]
+                shard.items = [r for r in shard.items if (seq := int(r.record["dynamodb"]["SequenceNumber"])) > passed
+                               or seq in self._retained]
 
     def deliver(self, mapping: dict[str, Any], records: list[dict[str, Any]]) -> None:
         """Invoke until every record is handled or discarded, as Lambda's stream poller does."""
@@ -182,6 +189,10 @@ class StreamPollers:
 
     def _discard(self, mapping: dict[str, Any], records: list[dict[str, Any]], attempts: int) -> None:
         first, last = records[0], records[-1]
+        table = next(p.table for p in self._pollers if p.uuid == mapping["UUID"])
+        until = time.monotonic() + RETENTION_SECONDS
+        with fidelity.lock():
+            self._retained.update((int(r["dynamodb"]["SequenceNumber"]), until) for r in records)
         info = {
             "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": mapping["FunctionArn"],
                                "condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts},
@@ -189,7 +200,7 @@ class StreamPollers:
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(),
             "DDBStreamBatchInfo": {
-                "shardId": "shardId-00000001541626099285-f35f62ef",
+                "shardId": table.stream_shard.id,
                 "startSequenceNumber": first["dynamodb"]["SequenceNumber"],
                 "endSequenceNumber": last["dynamodb"]["SequenceNumber"],
                 "approximateArrivalOfFirstRecord": first["dynamodb"].get("ApproximateCreationDateTime"),

@@ -18,7 +18,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from local_support import eventually
+from typer.testing import CliRunner
 
+from orderflow_cli.main import app as cli
 from orderflow_local import contention
 from orderflow_local.faults import Faults
 from orderflow_local.stack import LocalStack
@@ -345,6 +347,38 @@ def test_a_failing_record_is_bisected_retried_then_sent_to_the_failure_destinati
     sizes = [len(e["Records"]) for e in handlers.seen("ChangesFunction")]
     assert sizes[:3] == [8, 4, 2]  # the whole batch, then halves down to the poison record
     assert sum(keys([e]) == ["poison"] for e in handlers.seen("ChangesFunction")) == 3  # alone: 1 + 2 retries
+
+
+def test_a_discarded_batch_is_redriven_from_the_stream_within_its_retention(
+        stack: LocalStack, handlers: Handlers) -> None:
+    """The pointer names the records; ``orderflow streams redrive`` reads them back from the stream (which
+    keeps them 24 hours), invokes the function with them and deletes the pointer once they are handled."""
+    broken = {"yes": True}
+
+    def fail_while_broken(event: Any) -> Any:
+        if broken["yes"] and "lost-1" in keys([event]):
+            raise RuntimeError("the bus is down")
+        return {}
+
+    handlers.answer["ChangesFunction"] = fail_while_broken
+    write_while_paused(stack, ["kept-0", "lost-1", "kept-2"])
+    queue = queue_name(stack, "ChangesFailureQueue")
+    sqs = stack.boto3_client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    eventually(lambda: int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+                           ["Attributes"]["ApproximateNumberOfMessages"]) >= 1)
+    eventually(lambda: "kept-2" in keys(handlers.seen("ChangesFunction")))  # the shard went on without it
+    broken["yes"] = False
+    before = len(handlers.seen("ChangesFunction"))
+
+    redrive = ["streams", "redrive", "--queue", queue, "--aws-endpoint", stack.aws_endpoint]
+    result = CliRunner().invoke(cli, redrive)
+    assert result.exit_code == 0, result.output
+    assert "redriven" in result.output
+    (redriven,) = [e for e in handlers.seen("ChangesFunction")[before:] if keys([e]) == ["lost-1"]]
+    sequence = redriven["Records"][0]["dynamodb"]["SequenceNumber"]  # the skipped record, read back
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages") or []
+    assert sequence not in {json.loads(m["Body"])["DDBStreamBatchInfo"]["startSequenceNumber"] for m in left}
 
 
 def test_reported_item_failures_are_retried_from_the_checkpoint(stack: LocalStack, handlers: Handlers) -> None:
