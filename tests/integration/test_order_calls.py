@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
+from orderflow.catalogue.adapters.recent import PRODUCT_CACHE_SECONDS
 from orderflow.catalogue.requests import CustomerIn, ProductIn
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders.domain import OrderStatus
@@ -126,7 +128,8 @@ def test_the_one_batch_still_names_every_problem_and_stores_nothing(service, cal
     assert details.get("inactive_skus") == ([skus[0]] if problem in ("inactive_skus", "all") else None)
 
 
-def test_a_customer_created_a_moment_ago_is_read_consistently(service, monkeypatch):
+def batch_gets(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """The BatchGetItem requests made from now on (while ``monkeypatch`` holds), as sent."""
     requests: list[dict] = []
     real = dynamo.client()
 
@@ -138,8 +141,13 @@ def test_a_customer_created_a_moment_ago_is_read_consistently(service, monkeypat
             requests.append(RequestItems)
             return real.batch_get_item(RequestItems=RequestItems)
 
-    customer, skus = shop(service)
     monkeypatch.setattr(dynamo, "client", lambda: Spy())
+    return requests
+
+
+def test_a_customer_created_a_moment_ago_is_read_consistently(service, monkeypatch):
+    customer, skus = shop(service)
+    requests = batch_gets(monkeypatch)
     service.orderable(customer, skus)
     (request,) = requests
     assert request[service.customers.table]["ConsistentRead"] is True  # as its GetItem was
@@ -175,8 +183,9 @@ def test_keys_left_unprocessed_are_asked_for_again(service, monkeypatch):
     assert customer_found is not None and set(products) == set(skus)
     assert asked == [4, 1]
     hold_back["always"] = True
+    _, others = shop(service, stock=0, products=3)  # not read yet (skus are now in the container's copy)
     with pytest.raises(TransientError):
-        service._customer_and_products(customer, skus)
+        service._customer_and_products(customer, others)
 
 
 def test_reads_of_more_than_a_hundred_keys_are_split(service):
@@ -222,15 +231,40 @@ def test_validate_with_a_stale_copy_decides_on_the_stored_order(service, calls):
     assert service.get_order(cancelled.order_id).status == S.CANCELLED
 
 
-def test_validate_does_not_trust_what_submit_checked(service):
-    """A product withdrawn between submit and Validate rejects the order, even from the handed-on copy."""
+def test_validate_does_not_trust_what_submit_checked(service, monkeypatch):
+    """A product withdrawn between submit and Validate rejects the order, even from the handed-on copy, once
+    the step's copy of the product is older than PRODUCT_CACHE_SECONDS (the bound on staleness, docs/scale.md,
+    "Hot reads"); within it, the order goes on as if placed a moment before the withdrawal."""
+    clock = [time.monotonic()]
+    monkeypatch.setattr(service.products.recent, "clock", lambda: clock[0])
     customer, skus = shop(service)
-    order = submit(service, customer, skus)
+    early = submit(service, customer, skus)
+    late = submit(service, customer, skus)
     service.put_product(skus[1], ProductIn(name="withdrawn", unit_price=Decimal(3), active=False))
+    clock[0] += PRODUCT_CACHE_SECONDS - 1
+    assert service.validate(early.order_id, early).status == S.VALIDATED
+    clock[0] += 1
     with pytest.raises(InvalidOrder, match=f"SKU {skus[1]} is no longer sold"):
-        service.validate(order.order_id, order)
-    stored = service.get_order(order.order_id)
+        service.validate(late.order_id, late)
+    stored = service.get_order(late.order_id)
     assert stored.status == S.REJECTED and "no longer sold" in stored.timeline[-1].reason
+    with pytest.raises(Unprocessable) as refused:  # and submit refuses it from now on
+        submit(service, customer, skus)
+    assert refused.value.details["inactive_skus"] == [skus[1]]
+
+
+def test_the_products_of_a_hot_sku_are_read_once_per_container_and_copy(service):
+    """Orders of the same products within PRODUCT_CACHE_SECONDS read only the customer: submit and Validate
+    of the second order ask DynamoDB for no product (docs/scale.md, "Hot reads")."""
+    customer, skus = shop(service)
+    first = submit(service, customer, skus)
+    service.validate(first.order_id, first)
+    with pytest.MonkeyPatch.context() as patch:
+        requests = batch_gets(patch)
+        second = submit(service, customer, skus)
+        assert service.validate(second.order_id, second).status == S.VALIDATED
+    assert [set(request) for request in requests] == [{service.customers.table}] * 2
+    assert [li.unit_price for li in second.lines] == [Decimal(2), Decimal(3)]
 
 
 # ------------------------------------------------------------------ deliver: a read and one transaction

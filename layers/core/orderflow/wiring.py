@@ -60,6 +60,7 @@ def demand_history(settings: Settings | None = None) -> DemandRepository:
 def order_service(settings: Settings | None = None) -> OrderService:
     from orderflow.catalogue.adapters.customers import CustomersRepository
     from orderflow.catalogue.adapters.products import ProductsRepository
+    from orderflow.catalogue.adapters.recent import RecentProducts
     from orderflow.fulfilment.adapters.locations import LocationsRepository
     from orderflow.fulfilment.adapters.shipments import ShipmentsRepository
     from orderflow.inventory.adapters.arrivals import StockArrivals
@@ -73,7 +74,7 @@ def order_service(settings: Settings | None = None) -> OrderService:
     s = settings or get_settings()
     return OrderService(s, DynamoStore(), OrdersRepository(s.orders_table), OrderWorkflow(s.order_state_machine_arn),
                         StockRepository(s.stock_table), CustomersRepository(s.customers_table),
-                        ProductsRepository(s.products_table), DemandRepository(s.demand_table),
+                        RecentProducts(ProductsRepository(s.products_table)), DemandRepository(s.demand_table),
                         StockArrivals(s.stock_arrivals_queue_url), LocationsRepository(s.locations_table),
                         ShipmentsRepository(s.shipments_table))
 

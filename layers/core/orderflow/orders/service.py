@@ -165,8 +165,9 @@ class OrderService(Reserving, Shipping, Cancelling, Deadlines):
     # ------------------------------------------------------------------ orders: workflow steps
     def validate(self, order_id: str, known: Order | None = None) -> Order:
         """Check the order against the catalogue and the customer as they are now (a product can stop being
-        sold between submit and this step, so what submit checked is not trusted), writing from the order
-        the intake handed on (``known``) without reading it first."""
+        sold between submit and this step, so what submit checked is not trusted; products as this container
+        read them within ``PRODUCT_CACHE_SECONDS``: docs/scale.md, "Hot reads"), writing from the order the
+        intake handed on (``known``) without reading it first."""
 
         def attempt(order: Order) -> Order:
             if order.status == S.REJECTED:
