@@ -181,6 +181,71 @@ def test_send_puts_the_order_on_the_suppliers_queue_once_and_marks_it_sent(stack
         purchasing.send("po-2030-01-01-nothing")
 
 
+def queued(stack, queue_url: str) -> list[str]:
+    """The po_id of every message on the queue (read until it is empty)."""
+    sqs, found = stack.boto3_client("sqs"), []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        found += [json.loads(m["Body"])["po_id"] for m in messages]
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return found
+
+
+def test_send_many_puts_each_draft_on_its_suppliers_queue_once_ten_a_request(stack, purchasing, monkeypatch):
+    acme, other = supplier(purchasing), supplier(purchasing)
+    big = purchasing.put_supplier(f"manual-{uuid.uuid4().hex[:8]}", SupplierIn(name="Big", approval_threshold=100))
+    drafts = [draft(purchasing, acme, sku())[0] for _ in range(23)] + [draft(purchasing, other, sku())[0]]
+    costly = draft(purchasing, big, sku(), quantity=50)[0]  # worth 125: waits for approval
+    already = purchasing.send(drafts[0].po_id)
+    requests = []
+    real = purchasing.queues.send_batch
+    monkeypatch.setattr(purchasing.queues, "send_batch",
+                        lambda url, messages: requests.append(len(messages)) or real(url, messages))
+
+    after = purchasing.send_many([po.po_id for po in drafts] + [costly.po_id])
+
+    assert [po.status for po in after] == ["SENT"] * 24 + ["PENDING_APPROVAL"]
+    assert after[0].version == already.version == 1  # sent before: left as it was
+    assert sorted(requests) == [1, 2, 10, 10]  # acme's 22 drafts in three requests, the other's one
+    assert sorted(queued(stack, acme.queue_url)) == sorted(po.po_id for po in drafts[:23])
+    assert queued(stack, other.queue_url) == [drafts[23].po_id]
+    assert queued(stack, big.queue_url) == []
+    assert [po.status for po in purchasing.send_many([drafts[1].po_id, costly.po_id])] == ["SENT",
+                                                                                           "PENDING_APPROVAL"]
+    assert queued(stack, acme.queue_url) == []  # sent once: a second Send changes nothing
+    with pytest.raises(NotFound):
+        purchasing.send_many([drafts[1].po_id, "po-2030-01-01-nothing"])
+
+
+def test_send_many_sends_a_refused_message_alone_and_a_throttled_mark_again_only(stack, purchasing, monkeypatch):
+    from orderflow.shared.errors import TransientError
+
+    acme = supplier(purchasing)
+    drafts = [draft(purchasing, acme, sku())[0] for _ in range(5)]
+    real_batch, real_commit = purchasing.queues.send_batch, purchasing.store.commit
+
+    def refuse_the_second(url, messages):  # SQS fails one entry of the batch (a failed entry, not an error)
+        taken = real_batch(url, messages[:1] + messages[2:])
+        return [*taken[:1], False, *taken[1:]]
+
+    def throttle_the_fourth(writes):
+        if writes[0].key == {"po_id": drafts[3].po_id} and not throttled:
+            throttled.append(drafts[3].po_id)
+            raise TransientError("throttled")
+        return real_commit(writes)
+
+    throttled: list[str] = []
+    monkeypatch.setattr(purchasing.queues, "send_batch", refuse_the_second)
+    monkeypatch.setattr(purchasing.store, "commit", throttle_the_fourth)
+    with pytest.raises(TransientError):
+        purchasing.send_many([po.po_id for po in drafts])
+    assert [purchasing.get_purchase_order(po.po_id).status for po in drafts] == ["SENT"] * 3 + ["DRAFT", "SENT"]
+    monkeypatch.setattr(purchasing.queues, "send_batch", real_batch)
+
+    assert [po.status for po in purchasing.send_many([po.po_id for po in drafts])] == ["SENT"] * 5  # the retry
+    assert sorted(queued(stack, acme.queue_url)) == sorted([po.po_id for po in drafts] + [drafts[3].po_id])
+
+
 # ------------------------------------------------------------------ replies
 def test_a_receipt_adds_stock_lowers_on_order_and_completes_the_order(purchasing, stock):
     po = sent(purchasing, quantity=10)

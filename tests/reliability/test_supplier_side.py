@@ -320,7 +320,7 @@ class Faults:
             self.rules.append(Rule(label, operation, table, attributes, how, left))
 
     def fail_sends(self, po_ids: set[str]) -> None:
-        """Every SendMessage of these purchase orders fails: SQS is unavailable for good."""
+        """Every SendMessage or SendMessageBatch of these purchase orders fails: SQS is unavailable for good."""
         self.failing_sends |= po_ids
 
     def fail_arrival(self, sku: str) -> None:
@@ -395,7 +395,14 @@ class Faults:
     def _send_message_batch(self, params: dict[str, Any], **_: Any) -> None:
         if threading.get_ident() == self.owner:
             return
-        skus = [json.loads(e.get("MessageBody") or "{}").get("sku") for e in params.get("Entries", [])]
+        bodies = [json.loads(e.get("MessageBody") or "{}") for e in params.get("Entries", [])]
+        unsendable = [body["po_id"] for body in bodies if body.get("po_id") in self.failing_sends]
+        if unsendable:  # the Send step's batch of purchase orders: the request fails as a whole
+            with self._lock:
+                self.answered[f"SendMessageBatch {unsendable[0]}"] += 1
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "Service Unavailable"}},
+                              "SendMessageBatch")
+        skus = [body.get("sku") for body in bodies]
         with self._lock:
             failing = [sku for sku in skus if self.failing_arrivals[sku] > 0]
             for sku in failing:
@@ -707,9 +714,10 @@ def test_throttling_on_the_replenish_steps_and_the_replies_consumer_is_retried_a
     faults.add("StartRun: the run record", "PutItem", runs, run_id=name, record="RUN")
     faults.add(f"Decide: the draft of {skus[0]}", "TransactWriteItems", po_table, how="throttle-transaction",
                po_id=po[skus[0]])
-    # the batch's decisions item and its review keys go in one BatchWriteItem: the one naming skus[1]'s
-    faults.add(f"Decide: the decisions after drafting {skus[1]}", "BatchWriteItem", runs, run_id=f"REVIEW#{skus[1]}",
-               record="LAST")
+    # the batch's decisions items go in one BatchWriteItem (no review keys: these SKUs are reviewed nightly)
+    segment = next(segment for segment, mine in shop.segments_of(skus).items() if skus[1] in mine)
+    faults.add(f"Decide: the decisions after drafting {skus[1]}", "BatchWriteItem", runs, run_id=name,
+               record=f"DECISIONS#{segment:06d}#")
     faults.add(f"Send: {skus[2]} marked SENT after its message", "UpdateItem", po_table, po_id=po[skus[2]])
     faults.add("Send: batch 0's result after its sends", "PutItem", runs, run_id=name, record="BATCH#000000")
     faults.add("FinishRun: the totals", "UpdateItem", runs, run_id=name, record="RUN")

@@ -54,6 +54,7 @@ from orderflow.shared.types import MAIN_LOCATION, utc_now
 P = PurchaseOrderStatus
 T = TypeVar("T")
 RACE_ATTEMPTS = 8
+SEND_BATCH = 10  # purchase orders put on a supplier's queue by one SendMessageBatch request
 
 
 STUCK_APPROVAL_SECONDS = 300
@@ -149,22 +150,78 @@ class PurchasingService:
             if po.status not in (P.DRAFT, P.APPROVED):
                 return po
             supplier = self.get_supplier(po.supplier_id)
-            threshold = self.approval_threshold(supplier)
-            if po.status == P.DRAFT and po.total > threshold:
-                expires = _hours_from_now(self.settings.purchase_approval_hours)
-                write, after = self.purchase_orders.transition(
-                    po, P.PENDING_APPROVAL, by=by, fields={"approval_expires_at": expires},
-                    reason=f"worth {po.total}, above the approval threshold {threshold}: waits for approval "
-                           f"until {expires}")
-                self.store.commit([write])
-                return after
-            message = purchase_order_message(po, self.settings.supplier_replies_queue_url)
-            self.queues.send(supplier.queue_url, message.model_dump_json())
-            write, after = self.purchase_orders.transition(po, P.SENT, by=by, reason=f"on queue {supplier.queue_url}")
+            write, after = self._send_write(po, supplier, by)
+            if after.status == P.SENT:
+                self.queues.send(supplier.queue_url, self._message(po))
             self.store.commit([write])
             return after
 
         return self._race(po_id, attempt, missing=NotFound)
+
+    def send_many(self, po_ids: list[str], by: str = "replenishment") -> list[PurchaseOrder]:
+        """:meth:`send` for a batch of purchase orders in fewer requests: they are read together (BatchGetItem),
+        each supplier once, and a supplier's messages go on its queue ten a request (SendMessageBatch); each
+        order is then marked SENT (or PENDING_APPROVAL) by its own conditional write, as :meth:`send` does.
+        One that changed since it was read, or whose message SQS refused, goes through :meth:`send` alone. A
+        throttled write does not stop the others (it is raised after them), so the retried step sends again
+        only what was not marked."""
+        found = self.purchase_orders.get_many(po_ids)
+        done: dict[str, PurchaseOrder] = {}
+        alone = [po_id for po_id in dict.fromkeys(po_ids) if po_id not in found]  # send() says it is not found
+        suppliers: dict[str, Supplier] = {}
+        to_queue: dict[str, list[tuple[PurchaseOrder, Change, PurchaseOrder]]] = {}
+        busy: list[TransientError] = []
+
+        def mark(po: PurchaseOrder, write: Change, after: PurchaseOrder) -> None:
+            try:
+                self.store.commit([write])
+                done[po.po_id] = after
+            except ConditionFailed:
+                alone.append(po.po_id)
+            except TransientError as exc:
+                busy.append(exc)
+
+        for po in (found[po_id] for po_id in dict.fromkeys(po_ids) if po_id in found):
+            if po.status not in (P.DRAFT, P.APPROVED):
+                done[po.po_id] = po
+                continue
+            if po.supplier_id not in suppliers:
+                suppliers[po.supplier_id] = self.get_supplier(po.supplier_id)
+            write, after = self._send_write(po, suppliers[po.supplier_id], by)
+            if after.status == P.SENT:
+                to_queue.setdefault(po.supplier_id, []).append((po, write, after))
+            else:
+                mark(po, write, after)
+        for supplier_id, orders in to_queue.items():
+            url = suppliers[supplier_id].queue_url
+            for start in range(0, len(orders), SEND_BATCH):  # a failed request leaves at most ten unmarked
+                chunk = orders[start:start + SEND_BATCH]
+                taken = self.queues.send_batch(url, [self._message(po) for po, _, _ in chunk])
+                for (po, write, after), ok in zip(chunk, taken, strict=True):
+                    if ok:
+                        mark(po, write, after)
+                    else:
+                        alone.append(po.po_id)
+        for po_id in alone:
+            done[po_id] = self.send(po_id, by)
+        if busy:
+            raise busy[0]
+        return [done[po_id] for po_id in po_ids]
+
+    def _send_write(self, po: PurchaseOrder, supplier: Supplier, by: str) -> tuple[Change, PurchaseOrder]:
+        """The write that ends sending a DRAFT or APPROVED purchase order: SENT (after its message is on the
+        queue), or PENDING_APPROVAL for a draft worth more than the approval threshold."""
+        threshold = self.approval_threshold(supplier)
+        if po.status == P.DRAFT and po.total > threshold:
+            expires = _hours_from_now(self.settings.purchase_approval_hours)
+            return self.purchase_orders.transition(
+                po, P.PENDING_APPROVAL, by=by, fields={"approval_expires_at": expires},
+                reason=f"worth {po.total}, above the approval threshold {threshold}: waits for approval until "
+                       f"{expires}")
+        return self.purchase_orders.transition(po, P.SENT, by=by, reason=f"on queue {supplier.queue_url}")
+
+    def _message(self, po: PurchaseOrder) -> str:
+        return purchase_order_message(po, self.settings.supplier_replies_queue_url).model_dump_json()
 
     def approval_threshold(self, supplier: Supplier) -> Decimal:
         """The value above which a purchase order to ``supplier`` waits for approval."""

@@ -195,10 +195,11 @@ class ReplenishmentService:
 
     def send_batch(self, run_id: str, batch: Mapping[str, Any] | Batch,
                    decided: Mapping[str, Any] | Decided) -> dict[str, Any]:
-        """Send: put the batch's drafts on their suppliers' queues (a draft sent already is left as is),
-        then store what the batch did under the run (a retried batch overwrites its own result)."""
+        """Send: put the batch's drafts on their suppliers' queues (a draft sent already is left as is; the
+        drafts are read together and a supplier's go ten a request, ``PurchasingService.send_many``), then
+        store what the batch did under the run (a retried batch overwrites its own result)."""
         done = Decided.model_validate(decided)
-        statuses = [self.purchasing.send(po_id).status for po_id in done.po_ids]
+        statuses = [po.status for po in self.purchasing.send_many(done.po_ids)]
         waiting = sum(1 for status in statuses if status == PurchaseOrderStatus.PENDING_APPROVAL)
         sent = sum(1 for status in statuses if status not in (PurchaseOrderStatus.DRAFT,
                                                               PurchaseOrderStatus.PENDING_APPROVAL))

@@ -12,6 +12,8 @@ import re
 from orderflow.platform.aws import client, error_code, raise_if_sqs_busy
 
 MAX_QUEUE_NAME = 80
+BATCH_ENTRIES = 10  # SendMessageBatch: at most 10 messages a request,
+BATCH_BYTES = 256 * 1024  # and at most 256 KB of them together
 RETENTION_SECONDS = 14 * 24 * 3600
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -48,3 +50,33 @@ class SupplierQueues:
         except Exception as exc:
             raise_if_sqs_busy(exc)
             raise
+
+    def send_batch(self, url: str, messages: list[str]) -> list[bool]:
+        """Put ``messages`` on the queue at ``url``, ten a request (SendMessageBatch: one billed request per 64 KB
+        of it, not one per message); for each message, whether SQS took it. One it refused (a failed entry of a
+        batch that went through) is for the caller to send again."""
+        taken = [False] * len(messages)
+        for chunk in _chunks(messages):
+            try:
+                answer = client("sqs").send_message_batch(QueueUrl=url, Entries=[
+                    {"Id": str(index), "MessageBody": messages[index]} for index in chunk])
+            except Exception as exc:
+                raise_if_sqs_busy(exc)
+                raise
+            for entry in answer.get("Successful", []):
+                taken[int(entry["Id"])] = True
+        return taken
+
+
+def _chunks(messages: list[str]) -> list[list[int]]:
+    """The messages' indexes in requests of at most ``BATCH_ENTRIES`` messages and ``BATCH_BYTES``."""
+    chunks: list[list[int]] = []
+    size = 0
+    for index, message in enumerate(messages):
+        length = len(message.encode())
+        if not chunks or len(chunks[-1]) == BATCH_ENTRIES or size + length > BATCH_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(index)
+        size += length
+    return chunks
