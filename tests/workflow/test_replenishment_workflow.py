@@ -347,6 +347,8 @@ def test_a_sku_is_decided_once_per_review_period_and_a_skip_is_decided_again_nex
     reviewed = decide(0)
     assert reviewed[weekly]["outcome"] == reviewed[daily]["outcome"] == "not_needed"
     assert reviewed[unsupplied]["outcome"] == "skipped"
+    # only the weekly SKU's review is recorded: a SKU reviewed every night is due whatever its last review
+    assert shop.replenishment.runs.last_reviews([weekly, daily, unsupplied]) == {weekly: first.isoformat()}
 
     three_days_on = decide(3)
     assert three_days_on[weekly]["outcome"] == "not_due" and three_days_on[weekly]["method"] is None

@@ -251,6 +251,15 @@ def landed_cost(decision: Decision, product: Product) -> float:
     return cost + float(params.ordering_cost) / size + holding
 
 
+def reviewed_nightly(raw: Mapping[str, Any], location: str) -> bool:
+    """Whether the product (as stored) is reviewed every night at ``location`` (a review period of 1 day, the
+    default): :func:`not_due` then finds it due whatever its last review, so the run neither reads nor writes
+    that review (docs/replenishment.md, "Review period")."""
+    params = raw.get("replenishment") or {}
+    override = ((params.get("locations") or {}).get(location) or {}).get("review_period_days")
+    return (override if override is not None else params.get("review_period_days", 1)) == 1
+
+
 def not_due(product: Product, cycle: str, last_review: str | None) -> Decision | None:
     """A ``not_due`` decision when the SKU was reviewed fewer than its ``review_period_days`` ago (the
     reorder point already covers the days until its next review); ``None`` when it is due. A SKU never

@@ -29,6 +29,7 @@ from orderflow.replenishment.decisions import (
     _utc_today,
     cycle_of,
     error_text,
+    reviewed_nightly,
     run_name,
     skipped,
     tally,
@@ -171,9 +172,10 @@ class ReplenishmentService:
         network = self.network()
         where = {p["sku"]: replenished_locations(overrides_of(p), positions.get(p["sku"]) or StockPosition(
             sku=p["sku"]), network) for p in raw}
-        keys = [decision_key(sku, location) for sku, (locations, _) in where.items() for location in locations]
+        periodic = {decision_key(p["sku"], location) for p in raw for location in where[p["sku"]][0]
+                    if not reviewed_nightly(p, location)}  # only their last review says whether they are due
         window = BatchDecider(self.purchasing, self.runs, self.demand, self.is_running, work.run_id, work.cycle,
-                              self.runs.last_reviews(keys), segment=work.batch.segment)
+                              self.runs.last_reviews(sorted(periodic)), segment=work.batch.segment)
         window.know([po_id for p in raw for po_id in window.read_ahead(p, where[p["sku"]][0])])
         window.read_histories_ahead(pool, [(p, where[p["sku"]][0]) for p in raw])
         window.forecast_ahead([(p, where[p["sku"]][0]) for p in raw])  # the global model: once per batch
@@ -183,7 +185,7 @@ class ReplenishmentService:
             decisions += [window.decide(p, position.at(location), location) for location in locations]
             decisions += [skipped(p["sku"], why, p.get("supplier_id")).model_copy(update={"location_id": location})
                           for location, why in unknown.items()]
-        reviewed = {d.key: work.cycle for d in decisions if d.outcome in REVIEWED_OUTCOMES}
+        reviewed = {d.key: work.cycle for d in decisions if d.outcome in REVIEWED_OUTCOMES and d.key in periodic}
         self.runs.put_decisions(work.run_id, work.batch.segment, decisions, reviewed)
         return Decided(po_ids=window.to_send, counts=tally(decisions)).model_dump(mode="json")
 
