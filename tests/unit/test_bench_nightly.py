@@ -5,7 +5,17 @@ Pure arithmetic: no stack, no timing.
 
 import pytest
 
-from benchmarks.nightly import LATENCY_MS, Catalogue, Measured, Setup, batch_requests, concurrency_for, model
+from benchmarks.nightly import (
+    LATENCY_MS,
+    Catalogue,
+    Drafting,
+    Measured,
+    Setup,
+    batch_requests,
+    concurrency_for,
+    levers,
+    model,
+)
 
 FLAT = {**LATENCY_MS, "read": 10, "batch_read": 10, "scan_page": 10, "write": 10, "transaction": 10,
         "batch_write": 10, "sqs_send": 10, "child_overhead": 0}
@@ -14,30 +24,53 @@ SIZES = Measured(cpu_ms_per_sku=10, product_bytes=500, decision_bytes=900, decis
 
 
 def test_one_batchs_requests_as_built():
-    r = batch_requests(Catalogue(skus=100, forecast_share=0.5, ordered_share=0.2), Setup(batch_size=100), SIZES)
+    catalogue = Catalogue(skus=100, forecast_share=0.5, ordered_share=0.2, periodic_share=0.5,
+                          periodic_forecast_share=0.4)
+    r = batch_requests(catalogue, Setup(batch_size=100), SIZES)
     assert r["scan_pages"] == 1  # 50 KB of products
-    assert r["reads"] == 100 + 1 + 50 + 2  # a stock Query each, locations, 50 demand Queries, suppliers
-    assert r["batch_reads"] == 2  # last reviews and this cycle's purchase orders: one call each for 100 keys
+    assert r["reads"] == 100 + 1 + 50 + 2  # a stock Query each, locations, 50 demand Queries, supplier and capacity
+    assert r["batch_reads"] == 2  # 50 last reviews and this cycle's 100 purchase orders: one call each
     assert r["transactions"] == 10  # 20 % of the 50 forecast
-    assert r["batch_writes"] == 3  # one DECISIONS item (100 decisions) + 50 review keys, 25 a call
-    assert r["sqs_sends"] == 10
-    # reads: scan 13 × 0.5, stock 100 × 0.5, histories 50 × 10 × 0.5, PO keys 100 × 1, review keys 100 × 0.5, 2
-    assert r["rru"] == pytest.approx(6.5 + 50 + 250 + 100 + 50 + 2)
-    # writes: the DECISIONS item (50 × 40 B + 50 × 200 B = 12,000 B: 12 units), 50 review keys, 10 × 2 × (1 + 2)
-    # drafts, 10 sends, 1 result
-    assert r["wru"] == pytest.approx(12 + 50 + 60 + 10 + 1)
+    assert r["batch_writes"] == 1  # one DECISIONS item (100 decisions) + 20 review keys, 25 a call
+    # Send: the 10 drafts in one BatchGetItem, their supplier once, one SendMessageBatch, 10 SENT marks + the result
+    assert (r["send_batch_reads"], r["send_reads"], r["sqs_sends"], r["writes"]) == (1, 1, 1, 11)
+    # reads: scan 13 × 0.5, stock 100 × 0.5, histories 50 × 10 × 0.5, PO keys 100 × 1, review keys 50 × 0.5,
+    # supplier and capacity 2; Send: 10 drafts × 1, the supplier 1
+    assert r["rru"] == pytest.approx(6.5 + 50 + 250 + 100 + 25 + 2 + 10 + 1)
+    # writes: the DECISIONS item (50 × 40 B + 50 × 200 B = 12,000 B: 12 units), 20 review keys, 10 × 2 × (1 + 2)
+    # drafts, 10 SENT marks, 1 result
+    assert r["wru"] == pytest.approx(12 + 20 + 60 + 10 + 1)
+
+
+def test_a_nightly_reviewed_catalogue_reads_and_writes_no_last_reviews():
+    r = batch_requests(Catalogue(skus=100, forecast_share=1, ordered_share=0), Setup(batch_size=100), SIZES)
+    assert r["batch_reads"] == 1 and r["batch_writes"] == 1  # the purchase orders' ids; the DECISIONS item
+    assert r["rru"] == pytest.approx(6.5 + 50 + 500 + 100 + 2)
+
+
+def test_the_levers_drafting_the_purchase_orders_otherwise():
+    catalogue, setup = Catalogue(skus=100, forecast_share=0.5, ordered_share=0.2, suppliers=2), Setup(batch_size=100)
+    lines = batch_requests(catalogue, setup, SIZES, drafting=Drafting(lines_per_order=5, capacity_per_order=False))
+    # 10 SKUs ordered in 2 orders of 5 lines (400 + 4 × 60 B: one unit each): one transaction of 2 orders, 10
+    # on_order and 2 capacities, each at twice the price; 2 SENT marks; each supplier's one order in one request
+    assert (lines["transactions"], lines["draft_writes"], lines["writes"], lines["sqs_sends"]) == (1, 0, 3, 2)
+    assert lines["wru"] == pytest.approx(12 + 0 + 2 * (2 + 10 + 2) + 2 + 1)
+    plain = batch_requests(catalogue, setup, SIZES, drafting=Drafting(transactional=False, capacity_per_order=False))
+    # one order per SKU, each write alone: 10 orders, 10 on_order, 2 capacities; 10 SENT marks
+    assert (plain["transactions"], plain["draft_writes"], plain["writes"]) == (0, 22, 11)
+    assert plain["wru"] == pytest.approx(12 + 22 + 10 + 1)
 
 
 def test_the_forecasts_hide_the_history_reads_and_batches_run_side_by_side():
     catalogue, setup = Catalogue(skus=1_000, forecast_share=1, ordered_share=0), Setup(batch_size=100, concurrency=5,
                                                                                        readers=10)
     run = model(catalogue, setup, SIZES, FLAT)
-    # per batch: 1 scan page + 3 reads + 2 batch reads + 5 batch writes = 11 serial × 10 ms, 100 stock reads / 10
+    # per batch: 1 scan page + 3 reads + 1 batch read + 1 batch write = 6 serial × 10 ms, 100 stock reads / 10
     # threads × 10 ms, 100 × 10 ms CPU; the histories (100 / 10 × 10 ms) arrive while the CPU runs
-    assert run["batch"]["decide"] == pytest.approx(0.11 + 0.1 + 1.0)
+    assert run["batch"]["decide"] == pytest.approx(0.06 + 0.1 + 1.0)
     assert run["batch"]["send"] == pytest.approx(0.01)  # the batch's result only
     assert run["batches"] == 10 and run["waves"] == 2
-    assert run["minutes"] * 60 == pytest.approx(4 + 2 * (1.21 + 0.01))
+    assert run["minutes"] * 60 == pytest.approx(4 + 2 * (1.16 + 0.01))
 
 
 def test_the_cost_is_the_requests_at_list_prices():
@@ -54,3 +87,12 @@ def test_the_concurrency_from_the_arithmetic_meets_its_time():
     lanes = concurrency_for(catalogue, setup, SIZES, minutes=15)
     assert model(catalogue, Setup(concurrency=lanes), SIZES)["minutes"] <= 15
     assert model(catalogue, Setup(concurrency=lanes - 1), SIZES)["minutes"] > 15
+
+
+def test_the_levers_table_prices_the_worst_night_at_a_million_skus_for_each_way_of_drafting():
+    rows = levers(SIZES, Setup())
+    built, *_, per_run = rows.values()
+    assert [row["suppliers"] for row in built] == [1, 20]
+    assert built[0]["cost"] == model(Catalogue(skus=1_000_000), Setup(), SIZES)["cost"]  # as built: §11's worst row
+    for grouped, alone in zip(per_run, built, strict=True):  # about 2.2 write units a SKU ordered instead of 7
+        assert grouped["cost"]["DynamoDB writes (WRU)"] < alone["cost"]["DynamoDB writes (WRU)"] / 2
