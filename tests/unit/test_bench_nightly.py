@@ -55,6 +55,11 @@ def test_the_levers_drafting_the_purchase_orders_otherwise():
     # on_order and 2 capacities, each at twice the price; 2 SENT marks; each supplier's one order in one request
     assert (lines["transactions"], lines["draft_writes"], lines["writes"], lines["sqs_sends"]) == (1, 0, 3, 2)
     assert lines["wru"] == pytest.approx(12 + 0 + 2 * (2 + 10 + 2) + 2 + 1)
+    gathered = batch_requests(catalogue, setup, SIZES, drafting=Drafting(lines_per_order=5, capacity_per_order=False,
+                                                                           gathered=True))
+    # the lines wait in one item per supplier (5 × 60 B: one unit each, read back once); no purchase-order ids read
+    assert gathered["wru"] == pytest.approx(lines["wru"] + 2)
+    assert gathered["rru"] == pytest.approx(lines["rru"] - 100 + 2) and gathered["batch_reads"] == 0
     plain = batch_requests(catalogue, setup, SIZES, drafting=Drafting(transactional=False, capacity_per_order=False))
     # one order per SKU, each write alone: 10 orders, 10 on_order, 2 capacities; 10 SENT marks
     assert (plain["transactions"], plain["draft_writes"], plain["writes"]) == (0, 22, 11)
