@@ -28,6 +28,7 @@ from collections import Counter
 from typing import Any
 
 from .common import log, summary
+from .cost import PLATFORM_LOG_BYTES
 from .harness import (
     ORDER_MACHINE,
     Call,
@@ -358,19 +359,30 @@ ACCESS_LOG_SAMPLE = {"requestId": "Jx1vGh2dIAMEVxQ=", "requestTime": "06/Dec/202
 
 
 def deployed() -> dict[str, Any]:
-    """From template.yaml: the API access log line's bytes, and what is billed by the month whatever the
-    volume: the alarms (counted per metric they watch) and dashboards."""
+    """From template.yaml: the API access log line's bytes, per function the bytes of Lambda's platform log lines
+    per invocation and whether it is traced (``Tracing: Active``, with Globals), and what is billed by the month
+    whatever the volume: the alarms (counted per metric they watch) and dashboards."""
     import re
     from pathlib import Path
 
     from orderflow_local.template import read_template
 
-    resources = read_template(Path(__file__).resolve().parent.parent / "template.yaml")["Resources"]
+    doc = read_template(Path(__file__).resolve().parent.parent / "template.yaml")
+    resources = doc["Resources"]
+    globals_ = (doc.get("Globals") or {}).get("Function") or {}
     line = ""
     alarm_metrics = dashboards = 0
-    for resource in resources.values():
+    platform_logs: dict[str, int] = {}
+    traced: list[str] = []
+    for name, resource in resources.items():
         props = resource.get("Properties") or {}
-        if resource["Type"] == "AWS::Serverless::HttpApi" and "AccessLogSettings" in props:
+        if resource["Type"] == "AWS::Serverless::Function":
+            logging = {**(globals_.get("LoggingConfig") or {}), **(props.get("LoggingConfig") or {})}
+            quiet = logging.get("SystemLogLevel") in ("WARN", "ERROR")  # Lambda drops its INFO platform lines
+            platform_logs[name] = 0 if quiet else PLATFORM_LOG_BYTES
+            if props.get("Tracing", globals_.get("Tracing")) == "Active":
+                traced.append(name)
+        elif resource["Type"] == "AWS::Serverless::HttpApi" and "AccessLogSettings" in props:
             line = re.sub(r"\$context\.([A-Za-z.]+)", lambda m: ACCESS_LOG_SAMPLE.get(m.group(1), "-"),
                           props["AccessLogSettings"]["Format"])
         elif resource["Type"] == "AWS::CloudWatch::Alarm":
@@ -378,7 +390,7 @@ def deployed() -> dict[str, Any]:
         elif resource["Type"] == "AWS::CloudWatch::Dashboard":
             dashboards += 1
     return {"access_log_line_bytes": len(line.encode()) + 1, "alarm_metrics": alarm_metrics,
-            "dashboards": dashboards}
+            "dashboards": dashboards, "platform_log_bytes": platform_logs, "traced": sorted(traced)}
 
 
 SPLIT_LOCATIONS = ("bench-north", "bench-south")

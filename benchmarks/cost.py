@@ -47,7 +47,7 @@ GB = 2**30
 
 # Modeling assumptions, each stated where the figure is shown.
 LAMBDA_MEMORY_MB = 512  # template.yaml Globals
-PLATFORM_LOG_BYTES = 350  # Lambda's START/END/REPORT lines per invocation
+PLATFORM_LOG_BYTES = 350  # Lambda's START/END/REPORT lines per invocation, unless SystemLogLevel is WARN or ERROR
 XRAY_SAMPLING = 0.05  # X-Ray's default rule: 1 request a second, then 5 %; at scale about 5 %
 EXPRESS_MEMORY_MB = 64  # a small definition and payload fits the smallest billed chunk
 EXPRESS_TASK_OVERHEAD_MS = 30  # Step Functions' own time around each Lambda task (assumed)
@@ -57,6 +57,9 @@ EXPRESS_STEPS = ("ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFu
 # commit d30167d (BENCHMARKS.md §3 then).
 STANDARD_TRANSITIONS = 7
 STREAM_FUNCTION = "PublishEventsFunction"
+# The consumers of streams and queues: a record carries no trace header to them, so an invocation of one that
+# is traced (``Tracing: Active``) starts a trace of its own.
+CONSUMERS = (STREAM_FUNCTION, "CountDemandFunction", "KpisFunction")
 # The client's status polls: GET /orders/{id} per order, the upper end of what the throughput bench's
 # clients (polling every 100 ms until RESERVED) made, 1–1.4 (issue 22). Each is measured by ``calls``.
 POLLS_PER_ORDER = 1.4
@@ -137,7 +140,8 @@ def usage_measured(calls: dict[str, Any]) -> Usage:
     Functions' overhead around each."""
     invocations: dict[str, float] = calls["invocations"]
     lambda_requests = sum(invocations.values())
-    stream_invocations = invocations.get(STREAM_FUNCTION, 0)
+    traced = _deployed(calls)["traced"]
+    trace_roots = sum(invocations.get(fn, 0) for fn in CONSUMERS if fn in traced)
     means = _mean_ms(calls)
     return Usage(
         http_requests=calls["http_requests"],
@@ -148,9 +152,23 @@ def usage_measured(calls: dict[str, Any]) -> Usage:
         sfn_express_requests=1,
         sfn_express_gb_seconds=express_gb_seconds(_express_ms(means)),
         eventbridge_events=calls["eventbridge_events"]["median"],
-        log_bytes=calls["log_bytes_per_order"] + lambda_requests * PLATFORM_LOG_BYTES + calls["event_bytes"],
-        xray_traces=(calls["http_requests"] + 1 + stream_invocations) * XRAY_SAMPLING,
+        log_bytes=calls["log_bytes_per_order"] + _platform_log_bytes(calls, invocations) + calls["event_bytes"],
+        xray_traces=(calls["http_requests"] + 1 + trace_roots) * XRAY_SAMPLING,
     )
+
+
+def _deployed(calls: dict[str, Any]) -> dict[str, Any]:
+    """What the template says of the functions (``calls.deployed``); a result measured before the template was
+    read for it: platform lines everywhere, and the stream publisher the only traced consumer."""
+    deployed = calls.get("deployed") or {}
+    return {"platform_log_bytes": deployed.get("platform_log_bytes") or {},
+            "traced": deployed.get("traced", [STREAM_FUNCTION])}
+
+
+def _platform_log_bytes(calls: dict[str, Any], invocations: dict[str, float]) -> float:
+    """Lambda's START/END/REPORT lines of the invocations, where the function's SystemLogLevel lets them through."""
+    platform = _deployed(calls)["platform_log_bytes"]
+    return sum(count * platform.get(fn, PLATFORM_LOG_BYTES) for fn, count in invocations.items())
 
 
 def usage_as_built(calls: dict[str, Any], polls: float = POLLS_PER_ORDER) -> Usage:
@@ -169,7 +187,7 @@ def usage_as_built(calls: dict[str, Any], polls: float = POLLS_PER_ORDER) -> Usa
             poll["invocations"], {fn: poll["durations_ms"]["mean"] for fn in poll["invocations"]}),
         "dynamodb_index_wru": calls["index_wru"]["median"],
         "dynamodb_rru": measured.dynamodb_rru + polls * poll["rru"]["median"],
-        "log_bytes": measured.log_bytes + polls * poll_invocations * PLATFORM_LOG_BYTES,
+        "log_bytes": measured.log_bytes + polls * _platform_log_bytes(calls, poll["invocations"]),
         "access_log_bytes": requests * calls["deployed"]["access_log_line_bytes"],
         "xray_traces": measured.xray_traces + polls * XRAY_SAMPLING,
     })
@@ -220,6 +238,8 @@ def run(calls: dict[str, Any]) -> dict[str, Any]:
             "express_duration_ms": _express_ms(means), "standard_transitions": STANDARD_TRANSITIONS,
             "polls_per_order": POLLS_PER_ORDER, "fixed_share": FIXED_SHARE,
             "access_log_line_bytes": deployed["access_log_line_bytes"], "load_average": calls.get("load_average"),
+            "platform_logging_functions": sorted(fn for fn, b in _deployed(calls)["platform_log_bytes"].items() if b),
+            "traced_consumers": [fn for fn in CONSUMERS if fn in _deployed(calls)["traced"]],
         },
         "as_built": {"usage": asdict(built), "cost": cost_per_1000(built)},
         "measured_only": {"usage": asdict(measured), "cost": cost_per_1000(measured)},

@@ -312,16 +312,22 @@ def cost(record: dict[str, Any] | None) -> str:
     out.append(f"| Target | ≤ ${target:.2f} | ≤ ${target:.2f} |")
     out.append(f"| Met? | {_yes(built['cost']['Total'] <= target)} | "
                f"{_yes(standard_design['cost']['Total'] <= target)} |")
+    platform_logging = ", ".join(a.get("platform_logging_functions") or []) or "none: the template sets WARN"
+    traced_consumers = ", ".join(a.get("traced_consumers", ["PublishEventsFunction"])) or "none, they pass through"
     out.append(
         f"\nAssumptions: Lambda at {a['lambda_memory_mb']} MB (template), each function's mean measured handler "
         f"time from §2 billed to the next ms — measured in-process with moto answering every AWS call over "
         f"localhost, so an over-estimate of Lambda's duration"
         + (f" (and the more so at this run's load average, {a['load_average'][0]:g} on 2 cores)"
            if a.get("load_average") else "")
-        + f"; Lambda's START/END/REPORT lines "
-        f"{a['platform_log_bytes']} bytes per invocation plus what the functions logged at INFO with metrics on "
+        + f"; Lambda's START/END/REPORT lines, {a['platform_log_bytes']} bytes per invocation, "
+        + (f"for the functions whose `SystemLogLevel` lets them through ({platform_logging})"
+           if "platform_logging_functions" in a else "for every invocation")
+        + ", plus what the functions logged at INFO with metrics on "
         f"(counted) plus every domain event once in the events log group; X-Ray's default sampling at about "
-        f"{a['xray_sampling'] * 100:.0f} % of traces (one per API request, per execution and per stream batch); "
+        f"{a['xray_sampling'] * 100:.0f} % of traces (one per API request and per execution, and one per "
+        f"invocation of a stream or queue consumer traced `Active`: "
+        f"{traced_consumers}); "
         f"EventBridge events as counted (the stream publisher's PutEvents entries). The Express execution's "
         f"duration is the three steps' mean handler times + {a['express_task_overhead_ms']} ms of Step Functions "
         f"overhead each = {a['express_duration_ms']:.0f} ms, billed in 100 ms steps at {a['express_memory_mb']} MB. "

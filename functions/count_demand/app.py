@@ -28,8 +28,9 @@ def handler(event: DynamoDBStreamEvent, context: Any) -> dict:
     records = list(event.records)
     changes = [(s.key, s.day, s.location_id, s.units) for record in records
                if (s := shipped(record.dynamodb.old_image or None, record.dynamodb.new_image or None))]
-    added = demand.count(changes) if changes else 0
+    if not changes:  # most of the stream: released, picked, packed, delivered; nothing to count or log
+        return {"shipments": 0, "added": 0}
+    added = demand.count(changes)
     count(metrics, "ShipmentsCounted", added)
-    logger.info("demand counted", extra={"records": len(records), "shipments": len(changes),
-                                         "added": added})
+    logger.info("demand counted", extra={"records": len(records), "shipments": len(changes), "added": added})
     return {"shipments": len(changes), "added": added}

@@ -135,3 +135,19 @@ def test_the_standard_design_pays_its_transitions_instead_of_the_express_executi
     express = cost_per_1000(built)["Step Functions Express (requests)"] + \
         cost_per_1000(built)["Step Functions Express (duration)"]
     assert difference == pytest.approx(7 * 0.025 - express)
+
+
+def test_platform_lines_and_consumer_traces_follow_the_template():
+    # SystemLogLevel WARN on every function but the publisher; only the KPI consumer traced (Tracing: Active)
+    measured = _measured()
+    measured["invocations"] = {**measured["invocations"], "KpisFunction": 2}
+    measured["durations_ms"] = {**measured["durations_ms"], "KpisFunction": {"mean": 5}}
+    measured["deployed"] = {"access_log_line_bytes": 200, "traced": ["KpisFunction", "OrderIntakeFunction"],
+                            "platform_log_bytes": {fn: 0 for fn in measured["invocations"]}
+                            | {"PublishEventsFunction": 350}}
+
+    usage, built = usage_measured(measured), usage_as_built(measured, polls=1.5)
+
+    assert usage.log_bytes == 1000 + 10 * 350 + 500  # the publisher's 10 invocations only
+    assert usage.xray_traces == pytest.approx((3 + 1 + 2) * 0.05)  # the untraced publisher starts none
+    assert built.log_bytes == usage.log_bytes  # the poll's function logs no platform lines either

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
 if TYPE_CHECKING:
@@ -92,9 +93,22 @@ class Tracer:
         return getattr(self.tracer, name)
 
 
+class LineFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON line without the function's name, ARN and memory size, which every line would repeat:
+    each function logs to a log group of its own, which names it (docs/decisions.md, "Cost per order")."""
+
+    REPEATED = ("function_name", "function_arn", "function_memory_size")
+
+    def serialize(self, log: dict[str, Any]) -> str:
+        return super().serialize({k: v for k, v in log.items() if k not in self.REPEATED})
+
+
 def observability(service: str) -> tuple[Logger, Tracer, Metrics]:
-    return Logger(service=service), Tracer(service), Metrics(service=service)
+    return Logger(service=service, logger_formatter=LineFormatter()), Tracer(service), Metrics(service=service)
 
 
 def count(metrics: Metrics, name: str, value: int = 1) -> None:
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    """Add ``value`` to the metric ``name``; a zero is not sent: it adds nothing to a sum, and each metric sent
+    is a line of the invocation's log (EMF), billed as log ingestion (docs/decisions.md, "Cost per order")."""
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
