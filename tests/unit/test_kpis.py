@@ -12,9 +12,10 @@ import pytest
 from moto import mock_aws
 
 from orderflow.kpis.adapters.table import KpisTable
+from orderflow.kpis.domain import measure
 from orderflow.kpis.service import KpiService
 from orderflow.platform import aws
-from orderflow.shared.errors import Unprocessable
+from orderflow.shared.errors import ConditionFailed, Unprocessable
 from orderflow.shared.settings import Settings
 
 NOW = "2030-01-03T09:00:00.000Z"
@@ -192,3 +193,26 @@ def test_orders_shipped_in_parts_and_part_cancels_count_and_the_fill_counts_the_
     assert got["part_cancels"] == {"cancels": 2, "units": 2}
     # o5 owed 4 A and 1 B; its first shipment sent 3 A: neither line complete. o6 owed 2 A, sent whole.
     assert got["fill_rate"] == {"orders": 0.5, "lines": round(1 / 3, 4), "units": round(5 / 7, 4)}
+
+
+def test_the_event_that_begins_a_memory_is_marked_by_it_and_a_race_to_begin_one_loses_nothing(kpis):
+    """An order's first event writes its memory instead of a mark of its own; redelivered, even after later
+    events, it adds nothing. Two first events of one order racing: the one that finds the memory begun by the
+    other fails (its message is retried) and then counts."""
+    created = order("OrderCreated", "o7", "2030-01-01T10:00:00.000Z", {"A": 1}, 0,
+                    created_at="2030-01-01T10:00:00.000Z")
+    backordered = order("OrderBackordered", "o7", "2030-01-01T10:00:01.000Z", {"A": 1}, 2)
+    table = kpis.aggregates
+    assert kpis.record(*created) is not None
+    assert dict(boto3.client("dynamodb").get_item(TableName="kpis", Key={
+        "pk": {"S": f"EVENT#{created[1]['event_id']}"}, "sk": {"S": "-"}})).get("Item") is None  # no mark item
+
+    # the backorder's handler read no memory yet (it raced the creation), so it would begin one too
+    measured = measure(*backordered, memory=None, promise_hours=48)
+    with pytest.raises(ConditionFailed):
+        table.apply(backordered[1]["event_id"], measured, "order:o7", backordered[1]["occurred_at"], first=True)
+    assert kpis.record(*backordered) is not None  # its retry: the memory is there now
+
+    assert kpis.record(*created) is None  # redelivered after a later event: still once
+    day = table.days("2030-01-01", "2030-01-01")["2030-01-01"]["all"]
+    assert (day["orders_created"], day["backorders_opened"]) == (1, 1)

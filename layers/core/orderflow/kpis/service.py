@@ -31,10 +31,13 @@ class KpiService:
         key = f"order:{detail['order_id']}" if "order_id" in detail and "po_id" not in detail else \
             f"po:{detail['po_id']}" if "po_id" in detail else None
         memory = self.aggregates.remembered(key) if key else None
+        event_id = str(detail["event_id"])
+        if memory is not None and memory.get("first_event") == event_id:
+            return None  # the event that began the memory, added then: a redelivery
         measured = measure(detail_type, detail, memory, self.settings.kpi_promise_hours)
         if not measured.effects and measured.remember is None:
             return None
-        added = self.aggregates.apply(str(detail["event_id"]), measured, key, str(detail["occurred_at"]))
+        added = self.aggregates.apply(event_id, measured, key, str(detail["occurred_at"]), first=memory is None)
         return measured if added else None
 
     def kpis(self, first: date | None, last: date | None, location_id: str | None = None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from orderflow.shared.errors import ConditionFailed
 
 MARK_DAYS = 30
 MEMORY_DAYS = 120
+FIRST = "first_event"  # in a memory: the event that began it, and whose mark it is
 
 
 def _epoch(moment: str, days: int) -> int:
@@ -31,9 +32,18 @@ class KpisTable:
         item = dynamo.get(self.table, {"pk": f"MEMO#{key}", "sk": "-"})
         return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")} if item else None
 
-    def apply(self, event_id: str, measured: Measured, key: str | None, at: str) -> bool:
-        """One transaction: the event's mark (only if new), its aggregates, its memory, its backorder."""
-        writes = [Write("Put", self.table, item={"pk": f"EVENT#{event_id}", "sk": "-",
+    def apply(self, event_id: str, measured: Measured, key: str | None, at: str, first: bool = False) -> bool:
+        """One transaction: the event's mark (only if new), its aggregates, its memory, its backorder.
+
+        ``first``: nothing is remembered of ``key`` yet. Then the memory this event begins is its mark: it is
+        put only if it is still not there, and names the event (``FIRST``, which ``remembered`` answers and
+        every later memory of ``key`` carries on), one item less than a mark of its own."""
+        begins = first and key is not None and measured.remember is not None
+        memo = {"pk": f"MEMO#{key}", "sk": "-"}
+        writes = [Write("Put", self.table, item={**memo, **(measured.remember or {}), FIRST: event_id,
+                                                 "expires_at": _epoch(at, MEMORY_DAYS)},
+                        condition="attribute_not_exists(pk)") if begins else
+                  Write("Put", self.table, item={"pk": f"EVENT#{event_id}", "sk": "-",
                                                  "expires_at": _epoch(at, MARK_DAYS)},
                         condition="attribute_not_exists(pk)")]
         for effect in measured.effects:
@@ -51,8 +61,8 @@ class KpisTable:
             names.update({f"#{n}": n for n, skus in (("seen", effect.seen), ("out", effect.out)) if skus})
             writes.append(Write("Update", self.table, key={"pk": f"DAY#{effect.day}", "sk": effect.dimension},
                                 update="ADD " + ", ".join(parts), names=names, values=values))
-        if key and measured.remember is not None:
-            writes.append(Write("Put", self.table, item={"pk": f"MEMO#{key}", "sk": "-", **measured.remember,
+        if key and measured.remember is not None and not begins:
+            writes.append(Write("Put", self.table, item={**memo, **measured.remember,
                                                          "expires_at": _epoch(at, MEMORY_DAYS)}))
         if key and measured.open_backorder:
             writes.append(Write("Put", self.table, item={"pk": "BACKORDERS", "sk": key,
@@ -62,9 +72,11 @@ class KpisTable:
         try:
             dynamo.transact(writes)
         except ConditionFailed as failure:
-            if failure.failed(0):
-                return False
-            raise
+            if not failure.failed(0):
+                raise
+            if begins and (self.remembered(str(key)) or {}).get(FIRST) != event_id:
+                raise  # another event of ``key`` began its memory meanwhile: retried, this one is not added yet
+            return False
         return True
 
     def days(self, first: str, last: str) -> dict[str, dict[str, dict[str, Any]]]:
