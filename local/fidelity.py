@@ -14,6 +14,9 @@
   (an error, or ``batchItemFailures`` from ``ReportBatchItemFailures``) stays on the stream from its
   first failed record and is delivered again with the table's next change (on AWS: at once, and at
   most ``MaximumRetryAttempts`` times).
+- Stream filters. moto invokes a stream's function with every record, whatever the mapping's
+  ``FilterCriteria``; Lambda drops the records that match none of its patterns before batching and
+  invokes nothing for them. Here too (:func:`matching`, for moto's inline delivery and the pollers).
 - Comparisons of mismatched types. A condition or filter comparing values of different types (``n < :s``
   with a number stored and a string given) is false on AWS (DynamoDB Local, AWS's own emulator, answers
   ``ConditionalCheckFailedException``); moto's ``<``, ``<=``, ``>``, ``>=`` and ``BETWEEN`` compare the Python
@@ -149,7 +152,7 @@ def install() -> None:
         DynamoDBBackend.transact_write_items))
     StreamRecord.__init__ = _increasing_sequence(StreamRecord.__init__)
     StreamShard.get = _records_from_sequence_number
-    LambdaBackend.send_dynamodb_items = _keep_failed_records(LambdaBackend.send_dynamodb_items)
+    LambdaBackend.send_dynamodb_items = _keep_failed_records(_filtered(LambdaBackend.send_dynamodb_items))
     CallbackPoolManager.notify = _answered_once(CallbackPoolManager.notify)
     LambdaBackend.create_event_source_mapping = _polled_sqs_mappings(LambdaBackend.create_event_source_mapping)
     _typed_comparisons()
@@ -476,6 +479,32 @@ def _records_from_sequence_number(self: Any, start: int, quantity: int) -> list[
     with _lock:
         found = [r for r in self.items if int(r.record["dynamodb"]["SequenceNumber"]) >= int(start)]
         return [r.to_json() for r in found[:quantity]]
+
+
+def matching(records: list[dict[str, Any]], criteria: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The records that match one of a mapping's ``FilterCriteria`` patterns (EventBridge's pattern syntax,
+    matched against the whole record), or all of them when it has none."""
+    from moto.events.models import EventPattern
+
+    patterns = [EventPattern.load(f["Pattern"]) for f in (criteria or {}).get("Filters") or []]
+    return [r for r in records if any(p.matches_event(r) for p in patterns)] if patterns else records
+
+
+def _filtered(original: Any) -> Any:
+    """``send_dynamodb_items`` that passes on only the records the mapping's ``FilterCriteria`` match, and
+    invokes nothing (answering an empty success, so moto drops them) when none does."""
+
+    @functools.wraps(original)
+    def send_dynamodb_items(self: Any, function_arn: str, items: list[Any], source: str) -> Any:
+        criteria = next((m.filter_criteria for m in self._event_source_mappings.values()
+                         if m.function_arn == function_arn and m.event_source_arn == source), None)
+        if not criteria:
+            return original(self, function_arn, items, source)
+        wanted = [item for item in items if matching([json.loads(json.dumps(item.to_json(), default=str))],
+                                                     criteria)]
+        return original(self, function_arn, wanted, source) if wanted else b"{}"
+
+    return send_dynamodb_items
 
 
 def _keep_failed_records(original: Any) -> Any:

@@ -230,6 +230,8 @@ def create_resources(template: Template, client: ClientFactory) -> None:
             # unhooks the mapping and polls the stream (local/streams.py).
             extra = {"DestinationConfig": {"OnFailure": {"Destination": stream.on_failure_arn}}} \
                 if stream.on_failure_arn else {}
+            if stream.filter_criteria:
+                extra["FilterCriteria"] = stream.filter_criteria
             lambda_.create_event_source_mapping(
                 EventSourceArn=dynamodb.describe_table(TableName=stream.table_name)["Table"]["LatestStreamArn"],
                 FunctionName=fn.name,

@@ -7,7 +7,8 @@ order. When the function fails, Lambda retries the batch (split in two each time
 ``BisectBatchOnFunctionError``; a split uses none of the retry quota), holding back the shard's later
 records until it succeeds or has been retried ``MaximumRetryAttempts`` times; then it discards the
 records and sends a pointer to them (the batch's shard and sequence numbers, not the records) to the
-``OnFailure`` destination. With
+``OnFailure`` destination. Records that match none of the mapping's ``FilterCriteria`` are dropped before
+batching, never delivered. With
 ``ReportBatchItemFailures`` a response's ``batchItemFailures`` make the lowest reported sequence number
 the checkpoint: the records before it are done, the rest are retried. An identifier that is not in the
 batch fails the whole batch.
@@ -61,7 +62,9 @@ class _Poller:
                 if not records:
                     stop.wait(self.owner.poll_seconds)
                     continue
-                self.owner.deliver(mapping, records)
+                wanted = fidelity.matching(records, mapping.get("FilterCriteria"))
+                if wanted:  # the others are dropped unseen, as Lambda's filtering does (and bills no invocation)
+                    self.owner.deliver(mapping, wanted)
                 self.cursor = int(records[-1]["dynamodb"]["SequenceNumber"])
                 self.owner.trim(self.table)
             except Exception:

@@ -129,6 +129,7 @@ class StreamEvent:
     bisect_on_error: bool = False
     maximum_retry_attempts: int = -1  # AWS's default: until the record expires
     on_failure_arn: str | None = None  # DestinationConfig.OnFailure.Destination
+    filter_criteria: dict[str, Any] | None = None  # FilterCriteria: {"Filters": [{"Pattern": "<JSON>"}]}
 
 
 @dataclass(frozen=True)
@@ -612,6 +613,7 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
                         bisect_on_error=bool(ep.get("BisectBatchOnFunctionError", False)),
                         maximum_retry_attempts=int(ep.get("MaximumRetryAttempts", -1)),
                         on_failure_arn=((ep.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
+                        filter_criteria=ep.get("FilterCriteria"),
                     )
                 )
             case "Schedule":

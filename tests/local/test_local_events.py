@@ -99,3 +99,21 @@ def test_an_sns_topic_resolves_to_its_arn_and_the_rules_feed_the_alert_and_kpi_q
     targets = {r.logical_id: [t["Arn"] for t in r.properties["Targets"]] for r in template.rules}
     assert targets["AlertRule"] == ["arn:aws:sqs:us-east-1:123456789012:orderflow-ci-alerts"]
     assert targets["KpiRule"] == ["arn:aws:sqs:us-east-1:123456789012:orderflow-ci-kpis"]
+
+
+def test_a_stream_filter_delivers_only_the_records_it_matches() -> None:
+    """CountDemandFunction's FilterCriteria (template.yaml): of a shipment's changes, only the one to SHIPPED is
+    delivered; the local pollers drop the others unseen, as Lambda does."""
+    from orderflow_local.fidelity import matching
+
+    (stream,) = load_template(ROOT / "template.yaml", {"Stage": "ci"}).function("CountDemandFunction").stream_events
+
+    def change(old: str | None, new: str | None) -> dict:
+        image = {"status": {"S": new}, "shipment_id": {"S": "shp-1"}} if new else None
+        return {"eventName": "REMOVE" if new is None else "MODIFY" if old else "INSERT",
+                "dynamodb": {k: v for k, v in (("OldImage", old and {"status": {"S": old}}), ("NewImage", image)) if v}}
+
+    records = [change(None, "RELEASED"), change("RELEASED", "PICKED"), change("PACKED", "SHIPPED"),
+               change("SHIPPED", "DELIVERED"), change("DELIVERED", None)]
+    assert matching(records, stream.filter_criteria) == [records[2]]
+    assert matching(records, None) == records  # no criteria: every record
