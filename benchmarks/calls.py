@@ -216,12 +216,14 @@ def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], str
         wru_by: Counter[str] = Counter()
         rru_by: Counter[str] = Counter()
         stream_writes: Counter[str] = Counter()
+        stream_records: Counter[str] = Counter()  # per streamed table (logical id): its records, one per item write
         for c, (w, r) in zip(calls, units, strict=True):
             by_function.setdefault(c.function, Counter())[c.operation] += 1
             wru_by[c.function] += w
             rru_by[c.function] += r
             if c.operation in _writes():
                 stream_writes[c.function] += sum(table in streamed for table, _ in c.items)
+                stream_records.update(table.rsplit("-", 1)[-1] for table, _ in c.items if table in streamed)
         per_order.append({
             "total": len(calls),
             "by_operation": dict(Counter(c.operation for c in calls)),
@@ -235,6 +237,7 @@ def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], str
             "wru_by_function": dict(wru_by),
             "rru_by_function": dict(rru_by),
             "stream_writes_by_function": dict(stream_writes),
+            "stream_records": dict(stream_records),
             "wru": sum(u[0] for u in units),
             "index_wru": sum(index_wru.values()),
             "index_wru_by_index": dict(index_wru),
@@ -274,6 +277,7 @@ def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], str
         "wru_by_function": first["wru_by_function"],
         "rru_by_function": first["rru_by_function"],
         "writes_by_function": first["stream_writes_by_function"],
+        "stream_records": first["stream_records"],
         "rru": summary([p["rru"] for p in per_order]),
         "order_item_bytes": order_sizes[len(order_sizes) // 2] if order_sizes else None,
         "tasks_run": summary([len(p["entered"]) for p in per_order]),
@@ -374,9 +378,14 @@ def deployed() -> dict[str, Any]:
     alarm_metrics = dashboards = 0
     platform_logs: dict[str, int] = {}
     traced: list[str] = []
+    streams: dict[str, list[dict[str, Any]]] = {}
     for name, resource in resources.items():
         props = resource.get("Properties") or {}
         if resource["Type"] == "AWS::Serverless::Function":
+            streams.update({name: [{"table": e["Properties"]["Stream"]["Fn::GetAtt"][0],
+                                    "batch_size": int(e["Properties"].get("BatchSize", 100)),
+                                    "window_seconds": float(e["Properties"].get("MaximumBatchingWindowInSeconds", 0))}
+                                   for e in (props.get("Events") or {}).values() if e.get("Type") == "DynamoDB"]})
             logging = {**(globals_.get("LoggingConfig") or {}), **(props.get("LoggingConfig") or {})}
             quiet = logging.get("SystemLogLevel") in ("WARN", "ERROR")  # Lambda drops its INFO platform lines
             platform_logs[name] = 0 if quiet else PLATFORM_LOG_BYTES
@@ -390,7 +399,8 @@ def deployed() -> dict[str, Any]:
         elif resource["Type"] == "AWS::CloudWatch::Dashboard":
             dashboards += 1
     return {"access_log_line_bytes": len(line.encode()) + 1, "alarm_metrics": alarm_metrics,
-            "dashboards": dashboards, "platform_log_bytes": platform_logs, "traced": sorted(traced)}
+            "dashboards": dashboards, "platform_log_bytes": platform_logs, "traced": sorted(traced),
+            "streams": {fn: mappings for fn, mappings in streams.items() if mappings}}
 
 
 SPLIT_LOCATIONS = ("bench-north", "bench-south")

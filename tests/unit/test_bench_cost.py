@@ -14,9 +14,11 @@ from benchmarks.cost import (
     fixed_monthly,
     lambda_gb_seconds,
     negligible_from,
+    steady_invocations,
     usage_as_built,
     usage_measured,
     usage_standard_design,
+    usage_steady,
 )
 
 
@@ -151,3 +153,26 @@ def test_platform_lines_and_consumer_traces_follow_the_template():
     assert usage.log_bytes == 1000 + 10 * 350 + 500  # the publisher's 10 invocations only
     assert usage.xray_traces == pytest.approx((3 + 1 + 2) * 0.05)  # the untraced publisher starts none
     assert built.log_bytes == usage.log_bytes  # the poll's function logs no platform lines either
+
+
+def test_at_steady_traffic_a_stream_consumer_is_invoked_per_batch():
+    # 12 orders a second; the publisher took 10 records an order one at a time, 6 from orders and 4 from stock
+    # (as the order wrote them); each stream read 4 times a second: batches of 18 and 12 records, so 1/3 of an
+    # invocation an order for each. CountDemand's 1 record an order, gathered for 5 s: batches of 60, 1/60
+    # invocation an order.
+    measured = {**_measured(), "stream_records": {"OrdersTable": 6, "StockTable": 4}}
+    measured["invocations"] = {**measured["invocations"], "CountDemandFunction": 1}
+    measured["durations_ms"] = {**measured["durations_ms"], "CountDemandFunction": {"mean": 3}}
+    measured["deployed"] = {"access_log_line_bytes": 200, "traced": [], "streams": {
+        "PublishEventsFunction": [{"table": t, "batch_size": 100, "window_seconds": 0}
+                                  for t in ("OrdersTable", "StockTable", "ShipmentsTable")],
+        "CountDemandFunction": [{"table": "OrdersTable", "batch_size": 100, "window_seconds": 5}]}}
+
+    steady = steady_invocations(measured, orders_per_second=12)
+
+    assert steady == pytest.approx({"PublishEventsFunction": 2 / 3, "CountDemandFunction": 1 / 60})
+    at_target = steady_invocations(measured)  # §6's 1,000 orders a minute
+    assert usage_steady(measured).lambda_requests == pytest.approx(
+        usage_as_built(measured).lambda_requests - (10 + 1) + sum(at_target.values()))
+    # one order a minute: every record alone again (a batch is never less than one record)
+    assert steady_invocations(measured, orders_per_second=1 / 60)["PublishEventsFunction"] == pytest.approx(10)
