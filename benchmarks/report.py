@@ -391,6 +391,7 @@ def _fixed(d: dict[str, Any]) -> str:
     c = built["cost"]
     index = c["DynamoDB index writes (WRU)"]
     polls = c["Total"] - own["cost"]["Total"] - index
+    timed = own["cost"]["Lambda (duration)"] + own["cost"]["Step Functions Express (duration)"]
     goal = d["goal_per_1000"]
     top = sorted(((v, k) for k, v in c.items() if k != "Total"), reverse=True)[:4]
     verdict = ("met." if c["Total"] <= goal else
@@ -403,7 +404,11 @@ def _fixed(d: dict[str, Any]) -> str:
            f"{a['polls_per_order']:g} status polls (`GET /orders/{{id}}`, each measured: a request, an invocation, "
            f"its reads, its log lines) with one access log line per HTTP request ({a['access_log_line_bytes']} "
            f"bytes in the template's format), {_usd(polls)}. The order's own calls alone cost "
-           f"{_usd(own['cost']['Total'])} per 1,000.\n",
+           f"{_usd(own['cost']['Total'])} per 1,000, of which {_usd(timed)} is Lambda's and the Express "
+           f"execution's duration, timed on this machine"
+           + (f" at a load average of {a['load_average'][0]:g} on 2 cores" if a.get("load_average") else "")
+           + f" (wall-clock handler times, which grow with the load); the rest, {_usd(own['cost']['Total'] - timed)}, "
+           "is counted and does not depend on the machine.\n",
            "| Fixed by the month, whatever the volume | Count | USD a month |\n|---|---:|---:|",
            f"| Custom metrics (EMF, those this run emitted) | {f['custom_metrics']} | "
            f"{f['cost']['Custom metrics']:.2f} |",
