@@ -380,7 +380,7 @@ def _steady(d: dict[str, Any]) -> str:
             f"{st['shards']} shard per stream (each more shard divides the batches). The stream consumers' "
             f"invocations per order become {per_fn}, so {_num(st['usage']['lambda_requests'])} invocations per "
             f"order instead of {_num(measured)}. Each record's handling time, log lines and writes are kept as "
-            f"measured (CountDemand's one `ADD` per SKU and year per batch, and the publisher's one metric line "
+            f"measured (CountDemand's one `ADD` per SKU and month per batch, and the publisher's one metric line "
             f"per batch, would lower it further), and the KPI consumer (an SQS queue) is left at one message per "
             f"invocation: an upper bound.\n")
 
