@@ -301,3 +301,15 @@ def test_short_daily_history_can_use_the_seasonal_mean():
     y = rng.poisson(12 * np.tile([0.7, 0.8, 1, 1, 1.2, 1.6, 0.7], 3)).astype(float)
     result = forecast(y, horizon=7, season_length=7, methods=["smean"])
     assert result.method == "smean" and (len(y) + int(np.argmax(result.mean))) % 7 == 5
+
+
+def test_below_four_seasons_no_holt_winters_or_trend_is_tried():
+    """Three weeks cannot estimate seven seasonal states or a trend: those candidates are left out
+    (the seasonal mean and the level methods stand in); from four weeks on they compete again."""
+    rng = np.random.default_rng(5)
+    shape = np.tile([0.7, 0.8, 1, 1, 1.2, 1.6, 0.7], 5)
+    short = rng.poisson(12 * shape[:21]).astype(float)
+    tried = set(forecast(short, horizon=7, season_length=7).details["backtest_mse"])
+    assert tried.isdisjoint({"holt", "hw", "hw_damped", "hw_mul"}) and {"smean", "ses"} <= tried
+    longer = rng.poisson(12 * shape[:28]).astype(float)
+    assert {"hw", "hw_damped"} <= set(forecast(longer, horizon=7, season_length=7).details["backtest_mse"])
