@@ -188,6 +188,32 @@ def test_combination_sigma_is_its_own_one_step_error():
         assert result.sigma <= max(member.sigma for member in members) * 1.05
 
 
+def test_smooth_demand_forecasts_the_equal_mean_of_the_best_three():
+    y = weekly()
+    result = forecast(y, 14, 7)
+    scores = result.details["backtest_mse"]
+    best = sorted(scores, key=lambda name: scores[name])[:3]
+    assert set(result.method.split("+")) == set(best)
+    members = [fit_method(name, y, 7).forecast(14) for name in best]
+    np.testing.assert_allclose(result.mean, np.clip(np.mean(members, axis=0), 0, None), rtol=1e-9)
+
+
+def test_sparse_demand_weights_the_best_three_by_their_inverse_backtest_error():
+    """For intermittent and lumpy demand a short backtest window holds few demands, so the best
+    three are not counted equally: each weighs 1 / its backtest mean squared error."""
+    y = sparse()
+    result = forecast(y, 7, 7)
+    scores = result.details["backtest_mse"]
+    best = sorted(scores, key=lambda name: scores[name])[:3]
+    assert set(result.method.split("+")) == set(best) and len(scores) >= 5
+    weights = {name: 1 / scores[name] for name in best}
+    expected = sum(w * fit_method(name, y, 7).forecast(7) for name, w in weights.items()) / sum(weights.values())
+    np.testing.assert_allclose(result.mean, expected, rtol=1e-9)
+    assert not np.allclose(result.mean, np.mean([fit_method(name, y, 7).forecast(7) for name in best], axis=0))
+    fitted = result.details["fitted"]
+    shares = dict(zip([member.method for member in fitted.members], fitted.weights, strict=True))
+    assert shares[best[0]] > shares[best[2]] and sum(shares.values()) == pytest.approx(1)
+
 # ------------------------------------------------------------------ metrics
 
 

@@ -233,7 +233,13 @@ def _choose(y: np.ndarray, h: int, m: int, names: tuple[str, ...], demand_class:
             scale = float(np.mean(y**2))
             ranked = sorted(fits, key=lambda fit: rank_key(fit.method, scores[fit.method], scale))
             best = ranked[:COMBINE]
-            chosen = best[0] if len(best) == 1 else Combination(best, y)
+            weights = None
+            if demand_class in (DemandClass.INTERMITTENT, DemandClass.LUMPY):
+                # a backtest window holds few demands: the best are weighted by the inverse of their
+                # error (the tie step at least), not counted equally
+                floor = TIE_TOLERANCE * scale if scale > 0 else TIE_TOLERANCE
+                weights = [1 / max(scores[fit.method], floor) for fit in best]
+            chosen = best[0] if len(best) == 1 else Combination(best, y, weights)
         else:
             chosen = min(fits, key=lambda fit: rank_key(fit.method, 0.0))
     return chosen

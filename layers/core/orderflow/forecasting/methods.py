@@ -15,7 +15,7 @@ statsmodels (imported on first use) provides simple exponential smoothing and Ho
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,22 +193,30 @@ def fit_method(name: str, y: np.ndarray, m: int) -> Fitted:
 
 
 class Combination(Fitted):
-    """The equal-weight mean of several fitted methods (the automatic choice's best few)."""
+    """The weighted mean of several fitted methods: the automatic choice's best few with equal
+    weights, or (sparse demand) every candidate weighted by its backtest accuracy. ``weights``
+    (one per member, default equal) are normalised to sum to one."""
 
-    def __init__(self, members: list[Fitted], y: np.ndarray):
+    def __init__(self, members: list[Fitted], y: np.ndarray, weights: Sequence[float] | None = None):
         order = list(METHODS)
-        self.members = sorted(members, key=lambda member: order.index(member.method))
+        shares = np.ones(len(members)) if weights is None else np.asarray(weights, dtype=float)
+        pairs = sorted(zip(members, shares / shares.sum(), strict=True), key=lambda pair: order.index(pair[0].method))
+        self.members = [member for member, _ in pairs]
+        self.weights = np.array([share for _, share in pairs])
         self.method = "+".join(member.method for member in self.members)
         self.first_origin = max(member.first_origin for member in members)
         self.total_stride = max(member.total_stride for member in members)
         if y.size > 1:
-            errors = y[1:] - np.mean([member.one_step(y.size) for member in members], axis=0)
+            errors = y[1:] - self._mix([member.one_step(y.size) for member in self.members])
             self.sigma = _rms(errors) if np.isfinite(errors).any() else max(member.sigma for member in members)
         else:
             self.sigma = 0.0
 
+    def _mix(self, forecasts: list[np.ndarray]) -> np.ndarray:
+        return np.tensordot(self.weights, np.asarray(forecasts), axes=1)
+
     def forecast(self, h: int) -> np.ndarray:
-        return np.mean([member.forecast(h) for member in self.members], axis=0)
+        return self._mix([member.forecast(h) for member in self.members])
 
     def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray:
-        return np.mean([member.at_origins(origins, h) for member in self.members], axis=0)
+        return self._mix([member.at_origins(origins, h) for member in self.members])

@@ -142,7 +142,7 @@ def _extend(fit: Fitted, y: np.ndarray) -> Fitted:
     """The same model with its states filtered through ``y`` (its history and the days since),
     parameters kept."""
     if isinstance(fit, Combination):
-        return Combination([_extend(member, y) for member in fit.members], y)
+        return Combination([_extend(member, y) for member in fit.members], y, fit.weights)
     if isinstance(fit, SeasonalNaiveFit | SeasonalMeanFit | PathFit | MeanFit):  # nothing fitted by an optimiser
         return fit_method(fit.method, y, SEASON_LENGTH)
     if isinstance(fit, ZeroFit):
