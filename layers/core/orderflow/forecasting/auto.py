@@ -126,12 +126,14 @@ def forecast(history: Any, horizon: int, season_length: int = 1, *,
     ``season_length`` is the number of periods in a season (7 for daily data with a weekly pattern,
     12 for monthly, 4 for quarterly, 1 for none). ``methods`` is the candidate set (default
     :data:`DEFAULT_METHODS`); the history's demand class picks which of them are tried
-    (:data:`CANDIDATES`, less the non-seasonal ones whose seasonal versions fit). Each is fitted
-    once and backtested inside the history — forecasts from the last :data:`BACKTEST_ORIGINS`
-    origins over :func:`backtest_window` periods, states filtered up to each origin — and the
-    forecast is the mean of the :data:`COMBINE` best (ranked by :func:`rank_key`; ``method`` joins
-    their names with ``+``). Naming a single method forces it (seasonal naive stands in when the
-    history cannot support it). A history without demand forecasts zero (``method="zero"``).
+    (:data:`CANDIDATES`, less the non-seasonal ones whose seasonal versions fit, and no Holt-Winters
+    or trend below :data:`HW_SEASONS` seasons). Each is fitted once and backtested inside the
+    history — forecasts from the last :data:`BACKTEST_ORIGINS` origins over :func:`backtest_window`
+    periods, states filtered up to each origin — and the forecast is the mean of the
+    :data:`COMBINE` best (ranked by :func:`rank_key`; ``method`` joins their names with ``+``),
+    for intermittent and lumpy demand weighted by the inverse of their backtest errors. Naming a
+    single method forces it (seasonal naive stands in when the history cannot support it). A
+    history without demand forecasts zero (``method="zero"``).
 
     Before fitting, the history is cleaned (:func:`clean_history`): ``stockout`` (one flag per
     period, True where no stock was available) marks periods whose shipments understate demand,
