@@ -16,26 +16,24 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from orderflow.fulfilment.domain import FulfilmentPolicy, Location
 
 EXHAUSTIVE_LIMIT = 12  # up to this many candidate locations, every subset size is tried; beyond, greedy
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     location_id: str
     priority: int
     country: str | None
 
 
-@dataclass
-class Plan:
+class Plan(NamedTuple):
     """Location → SKU → units allocated there; SKU → units backordered; and why, in one line."""
 
-    allocations: dict[str, dict[str, int]] = field(default_factory=dict)
-    backordered: dict[str, int] = field(default_factory=dict)
+    allocations: dict[str, dict[str, int]]
+    backordered: dict[str, int]
     why: str = ""
 
     @property
@@ -67,14 +65,14 @@ def plan(lines: Mapping[str, int], candidates: Sequence[Candidate], available: M
 
     for candidate in ordered:
         if all(have(candidate.location_id, sku) >= units for sku, units in lines.items()):
-            return Plan({candidate.location_id: dict(lines)},
+            return Plan({candidate.location_id: dict(lines)}, {},
                         why=f"one location fills the order: {candidate.location_id}")
     covering = _fewest_covering(lines, ordered, have)
     if covering is not None:
         allocations = _take(lines, covering, have)[0]
-        return Plan(allocations, why=f"split across {len(allocations)} locations: {', '.join(allocations)}")
+        return Plan(allocations, {}, why=f"split across {len(allocations)} locations: {', '.join(allocations)}")
     if policy == FulfilmentPolicy.SHIP_COMPLETE:
-        return Plan(backordered=dict(lines), why="no set of locations covers the order; ship_complete: backorder "
+        return Plan({}, dict(lines), why="no set of locations covers the order; ship_complete: backorder "
                                                  "it whole")
     allocations, short = _take(lines, ordered, have)
     return Plan(allocations, short, why="ship_available: allocate what is in stock, backorder the rest")

@@ -4,9 +4,23 @@ and returns leave behind.
 Public surface for other areas: this module, and ``orderflow.inventory.requests`` (the HTTP bodies).
 """
 
+from typing import TYPE_CHECKING
+
 from orderflow.inventory.domain import Line, StockArrival, StockLevel, StockPosition, Units, by_sku
 from orderflow.inventory.ports import Arrivals, Backorders, Demand, Stock
-from orderflow.inventory.service import InventoryService
+
+if TYPE_CHECKING:
+    from orderflow.inventory.service import InventoryService
 
 __all__ = ["Arrivals", "Backorders", "Demand", "InventoryService", "Line", "Stock", "StockArrival", "StockLevel",
            "StockPosition", "Units", "by_sku"]
+
+
+def __getattr__(name: str) -> object:
+    """``InventoryService`` is loaded by its first use (the composition root), not by every module that imports this
+    area's models: the order functions' cold start pays only for what they use (docs/decisions.md, "Cold start")."""
+    if name == "InventoryService":
+        from orderflow.inventory.service import InventoryService
+
+        return InventoryService
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

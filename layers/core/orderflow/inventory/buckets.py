@@ -10,14 +10,13 @@ Moves only shift ``available`` and ``on_hand`` together, so a SKU's totals never
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_BUCKETS = 256
 BASE = 0
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """``units`` available units go from bucket ``source`` to bucket ``target``."""
 
     source: int

@@ -1,9 +1,8 @@
 """The order aggregate: its statuses, lines, timeline and shipments."""
 
 import hashlib
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
@@ -229,8 +228,7 @@ def overdue_shipments(order: Order, now: str) -> list[ShipmentRef]:
     return [ref for ref in order.open_shipments() if (deadline := ref.deadline or order.deadline) and deadline <= now]
 
 
-@dataclass(frozen=True)
-class LinesCancelled:
+class LinesCancelled(NamedTuple):
     """What cancelling some units of an order changes: its backordered units and shipments after, the holds
     released (location, units) and the shipments that shrank or went (their refs after)."""
 

@@ -6,7 +6,6 @@ a partial shipment leaves units behind (docs/fulfilment.md, Sourcing and The res
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, Shipment, ShipmentLine, ShipmentStatus, plan
@@ -134,7 +133,7 @@ class Reserving:
         def attempt(order: Order) -> Order:
             if order.status not in (S.PARTIALLY_SHIPPED, S.PARTIALLY_RESERVED) or not order.backordered:
                 return order
-            locations = [replace(c, priority=10**6) if c.location_id == avoid else c for c in self.locations.active()]
+            locations = [c._replace(priority=10**6) if c.location_id == avoid else c for c in self.locations.active()]
             levels = self.stock.levels(list(order.backordered), [c.location_id for c in locations])
             sourced = plan(order.backordered, locations, {key: level.available for key, level in levels.items()},
                            ship_to=order.shipping_address.country if order.shipping_address else None,
@@ -174,7 +173,7 @@ class Reserving:
         what part it can take."""
         lines = {sku: units for sku, units in order.owed().items() if units}  # less what was cancelled
         if not self._reads_levels(order, locations):
-            return Plan({locations[0].location_id: lines}, why=f"the only location: {locations[0].location_id}")
+            return Plan({locations[0].location_id: lines}, {}, why=f"the only location: {locations[0].location_id}")
         levels = self.stock.levels(list(lines), [c.location_id for c in locations])
         available = {key: level.available for key, level in levels.items()}
         ship_to = order.shipping_address.country if order.shipping_address else None
