@@ -157,7 +157,7 @@ def in_process_service() -> Iterator[InProcess]:
         )["stateMachineArn"]
         arrivals = boto3.client("sqs").create_queue(QueueName="stock-arrivals")["QueueUrl"]
         environment = template.function("ReserveStockFunction").environment
-        fields = {k.lower(): v for k, v in environment.items() if k.lower() in Settings.model_fields}
+        fields = {k.lower(): v for k, v in environment.items() if k.lower() in Settings.__annotations__}
         settings = Settings(**{**fields, "order_state_machine_arn": machine, "stock_arrivals_queue_url": arrivals})
         yield InProcess(wiring.order_service(settings), wiring.catalogue_service(settings),
                         wiring.inventory_service(settings), wiring.fulfilment_service(settings))
