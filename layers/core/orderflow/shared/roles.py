@@ -13,8 +13,8 @@ by themselves) holds ``orderflow/customer`` and nothing more, whatever the clien
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 SCOPE_PREFIX = "orderflow/"
 
@@ -44,13 +44,12 @@ COGNITO_CLAIMS = frozenset({"sub", "username", "client_id", "scope", "token_use"
                             "auth_time", "jti", "origin_jti", "event_id", "cognito:groups", "version"})
 
 
-@dataclass(frozen=True)
-class TokenGrant:
+class TokenGrant(NamedTuple):
     """What the trigger changes in an access token."""
 
-    scopes_to_add: tuple[str, ...] = ()
-    scopes_to_suppress: tuple[str, ...] = ()
-    claims: Mapping[str, str] = field(default_factory=dict)
+    scopes_to_add: tuple[str, ...]
+    scopes_to_suppress: tuple[str, ...]
+    claims: Mapping[str, str]
 
 
 def roles_of_groups(groups: Iterable[str]) -> frozenset[Role]:
