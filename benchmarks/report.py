@@ -115,7 +115,10 @@ def coldstart(record: dict[str, Any] | None) -> str:
              "invocation, the intake's idempotency layer by the first request with an `Idempotency-Key` and its "
              "OpenAPI page by the first `GET /swagger`. The order functions load with the garbage collector off "
              "and freeze what loading built (`orderflow.init_phase`), so no full collection scans the few hundred "
-             "thousand objects that live as long as the sandbox (about 35 ms of a step's cold start before).")
+             "thousand objects that live as long as the sandbox (about 35 ms of a step's cold start before). "
+             "An area's public module loads its service class on first use, so a function that needs only the "
+             "area's models does not load its service (WakeBackordersFunction does not load the order service), "
+             "and the value types the order path creates are named tuples, not dataclasses.")
     firsts = [r["first_request_ms"]["median"] for r in rows if "first_request_ms" in r]
     if firsts:
         text += (f" That work is not gone: the first request takes {min(firsts):.0f}–{max(firsts):.0f} ms "
@@ -129,7 +132,10 @@ def coldstart(record: dict[str, Any] | None) -> str:
                  f"{models:.0f} ms; the intake adds Powertools' event handler, which imports every event "
                  "resolver and data class it has (asyncio with them).")
     text += (" These are single-run ratios on a shared 2-core machine; peak RSS is the child's `ru_maxrss` once "
-             "ready.\n")
+             "ready. They also carry an accident of the interpreter: CPython 3.11 keeps frames in 16 KiB chunks "
+             "and maps a new chunk each time a call crosses the end of one (unmapping it on return), so how deep "
+             "in the stack the handler's heavy imports run moves a function's figure by up to about 25 ms at one "
+             "depth and not at the next (docs/decisions.md, \"Cold start\").\n")
     out.append(text)
     return "\n".join(out)
 
