@@ -134,7 +134,7 @@ def coldstart(record: dict[str, Any] | None) -> str:
     text += (" These are single-run ratios on a shared 2-core machine; peak RSS is the child's `ru_maxrss` once "
              "ready. They also carry an accident of the interpreter: CPython 3.11 keeps frames in 16 KiB chunks "
              "and maps a new chunk each time a call crosses the end of one (unmapping it on return), so how deep "
-             "in the stack the handler's heavy imports run moves a function's figure by up to about 25 ms at one "
+             "in the stack the handler's heavy imports run moves a function's figure by up to about 30 ms at one "
              "depth and not at the next (docs/decisions.md, \"Cold start\").\n")
     out.append(text)
     return "\n".join(out)

@@ -215,3 +215,25 @@ def test_order_functions_load_without_collections_and_keep_their_objects_out_of_
     out = run_child(code_dir, module, [])
     assert out["collector"]["enabled"] is True
     assert out["collector"]["frozen"] > 50_000
+
+
+def test_an_area_loads_its_service_on_first_use_not_with_its_models():
+    """Importing an area's models (as the order aggregate imports fulfilment's ``Address``) does not load the
+    area's service; naming the service still gives it (docs/decisions.md, "Cold start")."""
+    areas = ("orders", "catalogue", "inventory", "fulfilment")
+    code = (f"import json, sys\nimport {', '.join(f'orderflow.{a}' for a in areas)}\n"
+            f"before = sorted(m for m in sys.modules if m.endswith('.service'))\n"
+            "from orderflow.orders import OrderService\nfrom orderflow.catalogue import CatalogueService\n"
+            "from orderflow.inventory import InventoryService\nfrom orderflow.fulfilment import FulfilmentService\n"
+            "print(json.dumps({'before': before, 'services': [c.__module__ for c in (OrderService, "
+            "CatalogueService, InventoryService, FulfilmentService)]}))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO / "layers" / "core", capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["before"] == []
+    assert out["services"] == [f"orderflow.{a}.service" for a in areas]
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        import orderflow.orders
+
+        orderflow.orders.Nothing  # noqa: B018
