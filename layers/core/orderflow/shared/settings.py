@@ -59,7 +59,6 @@ class Settings:
     shipments_table: str = "shipments"
     simulation_state_machine_arn: str | None = None
 
-
     def __init__(self, **values: object) -> None:
         fields = type(self).__annotations__
         if unknown := values.keys() - fields:
