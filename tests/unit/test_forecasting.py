@@ -139,22 +139,6 @@ def test_applicability_rules():
     assert applicable("croston", np.array([0.0, 1.0]), 7) and not applicable("croston", np.zeros(4), 7)
 
 
-@pytest.mark.parametrize("name", ["ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped"])
-def test_exponential_smoothing_states_match_statsmodels(name):
-    """at_origins() rebuilds forecasts from the fitted states; one-step ones must equal statsmodels'
-    fitted values, and multi-step ones its forecast (statsmodels 0.15 reuses a stale seasonal at
-    horizons that are multiples of m, statsmodels#9538, so those are left out)."""
-    y = weekly(120) + 5
-    fit = fit_method(name, y, 7)
-    fitted = np.asarray(fit.result.fittedvalues)
-    origins = np.arange(1, y.size)
-    np.testing.assert_allclose(fit.at_origins(origins, 1)[:, 0], fitted[1:], rtol=1e-9)
-    reference = np.asarray(fit.result.forecast(20))
-    mine = fit.forecast(20)
-    steps = [k for k in range(20) if (k + 1) % 7 != 0]
-    np.testing.assert_allclose(mine[steps], reference[steps], rtol=1e-9)
-
-
 @pytest.mark.parametrize(("m", "n"), [(4, 14), (7, 16), (7, 400), (12, 24), (12, 100), (5, 41), (2, 12)])
 @pytest.mark.parametrize("trend", [False, True])
 @pytest.mark.parametrize("seasonal", [None, "add", "mul"])

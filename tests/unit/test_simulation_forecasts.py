@@ -31,19 +31,20 @@ def statsmodels_filter(fit, y: np.ndarray):
     """statsmodels' own filtering of ``y`` with the fitted parameters and initial states (no optimising)."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-    model, p = fit.result.model, fit.result.params
+    p, trend = fit.params, fit.trend is not None
     known = {"initial_level": p["initial_level"]}
     fixed = {"smoothing_level": p["smoothing_level"]}
-    if model.trend:
+    if trend:
         known["initial_trend"], fixed["smoothing_trend"] = p["initial_trend"], p["smoothing_trend"]
         fixed["damping_trend"] = p["damping_trend"]
-    if model.seasonal:
+    if fit.seasonal:
         known["initial_seasonal"], fixed["smoothing_seasonal"] = p["initial_seasons"], p["smoothing_seasonal"]
     data = np.log(y[fit.offset:]) if fit.log else y[fit.offset:]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        again = ExponentialSmoothing(data, trend=model.trend, damped_trend=model.damped_trend, seasonal=model.seasonal,
-                                     seasonal_periods=model.seasonal_periods, initialization_method="known", **known)
+        again = ExponentialSmoothing(data, trend="add" if trend else None, damped_trend=trend, seasonal=fit.seasonal,
+                                     seasonal_periods=fit.m if fit.seasonal else None, initialization_method="known",
+                                     **known)
         return again.fit(optimized=False, **fixed)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from orderflow.forecasting import intermittent
+from orderflow.forecasting.smoothing import Smoothed
 
 
 def _rms(errors: np.ndarray) -> float:
@@ -225,27 +226,24 @@ class PathFit(Fitted):
 
 
 class ExpSmoothingFit(Fitted):
-    """A fitted statsmodels ExponentialSmoothing (additive or damped trend, seasonal add/mul)."""
+    """A fitted exponential smoothing model (additive or damped trend, seasonal add/mul): its
+    states (:class:`.smoothing.Smoothed`) over ``y[offset:]``, on the log scale when ``log``."""
 
-    def __init__(self, method: str, result: Any, y: np.ndarray, offset: int, *, damped: bool, trend: bool,
-                 seasonal: str | None, m: int, log: bool):
+    def __init__(self, method: str, smoothed: Smoothed, y: np.ndarray, offset: int, *, seasonal: str | None, m: int,
+                 log: bool):
         self.method = method
-        self.result = result
+        self.params = smoothed.params  # statsmodels' names: smoothing_level, damping_trend, ...
         self.offset = offset  # the model saw y[offset:]
         self.first_origin = offset + 1
         self.log = log
         self.m = m
         self.seasonal = seasonal
-        params = result.params
-        self.phi = float(params["damping_trend"]) if damped else 1.0
-        self.level = np.asarray(result.level, dtype=float)
-        self.trend = np.asarray(result.trend, dtype=float) if trend else None
+        self.phi = float(self.params["damping_trend"]) if smoothed.trend is not None else 1.0
+        self.level = smoothed.level
+        self.trend = smoothed.trend
         if seasonal:
-            self.season = np.concatenate([np.asarray(params["initial_seasons"], dtype=float),
-                                          np.asarray(result.season, dtype=float)])
-        fitted = np.asarray(result.fittedvalues, dtype=float)
-        if log:
-            fitted = np.exp(fitted)
+            self.season = smoothed.season
+        fitted = np.exp(smoothed.fitted) if log else smoothed.fitted
         self.sigma = _rms(y[offset:] - fitted)
 
     def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray:

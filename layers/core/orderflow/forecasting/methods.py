@@ -31,6 +31,7 @@ from orderflow.forecasting.fits import (
     SeasonalNaiveFit,
     _rms,
 )
+from orderflow.forecasting.smoothing import Smoothed, fit_smoothing, smoothed_from_statsmodels
 
 # ------------------------------------------------------------------ fitting
 
@@ -87,29 +88,35 @@ def heuristic_initial_states(y: np.ndarray, trend: bool, seasonal: str | None,
     return float(level), float(slope) if trend else None, initial_seasonal
 
 
-def _exp_smoothing(method: str, y: np.ndarray, m: int, *, trend: bool = False, damped: bool = False,
-                   seasonal: str | None = None, log: bool = False) -> ExpSmoothingFit:
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
+def _exp_smoothing(method: str, y: np.ndarray, m: int, *, trend: bool = False, seasonal: str | None = None,
+                   log: bool = False) -> ExpSmoothingFit:
+    """Exponential smoothing (a damped additive ``trend`` or none) fitted to the recent window of ``y``:
+    from the heuristic initial states by :func:`.smoothing.fit_smoothing` (statsmodels' fit, less
+    its overhead), or by statsmodels with the initial states estimated when the window is too short
+    for the heuristic."""
     offset = fit_offset(y.size, m)
     full, y = y, y[offset:]
     data = np.log(y) if log else y
-    period = m if seasonal else None
     heuristic_min = max(10, 10 + 2 * (m // 2), 2 * m) if seasonal else 10
     if y.size >= heuristic_min:
-        # Known (fixed, not estimated) initial states, as statsmodels' "heuristic" would set them.
         level, slope, seasonals = heuristic_initial_states(data, trend, seasonal, m)
-        init = {"initialization_method": "known", "initial_level": level, "initial_trend": slope,
-                "initial_seasonal": seasonals}
+        smoothed = fit_smoothing(data, m, trend=trend, seasonal=seasonal, level=level, slope=slope,
+                                 seasonals=seasonals, ftol=FIT_FTOL)
     else:
-        init = {"initialization_method": "estimated"}  # too short for the heuristic: estimate them
+        smoothed = _statsmodels_smoothing(data, m, trend=trend, seasonal=seasonal)
+    return ExpSmoothingFit(method, smoothed, full, offset, seasonal=seasonal, m=m, log=log)
+
+
+def _statsmodels_smoothing(data: np.ndarray, m: int, *, trend: bool, seasonal: str | None) -> Smoothed:
+    """statsmodels' ExponentialSmoothing with the initial states estimated too (short histories)."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter; the backtest judges the outcome
-        model = ExponentialSmoothing(data, trend="add" if trend else None, damped_trend=damped,
-                                     seasonal=seasonal, seasonal_periods=period, **init)
+        model = ExponentialSmoothing(data, trend="add" if trend else None, damped_trend=trend, seasonal=seasonal,
+                                     seasonal_periods=m if seasonal else None, initialization_method="estimated")
         result = model.fit(use_brute=False, minimize_kwargs={"options": {"ftol": FIT_FTOL}})
-    return ExpSmoothingFit(method, result, full, offset, damped=damped, trend=trend, seasonal=seasonal, m=m,
-                           log=log)
+    return smoothed_from_statsmodels(result, trend=trend, seasonal=seasonal)
 
 
 def _sarimax(y: np.ndarray, m: int) -> SarimaxFit:
@@ -146,20 +153,20 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("ses", "simple exponential smoothing (statsmodels ExponentialSmoothing)",
            lambda y, m: _exp_smoothing("ses", y, m), lambda m: 3, parameters=1),
     Method("holt", "Holt's linear method with a damped additive trend (statsmodels)",
-           lambda y, m: _exp_smoothing("holt", y, m, trend=True, damped=True), lambda m: 6, parameters=3),
+           lambda y, m: _exp_smoothing("holt", y, m, trend=True), lambda m: 6, parameters=3),
     Method("hw", "Holt-Winters, additive seasonality, no trend (statsmodels)",
            lambda y, m: _exp_smoothing("hw", y, m, seasonal="add"), lambda m: 2 * m + 2, seasonal=True, parameters=2),
     Method("hw_damped", "Holt-Winters, additive seasonality, damped additive trend (statsmodels)",
-           lambda y, m: _exp_smoothing("hw_damped", y, m, trend=True, damped=True, seasonal="add"),
+           lambda y, m: _exp_smoothing("hw_damped", y, m, trend=True, seasonal="add"),
            lambda m: 2 * m + 4, seasonal=True, parameters=4),
     Method("hw_mul", "Holt-Winters, multiplicative seasonality, no trend (statsmodels)",
            lambda y, m: _exp_smoothing("hw_mul", y, m, seasonal="mul"),
            lambda m: 2 * m + 2, seasonal=True, positive=True, parameters=2),
     Method("hw_mul_damped", "Holt-Winters, multiplicative seasonality, damped additive trend (statsmodels)",
-           lambda y, m: _exp_smoothing("hw_mul_damped", y, m, trend=True, damped=True, seasonal="mul"),
+           lambda y, m: _exp_smoothing("hw_mul_damped", y, m, trend=True, seasonal="mul"),
            lambda m: 2 * m + 4, seasonal=True, positive=True, parameters=4),
     Method("hw_log", "Holt-Winters on log values, additive seasonality, damped trend (statsmodels)",
-           lambda y, m: _exp_smoothing("hw_log", y, m, trend=True, damped=True, seasonal="add", log=True),
+           lambda y, m: _exp_smoothing("hw_log", y, m, trend=True, seasonal="add", log=True),
            lambda m: 2 * m + 4, seasonal=True, positive=True, parameters=4),
     Method("sarimax", "SARIMA(0,1,1)(0,1,1)m, the airline model (statsmodels SARIMAX); slow",
            lambda y, m: _sarimax(y, m), lambda m: 3 * m + 4, parameters=2),

@@ -164,7 +164,7 @@ def _smooth_forward(fit: ExpSmoothingFit, y: np.ndarray) -> ExpSmoothingFit:
         new = np.log(new)
     if fit.seasonal == "mul" and (new <= 0).any():
         raise ValueError("a zero reached a multiplicative model")
-    params = fit.result.params
+    params = fit.params
     alpha, phi = float(params["smoothing_level"]), fit.phi
     beta = float(params["smoothing_trend"]) if fit.trend is not None else 0.0
     gamma = float(params["smoothing_seasonal"]) if fit.seasonal else 0.0

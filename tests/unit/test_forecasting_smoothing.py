@@ -1,0 +1,90 @@
+"""The exponential smoothing fits (orderflow.forecasting.smoothing) give statsmodels' own fit: the same
+parameters, states, in-sample errors and forecasts as ``ExponentialSmoothing(...).fit()`` from the same
+initial states, on fixed series."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from orderflow.forecasting.methods import FIT_FTOL, fit_method, fit_offset, heuristic_initial_states
+
+MODELS = {  # method: (trend, seasonal, log)
+    "ses": (False, None, False),
+    "holt": (True, None, False),
+    "hw": (False, "add", False),
+    "hw_damped": (True, "add", False),
+    "hw_mul": (False, "mul", False),
+    "hw_mul_damped": (True, "mul", False),
+    "hw_log": (True, "add", True),
+}
+
+
+def weekly_wave(days: int, seed: int) -> np.ndarray:
+    """Daily demand > 0: a weekly pattern, a yearly wave and a slow trend, Poisson noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(days)
+    week = np.array([0.7, 1.0, 1.1, 1.2, 1.3, 1.0, 0.7])[t % 7]
+    rate = (30 + 0.02 * t) * week * (1 + 0.3 * np.sin(2 * np.pi * t / 365))
+    return rng.poisson(rate).astype(float) + 1
+
+
+def statsmodels_fit(y: np.ndarray, m: int, trend: bool, seasonal: str | None, log: bool):
+    """What the method was before: statsmodels' ExponentialSmoothing on the same window, from the same
+    (heuristic, known) initial states, with the same optimiser settings."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    data = y[fit_offset(y.size, m):]
+    data = np.log(data) if log else data
+    level, slope, seasons = heuristic_initial_states(data, trend, seasonal, m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ExponentialSmoothing(data, trend="add" if trend else None, damped_trend=trend, seasonal=seasonal,
+                                     seasonal_periods=m if seasonal else None, initialization_method="known",
+                                     initial_level=level, initial_trend=slope, initial_seasonal=seasons)
+        return model.fit(use_brute=False, minimize_kwargs={"options": {"ftol": FIT_FTOL}})
+
+
+@pytest.mark.parametrize("method", list(MODELS))
+@pytest.mark.parametrize(("days", "seed"), [(120, 1), (730, 2), (400, 3)])
+def test_the_fit_is_statsmodels_fit(method, days, seed):
+    trend, seasonal, log = MODELS[method]
+    y = weekly_wave(days, seed)
+    fit = fit_method(method, y, 7)
+    reference = statsmodels_fit(y, 7, trend, seasonal, log)
+    expected = reference.params
+    for name in ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend"):
+        if fit.params[name] is None:
+            assert np.isnan(expected[name])
+        else:
+            assert fit.params[name] == pytest.approx(expected[name], rel=1e-3, abs=1e-5), name
+
+    # one-step forecasts from the states at every origin are statsmodels' fitted values
+    fitted = np.asarray(reference.fittedvalues)
+    fitted = np.exp(fitted) if log else fitted
+    origins = np.arange(fit.offset + 1, y.size)
+    np.testing.assert_allclose(fit.at_origins(origins, 1)[:, 0], fitted[1:], rtol=1e-4)
+    assert fit.sigma == pytest.approx(np.sqrt(np.mean((y[fit.offset:] - fitted) ** 2)), rel=1e-4)
+
+    # and the forecast is statsmodels' (which reuses a stale seasonal at multiples of m, statsmodels#9538)
+    ahead = np.asarray(reference.forecast(21))
+    ahead = np.exp(ahead) if log else ahead
+    steps = [k for k in range(21) if not seasonal or (k + 1) % 7 != 0]
+    np.testing.assert_allclose(fit.forecast(21)[steps], ahead[steps], rtol=1e-4)
+
+
+def test_a_history_too_short_for_the_heuristic_states_is_fitted_with_them_estimated():
+    """Below ten periods statsmodels estimates the initial states too; the fit is its own."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    y = weekly_wave(8, 4)
+    fit = fit_method("holt", y, 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = ExponentialSmoothing(y, trend="add", damped_trend=True, initialization_method="estimated").fit(
+            use_brute=False, minimize_kwargs={"options": {"ftol": FIT_FTOL}})
+    np.testing.assert_allclose(fit.forecast(10), np.asarray(reference.forecast(10)), rtol=1e-9)
+    np.testing.assert_allclose(fit.at_origins(np.arange(1, 8), 1)[:, 0], np.asarray(reference.fittedvalues)[1:],
+                               rtol=1e-9)
