@@ -1,6 +1,7 @@
-"""The exponential smoothing fits (orderflow.forecasting.smoothing) give statsmodels' own fit: the same
-parameters, states, in-sample errors and forecasts as ``ExponentialSmoothing(...).fit()`` from the same
-initial states, on fixed series."""
+"""The forecaster's fast paths give what the slow ones gave: the exponential smoothing fits
+(orderflow.forecasting.smoothing) statsmodels' own fit — the same parameters, states, in-sample errors
+and forecasts as ``ExponentialSmoothing(...).fit()`` from the same initial states, on fixed series —
+and the outlier cap's medians numpy's."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from orderflow.forecasting.methods import FIT_FTOL, fit_method, fit_offset, heuristic_initial_states
+from orderflow.forecasting.robust import _nan_median
 
 MODELS = {  # method: (trend, seasonal, log)
     "ses": (False, None, False),
@@ -88,3 +90,13 @@ def test_a_history_too_short_for_the_heuristic_states_is_fitted_with_them_estima
     np.testing.assert_allclose(fit.forecast(10), np.asarray(reference.forecast(10)), rtol=1e-9)
     np.testing.assert_allclose(fit.at_origins(np.arange(1, 8), 1)[:, 0], np.asarray(reference.fittedvalues)[1:],
                                rtol=1e-9)
+
+
+@pytest.mark.parametrize("width", [0, 1, 4, 8])
+def test_the_outlier_caps_medians_are_numpys(width):
+    rng = np.random.default_rng(width)
+    values = rng.integers(0, 6, (300, width)) * rng.random((300, width))
+    values[rng.random(values.shape) < 0.3] = np.nan
+    values[:3] = np.nan  # rows without a value: NaN
+    expected = np.array([np.nanmedian(row) if np.isfinite(row).any() else np.nan for row in values])
+    np.testing.assert_array_equal(_nan_median(values), expected)
