@@ -100,3 +100,34 @@ def test_the_outlier_caps_medians_are_numpys(width):
     values[:3] = np.nan  # rows without a value: NaN
     expected = np.array([np.nanmedian(row) if np.isfinite(row).any() else np.nan for row in values])
     np.testing.assert_array_equal(_nan_median(values), expected)
+
+
+def test_the_global_model_predicts_each_origin_and_step_once_and_the_same_as_fresh():
+    """GlobalFit keeps what it predicted from each origin: a later, longer request predicts only the
+    steps it lacks, and the forecasts equal those of a fit asked for the first time."""
+    from orderflow.forecasting.global_model import GlobalModel, single_series_global_fit
+
+    y = weekly_wave(400, 5)
+    fit = single_series_global_fit(y)
+    fresh = single_series_global_fit(y)
+    rows = []
+    original = GlobalModel.predict
+
+    def counted(model, data, origins, h, first=1):
+        rows.append(len(origins) * (h - first + 1))
+        return original(model, data, origins, h, first)
+
+    lead = np.arange(380 - 21, 100, -7)[::-1]  # the σ of totals' origins for a 21-day lead time, one a week
+    both = lead[lead <= 380 - 28]  # ... and for lead + a 7-day review: the same origins
+    GlobalModel.predict = counted
+    try:
+        first = fit.at_origins(lead, 21)
+        longer = fit.at_origins(both, 28)
+        ahead = fit.forecast(10), fit.forecast(14)
+    finally:
+        GlobalModel.predict = original
+    assert rows == [lead.size * 21, both.size * 7, 10, 4]
+    np.testing.assert_array_equal(first, fresh.at_origins(lead, 21))
+    np.testing.assert_array_equal(longer, fresh.at_origins(both, 28))
+    np.testing.assert_array_equal(ahead[1], fresh.forecast(14))
+    np.testing.assert_array_equal(ahead[0], fresh.forecast(14)[:10])

@@ -122,12 +122,14 @@ def _window_mean(cum: np.ndarray, end: np.ndarray, days: int) -> tuple[np.ndarra
         return (cum[end] - cum[start]) / np.where(count > 0, count, np.nan), count
 
 
-def features(data: SeriesData, origins: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(X, scale, target_index)`` for every origin in ``origins`` and step ``1..h`` (row-major:
+def features(data: SeriesData, origins: np.ndarray, h: int,
+             first: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(X, scale, target_index)`` for every origin in ``origins`` and step ``first..h`` (row-major:
     origin, then step). ``X`` is divided by ``scale`` where it is a quantity."""
     y = data.y
-    o = np.repeat(np.asarray(origins, dtype=int), h)
-    k = np.tile(np.arange(1, h + 1), len(origins))
+    steps = np.arange(first, h + 1)
+    o = np.repeat(np.asarray(origins, dtype=int), steps.size)
+    k = np.tile(steps, len(origins))
     t = o + k - 1
     level, _ = _window_mean(data.totals, o, LEVEL_DAYS)
     overall = data.totals[o] / np.maximum(o, 1)
@@ -206,9 +208,10 @@ class GlobalModel:
         booster = lightgbm.train(LGBM_PARAMS, dataset, num_boost_round=rounds)
         return cls(booster, int(target.size), len(parts))
 
-    def predict(self, data: SeriesData, origins: np.ndarray, h: int) -> np.ndarray:
-        X, scale, _ = features(data, origins, h)
-        return (self.booster.predict(X, num_threads=1) * scale).reshape(len(origins), h)
+    def predict(self, data: SeriesData, origins: np.ndarray, h: int, first: int = 1) -> np.ndarray:
+        """Forecasts from each of ``origins`` for steps ``first..h``, one row per origin."""
+        X, scale, _ = features(data, origins, h, first)
+        return (self.booster.predict(X, num_threads=1) * scale).reshape(len(origins), h - first + 1)
 
 
 class GlobalFit(Fitted):
@@ -222,7 +225,9 @@ class GlobalFit(Fitted):
     model that is not refitted per series needs no more for its in-sample errors (σ, the σ of
     totals, intervals), and each origin costs a prediction per step (a year of 35-day totals is
     12,000 rows). For the same reason the errors of totals are measured from one origin a week
-    (``total_stride``): consecutive windows of a week or more overlap for the most part anyway."""
+    (``total_stride``): consecutive windows of a week or more overlap for the most part anyway. And
+    each (origin, step) is predicted once per fit: the σ of totals over the lead time, the review
+    period and both ask for the same origins when the review period is whole weeks."""
 
     method = "gbm"
     total_stride = SEASON  # the errors of totals (σ over lead time) from one origin a week: 52 a year
@@ -232,6 +237,8 @@ class GlobalFit(Fitted):
         self.final = final
         self.data = data
         self._one_step: dict[int, np.ndarray] = {}
+        # per booster ("inside", "final") and origin: its forecasts for steps 1.. predicted so far
+        self._predicted: dict[str, dict[int, np.ndarray]] = {"inside": {}, "final": {}}
         n = data.y.size
         self.first_origin = max(MIN_ORIGIN, n - SIGMA_WINDOW)
         self._sigma: float | None = None
@@ -269,10 +276,23 @@ class GlobalFit(Fitted):
         out = np.empty((origins.size, h))
         end = origins >= self.data.y.size
         if (~end).any():
-            out[~end] = self.inside.predict(self.data, origins[~end], h)
+            out[~end] = self._predict("inside", origins[~end], h)
         if end.any():
-            out[end] = self.final.predict(self.data, origins[end], h)
+            out[end] = self._predict("final", origins[end], h)
         return np.clip(out, 0.0, None)
+
+    def _predict(self, booster: str, origins: np.ndarray, h: int) -> np.ndarray:
+        """The ``booster``'s ("inside" or "final") forecasts from ``origins`` for steps 1..h,
+        predicting only the steps not predicted from that origin before."""
+        model: GlobalModel = getattr(self, booster)
+        rows = self._predicted[booster]
+        unique = np.unique(origins)
+        have = np.array([rows[o].size if o in rows else 0 for o in unique.tolist()], dtype=int)
+        for done in np.unique(have[have < h]).tolist():
+            todo = unique[have == done]
+            for o, more in zip(todo.tolist(), model.predict(self.data, todo, h, done + 1), strict=True):
+                rows[o] = np.concatenate([rows[o], more]) if done else more
+        return np.array([rows[o][:h] for o in origins.tolist()]).reshape(origins.size, h)
 
 
 def as_exog(values: Mapping[str, Any] | None, key: str, n: int, name: str) -> np.ndarray | None:

@@ -7,7 +7,7 @@ statsmodels' own compiled smoothing recursions (``statsmodels.tsa.holtwinters._e
 the functions its ``fit`` minimises), its starting values, bounds and reparametrisation
 (β ≤ α, γ ≤ 1 − α), L-BFGS-B from the same start with the same forward differences — and reads
 the states from one more pass of the recursion. The parameters, states and forecasts equal
-statsmodels' to rounding (tests/unit/test_forecasting_smoothing.py compares them on fixed series),
+statsmodels' to rounding (tests/unit/test_forecasting_fast_paths.py compares them on fixed series),
 at about a third of the cost. Only the "known" initialisation is covered (the heuristic initial
 states, :func:`.methods.heuristic_initial_states`); histories too short for it go through
 statsmodels itself.
