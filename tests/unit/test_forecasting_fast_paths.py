@@ -131,3 +131,15 @@ def test_the_global_model_predicts_each_origin_and_step_once_and_the_same_as_fre
     np.testing.assert_array_equal(longer, fresh.at_origins(both, 28))
     np.testing.assert_array_equal(ahead[1], fresh.forecast(14))
     np.testing.assert_array_equal(ahead[0], fresh.forecast(14)[:10])
+
+
+def test_the_seasonal_means_from_an_origin_are_those_of_the_history_up_to_it():
+    """The seasonal mean keeps its shrunk means for every origin: forecasting from origin o is
+    forecasting from the first o periods."""
+    from orderflow.forecasting.fits import SeasonalMeanFit
+
+    y = np.random.default_rng(6).poisson(np.tile([1.0, 3.0, 2.0, 0.5, 4.0, 2.0, 0.2], 60)).astype(float)
+    fit = SeasonalMeanFit(y, 7)
+    origins = np.array([14, 15, 100, 101, 377, y.size])
+    expected = np.array([SeasonalMeanFit(y[:o], 7).forecast(12) for o in origins])
+    np.testing.assert_array_equal(fit.at_origins(origins, 12), expected)

@@ -180,6 +180,9 @@ class SeasonalMeanFit(Fitted):
         self.first_origin = min(2 * m, y.size)
         self.sums = [np.concatenate([[0.0], np.cumsum(y[r::m])]) for r in range(m)]
         self.squares = [np.concatenate([[0.0], np.cumsum(y[r::m] ** 2)]) for r in range(m)]
+        # the shrunk means of the positions after observing o periods, for every origin 0..len(y)
+        # (the σ of totals asks for most origins several times)
+        self.profiles = self._profiles(np.arange(y.size + 1))
         errors = y[self.first_origin:] - self.at_origins(np.arange(self.first_origin, y.size), 1)[:, 0]
         self.sigma = _rms(errors) if errors.size else float(np.std(y))
 
@@ -187,8 +190,14 @@ class SeasonalMeanFit(Fitted):
         return self.at_origins(np.array([self.y.size]), h)[0]
 
     def at_origins(self, origins: np.ndarray, h: int) -> np.ndarray:
-        m = self.m
         o = np.asarray(origins)[:, None]
+        steps = (o + np.arange(h)[None, :]) % self.m
+        return np.take_along_axis(self.profiles[o[:, 0]], steps, axis=1)
+
+    def _profiles(self, origins: np.ndarray) -> np.ndarray:
+        """One row per origin: each position's mean after observing that many periods, shrunk."""
+        m = self.m
+        o = origins[:, None]
         residues = np.arange(m)[None, :]
         counts = np.maximum(0, (o - residues + m - 1) // m)  # periods observed at each position
         sums = np.stack([self.sums[r][counts[:, r]] for r in range(m)], axis=1)
@@ -202,9 +211,7 @@ class SeasonalMeanFit(Fitted):
         spread = np.mean((means - overall) ** 2, axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             shrink = np.where(spread > 0, np.clip(1 - noise / spread, 0.0, 1.0), 0.0)
-        profile = overall + shrink * (means - overall)
-        steps = (o + np.arange(h)[None, :]) % m
-        return np.take_along_axis(profile, steps, axis=1)
+        return overall + shrink * (means - overall)
 
 
 class PathFit(Fitted):
