@@ -143,3 +143,16 @@ def test_the_seasonal_means_from_an_origin_are_those_of_the_history_up_to_it():
     origins = np.array([14, 15, 100, 101, 377, y.size])
     expected = np.array([SeasonalMeanFit(y[:o], 7).forecast(12) for o in origins])
     np.testing.assert_array_equal(fit.at_origins(origins, 12), expected)
+
+
+def test_the_yearly_factor_of_whole_periods_is_the_formulas():
+    """Whole periods read the yearly factor from a table of one year; it is the formula's value, in
+    the past, the history and the future."""
+    from orderflow.forecasting.robust import yearly_profile
+
+    factor, _ = yearly_profile(weekly_wave(800, 7))
+    periods = np.arange(-30, 2000)
+    np.testing.assert_allclose(factor(periods), factor(periods.astype(float)), rtol=1e-12)
+    assert factor(periods).shape == periods.shape
+    grid = periods.reshape(-1, 10)
+    np.testing.assert_array_equal(factor(grid), factor(periods).reshape(-1, 10))

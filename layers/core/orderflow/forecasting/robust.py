@@ -148,8 +148,14 @@ def yearly_profile(y: np.ndarray) -> tuple[np.ndarray, float] | None:
     if share < YEARLY_MIN_R2:
         return None
     wave = coef[2:]
+    # the factor repeats every YEAR periods: whole periods read it from one year's table (the
+    # forecasts from every origin inside the history ask for tens of thousands at a time)
+    year = np.exp(_fourier(np.arange(YEAR, dtype=float)) @ wave)
 
     def factor(index: np.ndarray) -> np.ndarray:
-        return np.exp(_fourier(np.asarray(index, dtype=float)) @ wave)
+        index = np.asarray(index)
+        if index.dtype.kind in "iu":
+            return year[index % YEAR]
+        return np.exp(_fourier(index.astype(float)) @ wave)
 
     return factor, share
