@@ -52,6 +52,11 @@ def fit_offset(n: int, m: int) -> int:
     return max(0, n - max(FIT_WINDOW, FIT_SEASONS * m))
 
 
+# least squares of a straight line through ten values (intercept at period 0, slope): the same
+# pseudo-inverse for every history, so computed once
+_FIRST_TEN_LINE = np.linalg.pinv(np.c_[np.ones(10), np.arange(10) + 1])
+
+
 def heuristic_initial_states(y: np.ndarray, trend: bool, seasonal: str | None,
                              m: int) -> tuple[float, float | None, np.ndarray | None]:
     """statsmodels' "heuristic" initial level, trend and seasonals (Hyndman & Athanasopoulos, fpp3
@@ -83,8 +88,7 @@ def heuristic_initial_states(y: np.ndarray, trend: bool, seasonal: str | None,
         else:
             initial_seasonal = initial_seasonal / initial_seasonal.mean()
         base = average
-    design = np.c_[np.ones(10), np.arange(10) + 1]
-    level, slope = np.linalg.pinv(design) @ base[:10]
+    level, slope = _FIRST_TEN_LINE @ base[:10]
     return float(level), float(slope) if trend else None, initial_seasonal
 
 
