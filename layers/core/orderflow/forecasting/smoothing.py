@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 _LOWER = float(np.sqrt(np.finfo(float).eps))  # statsmodels' smallest alpha (and 1 - largest)
-_STEP = float(np.sqrt(np.finfo(float).eps))  # scipy's relative forward-difference step ('2-point')
+_STEP = 1e-8  # L-BFGS-B's forward-difference step without a gradient (scipy's ``eps`` option, absolute)
 PHI_BOUNDS = (0.8, 0.995)  # statsmodels' bounds on the damping factor
 
 
@@ -74,12 +74,12 @@ def fit_smoothing(data: np.ndarray, m: int, *, trend: bool, seasonal: str | None
         return float(errors @ errors)
 
     def sse_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
-        # scipy's '2-point' forward differences (step √eps·max(1, |x|), backwards at an upper bound),
-        # without its machinery: the same steps, so the same path as statsmodels' fit
+        # the forward differences L-BFGS-B takes when given no gradient (an absolute step, backwards
+        # at an upper bound), without scipy's machinery: the same steps, so the same path as statsmodels'
         value = sse(x)
         gradient = np.empty(x.size)
         for i in range(x.size):
-            step = _STEP * max(1.0, abs(x[i]))
+            step = _STEP
             if x[i] + step > upper[i]:
                 step = -step
             moved = x.copy()
