@@ -166,3 +166,10 @@ def test_the_yearly_factor_of_whole_periods_is_the_formulas():
     assert factor(periods).shape == periods.shape
     grid = periods.reshape(-1, 10)
     np.testing.assert_array_equal(factor(grid), factor(periods).reshape(-1, 10))
+
+
+def test_a_multiplicative_season_on_a_zero_is_refused_as_statsmodels_refuses_it():
+    y = weekly_wave(100, 8)
+    y[50] = 0.0
+    with pytest.raises(ValueError, match="> 0"):
+        fit_method("hw_mul", y, 7)

@@ -45,7 +45,10 @@ def fit_smoothing(data: np.ndarray, m: int, *, trend: bool, seasonal: str | None
     """Fit exponential smoothing (a damped additive ``trend`` or none; ``seasonal`` "add", "mul" or
     None, of period ``m``) to ``data`` with the given initial states, by least squares on the one-step
     errors, as ``ExponentialSmoothing(..., initialization_method="known").fit(use_brute=False,
-    minimize_kwargs={"options": {"ftol": ftol}})`` does."""
+    minimize_kwargs={"options": {"ftol": ftol}})`` does. Raises ValueError, as statsmodels does, for
+    a multiplicative season on values that are not all positive."""
+    if seasonal == "mul" and not (data > 0).all():
+        raise ValueError("a multiplicative season needs every value > 0")
     from scipy.optimize import minimize
     from statsmodels.tsa.holtwinters import _exponential_smoothers as smoothers
     from statsmodels.tsa.holtwinters.model import SMOOTHERS
