@@ -89,7 +89,7 @@ class Setup:
 
 @dataclass(frozen=True)
 class Measured:
-    cpu_ms_per_sku: float  # forecast + policy, one core (figure 7)
+    cpu_ms_per_sku: float  # forecast + policy on Decide's batch path, global model included, one core (figure 7)
     product_bytes: float = 1_000
     decision_bytes: float = 1_000
     decision_packed_bytes: float = 250  # a forecast SKU's decision in its batch's compressed DECISIONS item
@@ -218,7 +218,8 @@ def _stored_bytes(item: dict[str, Any]) -> int:
 
 
 def measure(replenish: dict[str, Any]) -> Measured:
-    """Sizes from the real models, over figure 7's seeded catalogue; CPU per SKU from figure 7's record."""
+    """Sizes from the real models, over figure 7's seeded catalogue; CPU per SKU from figure 7's record of
+    Decide's batch path (slower than ``forecast()`` one SKU at a time: the global model's features and σ)."""
     from orderflow.inventory.adapters.demand import month_item
     from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderLine
     from orderflow.replenishment.adapters.runs import packed
@@ -227,7 +228,7 @@ def measure(replenish: dict[str, Any]) -> Measured:
 
     from .replenish import HISTORY_DAYS, catalogue
 
-    t = replenish["throughput"]
+    t = replenish["batch"]  # what Decide runs: forecast_many with the global model, its training amortised
     items = catalogue()[:60]
     decisions = [decide_sku(p, s, series[:HISTORY_DAYS].tolist(), None) for p, s, series in items]
     # Steady state: a SKU is looked at every review period and ordered once per order cycle (EOQ / daily
@@ -348,7 +349,8 @@ def render(record: dict[str, Any] | None, offline: dict[str, Any] | None = None)
                "requests the Decide and Send steps make per batch as built, times request latencies, plus the "
                "measured CPU of forecast + policy per SKU; batches run *concurrency* at a time. Prices: §4's "
                "us-east-1 on-demand list prices, and SQS at $0.40 per million requests.\n")
-    out.append(f"Measured: forecast + policy **{m['cpu_ms_per_sku']:.2f} ms CPU per SKU** (figure 7, one core; the "
+    out.append(f"Measured: forecast + policy **{m['cpu_ms_per_sku']:.2f} ms CPU per SKU** (figure 7, Decide's "
+               "batch path with the global model, one core; the "
                f"Decide function's 1,769 MB is one vCPU, assumed as fast); stored sizes from the real models: a "
                f"decision {m['decision_bytes']:.0f} B as JSON, {m['decision_packed_bytes']:.0f} B compressed in its "
                f"batch's item ({m['not_due_packed_bytes']:.0f} B when not due), a product "
