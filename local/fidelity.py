@@ -47,10 +47,13 @@ Two more keep moto's memory bounded in long runs (``make soak``), without changi
 
 And six only save time (``make bench``, section 6), again without changing an answer:
 
-- One partition per Query. moto answers a Query of a table (not of an index) by sorting every item of the
-  table and keeping the partition's, so each Query cost grew with the table: the nightly run over N SKUs,
-  a few Queries per SKU, took time in N² log N (1,000 SKUs: 497 s). Here the Query sees only the
-  partition's items, found by its key as ``GetItem`` finds an item.
+- Only the items asked for. moto answers a Query of a table by sorting every item of the table and keeping
+  the partition's, a Query of an index by sorting every item and keeping the index key's, and each
+  segment of a parallel Scan by sorting every item and skipping the other segments', so each cost grew
+  with the table: the nightly run over N SKUs, a few Queries per SKU and a segment per 200 SKUs, took
+  time in N² log N (1,000 SKUs: 497 s). Here a table's Query sees only the partition's items, found by
+  its key as ``GetItem`` finds an item; an index's Query the items unsorted (moto sorts its matches by a
+  total order ending with the table's key); a segment only its own items (moto's segment of each item).
 
 - Parsed once. moto parses a state machine's ASL again (with ANTLR) for every execution, builds a
   new JSONPath parser (PLY, tables and all) for every path it evaluates (each EventBridge event
@@ -160,7 +163,8 @@ def install() -> None:
     _dump_items_as_json()
     _reuse_lambda_clients()
     _copy_expression_trees_directly()
-    _query_one_partition()
+    _read_only_what_is_asked()
+    _queue_counts_when_asked()
     import moto.core.responses as responses
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
@@ -258,34 +262,112 @@ ITEM_OPERATIONS = frozenset({
 })
 
 
-class _Partition:
-    """A table as its Query of one partition sees it: ``all_items`` is that partition's items alone."""
+class _Items:
+    """A table as one request sees it: ``all_items`` answers the items the request can return, in the
+    order moto's own ``all_items`` would (by hash key, then range key) when that order matters."""
 
-    def __init__(self, table: Any, hash_key: Any) -> None:
-        self._table, self._hash_key = table, hash_key
+    def __init__(self, table: Any, items: list[Any]) -> None:
+        self._table, self._items = table, items
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._table, name)
 
     def all_items(self) -> list[Any]:
-        found = self._table.items.get(self._hash_key)
-        if found is None:
-            return []
-        return sorted(found.values(), key=lambda item: item.range_key) if self._table.range_key_attr else [found]
+        return self._items
 
 
-def _query_one_partition() -> None:
+def _every_item(table: Any) -> list[Any]:
+    """The table's items in no particular order (moto's ``all_items`` without its sort)."""
+    if table.range_key_attr:
+        return [item for partition in table.items.values() for item in partition.values()]
+    return list(table.items.values())
+
+
+def _in_key_order(items: list[Any]) -> list[Any]:
+    """``items`` sorted as moto's ``Table.all_items`` sorts the whole table."""
+    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _partition(table: Any, hash_key: Any) -> list[Any]:
+    found = table.items.get(hash_key)
+    if found is None:
+        return []
+    return sorted(found.values(), key=lambda item: item.range_key) if table.range_key_attr else [found]
+
+
+def _read_only_what_is_asked() -> None:
+    """moto's ``Table.query`` and ``Table.scan``, given only the items the request can return.
+
+    - A Query of the table: its partition, found by key (moto keeps the items whose hash key is the
+      Query's, in the same order).
+    - A Query of an index: every item, unsorted. moto keeps those with the index's key and sorts them by
+      the index's keys and then the table's: the table's key is unique, so that order is total and the
+      order the items came in changes nothing.
+    - A parallel Scan's segment: the segment's items (moto's own ``is_within_segment``), in moto's order;
+      moto skips every other item, and neither counts nor pages over them.
+    """
     from moto.dynamodb.models.table import Table
 
-    original = Table.query
+    query_any, scan_any = Table.query, Table.scan
 
+    @functools.wraps(query_any)
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-        if index_name or hash_key is None:
-            return original(self, hash_key, *args, **kwargs)
-        return original(_Partition(self, hash_key), hash_key, *args, **kwargs)
+        if index_name:
+            return query_any(_Items(self, _every_item(self)), hash_key, *args, **kwargs)
+        if hash_key is None:
+            return query_any(self, hash_key, *args, **kwargs)
+        return query_any(_Items(self, _partition(self, hash_key)), hash_key, *args, **kwargs)
 
-    Table.query = query
+    @functools.wraps(scan_any)
+    def scan(self: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[4] if len(args) > 4 else kwargs.get("index_name")
+        segments = args[7] if len(args) > 7 else kwargs.get("segments", (None, None))
+        if index_name or segments == (None, None):
+            return scan_any(self, *args, **kwargs)
+        mine = _in_key_order([item for item in _every_item(self) if item.is_within_segment(segments)])
+        return scan_any(_Items(self, mine), *args, **kwargs)
+
+    Table.query, Table.scan = query, scan
+
+
+_reading_one_attribute = threading.local()
+
+
+class _QueueAttributeNames:
+    """``Queue.BASE_ATTRIBUTES``, the names ``Queue.attributes`` computes: in this thread, while a
+    ``SendMessage`` or ``ReceiveMessage`` runs, without the three message counts."""
+
+    COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
+              "ApproximateNumberOfMessagesNotVisible")
+
+    def __init__(self, names: list[str]) -> None:
+        self.every, self.uncounted = names, [name for name in names if name not in self.COUNTS]
+
+    def __get__(self, queue: Any, owner: type) -> list[str]:
+        return self.uncounted if getattr(_reading_one_attribute, "depth", 0) else self.every
+
+
+def _queue_counts_when_asked() -> None:
+    """moto's ``Queue.attributes`` without its three message counts (each a pass over every message of the
+    queue) inside ``SendMessage`` and ``ReceiveMessage``, which read only ``ContentBasedDeduplication``
+    and, once per message received, ``MessageRetentionPeriod`` from them."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    def without_counts(action: Any) -> Any:
+        @functools.wraps(action)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            _reading_one_attribute.depth = getattr(_reading_one_attribute, "depth", 0) + 1
+            try:
+                return action(self, *args, **kwargs)
+            finally:
+                _reading_one_attribute.depth -= 1
+
+        return call
+
+    Queue.BASE_ATTRIBUTES = _QueueAttributeNames(Queue.BASE_ATTRIBUTES)  # type: ignore[assignment]
+    SQSBackend.send_message = without_counts(SQSBackend.send_message)
+    SQSBackend.receive_message = without_counts(SQSBackend.receive_message)
 
 
 def _dump_items_as_json() -> None:

@@ -20,13 +20,13 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
 
 @contextmanager
 def scratch_table(dynamodb: Any, prefix: str, **options: Any) -> Iterator[str]:
-    """A table keyed on the string ``pk`` for the duration (``options``: more of CreateTable's)."""
+    """A table keyed on the string ``pk`` for the duration (``options``: more of CreateTable's, or others)."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], **options,
-    )
+    dynamodb.create_table(**{
+        "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], **options,
+    })
     try:
         yield name
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -169,3 +169,119 @@ def test_update_expressions_rewrite_a_copy_of_their_parsed_tree(stack: LocalStac
     assert items["expr-a"]["n"] == {"N": "3"} and items["expr-b"]["n"] == {"N": "42"}
     assert items["expr-b"]["tags"] == {"L": [{"S": "expr-b-first"}, {"S": "expr-b-second"}]}
     assert "gone" not in items["expr-a"]
+
+
+# ---------------------------------------------------------------------- reading only what is asked
+def _pages(call: Callable[..., dict[str, Any]], **request: Any) -> list[tuple[Any, ...]]:
+    """Every page of a Query or Scan: its items, counts and ``LastEvaluatedKey``."""
+    pages = []
+    while True:
+        answer = call(**request)
+        pages.append((answer["Items"], answer["Count"], answer["ScannedCount"], answer.get("LastEvaluatedKey")))
+        if "LastEvaluatedKey" not in answer:
+            return pages
+        request = {**request, "ExclusiveStartKey": answer["LastEvaluatedKey"]}
+
+
+def _reads(dynamodb: Any, table: str) -> dict[str, list[tuple[Any, ...]]]:
+    """The same reads of a partition, of an index and of parallel-scan segments, paged and not."""
+    reads = {}
+    for pk in ("p-03", "p-11", "absent"):
+        for forward in (True, False):
+            reads[f"query {pk} {forward}"] = _pages(
+                dynamodb.query, TableName=table, KeyConditionExpression="pk = :p", Limit=2,
+                ScanIndexForward=forward, ExpressionAttributeValues={":p": {"S": pk}})
+    reads["query range"] = _pages(
+        dynamodb.query, TableName=table, KeyConditionExpression="pk = :p AND begins_with(sk, :b)",
+        FilterExpression="n > :n", ExpressionAttributeValues={":p": {"S": "p-07"}, ":b": {"S": "s-"},
+                                                              ":n": {"N": "1"}})
+    for group in ("g-0", "g-2", "absent"):
+        for forward in (True, False):
+            reads[f"index {group} {forward}"] = _pages(
+                dynamodb.query, TableName=table, IndexName="by-group", KeyConditionExpression="grp = :g",
+                Limit=4, ScanIndexForward=forward, ExpressionAttributeValues={":g": {"S": group}})
+    reads["index range"] = _pages(
+        dynamodb.query, TableName=table, IndexName="by-group", KeyConditionExpression="grp = :g AND rank > :r",
+        ExpressionAttributeValues={":g": {"S": "g-1"}, ":r": {"N": "10"}})
+    for total in (1, 3, 7):
+        for segment in range(total):
+            reads[f"segment {segment}/{total}"] = _pages(
+                dynamodb.scan, TableName=table, Segment=segment, TotalSegments=total, Limit=5)
+    reads["segment filtered"] = _pages(dynamodb.scan, TableName=table, Segment=1, TotalSegments=3,
+                                       FilterExpression="n = :n", ExpressionAttributeValues={":n": {"N": "2"}})
+    return reads
+
+
+def test_queries_and_scan_segments_answer_as_moto_does_over_the_whole_table(
+        stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Query reads its partition, an index Query and a scan segment only the items they can return
+    (moto sorted the whole table for each): the answers, pages, counts and keys are moto's own, and they
+    are DynamoDB's (a partition in key order, an index's items in its key order, segments that split the
+    table)."""
+    from moto.dynamodb.models.table import Table
+
+    dynamodb = stack.boto3_client("dynamodb")
+    with scratch_table(
+            dynamodb, "reads",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
+                                  for n, t in (("pk", "S"), ("sk", "S"), ("grp", "S"), ("rank", "N"))],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[{"IndexName": "by-group", "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"},
+                                                   {"AttributeName": "rank", "KeyType": "RANGE"}]}]) as table:
+        for p in range(20):
+            for s in range(p % 4):
+                item = {"pk": {"S": f"p-{p:02d}"}, "sk": {"S": f"s-{s}"}, "n": {"N": str(s)}}
+                if (p + s) % 5:  # the others are not in the index
+                    item |= {"grp": {"S": f"g-{(p + s) % 3}"}, "rank": {"N": str((7 * p + s) % 23)}}
+                dynamodb.put_item(TableName=table, Item=item)
+        fast = _reads(dynamodb, table)
+        monkeypatch.setattr(Table, "query", Table.query.__wrapped__)
+        monkeypatch.setattr(Table, "scan", Table.scan.__wrapped__)
+        assert fast == _reads(dynamodb, table)
+
+    def keys(pages: list[tuple[Any, ...]]) -> list[tuple[str, str]]:
+        return [(i["pk"]["S"], i["sk"]["S"]) for items, *_ in pages for i in items]
+
+    assert keys(fast["query p-11 True"]) == [("p-11", "s-0"), ("p-11", "s-1"), ("p-11", "s-2")]
+    assert keys(fast["query p-11 False"]) == keys(fast["query p-11 True"])[::-1]
+    assert [len(items) for items, *_ in fast["query p-11 True"]] == [2, 1]
+    assert keys(fast["query absent True"]) == []
+    grouped = [(i["grp"]["S"], int(i["rank"]["N"])) for items, *_ in fast["index g-2 True"] for i in items]
+    assert grouped and {g for g, _ in grouped} == {"g-2"} and [r for _, r in grouped] == sorted(r for _, r in grouped)
+    assert all(int(i["rank"]["N"]) > 10 for items, *_ in fast["index range"] for i in items)
+    whole = sorted(keys(fast["segment 0/1"]))
+    assert len(whole) == sum(p % 4 for p in range(20))
+    for total in (3, 7):
+        segments = [keys(fast[f"segment {s}/{total}"]) for s in range(total)]
+        assert sorted(k for segment in segments for k in segment) == whole  # each item in exactly one segment
+        for segment in segments:  # a partition's items in one segment
+            assert len({pk for pk, _ in segment}) == len({pk for pk, _ in segment} - {
+                pk for other in segments if other is not segment for pk, _ in other})
+
+
+def test_queues_count_their_messages_and_deduplicate_by_content(stack: LocalStack) -> None:
+    """Sending and receiving skip moto's message counts (a pass over the whole queue each); the counts are
+    still there, right, when the queue's attributes are asked for, and a FIFO queue with content-based
+    deduplication still drops a second copy of a body."""
+    sqs = stack.boto3_client("sqs")
+    url = sqs.create_queue(QueueName="fidelity-counts", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    fifo = sqs.create_queue(QueueName="fidelity-counts.fifo", Attributes={
+        "FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    try:
+        for n in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=600)
+        (received,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+        assert received["Body"].startswith("m")
+        counted = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert (counted["ApproximateNumberOfMessages"], counted["ApproximateNumberOfMessagesNotVisible"],
+                counted["ApproximateNumberOfMessagesDelayed"]) == ("2", "1", "1")
+        assert counted["MessageRetentionPeriod"] == "345600"
+        for _ in range(2):
+            sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+        assert sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"] == {"ApproximateNumberOfMessages": "1"}
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+        sqs.delete_queue(QueueUrl=fifo)
