@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from . import flashsale, nightly
+from . import flashsale, nightly, nightly_offline
 from .coldstart import ORDER as FUNCTION_ORDER
 from .common import REPO, load
 from .cost import LINES as COST_LINES
@@ -878,7 +878,8 @@ def render(run_info: dict[str, Any] | None = None) -> str:
         coldstart(records["coldstart"]), calls(records["calls"]), transitions(records["calls"]),
         cost(records["cost"]), sizes(records["sizes"]), throughput(records["throughput"]),
         forecast(records["replenish"]), simulation(load("simulation")), dynamodb_emulators(load("dynamodb_emulators")),
-        forecast_global(load("forecast_global")), nightly.render(load("nightly"), load("nightly_offline")),
+        forecast_global(load("forecast_global")), nightly.render(load("nightly")),
+        nightly_offline.render(load("nightly_offline")),
         flashsale.render(load("flashsale")),
     ]
     return "\n".join(header + body)
