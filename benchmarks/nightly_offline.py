@@ -133,8 +133,10 @@ HISTORY = (
     "the same way, and counted every message of a queue, three passes over it, for each message sent and "
     "received, while the purchase orders pile up on the supplier's queue (nothing reads it offline). A table's "
     "Query now reads its partition by key, an index's Query and a segment only their items, and SendMessage "
-    "and ReceiveMessage leave the counts out. The demand history is seeded with BatchWriteItem, each month item "
-    "as the counter's ADD would create it (moto validates a 30-attribute ADD slowly).")
+    "and ReceiveMessage leave the counts out. Before the last three changes the same command took 75 ms of CPU "
+    "a SKU over 2,000 SKUs and 142 ms over 5,000 (1,103 s). The demand history is now seeded with "
+    "BatchWriteItem, each month item as the counter's ADD would create it (moto validates a 30-attribute ADD "
+    "slowly): 5,000 SKUs took 404 s to seed before.")
 
 
 if __name__ == "__main__":
