@@ -98,23 +98,27 @@ def _created_by(write: Any) -> dict[str, Any]:
 
 def with_earlier(result: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
     """``result`` with the stored runs of other catalogue sizes (``earlier``, by SKUs, the latest of each
-    size), so BENCHMARKS.md can show how the time per SKU changes with the catalogue."""
+    size, with their command and date), so BENCHMARKS.md can show how the time per SKU changes with the
+    catalogue."""
     earlier: dict[str, Any] = {}
     if stored:
         before = stored["data"]
         earlier = dict(before.get("earlier") or {})
         earlier[str(before["skus"])] = {**{k: v for k, v in before.items() if k != "earlier"},
-                                        "date": stored["date"]}
+                                        "command": stored["command"], "date": stored["date"]}
     earlier.pop(str(result["skus"]), None)
     return {**result, "earlier": dict(sorted(earlier.items(), key=lambda kv: int(kv[0])))}
 
 
 def render(record: dict[str, Any] | None) -> str:
-    """BENCHMARKS.md §11's paragraph on the offline run, with the earlier sizes' runs as a table."""
+    """BENCHMARKS.md §11's paragraph on the offline runs: the largest catalogue's, then every size's in a table."""
     if not record:
-        return ("**Offline, the real workflow**: not run yet (`python -m benchmarks.nightly_offline SKUS DAYS`).\n")
-    o = record["data"]
-    text = (f"**Offline, the real workflow** (`{record['command']}`, {record['date']}, local stack: moto, the real "
+        return "**Offline, the real workflow**: not run yet (`python -m benchmarks.nightly_offline SKUS DAYS`).\n"
+    runs = sorted([*(record["data"].get("earlier") or {}).values(),
+                   {**record["data"], "command": record["command"], "date": record["date"]}],
+                  key=lambda r: r["skus"])
+    o = runs[-1]
+    text = (f"**Offline, the real workflow** (`{o['command']}`, {o['date']}, local stack: moto, the real "
             f"ASL and handlers): {o['skus']:,} SKUs with {o['history_days']} days of history, run {o['status']} in "
             f"{o['run_seconds']:.0f} s with the Map's concurrency at {o['concurrency']} "
             f"({o['run_seconds'] / o['skus'] * 1000:.0f} ms a SKU; seeding took "
@@ -122,19 +126,18 @@ def render(record: dict[str, Any] | None) -> str:
             f"({o['run_cpu_seconds'] / o['skus'] * 1000:.0f} ms a SKU; the machine's {o['cores']} cores were shared "
             f"with other work, load average {o['load_average']:.0f} at its end). The emulator serialises every "
             "DynamoDB request, so this measures moto, not AWS.")
-    if len(record["command"].split()) > 5:  # ReplenishmentConcurrency set on the command line
+    if len(o["command"].split()) > 5:  # ReplenishmentConcurrency set on the command line
         text += (" Every function runs in the one Python process, under one interpreter lock: with the template's "
                  "40 batches at a time, 40 batches share what one has on AWS, and past a few thousand SKUs each "
                  "outlived its Decide function's 120 s timeout (20,000 SKUs: 8 batches timed out in the first "
                  "minutes), hence fewer at a time here.")
-    runs = [*(o.get("earlier") or {}).values(), {**o, "date": record["date"]}]
     if len(runs) > 1:
         text += ("\n\n| SKUs | measured | Map concurrency | run | a SKU | CPU a SKU | seeding | load average |\n"
                  "|---:|---|---:|---:|---:|---:|---:|---:|\n")
         text += "\n".join(f"| {r['skus']:,} | {r['date']} | {r['concurrency']} | {r['run_seconds']:.0f} s | "
                           f"{r['run_seconds'] / r['skus'] * 1000:.0f} ms | "
                           f"{r['run_cpu_seconds'] / r['skus'] * 1000:.0f} ms | {r['seed_seconds']:.0f} s | "
-                          f"{r['load_average']:.0f} |" for r in sorted(runs, key=lambda r: r["skus"]))
+                          f"{r['load_average']:.0f} |" for r in runs)
     return text + "\n\n" + HISTORY + "\n"
 
 
