@@ -336,8 +336,9 @@ def run(replenish: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- BENCHMARKS.md
-def render(record: dict[str, Any] | None, offline: dict[str, Any] | None = None) -> str:
-    """Figure 11 of BENCHMARKS.md from the stored ``nightly`` record (and ``nightly_offline``'s, if any)."""
+def render(record: dict[str, Any] | None) -> str:
+    """Figure 11 of BENCHMARKS.md from the stored ``nightly`` record (the offline run's paragraph is
+    ``nightly_offline``'s)."""
     out = ["## 11. Nightly replenishment run at 10k, 100k and 1M SKUs (modelled)\n"]
     if not record:
         return "\n".join([*out, "Not computed yet: run `python -m benchmarks nightly` (after `replenish`).\n"])
@@ -413,8 +414,6 @@ def render(record: dict[str, Any] | None, offline: dict[str, Any] | None = None)
                    f"{steady_night['cost']['Step Functions (transitions)'] / steady_night['cost']['Total']:.0%} of "
                    "the steady night's cost: batches of 400 would halve them (and the per-child overhead) but double "
                    "what a retried batch does again, and a batch's Decide would still be seconds.\n")
-    if offline:
-        out.append(_offline(offline))
     return "\n".join(out)
 
 
@@ -443,37 +442,6 @@ def _levers(levers: dict[str, list[dict[str, Any]]], goal: dict[str, Any]) -> st
                                "SENT mark) and gives up the one transaction that keeps them together; per batch, an "
                                "order has as many lines as the batch orders SKUs from that supplier: 96 from one, "
                                "about 5 from twenty.\n")
-
-
-OFFLINE_GOAL = 20_000  # SKUs the issue asks the real workflow to run over offline
-
-
-def _offline(offline: dict[str, Any]) -> str:
-    """The real workflow's offline run: what it took, and what the goal's 20,000 SKUs would take at that rate."""
-    o = offline["data"]
-    text = (f"**Offline, the real workflow** (`{offline['command']}`, {offline['date']}, local stack: moto, the real "
-            f"ASL and handlers): {o['skus']:,} SKUs with {o['history_days']} days of history, run {o['status']} in "
-            f"{o['run_seconds']:.0f} s ({o['run_seconds'] / o['skus'] * 1000:.0f} ms a SKU; seeding took "
-            f"{o['seed_seconds']:.0f} s)")
-    if "run_cpu_seconds" not in o:
-        return text + ". The emulator serialises every DynamoDB request, so this measures moto, not AWS.\n"
-    per_sku = o["run_cpu_seconds"] / o["skus"]
-    text += (f", {o['run_cpu_seconds']:.0f} s of the process's CPU ({per_sku * 1000:.0f} ms a SKU; the machine's "
-             f"{o['cores']} cores were shared with other work, load average {o['load_average']:.0f} at its end). "
-             "The emulator serialises every DynamoDB request, so this measures moto, not AWS. The 1,000-SKU run "
-             "before took 497 s (about 0.5 s a SKU): moto answered every Query by sorting all the items of the "
-             "table, so the run grew with the square of the catalogue (under the py-spy profiler, 600 SKUs took "
-             "382 s; after the fix 35 s); the local stack now reads the Query's partition by key "
-             "(local/fidelity.py), as DynamoDB does")
-    if o["skus"] >= OFFLINE_GOAL:
-        return text + ".\n"
-    return text + (f". {OFFLINE_GOAL:,} SKUs were not run in this session (the machine was shared with other work "
-                   f"all along). Extrapolated, not measured: at this run's CPU per SKU they would take at least "
-                   f"{OFFLINE_GOAL * per_sku / 60:.0f} minutes of CPU, and more, because the CPU per SKU still grows "
-                   "with the catalogue (the same command over 2,000 SKUs earlier today: 151 s, 75 ms a SKU): moto "
-                   "still walks the whole products table for each batch's parallel-scan segment and every item of an "
-                   "index for an index Query. If it keeps growing in proportion to the catalogue, 20,000 SKUs need "
-                   f"about {OFFLINE_GOAL * per_sku * OFFLINE_GOAL / o['skus'] / 3600:.1f} hours of CPU.\n")
 
 
 def summary_rows(record: dict[str, Any] | None) -> list[str]:
