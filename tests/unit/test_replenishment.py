@@ -118,18 +118,37 @@ def test_without_a_finished_window_the_one_step_sigma_is_scaled_by_root_days():
     assert float(total_sigmas(fit, y, 2.0, 3, 0)[1][0]) == 0.0  # continuous review: no review period
 
 
-def test_demand_on_most_days_gets_the_spread_that_applies_now_intermittent_the_average():
+def test_demand_on_most_days_or_with_errors_that_persist_gets_the_spread_that_applies_now():
     from orderflow.forecasting.fits import conditional_total_error_sigma, total_error_sigma
     from orderflow.forecasting.methods import fit_method
 
     rng = np.random.default_rng(4)
     y = rng.poisson(np.repeat([10.0, 40.0, 12.0, 45.0, 10.0, 40.0], 91)).astype(float)  # ends in a high spell
     fit = fit_method("ses", y, 7)
-    smooth = total_sigmas(fit, y, 2.0, 10, 7, demand_class="erratic")
-    sparse_ = total_sigmas(fit, y, 2.0, 10, 7, demand_class="lumpy")
-    assert float(smooth[0][0]) == pytest.approx(float(conditional_total_error_sigma(fit, y, 10, None, 365)[0]))
-    assert float(sparse_[0][0]) == pytest.approx(float(total_error_sigma(fit, y, 10)[0]))
-    assert float(smooth[0][0]) > float(sparse_[0][0]) and float(smooth[1][0]) > float(sparse_[1][0])
+    one_step = float(fit.sigma)
+    smooth = total_sigmas(fit, y, one_step, 10, 7, demand_class="erratic")
+    moving = total_sigmas(fit, y, one_step, 10, 7, demand_class="lumpy")
+    conditional = float(conditional_total_error_sigma(fit, y, 10, None, 365)[0])
+    assert float(smooth[0][0]) == pytest.approx(conditional)
+    # the level steps: the lead-time errors persist (far above σ·√10), so a lumpy forecast gets it too
+    assert float(total_error_sigma(fit, y, 10)[0]) > 1.5 * one_step * np.sqrt(10)
+    assert float(moving[0][0]) == pytest.approx(conditional)
+    assert float(moving[1][0]) == pytest.approx(float(smooth[1][0]))
+    assert conditional > float(total_error_sigma(fit, y, 10)[0])
+
+
+def test_intermittent_demand_whose_errors_do_not_persist_keeps_the_average_spread():
+    from orderflow.forecasting.fits import total_error_sigma
+    from orderflow.forecasting.methods import fit_method
+
+    rng = np.random.default_rng(4)  # independent days: demand on 20 % of them, sizes 1 to 30
+    y = np.where(rng.random(728) < 0.2, rng.integers(1, 31, 728), 0).astype(float)
+    fit = fit_method("croston", y, 7)
+    one_step = float(fit.sigma)
+    lead, review = total_sigmas(fit, y, one_step, 10, 7, demand_class="lumpy")
+    assert float(total_error_sigma(fit, y, 10)[0]) < 1.5 * one_step * np.sqrt(10)
+    assert float(lead[0]) == pytest.approx(float(total_error_sigma(fit, y, 10)[0]))
+    assert float(review[0]) == pytest.approx(float(total_error_sigma(fit, y, 7)[0]))
 
 
 def test_one_500_unit_day_neither_inflates_safety_stock_nor_buys_months_of_demand():

@@ -274,3 +274,43 @@ def test_the_policy_meets_its_target_on_independent_demand_with_known_moments():
             cycles, stockouts = cycles + m.cycles, stockouts + m.stockout_cycles
         assert cycles > 1000
         assert 1 - stockouts / cycles == pytest.approx(target, abs=0.02)
+
+
+def _slow_movers(kind: str, count: int, ordering: tuple[float, float], seed: int = 5):
+    """``count`` slow movers, three years of daily demand each, and their products (weekly review, lead
+    time 5, 10 or 14 days, target 95 %). ``on_off``: each 91-day spell is on with probability 0.6, at a
+    rate of 0.5–5 a day times 0.5–2, Poisson days; off, nothing sells. ``compound``: independent days,
+    demand on 5–50 % of them, sizes 1 + negative binomial (dispersion 0.5 or 2)."""
+    rng = np.random.default_rng(seed)
+    histories, products = {}, {}
+    for i in range(count):
+        rate = math.exp(rng.uniform(math.log(0.5), math.log(5)))
+        if kind == "on_off":
+            spells = np.where(rng.random(13) < 0.6, rate * rng.uniform(0.5, 2.0, 13), 0.0)
+            demand = rng.poisson(np.repeat(spells, 91)[:1095]).astype(float)
+        else:
+            share, dispersion = rng.uniform(0.05, 0.5), rng.choice([0.5, 2.0])
+            mean_size = rate / share
+            sizes = 1 + rng.negative_binomial(dispersion, dispersion / (dispersion + mean_size - 1), 1095)
+            demand = np.where(rng.random(1095) < share, sizes, 0).astype(float)
+        histories[f"S{i}"] = demand
+        products[f"S{i}"] = product(f"S{i}", unit_cost=10, ordering_cost=round(float(rng.uniform(*ordering)), 2),
+                                    lead_time_days=float(rng.choice([5, 10, 14])), lead_time_sigma_days=0,
+                                    review_period_days=7, service_level=0.95)
+    return histories, products
+
+
+@pytest.mark.parametrize(("kind", "count", "ordering"), [
+    ("on_off", 60, (8, 30)),  # errors persist: served 89.5 % on the average spread of errors
+    ("compound", 40, (3, 12)),  # independent days: the average spread, not over-protected
+])
+def test_slow_movers_get_their_cycle_service_level_through_the_forecast(kind, count, ordering):
+    """The scheduled run's forecast and policy replayed over two years of slow movers whose demand
+    distribution is known: the share of cycles without a stock-out is the 95 % target within 2 points,
+    whether the level switches on and off by the quarter (the forecast's lead-time errors persist, so
+    the spread that applies at the review is covered) or the days are independent (the average one)."""
+    histories, products = _slow_movers(kind, count, ordering)
+    result = simulate(histories, products, SimulationConfig(days=730, seed=1, targets=[], policies=["orderflow"]))
+    total = result.totals["orderflow"]
+    assert not result.skipped and total.cycles > 500
+    assert total.cycle_service_level == pytest.approx(0.95, abs=0.02)

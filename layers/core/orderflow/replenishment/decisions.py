@@ -27,8 +27,12 @@ SEASON_LENGTH = 7  # daily demand, weekly pattern
 YEAR_LENGTH = 365  # days: the σ of totals looks at the same time one year earlier
 # Demand classes whose σ of totals is the largest of the absolute, level-proportional and
 # time-of-year spreads (conditional_total_error_sigma); intermittent and lumpy demand keep the
-# absolute one (docs/policy.md "Achieved service, measured").
+# absolute one unless their errors persist (docs/policy.md "Achieved service, measured").
 CONDITIONAL_SIGMA_CLASSES = ("smooth", "erratic")
+# A lead-time total's RMS error above this many times σ·√days (independent daily errors) means the
+# errors persist: the level moves (on and off spells), whatever the class, and the spread that applies
+# at the review is taken (docs/policy.md §3).
+PERSISTENT_ERROR_RATIO = 1.5
 CAPACITY_ATTEMPTS = 4  # drafts that lose the supplier-capacity race re-decide at most this often
 ERROR_TEXT_LIMIT = 1000
 _BATCH_READ = 100  # keys per BatchGetItem
@@ -165,8 +169,10 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
     scaling assumes independent days; a forecast whose errors persist (a level that moved and is
     caught up with over weeks) has a lead-time error several times larger, and this measures it
     (docs/policy.md §3). For a ``demand_class`` in :data:`CONDITIONAL_SIGMA_CLASSES` (demand on most
-    days) it is the spread that applies at the origin: the largest of that RMS, the spread in
-    proportion to the origin's forecast and the spread at the same time a year earlier
+    days), and at origins where the lead-time errors persist (their RMS above
+    :data:`PERSISTENT_ERROR_RATIO` × ``sigma·√days``: a slow mover with on and off spells), it is the
+    spread that applies at the origin: the largest of that RMS, the spread in proportion to the
+    origin's forecast and the spread at the same time a year earlier
     (``orderflow.forecasting.methods.conditional_total_error_sigma``)."""
     import numpy as np
 
@@ -175,17 +181,38 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
     y = np.asarray(history, dtype=float)
     at = np.atleast_1d(np.asarray(y.size if origins is None else origins))
     one_step = np.broadcast_to(np.asarray(sigma, dtype=float), at.shape)
+    windows = (max(1, math.ceil(lead_time_days)), review_period_days)
+
+    def measured(days: int, spread: Any) -> Any:
+        try:
+            with np.errstate(all="ignore"):
+                return spread(days)
+        except (ValueError, ArithmeticError, TypeError, np.linalg.LinAlgError):  # a model that cannot say
+            return np.full(at.shape, np.nan)
+
+    plain_sigmas: dict[int, Any] = {}
+
+    def plain(days: int) -> Any:
+        if days not in plain_sigmas:
+            plain_sigmas[days] = total_error_sigma(model, y, days, at)
+        return plain_sigmas[days]
+
+    def conditional(days: int) -> Any:
+        return conditional_total_error_sigma(model, y, days, at, YEAR_LENGTH)
+
+    if demand_class in CONDITIONAL_SIGMA_CLASSES:
+        applies = np.ones(at.shape, dtype=bool)
+    else:
+        with np.errstate(invalid="ignore"):
+            applies = measured(windows[0], plain) > PERSISTENT_ERROR_RATIO * one_step * math.sqrt(windows[0])
     out = []
-    for days in (max(1, math.ceil(lead_time_days)), review_period_days):
+    for days in windows:
         if days <= 0:
             out.append(np.zeros(at.shape))
             continue
-        try:
-            with np.errstate(all="ignore"):
-                direct = (conditional_total_error_sigma(model, y, days, at, YEAR_LENGTH)
-                          if demand_class in CONDITIONAL_SIGMA_CLASSES else total_error_sigma(model, y, days, at))
-        except (ValueError, ArithmeticError, TypeError, np.linalg.LinAlgError):  # a model that cannot say
-            direct = np.full(at.shape, np.nan)
+        direct = measured(days, plain) if not applies.all() else np.full(at.shape, np.nan)
+        if applies.any():
+            direct = np.where(applies, measured(days, conditional), direct)
         out.append(np.where(np.isfinite(direct), direct, one_step * math.sqrt(days)))
     return out[0], out[1]
 
