@@ -71,7 +71,11 @@ class Settings:
                 value = env[name]
             else:
                 continue  # the class attribute's default
-            setattr(self, name, value if value is None else (kind if kind in (int, Decimal) else str)(value))
+            convert = kind if kind in (int, Decimal) else str
+            try:
+                setattr(self, name, value if value is None else convert(value))
+            except (ValueError, ArithmeticError):
+                raise ValueError(f"setting {name.upper()} must be {convert.__name__}, not {value!r}") from None
 
 
 @lru_cache(maxsize=1)
