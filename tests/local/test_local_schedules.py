@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -86,15 +85,17 @@ def test_fire_builds_scheduled_events_or_uses_input() -> None:
 
 def test_timer_fires_enabled_schedules_when_due() -> None:
     runtime = RecordingRuntime()
-    started = time.monotonic()
+    readings: list[datetime] = []
+    lock = threading.Lock()
 
-    def fast_clock() -> datetime:  # one real second is two hours
-        return T0 + timedelta(seconds=(time.monotonic() - started) * 7200)
+    def stepping_clock() -> datetime:  # each look is seven minutes on (an hour is no whole number of looks)
+        with lock:
+            readings.append(T0 + timedelta(minutes=7 * len(readings)))
+            return readings[-1]
 
     timer = ScheduleTimer(
-        load_template(FIXTURE_TEMPLATE), runtime, clock=fast_clock, poll_seconds=0.01, executions=runtime
+        load_template(FIXTURE_TEMPLATE), runtime, clock=stepping_clock, poll_seconds=0.01, executions=runtime
     )
-    before = fast_clock()
     timer.start()
     try:
         assert runtime.called.wait(10) and runtime.started.wait(10)
@@ -105,10 +106,8 @@ def test_timer_fires_enabled_schedules_when_due() -> None:
     machine, name, payload = runtime.executions[0]
     assert machine == "WorkStateMachine"
     assert payload == {"id": "scheduled", "invalid": True}  # the event's Input
-    # named after the time it was due, rate(1 hour) after the timer's first look at the clock (which a loaded
-    # machine makes late), and not after it was started
-    due = datetime.strptime(name, "sched-%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    assert before + timedelta(hours=1) - timedelta(seconds=1) <= due <= fast_clock(), name
+    # named after the time it was due: rate(1 hour) after the timer's first look at the clock
+    assert name == f"sched-{readings[0] + timedelta(hours=1):%Y%m%dT%H%M%S}"
 
 
 def test_state_machine_schedules_start_named_executions() -> None:

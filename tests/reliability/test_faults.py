@@ -337,36 +337,33 @@ def test_contention_outlasting_a_steps_retries_never_fails_the_order(stack, clie
     at once; and when that reserve is contended too, the order is woken in a new execution, as a receipt
     would wake it. Each order ends RESERVED with its stock and credit held once."""
     sku, customer = shop(stock=9)
-    timelines = []
+
+    def reserved(quantity: int) -> tuple[str, list[str]]:
+        """Submit an order of ``quantity`` units; once RESERVED, its id and the statuses on its timeline."""
+        order_id = client.submit_order(customer, [{"sku": sku, "quantity": quantity}],
+                                       shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
+        client.wait_for_status(order_id, "RESERVED", timeout=WAIT)
+        return order_id, [e["status"] for e in client.get_order(order_id)["timeline"]]
 
     plan.add("ValidateOrderFunction", fail(TransientError), times=ASL_ATTEMPTS)
-    validated_late = client.submit_order(customer, [{"sku": sku, "quantity": 2}],
-                                         shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
-    client.wait_for_status(validated_late, "RESERVED", timeout=WAIT)
+    validated_late, timeline = reserved(2)
     assert failures(stack, validated_late) == [("Validate", "TransientError")] * ASL_ATTEMPTS
-    timelines.append([e["status"] for e in client.get_order(validated_late)["timeline"]])
-    assert timelines[-1] == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED"]
+    assert timeline == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED"]
 
     plan.add("ReserveStockFunction", fail(TransientError), times=ASL_ATTEMPTS)
-    backordered_then_reserved = client.submit_order(customer, [{"sku": sku, "quantity": 3}],
-                                                    shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
-    client.wait_for_status(backordered_then_reserved, "RESERVED", timeout=WAIT)
+    backordered_then_reserved, timeline = reserved(3)
     assert failures(stack, backordered_then_reserved) == [("Reserve", "TransientError")] * ASL_ATTEMPTS
-    timelines.append([e["status"] for e in client.get_order(backordered_then_reserved)["timeline"]])
-    assert timelines[-1] == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "BACKORDERED", "RESERVED"]
+    assert timeline == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "BACKORDERED", "RESERVED"]
 
     plan.add("ReserveStockFunction", fail(TransientError), times=ASL_ATTEMPTS)
     # Backorder's own transaction lands; the reserve it then tries is throttled (a transaction cancelled
     # with ThrottlingError is not retried by the SDK).
     plan.add("AwaitStockFunction", throttle(faults, "throttle-transaction", skip=1))
-    woken = client.submit_order(customer, [{"sku": sku, "quantity": 4}],
-                                shipping_address=SAMPLE_ADDRESS)[1]["order_id"]
-    client.wait_for_status(woken, "RESERVED", timeout=WAIT)
+    woken, timeline = reserved(4)
     runs = stack.task_runs(ORDER_MACHINE, order_id=woken)  # the woken Reserve may be journaled before Backorder
     assert runs[:-2][-ASL_ATTEMPTS:] == [("Reserve", "TransientError")] * ASL_ATTEMPTS, runs
     assert sorted(runs[-2:]) == [("Backorder", None), ("Reserve", None)], runs
-    timelines.append([e["status"] for e in client.get_order(woken)["timeline"]])
-    assert timelines[-1] == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "BACKORDERED", "RESERVED"]
+    assert timeline == ["PENDING", "VALIDATED", "CREDIT_APPROVED", "BACKORDERED", "RESERVED"]
 
     assert levels(client, sku, customer) == ({"on_hand": 9, "reserved": 9, "available": 0, "backordered": 0}, 90)
     figures("4. Faults on the order path", "contention outlasting a step's retries (issue #20 2b)",
