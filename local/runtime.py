@@ -207,6 +207,7 @@ class LambdaRuntime:
         self.environment = dict(environment)
         self.invocations: Counter[str] = Counter()
         self.journal: deque[Invocation] = deque(maxlen=JOURNAL_SIZE)
+        self.running: dict[int, Invocation] = {}  # under way: their writes show before the journal does
         self._by_name = {fn.name: fn for fn in template.functions}
         self._handlers: dict[str, Handler] = {}
         self._faults: dict[str, list[Fault]] = {}
@@ -283,12 +284,15 @@ class LambdaRuntime:
         """moto's ``_invoke_lambda`` contract: ``(payload, errored, logs)``."""
         fn = self._by_name.get(function_name)
         started = time.time()
+        key = id(threading.current_thread())
         try:
             if fn is None:
                 raise HandlerImportError(f"function {function_name} is not in {self.template.path}")
             if isinstance(event, str | bytes):
                 event = json.loads(event or "{}")
             event = {} if event is None else event
+            with self._lock:
+                self.running[key] = Invocation(fn.logical_id, event, None, started)
             result = self._run(fn, event)
             try:
                 payload = json.dumps(result)
@@ -301,6 +305,9 @@ class LambdaRuntime:
             error = error_payload(exc)
             self.journal.append(Invocation(fn.logical_id if fn else function_name, event, error["errorType"], started))
             return json.dumps(error), True, ""
+        finally:
+            with self._lock:
+                self.running.pop(key, None)
 
     def _run(self, fn: Function, event: Any) -> Any:
         with self._lock:

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -32,7 +32,7 @@ from orderflow_local import faults as faults_module
 from orderflow_local.auth import LocalIssuer
 from orderflow_local.http_api import HttpApiServer, Route
 from orderflow_local.resources import create_resources, render_definition
-from orderflow_local.runtime import LambdaRuntime, process_environment, set_env
+from orderflow_local.runtime import Invocation, LambdaRuntime, process_environment, set_env
 from orderflow_local.schedules import ScheduleTimer
 from orderflow_local.template import DEFAULT_STACK_NAME, REGION, Template, read_template, resolve_template
 from orderflow_local.transport import InProcess
@@ -381,9 +381,15 @@ class LocalStack:
         by_function = {state["Resource"].split(":")[6]: name for name, state in definition["States"].items()
                        if state["Type"] == "Task" and state["Resource"].startswith("arn:")}
         names = {fn.logical_id: by_function[fn.name] for fn in self.resources.functions if fn.name in by_function}
-        return [(names[run.logical_id], run.error) for run in list(self.runtime.journal)
-                if run.logical_id in names and isinstance(run.event, dict)
-                and all(run.event.get(k) == v for k, v in match.items())]
+
+        def matching(runs: Iterable[Invocation]) -> list[Invocation]:
+            return [run for run in runs if run.logical_id in names and isinstance(run.event, dict)
+                    and all(run.event.get(k) == v for k, v in match.items())]
+
+        deadline = time.monotonic() + 30  # a run whose writes are visible may not be journaled yet: let it end
+        while matching(list(self.runtime.running.values())) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return [(names[run.logical_id], run.error) for run in matching(list(self.runtime.journal))]
 
     # ------------------------------------------------------------------ moto plumbing
     def _invoke_by_arn(self, function_arn: str, event: Any) -> Any:
