@@ -26,7 +26,7 @@ MARK_DAYS = 30
 MEMORY_DAYS = 120
 FIRST = "first_event"  # in a memory: the event that began it, and whose mark it is
 MARKERS = ("seen", "out")  # a SKU-day's marker kinds: active that day, out of stock that day
-KNOWN_MARKERS = 100_000  # markers a container remembers as written (about 15 MB at most), then forgets
+KNOWN_MARKERS = 100_000  # markers a container remembers as written (about 25 MB at most), then forgets
 
 
 def _epoch(moment: str, days: int) -> int:
