@@ -207,6 +207,9 @@ def test_the_event_that_begins_a_memory_is_marked_by_it_and_a_race_to_begin_one_
     assert kpis.record(*created) is not None
     assert dict(boto3.client("dynamodb").get_item(TableName="kpis", Key={
         "pk": {"S": f"EVENT#{created[1]['event_id']}"}, "sk": {"S": "-"}})).get("Item") is None  # no mark item
+    # and no counter: its one write beside its SKU markers is the memory (a PutItem, not a transaction)
+    assert "Item" not in boto3.client("dynamodb").get_item(TableName="kpis", Key={
+        "pk": {"S": "DAY#2030-01-01"}, "sk": {"S": "all"}})
 
     # the backorder's handler read no memory yet (it raced the creation), so it would begin one too
     measured = measure(*backordered, memory=None, promise_hours=48)
