@@ -103,16 +103,18 @@ class Recorder:
             items, consistent = [], frozenset()
         call = Call(self.current(), model.name, items, consistent)
         if self.imager is not None and model.name in _WRITE_OPS | {"TransactWriteItems"}:
-            self._local.pending = (call, [self.imager(table, key) for table, key in items])
+            # A stack: another call can begin and end in this thread before this one's answer (ship's transaction
+            # lost its images so, and its index writes went uncounted), and each answer ends the latest call.
+            self._local.__dict__.setdefault("pending", []).append(
+                (call, [self.imager(table, key) for table, key in items]))
         with self.lock:
             self.calls.append(call)
 
     def _after_dynamodb(self, **_: Any) -> None:
         pending = getattr(self._local, "pending", None)
-        if pending is None:
+        if not pending:
             return
-        self._local.pending = None
-        call, before = pending
+        call, before = pending.pop()
         call.images = [(old, self.imager(table, key)) for old, (table, key) in zip(before, call.items, strict=True)]
 
     def _on_put_events(self, params: Any = None, **_: Any) -> None:

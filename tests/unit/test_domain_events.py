@@ -103,6 +103,9 @@ def test_a_partial_shipment_says_what_left_and_what_waits_and_a_second_one_publi
     (event,) = conforming(events_for(Table.ORDERS, order("RESERVED", 4), partly, sequence="1"))
     assert (event.detail["shipped"], event.detail["backordered"]) == ({"SKU-1": 1}, {"SKU-1": 2})
     assert events_for(Table.ORDERS, partly, {**partly, "version": Decimal(6)}, sequence="2") == []
+    packed = {**partly, "shipments": ["shp-1-1|leeds|shipped|SKU-1=3|SKU-1=1|", "shp-1-2|york|open|SKU-1=2||"]}
+    (same,) = events_for(Table.ORDERS, order("RESERVED", 4), packed, sequence="1")  # as the orders table stores them
+    assert same.detail == event.detail
 
 
 def test_a_ship_available_order_held_in_part_says_where_and_what_waits_then_reserved_once_the_rest_came() -> None:

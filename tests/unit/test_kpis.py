@@ -3,6 +3,7 @@ table (moto, in process): every number below is worked out by hand from the even
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from types import SimpleNamespace
@@ -206,6 +207,9 @@ def test_the_event_that_begins_a_memory_is_marked_by_it_and_a_race_to_begin_one_
     assert kpis.record(*created) is not None
     assert dict(boto3.client("dynamodb").get_item(TableName="kpis", Key={
         "pk": {"S": f"EVENT#{created[1]['event_id']}"}, "sk": {"S": "-"}})).get("Item") is None  # no mark item
+    # and no counter: its one write beside its SKU markers is the memory (a PutItem, not a transaction)
+    assert "Item" not in boto3.client("dynamodb").get_item(TableName="kpis", Key={
+        "pk": {"S": "DAY#2030-01-01"}, "sk": {"S": "all"}})
 
     # the backorder's handler read no memory yet (it raced the creation), so it would begin one too
     measured = measure(*backordered, memory=None, promise_hours=48)
@@ -215,4 +219,41 @@ def test_the_event_that_begins_a_memory_is_marked_by_it_and_a_race_to_begin_one_
 
     assert kpis.record(*created) is None  # redelivered after a later event: still once
     day = table.days("2030-01-01", "2030-01-01")["2030-01-01"]["all"]
-    assert (day["orders_created"], day["backorders_opened"]) == (1, 1)
+    assert (day["backorders_opened"], day["seen"], day["out"]) == (1, {"A"}, {"A"})
+
+
+def test_a_day_of_many_skus_keeps_its_day_item_small_and_counts_each_sku_day_once(kpis):
+    """600 distinct SKUs sold in a day, some out of stock: the day's aggregate holds counters only (each KPI
+    event rewrites it, billed by its size), and the SKU-days are counted from one marker each, once however often
+    an event is redelivered, also to another container that has not seen the markers."""
+    day = "2030-01-01"
+    skus = [f"SKU-{n:05d}" for n in range(600)]
+    events = [order("OrderShipped", f"o{n}", f"{day}T10:00:00.000Z", {sku: 1 for sku in skus[4 * n:4 * n + 4]}, 5)
+              for n in range(150)]
+    events += [stock("StockLow", sku, "main", f"{day}T11:00:00.000Z", 0, 1) for sku in skus[:50]]
+    for kind, detail in events + events[:10] + events[-10:]:  # some delivered twice
+        kpis.record(kind, detail)
+    elsewhere = KpiService(kpis.settings, KpisTable("kpis"), clock=lambda: NOW)  # another container
+    for kind, detail in events[-20:] + events[:5]:
+        assert elsewhere.record(kind, detail) is None  # marked already, and no marker is new
+
+    item = boto3.client("dynamodb").get_item(TableName="kpis", Key={"pk": {"S": f"DAY#{day}"},
+                                                                    "sk": {"S": "all"}})["Item"]
+    assert not {"seen", "out"} & set(item) and item["orders_shipped"] == {"N": "150"}
+    assert len(json.dumps(item)) < 500  # as with 2 SKUs; the SKU sets made it about 6 KB: 12 WRU in a transaction
+    got = kpis.kpis(date(2030, 1, 1), date(2030, 1, 1))
+    assert (got["sku_days"], got["stock_out_sku_days"]) == (600, 50)
+    main = kpis.kpis(date(2030, 1, 1), date(2030, 1, 1), location_id="main")
+    assert (main["sku_days"], main["stock_out_sku_days"]) == (50, 50)
+
+
+def test_a_day_stored_with_sku_sets_still_reads(kpis):
+    """A day written before the markers kept its SKUs in the sets ``seen`` and ``out`` of its aggregate: they count
+    with the markers of the same day, a SKU in both once."""
+    boto3.client("dynamodb").put_item(TableName="kpis", Item={
+        "pk": {"S": "DAY#2030-01-01"}, "sk": {"S": "all"}, "orders_shipped": {"N": "2"},
+        "seen": {"SS": ["A", "B"]}, "out": {"SS": ["B"]}})
+    kpis.record(*order("OrderCreated", "o1", "2030-01-01T10:00:00.000Z", {"B": 1, "C": 1}, 0,
+                       created_at="2030-01-01T10:00:00.000Z"))
+    got = kpis.kpis(date(2030, 1, 1), date(2030, 1, 1))
+    assert (got["sku_days"], got["stock_out_sku_days"], got["stock_out_rate"]) == (3, 1, round(1 / 3, 4))

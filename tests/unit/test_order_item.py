@@ -39,3 +39,24 @@ def test_empty_after_sales_and_fulfilment_fields_are_not_stored_and_read_back_as
 def test_an_order_stored_before_packing_still_reads():
     legacy = _order().model_dump(mode="python")  # lines and timeline as maps, every field present
     assert Order.model_validate(legacy) == _order()
+
+
+SHIPMENTS = [{"shipment_id": "shp-ord-1-1", "location_id": "main", "lines": {"SKU-1": 3, "SKU-2": 1},
+              "state": "shipped", "shipped": {"SKU-1": 2}},
+             {"shipment_id": "shp-ord-1-2", "location_id": "north-dc", "lines": {"SKU-1": 1}, "state": "open",
+              "deadline": AT},
+             {"shipment_id": "shp-ord-1-3", "location_id": "north-dc", "lines": {"SKU-2": 1}, "state": "cancelled",
+              "shipped": {}}]
+
+
+def test_shipment_refs_are_stored_packed_and_read_back_equal():
+    order = _order(shipments=SHIPMENTS)
+    item = order.as_item()
+
+    assert item["shipments"] == ["shp-ord-1-1|main|shipped|SKU-1=3,SKU-2=1|SKU-1=2|",
+                                 f"shp-ord-1-2|north-dc|open|SKU-1=1||{AT}",
+                                 "shp-ord-1-3|north-dc|cancelled|SKU-2=1|=|"]
+    assert Order.model_validate(item) == order
+    assert Order.model_validate({**item, "shipments": SHIPMENTS}) == order  # stored as maps before: still read
+    as_maps = len(str(order.model_dump(mode="python")["shipments"]))
+    assert len(str(item["shipments"])) < as_maps * 0.6  # what a write of the order is billed by

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orderflow.shared.types import MAIN_LOCATION, unpacked_entry, unpacked_line
+from orderflow.shared.types import MAIN_LOCATION, unpacked_entry, unpacked_line, unpacked_ref
 
 SOURCE = "orderflow"
 SCHEMA_VERSION = 1
@@ -149,7 +149,7 @@ def _last_reason(image: Image) -> str | None:
 def _sent(order: Image) -> dict[str, Any]:
     """SKU → units that left, over the order's shipments (a shipment's ``shipped`` when it left in part)."""
     units: dict[str, Any] = {}
-    for ref in order.get("shipments") or []:
+    for ref in map(unpacked_ref, order.get("shipments") or []):  # an order's shipments are stored packed
         if ref.get("state") in ("shipped", "delivered"):
             for sku, quantity in (ref.get("shipped") or ref.get("lines") or {}).items():
                 units[sku] = units.get(sku, 0) + quantity

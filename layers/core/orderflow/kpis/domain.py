@@ -56,8 +56,10 @@ def measure(detail_type: str, detail: Mapping[str, Any], memory: Mapping[str, An
     skus = {str(line["sku"]) for line in lines if "sku" in line}
     match detail_type:
         case "OrderCreated":
+            # Remembered for the on-time rate; no counter (no KPI reads one), so the memory, which marks the
+            # event, is its one write (docs/decisions.md, "Cost per order").
             memory["created_at"] = detail.get("created_at") or at
-            return Measured([Effect(day, ALL, {"orders_created": 1}, seen=skus)], remember=memory)
+            return Measured([Effect(day, ALL, seen=skus)], remember=memory)
         case "OrderBackordered":
             memory["backordered_at"] = at
             return Measured([Effect(day, ALL, {"backorders_opened": 1}, seen=skus, out=skus)], remember=memory,

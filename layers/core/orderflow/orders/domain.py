@@ -8,7 +8,17 @@ from pydantic import Field, model_validator
 
 from orderflow.fulfilment import Address, FulfilmentPolicy
 from orderflow.inventory import Units
-from orderflow.shared.types import MAIN_LOCATION, Model, Money, packed_entry, packed_line, unpacked_entry, unpacked_line
+from orderflow.shared.types import (
+    MAIN_LOCATION,
+    Model,
+    Money,
+    packed_entry,
+    packed_line,
+    packed_ref,
+    unpacked_entry,
+    unpacked_line,
+    unpacked_ref,
+)
 
 MAX_ORDER_LINES = 40  # one reservation transaction holds the order + a stock item and a demand item per line
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on the items of one TransactWriteItems
@@ -83,6 +93,15 @@ class ShipmentRef(Model):
     shipped: dict[str, int] | None = None  # what left, when less than ``lines`` (a partial shipment)
     deadline: str | None = None  # ship by then (its release + the fulfilment timeout), or the sweep cancels it
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unpacked(cls, value: object) -> object:
+        return unpacked_ref(value) if isinstance(value, str) else value
+
+    def packed(self) -> str:
+        """As the orders table stores it (``orderflow.shared.types.packed_ref``)."""
+        return packed_ref(self.shipment_id, self.location_id, self.state, self.lines, self.shipped, self.deadline)
+
     @property
     def open(self) -> bool:
         return self.state == "open"
@@ -141,6 +160,7 @@ class Order(Model):
         item = self.model_dump(mode="python", exclude_none=True)
         item["timeline"] = [entry.packed() for entry in self.timeline]
         item["lines"] = [line.packed() for line in self.lines]
+        item["shipments"] = [ref.packed() for ref in self.shipments]
         for name in OMITTED_WHILE_EMPTY:
             if not item.get(name):
                 item.pop(name, None)

@@ -65,3 +65,36 @@ def unpacked_line(stored: object) -> dict:
     sku, quantity, unit_price, name = [*stored.split("|", 3), "", "", ""][:4]
     line = {"sku": sku, "quantity": int(quantity), "unit_price": Decimal(unit_price)}
     return {**line, "name": name} if name else line
+
+
+# One of an order's shipments as stored in the order: "shipment_id|location_id|state|lines|shipped|deadline", the
+# units as "sku=units,sku=units" (identifiers hold none of "|", ",", "="), ``shipped`` empty unless less than
+# ``lines`` left, ``deadline`` empty once there is none. As a map its attribute names and per-SKU maps were about
+# half of it, and a shipment's lines repeat the order's.
+def packed_ref(shipment_id: str, location_id: str, state: str, lines: dict[str, int],
+               shipped: dict[str, int] | None = None, deadline: str | None = None) -> str:
+    return "|".join((shipment_id, location_id, state, _packed_units(lines),
+                     "" if shipped is None else _packed_units(shipped) or "=", deadline or ""))
+
+
+def unpacked_ref(stored: object) -> dict:
+    """A shipment ref as a map (``shipment_id``, ``location_id``, ``state``, ``lines``, and ``shipped`` and
+    ``deadline`` when there), stored packed or not."""
+    if not isinstance(stored, str):
+        return dict(stored) if isinstance(stored, dict) else {}
+    shipment_id, location_id, state, lines, shipped, deadline = [*stored.split("|", 5), "", "", "", "", ""][:6]
+    ref: dict = {"shipment_id": shipment_id, "location_id": location_id, "state": state,
+                 "lines": _unpacked_units(lines)}
+    if shipped:
+        ref["shipped"] = _unpacked_units(shipped)
+    if deadline:
+        ref["deadline"] = deadline
+    return ref
+
+
+def _packed_units(units: dict[str, int]) -> str:
+    return ",".join(f"{sku}={int(quantity)}" for sku, quantity in units.items())
+
+
+def _unpacked_units(packed: str) -> dict[str, int]:
+    return {sku: int(quantity) for sku, _, quantity in (part.partition("=") for part in packed.split(",")) if sku}

@@ -1,8 +1,15 @@
 """KPIs table: per UTC day and dimension the aggregates (``DAY#<day>``, ``all`` / ``location:<id>`` /
-``supplier:<id>``: counters, and the string sets ``seen`` and ``out`` of SKUs); per event a mark
+``supplier:<id>``: counters); per day, dimension and SKU a marker that the SKU was active (``seen``) or out
+of stock (``out``) that day (``DAY#<day>``, ``<kind>#<dimension>#<sku>``); per event a mark
 (``EVENT#<event_id>``) so a redelivered event adds nothing; per order or purchase order what later
 events need of it (``MEMO#<key>``); and the open backorders (``BACKORDERS``, one item per order).
-Marks and memories expire (``expires_at``)."""
+Marks and memories expire (``expires_at``).
+
+SKU markers are written outside the event's transaction, before it, each with a conditional put: a marker is
+the same item however often it is written, so a retried or redelivered event counts its SKU-day once. The day's
+aggregate then holds counters only and stays small whatever the number of SKUs sold that day (each write of an
+item is billed by its size; the string sets it held before grew with them: docs/kpis.md). Days stored with
+those sets still read (``days`` merges them with the markers)."""
 
 from __future__ import annotations
 
@@ -18,6 +25,8 @@ from orderflow.shared.errors import ConditionFailed
 MARK_DAYS = 30
 MEMORY_DAYS = 120
 FIRST = "first_event"  # in a memory: the event that began it, and whose mark it is
+MARKERS = ("seen", "out")  # a SKU-day's marker kinds: active that day, out of stock that day
+KNOWN_MARKERS = 100_000  # markers a container remembers as written (about 25 MB at most), then forgets
 
 
 def _epoch(moment: str, days: int) -> int:
@@ -27,6 +36,29 @@ def _epoch(moment: str, days: int) -> int:
 class KpisTable:
     def __init__(self, table: str):
         self.table = table
+        self.known: set[tuple[str, str, str, str]] = set()  # (day, kind, dimension, SKU) markers in the table
+
+    def _mark_skus(self, measured: Measured) -> int:
+        """Put the SKU-day markers of ``measured`` that this container has not seen written: a conditional put
+        each (one write unit; a marker already there is left as it is). Returns how many were new."""
+        new = 0
+        for effect in measured.effects:
+            for kind, skus in (("seen", effect.seen), ("out", effect.out)):
+                for sku in sorted(skus):
+                    marker = (effect.day, kind, effect.dimension, sku)
+                    if marker in self.known:
+                        continue
+                    try:
+                        dynamo.apply(Write("Put", self.table, item={"pk": f"DAY#{effect.day}",
+                                                                    "sk": f"{kind}#{effect.dimension}#{sku}"},
+                                           condition="attribute_not_exists(pk)"))
+                        new += 1
+                    except ConditionFailed:
+                        pass  # written before: by another container, or by this event's earlier attempt
+                    if len(self.known) >= KNOWN_MARKERS:
+                        self.known.clear()
+                    self.known.add(marker)
+        return new
 
     def remembered(self, key: str) -> dict[str, Any] | None:
         item = dynamo.get(self.table, {"pk": f"MEMO#{key}", "sk": "-"})
@@ -37,7 +69,14 @@ class KpisTable:
 
         ``first``: nothing is remembered of ``key`` yet. Then the memory this event begins is its mark: it is
         put only if it is still not there, and names the event (``FIRST``, which ``remembered`` answers and
-        every later memory of ``key`` carries on), one item less than a mark of its own."""
+        every later memory of ``key`` carries on), one item less than a mark of its own.
+
+        The SKU-day markers go first, outside the transaction (``_mark_skus``). An event that adds markers only
+        (a stock event) needs no mark: the markers count once by themselves; it is added when one was new."""
+        new_markers = self._mark_skus(measured)
+        if not any(effect.add for effect in measured.effects) and measured.remember is None \
+                and not measured.open_backorder and not measured.close_backorder:
+            return new_markers > 0
         begins = first and key is not None and measured.remember is not None
         memo = {"pk": f"MEMO#{key}", "sk": "-"}
         writes = [Write("Put", self.table, item={**memo, **(measured.remember or {}), FIRST: event_id,
@@ -47,20 +86,13 @@ class KpisTable:
                                                  "expires_at": _epoch(at, MARK_DAYS)},
                         condition="attribute_not_exists(pk)")]
         for effect in measured.effects:
-            parts, values = [], {}
-            for i, (_, amount) in enumerate(sorted(effect.add.items())):
-                parts.append(f"#c{i} :c{i}")
-                values[f":c{i}"] = amount
-            for name, skus in (("seen", effect.seen), ("out", effect.out)):
-                if skus:
-                    parts.append(f"#{name} :{name}")
-                    values[f":{name}"] = set(skus)
-            if not parts:
+            if not effect.add:
                 continue
-            names = {f"#c{i}": name for i, name in enumerate(sorted(effect.add))}
-            names.update({f"#{n}": n for n, skus in (("seen", effect.seen), ("out", effect.out)) if skus})
+            counters = sorted(effect.add.items())
             writes.append(Write("Update", self.table, key={"pk": f"DAY#{effect.day}", "sk": effect.dimension},
-                                update="ADD " + ", ".join(parts), names=names, values=values))
+                                update="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters))),
+                                names={f"#c{i}": name for i, (name, _) in enumerate(counters)},
+                                values={f":c{i}": amount for i, (_, amount) in enumerate(counters)}))
         if key and measured.remember is not None and not begins:
             writes.append(Write("Put", self.table, item={**memo, **measured.remember,
                                                          "expires_at": _epoch(at, MEMORY_DAYS)}))
@@ -95,9 +127,7 @@ class KpisTable:
                 if not start:
                     break
             if items:
-                found[day.isoformat()] = {item["sk"]: {k: int(v) if isinstance(v, Decimal) else v
-                                                       for k, v in item.items() if k not in ("pk", "sk")}
-                                          for item in items}
+                found[day.isoformat()] = _day(items)
             day += timedelta(days=1)
         return found
 
@@ -113,3 +143,22 @@ class KpisTable:
             opened += [str(item["opened_at"]) for item in page]
             if not start:
                 return opened
+
+
+def _day(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One day's items → dimension → aggregate: its counters, and its SKU-day markers as the sets ``seen`` and
+    ``out`` (merged with the sets a day item stored before the markers holds)."""
+    day: dict[str, dict[str, Any]] = {}
+    for item in items:
+        kind, _, rest = str(item["sk"]).partition("#")
+        if kind in MARKERS and rest:
+            dimension, _, sku = rest.partition("#")  # a dimension has no "#" (identifiers do not)
+            day.setdefault(dimension, {}).setdefault(kind, set()).add(sku)
+            continue
+        aggregate = day.setdefault(str(item["sk"]), {})
+        for name, value in item.items():
+            if name in MARKERS:
+                aggregate.setdefault(name, set()).update(value)
+            elif name not in ("pk", "sk"):
+                aggregate[name] = int(value) if isinstance(value, Decimal) else value
+    return day
