@@ -9,8 +9,8 @@ keeps the coverage at least ``c`` for exchangeable errors), and clipped at zero.
 ``(1 − c)/2`` of the periods had no demand, the lower tail is all at zero: the interval is
 ``[0, forecast + the c quantile]``. Where a step has fewer than :data:`MIN_ERRORS` errors, the
 nearest step that has them is used, scaled by ``√(k / k')``. With fewer than
-:data:`ENOUGH_ERRORS` errors the interval is at least the normal one, Student's t in place of z
-(:func:`_normal_width`).
+:data:`ENOUGH_ERRORS` errors the interval is at least the parametric one: a Laplace distribution
+with the one-step σ, widened for the small sample as Student's t widens z (:func:`_parametric_width`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ LEVELS = (80, 95)
 INTERVAL_ORIGINS = 364
 MAX_ERRORS = 120  # origins read per series at most (evenly spaced over the last INTERVAL_ORIGINS)
 MIN_ERRORS = 8
-ENOUGH_ERRORS = 50  # below this many errors, the interval is at least the normal one ± z·σ
+ENOUGH_ERRORS = 50  # below this many errors, the interval is at least the parametric one
 _Z = {80: 1.2815515655446004, 95: 1.959963984540054}
 
 
@@ -54,15 +54,20 @@ def _level_floor(y: np.ndarray) -> float:
     return max(float(np.mean(y)) * 0.05, 1e-9)
 
 
-def _normal_width(level: int, sigma: float, count: int) -> float:
-    """Half the width of the normal interval around a forecast whose σ was estimated from ``count``
-    errors: z·σ from ENOUGH_ERRORS errors on, below that Student's t with ``count − 1`` degrees of
-    freedom times √(1 + 1/count) (the prediction interval of a new value from a small sample)."""
+def _parametric_width(level: int, sigma: float, count: int) -> float:
+    """Half the width of the parametric interval around a forecast whose σ was estimated from
+    ``count`` errors: the Laplace (double exponential) quantile with that σ, ``σ/√2 · ln(1/(1 − c))``
+    (1.14σ at 80 %, 2.12σ at 95 %: demand errors are heavier-tailed than the normal's 1.28σ and
+    1.96σ). Below ENOUGH_ERRORS errors it is widened as Student's t with ``count − 1`` degrees of
+    freedom widens z, times √(1 + 1/count) (the prediction interval of a new value from a small
+    sample)."""
+    laplace = math.log(1 / (1 - level / 100)) / math.sqrt(2) * sigma
     if count >= ENOUGH_ERRORS:
-        return _Z[level] * sigma
+        return laplace
     from scipy.stats import t
 
-    return float(t.ppf((1 + level / 100) / 2, max(count - 1, 1))) * math.sqrt(1 + 1 / count) * sigma
+    small_sample = float(t.ppf((1 + level / 100) / 2, max(count - 1, 1))) / _Z[level]
+    return laplace * small_sample * math.sqrt(1 + 1 / count)
 
 
 def _conformal_quantile(errors: np.ndarray, q: float) -> float:
@@ -90,7 +95,7 @@ def prediction_intervals(fit: Fitted, y: np.ndarray, mean: np.ndarray,
         low, high = (1 - level / 100) / 2, (1 + level / 100) / 2
         lower, upper = np.empty(h), np.empty(h)
         for k in range(h):
-            width = _normal_width(level, sigma, count)
+            width = _parametric_width(level, sigma, count)
             lower[k], upper[k] = mean[k] - width, mean[k] + width
             if usable:
                 nearest = min(usable, key=lambda j: (abs(j - k), -j))
