@@ -94,3 +94,22 @@ def test_mostly_zero_demand_gets_an_interval_from_zero_up():
     assert all((result.intervals[level][0] == 0).all() for level in (80, 95))
     # 85 % of days sell nothing: [0, below 1] already holds 80 % of days; 95 % needs a sale or more
     assert (result.intervals[80][1] < 1).all() and (result.intervals[95][1] >= 1).all()
+
+
+def test_errors_of_a_model_fitted_to_the_same_history_are_widened_by_its_parameter_count(monkeypatch):
+    import orderflow.forecasting.intervals as intervals
+
+    rng = np.random.default_rng(8)
+    quarters = np.arange(120)
+    y = 100 + 0.3 * quarters + 15 * np.array([1.0, -0.5, -1.2, 0.7])[quarters % 4] + rng.normal(0, 4, 120)
+    fit = fit_method("hw", y, 4)
+    p = intervals.estimated_parameters(fit)
+    assert p == 2 + 1 + 4  # "hw" (no trend): α, γ, the initial level and four initial seasonals
+    assert intervals.estimated_parameters(fit_method("snaive", y, 4)) == 0
+    mean = fit.forecast(8)
+    corrected = prediction_intervals(fit, y, mean, fit.sigma)
+    monkeypatch.setattr(intervals, "estimated_parameters", lambda fit: 0.0)
+    raw = prediction_intervals(fit, y, mean, fit.sigma)
+    n = y.size - fit.first_origin
+    for level in (80, 95):
+        np.testing.assert_allclose(corrected[level][1] - mean, (raw[level][1] - mean) * np.sqrt(n / (n - p)))
