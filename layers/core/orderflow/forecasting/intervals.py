@@ -5,10 +5,10 @@ chosen model over the last :data:`INTERVAL_ORIGINS` origins whose target lies in
 collected, in proportion to the level forecast at their origin and scaled to the level forecast now,
 and widened by ``√(n / (n − p))`` for a model that estimated ``p`` values from the ``n`` periods
 they were measured on (:func:`estimated_parameters`); the interval at coverage ``c`` is the forecast
-plus their ``(1 − c)/2`` and ``(1 + c)/2`` quantiles, taken at the conformal levels ``⌈(N + 1)·q⌉ /
-N`` of ``N`` errors (which keeps the coverage at least ``c`` for exchangeable errors), and clipped
-at zero. When at least ``(1 − c)/2`` of the periods had no demand, the lower tail is all at zero:
-the interval is ``[0, forecast + the c quantile]``. Where a step has fewer than :data:`MIN_ERRORS`
+plus their ``(1 − c)/2`` and ``(1 + c)/2`` quantiles, taken at the conformal levels ``⌈(N+1)·q⌉/N``
+of ``N`` errors (which keeps the coverage at least ``c`` for exchangeable errors), and clipped at
+zero. When at least ``(1 − c)/2`` of the periods had no demand, the lower tail is all at zero: the
+interval is ``[0, forecast + the c quantile]``. Where a step has fewer than :data:`MIN_ERRORS`
 errors, the nearest step that has them is used, scaled by ``√(k / k')``. With fewer than
 :data:`ENOUGH_ERRORS` errors the interval is at least the parametric one: a Laplace distribution
 with the one-step σ, widened for the small sample as Student's t widens z
