@@ -138,7 +138,7 @@ def coldstart(record: dict[str, Any] | None) -> str:
     text += (" These are single-run ratios on a shared 2-core machine; peak RSS is the child's `ru_maxrss` once "
              "ready. They also carry an accident of the interpreter: CPython 3.11 keeps frames in 16 KiB chunks "
              "and maps a new chunk each time a call crosses the end of one (unmapping it on return), so how deep "
-             "in the stack the handler's heavy imports run moves a function's figure by 20–45 ms at one "
+             "in the stack the handler's heavy imports run moves a function's figure by 20–60 ms at one "
              "depth and not at the next (docs/decisions.md, \"Cold start\").")
     faulted = [r["minor_faults"] for r in rows if "minor_faults" in r]
     if faulted:
@@ -147,7 +147,7 @@ def coldstart(record: dict[str, Any] | None) -> str:
                  f"{max(faulted):,.0f} minor page faults (medians) against {floors[0]:,.0f}–{floors[-1]:,.0f} "
                  "for their floors. Measured once on 2026-12-06 (docs/decisions.md, \"Cold start\"), the same "
                  "imports one to three calls deeper made about 5,000 fewer faults in the workflow steps and took "
-                 "25–50 ms less CPU; Lambda imports the handler at a depth of its own, on Python 3.12.")
+                 "20–60 ms less CPU; Lambda imports the handler at a depth of its own, on Python 3.12.")
     text += "\n"
     out.append(text)
     return "\n".join(out)
