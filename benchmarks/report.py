@@ -145,7 +145,7 @@ def coldstart(record: dict[str, Any] | None) -> str:
         floors = sorted({r["floor_minor_faults"] for r in rows})
         text += (f" The page-fault column shows it: the order functions' children made {min(faulted):,.0f}–"
                  f"{max(faulted):,.0f} minor page faults (medians) against {floors[0]:,.0f}–{floors[-1]:,.0f} "
-                 "for their floors. Measured once on 2026-12-06 (docs/decisions.md, \"Cold start\"), the same "
+                 "for their floors. Measured once on 2026-12-06 (`python -m benchmarks.coldstart_depth`), the same "
                  "imports one to three calls deeper made about 5,000 fewer faults in the workflow steps and took "
                  "20–60 ms less CPU; Lambda imports the handler at a depth of its own, on Python 3.12.")
     text += "\n"
