@@ -61,9 +61,10 @@ PROFILED = ("OrderIntakeFunction", "ReserveStockFunction")
 ORDER = ["OrderIntakeFunction", "ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction",
          "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction", "WakeBackordersFunction",
          "PublishEventsFunction"]
-# Printed by every child last: its peak RSS in KiB (Linux); then it exits without the interpreter's shutdown.
-_RSS = ("import os as _os, resource as _r; print(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss, flush=True); "
-        "_os._exit(0)")
+# Printed by every child last: its peak RSS in KiB (Linux) and its minor page faults; then it exits without the
+# interpreter's shutdown.
+_RSS = ("import os as _os, resource as _r; _u = _r.getrusage(_r.RUSAGE_SELF); print(_u.ru_maxrss, _u.ru_minflt, "
+        "flush=True); _os._exit(0)")
 # The first request of each function: its sample event (default: events/samples/<code dir>_<module>.json).
 FIRST_REQUEST = {"OrderIntakeFunction": "order_intake_get_order.json",
                  "PublishEventsFunction": "publish_events_stock_low.json"}
@@ -218,10 +219,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(case: Case) -> tuple[float, int, float]:
+def run_once(case: Case) -> tuple[float, int, float, int]:
     """Wall time of the child in s (for a first-request case: the handler call's, as the child timed it),
-    its peak RSS in KiB, and the CPU time (user + system) it used in s, which other processes on a busy
-    machine inflate far less than wall time."""
+    its peak RSS in KiB, the CPU time (user + system) it used in s, which other processes on a busy
+    machine inflate far less than wall time, and its minor page faults (the interpreter's frame chunks
+    mapped and unmapped show there: docs/decisions.md, "Cold start")."""
     cpu, start = _children_cpu(), time.perf_counter()
     done = subprocess.run([sys.executable, "-S", "-c", case.code], env=case.env, cwd=case.cwd,
                           capture_output=True, text=True, timeout=120)
@@ -231,7 +233,8 @@ def run_once(case: Case) -> tuple[float, int, float]:
     lines = done.stdout.strip().splitlines()
     if case.name.endswith(FIRST):
         elapsed = float(lines[-2]) / 1000
-    return elapsed, int(lines[-1]), cpu
+    peak, faults = map(int, lines[-1].split())
+    return elapsed, peak, cpu, faults
 
 
 def import_profile(case: Case, top: int = 8) -> list[dict[str, Any]]:
@@ -258,6 +261,7 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
         times: dict[str, list[float]] = {c.name: [] for c in all_cases}
         cpu: dict[str, list[float]] = {c.name: [] for c in all_cases}
         rss: dict[str, list[int]] = {c.name: [] for c in all_cases}
+        faults: dict[str, list[float]] = {c.name: [] for c in all_cases}
         load = [os.getloadavg()[0]]
         for case in all_cases:  # warm-up round: file cache, bytecode
             run_once(case)
@@ -266,10 +270,11 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
         for round_no in range(rounds):
             log(f"  coldstart round {round_no + 1}/{rounds}")
             for case in all_cases:
-                elapsed, peak, used = run_once(case)
+                elapsed, peak, used, faulted = run_once(case)
                 times[case.name].append(elapsed * 1000)
                 cpu[case.name].append(used * 1000)
                 rss[case.name].append(peak)
+                faults[case.name].append(faulted)
         load.append(os.getloadavg()[0])
     stats = {name: summary(values) for name, values in times.items()}
     cpu_stats = {name: summary(values) for name, values in cpu.items()}
@@ -285,14 +290,16 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
             "ratio": stats[logical_id]["median"] / stats[floor]["median"],
             "ratio_vs_boto3": stats[logical_id]["median"] / stats["import boto3"]["median"],
             "rss_mb": max(rss[logical_id]) / 1024,
+            "minor_faults": summary(faults[logical_id])["median"],
+            "floor_minor_faults": summary(faults[floor])["median"],
             "cpu_ms": cpu_stats[logical_id],
             "cpu_ratio": cpu_stats[logical_id]["median"] / cpu_stats[floor]["median"],
             "first_request": samples[logical_id + FIRST],
             "first_request_ms": stats[logical_id + FIRST],
             "first_request_rss_mb": max(rss[logical_id + FIRST]) / 1024,
         })
-    floors = [{"case": name, "ms": stats[name], "cpu_ms": cpu_stats[name], "rss_mb": max(rss[name]) / 1024}
-              for name in times if name.startswith("import boto3")]
+    floors = [{"case": name, "ms": stats[name], "cpu_ms": cpu_stats[name], "rss_mb": max(rss[name]) / 1024,
+               "minor_faults": summary(faults[name])["median"]} for name in times if name.startswith("import boto3")]
     return {"rounds": rounds, "target_ratio": TARGET_RATIO, "functions": rows, "floors": floors,
             "import_profiles": profiles, "load_average": {"start": load[0], "end": load[1]},
             "python": sys.version.split()[0]}

@@ -19,7 +19,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DEFERRED = ("aws_xray_sdk", "aws_lambda_powertools.utilities.idempotency",
-            "aws_lambda_powertools.event_handler.openapi.models", "pydantic_settings")
+            "aws_lambda_powertools.event_handler.openapi.models", "pydantic_settings",
+            "aws_lambda_powertools.utilities.parser.models")
 ORDER_ID = "ord-0123456789abcdef0123"
 ORDER_ITEM = {
     "order_id": {"S": ORDER_ID}, "customer_id": {"S": "cust-1"}, "status": {"S": "DELIVERED"},
@@ -215,6 +216,13 @@ def test_order_functions_load_without_collections_and_keep_their_objects_out_of_
     out = run_child(code_dir, module, [])
     assert out["collector"]["enabled"] is True
     assert out["collector"]["frozen"] > 50_000
+
+
+def test_wake_backorders_loads_no_powertools_parser_models():
+    """WakeBackordersFunction reads its SQS bodies with the domain's model, so its init builds no parser model's
+    validator (docs/decisions.md, "Cold start")."""
+    out = run_child("process_order", "wake", [])
+    assert out["after_import"] == []
 
 
 def test_an_area_loads_its_service_on_first_use_not_with_its_models():
