@@ -592,6 +592,63 @@ def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
     assert not [call for call in seen if call[0] == "Scan"]
 
 
+def test_a_batch_orders_a_suppliers_skus_on_one_purchase_order_and_drops_a_line_another_run_ordered(
+        shop, monkeypatch):
+    """docs/replenishment.md, "Once a cycle": another run orders one of the batch's SKUs after the batch read
+    its stock. The batch's order is cancelled on that line's mark; it drafts the other lines again on one
+    order, and its retry orders nothing twice."""
+    from orderflow.purchasing.drafting import DraftLine
+
+    supplier = shop.supplier()
+    skus = sorted(shop.product(supplier, on_hand=0) for _ in range(4))
+    products = shop.replenishment.products
+    scan = products.scan_segment
+    monkeypatch.setattr(products, "scan_segment", lambda segment, total: [  # one batch: these SKUs
+        p for p in scan(0, 1) if p["sku"] in skus])
+    run_id = f"run-race-{uuid.uuid4().hex[:8]}"
+    started = {**shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test"), "segments": [0],
+               "total_segments": 1}
+    raced = skus[1]
+    cycle, stock = started["cycle"], shop.replenishment.stock
+    read = stock.get_many
+
+    def read_then_lose_the_race(batch: list[str]) -> dict:
+        found = read(batch)
+        if raced in batch:
+            other = shop.purchasing.get_supplier(supplier)
+            shop.purchasing.draft_lines(cycle=cycle, run_id="run-other", supplier=other,
+                                        po_id=f"po-{cycle}-other-{raced}", deliver_to="main",
+                                        lines=[DraftLine(raced, 7, Decimal("4.00"), 5)])
+        return found
+
+    def decide() -> dict[str, dict]:
+        for segment in started["segments"]:
+            shop.replenishment.decide_batch({"run_id": run_id, "cycle": cycle, "batch": {
+                "segment": segment, "total_segments": started["total_segments"]}})
+        return {d.key: d.model_dump(mode="json") for d in shop.replenishment.get_run(run_id)[1] if d.sku in skus}
+
+    monkeypatch.setattr(stock, "get_many", read_then_lose_the_race)
+    decided = decide()
+    monkeypatch.setattr(stock, "get_many", read)
+
+    assert decided[raced]["outcome"] == "already_ordered" and "another run" in decided[raced]["reason"]
+    assert decided[raced]["po_id"] == f"po-{cycle}-other-{raced}"  # the order that has it
+    assert shop.on_order(raced) == 7  # the other run's line only
+    rest = [sku for sku in skus if sku != raced]
+    first = decided[skus[0]]
+    assert {(decided[sku]["outcome"], decided[sku]["po_id"]) for sku in rest} == {("ordered", first["po_id"])}
+    po = shop.purchasing.get_purchase_order(first["po_id"])
+    assert po.po_id.startswith(f"po-{cycle}--{supplier}-b") and po.po_id.endswith(f"-{skus[0]}")
+    assert {line.sku: line.quantity for line in po.lines} == {sku: decided[sku]["quantity"] for sku in rest}
+    assert po.total == sum(line.unit_cost * line.quantity for line in po.lines)
+    assert {sku: shop.on_order(sku) for sku in rest} == {sku: decided[sku]["quantity"] for sku in rest}
+
+    again = decide()  # the batch retried: its SKUs are marked with this run's order, nothing is drafted again
+    assert {sku: (d["outcome"], d["po_id"]) for sku, d in again.items()} == {
+        sku: (d["outcome"], d["po_id"]) for sku, d in decided.items()}
+    assert (shop.on_order(skus[0]), shop.on_order(raced)) == (first["quantity"], 7)
+
+
 def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_per_run(shop, monkeypatch):
     """Decide calls forecast_many for its batch (docs/forecasting.md, "In the nightly run"): every SKU it
     decides is forecast there, with the global model as a candidate, and the run's later batches in the same

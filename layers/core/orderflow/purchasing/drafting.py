@@ -46,11 +46,12 @@ class DraftLine(NamedTuple):
 class Drafted(NamedTuple):
     """What drafting an order with lines did: ``po`` is the order written, or the one found under its id
     (``created`` False: a retried batch wrote it before, or a duplicate of the batch did); ``taken`` the
-    SKUs left off because another run ordered them this cycle first (nothing was written then)."""
+    SKUs left off because another run ordered them this cycle first (nothing was written then), each with
+    the id of the order that has it."""
 
     po: PurchaseOrder | None
     created: bool
-    taken: list[str]
+    taken: dict[str, str | None]
 
 
 def _expected_by(cycle: str, lead_time_days: float) -> str:
@@ -140,11 +141,12 @@ class Drafting:
             self.store.commit(writes)
         except ConditionFailed as failure:
             if failure.failed(0):
-                return Drafted(self._found(po_id), False, [])
-            taken = [line.sku for index, line in enumerate(lines, start=1) if failure.failed(index)]
+                return Drafted(self._found(po_id), False, {})
+            taken = {line.sku: failure.items.get(index, {}).get("ordered_po")
+                     for index, line in enumerate(lines, start=1) if failure.failed(index)}
             if taken:
                 return Drafted(None, False, taken)
             if capacity is None or not failure.failed(len(writes) - 1):
                 raise
             raise self._capacity_refused(supplier, cycle, sum(line.quantity for line in lines)) from None
-        return Drafted(po, True, [])
+        return Drafted(po, True, {})

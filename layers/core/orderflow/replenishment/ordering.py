@@ -83,9 +83,9 @@ class BatchOrders:
                 pending = kept + pending[len(chunk):]
                 continue
             if done.taken:  # another run ordered these this cycle first: left to its orders
-                taken = set(done.taken)
-                decided.update({line.key: _taken(line.decision) for line in chunk if line.decision.sku in taken})
-                pending = [line for line in pending if line.decision.sku not in taken]
+                decided.update({line.key: _taken(line.decision, done.taken[line.decision.sku]) for line in chunk
+                                if line.decision.sku in done.taken})
+                pending = [line for line in pending if line.decision.sku not in done.taken]
                 continue
             po = done.po
             assert po is not None
@@ -133,7 +133,7 @@ def _refit(chunk: list[Line], remaining: int) -> tuple[list[Line], dict[Key, Dec
     return kept, dropped
 
 
-def _taken(decision: Decision) -> Decision:
+def _taken(decision: Decision, po_id: str | None) -> Decision:
     return decision.model_copy(update={
-        "outcome": "already_ordered", "po_id": None,
-        "reason": "another run ordered it this cycle while this one was deciding (its purchase order has it)"})
+        "outcome": "already_ordered", "po_id": po_id, "quantity": 0,
+        "reason": f"another run ordered it this cycle while this one was deciding (purchase order {po_id})"})

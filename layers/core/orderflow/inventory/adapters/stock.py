@@ -124,6 +124,7 @@ class StockRepository(Buckets):
                                condition="attribute_not_exists(ordered_in) OR ordered_in <> :cycle",
                                values={":cycle": mark[0], ":po": mark[1]})
         write.update += " SET ordered_in = :cycle, ordered_po = :po"
+        write.return_old = True  # a failed condition says which order has the SKU
         if threshold is not None:
             write.update += ", threshold = if_not_exists(threshold, :t)"
             write.values[":t"] = threshold
