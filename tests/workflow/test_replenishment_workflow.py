@@ -654,7 +654,7 @@ def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_
     decides is forecast there, with the global model as a candidate, and the run's later batches in the same
     process reuse the model an earlier one trained, unless they forecast further ahead than it learnt."""
     from orderflow.forecasting import panel
-    from orderflow.replenishment import batch
+    from orderflow.replenishment import ahead
 
     supplier = shop.supplier()
     skus = [shop.product(supplier, on_hand=2, daily=4.0 + i, days=90) for i in range(4)]
@@ -669,7 +669,7 @@ def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_
         return results
 
     monkeypatch.setattr("orderflow.forecasting.forecast_many", recorded)
-    batch._RUN_MODEL.clear()
+    ahead._RUN_MODEL.clear()
     run_id = f"run-panel-{uuid.uuid4().hex[:8]}"
     started = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")
     for segment in started["segments"]:  # one after the other, as one warm Lambda container decides them

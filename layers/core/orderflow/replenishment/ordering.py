@@ -12,9 +12,15 @@ from typing import NamedTuple
 
 from orderflow.catalogue import Product
 from orderflow.inventory import StockLevel
-from orderflow.purchasing import CapacityExceeded, PurchaseOrder, PurchasingService, Supplier
-from orderflow.purchasing.domain import run_order_id
-from orderflow.purchasing.drafting import MAX_RUN_LINES, DraftLine
+from orderflow.purchasing import (
+    MAX_RUN_LINES,
+    CapacityExceeded,
+    DraftLine,
+    PurchaseOrder,
+    PurchasingService,
+    Supplier,
+    run_order_id,
+)
 from orderflow.replenishment.decisions import CAPACITY_ATTEMPTS, Skip, apply_policy, skipped
 from orderflow.replenishment.runs import Decision
 from orderflow.shared.errors import TransientError
