@@ -397,6 +397,7 @@ def render(record: dict[str, Any] | None) -> str:
                                                      if k != "Total") + ".\n")
     as_set = d["setups"]["as set"]
     worst_night, steady_night = d["rows"][WORST]["as set"][-1], list(d["rows"].values())[-1]["as set"][-1]
+    first_run = list(d["rows"].values())[1]["as set"][-1] if len(d["rows"]) > 2 else None
     out.append(f"**What this means.** `ReplenishmentConcurrency` is {as_set['concurrency']} (it was 10): "
                f"{tuned['concurrency']} is the least that finishes 1M SKUs, every one due, in half the "
                f"{goal['minutes']}-minute goal (`concurrency_for`), and the rest is margin for slower forecasts, "
@@ -411,8 +412,12 @@ def render(record: dict[str, Any] | None) -> str:
                "puts a supplier's messages on its queue ten a request, and a batch orders its SKUs on one purchase "
                "order per supplier and location, with lines, instead of one per SKU (seven write units for each "
                "SKU ordered before: a three-item transaction at twice the write price, and the order's SENT mark; "
-               "about 2.3 now, and no look-up of this cycle's purchase-order ids: a SKU ordered this cycle is "
-               "marked on its stock item).\n")
+               "about 2.2 now, and no look-up of this cycle's purchase-order ids: a SKU ordered this cycle is "
+               "marked on its stock item)."
+               + (f" A first run, every SKU on a longer review period, costs ${first_run['cost']['Total']:.2f}: "
+                  "the same night plus reading and writing a million last reviews"
+                  + ("." if first_run["meets"] else ", over the goal; it happens once, or after missed runs.")
+                  if first_run else "") + "\n")
     if "levers" in d:
         out.append(_levers(d["levers"], goal))
     if "timeouts" in d:
