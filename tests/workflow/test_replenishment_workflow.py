@@ -649,6 +649,46 @@ def test_a_batch_orders_a_suppliers_skus_on_one_purchase_order_and_drops_a_line_
     assert (shop.on_order(skus[0]), shop.on_order(raced)) == (first["quantity"], 7)
 
 
+def test_a_batch_whose_supplier_capacity_was_taken_meanwhile_orders_what_is_left(shop, monkeypatch):
+    """Another run takes most of the supplier's capacity after this batch decided: the batch's order is
+    cancelled on the capacity's condition, and its lines are decided again, in SKU order, with what is
+    left (docs/replenishment.md §2, step 4)."""
+    from orderflow.purchasing.drafting import DraftLine
+
+    supplier, left = shop.supplier(capacity=100_000), 150
+    skus = sorted(shop.product(supplier, on_hand=0) for _ in range(4))
+    interloper = shop.product(supplier, on_hand=0, daily=None)
+    products = shop.replenishment.products
+    scan = products.scan_segment
+    monkeypatch.setattr(products, "scan_segment", lambda segment, total: [p for p in scan(0, 1) if p["sku"] in skus])
+    run_id = f"run-capacity-{uuid.uuid4().hex[:8]}"
+    cycle = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")["cycle"]
+    purchasing = shop.replenishment.purchasing
+    draft_lines, taken = purchasing.draft_lines, []
+
+    def after_another_run_took_capacity(**kwargs):
+        if not taken:
+            taken.append(draft_lines(cycle=cycle, run_id="run-other", supplier=kwargs["supplier"],
+                                     po_id=f"po-{cycle}-other-{interloper}", deliver_to="main",
+                                     lines=[DraftLine(interloper, 100_000 - left, Decimal("4.00"), 5)]))
+        return draft_lines(**kwargs)
+
+    monkeypatch.setattr(purchasing, "draft_lines", after_another_run_took_capacity)
+    shop.replenishment.decide_batch({"run_id": run_id, "cycle": cycle, "batch": {"segment": 0, "total_segments": 1}})
+
+    decided = {d.sku: d for d in shop.replenishment.get_run(run_id)[1] if d.sku in skus}
+    ordered = {sku: d.quantity for sku, d in decided.items() if d.outcome == "ordered"}
+    assert ordered and len(ordered) < len(skus)  # what is left covers some of them, in SKU order
+    [po_id] = {decided[sku].po_id for sku in ordered}
+    po = shop.purchasing.get_purchase_order(po_id)
+    assert {line.sku: line.quantity for line in po.lines} == ordered and sum(ordered.values()) <= left
+    assert {sku: shop.on_order(sku) for sku in skus} == {sku: ordered.get(sku, 0) for sku in skus}
+    assert shop.purchasing.remaining_capacity(shop.purchasing.get_supplier(supplier), cycle) == left - sum(
+        ordered.values())
+    assert all("capacity" in decided[sku].reason for sku in skus if sku not in ordered), {
+        sku: decided[sku].reason for sku in skus}
+
+
 def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_per_run(shop, monkeypatch):
     """Decide calls forecast_many for its batch (docs/forecasting.md, "In the nightly run"): every SKU it
     decides is forecast there, with the global model as a candidate, and the run's later batches in the same
