@@ -689,6 +689,34 @@ def test_a_batch_whose_supplier_capacity_was_taken_meanwhile_orders_what_is_left
         sku: decided[sku].reason for sku in skus}
 
 
+def test_the_approval_threshold_applies_to_the_value_of_a_run_orders_lines_together(shop, monkeypatch):
+    """docs/purchasing.md, "The nightly run's orders": each line is worth less than the supplier's approval
+    threshold, the order with both more: it waits for approval as a whole, and nothing goes to the supplier."""
+    supplier_id = f"sup-{shop.prefix}-{uuid.uuid4().hex[:4]}"
+    threshold = Decimal("2000")
+    shop.purchasing.put_supplier(supplier_id, SupplierIn(name="Careful", approval_threshold=threshold))
+    skus = sorted(shop.product(supplier_id, on_hand=0) for _ in range(2))
+    products = shop.replenishment.products
+    scan = products.scan_segment
+    monkeypatch.setattr(products, "scan_segment", lambda segment, total: [p for p in scan(0, 1) if p["sku"] in skus])
+    run_id = f"run-approval-{uuid.uuid4().hex[:8]}"
+    cycle = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")["cycle"]
+    batch = {"segment": 0, "total_segments": 1}
+
+    decided = shop.replenishment.decide_batch({"run_id": run_id, "cycle": cycle, "batch": batch})
+    result = shop.replenishment.send_batch(run_id, batch, decided)
+
+    [po_id] = decided["po_ids"]
+    po = shop.purchasing.get_purchase_order(po_id)
+    assert sorted(line.sku for line in po.lines) == skus
+    assert all(line.unit_cost * line.quantity <= threshold for line in po.lines) and po.total > threshold
+    assert po.status == "PENDING_APPROVAL" and shop.messages(supplier_id) == []
+    assert (result["counts"]["awaiting_approval"], result["counts"]["sent"]) == (1, 0)
+    assert shop.purchasing.approve(po_id, by="buyer").status == "SENT"
+    [message] = shop.messages(supplier_id)
+    assert sorted(line["sku"] for line in message["lines"]) == skus
+
+
 def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_per_run(shop, monkeypatch):
     """Decide calls forecast_many for its batch (docs/forecasting.md, "In the nightly run"): every SKU it
     decides is forecast there, with the global model as a candidate, and the run's later batches in the same
