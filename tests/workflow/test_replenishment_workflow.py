@@ -592,6 +592,13 @@ def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
     assert not [call for call in seen if call[0] == "Scan"]
 
 
+def one_batch_of(shop, monkeypatch, skus: list[str]) -> None:
+    """Decide sees only ``skus``, in one batch (segment 0 of 1): the module's other products are left out."""
+    products = shop.replenishment.products
+    scan = products.scan_segment
+    monkeypatch.setattr(products, "scan_segment", lambda segment, total: [p for p in scan(0, 1) if p["sku"] in skus])
+
+
 def test_a_batch_orders_a_suppliers_skus_on_one_purchase_order_and_drops_a_line_another_run_ordered(
         shop, monkeypatch):
     """docs/replenishment.md, "Once a cycle": another run orders one of the batch's SKUs after the batch read
@@ -601,10 +608,7 @@ def test_a_batch_orders_a_suppliers_skus_on_one_purchase_order_and_drops_a_line_
 
     supplier = shop.supplier()
     skus = sorted(shop.product(supplier, on_hand=0) for _ in range(4))
-    products = shop.replenishment.products
-    scan = products.scan_segment
-    monkeypatch.setattr(products, "scan_segment", lambda segment, total: [  # one batch: these SKUs
-        p for p in scan(0, 1) if p["sku"] in skus])
+    one_batch_of(shop, monkeypatch, skus)
     run_id = f"run-race-{uuid.uuid4().hex[:8]}"
     started = {**shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test"), "segments": [0],
                "total_segments": 1}
@@ -658,9 +662,7 @@ def test_a_batch_whose_supplier_capacity_was_taken_meanwhile_orders_what_is_left
     supplier, left = shop.supplier(capacity=100_000), 150
     skus = sorted(shop.product(supplier, on_hand=0) for _ in range(4))
     interloper = shop.product(supplier, on_hand=0, daily=None)
-    products = shop.replenishment.products
-    scan = products.scan_segment
-    monkeypatch.setattr(products, "scan_segment", lambda segment, total: [p for p in scan(0, 1) if p["sku"] in skus])
+    one_batch_of(shop, monkeypatch, skus)
     run_id = f"run-capacity-{uuid.uuid4().hex[:8]}"
     cycle = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")["cycle"]
     purchasing = shop.replenishment.purchasing
@@ -696,9 +698,7 @@ def test_the_approval_threshold_applies_to_the_value_of_a_run_orders_lines_toget
     threshold = Decimal("2000")
     shop.purchasing.put_supplier(supplier_id, SupplierIn(name="Careful", approval_threshold=threshold))
     skus = sorted(shop.product(supplier_id, on_hand=0) for _ in range(2))
-    products = shop.replenishment.products
-    scan = products.scan_segment
-    monkeypatch.setattr(products, "scan_segment", lambda segment, total: [p for p in scan(0, 1) if p["sku"] in skus])
+    one_batch_of(shop, monkeypatch, skus)
     run_id = f"run-approval-{uuid.uuid4().hex[:8]}"
     cycle = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")["cycle"]
     batch = {"segment": 0, "total_segments": 1}
