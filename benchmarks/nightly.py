@@ -424,7 +424,7 @@ def render(record: dict[str, Any] | None) -> str:
         worst_batch = worst_night["batch"]
         out.append(f"**Timeouts and batch size from the same arithmetic.** A batch of {as_set['batch_size']} SKUs, "
                    f"every one due, is modelled at {worst_batch['decide']:.1f} s of Decide and "
-                   f"{worst_batch['send']:.1f} s of Send; the functions' timeouts are {d['timeouts']['decide']} s "
+                   f"{worst_batch['send']:.2f} s of Send; the functions' timeouts are {d['timeouts']['decide']} s "
                    f"({d['timeouts']['decide'] / worst_batch['decide']:.0f} times: a cold start with the forecasting "
                    f"layer and forecasts ten times slower still fit, and a hung batch frees its place in the Map "
                    f"within minutes) and {d['timeouts']['send']} s "
@@ -449,12 +449,15 @@ def _levers(levers: dict[str, list[dict[str, Any]]], goal: dict[str, Any]) -> st
         lines.append(f"| {name} | " + " | ".join(
             f"{row['minutes']:.0f} min, ${row['cost']['Total']:.2f} (${row['cost']['DynamoDB writes (WRU)']:.2f})"
             + ("" if row["meets"] else " **over**") for row in rows) + " |")
-    return "\n".join(lines) + (f"\n\nAs built, a batch's purchase order to a supplier has as many lines as the "
+    return "\n".join(lines) + ("\n\nAs built, a batch's purchase order to a supplier has as many lines as the "
                                "batch orders SKUs from it for a location: 96 from one supplier, about 5 from twenty; "
                                "each SKU ordered costs its `on_order` in the order's transaction and its share of the "
                                "order's item there and in the SENT mark, and no read of this cycle's purchase-order "
-                               "ids (the stock item Decide reads says whether the SKU was ordered this cycle). Both "
-                               f"supplier counts are under ${goal['usd']:.2f}. The further lever is one order per "
+                               "ids (the stock item Decide reads says whether the SKU was ordered this cycle). "
+                               + (f"Both supplier counts are under ${goal['usd']:.2f}. " if all(
+                                   row["meets"] for row in levers.get(AS_BUILT_LEVER, [])) else
+                                  f"Not every supplier count is under ${goal['usd']:.2f}. ")
+                               + "The further lever is one order per "
                                f"supplier and location for the whole run, up to {MAX_LINES} lines, gathered across "
                                "batches (each batch stores one item of lines per supplier, read back by a second "
                                "Map that drafts that supplier's orders): it matters when a batch buys from many "
