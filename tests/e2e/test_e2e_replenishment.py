@@ -180,15 +180,18 @@ class DeadLetters:
 
 def test_a_supplier_on_the_kit_and_the_replies_that_cannot_apply(shop):
     buying = Buying(shop)
-    supplier = buying.supplier("manual-")
-    kept, refused = (buying.product(name, supplier["supplier_id"], daily=6) for name in ("hinges", "handles"))
+    supplier, other = buying.supplier("manual-"), buying.supplier("manual-")  # a run orders per supplier
+    kept, refused = buying.product("hinges", supplier["supplier_id"], daily=6), buying.product(
+        "handles", other["supplier_id"], daily=6)
     _, decided = buying.run()
 
-    kit = SupplierClient(supplier["queue_url"], long_poll_seconds=1)  # reply_to comes with each purchase order
+    # reply_to comes with each purchase order
+    kit, other_kit = (SupplierClient(s["queue_url"], long_poll_seconds=1) for s in (supplier, other))
     received: dict[str, PurchaseOrderMessage] = {}
 
     def both_arrived() -> bool:
-        kit.poll(lambda po: received.update({po.lines[0].sku: po}))
+        for each in (kit, other_kit):
+            each.poll(lambda po: received.update({po.lines[0].sku: po}))
         return len(received) == 2
 
     _eventually(both_arrived, "both purchase orders on the supplier's queue")
@@ -201,7 +204,7 @@ def test_a_supplier_on_the_kit_and_the_replies_that_cannot_apply(shop):
     kit.ship(hinges)
     ordered = hinges.lines[0].quantity
     kit.receive(hinges, {kept: ordered - 4})
-    kit.reject(handles, "discontinued")
+    other_kit.reject(handles, "discontinued")
     po = buying.purchase_order(hinges.po_id, "PARTIALLY_RECEIVED")
     assert _timeline(po) == ["DRAFT", "SENT", "ACKNOWLEDGED", "SHIPPED", "PARTIALLY_RECEIVED"]
     assert buying.purchase_order(handles.po_id, "REJECTED")["timeline"][-1]["reason"] == "supplier: discontinued"
@@ -211,10 +214,10 @@ def test_a_supplier_on_the_kit_and_the_replies_that_cannot_apply(shop):
     sqs = _sqs_for(supplier["queue_url"])
     late = SupplierReply(schema_version=SCHEMA_VERSION, reply_id=uuid.uuid4().hex, po_id=handles.po_id,
                          supplier_id=handles.supplier_id, type=ReplyType.SHIPPED)  # after REJECTED
-    kit.send(late, supplier["reply_queue_url"])
+    other_kit.send(late, supplier["reply_queue_url"])
     too_many = kit.receive(hinges, {kept: 5})  # 4 are still expected
     ghost = late.model_copy(update={"reply_id": uuid.uuid4().hex, "po_id": f"po-{shop.prefix}-nothing"})
-    kit.send(ghost, supplier["reply_queue_url"])
+    other_kit.send(ghost, supplier["reply_queue_url"])
     malformed = {"schema_version": SCHEMA_VERSION, "reply_id": uuid.uuid4().hex, "po_id": hinges.po_id,
                  "supplier_id": hinges.supplier_id, "type": "RECEIVED"}  # a receipt without lines
     sqs.send_message(QueueUrl=supplier["reply_queue_url"], MessageBody=json.dumps(malformed))

@@ -43,7 +43,7 @@ from reliability_support import dynamodb_error, size
 from orderflow import wiring
 from orderflow.catalogue.requests import ProductIn, ReplenishmentIn
 from orderflow.platform import aws
-from orderflow.purchasing.domain import PurchaseOrder, SupplierIn, purchase_order_id
+from orderflow.purchasing.domain import PurchaseOrder, PurchaseOrderLine, SupplierIn, run_order_id
 from orderflow.shared.settings import get_settings
 from orderflow_local.stack import LocalStack
 
@@ -243,15 +243,21 @@ def reply_ids(po: PurchaseOrder) -> Counter[str]:
     return Counter(e.reply_id for e in po.timeline if e.reply_id)
 
 
+def line_of(po: PurchaseOrder, sku: str) -> PurchaseOrderLine:
+    [line] = [line for line in po.lines if line.sku == sku]
+    return line
+
+
 def one_order_each(shop: Shop, skus: list[str], cycle: str) -> dict[str, PurchaseOrder]:
-    """Each SKU has exactly one purchase order, this cycle's, SENT once, and ``on_order`` is its quantity."""
+    """Each SKU is on exactly one purchase order, one of the cycle's orders to its supplier, SENT once, and
+    ``on_order`` is its line's quantity."""
     found = shop.purchase_orders(skus)
     assert {sku: len(pos) for sku, pos in found.items()} == dict.fromkeys(skus, 1)
     pos = {sku: found[sku][0] for sku in skus}
     for sku, po in pos.items():
-        assert po.po_id == purchase_order_id(cycle, sku) and po.cycle == cycle
+        assert po.po_id.startswith(f"po-{cycle}--{po.supplier_id}-b") and po.cycle == cycle
         assert [e.status.value for e in po.timeline] == ["DRAFT", "SENT"], (sku, po.timeline)
-        assert shop.level(sku) == (0, po.lines[0].quantity) and po.lines[0].quantity > 0
+        assert shop.level(sku) == (0, line_of(po, sku).quantity) and line_of(po, sku).quantity > 0
     return pos
 
 
@@ -512,20 +518,20 @@ def test_the_scheduled_run_started_twice_at_once_orders_each_sku_once(shop, figu
         pair = {first["run_id"]: first_decided[sku], second["run_id"]: second_decided[sku]}
         assert sorted(d["outcome"] for d in pair.values()) == ["already_ordered", "ordered"], (sku, pair)
         [winner] = [run_id for run_id, d in pair.items() if d["outcome"] == "ordered"]
-        assert pos[sku].run_id == winner and pair[winner]["quantity"] == pos[sku].lines[0].quantity
+        assert pos[sku].run_id == winner and pair[winner]["quantity"] == line_of(pos[sku], sku).quantity
         ordered_by[winner] += 1
         found_draft += "(DRAFT," in next(d["reason"] for d in pair.values() if d["outcome"] == "already_ordered")
     messages = shop.messages(supplier)
     assert messages == Counter({po.po_id: 1 for po in pos.values()})
-    units = sum(po.lines[0].quantity for po in pos.values())
+    units = sum(line_of(pos[sku], sku).quantity for sku in skus)
     remaining = shop.purchasing.remaining_capacity(shop.purchasing.get_supplier(supplier), cycle)
     assert remaining == capacity - units
     figures("7. The replenishment run started twice at once", f"{len(skus)} SKUs, 2 executions started together",
-            f"both COMPLETED in {seconds:.0f} s, {batches} batches each; the runs drafted "
-            f"{ordered_by[first['run_id']]} and {ordered_by[second['run_id']]} of the purchase orders and found "
-            f"the rest already ordered ({found_draft} still DRAFT, left to the run sending them): {len(pos)} "
-            f"purchase orders, {sum(messages.values())} messages on the supplier's queue, {units} units on order "
-            "and taken off the supplier's capacity once")
+            f"both COMPLETED in {seconds:.0f} s, {batches} batches each; the runs ordered "
+            f"{ordered_by[first['run_id']]} and {ordered_by[second['run_id']]} of the SKUs and found the rest "
+            f"already ordered ({found_draft} still DRAFT, left to the run sending them): every SKU on one line of "
+            f"{len({po.po_id for po in pos.values()})} purchase orders, {sum(messages.values())} messages on the "
+            f"supplier's queue, {units} units on order and taken off the supplier's capacity once")
 
 
 # ------------------------------------------------------------------ 8. a run that fails half-way, re-run
@@ -542,11 +548,11 @@ def test_a_run_that_failed_half_way_is_finished_by_a_rerun_without_duplicates(sh
         pytest.fail(f"{len(skus)} SKUs fell in fewer than 3 batches")
     (killed_segment, killed), (unsent_segment, unsent) = sorted(by_segment.items(), key=lambda s: -len(s[1]))[:2]
     cycle = datetime.now(UTC).date().isoformat()
-    victim = killed[0]  # the first SKU its batch drafts
     po_table = get_settings().purchase_orders_table
-    faults.add(f"the draft of {victim}", "TransactWriteItems", po_table, how="crash",
-               po_id=purchase_order_id(cycle, victim))
-    faults.fail_sends({purchase_order_id(cycle, sku) for sku in unsent})
+    # a batch's SKUs from one supplier are the lines of one purchase order, named after its first SKU
+    victim = f"the order of batch {killed_segment}"
+    faults.add(victim, "TransactWriteItems", po_table, how="crash", po_id=f"po-{cycle}--{supplier}-b{killed_segment}-")
+    faults.fail_sends({run_order_id(cycle, supplier, "main", unsent_segment, min(unsent))})
 
     arn = shop.start()
     status, failed_run, _ = shop.finish(arn)
@@ -557,17 +563,19 @@ def test_a_run_that_failed_half_way_is_finished_by_a_rerun_without_duplicates(sh
     left = shop.purchase_orders(skus)
     drafts = {sku for sku, pos in left.items() if pos and pos[0].status.value == "DRAFT"}
     sent = {sku for sku, pos in left.items() if pos and pos[0].status.value == "SENT"}
-    assert drafts == {victim, *unsent}  # the killed batch's first draft, and every draft of the batch that can't send
-    assert {sku for sku, pos in left.items() if not pos} == set(killed[1:])  # never drafted
+    # the killed batch's order (every one of its SKUs) landed before the kill; the other order cannot be sent
+    assert drafts == {*killed, *unsent}
     assert sent == set(skus) - set(killed) - set(unsent) and sent  # the other batches did their work (on AWS the
     # failed Map may stop some of them first: they would be left for the re-run like the rest)
-    assert all(len(pos) <= 1 for pos in left.values())
+    assert all(len(pos) == 1 for pos in left.values())
+    left_drafts = {left[sku][0].po_id for sku in drafts}
+    assert len(left_drafts) == 2
     sent_first = shop.messages(supplier)
-    assert sent_first == Counter({purchase_order_id(cycle, sku): 1 for sku in sent})
+    assert sent_first == Counter({left[sku][0].po_id: 1 for sku in sent})
     send_attempts = sum(n for label, n in faults.answered.items() if label.startswith("SendMessage"))
-    assert faults.answered[f"the draft of {victim}"] == 1 and send_attempts == 4  # Send tried 4 times (3 retries)
+    assert faults.answered[victim] == 1 and send_attempts == 4  # Send tried 4 times (3 retries)
     for sku in skus:
-        assert shop.level(sku)[1] == (left[sku][0].lines[0].quantity if left[sku] else 0)
+        assert shop.level(sku)[1] == line_of(left[sku][0], sku).quantity
     faults.rules.clear()
     faults.failing_sends.clear()
 
@@ -576,20 +584,18 @@ def test_a_run_that_failed_half_way_is_finished_by_a_rerun_without_duplicates(sh
     assert status == "SUCCEEDED" and rerun["status"] == "COMPLETED" and rerun["cycle"] == cycle
     pos = one_order_each(shop, skus, cycle)
     sent_again = shop.messages(supplier)
-    assert sent_again == Counter({purchase_order_id(cycle, sku): 1 for sku in set(skus) - sent})
-    for sku in skus:  # the failed run's purchase orders, sent or left DRAFT, are kept; the rest are the re-run's
-        if sku in drafts | sent:
-            assert decided[sku]["outcome"] == "already_ordered" and pos[sku].run_id == failed_run["run_id"]
-        else:
-            assert decided[sku]["outcome"] == "ordered" and pos[sku].run_id == rerun["run_id"]
-    assert rerun["counts"]["sent"] == len(set(skus) - sent)
+    assert sent_again == Counter(dict.fromkeys(left_drafts, 1))  # the failed run's two drafts, nothing more
+    for sku in skus:  # the failed run's purchase orders, sent or left DRAFT, are kept: the re-run orders nothing
+        assert decided[sku]["outcome"] == "already_ordered" and pos[sku].run_id == failed_run["run_id"]
+        assert decided[sku]["po_id"] == pos[sku].po_id
+    assert rerun["counts"]["sent"] == len(left_drafts)
     figures("8. A replenishment run that fails half-way, then re-run", f"{len(skus)} SKUs",
-            f"batch {killed_segment} ({len(killed)} of them) killed by a timeout right after its first draft, batch "
-            f"{unsent_segment}'s sends failing 4 times (SQS unavailable): run FAILED ({failed_run['error']}) with "
-            f"{len(sent)} purchase orders sent, {len(drafts)} left DRAFT and {len(killed) - 1} not drafted; the re-run "
-            f"COMPLETED, sent the {len(drafts)} drafts, drafted and sent the other {len(killed) - 1}: one purchase "
-            f"order per SKU, each SENT once with one message ({sum(sent_first.values())} by the failed run, "
-            f"{sum(sent_again.values())} by the re-run)")
+            f"batch {killed_segment} ({len(killed)} of them) killed by a timeout right after its purchase order "
+            f"landed, batch {unsent_segment}'s sends failing 4 times (SQS unavailable): run FAILED "
+            f"({failed_run['error']}) with {len(set(sent_first))} purchase orders sent ({len(sent)} SKUs) and 2 left "
+            f"DRAFT ({len(drafts)} SKUs); the re-run COMPLETED, sent the 2 drafts and ordered nothing again: every "
+            f"SKU on one purchase order, each SENT once with one message ({sum(sent_first.values())} by the failed "
+            f"run, {sum(sent_again.values())} by the re-run)")
 
 
 # ------------------------------------------------------------------ 9. poison supplier replies
@@ -705,12 +711,14 @@ def test_poison_replies_end_in_the_dead_letter_queue_and_every_valid_one_is_appl
 def test_throttling_on_the_replenish_steps_and_the_replies_consumer_is_retried_and_applied_once(
         shop, stack, faults, deliveries, figures):
     away_from_midnight()
-    supplier = shop.supplier(capacity=1_000_000)
-    skus = shop.products(supplier, size(6, 24))
+    # a supplier per SKU: each purchase order has one line, so each fault below names one SKU's order
+    supplier_of = {sku: supplier for supplier in (shop.supplier(capacity=1_000_000) for _ in range(size(6, 24)))
+                   for sku in shop.products(supplier, 1)}
+    skus = list(supplier_of)
     name, cycle = f"run-rel-{uuid.uuid4().hex[:8]}", datetime.now(UTC).date().isoformat()
     settings = get_settings()
     runs, po_table = settings.replenishment_table, settings.purchase_orders_table
-    po = {s: purchase_order_id(cycle, s) for s in skus}
+    po = {s: f"po-{cycle}--{supplier_of[s]}-b" for s in skus}  # the start of each SKU's order's id
     faults.add("StartRun: the run record", "PutItem", runs, run_id=name, record="RUN")
     faults.add(f"Decide: the draft of {skus[0]}", "TransactWriteItems", po_table, how="throttle-transaction",
                po_id=po[skus[0]])
@@ -737,7 +745,8 @@ def test_throttling_on_the_replenish_steps_and_the_replies_consumer_is_retried_a
     assert extra == {"ReplenishStartFunction": 2, "ReplenishDecideFunction": batches + 2,
                      "ReplenishSendFunction": batches + 2, "ReplenishFinishFunction": 2}, extra
     pos = one_order_each(shop, skus, cycle)
-    messages = shop.messages(supplier)
+    po = {s: pos[s].po_id for s in skus}
+    messages = sum((shop.messages(supplier) for supplier in set(supplier_of.values())), Counter())
     # Its message went out, then marking it SENT was throttled: the retried Send sent it again (at least once,
     # docs/replenishment.md "Sending": suppliers deduplicate on po_id). Every other purchase order went once.
     assert messages.pop(po[skus[2]]) == 2
@@ -750,7 +759,7 @@ def test_throttling_on_the_replenish_steps_and_the_replies_consumer_is_retried_a
     faults.add(f"the receipt of {po[skus[1]]}", "TransactWriteItems", po_table, how="throttle-transaction",
                po_id=po[skus[1]])
     faults.fail_arrival(skus[2])  # after its receipt landed: the announcement that wakes its backorders
-    quantity = {s: pos[s].lines[0].quantity for s in skus}
+    quantity = {s: line_of(pos[s], s).quantity for s in skus}
     bodies = [reply(pos[s], "RECEIVED", **{s: quantity[s]}) for s in skus]
     started = time.monotonic()
     ids = dict(zip(skus, shop.send_replies(bodies), strict=True))

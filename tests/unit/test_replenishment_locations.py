@@ -11,7 +11,7 @@ import pytest
 from orderflow.catalogue import Product
 from orderflow.catalogue.requests import ProductIn
 from orderflow.inventory import StockLevel, StockPosition
-from orderflow.purchasing.domain import purchase_order_id
+from orderflow.purchasing.domain import purchase_order_id, run_order_id
 from orderflow.purchasing.rules import on_order_moves
 from orderflow.replenishment.locations import overrides_of, replenished_locations
 from orderflow.replenishment.runs import Decision, decision_key
@@ -81,6 +81,9 @@ def test_purchase_order_ids_and_decision_keys_name_a_location_other_than_main() 
         == "po-2030-01-01-MUG"
     assert purchase_order_id("2030-01-01", "MUG", None, "wh-north") == "po-2030-01-01-MUG@wh-north"
     assert purchase_order_id("2030-01-01", "MUG", "beta", "wh-north") == "po-2030-01-01-MUG@wh-north--beta"
+    # the run's order of a batch's lines from a supplier: named by cycle, supplier, batch and its first SKU
+    assert run_order_id("2030-01-01", "beta", "main", 7, "CUP") == "po-2030-01-01--beta-b7-CUP"
+    assert run_order_id("2030-01-01", "beta", "wh-north", 7, "CUP") == "po-2030-01-01--beta-b7-CUP@wh-north"
     assert decision_key("MUG") == "MUG" and decision_key("MUG", "wh-north") == "MUG@wh-north"
     assert Decision(sku="MUG", location_id="wh-north", outcome="skipped", reason="x").key == "MUG@wh-north"
 

@@ -148,7 +148,7 @@ def test_a_run_orders_what_is_low_sends_it_and_reports_the_rest(shop):
     assert run["cycle"] == run["started_at"][:10]
     ordered = decisions[low]
     assert ordered["outcome"] == "ordered" and ordered["quantity"] >= 50 and ordered["quantity"] % 10 == 0
-    assert ordered["po_id"] == purchase_order_id(run["cycle"], low)
+    assert ordered["po_id"].startswith(f"po-{run['cycle']}--{supplier}-b")  # the batch's order to the supplier
     assert ordered["reorder_point"] > ordered["inventory_position"] == 5
     assert ordered["demand_class"] and ordered["method"] and ordered["forecast_daily"] > 0
     po = shop.purchasing.get_purchase_order(ordered["po_id"])
@@ -284,10 +284,11 @@ def test_drafts_an_unfinished_run_left_on_an_earlier_day_are_cancelled_and_decid
     cancelled = shop.purchasing.get_purchase_order(stale.po_id)
     assert cancelled.status == "CANCELLED" and run["run_id"] in cancelled.timeline[-1].reason
     today = decisions[orphaned]
-    assert today["outcome"] == "ordered" and today["po_id"] == purchase_order_id(run["cycle"], orphaned)
+    assert today["outcome"] == "ordered" and today["po_id"].startswith(f"po-{run['cycle']}--{supplier_id}-b")
     assert shop.on_order(orphaned) == today["quantity"]  # the 40 never sent are no longer counted
     assert shop.purchasing.get_purchase_order(kept.po_id).status == "DRAFT"  # still its own run's to send
-    assert [m["po_id"] for m in shop.messages(supplier_id) if m["lines"][0]["sku"] == orphaned] == [today["po_id"]]
+    assert [m["po_id"] for m in shop.messages(supplier_id)
+            if orphaned in {line["sku"] for line in m["lines"]}] == [today["po_id"]]
 
 
 def test_a_batch_that_fails_fails_the_run_with_the_error(shop, stack):
@@ -521,8 +522,8 @@ def test_each_location_that_stocks_a_sku_is_replenished_on_its_own_parameters_an
     at_main, at_warehouse = decisions[sku], decisions[f"{sku}@{warehouse}"]
     assert (at_main["location_id"], at_warehouse["location_id"]) == ("main", warehouse)
     assert at_main["outcome"] == at_warehouse["outcome"] == "ordered"
-    assert at_main["po_id"] == purchase_order_id(run["cycle"], sku)
-    assert at_warehouse["po_id"] == purchase_order_id(run["cycle"], sku, None, warehouse)
+    assert at_main["po_id"].startswith(f"po-{run['cycle']}--{supplier}-b") and "@" not in at_main["po_id"]
+    assert at_warehouse["po_id"].endswith(f"-{sku}@{warehouse}")  # an order of its own: another delivery location
     assert at_warehouse["quantity"] >= 400 and at_warehouse["inventory_position"] == 3
     assert at_main["inventory_position"] == 5
     assert at_warehouse["horizon_days"] == 2 + 7 and at_main["horizon_days"] == 5 + 7
@@ -556,8 +557,8 @@ def test_a_location_can_be_opted_out_and_a_sku_held_nowhere_is_bought_for_main(s
 
 def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
     """The Decide step's cost per SKU (docs/replenishment.md §5): one Query of its Stock partition and one of
-    its Demand partition serve every location it is decided for; each location adds only the id of its own
-    purchase order of the cycle to the batch's one BatchGetItem of purchase orders (no GetItem per SKU)."""
+    its Demand partition serve every location it is decided for, and the stock item says whether it was
+    ordered there this cycle: no purchase order is read (docs/replenishment.md, "Once a cycle")."""
     from orderflow.platform import dynamo
 
     supplier, warehouse = shop.supplier(), location(shop, "wh")
@@ -586,9 +587,134 @@ def test_a_second_location_reads_the_skus_stock_and_demand_once(shop):
     assert sum(len(batch["po_ids"]) for batch in decided) >= 2
     assert seen.count(("Query", settings.stock_table)) == 1
     assert seen.count(("Query", settings.demand_table)) == 1
-    assert seen.count(("BatchGetItem", settings.purchase_orders_table)) == 1  # this cycle's POs, every location
+    assert seen.count(("BatchGetItem", settings.purchase_orders_table)) == 0
     assert seen.count(("GetItem", settings.purchase_orders_table)) == 0
     assert not [call for call in seen if call[0] == "Scan"]
+
+
+def one_batch_of(shop, monkeypatch, skus: list[str]) -> None:
+    """Decide sees only ``skus``, in one batch (segment 0 of 1): the module's other products are left out."""
+    products = shop.replenishment.products
+    scan = products.scan_segment
+    monkeypatch.setattr(products, "scan_segment", lambda segment, total: [p for p in scan(0, 1) if p["sku"] in skus])
+
+
+def test_a_batch_orders_a_suppliers_skus_on_one_purchase_order_and_drops_a_line_another_run_ordered(
+        shop, monkeypatch):
+    """docs/replenishment.md, "Once a cycle": another run orders one of the batch's SKUs after the batch read
+    its stock. The batch's order is cancelled on that line's mark; it drafts the other lines again on one
+    order, and its retry orders nothing twice."""
+    from orderflow.purchasing.drafting import DraftLine
+
+    supplier = shop.supplier()
+    skus = sorted(shop.product(supplier, on_hand=0) for _ in range(4))
+    one_batch_of(shop, monkeypatch, skus)
+    run_id = f"run-race-{uuid.uuid4().hex[:8]}"
+    started = {**shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test"), "segments": [0],
+               "total_segments": 1}
+    raced = skus[1]
+    cycle, stock = started["cycle"], shop.replenishment.stock
+    read = stock.get_many
+
+    def read_then_lose_the_race(batch: list[str]) -> dict:
+        found = read(batch)
+        if raced in batch:
+            other = shop.purchasing.get_supplier(supplier)
+            shop.purchasing.draft_lines(cycle=cycle, run_id="run-other", supplier=other,
+                                        po_id=f"po-{cycle}-other-{raced}", deliver_to="main",
+                                        lines=[DraftLine(raced, 7, Decimal("4.00"), 5)])
+        return found
+
+    def decide() -> dict[str, dict]:
+        for segment in started["segments"]:
+            shop.replenishment.decide_batch({"run_id": run_id, "cycle": cycle, "batch": {
+                "segment": segment, "total_segments": started["total_segments"]}})
+        return {d.key: d.model_dump(mode="json") for d in shop.replenishment.get_run(run_id)[1] if d.sku in skus}
+
+    monkeypatch.setattr(stock, "get_many", read_then_lose_the_race)
+    decided = decide()
+    monkeypatch.setattr(stock, "get_many", read)
+
+    assert decided[raced]["outcome"] == "already_ordered" and "another run" in decided[raced]["reason"]
+    assert decided[raced]["po_id"] == f"po-{cycle}-other-{raced}"  # the order that has it
+    assert shop.on_order(raced) == 7  # the other run's line only
+    rest = [sku for sku in skus if sku != raced]
+    first = decided[skus[0]]
+    assert {(decided[sku]["outcome"], decided[sku]["po_id"]) for sku in rest} == {("ordered", first["po_id"])}
+    po = shop.purchasing.get_purchase_order(first["po_id"])
+    assert po.po_id.startswith(f"po-{cycle}--{supplier}-b") and po.po_id.endswith(f"-{skus[0]}")
+    assert {line.sku: line.quantity for line in po.lines} == {sku: decided[sku]["quantity"] for sku in rest}
+    assert po.total == sum(line.unit_cost * line.quantity for line in po.lines)
+    assert {sku: shop.on_order(sku) for sku in rest} == {sku: decided[sku]["quantity"] for sku in rest}
+
+    again = decide()  # the batch retried: its SKUs are marked with this run's order, nothing is drafted again
+    assert {sku: (d["outcome"], d["po_id"]) for sku, d in again.items()} == {
+        sku: (d["outcome"], d["po_id"]) for sku, d in decided.items()}
+    assert (shop.on_order(skus[0]), shop.on_order(raced)) == (first["quantity"], 7)
+
+
+def test_a_batch_whose_supplier_capacity_was_taken_meanwhile_orders_what_is_left(shop, monkeypatch):
+    """Another run takes most of the supplier's capacity after this batch decided: the batch's order is
+    cancelled on the capacity's condition, and its lines are decided again, in SKU order, with what is
+    left (docs/replenishment.md §2, step 4)."""
+    from orderflow.purchasing.drafting import DraftLine
+
+    supplier, left = shop.supplier(capacity=100_000), 150
+    skus = sorted(shop.product(supplier, on_hand=0) for _ in range(4))
+    interloper = shop.product(supplier, on_hand=0, daily=None)
+    one_batch_of(shop, monkeypatch, skus)
+    run_id = f"run-capacity-{uuid.uuid4().hex[:8]}"
+    cycle = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")["cycle"]
+    purchasing = shop.replenishment.purchasing
+    draft_lines, taken = purchasing.draft_lines, []
+
+    def after_another_run_took_capacity(**kwargs):
+        if not taken:
+            taken.append(draft_lines(cycle=cycle, run_id="run-other", supplier=kwargs["supplier"],
+                                     po_id=f"po-{cycle}-other-{interloper}", deliver_to="main",
+                                     lines=[DraftLine(interloper, 100_000 - left, Decimal("4.00"), 5)]))
+        return draft_lines(**kwargs)
+
+    monkeypatch.setattr(purchasing, "draft_lines", after_another_run_took_capacity)
+    shop.replenishment.decide_batch({"run_id": run_id, "cycle": cycle, "batch": {"segment": 0, "total_segments": 1}})
+
+    decided = {d.sku: d for d in shop.replenishment.get_run(run_id)[1] if d.sku in skus}
+    ordered = {sku: d.quantity for sku, d in decided.items() if d.outcome == "ordered"}
+    assert ordered and len(ordered) < len(skus)  # what is left covers some of them, in SKU order
+    [po_id] = {decided[sku].po_id for sku in ordered}
+    po = shop.purchasing.get_purchase_order(po_id)
+    assert {line.sku: line.quantity for line in po.lines} == ordered and sum(ordered.values()) <= left
+    assert {sku: shop.on_order(sku) for sku in skus} == {sku: ordered.get(sku, 0) for sku in skus}
+    assert shop.purchasing.remaining_capacity(shop.purchasing.get_supplier(supplier), cycle) == left - sum(
+        ordered.values())
+    assert all("capacity" in decided[sku].reason for sku in skus if sku not in ordered), {
+        sku: decided[sku].reason for sku in skus}
+
+
+def test_the_approval_threshold_applies_to_the_value_of_a_run_orders_lines_together(shop, monkeypatch):
+    """docs/purchasing.md, "The nightly run's orders": each line is worth less than the supplier's approval
+    threshold, the order with both more: it waits for approval as a whole, and nothing goes to the supplier."""
+    supplier_id = f"sup-{shop.prefix}-{uuid.uuid4().hex[:4]}"
+    threshold = Decimal("2000")
+    shop.purchasing.put_supplier(supplier_id, SupplierIn(name="Careful", approval_threshold=threshold))
+    skus = sorted(shop.product(supplier_id, on_hand=0) for _ in range(2))
+    one_batch_of(shop, monkeypatch, skus)
+    run_id = f"run-approval-{uuid.uuid4().hex[:8]}"
+    cycle = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")["cycle"]
+    batch = {"segment": 0, "total_segments": 1}
+
+    decided = shop.replenishment.decide_batch({"run_id": run_id, "cycle": cycle, "batch": batch})
+    result = shop.replenishment.send_batch(run_id, batch, decided)
+
+    [po_id] = decided["po_ids"]
+    po = shop.purchasing.get_purchase_order(po_id)
+    assert sorted(line.sku for line in po.lines) == skus
+    assert all(line.unit_cost * line.quantity <= threshold for line in po.lines) and po.total > threshold
+    assert po.status == "PENDING_APPROVAL" and shop.messages(supplier_id) == []
+    assert (result["counts"]["awaiting_approval"], result["counts"]["sent"]) == (1, 0)
+    assert shop.purchasing.approve(po_id, by="buyer").status == "SENT"
+    [message] = shop.messages(supplier_id)
+    assert sorted(line["sku"] for line in message["lines"]) == skus
 
 
 def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_per_run(shop, monkeypatch):
@@ -596,7 +722,7 @@ def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_
     decides is forecast there, with the global model as a candidate, and the run's later batches in the same
     process reuse the model an earlier one trained, unless they forecast further ahead than it learnt."""
     from orderflow.forecasting import panel
-    from orderflow.replenishment import batch
+    from orderflow.replenishment import ahead
 
     supplier = shop.supplier()
     skus = [shop.product(supplier, on_hand=2, daily=4.0 + i, days=90) for i in range(4)]
@@ -611,7 +737,7 @@ def test_decide_forecasts_each_batch_at_once_with_the_global_model_trained_once_
         return results
 
     monkeypatch.setattr("orderflow.forecasting.forecast_many", recorded)
-    batch._RUN_MODEL.clear()
+    ahead._RUN_MODEL.clear()
     run_id = f"run-panel-{uuid.uuid4().hex[:8]}"
     started = shop.replenishment.start_run(run_id, datetime.now(UTC).isoformat(), "test")
     for segment in started["segments"]:  # one after the other, as one warm Lambda container decides them

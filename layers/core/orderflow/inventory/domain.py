@@ -3,7 +3,7 @@
 
 from typing import NamedTuple, Protocol, Self
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from orderflow.shared.types import Model
 
@@ -27,11 +27,18 @@ class StockPosition(StockLevel):
     the sums over ``locations``."""
 
     locations: list[StockLevel] = Field(default_factory=list)
+    # location → (cycle, purchase order id): the nightly run's mark that it ordered the SKU there in that
+    # cycle (docs/replenishment.md, "Once a cycle"); not part of the API's answer
+    _ordered: dict[str, tuple[str, str | None]] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def of(cls, sku: str, levels: list[StockLevel]) -> Self:
         totals = {c: sum(getattr(level, c) for level in levels) for c in COUNTERS}
         return cls(sku=sku, locations=sorted(levels, key=lambda level: level.location_id or ""), **totals)
+
+    def ordered_in(self, location_id: str) -> tuple[str, str | None] | None:
+        """The cycle in which the nightly run last ordered the SKU for ``location_id``, and that order's id."""
+        return self._ordered.get(location_id)
 
     def at(self, location_id: str) -> StockLevel:
         return next((level for level in self.locations if level.location_id == location_id),

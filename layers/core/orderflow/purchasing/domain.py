@@ -221,3 +221,13 @@ def purchase_order_id(cycle: str, sku: str, supplier_id: str | None = None, loca
     return f"po-{cycle}-{at}--{supplier_id}" if supplier_id else f"po-{cycle}-{at}"
 
 
+
+
+def run_order_id(cycle: str, supplier_id: str, location_id: str, segment: int, first_sku: str) -> str:
+    """A purchase order of the nightly run, with the lines one batch (``segment``) orders from a supplier for
+    a location: ``po-<cycle>--<supplier_id>-b<segment>-<first SKU>`` (``@<location_id>`` after it, as in
+    :func:`purchase_order_id`). A chunk is named after its first SKU, which the order's transaction marks as
+    ordered this cycle: a retried batch writes the same id for the same lines, and its lines left to order
+    (fewer, the first ones marked) never take an id written before."""
+    at = f"{first_sku}@{location_id}" if location_id != MAIN_LOCATION else first_sku
+    return f"po-{cycle}--{supplier_id}-b{segment}-{at}"

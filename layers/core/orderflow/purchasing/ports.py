@@ -38,7 +38,8 @@ class SupplierQueues(Protocol):
 class StockOnOrder(Protocol):
     """A SKU's stock at a location: what is on order there, and what a receipt puts on its shelf."""
 
-    def order(self, sku: str, quantity: int, location: str = ..., threshold: int | None = None) -> Change: ...
+    def order(self, sku: str, quantity: int, location: str = ..., threshold: int | None = None,
+              mark: tuple[str, str] | None = None) -> Change: ...
     def receive(self, sku: str, quantity: int, location: str = ...) -> Change: ...
 
 

@@ -28,15 +28,14 @@ from orderflow.purchasing.domain import (
     SupplierIn,
     SupplierReply,
     order_value,
-    purchase_order_id,
 )
+from orderflow.purchasing.drafting import Drafting
 from orderflow.purchasing.ports import Locations, Products, PurchaseOrders, StockOnOrder, SupplierQueues, Suppliers
 from orderflow.purchasing.rules import (
     BEFORE_SHIPPING,
     CANCELLABLE,
     EDITABLE,
     OPEN,
-    CapacityExceeded,
     NotPendingApproval,
     ReplyRejected,
     cancellation_message,
@@ -72,7 +71,7 @@ def _hours_from_now(hours: int) -> str:
     return _timestamp(datetime.now(UTC) + timedelta(hours=hours))
 
 # ------------------------------------------------------------------ the service
-class PurchasingService:
+class PurchasingService(Drafting):
     def __init__(self, settings: Settings, store: Store, suppliers: Suppliers, purchase_orders: PurchaseOrders,
                  stock: StockOnOrder, queues: SupplierQueues, inventory: InventoryService | None = None,
                  products: Products | None = None, locations: Locations | None = None):
@@ -96,50 +95,10 @@ class PurchasingService:
             raise NotFound(f"supplier {supplier_id} not found")
         return self._with_reply_queue(supplier)
 
-    def remaining_capacity(self, supplier: Supplier, cycle: str) -> int | None:
-        return self.suppliers.remaining(supplier.supplier_id, cycle, supplier.capacity_per_cycle)
-
     def _with_reply_queue(self, supplier: Supplier) -> Supplier:
         return supplier.model_copy(update={"reply_queue_url": self.settings.supplier_replies_queue_url})
 
     # ------------------------------------------------------------------ purchase orders
-    def draft(self, *, cycle: str, run_id: str | None, supplier: Supplier, sku: str, quantity: int,
-              unit_cost: Decimal, lead_time_days: float, po_id: str | None = None,
-              deliver_to: str = MAIN_LOCATION, threshold: int | None = None) -> tuple[PurchaseOrder, bool]:
-        """One transaction: the purchase order (DRAFT; only if this cycle has none for the SKU), the SKU's
-        ``on_order`` at ``deliver_to`` (with the product's low-stock ``threshold`` where that location has
-        none), and the supplier's capacity for the cycle. ``(po, False)`` when it existed already."""
-        if quantity <= 0:
-            raise Unprocessable(f"cannot order {quantity} of {sku}", {"sku": sku, "quantity": quantity})
-        if not supplier.active:
-            raise Unprocessable(f"supplier {supplier.supplier_id} is not active", {"supplier_id": supplier.supplier_id})
-        now = utc_now()
-        po = PurchaseOrder(
-            po_id=po_id or purchase_order_id(cycle, sku), supplier_id=supplier.supplier_id, cycle=cycle, run_id=run_id,
-            deliver_to=deliver_to, status=P.DRAFT,
-            lines=[PurchaseOrderLine(sku=sku, quantity=quantity, unit_cost=unit_cost)],
-            total=unit_cost * quantity,
-            expected_by=(date.fromisoformat(cycle) + timedelta(days=math.ceil(lead_time_days))).isoformat(),
-            created_at=now, updated_at=now,
-            timeline=[PurchaseOrderEvent(status=P.DRAFT, at=now, by="replenishment",
-                                         reason=f"run {run_id}" if run_id else None)],
-        )
-        writes = [self.purchase_orders.create(po), self.stock.order(sku, quantity, deliver_to, threshold)]
-        capacity = supplier.capacity_per_cycle
-        if capacity is not None:
-            writes.append(self.suppliers.capacity_write(supplier.supplier_id, cycle, capacity, quantity))
-        try:
-            self.store.commit(writes)
-        except ConditionFailed as failure:
-            if failure.failed(0):
-                return self.get_purchase_order(po.po_id), False
-            if not failure.failed(len(writes) - 1) or capacity is None:
-                raise
-            remaining = self.remaining_capacity(supplier, cycle) or 0
-            raise CapacityExceeded(f"supplier {supplier.supplier_id} can take {remaining} more units in cycle "
-                                   f"{cycle}, not {quantity}", remaining) from None
-        return po, True
-
     def send(self, po_id: str, by: str = "replenishment") -> PurchaseOrder:
         """Put a DRAFT purchase order on its supplier's queue and mark it SENT, unless it is worth more than
         the approval threshold: then it waits in PENDING_APPROVAL. An APPROVED one is sent. Later statuses

@@ -1,20 +1,19 @@
-"""Deciding one batch of the nightly run: for each (SKU, location), whether a purchase order of this
-cycle exists already, else forecast → policy → a conditional draft, with several suppliers ranked by
-landed cost (docs/replenishment.md §2, "Several suppliers"). The service reads the batch and stores what
-this decides."""
+"""Deciding one batch of the nightly run: for each (SKU, location), whether it was ordered this cycle
+already (its stock item's mark, or for a SKU with several suppliers its purchase orders of the cycle),
+else forecast → policy → a line on the batch's purchase order to its supplier for that location
+(``ordering``), or with several suppliers ranked by landed cost, an order of its own from each
+(docs/replenishment.md §2, "Several suppliers"). The service reads the batch and stores what this decides."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from datetime import date, timedelta
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from orderflow.catalogue import Product
-from orderflow.inventory import StockLevel
+from orderflow.inventory import StockLevel, StockPosition
 from orderflow.purchasing import (
     CapacityExceeded,
     PurchaseOrder,
@@ -23,17 +22,15 @@ from orderflow.purchasing import (
     Supplier,
     purchase_order_id,
 )
+from orderflow.replenishment.ahead import ForecastAhead, ForecastKey
 from orderflow.replenishment.decisions import (
     CAPACITY_ATTEMPTS,
-    MIN_HISTORY_DAYS,
-    SEASON_LENGTH,
     Skip,
     _problem,
     apply_policy,
     check_parameters,
     daily_series,
     decide_sku,
-    forecast_horizon,
     history_window,
     landed_cost,
     not_due,
@@ -46,24 +43,17 @@ from orderflow.replenishment.lead_times import (
     show_lead_time,
     with_learned_lead_time,
 )
+from orderflow.replenishment.ordering import BatchOrders
 from orderflow.replenishment.ports import DemandHistory, Runs
 from orderflow.replenishment.runs import Decision, SupplierOrder, decision_key
 from orderflow.shared.errors import NotFound, TransientError
 from orderflow.shared.types import MAIN_LOCATION
 
 if TYPE_CHECKING:  # numpy: imported only where a forecast is made
-    from orderflow.forecasting import Forecast, PanelModel
-
-logger = logging.getLogger(__name__)
-# A batch's forecast, made once for all its SKUs: (SKU, location, horizon, the product's method set).
-ForecastKey = tuple[str, str, int, tuple[str, ...] | None]
-# The global model the first batch of a run trained in this process, by run id (one run kept): a warm
-# Lambda container decides its next batches of the run with it instead of training again, so training
-# is a cost per container and run, not per batch (docs/forecasting.md, "In the nightly run").
-_RUN_MODEL: dict[str, PanelModel] = {}
+    from orderflow.forecasting import Forecast
 
 
-class BatchDecider:
+class BatchDecider(ForecastAhead):
     """Deciding one batch: suppliers and their remaining capacity are read once per batch and kept
     up to date as drafts take capacity."""
 
@@ -84,19 +74,28 @@ class BatchDecider:
         self.known: dict[str, PurchaseOrder | None] = {}  # read ahead for the batch: po id → order (None: none)
         self.histories: dict[str, Future[dict[str, dict[str, int]]]] = {}  # read ahead: SKU → its history by location
         self.forecasts: dict[ForecastKey, Forecast] = {}  # made ahead for the batch (forecast_ahead)
+        self.marks: dict[tuple[str, str], str | None] = {}  # (SKU, location) ordered this cycle → its order's id
+        self.orders = BatchOrders(purchasing, cycle, run_id, segment, self.remaining, self._already)
 
-    def read_histories_ahead(self, pool: Executor, products: list[tuple[dict[str, Any], list[str]]]) -> None:
-        """Start reading, on ``pool``'s threads, the demand history of each SKU that will likely be forecast
-        (no purchase order of this cycle yet, due for review at one of its locations), so the batch's
-        forecasts run while the next SKUs' histories arrive instead of after. A SKU read ahead that turns
-        out not to need its history costs one Query for nothing."""
-        for raw, locations in products:
-            if any(self._likely_forecast(raw, location) for location in locations):
-                self.histories[raw["sku"]] = pool.submit(self.demand.history_by_location, raw["sku"],
-                                                         self.first_day, self.last_day)
+    def mark(self, positions: dict[str, StockPosition], where: dict[str, list[str]]) -> None:
+        """Note the (SKU, location) pairs whose stock says they were ordered this cycle (by an earlier run
+        today, or an earlier attempt of this batch), read with the batch's stock."""
+        for sku, locations in where.items():
+            position = positions.get(sku)
+            for location in locations:
+                ordered = position.ordered_in(location) if position is not None else None
+                if ordered is not None and ordered[0] == self.cycle:
+                    self.marks[sku, location] = ordered[1]
+
+    def finish(self, decisions: list[Decision]) -> list[Decision]:
+        """Draft the batch's purchase orders (``BatchOrders``); ``decisions`` with each line's order."""
+        drafted = self.orders.draft()
+        self.to_send += [po_id for po_id in self.orders.to_send if po_id not in self.to_send]
+        return [drafted.get((d.sku, d.location_id), d) for d in decisions]
 
     def _likely_forecast(self, raw: dict[str, Any], location: str) -> bool:
-        if self.known.get(purchase_order_id(self.cycle, raw["sku"], None, location)) is not None:
+        if (raw["sku"], location) in self.marks or self.known.get(
+                purchase_order_id(self.cycle, raw["sku"], None, location)) is not None:
             return False
         try:
             product = Product.model_validate(raw).at_location(location)
@@ -104,71 +103,6 @@ class BatchDecider:
             return False
         return product.replenishment is not None and not_due(
             product, self.cycle, self.last_reviews.get(decision_key(raw["sku"], location))) is None
-
-    def forecast_ahead(self, products: list[tuple[dict[str, Any], list[str]]]) -> None:
-        """Forecast every SKU read ahead (``read_histories_ahead``), at each location and on each
-        supplier's terms it will likely be decided on, in one ``forecast_many`` call: the global model
-        (``gbm``) is trained once for the batch and is a candidate beside the statistical methods
-        (docs/forecasting.md). ``decide_sku`` takes its forecast from here; one not made here (not
-        foreseen, or this call failed) is made on its own by ``forecast()``, without the global model."""
-        from orderflow.forecasting import ForecastInputError, forecast_many
-        from orderflow.forecasting.core import as_history
-
-        panel: dict[ForecastKey, list[float]] = {}
-        for raw, locations in products:
-            if raw["sku"] not in self.histories:
-                continue
-            by_location = self.histories[raw["sku"]].result()  # kept: _history takes it from there later
-            for location in locations:
-                if not self._likely_forecast(raw, location):
-                    continue
-                history = daily_series(by_location.get(location, {}), self.cycle)
-                try:
-                    as_history(history)  # bad values: forecast() alone says what is wrong, for this SKU only
-                except ForecastInputError:
-                    continue
-                if len(history) >= MIN_HISTORY_DAYS:
-                    panel.update(dict.fromkeys(self._forecast_keys(raw, location), history))
-        if not panel:
-            return
-        last_day = date.fromisoformat(self.cycle) - timedelta(days=1)
-        try:
-            made = forecast_many(panel, {key: key[2] for key in panel}, SEASON_LENGTH, intervals=False,
-                                 methods={key: key[3] for key in panel if key[3] is not None}, last_dates=last_day,
-                                 model=_RUN_MODEL.get(self.run_id))
-        except Exception:  # one series the panel cannot take must not cost the batch its forecasts
-            logger.exception("forecast_many failed for the batch; each SKU is forecast on its own")
-            return
-        self.forecasts.update(made)
-        trained = next((r.details["global_model"]["model"] for r in made.values() if "global_model" in r.details),
-                       None)
-        if trained is not None and _RUN_MODEL.get(self.run_id) is not trained:
-            _RUN_MODEL.clear()
-            _RUN_MODEL[self.run_id] = trained
-
-    def _forecast_keys(self, raw: dict[str, Any], location: str) -> list[ForecastKey]:
-        """The forecasts deciding ``raw`` at ``location`` asks for: one per supplier's terms it is priced on."""
-        product = Product.model_validate(raw).at_location(location)
-        if len(raw.get("suppliers") or []) > 1:
-            terms = [product.bought_from(source, location) for source in product.sources()]
-        else:
-            terms = [product.bought_from(product.sources()[0], location) if product.suppliers else product]
-        keys = []
-        for bought in terms:
-            bought, _ = with_learned_lead_time(bought, self.receipts())
-            try:
-                check_parameters(bought)
-            except Skip:
-                continue
-            keys.append(self._forecast_key(bought, location))
-        return keys
-
-    @staticmethod
-    def _forecast_key(product: Product, location: str) -> ForecastKey:
-        params = product.replenishment
-        assert params is not None
-        methods = tuple(params.forecast_methods) if params.forecast_methods else None
-        return product.sku, location, forecast_horizon(product), methods
 
     def receipts(self) -> dict[tuple[str, str], list[float]]:
         """Sent-to-received days by (supplier, SKU) from the latest received purchase orders (read once
@@ -191,14 +125,20 @@ class BatchDecider:
 
     def read_ahead(self, raw: dict[str, Any], locations: list[str]) -> list[str]:
         """The ids of this cycle's purchase orders that deciding ``raw`` at ``locations`` looks for; the
-        batch reads them all in one go (``know``) instead of one GetItem each."""
+        batch reads them all in one go (``know``) instead of one GetItem each. A SKU with one supplier: the
+        order its stock's mark names, if it was ordered this cycle (none on a run's first attempt); with
+        several: its orders' ids of the cycle."""
         sku, several = raw["sku"], len(raw.get("suppliers") or []) > 1
+        if not several:
+            return [po_id for location in locations if (po_id := self.marks.get((sku, location), None))]
         return [po_id for location in locations for po_id in [purchase_order_id(self.cycle, sku, None, location)] + (
             [purchase_order_id(self.cycle, sku, str(entry.get("supplier_id")), location)
              for entry in raw.get("suppliers") or [] if isinstance(entry, dict)] if several else [])]
 
     def know(self, po_ids: list[str]) -> None:
         """Read ``po_ids`` with batched reads; each answer is used once (a later look is read afresh)."""
+        if not po_ids:
+            return
         found = self.purchasing.find_purchase_orders(po_ids)
         self.known.update({po_id: found.get(po_id) for po_id in po_ids})
 
@@ -209,8 +149,10 @@ class BatchDecider:
 
     def _decide(self, raw: dict[str, Any], stock: StockLevel, location: str) -> Decision:
         sku = raw["sku"]
-        main = self._order_of_cycle(purchase_order_id(self.cycle, sku, None, location))
         several = len(raw.get("suppliers") or []) > 1
+        if not several and (sku, location) in self.marks:
+            return self._marked(sku, location, self.marks[sku, location])
+        main = self._order_of_cycle(purchase_order_id(self.cycle, sku, None, location)) if several else None
         if main is not None and not (several and main.status == PurchaseOrderStatus.REJECTED):
             if several:  # the other suppliers' parts of a split order: their drafts are sent too
                 for entry in raw.get("suppliers") or []:
@@ -240,10 +182,18 @@ class BatchDecider:
             return skipped(sku, skip.reason, product.supplier_id)
         decision, product = self.decide_sku(product, stock, self._history(sku, location), self._remaining(supplier),
                                             location)
-        if decision.outcome != "ordered":
-            return decision
-        return self._draft(decision, product, stock, supplier, purchase_order_id(self.cycle, sku, None, location),
-                           location)
+        if decision.outcome == "ordered":  # a line of the batch's order to this supplier (``finish``)
+            decision = decision.model_copy(update={"location_id": location})
+            self.orders.add(supplier, decision, product, stock)
+        return decision
+
+    def _marked(self, sku: str, location: str, po_id: str | None) -> Decision:
+        """A SKU whose stock says it was ordered this cycle, by the order ``po_id``."""
+        po = (self.known[po_id] if po_id in self.known else self._order_of_cycle(po_id)) if po_id else None
+        if po is not None:  # kept in ``known``: the order's other lines are this batch's SKUs too
+            return self._already(po, sku, location)
+        return Decision(sku=sku, supplier_id=None, outcome="already_ordered", po_id=po_id,
+                        reason=f"ordered this cycle already ({po_id or 'its purchase order is not named'})")
 
     def _history(self, sku: str, location: str) -> list[float]:
         """The daily demand of ``sku`` at ``location``: one Query reads every location's history of the SKU,

@@ -176,7 +176,8 @@ class ReplenishmentService:
                     if not reviewed_nightly(p, location)}  # only their last review says whether they are due
         window = BatchDecider(self.purchasing, self.runs, self.demand, self.is_running, work.run_id, work.cycle,
                               self.runs.last_reviews(sorted(periodic)), segment=work.batch.segment)
-        window.know([po_id for p in raw for po_id in window.read_ahead(p, where[p["sku"]][0])])
+        window.mark(positions, {sku: found[0] for sku, found in where.items()})
+        window.know(sorted({po_id for p in raw for po_id in window.read_ahead(p, where[p["sku"]][0])}))
         window.read_histories_ahead(pool, [(p, where[p["sku"]][0]) for p in raw])
         window.forecast_ahead([(p, where[p["sku"]][0]) for p in raw])  # the global model: once per batch
         decisions = []
@@ -185,6 +186,7 @@ class ReplenishmentService:
             decisions += [window.decide(p, position.at(location), location) for location in locations]
             decisions += [skipped(p["sku"], why, p.get("supplier_id")).model_copy(update={"location_id": location})
                           for location, why in unknown.items()]
+        decisions = window.finish(decisions)
         reviewed = {d.key: work.cycle for d in decisions if d.outcome in REVIEWED_OUTCOMES and d.key in periodic}
         self.runs.put_decisions(work.run_id, work.batch.segment, decisions, reviewed)
         return Decided(po_ids=window.to_send, counts=tally(decisions)).model_dump(mode="json")

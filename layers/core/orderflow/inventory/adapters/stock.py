@@ -111,11 +111,24 @@ class StockRepository(Buckets):
         """Returned goods that can be sold again go back on the shelf: ``on_hand`` and ``available`` grow."""
         return self._counters(sku, location, {"on_hand": quantity, "available": quantity})
 
-    def order(self, sku: str, quantity: int, location: str = MAIN_LOCATION, threshold: int | None = None) -> Write:
+    def order(self, sku: str, quantity: int, location: str = MAIN_LOCATION, threshold: int | None = None,
+              mark: tuple[str, str] | None = None) -> Write:
         """Units bought and not yet received: a purchase order adds them to ``on_order``; a rejection or a
         smaller confirmation takes them off (negative ``quantity``). ``threshold`` (the product's) is set on
-        a location that has none yet, so the goods' arrival there starts its low-stock crossings."""
-        return _with_threshold(self._counters(sku, location, {"on_order": quantity}), threshold)
+        a location that has none yet, so the goods' arrival there starts its low-stock crossings. ``mark``
+        (cycle, purchase order id): the nightly run's order, which also sets ``ordered_in`` and
+        ``ordered_po``, on condition that the SKU was not ordered there in that cycle already."""
+        if mark is None:
+            return _with_threshold(self._counters(sku, location, {"on_order": quantity}), threshold)
+        write = self._counters(sku, location, {"on_order": quantity},
+                               condition="attribute_not_exists(ordered_in) OR ordered_in <> :cycle",
+                               values={":cycle": mark[0], ":po": mark[1]})
+        write.update += " SET ordered_in = :cycle, ordered_po = :po"
+        write.return_old = True  # a failed condition says which order has the SKU
+        if threshold is not None:
+            write.update += ", threshold = if_not_exists(threshold, :t)"
+            write.values[":t"] = threshold
+        return write
 
     def receive(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
         """Goods of a purchase order arrived: on the shelf (``on_hand``, ``available``), no longer on order."""
@@ -204,7 +217,10 @@ def _position(sku: str, items: list[dict[str, Any]]) -> StockPosition:
     if waiting or MAIN_LOCATION in levels:
         main = levels.get(MAIN_LOCATION, StockLevel(sku=sku, location_id=MAIN_LOCATION))
         levels[MAIN_LOCATION] = main.model_copy(update={"backordered": main.backordered + waiting})
-    return StockPosition.of(sku, list(levels.values()))
+    position = StockPosition.of(sku, list(levels.values()))
+    position._ordered = {item["record"][len(LEVEL):]: (str(item["ordered_in"]), item.get("ordered_po"))
+                         for item in items if item["record"].startswith(LEVEL) and "ordered_in" in item}
+    return position
 
 
 def _key(sku: str, location: str) -> dict[str, str]:
