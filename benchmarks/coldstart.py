@@ -14,11 +14,19 @@
   anything else, so
   requests are still built, signed and parsed as on Lambda.
 
-Every child runs ``python -S`` with a ``sys.path`` like Lambda's: the standard library, the packages
-the python3.12 runtime brings (boto3 and its dependencies) and the core layer's requirements with their
-dependencies (symlinked from this virtualenv into a temporary directory), then ``layers/core`` (the
-``orderflow`` package). Nothing else of the virtualenv (moto, httpx, ...) is importable, so optional
-imports (aws-xray-sdk patches httpx when it finds it) behave as on Lambda.
+Every child runs the runtime's Python (template.yaml: python3.12, found by ``scripts/find-python.sh``)
+with ``-S`` and a ``sys.path`` like Lambda's: the standard library, the SDK the runtime brings (boto3 at this
+virtualenv's version, with the botocore, s3transfer, ... it pulls in) and the core layer's requirements,
+``pip install --target``-ed for that Python into ``build/coldstart-site/`` (kept, rebuilt when the requirements
+or the versions change), then ``layers/core`` (the ``orderflow`` package). Nothing else (moto, httpx, ...) is
+importable, so optional imports (aws-xray-sdk patches httpx when it finds it) behave as on Lambda. Without a
+Python 3.12 (or if pip cannot install), the children run this virtualenv's Python on its own packages (symlinked
+into a temporary directory) and the results say so (``python_note``).
+
+Each child imports its module (the handler's, or ``boto3`` for a floor) as Lambda's runtime imports a handler:
+``python -S -m lambda_bootstrap`` runs awslambdaric's chain (main > run > _get_handler > importlib.import_module,
+seven Python frames deep with runpy's two: benchmarks/lambda_bootstrap.py), then the rest of the case (clients,
+first request) one call below, where awslambdaric handles a request. Every case, floors included, runs so.
 
 Each case runs ``ROUNDS`` times, interleaved round by round so machine noise hits every case alike,
 after one unmeasured warm-up round (file cache). Wall time is measured by the parent from spawn to
@@ -33,9 +41,12 @@ time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +56,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from scripts.trim_layer import RUNTIME_SDK
+
 from .common import REPO, TEMPLATE, log, summary
 
 SAMPLES = REPO / "events" / "samples"
@@ -52,6 +65,9 @@ SAMPLES = REPO / "events" / "samples"
 ROUNDS = 9
 TARGET_RATIO = 1.5  # docs/architecture.md (Targets): order functions, Logger + Metrics + request validation on
 CORE_LAYER = REPO / "layers" / "core"
+RUNTIME_VERSION = "3.12"  # template.yaml: Runtime: python3.12
+SITE_CACHE = REPO / "build" / "coldstart-site"  # one directory per (Python, requirements) key
+BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 # The AWS clients each function creates (DynamoDB for all).
 CLIENTS: dict[str, tuple[str, ...]] = {
     "OrderIntakeFunction": ("dynamodb", "stepfunctions"),
@@ -103,15 +119,90 @@ _start = _time.perf_counter()
 print((_time.perf_counter() - _start) * 1000)
 """
 FIRST = " + first request"
+# The Python frames each child's import runs under (benchmarks/lambda_bootstrap.py, after awslambdaric 4.2.2).
+IMPORT_CHAIN = ["runpy._run_module_as_main", "runpy._run_code", "<module>", "main", "run", "_get_handler",
+                "importlib.import_module"]
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
-    code: str
+    module: str  # imported as Lambda imports a handler (lambda_bootstrap)
+    code: str  # run after it, with the module bound to its name
     env: dict[str, str]
     cwd: str
     sample: str = ""  # a first-request case's event (events/samples)
+    python: str = sys.executable
+
+    def argv(self, *options: str) -> list[str]:
+        return [self.python, "-S", *options, "-m", BOOTSTRAP.stem, self.module, self.code]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The interpreter the children run, and the directory standing in for the runtime's SDK and the layer's
+    requirements on Lambda's ``sys.path``."""
+
+    python: str
+    version: str
+    site: Path
+    note: str = ""  # why it is not the runtime's Python, when it is not
+
+
+def site_requirements(boto3_version: str, layer_lines: list[str]) -> list[str]:
+    """What ``pip install --target`` gets for Lambda's ``sys.path``: the layer's requirements without the runtime's
+    SDK (pinned there only to resolve, the layer does not ship them), and boto3 at ``boto3_version`` with what it
+    pulls in, as the runtime ships it."""
+    from packaging.requirements import Requirement
+
+    kept = [line for line in (raw.split("#")[0].strip() for raw in layer_lines)
+            if line and Requirement(line).name.lower() not in RUNTIME_SDK]
+    return [*kept, f"boto3=={boto3_version}"]
+
+
+def site_key(python_version: str, requirements: list[str]) -> str:
+    """The cache directory's name: a new Python or any changed requirement builds a new site."""
+    return hashlib.sha256("\n".join([python_version, *requirements]).encode()).hexdigest()[:16]
+
+
+def runtime_site(python: str, python_version: str, cache: Path = SITE_CACHE) -> Path:
+    """The site for ``python``, installed once per key under ``cache`` (older keys are removed)."""
+    layer = (CORE_LAYER / "requirements.txt").read_text().splitlines()
+    requirements = site_requirements(metadata.version("boto3"), layer)
+    home = cache / site_key(python_version, requirements)
+    if (home / "complete").exists():
+        return home / "python"
+    shutil.rmtree(cache, ignore_errors=True)
+    home.mkdir(parents=True)
+    log(f"  coldstart: installing Lambda's packages for Python {python_version} into {home}")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input",
+                    "--root-user-action=ignore", "--only-binary=:all:", "--target", str(home / "python"),
+                    *requirements], check=True, capture_output=True, text=True, timeout=600)
+    (home / "complete").write_text("\n".join(requirements) + "\n")
+    return home / "python"
+
+
+def find_runtime_python() -> str | None:
+    done = subprocess.run([str(REPO / "scripts" / "find-python.sh"), RUNTIME_VERSION], capture_output=True, text=True)
+    found = done.stdout.strip()
+    return found if done.returncode == 0 and found else None
+
+
+def runtime(tmp: Path) -> Runtime:
+    """The runtime's Python with its site, or (with a note saying why) this virtualenv's Python and packages."""
+    python = find_runtime_python()
+    problem = f"no Python {RUNTIME_VERSION} found (scripts/find-python.sh)"
+    if python is not None:
+        version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        try:
+            return Runtime(python, version, runtime_site(python, version))
+        except subprocess.CalledProcessError as failed:
+            problem = f"pip could not install Lambda's packages for Python {version}: {failed.stderr.strip()[-300:]}"
+    note = (f"{problem}; the children ran this virtualenv's Python {platform.python_version()} instead of the "
+            f"runtime's {RUNTIME_VERSION}")
+    log(f"  coldstart: {note}")
+    return Runtime(sys.executable, platform.python_version(), lambda_site(tmp), note)
 
 
 def _requirements() -> list[str]:
@@ -152,10 +243,18 @@ def clients_of(logical_id: str) -> tuple[str, ...]:
     return CLIENTS.get(logical_id, ("dynamodb",))
 
 
+def bootstrap_dir(tmp: str) -> Path:
+    """A directory holding only lambda_bootstrap.py, last on the children's path (as /var/runtime is on Lambda's)."""
+    where = Path(tmp) / "runtime"
+    where.mkdir(exist_ok=True)
+    shutil.copy(BOOTSTRAP, where / BOOTSTRAP.name)
+    return where
+
+
 def base_env(tmp: str, site: Path) -> dict[str, str]:
     """A clean environment like Lambda's: credentials in variables, no config files, no metadata service."""
     return {
-        "PYTHONPATH": str(site),
+        "PYTHONPATH": os.pathsep.join([str(site), str(bootstrap_dir(tmp))]),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": tmp,
         "LANG": "C.UTF-8",
@@ -170,17 +269,18 @@ def base_env(tmp: str, site: Path) -> dict[str, str]:
     }
 
 
-def cases(tmp: str) -> list[Case]:
+def cases(tmp: str, runtime: Runtime) -> list[Case]:
     from orderflow_local.template import load_template
 
     template = load_template(TEMPLATE)
     functions = {fn.logical_id: fn for fn in template.functions}
-    env = base_env(tmp, lambda_site(Path(tmp)))
+    env = base_env(tmp, runtime.site)
+    site, bootstrap = env["PYTHONPATH"].split(os.pathsep)
     floors = {clients for clients in map(clients_of, ORDER)}
-    out = [Case("import boto3", f"import boto3\n{_RSS}", env, tmp)]
+    out = [Case("import boto3", "boto3", _RSS, env, tmp, python=runtime.python)]
     for clients in sorted(floors, key=len):
         made = "".join(f"boto3.client({c!r})\n" for c in clients)
-        out.append(Case(floor_name(clients), f"import boto3\n{made}{_RSS}", env, tmp))
+        out.append(Case(floor_name(clients), "boto3", made + _RSS, env, tmp, python=runtime.python))
     for logical_id in ORDER:
         fn = functions[logical_id]
         fn_env = {
@@ -193,11 +293,12 @@ def cases(tmp: str) -> list[Case]:
             "_HANDLER": fn.handler,
             "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
             # The layer's own package, as Lambda puts /opt/python on the path.
-            "PYTHONPATH": f"{env['PYTHONPATH']}{os.pathsep}{CORE_LAYER}",
+            "PYTHONPATH": os.pathsep.join([site, str(CORE_LAYER), bootstrap]),
         }
         made = "".join(f"client({c!r})\n" for c in clients_of(logical_id))
-        code = f"import {fn.handler_module}\nfrom orderflow.platform.aws import client\n{made}"
-        out.append(Case(logical_id, code + _RSS, fn_env, str(fn.code_dir)))
+        code = f"from orderflow.platform.aws import client\n{made}"
+        module = fn.handler_module
+        out.append(Case(logical_id, module, code + _RSS, fn_env, str(fn.code_dir), python=runtime.python))
         sample = SAMPLES / FIRST_REQUEST.get(logical_id, f"{fn.code_dir.name}_{fn.handler_module}.json")
         first = _FIRST.format(order=json.dumps(SAMPLE_ORDER), orders=fn_env.get("ORDERS_TABLE", "orders"),
                               clients=clients_of(logical_id), name=fn.name,
@@ -206,7 +307,8 @@ def cases(tmp: str) -> list[Case]:
         # Lambda sets the invocation's trace header, so the X-Ray SDK records the request's subsegments.
         traced = {**fn_env, "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;"
                                                 "Parent=53995c3f42cd8ad8;Sampled=1"}
-        out.append(Case(logical_id + FIRST, code + first + _RSS, traced, str(fn.code_dir), sample.name))
+        out.append(Case(logical_id + FIRST, module, code + first + _RSS, traced, str(fn.code_dir), sample.name,
+                        python=runtime.python))
     return out
 
 
@@ -225,8 +327,7 @@ def run_once(case: Case) -> tuple[float, int, float, int]:
     machine inflate far less than wall time, and its minor page faults (the interpreter's frame chunks
     mapped and unmapped show there: docs/decisions.md, "Cold start")."""
     cpu, start = _children_cpu(), time.perf_counter()
-    done = subprocess.run([sys.executable, "-S", "-c", case.code], env=case.env, cwd=case.cwd,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(case.argv(), env=case.env, cwd=case.cwd, capture_output=True, text=True, timeout=120)
     elapsed, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if done.returncode != 0:
         raise RuntimeError(f"{case.name}: the child failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -239,8 +340,8 @@ def run_once(case: Case) -> tuple[float, int, float, int]:
 
 def import_profile(case: Case, top: int = 8) -> list[dict[str, Any]]:
     """One extra run with ``-X importtime``: import time (self) summed by top-level package, largest first."""
-    done = subprocess.run([sys.executable, "-S", "-X", "importtime", "-c", case.code], env=case.env, cwd=case.cwd,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(case.argv("-X", "importtime"), env=case.env, cwd=case.cwd, capture_output=True, text=True,
+                          timeout=120)
     by_package: dict[str, float] = {}
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
@@ -256,7 +357,8 @@ def import_profile(case: Case, top: int = 8) -> list[dict[str, Any]]:
 
 def run(rounds: int = ROUNDS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="orderflow-coldstart-") as tmp:
-        all_cases = cases(tmp)
+        children = runtime(Path(tmp))
+        all_cases = cases(tmp, children)
         samples = {c.name: c.sample for c in all_cases}
         times: dict[str, list[float]] = {c.name: [] for c in all_cases}
         cpu: dict[str, list[float]] = {c.name: [] for c in all_cases}
@@ -302,7 +404,7 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
                "minor_faults": summary(faults[name])["median"]} for name in times if name.startswith("import boto3")]
     return {"rounds": rounds, "target_ratio": TARGET_RATIO, "functions": rows, "floors": floors,
             "import_profiles": profiles, "load_average": {"start": load[0], "end": load[1]},
-            "python": sys.version.split()[0]}
+            "python": children.version, "python_note": children.note, "import_chain": IMPORT_CHAIN}
 
 
 if __name__ == "__main__":

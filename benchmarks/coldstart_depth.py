@@ -1,12 +1,13 @@
 """How figure 1 moves with the call depth its imports run at (docs/decisions.md, "Cold start").
 
 ``python -m benchmarks.coldstart_depth [ROUNDS]`` runs figure 1's own cold-start cases (``coldstart.cases``: each
-order function and its floor) with their code wrapped in 0 to ``MAX_DEPTH`` nested
-function calls, interleaved round by round, and prints each case's median CPU time, its ratio to the floor's
-at the same depth and its minor page faults. CPython 3.11 keeps frames in 16 KiB chunks, mapped when a call
-crosses the end of one and unmapped on its return, so a busy call chain that runs across a chunk's end costs
-page faults and time at one depth and not at the next. A diagnostic, not a section of BENCHMARKS.md: figure 1
-measures at the top level, as it always has.
+order function and its floor, with the same interpreter and packages) as a script's top level, ``import MODULE``
+and the rest, wrapped in 0 to ``MAX_DEPTH`` nested function calls, interleaved round by round, and prints each
+case's median CPU time, its ratio to the floor's at the same depth and its minor page faults. CPython (3.11 and
+later) keeps frames in 16 KiB chunks, mapped when a call crosses the end of one and unmapped on its return, so a
+busy call chain that runs across a chunk's end costs page faults and time at one depth and not at the next. A
+diagnostic, not a section of BENCHMARKS.md: figure 1 imports at the depth Lambda's runtime does
+(benchmarks/lambda_bootstrap.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from pathlib import Path
 
 from . import coldstart
 
@@ -38,7 +40,7 @@ def nested(code: str, depth: int) -> str:
 def run_once(code: str, case: coldstart.Case) -> tuple[float, int]:
     """CPU ms the child used, and its minor page faults."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run([sys.executable, "-S", "-c", code], env=case.env, cwd=case.cwd, capture_output=True,
+    done = subprocess.run([case.python, "-S", "-c", code], env=case.env, cwd=case.cwd, capture_output=True,
                           text=True, timeout=120)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -51,8 +53,9 @@ def main(rounds: int = 5) -> None:
     report = ("import resource as _r, os as _o\nprint(_r.getrusage(_r.RUSAGE_SELF).ru_minflt, flush=True)\n"
               "_o._exit(0)\n")
     with tempfile.TemporaryDirectory(prefix="orderflow-coldstart-depth-") as tmp:
-        cases = {case.name: case for case in coldstart.cases(tmp) if case.name in CASES}
-        codes = {(name, depth): nested(case.code.split(coldstart._RSS)[0], depth) + report
+        children = coldstart.runtime(Path(tmp))
+        cases = {case.name: case for case in coldstart.cases(tmp, children) if case.name in CASES}
+        codes = {(name, depth): nested(f"import {case.module}\n{case.code.split(coldstart._RSS)[0]}", depth) + report
                  for name, case in cases.items() for depth in range(MAX_DEPTH + 1)}
         cpu: dict[tuple[str, int], list[float]] = {key: [] for key in codes}
         faults: dict[tuple[str, int], list[int]] = {key: [] for key in codes}
@@ -63,6 +66,7 @@ def main(rounds: int = 5) -> None:
                 used, faulted = run_once(code, cases[key[0]])
                 cpu[key].append(used)
                 faults[key].append(faulted)
+    print(f"Python {children.version} {children.note}".rstrip())
     print(f"{'case':54} depth  CPU ms  ratio  minor faults   (median of {rounds})")
     for name in CASES:
         for depth in range(MAX_DEPTH + 1):

@@ -8,6 +8,7 @@ from typing import Any
 
 from . import flashsale, nightly, nightly_offline
 from .coldstart import ORDER as FUNCTION_ORDER
+from .coldstart import RUNTIME_VERSION
 from .common import REPO, load
 from .cost import LINES as COST_LINES
 
@@ -57,8 +58,7 @@ def coldstart(record: dict[str, Any] | None) -> str:
     d = record["data"]
     out.append(_provenance(record) + "\n")
     load = d.get("load_average")
-    out.append(f"A fresh interpreter (`python -S`, Lambda's `sys.path`: runtime boto3 + the core layer's "
-               f"packages) per measurement, {d['rounds']} rounds interleaved; wall time in ms from spawn until it is "
+    out.append(_coldstart_children(d) + f" {d['rounds']} rounds interleaved; wall time in ms from spawn until it is "
                f"ready, median (min–max): the child then leaves with `os._exit`, as Lambda's init phase ends with the "
                f"handler loaded and never includes the interpreter's shutdown (for the floor neither). "
                f"**Cold start** = import the handler module with the function's template environment (as on "
@@ -136,21 +136,45 @@ def coldstart(record: dict[str, Any] | None) -> str:
                  f"{models:.0f} ms; the intake adds Powertools' event handler, which imports every event "
                  "resolver and data class it has (asyncio with them).")
     text += (" These are single-run ratios on a shared 2-core machine; peak RSS is the child's `ru_maxrss` once "
-             "ready. They also carry an accident of the interpreter: CPython 3.11 keeps frames in 16 KiB chunks "
-             "and maps a new chunk each time a call crosses the end of one (unmapping it on return), so how deep "
-             "in the stack the handler's heavy imports run moves a function's figure by 20–60 ms at one "
-             "depth and not at the next (docs/decisions.md, \"Cold start\").")
+             "ready. They are sensitive to an accident of the interpreter: CPython (3.11 and later) keeps frames in "
+             "16 KiB chunks and maps a new chunk each time a call crosses the end of one (unmapping it on return), "
+             "so how deep in the stack the handler's heavy imports run can move a function's figure by 20–60 ms "
+             "at one depth and not at the next (docs/decisions.md, \"Cold start\"). That is why every child, "
+             "floors included, imports at the depth Lambda's runtime does, not at a script's top level.")
     faulted = [r["minor_faults"] for r in rows if "minor_faults" in r]
     if faulted:
         floors = sorted({r["floor_minor_faults"] for r in rows})
         text += (f" The page-fault column shows it: the order functions' children made {min(faulted):,.0f}–"
                  f"{max(faulted):,.0f} minor page faults (medians) against {floors[0]:,.0f}–{floors[-1]:,.0f} "
-                 "for their floors. Measured once on 2026-12-06 (`python -m benchmarks.coldstart_depth`), the same "
-                 "imports one to three calls deeper made about 5,000 fewer faults in the workflow steps and took "
-                 "20–60 ms less CPU; Lambda imports the handler at a depth of its own, on Python 3.12.")
+                 "for their floors. Measured once on 2026-12-06 with Python 3.11 at a script's top level "
+                 "(`python -m benchmarks.coldstart_depth` runs the same cases at depths 0–3 with this run's "
+                 "interpreter), the same imports one to three calls deeper made about 5,000 fewer faults in the "
+                 "workflow steps and took 20–60 ms less CPU; re-measured with Python 3.12, the children's Python "
+                 "since, depths 0–3 moved no order function's CPU ratio by more than 0.08× (docs/decisions.md).")
     text += "\n"
     out.append(text)
     return "\n".join(out)
+
+
+def _coldstart_children(d: dict[str, Any]) -> str:
+    """How figure 1's children ran: which Python, which ``sys.path``, and the call chain of their import."""
+    chain = " → ".join(f"`{frame}`" for frame in d.get("import_chain") or [])
+    text = (f"A fresh interpreter per measurement (the harness runs on the Python named above, the children on "
+            f"their own): Python {d['python']} with `-S` and Lambda's `sys.path` (the "
+            "runtime's boto3 and the core layer's requirements, `pip install --target`-ed for that Python into "
+            "`build/coldstart-site/`, then `layers/core`).")
+    if d.get("python_note"):
+        text += f" **Not the runtime's Python:** {d['python_note']}."
+    elif d["python"].startswith(RUNTIME_VERSION + "."):
+        text += f" template.yaml deploys `Runtime: python{RUNTIME_VERSION}`, so the children run that Python."
+    else:
+        text += f" **Not the runtime's Python** (template.yaml deploys `Runtime: python{RUNTIME_VERSION}`)."
+    if chain:
+        text += (f" Each child imports its module (the handler's; `boto3` for a floor) as Lambda's runtime "
+                 f"(awslambdaric 4.2.2, `python -m awslambdaric`) imports a handler, through {chain}, the "
+                 f"{len(d['import_chain'])}th Python frame (benchmarks/lambda_bootstrap.py), and runs the rest "
+                 "(clients, first request) one call below `run`, where awslambdaric handles a request.")
+    return text
 
 
 def _position(function: str) -> int:
