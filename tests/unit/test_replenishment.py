@@ -113,7 +113,7 @@ def test_without_a_finished_window_the_one_step_sigma_is_scaled_by_root_days():
 
     y = np.asarray(steady(20))
     fit = fit_method("ses", y, 7)
-    lead, review = total_sigmas(fit, y, 2.0, 30, 7)  # no 30-day window inside 20 days
+    lead, review, _ = total_sigmas(fit, y, 2.0, 30, 7)  # no 30-day window inside 20 days
     assert float(lead[0]) == pytest.approx(2.0 * np.sqrt(30))
     assert np.isfinite(review).all() and float(review[0]) >= 0
     assert float(total_sigmas(fit, y, 2.0, 3, 0)[1][0]) == 0.0  # continuous review: no review period
@@ -149,7 +149,7 @@ def test_a_slow_mover_whose_rate_changes_by_the_quarter_gets_the_spread_that_app
     # over a 3-day lead time the errors look independent; over four weeks they plainly persist
     assert float(total_error_sigma(fit, y, 3)[0]) < 1.5 * one_step * np.sqrt(3)
     assert float(total_error_sigma(fit, y, 28)[0]) > 1.5 * one_step * np.sqrt(28)
-    lead, review = total_sigmas(fit, y, one_step, 3, 7, demand_class="intermittent")
+    lead, review, _ = total_sigmas(fit, y, one_step, 3, 7, demand_class="intermittent")
     assert float(lead[0]) == pytest.approx(float(conditional_total_error_sigma(fit, y, 3)[0]))
     assert float(review[0]) == pytest.approx(float(conditional_total_error_sigma(fit, y, 7)[0]))
 
@@ -162,7 +162,7 @@ def test_intermittent_demand_whose_errors_do_not_persist_keeps_the_average_sprea
     y = np.where(rng.random(728) < 0.2, rng.integers(1, 31, 728), 0).astype(float)
     fit = fit_method("croston", y, 7)
     one_step = float(fit.sigma)
-    lead, review = total_sigmas(fit, y, one_step, 10, 7, demand_class="lumpy")
+    lead, review, _ = total_sigmas(fit, y, one_step, 10, 7, demand_class="lumpy")
     assert float(total_error_sigma(fit, y, 10)[0]) < 1.5 * one_step * np.sqrt(10)
     assert float(lead[0]) == pytest.approx(float(total_error_sigma(fit, y, 10)[0]))
     assert float(review[0]) == pytest.approx(float(total_error_sigma(fit, y, 7)[0]))
@@ -183,7 +183,7 @@ def test_a_first_spell_of_sales_after_a_year_of_none_gets_no_spread_beyond_anyth
     y = np.concatenate([np.zeros(400), rng.poisson(470, 20)]).astype(float)  # 20 days into a first spell
     fit = fit_method("mean", y, 7)  # its in-sample forecasts lag far below the spell
     level_proportional = float(conditional_total_error_sigma(fit, y, 14)[0])
-    lead, review = total_sigmas(fit, y, float(fit.sigma), 14, 7, demand_class="intermittent")
+    lead, review, _ = total_sigmas(fit, y, float(fit.sigma), 14, 7, demand_class="intermittent")
     largest = float(largest_total(y, 14, [y.size])[0])
     assert level_proportional > 5 * largest  # error / a forecast near 0, times today's forecast
     assert float(lead[0]) == pytest.approx(largest)  # capped: 14 days of the spell at most

@@ -142,13 +142,11 @@ def forecast_with_model(product: Product, history: Sequence[float],
         raise Skip(f"the forecast failed: {type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]) from None
     daily = [round(float(v), 4) for v in result.mean]
     # σ of totals from the history the model was fitted to: outliers capped (listed in the decision)
-    lead, review = total_sigmas(result.details["fitted"], result.details["history"], float(result.sigma),
-                                params.lead_time_days, params.review_period_days, demand_class=result.demand_class)
     # and over lead time + review: what the policy's order-up-to regime covers (errors that persist
     # make it more than the two added in quadrature)
-    protection, _ = total_sigmas(result.details["fitted"], result.details["history"], float(result.sigma),
-                                 params.lead_time_days + params.review_period_days, 0,
-                                 demand_class=result.demand_class)
+    lead, review, protection = total_sigmas(result.details["fitted"], result.details["history"],
+                                            float(result.sigma), params.lead_time_days, params.review_period_days,
+                                            demand_class=result.demand_class)
     capped = [CappedDemand(days_ago=len(history) - c["period"], value=c["value"], capped_to=round(c["capped_to"], 4))
               for c in result.details.get("capped", [])]
     decision = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
@@ -162,18 +160,19 @@ def forecast_with_model(product: Product, history: Sequence[float],
 
 
 def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, review_period_days: int,
-                 origins: Any = None, demand_class: str | None = None) -> tuple[Any, Any]:
-    """σ of the forecast error of the demand totals the policy covers, over the lead time and over one
-    review period (``ceil`` of each, in days): the RMS of the fitted model's own in-sample errors of
-    such totals (``orderflow.forecasting.methods.total_error_sigma``), at each of ``origins`` (days of
-    ``history`` observed; default all of it), as arrays like ``origins``. Where no window has ended
+                 origins: Any = None, demand_class: str | None = None) -> tuple[Any, Any, Any]:
+    """σ of the forecast error of the demand totals the policy covers, over the lead time, over one
+    review period and over both (the order-up-to regime's cover; ``ceil`` of each, in days): the RMS of
+    the fitted model's own in-sample errors of such totals (``orderflow.forecasting.methods
+    .total_error_sigma``), at each of ``origins`` (days of ``history`` observed; default all of it), as
+    arrays like ``origins``. Where no window has ended
     yet, or the model cannot forecast its past, ``sigma·√days`` from the one-step ``sigma``. That
     scaling assumes independent days; a forecast whose errors persist (a level that moved and is
     caught up with over weeks) has a lead-time error several times larger, and this measures it
     (docs/policy.md §3). For a ``demand_class`` in :data:`CONDITIONAL_SIGMA_CLASSES` (demand on most
     days), and at origins where the errors persist (the RMS of totals over the lead time, and at least
     :data:`PERSISTENCE_WINDOW_DAYS`, above :data:`PERSISTENT_ERROR_RATIO` × ``sigma·√days``: a slow
-    mover with on and off spells), it is the
+    mover with on and off spells; tested once for the three totals), it is the
     spread that applies at the origin: the largest of that RMS, the spread in proportion to the
     origin's forecast and the spread at the same time a year earlier
     (``orderflow.forecasting.methods.conditional_total_error_sigma``)."""
@@ -184,7 +183,8 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
     y = np.asarray(history, dtype=float)
     at = np.atleast_1d(np.asarray(y.size if origins is None else origins))
     one_step = np.broadcast_to(np.asarray(sigma, dtype=float), at.shape)
-    windows = (max(1, math.ceil(lead_time_days)), review_period_days)
+    windows = (max(1, math.ceil(lead_time_days)), review_period_days,
+               max(1, math.ceil(lead_time_days + review_period_days)))
 
     def measured(days: int, spread: Any) -> Any:
         try:
@@ -219,7 +219,7 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
             direct = np.where(applies, measured(days, conditional), direct)
         spread = np.where(np.isfinite(direct), direct, one_step * math.sqrt(days))
         out.append(np.fmin(spread, largest_total(y, days, at)))
-    return out[0], out[1]
+    return out[0], out[1], out[2]
 
 
 def largest_total(history: Any, days: int, origins: Any) -> Any:
