@@ -745,7 +745,7 @@ def simulation(record: dict[str, Any] | None) -> str:
                "set and demand class, and what the figures mean: [benchmarks/SIMULATION.md](benchmarks/SIMULATION.md)."
                "\n")
     out += [line.replace("per data set below", "per data set there") for line in summary(record["data"])
-            if line.startswith("- ")]
+            if line.lstrip().startswith("- ")]
     out.append("")
     return "\n".join(out)
 

@@ -302,9 +302,15 @@ def summary(results: dict[str, Any]) -> list[str]:
                 if p["policy"] == "orderflow" and p["scope"] == "all" and not p["minmax_value_at_same_level"])
     worst = max(abs(row["difference"]) for row in results["cross_check"])
     speed_ = results["speed"]
+    misses = [f"{panel['name']} {cls} {_pct(o['cycle_service_level'])} ({o['cycles']:,} cycles, "
+              f"± {_pct(_margin(o['cycle_service_level'], o['cycles']))}, {_within(o['cycle_service_level'])})"
+              for panel in results["panels"] for cls, per in panel["by_class"].items()
+              if (o := per.get("orderflow") or {}).get("cycle_service_level") is not None
+              and _within(o["cycle_service_level"]) != "yes"]
     lines = ["## Summary", "",
              "- **Achieved cycle service level at a 95 % target, within ±2 points per demand class** (all data "
-             "sets pooled; per data set below): " + "; ".join(verdicts) + "."]
+             "sets pooled; per data set below): " + "; ".join(verdicts) + ".",
+             "  - Per data set, the classes outside ±2 points: " + ("; ".join(misses) if misses else "none") + "."]
     if versus:
         lines.append(f"- **Less average stock than min/max at the same achieved service level**: "
                      f"{sum(v < 0 for v in versus)} of {len(versus)} comparable points, by {-max(versus):.0%} to "

@@ -22,6 +22,7 @@ from orderflow.replenishment.decisions import (
     forecast_demand,
     history_window,
     landed_cost,
+    largest_total,
     not_due,
     run_name,
     tally,
@@ -112,7 +113,7 @@ def test_without_a_finished_window_the_one_step_sigma_is_scaled_by_root_days():
 
     y = np.asarray(steady(20))
     fit = fit_method("ses", y, 7)
-    lead, review = total_sigmas(fit, y, 2.0, 30, 7)  # no 30-day window inside 20 days
+    lead, review, _ = total_sigmas(fit, y, 2.0, 30, 7)  # no 30-day window inside 20 days
     assert float(lead[0]) == pytest.approx(2.0 * np.sqrt(30))
     assert np.isfinite(review).all() and float(review[0]) >= 0
     assert float(total_sigmas(fit, y, 2.0, 3, 0)[1][0]) == 0.0  # continuous review: no review period
@@ -137,6 +138,22 @@ def test_demand_on_most_days_or_with_errors_that_persist_gets_the_spread_that_ap
     assert conditional > float(total_error_sigma(fit, y, 10)[0])
 
 
+def test_a_slow_mover_whose_rate_changes_by_the_quarter_gets_the_spread_that_applies_even_with_a_short_lead_time():
+    from orderflow.forecasting.fits import conditional_total_error_sigma, total_error_sigma
+    from orderflow.forecasting.methods import fit_method
+
+    rng = np.random.default_rng(5)  # a quarter at a time at 0, 0.3, 1 or 2.5 a day: a tourism-like series
+    y = rng.poisson(np.repeat([1.0, 2.5, 0.0, 2.5, 0.3, 1.0, 1.0, 0.3], 91)).astype(float)
+    fit = fit_method("ses", y, 7)
+    one_step = float(fit.sigma)
+    # over a 3-day lead time the errors look independent; over four weeks they plainly persist
+    assert float(total_error_sigma(fit, y, 3)[0]) < 1.5 * one_step * np.sqrt(3)
+    assert float(total_error_sigma(fit, y, 28)[0]) > 1.5 * one_step * np.sqrt(28)
+    lead, review, _ = total_sigmas(fit, y, one_step, 3, 7, demand_class="intermittent")
+    assert float(lead[0]) == pytest.approx(float(conditional_total_error_sigma(fit, y, 3)[0]))
+    assert float(review[0]) == pytest.approx(float(conditional_total_error_sigma(fit, y, 7)[0]))
+
+
 def test_intermittent_demand_whose_errors_do_not_persist_keeps_the_average_spread():
     from orderflow.forecasting.fits import total_error_sigma
     from orderflow.forecasting.methods import fit_method
@@ -145,10 +162,32 @@ def test_intermittent_demand_whose_errors_do_not_persist_keeps_the_average_sprea
     y = np.where(rng.random(728) < 0.2, rng.integers(1, 31, 728), 0).astype(float)
     fit = fit_method("croston", y, 7)
     one_step = float(fit.sigma)
-    lead, review = total_sigmas(fit, y, one_step, 10, 7, demand_class="lumpy")
+    lead, review, _ = total_sigmas(fit, y, one_step, 10, 7, demand_class="lumpy")
     assert float(total_error_sigma(fit, y, 10)[0]) < 1.5 * one_step * np.sqrt(10)
     assert float(lead[0]) == pytest.approx(float(total_error_sigma(fit, y, 10)[0]))
     assert float(review[0]) == pytest.approx(float(total_error_sigma(fit, y, 7)[0]))
+
+
+def test_the_largest_total_is_that_of_the_windows_ended_before_each_origin():
+    y = [0.0, 0.0, 5.0, 1.0, 0.0, 3.0]  # two-day totals 0, 5, 6, 1, 3
+    at = largest_total(y, 2, [1, 2, 3, 4, 6])
+    assert np.isnan(at[0]) and at[1:].tolist() == [0.0, 5.0, 6.0, 6.0]
+    assert np.isnan(largest_total(y, 7, [6])).all()  # no seven-day window yet
+
+
+def test_a_first_spell_of_sales_after_a_year_of_none_gets_no_spread_beyond_anything_sold():
+    from orderflow.forecasting.fits import conditional_total_error_sigma
+    from orderflow.forecasting.methods import fit_method
+
+    rng = np.random.default_rng(1)
+    y = np.concatenate([np.zeros(400), rng.poisson(470, 20)]).astype(float)  # 20 days into a first spell
+    fit = fit_method("mean", y, 7)  # its in-sample forecasts lag far below the spell
+    level_proportional = float(conditional_total_error_sigma(fit, y, 14)[0])
+    lead, review, _ = total_sigmas(fit, y, float(fit.sigma), 14, 7, demand_class="intermittent")
+    largest = float(largest_total(y, 14, [y.size])[0])
+    assert level_proportional > 5 * largest  # error / a forecast near 0, times today's forecast
+    assert float(lead[0]) == pytest.approx(largest)  # capped: 14 days of the spell at most
+    assert float(review[0]) <= float(largest_total(y, 7, [y.size])[0])
 
 
 def test_one_500_unit_day_neither_inflates_safety_stock_nor_buys_months_of_demand():

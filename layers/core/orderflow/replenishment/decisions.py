@@ -29,10 +29,12 @@ YEAR_LENGTH = 365  # days: the σ of totals looks at the same time one year earl
 # time-of-year spreads (conditional_total_error_sigma); intermittent and lumpy demand keep the
 # absolute one unless their errors persist (docs/policy.md "Achieved service, measured").
 CONDITIONAL_SIGMA_CLASSES = ("smooth", "erratic")
-# A lead-time total's RMS error above this many times σ·√days (independent daily errors) means the
-# errors persist: the level moves (on and off spells), whatever the class, and the spread that applies
-# at the review is taken (docs/policy.md §3).
+# A total's RMS error above this many times σ·√days (independent daily errors) means the errors
+# persist: the level moves (on and off spells), whatever the class, and the spread that applies at the
+# review is taken (docs/policy.md §3). The totals tested are over the lead time, and at least
+# PERSISTENCE_WINDOW_DAYS: over a few days a rate that changes by the quarter hides in the daily noise.
 PERSISTENT_ERROR_RATIO = 1.5
+PERSISTENCE_WINDOW_DAYS = 28
 CAPACITY_ATTEMPTS = 4  # drafts that lose the supplier-capacity race re-decide at most this often
 ERROR_TEXT_LIMIT = 1000
 _BATCH_READ = 100  # keys per BatchGetItem
@@ -140,13 +142,11 @@ def forecast_with_model(product: Product, history: Sequence[float],
         raise Skip(f"the forecast failed: {type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]) from None
     daily = [round(float(v), 4) for v in result.mean]
     # σ of totals from the history the model was fitted to: outliers capped (listed in the decision)
-    lead, review = total_sigmas(result.details["fitted"], result.details["history"], float(result.sigma),
-                                params.lead_time_days, params.review_period_days, demand_class=result.demand_class)
     # and over lead time + review: what the policy's order-up-to regime covers (errors that persist
     # make it more than the two added in quadrature)
-    protection, _ = total_sigmas(result.details["fitted"], result.details["history"], float(result.sigma),
-                                 params.lead_time_days + params.review_period_days, 0,
-                                 demand_class=result.demand_class)
+    lead, review, protection = total_sigmas(result.details["fitted"], result.details["history"],
+                                            float(result.sigma), params.lead_time_days, params.review_period_days,
+                                            demand_class=result.demand_class)
     capped = [CappedDemand(days_ago=len(history) - c["period"], value=c["value"], capped_to=round(c["capped_to"], 4))
               for c in result.details.get("capped", [])]
     decision = Decision(sku=product.sku, supplier_id=product.supplier_id, outcome="not_needed", reason="",
@@ -160,17 +160,19 @@ def forecast_with_model(product: Product, history: Sequence[float],
 
 
 def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, review_period_days: int,
-                 origins: Any = None, demand_class: str | None = None) -> tuple[Any, Any]:
-    """σ of the forecast error of the demand totals the policy covers, over the lead time and over one
-    review period (``ceil`` of each, in days): the RMS of the fitted model's own in-sample errors of
-    such totals (``orderflow.forecasting.methods.total_error_sigma``), at each of ``origins`` (days of
-    ``history`` observed; default all of it), as arrays like ``origins``. Where no window has ended
+                 origins: Any = None, demand_class: str | None = None) -> tuple[Any, Any, Any]:
+    """σ of the forecast error of the demand totals the policy covers, over the lead time, over one
+    review period and over both (the order-up-to regime's cover; ``ceil`` of each, in days): the RMS of
+    the fitted model's own in-sample errors of such totals (``orderflow.forecasting.methods
+    .total_error_sigma``), at each of ``origins`` (days of ``history`` observed; default all of it), as
+    arrays like ``origins``. Where no window has ended
     yet, or the model cannot forecast its past, ``sigma·√days`` from the one-step ``sigma``. That
     scaling assumes independent days; a forecast whose errors persist (a level that moved and is
     caught up with over weeks) has a lead-time error several times larger, and this measures it
     (docs/policy.md §3). For a ``demand_class`` in :data:`CONDITIONAL_SIGMA_CLASSES` (demand on most
-    days), and at origins where the lead-time errors persist (their RMS above
-    :data:`PERSISTENT_ERROR_RATIO` × ``sigma·√days``: a slow mover with on and off spells), it is the
+    days), and at origins where the errors persist (the RMS of totals over the lead time, and at least
+    :data:`PERSISTENCE_WINDOW_DAYS`, above :data:`PERSISTENT_ERROR_RATIO` × ``sigma·√days``: a slow
+    mover with on and off spells; tested once for the three totals), it is the
     spread that applies at the origin: the largest of that RMS, the spread in proportion to the
     origin's forecast and the spread at the same time a year earlier
     (``orderflow.forecasting.methods.conditional_total_error_sigma``)."""
@@ -181,7 +183,8 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
     y = np.asarray(history, dtype=float)
     at = np.atleast_1d(np.asarray(y.size if origins is None else origins))
     one_step = np.broadcast_to(np.asarray(sigma, dtype=float), at.shape)
-    windows = (max(1, math.ceil(lead_time_days)), review_period_days)
+    windows = (max(1, math.ceil(lead_time_days)), review_period_days,
+               max(1, math.ceil(lead_time_days + review_period_days)))
 
     def measured(days: int, spread: Any) -> Any:
         try:
@@ -204,7 +207,8 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
         applies = np.ones(at.shape, dtype=bool)
     else:
         with np.errstate(invalid="ignore"):
-            applies = measured(windows[0], plain) > PERSISTENT_ERROR_RATIO * one_step * math.sqrt(windows[0])
+            test = max(windows[0], PERSISTENCE_WINDOW_DAYS)
+            applies = measured(test, plain) > PERSISTENT_ERROR_RATIO * one_step * math.sqrt(test)
     out = []
     for days in windows:
         if days <= 0:
@@ -213,8 +217,27 @@ def total_sigmas(model: Any, history: Any, sigma: Any, lead_time_days: float, re
         direct = measured(days, plain) if not applies.all() else np.full(at.shape, np.nan)
         if applies.any():
             direct = np.where(applies, measured(days, conditional), direct)
-        out.append(np.where(np.isfinite(direct), direct, one_step * math.sqrt(days)))
-    return out[0], out[1]
+        spread = np.where(np.isfinite(direct), direct, one_step * math.sqrt(days))
+        out.append(np.fmin(spread, largest_total(y, days, at)))
+    return out[0], out[1], out[2]
+
+
+def largest_total(history: Any, days: int, origins: Any) -> Any:
+    """The largest demand total of ``days`` consecutive days in ``history`` before each of ``origins``
+    (NaN where no such window has ended): the cap on the σ of a total's forecast error. A spread in
+    proportion to in-sample forecasts near 0 (a SKU's first spell of sales after months of none)
+    can otherwise come out at many times anything ever sold, and the order-up-to level with it
+    (docs/policy.md §3, "Spreads beyond anything sold")."""
+    import numpy as np
+
+    y = np.asarray(history, dtype=float)
+    at = np.atleast_1d(np.asarray(origins))
+    if days <= 0 or y.size < days:
+        return np.full(at.shape, np.nan)
+    cumulative = np.concatenate([[0.0], np.cumsum(y)])
+    running = np.maximum.accumulate(cumulative[days:] - cumulative[:-days])  # window i = y[i:i + days]
+    last = np.minimum(at, y.size) - days  # the last window that ended by the origin
+    return np.where(last >= 0, running[np.clip(last, 0, running.size - 1)], np.nan)
 
 
 def apply_policy(forecasted: Decision, product: Product, stock: StockLevel, remaining: int | None) -> Decision:

@@ -123,10 +123,8 @@ def _filtered(decided: Decision, model: Fitted, y: np.ndarray, origins: Sequence
     for origin in origins:
         seen = counts[origin - 2] if origin >= 2 else 0  # errors of y[1:origin]
         sigmas.append(math.sqrt(squares[origin - 2] / seen) if seen else 0.0)
-    lead, review = total_sigmas(fit, y, sigmas, params.lead_time_days, params.review_period_days, origins,
-                                demand_class=decided.demand_class)
-    protection, _ = total_sigmas(fit, y, sigmas, params.lead_time_days + params.review_period_days, 0, origins,
-                                 demand_class=decided.demand_class)
+    lead, review, protection = total_sigmas(fit, y, sigmas, params.lead_time_days, params.review_period_days,
+                                            origins, demand_class=decided.demand_class)
     out = []
     for i, (origin, mean) in enumerate(zip(origins, means, strict=True)):
         daily = [round(float(v), 4) for v in mean]
