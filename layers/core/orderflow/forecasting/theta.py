@@ -62,6 +62,9 @@ class ThetaFit(Fitted):
         self.index = index
         self.drift = slope / 2
         self.alpha = max(float(ses.params["smoothing_level"]), 1e-6)
+        # what was estimated from the history (the prediction intervals count them): α, the initial
+        # level, the drift and the seasonal indices
+        self.params = {**ses.params, "drift": self.drift, "seasonal_indices": index}
         self.first_origin = ses.first_origin
         origins = np.arange(self.first_origin, y.size)
         errors = y[origins] - self.at_origins(origins, 1)[:, 0] if origins.size else np.zeros(0)
