@@ -39,7 +39,7 @@ REPORT = HERE / "FORECASTING.md"
 SEED = 20240601
 
 # Methods compared on each panel besides seasonal naive and the automatic choice.
-COMPARED = ("ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log", "croston", "sba", "tsb")
+COMPARED = ("ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped", "hw_log", "theta", "croston", "sba", "tsb")
 COMPARED_SLOW = ("sarimax",)  # monthly and quarterly panels only: it is too slow for daily SKUs
 
 

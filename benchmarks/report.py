@@ -669,7 +669,7 @@ def forecast(record: dict[str, Any] | None) -> str:
     shown = ", ".join(f"{m} {n}" for m, n in top[:4])
     if len(top) > 4:
         shown += f", {len(top) - 4} other combinations {sum(n for _, n in top[4:])}"
-    out.append(f"\nMethods chosen (the mean of the best three in the inner backtest): {shown}.\n")
+    out.append(f"\nMethods chosen (the backtest's best four, three for slow movers, weighted by 1 / MSE): {shown}.\n")
     b = d.get("batch")
     if b:
         out.append("**The Decide step's batch path** (`BatchDecider.forecast_ahead`, issue 21): `forecast_many()` "

@@ -66,6 +66,7 @@ METHOD_GLOSSARY = {
     "hw_mul": "Holt–Winters: multiplicative seasonality (demand above zero only), no trend",
     "hw_mul_damped": "Holt–Winters: multiplicative seasonality and a damped trend",
     "hw_log": "Holt–Winters on the logarithm of demand, additive seasonality, damped trend",
+    "theta": "Theta method: exponential smoothing of the seasonally adjusted demand plus half its linear trend",
     "sarimax": "SARIMA(0,1,1)(0,1,1), the 'airline' model",
     "croston": "Croston: for intermittent demand, the size of a demand and the interval between demands "
                "smoothed separately",

@@ -17,8 +17,10 @@ from orderflow.forecasting import (
     mase,
     rmsse,
 )
+from orderflow.forecasting.auto import backtest_origins, backtest_window, origin_count
 from orderflow.forecasting.fits import YEAR_HALF_WINDOW, conditional_total_error_sigma, total_error_sigma
 from orderflow.forecasting.methods import applicable, fit_method, heuristic_initial_states
+from orderflow.forecasting.theta import seasonal_indices
 
 
 def weekly(n: int = 210, seed: int = 1, level: float = 40.0) -> np.ndarray:
@@ -172,31 +174,58 @@ def test_combination_sigma_is_its_own_one_step_error():
         assert result.sigma <= max(member.sigma for member in members) * 1.05
 
 
-def test_smooth_demand_forecasts_the_equal_mean_of_the_best_three():
-    y = weekly()
-    result = forecast(y, 14, 7)
+@pytest.mark.parametrize("history, horizon, members", [(weekly, 14, 4), (sparse, 7, 3)], ids=["smooth", "sparse"])
+def test_the_forecast_weights_the_best_few_by_their_inverse_backtest_error(history, horizon, members):
+    """The best four of the backtest (three for sparse demand) are not counted equally: each weighs
+    1 / its backtest mean squared error, so a member that backtests twice as badly counts half as much."""
+    y = history()
+    result = forecast(y, horizon, 7)
     scores = result.details["backtest_mse"]
-    best = sorted(scores, key=lambda name: scores[name])[:3]
-    assert set(result.method.split("+")) == set(best)
-    members = [fit_method(name, y, 7).forecast(14) for name in best]
-    np.testing.assert_allclose(result.mean, np.clip(np.mean(members, axis=0), 0, None), rtol=1e-9)
-
-
-def test_sparse_demand_weights_the_best_three_by_their_inverse_backtest_error():
-    """For intermittent and lumpy demand a short backtest window holds few demands, so the best
-    three are not counted equally: each weighs 1 / its backtest mean squared error."""
-    y = sparse()
-    result = forecast(y, 7, 7)
-    scores = result.details["backtest_mse"]
-    best = sorted(scores, key=lambda name: scores[name])[:3]
+    best = sorted(scores, key=lambda name: scores[name])[:members]
     assert set(result.method.split("+")) == set(best) and len(scores) >= 5
     weights = {name: 1 / scores[name] for name in best}
-    expected = sum(w * fit_method(name, y, 7).forecast(7) for name, w in weights.items()) / sum(weights.values())
-    np.testing.assert_allclose(result.mean, expected, rtol=1e-9)
-    assert not np.allclose(result.mean, np.mean([fit_method(name, y, 7).forecast(7) for name in best], axis=0))
+    expected = sum(w * fit_method(name, y, 7).forecast(horizon) for name, w in weights.items()) / sum(weights.values())
+    np.testing.assert_allclose(result.mean, np.clip(expected, 0, None), rtol=1e-9)
+    assert not np.allclose(result.mean, np.mean([fit_method(name, y, 7).forecast(horizon) for name in best], axis=0))
     fitted = result.details["fitted"]
     shares = dict(zip([member.method for member in fitted.members], fitted.weights, strict=True))
-    assert shares[best[0]] > shares[best[2]] and sum(shares.values()) == pytest.approx(1)
+    assert shares[best[0]] > shares[best[-1]] and sum(shares.values()) == pytest.approx(1)
+
+
+def test_smooth_demand_is_backtested_from_two_seasons_of_origins_sparse_from_four():
+    """Each position of the season starts a backtest window twice for smooth demand (14 daily
+    origins, 24 monthly); intermittent and lumpy demand is judged on the latest four."""
+    assert origin_count(7) == 14 and origin_count(12) == 24 and origin_count(1) == 4
+    assert origin_count(7, DemandClass.INTERMITTENT) == origin_count(7, DemandClass.LUMPY) == 4
+    y = weekly()
+    window = backtest_window(y.size, 14, 7)
+    fit = fit_method("hw", y, 7)
+    origins = backtest_origins(y.size, window, fit.first_origin, origin_count(7))
+    assert origins.size == 14 and origins[-1] == y.size - window
+    actual = y[origins[:, None] + np.arange(window)[None, :]]
+    expected = float(np.mean((actual - fit.at_origins(origins, window)) ** 2))
+    assert forecast(y, 14, 7).details["backtest_mse"]["hw"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_theta_is_ses_on_the_adjusted_history_plus_half_its_slope():
+    """Without a season, Theta's forecast is the SES level plus b/2 per step (b the least-squares
+    slope) plus the constant (1 − (1 − α)^n) / α · b/2; with a season, it is multiplied back."""
+    rng = np.random.default_rng(3)
+    t = np.arange(60)
+    y = 50 + 0.8 * t + rng.normal(0, 2, t.size)
+    fit = fit_method("theta", y, 1)
+    ses = fit_method("ses", y, 1)
+    slope = np.polyfit(t, y, 1)[0]
+    alpha = ses.params["smoothing_level"]
+    expected = ses.forecast(5) + slope / 2 * (np.arange(5) + (1 - (1 - alpha) ** y.size) / alpha)
+    np.testing.assert_allclose(fit.forecast(5), expected, rtol=1e-9)
+    assert fit.forecast(5)[-1] > fit.forecast(5)[0]  # the drift carries the trend on
+    seasonal = weekly()
+    index = seasonal_indices(seasonal, 7)
+    assert index is not None and index.mean() == pytest.approx(1) and index.max() > 1.2
+    assert seasonal_indices(y, 7) is None  # a trend without a weekly pattern is not seasonal
+    np.testing.assert_allclose(fit_method("theta", seasonal, 7).at_origins(np.array([seasonal.size]), 7)[0],
+                               fit_method("theta", seasonal, 7).forecast(7))
 
 # ------------------------------------------------------------------ metrics
 

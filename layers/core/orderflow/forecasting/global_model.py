@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from orderflow.forecasting.auto import BACKTEST_ORIGINS, backtest_window
+from orderflow.forecasting.auto import backtest_origins, backtest_window, origin_count
 from orderflow.forecasting.fits import Fitted, _rms
 from orderflow.forecasting.methods import METHODS, Method
 
@@ -315,7 +315,9 @@ def training_cutoff(n: int, horizon: int, season_length: int) -> int:
     """The first period the global model may not learn from for the forecasts from inside the
     history: the earliest origin the automatic choice backtests at (so the backtest scores
     forecasts of periods the model never saw)."""
-    return n - backtest_window(n, horizon, season_length) - BACKTEST_ORIGINS + 1
+    window = backtest_window(n, horizon, season_length)
+    origins = backtest_origins(n, window, count=origin_count(season_length))
+    return int(origins[0]) if origins.size else n - window
 
 
 def single_series_global_fit(y: np.ndarray) -> GlobalFit:

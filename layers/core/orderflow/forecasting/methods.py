@@ -9,7 +9,7 @@
   choice compares candidates on these (a rolling-origin evaluation at the cost of one fit).
 
 statsmodels (imported on first use) provides simple exponential smoothing and Holt–Winters
-(``ExponentialSmoothing``) and SARIMAX; Croston, SBA and TSB are in :mod:`.intermittent`.
+(``ExponentialSmoothing``) and SARIMAX; Theta is in :mod:`.theta`, Croston, SBA and TSB are in :mod:`.intermittent`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from orderflow.forecasting.fits import (
     _rms,
 )
 from orderflow.forecasting.smoothing import Smoothed, fit_smoothing, smoothed_from_statsmodels
+from orderflow.forecasting.theta import ThetaFit, seasonal_indices
 
 # ------------------------------------------------------------------ fitting
 
@@ -123,6 +124,14 @@ def _statsmodels_smoothing(data: np.ndarray, m: int, *, trend: bool, seasonal: s
     return smoothed_from_statsmodels(result, trend=trend, seasonal=seasonal)
 
 
+def _theta(y: np.ndarray, m: int) -> ThetaFit:
+    """The Theta method (:mod:`.theta`): SES on the seasonally adjusted history, plus half its slope."""
+    index = seasonal_indices(y, m)
+    adjusted = y / index[np.arange(y.size) % m] if index is not None else y
+    slope = float(np.polyfit(np.arange(y.size, dtype=float), adjusted, 1)[0])
+    return ThetaFit(y, m, _exp_smoothing("ses", adjusted, m), index, slope)
+
+
 def _sarimax(y: np.ndarray, m: int) -> SarimaxFit:
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
@@ -172,6 +181,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("hw_log", "Holt-Winters on log values, additive seasonality, damped trend (statsmodels)",
            lambda y, m: _exp_smoothing("hw_log", y, m, trend=True, seasonal="add", log=True),
            lambda m: 2 * m + 4, seasonal=True, positive=True, parameters=4),
+    Method("theta", "Theta method: SES on the seasonally adjusted history plus half its linear trend (M3's winner)",
+           _theta, lambda m: 6, parameters=2),
     Method("sarimax", "SARIMA(0,1,1)(0,1,1)m, the airline model (statsmodels SARIMAX); slow",
            lambda y, m: _sarimax(y, m), lambda m: 3 * m + 4, parameters=2),
     Method("croston", "Croston (1972): sizes and intervals smoothed separately, alpha 0.1",

@@ -24,6 +24,7 @@ from orderflow.forecasting.fits import (
     ZeroFit,
 )
 from orderflow.forecasting.methods import Combination, fit_method
+from orderflow.forecasting.theta import ThetaFit
 from orderflow.replenishment.decisions import (
     MAX_HISTORY_DAYS,
     MIN_HISTORY_DAYS,
@@ -149,6 +150,9 @@ def _extend(fit: Fitted, y: np.ndarray) -> Fitted:
         return _smooth_forward(fit, y)
     if isinstance(fit, YearlyFit):  # the inner model runs on the history divided by the yearly factor
         return YearlyFit(_extend(fit.inner, y / fit.factor(np.arange(y.size))), fit.factor, y)
+    if isinstance(fit, ThetaFit):  # its SES runs on the seasonally adjusted history; drift and indices kept
+        adjusted = y / fit.index[np.arange(y.size) % fit.m] if fit.index is not None else y
+        return ThetaFit(y, fit.m, _smooth_forward(fit.ses, adjusted), fit.index, 2 * fit.drift)
     raise TypeError(f"cannot carry a {fit.method} model forward")
 
 
