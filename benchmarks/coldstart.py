@@ -58,7 +58,7 @@ from typing import Any
 
 from scripts.trim_layer import RUNTIME_SDK
 
-from .common import REPO, TEMPLATE, log, summary
+from .common import REPO, log, summary
 
 SAMPLES = REPO / "events" / "samples"
 
@@ -139,6 +139,30 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Tree:
+    """A checkout whose functions are measured: its template.yaml, its core layer, and the module its functions
+    create AWS clients through (``orderflow.adapters.aws`` before the layer had business areas)."""
+
+    root: Path
+
+    @property
+    def template(self) -> Path:
+        return self.root / "template.yaml"
+
+    @property
+    def layer(self) -> Path:
+        return self.root / "layers" / "core"
+
+    @property
+    def client_module(self) -> str:
+        platform_aws = self.layer / "orderflow" / "platform" / "aws.py"
+        return "orderflow.platform.aws" if platform_aws.exists() else "orderflow.adapters.aws"
+
+
+HERE = Tree(REPO)
+
+
+@dataclass(frozen=True)
 class Runtime:
     """The interpreter the children run, and the directory standing in for the runtime's SDK and the layer's
     requirements on Lambda's ``sys.path``."""
@@ -165,9 +189,10 @@ def site_key(python_version: str, requirements: list[str]) -> str:
     return hashlib.sha256("\n".join([python_version, *requirements]).encode()).hexdigest()[:16]
 
 
-def runtime_site(python: str, python_version: str, cache: Path = SITE_CACHE) -> Path:
-    """The site for ``python``, installed once per key under ``cache`` (older keys are removed)."""
-    layer = (CORE_LAYER / "requirements.txt").read_text().splitlines()
+def runtime_site(python: str, python_version: str, cache: Path = SITE_CACHE, core_layer: Path = CORE_LAYER) -> Path:
+    """The site for ``python`` and ``core_layer``'s requirements, installed once per key under ``cache`` (older keys
+    are removed)."""
+    layer = (core_layer / "requirements.txt").read_text().splitlines()
     requirements = site_requirements(metadata.version("boto3"), layer)
     home = cache / site_key(python_version, requirements)
     if (home / "complete").exists():
@@ -269,19 +294,21 @@ def base_env(tmp: str, site: Path) -> dict[str, str]:
     }
 
 
-def cases(tmp: str, runtime: Runtime) -> list[Case]:
+def cases(tmp: str, runtime: Runtime, tree: Tree = HERE, first_requests: bool = True,
+          names: list[str] = ORDER) -> list[Case]:
+    """The floors, then each function of ``names`` in ``tree`` (and its first request, if ``first_requests``)."""
     from orderflow_local.template import load_template
 
-    template = load_template(TEMPLATE)
+    template = load_template(tree.template)
     functions = {fn.logical_id: fn for fn in template.functions}
     env = base_env(tmp, runtime.site)
     site, bootstrap = env["PYTHONPATH"].split(os.pathsep)
-    floors = {clients for clients in map(clients_of, ORDER)}
+    floors = {clients for clients in map(clients_of, names)}
     out = [Case("import boto3", "boto3", _RSS, env, tmp, python=runtime.python)]
     for clients in sorted(floors, key=len):
         made = "".join(f"boto3.client({c!r})\n" for c in clients)
         out.append(Case(floor_name(clients), "boto3", made + _RSS, env, tmp, python=runtime.python))
-    for logical_id in ORDER:
+    for logical_id in names:
         fn = functions[logical_id]
         fn_env = {
             **env, **fn.environment,
@@ -293,12 +320,14 @@ def cases(tmp: str, runtime: Runtime) -> list[Case]:
             "_HANDLER": fn.handler,
             "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
             # The layer's own package, as Lambda puts /opt/python on the path.
-            "PYTHONPATH": os.pathsep.join([site, str(CORE_LAYER), bootstrap]),
+            "PYTHONPATH": os.pathsep.join([site, str(tree.layer), bootstrap]),
         }
         made = "".join(f"client({c!r})\n" for c in clients_of(logical_id))
-        code = f"from orderflow.platform.aws import client\n{made}"
+        code = f"from {tree.client_module} import client\n{made}"
         module = fn.handler_module
         out.append(Case(logical_id, module, code + _RSS, fn_env, str(fn.code_dir), python=runtime.python))
+        if not first_requests:
+            continue
         sample = SAMPLES / FIRST_REQUEST.get(logical_id, f"{fn.code_dir.name}_{fn.handler_module}.json")
         first = _FIRST.format(order=json.dumps(SAMPLE_ORDER), orders=fn_env.get("ORDERS_TABLE", "orders"),
                               clients=clients_of(logical_id), name=fn.name,

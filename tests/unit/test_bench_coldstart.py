@@ -100,3 +100,11 @@ def test_the_section_names_the_python_the_children_ran(python, note, says):
     text = report._coldstart_children({"python": python, "python_note": note, "import_chain": coldstart.IMPORT_CHAIN})
     assert f"Python {python}" in text and says in text
     assert "`runpy._run_module_as_main` → `runpy._run_code`" in text and "the 7th Python frame" in text
+
+
+def test_the_baseline_compares_only_the_functions_both_templates_define_in_figure_1s_order():
+    from benchmarks.coldstart_baseline import paired
+
+    both, skipped = paired({"B", "A", "Old"}, {"A", "B", "C", "New"}, wanted=["A", "C", "B", "D"])
+    assert both == ["A", "B"]
+    assert skipped == ["C", "D"]
