@@ -4,7 +4,7 @@ stock, locations, products and customers.
 Thin: Powertools validates requests against the pydantic models; the areas' services do the work; errors
 leave as ``{"error": {code, message, details}}``. The intake also serves the whole API's OpenAPI document
 (/openapi.json, Swagger UI at /swagger; docs/api.md).
-The idempotency layer and the Swagger page are built by the first request that needs them, so a
+The returns service, the idempotency layer and the Swagger page are built by the first request that needs them, so a
 cold start pays only for what every request uses (docs/decisions.md, "Cold start").
 """
 
@@ -15,7 +15,7 @@ from orderflow import init_phase  # first: no garbage collection while the modul
 # isort: split
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
@@ -37,17 +37,19 @@ from orderflow.platform.http_api import (
 )
 from orderflow.platform.idempotency import idempotency
 from orderflow.platform.lambda_support import count, observability, once
-from orderflow.returns.domain import ReceiveIn, ReturnRequestIn
+from orderflow.returns.requests import ReceiveIn, ReturnRequestIn
 from orderflow.shared.access import Caller, Role
 from orderflow.shared.errors import Unprocessable
 from orderflow.shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from orderflow.returns import ReturnService
 
 settings = get_settings()
 logger, tracer, metrics = observability("order_intake")
 service = wiring.order_service(settings)
 catalogue = wiring.catalogue_service(settings)
 inventory = wiring.inventory_service(settings)
-returns = wiring.return_service(settings, service, inventory)
 fulfilment = wiring.fulfilment_service(settings)
 app = HttpApiResolver(enable_validation=True)
 install_error_handlers(app)
@@ -55,6 +57,12 @@ SWAGGER_PATH = "/swagger"
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
                                        description="Client-chosen key; a retry with the same key and body "
                                                    "returns the first response and changes nothing.")]
+
+
+@once
+def returns() -> ReturnService:
+    """Built by the first request that reads or makes a return: the other routes never load the returns area."""
+    return wiring.return_service(settings, service, inventory)
 
 
 @once
@@ -259,7 +267,7 @@ def get_order(order_id: IssuedId) -> dict:
     order = service.get_order(order_id)
     caller().require_owner(order.customer_id, f"order {order_id}")
     return {**order.public(), "shipments": [s.public() for s in service.shipments_of(order)],
-            "returns": [r.summary() for r in returns.for_order(order)]}
+            "returns": [r.summary() for r in returns().for_order(order)] if order.had_returns else []}
 
 
 @app.post("/orders/<order_id>/cancel")
@@ -300,7 +308,7 @@ def deliver_order(order_id: IssuedId) -> dict:
 # ------------------------------------------------------------------ returns (RMA) and exchanges
 @idempotent
 def _return_once(request: dict) -> dict:
-    ret = returns.request(request["order_id"], ReturnRequestIn.model_validate(request["body"]), request["key"],
+    ret = returns().request(request["order_id"], ReturnRequestIn.model_validate(request["body"]), request["key"],
                           by=request["by"])
     count(metrics, "ReturnsRequested")
     return ret.public()
@@ -321,7 +329,7 @@ def request_return(order_id: IssuedId, request: ReturnRequestIn, idempotency_key
 
 @app.get("/returns/<return_id>")
 def get_return(return_id: IssuedId) -> dict:
-    found = returns.get(return_id)
+    found = returns().get(return_id)
     caller().require_owner(found.customer_id, f"return {return_id}")
     return found.public()
 
@@ -329,7 +337,7 @@ def get_return(return_id: IssuedId) -> dict:
 @app.post("/returns/<return_id>/receive")
 def receive_return(return_id: IssuedId, receipt: ReceiveIn) -> dict:
     """The warehouse received the goods: restock or scrap each line, refund, close the return."""
-    return returns.receive(return_id, receipt).public()
+    return returns().receive(return_id, receipt).public()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

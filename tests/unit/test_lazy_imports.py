@@ -20,7 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DEFERRED = ("aws_xray_sdk", "aws_lambda_powertools.utilities.idempotency",
             "aws_lambda_powertools.event_handler.openapi.models", "pydantic_settings",
-            "aws_lambda_powertools.utilities.parser.models")
+            "aws_lambda_powertools.utilities.parser.models", "orderflow.returns.domain", "orderflow.returns.service")
 ORDER_ID = "ord-0123456789abcdef0123"
 ORDER_ITEM = {
     "order_id": {"S": ORDER_ID}, "customer_id": {"S": "cust-1"}, "status": {"S": "DELIVERED"},
@@ -245,3 +245,20 @@ def test_an_area_loads_its_service_on_first_use_not_with_its_models():
         import orderflow.orders
 
         orderflow.orders.Nothing  # noqa: B018
+
+
+def test_intake_loads_the_returns_area_only_for_a_request_about_returns():
+    """The intake names the returns' request bodies in its routes (orderflow.returns.requests), but loads the
+    returns service, models and table on the first request that reads or makes a return: reading an order that
+    never had one needs none of it (docs/decisions.md, "Cold start")."""
+    out = run_child("order_intake", "app", [http("GET", f"/orders/{ORDER_ID}"),
+                                            http("GET", "/returns/ret-0123456789abcdef0123")])
+    assert out["after_import"] == []
+    read_order, read_return = out["results"]
+    status, body = decoded(read_order)  # delivered, never returned: no returns, and no query for them
+    assert status == 200 and body["order_id"] == ORDER_ID and body["returns"] == []
+    assert out["calls"] == ["GetItem", "GetItem"]  # the order's, then the return's (below); no Query
+    assert not {"orderflow.returns.domain", "orderflow.returns.service"} & set(read_order["loaded"])
+    status, body = decoded(read_return)  # the returns area loads for the request that needs it
+    assert status == 404 and body["error"]["code"] == "NOT_FOUND"
+    assert {"orderflow.returns.domain", "orderflow.returns.service"} <= set(read_return["loaded"])

@@ -177,6 +177,12 @@ class Order(Model):
         """SKU → units the customer still wants: each line less what was cancelled of it."""
         return {li.sku: li.quantity - self.cancelled.get(li.sku, 0) for li in self.lines}
 
+    @property
+    def had_returns(self) -> bool:
+        """A return was ever requested for the order: only then has it returns to read (orderflow.returns)."""
+        return bool(self.returned or self.open_returns) or self.status in (OrderStatus.RETURN_REQUESTED,
+                                                                           OrderStatus.RETURNED)
+
     def open_shipments(self) -> list[ShipmentRef]:
         return [ref for ref in self.shipments if ref.open]
 

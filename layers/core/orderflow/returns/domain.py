@@ -17,13 +17,21 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from orderflow.orders import MAX_ORDER_LINES, Order, OrderStatus
+from orderflow.orders import Order, OrderStatus
+from orderflow.returns.requests import (  # noqa: F401 (re-exported: the models' home before the split)
+    ExchangeLineIn,
+    ItemCondition,
+    ReceiveIn,
+    ReceiveLineIn,
+    ReturnLineIn,
+    ReturnRequestIn,
+)
 from orderflow.shared.errors import Conflict, Unprocessable
-from orderflow.shared.types import MAIN_LOCATION, Identifier, Model, Money, Quantity, Strict
+from orderflow.shared.types import Model, Money
 
 if TYPE_CHECKING:
     pass
@@ -48,11 +56,6 @@ R = ReturnStatus
 RECEIVED_OR_LATER = frozenset({R.RECEIVED, R.RESTOCKED, R.SCRAPPED, R.REFUNDED})
 
 
-class ItemCondition(StrEnum):
-    RESELLABLE = "resellable"
-    DAMAGED = "damaged"
-
-
 class Disposition(StrEnum):
     RESTOCKED = "restocked"
     SCRAPPED = "scrapped"
@@ -75,62 +78,6 @@ class ReceiptMismatch(Unprocessable):
     code = "RECEIPT_MISMATCH"
 
 
-# ------------------------------------------------------------------ requests
-Reason = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-def _unique(lines: list[Any], key: str = "sku") -> list[Any]:
-    seen: set[Any] = set()
-    for line in lines:
-        value = tuple(getattr(line, k) for k in key.split(","))
-        if value in seen:
-            raise ValueError(f"{', '.join(map(str, value))} appears more than once; put the total on one line")
-        seen.add(value)
-    return lines
-
-
-class ReturnLineIn(Strict):
-    sku: Identifier
-    quantity: Quantity
-    reason: Reason
-
-
-class ExchangeLineIn(Strict):
-    sku: Identifier
-    quantity: Quantity
-
-
-class ReturnRequestIn(Strict):
-    lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
-    exchange: Annotated[list[ExchangeLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)] | None = None
-
-    @field_validator("lines", "exchange")
-    @classmethod
-    def unique_skus(cls, lines: list[Any] | None) -> list[Any] | None:
-        return _unique(lines) if lines else lines
-
-
-class ReceiveLineIn(Strict):
-    sku: Identifier
-    quantity: Quantity
-    condition: ItemCondition
-
-
-class ReceiveIn(Strict):
-    """What the warehouse found in the parcel. A SKU may appear twice, once per condition
-    (e.g. 2 resellable and 1 damaged)."""
-
-    lines: Annotated[list[ReceiveLineIn], Field(min_length=1, max_length=2 * MAX_ORDER_LINES)]
-    location_id: Identifier = Field(MAIN_LOCATION, description="where the parcel was received (a warehouse, or "
-                                                               "the store the customer brought it to)")
-
-    @field_validator("lines")
-    @classmethod
-    def unique_sku_and_condition(cls, lines: list[ReceiveLineIn]) -> list[ReceiveLineIn]:
-        return _unique(lines, "sku,condition")
-
-
-# ------------------------------------------------------------------ the aggregate
 class ReturnLine(Model):
     sku: str
     name: str | None = None

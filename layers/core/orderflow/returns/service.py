@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from orderflow.inventory import Demand, InventoryService
-from orderflow.orders import RETURNABLE, Order, OrderService, OrderStatus
+from orderflow.orders import RETURNABLE, Order, OrderService
 from orderflow.orders.requests import OrderLineIn, SubmitOrderIn
 from orderflow.returns.domain import (
     EXCHANGE_CHANNEL,
@@ -66,8 +66,7 @@ class ReturnService:
 
     def for_order(self, order: Order) -> list[Return]:
         """The order's returns (no query at all for an order that never had one)."""
-        if not order.returned and not order.open_returns and order.status not in (
-                OrderStatus.RETURN_REQUESTED, OrderStatus.RETURNED):
+        if not order.had_returns:
             return []
         return self.returns.list_by_order(order.order_id)
 
