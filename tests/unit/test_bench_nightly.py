@@ -3,6 +3,8 @@
 Pure arithmetic: no stack, no timing.
 """
 
+from dataclasses import replace
+
 import pytest
 
 from benchmarks.nightly import (
@@ -13,6 +15,7 @@ from benchmarks.nightly import (
     Drafting,
     Measured,
     Setup,
+    as_built,
     batch_requests,
     concurrency_for,
     levers,
@@ -30,15 +33,19 @@ def test_one_batchs_requests_as_built():
                           periodic_forecast_share=0.4)
     r = batch_requests(catalogue, Setup(batch_size=100), SIZES)
     assert r["scan_pages"] == 1 and r["reads"] == 100 + 1 + 50 + 2
-    assert r["batch_reads"] == 1  # the 50 last reviews; no purchase-order ids (the stock item has the mark)
+    # no last reviews (on the stock items read anyway) and no purchase-order ids (the stock item has the mark)
+    assert r["batch_reads"] == 0
     assert r["transactions"] == 1  # the 10 SKUs ordered: one order of 10 lines, its on_order and the capacity
     # Send: the one draft read, its supplier once, one SendMessageBatch, its SENT mark + the result
     assert (r["send_batch_reads"], r["send_reads"], r["sqs_sends"], r["writes"]) == (1, 1, 1, 2)
-    # reads: scan 13 × 0.5, stock 100 × 0.5, histories 50 × 10 × 0.5, review keys 50 × 0.5, supplier and capacity
-    # 2; Send: the draft (400 + 9 × 60 B) 1, the supplier 1
-    assert r["rru"] == pytest.approx(6.5 + 50 + 250 + 25 + 2 + 1 + 1)
-    # writes: the DECISIONS item 12, 20 review keys, 2 × (1 + 10 + 1) in the transaction, 1 SENT mark, 1 result
-    assert r["wru"] == pytest.approx(12 + 20 + 24 + 1 + 1)
+    # reads: scan 13 × 0.5, stock 100 × 0.5, histories 50 × 10 × 0.5, supplier and capacity 2; Send: the draft
+    # (400 + 9 × 60 B) 1, the supplier 1
+    assert r["rru"] == pytest.approx(6.5 + 50 + 250 + 2 + 1 + 1)
+    # of the 20 periodic SKUs reviewed, the 16 not ordered get a review mark on their stock item (an UpdateItem
+    # each); the 4 ordered ones' mark is their order's, in its transaction
+    assert r["review_writes"] == pytest.approx(16) and r["batch_writes"] == 1
+    # writes: the DECISIONS item 12, 16 review marks, 2 × (1 + 10 + 1) in the transaction, 1 SENT mark, 1 result
+    assert r["wru"] == pytest.approx(12 + 16 + 24 + 1 + 1)
 
 
 def test_one_batchs_requests_with_an_order_per_sku_as_before():
@@ -122,3 +129,13 @@ def test_the_levers_table_prices_the_worst_night_at_a_million_skus_for_each_way_
         assert grouped["cost"]["DynamoDB writes (WRU)"] < alone["cost"]["DynamoDB writes (WRU)"] / 2
     # gathering a supplier's lines over the whole run: fewer orders when a batch buys from many suppliers
     assert per_run[1]["cost"]["Total"] < built[1]["cost"]["Total"]
+
+
+def test_a_first_run_writes_a_review_only_for_the_skus_not_ordered_and_reads_none():
+    first = Catalogue(skus=1_000_000, periodic_share=1, periodic_forecast_share=1)
+    built = as_built(first, Setup())
+    on_stock = model(first, Setup(), SIZES, drafting=built)["requests"]
+    items = model(first, Setup(), SIZES, drafting=replace(built, reviews_on_stock=False))["requests"]
+    assert on_stock["review_writes"] == pytest.approx(1_000_000 * (1 - 0.48))
+    assert items["wru"] - on_stock["wru"] == pytest.approx(1_000_000 * 0.48)  # the ordered SKUs' reviews ride free
+    assert items["rru"] - on_stock["rru"] == pytest.approx(1_000_000 * 0.5)  # no review item read

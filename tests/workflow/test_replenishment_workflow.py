@@ -22,10 +22,12 @@ from orderflow import wiring
 from orderflow.catalogue.requests import ProductIn, ReplenishmentIn
 from orderflow.fulfilment import LocationIn
 from orderflow.inventory.requests import StockAdjustmentIn
+from orderflow.platform import dynamo
 from orderflow.purchasing.domain import SupplierIn, SupplierReply, purchase_order_id
 from orderflow.replenishment.runs import ReplenishmentRun
 from orderflow.shared.errors import TransientError
 from orderflow.shared.settings import get_settings
+from orderflow.shared.types import MAIN_LOCATION
 from orderflow_local.stack import LocalStack
 
 pytestmark = pytest.mark.workflow
@@ -334,33 +336,61 @@ def test_a_sku_is_decided_once_per_review_period_and_a_skip_is_decided_again_nex
     weekly = shop.product(supplier, on_hand=5000, review_period_days=7)
     daily = shop.product(supplier, on_hand=5000, review_period_days=1)
     unsupplied = shop.product(None, on_hand=0, review_period_days=7)
+    short = shop.product(supplier, on_hand=0, review_period_days=7)  # ordered on its first review
     first = datetime.now(UTC).date() + timedelta(days=30)
 
-    def decide(days_later: int) -> dict[str, dict]:
+    def decide(days_later: int, run_id: str | None = None) -> dict[str, dict]:
         cycle = (first + timedelta(days=days_later)).isoformat()
-        run_id = f"run-review-{uuid.uuid4().hex[:8]}"
+        run_id = run_id or f"run-review-{days_later}-{uuid.uuid4().hex[:8]}"
+        runs.append(run_id)
         counts = shop.replenishment.decide_batch({"run_id": run_id, "cycle": cycle,
                                                   "batch": {"segment": 0, "total_segments": 1}})["counts"]
-        decisions = {sku: shop.replenishment.runs.get_decision(run_id, sku) for sku in (weekly, daily, unsupplied)}
+        decisions = {sku: shop.replenishment.runs.get_decision(run_id, sku)
+                     for sku in (weekly, daily, unsupplied, short)}
         assert counts["not_due"] >= sum(d.outcome == "not_due" for d in decisions.values())
         return {sku: d.model_dump(mode="json") for sku, d in decisions.items()}
 
+    def last_reviews() -> dict[str, str | None]:
+        stock = shop.replenishment.stock.get_many([weekly, daily, unsupplied, short])
+        return {sku: position.last_review(MAIN_LOCATION) for sku, position in stock.items()}
+
+    runs: list[str] = []
     reviewed = decide(0)
     assert reviewed[weekly]["outcome"] == reviewed[daily]["outcome"] == "not_needed"
     assert reviewed[unsupplied]["outcome"] == "skipped"
-    # only the weekly SKU's review is recorded: a SKU reviewed every night is due whatever its last review
-    assert shop.replenishment.runs.last_reviews([weekly, daily, unsupplied]) == {weekly: first.isoformat()}
+    # only the weekly SKU's review is marked, on its stock: a SKU reviewed every night is due whatever its last
+    # review, and a skipped one is not reviewed
+    assert reviewed[short]["outcome"] == "ordered"
+    assert last_reviews() == {weekly: first.isoformat(), daily: None, unsupplied: None, short: first.isoformat()}
+    # the ordered SKU's review is its order's mark, written in the order's transaction: no review write of its own
+    level = dynamo.get(get_settings().stock_table, {"sku": short, "record": f"LEVEL#{MAIN_LOCATION}"})
+    assert level["ordered_in"] == first.isoformat() and "reviewed_in" not in level
 
-    three_days_on = decide(3)
+    batch_reads = []  # a last review is read with the stock Decide reads anyway: no BatchGetItem of reviews
+    dynamo_client = dynamo.client()
+    hook = dynamo_client.meta.events.register("before-call.dynamodb.BatchGetItem",
+                                              lambda params, **_: batch_reads.append(params))
+    try:
+        three_days_on = decide(3)
+    finally:
+        dynamo_client.meta.events.unregister("before-call.dynamodb.BatchGetItem", hook)
+    assert not [read for read in batch_reads if get_settings().replenishment_table in read["RequestItems"]]
     assert three_days_on[weekly]["outcome"] == "not_due" and three_days_on[weekly]["method"] is None
     assert three_days_on[weekly]["reason"] == (f"Not due: reviewed every 7 days, last on {first.isoformat()}, "
                                                f"next on {(first + timedelta(days=7)).isoformat()}")
     assert three_days_on[daily]["outcome"] == "not_needed"
+    assert three_days_on[short]["outcome"] == "not_due"
     assert three_days_on[unsupplied]["outcome"] == "skipped"  # not reviewed: tried again every cycle
 
     assert decide(3)[weekly]["outcome"] == "not_due"  # a second run of that cycle still waits
     assert decide(7)[weekly]["outcome"] == "not_needed"
     assert decide(7)[weekly]["outcome"] == "not_needed"  # reviewed in this cycle already: decided again
+    assert last_reviews()[weekly] == (first + timedelta(days=7)).isoformat()
+
+    # a batch of the first cycle retried after the later review decides again but leaves the later mark
+    assert decide(0, run_id=runs[0])[weekly]["outcome"] == "not_needed"
+    assert last_reviews()[weekly] == (first + timedelta(days=7)).isoformat()
+    assert decide(10)[weekly]["outcome"] == "not_due"
 
 
 def test_a_products_method_set_and_the_outliers_capped_show_in_its_decision(shop):

@@ -30,6 +30,8 @@ class StockPosition(StockLevel):
     # location → (cycle, purchase order id): the nightly run's mark that it ordered the SKU there in that
     # cycle (docs/replenishment.md, "Once a cycle"); not part of the API's answer
     _ordered: dict[str, tuple[str, str | None]] = PrivateAttr(default_factory=dict)
+    # location → the cycle the nightly run last decided the SKU there without ordering (``reviewed_in``)
+    _reviewed: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def of(cls, sku: str, levels: list[StockLevel]) -> Self:
@@ -39,6 +41,13 @@ class StockPosition(StockLevel):
     def ordered_in(self, location_id: str) -> tuple[str, str | None] | None:
         """The cycle in which the nightly run last ordered the SKU for ``location_id``, and that order's id."""
         return self._ordered.get(location_id)
+
+    def last_review(self, location_id: str) -> str | None:
+        """The cycle in which the nightly run last reviewed the SKU for ``location_id``: the later of its order's
+        mark (``ordered_in``) and its review mark (``reviewed_in``; docs/replenishment.md, "Review period")."""
+        ordered = self._ordered.get(location_id)
+        return max([cycle for cycle in (ordered[0] if ordered else None, self._reviewed.get(location_id)) if cycle],
+                   default=None)
 
     def at(self, location_id: str) -> StockLevel:
         return next((level for level in self.locations if level.location_id == location_id),

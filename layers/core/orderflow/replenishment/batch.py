@@ -75,6 +75,7 @@ class BatchDecider(ForecastAhead):
         self.histories: dict[str, Future[dict[str, dict[str, int]]]] = {}  # read ahead: SKU → its history by location
         self.forecasts: dict[ForecastKey, Forecast] = {}  # made ahead for the batch (forecast_ahead)
         self.marks: dict[tuple[str, str], str | None] = {}  # (SKU, location) ordered this cycle → its order's id
+        self.carried: set[tuple[str, str]] = set()  # (SKU, location) whose order's line marked its stock reviewed
         self.orders = BatchOrders(purchasing, cycle, run_id, segment, self.remaining, self._already)
 
     def mark(self, positions: dict[str, StockPosition], where: dict[str, list[str]]) -> None:
@@ -90,6 +91,7 @@ class BatchDecider(ForecastAhead):
     def finish(self, decisions: list[Decision]) -> list[Decision]:
         """Draft the batch's purchase orders (``BatchOrders``); ``decisions`` with each line's order."""
         drafted = self.orders.draft()
+        self.carried |= {key for key, decision in drafted.items() if decision.outcome == "ordered"}
         self.to_send += [po_id for po_id in self.orders.to_send if po_id not in self.to_send]
         return [drafted.get((d.sku, d.location_id), d) for d in decisions]
 

@@ -172,10 +172,12 @@ class ReplenishmentService:
         network = self.network()
         where = {p["sku"]: replenished_locations(overrides_of(p), positions.get(p["sku"]) or StockPosition(
             sku=p["sku"]), network) for p in raw}
-        periodic = {decision_key(p["sku"], location) for p in raw for location in where[p["sku"]][0]
+        periodic = {(p["sku"], location) for p in raw for location in where[p["sku"]][0]
                     if not reviewed_nightly(p, location)}  # only their last review says whether they are due
+        last_reviews = {decision_key(sku, location): cycle for sku, location in periodic
+                        if (position := positions.get(sku)) and (cycle := position.last_review(location))}
         window = BatchDecider(self.purchasing, self.runs, self.demand, self.is_running, work.run_id, work.cycle,
-                              self.runs.last_reviews(sorted(periodic)), segment=work.batch.segment)
+                              last_reviews, segment=work.batch.segment)
         window.mark(positions, {sku: found[0] for sku, found in where.items()})
         window.know(sorted({po_id for p in raw for po_id in window.read_ahead(p, where[p["sku"]][0])}))
         window.read_histories_ahead(pool, [(p, where[p["sku"]][0]) for p in raw])
@@ -187,8 +189,12 @@ class ReplenishmentService:
             decisions += [skipped(p["sku"], why, p.get("supplier_id")).model_copy(update={"location_id": location})
                           for location, why in unknown.items()]
         decisions = window.finish(decisions)
-        reviewed = {d.key: work.cycle for d in decisions if d.outcome in REVIEWED_OUTCOMES and d.key in periodic}
-        self.runs.put_decisions(work.run_id, work.batch.segment, decisions, reviewed)
+        # an ordered line's review rode on its order's stock mark; the others reviewed get one conditional write
+        reviewed = [(d.sku, d.location_id) for d in decisions if d.outcome in REVIEWED_OUTCOMES
+                    and (d.sku, d.location_id) in periodic - window.carried
+                    and last_reviews.get(d.key) != work.cycle]
+        list(pool.map(lambda key: self.stock.mark_reviewed(*key, work.cycle), reviewed))
+        self.runs.put_decisions(work.run_id, work.batch.segment, decisions)
         return Decided(po_ids=window.to_send, counts=tally(decisions)).model_dump(mode="json")
 
     def network(self) -> dict[str, bool]:

@@ -1,14 +1,15 @@
 """Replenishment table: per run one ``RUN`` item (status, totals), per batch its decisions as
 ``DECISIONS#<segment>#<part>`` items (up to 200 decisions each, in key order, gzip-compressed JSON: a batch
 of 200 SKUs is one item of a few tens of KB, written in one request, instead of 200 items of about 1 KB,
-each rounded up to whole write units) and one ``BATCH#<segment>`` item (what it decided and sent); per
-(SKU, location) one ``REVIEW#<key>`` / ``LAST`` item with the cycle it was last reviewed in. The key is the
-SKU at the main location (as before locations), ``<sku>@<location_id>`` elsewhere (``Decision.key``).
+each rounded up to whole write units) and one ``BATCH#<segment>`` item (what it decided and sent). A decision's
+key is the SKU at the main location (as before locations), ``<sku>@<location_id>`` elsewhere (``Decision.key``).
+A SKU's last review is on its stock item (docs/replenishment.md, "Review period"): the ``REVIEW#<key>`` items
+of earlier versions are no longer read.
 
 Runs stored before decisions were batched hold one ``SKU#<key>`` item per decision; they still read.
 
 The ``RUN`` item carries ``run_kind = "RUN"`` and ``started_at`` so the ``runs`` index lists runs newest
-first; decision and review items lack ``run_kind`` and stay out of that index.
+first; decision items lack ``run_kind`` and stay out of that index.
 """
 
 from __future__ import annotations
@@ -32,9 +33,6 @@ DECISIONS = "DECISIONS#"  # + segment + part: a batch's decisions, compressed
 PART = 200  # decisions per DECISIONS item: a batch of 200 SKUs at one location is one item; even 200 decisions
 # with long, noisy forecasts (3 KB of JSON each) compress far below the 400 KB item limit
 BATCH = "BATCH#"
-REVIEW = "REVIEW#"
-LAST_REVIEW = "LAST"
-_BATCH_READ = 100  # keys per BatchGetItem
 
 
 class ReplenishmentRunsRepository:
@@ -167,18 +165,14 @@ class ReplenishmentRunsRepository:
                 return found
             page = {"ExclusiveStartKey": last}
 
-    def put_decisions(self, run_id: str, segment: int, decisions: list[Decision],
-                      reviewed: dict[str, str] | None = None) -> None:
-        """Store batch ``segment``'s decisions under the run (compressed, up to 200 an item), and the cycle of
-        each key in ``reviewed`` (decision key → cycle) as its last review; a retried batch overwrites its own
-        items with the same values."""
+    def put_decisions(self, run_id: str, segment: int, decisions: list[Decision]) -> None:
+        """Store batch ``segment``'s decisions under the run (compressed, up to 200 an item); a retried batch
+        overwrites its own items with the same values."""
         ordered = sorted(decisions, key=lambda d: d.key)
         batch_put(self.table, [{"run_id": run_id, "record": f"{DECISIONS}{segment:06d}#{start // PART:04d}",
                                 "count": len(ordered[start:start + PART]),
                                 "decisions": packed(ordered[start:start + PART])}
-                               for start in range(0, len(ordered), PART)]
-                  + [{"run_id": f"{REVIEW}{key}", "record": LAST_REVIEW, "sku": key, "cycle": cycle}
-                     for key, cycle in (reviewed or {}).items()])
+                               for start in range(0, len(ordered), PART)])
 
     def put_batch_result(self, run_id: str, segment: int, counts: RunCounts) -> None:
         """What batch ``segment`` of the run did; a retried batch overwrites its own result."""
@@ -189,15 +183,6 @@ class ReplenishmentRunsRepository:
         """Every stored batch result of the run, by segment."""
         return {int(item["segment"]): RunCounts.model_validate(item["counts"])
                 for item in self._records(run_id, BATCH)}
-
-    def last_reviews(self, skus: list[str]) -> dict[str, str]:
-        """The cycle each of ``skus`` (decision keys: a SKU, or ``<sku>@<location_id>``) was last reviewed in
-        (those never reviewed are left out)."""
-        found: dict[str, str] = {}
-        for start in range(0, len(skus), _BATCH_READ):
-            keys = [{"run_id": f"{REVIEW}{sku}", "record": LAST_REVIEW} for sku in skus[start:start + _BATCH_READ]]
-            found.update((item["sku"], item["cycle"]) for item in dynamo.batch_get({self.table: keys})[self.table])
-        return found
 
     def finish(self, run_id: str, counts: RunCounts, finished_at: str) -> ReplenishmentRun | None:
         """RUNNING → COMPLETED with the totals; None if the run is not RUNNING (already closed)."""
