@@ -5,6 +5,7 @@ one ``forecast_many`` call with the run's global model (docs/forecasting.md, "In
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from concurrent.futures import Executor, Future
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,10 +34,9 @@ ForecastKey = tuple[str, str, int, tuple[str, ...] | None]
 _RUN_MODEL: dict[str, PanelModel] = {}
 
 
-
-
-class ForecastAhead:
-    """The read-ahead and forecast-ahead half of ``BatchDecider``."""
+class ForecastAhead(ABC):
+    """The read-ahead and forecast-ahead half of ``BatchDecider``, which says which SKUs it will likely
+    forecast and what receipts taught of lead times."""
 
     demand: DemandHistory
     cycle: str
@@ -46,11 +46,11 @@ class ForecastAhead:
     histories: dict[str, Future[dict[str, dict[str, int]]]]
     forecasts: dict[ForecastKey, Forecast]
 
-    def _likely_forecast(self, raw: dict[str, Any], location: str) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def _likely_forecast(self, raw: dict[str, Any], location: str) -> bool: ...
 
-    def receipts(self) -> dict[tuple[str, str], list[float]]:
-        raise NotImplementedError
+    @abstractmethod
+    def receipts(self) -> dict[tuple[str, str], list[float]]: ...
 
     def read_histories_ahead(self, pool: Executor, products: list[tuple[dict[str, Any], list[str]]]) -> None:
         """Start reading, on ``pool``'s threads, the demand history of each SKU that will likely be forecast
