@@ -74,15 +74,16 @@ CLIENTS: dict[str, tuple[str, ...]] = {
     "PublishEventsFunction": ("dynamodb", "events"),
 }
 PROFILED = ("OrderIntakeFunction", "ReserveStockFunction")
-ORDER = ["OrderIntakeFunction", "ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction",
-         "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction", "WakeBackordersFunction",
-         "PublishEventsFunction"]
+ORDER = ["OrderIntakeFunction", "WarehouseApiFunction", "ValidateOrderFunction", "CheckCreditFunction",
+         "ReserveStockFunction", "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction",
+         "WakeBackordersFunction", "PublishEventsFunction"]
 # Printed by every child last: its peak RSS in KiB (Linux) and its minor page faults; then it exits without the
 # interpreter's shutdown.
 _RSS = ("import os as _os, resource as _r; _u = _r.getrusage(_r.RUSAGE_SELF); print(_u.ru_maxrss, _u.ru_minflt, "
         "flush=True); _os._exit(0)")
 # The first request of each function: its sample event (default: events/samples/<code dir>_<module>.json).
 FIRST_REQUEST = {"OrderIntakeFunction": "order_intake_get_order.json",
+                 "WarehouseApiFunction": "warehouse_api_pick_list.json",
                  "PublishEventsFunction": "publish_events_stock_low.json"}
 # The order every sample event names, as DynamoDB returns it: delivered, so each step has nothing left to do.
 SAMPLE_ORDER = {

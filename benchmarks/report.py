@@ -13,8 +13,11 @@ from .common import REPO, load
 from .cost import LINES as COST_LINES
 
 OUT = REPO / "BENCHMARKS.md"
-ORDER_FUNCTIONS = ("OrderIntakeFunction", "ValidateOrderFunction", "CheckCreditFunction", "ReserveStockFunction",
-                   "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction", "WakeBackordersFunction")
+# The order's path: the intake, the warehouse's API (shipping and delivering a shipment moves its order) and the
+# workflow's steps.
+ORDER_FUNCTIONS = ("OrderIntakeFunction", "WarehouseApiFunction", "ValidateOrderFunction", "CheckCreditFunction",
+                   "ReserveStockFunction", "AwaitStockFunction", "CompensateOrderFunction", "ExpireOrdersFunction",
+                   "WakeBackordersFunction")
 MB = 1024 * 1024
 _MOTO_SERVER = "werkzeug/flask (moto's server)"
 NOISE_PERCENT = 20  # run-to-run spread of orders/s seen on this 2-core shared machine
@@ -113,7 +116,9 @@ def coldstart(record: dict[str, Any] | None) -> str:
                  "machine was waiting for the same cores.")
     text += (" A handler builds at import only what every invocation needs (docs/decisions.md, \"Cold start\"): "
              "Logger, Metrics, settings, the order service and, in the intake, the HTTP resolver with request "
-             "validation. Powertools' Tracer (aws-xray-sdk, patching botocore only) is built by the first "
+             "validation; the warehouse's routes (locations, pick lists, shipments) are a function of their own "
+             "(WarehouseApiFunction), so the intake neither builds them nor loads the fulfilment service. "
+             "Powertools' Tracer (aws-xray-sdk, patching botocore only) is built by the first "
              "invocation, the intake's idempotency layer by the first request with an `Idempotency-Key` and its "
              "OpenAPI page by the first `GET /swagger`. The order functions load with the garbage collector off "
              "and freeze what loading built (`orderflow.init_phase`), so no full collection scans the few hundred "

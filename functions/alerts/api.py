@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
 
 from orderflow import wiring
-from orderflow.platform.http_api import HttpApiResolver, install_error_handlers, refuse_unreadable
-from orderflow.platform.lambda_support import observability
+from orderflow.platform.http_api import http_function
 from orderflow.shared.settings import get_settings
 
 settings = get_settings()
-logger, tracer, metrics = observability("alerts_api")
+app, logger, tracer, metrics, handler = http_function("alerts_api", settings.max_body_bytes)
 service = wiring.alert_service(settings)
-app = HttpApiResolver(enable_validation=True)
-install_error_handlers(app)
 
 
 @app.get("/alerts")
@@ -31,10 +27,3 @@ def list_alerts(since: Annotated[datetime | None, Query(description="ISO 8601; d
     alerts = service.recent(moment, limit)
     return {"alerts": [alert.model_dump(mode="json") for alert in alerts],
             "next_since": alerts[-1].at if alerts else moment}
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict, context: Any) -> dict:
-    return refuse_unreadable(event, settings.max_body_bytes) or app.resolve(event, context)

@@ -1,5 +1,5 @@
-"""HTTP API: orders, cancel, shipments (the warehouse's pick list, pick, pack, ship, deliver), returns (RMA),
-stock, locations, products and customers.
+"""HTTP API: orders, cancel, returns (RMA), stock, products and customers. The warehouse's routes (locations,
+pick lists, shipments) are functions/warehouse_api's.
 
 Thin: Powertools validates requests against the pydantic models; the areas' services do the work; errors
 leave as ``{"error": {code, message, details}}``. The intake also serves the whole API's OpenAPI document
@@ -15,28 +15,19 @@ from orderflow import init_phase  # first: no garbage collection while the modul
 # isort: split
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
-from aws_lambda_powertools.logging import correlation_paths
 
 from orderflow import wiring
 from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
-from orderflow.fulfilment import LocationIn, ShipmentStatus
 from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders import OrderStatus
 from orderflow.orders.requests import CancelIn, ShipIn, SubmitOrderIn
-from orderflow.platform.http_api import (
-    HttpApiResolver,
-    IssuedId,
-    PathId,
-    caller_of,
-    install_error_handlers,
-    refuse_unreadable,
-)
+from orderflow.platform.http_api import IssuedId, PathId, caller_of, http_function
 from orderflow.platform.idempotency import idempotency
-from orderflow.platform.lambda_support import count, observability, once
+from orderflow.platform.lambda_support import count, once
 from orderflow.returns.requests import ReceiveIn, ReturnRequestIn
 from orderflow.shared.access import Caller, Role
 from orderflow.shared.errors import Unprocessable
@@ -46,13 +37,10 @@ if TYPE_CHECKING:
     from orderflow.returns import ReturnService
 
 settings = get_settings()
-logger, tracer, metrics = observability("order_intake")
+app, logger, tracer, metrics, handler = http_function("order_intake", settings.max_body_bytes)
 service = wiring.order_service(settings)
 catalogue = wiring.catalogue_service(settings)
 inventory = wiring.inventory_service(settings)
-fulfilment = wiring.fulfilment_service(settings)
-app = HttpApiResolver(enable_validation=True)
-install_error_handlers(app)
 SWAGGER_PATH = "/swagger"
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
                                        description="Client-chosen key; a retry with the same key and body "
@@ -108,61 +96,6 @@ def own_order(order_id: str) -> None:
 
 # ------------------------------------------------------------------ idempotency
 idempotent = idempotency(app, settings)
-
-
-# ------------------------------------------------------------------ locations
-@app.put("/locations/<location_id>")
-def put_location(location_id: PathId, location: LocationIn) -> dict:
-    return fulfilment.put_location(location_id, location).model_dump(mode="json", exclude_none=True)
-
-
-@app.get("/locations/<location_id>")
-def get_location(location_id: PathId) -> dict:
-    return fulfilment.get_location(location_id).model_dump(mode="json", exclude_none=True)
-
-
-@app.get("/locations")
-def list_locations() -> dict:
-    return {"locations": [loc.model_dump(mode="json", exclude_none=True) for loc in fulfilment.list_locations()]}
-
-
-# ------------------------------------------------------------------ shipments (warehouse, 3PL)
-@app.get("/locations/<location_id>/shipments")
-def location_shipments(location_id: PathId, status: ShipmentStatus = ShipmentStatus.RELEASED,
-                       limit: Annotated[int, Query(ge=1, le=100)] = 25,
-                       cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
-    """The pick list: the location's shipments in ``status`` (RELEASED by default), oldest first, with addresses."""
-    shipments, next_cursor = fulfilment.pick_list(location_id, status, limit, cursor)
-    return {"shipments": [s.public() for s in shipments], "next_cursor": next_cursor}
-
-
-@app.get("/shipments/<shipment_id>")
-def get_shipment(shipment_id: IssuedId) -> dict:
-    shipment = fulfilment.get_shipment(shipment_id)
-    caller().require_owner(shipment.customer_id, f"shipment {shipment_id}")
-    return shipment.public()
-
-
-@app.post("/shipments/<shipment_id>/pick")
-def pick_shipment(shipment_id: IssuedId) -> dict:
-    return fulfilment.pick(shipment_id).public()
-
-
-@app.post("/shipments/<shipment_id>/pack")
-def pack_shipment(shipment_id: IssuedId) -> dict:
-    return fulfilment.pack(shipment_id).public()
-
-
-@app.post("/shipments/<shipment_id>/ship")
-def ship_shipment(shipment_id: IssuedId, request: Annotated[ShipIn | None, Body()] = None) -> dict:
-    _, shipment = service.ship_shipment(shipment_id, request or ShipIn())
-    return shipment.public()
-
-
-@app.post("/shipments/<shipment_id>/deliver")
-def deliver_shipment(shipment_id: IssuedId) -> dict:
-    _, shipment = service.deliver_shipment(shipment_id)
-    return shipment.public()
 
 
 # ------------------------------------------------------------------ catalogue and stock
@@ -338,13 +271,6 @@ def get_return(return_id: IssuedId) -> dict:
 def receive_return(return_id: IssuedId, receipt: ReceiveIn) -> dict:
     """The warehouse received the goods: restock or scrap each line, refund, close the return."""
     return returns().receive(return_id, receipt).public()
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict, context: Any) -> dict:
-    return refuse_unreadable(event, settings.max_body_bytes) or app.resolve(event, context)
 
 
 init_phase.ready()

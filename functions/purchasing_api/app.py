@@ -15,20 +15,12 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic import Field
 
 from orderflow import wiring
-from orderflow.platform.http_api import (
-    HttpApiResolver,
-    IssuedId,
-    PathId,
-    caller_of,
-    install_error_handlers,
-    refuse_unreadable,
-)
+from orderflow.platform.http_api import IssuedId, PathId, caller_of, http_function
 from orderflow.platform.idempotency import idempotency
-from orderflow.platform.lambda_support import count, observability
+from orderflow.platform.lambda_support import count
 from orderflow.purchasing.domain import ManualLine, PurchaseOrderStatus, SupplierIn, manual_purchase_order_id
 from orderflow.purchasing.requests import PurchaseOrderCancelIn, PurchaseOrderChangeIn, PurchaseOrderIn
 from orderflow.replenishment.runs import RunIn
@@ -39,12 +31,10 @@ from orderflow.shared.types import Strict
 MAX_HISTORY_ROWS = 500
 
 settings = get_settings()
-logger, tracer, metrics = observability("purchasing_api")
+app, logger, tracer, metrics, handler = http_function("purchasing_api", settings.max_body_bytes)
 purchasing = wiring.purchasing_service(settings)
 replenishment = wiring.replenishment_service(settings)
 simulations = wiring.simulations_service(settings)
-app = HttpApiResolver(enable_validation=True)
-install_error_handlers(app)
 idempotent = idempotency(app, settings)
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
                                        description="Client-chosen key; a retry with the same key and body "
@@ -222,10 +212,3 @@ def demand_history(sku: PathId, start: Annotated[date | None, Query()] = None,
     first, last = (d.isoformat() if d else None for d in (start, end))
     return {"sku": sku, "start": first, "end": last, **({"location_id": location_id} if location_id else {}),
             "history": replenishment.history(sku, first, last, location_id)}
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict, context: Any) -> dict:
-    return refuse_unreadable(event, settings.max_body_bytes) or app.resolve(event, context)

@@ -263,7 +263,7 @@ def _emitted_metrics() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for path in (ROOT / "functions").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        service = re.search(r'(?:observability|workflow_step)\(\s*"(\w+)"', text)
+        service = re.search(r'(?:observability|workflow_step|http_function)\(\s*"(\w+)"', text)
         if not service:
             continue
         names = set(re.findall(r'count\(metrics, "(\w+)"', text)) | set(re.findall(r'counts="(\w+)"', text))

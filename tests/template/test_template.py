@@ -274,3 +274,14 @@ def test_the_functions_that_buy_for_a_location_may_read_the_locations(template, 
     tables = {repr(table.get("TableName")) for policy in policies if isinstance(policy, dict)
               for kind, table in policy.items() if kind in ("DynamoDBReadPolicy", "DynamoDBCrudPolicy")}
     assert "!Ref 'LocationsTable'" in tables
+
+
+def test_the_warehouse_api_may_write_what_shipping_a_shipment_commits(template):
+    """Shipping a shipment commits the order, the shipment and the stock it leaves in one transaction (and sources
+    what was not sent again: the locations are read, waits written to the stock table), and the warehouse API puts
+    locations: without these grants each fails on AWS with AccessDenied, which the offline stack (no IAM) would
+    not show."""
+    policies = _function_props(template)["WarehouseApiFunction"].get("Policies") or []
+    crud = {repr(table.get("TableName")) for policy in policies if isinstance(policy, dict)
+            for kind, table in policy.items() if kind == "DynamoDBCrudPolicy"}
+    assert {f"!Ref '{name}'" for name in ("OrdersTable", "ShipmentsTable", "StockTable", "LocationsTable")} <= crud

@@ -205,7 +205,7 @@ def test_traces_keep_no_response_data():
     assert body["customer_id"] not in recorded and "response" not in json.dumps(handler.get("metadata", {}))
 
 
-ORDER_FUNCTIONS = [("order_intake", "app"), *(("process_order", m) for m in (
+ORDER_FUNCTIONS = [("order_intake", "app"), ("warehouse_api", "app"), *(("process_order", m) for m in (
     "validate", "check_credit", "reserve", "await_stock", "compensate", "expire", "wake"))]
 
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Callable
 from re import Match
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import unquote
 
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
 
+from orderflow.platform.lambda_support import Tracer, observability
 from orderflow.shared.access import Caller
 from orderflow.shared.errors import OrderflowError
 
@@ -133,3 +137,30 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
         logging.getLogger(__name__).exception("unexpected error, answered 500", extra={"request_id": request_id})
         return error(500, "INTERNAL_ERROR", "an unexpected error occurred; quote the correlation id",
                      {"correlation_id": request_id})
+
+
+class HttpFunction(NamedTuple):
+    """What every HTTP API function starts with: its resolver, its Logger, Tracer and Metrics, and the Lambda
+    handler that refuses unreadable bodies and resolves the rest (``handler`` is what template.yaml names)."""
+
+    app: HttpApiResolver
+    logger: Logger
+    tracer: Tracer
+    metrics: Metrics
+    handler: Callable[[dict, Any], dict]
+
+
+def http_function(service: str, max_body_bytes: int) -> HttpFunction:
+    """An HTTP API function's plumbing: a resolver validating requests against the routes' models, the one error
+    body, and a handler logging with the request's correlation id, traced, and flushing the invocation's metrics."""
+    logger, tracer, metrics = observability(service)
+    app = HttpApiResolver(enable_validation=True)
+    install_error_handlers(app)
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict, context: Any) -> dict:
+        return refuse_unreadable(event, max_body_bytes) or app.resolve(event, context)
+
+    return HttpFunction(app, logger, tracer, metrics, handler)
