@@ -55,7 +55,11 @@ class ReplenishmentIn(Strict):
     forecast_methods: Annotated[list[ForecastMethod], Field(min_length=1, max_length=14)] | None = Field(
         None, description="the forecasting candidates for this product (default: the automatic set, "
                           "docs/forecasting.md); e.g. [\"sarimax\", \"hw\", \"snaive\"] makes ARIMA a candidate")
-    locations: Annotated[dict[Identifier, LocationReplenishmentIn], Field(max_length=MAX_LOCATIONS)] | None = Field(
+    locations: Annotated[dict[Identifier, LocationReplenishmentIn], Field(
+        max_length=MAX_LOCATIONS,
+        # pydantic documents the key rule as patternProperties alone, which lets any other key through in
+        # JSON Schema; the API refuses such a key, so the document says so too.
+        json_schema_extra={"additionalProperties": False})] | None = Field(
         None, description="per location id, the parameters that differ there (lead time, service level, MOQ, "
                           "packs, costs, review period), or replenish: false; the others apply as given here")
 
