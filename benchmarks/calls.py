@@ -6,11 +6,12 @@ reads that are not the order's), so every DynamoDB call counted between submit a
 order's own. An Express execution has no history to ask for: the task states it ran come from the local
 runtime's journal (what its CloudWatch execution log shows on AWS).
 
-Request units are modeled from the items each call touched, sized (moto's estimate of DynamoDB's
-item size) after the run: an order item only grows along its life, so sizing every write of it at its
-final size errs high. On-demand rules: a write is ceil(size / 1 KB) WRU, twice that inside a
-transaction; a read ceil(size / 4 KB) RRU, half for eventually consistent reads, twice inside a
-transaction.
+Request units are modeled from the items each call touched, sized with moto's estimate of DynamoDB's item
+size. A write is billed on the larger of its item before and after it (a delete on the item it removed), taken
+from the images recorded around the call; a read on the item as stored after the run (an order item only grows
+along its life, so that errs high). On-demand rules: a write is ceil(size / 1 KB) WRU, twice that inside a
+transaction; a read ceil(size / 4 KB) RRU, half for eventually consistent reads, twice inside a transaction.
+:func:`audit` lists one order's writes item by item (BENCHMARKS.md §2, "Every write of one order").
 
 Index writes are modeled from each write's item images, taken just before and just after it (moto runs in
 this process): per global secondary index, an entry that appears or goes is one write of its size, one
@@ -90,8 +91,6 @@ def imager(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
     backend = _backend()
     try:
         schema = backend.get_table(table)
-        if not schema.global_indexes:
-            return None  # only index writes need the images
         names = [a for a in (schema.hash_key_attr, schema.range_key_attr) if a]
         item = backend.get_item(table, {n: key[n] for n in names})
     except Exception:
@@ -108,50 +107,96 @@ def _entry_bytes(entry: dict[str, Any]) -> int:
 def index_units(call: Call) -> dict[str, float]:
     """WRU of the index writes ``call`` caused, per ``table/index`` (see the module's docstring)."""
     units: Counter[str] = Counter()
-    backend = _backend()
     for (table, _), (before, after) in zip(call.items, call.images, strict=False):
-        if before == after:
-            continue
-        schema = backend.get_table(table)
-        table_keys = {a for a in (schema.hash_key_attr, schema.range_key_attr) if a}
-        for index in schema.global_indexes:
-            keys = [k["AttributeName"] for k in index.schema]
-            kind = index.projection.get("ProjectionType", "ALL")
-            included = set(index.projection.get("NonKeyAttributes", [])) if kind == "INCLUDE" else set()
-
-            def entry(image: dict[str, Any] | None, keys: list[str] = keys, kind: str = kind,
-                      included: set[str] = included, table_keys: set[str] = table_keys) -> dict[str, Any] | None:
-                if image is None or any(k not in image for k in keys):
-                    return None
-                names = set(image) if kind == "ALL" else table_keys | set(keys) | included
-                return {n: image[n] for n in names if n in image}
-
-            old, new = entry(before), entry(after)
-            if old == new:
-                continue
-            name = f"{table.rsplit('-', 1)[-1]}/{index.name}"
-            for gone in ([old] if old is not None and (new is None or any(old[k] != new[k] for k in keys)) else []):
-                units[name] += math.ceil(max(1, _entry_bytes(gone)) / 1024)
-            if new is not None:
-                units[name] += math.ceil(max(1, _entry_bytes(new)) / 1024)
+        units.update(item_index_units(table, before, after))
     return dict(units)
+
+
+def item_index_units(table: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> Counter[str]:
+    """WRU of the index writes one item's write caused, from its images before and after, per ``table/index``."""
+    units: Counter[str] = Counter()
+    if before == after:
+        return units
+    schema = _backend().get_table(table)
+    table_keys = {a for a in (schema.hash_key_attr, schema.range_key_attr) if a}
+    for index in schema.global_indexes:
+        keys = [k["AttributeName"] for k in index.schema]
+        kind = index.projection.get("ProjectionType", "ALL")
+        included = set(index.projection.get("NonKeyAttributes", [])) if kind == "INCLUDE" else set()
+
+        def entry(image: dict[str, Any] | None, keys: list[str] = keys, kind: str = kind,
+                  included: set[str] = included) -> dict[str, Any] | None:
+            if image is None or any(k not in image for k in keys):
+                return None
+            names = set(image) if kind == "ALL" else table_keys | set(keys) | included
+            return {n: image[n] for n in names if n in image}
+
+        old, new = entry(before), entry(after)
+        if old == new:
+            continue
+        name = f"{table.rsplit('-', 1)[-1]}/{index.name}"
+        if old is not None and (new is None or any(old[k] != new[k] for k in keys)):
+            units[name] += math.ceil(max(1, _entry_bytes(old)) / 1024)
+        if new is not None:
+            units[name] += math.ceil(max(1, _entry_bytes(new)) / 1024)
+    return units
+
+
+def written_bytes(call: Call, sizes: dict[tuple[str, str], int]) -> list[int]:
+    """The bytes each item of a write is billed on: the larger of the item before and after it (a delete the item
+    it removed, a condition check the item it read), from the images taken around the call; without images, the
+    item as stored at the end."""
+    if call.images and len(call.images) == len(call.items):
+        return [max(_entry_bytes(before or {}), _entry_bytes(after or {}), 1) for before, after in call.images]
+    return [max(1, sizes.get((table, repr(sorted(key.items()))), 1)) for table, key in call.items]
 
 
 def request_units(call: Call, sizes: dict[tuple[str, str], int]) -> tuple[float, float]:
     """(WRU, RRU) of one call under DynamoDB on-demand rules."""
     wru = rru = 0.0
-    for table, key in call.items or [("?", {})]:
-        size = max(1, sizes.get((table, repr(sorted(key.items()))), 1))
-        if call.operation in _writes():
+    if call.operation in _writes():
+        for size in written_bytes(call, sizes) if call.items else [1]:
             units = math.ceil(size / 1024)
             wru += 2 * units if call.operation == "TransactWriteItems" else units
+        return wru, rru
+    for table, key in call.items or [("?", {})]:
+        units = math.ceil(max(1, sizes.get((table, repr(sorted(key.items()))), 1)) / 4096)
+        if call.operation == "TransactGetItems":
+            rru += 2 * units
         else:
-            units = math.ceil(size / 4096)
-            if call.operation == "TransactGetItems":
-                rru += 2 * units
-            else:
-                rru += units if table in call.consistent else units / 2
+            rru += units if table in call.consistent else units / 2
     return wru, rru
+
+
+def audit(calls: list[Call], sizes: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+    """Every item one order's writes wrote, in order: the function, the operation, the table, the item (its key,
+    the order's own ids shortened), the bytes it is billed on, its WRU and the index WRU it caused."""
+    rows = []
+    for call in calls:
+        if call.operation not in _writes():
+            continue
+        images = call.images if len(call.images) == len(call.items) else [(None, None)] * len(call.items)
+        for (table, key), size, (before, after) in zip(call.items, written_bytes(call, sizes), images, strict=True):
+            units = math.ceil(size / 1024) * (2 if call.operation == "TransactWriteItems" else 1)
+            rows.append({"function": call.function, "operation": call.operation, "table": table.rsplit("-", 1)[-1],
+                         "item": _key_text(table, key), "bytes": size, "wru": units,
+                         "index_wru": dict(item_index_units(table, before, after)) if call.images else {}})
+    return rows
+
+
+def _key_text(table: str, key: dict[str, Any]) -> str:
+    """An item's key as text, with each long id cut to its first 8 characters (one order's audit, not its ids)."""
+    try:
+        schema = _backend().get_table(table)
+        names = [a for a in (schema.hash_key_attr, schema.range_key_attr) if a]
+    except Exception:
+        names = sorted(key)
+    parts = []
+    for name in names:
+        ((_, value),) = key[name].items() if isinstance(key.get(name), dict) else (("S", key.get(name)),)
+        text = str(value)
+        parts.append(f"{name}={text if len(text) <= 24 else text[:20] + '…'}")
+    return ", ".join(parts)
 
 
 def _writes() -> set[str]:
@@ -339,6 +384,8 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
                 metrics = stdout.metrics
                 for o in measured + long + split:  # while the tables are there to say what they index
                     o["index_wru"] = sum((Counter(index_units(c)) for c in o["calls"]), Counter())
+                audits = {kind: audit(orders_[0]["calls"], sizes)
+                          for kind, orders_ in (("", measured), ("long", long), ("split", split))}
                 streamed = {t.name for t in stack.resources.tables if t.properties.get("StreamSpecification")}
             finally:
                 stack.stop()
@@ -351,6 +398,10 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
     result["long"] = {**analyse(long, sizes, streamed), "lines_per_order": LONG_LINES,
                       "log_bytes_per_order": long_logged}
     result["custom_metrics"] = sorted(metrics)
+    result["audit"], result["long"]["audit"], result["split"]["audit"] = audits[""], audits["long"], audits["split"]
+    for row in audits[""]:
+        log(f"    {row['function']:<22} {row['operation']:<18} {row['table']:<18} {row['item']:<60} "
+            f"{row['bytes']:>5} B {row['wru']:>2} WRU  index {row['index_wru'] or '-'}")
     for part in (result, result["split"], result["long"]):
         part["deployed"] = deployed()
     return result

@@ -250,13 +250,40 @@ def calls(record: dict[str, Any] | None) -> str:
         f"- **The stream publisher** makes no DynamoDB calls (Lambda's stream reads are free) but is invoked "
         f"{stream:g} times per order here, once per stream record (on AWS, batching merges records when "
         "traffic is steady).\n\n"
-        "Item sizes for the request units are moto's estimate of each item as stored at the end (an order "
-        f"item is about {d['order_item_bytes'] or 0} bytes then, so each write of it counts "
-        f"{math.ceil((d['order_item_bytes'] or 1) / 1024)} WRU, twice that inside a transaction: a write counts 1 WRU "
-        "per KB started of the item, 2 inside a transaction), and every strongly consistent read 1 RRU; BatchGetItem "
-        "reads the products eventually consistent (½ RRU per item) and the customer strongly consistent (1 RRU).\n")
+        "Item sizes for the request units are moto's estimate of each item: a write counts 1 WRU per KB started "
+        "of the larger of its item before and after it, 2 inside a transaction (an order item is about "
+        f"{d['order_item_bytes'] or 0} bytes at the end, so each write of it counts "
+        f"{math.ceil((d['order_item_bytes'] or 1) / 1024)} WRU at most), and every strongly consistent read 1 RRU "
+        "of the item as stored at the end; BatchGetItem reads the products eventually consistent (½ RRU per item) "
+        "and the customer strongly consistent (1 RRU).\n")
+    if "audit" in d:
+        out.append(_audit(d))
     if "split" in d:
         out.append(_split(d))
+    return "\n".join(out)
+
+
+def _audit(d: dict[str, Any]) -> str:
+    """Every item the first measured 2-line order wrote, in the order written."""
+    rows = d["audit"]
+    out = ["### Every write of one order\n",
+           f"The first of the {d['lines_per_order']}-line orders above, item by item, in the order the writes were "
+           "made (the stream consumers' among them as they ran; OrderIntake's transactions are the ship and deliver "
+           "routes). Bytes are what the write is billed on: the larger of the item before and after it, from the "
+           "images taken around the call. Index WRU are the entries the write put, moved or removed.\n",
+           "| Function | Operation | Table | Item | Bytes | WRU | Index WRU |\n|---|---|---|---|---:|---:|---|"]
+    for r in rows:
+        index = ", ".join(f"{name.split('/')[-1]} {n:g}" for name, n in sorted(r["index_wru"].items())) or "–"
+        out.append(f"| {r['function'].removesuffix('Function')} | {r['operation']} | {r['table']} | `{r['item']}` "
+                   f"| {r['bytes']:,} | {r['wru']:g} | {index} |")
+    by_table: dict[str, float] = {}
+    for r in rows:
+        by_table[r["table"]] = by_table.get(r["table"], 0) + r["wru"]
+    inside = sum(r["wru"] for r in rows if r["operation"] == "TransactWriteItems")
+    total = sum(r["wru"] for r in rows)
+    out.append(f"\n{len(rows)} items written, {total:g} WRU ({inside:g} of them in transactions, which bill twice) and "
+               f"{sum(sum(r['index_wru'].values()) for r in rows):g} index WRU. By table: "
+               + ", ".join(f"{t} {n:g}" for t, n in sorted(by_table.items(), key=lambda kv: -kv[1])) + ".\n")
     return "\n".join(out)
 
 

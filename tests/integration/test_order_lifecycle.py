@@ -156,3 +156,53 @@ def test_waiting_orders_spread_over_the_deadline_shards_and_expire_oldest_first_
     assert service.get_order(orders[0].order_id).deadline == orders[0].deadline
     assert orders[0].order_id in service.orders.overdue(S.CREDIT_APPROVED, far, limit=1000)
     assert orders[0].order_id not in service.orders.overdue(S.RESERVED, far, limit=1000)
+
+
+def _stored(service, order_id: str) -> dict:
+    return boto3.resource("dynamodb").Table(service.orders.table).get_item(
+        Key={"order_id": order_id}, ConsistentRead=True)["Item"]
+
+
+def _reserved(service):
+    customer, sku = shop(service)
+    service.adjust_stock(sku, StockAdjustmentIn(quantity=1, reason="receipt"))
+    order = service.submit(SubmitOrderIn(customer_id=customer, shipping_address=SAMPLE_ADDRESS,
+                                         lines=[OrderLineIn(sku=sku, quantity=1)]), uuid.uuid4().hex)
+    for step in (service.validate, service.check_credit, service.reserve):
+        order = step(order.order_id, order)
+    assert order.status == S.RESERVED
+    return order
+
+
+def test_a_reserved_order_keeps_its_deadline_out_of_the_index_and_its_late_shipment_still_fails_it(service):
+    """A reserved order's deadline is its shipment's ship_by: it leaves the by-deadline index at its reservation
+    (one index write, not a move of two and a removal at shipment) and the sweep finds it from the late shipment
+    in the pick list's index, once."""
+    order = _reserved(service)
+    stored = _stored(service, order.order_id)
+    assert stored["deadline"] == order.deadline == order.shipments[0].deadline and "due" not in stored
+    far = "9999-12-31T00:00:00.000Z"
+    assert order.order_id not in service.orders.overdue(S.RESERVED, far, limit=1000)
+
+    assert order.order_id not in [o.order_id for o in service.expire_overdue(now=order.created_at)]
+    assert order.order_id in [o.order_id for o in service.expire_overdue(now=far)]
+    assert order.order_id not in [o.order_id for o in service.expire_overdue(now=far)]  # nothing twice
+    failed = service.get_order(order.order_id)
+    assert failed.status == S.FAILED and failed.timeline[-1].reason.startswith("not shipped within")
+    assert service.get_shipment(order.shipments[0].shipment_id).status == "CANCELLED"
+
+
+def test_a_reserved_order_indexed_before_still_fails_at_its_deadline_once(service):
+    """Orders reserved before the sweep read the shipments carry a RESERVED by-deadline entry: still acted on, once
+    (found both ways)."""
+    from orderflow.orders.adapters.table import due
+
+    order = _reserved(service)
+    boto3.resource("dynamodb").Table(service.orders.table).update_item(
+        Key={"order_id": order.order_id}, UpdateExpression="SET due = :due",
+        ExpressionAttributeValues={":due": due(S.RESERVED, order.order_id)})
+    far = "9999-12-31T00:00:00.000Z"
+    assert order.order_id in service.orders.overdue(S.RESERVED, far, limit=1000)
+
+    assert [o.order_id for o in service.expire_overdue(now=far)].count(order.order_id) == 1
+    assert service.get_order(order.order_id).status == S.FAILED

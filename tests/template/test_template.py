@@ -265,11 +265,12 @@ def test_runtime_is_python312(template):
         )
 
 
-@pytest.mark.parametrize("function", ["ReplenishDecideFunction", "PurchasingApiFunction"])
-def test_the_functions_that_buy_for_a_location_may_read_the_locations(template, function):
-    """The Decide step reads which locations a SKU is bought for, and purchasing by hand and history imports
-    check the location named (docs/replenishment.md §5): without the grant they fail on AWS with
-    AccessDenied, which the offline stack (no IAM) would not show."""
+@pytest.mark.parametrize("function", ["ReplenishDecideFunction", "PurchasingApiFunction", "ExpireOrdersFunction"])
+def test_the_functions_that_work_per_location_may_read_the_locations(template, function):
+    """The Decide step reads which locations a SKU is bought for, purchasing by hand and history imports
+    check the location named (docs/replenishment.md §5), and the orders' sweep reads every location's late
+    shipments (docs/fulfilment.md): without the grant they fail on AWS with AccessDenied, which the offline stack
+    (no IAM) would not show."""
     policies = _function_props(template)[function].get("Policies") or []
     tables = {repr(table.get("TableName")) for policy in policies if isinstance(policy, dict)
               for kind, table in policy.items() if kind in ("DynamoDBReadPolicy", "DynamoDBCrudPolicy")}

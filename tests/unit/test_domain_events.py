@@ -106,6 +106,11 @@ def test_a_partial_shipment_says_what_left_and_what_waits_and_a_second_one_publi
     packed = {**partly, "shipments": ["shp-1-1|leeds|shipped|SKU-1=3|SKU-1=1|", "shp-1-2|york|open|SKU-1=2||"]}
     (same,) = events_for(Table.ORDERS, order("RESERVED", 4), packed, sequence="1")  # as the orders table stores them
     assert same.detail == event.detail
+    whole = {**partly, "shipments": [{**shipments[0], "lines": {"SKU-1": Decimal(3)}, "shipped": None}]}
+    as_stored = {**whole, "shipments": ["shp-1-1|leeds|shipped|*||"]}  # a shipment of the whole order names no SKU
+    (maps,) = events_for(Table.ORDERS, order("RESERVED", 4), whole, sequence="1")
+    (packed_whole,) = events_for(Table.ORDERS, order("RESERVED", 4), as_stored, sequence="1")
+    assert packed_whole.detail == maps.detail and maps.detail["shipped"] == {"SKU-1": 3}
 
 
 def test_a_ship_available_order_held_in_part_says_where_and_what_waits_then_reserved_once_the_rest_came() -> None:

@@ -53,10 +53,33 @@ def test_shipment_refs_are_stored_packed_and_read_back_equal():
     order = _order(shipments=SHIPMENTS)
     item = order.as_item()
 
-    assert item["shipments"] == ["shp-ord-1-1|main|shipped|SKU-1=3,SKU-2=1|SKU-1=2|",
+    assert item["shipments"] == ["shp-ord-1-1|main|shipped|*|SKU-1=2|",  # the whole order: its SKUs not again
                                  f"shp-ord-1-2|north-dc|open|SKU-1=1||{AT}",
                                  "shp-ord-1-3|north-dc|cancelled|SKU-2=1|=|"]
     assert Order.model_validate(item) == order
     assert Order.model_validate({**item, "shipments": SHIPMENTS}) == order  # stored as maps before: still read
     as_maps = len(str(order.model_dump(mode="python")["shipments"]))
     assert len(str(item["shipments"])) < as_maps * 0.6  # what a write of the order is billed by
+
+
+def test_a_shipment_of_the_whole_order_names_no_sku_and_reads_back_with_the_order_lines():
+    whole = {"shipment_id": "shp-ord-1-1", "location_id": "main", "lines": {"SKU-1": 3, "SKU-2": 1}, "deadline": AT}
+    less = {**whole, "lines": {"SKU-1": 2, "SKU-2": 1}}  # some units cancelled: its lines are its own
+    for refs, stored in (([whole], f"shp-ord-1-1|main|open|*||{AT}"),
+                         ([less], f"shp-ord-1-1|main|open|SKU-1=2,SKU-2=1||{AT}")):
+        order = _order(shipments=refs)
+        item = order.as_item()
+        assert item["shipments"] == [stored]
+        assert Order.model_validate(item) == order
+        assert Order.model_validate({**order.model_dump(mode="python"), "shipments": item["shipments"]}) == order
+
+
+def test_a_shipment_no_longer_open_keeps_no_deadline_and_the_default_policy_is_not_stored():
+    order = _order(shipments=[{"shipment_id": "shp-ord-1-1", "location_id": "main", "lines": {"SKU-1": 3},
+                               "state": "delivered", "deadline": AT}])
+    item = order.as_item()
+
+    assert item["shipments"] == ["shp-ord-1-1|main|delivered|SKU-1=3||"] and "fulfilment_policy" not in item
+    assert Order.model_validate(item).shipments[0].deadline is None  # nothing reads it once the shipment left
+    assert Order.model_validate(item).fulfilment_policy == "ship_complete"
+    assert _order(fulfilment_policy="ship_available").as_item()["fulfilment_policy"] == "ship_available"

@@ -149,7 +149,7 @@ def _last_reason(image: Image) -> str | None:
 def _sent(order: Image) -> dict[str, Any]:
     """SKU → units that left, over the order's shipments (a shipment's ``shipped`` when it left in part)."""
     units: dict[str, Any] = {}
-    for ref in map(unpacked_ref, order.get("shipments") or []):  # an order's shipments are stored packed
+    for ref in (unpacked_ref(r, order.get("lines")) for r in order.get("shipments") or []):  # stored packed
         if ref.get("state") in ("shipped", "delivered"):
             for sku, quantity in (ref.get("shipped") or ref.get("lines") or {}).items():
                 units[sku] = units.get(sku, 0) + quantity

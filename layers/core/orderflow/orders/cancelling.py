@@ -82,7 +82,7 @@ class Cancelling:
             target = S.PARTIALLY_RESERVED if change.backordered else S.RESERVED
         text = ", ".join(f"{n} × {sku}" for sku, n in units.items() if n)
         extra: dict[str, Any] = {
-            "shipments": [r.packed() for r in after_shipments], "allocations": holds_of(after_shipments),
+            "shipments": order.packed_shipments(after_shipments), "allocations": holds_of(after_shipments),
             "backordered": change.backordered, "cancelled": cancelled, "total": order.total - value}
         if key is not None:
             extra["cancel_keys"] = [*order.cancel_keys, key][-MAX_CANCEL_KEYS:]

@@ -15,6 +15,7 @@ from orderflow.shared.types import (
     packed_entry,
     packed_line,
     packed_ref,
+    units_of,
     unpacked_entry,
     unpacked_line,
     unpacked_ref,
@@ -98,9 +99,11 @@ class ShipmentRef(Model):
     def _unpacked(cls, value: object) -> object:
         return unpacked_ref(value) if isinstance(value, str) else value
 
-    def packed(self) -> str:
-        """As the orders table stores it (``orderflow.shared.types.packed_ref``)."""
-        return packed_ref(self.shipment_id, self.location_id, self.state, self.lines, self.shipped, self.deadline)
+    def packed(self, order_units: dict[str, int] | None = None) -> str:
+        """As the orders table stores it (``orderflow.shared.types.packed_ref``); ``order_units``, the order's
+        lines (``Order.packed_shipments`` gives them)."""
+        return packed_ref(self.shipment_id, self.location_id, self.state, self.lines, self.shipped, self.deadline,
+                          order_units)
 
     @property
     def open(self) -> bool:
@@ -153,18 +156,35 @@ class Order(Model):
     # ExpireOrdersFunction fails it.
     deadline: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_order_refs(cls, value: object) -> object:
+        """Refs stored packed read back with the order's lines (a ref holding the whole order names none)."""
+        if isinstance(value, dict) and any(isinstance(ref, str) for ref in value.get("shipments") or ()):
+            lines = value.get("lines") or ()
+            value = {**value, "shipments": [unpacked_ref(ref, lines) for ref in value["shipments"]]}
+        return value
+
     def as_item(self) -> dict:
-        """The order as the orders table stores it: lines and timeline entries packed, and the after-sales and
-        fulfilment fields left out while empty (they read back as their defaults). Every write of the order
-        is billed by its size (docs/decisions.md, "DynamoDB calls per order")."""
+        """The order as the orders table stores it: lines, timeline entries and shipment refs packed, and the
+        after-sales and fulfilment fields left out while empty and the fulfilment policy while the default (they
+        read back as their defaults). Every write of the order is billed by its size (docs/decisions.md, "DynamoDB
+        calls per order")."""
         item = self.model_dump(mode="python", exclude_none=True)
         item["timeline"] = [entry.packed() for entry in self.timeline]
         item["lines"] = [line.packed() for line in self.lines]
-        item["shipments"] = [ref.packed() for ref in self.shipments]
+        item["shipments"] = self.packed_shipments(self.shipments)
         for name in OMITTED_WHILE_EMPTY:
             if not item.get(name):
                 item.pop(name, None)
+        if self.fulfilment_policy == FulfilmentPolicy.SHIP_COMPLETE:
+            item.pop("fulfilment_policy", None)
         return item
+
+    def packed_shipments(self, refs: list[ShipmentRef]) -> list[str]:
+        """``refs`` (the order's shipments, as a write leaves them) as the orders table stores them."""
+        units = units_of(self.lines)
+        return [ref.packed(units) for ref in refs]
 
     def held(self) -> list[tuple[str, Units]]:
         """(location, units) for each hold of the order's reservation."""

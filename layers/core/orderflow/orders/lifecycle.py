@@ -47,6 +47,10 @@ CANCELLABLE = frozenset(status for status, targets in TRANSITIONS.items() if S.C
 # The order workflow's own statuses: they share one deadline, set at submit (an Express execution lives at most
 # five minutes), so Validate and CheckCredit leave it, and its index entry, as they are.
 IN_WORKFLOW = frozenset({S.PENDING, S.VALIDATED, S.CREDIT_APPROVED})
+# Statuses whose deadline is their open shipments' (each shipment's ``ship_by``). The sweep finds them from the
+# late shipments themselves, in the pick list's index, so the order carries its ``deadline`` but no by-deadline
+# entry then (orders/adapters/table.py; docs/decisions.md, "Cost per order").
+SHIPMENTS_DUE = frozenset({S.RESERVED, S.PARTIALLY_RESERVED, S.PARTIALLY_SHIPPED})
 
 # What an order in each status holds, and so what cancelling or failing it must give back.
 HOLDS_CREDIT = frozenset({S.CREDIT_APPROVED, S.BACKORDERED, S.RESERVED, S.PARTIALLY_RESERVED, S.PARTIALLY_SHIPPED,

@@ -47,6 +47,9 @@ class Locations(Protocol):
     def active(self) -> list[Candidate]:
         """The locations an order may be sourced from now (the main one included unless deactivated)."""
 
+    def ids(self) -> list[str]:
+        """Every location, active or not, the main one included."""
+
 
 class Shipments(Protocol):
     """The order's shipments, released, shipped, delivered and cancelled in the order's own transactions."""
@@ -57,3 +60,5 @@ class Shipments(Protocol):
     def shrink(self, shipment_id: str, lines: dict[str, int], gone: dict[str, int]) -> Change: ...
     def move(self, shipment_id: str, location_id: str, target: ShipmentStatus, by: str, reason: str | None = None,
              extra: dict[str, Any] | None = None, version: int | None = None) -> Change: ...
+    def late(self, location_id: str, now: str, released_before: str) -> list[str]:
+        """The orders of the location's open shipments past their ship_by, each once."""

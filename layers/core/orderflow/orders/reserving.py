@@ -59,7 +59,7 @@ class Reserving:
                     order, S.RESERVED if sourced.complete else S.PARTIALLY_RESERVED,
                     reason=sourced.why if len(sourced.allocations) > 1 or not sourced.complete else None,
                     extra={"deadline": deadline,
-                           "allocations": sourced.allocations, "shipments": [r.packed() for r in refs],
+                           "allocations": sourced.allocations, "shipments": order.packed_shipments(refs),
                            "backordered": dict(sourced.backordered)})
                 holds, writes = self._holding(order, refs)
                 writes.insert(0, write)
@@ -145,7 +145,7 @@ class Reserving:
             refs = released(order, sourced.allocations, deadline_in(self.settings.fulfilment_timeout_seconds))
             shipments = [*order.shipments, *refs]
             # The new shipments have the usual time to ship; the order's deadline is its earliest open shipment's.
-            extra: dict[str, Any] = {"shipments": [r.packed() for r in shipments],
+            extra: dict[str, Any] = {"shipments": order.packed_shipments(shipments),
                                      "allocations": holds_of(shipments), "backordered": dict(sourced.backordered),
                                      "deadline": earliest_deadline(shipments, legacy=order.deadline)}
             if order.status == S.PARTIALLY_SHIPPED:

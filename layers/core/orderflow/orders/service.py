@@ -240,7 +240,7 @@ class OrderService(Reserving, Shipping, Cancelling, Deadlines):
         closed = [r.model_copy(update={"state": "cancelled"}) if r.open else r for r in order.shipments]
         write, after = self.orders.transition(
             order, target, reason=reason, by=by,
-            extra={"shipments": [r.packed() for r in closed], "allocations": {}} if order.shipments else None)
+            extra={"shipments": order.packed_shipments(closed), "allocations": {}} if order.shipments else None)
         writes: list[Change] = [write]
         if order.status in HOLDS_CREDIT:
             writes.append(self.customers.release_credit(order.customer_id, order.total))

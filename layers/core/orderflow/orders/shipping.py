@@ -84,7 +84,7 @@ class Shipping:
         reason = f"shipped from {ref.location_id}" + _carrier_text(request)
         if unshipped:
             reason += f"; {sum(unshipped.values())} units not sent go back to sourcing"
-        extra = {"shipments": [r.packed() for r in shipments], "allocations": holds_of(shipments),
+        extra = {"shipments": order.packed_shipments(shipments), "allocations": holds_of(shipments),
                  "backordered": added(order.backordered, unshipped),
                  "shipment": {**request.model_dump(exclude_none=True, exclude={"lines"}), "shipped_at": now}}
         if not complete and (deadline := earliest_deadline(shipments, legacy=order.deadline)):
@@ -134,7 +134,7 @@ class Shipping:
         write, after = self.orders.transition(
             order, S.DELIVERED if complete else order.status, by="warehouse", at=now,
             reason=f"delivered from {ref.location_id}",
-            extra={"shipments": [r.packed() for r in shipments], "shipment": summary,
+            extra={"shipments": order.packed_shipments(shipments), "shipment": summary,
                    **({"deadline": order.deadline} if order.deadline and not complete else {})})
         self.store.commit([write, self.shipments.move(shipment_id, ref.location_id, H.DELIVERED, by="warehouse")])
         return after

@@ -69,27 +69,47 @@ def unpacked_line(stored: object) -> dict:
 
 # One of an order's shipments as stored in the order: "shipment_id|location_id|state|lines|shipped|deadline", the
 # units as "sku=units,sku=units" (identifiers hold none of "|", ",", "="), ``shipped`` empty unless less than
-# ``lines`` left, ``deadline`` empty once there is none. As a map its attribute names and per-SKU maps were about
-# half of it, and a shipment's lines repeat the order's.
+# ``lines`` left, ``deadline`` empty once there is none or the shipment is no longer open. As a map its attribute
+# names and per-SKU maps were about half of it. A shipment that holds the whole order, each line at its quantity (an
+# order from one location), stores its lines as ``WHOLE_ORDER`` instead of the order's SKUs again: read back with
+# the order's lines.
+WHOLE_ORDER = "*"
+
+
 def packed_ref(shipment_id: str, location_id: str, state: str, lines: dict[str, int],
-               shipped: dict[str, int] | None = None, deadline: str | None = None) -> str:
-    return "|".join((shipment_id, location_id, state, _packed_units(lines),
-                     "" if shipped is None else _packed_units(shipped) or "=", deadline or ""))
+               shipped: dict[str, int] | None = None, deadline: str | None = None,
+               order_units: dict[str, int] | None = None) -> str:
+    """``order_units``: the order's lines (SKU → quantity); ``lines`` equal to them are stored as ``WHOLE_ORDER``.
+    The deadline only while the shipment is open: nothing reads it after."""
+    return "|".join((shipment_id, location_id, state, WHOLE_ORDER if lines == order_units else _packed_units(lines),
+                     "" if shipped is None else _packed_units(shipped) or "=",
+                     (deadline or "") if state == "open" else ""))
 
 
-def unpacked_ref(stored: object) -> dict:
+def unpacked_ref(stored: object, order_lines: object = ()) -> dict:
     """A shipment ref as a map (``shipment_id``, ``location_id``, ``state``, ``lines``, and ``shipped`` and
-    ``deadline`` when there), stored packed or not."""
+    ``deadline`` when there), stored packed or not; ``order_lines``, the order's lines as stored, for a ref that
+    holds the whole order."""
     if not isinstance(stored, str):
         return dict(stored) if isinstance(stored, dict) else {}
     shipment_id, location_id, state, lines, shipped, deadline = [*stored.split("|", 5), "", "", "", "", ""][:6]
     ref: dict = {"shipment_id": shipment_id, "location_id": location_id, "state": state,
-                 "lines": _unpacked_units(lines)}
+                 "lines": units_of(order_lines) if lines == WHOLE_ORDER else _unpacked_units(lines)}
     if shipped:
         ref["shipped"] = _unpacked_units(shipped)
     if deadline:
         ref["deadline"] = deadline
     return ref
+
+
+def units_of(lines: object) -> dict[str, int]:
+    """SKU → quantity of an order's lines, stored packed or as maps (or read: anything with ``sku`` and
+    ``quantity``)."""
+    units: dict[str, int] = {}
+    for line in lines or ():  # type: ignore[attr-defined]
+        found = unpacked_line(line) if isinstance(line, str | dict) else {"sku": line.sku, "quantity": line.quantity}
+        units[found["sku"]] = int(found["quantity"])
+    return units
 
 
 def _packed_units(units: dict[str, int]) -> str:

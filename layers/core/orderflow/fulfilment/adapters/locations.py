@@ -39,6 +39,10 @@ class LocationsRepository:
                 return found
             page = {"ExclusiveStartKey": last}
 
+    def ids(self) -> list[str]:
+        """Every location, active or not, the main one included: where shipments may still be open."""
+        return sorted({MAIN_LOCATION, *(loc.location_id for loc in self.list_all())})
+
     def active(self) -> list[Candidate]:
         """The locations sourcing may allocate from: the stored active ones, and the main location unless
         it was stored inactive (one Query of this small table)."""

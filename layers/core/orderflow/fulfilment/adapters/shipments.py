@@ -106,6 +106,26 @@ class ShipmentsRepository:
         next_cursor = dynamo.cursor_of(last)
         return [_shipment(item) for item in items], next_cursor
 
+    def late(self, location_id: str, now: str, released_before: str) -> list[str]:
+        """The orders of the location's open shipments past their ``ship_by`` at ``now``, each once:
+        a Query per open status of the pick list's index, over the shipments released before ``released_before``
+        (a shipment is due its fulfilment timeout after its release, so the later ones need not be read), the
+        ``ship_by`` checked on what was read. The orders' sweep acts on them (``orders/deadlines.py``)."""
+        found: dict[str, None] = {}
+        for status in sorted(OPEN_SHIPMENT, key=lambda s: s.value):
+            page: dict[str, Any] = {}
+            while True:
+                items, last = dynamo.query(
+                    self.table, IndexName=PICK_LIST, FilterExpression="ship_by <= :now",
+                    KeyConditionExpression="at_location = :p AND created_at <= :before",
+                    ExpressionAttributeValues={":p": at_location(location_id, status), ":before": released_before,
+                                               ":now": now}, **page)
+                found.update((item["order_id"], None) for item in items)
+                if not last:
+                    break
+                page = {"ExclusiveStartKey": last}
+        return list(found)
+
 
 def _shipment(item: dict[str, Any]) -> Shipment:
     return Shipment.model_validate({k: v for k, v in item.items() if k != "at_location"})

@@ -5,7 +5,8 @@ partition key of the sparse ``by-deadline`` index, its shard (0 to ``DEADLINE_SH
 Keyed by the status alone, every RESERVED order would write the same index partition (one partition takes
 about 1,000 writes a second); the expiry reads the shards of a status and merges them (docs/decisions.md).
 The workflow's statuses (``IN_WORKFLOW``) share one partition, ``WORKFLOW#<shard>``, and the deadline submit
-set: the steps between them write no index entry.
+set: the steps between them write no index entry. An order whose deadline is its shipments' (``SHIPMENTS_DUE``)
+keeps ``deadline`` without ``due``: the sweep finds its late shipments in the pick list's index (``indexed``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import heapq
 from typing import Any
 
 from orderflow.orders.domain import OMITTED_WHILE_EMPTY, Order, OrderStatus, TimelineEntry
-from orderflow.orders.lifecycle import IN_WORKFLOW, ORDER_LIFECYCLE
+from orderflow.orders.lifecycle import IN_WORKFLOW, ORDER_LIFECYCLE, SHIPMENTS_DUE
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
 from orderflow.shared.types import utc_now
@@ -59,10 +60,18 @@ class OrdersRepository:
         values.update({":current": order.status.value, ":version": order.version, **sources})
         names = {"#status": "status"}
         keeps_deadline = "deadline" not in (extra or {}) and {order.status, target} <= IN_WORKFLOW
-        if (extra or {}).get("deadline"):
+        after = Order.model_validate({
+            **order.model_dump(), **(extra or {}),
+            "status": target, "version": order.version + 1, "updated_at": now,
+            "deadline": order.deadline if keeps_deadline else (extra or {}).get("deadline"),
+            "timeline": [*order.timeline, entry],
+        })
+        if (extra or {}).get("deadline") and indexed(after):
             sets.append("due = :due")
             values[":due"] = due(target, order.order_id)
             removes = []
+        elif (extra or {}).get("deadline"):
+            removes = ["due"]  # the deadline stays on the order; the sweep finds it from its late shipments
         else:
             removes = [] if keeps_deadline else ["deadline", "due"]
         for index, (name, value) in enumerate((extra or {}).items()):  # by #name: some are reserved words (total)
@@ -78,12 +87,6 @@ class OrdersRepository:
         write = Write("Update", self.table, key={"order_id": order.order_id}, update=update,
                       condition=f"{allowed} AND #status = :current AND version = :version",
                       names=names, values=values)
-        after = Order.model_validate({
-            **order.model_dump(), **(extra or {}),
-            "status": target, "version": order.version + 1, "updated_at": now,
-            "deadline": order.deadline if keeps_deadline else (extra or {}).get("deadline"),
-            "timeline": [*order.timeline, entry],
-        })
         return write, after
 
     def advance(self, order_id: str, current: OrderStatus, target: OrderStatus, by: str = "workflow",
@@ -150,6 +153,17 @@ class OrdersRepository:
 
 
 DEADLINE_SHARDS = 8  # partitions of the by-deadline index per status: ~8,000 index writes a second
+
+
+def indexed(order: Order) -> bool:
+    """Whether the order's deadline goes in the by-deadline index. Not when it is its open shipments' (RESERVED,
+    PARTIALLY_RESERVED, PARTIALLY_SHIPPED), each of which carries its own: the sweep finds the late ones in the
+    pick list's index (``ShipmentsRepository.late``), and an order moved into the index at its reservation and out
+    of it at its shipment wrote three index entries for a deadline its shipment already holds. A shipment released
+    before shipments had deadlines has only the order's (an order reserved before shipments, none): such an order
+    stays indexed."""
+    return (order.status not in SHIPMENTS_DUE or not order.shipments
+            or any(ref.open and not ref.deadline for ref in order.shipments))
 
 
 def due(status: OrderStatus, order_id: str) -> str:
