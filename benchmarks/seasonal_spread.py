@@ -50,9 +50,10 @@ DATA_SETS = ("aus_retail", "tourism", "fast_movers")
 Z95 = 1.6448536269514722
 
 
-def time_of_year_sigma(original: Callable[..., Any], alone: bool) -> Callable[..., Any]:
+def time_of_year_sigma(original: Callable[..., Any], alone: bool, index: bool = False) -> Callable[..., Any]:
     """``conditional_total_error_sigma`` with the year-round measures replaced by same-season ones
-    where a whole season a year back has been measured (``alone``: the same-season RMS only)."""
+    where a whole season a year back has been measured (``alone``: the same-season RMS only;
+    ``index``: the year-round spread times the same-season RMS over the RMS of the whole year before)."""
     from orderflow.forecasting.fits import YEAR_HALF_WINDOW
 
     def spread(fit: Any, y: np.ndarray, window: int, origins: Any = None, year: int = 365) -> np.ndarray:
@@ -86,13 +87,19 @@ def time_of_year_sigma(original: Callable[..., Any], alone: bool) -> Callable[..
             proportional = np.where(level > 0, np.sqrt(square / level) * now, np.nan)
             near = np.where(counts[ly] > counts[fy], np.sqrt((squares[ly] - squares[fy])
                                                               / np.maximum(counts[ly] - counts[fy], 1)), np.nan)
-        alternative = season if alone else np.fmax(season, np.fmax(proportional, near))
+        fa = np.searchsorted(starts, at - year - HALF, side="left")  # every window of the year (and HALF) before
+        la = np.maximum(fa, np.searchsorted(starts, at - window, side="right"))
+        whole_year = np.sqrt((squares[la] - squares[fa]) / np.maximum(counts[la] - counts[fa], 1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            seasonal_index = np.where(whole_year > 0, season / whole_year, 1.0)
+        alternative = (base * seasonal_index if index else season if alone
+                       else np.fmax(season, np.fmax(proportional, near)))
         return np.where(enough & np.isfinite(base), alternative, base)
 
     return spread
 
 
-RULES = ("year-round", "time of year + level", "time of year alone")
+RULES = ("year-round", "time of year + level", "time of year alone", "year-round × seasonal index")
 
 
 def patched(rule: str) -> Any:
@@ -101,7 +108,8 @@ def patched(rule: str) -> Any:
     if rule == "year-round":
         return mock.patch.object(fits, "conditional_total_error_sigma", fits.conditional_total_error_sigma)
     return mock.patch.object(fits, "conditional_total_error_sigma",
-                             time_of_year_sigma(fits.conditional_total_error_sigma, rule.endswith("alone")))
+                             time_of_year_sigma(fits.conditional_total_error_sigma, rule.endswith("alone"),
+                                                rule.endswith("index")))
 
 
 def replay(panel: dict[str, np.ndarray], products: dict[str, Any]) -> dict[str, dict[str, Any]]:

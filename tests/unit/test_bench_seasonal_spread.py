@@ -43,3 +43,17 @@ def test_the_time_of_year_spread_is_lower_in_july_than_before_the_december_peak(
     (july, july_year_round), (november, _) = spreads["july"], spreads["november"]
     assert july < 0.7 * november
     assert july < 0.8 * july_year_round  # the year-round RMS carries last December's errors into July
+
+
+def test_the_seasonal_index_rule_keeps_the_year_round_level_and_moves_it_between_seasons():
+    y = december_peak()[:YEAR + 195]  # mid-July of the second year
+    fit = fit_method("ses", y, 7)
+    window = 10
+    base = float(conditional_total_error_sigma(fit, y, window)[0])
+    season = float(time_of_year_sigma(conditional_total_error_sigma, alone=True)(fit, y, window)[0])
+    starts, errors = fit.total_errors(y, window)
+    last_year = (starts + window <= y.size) & (starts >= y.size - YEAR - HALF)
+    whole_year = float(np.sqrt(np.mean(errors[last_year] ** 2)))
+    indexed = float(time_of_year_sigma(conditional_total_error_sigma, alone=False, index=True)(fit, y, window)[0])
+    assert indexed == pytest.approx(base * season / whole_year)
+    assert indexed < base  # July: calmer than the year that holds a December
