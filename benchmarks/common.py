@@ -43,6 +43,13 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def write_report(path: Path, text: str) -> int:
+    """Write a benchmark's own page (a results file it rewrites whole) and print it; exit status 0."""
+    path.write_text(text)
+    print(text)
+    return 0
+
+
 def save(section: str, command: str, data: dict[str, Any], seconds: float) -> dict[str, Any]:
     """Store one section's results with their provenance; returns what was stored."""
     record = {"section": section, "command": command, "date": now(), "machine": machine(),

@@ -808,6 +808,12 @@ def forecast_global(record: dict[str, Any] | None) -> str:
                    f"{'–' if many is None else f'{many:.3f}'} | {rows['historic average']['mase']:.3f} | "
                    f"{'–' if ets is None else f'{ets:.3f}'} | {'–' if ratio is None else f'{ratio:.3f}'} | "
                    f"{'–' if ratio is None else _yes(ratio <= 0.95)} | {cover['80']:.1%} | {cover['95']:.1%} |")
+    out.append("\nIntervals outside ±3 points, and why (docs/forecasting.md, \"Prediction intervals\"): a slow "
+               "mover's demand comes in whole units, so when most days sell nothing any interval holding 0 holds "
+               "more than 80 % of them (daily_intermittent's 80 % interval; no whole-unit interval does better); on "
+               "a monthly or quarterly panel every series shares the held-out window's months, so one window is one "
+               "draw. Six consecutive windows: [benchmarks/INTERVAL_WINDOWS.md](benchmarks/INTERVAL_WINDOWS.md) "
+               "(`python -m benchmarks.interval_windows`).")
     sampling = d["sampling"]
     full, part = sampling["all"], next(v for k, v in sampling.items() if k != "all")
     out.append(f"\nTraining on a stratified sample ({part['train_series']} of {full['train_series']} series, "
