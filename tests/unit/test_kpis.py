@@ -30,13 +30,18 @@ def kpis(monkeypatch) -> Iterator[KpiService]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         aws.reset()
-        boto3.client("dynamodb").create_table(
-            TableName="kpis", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-        yield KpiService(Settings(kpis_table="kpis", kpi_promise_hours=48), KpisTable("kpis"), clock=lambda: NOW)
+        yield kpi_service("kpis")
         aws.reset()
+
+
+def kpi_service(table: str) -> KpiService:
+    """A KPI service over a new table ``table`` (inside moto)."""
+    boto3.client("dynamodb").create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    return KpiService(Settings(kpis_table=table, kpi_promise_hours=48), KpisTable(table), clock=lambda: NOW)
 
 
 def order(kind: str, order_id: str, at: str, lines: dict[str, int], n: int, **extra) -> tuple[str, dict]:
