@@ -85,6 +85,7 @@ class Recorder:
         self.durations: dict[str, list[float]] = defaultdict(list)  # ms
         self.invocations: Counter[str] = Counter()
         self.completed: Counter[str] = Counter()
+        self.records: dict[str, list[int]] = defaultdict(list)  # per invocation of a consumer: its event's records
         self.done = threading.Condition(self.lock)
         self._local = threading.local()
         self._undo: list[Any] = []
@@ -170,6 +171,8 @@ class Recorder:
                     recorder.durations[fn.logical_id].append(elapsed)
                     recorder.invocations[fn.logical_id] += 1
                     recorder.completed[fn.logical_id] += 1
+                    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+                        recorder.records[fn.logical_id].append(len(event["Records"]))
                     recorder.done.notify_all()
 
         runtime._run = timed
@@ -187,6 +190,18 @@ class Recorder:
             self.event_bytes = 0
             self.durations.clear()
             self.invocations.clear()
+            self.records.clear()
+
+    def wait_idle(self, quiet_seconds: float, timeout: float = 120.0) -> None:
+        """Block until no invocation has finished for ``quiet_seconds`` (the stream and queue consumers are done)."""
+        deadline = time.monotonic() + timeout
+        with self.done:
+            while time.monotonic() < deadline:
+                before = sum(self.completed.values())
+                self.done.wait_for(lambda before=before: sum(self.completed.values()) != before, quiet_seconds)
+                if sum(self.completed.values()) == before:
+                    return
+        raise TimeoutError(f"still invoking after {timeout} s")
 
     def wait_completed(self, logical_id: str, count: int, timeout: float = 30.0) -> None:
         """Block until ``logical_id`` has finished ``count`` invocations in total."""
