@@ -463,10 +463,11 @@ def _burst(d: dict[str, Any]) -> str:
             f"{_num(b['usage']['lambda_requests'])} invocations per order in all against {_num(one)} one at a time. "
             f"KPIs and demand write once per day (KPIs) or SKU and month (demand) per batch, plus a mark per event "
             f"or shipment (what keeps a redelivery from counting twice), so the batch also lowers their write units. "
-            f"The request path's handler times are one-at-a-time's (the same work; the burst's share 2 cores); "
-            f"the consumers' are the burst's, per batch. All {b['orders']} orders name the same 2 SKUs, so "
-            f"demand's one `ADD` per SKU and month serves the whole batch: a catalogue whose orders rarely share a "
-            f"SKU within seconds saves the invocations and the KPI writes, not those.\n")
+            f"Handler times are one-at-a-time's (the burst's own grow with its orders sharing 2 cores): the "
+            f"request path's as they were, and each consumer's time per order spread over its fewer invocations "
+            f"(an upper bound: a batch also saves work per invocation). All {b['orders']} orders name the same "
+            f"2 SKUs, so demand's one `ADD` per SKU and month serves the whole batch: a catalogue whose orders "
+            f"rarely share a SKU within seconds saves the invocations and the KPI writes, not those.\n")
 
 
 def _fixed(d: dict[str, Any]) -> str:
