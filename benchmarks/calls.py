@@ -55,7 +55,7 @@ LONG_LINES = 5  # issue 22: a bigger basket too
 STATE_CHANGES = 6
 STREAM_FUNCTION = "PublishEventsFunction"
 BURST = 20  # orders at once (issue 22): the stream and queue consumers' batches as steady traffic forms them
-IDLE_SECONDS = 1.5  # the consumers are done when nothing was invoked for this long (the queue's long poll is 1 s)
+IDLE_SECONDS = 1.0  # and nothing was invoked for this long: the consumers are done
 STREAM_READS_PER_SECOND = 4  # Lambda's poller per shard (AWS Lambda Developer Guide, "Polling and batching streams")
 POLL_FUNCTION = "OrderIntakeFunction"  # serves GET /orders/{id}; stream consumers' late calls are not the poll's
 
@@ -232,7 +232,7 @@ def one_order(stack: Any, shop: Shop, recorder: Recorder, split: bool = False, l
             deliver_shipment(shop.http, shipment)
     else:
         delivered = ship(shop.http, order_id) and deliver(shop.http, order_id)
-    recorder.wait_idle(IDLE_SECONDS)  # the stream and queue consumers have taken the order's records
+    recorder.wait_settled(stack, IDLE_SECONDS)  # the stream and queue consumers have taken the order's records
     with recorder.lock:
         calls = list(recorder.calls)
         durations = {k: list(v) for k, v in recorder.durations.items()}
@@ -258,11 +258,12 @@ def one_order(stack: Any, shop: Shop, recorder: Recorder, split: bool = False, l
 def burst(stack: Any, shop: Shop, recorder: Recorder, stdout: CountingStdout, orders: int = BURST) -> dict[str, Any]:
     """``orders`` orders of the same 2 lines at once, as steady traffic brings them: submitted together (a thread
     each), then shipped together and delivered together, and the stream and queue consumers left to finish
-    (until no invocation for :data:`IDLE_SECONDS`). Their records reach them as the local stack's pollers read
-    them, several to an invocation. What the burst used in all, recorded like :func:`one_order`'s."""
+    (``Recorder.wait_settled``). Their records reach them as the local stack's pollers gather them (up to
+    ``BatchSize``, for the mapping's batching window), several to an invocation. What the burst used in all,
+    recorded like :func:`one_order`'s."""
     from concurrent.futures import ThreadPoolExecutor
 
-    recorder.wait_idle(IDLE_SECONDS)
+    recorder.wait_settled(stack, IDLE_SECONDS)
     reserved = recorder.completed["ReserveStockFunction"]
     recorder.reset()
     written = stdout.bytes
@@ -272,7 +273,7 @@ def burst(stack: Any, shop: Shop, recorder: Recorder, stdout: CountingStdout, or
         recorder.wait_completed("ReserveStockFunction", reserved + orders, timeout=300)
         list(pool.map(lambda order_id: ship(shop.http, order_id), ids))
         delivered = list(pool.map(lambda order_id: deliver(shop.http, order_id), ids))
-    recorder.wait_idle(IDLE_SECONDS)
+    recorder.wait_settled(stack, IDLE_SECONDS)
     if any(o["status"] != "DELIVERED" for o in delivered):
         raise RuntimeError(f"burst: {Counter(o['status'] for o in delivered)}")
     with recorder.lock:

@@ -203,6 +203,26 @@ class Recorder:
                     return
         raise TimeoutError(f"still invoking after {timeout} s")
 
+    def wait_settled(self, stack: Any, quiet_seconds: float, timeout: float = 300.0) -> None:
+        """Block until no stream record and no message of a queue a function consumes waits for it (a batch
+        being gathered for its window included), and no invocation has finished for ``quiet_seconds``."""
+        sqs, lambda_ = stack.boto3_client("sqs"), stack.boto3_client("lambda")
+        queues = [sqs.get_queue_url(QueueName=m["EventSourceArn"].rsplit(":", 1)[1])["QueueUrl"]
+                  for m in lambda_.list_event_source_mappings()["EventSourceMappings"]
+                  if m["EventSourceArn"].split(":")[2] == "sqs"]
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.wait_idle(quiet_seconds, timeout)
+            pollers = stack.stream_pollers
+            waiting = (pollers.waiting() if pollers is not None else 0) + sum(
+                int(value) for url in queues
+                for value in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values())
+            if not waiting:
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"the consumers still had work after {timeout} s")
+
     def wait_completed(self, logical_id: str, count: int, timeout: float = 30.0) -> None:
         """Block until ``logical_id`` has finished ``count`` invocations in total."""
         with self.done:
