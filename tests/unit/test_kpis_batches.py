@@ -15,13 +15,13 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_kpis import EVENTS, kpi_service, kpis, order
+from test_kpis import EVENTS, kpi_service, order
 
 from orderflow.kpis.adapters.table import KpisTable
 from orderflow.kpis.service import KpiService
 from orderflow.shared.errors import TransientError
 
-pytestmark = pytest.mark.usefixtures(kpis.__name__)  # moto, as test_kpis sets it up
+pytestmark = pytest.mark.usefixtures("moto_aws")
 REPO = Path(__file__).resolve().parents[2]
 NOW = "2030-01-03T09:00:00.000Z"
 SHIPPED = [  # more orders shipped on the same days, so batches share day aggregates
