@@ -19,6 +19,7 @@ from test_kpis import EVENTS, kpi_service, order
 
 from orderflow.kpis.adapters.table import KpisTable
 from orderflow.kpis.service import KpiService
+from orderflow.platform import aws
 from orderflow.shared.errors import TransientError
 
 pytestmark = pytest.mark.usefixtures("moto_aws")
@@ -88,6 +89,7 @@ def test_counted_per_batch_equals_counted_one_at_a_time(order_seed, sizes, dupli
             break
         batch_records, queue = queue[:size], queue[size:]
         batch = service.batch()
+        batch.prefetch(detail for _, _, detail in batch_records[::2])  # some read ahead, the others as they come
         for ref, kind, detail in batch_records:
             batch.record(ref, kind, detail)
         _, failed = batch.flush()
@@ -161,3 +163,26 @@ def test_the_handler_reports_the_records_whose_write_failed_and_counts_them_once
     event["Records"] = event["Records"][:3]  # they come back (m0 too, as a copy): once each
     assert module.handler(event, CONTEXT) == {"batchItemFailures": []}
     assert service.aggregates.days("2030-01-01", "2030-01-01")["2030-01-01"]["all"]["orders_shipped"] == 2
+
+
+def test_a_batch_reads_its_orders_memories_together_and_then_recalls_what_it_wrote(monkeypatch):
+    """An order's created, reserved and shipped events in one batch: one BatchGetItem, no GetItem; the reserved
+    and shipped events read what the created one remembered."""
+    service = fresh_service()
+    events = [order("OrderCreated", "r1", "2030-01-01T08:00:00.000Z", {"A": 1}, 0,
+                    created_at="2030-01-01T08:00:00.000Z"),
+              order("OrderReserved", "r1", "2030-01-01T08:00:01.000Z", {"A": 1}, 3),
+              order("OrderShipped", "r1", "2030-01-01T09:00:00.000Z", {"A": 1}, 4)]
+    calls: list[str] = []
+    client = aws.client("dynamodb")
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+
+    batch = service.batch()
+    batch.prefetch(detail for _, detail in events)
+    for n, event in enumerate(events):
+        batch.record(str(n), *event)
+    batch.flush()
+
+    assert calls.count("BatchGetItem") == 1 and "GetItem" not in calls
+    day = service.aggregates.days("2030-01-01", "2030-01-01")["2030-01-01"]["all"]
+    assert (day["orders_shipped"], day["shipments_promised"], day["shipments_on_time"]) == (1, 1, 1)

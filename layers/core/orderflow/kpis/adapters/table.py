@@ -62,8 +62,14 @@ class KpisTable:
         return new
 
     def remembered(self, key: str) -> dict[str, Any] | None:
-        item = dynamo.get(self.table, {"pk": f"MEMO#{key}", "sk": "-"})
-        return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")} if item else None
+        return _memory(dynamo.get(self.table, {"pk": f"MEMO#{key}", "sk": "-"}))
+
+    def remembered_many(self, keys: list[str]) -> dict[str, dict[str, Any] | None]:
+        """``remembered`` of each key, read together (strongly consistent, 100 keys a call)."""
+        found = dynamo.batch_get({self.table: [{"pk": f"MEMO#{key}", "sk": "-"} for key in keys]},
+                                 consistent={self.table})[self.table]
+        items = {str(item["pk"]).removeprefix("MEMO#"): item for item in found}
+        return {key: _memory(items.get(key)) for key in keys}
 
     def apply(self, event_id: str, measured: Measured, key: str | None, at: str, first: bool = False) -> bool:
         """One transaction: the event's mark (only if new), its aggregates, its memory, its backorder.
@@ -204,6 +210,10 @@ class KpisTable:
             opened += [str(item["opened_at"]) for item in page]
             if not start:
                 return opened
+
+
+def _memory(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")} if item else None
 
 
 def _day(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
