@@ -496,14 +496,9 @@ def deployed() -> dict[str, Any]:
     alarm_metrics = dashboards = 0
     platform_logs: dict[str, int] = {}
     traced: list[str] = []
-    streams: dict[str, list[dict[str, Any]]] = {}
     for name, resource in resources.items():
         props = resource.get("Properties") or {}
         if resource["Type"] == "AWS::Serverless::Function":
-            streams.update({name: [{"table": e["Properties"]["Stream"]["Fn::GetAtt"][0],
-                                    "batch_size": int(e["Properties"].get("BatchSize", 100)),
-                                    "window_seconds": float(e["Properties"].get("MaximumBatchingWindowInSeconds", 0))}
-                                   for e in (props.get("Events") or {}).values() if e.get("Type") == "DynamoDB"]})
             logging = {**(globals_.get("LoggingConfig") or {}), **(props.get("LoggingConfig") or {})}
             quiet = logging.get("SystemLogLevel") in ("WARN", "ERROR")  # Lambda drops its INFO platform lines
             platform_logs[name] = 0 if quiet else PLATFORM_LOG_BYTES
@@ -517,8 +512,7 @@ def deployed() -> dict[str, Any]:
         elif resource["Type"] == "AWS::CloudWatch::Dashboard":
             dashboards += 1
     return {"access_log_line_bytes": len(line.encode()) + 1, "alarm_metrics": alarm_metrics,
-            "dashboards": dashboards, "platform_log_bytes": platform_logs, "traced": sorted(traced),
-            "streams": {fn: mappings for fn, mappings in streams.items() if mappings}}
+            "dashboards": dashboards, "platform_log_bytes": platform_logs, "traced": sorted(traced)}
 
 
 SPLIT_LOCATIONS = ("bench-north", "bench-south")
