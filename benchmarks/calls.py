@@ -1,4 +1,6 @@
-"""Figures 2 and 3 (and the handler durations figure 4 uses): one order at a time on the happy path.
+"""Figures 2 and 3 (and the handler durations figure 4 uses): one order at a time on the happy path, then
+:data:`BURST` orders at once (figure 4's steady-traffic row: the stream and queue consumers take several records
+an invocation). The streams are read as Lambda reads them, by a poller after the write, 4 times a second.
 
 submit → the Express workflow validates, approves credit and reserves → ship → deliver. The driver
 waits for the reserve step through the runtime's own bookkeeping (no polling over HTTP, which would add
@@ -52,6 +54,9 @@ LONG_LINES = 5  # issue 22: a bigger basket too
 # RESERVED, SHIPPED, DELIVERED. Issue 7's target: at most one DynamoDB call per change, plus one.
 STATE_CHANGES = 6
 STREAM_FUNCTION = "PublishEventsFunction"
+BURST = 20  # orders at once (issue 22): the stream and queue consumers' batches as steady traffic forms them
+IDLE_SECONDS = 1.0  # and nothing was invoked for this long: the consumers are done
+STREAM_READS_PER_SECOND = 4  # Lambda's poller per shard (AWS Lambda Developer Guide, "Polling and batching streams")
 POLL_FUNCTION = "OrderIntakeFunction"  # serves GET /orders/{id}; stream consumers' late calls are not the poll's
 
 
@@ -227,6 +232,7 @@ def one_order(stack: Any, shop: Shop, recorder: Recorder, split: bool = False, l
             deliver_shipment(shop.http, shipment)
     else:
         delivered = ship(shop.http, order_id) and deliver(shop.http, order_id)
+    recorder.wait_settled(stack, IDLE_SECONDS)  # the stream and queue consumers have taken the order's records
     with recorder.lock:
         calls = list(recorder.calls)
         durations = {k: list(v) for k, v in recorder.durations.items()}
@@ -247,6 +253,59 @@ def one_order(stack: Any, shop: Shop, recorder: Recorder, split: bool = False, l
                 "invocations": dict(recorder.invocations)}
     return {"order_id": order_id, "calls": calls, "durations": durations, "invocations": invocations,
             "events": events, "event_bytes": event_bytes, "tasks": tasks, "poll": poll}
+
+
+def burst(stack: Any, shop: Shop, recorder: Recorder, stdout: CountingStdout, orders: int = BURST) -> dict[str, Any]:
+    """``orders`` orders of the same 2 lines at once, as steady traffic brings them: submitted together (a thread
+    each), then shipped together and delivered together, and the stream and queue consumers left to finish
+    (``Recorder.wait_settled``). Their records reach them as the local stack's pollers gather them (up to
+    ``BatchSize``, for the mapping's batching window), several to an invocation. What the burst used in all,
+    recorded like :func:`one_order`'s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    recorder.wait_settled(stack, IDLE_SECONDS)
+    reserved = recorder.completed["ReserveStockFunction"]
+    recorder.reset()
+    written = stdout.bytes
+    lines = {sku: 1 + i for i, sku in enumerate(shop.skus[:LINES])}
+    with ThreadPoolExecutor(orders) as pool:
+        ids = [o["order_id"] for o in pool.map(lambda _: submit(shop.http, shop.customers[0], lines), range(orders))]
+        recorder.wait_completed("ReserveStockFunction", reserved + orders, timeout=300)
+        list(pool.map(lambda order_id: ship(shop.http, order_id), ids))
+        delivered = list(pool.map(lambda order_id: deliver(shop.http, order_id), ids))
+    recorder.wait_settled(stack, IDLE_SECONDS)
+    if any(o["status"] != "DELIVERED" for o in delivered):
+        raise RuntimeError(f"burst: {Counter(o['status'] for o in delivered)}")
+    with recorder.lock:
+        return {"calls": list(recorder.calls), "durations": {k: list(v) for k, v in recorder.durations.items()},
+                "invocations": dict(recorder.invocations), "records": {k: list(v) for k, v in recorder.records.items()},
+                "events": sum(recorder.events.values()), "event_bytes": recorder.event_bytes,
+                "log_bytes": stdout.bytes - written, "orders": orders}
+
+
+def analyse_burst(run: dict[str, Any], sizes: dict[tuple[str, str], int]) -> dict[str, Any]:
+    """Per order, what the burst used (its totals over its orders), and the records per consumer invocation."""
+    n = run["orders"]
+    wru_by: Counter[str] = Counter()
+    by_function: dict[str, Counter[str]] = {}
+    wru = rru = 0.0
+    for call in run["calls"]:
+        w, r = request_units(call, sizes)
+        wru, rru = wru + w, rru + r
+        wru_by[call.function] += w
+        by_function.setdefault(call.function, Counter())[call.operation] += 1
+    return {
+        "orders": n,
+        "calls": len(run["calls"]) / n,
+        "by_function": {fn: {op: k / n for op, k in ops.items()} for fn, ops in sorted(by_function.items())},
+        "wru": wru / n, "rru": rru / n, "index_wru": sum(run["index_wru"].values()) / n,
+        "wru_by_function": {fn: w / n for fn, w in sorted(wru_by.items())},
+        "invocations": {fn: k / n for fn, k in sorted(run["invocations"].items())},
+        "records_per_invocation": {fn: summary(v) for fn, v in sorted(run["records"].items())},
+        "eventbridge_events": run["events"] / n, "event_bytes": run["event_bytes"] / n,
+        "log_bytes_per_order": run["log_bytes"] / n,
+        "durations_ms": {fn: summary(v) for fn, v in sorted(run["durations"].items())},
+    }
 
 
 def analyse(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int], streamed: set[str],
@@ -352,10 +411,14 @@ def _poll(orders: list[dict[str, Any]], sizes: dict[tuple[str, str], int]) -> di
 
 
 def run(orders: int = ORDERS) -> dict[str, Any]:
+    from orderflow_local.faults import Faults
     from orderflow_local.stack import LocalStack
 
-    # Logs at INFO and metrics on, as deployed, so the log volume is what Lambda would write.
-    stack = LocalStack(log_level="INFO", keep_metrics=True)
+    # Logs at INFO and metrics on, as deployed, so the log volume is what Lambda would write. The streams are
+    # read as Lambda reads them, by a poller after the write, 4 times a second, in batches of what is there
+    # (moto's own delivery runs the consumer inside each write, one record at a time whatever the traffic).
+    stack = LocalStack(log_level="INFO", keep_metrics=True,
+                       faults=Faults(stream_poller=True, stream_poll_seconds=1 / STREAM_READS_PER_SECOND))
     stdout = CountingStdout.install()
     try:
         with recording() as recorder:
@@ -375,14 +438,17 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
                     return found, (stdout.bytes - written) / orders
 
                 measured, logged = run_orders("")
+                log(f"  calls: {BURST} orders at once")
+                bursting = burst(stack, shop, recorder, stdout)
                 long, long_logged = run_orders(f"{LONG_LINES}-line ", long=True)
                 # Then two locations, each holding half of the split SKUs: every order splits in two.
                 split_network(shop)
                 one_order(stack, shop, recorder, split=True)  # warm-up: the shipment routes' first requests
                 split, split_logged = run_orders("split ", split=True)
-                sizes = _item_sizes([c for o in measured + long + split for c in o["calls"] + o["poll"]["calls"]])
+                sizes = _item_sizes([c for o in measured + long + split + [bursting]
+                                     for c in o["calls"] + o.get("poll", {}).get("calls", [])])
                 metrics = stdout.metrics
-                for o in measured + long + split:  # while the tables are there to say what they index
+                for o in measured + long + split + [bursting]:  # while the tables are there to say what they index
                     o["index_wru"] = sum((Counter(index_units(c)) for c in o["calls"]), Counter())
                 audits = {kind: audit(orders_[0]["calls"], sizes)
                           for kind, orders_ in (("", measured), ("long", long), ("split", split))}
@@ -397,6 +463,7 @@ def run(orders: int = ORDERS) -> dict[str, Any]:
     result["split"] = {**analyse(split, sizes, streamed, http_requests=5), "log_bytes_per_order": split_logged}
     result["long"] = {**analyse(long, sizes, streamed), "lines_per_order": LONG_LINES,
                       "log_bytes_per_order": long_logged}
+    result["burst"] = analyse_burst(bursting, sizes)
     result["custom_metrics"] = sorted(metrics)
     result["audit"], result["long"]["audit"], result["split"]["audit"] = audits[""], audits["long"], audits["split"]
     for row in audits[""]:
@@ -429,14 +496,9 @@ def deployed() -> dict[str, Any]:
     alarm_metrics = dashboards = 0
     platform_logs: dict[str, int] = {}
     traced: list[str] = []
-    streams: dict[str, list[dict[str, Any]]] = {}
     for name, resource in resources.items():
         props = resource.get("Properties") or {}
         if resource["Type"] == "AWS::Serverless::Function":
-            streams.update({name: [{"table": e["Properties"]["Stream"]["Fn::GetAtt"][0],
-                                    "batch_size": int(e["Properties"].get("BatchSize", 100)),
-                                    "window_seconds": float(e["Properties"].get("MaximumBatchingWindowInSeconds", 0))}
-                                   for e in (props.get("Events") or {}).values() if e.get("Type") == "DynamoDB"]})
             logging = {**(globals_.get("LoggingConfig") or {}), **(props.get("LoggingConfig") or {})}
             quiet = logging.get("SystemLogLevel") in ("WARN", "ERROR")  # Lambda drops its INFO platform lines
             platform_logs[name] = 0 if quiet else PLATFORM_LOG_BYTES
@@ -450,8 +512,7 @@ def deployed() -> dict[str, Any]:
         elif resource["Type"] == "AWS::CloudWatch::Dashboard":
             dashboards += 1
     return {"access_log_line_bytes": len(line.encode()) + 1, "alarm_metrics": alarm_metrics,
-            "dashboards": dashboards, "platform_log_bytes": platform_logs, "traced": sorted(traced),
-            "streams": {fn: mappings for fn, mappings in streams.items() if mappings}}
+            "dashboards": dashboards, "platform_log_bytes": platform_logs, "traced": sorted(traced)}
 
 
 SPLIT_LOCATIONS = ("bench-north", "bench-south")

@@ -65,14 +65,6 @@ CONSUMERS = (STREAM_FUNCTION, "CountDemandFunction", "KpisFunction")
 POLLS_PER_ORDER = 1.4
 # Fixed charges "stop mattering" when they are at most this share of what the orders cost variably.
 FIXED_SHARE = 0.10
-# At steady traffic (modeled, a row apart; the measured figures are one order at a time, one stream record per
-# invocation): Lambda reads each shard of a DynamoDB stream 4 times a second (AWS Lambda Developer Guide,
-# "Polling and batching streams"), or gathers records for MaximumBatchingWindowInSeconds when the mapping sets
-# one, and invokes once with what arrived, up to BatchSize. At STEADY_ORDERS_PER_SECOND, over STREAM_SHARDS
-# shards per stream (each more shard divides the batches).
-STEADY_ORDERS_PER_SECOND = 1_000 / 60  # §6's target: 1,000 orders in a minute
-STREAM_READS_PER_SECOND = 4
-STREAM_SHARDS = 1
 
 
 @dataclass(frozen=True)
@@ -201,37 +193,24 @@ def usage_as_built(calls: dict[str, Any], polls: float = POLLS_PER_ORDER) -> Usa
     })
 
 
-def steady_invocations(calls: dict[str, Any], orders_per_second: float = STEADY_ORDERS_PER_SECOND,
-                       shards: int = STREAM_SHARDS) -> dict[str, float]:
-    """Invocations per order of each stream consumer at steady traffic. One order at a time, each invocation
-    took one record; the consumer's records are shared among its streams as the order wrote to their tables,
-    and each stream's batch holds what arrives between two reads (or in the batching window)."""
-    records: dict[str, float] = calls.get("stream_records") or {}
-    steady: dict[str, float] = {}
-    for fn, mappings in ((calls.get("deployed") or {}).get("streams") or {}).items():
-        delivered = calls["invocations"].get(fn, 0)
-        written = sum(records.get(m["table"], 0) for m in mappings)
-        if not delivered or not written:
-            continue
-        steady[fn] = 0.0
-        for m in mappings:
-            share = delivered * records.get(m["table"], 0) / written
-            if share:
-                gathered = orders_per_second * share / shards * max(1 / STREAM_READS_PER_SECOND, m["window_seconds"])
-                steady[fn] += share / min(m["batch_size"], max(1.0, gathered))
-    return steady
-
-
-def usage_steady(calls: dict[str, Any]) -> Usage:
-    """:func:`usage_as_built` with the stream consumers invoked per batch (:func:`steady_invocations`): fewer
-    requests and fewer traces of traced consumers. The rest is kept as measured per record (each record's
-    handling time, log lines and writes), so an upper bound."""
-    built = usage_as_built(calls)
-    saved = {fn: calls["invocations"][fn] - n for fn, n in steady_invocations(calls).items()}
-    traced = _deployed(calls)["traced"]
-    return Usage(**{**asdict(built), "lambda_requests": built.lambda_requests - sum(saved.values()),
-                    "xray_traces": built.xray_traces - XRAY_SAMPLING * sum(n for fn, n in saved.items()
-                                                                          if fn in traced and fn in CONSUMERS)})
+def burst_calls(calls: dict[str, Any]) -> dict[str, Any]:
+    """``calls`` as its burst measured an order (``calls.burst``: orders submitted, shipped and delivered together,
+    so the stream and queue consumers took several records an invocation, as at steady traffic): the burst's
+    invocations, request units, events and log bytes per order. Handler times are one-at-a-time's, where the
+    machine ran one thing at a time (the burst's wall-clock times grow with its orders sharing 2 cores): the
+    request path's as they were, and each consumer's handler time per order kept (its records' work, spread over
+    the burst's fewer invocations; a batch also saves per-invocation work, so an upper bound). The status polls
+    are one-at-a-time's."""
+    b = calls["burst"]
+    durations = dict(calls["durations_ms"])
+    for fn in CONSUMERS:
+        if b["invocations"].get(fn) and fn in durations:
+            per_order = calls["invocations"].get(fn, 0) * durations[fn]["mean"]
+            durations[fn] = {**durations[fn], "mean": per_order / b["invocations"][fn]}
+    return {**calls, "invocations": b["invocations"], "durations_ms": durations, "wru": {"median": b["wru"]},
+            "rru": {"median": b["rru"]}, "index_wru": {"median": b["index_wru"]},
+            "eventbridge_events": {"median": b["eventbridge_events"]}, "event_bytes": b["event_bytes"],
+            "log_bytes_per_order": b["log_bytes_per_order"]}
 
 
 def fixed_monthly(custom_metrics: int, alarm_metrics: int, dashboards: int,
@@ -290,12 +269,13 @@ def run(calls: dict[str, Any]) -> dict[str, Any]:
         "goal_per_1000": GOAL_PER_1000,
         "standard_design": {"usage": asdict(standard), "cost": cost_per_1000(standard)},
     }
-    if calls.get("stream_records") and (calls.get("deployed") or {}).get("streams"):
-        steady = usage_steady(calls)
-        result["steady"] = {"usage": asdict(steady), "cost": cost_per_1000(steady),
-                            "invocations": steady_invocations(calls),
-                            "orders_per_second": STEADY_ORDERS_PER_SECOND,
-                            "reads_per_second": STREAM_READS_PER_SECOND, "shards": STREAM_SHARDS}
+    if "burst" in calls:
+        bursting = burst_calls(calls)
+        usage, before = usage_as_built(bursting), usage_measured(bursting)
+        result["burst"] = {"usage": asdict(usage), "cost": cost_per_1000(usage), "orders": calls["burst"]["orders"],
+                           "measured_only": {"usage": asdict(before), "cost": cost_per_1000(before)},
+                           "records_per_invocation": calls["burst"]["records_per_invocation"],
+                           "invocations": calls["burst"]["invocations"]}
     for kind in ("split", "long"):  # split: two shipments shipped and delivered; long: 5 lines, one location
         if kind in calls:
             usage, before = usage_as_built(calls[kind]), usage_measured(calls[kind])

@@ -85,6 +85,7 @@ class Recorder:
         self.durations: dict[str, list[float]] = defaultdict(list)  # ms
         self.invocations: Counter[str] = Counter()
         self.completed: Counter[str] = Counter()
+        self.records: dict[str, list[int]] = defaultdict(list)  # per invocation of a consumer: its event's records
         self.done = threading.Condition(self.lock)
         self._local = threading.local()
         self._undo: list[Any] = []
@@ -170,6 +171,8 @@ class Recorder:
                     recorder.durations[fn.logical_id].append(elapsed)
                     recorder.invocations[fn.logical_id] += 1
                     recorder.completed[fn.logical_id] += 1
+                    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+                        recorder.records[fn.logical_id].append(len(event["Records"]))
                     recorder.done.notify_all()
 
         runtime._run = timed
@@ -187,6 +190,38 @@ class Recorder:
             self.event_bytes = 0
             self.durations.clear()
             self.invocations.clear()
+            self.records.clear()
+
+    def wait_idle(self, quiet_seconds: float, timeout: float = 120.0) -> None:
+        """Block until no invocation has finished for ``quiet_seconds`` (the stream and queue consumers are done)."""
+        deadline = time.monotonic() + timeout
+        with self.done:
+            while time.monotonic() < deadline:
+                before = sum(self.completed.values())
+                self.done.wait_for(lambda before=before: sum(self.completed.values()) != before, quiet_seconds)
+                if sum(self.completed.values()) == before:
+                    return
+        raise TimeoutError(f"still invoking after {timeout} s")
+
+    def wait_settled(self, stack: Any, quiet_seconds: float, timeout: float = 300.0) -> None:
+        """Block until no stream record and no message of a queue a function consumes waits for it (a batch
+        being gathered for its window included), and no invocation has finished for ``quiet_seconds``."""
+        sqs, lambda_ = stack.boto3_client("sqs"), stack.boto3_client("lambda")
+        queues = [sqs.get_queue_url(QueueName=m["EventSourceArn"].rsplit(":", 1)[1])["QueueUrl"]
+                  for m in lambda_.list_event_source_mappings()["EventSourceMappings"]
+                  if m["EventSourceArn"].split(":")[2] == "sqs"]
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.wait_idle(quiet_seconds, timeout)
+            pollers = stack.stream_pollers
+            waiting = (pollers.waiting() if pollers is not None else 0) + sum(
+                int(value) for url in queues
+                for value in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values())
+            if not waiting:
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"the consumers still had work after {timeout} s")
 
     def wait_completed(self, logical_id: str, count: int, timeout: float = 30.0) -> None:
         """Block until ``logical_id`` has finished ``count`` invocations in total."""

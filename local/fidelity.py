@@ -30,8 +30,9 @@
   ``batchItemFailures``: reported failures are lost) and, when one invocation raised, makes every
   received message visible again at once, successful ones included, to be retried only when the next
   message is sent. Here moto never delivers SQS mappings itself: :class:`SqsEventSources` polls each
-  queue like Lambda's poller (batches up to ``BatchSize``, whole-batch retry on an error, partial
-  retry with ``ReportBatchItemFailures``), so failed records come back after the visibility timeout
+  queue like Lambda's poller (batches up to ``BatchSize``, gathered for ``MaximumBatchingWindowInSeconds``,
+  whole-batch retry on an error, partial retry with ``ReportBatchItemFailures``), so failed records come
+  back after the visibility timeout
   and, after ``maxReceiveCount`` receives, moto's own redrive moves them to the dead-letter queue.
 
 Two more keep moto's memory bounded in long runs (``make soak``), without changing what it answers:
@@ -102,7 +103,9 @@ import functools
 import itertools
 import json
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -390,6 +393,7 @@ def _dump_items_as_json() -> None:
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
 
 
+WINDOW_POLL_SECONDS = 0.25  # while gathering a batch for its window, how often a poller asks again
 PARSED_TEXTS = 512  # per parser: state machine definitions, JSONPath expressions
 
 
@@ -719,7 +723,8 @@ class SqsEventSources:
                 if mapping["State"] != "Enabled":
                     self._stop.wait(self._wait_seconds)
                     continue
-                messages = self.receive(queue_url, int(mapping["BatchSize"]))
+                messages = self.receive(queue_url, int(mapping["BatchSize"]),
+                                        float(mapping.get("MaximumBatchingWindowInSeconds") or 0))
                 if messages:
                     self.deliver(mapping, queue_url, messages)
             except Exception:
@@ -728,11 +733,15 @@ class SqsEventSources:
                 logger.exception("SQS event source %s failed; polling again", mapping_uuid)
                 self._stop.wait(self._wait_seconds)
 
-    def receive(self, queue_url: str, batch_size: int) -> list[dict[str, Any]]:
-        """Up to ``batch_size`` messages: a long poll for the first, then what is there at once."""
+    def receive(self, queue_url: str, batch_size: int, window: float = 0.0) -> list[dict[str, Any]]:
+        """Up to ``batch_size`` messages: a long poll for the first, then what is there at once; with a batching
+        ``window`` (``MaximumBatchingWindowInSeconds``), what arrives until that long after the first, unless
+        the batch fills first. The messages stay invisible while gathered: the window adds to the timeout."""
         batch: dict[str, dict[str, Any]] = {}
         wait = self._wait_seconds
-        options = {"VisibilityTimeout": self._visibility_timeout} if self._visibility_timeout is not None else {}
+        options = {"VisibilityTimeout": self._visibility_timeout + math.ceil(window)} \
+            if self._visibility_timeout is not None else {}
+        first: float | None = None
         while len(batch) < batch_size and not self._stop.is_set():
             received = self._sqs.receive_message(
                 QueueUrl=queue_url,
@@ -743,10 +752,15 @@ class SqsEventSources:
                 **options,
             ).get("Messages", [])
             new = {m["MessageId"]: m for m in received if m["MessageId"] not in batch}
-            if not new:  # nothing more (or, with a zero visibility timeout, the same ones again)
-                break
-            batch.update(new)
             wait = 0
+            if new:
+                batch.update(new)
+                first = first if first is not None else time.monotonic()
+                continue
+            left = window - (time.monotonic() - first) if first is not None else 0.0
+            if left <= 0:  # nothing more (or, with a zero visibility timeout, the same ones again)
+                break
+            self._stop.wait(min(WINDOW_POLL_SECONDS, left))
         return list(batch.values())
 
     def deliver(self, mapping: dict[str, Any], queue_url: str, messages: list[dict[str, Any]]) -> None:

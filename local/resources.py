@@ -222,6 +222,7 @@ def create_resources(template: Template, client: ClientFactory) -> None:
                 EventSourceArn=event.queue_arn,
                 FunctionName=fn.name,
                 BatchSize=event.batch_size,
+                MaximumBatchingWindowInSeconds=event.batching_window,
                 FunctionResponseTypes=event.function_response_types,
                 Enabled=event.enabled,
             )
@@ -236,6 +237,7 @@ def create_resources(template: Template, client: ClientFactory) -> None:
                 EventSourceArn=dynamodb.describe_table(TableName=stream.table_name)["Table"]["LatestStreamArn"],
                 FunctionName=fn.name,
                 BatchSize=stream.batch_size,
+                MaximumBatchingWindowInSeconds=stream.batching_window,
                 StartingPosition=stream.starting_position,
                 FunctionResponseTypes=stream.function_response_types,
                 Enabled=stream.enabled,

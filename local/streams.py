@@ -3,7 +3,8 @@
 moto runs a stream's function inside the write that made the record, one write at a time, so the
 write waits for the consumer and the consumer sees every change alone. On AWS a poller reads each
 shard after the write has returned, and invokes the function with up to ``BatchSize`` records, in
-order. When the function fails, Lambda retries the batch (split in two each time with
+order, once it has gathered ``BatchSize`` records or ``MaximumBatchingWindowInSeconds`` has passed since
+the first. When the function fails, Lambda retries the batch (split in two each time with
 ``BisectBatchOnFunctionError``; a split uses none of the retry quota), holding back the shard's later
 records until it succeeds or has been retried ``MaximumRetryAttempts`` times; then it discards the
 records and sends a pointer to them (the batch's shard and sequence numbers, not the records) to the
@@ -49,6 +50,7 @@ class _Poller:
     def __init__(self, owner: StreamPollers, mapping_uuid: str, function_arn: str, table: Any) -> None:
         self.owner, self.uuid, self.function_arn, self.table = owner, mapping_uuid, function_arn, table
         self.cursor = 0  # the last sequence number handled (delivered, or discarded)
+        self.gathering: float | None = None  # since when records wait for the batching window
 
     def run(self) -> None:
         stop = self.owner.stopping
@@ -58,9 +60,14 @@ class _Poller:
                 if mapping["State"] != "Enabled":
                     stop.wait(self.owner.poll_seconds)
                     continue
-                records = self.read(int(mapping.get("BatchSize") or 100), mapping["EventSourceArn"])
+                size = int(mapping.get("BatchSize") or 100)
+                records = self.read(size, mapping["EventSourceArn"])
                 if not records:
                     stop.wait(self.owner.poll_seconds)
+                    continue
+                left = self.gather(len(records), size, float(mapping.get("MaximumBatchingWindowInSeconds") or 0))
+                if left > 0:
+                    stop.wait(min(self.owner.poll_seconds, left))
                     continue
                 wanted = fidelity.matching(records, mapping.get("FilterCriteria"))
                 if wanted:  # the others are dropped unseen, as Lambda's filtering does (and bills no invocation)
@@ -72,6 +79,17 @@ class _Poller:
                     return
                 logger.exception("stream poller %s failed; polling again", self.uuid)
                 stop.wait(self.owner.poll_seconds)
+
+    def gather(self, waiting: int, batch_size: int, window: float) -> float:
+        """Seconds to go on gathering the ``waiting`` records before invoking: none once they fill a batch or
+        ``MaximumBatchingWindowInSeconds`` has passed since they were first seen (then the next ones start a
+        window of their own)."""
+        now = time.monotonic()
+        self.gathering = self.gathering if self.gathering is not None else now
+        left = window - (now - self.gathering) if waiting < batch_size else 0.0
+        if left <= 0:
+            self.gathering = None
+        return max(0.0, left)
 
     def read(self, batch_size: int, stream_arn: str) -> list[dict[str, Any]]:
         """The next records after the cursor, in the Lambda event's shape (at most ``batch_size``)."""
@@ -136,6 +154,12 @@ class StreamPollers:
         for thread in self._threads:
             thread.join()
         self._threads.clear()
+
+    def waiting(self) -> int:
+        """Records a poller has still to hand its function (gathering, or being delivered)."""
+        with fidelity.lock():
+            return sum(int(r.record["dynamodb"]["SequenceNumber"]) > p.cursor for p in self._pollers
+                       for r in (p.table.stream_shard.items if p.table.stream_shard else []))
 
     def trim(self, table: Any) -> None:
         """Drop the records every poller of ``table`` has passed."""

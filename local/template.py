@@ -114,6 +114,7 @@ class SqsEvent:
     batch_size: int
     function_response_types: list[str]
     enabled: bool
+    batching_window: int = 0  # MaximumBatchingWindowInSeconds: how long Lambda gathers records (AWS default 0)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class StreamEvent:
     enabled: bool
     bisect_on_error: bool = False
     maximum_retry_attempts: int = -1  # AWS's default: until the record expires
+    batching_window: int = 0  # MaximumBatchingWindowInSeconds: how long Lambda gathers records (AWS default 0)
     on_failure_arn: str | None = None  # DestinationConfig.OnFailure.Destination
     filter_criteria: dict[str, Any] | None = None  # FilterCriteria: {"Filters": [{"Pattern": "<JSON>"}]}
 
@@ -599,6 +601,7 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
                         batch_size=int(ep.get("BatchSize", 10)),
                         function_response_types=list(ep.get("FunctionResponseTypes", [])),
                         enabled=bool(ep.get("Enabled", True)),
+                        batching_window=int(ep.get("MaximumBatchingWindowInSeconds", 0)),
                     )
                 )
             case "DynamoDB":
@@ -612,6 +615,7 @@ def _function(r: _Resolver, logical_id: str, props: dict[str, Any], base_dir: Pa
                         enabled=bool(ep.get("Enabled", True)),
                         bisect_on_error=bool(ep.get("BisectBatchOnFunctionError", False)),
                         maximum_retry_attempts=int(ep.get("MaximumRetryAttempts", -1)),
+                        batching_window=int(ep.get("MaximumBatchingWindowInSeconds", 0)),
                         on_failure_arn=((ep.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
                         filter_criteria=ep.get("FilterCriteria"),
                     )

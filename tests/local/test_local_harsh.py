@@ -414,3 +414,24 @@ def test_an_sqs_message_is_delivered_again_at_the_duplicate_rate(stack: LocalSta
     stack.set_faults(BASE)
     assert {r["body"] for r in deliveries()} == {"once"}
     assert int(deliveries()[1]["attributes"]["ApproximateReceiveCount"]) >= 2
+
+
+def test_a_stream_poller_gathers_records_for_the_batching_window_or_until_the_batch_is_full(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``MaximumBatchingWindowInSeconds``: records wait from when they are first seen, on a stepping clock."""
+    from orderflow_local.streams import _Poller
+
+    now = [0.0]
+    monkeypatch.setattr("orderflow_local.streams.time.monotonic", lambda: now[0])
+    poller = _Poller(owner=None, mapping_uuid="u", function_arn="arn", table=None)  # type: ignore[arg-type]
+
+    assert poller.gather(3, 100, window=0) == 0  # no window: invoked at once
+    assert poller.gather(3, 100, window=5) == 5  # first seen now
+    now[0] = 4.0
+    assert poller.gather(7, 100, window=5) == 1  # more arrived: still gathering
+    now[0] = 5.0
+    assert poller.gather(9, 100, window=5) == 0  # the window is over: invoked
+    assert poller.gather(1, 100, window=5) == 5  # the next ones start a window of their own
+    now[0] = 6.0
+    assert poller.gather(100, 100, window=5) == 0  # a full batch goes at once
+    assert poller.gather(2, 100, window=5) == 5

@@ -92,3 +92,45 @@ def test_a_batch_gathers_up_to_the_batch_size_across_receives(queue: tuple[Any, 
     rest = sources.receive(url, 11)
     assert (len(first), len(rest)) == (11, 3)
     assert sorted(json.loads(m["Body"])["n"] for m in first + rest) == list(range(14))
+
+
+class SteppingClock:
+    """``time.monotonic`` for the poller, moved on only by its waits; ``on_wait`` runs at each wait (a message
+    arriving meanwhile)."""
+
+    def __init__(self, on_wait: Any) -> None:
+        self.now, self.waits, self.on_wait = 0.0, 0, on_wait
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.now += seconds
+        self.waits += 1
+        self.on_wait(self.waits)
+        return False
+
+
+@pytest.mark.parametrize(("window", "batch_size", "got"), [
+    (0, 10, [0, 1, 2]),  # no window: what is there at once
+    (2, 10, [0, 1, 2, 3, 4]),  # what arrives within 2 s of the first (one a second, from the first wait on)
+    (2, 4, [0, 1, 2, 3]),  # a full batch goes at once
+    (60, 10, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),  # until the batch is full, however long the window
+])
+def test_a_batching_window_gathers_what_arrives_until_it_ends_or_the_batch_is_full(queue, monkeypatch, window,
+                                                                                     batch_size, got):
+    sqs, url, _ = queue
+    sent = iter(range(3, 100))
+
+    def arrive(waits: int) -> None:  # waits are 0.25 s apart: a message every 4th
+        if waits % 4 == 1:
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": next(sent)}))
+
+    clock = SteppingClock(arrive)
+    monkeypatch.setattr("orderflow_local.fidelity.time.monotonic", clock.monotonic)
+    sources = SqsEventSources(lambda service: sqs, lambda *_: None, visibility_timeout=0, wait_seconds=0)
+    monkeypatch.setattr(sources._stop, "wait", clock.wait)
+
+    messages = sources.receive(url, batch_size, window)
+
+    assert sorted(json.loads(m["Body"])["n"] for m in messages) == got

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -33,3 +35,20 @@ def api(monkeypatch):
 
     monkeypatch.setattr(main, "_client", fake_client)
     return fake
+
+
+@pytest.fixture
+def moto_aws(monkeypatch) -> Iterator[None]:
+    """In-process moto for every AWS client, with test credentials and no endpoint override."""
+    from moto import mock_aws
+
+    from orderflow.platform import aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        aws.reset()
+        yield
+        aws.reset()

@@ -9,16 +9,15 @@ from benchmarks.cost import (
     GB,
     PRICES,
     Usage,
+    burst_calls,
     cost_per_1000,
     express_gb_seconds,
     fixed_monthly,
     lambda_gb_seconds,
     negligible_from,
-    steady_invocations,
     usage_as_built,
     usage_measured,
     usage_standard_design,
-    usage_steady,
 )
 
 
@@ -155,24 +154,23 @@ def test_platform_lines_and_consumer_traces_follow_the_template():
     assert built.log_bytes == usage.log_bytes  # the poll's function logs no platform lines either
 
 
-def test_at_steady_traffic_a_stream_consumer_is_invoked_per_batch():
-    # 12 orders a second; the publisher took 10 records an order one at a time, 6 from orders and 4 from stock
-    # (as the order wrote them); each stream read 4 times a second: batches of 18 and 12 records, so 1/3 of an
-    # invocation an order for each. CountDemand's 1 record an order, gathered for 5 s: batches of 60, 1/60
-    # invocation an order.
-    measured = {**_measured(), "stream_records": {"OrdersTable": 6, "StockTable": 4}}
-    measured["invocations"] = {**measured["invocations"], "CountDemandFunction": 1}
-    measured["durations_ms"] = {**measured["durations_ms"], "CountDemandFunction": {"mean": 3}}
-    measured["deployed"] = {"access_log_line_bytes": 200, "traced": [], "streams": {
-        "PublishEventsFunction": [{"table": t, "batch_size": 100, "window_seconds": 0}
-                                  for t in ("OrdersTable", "StockTable", "ShipmentsTable")],
-        "CountDemandFunction": [{"table": "OrdersTable", "batch_size": 100, "window_seconds": 5}]}}
+def test_the_burst_row_takes_the_bursts_figures_per_order_and_the_consumers_batch_times():
+    # 20 orders at once: the publisher took 5 records an invocation (2 invocations an order). Handler times are
+    # one-at-a-time's (the burst's are slowed by its orders sharing 2 cores): the intake's 60 ms, and the
+    # publisher's 10 × 2 ms an order spread over its 2 invocations (10 ms each, billed as such).
+    measured = _measured()
+    measured["burst"] = {"orders": 20, "invocations": {**measured["invocations"], "PublishEventsFunction": 2},
+                         "durations_ms": {"PublishEventsFunction": {"mean": 6}, "OrderIntakeFunction": {"mean": 600}},
+                         "wru": 21.5, "rru": 9, "index_wru": 8, "eventbridge_events": 4, "event_bytes": 500,
+                         "log_bytes_per_order": 700, "records_per_invocation": {}}
 
-    steady = steady_invocations(measured, orders_per_second=12)
+    one_at_a_time, bursting = usage_as_built(measured), usage_as_built(burst_calls(measured))
 
-    assert steady == pytest.approx({"PublishEventsFunction": 2 / 3, "CountDemandFunction": 1 / 60})
-    at_target = steady_invocations(measured)  # §6's 1,000 orders a minute
-    assert usage_steady(measured).lambda_requests == pytest.approx(
-        usage_as_built(measured).lambda_requests - (10 + 1) + sum(at_target.values()))
-    # one order a minute: every record alone again (a batch is never less than one record)
-    assert steady_invocations(measured, orders_per_second=1 / 60)["PublishEventsFunction"] == pytest.approx(10)
+    assert bursting.lambda_requests == pytest.approx(one_at_a_time.lambda_requests - 8)
+    assert bursting.lambda_gb_seconds == pytest.approx(one_at_a_time.lambda_gb_seconds)
+    measured["durations_ms"]["PublishEventsFunction"] = {"mean": 2.5}  # 25 ms an order: 12.5 ms, billed 13 each
+    assert usage_as_built(burst_calls(measured)).lambda_gb_seconds == pytest.approx(
+        usage_as_built(measured).lambda_gb_seconds - (10 * 3 - 2 * 13) / 1000 / 2)
+    assert (bursting.dynamodb_wru, bursting.dynamodb_index_wru) == (21.5, 8)
+    assert bursting.log_bytes == pytest.approx(one_at_a_time.log_bytes - 300 - 8 * 350)
+    assert bursting.http_requests == one_at_a_time.http_requests  # the same requests and status polls

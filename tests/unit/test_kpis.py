@@ -4,18 +4,15 @@ table (moto, in process): every number below is worked out by hand from the even
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from types import SimpleNamespace
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from orderflow.kpis.adapters.table import KpisTable
 from orderflow.kpis.domain import measure
 from orderflow.kpis.service import KpiService
-from orderflow.platform import aws
 from orderflow.shared.errors import ConditionFailed, Unprocessable
 from orderflow.shared.settings import Settings
 
@@ -23,20 +20,18 @@ NOW = "2030-01-03T09:00:00.000Z"
 
 
 @pytest.fixture
-def kpis(monkeypatch) -> Iterator[KpiService]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        aws.reset()
-        boto3.client("dynamodb").create_table(
-            TableName="kpis", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-        yield KpiService(Settings(kpis_table="kpis", kpi_promise_hours=48), KpisTable("kpis"), clock=lambda: NOW)
-        aws.reset()
+def kpis(moto_aws) -> KpiService:
+    return kpi_service("kpis")
+
+
+def kpi_service(table: str) -> KpiService:
+    """A KPI service over a new table ``table`` (inside moto)."""
+    boto3.client("dynamodb").create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    return KpiService(Settings(kpis_table=table, kpi_promise_hours=48), KpisTable(table), clock=lambda: NOW)
 
 
 def order(kind: str, order_id: str, at: str, lines: dict[str, int], n: int, **extra) -> tuple[str, dict]:

@@ -3,7 +3,8 @@ transaction), and ``GET /kpis`` reads a range of days back (docs/kpis.md). Never
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,17 +29,29 @@ class KpiService:
     def record(self, detail_type: str, detail: Mapping[str, Any]) -> Measured | None:
         """Add one domain event to the aggregates: what it added, or None when it adds nothing (an event no
         KPI counts, or one added before: a redelivery)."""
-        key = f"order:{detail['order_id']}" if "order_id" in detail and "po_id" not in detail else \
-            f"po:{detail['po_id']}" if "po_id" in detail else None
-        memory = self.aggregates.remembered(key) if key else None
-        event_id = str(detail["event_id"])
-        if memory is not None and memory.get("first_event") == event_id:
+        found = self._measure(detail_type, detail)
+        return self._apply(detail, *found) if found else None
+
+    def _measure(self, detail_type: str, detail: Mapping[str, Any],
+                 recall: Callable[[str], dict[str, Any] | None] | None = None
+                 ) -> tuple[str | None, bool, Measured] | None:
+        """(its order's or purchase order's key, whether nothing is remembered of it yet, what the event adds),
+        or None when it adds nothing. ``recall`` answers what is remembered of a key (default: read it)."""
+        key = memory_key(detail)
+        memory = (recall or self.aggregates.remembered)(key) if key else None
+        if memory is not None and memory.get("first_event") == str(detail["event_id"]):
             return None  # the event that began the memory, added then: a redelivery
         measured = measure(detail_type, detail, memory, self.settings.kpi_promise_hours)
         if not measured.effects and measured.remember is None:
             return None
-        added = self.aggregates.apply(event_id, measured, key, str(detail["occurred_at"]), first=memory is None)
+        return key, memory is None, measured
+
+    def _apply(self, detail: Mapping[str, Any], key: str | None, first: bool, measured: Measured) -> Measured | None:
+        added = self.aggregates.apply(str(detail["event_id"]), measured, key, str(detail["occurred_at"]), first=first)
         return measured if added else None
+
+    def batch(self) -> KpiBatch:
+        return KpiBatch(self)
 
     def kpis(self, first: date | None, last: date | None, location_id: str | None = None) -> dict[str, Any]:
         """The KPIs of the days ``first`` to ``last`` (UTC, both included; default the last 7 days)."""
@@ -104,3 +117,61 @@ class KpiService:
         return {"run_id": run.run_id, "cycle": run.cycle, "skus": len(decisions), "days": days,
                 "wape": round(error / actual, 4) if actual else None,
                 "bias": round((forecast - actual) / actual, 4) if actual else None}
+
+
+def memory_key(detail: Mapping[str, Any]) -> str | None:
+    """The order or purchase order whose memory an event reads and writes, if any."""
+    return f"order:{detail['order_id']}" if "order_id" in detail and "po_id" not in detail else \
+        f"po:{detail['po_id']}" if "po_id" in detail else None
+
+
+@dataclass
+class KpiBatch:
+    """The events of one delivery (a batch of queue records). Each is measured as it comes, and one that
+    changes a memory or a backorder is written at once, as ``KpiService.record`` does (a later event of the
+    same order reads what it remembered); one that only adds to counters (``OrderShipped``) waits, and
+    ``flush`` writes them all together: one ADD per day and dimension for the batch, with each event's mark."""
+
+    service: KpiService
+    held: list[tuple[str, str, Measured, str]] = field(default_factory=list)  # (ref, event id, measured, at)
+    memories: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # key → as stored now, once read
+
+    def prefetch(self, details: Iterable[Mapping[str, Any]]) -> None:
+        """Read what is remembered of the orders and purchase orders the batch's events name, together (one
+        BatchGetItem per 100), instead of once per event."""
+        keys = {key for detail in details if (key := memory_key(detail)) and key not in self.memories}
+        if keys:
+            self.memories.update(self.service.aggregates.remembered_many(sorted(keys)))
+
+    def recall(self, key: str) -> dict[str, Any] | None:
+        if key not in self.memories:
+            self.memories[key] = self.service.aggregates.remembered(key)
+        return self.memories[key]
+
+    def record(self, ref: str, detail_type: str, detail: Mapping[str, Any]) -> Measured | None:
+        """Measure the event of the record ``ref``: what it added now, or None (nothing, added before, or held
+        for ``flush``). What an event writes to its memory is what the batch's later events of it recall."""
+        found = self.service._measure(detail_type, detail, self.recall)
+        if found is None:
+            return None
+        key, first, measured = found
+        if measured.remember is None and not measured.open_backorder and not measured.close_backorder \
+                and any(effect.add for effect in measured.effects):
+            self.held.append((ref, str(detail["event_id"]), measured, str(detail["occurred_at"])))
+            return None
+        if key is None or measured.remember is None:
+            return self.service._apply(detail, key, first, measured)
+        self.memories.pop(key, None)  # read again unless written now: a redelivery or a failure leaves it unknown
+        added = self.service._apply(detail, key, first, measured)
+        if added is not None:
+            self.memories[key] = {**measured.remember, **({"first_event": str(detail["event_id"])} if first else {})}
+        return added
+
+    def flush(self) -> tuple[list[Measured], dict[str, Exception]]:
+        """Write the held events: what they added now, and the refs of those not written (each with its error;
+        their records are to be retried)."""
+        held, self.held = self.held, []
+        written = self.service.aggregates.apply_counters([(event_id, m, at) for _, event_id, m, at in held])
+        added = [m for (_, _, m, _), status in zip(held, written, strict=True) if status is True]
+        return added, {ref: status for (ref, *_), status in zip(held, written, strict=True)
+                       if isinstance(status, Exception)}

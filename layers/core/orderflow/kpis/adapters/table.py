@@ -26,6 +26,7 @@ MARK_DAYS = 30
 MEMORY_DAYS = 120
 FIRST = "first_event"  # in a memory: the event that began it, and whose mark it is
 MARKERS = ("seen", "out")  # a SKU-day's marker kinds: active that day, out of stock that day
+TRANSACTION_ITEMS = 100  # items in one TransactWriteItems
 KNOWN_MARKERS = 100_000  # markers a container remembers as written (about 25 MB at most), then forgets
 
 
@@ -61,8 +62,14 @@ class KpisTable:
         return new
 
     def remembered(self, key: str) -> dict[str, Any] | None:
-        item = dynamo.get(self.table, {"pk": f"MEMO#{key}", "sk": "-"})
-        return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")} if item else None
+        return _memory(dynamo.get(self.table, {"pk": f"MEMO#{key}", "sk": "-"}))
+
+    def remembered_many(self, keys: list[str]) -> dict[str, dict[str, Any] | None]:
+        """``remembered`` of each key, read together (strongly consistent, 100 keys a call)."""
+        found = dynamo.batch_get({self.table: [{"pk": f"MEMO#{key}", "sk": "-"} for key in keys]},
+                                 consistent={self.table})[self.table]
+        items = {str(item["pk"]).removeprefix("MEMO#"): item for item in found}
+        return {key: _memory(items.get(key)) for key in keys}
 
     def apply(self, event_id: str, measured: Measured, key: str | None, at: str, first: bool = False) -> bool:
         """One transaction: the event's mark (only if new), its aggregates, its memory, its backorder.
@@ -85,14 +92,7 @@ class KpisTable:
                   Write("Put", self.table, item={"pk": f"EVENT#{event_id}", "sk": "-",
                                                  "expires_at": _epoch(at, MARK_DAYS)},
                         condition="attribute_not_exists(pk)")]
-        for effect in measured.effects:
-            if not effect.add:
-                continue
-            counters = sorted(effect.add.items())
-            writes.append(Write("Update", self.table, key={"pk": f"DAY#{effect.day}", "sk": effect.dimension},
-                                update="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters))),
-                                names={f"#c{i}": name for i, (name, _) in enumerate(counters)},
-                                values={f":c{i}": amount for i, (_, amount) in enumerate(counters)}))
+        writes += [self._add(effect.day, effect.dimension, effect.add) for effect in measured.effects if effect.add]
         if key and measured.remember is not None and not begins:
             writes.append(Write("Put", self.table, item={**memo, **measured.remember,
                                                          "expires_at": _epoch(at, MEMORY_DAYS)}))
@@ -110,6 +110,73 @@ class KpisTable:
                 raise  # another event of ``key`` began its memory meanwhile: retried, this one is not added yet
             return False
         return True
+
+    def _add(self, day: str, dimension: str, add: dict[str, int]) -> Write:
+        """One atomic ADD of ``add``'s counters to the aggregate of ``day`` and ``dimension``."""
+        counters = sorted(add.items())
+        return Write("Update", self.table, key={"pk": f"DAY#{day}", "sk": dimension},
+                     update="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters))),
+                     names={f"#c{i}": name for i, (name, _) in enumerate(counters)},
+                     values={f":c{i}": amount for i, (_, amount) in enumerate(counters)})
+
+    def apply_counters(self, events: list[tuple[str, Measured, str]]) -> list[bool | Exception]:
+        """Events (``(event_id, measured, at)``) that only add to counters, no memory and no backorder: what
+        ``KpiService.record`` holds back from a batch. Written together, per transaction a mark per event (only
+        if new) and one ADD per day and dimension of their counters summed, so a batch of shipped orders writes
+        each day's aggregate once, not once per order. An event marked already (a redelivery) makes its
+        transaction cancel: it is dropped and the rest written again. Per event, in order: True added now,
+        False added before (or twice in ``events``), or the error that kept its transaction from landing (its
+        record is to be retried; the other transactions stand)."""
+        for _, measured, _ in events:
+            self._mark_skus(measured)
+        status: dict[str, bool | Exception] = {}
+        pending, ids = [], set()
+        for event in events:  # the first of each event id, in order
+            if event[0] not in ids:
+                ids.add(event[0])
+                pending.append(event)
+        while pending:
+            chunk, items = [], set()
+            while pending:
+                more = items | {(e.day, e.dimension) for e in pending[0][1].effects if e.add}
+                if chunk and len(chunk) + 1 + len(more) > TRANSACTION_ITEMS:
+                    break
+                chunk.append(pending.pop(0))
+                items = more
+            try:
+                status.update(self._counters_once(chunk))
+            except Exception as error:  # reported per event: its record is retried
+                status.update((event_id, error) for event_id, *_ in chunk)
+        seen: set[str] = set()
+        answer: list[bool | Exception] = []
+        for event_id, *_ in events:
+            answer.append(False if event_id in seen else status[event_id])
+            seen.add(event_id)
+        return answer
+
+    def _counters_once(self, chunk: list[tuple[str, Measured, str]]) -> dict[str, bool]:
+        done: dict[str, bool] = {}
+        while chunk:
+            totals: dict[tuple[str, str], dict[str, int]] = {}
+            for _, measured, _ in chunk:
+                for effect in measured.effects:
+                    total = totals.setdefault((effect.day, effect.dimension), {})
+                    for name, amount in effect.add.items():
+                        total[name] = total.get(name, 0) + amount
+            marks = [Write("Put", self.table, item={"pk": f"EVENT#{event_id}", "sk": "-",
+                                                    "expires_at": _epoch(at, MARK_DAYS)},
+                           condition="attribute_not_exists(pk)") for event_id, _, at in chunk]
+            try:
+                dynamo.transact([*marks, *(self._add(day, dimension, add)
+                                           for (day, dimension), add in totals.items() if add)])
+                return {**done, **{event_id: True for event_id, *_ in chunk}}
+            except ConditionFailed as failure:
+                seen = {i for i in range(len(chunk)) if failure.failed(i)}
+                if not seen:
+                    raise
+                done.update((chunk[i][0], False) for i in seen)
+                chunk = [event for i, event in enumerate(chunk) if i not in seen]
+        return done
 
     def days(self, first: str, last: str) -> dict[str, dict[str, dict[str, Any]]]:
         """Day → dimension → aggregate for the days ``first`` to ``last``: a Query per day."""
@@ -143,6 +210,10 @@ class KpisTable:
             opened += [str(item["opened_at"]) for item in page]
             if not start:
                 return opened
+
+
+def _memory(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")} if item else None
 
 
 def _day(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
