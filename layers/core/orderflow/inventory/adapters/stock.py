@@ -13,8 +13,7 @@ them, everything else writes the base item, and reads add the buckets to it.
 
 from __future__ import annotations
 
-import random
-import time
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +23,7 @@ from orderflow.inventory.domain import COUNTERS, StockLevel, StockPosition
 from orderflow.inventory.domain import Line as OrderLine
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
-from orderflow.shared.errors import ConditionFailed, TransientError
+from orderflow.shared.errors import ConditionFailed
 from orderflow.shared.types import MAIN_LOCATION
 
 WAIT = "WAIT#"  # + created_at # order id
@@ -135,20 +134,12 @@ class StockRepository(Buckets):
     def mark_reviewed(self, sku: str, location: str, cycle: str) -> None:
         """The nightly run reviewed the SKU at ``location`` in ``cycle`` without ordering it: one conditional
         UpdateItem of its level, which moves ``reviewed_in`` forward only (a retried batch of an older cycle
-        leaves a later mark as it is). An order's transaction holding the item at that moment fails the write
-        with ``TransactionConflict`` (AWS's semantics for a single write): it is tried again, with jitter."""
+        leaves a later mark as it is). An order's transaction holding the item at that moment is waited out by
+        ``dynamo.apply``'s conflict retries."""
         write = Write("Update", self.table, key=_key(sku, location), update="SET reviewed_in = :cycle",
                       condition="attribute_not_exists(reviewed_in) OR reviewed_in < :cycle", values={":cycle": cycle})
-        for attempt in range(dynamo.CONFLICT_ATTEMPTS):
-            try:
-                dynamo.apply(write)
-                return
-            except ConditionFailed:
-                return  # reviewed in this cycle or a later one already
-            except TransientError:
-                if attempt == dynamo.CONFLICT_ATTEMPTS - 1:
-                    raise
-                time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+        with contextlib.suppress(ConditionFailed):  # failed: reviewed in this cycle or a later one already
+            dynamo.apply(write)
 
     def receive(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
         """Goods of a purchase order arrived: on the shelf (``on_hand``, ``available``), no longer on order."""
