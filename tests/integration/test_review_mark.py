@@ -1,5 +1,5 @@
-"""A SKU's last review as the nightly run keeps it on the (SKU, location) stock item (docs/replenishment.md,
-"Review period"), against template.yaml's table in moto."""
+"""A SKU's last review as the nightly run keeps it in the SKU's stock partition (docs/replenishment.md,
+"Review period"), against template.yaml's table in moto; and a single write that meets a transaction."""
 
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def test_a_review_mark_only_moves_forward(stock):
 
 
 class HeldOnce:
-    """The DynamoDB client, on which the first UpdateItem meets an order's transaction holding its item: it
-    is refused with ``TransactionConflictException`` and writes nothing (AWS's semantics for a single write)."""
+    """The DynamoDB client, on which the first UpdateItem meets a transaction holding its item (an order's, on
+    a stock level): it is refused with ``TransactionConflictException`` and writes nothing (AWS's semantics for
+    a single write)."""
 
     def __init__(self, real: Any) -> None:
         self.real, self.updates = real, 0
@@ -58,12 +59,6 @@ def held_once(monkeypatch) -> HeldOnce:
     monkeypatch.setattr(dynamo, "client", lambda: client)
     monkeypatch.setattr(dynamo.time, "sleep", lambda _: None)
     return client
-
-
-def test_a_review_mark_that_meets_an_orders_transaction_is_written_on_a_later_try(stock, held_once):
-    sku = f"SKU-review-{uuid.uuid4().hex[:6]}"
-    stock.mark_reviewed(sku, "main", "2026-12-08")
-    assert held_once.updates == 2 and stock.get_many([sku])[sku].last_review("main") == "2026-12-08"
 
 
 def test_a_single_write_that_meets_a_transaction_lands_once_and_a_failed_condition_is_not_retried(stock,
