@@ -40,6 +40,16 @@ EXTRA_PRICES: dict[str, float] = {
     "sqs_per_request": 0.40 / 1_000_000,  # SQS standard queue, per 64 KB request
 }
 DECISIONS_PART = 200  # decisions per stored DECISIONS item (replenishment.adapters.runs.PART)
+# The stream publisher (PublishEventsFunction) is invoked for the run's writes to the Stock table that reach it:
+# each ordered SKU's on_order (a stock level; no event comes of it). A review mark does not: the Stock stream's
+# FilterCriteria passes levels only (template.yaml), and Lambda bills nothing for the records it drops. Lambda
+# reads each shard 4 times a second and invokes once with what arrived, up to BatchSize (AWS Lambda Developer
+# Guide, "Polling and batching streams").
+# Not counted: the purchase orders' own records (their PurchaseOrderSent events, the KPIs and the events log).
+STREAM_BATCH = 100  # the mapping's BatchSize
+STREAM_READS_PER_SECOND = 4
+STREAM_SHARDS = 4  # shards a stream has during the run (assumed; each more shard divides the batches)
+PUBLISH_MEMORY_MB = 512  # template.yaml's Globals
 MAX_MINUTES, MAX_USD = 30, 2.00  # the issue's goal for 1,000,000 SKUs
 SIZES = (10_000, 100_000, 1_000_000)
 KB, MB = 1024, 1024 * 1024
@@ -73,8 +83,9 @@ class Drafting:
     # Gathered across the run: a batch stores its lines per supplier and location (one item each, read back by the
     # step that drafts that supplier's orders); marked too.
     gathered: bool = False
-    # A SKU's last review is on its stock item Decide reads anyway (``reviewed_in``; an ordered line's is its order's
-    # mark): no BatchGetItem of review items, and a write (a conditional UpdateItem) only for a SKU not ordered.
+    # A SKU's last review is in its stock partition, which Decide's Query reads anyway (``REVIEW#<location>``; an
+    # ordered line's is its order's mark on the level): no BatchGetItem of review items, and a write (a conditional
+    # UpdateItem) only for a SKU not ordered.
     # Else (before) a review item per SKU, read (100 keys a call) and written (25 a call).
     reviews_on_stock: bool = False
 
@@ -118,6 +129,9 @@ class Measured:
     ordered_share: float = 0.48  # steady state: of those due, the share ordered (1 / order cycle in reviews)
     periodic_share: float = 0.0  # steady state: SKUs reviewed less often than nightly
     periodic_due_share: float = 0.0  # steady state: of those due on a night, the share reviewed less often
+    # the stream publisher's handling of one record: its mean invocation in the ``calls`` section, of one record or
+    # a few (an upper bound: the records of a full batch share one invocation's overhead)
+    publish_ms_per_record: float = 5.0
 
 
 def _units(size: float, unit: float) -> int:
@@ -166,6 +180,9 @@ def batch_requests(c: Catalogue, s: Setup, m: Measured, n: int | None = None,
         "send_reads": min(c.suppliers, orders),
         "sqs_sends": c.suppliers * math.ceil(per_supplier / 10),
         "writes": orders + 1,
+        # what reaches the stream publisher from the Stock table: each ordered SKU's on_order; not the review marks
+        # (the Stock stream's filter drops them)
+        "stock_records": ordered,
         # request units (eventually consistent reads cost half a unit per 4 KB): the scan, stock Queries, histories,
         # PO ids (strongly consistent), review keys, suppliers; Send: the drafts and suppliers (strongly consistent)
         "rru": (0.5 * _units(n * m.product_bytes, 4 * KB) + n * 0.5 + forecast * 0.5 * _units(m.history_bytes, 4 * KB)
@@ -218,10 +235,20 @@ def model(c: Catalogue, s: Setup, m: Measured, latency: dict[str, float] = LATEN
         "DynamoDB reads (RRU)": r["rru"] * prices["dynamodb_per_rru"],
         "DynamoDB writes (WRU)": r["wru"] * prices["dynamodb_per_wru"],
         "SQS (requests)": r["sqs_sends"] * prices["sqs_per_request"],
+        "Lambda (stock stream publisher)": publisher(r, seconds, m, prices),
     }
     cost["Total"] = sum(cost.values())
     return {"skus": c.skus, "batches": batches, "waves": waves, "batch": one, "minutes": seconds / 60,
             "cost": cost, "requests": r, "meets": seconds / 60 <= MAX_MINUTES and cost["Total"] < MAX_USD}
+
+
+def publisher(r: dict[str, float], seconds: float, m: Measured, prices: dict[str, float]) -> float:
+    """What the run's Stock stream records cost the publisher: its invocations (batches of what arrives between
+    two reads of a shard, up to ``STREAM_BATCH``) and their duration."""
+    records = r["stock_records"]
+    batch = min(STREAM_BATCH, max(1.0, records / max(1.0, seconds) / STREAM_SHARDS / STREAM_READS_PER_SECOND))
+    gb_seconds = records * m.publish_ms_per_record / 1000 * PUBLISH_MEMORY_MB / 1024
+    return records / batch * prices["lambda_per_request"] + gb_seconds * prices["lambda_per_gb_second"]
 
 
 def concurrency_for(c: Catalogue, s: Setup, m: Measured, minutes: float = MAX_MINUTES / 2,
@@ -336,7 +363,13 @@ def levers(measured: Measured, setup: Setup) -> dict[str, list[dict[str, Any]]]:
 
 
 def run(replenish: dict[str, Any]) -> dict[str, Any]:
+    from .common import load
+
     measured = measure(replenish)
+    calls = load("calls")
+    if calls:  # the publisher's mean invocation (of one stream record or a few)
+        publish = calls["data"]["durations_ms"]["PublishEventsFunction"]["mean"]
+        measured = replace(measured, publish_ms_per_record=publish)
     setup = Setup()
     nights = {WORST: (1.0, 0.48, 0.0, 0.0),
               "every SKU due on a longer review period (a first run, or the night after missed runs), 48 % of them "
@@ -391,7 +424,7 @@ def render(record: dict[str, Any] | None) -> str:
         due, ordered, periodic, periodic_due = (*d["nights"][night], 0.0, 0.0)[:4]
         out.append(f"**{night}**: {due:.0%} of the SKUs forecast, {ordered:.0%} of those ordered; "
                    f"{periodic:.0%} reviewed less often than nightly ({periodic_due:.0%} of those forecast), whose "
-                   "last review is read with the stock and, for those not ordered, written on it.\n")
+                   "last review is read with the stock and, for those not ordered, written beside it.\n")
         out += ["| SKUs | setup | batches | one batch (Decide + Send) | run | cost per run | "
                 f"within {goal['minutes']} min and ${goal['usd']:.2f}? |", "|---:|---|---:|---:|---:|---:|---|"]
         for name, rows in setups.items():
@@ -404,6 +437,16 @@ def render(record: dict[str, Any] | None) -> str:
         million = setups["least for 15 minutes"][-1]
         out.append("\n1M SKUs, per line: " + ", ".join(f"{k} ${v:.2f}" for k, v in million["cost"].items()
                                                      if k != "Total") + ".\n")
+    out.append("The stock stream publisher's line: the run's Stock table writes that reach PublishEventsFunction, "
+               "each ordered SKU's `on_order` (a stock level), in batches of what arrives between two reads of a "
+               f"shard (up to {STREAM_BATCH}; {STREAM_SHARDS} shards assumed), "
+               f"each record {m.get('publish_ms_per_record', 5.0):.1f} ms of a {PUBLISH_MEMORY_MB} MB function "
+               "(the publisher's mean invocation, of one record or a few, as `python -m benchmarks calls` "
+               "measured it: an upper bound). The review marks "
+               "are not among them: the Stock stream's `FilterCriteria` passes levels only, and Lambda bills no "
+               "invocation for the records it drops (docs/decisions.md, \"The stock stream carries levels\"). Not "
+               "counted yet: the purchase orders' own stream records, their `PurchaseOrderSent` events and what "
+               "those feed (the KPIs, the events log).\n")
     as_set = d["setups"]["as set"]
     worst_night, steady_night = d["rows"][WORST]["as set"][-1], list(d["rows"].values())[-1]["as set"][-1]
     first_run = list(d["rows"].values())[1]["as set"][-1] if len(d["rows"]) > 2 else None
@@ -424,8 +467,9 @@ def render(record: dict[str, Any] | None) -> str:
                "about 2.2 now, and no look-up of this cycle's purchase-order ids: a SKU ordered this cycle is "
                "marked on its stock item)."
                + (f" A first run, every SKU on a longer review period, costs ${first_run['cost']['Total']:.2f}: "
-                  "the same night plus a last review written on the stock item of each SKU not ordered (an ordered "
-                  "SKU's rides on its order's mark, and every review is read with the stock Decide reads anyway)"
+                  "the same night plus a last review written in the stock partition of each SKU not ordered (an "
+                  "item of its own, which the stream publisher is not invoked for; an ordered SKU's rides on its "
+                  "order's mark, and every review is read with the stock Decide reads anyway)"
                   + ("." if first_run["meets"] else ", over the goal; it happens once, or after missed runs.")
                   if first_run else "") + "\n")
     if "levers" in d:

@@ -23,6 +23,7 @@ import html
 import io
 import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -323,3 +324,13 @@ def report_run(client: Any, run_id: str, out_dir: Path, days: int = 182) -> tupl
             decision["intervals"] = intervals
         histories[decided_for(decision)] = [h for h in history if str(h["day"]) >= start]
     return write_report(run, histories, out_dir), len(histories)
+
+
+_SECTION = re.compile(r'<section id="([^"]*)">(.*?)</section>', re.S)
+
+
+def plotted(page: str) -> set[str]:
+    """The SKUs (``SKU@location`` away from main) whose section of a report page holds a plot: those with a
+    history or a forecast to draw (a SKU the run decided without either has a note instead)."""
+    return {html.unescape(sku) for sku, body in _SECTION.findall(page) if "<img" in body}
+

@@ -191,6 +191,30 @@ def test_a_cancelled_transaction_publishes_nothing_for_its_items(stack, api):
         ("StockReceived", 5)]
 
 
+def delivered(stack, sku: str) -> list[str]:
+    """The sort keys of ``sku``'s stock records the publisher was invoked with, in order (the runtime's journal)."""
+    return [record["dynamodb"]["Keys"]["record"]["S"] for invocation in list(stack.runtime.journal)
+            if invocation.logical_id == PUBLISHER for record in (invocation.event or {}).get("Records", [])
+            if record["dynamodb"]["Keys"].get("sku", {}).get("S") == sku]
+
+
+def test_a_review_mark_invokes_no_publisher_and_a_stock_change_still_publishes(stack, api):
+    """The Stock stream's FilterCriteria (template.yaml) passes levels only: the nightly run's review mark, which
+    no event comes from, is dropped before invoking (unbilled on AWS; the local stack filters as Lambda does)."""
+    from orderflow.inventory.adapters.stock import StockRepository
+
+    sku, stock = api.product(), StockRepository(stock_table(stack))
+    before = delivered(stack, sku)  # the product's level, made with it
+    stock.mark_reviewed(sku, "main", "2026-12-08")
+    assert stock.get_many([sku])[sku].last_review("main") == "2026-12-08"
+    assert delivered(stack, sku) == before
+
+    api.receive(sku, 3)
+    stock.mark_reviewed(sku, "main", "2026-12-15")  # after a receipt: nothing but the receipt delivered
+    assert delivered(stack, sku) == [*before, "LEVEL#main"]
+    assert [(e["detail-type"], e["detail"]["quantity"]) for e in published(stack, sku=sku)] == [("StockReceived", 3)]
+
+
 def stream_record(stack, sequence: str, sku: str) -> dict:
     """A stream record of a new stock level of ``sku`` holding 2 units."""
     arn = stack.boto3_client("dynamodb").describe_table(TableName=stock_table(stack))["Table"]["LatestStreamArn"]

@@ -1,14 +1,15 @@
-"""A SKU's last review as the nightly run keeps it on the (SKU, location) stock item (docs/replenishment.md,
-"Review period"), against template.yaml's table in moto."""
+"""A SKU's last review as the nightly run keeps it in the SKU's stock partition (docs/replenishment.md,
+"Review period"), against template.yaml's table in moto; and a single write that meets a transaction."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from orderflow.platform import dynamo
-from orderflow.shared.errors import TransientError
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +34,42 @@ def test_a_review_mark_only_moves_forward(stock):
     assert stock.get_many([sku])[sku].last_review("main") == "2026-12-15"
 
 
-def test_a_review_mark_that_meets_an_orders_transaction_is_written_on_a_later_try(stock, monkeypatch):
-    sku, real, calls = f"SKU-review-{uuid.uuid4().hex[:6]}", dynamo.apply, []
+class HeldOnce:
+    """The DynamoDB client, on which the first UpdateItem meets a transaction holding its item (an order's, on
+    a stock level): it is refused with ``TransactionConflictException`` and writes nothing (AWS's semantics for
+    a single write)."""
 
-    def conflicted_once(write, *args, **kwargs):
-        calls.append(write.key)
-        if len(calls) == 1:  # what dynamo.apply raises for TransactionConflictException
-            raise TransientError("DynamoDB is busy (TransactionConflictException); try again")
-        return real(write, *args, **kwargs)
+    def __init__(self, real: Any) -> None:
+        self.real, self.updates = real, 0
 
-    monkeypatch.setattr(dynamo, "apply", conflicted_once)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def update_item(self, **request: Any) -> Any:
+        self.updates += 1
+        if self.updates == 1:
+            raise ClientError({"Error": {"Code": "TransactionConflictException",
+                                         "Message": "Transaction is ongoing for the item"}}, "UpdateItem")
+        return self.real.update_item(**request)
+
+
+@pytest.fixture
+def held_once(monkeypatch) -> HeldOnce:
+    client = HeldOnce(dynamo.client())
+    monkeypatch.setattr(dynamo, "client", lambda: client)
+    monkeypatch.setattr(dynamo.time, "sleep", lambda _: None)
+    return client
+
+
+def test_a_single_write_that_meets_a_transaction_lands_once_and_a_failed_condition_is_not_retried(stock,
+                                                                                                  held_once):
+    sku = f"SKU-review-{uuid.uuid4().hex[:6]}"
+    dynamo.apply(stock.restock(sku, 5))  # ADD on_hand: a second landing would show as 10
+    assert held_once.updates == 2 and stock.get_many([sku])[sku].at("main").on_hand == 5
+
     stock.mark_reviewed(sku, "main", "2026-12-08")
-    assert len(calls) == 2 and stock.get_many([sku])[sku].last_review("main") == "2026-12-08"
+    stock.mark_reviewed(sku, "main", "2026-12-01")  # its condition fails: reviewed later already
+    assert held_once.updates == 4 and stock.get_many([sku])[sku].last_review("main") == "2026-12-08"
 
 
 def test_the_last_review_is_the_later_of_the_orders_mark_and_the_review_mark(stock):

@@ -117,3 +117,23 @@ def test_a_stream_filter_delivers_only_the_records_it_matches() -> None:
                change("SHIPPED", "DELIVERED"), change("DELIVERED", None)]
     assert matching(records, stream.filter_criteria) == [records[2]]
     assert matching(records, None) == records  # no criteria: every record
+
+
+def test_the_stock_stream_delivers_levels_and_buckets_and_drops_waits_and_review_marks() -> None:
+    """PublishEventsFunction's FilterCriteria on the Stock stream (template.yaml): what it reads is a level's
+    record (a bucket's too), never a backorder's wait or the nightly run's review mark."""
+    from orderflow_local.fidelity import matching
+
+    streams = load_template(ROOT / "template.yaml", {"Stage": "ci"}).function("PublishEventsFunction").stream_events
+    (stock,) = [s for s in streams if s.event_name == "StockChanges"]
+
+    def record(sku: str, key: str, event: str = "MODIFY") -> dict:
+        keys = {"sku": {"S": sku}, "record": {"S": key}}
+        return {"eventName": event, "dynamodb": {"Keys": keys, "NewImage": {**keys, "on_hand": {"N": "1"}}}}
+
+    levels = [record("A", "LEVEL#main"), record("A#3", "LEVEL#main"), record("A", "LEVEL#store-1", "INSERT"),
+              record("A#2", "LEVEL#main", "REMOVE")]
+    dropped = [record("A", "WAIT#2026-12-07T10:00:00Z#o-1", "INSERT"), record("A", "WAIT#2026-12-07T10:00:00Z#o-1",
+                                                                             "REMOVE"), record("A", "REVIEW#main")]
+    assert matching(levels + dropped, stock.filter_criteria) == levels
+

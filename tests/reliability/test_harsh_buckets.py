@@ -77,7 +77,9 @@ def test_a_bucketed_sku_on_the_harsh_stack(stack, figures):
             admin.ship(order_id)
         left = sum(li["quantity"] for o in shipped for li in final[o]["lines"])
         after = admin.get_stock(hot)
-        assert after["on_hand"] == UNITS + waiting - left and after["available"] == 0, after
+        # the receipt brought what the backorders wanted: what the race left (an order of 2 or 3 may have
+        # backordered beside 1 or 2 units, above) is still available, no more and no less
+        assert after["on_hand"] == UNITS + waiting - left and after["available"] == UNITS - reserved, after
 
     figures("12. A bucketed SKU on the harsh stack", f"{n} orders racing for {UNITS} units of one SKU in 8 buckets, "
             f"changed to 3 while they raced; Faults.harsh(seed={SEED})",

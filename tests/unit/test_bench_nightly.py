@@ -20,6 +20,7 @@ from benchmarks.nightly import (
     concurrency_for,
     levers,
     model,
+    publisher,
 )
 
 FLAT = {**LATENCY_MS, "read": 10, "batch_read": 10, "scan_page": 10, "write": 10, "transaction": 10,
@@ -139,3 +140,20 @@ def test_a_first_run_writes_a_review_only_for_the_skus_not_ordered_and_reads_non
     assert on_stock["review_writes"] == pytest.approx(1_000_000 * (1 - 0.48))
     assert items["wru"] - on_stock["wru"] == pytest.approx(1_000_000 * 0.48)  # the ordered SKUs' reviews ride free
     assert items["rru"] - on_stock["rru"] == pytest.approx(1_000_000 * 0.5)  # no review item read
+
+
+def test_the_stock_stream_publisher_gets_the_runs_on_order_but_not_its_review_marks():
+    catalogue = Catalogue(skus=100, forecast_share=0.5, ordered_share=0.2, periodic_share=0.5,
+                          periodic_forecast_share=0.4)
+    r = batch_requests(catalogue, Setup(batch_size=100), SIZES)
+    # the 10 SKUs ordered: their on_order; the 16 review marks are filtered off the Stock stream
+    assert r["review_writes"] == pytest.approx(16) and r["stock_records"] == 10
+
+    requests = {"lambda_per_request": 1.0, "lambda_per_gb_second": 0.0}
+    # 3,200 records in a second over 4 shards read 4 times a second: 200 a read, in full batches of 100
+    assert publisher({"stock_records": 3200}, 1.0, SIZES, requests) == pytest.approx(32)
+    # a trickle: each record its own invocation
+    assert publisher({"stock_records": 8}, 10.0, SIZES, requests) == pytest.approx(8)
+    # 3,200 records × 5 ms × 0.5 GB = 8 GB-s
+    durations = {"lambda_per_request": 0.0, "lambda_per_gb_second": 1.0}
+    assert publisher({"stock_records": 3200}, 1.0, SIZES, durations) == pytest.approx(8)

@@ -1,5 +1,6 @@
-"""A transaction cancelled only by a conflict with another is tried again, with jitter, a few times; one
-whose condition failed is never retried; the error names what happened."""
+"""A transaction cancelled only by a conflict with another, or a single write refused because a transaction
+held its item, is tried again, with jitter, a few times; one whose condition failed is never retried; the
+error names what happened."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ class Client:
         if answer is not None:
             raise answer
         return {}
+
+    update_item = transact_write_items
+
+
+def refused(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "refused"}}, "UpdateItem")
 
 
 @pytest.fixture
@@ -71,4 +78,26 @@ def test_throttling_is_left_to_the_caller_s_own_retry(monkeypatch, no_sleep):
     monkeypatch.setattr(dynamo, "client", lambda: client)
     with pytest.raises(TransientError, match="throttled"):
         dynamo.transact(WRITES)
+    assert client.calls == 1
+
+
+def test_a_single_write_that_meets_a_transaction_is_tried_again_until_it_lands(monkeypatch, no_sleep):
+    client = Client(refused("TransactionConflictException"), refused("TransactionConflictException"), None)
+    monkeypatch.setattr(dynamo, "client", lambda: client)
+    dynamo.apply(WRITES[0])
+    assert client.calls == 3
+
+    held = Client(*[refused("TransactionConflictException")] * dynamo.CONFLICT_ATTEMPTS)
+    monkeypatch.setattr(dynamo, "client", lambda: held)
+    with pytest.raises(TransientError, match="TransactionConflictException"):
+        dynamo.apply(WRITES[0])
+    assert held.calls == dynamo.CONFLICT_ATTEMPTS
+
+
+@pytest.mark.parametrize("code", ["ConditionalCheckFailedException", "ProvisionedThroughputExceededException"])
+def test_a_single_write_s_failed_condition_or_throttle_is_not_retried_here(monkeypatch, no_sleep, code):
+    client = Client(refused(code))  # a throttle was retried by botocore already
+    monkeypatch.setattr(dynamo, "client", lambda: client)
+    with pytest.raises((ConditionFailed, TransientError)):
+        dynamo.apply(WRITES[0])
     assert client.calls == 1

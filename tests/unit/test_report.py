@@ -22,6 +22,7 @@ from orderflow_cli.report import (
     cumulative_band,
     daily_band,
     forecast_intervals,
+    plotted,
     render_html,
     sku_figure,
     write_report,
@@ -91,6 +92,7 @@ def test_the_page_is_one_file_with_every_image_embedded(tmp_path):
         png_size(base64.b64decode(source.removeprefix("data:image/png;base64,")))
     assert not re.search(r'(href|src)="(https?:|/|\.)', text)
     assert "No history and no forecast to plot." in text
+    assert plotted(text) == {"TEA", "MUG"}
 
 
 def test_the_page_says_how_the_interval_is_drawn_and_shows_the_decisions():

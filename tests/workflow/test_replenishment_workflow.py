@@ -365,6 +365,7 @@ def test_a_sku_is_decided_once_per_review_period_and_a_skip_is_decided_again_nex
     # the ordered SKU's review is its order's mark, written in the order's transaction: no review write of its own
     level = dynamo.get(get_settings().stock_table, {"sku": short, "record": f"LEVEL#{MAIN_LOCATION}"})
     assert level["ordered_in"] == first.isoformat() and "reviewed_in" not in level
+    assert dynamo.get(get_settings().stock_table, {"sku": short, "record": f"REVIEW#{MAIN_LOCATION}"}) is None
 
     batch_reads = []  # a last review is read with the stock Decide reads anyway: no BatchGetItem of reviews
     dynamo_client = dynamo.client()

@@ -32,9 +32,10 @@ _THROTTLING = {
     "ThrottlingError",
     "ProvisionedThroughputExceeded",
 }
-# A transaction cancelled by a conflict is tried again at once, a few times, with full jitter (AWS's advice
-# for TransactionConflict: botocore does not retry TransactionCanceledException). Its conditions are
-# evaluated afresh each time, so a retry can never apply anything twice.
+# A write or a transaction refused by a conflict is tried again at once, a few times, with full jitter (AWS's
+# advice for TransactionConflict: botocore retries neither TransactionConflictException nor
+# TransactionCanceledException). Its conditions are evaluated afresh each time, so a retry can never apply
+# anything twice.
 CONFLICT_ATTEMPTS = 5
 _CONFLICT_BASE_SECONDS, _CONFLICT_CAP_SECONDS = 0.02, 0.5
 _serializer = TypeSerializer()
@@ -99,15 +100,14 @@ class Write:
 
 
 def apply(write: Write, return_new: bool = False) -> dict[str, Any] | None:
-    """Run one write on its own; returns the new item when asked."""
+    """Run one write on its own; returns the new item when asked. A transaction holding the item fails it
+    with ``TransactionConflictException`` (AWS's semantics for a single write): it is tried again, as
+    ``transact`` tries a conflicted transaction."""
     call = {"Update": "update_item", "Put": "put_item", "Delete": "delete_item"}[write.kind]
     request = write.request()
     if return_new and write.kind == "Update":
         request["ReturnValues"] = "ALL_NEW"
-    try:
-        response = getattr(client(), call)(**request)
-    except Exception as exc:
-        raise _translate(exc) from exc
+    response = _retrying_conflicts(lambda: getattr(client(), call)(**request))
     attributes = response.get("Attributes")
     return from_item(attributes) if attributes else None
 
@@ -118,19 +118,30 @@ def transact(writes: list[Write]) -> None:
         apply(writes[0])
         return
     items = [{w.kind: w.request()} for w in writes]
+    _retrying_conflicts(lambda: client().transact_write_items(TransactItems=items))
+
+
+def _retrying_conflicts(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``call``'s response; a call refused only because a transaction held one of its items is made again at
+    once, up to ``CONFLICT_ATTEMPTS`` times, with full jitter. Any other error (a failed condition,
+    throttling, which botocore has retried already) and the last conflict are raised, translated."""
     for attempt in range(CONFLICT_ATTEMPTS):
         try:
-            client().transact_write_items(TransactItems=items)
-            return
+            return call()
         except Exception as exc:
             if not _conflicted(exc) or attempt == CONFLICT_ATTEMPTS - 1:
                 raise _translate(exc) from exc
             time.sleep(random.uniform(0, min(_CONFLICT_CAP_SECONDS, _CONFLICT_BASE_SECONDS * 2 ** attempt)))
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _conflicted(exc: Exception) -> bool:
-    """Cancelled only because another transaction held one of its items (no condition failed)."""
-    if error_code(exc) != "TransactionCanceledException":
+    """Refused only because another transaction held one of its items (no condition failed): a single
+    write's ``TransactionConflictException``, or a transaction cancelled for ``TransactionConflict`` alone."""
+    code = error_code(exc)
+    if code in _CONFLICT:
+        return True
+    if code != "TransactionCanceledException":
         return False
     reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
     return any(r in _CONFLICT for r in reasons) and all(r in (None, "None", *_CONFLICT) for r in reasons)

@@ -5,50 +5,44 @@ order's own write, guarded by its status and version: drafting puts it (only if 
 SKU's ``on_order`` and the supplier's capacity for the cycle; each supplier reply moves it together
 with the stock it affects, and records the reply's id, so a redelivered reply changes nothing twice.
 ``purchasing.rules`` is the rule book (pure); ``PurchasingService`` reads, writes and retries lost races.
+
+``PurchasingService`` is assembled from one module per responsibility: this one holds suppliers, sending,
+approval and cancellation, the reads, and the race loop they all share; ``drafting`` the nightly run's
+drafts, ``by_hand`` purchase orders made and changed by hand, ``replies`` the suppliers' replies.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
 from orderflow.inventory import InventoryService
+from orderflow.purchasing.by_hand import BuyingByHand
 from orderflow.purchasing.domain import (
-    ManualLine,
     PurchaseOrder,
-    PurchaseOrderEvent,
-    PurchaseOrderLine,
     PurchaseOrderStatus,
-    ReplyType,
     Supplier,
     SupplierIn,
-    SupplierReply,
-    order_value,
 )
 from orderflow.purchasing.drafting import Drafting
 from orderflow.purchasing.ports import Locations, Products, PurchaseOrders, StockOnOrder, SupplierQueues, Suppliers
+from orderflow.purchasing.replies import SupplierReplies
 from orderflow.purchasing.rules import (
     BEFORE_SHIPPING,
     CANCELLABLE,
-    EDITABLE,
     OPEN,
     NotPendingApproval,
-    ReplyRejected,
     cancellation_message,
-    check_sender,
-    on_order_moves,
-    plan_reply,
     purchase_order_message,
     was_sent,
 )
-from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, TransientError, Unprocessable
+from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, TransientError
 from orderflow.shared.ports import Change, Store
 from orderflow.shared.settings import Settings
-from orderflow.shared.types import MAIN_LOCATION, utc_now
+from orderflow.shared.types import utc_now
 
 P = PurchaseOrderStatus
 T = TypeVar("T")
@@ -71,7 +65,7 @@ def _hours_from_now(hours: int) -> str:
     return _timestamp(datetime.now(UTC) + timedelta(hours=hours))
 
 # ------------------------------------------------------------------ the service
-class PurchasingService(Drafting):
+class PurchasingService(Drafting, BuyingByHand, SupplierReplies):
     def __init__(self, settings: Settings, store: Store, suppliers: Suppliers, purchase_orders: PurchaseOrders,
                  stock: StockOnOrder, queues: SupplierQueues, inventory: InventoryService | None = None,
                  products: Products | None = None, locations: Locations | None = None):
@@ -188,75 +182,6 @@ class PurchasingService(Drafting):
             return supplier.approval_threshold
         return self.settings.purchase_approval_threshold
 
-    # ------------------------------------------------------------------ purchasing by hand
-    def create(self, *, po_id: str, supplier_id: str, lines: list[ManualLine], by: str,
-               expected_by: date | None = None, deliver_to: str = MAIN_LOCATION, note: str | None = None
-               ) -> PurchaseOrder:
-        """A purchase order made by hand, in one transaction with the ``on_order`` of its SKUs; then sent,
-        or left PENDING_APPROVAL when it is worth more than the threshold. ``po_id`` names it after the
-        request (:func:`manual_purchase_order_id`): a retry finds it and finishes what the first began."""
-        supplier = self._orderable_supplier(supplier_id)
-        priced = self._priced(supplier, lines)
-        self._deliverable(deliver_to)
-        now = utc_now()
-        po = PurchaseOrder(
-            po_id=po_id, supplier_id=supplier_id, cycle=now[:10], status=P.DRAFT, lines=priced,
-            total=order_value(priced), created_by=by, deliver_to=deliver_to, note=note,
-            expected_by=(expected_by.isoformat() if expected_by else
-                         self._default_expected_by(supplier_id, priced, now[:10])),
-            created_at=now, updated_at=now,
-            timeline=[PurchaseOrderEvent(status=P.DRAFT, at=now, by=by, reason="made by hand")],
-        )
-        thresholds = self._thresholds([line.sku for line in priced], deliver_to)
-        try:
-            self.store.commit([self.purchase_orders.create(po),
-                               *(self.stock.order(line.sku, line.quantity, deliver_to, thresholds.get(line.sku))
-                                 for line in priced)])
-        except ConditionFailed as failure:
-            if not failure.failed(0):
-                raise
-        return self.send(po_id, by=by)
-
-    def change(self, po_id: str, *, by: str, lines: list[ManualLine] | None = None, expected_by: date | None = None,
-               deliver_to: str | None = None, note: str | None = None) -> PurchaseOrder:
-        """Change a DRAFT or PENDING_APPROVAL purchase order: its lines (``on_order`` moves by the difference,
-        in the same transaction), delivery day, location (its units move to the new location's ``on_order``)
-        or note. It keeps its status: one waiting for approval still needs it."""
-
-        def attempt(po: PurchaseOrder) -> PurchaseOrder:
-            if po.status not in EDITABLE:
-                raise Conflict(f"purchase order {po.po_id} is {po.status.value}: only a DRAFT or PENDING_APPROVAL "
-                               "one can be changed; cancel it instead", {"po_id": po.po_id,
-                                                                         "status": po.status.value})
-            fields: dict[str, object] = {}
-            said = []
-            new_lines = None
-            before = {line.sku: line.quantity for line in po.lines}
-            after_q = before
-            if lines is not None:
-                new_lines = self._priced(self._orderable_supplier(po.supplier_id), lines)
-                fields["total"] = order_value(new_lines)
-                after_q = {line.sku: line.quantity for line in new_lines}
-                changed = sorted(sku for sku in {*before, *after_q} if after_q.get(sku, 0) != before.get(sku, 0))
-                said.append("lines " + ", ".join(f"{sku} {before.get(sku, 0)}→{after_q.get(sku, 0)}"
-                                                 for sku in changed) if changed else "prices")
-            self._deliverable(deliver_to)
-            for name, value in (("expected_by", expected_by and expected_by.isoformat()),
-                                ("deliver_to", deliver_to), ("note", note)):
-                if value is not None:
-                    fields[name] = value
-                    said.append(f"{name} {value}")
-            write, after = self.purchase_orders.transition(po, po.status, by=by, lines=new_lines, fields=fields,
-                                                           reason="changed: " + "; ".join(said))
-            target = deliver_to or po.deliver_to
-            moves = on_order_moves(before, po.deliver_to, after_q, target)
-            thresholds = self._thresholds([sku for (sku, where), q in moves if q > 0], target)
-            self.store.commit([write, *(self.stock.order(sku, q, where, thresholds.get(sku) if q > 0 else None)
-                                        for (sku, where), q in moves)])
-            return after
-
-        return self._race(po_id, attempt, missing=NotFound)
-
     def approve(self, po_id: str, *, by: str) -> PurchaseOrder:
         """PENDING_APPROVAL → APPROVED → SENT. The approval is one conditional write: of two approvals at once
         one lands and sends the purchase order, the other is refused (409), so the supplier gets it once.
@@ -348,63 +273,6 @@ class PurchasingService(Drafting):
                                     for line in po.lines if line.open)])
         return after
 
-    def _deliverable(self, location_id: str | None) -> None:
-        """A purchase order may be delivered only to an active location."""
-        if location_id is None or self.locations is None:
-            return
-        try:
-            location = self.locations.get_location(location_id)
-        except NotFound:
-            raise Unprocessable(f"unknown location {location_id}", {"deliver_to": location_id,
-                                                                   "problem": "unknown_location"}) from None
-        if not getattr(location, "active", True):
-            raise Unprocessable(f"location {location_id} is not active", {"deliver_to": location_id,
-                                                                         "problem": "inactive_location"})
-
-    def _thresholds(self, skus: list[str], location: str) -> dict[str, int]:
-        """The products' low-stock thresholds, for a location other than main (main's is set with the product)."""
-        if location == MAIN_LOCATION or self.products is None or not skus:
-            return {}
-        products = self.products.get_many(skus)
-        return {sku: p.low_stock_threshold for sku, p in products.items() if p.low_stock_threshold is not None}
-
-    def _orderable_supplier(self, supplier_id: str) -> Supplier:
-        supplier = self.suppliers.get(supplier_id)
-        if supplier is None:
-            raise Unprocessable(f"unknown supplier {supplier_id}", {"supplier_id": supplier_id,
-                                                                   "problem": "unknown_supplier"})
-        if not supplier.active:
-            raise Unprocessable(f"supplier {supplier_id} is not active", {"supplier_id": supplier_id,
-                                                                         "problem": "inactive_supplier"})
-        return supplier
-
-    def _priced(self, supplier: Supplier, lines: list[ManualLine]) -> list[PurchaseOrderLine]:
-        """The lines with their unit costs; each SKU must be a product this supplier supplies."""
-        products = self.products.get_many([line.sku for line in lines]) if self.products else {}
-        priced = []
-        for line in lines:
-            product = products.get(line.sku)
-            if product is None:
-                raise Unprocessable(f"unknown SKU {line.sku}", {"sku": line.sku, "problem": "unknown_sku"})
-            source = next((s for s in product.sources() if s.supplier_id == supplier.supplier_id), None)
-            if source is None and product.supplier_id != supplier.supplier_id:
-                raise Unprocessable(f"supplier {supplier.supplier_id} does not supply {line.sku}",
-                                    {"sku": line.sku, "supplier_id": supplier.supplier_id,
-                                     "problem": "not_supplied"})
-            cost = line.unit_cost if line.unit_cost is not None else source.unit_cost if source else None
-            if cost is None:
-                raise Unprocessable(f"{line.sku} has no unit cost from {supplier.supplier_id}: give unit_cost",
-                                    {"sku": line.sku, "problem": "no_unit_cost"})
-            priced.append(PurchaseOrderLine(sku=line.sku, quantity=line.quantity, unit_cost=cost))
-        return priced
-
-    def _default_expected_by(self, supplier_id: str, lines: list[PurchaseOrderLine], today: str) -> str | None:
-        products = self.products.get_many([line.sku for line in lines]) if self.products else {}
-        leads = [s.lead_time_days for p in products.values() for s in p.sources() if s.supplier_id == supplier_id]
-        if not leads:
-            return None
-        return (date.fromisoformat(today) + timedelta(days=math.ceil(max(leads)))).isoformat()
-
     def cancel_draft(self, po_id: str, reason: str) -> PurchaseOrder:
         """A DRAFT never sent becomes CANCELLED and its units leave ``on_order``, in one transaction; any
         other status is left as it is (a draft sent meanwhile is the supplier's now)."""
@@ -431,39 +299,6 @@ class PurchasingService(Drafting):
         """By status, newest first; without a status, the open ones (DRAFT to PARTIALLY_RECEIVED)."""
         return self.purchase_orders.list_by_status(status or OPEN, limit, cursor)
 
-    # ------------------------------------------------------------------ supplier replies
-    def authenticate_reply(self, reply: SupplierReply, sender_id: str | None) -> None:
-        """Raise ``ReplyForged`` unless SQS's ``SenderId`` is the principal registered for the reply's supplier
-        (``rules.check_sender``). The SQS consumer calls this before :meth:`apply_reply`."""
-        check_sender(reply, self.suppliers.get(reply.supplier_id), sender_id)
-
-    def apply_reply(self, reply: SupplierReply) -> PurchaseOrder:
-        """Apply one supplier reply in one transaction (purchase order + stock). A reply already applied
-        changes nothing. A receipt then resumes the backordered orders its stock can serve."""
-
-        def attempt(po: PurchaseOrder) -> PurchaseOrder:
-            if reply.reply_id in po.applied_replies:
-                return po
-            plan = plan_reply(po, reply)
-            write, after = self.purchase_orders.transition(
-                po, plan.status, by=f"supplier {reply.supplier_id}", reason=plan.reason, reply_id=reply.reply_id,
-                lines=plan.lines)
-            where = po.deliver_to  # the goods land where they were ordered to, and leave its on_order
-            writes: list[Change] = [write, *(self.stock.order(sku, q, where) for sku, q in plan.on_order.items()),
-                                   *(self.stock.receive(sku, q, where) for sku, q in plan.received.items())]
-            self.store.commit(writes)
-            return after
-
-        def unknown(_: str) -> ReplyRejected:
-            return ReplyRejected(f"{reply.type.value} reply {reply.reply_id} names purchase order {reply.po_id}, "
-                                 "which does not exist",
-                                 {"po_id": reply.po_id, "reply_id": reply.reply_id, "problem": "unknown_po"})
-
-        po = self._race(reply.po_id, attempt, missing=unknown)
-        if reply.type == ReplyType.RECEIVED and self.inventory is not None:
-            # Also after a redelivery: it finishes an announcement that failed after the receipt was committed.
-            self.inventory.stock_arrived(sorted({line.sku for line in reply.lines if line.quantity}))
-        return po
 
     def _race(self, po_id: str, attempt: Callable[[PurchaseOrder], T],
               missing: Callable[[str], Exception]) -> T:

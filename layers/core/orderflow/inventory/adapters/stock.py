@@ -1,7 +1,9 @@
 """Stock table. Per SKU: one ``LEVEL#<location>`` item per location that holds it (on hand, reserved,
 available, on order, and the low-stock threshold), and one ``WAIT#`` item per backordered order with its
 units. The SKU's backordered units are the sum of its waits: one source of truth, and no counter item
-for a reservation to meet in its transaction.
+for a reservation to meet in its transaction. The nightly run's review of the SKU at a location that it
+did not order is ``REVIEW#<location>``: an item of its own, so the mark never meets an order's
+transaction on the level, and the stream publisher, which reads only levels, is not invoked for it.
 
 ``available`` is stored (always moved in the same update as ``on_hand`` and ``reserved``) because a
 DynamoDB condition cannot compute ``on_hand - reserved``; every reservation is conditional on it, at the
@@ -13,8 +15,7 @@ them, everything else writes the base item, and reads add the buckets to it.
 
 from __future__ import annotations
 
-import random
-import time
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,10 +25,11 @@ from orderflow.inventory.domain import COUNTERS, StockLevel, StockPosition
 from orderflow.inventory.domain import Line as OrderLine
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
-from orderflow.shared.errors import ConditionFailed, TransientError
+from orderflow.shared.errors import ConditionFailed
 from orderflow.shared.types import MAIN_LOCATION
 
 WAIT = "WAIT#"  # + created_at # order id
+REVIEW = "REVIEW#"  # + location: the nightly run's last review there, when it did not order (``reviewed_in``)
 _BATCH_GET = 100
 
 
@@ -134,21 +136,13 @@ class StockRepository(Buckets):
 
     def mark_reviewed(self, sku: str, location: str, cycle: str) -> None:
         """The nightly run reviewed the SKU at ``location`` in ``cycle`` without ordering it: one conditional
-        UpdateItem of its level, which moves ``reviewed_in`` forward only (a retried batch of an older cycle
-        leaves a later mark as it is). An order's transaction holding the item at that moment fails the write
-        with ``TransactionConflict`` (AWS's semantics for a single write): it is tried again, with jitter."""
-        write = Write("Update", self.table, key=_key(sku, location), update="SET reviewed_in = :cycle",
+        write of its ``REVIEW#<location>`` item (read with the levels, by the same Query), which moves
+        ``reviewed_in`` forward only (a retried batch of an older cycle leaves a later mark as it is)."""
+        write = Write("Update", self.table, key={"sku": sku, "record": f"{REVIEW}{location}"},
+                      update="SET reviewed_in = :cycle",
                       condition="attribute_not_exists(reviewed_in) OR reviewed_in < :cycle", values={":cycle": cycle})
-        for attempt in range(dynamo.CONFLICT_ATTEMPTS):
-            try:
-                dynamo.apply(write)
-                return
-            except ConditionFailed:
-                return  # reviewed in this cycle or a later one already
-            except TransientError:
-                if attempt == dynamo.CONFLICT_ATTEMPTS - 1:
-                    raise
-                time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+        with contextlib.suppress(ConditionFailed):  # failed: reviewed in this cycle or a later one already
+            dynamo.apply(write)
 
     def receive(self, sku: str, quantity: int, location: str = MAIN_LOCATION) -> Write:
         """Goods of a purchase order arrived: on the shelf (``on_hand``, ``available``), no longer on order."""
@@ -240,8 +234,8 @@ def _position(sku: str, items: list[dict[str, Any]]) -> StockPosition:
     position = StockPosition.of(sku, list(levels.values()))
     position._ordered = {item["record"][len(LEVEL):]: (str(item["ordered_in"]), item.get("ordered_po"))
                          for item in items if item["record"].startswith(LEVEL) and "ordered_in" in item}
-    position._reviewed = {item["record"][len(LEVEL):]: str(item["reviewed_in"])
-                          for item in items if item["record"].startswith(LEVEL) and "reviewed_in" in item}
+    position._reviewed = {item["record"][len(REVIEW):]: str(item["reviewed_in"])
+                          for item in items if item["record"].startswith(REVIEW) and "reviewed_in" in item}
     return position
 
 
