@@ -8,6 +8,7 @@ share a directory or a file name never share module state.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -207,6 +208,7 @@ class LambdaRuntime:
         self.environment = dict(environment)
         self.invocations: Counter[str] = Counter()
         self.journal: deque[Invocation] = deque(maxlen=JOURNAL_SIZE)
+        self._invocation_ids = itertools.count()
         self.running: dict[int, Invocation] = {}  # under way: their writes show before the journal does
         self._by_name = {fn.name: fn for fn in template.functions}
         self._handlers: dict[str, Handler] = {}
@@ -284,7 +286,8 @@ class LambdaRuntime:
         """moto's ``_invoke_lambda`` contract: ``(payload, errored, logs)``."""
         fn = self._by_name.get(function_name)
         started = time.time()
-        key = id(threading.current_thread())
+        key = next(self._invocation_ids)  # not the thread: a write inside a handler runs its stream
+        # consumers inline on the same thread, and they would take the outer invocation's place
         try:
             if fn is None:
                 raise HandlerImportError(f"function {function_name} is not in {self.template.path}")
