@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 DEFERRED = ("aws_xray_sdk", "aws_lambda_powertools.utilities.idempotency",
             "aws_lambda_powertools.event_handler.openapi.models", "pydantic_settings",
             "aws_lambda_powertools.utilities.parser.models", "orderflow.returns.domain", "orderflow.returns.service",
-            "orderflow.fulfilment.domain", "orderflow.fulfilment.sourcing", "orderflow.fulfilment.lifecycle")
+            "orderflow.fulfilment.domain", "orderflow.fulfilment.sourcing", "orderflow.fulfilment.lifecycle",
+            "orderflow.inventory.heat")  # heat: the stock stream's bucket sizing (PublishEventsFunction) only
 FULFILMENT = {"orderflow.fulfilment.domain", "orderflow.fulfilment.sourcing", "orderflow.fulfilment.lifecycle"}
 ORDER_ID = "ord-0123456789abcdef0123"
 ORDER_ITEM = {
