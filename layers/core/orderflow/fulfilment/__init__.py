@@ -8,11 +8,11 @@ so a function that only takes and reads orders never builds them (docs/decisions
 
 from typing import TYPE_CHECKING
 
-from orderflow.fulfilment.vocabulary import Address, FulfilmentPolicy, ShipmentStatus
+from orderflow.fulfilment.vocabulary import OPEN_SHIPMENT, Address, FulfilmentPolicy, ShipmentStatus
 from orderflow.shared.types import MAIN_LOCATION
 
 if TYPE_CHECKING:
-    from orderflow.fulfilment.domain import OPEN_SHIPMENT, Location, LocationIn, LocationKind, Shipment, ShipmentLine
+    from orderflow.fulfilment.domain import Location, LocationIn, LocationKind, Shipment, ShipmentLine
     from orderflow.fulfilment.lifecycle import SHIPMENT_LIFECYCLE
     from orderflow.fulfilment.service import FulfilmentService
     from orderflow.fulfilment.sourcing import Candidate, Plan, candidates, plan
@@ -21,7 +21,7 @@ __all__ = ["MAIN_LOCATION", "OPEN_SHIPMENT", "SHIPMENT_LIFECYCLE", "Address", "C
            "FulfilmentService", "Location", "LocationIn", "LocationKind", "Plan", "Shipment", "ShipmentLine",
            "ShipmentStatus", "candidates", "plan"]
 
-_DOMAIN = frozenset({"OPEN_SHIPMENT", "Location", "LocationIn", "LocationKind", "Shipment", "ShipmentLine"})
+_DOMAIN = frozenset({"Location", "LocationIn", "LocationKind", "Shipment", "ShipmentLine"})
 _SOURCING = frozenset({"Candidate", "Plan", "candidates", "plan"})
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from orderflow.fulfilment.vocabulary import Address, FulfilmentPolicy, ShipmentStatus, Text
+from orderflow.fulfilment.vocabulary import OPEN_SHIPMENT, Address, FulfilmentPolicy, ShipmentStatus, Text
 from orderflow.shared.types import MAIN_LOCATION, Identifier, Model, Strict
 
 __all__ = ["MAIN_LOCATION", "OPEN_SHIPMENT", "Address", "FulfilmentPolicy", "Location", "LocationIn", "LocationKind",
@@ -77,8 +77,6 @@ class Shipment(Model):
     def public(self) -> dict:
         return self.model_dump(mode="json", exclude_none=True)
 
-
-OPEN_SHIPMENT = frozenset({ShipmentStatus.RELEASED, ShipmentStatus.PICKED, ShipmentStatus.PACKED})
 
 
 def main_location() -> Location:

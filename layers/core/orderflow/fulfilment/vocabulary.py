@@ -1,7 +1,7 @@
 """What other areas say about fulfilment without loading it: the address an order ships to, how it may ship
-(its fulfilment policy) and the statuses a shipment goes through. An order's models and the order service's
-module name these; the locations, shipments and sourcing (``domain``, ``sourcing``) load on first use
-(docs/decisions.md, "Cold start")."""
+(its fulfilment policy), the statuses a shipment goes through and which of them are open. An order's models and the
+order service's modules name these; the locations, shipments and sourcing (``domain``, ``sourcing``) load on first
+use (docs/decisions.md, "Cold start")."""
 
 from enum import StrEnum
 from typing import Annotated
@@ -48,3 +48,6 @@ class ShipmentStatus(StrEnum):
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
     CANCELLED = "CANCELLED"
+
+
+OPEN_SHIPMENT = frozenset({ShipmentStatus.RELEASED, ShipmentStatus.PICKED, ShipmentStatus.PACKED})

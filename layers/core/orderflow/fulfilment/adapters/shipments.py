@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orderflow.fulfilment.vocabulary import ShipmentStatus
+from orderflow.fulfilment.vocabulary import OPEN_SHIPMENT, ShipmentStatus
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Read, Write
 from orderflow.shared.types import utc_now
@@ -78,8 +78,6 @@ class ShipmentsRepository:
     def shrink(self, shipment_id: str, lines: dict[str, int], gone: dict[str, int]) -> Write:
         """The write that leaves an open shipment (released, picked or packed) holding ``lines`` only: ``gone``
         (SKU → units) was cancelled from it, and is added to its ``cancelled``. Its status stays."""
-        from orderflow.fulfilment.domain import OPEN_SHIPMENT
-
         now = utc_now()
         statuses = sorted(s.value for s in OPEN_SHIPMENT)
         values: dict[str, Any] = {f":open{i}": status for i, status in enumerate(statuses)}
