@@ -1,38 +1,18 @@
-"""The fulfilment network: locations (warehouses, stores, 3PLs), the addresses orders ship to and from,
-and shipments (one fulfilment order per location an order is allocated from)."""
+"""The fulfilment network: locations (warehouses, stores, 3PLs) and shipments (one fulfilment order per location an
+order is allocated from). The address, the fulfilment policy and a shipment's statuses, which orders name too, are
+in ``vocabulary`` (re-exported here)."""
 
 
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
+from orderflow.fulfilment.vocabulary import OPEN_SHIPMENT, Address, FulfilmentPolicy, ShipmentStatus, Text
 from orderflow.shared.types import MAIN_LOCATION, Identifier, Model, Strict
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-OptionalText = Annotated[str, Field(max_length=200)] | None
-
-
-class Address(Strict):
-    """A postal address; ``country`` is ISO 3166-1 alpha-2 (checked against the ISO list)."""
-
-    name: Text
-    line1: Text
-    line2: OptionalText = None
-    city: Annotated[str, Field(min_length=1, max_length=100)]
-    region: Annotated[str, Field(max_length=100)] | None = None
-    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
-    country: Annotated[str, Field(min_length=2, max_length=2)]
-
-    @field_validator("country")
-    @classmethod
-    def iso_country(cls, value: str) -> str:
-        from iso3166 import countries_by_alpha2  # loaded by the first address checked, not at cold start
-
-        code = value.upper()
-        if code not in countries_by_alpha2:
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. GB, DE, US)")
-        return code
+__all__ = ["MAIN_LOCATION", "OPEN_SHIPMENT", "Address", "FulfilmentPolicy", "Location", "LocationIn", "LocationKind",
+           "Shipment", "ShipmentEntry", "ShipmentLine", "ShipmentStatus", "main_location"]
 
 
 class LocationKind(StrEnum):
@@ -59,20 +39,6 @@ class Location(Model):
     priority: int = 100
     active: bool = True
     kind: LocationKind = LocationKind.WAREHOUSE
-
-
-class FulfilmentPolicy(StrEnum):
-    SHIP_COMPLETE = "ship_complete"  # allocate every line before anything ships (several locations allowed)
-    SHIP_AVAILABLE = "ship_available"  # allocate what is in stock now, backorder the rest, ship in parts
-
-
-class ShipmentStatus(StrEnum):
-    RELEASED = "RELEASED"  # allocated and handed to the location: on its pick list
-    PICKED = "PICKED"
-    PACKED = "PACKED"
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
-    CANCELLED = "CANCELLED"
 
 
 class ShipmentLine(Model):
@@ -111,8 +77,6 @@ class Shipment(Model):
     def public(self) -> dict:
         return self.model_dump(mode="json", exclude_none=True)
 
-
-OPEN_SHIPMENT = frozenset({ShipmentStatus.RELEASED, ShipmentStatus.PICKED, ShipmentStatus.PACKED})
 
 
 def main_location() -> Location:

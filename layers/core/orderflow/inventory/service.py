@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orderflow.inventory.domain import StockLevel, StockPosition
-from orderflow.inventory.heat import measure, wanted
 from orderflow.inventory.ports import Arrivals, Backorders, Catalogue, Locations, Stock
 from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, Unprocessable
 from orderflow.shared.types import MAIN_LOCATION
@@ -74,6 +73,8 @@ class InventoryService:
         """Split the SKUs a batch of the Stock table's stream (old image, new image, epoch seconds) shows hot,
         and join again those it shows cool (``orderflow.inventory.heat``, docs/scale.md). A count an admin set
         (the product's ``stock_buckets``) is left as it is. Returns SKU → the count given."""
+        from orderflow.inventory.heat import measure, wanted  # the stream's only: not loaded by the intake's init
+
         given: dict[str, int] = {}
         for heat in measure(changes):
             count = wanted(heat)

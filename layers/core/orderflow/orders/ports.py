@@ -4,12 +4,15 @@ moves in the same transaction (credit, stock, demand), each as a narrow protocol
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orderflow.catalogue import Customer
-from orderflow.fulfilment import Candidate, Shipment, ShipmentStatus
+from orderflow.fulfilment import ShipmentStatus
 from orderflow.orders.domain import Order, OrderStatus
 from orderflow.shared.ports import Change, Read
+
+if TYPE_CHECKING:
+    from orderflow.fulfilment import Candidate, Shipment
 
 
 class Orders(Protocol):

@@ -6,9 +6,9 @@ a partial shipment leaves units behind (docs/fulfilment.md, Sourcing and The res
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from orderflow.fulfilment import Candidate, FulfilmentPolicy, Plan, Shipment, ShipmentLine, ShipmentStatus, plan
+from orderflow.fulfilment import FulfilmentPolicy, ShipmentStatus
 from orderflow.inventory import Units
 from orderflow.orders.deadlines import deadline_in
 from orderflow.orders.domain import (
@@ -23,6 +23,9 @@ from orderflow.orders.domain import (
 from orderflow.shared.errors import ConditionFailed, OutOfStock, TransientError, Unprocessable
 from orderflow.shared.ports import Change
 from orderflow.shared.types import utc_now
+
+if TYPE_CHECKING:
+    from orderflow.fulfilment import Candidate, Plan
 
 S, H = OrderStatus, ShipmentStatus
 SOURCING_ATTEMPTS = 3  # plans made again when another order took a location's stock first
@@ -104,6 +107,8 @@ class Reserving:
     def _holding(self, order: Order, refs: list[ShipmentRef]) -> tuple[list[tuple[str, Units]], list[Change]]:
         """The holds of new shipments ``refs`` (location, units), and the writes that take them and release
         the shipments to their locations (the holds first, in that order)."""
+        from orderflow.fulfilment import Shipment, ShipmentLine  # loaded by the first reservation, not at init
+
         now = utc_now()
         holds = [(ref.location_id, Units(sku, units)) for ref in refs for sku, units in ref.lines.items()]
         writes: list[Change] = [self.stock.reserve(units, location) for location, units in holds]
@@ -129,6 +134,8 @@ class Reserving:
         (``avoid``, the one that shipped short, ranks last), what none has waits for stock (a ``WAIT`` per
         SKU, where a receipt finds it and wakes the order at Reserve). One transaction: the order, the holds,
         the new shipments, and the waits. A partially reserved order is RESERVED once nothing waits."""
+
+        from orderflow.fulfilment import plan
 
         def attempt(order: Order) -> Order:
             if order.status not in (S.PARTIALLY_SHIPPED, S.PARTIALLY_RESERVED) or not order.backordered:
@@ -171,6 +178,8 @@ class Reserving:
         """The sourcing plan. With one location and ship_complete there is nothing to choose: the reservation's
         conditions check its stock, and no read is spent on it. ship_available reads the levels to know
         what part it can take."""
+        from orderflow.fulfilment import Plan, plan
+
         lines = {sku: units for sku, units in order.owed().items() if units}  # less what was cancelled
         if not self._reads_levels(order, locations):
             return Plan({locations[0].location_id: lines}, {}, why=f"the only location: {locations[0].location_id}")

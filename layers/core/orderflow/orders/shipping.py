@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from orderflow.fulfilment import Shipment, ShipmentStatus
+from orderflow.fulfilment import ShipmentStatus
 from orderflow.inventory import Units, by_sku
 from orderflow.orders.domain import Order, OrderStatus, ShipmentRef, added, earliest_deadline, holds_of
 from orderflow.shared.errors import ConditionFailed, Conflict, NotFound, Unprocessable
 from orderflow.shared.types import utc_now
 
 if TYPE_CHECKING:
+    from orderflow.fulfilment import Shipment
     from orderflow.orders.requests import ShipIn
 
 S, H = OrderStatus, ShipmentStatus

@@ -8,13 +8,18 @@ Every status write carries the shipment lifecycle's sources in its condition, as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from orderflow.fulfilment.domain import OPEN_SHIPMENT, Shipment, ShipmentEntry, ShipmentStatus
-from orderflow.fulfilment.lifecycle import SHIPMENT_LIFECYCLE
+from orderflow.fulfilment.vocabulary import OPEN_SHIPMENT, ShipmentStatus
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Read, Write
 from orderflow.shared.types import utc_now
+
+if TYPE_CHECKING:
+    from orderflow.fulfilment.domain import Shipment
+
+# The shipment models and lifecycle load with the first shipment read or written, not with the order service that
+# holds this repository: taking and reading orders needs neither (docs/decisions.md, "Cold start").
 
 PICK_LIST = "by-location-status"
 
@@ -50,6 +55,9 @@ class ShipmentsRepository:
         """The write that moves a shipment to ``target`` iff its lifecycle allows it from the stored status
         (and, given ``version``, nobody changed it since it was read). Without ``version`` it needs no read:
         the order's own write in the same transaction is what guards against a stale decision."""
+        from orderflow.fulfilment.domain import ShipmentEntry
+        from orderflow.fulfilment.lifecycle import SHIPMENT_LIFECYCLE
+
         now = utc_now()
         entry = ShipmentEntry(status=target, at=now, reason=reason, by=by).model_dump(exclude_none=True)
         allowed, values = SHIPMENT_LIFECYCLE.condition(target)
@@ -86,6 +94,9 @@ class ShipmentsRepository:
                    extra: dict[str, Any] | None = None) -> tuple[Write, Shipment]:
         """``move`` of a shipment read before (checked against the lifecycle first: ForbiddenTransition,
         nothing written), and the shipment as it will be once the write lands."""
+        from orderflow.fulfilment.domain import Shipment
+        from orderflow.fulfilment.lifecycle import SHIPMENT_LIFECYCLE
+
         SHIPMENT_LIFECYCLE.check(shipment.status, target, f"shipment {shipment.shipment_id}")
         write = self.move(shipment.shipment_id, shipment.location_id, target, by, reason, extra, shipment.version)
         after = Shipment.model_validate({
@@ -128,6 +139,8 @@ class ShipmentsRepository:
 
 
 def _shipment(item: dict[str, Any]) -> Shipment:
+    from orderflow.fulfilment.domain import Shipment
+
     return Shipment.model_validate({k: v for k, v in item.items() if k != "at_location"})
 
 
