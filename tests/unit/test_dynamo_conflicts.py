@@ -101,3 +101,15 @@ def test_a_single_write_s_failed_condition_or_throttle_is_not_retried_here(monke
     with pytest.raises((ConditionFailed, TransientError)):
         dynamo.apply(WRITES[0])
     assert client.calls == 1
+
+
+def test_a_read_of_items_a_transaction_holds_is_tried_again_and_answers_them(monkeypatch, no_sleep):
+    class Reads(Client):
+        def transact_get_items(self, **_: object) -> dict:
+            self.transact_write_items()
+            return {"Responses": [{"Item": {"sku": {"S": "A"}, "on_hand": {"N": "3"}}}, {}]}
+
+    client = Reads(cancelled("TransactionConflict", "None"), None)
+    monkeypatch.setattr(dynamo, "client", lambda: client)
+    assert dynamo.transact_get("stock", [{"sku": "A"}, {"sku": "B"}]) == [{"sku": "A", "on_hand": 3}]
+    assert client.calls == 2

@@ -158,12 +158,10 @@ def get(table: str, key: dict[str, Any], consistent: bool = True) -> dict[str, A
 
 def transact_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The items of ``keys`` that exist, read by TransactGetItems: as of one moment, none of them half-way
-    through another transaction (which BatchGetItem does not promise). At most 100 keys."""
-    try:
-        response = client().transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": to_item(k)}}
-                                                              for k in keys])
-    except Exception as exc:
-        raise _translate(exc) from exc
+    through another transaction (which BatchGetItem does not promise; AWS cancels the read instead, for
+    ``TransactionConflict``, and it is tried again like a conflicted write). At most 100 keys."""
+    items = [{"Get": {"TableName": table, "Key": to_item(k)}} for k in keys]
+    response = _retrying_conflicts(lambda: client().transact_get_items(TransactItems=items))
     return [from_item(r["Item"]) for r in response.get("Responses", []) if r.get("Item")]
 
 
