@@ -221,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         sdk = ensure_runtime_sdk(args.runtime_sdk.resolve())
         print(f"==> contents of {core} and {forecasting}")
         check_contents(core.resolve(), forecasting.resolve())
+        functions = sorted(p for p in args.build_dir.glob("*Function") if p.is_dir())
+        uncompiled = [str(py.relative_to(args.build_dir)) for fn in functions for py in fn.rglob("*.py")
+                      if not Path(importlib.util.cache_from_source(str(py))).exists()]
+        check(bool(functions) and not uncompiled,
+              f"the {len(functions)} functions' own modules ship as bytecode (without: {uncompiled or 'none'})")
         print("==> an order function's view: core layer + the runtime's boto3")
         order = run_side(ORDER_SIDE, [core.resolve(), sdk], env)
         check(order["botocore"].startswith(str(sdk)), f"botocore comes from the runtime ({order['boto3_version']})")
