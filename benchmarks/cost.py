@@ -272,6 +272,11 @@ def run(calls: dict[str, Any]) -> dict[str, Any]:
     if "burst" in calls:
         bursting = burst_calls(calls)
         usage, before = usage_as_built(bursting), usage_measured(bursting)
+        # the burst spreads each consumer's handler time per order over fewer invocations, each billed to the next
+        # ms: it can bill less Lambda time than one order at a time, never more (else the model is wrong)
+        if usage.lambda_gb_seconds > built.lambda_gb_seconds + 1e-12:
+            raise AssertionError(f"burst bills {usage.lambda_gb_seconds} GB-s an order, one at a time "
+                                 f"{built.lambda_gb_seconds}: handler time was added, not spread")
         result["burst"] = {"usage": asdict(usage), "cost": cost_per_1000(usage), "orders": calls["burst"]["orders"],
                            "measured_only": {"usage": asdict(before), "cost": cost_per_1000(before)},
                            "records_per_invocation": calls["burst"]["records_per_invocation"],
