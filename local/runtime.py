@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from orderflow_local import deadlines
+from orderflow_local.deadlines import Clock, FunctionTimedOut
 from orderflow_local.template import REGION, Function, Template
 
 logger = logging.getLogger("orderflow_local.runtime")
@@ -56,10 +58,14 @@ class LambdaContext:
     timeout_seconds: int
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    _started: float = field(default_factory=time.monotonic, repr=False)
+    clock: Clock = field(default=time.monotonic, repr=False)
+    deadline: float = field(default=0.0, repr=False)  # on ``clock``; the runtime stops the handler there
+
+    def __post_init__(self) -> None:
+        self.deadline = self.deadline or self.clock() + self.timeout_seconds
 
     @classmethod
-    def for_function(cls, fn: Function) -> LambdaContext:
+    def for_function(cls, fn: Function, clock: Clock = time.monotonic) -> LambdaContext:
         today = datetime.now(UTC).strftime("%Y/%m/%d")
         return cls(
             function_name=fn.name,
@@ -68,11 +74,11 @@ class LambdaContext:
             log_group_name=fn.log_group or f"/aws/lambda/{fn.name}",
             log_stream_name=f"{today}/[$LATEST]{uuid.uuid4().hex}",
             timeout_seconds=fn.timeout,
+            clock=clock,
         )
 
     def get_remaining_time_in_millis(self) -> int:
-        elapsed = time.monotonic() - self._started
-        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+        return max(0, int((self.deadline - self.clock()) * 1000))
 
 
 @dataclass(frozen=True)
@@ -203,8 +209,11 @@ def process_environment(
 class LambdaRuntime:
     """Runs the template's functions in this process, for moto and for the local fronts."""
 
-    def __init__(self, template: Template, environment: Mapping[str, str | None]) -> None:
+    def __init__(self, template: Template, environment: Mapping[str, str | None],
+                 clock: Clock = time.monotonic) -> None:
+        """``clock``: what the functions' deadlines are measured on (a test's own clock, stepped by hand)."""
         self.template = template
+        self.clock = clock
         self.environment = dict(environment)
         self.invocations: Counter[str] = Counter()
         self.journal: deque[Invocation] = deque(maxlen=JOURNAL_SIZE)
@@ -319,13 +328,10 @@ class LambdaRuntime:
         with self._lock:
             faults = self._faults.get(fn.logical_id)
             fault = faults.pop(0) if faults else None
-        context = LambdaContext.for_function(fn)
+        context = LambdaContext.for_function(fn, self.clock)
         if isinstance(fault, BaseException) or (isinstance(fault, type) and issubclass(fault, BaseException)):
             raise fault
-        result = (fault or handler)(event, context)
-        if context.get_remaining_time_in_millis() == 0:
-            logger.warning("%s ran longer than its Timeout of %ss", fn.logical_id, fn.timeout)
-        return result
+        return _within_timeout(fault or handler, event, context)
 
     def _handler(self, fn: Function) -> Handler:
         handler = self._handlers.get(fn.logical_id)
@@ -335,6 +341,18 @@ class LambdaRuntime:
             if fn.logical_id not in self._handlers:
                 self._handlers[fn.logical_id] = _import_handler(fn)
         return self._handlers[fn.logical_id]
+
+
+def _within_timeout(handler: Handler, event: Any, context: LambdaContext) -> Any:
+    """``handler(event, context)``, stopped at the context's deadline as Lambda stops it
+    (:mod:`~orderflow_local.deadlines`): then the caller gets :class:`FunctionTimedOut`."""
+    result, error, deadline = deadlines.run(lambda: handler(event, context), context.clock, context.deadline)
+    if deadline.passed():
+        logger.warning("%s timed out after %ss", context.function_name, context.timeout_seconds)
+        raise FunctionTimedOut(context.aws_request_id, context.timeout_seconds) from None
+    if error is not None:
+        raise error
+    return result
 
 
 def _import_handler(fn: Function) -> Handler:
