@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -160,6 +161,70 @@ def isolate_powertools_requests() -> None:
     _isolated = True
 
 
+class _PerThreadSet:
+    """A data descriptor: each (object, thread) its own value, ``build(obj)``; assignments are dropped (what
+    Powertools' ``Metrics`` assigns is the one set it shares between all its instances)."""
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self.build, self.local = build, threading.local()
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        values = self.local.__dict__.setdefault("values", weakref.WeakKeyDictionary())
+        if obj not in values:
+            values[obj] = self.build(obj)
+        return values[obj]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        pass
+
+
+class _OwnCopy:
+    """A data descriptor: each object keeps its own copy of the mapping assigned to it."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = f"_own_{name}"
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self if obj is None else obj.__dict__.setdefault(self.name, {})
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = dict(value)
+
+
+_metrics_isolated = False
+
+
+def isolate_powertools_metrics() -> None:
+    """Give each function's invocations their own metric set, as each Lambda process has its own.
+
+    Powertools' ``Metrics`` keeps the metrics, dimensions and metadata added before a flush in dicts at
+    class level, shared by every instance (so that a function's modules all add to one set), and hands
+    them to its EMF provider. In Lambda only one function, one invocation at a time, uses them; here a
+    metric added by one function's invocation would be flushed by whichever invocation flushed next (of
+    another function, under its ``service`` dimension). The provider's sets are kept per provider (one per
+    ``Metrics(...)`` of a function's code) and per thread (per invocation), and default dimensions per
+    provider, so an invocation flushes only its own metrics, with its own service and dimensions."""
+    global _metrics_isolated
+    if _metrics_isolated:
+        return
+    from aws_lambda_powertools.metrics import Metrics
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider as Emf
+
+    def defaults(provider: Any) -> dict[str, str]:
+        return {name: str(value) for name, value in provider.default_dimensions.items()}
+
+    for name, build in (("metric_set", lambda _: {}), ("metadata_set", lambda _: {}),
+                        ("dimension_sets", lambda _: []), ("dimension_set", defaults)):
+        setattr(Emf, name, _PerThreadSet(build))
+    for cls in (Emf, Metrics):
+        own = _OwnCopy()
+        own.__set_name__(cls, "default_dimensions")
+        cls.default_dimensions = own  # type: ignore[assignment]
+    _metrics_isolated = True
+
+
 def error_payload(exc: BaseException) -> dict[str, Any]:
     """Lambda's error response; Step Functions raises ``errorType`` as the ASL error name."""
     return {
@@ -246,6 +311,7 @@ class LambdaRuntime:
         self._patched = (LambdaFunction, LambdaFunction.__dict__["_invoke_lambda"])
         LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
         isolate_powertools_requests()
+        isolate_powertools_metrics()
 
     def uninstall(self) -> None:
         """Undo :meth:`install` and forget every imported handler module; safe to call twice."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
@@ -331,3 +332,52 @@ def test_a_handler_that_calls_another_function_stops_when_that_one_returns(tmp_p
     finally:
         runtime.uninstall()
 
+
+# ------------------------------------------------------------------ Powertools Metrics
+METRICS_APP = """
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+metrics = Metrics(service="{service}", namespace="Fixture")
+metrics.set_default_dimensions(function="{service}")
+
+
+@metrics.log_metrics
+def handler(event, context):
+    metrics.add_metric(name="{service}_seen", unit=MetricUnit.Count, value=1)
+    if "added" in event:  # hold the flush until the test says
+        event["added"].set()
+        event["go_on"].wait(10)
+    return "{service}"
+"""
+
+
+def test_each_functions_invocation_flushes_only_its_own_metrics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Powertools' Metrics keeps the metrics added before a flush at class level; in Lambda one function's
+    one invocation uses them. Here an invocation of Alpha is still running when one of Beta flushes: Beta's
+    metric line must hold Beta's metric under Beta's service and dimensions, and Alpha's its own."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    files = {f"{name}/app.py": METRICS_APP.format(service=name) for name in ("alpha", "beta")}
+    runtime = LambdaRuntime(_template(tmp_path, {"Alpha": "alpha/app.handler", "Beta": "beta/app.handler"}, files), {})
+    runtime.install()
+    added, go_on = threading.Event(), threading.Event()
+    alpha = threading.Thread(target=runtime.invoke, args=("Alpha", {"added": added, "go_on": go_on}))
+    try:
+        alpha.start()
+        assert added.wait(10)
+        assert runtime.invoke("Beta", {}) == "beta"
+        go_on.set()
+        alpha.join(10)
+        assert runtime.invoke("Beta", {}) == "beta"
+    finally:
+        go_on.set()
+        runtime.uninstall()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+
+    def flushed(line: dict[str, Any]) -> tuple[str, str, list[str]]:
+        names = [m["Name"] for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+        return line["service"], line["function"], names
+
+    assert sorted(map(flushed, lines)) == [("alpha", "alpha", ["alpha_seen"]),
+                                           ("beta", "beta", ["beta_seen"]), ("beta", "beta", ["beta_seen"])]
