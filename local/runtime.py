@@ -397,7 +397,11 @@ class LambdaRuntime:
         context = LambdaContext.for_function(fn, self.clock)
         if isinstance(fault, BaseException) or (isinstance(fault, type) and issubclass(fault, BaseException)):
             raise fault
-        return _within_timeout(fault or handler, event, context)
+        try:
+            return _within_timeout(fault or handler, event, context)
+        except FunctionTimedOut:
+            logger.warning("%s ran longer than its Timeout of %ss: stopped", fn.logical_id, fn.timeout)
+            raise
 
     def _handler(self, fn: Function) -> Handler:
         handler = self._handlers.get(fn.logical_id)
@@ -414,7 +418,6 @@ def _within_timeout(handler: Handler, event: Any, context: LambdaContext) -> Any
     (:mod:`~orderflow_local.deadlines`): then the caller gets :class:`FunctionTimedOut`."""
     result, error, deadline = deadlines.run(lambda: handler(event, context), context.clock, context.deadline)
     if deadline.passed():
-        logger.warning("%s timed out after %ss", context.function_name, context.timeout_seconds)
         raise FunctionTimedOut(context.aws_request_id, context.timeout_seconds) from None
     if error is not None:
         raise error
