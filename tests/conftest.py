@@ -37,6 +37,32 @@ def settings_of_this_test() -> Iterator[None]:
     get_settings.cache_clear()
 
 
+class SteppedClock:
+    """A clock the test moves on by hand (``clock.now += seconds``): the runtime's functions' deadlines pass
+    when the test says, not after real seconds."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> SteppedClock:
+    return SteppedClock()
+
+
+@pytest.fixture
+def stack_clock(stack: LocalStack, clock: SteppedClock) -> Iterator[SteppedClock]:
+    """``clock``, measuring the deadlines of the functions of this test's stack for the test."""
+    real, stack.runtime.clock = stack.runtime.clock, clock
+    try:
+        yield clock
+    finally:
+        stack.runtime.clock = real
+
+
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     """template.yaml running offline for one test module; always stopped, even on failure."""

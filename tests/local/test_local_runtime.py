@@ -191,25 +191,14 @@ def test_each_thread_stamps_idempotency_records_with_its_own_invocation() -> Non
 
 
 # ------------------------------------------------------------------ the function's Timeout
-class SteppedClock:
-    """The runtime's clock, moved on by the test: deadlines pass when the test says, not after real seconds."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _timed_runtime(tmp_path: Path) -> tuple[LambdaRuntime, SteppedClock]:
-    """A runtime of one function ``Fn`` (Timeout: 2 s) on a stepped clock; tests stand in for its handler."""
+def _timed_runtime(tmp_path: Path, clock: Any) -> LambdaRuntime:
+    """A runtime of one function ``Fn`` (Timeout: 2 s) on the test's ``clock``; tests stand in for its handler."""
     template = _template(tmp_path, {"Fn": "src/app.handler"},
                          {"src/app.py": "def handler(e, c):\n    return c.get_remaining_time_in_millis()\n"})
-    clock = SteppedClock()
-    return LambdaRuntime(template, {}, clock=clock), clock
+    return LambdaRuntime(template, {}, clock=clock)
 
 
-def _invoke_past_the_deadline(runtime: LambdaRuntime, clock: SteppedClock, reached: threading.Event,
+def _invoke_past_the_deadline(runtime: LambdaRuntime, clock: Any, reached: threading.Event,
                               seconds: float, release: threading.Event | None = None) -> list[Any]:
     """Invoke ``Fn`` as a caller on another thread; once its handler has ``reached`` a point, move the clock
     on by ``seconds`` (and ``release`` it); the caller's result or the exception it got."""
@@ -232,8 +221,8 @@ def _invoke_past_the_deadline(runtime: LambdaRuntime, clock: SteppedClock, reach
     return outcome
 
 
-def test_remaining_time_counts_down_from_the_functions_timeout(tmp_path: Path) -> None:
-    runtime, clock = _timed_runtime(tmp_path)
+def test_remaining_time_counts_down_from_the_functions_timeout(tmp_path: Path, clock: Any) -> None:
+    runtime = _timed_runtime(tmp_path, clock)
 
     def stepping(_event: Any, context: Any) -> list[int]:
         first = context.get_remaining_time_in_millis()
@@ -248,10 +237,10 @@ def test_remaining_time_counts_down_from_the_functions_timeout(tmp_path: Path) -
         runtime.uninstall()
 
 
-def test_a_handler_still_running_at_its_timeout_is_stopped_and_its_caller_told(tmp_path: Path) -> None:
+def test_a_handler_still_running_at_its_timeout_is_stopped_and_its_caller_told(tmp_path: Path, clock: Any) -> None:
     """As Lambda's ``Task timed out``: the caller gets Sandbox.Timedout, and what the handler would have
     done next never happens, though it catches every Exception."""
-    runtime, clock = _timed_runtime(tmp_path)
+    runtime = _timed_runtime(tmp_path, clock)
     started, go_on, effects = threading.Event(), threading.Event(), []
 
     def endless(_event: Any, _context: Any) -> str:
@@ -281,11 +270,12 @@ def test_a_handler_still_running_at_its_timeout_is_stopped_and_its_caller_told(t
         runtime.uninstall()
 
 
-def test_an_aws_call_under_way_at_the_deadline_completes_and_the_handler_stops_after_it(tmp_path: Path) -> None:
+def test_an_aws_call_under_way_at_the_deadline_completes_and_the_handler_stops_after_it(tmp_path: Path,
+                                                                                       clock: Any) -> None:
     """moto answering in-process is never interrupted half-way (its tables would be half-written): the call
     takes effect, as a request the sandbox sent before it stopped does on AWS, and the handler stops when it
     returns, before using its answer."""
-    runtime, clock = _timed_runtime(tmp_path)
+    runtime = _timed_runtime(tmp_path, clock)
     in_call, answer, effects = threading.Event(), threading.Event(), []
 
     def calling(_event: Any, _context: Any) -> str:
@@ -306,10 +296,10 @@ def test_an_aws_call_under_way_at_the_deadline_completes_and_the_handler_stops_a
         runtime.uninstall()
 
 
-def test_a_handler_that_calls_another_function_stops_when_that_one_returns(tmp_path: Path) -> None:
+def test_a_handler_that_calls_another_function_stops_when_that_one_returns(tmp_path: Path, clock: Any) -> None:
     """The test stand-ins call the real handler through ``invoke`` (a nested invocation on the same
     thread): the outer invocation's deadline stops the outer handler, not the inner one."""
-    runtime, clock = _timed_runtime(tmp_path)
+    runtime = _timed_runtime(tmp_path, clock)
     effects: list[Any] = []
 
     def outer(_event: Any, _context: Any) -> str:

@@ -22,14 +22,6 @@ TEMPLATE = Path(__file__).parent / "fixtures" / "timeouts" / "template.yaml"
 TABLE = "timeouts-notes"
 
 
-class SteppedClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     local = LocalStack(TEMPLATE, faults=Faults())
@@ -40,23 +32,13 @@ def stack() -> Iterator[LocalStack]:
         local.stop()
 
 
-@pytest.fixture
-def clock(stack: LocalStack) -> Iterator[SteppedClock]:
-    stepped, real = SteppedClock(), stack.runtime.clock
-    stack.runtime.clock = stepped
-    try:
-        yield stepped
-    finally:
-        stack.runtime.clock = real
-
-
 def _notes(stack: LocalStack) -> set[str]:
     items = stack.boto3_client("dynamodb").scan(TableName=TABLE)["Items"]
     return {item["pk"]["S"] for item in items}
 
 
 def test_a_task_past_its_timeout_fails_with_sandbox_timedout_caught_not_retried(stack: LocalStack,
-                                                                               clock: SteppedClock) -> None:
+                                                                               stack_clock: Any) -> None:
     """As on AWS: the task fails with Lambda's ``Sandbox.Timedout``, which the retrier of Lambda's service
     errors does not match (one run) and ``States.ALL`` catches; the write made before the deadline stays,
     the one after it never happens."""
@@ -75,7 +57,7 @@ def test_a_task_past_its_timeout_fails_with_sandbox_timedout_caught_not_retried(
     arn = stack.start_execution("GuardedStateMachine", "slow-1", {"run": "slow-1"})
     try:
         assert started.wait(30)
-        clock.now += 3.0  # the function's Timeout
+        stack_clock.now += 3.0  # the function's Timeout
         described = stack.wait_for_execution(arn)
     finally:
         go_on.set()
@@ -87,11 +69,11 @@ def test_a_task_past_its_timeout_fails_with_sandbox_timedout_caught_not_retried(
     assert _notes(stack) >= {"slow-1-before"} and "slow-1-after" not in _notes(stack)
 
 
-def test_a_task_within_its_timeout_is_not_stopped(stack: LocalStack, clock: SteppedClock) -> None:
+def test_a_task_within_its_timeout_is_not_stopped(stack: LocalStack, stack_clock: Any) -> None:
     dynamodb = stack.boto3_client("dynamodb")
 
     def quick(event: Any, context: Any) -> dict[str, Any]:
-        clock.now += 2.5  # most of the Timeout, not all
+        stack_clock.now += 2.5  # most of the Timeout, not all
         dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": f"{event['run']}-after"}})
         return {"left": context.get_remaining_time_in_millis()}
 
