@@ -183,7 +183,7 @@ class _PerThreadSet:
 class _OwnCopy:
     """A data descriptor: each object keeps its own copy of the mapping assigned to it."""
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __init__(self, name: str) -> None:
         self.name = f"_own_{name}"
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
@@ -219,9 +219,7 @@ def isolate_powertools_metrics() -> None:
                         ("dimension_sets", lambda _: []), ("dimension_set", defaults)):
         setattr(Emf, name, _PerThreadSet(build))
     for cls in (Emf, Metrics):
-        own = _OwnCopy()
-        own.__set_name__(cls, "default_dimensions")
-        cls.default_dimensions = own  # type: ignore[assignment]
+        cls.default_dimensions = _OwnCopy("default_dimensions")  # type: ignore[assignment]
     _metrics_isolated = True
 
 
