@@ -88,8 +88,8 @@ def main(skus: int = 20_000, days: int = 28, concurrency: int | None = None) -> 
 
 
 class _OverTimeout(logging.Handler):
-    """Counts, by function, the invocations the local runtime reports as longer than their Timeout (it
-    lets them finish; AWS would stop them)."""
+    """Counts, by function, the invocations the local runtime reports as longer than their Timeout (it stops
+    them, as AWS does; before 2026-12-07 it let them finish)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -146,8 +146,9 @@ def render(record: dict[str, Any] | None) -> str:
             f"with other work, load average {o['load_average']:.0f} at its end). The emulator serialises every "
             "DynamoDB request, so this measures moto, not AWS.")
     if len(o["command"].split()) > 5:  # ReplenishmentConcurrency set on the command line
-        text += (" Every function runs in the one Python process, under one interpreter lock, and the local runtime "
-                 "lets a function run past its Timeout (it logs it; AWS would stop it): with the template's 40 "
+        text += (" Every function runs in the one Python process, under one interpreter lock, and when these runs "
+                 "were measured the local runtime let a function run past its Timeout (it logged it; it now stops "
+                 "it, as AWS does: docs/offline-stack.md): with the template's 40 "
                  "batches at a time each has a fortieth of what it has on AWS, and over 20,000 SKUs Decide batches "
                  f"ran past their 120 s within minutes (that run was stopped), hence {o['concurrency']} at a time here")
         late = o.get("over_timeout") or {}

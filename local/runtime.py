@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from orderflow_local import deadlines
+from orderflow_local.deadlines import Clock, FunctionTimedOut
 from orderflow_local.template import REGION, Function, Template
 
 logger = logging.getLogger("orderflow_local.runtime")
@@ -56,10 +59,14 @@ class LambdaContext:
     timeout_seconds: int
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    _started: float = field(default_factory=time.monotonic, repr=False)
+    clock: Clock = field(default=time.monotonic, repr=False)
+    deadline: float = field(default=0.0, repr=False)  # on ``clock``; the runtime stops the handler there
+
+    def __post_init__(self) -> None:
+        self.deadline = self.deadline or self.clock() + self.timeout_seconds
 
     @classmethod
-    def for_function(cls, fn: Function) -> LambdaContext:
+    def for_function(cls, fn: Function, clock: Clock = time.monotonic) -> LambdaContext:
         today = datetime.now(UTC).strftime("%Y/%m/%d")
         return cls(
             function_name=fn.name,
@@ -68,11 +75,11 @@ class LambdaContext:
             log_group_name=fn.log_group or f"/aws/lambda/{fn.name}",
             log_stream_name=f"{today}/[$LATEST]{uuid.uuid4().hex}",
             timeout_seconds=fn.timeout,
+            clock=clock,
         )
 
     def get_remaining_time_in_millis(self) -> int:
-        elapsed = time.monotonic() - self._started
-        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+        return max(0, int((self.deadline - self.clock()) * 1000))
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,68 @@ def isolate_powertools_requests() -> None:
     _isolated = True
 
 
+class _PerThreadSet:
+    """A data descriptor: each (object, thread) its own value, ``build(obj)``; assignments are dropped (what
+    Powertools' ``Metrics`` assigns is the one set it shares between all its instances)."""
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self.build, self.local = build, threading.local()
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        values = self.local.__dict__.setdefault("values", weakref.WeakKeyDictionary())
+        if obj not in values:
+            values[obj] = self.build(obj)
+        return values[obj]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        pass
+
+
+class _OwnCopy:
+    """A data descriptor: each object keeps its own copy of the mapping assigned to it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = f"_own_{name}"
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self if obj is None else obj.__dict__.setdefault(self.name, {})
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = dict(value)
+
+
+_metrics_isolated = False
+
+
+def isolate_powertools_metrics() -> None:
+    """Give each function's invocations their own metric set, as each Lambda process has its own.
+
+    Powertools' ``Metrics`` keeps the metrics, dimensions and metadata added before a flush in dicts at
+    class level, shared by every instance (so that a function's modules all add to one set), and hands
+    them to its EMF provider. In Lambda only one function, one invocation at a time, uses them; here a
+    metric added by one function's invocation would be flushed by whichever invocation flushed next (of
+    another function, under its ``service`` dimension). The provider's sets are kept per provider (one per
+    ``Metrics(...)`` of a function's code) and per thread (per invocation), and default dimensions per
+    provider, so an invocation flushes only its own metrics, with its own service and dimensions."""
+    global _metrics_isolated
+    if _metrics_isolated:
+        return
+    from aws_lambda_powertools.metrics import Metrics
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider as Emf
+
+    def defaults(provider: Any) -> dict[str, str]:
+        return {name: str(value) for name, value in provider.default_dimensions.items()}
+
+    for name, build in (("metric_set", lambda _: {}), ("metadata_set", lambda _: {}),
+                        ("dimension_sets", lambda _: []), ("dimension_set", defaults)):
+        setattr(Emf, name, _PerThreadSet(build))
+    for cls in (Emf, Metrics):
+        cls.default_dimensions = _OwnCopy("default_dimensions")  # type: ignore[assignment]
+    _metrics_isolated = True
+
+
 def error_payload(exc: BaseException) -> dict[str, Any]:
     """Lambda's error response; Step Functions raises ``errorType`` as the ASL error name."""
     return {
@@ -203,8 +272,11 @@ def process_environment(
 class LambdaRuntime:
     """Runs the template's functions in this process, for moto and for the local fronts."""
 
-    def __init__(self, template: Template, environment: Mapping[str, str | None]) -> None:
+    def __init__(self, template: Template, environment: Mapping[str, str | None],
+                 clock: Clock = time.monotonic) -> None:
+        """``clock``: what the functions' deadlines are measured on (a test's own clock, stepped by hand)."""
         self.template = template
+        self.clock = clock
         self.environment = dict(environment)
         self.invocations: Counter[str] = Counter()
         self.journal: deque[Invocation] = deque(maxlen=JOURNAL_SIZE)
@@ -237,6 +309,7 @@ class LambdaRuntime:
         self._patched = (LambdaFunction, LambdaFunction.__dict__["_invoke_lambda"])
         LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
         isolate_powertools_requests()
+        isolate_powertools_metrics()
 
     def uninstall(self) -> None:
         """Undo :meth:`install` and forget every imported handler module; safe to call twice."""
@@ -319,13 +392,14 @@ class LambdaRuntime:
         with self._lock:
             faults = self._faults.get(fn.logical_id)
             fault = faults.pop(0) if faults else None
-        context = LambdaContext.for_function(fn)
+        context = LambdaContext.for_function(fn, self.clock)
         if isinstance(fault, BaseException) or (isinstance(fault, type) and issubclass(fault, BaseException)):
             raise fault
-        result = (fault or handler)(event, context)
-        if context.get_remaining_time_in_millis() == 0:
-            logger.warning("%s ran longer than its Timeout of %ss", fn.logical_id, fn.timeout)
-        return result
+        try:
+            return _within_timeout(fault or handler, event, context)
+        except FunctionTimedOut:
+            logger.warning("%s ran longer than its Timeout of %ss: stopped", fn.logical_id, fn.timeout)
+            raise
 
     def _handler(self, fn: Function) -> Handler:
         handler = self._handlers.get(fn.logical_id)
@@ -335,6 +409,17 @@ class LambdaRuntime:
             if fn.logical_id not in self._handlers:
                 self._handlers[fn.logical_id] = _import_handler(fn)
         return self._handlers[fn.logical_id]
+
+
+def _within_timeout(handler: Handler, event: Any, context: LambdaContext) -> Any:
+    """``handler(event, context)``, stopped at the context's deadline as Lambda stops it
+    (:mod:`~orderflow_local.deadlines`): then the caller gets :class:`FunctionTimedOut`."""
+    result, error, deadline = deadlines.run(lambda: handler(event, context), context.clock, context.deadline)
+    if deadline.passed():
+        raise FunctionTimedOut(context.aws_request_id, context.timeout_seconds) from None
+    if error is not None:
+        raise error
+    return result
 
 
 def _import_handler(fn: Function) -> Handler:

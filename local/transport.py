@@ -21,6 +21,8 @@ from typing import Any
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.httpsession import URLLib3Session
 
+from orderflow_local.deadlines import WATCHDOG
+
 logger = logging.getLogger("orderflow_local.transport")
 
 # The service's signing name in the request's credential scope: ``Credential=key/date/region/service/...``
@@ -75,7 +77,8 @@ class InProcess:
         # The URL the request would have on AWS, which moto's stubber routes by.
         request.url = f"https://{prefix}.{scope['region']}.amazonaws.com{local_url[len(base):]}"
         try:
-            answered = botocore_stubber.process_request(request)
+            with WATCHDOG.service_call():  # a handler past its deadline stops after moto answered, not inside
+                answered = botocore_stubber.process_request(request)
         except Exception:  # what moto's server answers when a handler raises
             logger.exception("moto raised answering %s", target or request.method)
             answered = 500, {}, b"Internal Server Error"

@@ -17,6 +17,7 @@ from orderflow.catalogue import CatalogueService
 from orderflow.fulfilment import FulfilmentService
 from orderflow.inventory import InventoryService
 from orderflow.orders import OrderService
+from orderflow.shared.settings import get_settings
 from orderflow_cli.addresses import SAMPLE_ADDRESS
 from orderflow_local.stack import LocalStack
 
@@ -24,6 +25,42 @@ TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 
 ORDER_MACHINE = "OrderProcessingStateMachine"
 SETTLED = {"RESERVED", "BACKORDERED", "REJECTED", "FAILED", "CANCELLED", "DELIVERED"}
+
+
+@pytest.fixture(autouse=True)
+def settings_of_this_test() -> Iterator[None]:
+    """Each test reads the settings of its own environment. ``get_settings()`` is cached for the process, as
+    a Lambda process reads its environment once; across tests that cache would hand a test (or a handler
+    module it loads) the tables of an earlier test's environment."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+class SteppedClock:
+    """A clock the test moves on by hand (``clock.now += seconds``): the runtime's functions' deadlines pass
+    when the test says, not after real seconds."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> SteppedClock:
+    return SteppedClock()
+
+
+@pytest.fixture
+def stack_clock(stack: LocalStack, clock: SteppedClock) -> Iterator[SteppedClock]:
+    """``clock``, measuring the deadlines of the functions of this test's stack for the test."""
+    real, stack.runtime.clock = stack.runtime.clock, clock
+    try:
+        yield clock
+    finally:
+        stack.runtime.clock = real
 
 
 @pytest.fixture(scope="module")

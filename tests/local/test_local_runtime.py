@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from orderflow_local.deadlines import WATCHDOG, FunctionTimedOut
 from orderflow_local.runtime import HandlerImportError, LambdaRuntime, error_payload, process_environment
 from orderflow_local.template import Template, load_template
 
@@ -184,3 +188,186 @@ def test_each_thread_stamps_idempotency_records_with_its_own_invocation() -> Non
     assert seen == [(None, "")]
     assert config.lambda_context is mine
     assert persistence.function_name.endswith(".submit")
+
+
+# ------------------------------------------------------------------ the function's Timeout
+def _timed_runtime(tmp_path: Path, clock: Any) -> LambdaRuntime:
+    """A runtime of one function ``Fn`` (Timeout: 2 s) on the test's ``clock``; tests stand in for its handler."""
+    template = _template(tmp_path, {"Fn": "src/app.handler"},
+                         {"src/app.py": "def handler(e, c):\n    return c.get_remaining_time_in_millis()\n"})
+    return LambdaRuntime(template, {}, clock=clock)
+
+
+def _invoke_past_the_deadline(runtime: LambdaRuntime, clock: Any, reached: threading.Event,
+                              seconds: float, release: threading.Event | None = None) -> list[Any]:
+    """Invoke ``Fn`` as a caller on another thread; once its handler has ``reached`` a point, move the clock
+    on by ``seconds`` (and ``release`` it); the caller's result or the exception it got."""
+    outcome: list[Any] = []
+
+    def call() -> None:
+        try:
+            outcome.append(runtime.invoke("Fn", {}))
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    assert reached.wait(10)
+    clock.now += seconds
+    if release is not None:
+        release.set()
+    thread.join(10)
+    assert not thread.is_alive(), "the handler ran on past its Timeout"
+    return outcome
+
+
+def test_remaining_time_counts_down_from_the_functions_timeout(tmp_path: Path, clock: Any) -> None:
+    runtime = _timed_runtime(tmp_path, clock)
+
+    def stepping(_event: Any, context: Any) -> list[int]:
+        first = context.get_remaining_time_in_millis()
+        clock.now += 1.25
+        return [first, context.get_remaining_time_in_millis()]
+
+    runtime.inject_fault("Fn", stepping)
+    try:
+        assert runtime.invoke("Fn", {}) == [2000, 750]
+        assert runtime.invoke("Fn", {}) == 2000  # the next invocation has the whole Timeout again
+    finally:
+        runtime.uninstall()
+
+
+def test_a_handler_still_running_at_its_timeout_is_stopped_and_its_caller_told(tmp_path: Path, clock: Any) -> None:
+    """As Lambda's ``Task timed out``: the caller gets Sandbox.Timedout, and what the handler would have
+    done next never happens, though it catches every Exception."""
+    runtime = _timed_runtime(tmp_path, clock)
+    started, go_on, effects = threading.Event(), threading.Event(), []
+
+    def endless(_event: Any, _context: Any) -> str:
+        try:
+            effects.append("started")
+            started.set()
+            while not go_on.is_set():  # still working (in Python) when the deadline comes
+                go_on.wait(0.01)
+            effects.append("went on")
+        except Exception:
+            effects.append("swallowed")
+        effects.append("returned")
+        return "done"
+
+    runtime.inject_fault("Fn", endless)
+    try:
+        (error,) = _invoke_past_the_deadline(runtime, clock, started, 2.0)
+        assert isinstance(error, FunctionTimedOut)
+        payload = error_payload(error)
+        assert payload["errorType"] == "Sandbox.Timedout"
+        assert payload["errorMessage"].endswith("Task timed out after 2.00 seconds")
+        go_on.set()
+        assert effects == ["started"]
+        assert runtime.invoke("Fn", {}) == 2000  # the function serves the next invocation as before
+    finally:
+        go_on.set()
+        runtime.uninstall()
+
+
+def test_an_aws_call_under_way_at_the_deadline_completes_and_the_handler_stops_after_it(tmp_path: Path,
+                                                                                       clock: Any) -> None:
+    """moto answering in-process is never interrupted half-way (its tables would be half-written): the call
+    takes effect, as a request the sandbox sent before it stopped does on AWS, and the handler stops when it
+    returns, before using its answer."""
+    runtime = _timed_runtime(tmp_path, clock)
+    in_call, answer, effects = threading.Event(), threading.Event(), []
+
+    def calling(_event: Any, _context: Any) -> str:
+        with WATCHDOG.service_call():  # what the in-process transport wraps moto's answer in
+            in_call.set()
+            answer.wait()  # blocked in the call at the deadline
+            effects.append("the call's write")
+        effects.append("used the answer")
+        return "done"
+
+    runtime.inject_fault("Fn", calling)
+    try:
+        outcome = _invoke_past_the_deadline(runtime, clock, in_call, 5.0, release=answer)
+        assert [type(error) for error in outcome] == [FunctionTimedOut]
+        assert effects == ["the call's write"]
+    finally:
+        answer.set()
+        runtime.uninstall()
+
+
+def test_a_handler_that_calls_another_function_stops_when_that_one_returns(tmp_path: Path, clock: Any) -> None:
+    """The test stand-ins call the real handler through ``invoke`` (a nested invocation on the same
+    thread): the outer invocation's deadline stops the outer handler, not the inner one."""
+    runtime = _timed_runtime(tmp_path, clock)
+    effects: list[Any] = []
+
+    def outer(_event: Any, _context: Any) -> str:
+        clock.now += 1.5
+        effects.append(runtime.invoke("Fn", {}))  # 0.5 s left to the outer, the inner has 2 s of its own
+        effects.append("went on")
+        return "done"
+
+    def inner(_event: Any, context: Any) -> int:
+        clock.now += 1.0  # past the outer's deadline, within the inner's
+        effects.append(f"inner ran, {context.get_remaining_time_in_millis()} ms left")
+        return 0
+
+    runtime.inject_fault("Fn", outer)
+    runtime.inject_fault("Fn", inner)
+    try:
+        with pytest.raises(FunctionTimedOut):
+            runtime.invoke("Fn", {})
+        assert effects == ["inner ran, 1000 ms left"]  # the outer stopped on its return, before using it
+    finally:
+        runtime.uninstall()
+
+
+# ------------------------------------------------------------------ Powertools Metrics
+METRICS_APP = """
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+metrics = Metrics(service="{service}", namespace="Fixture")
+metrics.set_default_dimensions(function="{service}")
+
+
+@metrics.log_metrics
+def handler(event, context):
+    metrics.add_metric(name="{service}_seen", unit=MetricUnit.Count, value=1)
+    if "added" in event:  # hold the flush until the test says
+        event["added"].set()
+        event["go_on"].wait(10)
+    return "{service}"
+"""
+
+
+def test_each_functions_invocation_flushes_only_its_own_metrics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Powertools' Metrics keeps the metrics added before a flush at class level; in Lambda one function's
+    one invocation uses them. Here an invocation of Alpha is still running when one of Beta flushes: Beta's
+    metric line must hold Beta's metric under Beta's service and dimensions, and Alpha's its own."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    files = {f"{name}/app.py": METRICS_APP.format(service=name) for name in ("alpha", "beta")}
+    runtime = LambdaRuntime(_template(tmp_path, {"Alpha": "alpha/app.handler", "Beta": "beta/app.handler"}, files), {})
+    runtime.install()
+    added, go_on = threading.Event(), threading.Event()
+    alpha = threading.Thread(target=runtime.invoke, args=("Alpha", {"added": added, "go_on": go_on}))
+    try:
+        alpha.start()
+        assert added.wait(10)
+        assert runtime.invoke("Beta", {}) == "beta"
+        go_on.set()
+        alpha.join(10)
+        assert runtime.invoke("Beta", {}) == "beta"
+    finally:
+        go_on.set()
+        runtime.uninstall()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+
+    def flushed(line: dict[str, Any]) -> tuple[str, str, list[str]]:
+        names = [m["Name"] for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+        return line["service"], line["function"], names
+
+    assert sorted(map(flushed, lines)) == [("alpha", "alpha", ["alpha_seen"]),
+                                           ("beta", "beta", ["beta_seen"]), ("beta", "beta", ["beta_seen"])]

@@ -6,6 +6,9 @@ import base64
 import http.client
 import json
 import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -170,6 +173,28 @@ def test_gateway_errors(stack: LocalStack) -> None:
         assert json.loads(too_large.read())["error"]["code"] == "PAYLOAD_TOO_LARGE"
     finally:
         connection.close()
+
+
+def test_a_route_whose_function_outlives_its_timeout_answers_as_api_gateway_does(stack: LocalStack,
+                                                                                stack_clock: Any) -> None:
+    """Lambda stops the function at its Timeout and API Gateway answers the failed integration with its own
+    500; the handler's late answer is never made."""
+    started, answered = threading.Event(), []
+
+    def slow(_event: Any, _context: Any) -> dict[str, Any]:
+        started.set()
+        for _ in range(3000):  # 30 s at most, so a runtime that never stops it fails the test
+            time.sleep(0.01)
+        answered.append("late")
+        return {"statusCode": 200, "body": "late"}
+
+    stack.runtime.inject_fault("ApiFunction", slow)
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(httpx.get, f"{stack.api_url}/items/i1", timeout=60)
+        assert started.wait(30)
+        stack_clock.now += stack.resources.function("ApiFunction").timeout
+        assert (response.result().status_code, response.result().json()) == (500, {"message": "Internal Server Error"})
+    assert answered == []
 
 
 # ------------------------------------------------------------------ workflows

@@ -151,6 +151,32 @@ def test_the_stock_stream_publisher_gets_the_runs_on_order_but_not_its_review_ma
 
     requests = {"lambda_per_request": 1.0, "lambda_per_gb_second": 0.0}
     # 3,200 records in a second over 4 shards read 4 times a second: 200 a read, in full batches of 100
-    assert publisher({"stock_records": 3200}, 1.0, SIZES, requests) == pytest.approx(32)
+    assert publisher(3200, 1.0, SIZES, requests) == pytest.approx(32)
     # a trickle: each record its own invocation
-    assert publisher({"stock_records": 8}, 10.0, SIZES, requests) == pytest.approx(8)
+    assert publisher(8, 10.0, SIZES, requests) == pytest.approx(8)
+
+
+def test_the_purchase_orders_records_and_their_sent_events_are_counted():
+    """Each order's draft and SENT mark reach the stream publisher (the PurchaseOrders stream has no filter); the
+    mark makes a PurchaseOrderSent, billed by the bus, stored by the events log and read by the KPIs."""
+    catalogue, setup = Catalogue(skus=1_000, forecast_share=0.5, ordered_share=0.2, suppliers=2), Setup(batch_size=100)
+    r = batch_requests(catalogue, setup, SIZES)
+    assert (r["po_records"], r["po_events"]) == (4, 2)  # 10 SKUs ordered a batch: one order of 5 lines a supplier
+
+    def line(name: str, **priced: float) -> float:
+        free = {"lambda_per_request": 0.0, "lambda_per_gb_second": 0.0, "eventbridge_per_event": 0.0,
+                "logs_per_gb": 0.0, "sqs_per_request": 0.0}
+        return model(catalogue, setup, SIZES, FLAT, prices={**free, **priced})["cost"][name]
+
+    # 10 batches: 20 orders, 40 records; a trickle over the run, so each record its own invocation
+    assert line("Lambda (purchase-order stream publisher)", lambda_per_request=1.0) == pytest.approx(40)
+    assert line("EventBridge (PurchaseOrderSent)", eventbridge_per_event=1.0) == pytest.approx(20)  # one chunk each
+    # each event 700 B and 4 more lines of 60 B, at a dollar a GiB
+    assert line("CloudWatch Logs (events log)", logs_per_gb=1.0) == pytest.approx(20 * 940 / 2**30)
+    # the rule's SendMessage and the poller's receive and delete, ten a request; the KPI function gets what arrives in
+    # its 5 s window, and the whole run (one wave of 10 batches) is shorter than that: one invocation
+    kpis = "KPIs (PurchaseOrderSent: queue, function)"
+    assert line(kpis, sqs_per_request=1.0) == pytest.approx(20 * 1.2)
+    assert line(kpis, lambda_per_request=1.0) == 1
+    run = model(catalogue, setup, SIZES, FLAT)
+    assert run["cost"]["Total"] == pytest.approx(sum(v for k, v in run["cost"].items() if k != "Total"))

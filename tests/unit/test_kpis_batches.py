@@ -20,7 +20,6 @@ from test_kpis import EVENTS, kpi_service, order
 from orderflow.kpis.adapters.table import KpisTable
 from orderflow.kpis.service import KpiService
 from orderflow.platform import aws
-from orderflow.shared import settings as shared_settings
 from orderflow.shared.errors import TransientError
 
 pytestmark = pytest.mark.usefixtures("moto_aws")
@@ -145,8 +144,6 @@ def test_the_handler_reports_the_records_whose_write_failed_and_counts_them_once
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KPIS_TABLE", "kpis-handler")
         mp.setenv("POWERTOOLS_METRICS_NAMESPACE", "Orderflow")
-        # as in a fresh Lambda process: the settings of this environment, not those an earlier test cached
-        mp.setattr(shared_settings, "get_settings", shared_settings.Settings)
         spec = importlib.util.spec_from_file_location("handler_kpis_record", REPO / "functions" / "kpis" / "record.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
