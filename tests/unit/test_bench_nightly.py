@@ -16,6 +16,7 @@ from benchmarks.nightly import (
     Measured,
     Setup,
     as_built,
+    as_set,
     batch_requests,
     concurrency_for,
     levers,
@@ -180,3 +181,27 @@ def test_the_purchase_orders_records_and_their_sent_events_are_counted():
     assert line(kpis, lambda_per_request=1.0) == 1
     run = model(catalogue, setup, SIZES, FLAT)
     assert run["cost"]["Total"] == pytest.approx(sum(v for k, v in run["cost"].items() if k != "Total"))
+
+
+def test_the_model_runs_with_the_settings_the_template_deploys():
+    """The figures describe the run as deployed: a changed batch size or concurrency in template.yaml changes them."""
+    import yaml
+
+    from benchmarks.common import TEMPLATE
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # CloudFormation tags: not needed here
+    parameters = yaml.load(TEMPLATE.read_text(), Loader=_Loader)["Parameters"]
+    setup = as_set()
+    assert (setup.batch_size, setup.concurrency) == (parameters["ReplenishmentBatchSize"]["Default"],
+                                                     parameters["ReplenishmentConcurrency"]["Default"])
+
+
+def test_bigger_batches_make_fewer_purchase_orders_from_many_suppliers():
+    """A batch splits each supplier's lines into its own orders: five times the SKUs a batch, a fifth of the orders."""
+    catalogue = Catalogue(skus=1_000_000, forecast_share=1, ordered_share=0.5, suppliers=20)
+    small, large = (model(catalogue, Setup(batch_size=n), SIZES) for n in (200, 1000))
+    assert small["requests"]["po_events"] == pytest.approx(5 * large["requests"]["po_events"])
+    assert large["cost"]["Step Functions (transitions)"] < small["cost"]["Step Functions (transitions)"] / 4

@@ -33,7 +33,7 @@ class Settings:
     purchase_orders_table: str = "purchase-orders"
     replenishment_table: str = "replenishment"
     replenishment_state_machine_arn: str | None = None
-    replenishment_batch_size: int = 200
+    replenishment_batch_size: int = 1000
     supplier_replies_queue_url: str | None = None
     stock_arrivals_queue_url: str | None = None
     supplier_queue_prefix: str = "orderflow-po-"

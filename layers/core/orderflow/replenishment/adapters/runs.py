@@ -1,8 +1,9 @@
 """Replenishment table: per run one ``RUN`` item (status, totals), per batch its decisions as
-``DECISIONS#<segment>#<part>`` items (up to 200 decisions each, in key order, gzip-compressed JSON: a batch
-of 200 SKUs is one item of a few tens of KB, written in one request, instead of 200 items of about 1 KB,
-each rounded up to whole write units) and one ``BATCH#<segment>`` item (what it decided and sent). A decision's
-key is the SKU at the main location (as before locations), ``<sku>@<location_id>`` elsewhere (``Decision.key``).
+``DECISIONS#<segment>#<part>`` items (up to 200 decisions each, in key order, gzip-compressed JSON: 200
+decisions are one item of a few tens of KB, written with the batch's others in one request, instead of 200
+items of about 1 KB, each rounded up to whole write units) and one ``BATCH#<segment>`` item (what it decided
+and sent). A decision's key is the SKU at the main location (as before locations), ``<sku>@<location_id>``
+elsewhere (``Decision.key``).
 A SKU's last review is on its stock item (docs/replenishment.md, "Review period"): the ``REVIEW#<key>`` items
 of earlier versions are no longer read.
 
