@@ -18,11 +18,14 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The request bodies of the intake's catalogue, stock and returns routes: loaded by their route's first request.
+BODIES = ("orderflow.catalogue.requests", "orderflow.inventory.requests", "orderflow.returns.requests")
 DEFERRED = ("aws_xray_sdk", "aws_lambda_powertools.utilities.idempotency",
             "aws_lambda_powertools.event_handler.openapi.models", "pydantic_settings",
             "aws_lambda_powertools.utilities.parser.models", "orderflow.returns.domain", "orderflow.returns.service",
             "orderflow.fulfilment.domain", "orderflow.fulfilment.sourcing", "orderflow.fulfilment.lifecycle",
-            "orderflow.inventory.heat")  # heat: the stock stream's bucket sizing (PublishEventsFunction) only
+            "orderflow.inventory.heat",  # heat: the stock stream's bucket sizing (PublishEventsFunction) only
+            *BODIES)
 FULFILMENT = {"orderflow.fulfilment.domain", "orderflow.fulfilment.sourcing", "orderflow.fulfilment.lifecycle"}
 ORDER_ID = "ord-0123456789abcdef0123"
 ORDER_ITEM = {
@@ -268,6 +271,29 @@ def test_intake_loads_the_returns_area_only_for_a_request_about_returns():
     status, body = decoded(read_return)  # the returns area loads for the request that needs it
     assert status == 404 and body["error"]["code"] == "NOT_FOUND"
     assert {"orderflow.returns.domain", "orderflow.returns.service"} <= set(read_return["loaded"])
+
+
+def test_intake_loads_the_catalogue_stock_and_returns_bodies_with_their_routes_first_request():
+    """Taking and reading orders need none of them; each route still validates its body with its model and
+    answers as before, and only its own area's bodies load (docs/decisions.md, "Cold start")."""
+    out = run_child("order_intake", "app", [
+        http("POST", "/orders", {"customer_id": "cust-1", "lines": [{"sku": "SKU-9", "quantity": 1}],
+                                 "shipping_address": ADDRESS}, headers={"Idempotency-Key": "k-1"}),
+        http("GET", f"/orders/{ORDER_ID}"),
+        http("PUT", "/products/SKU-1", {"name": "Widget", "unit_price": -1}),
+        http("POST", "/stock/SKU-1/adjustments", {"quantity": 5, "reason": "receipt", "extra": 1}),
+        http("POST", f"/orders/{ORDER_ID}/returns", {"lines": []}, headers={"Idempotency-Key": "k-2"}),
+    ])
+    assert out["after_import"] == []
+    submit, read, product, adjustment, ret = out["results"]
+    assert not set(BODIES) & {*submit["loaded"], *read["loaded"]}
+    assert decoded(read)[0] == 200
+    for result, field, loaded in ((product, "body.unit_price", BODIES[:1]), (adjustment, "body.extra", BODIES[:2]),
+                                  (ret, "body.lines", BODIES)):
+        status, body = decoded(result)  # refused by the route's model, before any AWS call
+        assert status == 422 and body["error"]["code"] == "VALIDATION_FAILED"
+        assert field in [p["field"] for p in body["error"]["details"]["problems"]]
+        assert sorted(set(BODIES) & set(result["loaded"])) == sorted(loaded)
 
 
 def test_intake_loads_locations_shipments_and_sourcing_only_for_a_request_that_touches_them():
