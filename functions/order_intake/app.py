@@ -42,8 +42,8 @@ else:  # the bodies of the catalogue, stock and returns routes load with their r
 settings = get_settings()
 app, logger, tracer, metrics, handler = http_function("order_intake", settings.max_body_bytes)
 service = wiring.order_service(settings)
-catalogue = wiring.catalogue_service(settings)
-inventory = wiring.inventory_service(settings)
+catalogue = once(lambda: wiring.catalogue_service(settings))  # the catalogue and stock routes' services: on their
+inventory = once(lambda: wiring.inventory_service(settings))  # first request (taking and reading orders use neither)
 SWAGGER_PATH = "/swagger"
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
                                        description="Client-chosen key; a retry with the same key and body "
@@ -53,7 +53,7 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 @once
 def returns() -> ReturnService:
     """Built by the first request that reads or makes a return: the other routes never load the returns area."""
-    return wiring.return_service(settings, service, inventory)
+    return wiring.return_service(settings, service, inventory())
 
 
 @once
@@ -104,29 +104,29 @@ idempotent = idempotency(app, settings)
 # ------------------------------------------------------------------ catalogue and stock
 @app.put("/products/<sku>")
 def put_product(sku: PathId, product: catalogue_in.ProductIn) -> dict:
-    return catalogue.put_product(sku, product).model_dump(mode="json")
+    return catalogue().put_product(sku, product).model_dump(mode="json")
 
 
 @app.get("/products/<sku>")
 def get_product(sku: PathId) -> dict:
-    return catalogue.get_product(sku).model_dump(mode="json")
+    return catalogue().get_product(sku).model_dump(mode="json")
 
 
 @app.put("/customers/<customer_id>")
 def put_customer(customer_id: PathId, customer: catalogue_in.CustomerIn) -> dict:
-    return catalogue.put_customer(customer_id, customer).model_dump(mode="json")
+    return catalogue().put_customer(customer_id, customer).model_dump(mode="json")
 
 
 @app.get("/customers/<customer_id>")
 def get_customer(customer_id: PathId) -> dict:
     caller().require_customer(customer_id)
-    return catalogue.get_customer(customer_id).model_dump(mode="json")
+    return catalogue().get_customer(customer_id).model_dump(mode="json")
 
 
 @idempotent
 def _pay_once(request: dict) -> dict:
     payment = catalogue_in.PaymentIn.model_validate(request["body"])
-    return catalogue.record_payment(request["customer_id"], payment).model_dump(mode="json")
+    return catalogue().record_payment(request["customer_id"], payment).model_dump(mode="json")
 
 
 @app.post("/customers/<customer_id>/payments")
@@ -138,13 +138,13 @@ def record_payment(customer_id: PathId, payment: catalogue_in.PaymentIn) -> dict
 
 @app.get("/stock/<sku>")
 def get_stock(sku: PathId) -> dict:
-    return inventory.get_stock(sku).model_dump()
+    return inventory().get_stock(sku).model_dump()
 
 
 @idempotent
 def _adjust_once(request: dict) -> dict:
     adjustment = stock_in.StockAdjustmentIn.model_validate(request["body"])
-    return inventory.adjust_stock(request["sku"], adjustment).model_dump()
+    return inventory().adjust_stock(request["sku"], adjustment).model_dump()
 
 
 @app.post("/stock/<sku>/adjustments")
@@ -156,12 +156,12 @@ def adjust_stock(sku: PathId, adjustment: stock_in.StockAdjustmentIn,
     caller().require_role(Role.ADMIN, "counting stock down (a write-off or a correction)",
                           unless=adjustment.quantity > 0)
     if idempotency_key is None:
-        level = inventory.adjust_stock(sku, adjustment).model_dump()
+        level = inventory().adjust_stock(sku, adjustment).model_dump()
     else:
         level = _adjust_once(request={"scope": f"stock/{sku}", "key": idempotency_key, "sku": sku,
                                       "body": adjustment.model_dump()})
     if adjustment.quantity > 0:  # also on a replayed key: finishes an announcement that failed after the receipt
-        inventory.stock_arrived([sku])
+        inventory().stock_arrived([sku])
     return level
 
 
