@@ -328,6 +328,22 @@ def test_intake_builds_the_catalogue_and_stock_services_and_the_adapters_an_orde
     assert {"orderflow.inventory.service", "orderflow.inventory.adapters.stock"} <= set(stock["loaded"])
 
 
+def test_warehouse_api_loads_the_ship_body_with_the_ship_routes_first_request():
+    """The warehouse's routes read locations and shipments; only ``ship`` takes an order-area body (``ShipIn``),
+    loaded by that route's first request and validated as before."""
+    out = run_child("warehouse_api", "app", [
+        http("GET", "/locations/wh-1"),
+        http("POST", "/shipments/shp-1/ship", {"carrier": "x" * 101}),
+    ], watched=("orderflow.orders.requests",))
+    assert out["after_import"] == []
+    read, ship = out["results"]
+    assert decoded(read)[0] == 404 and read["loaded"] == []
+    status, body = decoded(ship)
+    assert status == 422 and body["error"]["code"] == "VALIDATION_FAILED"
+    assert [p["field"] for p in body["error"]["details"]["problems"]] == ["body.carrier"]
+    assert ship["loaded"] == ["orderflow.orders.requests"]
+
+
 def test_intake_loads_locations_shipments_and_sourcing_only_for_a_request_that_touches_them():
     """Taking and reading orders name fulfilment's address, policy and shipment statuses only: the locations,
     shipments, their lifecycle and sourcing load on the first request that reads or writes one (here a stock
