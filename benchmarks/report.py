@@ -115,8 +115,11 @@ def coldstart(record: dict[str, Any] | None) -> str:
                  f"{max(r['cpu_ratio'] for r in cpu_rows):.2f}×; where the two disagree, other work on the "
                  "machine was waiting for the same cores.")
     text += (" A handler builds at import only what every invocation needs (docs/decisions.md, \"Cold start\"): "
-             "Logger, Metrics, settings, the order service and, in the intake, the HTTP resolver with request "
-             "validation; the warehouse's routes (locations, pick lists, shipments) are a function of their own "
+             "Logger, Metrics, settings, the order service with the adapters every order uses (orders, workflow, "
+             "customers, products; the others are built on first use) and, in the intake, the HTTP resolver with "
+             "request validation and the order routes' bodies; the catalogue, stock and returns routes load their "
+             "bodies and services with their first request. The warehouse's routes (locations, pick lists, "
+             "shipments) are a function of their own "
              "(WarehouseApiFunction), so the intake neither builds them nor loads the fulfilment service. "
              "Powertools' Tracer (aws-xray-sdk, patching botocore only) is built by the first "
              "invocation, the intake's idempotency layer by the first request with an `Idempotency-Key` and its "
@@ -125,7 +128,8 @@ def coldstart(record: dict[str, Any] | None) -> str:
              "thousand objects that live as long as the sandbox (about 35 ms of a step's cold start before). "
              "An area's public module loads its service class on first use, so a function that needs only the "
              "area's models does not load its service (WakeBackordersFunction does not load the order service), "
-             "and the value types the order path creates are named tuples, not dataclasses. WakeBackordersFunction "
+             "and the value types the order path creates are named tuples, not dataclasses (the DynamoDB write a "
+             "plain class). WakeBackordersFunction "
              "reads each SQS record's body with the domain's `StockArrival` model instead of a Powertools parser "
              "model, whose validators were built at import (about 10 ms in process).")
     firsts = [r["first_request_ms"]["median"] for r in rows if "first_request_ms" in r]

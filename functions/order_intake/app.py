@@ -21,26 +21,29 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 
 from orderflow import wiring
-from orderflow.catalogue.requests import CustomerIn, PaymentIn, ProductIn
-from orderflow.inventory.requests import StockAdjustmentIn
 from orderflow.orders import OrderStatus
 from orderflow.orders.requests import CancelIn, ShipIn, SubmitOrderIn
-from orderflow.platform.http_api import IssuedId, PathId, caller_of, http_function
+from orderflow.platform.http_api import Bodies, IssuedId, PathId, caller_of, http_function
 from orderflow.platform.idempotency import idempotency
 from orderflow.platform.lambda_support import count, once
-from orderflow.returns.requests import ReceiveIn, ReturnRequestIn
 from orderflow.shared.access import Caller, Role
 from orderflow.shared.errors import Unprocessable
 from orderflow.shared.settings import get_settings
 
 if TYPE_CHECKING:
+    from orderflow.catalogue import requests as catalogue_in
+    from orderflow.inventory import requests as stock_in
     from orderflow.returns import ReturnService
+    from orderflow.returns import requests as returns_in
+else:  # the bodies of the catalogue, stock and returns routes load with their route's first request
+    catalogue_in, stock_in, returns_in = (Bodies(f"orderflow.{area}.requests")
+                                          for area in ("catalogue", "inventory", "returns"))
 
 settings = get_settings()
 app, logger, tracer, metrics, handler = http_function("order_intake", settings.max_body_bytes)
 service = wiring.order_service(settings)
-catalogue = wiring.catalogue_service(settings)
-inventory = wiring.inventory_service(settings)
+catalogue = once(lambda: wiring.catalogue_service(settings))  # the catalogue and stock routes' services: on their
+inventory = once(lambda: wiring.inventory_service(settings))  # first request (taking and reading orders use neither)
 SWAGGER_PATH = "/swagger"
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
                                        description="Client-chosen key; a retry with the same key and body "
@@ -50,7 +53,7 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 @once
 def returns() -> ReturnService:
     """Built by the first request that reads or makes a return: the other routes never load the returns area."""
-    return wiring.return_service(settings, service, inventory)
+    return wiring.return_service(settings, service, inventory())
 
 
 @once
@@ -100,34 +103,34 @@ idempotent = idempotency(app, settings)
 
 # ------------------------------------------------------------------ catalogue and stock
 @app.put("/products/<sku>")
-def put_product(sku: PathId, product: ProductIn) -> dict:
-    return catalogue.put_product(sku, product).model_dump(mode="json")
+def put_product(sku: PathId, product: catalogue_in.ProductIn) -> dict:
+    return catalogue().put_product(sku, product).model_dump(mode="json")
 
 
 @app.get("/products/<sku>")
 def get_product(sku: PathId) -> dict:
-    return catalogue.get_product(sku).model_dump(mode="json")
+    return catalogue().get_product(sku).model_dump(mode="json")
 
 
 @app.put("/customers/<customer_id>")
-def put_customer(customer_id: PathId, customer: CustomerIn) -> dict:
-    return catalogue.put_customer(customer_id, customer).model_dump(mode="json")
+def put_customer(customer_id: PathId, customer: catalogue_in.CustomerIn) -> dict:
+    return catalogue().put_customer(customer_id, customer).model_dump(mode="json")
 
 
 @app.get("/customers/<customer_id>")
 def get_customer(customer_id: PathId) -> dict:
     caller().require_customer(customer_id)
-    return catalogue.get_customer(customer_id).model_dump(mode="json")
+    return catalogue().get_customer(customer_id).model_dump(mode="json")
 
 
 @idempotent
 def _pay_once(request: dict) -> dict:
-    payment = PaymentIn.model_validate(request["body"])
-    return catalogue.record_payment(request["customer_id"], payment).model_dump(mode="json")
+    payment = catalogue_in.PaymentIn.model_validate(request["body"])
+    return catalogue().record_payment(request["customer_id"], payment).model_dump(mode="json")
 
 
 @app.post("/customers/<customer_id>/payments")
-def record_payment(customer_id: PathId, payment: PaymentIn) -> dict:
+def record_payment(customer_id: PathId, payment: catalogue_in.PaymentIn) -> dict:
     """A payment posted by the ERP: lowers the customer's open exposure. Its reference makes it idempotent."""
     return _pay_once(request={"scope": f"payment/{customer_id}", "key": payment.reference,
                               "customer_id": customer_id, "body": payment.model_dump(mode="json")})
@@ -135,16 +138,17 @@ def record_payment(customer_id: PathId, payment: PaymentIn) -> dict:
 
 @app.get("/stock/<sku>")
 def get_stock(sku: PathId) -> dict:
-    return inventory.get_stock(sku).model_dump()
+    return inventory().get_stock(sku).model_dump()
 
 
 @idempotent
 def _adjust_once(request: dict) -> dict:
-    return inventory.adjust_stock(request["sku"], StockAdjustmentIn.model_validate(request["body"])).model_dump()
+    adjustment = stock_in.StockAdjustmentIn.model_validate(request["body"])
+    return inventory().adjust_stock(request["sku"], adjustment).model_dump()
 
 
 @app.post("/stock/<sku>/adjustments")
-def adjust_stock(sku: PathId, adjustment: StockAdjustmentIn,
+def adjust_stock(sku: PathId, adjustment: stock_in.StockAdjustmentIn,
                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None
                  ) -> dict:
     """Stock received (a positive quantity: the warehouse or an admin) or counted down (a write-off or a
@@ -152,12 +156,12 @@ def adjust_stock(sku: PathId, adjustment: StockAdjustmentIn,
     caller().require_role(Role.ADMIN, "counting stock down (a write-off or a correction)",
                           unless=adjustment.quantity > 0)
     if idempotency_key is None:
-        level = inventory.adjust_stock(sku, adjustment).model_dump()
+        level = inventory().adjust_stock(sku, adjustment).model_dump()
     else:
         level = _adjust_once(request={"scope": f"stock/{sku}", "key": idempotency_key, "sku": sku,
                                       "body": adjustment.model_dump()})
     if adjustment.quantity > 0:  # also on a replayed key: finishes an announcement that failed after the receipt
-        inventory.stock_arrived([sku])
+        inventory().stock_arrived([sku])
     return level
 
 
@@ -241,14 +245,15 @@ def deliver_order(order_id: IssuedId) -> dict:
 # ------------------------------------------------------------------ returns (RMA) and exchanges
 @idempotent
 def _return_once(request: dict) -> dict:
-    ret = returns().request(request["order_id"], ReturnRequestIn.model_validate(request["body"]), request["key"],
-                          by=request["by"])
+    body = returns_in.ReturnRequestIn.model_validate(request["body"])
+    ret = returns().request(request["order_id"], body, request["key"], by=request["by"])
     count(metrics, "ReturnsRequested")
     return ret.public()
 
 
 @app.post("/orders/<order_id>/returns")
-def request_return(order_id: IssuedId, request: ReturnRequestIn, idempotency_key: IdempotencyKey) -> Response[dict]:
+def request_return(order_id: IssuedId, request: returns_in.ReturnRequestIn,
+                   idempotency_key: IdempotencyKey) -> Response[dict]:
     """Return delivered goods (optionally exchanging them for others); approved at once when valid. The
     Idempotency-Key is required, as for orders: a retried request must not make a second return."""
     logger.set_correlation_id(order_id)
@@ -268,7 +273,7 @@ def get_return(return_id: IssuedId) -> dict:
 
 
 @app.post("/returns/<return_id>/receive")
-def receive_return(return_id: IssuedId, receipt: ReceiveIn) -> dict:
+def receive_return(return_id: IssuedId, receipt: returns_in.ReceiveIn) -> dict:
     """The warehouse received the goods: restock or scrap each line, refund, close the return."""
     return returns().receive(return_id, receipt).public()
 

@@ -13,15 +13,19 @@ from __future__ import annotations
 from orderflow import init_phase  # first: no garbage collection while the modules load
 
 # isort: split
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from orderflow import wiring
 from orderflow.fulfilment import LocationIn, ShipmentStatus
-from orderflow.orders.requests import ShipIn
-from orderflow.platform.http_api import IssuedId, PathId, caller_of, http_function
+from orderflow.platform.http_api import Bodies, IssuedId, PathId, caller_of, http_function
 from orderflow.shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from orderflow.orders import requests as orders_in
+else:  # the ship route's body loads with its first request
+    orders_in = Bodies("orderflow.orders.requests")
 
 settings = get_settings()
 app, logger, tracer, metrics, handler = http_function("warehouse_api", settings.max_body_bytes)
@@ -74,8 +78,8 @@ def pack_shipment(shipment_id: IssuedId) -> dict:
 
 
 @app.post("/shipments/<shipment_id>/ship")
-def ship_shipment(shipment_id: IssuedId, request: Annotated[ShipIn | None, Body()] = None) -> dict:
-    _, shipment = orders.ship_shipment(shipment_id, request or ShipIn())
+def ship_shipment(shipment_id: IssuedId, request: Annotated[orders_in.ShipIn | None, Body()] = None) -> dict:
+    _, shipment = orders.ship_shipment(shipment_id, request or orders_in.ShipIn())
     return shipment.public()
 
 

@@ -18,11 +18,20 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The request bodies of the intake's catalogue, stock and returns routes: loaded by their route's first request.
+BODIES = ("orderflow.catalogue.requests", "orderflow.inventory.requests", "orderflow.returns.requests")
 DEFERRED = ("aws_xray_sdk", "aws_lambda_powertools.utilities.idempotency",
             "aws_lambda_powertools.event_handler.openapi.models", "pydantic_settings",
             "aws_lambda_powertools.utilities.parser.models", "orderflow.returns.domain", "orderflow.returns.service",
             "orderflow.fulfilment.domain", "orderflow.fulfilment.sourcing", "orderflow.fulfilment.lifecycle",
-            "orderflow.inventory.heat")  # heat: the stock stream's bucket sizing (PublishEventsFunction) only
+            "orderflow.inventory.heat",  # heat: the stock stream's bucket sizing (PublishEventsFunction) only
+            *BODIES)
+# What the intake builds on the first request that needs it: the catalogue and stock routes' services, the order
+# service's adapters that taking and reading orders do not use, and the ports (types only).
+INTAKE_LATER = ("orderflow.catalogue.service", "orderflow.inventory.service", "orderflow.inventory.adapters.stock",
+                "orderflow.inventory.adapters.demand", "orderflow.inventory.adapters.arrivals",
+                "orderflow.fulfilment.adapters.locations", "orderflow.fulfilment.adapters.shipments",
+                "orderflow.orders.ports", "orderflow.inventory.ports", "orderflow.shared.ports")
 FULFILMENT = {"orderflow.fulfilment.domain", "orderflow.fulfilment.sourcing", "orderflow.fulfilment.lifecycle"}
 ORDER_ID = "ord-0123456789abcdef0123"
 ORDER_ITEM = {
@@ -84,7 +93,9 @@ print(json.dumps({{"after_import": after_import, "results": results, "calls": ca
 """
 
 
-def run_child(code_dir: str, module: str, events: list[dict[str, Any]], traced: bool = False) -> dict[str, Any]:
+def run_child(code_dir: str, module: str, events: list[dict[str, Any]], traced: bool = False,
+              watched: tuple[str, ...] = DEFERRED) -> dict[str, Any]:
+    """``loaded`` in the answer: the modules of ``watched`` loaded by then."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
     env.update({
         "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
@@ -96,7 +107,7 @@ def run_child(code_dir: str, module: str, events: list[dict[str, Any]], traced: 
     })
     if not traced:
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
-    prelude = (f"DEFERRED = {DEFERRED!r}\nORDER_ITEM = {ORDER_ITEM!r}\nPRODUCT_ITEM = {PRODUCT_ITEM!r}\n"
+    prelude = (f"DEFERRED = {watched!r}\nORDER_ITEM = {ORDER_ITEM!r}\nPRODUCT_ITEM = {PRODUCT_ITEM!r}\n"
                f"TRACED = {traced!r}\n"
                f"EVENTS = json.loads({json.dumps(events)!r})\n")
     code = "import json\n" + prelude + CHILD.format(module=module)
@@ -268,6 +279,69 @@ def test_intake_loads_the_returns_area_only_for_a_request_about_returns():
     status, body = decoded(read_return)  # the returns area loads for the request that needs it
     assert status == 404 and body["error"]["code"] == "NOT_FOUND"
     assert {"orderflow.returns.domain", "orderflow.returns.service"} <= set(read_return["loaded"])
+
+
+def test_intake_loads_the_catalogue_stock_and_returns_bodies_with_their_routes_first_request():
+    """Taking and reading orders need none of them; each route still validates its body with its model and
+    answers as before, and only its own area's bodies load (docs/decisions.md, "Cold start")."""
+    out = run_child("order_intake", "app", [
+        http("POST", "/orders", {"customer_id": "cust-1", "lines": [{"sku": "SKU-9", "quantity": 1}],
+                                 "shipping_address": ADDRESS}, headers={"Idempotency-Key": "k-1"}),
+        http("GET", f"/orders/{ORDER_ID}"),
+        http("PUT", "/products/SKU-1", {"name": "Widget", "unit_price": -1}),
+        http("POST", "/stock/SKU-1/adjustments", {"quantity": 5, "reason": "receipt", "extra": 1}),
+        http("POST", f"/orders/{ORDER_ID}/returns", {"lines": []}, headers={"Idempotency-Key": "k-2"}),
+    ])
+    assert out["after_import"] == []
+    submit, read, product, adjustment, ret = out["results"]
+    assert not set(BODIES) & {*submit["loaded"], *read["loaded"]}
+    assert decoded(read)[0] == 200
+    for result, field, loaded in ((product, "body.unit_price", BODIES[:1]), (adjustment, "body.extra", BODIES[:2]),
+                                  (ret, "body.lines", BODIES)):
+        status, body = decoded(result)  # refused by the route's model, before any AWS call
+        assert status == 422 and body["error"]["code"] == "VALIDATION_FAILED"
+        assert field in [p["field"] for p in body["error"]["details"]["problems"]]
+        assert sorted(set(BODIES) & set(result["loaded"])) == sorted(loaded)
+
+
+def test_intake_builds_the_catalogue_and_stock_services_and_the_adapters_an_order_rarely_needs_on_first_use():
+    """Taking and reading an order use the orders, customers and products adapters and the workflow; the stock,
+    demand, arrivals, locations and shipments adapters, and the catalogue and inventory services, are built by the
+    first request that uses them, and then answer as before (docs/decisions.md, "Cold start")."""
+    out = run_child("order_intake", "app", [
+        http("POST", "/orders", {"customer_id": "cust-1", "lines": [{"sku": "SKU-1", "quantity": 1}],
+                                 "shipping_address": ADDRESS}, headers={"Idempotency-Key": "k-1"}),
+        http("GET", f"/orders/{ORDER_ID}"),
+        http("GET", "/products/SKU-1"),
+        http("GET", "/stock/SKU-1"),
+    ], watched=INTAKE_LATER)
+    assert out["after_import"] == []
+    submit, read, product, stock = out["results"]
+    assert decoded(submit)[0] == 422  # no such customer: refused by the catalogue check
+    assert decoded(read)[0] == 200
+    assert submit["loaded"] == read["loaded"] == []
+    status, body = decoded(product)
+    assert status == 200 and body["sku"] == "SKU-1" and body["name"] == "Widget"
+    assert "orderflow.catalogue.service" in product["loaded"]
+    status, body = decoded(stock)
+    assert status == 200 and body["sku"] == "SKU-1" and body["on_hand"] == 0
+    assert {"orderflow.inventory.service", "orderflow.inventory.adapters.stock"} <= set(stock["loaded"])
+
+
+def test_warehouse_api_loads_the_ship_body_with_the_ship_routes_first_request():
+    """The warehouse's routes read locations and shipments; only ``ship`` takes an order-area body (``ShipIn``),
+    loaded by that route's first request and validated as before."""
+    out = run_child("warehouse_api", "app", [
+        http("GET", "/locations/wh-1"),
+        http("POST", "/shipments/shp-1/ship", {"carrier": "x" * 101}),
+    ], watched=("orderflow.orders.requests",))
+    assert out["after_import"] == []
+    read, ship = out["results"]
+    assert decoded(read)[0] == 404 and read["loaded"] == []
+    status, body = decoded(ship)
+    assert status == 422 and body["error"]["code"] == "VALIDATION_FAILED"
+    assert [p["field"] for p in body["error"]["details"]["problems"]] == ["body.carrier"]
+    assert ship["loaded"] == ["orderflow.orders.requests"]
 
 
 def test_intake_loads_locations_shipments_and_sourcing_only_for_a_request_that_touches_them():

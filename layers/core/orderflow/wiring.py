@@ -6,7 +6,9 @@ Each builder imports what it wires when it is called, so a function loads only t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from orderflow.shared.settings import Settings, get_settings
 
@@ -22,6 +24,52 @@ if TYPE_CHECKING:
     from orderflow.replenishment.service import ReplenishmentService
     from orderflow.replenishment.simulation.service import SimulationsService
     from orderflow.returns.service import ReturnService
+
+
+class _OnFirstUse:
+    """An adapter built, and its module imported, when its service first uses it: the order service holds eleven,
+    and taking or reading an order uses four, so a cold start does not load the others (docs/decisions.md, "Cold
+    start"). Stands in for the adapter wherever the service reads its attributes."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build, self._lock, self._adapter = build, threading.Lock(), None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._adapter is None:
+            with self._lock:
+                if self._adapter is None:
+                    self._adapter = self._build()
+        return getattr(self._adapter, name)
+
+
+def _stock(s: Settings) -> Any:
+    from orderflow.inventory.adapters.stock import StockRepository
+
+    return StockRepository(s.stock_table)
+
+
+def _demand(s: Settings) -> Any:
+    from orderflow.inventory.adapters.demand import DemandRepository
+
+    return DemandRepository(s.demand_table)
+
+
+def _arrivals(s: Settings) -> Any:
+    from orderflow.inventory.adapters.arrivals import StockArrivals
+
+    return StockArrivals(s.stock_arrivals_queue_url)
+
+
+def _locations(s: Settings) -> Any:
+    from orderflow.fulfilment.adapters.locations import LocationsRepository
+
+    return LocationsRepository(s.locations_table)
+
+
+def _shipments(s: Settings) -> Any:
+    from orderflow.fulfilment.adapters.shipments import ShipmentsRepository
+
+    return ShipmentsRepository(s.shipments_table)
 
 
 def catalogue_service(settings: Settings | None = None) -> CatalogueService:
@@ -58,14 +106,11 @@ def demand_history(settings: Settings | None = None) -> DemandRepository:
 
 
 def order_service(settings: Settings | None = None) -> OrderService:
+    """Its orders, workflow, customers and products adapters now (every submit and read uses them); the stock,
+    demand, arrivals, locations and shipments adapters on first use."""
     from orderflow.catalogue.adapters.customers import CustomersRepository
     from orderflow.catalogue.adapters.products import ProductsRepository
     from orderflow.catalogue.adapters.recent import RecentProducts
-    from orderflow.fulfilment.adapters.locations import LocationsRepository
-    from orderflow.fulfilment.adapters.shipments import ShipmentsRepository
-    from orderflow.inventory.adapters.arrivals import StockArrivals
-    from orderflow.inventory.adapters.demand import DemandRepository
-    from orderflow.inventory.adapters.stock import StockRepository
     from orderflow.orders import OrderService
     from orderflow.orders.adapters.table import OrdersRepository
     from orderflow.orders.adapters.workflow import OrderWorkflow
@@ -73,10 +118,10 @@ def order_service(settings: Settings | None = None) -> OrderService:
 
     s = settings or get_settings()
     return OrderService(s, DynamoStore(), OrdersRepository(s.orders_table), OrderWorkflow(s.order_state_machine_arn),
-                        StockRepository(s.stock_table), CustomersRepository(s.customers_table),
-                        RecentProducts(ProductsRepository(s.products_table)), DemandRepository(s.demand_table),
-                        StockArrivals(s.stock_arrivals_queue_url), LocationsRepository(s.locations_table),
-                        ShipmentsRepository(s.shipments_table))
+                        _OnFirstUse(lambda: _stock(s)), CustomersRepository(s.customers_table),
+                        RecentProducts(ProductsRepository(s.products_table)), _OnFirstUse(lambda: _demand(s)),
+                        _OnFirstUse(lambda: _arrivals(s)), _OnFirstUse(lambda: _locations(s)),
+                        _OnFirstUse(lambda: _shipments(s)))
 
 
 def return_service(settings: Settings | None = None, orders: OrderService | None = None,

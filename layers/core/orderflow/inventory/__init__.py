@@ -7,9 +7,9 @@ Public surface for other areas: this module, and ``orderflow.inventory.requests`
 from typing import TYPE_CHECKING
 
 from orderflow.inventory.domain import Line, StockArrival, StockLevel, StockPosition, Units, by_sku
-from orderflow.inventory.ports import Arrivals, Backorders, Demand, Stock
 
 if TYPE_CHECKING:
+    from orderflow.inventory.ports import Arrivals, Backorders, Demand, Stock
     from orderflow.inventory.service import InventoryService
 
 __all__ = ["Arrivals", "Backorders", "Demand", "InventoryService", "Line", "Stock", "StockArrival", "StockLevel",
@@ -17,10 +17,15 @@ __all__ = ["Arrivals", "Backorders", "Demand", "InventoryService", "Line", "Stoc
 
 
 def __getattr__(name: str) -> object:
-    """``InventoryService`` is loaded by its first use (the composition root), not by every module that imports this
-    area's models: the order functions' cold start pays only for what they use (docs/decisions.md, "Cold start")."""
+    """``InventoryService`` and the ports are loaded by their first use (the composition root; the ports name types,
+    which only checkers and the service need), not by every module that imports this area's models: the order
+    functions' cold start pays only for what they use (docs/decisions.md, "Cold start")."""
     if name == "InventoryService":
         from orderflow.inventory.service import InventoryService
 
         return InventoryService
+    if name in ("Arrivals", "Backorders", "Demand", "Stock"):
+        from orderflow.inventory import ports
+
+        return getattr(ports, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ class), as ``Shipping`` is: one transaction, through the same ports and race-and
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orderflow.fulfilment import ShipmentStatus
 from orderflow.inventory import Units
@@ -24,7 +24,9 @@ from orderflow.orders.domain import (
 )
 from orderflow.orders.lifecycle import HOLDS_CREDIT
 from orderflow.shared.errors import Conflict, NotFound, Unprocessable
-from orderflow.shared.ports import Change
+
+if TYPE_CHECKING:
+    from orderflow.shared.ports import Change
 
 S, H = OrderStatus, ShipmentStatus
 # Where some units can be cancelled and the rest go on: every order whose units have not all shipped. Before the

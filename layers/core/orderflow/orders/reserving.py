@@ -21,11 +21,11 @@ from orderflow.orders.domain import (
     released,
 )
 from orderflow.shared.errors import ConditionFailed, OutOfStock, TransientError, Unprocessable
-from orderflow.shared.ports import Change
 from orderflow.shared.types import utc_now
 
 if TYPE_CHECKING:
     from orderflow.fulfilment import Candidate, Plan
+    from orderflow.shared.ports import Change
 
 S, H = OrderStatus, ShipmentStatus
 SOURCING_ATTEMPTS = 3  # plans made again when another order took a location's stock first

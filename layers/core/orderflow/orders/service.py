@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from orderflow.catalogue import Customer, Product
 from orderflow.fulfilment import ShipmentStatus
-from orderflow.inventory import Arrivals, Demand, Stock
 from orderflow.orders.cancelling import Cancelling
 from orderflow.orders.deadlines import Deadlines, deadline_in
 from orderflow.orders.domain import (
@@ -34,7 +33,6 @@ from orderflow.orders.lifecycle import (
     ORDER_LIFECYCLE,
     TERMINAL,
 )
-from orderflow.orders.ports import Customers, Locations, Orders, OrderWorkflow, Products, Shipments
 from orderflow.orders.reserving import Reserving
 from orderflow.orders.shipping import Shipping
 from orderflow.shared.errors import (
@@ -49,12 +47,14 @@ from orderflow.shared.errors import (
     TransientError,
     Unprocessable,
 )
-from orderflow.shared.ports import Change, Store
 from orderflow.shared.settings import Settings
 from orderflow.shared.types import MAX_MONEY, utc_now
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the ports name types only: loaded by checkers, not by every cold start
+    from orderflow.inventory import Arrivals, Demand, Stock
+    from orderflow.orders.ports import Customers, Locations, Orders, OrderWorkflow, Products, Shipments
     from orderflow.orders.requests import SubmitOrderIn
+    from orderflow.shared.ports import Change, Store
 
 S = OrderStatus
 H = ShipmentStatus

@@ -11,9 +11,8 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -66,19 +65,33 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclass
 class Write:
-    """One Update, Put, Delete or ConditionCheck, usable alone or inside a transaction."""
+    """One Update, Put, Delete or ConditionCheck, usable alone or inside a transaction. A plain class, not a
+    dataclass: every function imports this module, and a dataclass compiles its methods at import (about 1 ms)."""
 
-    kind: str  # "Update" | "Put" | "Delete" | "ConditionCheck"
-    table: str
-    key: dict[str, Any] = field(default_factory=dict)
-    item: dict[str, Any] | None = None
-    update: str | None = None
-    condition: str | None = None
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    return_old: bool = False  # on a failed condition, the item as it was comes back (ConditionFailed.items)
+    FIELDS = ("kind", "table", "key", "item", "update", "condition", "names", "values", "return_old")
+    __slots__ = FIELDS
+
+    def __init__(self, kind: str, table: str, key: dict[str, Any] | None = None, item: dict[str, Any] | None = None,
+                 update: str | None = None, condition: str | None = None, names: dict[str, str] | None = None,
+                 values: dict[str, Any] | None = None, return_old: bool = False) -> None:
+        self.kind = kind  # "Update" | "Put" | "Delete" | "ConditionCheck"
+        self.table = table
+        self.key = {} if key is None else key
+        self.item = item
+        self.update = update
+        self.condition = condition
+        self.names = {} if names is None else names
+        self.values = {} if values is None else values
+        self.return_old = return_old  # on a failed condition, the item as it was comes back (ConditionFailed.items)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Write and all(getattr(self, a) == getattr(other, a) for a in self.FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"Write({', '.join(f'{a}={getattr(self, a)!r}' for a in self.FIELDS)})"
 
     def request(self) -> dict[str, Any]:
         request: dict[str, Any] = {"TableName": self.table}
@@ -197,8 +210,7 @@ def batch_get(requests: dict[str, list[dict[str, Any]]],
     return found
 
 
-@dataclass
-class Read:
+class Read(NamedTuple):
     """Keys to get from one table and how to make the adapter's answer of the items found, usable
     alone or, with reads of other tables, in one BatchGetItem (``read_together``)."""
 

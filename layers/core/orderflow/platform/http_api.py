@@ -7,6 +7,7 @@ Lambda-aware like ``lambda_support`` (it knows Powertools' resolver); only the A
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import logging
 from collections.abc import Callable
@@ -30,6 +31,19 @@ JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 # stay far below DynamoDB's 2,048-byte key limit, which answers a 500 on AWS.
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 IssuedId = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+class Bodies:
+    """An area's request bodies (``orderflow.<area>.requests``), imported when a route first names one. Powertools
+    resolves a route's annotations in its handler module's globals on that route's first request, so a route that
+    annotates ``product: catalogue_in.ProductIn`` with ``catalogue_in = Bodies("orderflow.catalogue.requests")`` loads
+    that module with its first request, not with every cold start (docs/decisions.md, "Cold start")."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module(self._module), name)
 
 
 def _number(text: str) -> float | int:
