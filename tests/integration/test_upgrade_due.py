@@ -133,3 +133,14 @@ def test_without_table_it_finds_the_one_orders_table(service):
     from orderflow_cli.upgrade import orders_table
 
     assert orders_table(boto3.client("dynamodb")) == service.orders.table  # not the purchase orders' table
+
+
+def test_an_order_the_current_code_cannot_read_is_named_and_the_others_still_get_due(service):
+    broken = f"ord-{uuid.uuid4().hex[:8]}"
+    _table(service).put_item(Item={"order_id": broken, "status": "NO_SUCH_STATUS", "deadline": FAR})
+    order = old_shape(service)
+    result = CliRunner().invoke(main.app, ["upgrade", "due", "--table", service.orders.table, "--aws-endpoint", ""])
+    assert result.exit_code == 1 and broken in result.stderr and "Traceback" not in result.output
+    assert "due" not in _stored(service, broken)
+    assert _stored(service, order.order_id)["due"] == due(S.PENDING, order.order_id)
+    _table(service).delete_item(Key={"order_id": broken})
