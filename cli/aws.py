@@ -8,10 +8,17 @@ endpoint means the real AWS of a deployed stack, with the default credential cha
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 DEFAULT_AWS_ENDPOINT = "http://127.0.0.1:3001"
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# The ``--aws-endpoint`` option of the commands that call AWS (default: DEFAULT_AWS_ENDPOINT).
+AwsEndpoint = Annotated[str, typer.Option(
+    "--aws-endpoint", envvar="ORDERFLOW_AWS_ENDPOINT", show_envvar=True, metavar="URL",
+    help="AWS endpoint of the local stack (`make up` prints it); '' for the real AWS of a deployed stack.",
+)]
 
 
 def aws_client(service: str, endpoint: str, region: str | None = None) -> Any:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .aws import DEFAULT_AWS_ENDPOINT, aws_client, aws_error
+from .aws import DEFAULT_AWS_ENDPOINT, AwsEndpoint, aws_client, aws_error
 
 DEFAULT_LOG_GROUP = "/orderflow/dev/events"
 POLL_SECONDS = 1.0
@@ -61,10 +61,7 @@ def events(
                                                     help="Only this detail-type (repeatable), e.g. StockLow.")] = None,
     since: Annotated[float, typer.Option(min=0, metavar="MINUTES", help="Start this many minutes ago.")] = 60,
     as_json: Annotated[bool, typer.Option("--json", help="Print each whole event as one JSON line.")] = False,
-    aws_endpoint: Annotated[str, typer.Option(
-        "--aws-endpoint", envvar="ORDERFLOW_AWS_ENDPOINT", show_envvar=True, metavar="URL",
-        help="AWS endpoint of the local stack (`make up` prints it); '' for the real AWS of a deployed stack.",
-    )] = DEFAULT_AWS_ENDPOINT,
+    aws_endpoint: AwsEndpoint = DEFAULT_AWS_ENDPOINT,
     log_group: Annotated[str, typer.Option(envvar="ORDERFLOW_EVENTS_LOG_GROUP", show_envvar=True,
                                            help="The stack's events log group (/orderflow/<stage>/events).")]
     = DEFAULT_LOG_GROUP,

@@ -50,6 +50,7 @@ from .render import (
 from .simulate import simulate
 from .streams import streams_app
 from .supplier import supplier_app
+from .upgrade import upgrade_app
 
 DEFAULT_API = "http://127.0.0.1:3000"
 # Statuses an order settles in until a person (customer or warehouse) does something.
@@ -643,6 +644,7 @@ def report(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Reple
 
 app.command()(events)
 app.add_typer(streams_app, name="streams")
+app.add_typer(upgrade_app, name="upgrade")
 
 
 @app.command()

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .aws import DEFAULT_AWS_ENDPOINT, aws_client, aws_error
+from .aws import DEFAULT_AWS_ENDPOINT, AwsEndpoint, aws_client, aws_error
 
 DEFAULT_QUEUE = "orderflow-dev-stream-failures"
 _RECEIVE_BATCH = 10
@@ -109,10 +109,7 @@ def redrive(
                                        help="The on-failure queue of the stream functions "
                                             "(orderflow-<stage>-stream-failures).")] = DEFAULT_QUEUE,
     limit: Annotated[int, typer.Option(min=1, help="Follow at most this many pointers.")] = 100,
-    aws_endpoint: Annotated[str, typer.Option(
-        "--aws-endpoint", envvar="ORDERFLOW_AWS_ENDPOINT", show_envvar=True, metavar="URL",
-        help="AWS endpoint of the local stack (`make up` prints it); '' for the real AWS of a deployed stack.",
-    )] = DEFAULT_AWS_ENDPOINT,
+    aws_endpoint: AwsEndpoint = DEFAULT_AWS_ENDPOINT,
 ) -> None:
     """Deliver again, within the stream's 24 hours, the records a stream function skipped after its retries."""
     from botocore.exceptions import BotoCoreError, ClientError

@@ -103,6 +103,21 @@ def test_run_backtest_from_python():
     assert list(report["results"]) == ["snaive", "auto"]
 
 
+def test_a_method_fitted_with_the_yearly_wave_is_not_counted_as_a_fallback():
+    """Three years with a yearly wave: hw and mean are fitted on the history with the wave divided out ("hw
+    (yearly)"), which is the method asked for; a multiplicative method on a history with zeros is a fallback."""
+    t = np.arange(3 * 365 + 28)
+    wave = np.random.default_rng(4).poisson(40 + 12 * np.sin(2 * np.pi * t / 365) + 6 * (t % 7 == 5)).astype(float)
+    report = run_backtest({"wave": wave.tolist()}, horizon=28, season_length=7, methods=["hw", "mean"])
+    assert all(method.endswith("(yearly)") for method in report["results"]["auto"]["chosen"])
+    assert {name: row["fallbacks"] for name, row in report["results"].items()} == {
+        "snaive": 0, "hw": 0, "mean": 0, "auto": 0}
+
+    zeros = [0.0, 5.0, 0.0, 3.0, 0.0, 0.0, 4.0] * 10
+    report = run_backtest({"zeros": zeros}, horizon=7, season_length=7, methods=["hw_mul"])
+    assert report["results"]["hw_mul"]["fallbacks"] == 1
+
+
 # ------------------------------------------------------------------ import hygiene
 
 HEAVY = ("pandas", "statsmodels", "scipy")

@@ -25,7 +25,8 @@ Both measures are averaged over series and origins; a window whose training hist
 has no scale and is left out of the averages (counted as ``unscaled``). ``auto`` is what
 :func:`orderflow.forecasting.forecast` picks among ``--methods``; a method forced on a history it
 cannot fit (too short for a seasonal model, zeros for a multiplicative one) is replaced by seasonal
-naive and counted in ``fallbacks``. Series with negative or missing values, or too short to hold
+naive and counted in ``fallbacks`` (a method fitted with the yearly wave divided out, ``hw (yearly)``,
+is that method, not a fallback). Series with negative or missing values, or too short to hold
 out a window and keep two training periods, are skipped and listed, and the run carries on.
 
 ``--json`` prints the same figures as one JSON object. The module's :func:`run_backtest` does the
@@ -49,6 +50,7 @@ import numpy as np
 
 from orderflow.forecasting.auto import DEFAULT_METHODS, forecast
 from orderflow.forecasting.core import ForecastInputError, as_history
+from orderflow.forecasting.fits import YEARLY
 from orderflow.forecasting.methods import METHODS
 from orderflow.forecasting.metrics import mase, rmsse
 
@@ -125,7 +127,7 @@ def run_backtest(panel: Mapping[str, Sequence[float]], horizon: int, season_leng
                 if name == AUTO:
                     score.chosen[result.method] += 1
                     classes[result.demand_class] += 1
-                elif result.method not in (name, "zero"):
+                elif result.method.removesuffix(YEARLY) not in (name, "zero"):  # "hw (yearly)" is hw
                     score.fallbacks += 1
                 value = mase(test, result.mean, train, season_length)
                 score.mase.append(value)

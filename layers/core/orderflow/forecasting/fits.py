@@ -303,6 +303,9 @@ class SarimaxFit(Fitted):
         return np.vstack(rows)
 
 
+YEARLY = " (yearly)"  # the suffix of a method fitted with the yearly wave divided out
+
+
 class YearlyFit(Fitted):
     """A method fitted to a history divided by its yearly factor (:func:`.robust.yearly_profile`),
     its forecasts multiplied back by the factor of the periods they forecast."""
@@ -310,7 +313,7 @@ class YearlyFit(Fitted):
     def __init__(self, inner: Fitted, factor: Callable[[np.ndarray], np.ndarray], y: np.ndarray):
         self.inner = inner
         self.factor = factor
-        self.method = f"{inner.method} (yearly)"
+        self.method = inner.method + YEARLY
         self.first_origin = inner.first_origin
         self.total_stride = inner.total_stride
         self.n = y.size
