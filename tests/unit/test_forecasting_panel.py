@@ -187,3 +187,14 @@ def test_importing_the_package_loads_neither_lightgbm_nor_holidays():
             "print(sorted(m for m in ('lightgbm', 'holidays', 'pandas', 'statsmodels') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_global_model_is_a_default_candidate_for_daily_histories_only():
+    """Its features are days (weekday, holidays, 7/28/91-day means): on monthly data it is not tried unless named."""
+    rng = np.random.default_rng(3)
+    months = np.arange(72)
+    panel = {f"m{i}": 100 + 20 * np.sin(2 * np.pi * months / 12) + rng.normal(0, 5, months.size) for i in range(12)}
+    monthly = forecast_many(panel, 12, 12)
+    assert all("gbm" not in r.method and "gbm" not in r.details.get("backtest_mse", {}) for r in monthly.values())
+    named = forecast_many(panel, 12, 12, methods=["snaive", "ses", "gbm"])
+    assert all("gbm" in r.details["backtest_mse"] for r in named.values())

@@ -19,6 +19,7 @@ from orderflow.forecasting.core import Forecast, ForecastInputError, as_history,
 from orderflow.forecasting.global_model import (
     CALENDAR_SPARE,
     MIN_ORIGIN,
+    SEASON,
     GlobalFit,
     GlobalModel,
     SeriesData,
@@ -84,7 +85,9 @@ def forecast_many(histories: Mapping[Any, Any] | Sequence[Any], horizon: int | M
 
     - ``methods``: the candidates, for every series (a list of names) or per series (a mapping of id
       to names; a series it does not name gets the default). Default: :data:`DEFAULT_METHODS`
-      plus ``gbm`` when ``global_model`` is true. Add ``"sarimax"`` for ARIMA.
+      plus ``gbm`` when ``global_model`` is true and the histories are daily (``season_length`` 7: its
+      features are days, weekdays and holidays; name it in ``methods`` to try it on other data). Add
+      ``"sarimax"`` for ARIMA.
     - ``last_dates``: the date of each history's last period (one date for all, or by id). With it
       the model reads the weekday, the month and, given ``country`` (ISO code such as ``"US"``,
       ``"DE"``; ``subdivision`` for a state), the public holidays of the ``holidays`` package.
@@ -117,7 +120,7 @@ def forecast_many(histories: Mapping[Any, Any] | Sequence[Any], horizon: int | M
         horizons = dict.fromkeys(items, check_positive_int(horizon, "horizon"))
     h = max(horizons.values(), default=1)  # the global model's steps ahead
     per_series = isinstance(methods, Mapping)
-    default = DEFAULT_METHODS + (("gbm",) if global_model else ())
+    default = DEFAULT_METHODS + (("gbm",) if global_model and m == SEASON else ())
     common = _check_methods(default if methods is None or per_series else methods)
     chosen_methods = {key: _check_methods(methods[key]) if per_series and key in methods else common
                       for key in items}
