@@ -261,7 +261,7 @@ def test_a_handler_still_running_at_its_timeout_is_stopped_and_its_caller_told(t
         assert isinstance(error, FunctionTimedOut)
         payload = error_payload(error)
         assert payload["errorType"] == "Sandbox.Timedout"
-        assert payload["errorMessage"].endswith("Task timed out after 2.00 seconds")
+        assert "Task timed out" in payload["errorMessage"]  # Lambda's own words for it
         go_on.set()
         assert effects == ["started"]
         assert runtime.invoke("Fn", {}) == 2000  # the function serves the next invocation as before

@@ -64,7 +64,7 @@ def test_a_task_past_its_timeout_fails_with_sandbox_timedout_caught_not_retried(
     assert described["status"] == "SUCCEEDED"
     caught = json.loads(described["output"])["error"]
     assert caught["Error"] == "Sandbox.Timedout"
-    assert json.loads(caught["Cause"])["errorMessage"].endswith("Task timed out after 3.00 seconds")
+    assert "Task timed out" in json.loads(caught["Cause"])["errorMessage"]  # Lambda's own words for it
     assert stack.task_runs("GuardedStateMachine", run="slow-1") == [("Slow", "Sandbox.Timedout")]
     assert _notes(stack) >= {"slow-1-before"} and "slow-1-after" not in _notes(stack)
 

@@ -16,19 +16,6 @@ from orderflow.catalogue.adapters.recent import PRODUCT_CACHE_SECONDS, RecentPro
 from orderflow.platform.recent import Recent
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 # ------------------------------------------------------------------ Recent
 def test_a_value_is_kept_for_its_seconds_and_read_again_after(clock):
     recent: Recent[str, int] = Recent(5, clock=clock)
