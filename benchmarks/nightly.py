@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from .cost import GB, PRICES
@@ -367,13 +368,19 @@ def measure(replenish: dict[str, Any]) -> Measured:
                     periodic_due_share=sum(1 / r for r in reviews if r > 1) / sum(1 / r for r in reviews))
 
 
-def as_set() -> Setup:
-    """The run's settings as template.yaml deploys them (its parameters' defaults and the Decide function)."""
+@cache
+def _template() -> Any:
+    """template.yaml as the local stack resolves it (its parameters' defaults), read once."""
     from orderflow_local.template import load_template
 
     from .common import TEMPLATE
 
-    template = load_template(TEMPLATE)
+    return load_template(TEMPLATE)
+
+
+def as_set() -> Setup:
+    """The run's settings as template.yaml deploys them (its parameters' defaults and the Decide function)."""
+    template = _template()
     decide = next(fn for fn in template.functions if fn.logical_id == "ReplenishDecideFunction")
     return Setup(batch_size=int(template.parameters["ReplenishmentBatchSize"]),
                  concurrency=int(template.parameters["ReplenishmentConcurrency"]), memory_mb=decide.memory_size)
@@ -381,11 +388,7 @@ def as_set() -> Setup:
 
 def timeouts() -> dict[str, int]:
     """The Decide and Send functions' timeouts as template.yaml sets them."""
-    from orderflow_local.template import load_template
-
-    from .common import TEMPLATE
-
-    functions = {fn.logical_id: fn.timeout for fn in load_template(TEMPLATE).functions}
+    functions = {fn.logical_id: fn.timeout for fn in _template().functions}
     return {"decide": functions["ReplenishDecideFunction"], "send": functions["ReplenishSendFunction"]}
 
 
