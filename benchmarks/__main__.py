@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             if measured is None:
                 log(f"{name} needs the {source} results first: python -m benchmarks {source}")
                 return 1
-            data = compute(measured["data"])
+            data = {**compute(measured["data"]), "source": {"command": measured["command"], "date": measured["date"]}}
         else:
             data = SECTIONS[name]()
         took[name] = time.perf_counter() - started

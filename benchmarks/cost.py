@@ -237,6 +237,36 @@ def usage_standard_design(calls: dict[str, Any]) -> Usage:
                     "sfn_standard_transitions": STANDARD_TRANSITIONS})
 
 
+# The least any design of what the issues ask for uses per 2-line order, from one location, whatever its tables:
+# each part is a requirement and the fewest requests, write units and events it can take at list prices. Lambda
+# time, logs and traces are left at zero, so the sum is a lower bound (the as-built figures pay them on top).
+FLOOR: tuple[tuple[str, Usage], ...] = (
+    ("Three API requests (submit, ship, deliver), each one invocation", Usage(http_requests=3, lambda_requests=3)),
+    ("The workflow: one Express execution (100 ms at 64 MB) of three steps (validate, check credit, reserve)",
+     Usage(sfn_express_requests=1, sfn_express_gb_seconds=express_gb_seconds(100), lambda_requests=3)),
+    ("An idempotent submit: one conditional write of the request's key; the catalogue read for prices "
+     "(2 products, eventually consistent)", Usage(dynamodb_wru=1, dynamodb_rru=1)),
+    ("The order written at each change: created, validated and delivered alone (1 WRU each); credit approved "
+     "with the customer's exposure, reserved and shipped with the 2 stock levels, each in one transaction "
+     "(2 items = 4 WRU, 3 items = 6, 3 items = 6)", Usage(dynamodb_wru=19)),
+    ("A domain event per committed change: created, validated, credit approved, reserved, shipped, delivered",
+     Usage(eventbridge_events=6)),
+    ("Fulfilment: the shipment a location picks from, its own item in the reserve, ship and deliver transactions "
+     "(+2 WRU each)", Usage(dynamodb_wru=6)),
+    ("Fulfilment: the location's pick list, an index entry put at release and gone at ship; `ShipmentReleased` "
+     "for the warehouse", Usage(dynamodb_index_wru=2, eventbridge_events=1)),
+    ("Demand history counted off the ship transaction, from the stream: a mark per shipment in its batch's "
+     "transaction (the SKU-month `ADD`s shared with other orders: 0)", Usage(dynamodb_wru=2)),
+    ("KPIs: the order's creation remembered for its on-time rate, one conditional put", Usage(dynamodb_wru=1)),
+)
+FLOOR_SHIPMENT_ITEM = 5  # FLOOR's row of the shipment's own item: what a shipment kept inside the order saves
+
+
+def floor_usage(parts: tuple[tuple[str, Usage], ...] = FLOOR) -> Usage:
+    """The sum of ``parts``' usage."""
+    return Usage(**{field: sum(getattr(usage, field) for _, usage in parts) for field in asdict(Usage())})
+
+
 def _express_ms(means: dict[str, float]) -> float:
     return sum(means[fn] + EXPRESS_TASK_OVERHEAD_MS for fn in EXPRESS_STEPS)
 
@@ -268,6 +298,11 @@ def run(calls: dict[str, Any]) -> dict[str, Any]:
                   "negligible_from_orders_per_month": negligible_from(fixed["Total"], per_1000)},
         "goal_per_1000": GOAL_PER_1000,
         "standard_design": {"usage": asdict(standard), "cost": cost_per_1000(standard)},
+        "floor": {"parts": [{"what": what, "usage": asdict(usage), "cost": cost_per_1000(usage)["Total"]}
+                            for what, usage in FLOOR],
+                  "cost": cost_per_1000(floor_usage())["Total"],
+                  "shipment_in_order_cost": cost_per_1000(floor_usage(
+                      FLOOR[:FLOOR_SHIPMENT_ITEM] + FLOOR[FLOOR_SHIPMENT_ITEM + 1:]))["Total"]},
     }
     if "burst" in calls:
         bursting = burst_calls(calls)

@@ -349,7 +349,9 @@ def cost(record: dict[str, Any] | None) -> str:
         return "\n".join([*out, _missing("calls", " (the model is computed from the calls section)")])
     d = record["data"]
     a = d["assumptions"]
-    out.append(_provenance(record) + "\n")
+    source = d.get("source")
+    out.append(_provenance(record).replace(" · measured ", " · computed ", 1 if source else 0)
+               + (f", from the measurements of `{source['command']}` of {source['date']}" if source else "") + "\n")
     out.append(f"Prices as listed on {d['prices_date']} (written in `benchmarks/cost.py`; free tiers left out; "
                "DynamoDB on-demand at the prices in force since November 2024):\n")
     p = d["prices"]
@@ -441,6 +443,8 @@ def cost(record: dict[str, Any] | None) -> str:
             out.append(_burst(d))
     if "fixed" in d:
         out.append(_fixed(d))
+    if "floor" in d:
+        out.append(_floor(d))
     out.append(
         f"**What this means.** As built, an order costs {_usd(built['cost']['Total'])} per 1,000 against the "
         f"${target:.2f} target; with one Standard execution per order instead it would cost at least "
@@ -513,6 +517,26 @@ def _fixed(d: dict[str, Any]) -> str:
                  f"**not met**, {_usd(d['burst']['cost']['Total'] - goal)} over.") if "burst" in d else "")
            + "\n"]
     return "\n".join(out)
+
+
+def _floor(d: dict[str, Any]) -> str:
+    """What the features asked for cost at least, whatever the design (``cost.FLOOR``), against the goal."""
+    f, goal = d["floor"], d["goal_per_1000"]
+    built = d["burst"]["cost"] if "burst" in d else d["as_built"]["cost"]
+    untimed = sum(built[k] for k in ("Lambda (duration)", "Step Functions Express (duration)",
+                                     "CloudWatch Logs ingestion", "API access logs", "X-Ray traces"))
+    rows = "\n".join(f"| {p['what']} | {_usd(p['cost'])} |" for p in f["parts"])
+    return (f"**The floor.** What a 2-line order from one location needs at least, whatever the tables, priced "
+            f"as above (`cost.FLOOR`): the fewest requests, write units and events each requirement can take, and "
+            f"nothing for Lambda's time, logs or traces.\n\n| Requirement | Per 1,000 orders |\n|---|---:|\n{rows}\n"
+            f"| **Floor** | **{_usd(f['cost'])}** |\n\n"
+            f"The floor is {_usd(f['cost'])} against the goal of ≤ ${goal:.2f}: "
+            + ("below it. " if f["cost"] <= goal else "above it, before any time, log or trace is paid. ")
+            + f"Keeping a single-location order's shipment inside the order item, with no writes of its own "
+              f"(docs/decisions.md, \"Cost per order\", says why it is not), takes the floor to "
+              f"{_usd(f['shipment_in_order_cost'])}: that leaves {_usd(max(goal - f['shipment_in_order_cost'], 0))} "
+              f"for Lambda's and the execution's time, the logs and the traces, which cost {_usd(untimed)} as built "
+              f"at steady traffic.\n")
 
 
 def sizes(record: dict[str, Any] | None) -> str:
@@ -886,8 +910,12 @@ def summary_table(records: dict[str, dict[str, Any] | None]) -> str:
             old = d["measured_only"]["cost"]["Total"]
             rows.append(f"| 4. The same, the order's own calls only (the model before issue 22) | {_usd(old)} "
                         f"| ≤ $0.0505 (before fulfilment) | {_yes(old <= 0.0505)} |")
-        rows.append(f"| 4. Cost per 1,000 orders, one Standard execution instead (modeled) | {_usd(e)} "
-                    f"| ≤ ${d['target_per_1000']:.2f} | {_yes(e <= d['target_per_1000'])} |")
+        if "floor" in d:
+            floor = d["floor"]["cost"]
+            rows.append(f"| 4. The floor: the least any design of the features can cost (no time, logs or traces) "
+                        f"| {_usd(floor)} | – ({'below' if floor <= goal else 'above'} the ≤ ${goal:.2f} goal) | – |")
+        rows.append(f"| 4. Cost per 1,000 orders, one Standard execution instead (the design replaced, modeled) "
+                    f"| {_usd(e)} | – (a comparison; the target is ≤ ${d['target_per_1000']:.2f}) | – |")
     s = records.get("sizes")
     if s and s["data"].get("built"):
         big = max(s["data"]["functions"], key=lambda f: f["total_unzipped"])

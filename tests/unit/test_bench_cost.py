@@ -3,9 +3,14 @@
 Pure arithmetic: no stack, no timing.
 """
 
+import json
+from dataclasses import asdict
+from pathlib import Path
+
 import pytest
 
 from benchmarks.cost import (
+    FLOOR,
     GB,
     PRICES,
     Usage,
@@ -13,6 +18,7 @@ from benchmarks.cost import (
     cost_per_1000,
     express_gb_seconds,
     fixed_monthly,
+    floor_usage,
     lambda_gb_seconds,
     negligible_from,
     usage_as_built,
@@ -167,3 +173,20 @@ def test_the_burst_row_takes_the_bursts_figures_per_order_and_the_consumers_batc
     assert (bursting.dynamodb_wru, bursting.dynamodb_index_wru) == (21.5, 8)
     assert bursting.log_bytes == pytest.approx(one_at_a_time.log_bytes - 300 - 8 * 350)
     assert bursting.http_requests == one_at_a_time.http_requests  # the same requests and status polls
+
+
+def test_the_floor_sums_its_requirements():
+    floor = floor_usage()
+    assert (floor.http_requests, floor.lambda_requests, floor.sfn_express_requests) == (3, 6, 1)
+    assert (floor.dynamodb_wru, floor.dynamodb_index_wru, floor.dynamodb_rru) == (29, 2, 1)
+    assert floor.eventbridge_events == 7  # six changes of the order and the shipment's release
+    assert (floor.lambda_gb_seconds, floor.log_bytes, floor.xray_traces) == (0, 0, 0)
+    assert cost_per_1000(floor)["Total"] == pytest.approx(sum(cost_per_1000(usage)["Total"] for _, usage in FLOOR))
+
+
+def test_the_floor_is_no_more_than_what_the_design_as_built_was_measured_to_use():
+    # A floor above the measurement would claim more than the design needs: the floor, or the design, is wrong.
+    calls = json.loads((Path(__file__).parents[2] / "benchmarks/results/calls.json").read_text())["data"]
+    floor = asdict(floor_usage())
+    for measured in (usage_as_built(calls), usage_as_built(burst_calls(calls))):
+        assert {k: v for k, v in floor.items() if v > getattr(measured, k) + 1e-9} == {}
