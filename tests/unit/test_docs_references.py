@@ -73,3 +73,23 @@ def test_a_moved_module_is_caught() -> None:
     assert _resolves("orderflow.purchasing.domain.PurchaseOrderMessage")
     assert "orderflow.purchasing_models" in DOTTED.findall("`from orderflow.purchasing_models import X`")
     assert not DOTTED.findall("layers/core/orderflow/events/derive.py")
+
+
+def test_the_readme_lists_every_command_of_the_cli() -> None:
+    """The README's command-line block names each command and sub-command ``orderflow --help`` lists (it
+    had fallen behind: buy, alerts, kpis and streams were missing)."""
+    import typer.main
+
+    from orderflow_cli.main import app
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Command line"):readme.index("## Layout")]
+    block = section[section.index("```\n") + 4:section.index("\n```", section.index("```\n") + 4)]
+    words = set(re.findall(r"[\w-]+", block))
+    missing = []
+    for name, command in typer.main.get_command(app).commands.items():
+        subcommands = getattr(command, "commands", {})
+        listed = name in words and all(sub in words for sub in subcommands)
+        if not command.hidden and not listed:
+            missing.append(" ".join([name, "|".join(subcommands)]).strip())
+    assert not missing, f"commands the README's command-line block does not name: {missing}"
