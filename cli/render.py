@@ -198,7 +198,7 @@ def product_view(product: Mapping[str, Any]) -> Group:
         ("unit price", f"{float(product.get('unit_price', 0)):.2f}"), ("supplier", product.get("supplier_id") or "—"),
         ("active", "yes" if product.get("active", True) else "no"),
         ("low-stock threshold", "none" if threshold is None else threshold),
-        ("replenishment", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in buying.items()) or
+        ("replenishment", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in buying.items() if v is not None) or
          "none (Orderflow does not buy it)"),
     ]
     return fields_view(pairs)

@@ -193,13 +193,15 @@ CONSOLE_COLUMNS = ("SKUs", "cycle service level", "fill rate", "avg inventory va
 
 
 def totals_table(result: Any) -> Table:
-    table = Table(title="totals", title_justify="left")
-    table.add_column("policy")
-    cells = [(label, cell) for label, cell in METRIC_COLUMNS if label in CONSOLE_COLUMNS]
-    for label, _ in cells:
-        table.add_column(label, justify="right")
-    for policy, metrics in result.totals.items():
-        table.add_row(POLICY_LABELS[policy], *(cell(metrics) for _, cell in cells))
+    """A metric per row, a policy per column: the three policies fit 80 columns with every label and figure
+    whole (a policy per row beside seven metric columns cut them: "Orderf…", "invent…")."""
+    table = Table(title="totals", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    for policy in result.totals:
+        table.add_column(POLICY_LABELS[policy], justify="right", no_wrap=True)
+    for label, cell in METRIC_COLUMNS:
+        if label in CONSOLE_COLUMNS:
+            table.add_row(label, *(cell(metrics) for metrics in result.totals.values()))
     return table
 
 
