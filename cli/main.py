@@ -406,8 +406,9 @@ def receive_return(ctx: typer.Context, return_id: Annotated[str, typer.Argument(
                                                            help="What arrived and its condition (default "
                                                                 "resellable); repeat for more.")],
                    as_json: AsJson = False) -> None:
-    """Warehouse: receive a return's goods; resellable ones are restocked, damaged ones scrapped, and the
-    customer is refunded."""
+    """Warehouse: receive a return's goods and refund the customer.
+
+    Resellable goods are restocked, damaged ones scrapped."""
     lines = [_parse_receipt_line(text) for text in line]
     with _client(ctx) as client:
         rma = client.receive_return(return_id, lines)
@@ -474,10 +475,12 @@ def import_history(ctx: typer.Context,
                    file: Annotated[Path, typer.Argument(help="CSV with the columns sku,date,quantity "
                                                              "(date YYYY-MM-DD), and optionally location_id "
                                                              "(default main).")]) -> None:
-    """Load daily demand history. The file is checked first: a SKU with a problem on any of its lines is
-    left out whole and named with the line and field; the other SKUs are imported, and rows of unknown
-    SKUs are skipped and listed by the server. An imported day replaces what was recorded for it (it
-    does not add: importing a file twice changes nothing). Exits 1 when nothing was imported."""
+    """Load daily demand history; importing a file twice changes nothing.
+
+    The file is checked first: a SKU with a problem on any of its lines is left out whole and named with
+    the line and field; the other SKUs are imported, and rows of unknown SKUs are skipped and listed by
+    the server. An imported day replaces what was recorded for it (it does not add). Exits 1 when nothing
+    was imported."""
     try:
         found = read_history(file)
     except HistoryFileError as exc:
@@ -600,8 +603,9 @@ def buy(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Sup
         key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key (default: a new UUID). The same "
                                                 "key again returns the same purchase order.")] = None,
         as_json: AsJson = False) -> None:
-    """Make a purchase order by hand: sent to the supplier at once, or waiting for approval above the
-    supplier's threshold (docs/purchasing.md)."""
+    """Make a purchase order by hand (docs/purchasing.md).
+
+    It is sent to the supplier at once, or waits for approval when worth more than the supplier's threshold."""
     lines = [_parse_line(text) for text in line]
     with _client(ctx) as client:
         order = client.create_purchase_order(supplier_id, lines, idempotency_key=key, deliver_to=deliver_to,
@@ -667,8 +671,9 @@ def alerts(ctx: typer.Context,
            follow: Annotated[bool, typer.Option("--follow", "-f", help="Print new alerts until Ctrl-C.")] = False,
            since: Annotated[str, typer.Option(help="From when: 30m, 2h, 1d or an ISO 8601 time.")] = "1d",
            as_json: AsJson = False) -> None:
-    """The alerts the stack told people (stock low, purchase orders rejected, overdue or waiting for
-    approval, failed runs and orders, dead letters), oldest first; --follow prints new ones as they come."""
+    """The alerts the stack told people, oldest first; --follow prints new ones as they come.
+
+    Stock low, purchase orders rejected, overdue or waiting for approval, failed runs and orders, dead letters."""
     from .alerts import follow_alerts, since_moment, text
 
     def show(alert: dict) -> None:

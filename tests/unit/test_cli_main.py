@@ -231,3 +231,18 @@ def test_adjust_counts_the_stock_at_the_location_given(api, extra, body):
     result = run("adjust", "A", "5", "--reason", "receipt", *extra)
     assert result.exit_code == 0, result.output
     assert json.loads(api.requests[0].content) == body  # without --location the API counts it at main
+
+
+def test_each_commands_summary_in_help_is_one_unbroken_paragraph():
+    """``orderflow --help`` and a group's ``--help`` list each command with the first paragraph of its help;
+    a line break inside it shows as a break in the middle of a sentence (``buy`` and ``alerts`` did)."""
+    import typer.main
+
+    def commands(group, prefix=""):
+        for name, command in group.commands.items():
+            yield prefix + name, command
+            yield from commands(command, f"{prefix}{name} ") if hasattr(command, "commands") else ()
+
+    broken = [name for name, command in commands(typer.main.get_command(main.app))
+              if "\n" in (command.help or "").strip().split("\n\n")[0]]
+    assert broken == [], f"commands whose summary has a hard line break: {broken}"
