@@ -141,6 +141,18 @@ def _parse_line(text: str) -> dict[str, Any]:
     return {"sku": sku.strip(), "quantity": quantity}
 
 
+def _purchase_line(text: str) -> dict[str, Any]:
+    """``SKU=QTY`` at the product's unit cost from the supplier, or ``SKU=QTY@COST`` at that cost."""
+    ordered, at, cost = text.partition("@")
+    line = _parse_line(ordered)
+    if at:
+        try:
+            line["unit_cost"] = float(cost)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r}: the unit cost after @ must be a number, e.g. BOLT=500@0.12") from None
+    return line
+
+
 def _show_order(order: dict) -> None:
     out.print(order_summary(order))
     out.print(lines_table(order))
@@ -591,8 +603,10 @@ def pos(ctx: typer.Context,
 @app.command()
 @api_command
 def buy(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Supplier id.")],
-        line: Annotated[list[str], typer.Option("--line", "-l", metavar="SKU=QTY",
-                                                help="A line at the product's unit cost; repeat for more.")],
+        line: Annotated[list[str], typer.Option("--line", "-l", metavar="SKU=QTY[@COST]",
+                                                help="A line, at the product's unit cost from this supplier or at "
+                                                     "COST (needed where the product has none); repeat for "
+                                                     "more.")],
         deliver_to: Annotated[str, typer.Option("--deliver-to", metavar="LOCATION",
                                                 help="The location the goods go to: its on_order counts them "
                                                      "and the supplier's receipt lands there.")] = "main",
@@ -606,7 +620,7 @@ def buy(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Sup
     """Make a purchase order by hand (docs/purchasing.md).
 
     It is sent to the supplier at once, or waits for approval when worth more than the supplier's threshold."""
-    lines = [_parse_line(text) for text in line]
+    lines = [_purchase_line(text) for text in line]
     with _client(ctx) as client:
         order = client.create_purchase_order(supplier_id, lines, idempotency_key=key, deliver_to=deliver_to,
                                              expected_by=expected_by, note=note)

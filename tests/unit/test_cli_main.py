@@ -246,3 +246,19 @@ def test_each_commands_summary_in_help_is_one_unbroken_paragraph():
     broken = [name for name, command in commands(typer.main.get_command(main.app))
               if "\n" in (command.help or "").strip().split("\n\n")[0]]
     assert broken == [], f"commands whose summary has a hard line break: {broken}"
+
+
+def test_buy_sends_a_lines_unit_cost_when_given_and_refuses_a_bad_one_before_any_request(api):
+    """A product with no unit cost from the supplier is refused by the API ("give unit_cost"): the command
+    line can give one."""
+    api.routes[("POST", "/purchase-orders")] = httpx.Response(201, json={
+        "po_id": "po-m-1", "supplier_id": "manual-acme", "status": "SENT", "deliver_to": "main", "total": 15.0,
+        "lines": [{"sku": "MUG", "quantity": 5, "unit_cost": 3.0}, {"sku": "CUP", "quantity": 2, "unit_cost": 1.0}]})
+    result = run("buy", "manual-acme", "--line", "MUG=5@3", "--line", "CUP=2", "--key", "k-1")
+    assert result.exit_code == 0, result.output
+    assert "po_id: po-m-1" in result.stdout
+    assert json.loads(api.requests[0].content)["lines"] == [{"sku": "MUG", "quantity": 5, "unit_cost": 3.0},
+                                                            {"sku": "CUP", "quantity": 2}]
+    refused = run("buy", "manual-acme", "--line", "MUG=5@cheap")
+    assert refused.exit_code == 2 and "the unit cost after @ must be a number" in refused.output
+    assert len(api.requests) == 1
