@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .access import error_line
 from .addresses import parse_address
@@ -36,6 +35,7 @@ from .render import (
     order_summary,
     orders_table,
     product_view,
+    progress_bar,
     purchase_order_lines_table,
     purchase_order_summary,
     purchase_orders_table,
@@ -169,9 +169,7 @@ def seed(ctx: typer.Context,
         catalogue = load_catalogue(file)
     except CatalogueError as exc:
         raise _fail(str(exc)) from None
-    with _client(ctx) as client, Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                                          MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                                          transient=False) as progress:
+    with _client(ctx) as client, progress_bar(err) as progress:
         task = progress.add_task("seeding", total=seed_steps(catalogue))
 
         def step(label: str) -> None:
@@ -509,8 +507,7 @@ def import_history(ctx: typer.Context,
                   markup=False)
     imported = 0
     server_skipped = 0
-    with _client(ctx) as client, Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                                          MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+    with _client(ctx) as client, progress_bar(err) as progress:
         task = progress.add_task("importing rows", total=len(rows))
         for batch in batches(rows):
             result = client.import_history([row.body() for row in batch])

@@ -15,6 +15,7 @@ from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.measure import Measurement
 from rich.padding import Padding
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -79,6 +80,13 @@ class Listing:
                      for header, cell in zip(self.headers[2:], cells[2:], strict=True) if str(cell)]
             yield first
             yield Padding(Columns(pairs, padding=(0, 3)), (0, 0, 0, 2))
+
+
+def progress_bar(console: Console) -> Progress:
+    """A bar with the count done and the time taken, while ``console`` (stderr) is a terminal; nothing at all
+    otherwise, not even the finished bar, so a script's output or a log stays clean."""
+    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, disable=not console.is_terminal)
 
 
 def status_text(status: str | None) -> Text:

@@ -116,6 +116,8 @@ def test_seed_sends_each_products_replenishment_parameters(api, tmp_path):
     assert result.exit_code == 0, result.output
     [put] = api.requests
     assert json.loads(put.content) == {"name": "Apple", "unit_price": 1.2, "supplier_id": "S1", "replenishment": buying}
+    # stderr is not a terminal here: no progress bar, not even the finished one, in a script's output or a log
+    assert "seeded 1 products" in result.output and "━" not in result.output and "0:00" not in result.output
 
 
 def test_demo_exits_1_when_the_api_is_unreachable():
