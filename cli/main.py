@@ -78,6 +78,11 @@ def main(ctx: typer.Context,
         urlsplit(str(httpx.URL(api))).hostname  # noqa: B018 - raises on a malformed host
     except (httpx.InvalidURL, ValueError) as exc:
         raise typer.BadParameter(f"{api!r} is not a URL: {exc}", param_hint="--api") from None
+    kind, colon, customer_id = role.partition(":")
+    if not (role in ("admin", "warehouse") or (kind == "customer" and colon and customer_id.strip())):
+        # before any request: the local stack's 400 for an unknown role read as "issues no local tokens"
+        raise typer.BadParameter(f"{role!r}: admin, warehouse or customer:ID, e.g. --as customer:CUST-ACME",
+                                 param_hint="--as")
     ctx.obj = {"api": api, "timeout": timeout, "token": token, "role": role}
 
 

@@ -264,3 +264,20 @@ def test_buy_sends_a_lines_unit_cost_when_given_and_refuses_a_bad_one_before_any
     refused = run("buy", "manual-acme", "--line", "MUG=5@cheap")
     assert refused.exit_code == 2 and "the unit cost after @ must be a number" in refused.output
     assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize("role", ["nobody", "customer", "customer:", "Admin"])
+def test_an_unknown_role_is_a_usage_error_before_any_request(api, role):
+    """The local stack refuses such a role with a 400, which read as "issues no local tokens"."""
+    result = run("--as", role, "stock", "A")
+    assert result.exit_code == 2 and "admin, warehouse or customer:ID" in result.output
+    assert api.requests == []
+
+
+@pytest.mark.parametrize("role", ["admin", "warehouse", "customer:C1"])
+def test_the_roles_the_help_names_are_taken(api, role):
+    api.routes[("GET", "/stock/A")] = httpx.Response(200, json={"sku": "A", "on_hand": 1, "reserved": 0,
+                                                                 "available": 1, "locations": []})
+    result = run("--as", role, "stock", "A")
+    assert result.exit_code == 0, result.output
+    assert [r.url.path for r in api.requests] == ["/stock/A"]
