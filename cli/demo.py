@@ -706,8 +706,8 @@ class Demo:
         table = Table(show_edge=False, pad_edge=False)
         table.add_column("")
         table.add_column("scenario", no_wrap=True)
-        table.add_column("expected")
-        table.add_column("actual")
+        table.add_column("expected", overflow="fold")  # an id longer than the column folds, never cut
+        table.add_column("actual", overflow="fold")
         table.add_column("checks", justify="right", no_wrap=True)
         scenarios = list(dict.fromkeys(ch.scenario for ch in self.checks))
         for name in scenarios:

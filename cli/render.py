@@ -106,7 +106,7 @@ def timeline_table(order: Mapping[str, Any], title: str | None = None) -> Table:
     table.add_column("status")
     table.add_column("at (UTC)", style="dim")
     table.add_column("by")
-    table.add_column("reason")
+    table.add_column("reason", overflow="fold")  # a long id or queue URL folds onto the next lines, never cut
     for i, entry in enumerate(order.get("timeline") or [], start=1):
         table.add_row(str(i), status_text(entry.get("status")), short_time(entry.get("at")),
                       entry.get("by") or "", entry.get("reason") or "")
