@@ -50,6 +50,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
@@ -633,7 +634,12 @@ class Demo:
              "ship_available in two parts, a return at the store", lambda: fulfilment(self)),
         ]
         for title, scenario in scenarios:
-            c.print(Rule(title))
+            # the rule holds the scenario's name; what it plays goes below it, where it wraps rather than
+            # being cut with "…" at the rule's width
+            name, _, plays = title.partition(": ")
+            c.print(Rule(name))
+            if plays:
+                c.print(Padding(Text(plays, style="italic"), (0, 0, 0, 2)))
             try:
                 scenario()
             except (ApiError, WaitTimeout, RunWaitTimeout) as exc:
@@ -700,8 +706,8 @@ class Demo:
         table = Table(show_edge=False, pad_edge=False)
         table.add_column("")
         table.add_column("scenario", no_wrap=True)
-        table.add_column("expected")
-        table.add_column("actual")
+        table.add_column("expected", overflow="fold")  # an id longer than the column folds, never cut
+        table.add_column("actual", overflow="fold")
         table.add_column("checks", justify="right", no_wrap=True)
         scenarios = list(dict.fromkeys(ch.scenario for ch in self.checks))
         for name in scenarios:

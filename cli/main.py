@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .access import error_line
 from .addresses import parse_address
@@ -36,6 +35,7 @@ from .render import (
     order_summary,
     orders_table,
     product_view,
+    progress_bar,
     purchase_order_lines_table,
     purchase_order_summary,
     purchase_orders_table,
@@ -78,6 +78,11 @@ def main(ctx: typer.Context,
         urlsplit(str(httpx.URL(api))).hostname  # noqa: B018 - raises on a malformed host
     except (httpx.InvalidURL, ValueError) as exc:
         raise typer.BadParameter(f"{api!r} is not a URL: {exc}", param_hint="--api") from None
+    kind, colon, customer_id = role.partition(":")
+    if not (role in ("admin", "warehouse") or (kind == "customer" and colon and customer_id.strip())):
+        # before any request: the local stack's 400 for an unknown role read as "issues no local tokens"
+        raise typer.BadParameter(f"{role!r}: admin, warehouse or customer:ID, e.g. --as customer:CUST-ACME",
+                                 param_hint="--as")
     ctx.obj = {"api": api, "timeout": timeout, "token": token, "role": role}
 
 
@@ -141,6 +146,18 @@ def _parse_line(text: str) -> dict[str, Any]:
     return {"sku": sku.strip(), "quantity": quantity}
 
 
+def _purchase_line(text: str) -> dict[str, Any]:
+    """``SKU=QTY`` at the product's unit cost from the supplier, or ``SKU=QTY@COST`` at that cost."""
+    ordered, at, cost = text.partition("@")
+    line = _parse_line(ordered)
+    if at:
+        try:
+            line["unit_cost"] = float(cost)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r}: the unit cost after @ must be a number, e.g. BOLT=500@0.12") from None
+    return line
+
+
 def _show_order(order: dict) -> None:
     out.print(order_summary(order))
     out.print(lines_table(order))
@@ -157,9 +174,7 @@ def seed(ctx: typer.Context,
         catalogue = load_catalogue(file)
     except CatalogueError as exc:
         raise _fail(str(exc)) from None
-    with _client(ctx) as client, Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                                          MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                                          transient=False) as progress:
+    with _client(ctx) as client, progress_bar(err) as progress:
         task = progress.add_task("seeding", total=seed_steps(catalogue))
 
         def step(label: str) -> None:
@@ -406,8 +421,9 @@ def receive_return(ctx: typer.Context, return_id: Annotated[str, typer.Argument(
                                                            help="What arrived and its condition (default "
                                                                 "resellable); repeat for more.")],
                    as_json: AsJson = False) -> None:
-    """Warehouse: receive a return's goods; resellable ones are restocked, damaged ones scrapped, and the
-    customer is refunded."""
+    """Warehouse: receive a return's goods and refund the customer.
+
+    Resellable goods are restocked, damaged ones scrapped."""
     lines = [_parse_receipt_line(text) for text in line]
     with _client(ctx) as client:
         rma = client.receive_return(return_id, lines)
@@ -474,10 +490,12 @@ def import_history(ctx: typer.Context,
                    file: Annotated[Path, typer.Argument(help="CSV with the columns sku,date,quantity "
                                                              "(date YYYY-MM-DD), and optionally location_id "
                                                              "(default main).")]) -> None:
-    """Load daily demand history. The file is checked first: a SKU with a problem on any of its lines is
-    left out whole and named with the line and field; the other SKUs are imported, and rows of unknown
-    SKUs are skipped and listed by the server. An imported day replaces what was recorded for it (it
-    does not add: importing a file twice changes nothing). Exits 1 when nothing was imported."""
+    """Load daily demand history; importing a file twice changes nothing.
+
+    The file is checked first: a SKU with a problem on any of its lines is left out whole and named with
+    the line and field; the other SKUs are imported, and rows of unknown SKUs are skipped and listed by
+    the server. An imported day replaces what was recorded for it (it does not add). Exits 1 when nothing
+    was imported."""
     try:
         found = read_history(file)
     except HistoryFileError as exc:
@@ -494,8 +512,7 @@ def import_history(ctx: typer.Context,
                   markup=False)
     imported = 0
     server_skipped = 0
-    with _client(ctx) as client, Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                                          MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+    with _client(ctx) as client, progress_bar(err) as progress:
         task = progress.add_task("importing rows", total=len(rows))
         for batch in batches(rows):
             result = client.import_history([row.body() for row in batch])
@@ -588,8 +605,10 @@ def pos(ctx: typer.Context,
 @app.command()
 @api_command
 def buy(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Supplier id.")],
-        line: Annotated[list[str], typer.Option("--line", "-l", metavar="SKU=QTY",
-                                                help="A line at the product's unit cost; repeat for more.")],
+        line: Annotated[list[str], typer.Option("--line", "-l", metavar="SKU=QTY[@COST]",
+                                                help="A line, at the product's unit cost from this supplier or at "
+                                                     "COST (needed where the product has none); repeat for "
+                                                     "more.")],
         deliver_to: Annotated[str, typer.Option("--deliver-to", metavar="LOCATION",
                                                 help="The location the goods go to: its on_order counts them "
                                                      "and the supplier's receipt lands there.")] = "main",
@@ -600,9 +619,10 @@ def buy(ctx: typer.Context, supplier_id: Annotated[str, typer.Argument(help="Sup
         key: Annotated[str | None, typer.Option("--key", help="Idempotency-Key (default: a new UUID). The same "
                                                 "key again returns the same purchase order.")] = None,
         as_json: AsJson = False) -> None:
-    """Make a purchase order by hand: sent to the supplier at once, or waiting for approval above the
-    supplier's threshold (docs/purchasing.md)."""
-    lines = [_parse_line(text) for text in line]
+    """Make a purchase order by hand (docs/purchasing.md).
+
+    It is sent to the supplier at once, or waits for approval when worth more than the supplier's threshold."""
+    lines = [_purchase_line(text) for text in line]
     with _client(ctx) as client:
         order = client.create_purchase_order(supplier_id, lines, idempotency_key=key, deliver_to=deliver_to,
                                              expected_by=expected_by, note=note)
@@ -667,8 +687,9 @@ def alerts(ctx: typer.Context,
            follow: Annotated[bool, typer.Option("--follow", "-f", help="Print new alerts until Ctrl-C.")] = False,
            since: Annotated[str, typer.Option(help="From when: 30m, 2h, 1d or an ISO 8601 time.")] = "1d",
            as_json: AsJson = False) -> None:
-    """The alerts the stack told people (stock low, purchase orders rejected, overdue or waiting for
-    approval, failed runs and orders, dead letters), oldest first; --follow prints new ones as they come."""
+    """The alerts the stack told people, oldest first; --follow prints new ones as they come.
+
+    Stock low, purchase orders rejected, overdue or waiting for approval, failed runs and orders, dead letters."""
     from .alerts import follow_alerts, since_moment, text
 
     def show(alert: dict) -> None:

@@ -15,6 +15,7 @@ from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.measure import Measurement
 from rich.padding import Padding
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -81,6 +82,13 @@ class Listing:
             yield Padding(Columns(pairs, padding=(0, 3)), (0, 0, 0, 2))
 
 
+def progress_bar(console: Console) -> Progress:
+    """A bar with the count done and the time taken, while ``console`` (stderr) is a terminal; nothing at all
+    otherwise, not even the finished bar, so a script's output or a log stays clean."""
+    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, disable=not console.is_terminal)
+
+
 def status_text(status: str | None) -> Text:
     return Text(str(status), style=STATUS_STYLES.get(str(status), ""))
 
@@ -98,7 +106,7 @@ def timeline_table(order: Mapping[str, Any], title: str | None = None) -> Table:
     table.add_column("status")
     table.add_column("at (UTC)", style="dim")
     table.add_column("by")
-    table.add_column("reason")
+    table.add_column("reason", overflow="fold")  # a long id or queue URL folds onto the next lines, never cut
     for i, entry in enumerate(order.get("timeline") or [], start=1):
         table.add_row(str(i), status_text(entry.get("status")), short_time(entry.get("at")),
                       entry.get("by") or "", entry.get("reason") or "")
@@ -198,7 +206,7 @@ def product_view(product: Mapping[str, Any]) -> Group:
         ("unit price", f"{float(product.get('unit_price', 0)):.2f}"), ("supplier", product.get("supplier_id") or "—"),
         ("active", "yes" if product.get("active", True) else "no"),
         ("low-stock threshold", "none" if threshold is None else threshold),
-        ("replenishment", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in buying.items()) or
+        ("replenishment", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in buying.items() if v is not None) or
          "none (Orderflow does not buy it)"),
     ]
     return fields_view(pairs)

@@ -25,12 +25,12 @@ import httpx
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .access import error_line
 from .client import ApiError, OrderflowClient
 from .history import HistoryFileError, HistoryRow, read_history
+from .render import progress_bar
 
 DEFAULT_API = "http://127.0.0.1:3000"
 CSV_COLUMNS = ("sku", "supplier_id", "unit_cost", "ordering_cost", "holding_cost_rate", "lead_time_days",
@@ -193,13 +193,15 @@ CONSOLE_COLUMNS = ("SKUs", "cycle service level", "fill rate", "avg inventory va
 
 
 def totals_table(result: Any) -> Table:
-    table = Table(title="totals", title_justify="left")
-    table.add_column("policy")
-    cells = [(label, cell) for label, cell in METRIC_COLUMNS if label in CONSOLE_COLUMNS]
-    for label, _ in cells:
-        table.add_column(label, justify="right")
-    for policy, metrics in result.totals.items():
-        table.add_row(POLICY_LABELS[policy], *(cell(metrics) for _, cell in cells))
+    """A metric per row, a policy per column: the three policies fit 80 columns with every label and figure
+    whole (a policy per row beside seven metric columns cut them: "Orderf…", "invent…")."""
+    table = Table(title="totals", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    for policy in result.totals:
+        table.add_column(POLICY_LABELS[policy], justify="right", no_wrap=True)
+    for label, cell in METRIC_COLUMNS:
+        if label in CONSOLE_COLUMNS:
+            table.add_row(label, *(cell(metrics) for metrics in result.totals.values()))
     return table
 
 
@@ -315,11 +317,6 @@ and stockpyl's (r, Q), the safety cover (+x % of the protection interval's deman
 # ------------------------------------------------------------------ the command
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, transient=False)
-
-
 def simulate(
     ctx: typer.Context,
     history: Annotated[Path, typer.Option("--history", help="Demand history CSV: sku,date,quantity.",
@@ -382,7 +379,7 @@ def simulate(
         _fail(f"--targets: {exc}")
     products, problems = _products(ctx, products_file, list(series))
     histories = {s: v for s, v in series.items() if s not in problems}
-    with _progress() as progress:
+    with progress_bar(err) as progress:
         task = progress.add_task("simulating", total=len(histories))
         result = run_simulation(histories, {s: p for s, p in products.items() if s in histories}, config,
                                 progress=lambda done: progress.update(task, advance=1, description=f"{done:<24}"))
@@ -416,7 +413,7 @@ def _products(ctx: typer.Context, path: Path | None, skus: list[str]) -> tuple[d
     token = settings.get("token") or os.environ.get("ORDERFLOW_TOKEN")
     try:
         with OrderflowClient(api, timeout=timeout, token=token, role=role, customer_id=customer_id or None
-                             ) as client, _progress() as progress:
+                             ) as client, progress_bar(err) as progress:
             task = progress.add_task("products from the API", total=len(skus))
             return products_from_api(client, skus, on_step=lambda _: progress.update(task, advance=1))
     except ApiError as exc:

@@ -13,7 +13,7 @@ is only the layers plus a stand-in for the runtime's own boto3 (``pip install bo
   2-year daily history and an intermittent one, ``forecast_many`` with the global LightGBM model and
   US holidays (lightgbm must load the layer's ``lib/libgomp.so.1``, as on Lambda's
   ``LD_LIBRARY_PATH``), a statsmodels ``ExponentialSmoothing`` fit, and
-  ``orderflow.policy.decide`` on the forecast; pandas and statsmodels must load from the layer's
+  ``orderflow.replenishment.policy.decide`` on the forecast; pandas and statsmodels must load from the layer's
   bytecode.
 
 Usage: ``python3.12 scripts/check_layer_imports.py [--build-dir .aws-sam/build]``

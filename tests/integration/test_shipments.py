@@ -116,6 +116,7 @@ def test_a_partial_shipment_releases_the_rest_there_and_sources_it_elsewhere(ser
     after, shipment = service.ship_shipment(ref.shipment_id, ShipIn(carrier="DHL", lines=lines(**{skus["A"]: 1})))
     assert [li.quantity for li in shipment.shipped] == [1] and shipment.status == H.SHIPPED
     assert after.status == S.PARTIALLY_SHIPPED and after.backordered == {}
+    assert any(e.reason.endswith("; 3 units not sent: back to sourcing") for e in after.timeline if e.reason)
     resourced = after.shipments[-1]
     assert (resourced.location_id, resourced.lines, resourced.open) == (w2, {skus["A"]: 3}, True)
     assert at(service, skus["A"], w1) == (4, 0, 4)  # one left, three released there

@@ -116,6 +116,8 @@ def test_seed_sends_each_products_replenishment_parameters(api, tmp_path):
     assert result.exit_code == 0, result.output
     [put] = api.requests
     assert json.loads(put.content) == {"name": "Apple", "unit_price": 1.2, "supplier_id": "S1", "replenishment": buying}
+    # stderr is not a terminal here: no progress bar, not even the finished one, in a script's output or a log
+    assert "seeded 1 products" in result.output and "━" not in result.output and "0:00" not in result.output
 
 
 def test_demo_exits_1_when_the_api_is_unreachable():
@@ -231,3 +233,51 @@ def test_adjust_counts_the_stock_at_the_location_given(api, extra, body):
     result = run("adjust", "A", "5", "--reason", "receipt", *extra)
     assert result.exit_code == 0, result.output
     assert json.loads(api.requests[0].content) == body  # without --location the API counts it at main
+
+
+def test_each_commands_summary_in_help_is_one_unbroken_paragraph():
+    """``orderflow --help`` and a group's ``--help`` list each command with the first paragraph of its help;
+    a line break inside it shows as a break in the middle of a sentence (``buy`` and ``alerts`` did)."""
+    import typer.main
+
+    def commands(group, prefix=""):
+        for name, command in group.commands.items():
+            yield prefix + name, command
+            yield from commands(command, f"{prefix}{name} ") if hasattr(command, "commands") else ()
+
+    broken = [name for name, command in commands(typer.main.get_command(main.app))
+              if "\n" in (command.help or "").strip().split("\n\n")[0]]
+    assert broken == [], f"commands whose summary has a hard line break: {broken}"
+
+
+def test_buy_sends_a_lines_unit_cost_when_given_and_refuses_a_bad_one_before_any_request(api):
+    """A product with no unit cost from the supplier is refused by the API ("give unit_cost"): the command
+    line can give one."""
+    api.routes[("POST", "/purchase-orders")] = httpx.Response(201, json={
+        "po_id": "po-m-1", "supplier_id": "manual-acme", "status": "SENT", "deliver_to": "main", "total": 15.0,
+        "lines": [{"sku": "MUG", "quantity": 5, "unit_cost": 3.0}, {"sku": "CUP", "quantity": 2, "unit_cost": 1.0}]})
+    result = run("buy", "manual-acme", "--line", "MUG=5@3", "--line", "CUP=2", "--key", "k-1")
+    assert result.exit_code == 0, result.output
+    assert "po_id: po-m-1" in result.stdout
+    assert json.loads(api.requests[0].content)["lines"] == [{"sku": "MUG", "quantity": 5, "unit_cost": 3.0},
+                                                            {"sku": "CUP", "quantity": 2}]
+    refused = run("buy", "manual-acme", "--line", "MUG=5@cheap")
+    assert refused.exit_code == 2 and "the unit cost after @ must be a number" in refused.output
+    assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize("role", ["nobody", "customer", "customer:", "Admin"])
+def test_an_unknown_role_is_a_usage_error_before_any_request(api, role):
+    """The local stack refuses such a role with a 400, which read as "issues no local tokens"."""
+    result = run("--as", role, "stock", "A")
+    assert result.exit_code == 2 and "admin, warehouse or customer:ID" in result.output
+    assert api.requests == []
+
+
+@pytest.mark.parametrize("role", ["admin", "warehouse", "customer:C1"])
+def test_the_roles_the_help_names_are_taken(api, role):
+    api.routes[("GET", "/stock/A")] = httpx.Response(200, json={"sku": "A", "on_hand": 1, "reserved": 0,
+                                                                 "available": 1, "locations": []})
+    result = run("--as", role, "stock", "A")
+    assert result.exit_code == 0, result.output
+    assert [r.url.path for r in api.requests] == ["/stock/A"]

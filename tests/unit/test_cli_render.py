@@ -162,3 +162,37 @@ def test_json_prints_the_apis_answer_for_scripts(api: Any, args: tuple[str, ...]
     result = run80(*args, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[key] == body[key]
+
+
+def test_a_products_unset_replenishment_fields_are_left_out_not_shown_as_none() -> None:
+    lines = at_80(render.product_view({"sku": SKUS[0], "name": "Widget", "unit_price": 12.5, "replenishment": {
+        "unit_cost": 6.0, "lead_time_days": 5.0, "forecast_methods": None, "locations": None}}))
+    assert "replenishment: unit cost 6.0, lead time days 5.0" in lines
+    assert "None" not in "\n".join(lines)
+
+
+def test_the_simulations_totals_keep_every_policy_metric_and_figure_whole_at_80_columns() -> None:
+    from types import SimpleNamespace
+
+    from orderflow.replenishment.simulation.replay import Metrics
+    from orderflow_cli.simulate import CONSOLE_COLUMNS, POLICY_LABELS, totals_table
+
+    metrics = Metrics(skus=1234, cycles=40, stockout_cycles=1, demand=1000, served=990, purchase_orders=11,
+                      average_inventory_value=1_234_567, ordering_cost=98_765, holding_cost=43_210,
+                      backorder_days=12_345)
+    lines = at_80(totals_table(SimpleNamespace(totals={policy: metrics for policy in POLICY_LABELS})))
+    assert_whole(lines, [*POLICY_LABELS.values(), *CONSOLE_COLUMNS, "1,234,567", "141,975", "97.5%"])
+
+
+def test_a_timeline_reason_longer_than_its_column_folds_and_loses_nothing_at_80_columns() -> None:
+    """A purchase order's SENT entry names its queue URL; the reason column used to end it with '…'."""
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/orderflow-dev-po-SUP-ACME"
+    lines = at_80(render.timeline_table({"timeline": [
+        {"status": "DRAFT", "at": "2026-12-07T04:40:29.865Z", "by": "replenishment", "reason": f"run {RUN_ID}"},
+        {"status": "SENT", "at": "2026-12-07T04:40:29.888Z", "by": "replenishment", "reason": f"on queue {url}"},
+        {"status": "ACKNOWLEDGED", "at": "2026-12-07T04:40:30.117Z", "by": "supplier SUP-ACME",
+         "reason": "supplier replied ACKNOWLEDGED"}]}))
+    assert "…" not in "\n".join(lines)
+    assert all(len(line) <= WIDTH for line in lines)
+    reasons = "".join(line.rsplit("│", 1)[-1].strip() for line in lines[2:])
+    assert url in reasons and RUN_ID in reasons

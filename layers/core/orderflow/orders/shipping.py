@@ -84,7 +84,8 @@ class Shipping:
         now = utc_now()
         reason = f"shipped from {ref.location_id}" + _carrier_text(request)
         if unshipped:
-            reason += f"; {sum(unshipped.values())} units not sent go back to sourcing"
+            units = sum(unshipped.values())
+            reason += f"; {units} {'unit' if units == 1 else 'units'} not sent: back to sourcing"
         extra = {"shipments": order.packed_shipments(shipments), "allocations": holds_of(shipments),
                  "backordered": added(order.backordered, unshipped),
                  "shipment": {**request.model_dump(exclude_none=True, exclude={"lines"}), "shipped_at": now}}

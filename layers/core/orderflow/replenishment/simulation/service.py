@@ -3,7 +3,7 @@ its workflow, run the replay on the stored demand history and products, read the
 
 Numpy-free at import: the purchasing API function records and reads simulations; only
 :meth:`SimulationsService.run` (the simulate function, with the forecasting layer) imports the
-engine, ``orderflow.simulation``.
+engine, ``orderflow.replenishment.simulation.engine``.
 """
 
 from __future__ import annotations
