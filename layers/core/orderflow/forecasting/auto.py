@@ -160,8 +160,8 @@ def forecast(history: Any, horizon: int, season_length: int = 1, *,
     ``details["capped"]`` and ``details["stockout_imputed"]`` say what changed, and
     ``details["history"]`` is the cleaned history.
 
-    Daily histories (``yearly`` None and ``season_length`` 7, or ``yearly`` True) of at least two
-    years whose demand is smooth or erratic are searched for a yearly wave
+    Daily histories (``yearly`` None and ``season_length`` 7, or ``yearly`` True) of at least a year
+    and a half whose demand is smooth or erratic are searched for a yearly wave
     (:func:`.robust.yearly_profile`); when there is one, the candidates are fitted to the history
     divided by it and their forecasts multiplied back (``method`` ends in ``(yearly)``,
     ``details["yearly_share"]`` is the share of variance the wave explains).
