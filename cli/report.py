@@ -68,6 +68,8 @@ METHOD_GLOSSARY = {
     "hw_mul_damped": "Holt–Winters: multiplicative seasonality and a damped trend",
     "hw_log": "Holt–Winters on the logarithm of demand, additive seasonality, damped trend",
     "theta": "Theta method: exponential smoothing of the seasonally adjusted demand plus half its linear trend",
+    "trend": "local linear trend: a straight line through the last year of the demand adjusted for weekdays and "
+             "its yearly wave",
     "sarimax": "SARIMA(0,1,1)(0,1,1), the 'airline' model",
     "croston": "Croston: for intermittent demand, the size of a demand and the interval between demands "
                "smoothed separately",

@@ -119,8 +119,30 @@ def test_three_years_with_a_yearly_wave_forecast_the_wave():
     assert result.mean[saturdays].mean() > result.mean[~saturdays].mean() + 3
 
 
-def test_no_yearly_profile_without_two_years_or_without_a_wave():
-    y, _ = yearly_wave(700)
+def test_a_year_and_a_half_with_a_yearly_wave_forecast_the_wave():
+    y, rate = yearly_wave(560 + 60)
+    result = forecast(y[:-60], 60, 7)
+    weekly_only = forecast(y[:-60], 60, 7, yearly=False)
+    truth = rate[-7:].mean()
+    assert result.method.endswith("(yearly)")
+    assert abs(result.mean[-7:].mean() - truth) < 0.1 * truth
+    assert abs(weekly_only.mean[-7:].mean() - truth) > 0.1 * truth
+
+
+def test_a_launch_ramp_is_not_a_yearly_wave():
+    # two years in which demand climbed from 40 to 70 a day around day 400 and stayed there: around a
+    # straight line that looks like a wave, but a wave fitted before the last months foresees nothing
+    t = np.arange(730 + 30)
+    rate = 40 + 30 / (1 + np.exp(-(t - 400) / 40)) + 6 * (t % 7 == 5)
+    y = np.random.default_rng(1).poisson(rate).astype(float)[:730]
+    assert yearly_profile(y) is None
+    result = forecast(y, 30, 7)
+    assert not result.method.endswith("(yearly)")
+    assert abs(result.mean.mean() - rate[730:].mean()) < 0.05 * rate[730:].mean()
+
+
+def test_no_yearly_profile_without_a_year_and_a_half_or_without_a_wave():
+    y, _ = yearly_wave(540)
     assert yearly_profile(y) is None
     flat = poisson(800, rate=40.0) + np.arange(800) * 0.01  # a trend is not a season
     assert yearly_profile(flat) is None

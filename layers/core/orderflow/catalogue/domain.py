@@ -10,7 +10,7 @@ from orderflow.shared.types import Model, Money, SignedMoney
 
 # The names of orderflow.forecasting.METHODS (a test keeps them in step; this module loads no numpy).
 ForecastMethod = Literal["snaive", "mean", "smean", "ses", "holt", "hw", "hw_damped", "hw_mul", "hw_mul_damped",
-                         "hw_log", "theta", "sarimax", "gbm", "croston", "sba", "tsb"]
+                         "hw_log", "theta", "trend", "sarimax", "gbm", "croston", "sba", "tsb"]
 
 
 class SupplyTerms(Model):

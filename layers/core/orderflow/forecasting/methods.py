@@ -9,7 +9,8 @@
   choice compares candidates on these (a rolling-origin evaluation at the cost of one fit).
 
 statsmodels (imported on first use) provides simple exponential smoothing and Holt–Winters
-(``ExponentialSmoothing``) and SARIMAX; Theta is in :mod:`.theta`, Croston, SBA and TSB are in :mod:`.intermittent`.
+(``ExponentialSmoothing``) and SARIMAX; Theta is in :mod:`.theta`, the local linear trend in :mod:`.trend`,
+Croston, SBA and TSB are in :mod:`.intermittent`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from orderflow.forecasting.fits import (
 )
 from orderflow.forecasting.smoothing import Smoothed, fit_smoothing, smoothed_from_statsmodels
 from orderflow.forecasting.theta import ThetaFit, seasonal_indices
+from orderflow.forecasting.trend import TrendFit
 
 # ------------------------------------------------------------------ fitting
 
@@ -183,6 +185,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            lambda m: 2 * m + 4, seasonal=True, positive=True, parameters=4),
     Method("theta", "Theta method: SES on the seasonally adjusted history plus half its linear trend (M3's winner)",
            _theta, lambda m: 6, parameters=2),
+    Method("trend", "local linear trend: a line through the last year of the seasonally adjusted history",
+           lambda y, m: TrendFit(y, m, seasonal_indices(y, m)), lambda m: max(4 * m, 6), parameters=2),
     Method("sarimax", "SARIMA(0,1,1)(0,1,1)m, the airline model (statsmodels SARIMAX); slow",
            lambda y, m: _sarimax(y, m), lambda m: 3 * m + 4, parameters=2),
     Method("croston", "Croston (1972): sizes and intervals smoothed separately, alpha 0.1",

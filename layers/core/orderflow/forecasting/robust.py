@@ -107,9 +107,16 @@ def impute_stockouts(y: np.ndarray, stockout: np.ndarray, season_length: int = 1
 # ------------------------------------------------------------------ yearly profile
 
 YEAR = 365  # periods in a year of daily data
+YEARLY_MIN_PERIODS = 548  # a year and a half: every day of the year seen once, half of them twice
 YEARLY_HARMONICS = 3  # Fourier pairs of the yearly profile (a smooth wave, not day-by-day detail)
 YEARLY_SMOOTHING = 28  # the profile is fitted to a centred 28-day mean (four whole weeks: no weekday pattern)
 YEARLY_MIN_R2 = 0.5  # share of the smoothed log level's variance (around its trend) the wave must explain
+# The wave must also foresee what the history did next: refitted without the last k × CHECK_STEP
+# smoothed periods (k = 1..CHECK_CUTS, each fit on a year at least), it predicts the change of the
+# level over the CHECK_AHEAD periods after each cut better than "no change" does.
+CHECK_CUTS = 6
+CHECK_STEP = 28
+CHECK_AHEAD = 56
 
 
 def _fourier(t: np.ndarray) -> np.ndarray:
@@ -117,17 +124,40 @@ def _fourier(t: np.ndarray) -> np.ndarray:
     return np.hstack([np.sin(angles), np.cos(angles)])
 
 
+def _line_and_waves(t: np.ndarray) -> np.ndarray:
+    return np.hstack([np.c_[np.ones(t.size), t / YEAR], _fourier(t)])
+
+
+def wave_foresees(target: np.ndarray, t: np.ndarray) -> bool:
+    """Whether a yearly wave fitted to the smoothed log level ``target`` (at periods ``t``) without
+    its last stretch predicts how the level moved next (see :data:`CHECK_CUTS`). A trend that turned,
+    a launch ramp or a one-off level shift leave a wave-like residual around a straight line, and the
+    in-sample share explained is fooled by it; a wave fitted before them foresees nothing after."""
+    wave_error = flat_error = 0.0
+    for k in range(1, CHECK_CUTS + 1):
+        cut = target.size - k * CHECK_STEP
+        if cut < YEAR:
+            break
+        coef, *_ = np.linalg.lstsq(_line_and_waves(t[:cut]), target[:cut], rcond=None)
+        wave = _fourier(t[cut - 1:cut + CHECK_AHEAD]) @ coef[2:]
+        change = target[cut:cut + CHECK_AHEAD] - target[cut - 1]
+        wave_error += float(np.sum((change - (wave[1:] - wave[0])) ** 2))
+        flat_error += float(np.sum(change**2))
+    return flat_error > 0 and wave_error < flat_error
+
+
 def yearly_profile(y: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The multiplicative yearly factor of a daily history of at least two years, as a function of
-    the period index (``factor(t)``, any ``t``, including the future), and the share of variance it
-    explains; None when the history is shorter than two years, has a 28-day stretch without demand,
-    or the wave explains less than :data:`YEARLY_MIN_R2`.
+    """The multiplicative yearly factor of a daily history of at least :data:`YEARLY_MIN_PERIODS`
+    periods, as a function of the period index (``factor(t)``, any ``t``, including the future), and
+    the share of variance it explains; None when the history is shorter, has a 28-day stretch
+    without demand, the wave explains less than :data:`YEARLY_MIN_R2`, or it does not foresee the
+    history's last months (:func:`wave_foresees`).
 
     The log of the centred 28-day mean is regressed on a straight line plus
     :data:`YEARLY_HARMONICS` yearly sine/cosine pairs (least squares); the factor is the exponential
     of the sine/cosine part (its geometric mean over a year is 1)."""
     n = y.size
-    if n < 2 * YEAR:
+    if n < YEARLY_MIN_PERIODS:
         return None
     smoothed = np.convolve(y, np.ones(YEARLY_SMOOTHING) / YEARLY_SMOOTHING, mode="valid")
     if (smoothed <= 0).any():
@@ -135,8 +165,7 @@ def yearly_profile(y: np.ndarray) -> tuple[np.ndarray, float] | None:
     t = np.arange(smoothed.size) + (YEARLY_SMOOTHING - 1) / 2  # the centre of each 28-day mean
     target = np.log(smoothed)
     trend = np.c_[np.ones(t.size), t / YEAR]
-    waves = _fourier(t)
-    design = np.hstack([trend, waves])
+    design = _line_and_waves(t)
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
     trend_only, *_ = np.linalg.lstsq(trend, target, rcond=None)
     detrended = target - trend @ trend_only
@@ -145,7 +174,7 @@ def yearly_profile(y: np.ndarray) -> tuple[np.ndarray, float] | None:
     if total <= 0:
         return None
     share = 1.0 - float(np.sum(residual**2)) / total
-    if share < YEARLY_MIN_R2:
+    if share < YEARLY_MIN_R2 or not wave_foresees(target, t):
         return None
     wave = coef[2:]
     # the factor repeats every YEAR periods: whole periods read it from one year's table (the

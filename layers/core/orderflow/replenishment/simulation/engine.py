@@ -25,6 +25,7 @@ from orderflow.forecasting.fits import (
 )
 from orderflow.forecasting.methods import Combination, fit_method
 from orderflow.forecasting.theta import ThetaFit
+from orderflow.forecasting.trend import TrendFit
 from orderflow.replenishment.decisions import (
     MAX_HISTORY_DAYS,
     MIN_HISTORY_DAYS,
@@ -153,6 +154,8 @@ def _extend(fit: Fitted, y: np.ndarray) -> Fitted:
     if isinstance(fit, ThetaFit):  # its SES runs on the seasonally adjusted history; drift and indices kept
         adjusted = y / fit.index[np.arange(y.size) % fit.m] if fit.index is not None else y
         return ThetaFit(y, fit.m, _smooth_forward(fit.ses, adjusted), fit.index, 2 * fit.drift)
+    if isinstance(fit, TrendFit):  # its line is refitted through the new days; the seasonal indices kept
+        return TrendFit(y, fit.m, fit.seasonal_index, fit.window)
     raise TypeError(f"cannot carry a {fit.method} model forward")
 
 
