@@ -147,6 +147,7 @@ def _finish(document: dict[str, Any], reference: Any, handlers: dict, scopes: di
     bodies = sorted({op.body for op in reference.ROUTES.values() if op.body} |
                     {reference.ErrorBody, reference.GatewayMessage}, key=lambda m: m.__name__)
     refs, generated = models_json_schema([(m, "serialization") for m in bodies], ref_template=REF)
+    _always_sent_required(generated.get("$defs", {}), requests=set(schemas))
     renamed = _short_names(generated.get("$defs", {}))
     generated, refs = _renamed(generated, renamed), {key: _renamed(ref, renamed) for key, ref in refs.items()}
     for old, new in renamed.items():
@@ -201,6 +202,27 @@ def _finish(document: dict[str, Any], reference: Any, handlers: dict, scopes: di
             if op.example is not None:
                 _example(document, operation, op.example, key)
     document["servers"] = [{"url": "/", "description": "the API's own host (deployed: the HTTP API's URL)"}]
+
+
+def _always_sent_required(defs: dict[str, Any], requests: set[str]) -> None:
+    """pydantic calls an answer's field with a default optional, so a generated client types ``on_hand`` or
+    ``timeline`` as maybe-unset. The functions dump every field (``exclude_none`` at most), so a field that
+    cannot be null is always in the answer: mark it required. A nullable one may be left out, and stays optional;
+    a model that is a request body too (a simulation's ``config``) keeps the request's form."""
+    for name, schema in defs.items():
+        if name in requests:
+            continue
+        properties = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        required |= {name for name, field in properties.items() if not _nullable(field, defs)}
+        if required:
+            schema["required"] = [name for name in properties if name in required]
+
+
+def _nullable(field: dict[str, Any], defs: dict[str, Any]) -> bool:
+    if "$ref" in field:
+        return _nullable(defs.get(field["$ref"].rsplit("/", 1)[1], {}), defs)
+    return field.get("type") == "null" or any(_nullable(form, defs) for form in field.get("anyOf", []))
 
 
 def _short_names(defs: dict[str, Any]) -> dict[str, str]:

@@ -144,3 +144,17 @@ def test_object_schemas_keep_their_rules_where_client_generators_read_them(docum
     for name, schema in document["components"]["schemas"].items():
         if "properties" in schema:
             assert not {"anyOf", "oneOf", "allOf"} & set(schema), name
+
+
+def test_what_every_answer_carries_is_required_and_what_may_be_left_out_is_not(document):
+    """A generated client types a field that is not required as maybe-unset: the counters of a stock read, an
+    order's timeline or a customer's credit are always sent, so they are required; a nullable field (a cursor on
+    the last page, a carrier before shipping) may be left out and stays optional."""
+    required = {name: set(schema.get("required", [])) for name, schema in document["components"]["schemas"].items()}
+    assert {"on_hand", "reserved", "available", "on_order", "backordered"} <= required["StockLevel"]
+    assert {"on_hand", "available", "locations"} <= required["StockPosition"]
+    assert {"status", "timeline", "version", "fulfilment_policy"} <= required["OrderView"]
+    assert {"exposure", "credit_available"} <= required["Customer"]
+    assert {"timeline", "deliver_to"} <= required["PurchaseOrder"]
+    assert "next_cursor" not in required["OrderPage"] and "carrier" not in required["FulfilmentShipment"]
+    assert required["SimulationIn"] == {"days"}, "a request body keeps its defaults optional"
