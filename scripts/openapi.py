@@ -41,6 +41,14 @@ ERRORS = {
     500: "Unexpected failure; nothing was changed.",
     503: "Throttled by DynamoDB or a lost race (TRY_AGAIN); retry with backoff.",
 }
+# What a parameter of these names means wherever a handler does not say it.
+PARAMETER_WORDS = {
+    "cursor": "the `next_cursor` of the previous page, as it came; leave it out for the first page",
+    "limit": "the most items to answer",
+    "idempotency-key": "Client-chosen key; a retry with the same key and body returns the first response and "
+                       "changes nothing, the same key with another body is a 422 IDEMPOTENCY_KEY_REUSED.",
+}
+PAGED_LIMIT = "the most items in one page; a page may hold fewer, follow `next_cursor` until it is null"
 GATEWAY_ONLY = {401, 429}  # API Gateway answers these itself, with {"message": ...}
 EITHER = {403, 413, 500, 503}  # the functions, or API Gateway (authorizer, 10 MiB limit, a crashed function)
 
@@ -195,6 +203,7 @@ def _finish(document: dict[str, Any], reference: Any, handlers: dict, scopes: di
                 raise SystemExit(f"OpenAPI: two handlers are named {operation_id}; operationIds must be unique")
             operation_ids.add(operation_id)
             operation.update(tags=[op.tag], summary=op.summary, description=description, operationId=operation_id)
+            _describe_parameters(operation.get("parameters", []))
             route_scopes = scopes[key]
             operation["security"] = [{"bearer": list(route_scopes)}] if route_scopes is not None else []
             if op.body is not None:
@@ -202,6 +211,15 @@ def _finish(document: dict[str, Any], reference: Any, handlers: dict, scopes: di
             if op.example is not None:
                 _example(document, operation, op.example, key)
     document["servers"] = [{"url": "/", "description": "the API's own host (deployed: the HTTP API's URL)"}]
+
+
+def _describe_parameters(parameters: list[dict[str, Any]]) -> None:
+    """Pagination and idempotency parameters say how to use them, where their handler leaves them bare."""
+    paged = any(p["name"] == "cursor" for p in parameters)
+    for parameter in parameters:
+        words = PAGED_LIMIT if paged and parameter["name"] == "limit" else PARAMETER_WORDS.get(parameter["name"])
+        if words and not parameter.get("description"):
+            parameter["description"] = words
 
 
 def _always_sent_required(defs: dict[str, Any], requests: set[str]) -> None:

@@ -36,9 +36,8 @@ purchasing = wiring.purchasing_service(settings)
 replenishment = wiring.replenishment_service(settings)
 simulations = wiring.simulations_service(settings)
 idempotent = idempotency(app, settings)
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
-                                       description="Client-chosen key; a retry with the same key and body "
-                                                   "returns the first response and changes nothing.")]
+# The OpenAPI document says what the key does (scripts/openapi.py), for every route that takes one.
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
 class HistoryImportIn(Strict):

@@ -158,3 +158,17 @@ def test_what_every_answer_carries_is_required_and_what_may_be_left_out_is_not(d
     assert {"timeline", "deliver_to"} <= required["PurchaseOrder"]
     assert "next_cursor" not in required["OrderPage"] and "carrier" not in required["FulfilmentShipment"]
     assert required["SimulationIn"] == {"days"}, "a request body keeps its defaults optional"
+
+
+def test_pagination_and_idempotency_parameters_say_how_to_use_them(document):
+    """A client generated from the document shows these words: where a cursor comes from, that a page may hold
+    fewer than ``limit``, what a retried or reused Idempotency-Key does."""
+    for (method, path), op in operations(document).items():
+        for parameter in op.get("parameters", []):
+            name, words = parameter["name"], parameter.get("description", "")
+            if name == "cursor":
+                assert "next_cursor" in words, (method, path)
+            if name == "limit" and any(p["name"] == "cursor" for p in op["parameters"]):
+                assert "next_cursor" in words, (method, path)
+            if name == "idempotency-key":
+                assert "IDEMPOTENCY_KEY_REUSED" in words and "retry" in words, (method, path)
