@@ -172,3 +172,20 @@ def test_pagination_and_idempotency_parameters_say_how_to_use_them(document):
                 assert "next_cursor" in words, (method, path)
             if name == "idempotency-key":
                 assert "IDEMPOTENCY_KEY_REUSED" in words and "retry" in words, (method, path)
+
+
+def test_every_error_code_the_code_raises_is_in_the_documented_list():
+    """``ErrorBody.code`` points integrators at docs/decisions.md, "HTTP errors": a client switching on codes
+    finds each code there with its status (it listed fewer than half of them)."""
+    import re
+
+    raised = set()
+    for source in [*(ROOT / "layers" / "core" / "orderflow").rglob("*.py"), *(ROOT / "functions").rglob("app.py")]:
+        text = source.read_text(encoding="utf-8")
+        raised |= set(re.findall(r'^\s+code = "([A-Z_]+)"', text, re.MULTILINE))
+        raised |= set(re.findall(r'error\(\d{3}, "([A-Z_]+)"', text))
+    decisions = (ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
+    table = decisions.split("## HTTP errors", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`([A-Z][A-Z_]+)`", table))
+    assert len(raised) > 20 and {"VALIDATION_FAILED", "INTERNAL_ERROR", "TRY_AGAIN"} <= raised
+    assert sorted(raised - listed) == []
