@@ -49,6 +49,8 @@ PARAMETER_WORDS = {
                        "changes nothing, the same key with another body is a 422 IDEMPOTENCY_KEY_REUSED.",
 }
 PAGED_LIMIT = "the most items in one page; a page may hold fewer, follow `next_cursor` until it is null"
+TIMESTAMPS = {"ship_by", "deadline"}  # moments in answers whose names do not end in _at
+DAYS = {"day", "cycle", "expected_by", "history_end", "start", "end", "from", "to"}  # days (UTC) in answers
 GATEWAY_ONLY = {401, 429}  # API Gateway answers these itself, with {"message": ...}
 EITHER = {403, 413, 500, 503}  # the functions, or API Gateway (authorizer, 10 MiB limit, a crashed function)
 
@@ -156,6 +158,7 @@ def _finish(document: dict[str, Any], reference: Any, handlers: dict, scopes: di
                     {reference.ErrorBody, reference.GatewayMessage}, key=lambda m: m.__name__)
     refs, generated = models_json_schema([(m, "serialization") for m in bodies], ref_template=REF)
     _always_sent_required(generated.get("$defs", {}), requests=set(schemas))
+    _timestamps(generated.get("$defs", {}), requests=set(schemas))
     renamed = _short_names(generated.get("$defs", {}))
     generated, refs = _renamed(generated, renamed), {key: _renamed(ref, renamed) for key, ref in refs.items()}
     for old, new in renamed.items():
@@ -235,6 +238,21 @@ def _always_sent_required(defs: dict[str, Any], requests: set[str]) -> None:
         required |= {name for name, field in properties.items() if not _nullable(field, defs)}
         if required:
             schema["required"] = [name for name in properties if name in required]
+
+
+def _timestamps(defs: dict[str, Any], requests: set[str]) -> None:
+    """Every moment an answer carries (``at``, ``created_at``, ``ship_by``, ...) is a UTC RFC 3339 string
+    (``shared.types.utc_now``) and every day a ``YYYY-MM-DD`` one, which the models type as a plain ``str``: say
+    ``date-time`` and ``date``, so a generated client parses them into its language's dates."""
+    for name, schema in defs.items():
+        if name in requests:
+            continue
+        for field, form in schema.get("properties", {}).items():
+            moment = field == "at" or field.endswith("_at") or field in TIMESTAMPS
+            if moment or field in DAYS:
+                for branch in form.get("anyOf", [form]):
+                    if branch.get("type") == "string":
+                        branch.setdefault("format", "date-time" if moment else "date")
 
 
 def _nullable(field: dict[str, Any], defs: dict[str, Any]) -> bool:

@@ -193,3 +193,19 @@ def test_every_error_code_the_code_raises_is_in_the_documented_list():
     listed = set(re.findall(r"`([A-Z][A-Z_]+)`", table))
     assert len(raised) > 20 and {"VALIDATION_FAILED", "INTERNAL_ERROR", "TRY_AGAIN"} <= raised
     assert sorted(raised - listed) == []
+
+
+def test_moments_and_days_in_answers_are_typed_as_dates(document):
+    """The models type them as ``str``; the document says ``date-time`` (``2026-12-07T05:13:53.000Z``) and
+    ``date`` (``2026-12-07``), so a generated client hands an integrator dates, not strings to parse."""
+    schemas = document["components"]["schemas"]
+
+    def formats(model: str, field: str) -> set[str]:
+        form = schemas[model]["properties"][field]
+        return {branch.get("format") for branch in form.get("anyOf", [form]) if branch.get("type") == "string"}
+
+    for model, field in [("OrderView", "created_at"), ("TimelineEntry", "at"), ("FulfilmentShipment", "ship_by"),
+                         ("PurchaseOrder", "approval_expires_at"), ("Alert", "at"), ("OrderView", "deadline")]:
+        assert formats(model, field) == {"date-time"}, (model, field)
+    for model, field in [("DemandDay", "day"), ("PurchaseOrder", "cycle"), ("Kpis", "from")]:
+        assert formats(model, field) == {"date"}, (model, field)
