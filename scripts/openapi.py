@@ -41,6 +41,16 @@ ERRORS = {
     500: "Unexpected failure; nothing was changed.",
     503: "Throttled by DynamoDB or a lost race (TRY_AGAIN); retry with backoff.",
 }
+# What a parameter of these names means wherever a handler does not say it.
+PARAMETER_WORDS = {
+    "cursor": "the `next_cursor` of the previous page, as it came; leave it out for the first page",
+    "limit": "the most items to answer",
+    "idempotency-key": "Client-chosen key; a retry with the same key and body returns the first response and "
+                       "changes nothing, the same key with another body is a 422 IDEMPOTENCY_KEY_REUSED.",
+}
+PAGED_LIMIT = "the most items in one page; a page may hold fewer, follow `next_cursor` until it is null"
+TIMESTAMPS = {"ship_by", "deadline"}  # moments in answers whose names do not end in _at
+DAYS = {"day", "cycle", "expected_by", "history_end", "start", "end", "from", "to"}  # days (UTC) in answers
 GATEWAY_ONLY = {401, 429}  # API Gateway answers these itself, with {"message": ...}
 EITHER = {403, 413, 500, 503}  # the functions, or API Gateway (authorizer, 10 MiB limit, a crashed function)
 
@@ -147,6 +157,8 @@ def _finish(document: dict[str, Any], reference: Any, handlers: dict, scopes: di
     bodies = sorted({op.body for op in reference.ROUTES.values() if op.body} |
                     {reference.ErrorBody, reference.GatewayMessage}, key=lambda m: m.__name__)
     refs, generated = models_json_schema([(m, "serialization") for m in bodies], ref_template=REF)
+    _always_sent_required(generated.get("$defs", {}), requests=set(schemas))
+    _timestamps(generated.get("$defs", {}), requests=set(schemas))
     renamed = _short_names(generated.get("$defs", {}))
     generated, refs = _renamed(generated, renamed), {key: _renamed(ref, renamed) for key, ref in refs.items()}
     for old, new in renamed.items():
@@ -194,6 +206,7 @@ def _finish(document: dict[str, Any], reference: Any, handlers: dict, scopes: di
                 raise SystemExit(f"OpenAPI: two handlers are named {operation_id}; operationIds must be unique")
             operation_ids.add(operation_id)
             operation.update(tags=[op.tag], summary=op.summary, description=description, operationId=operation_id)
+            _describe_parameters(operation.get("parameters", []))
             route_scopes = scopes[key]
             operation["security"] = [{"bearer": list(route_scopes)}] if route_scopes is not None else []
             if op.body is not None:
@@ -201,6 +214,51 @@ def _finish(document: dict[str, Any], reference: Any, handlers: dict, scopes: di
             if op.example is not None:
                 _example(document, operation, op.example, key)
     document["servers"] = [{"url": "/", "description": "the API's own host (deployed: the HTTP API's URL)"}]
+
+
+def _describe_parameters(parameters: list[dict[str, Any]]) -> None:
+    """Pagination and idempotency parameters say how to use them, where their handler leaves them bare."""
+    paged = any(p["name"] == "cursor" for p in parameters)
+    for parameter in parameters:
+        words = PAGED_LIMIT if paged and parameter["name"] == "limit" else PARAMETER_WORDS.get(parameter["name"])
+        if words and not parameter.get("description"):
+            parameter["description"] = words
+
+
+def _always_sent_required(defs: dict[str, Any], requests: set[str]) -> None:
+    """pydantic calls an answer's field with a default optional, so a generated client types ``on_hand`` or
+    ``timeline`` as maybe-unset. The functions dump every field (``exclude_none`` at most), so a field that
+    cannot be null is always in the answer: mark it required. A nullable one may be left out, and stays optional;
+    a model that is a request body too (a simulation's ``config``) keeps the request's form."""
+    for name, schema in defs.items():
+        if name in requests:
+            continue
+        properties = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        required |= {name for name, field in properties.items() if not _nullable(field, defs)}
+        if required:
+            schema["required"] = [name for name in properties if name in required]
+
+
+def _timestamps(defs: dict[str, Any], requests: set[str]) -> None:
+    """Every moment an answer carries (``at``, ``created_at``, ``ship_by``, ...) is a UTC RFC 3339 string
+    (``shared.types.utc_now``) and every day a ``YYYY-MM-DD`` one, which the models type as a plain ``str``: say
+    ``date-time`` and ``date``, so a generated client parses them into its language's dates."""
+    for name, schema in defs.items():
+        if name in requests:
+            continue
+        for field, form in schema.get("properties", {}).items():
+            moment = field == "at" or field.endswith("_at") or field in TIMESTAMPS
+            if moment or field in DAYS:
+                for branch in form.get("anyOf", [form]):
+                    if branch.get("type") == "string":
+                        branch.setdefault("format", "date-time" if moment else "date")
+
+
+def _nullable(field: dict[str, Any], defs: dict[str, Any]) -> bool:
+    if "$ref" in field:
+        return _nullable(defs.get(field["$ref"].rsplit("/", 1)[1], {}), defs)
+    return field.get("type") == "null" or any(_nullable(form, defs) for form in field.get("anyOf", []))
 
 
 def _short_names(defs: dict[str, Any]) -> dict[str, str]:

@@ -166,7 +166,9 @@ class AlertList(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    code: str = Field(description="stable, machine-readable: VALIDATION_FAILED, NOT_FOUND, CONFLICT, ...")
+    code: str = Field(description="stable, machine-readable: VALIDATION_FAILED, NOT_FOUND, CONFLICT, ... Every code "
+                                  "with its status: docs/decisions.md, \"HTTP errors\". Switch on the status first: a "
+                                  "code refines it, and a code added later keeps its status's meaning.")
     message: str = Field(description="for people")
     details: dict[str, Any] = Field(description="what was wrong, e.g. `problems` [{field, problem, type}]")
 

@@ -17,10 +17,10 @@ service = wiring.kpi_service(settings)
 
 
 @app.get("/kpis")
-def kpis(first: Annotated[date | None, Query(alias="from", description="first UTC day (default: 6 days before to)")]
-         = None,
-         last: Annotated[date | None, Query(alias="to", description="last UTC day, included (default: today)")] = None,
-         location_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")] = None
-         ) -> dict:
+def get_kpis(
+    first: Annotated[date | None, Query(alias="from", description="first UTC day (default: 6 days before to)")] = None,
+    last: Annotated[date | None, Query(alias="to", description="last UTC day, included (default: today)")] = None,
+    location_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")] = None,
+) -> dict:
     """Fill rate, on-time shipment, stock-out rate, backorders, supplier on-time and fill rate of the days."""
     return service.kpis(first, last, location_id)

@@ -45,9 +45,8 @@ service = wiring.order_service(settings)
 catalogue = once(lambda: wiring.catalogue_service(settings))  # the catalogue and stock routes' services: on their
 inventory = once(lambda: wiring.inventory_service(settings))  # first request (taking and reading orders use neither)
 SWAGGER_PATH = "/swagger"
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
-                                       description="Client-chosen key; a retry with the same key and body "
-                                                   "returns the first response and changes nothing.")]
+# The OpenAPI document says what the key does (scripts/openapi.py), for every route that takes one.
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
 @once

@@ -36,9 +36,8 @@ purchasing = wiring.purchasing_service(settings)
 replenishment = wiring.replenishment_service(settings)
 simulations = wiring.simulations_service(settings)
 idempotent = idempotency(app, settings)
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
-                                       description="Client-chosen key; a retry with the same key and body "
-                                                   "returns the first response and changes nothing.")]
+# The OpenAPI document says what the key does (scripts/openapi.py), for every route that takes one.
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
 class HistoryImportIn(Strict):
@@ -204,9 +203,9 @@ LOCATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"  # an Identifier
 
 
 @app.get("/demand/<sku>")
-def demand_history(sku: PathId, start: Annotated[date | None, Query()] = None,
-                   end: Annotated[date | None, Query()] = None,
-                   location_id: Annotated[str | None, Query(max_length=64, pattern=LOCATION_ID)] = None) -> dict:
+def get_demand_history(sku: PathId, start: Annotated[date | None, Query()] = None,
+                       end: Annotated[date | None, Query()] = None,
+                       location_id: Annotated[str | None, Query(max_length=64, pattern=LOCATION_ID)] = None) -> dict:
     """Daily demand of a SKU between ``start`` and ``end`` (both included, YYYY-MM-DD): over every location,
     or at ``location_id`` (what shipped from it, less the returns it received)."""
     first, last = (d.isoformat() if d else None for d in (start, end))

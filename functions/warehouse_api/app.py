@@ -51,9 +51,9 @@ def list_locations() -> dict:
 
 # ------------------------------------------------------------------ shipments (warehouse, 3PL)
 @app.get("/locations/<location_id>/shipments")
-def location_shipments(location_id: PathId, status: ShipmentStatus = ShipmentStatus.RELEASED,
-                       limit: Annotated[int, Query(ge=1, le=100)] = 25,
-                       cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
+def list_location_shipments(location_id: PathId, status: ShipmentStatus = ShipmentStatus.RELEASED,
+                            limit: Annotated[int, Query(ge=1, le=100)] = 25,
+                            cursor: Annotated[str | None, Query(max_length=2048)] = None) -> dict:
     """The pick list: the location's shipments in ``status`` (RELEASED by default), oldest first, with addresses."""
     shipments, next_cursor = fulfilment.pick_list(location_id, status, limit, cursor)
     return {"shipments": [s.public() for s in shipments], "next_cursor": next_cursor}

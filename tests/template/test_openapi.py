@@ -17,6 +17,8 @@ from orderflow_local.template import load_template
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "functions" / "order_intake" / "openapi.json"
 METHODS = {"get", "put", "post", "patch", "delete"}
+OPERATION_VERBS = {"get", "list", "put", "submit", "create", "change", "cancel", "approve", "adjust", "record", "pick",
+                   "pack", "ship", "deliver", "request", "receive", "start", "import"}
 
 
 def _script(name: str) -> Any:
@@ -70,6 +72,8 @@ def test_each_operation_says_what_it_does_under_a_declared_tag_with_the_routes_s
     scopes = template_routes()
     ids = [op["operationId"] for op in operations(document).values()]
     assert len(ids) == len(set(ids))
+    # generated clients call them as methods: each says what it does, verb first (not `kpis`, `location_shipments`)
+    assert [i for i in ids if i.split("_")[0] not in OPERATION_VERBS] == []
     for (method, path), op in operations(document).items():
         assert op["tags"] and set(op["tags"]) <= tags, (method, path)
         assert op["summary"] and path not in op["summary"] and op["description"], (method, path)
@@ -144,3 +148,64 @@ def test_object_schemas_keep_their_rules_where_client_generators_read_them(docum
     for name, schema in document["components"]["schemas"].items():
         if "properties" in schema:
             assert not {"anyOf", "oneOf", "allOf"} & set(schema), name
+
+
+def test_what_every_answer_carries_is_required_and_what_may_be_left_out_is_not(document):
+    """A generated client types a field that is not required as maybe-unset: the counters of a stock read, an
+    order's timeline or a customer's credit are always sent, so they are required; a nullable field (a cursor on
+    the last page, a carrier before shipping) may be left out and stays optional."""
+    required = {name: set(schema.get("required", [])) for name, schema in document["components"]["schemas"].items()}
+    assert {"on_hand", "reserved", "available", "on_order", "backordered"} <= required["StockLevel"]
+    assert {"on_hand", "available", "locations"} <= required["StockPosition"]
+    assert {"status", "timeline", "version", "fulfilment_policy"} <= required["OrderView"]
+    assert {"exposure", "credit_available"} <= required["Customer"]
+    assert {"timeline", "deliver_to"} <= required["PurchaseOrder"]
+    assert "next_cursor" not in required["OrderPage"] and "carrier" not in required["FulfilmentShipment"]
+    assert required["SimulationIn"] == {"days"}, "a request body keeps its defaults optional"
+
+
+def test_pagination_and_idempotency_parameters_say_how_to_use_them(document):
+    """A client generated from the document shows these words: where a cursor comes from, that a page may hold
+    fewer than ``limit``, what a retried or reused Idempotency-Key does."""
+    for (method, path), op in operations(document).items():
+        for parameter in op.get("parameters", []):
+            name, words = parameter["name"], parameter.get("description", "")
+            if name == "cursor":
+                assert "next_cursor" in words, (method, path)
+            if name == "limit" and any(p["name"] == "cursor" for p in op["parameters"]):
+                assert "next_cursor" in words, (method, path)
+            if name == "idempotency-key":
+                assert "IDEMPOTENCY_KEY_REUSED" in words and "retry" in words, (method, path)
+
+
+def test_every_error_code_the_code_raises_is_in_the_documented_list():
+    """``ErrorBody.code`` points integrators at docs/decisions.md, "HTTP errors": a client switching on codes
+    finds each code there with its status (it listed fewer than half of them)."""
+    import re
+
+    raised = set()
+    for source in [*(ROOT / "layers" / "core" / "orderflow").rglob("*.py"), *(ROOT / "functions").rglob("app.py")]:
+        text = source.read_text(encoding="utf-8")
+        raised |= set(re.findall(r'^\s+code = "([A-Z_]+)"', text, re.MULTILINE))
+        raised |= set(re.findall(r'error\(\d{3}, "([A-Z_]+)"', text))
+    decisions = (ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
+    table = decisions.split("## HTTP errors", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`([A-Z][A-Z_]+)`", table))
+    assert len(raised) > 20 and {"VALIDATION_FAILED", "INTERNAL_ERROR", "TRY_AGAIN"} <= raised
+    assert sorted(raised - listed) == []
+
+
+def test_moments_and_days_in_answers_are_typed_as_dates(document):
+    """The models type them as ``str``; the document says ``date-time`` (``2026-12-07T05:13:53.000Z``) and
+    ``date`` (``2026-12-07``), so a generated client hands an integrator dates, not strings to parse."""
+    schemas = document["components"]["schemas"]
+
+    def formats(model: str, field: str) -> set[str]:
+        form = schemas[model]["properties"][field]
+        return {branch.get("format") for branch in form.get("anyOf", [form]) if branch.get("type") == "string"}
+
+    for model, field in [("OrderView", "created_at"), ("TimelineEntry", "at"), ("FulfilmentShipment", "ship_by"),
+                         ("PurchaseOrder", "approval_expires_at"), ("Alert", "at"), ("OrderView", "deadline")]:
+        assert formats(model, field) == {"date-time"}, (model, field)
+    for model, field in [("DemandDay", "day"), ("PurchaseOrder", "cycle"), ("Kpis", "from")]:
+        assert formats(model, field) == {"date"}, (model, field)
