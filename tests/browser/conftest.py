@@ -90,6 +90,13 @@ class Console:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
+    def assert_fits_a_phone(self) -> None:
+        """At a phone's width (390 px) the page itself never scrolls sideways: a wide table scrolls in its own
+        box, and everything else wraps."""
+        self.page.set_viewport_size({"width": 390, "height": 844})
+        wide = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert wide[0] <= wide[1], f"the page is {wide[0]} px wide on a {wide[1]} px screen"
+
     def assert_accessible(self, name: str) -> None:
         result = self.page.evaluate("""async () => {
             const wcag = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];

@@ -64,6 +64,14 @@ def test_customer_service_finds_an_order_and_cancels_one_line(console, admin):
     expect(mug_row.get_by_role("cell").nth(7)).to_have_text("3")  # the Cancelled column
     expect(page.get_by_role("list", name="Order timeline")).to_contain_text("customer changed their mind")
     console.screenshot("order")
+    console.assert_fits_a_phone()  # the nine columns of Lines scroll in their own box
+    cancelled = mug_row.get_by_role("cell").nth(7)
+    expect(cancelled).not_to_be_in_viewport()  # off to the right, in the box...
+    cancelled.scroll_into_view_if_needed()  # ...which scrolls sideways to it (the page does not)
+    expect(cancelled).to_be_in_viewport()
+    expect(page.get_by_role("region", name="Lines")).to_have_attribute("tabindex", "0")  # a keyboard can scroll it
+    console.assert_fits_a_phone()
+    console.screenshot("order-phone")
 
     lines = {line["sku"]: line for line in admin.get_order(order_id)["lines"]}
     assert (lines[mug]["cancelled"], lines[kettle]["cancelled"]) == (3, 0)
@@ -94,6 +102,9 @@ def test_warehouse_ships_a_split_orders_shipment_in_part(console, admin):
         expect(link).to_be_visible()
         expect(page.get_by_role("link", name=shipments[north])).to_have_count(0)
         console.screenshot("pick-list")
+        console.assert_fits_a_phone()  # a handheld at the shelf: the five columns scroll in their own box
+        console.screenshot("pick-list-phone")
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         link.click()
         expect(page.get_by_role("heading", name=f"Shipment {shipments[south]}")).to_be_visible()

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { session } from "../auth.js";
 import { ForecastChart } from "../chart.js";
 import { date, dec, money, num, when, words } from "../format.js";
-import { Done, ErrorBox, Loaded, Loading, Pager, Status, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
+import { Done, ErrorBox, Loaded, Loading, Pager, Status, Table, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
 
 const keyOf = (d) => `${d.sku}@${d.location_id}`;
 
@@ -20,14 +20,13 @@ export function Runs() {
     <h1 id="runs-title">Replenishment runs</h1>
     <div class="actions"><button type="button" onClick=${start} disabled=${action.busy}>Start a run now</button></div>
     <${ErrorBox} error=${action.error} />
-    <${Loaded} state=${state} what="runs">${(data) => (data.runs.length ? html`<table>
-      <caption>The latest runs, newest first</caption>
+    <${Loaded} state=${state} what="runs">${(data) => (data.runs.length ? html`<${Table} caption="The latest runs, newest first">
       <thead><tr><th scope="col">Run</th><th scope="col">Started</th><th scope="col">Status</th><th scope="col" class="n">SKUs</th>
         <th scope="col" class="n">Ordered</th><th scope="col" class="n">Units</th><th scope="col">Note</th></tr></thead>
       <tbody>${data.runs.map((r) => html`<tr><td><a href=${`#/runs/${r.run_id}`}>${r.run_id}</a></td><td>${when(r.started_at)}</td>
         <td><${Status} value=${r.status} /></td><td class="n">${num(r.counts?.skus)}</td><td class="n">${num(r.counts?.ordered)}</td>
         <td class="n">${num(r.counts?.units_ordered)}</td><td>${r.note || ""}</td></tr>`)}</tbody>
-    </table>` : html`<p>No runs yet.</p>`)}<//>
+    <//>` : html`<p>No runs yet.</p>`)}<//>
   </section>`;
 }
 
@@ -92,8 +91,7 @@ export function RunPage({ runId, decisionKey }) {
           ${["ordered", "not_needed", "already_ordered", "not_due", "skipped"].map((o) => html`<option value=${o}>${words(o)}</option>`)}
         </select></label>
       </form>
-      <table>
-        <caption>${`Decisions, page ${pager.page}`}</caption>
+      <${Table} caption=${`Decisions, page ${pager.page}`}>
         <thead><tr><th scope="col">SKU</th><th scope="col">Location</th><th scope="col">Outcome</th>
           <th scope="col" class="n">Quantity</th><th scope="col">Purchase order</th><th scope="col">Why</th></tr></thead>
         <tbody>${decisions.map((d) => html`<tr class=${chosen && keyOf(d) === keyOf(chosen) ? "selected" : ""}>
@@ -101,7 +99,7 @@ export function RunPage({ runId, decisionKey }) {
           <td>${d.location_id}</td><td><${Status} value=${d.outcome} /></td><td class="n">${num(d.quantity)}</td>
           <td>${d.po_id ? html`<a href=${`#/purchase-orders/${d.po_id}`}>${d.po_id}</a>` : "—"}</td>
           <td class="reason">${d.reason}</td></tr>`)}</tbody>
-      </table>
+      <//>
       <${Pager} pager=${pager} nextCursor=${run.next_cursor} label="Decisions" />
     </section>`;
   }}<//>`;
@@ -122,14 +120,13 @@ export function PurchaseOrders() {
         <option value="">Open (draft to partly received)</option>${PO_STATUSES.map((s) => html`<option value=${s}>${words(s)}</option>`)}
       </select></label>
     </form>
-    <${Loaded} state=${state} what="purchase orders">${(data) => html`${data.purchase_orders.length ? html`<table>
-      <caption>${`Purchase orders, page ${pager.page}`}</caption>
+    <${Loaded} state=${state} what="purchase orders">${(data) => html`${data.purchase_orders.length ? html`<${Table} caption=${`Purchase orders, page ${pager.page}`}>
       <thead><tr><th scope="col">Purchase order</th><th scope="col">Supplier</th><th scope="col">Status</th>
         <th scope="col">Deliver to</th><th scope="col">Expected</th><th scope="col" class="n">Total</th></tr></thead>
       <tbody>${data.purchase_orders.map((po) => html`<tr><td><a href=${`#/purchase-orders/${po.po_id}`}>${po.po_id}</a></td>
         <td>${po.supplier_id}</td><td><${Status} value=${po.status} /></td><td>${po.deliver_to}</td>
         <td>${date(po.expected_by)}</td><td class="n">${money(po.total)}</td></tr>`)}</tbody>
-    </table>` : html`<p>No purchase orders.</p>`}
+    <//>` : html`<p>No purchase orders.</p>`}
     <${Pager} pager=${pager} nextCursor=${data.next_cursor} label="Purchase orders" />`}<//>
   </section>`;
 }
@@ -157,12 +154,12 @@ export function PurchaseOrderPage({ poId }) {
       ${["DRAFT", "PENDING_APPROVAL", "APPROVED", "SENT"].includes(po.status) && html`<button type="button" class="danger" disabled=${action.busy}
         onClick=${() => confirm(`Cancel purchase order ${po.po_id}?`) && act("cancel", "Cancelled.")}>Cancel</button>`}
     </div>
-    <table><caption>Lines</caption>
+    <${Table} caption="Lines">
       <thead><tr><th scope="col">SKU</th><th scope="col" class="n">Ordered</th><th scope="col" class="n">Confirmed</th>
         <th scope="col" class="n">Received</th><th scope="col" class="n">Unit cost</th></tr></thead>
       <tbody>${po.lines.map((l) => html`<tr><td>${l.sku}</td><td class="n">${num(l.quantity)}</td><td class="n">${num(l.confirmed ?? l.quantity)}</td>
         <td class="n">${num(l.received)}</td><td class="n">${money(l.unit_cost)}</td></tr>`)}</tbody>
-    </table>
+    <//>
     <h2>Timeline</h2>
     <${Timeline} entries=${po.timeline} label="Purchase order timeline" />
   </section>`}<//>`;
@@ -223,8 +220,7 @@ export function Stock({ sku: asked }) {
     </form>
     ${session()?.role !== "customer" && html`<${ReceiveStock} onDone=${(sku) => { setExtra([sku, ...extra.filter((s) => s !== sku)]); setPage(0); }} />`}
     <p class="muted">Low stock (highlighted): nothing available, or available plus on order at or below the latest run's reorder point.</p>
-    <${Loaded} state=${state} what="stock">${(data) => html`<table>
-      <caption>${`Stock of the SKUs looked up${buyer ? " and the latest run's" : ""}, page ${page + 1} of ${Math.max(1, Math.ceil(data.total / PAGE))}`}</caption>
+    <${Loaded} state=${state} what="stock">${(data) => html`<${Table} caption=${`Stock of the SKUs looked up${buyer ? " and the latest run's" : ""}, page ${page + 1} of ${Math.max(1, Math.ceil(data.total / PAGE))}`}>
       <thead><tr><th scope="col">SKU</th><th scope="col">Location</th><th scope="col" class="n">On hand</th><th scope="col" class="n">Reserved</th>
         <th scope="col" class="n">Available</th><th scope="col" class="n">On order</th><th scope="col" class="n">Backordered</th>
         <th scope="col" class="n">Reorder point</th></tr></thead>
@@ -235,7 +231,7 @@ export function Stock({ sku: asked }) {
           <td class="n">${num(lv.reserved)}</td><td class="n">${num(lv.available)}${isLow ? html` <span class="badge">Low</span>` : ""}</td>
           <td class="n">${num(lv.on_order)}</td><td class="n">${num(lv.backordered)}</td><td class="n">${dec(reorder)}</td></tr>`;
       }))}</tbody>
-    </table>
+    <//>
     <nav class="pager" aria-label="Stock pages">
       <button type="button" disabled=${page === 0} onClick=${() => setPage(page - 1)}>Previous page</button>
       <span aria-live="polite">Page ${page + 1}</span>

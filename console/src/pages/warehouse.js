@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { session } from "../auth.js";
 import { money, num, when } from "../format.js";
-import { Done, ErrorBox, Loaded, Loading, Pager, Status, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
+import { Done, ErrorBox, Loaded, Loading, Pager, Status, Table, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
 
 const SHIPMENT_STATUSES = ["RELEASED", "PICKED", "PACKED", "SHIPPED", "DELIVERED", "CANCELLED"];
 
@@ -39,15 +39,14 @@ export function PickList({ locationId }) {
     </form>`}<//>
     ${state.loading && html`<${Loading} what="Loading shipments" />`}
     <${ErrorBox} error=${state.error} retry=${state.reload} />
-    ${state.data && html`${state.data.shipments.length ? html`<table>
-      <caption>${`Shipments ${status.toLowerCase()} at ${chosen}, page ${pager.page}`}</caption>
+    ${state.data && html`${state.data.shipments.length ? html`<${Table} caption=${`Shipments ${status.toLowerCase()} at ${chosen}, page ${pager.page}`}>
       <thead><tr><th scope="col">Shipment</th><th scope="col">Order</th><th scope="col">Released</th>
         <th scope="col">Items</th><th scope="col">Ship to</th></tr></thead>
       <tbody>${state.data.shipments.map((s) => html`<tr>
         <td><a href=${`#/shipments/${s.shipment_id}`}>${s.shipment_id}</a></td><td>${s.order_id}</td>
         <td>${when(s.created_at)}</td><td>${s.lines.map((l) => `${num(l.quantity)} × ${l.sku}`).join(", ")}</td>
         <td>${[s.address?.name, s.address?.postal_code, s.address?.city].filter(Boolean).join(", ")}</td>
-      </tr>`)}</tbody></table>` : html`<p>Nothing to pick here.</p>`}
+      </tr>`)}</tbody><//>` : html`<p>Nothing to pick here.</p>`}
       <${Pager} pager=${pager} nextCursor=${state.data.next_cursor} label="Pick list" />`}
   </section>`;
 }
@@ -93,11 +92,11 @@ export function ShipmentPage({ shipmentId }) {
     </dl>
     <${ErrorBox} error=${action.error} />
     <${Done} message=${action.done} />
-    <table><caption>Items</caption>
+    <${Table} caption="Items">
       <thead><tr><th scope="col">SKU</th><th scope="col" class="n">Released</th><th scope="col" class="n">Shipped</th></tr></thead>
       <tbody>${s.lines.map((l) => html`<tr><td>${l.sku}</td><td class="n">${num(l.quantity)}</td>
         <td class="n">${s.shipped ? num(s.shipped.find((x) => x.sku === l.sku)?.quantity || 0) : "—"}</td></tr>`)}</tbody>
-    </table>
+    <//>
     <div class="actions">
       ${s.status === "RELEASED" && html`<button type="button" disabled=${action.busy} onClick=${() => step("pick", undefined, "Picked.")}>Pick</button>`}
       ${s.status === "PICKED" && html`<button type="button" disabled=${action.busy} onClick=${() => step("pack", undefined, "Packed.")}>Pack</button>`}
@@ -148,12 +147,12 @@ export function ReturnPage({ returnId }) {
     </dl>
     <${ErrorBox} error=${action.error} />
     <${Done} message=${action.done} />
-    <table><caption>Returned items</caption>
+    <${Table} caption="Returned items">
       <thead><tr><th scope="col">SKU</th><th scope="col" class="n">Units</th><th scope="col">Reason</th>
         <th scope="col" class="n">Restocked</th><th scope="col" class="n">Scrapped</th></tr></thead>
       <tbody>${ret.lines.map((l) => html`<tr><td>${l.sku}</td><td class="n">${num(l.quantity)}</td><td>${l.reason}</td>
         <td class="n">${num(ret.restocked?.[l.sku] ?? 0)}</td><td class="n">${num(ret.scrapped?.[l.sku] ?? 0)}</td></tr>`)}</tbody>
-    </table>
+    <//>
     ${ret.status === "APPROVED" && html`<form class="card" onSubmit=${(e) => receive(ret, e)}>
       <fieldset><legend>What came back</legend>
         ${ret.lines.map((l) => ["resellable", "damaged"].map((condition) => html`<label>${l.sku}: ${condition} units
