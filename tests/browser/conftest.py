@@ -68,6 +68,12 @@ class Console:
 
     def __init__(self, page: Any, base_url: str):
         self.page, self.base = page, base_url
+        # What a developer would see in the browser's console: uncaught errors, and the console's own files
+        # failing to load (the API's 404 for an unknown order is a page's answer, not a fault).
+        self.faults: list[str] = []
+        page.on("pageerror", lambda error: self.faults.append(f"uncaught: {error}"))
+        page.on("response", lambda r: r.status >= 400 and "/console/" in r.url
+                and self.faults.append(f"{r.status} {r.request.method} {r.url}"))
 
     def sign_in(self, role: str, customer_id: str | None = None) -> None:
         self.page.goto(f"{self.base}/console/")
@@ -79,6 +85,7 @@ class Console:
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_role("button", name="Sign out").wait_for()
         self.page.wait_for_url(re.compile(r"#/."))  # the role's home page, before a test opens another
+        assert self.faults == [], self.faults
 
     def go(self, route: str) -> None:
         self.page.goto(f"{self.base}/console/#/{route}")
@@ -124,6 +131,7 @@ def console(browser: Any, stack: LocalStack, request: pytest.FixtureRequest, tmp
             tab.page.screenshot(path=str(shot), full_page=True)
             print(f"screenshot of the failing page: {shot}")
         context.close()
+    assert tab.faults == [], f"the browser logged: {tab.faults}"
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
