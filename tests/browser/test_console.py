@@ -124,6 +124,10 @@ def test_warehouse_ships_a_split_orders_shipment_in_part(console, admin):
         console.screenshot("shipment")
 
         page.get_by_role("link", name="Stock").click()
+        expect(page.get_by_text("Look up a SKU to see its stock at each location.")).to_be_visible()  # not an empty table
+        page.get_by_label("Look up a SKU").fill(f"{sku}-typo")
+        page.get_by_label("Look up a SKU").press("Enter")
+        expect(page.get_by_role("row").filter(has_text=f"{sku}-typo")).to_contain_text("No product has this SKU.")
         page.get_by_label("Look up a SKU").fill(sku)
         page.get_by_label("Look up a SKU").press("Enter")  # the keyboard submits the form
         south_row = page.get_by_role("row").filter(has_text=sku).filter(has_text=south)

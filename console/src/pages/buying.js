@@ -208,7 +208,11 @@ export function Stock({ sku: asked }) {
     for (const d of latest.decisions) reorder[`${d.sku}@${d.location_id}`] = d.reorder_point;
     const skus = [...new Set([...extra, ...latest.decisions.map((d) => d.sku)])];
     const shown = skus.slice(page * PAGE, (page + 1) * PAGE);
-    const levels = await Promise.all(shown.map((s) => api("GET", `/stock/${encodeURIComponent(s)}`).catch(() => ({ sku: s, locations: [] }))));
+    // An unknown SKU (a typo) is said so on its row; any other failure is the page's error, with Try again.
+    const levels = await Promise.all(shown.map((s) => api("GET", `/stock/${encodeURIComponent(s)}`).catch((err) => {
+      if (err.status === 404) return { sku: s, unknown: true, locations: [] };
+      throw err;
+    })));
     return { levels, reorder, total: skus.length };
   }, [extra, page]);
   const low = (level, reorder) => level.available <= 0 || (reorder !== null && reorder !== undefined && level.available + level.on_order <= reorder);
@@ -220,23 +224,24 @@ export function Stock({ sku: asked }) {
     </form>
     ${session()?.role !== "customer" && html`<${ReceiveStock} onDone=${(sku) => { setExtra([sku, ...extra.filter((s) => s !== sku)]); setPage(0); }} />`}
     <p class="muted">Low stock (highlighted): nothing available, or available plus on order at or below the latest run's reorder point.</p>
-    <${Loaded} state=${state} what="stock">${(data) => html`<${Table} caption=${`Stock of the SKUs looked up${buyer ? " and the latest run's" : ""}, page ${page + 1} of ${Math.max(1, Math.ceil(data.total / PAGE))}`}>
+    <${Loaded} state=${state} what="stock">${(data) => (!data.total ? html`<p>Look up a SKU to see its stock at each location.</p>` : html`<${Table} caption=${`Stock of the SKUs looked up${buyer ? " and the latest run's" : ""}, page ${page + 1} of ${Math.max(1, Math.ceil(data.total / PAGE))}`}>
       <thead><tr><th scope="col">SKU</th><th scope="col">Location</th><th scope="col" class="n">On hand</th><th scope="col" class="n">Reserved</th>
         <th scope="col" class="n">Available</th><th scope="col" class="n">On order</th><th scope="col" class="n">Backordered</th>
         <th scope="col" class="n">Reorder point</th></tr></thead>
-      <tbody>${data.levels.flatMap((s) => (s.locations.length ? s.locations : [{ ...s, location_id: "—" }]).map((lv) => {
+      <tbody>${data.levels.flatMap((s) => (s.unknown ? [html`<tr><td>${s.sku}</td><td colspan="7">No product has this SKU.</td></tr>`]
+        : (s.locations.length ? s.locations : [{ ...s, location_id: "—" }]).map((lv) => {
         const reorder = data.reorder[`${s.sku}@${lv.location_id}`];
         const isLow = low(lv, reorder);
         return html`<tr class=${isLow ? "low" : ""}><td>${s.sku}</td><td>${lv.location_id}</td><td class="n">${num(lv.on_hand)}</td>
           <td class="n">${num(lv.reserved)}</td><td class="n">${num(lv.available)}${isLow ? html` <span class="badge">Low</span>` : ""}</td>
           <td class="n">${num(lv.on_order)}</td><td class="n">${num(lv.backordered)}</td><td class="n">${dec(reorder)}</td></tr>`;
-      }))}</tbody>
+      })))}</tbody>
     <//>
     <nav class="pager" aria-label="Stock pages">
       <button type="button" disabled=${page === 0} onClick=${() => setPage(page - 1)}>Previous page</button>
       <span aria-live="polite">Page ${page + 1}</span>
       <button type="button" disabled=${(page + 1) * PAGE >= data.total} onClick=${() => setPage(page + 1)}>Next page</button>
-    </nav>`}<//>
+    </nav>`)}<//>
   </section>`;
 }
 
