@@ -209,6 +209,9 @@ def test_buyer_opens_a_run_reads_why_a_sku_was_ordered_and_finds_its_po(console,
     console.screenshot("stock")
     console.go(f"suppliers/{supplier}")
     expect(page.get_by_role("heading", name=f"Acme Industrial ({supplier})")).to_be_visible()
+    # no threshold of its own: PurchaseApprovalThreshold applies (docs/purchasing.md), not "never"
+    approval = page.locator(".facts div").filter(has_text="Approval above").locator("dd")
+    expect(approval).to_have_text("The stack's default")
     console.screenshot("suppliers")
 
 

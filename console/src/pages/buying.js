@@ -261,7 +261,7 @@ export function Suppliers({ supplierId }) {
       <dl class="facts">
         <div><dt>Active</dt><dd>${s.active ? "Yes" : "No"}</dd></div>
         <div><dt>Capacity a cycle</dt><dd>${s.capacity_per_cycle ? num(s.capacity_per_cycle) : "Unlimited"}</dd></div>
-        <div><dt>Approval above</dt><dd>${s.approval_threshold ? money(s.approval_threshold) : "Never needed"}</dd></div>
+        <div><dt>Approval above</dt><dd>${s.approval_threshold ? money(s.approval_threshold) : "The stack's default"}</dd></div>
         <div><dt>Order queue</dt><dd class="wrap">${s.queue_url || "—"}</dd></div>
       </dl></div>`}<//>`}
     <h2>Suppliers with recent purchase orders</h2>
