@@ -123,8 +123,8 @@ def test_warehouse_ships_a_split_orders_shipment_in_part(console, admin):
         expect(page.get_by_role("table", name="Items").get_by_role("row").filter(has_text=sku)).to_contain_text("1")
         console.screenshot("shipment")
 
-        page.get_by_role("link", name="Stock").click()
-        expect(page.get_by_text("Look up a SKU to see its stock at each location.")).to_be_visible()  # not an empty table
+        page.get_by_role("link", name="Stock").click()  # the warehouse has no runs to list: a hint, not an empty table
+        expect(page.get_by_text("Look up a SKU to see its stock at each location.")).to_be_visible()
         page.get_by_label("Look up a SKU").fill(f"{sku}-typo")
         page.get_by_label("Look up a SKU").press("Enter")
         expect(page.get_by_role("row").filter(has_text=f"{sku}-typo")).to_contain_text("No product has this SKU.")
@@ -213,6 +213,39 @@ def test_buyer_opens_a_run_reads_why_a_sku_was_ordered_and_finds_its_po(console,
     approval = page.locator(".facts div").filter(has_text="Approval above").locator("dd")
     expect(approval).to_have_text("The stack's default")
     console.screenshot("suppliers")
+
+
+def test_a_buyer_lowers_a_purchase_order_awaiting_approval_then_approves_it(console, admin):
+    t = tag()
+    supplier = f"manual-big-{t}"  # manual-*: the local stack's simulated suppliers leave it alone
+    admin.put_supplier(supplier, "Big Supplies", approval_threshold=100)
+    sku = f"drill-{t}"
+    admin.put_product(sku, "Drill", 40, supplier_id=supplier, replenishment=BUYING)
+    po = admin.create_purchase_order(supplier, [{"sku": sku, "quantity": 100}])
+    assert po["status"] == "PENDING_APPROVAL", po  # 100 × 2.40 is above the supplier's 100
+
+    console.sign_in("admin")
+    page = console.page
+    console.go("purchase-orders")
+    page.get_by_label("Status").select_option("PENDING_APPROVAL")
+    page.get_by_role("link", name=po["po_id"]).click()
+    expect(page.get_by_role("heading", name=f"Purchase order {po['po_id']}")).to_be_visible()
+    page.get_by_label(f"{sku}: units").fill("30")
+    page.get_by_role("button", name="Save the quantities").click()
+    expect(page.get_by_role("status").filter(has_text=f"Saved: 30 × {sku}")).to_be_visible()
+    line = page.get_by_role("table", name="Lines").get_by_role("row").filter(has_text=sku)
+    expect(line.get_by_role("cell").nth(1)).to_have_text("30")
+    facts = page.locator(".facts")
+    expect(facts).to_contain_text("72.00")  # the total: 30 × 2.40
+    expect(facts).to_contain_text("Pending approval")  # a change sends nothing by itself
+    console.screenshot("purchase-order-changed")
+
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status").filter(has_text="Approved.")).to_be_visible()
+    expect(page.get_by_label(f"{sku}: units")).to_have_count(0)  # sent: no more changes
+    after = admin.get_purchase_order(po["po_id"])
+    assert after["lines"][0]["quantity"] == 30 and after["status"] == "SENT", after
+    assert admin.get_stock(sku)["on_order"] == 30
 
 
 def test_a_customer_sees_only_their_orders_and_not_found_for_anothers(console, admin):

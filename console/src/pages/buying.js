@@ -131,11 +131,33 @@ export function PurchaseOrders() {
   </section>`;
 }
 
+/** A DRAFT or PENDING_APPROVAL purchase order's quantities, before it is sent: PATCH /purchase-orders/{id} with
+ * every line (the API replaces them all; on_order moves by the difference). 0 takes a line off. */
+function ChangeQuantities({ po, onSubmit, busy }) {
+  const [quantities, setQuantities] = useState(Object.fromEntries(po.lines.map((l) => [l.sku, l.quantity])));
+  const submit = (e) => {
+    e.preventDefault();
+    onSubmit(po.lines.filter((l) => quantities[l.sku] > 0).map((l) => ({ sku: l.sku, quantity: quantities[l.sku], unit_cost: l.unit_cost })));
+  };
+  return html`<form class="card" onSubmit=${submit}>
+    <fieldset><legend>Change quantities</legend>
+      ${po.lines.map((l) => html`<label>${l.sku}: units <input type="number" min="0" step="1" required value=${quantities[l.sku]}
+        onInput=${(e) => setQuantities({ ...quantities, [l.sku]: Number(e.currentTarget.value) })} /></label>`)}
+      <p class="muted">0 takes the line off. The purchase order keeps its status: a waiting one still needs the approval.</p>
+      <button type="submit" disabled=${busy}>Save the quantities</button>
+    </fieldset>
+  </form>`;
+}
+
 export function PurchaseOrderPage({ poId }) {
   const state = useLoad(() => api("GET", `/purchase-orders/${encodeURIComponent(poId)}`), [poId]);
   const action = useAction();
   const act = async (verb, message) => {
     if ((await action.start(() => api("POST", `/purchase-orders/${poId}/${verb}`, { body: verb === "cancel" ? { reason: "cancelled by the buyer" } : undefined }), message)) !== undefined) state.reload();
+  };
+  const change = async (lines) => {
+    if ((await action.start(() => api("PATCH", `/purchase-orders/${poId}`, { body: { lines } }),
+      `Saved: ${lines.map((l) => `${num(l.quantity)} × ${l.sku}`).join(", ")}.`)) !== undefined) state.reload();
   };
   return html`<${Loaded} state=${state} what="purchase order">${(po) => html`<section aria-labelledby="po-title">
     <h1 id="po-title">Purchase order ${po.po_id}</h1>
@@ -160,6 +182,7 @@ export function PurchaseOrderPage({ poId }) {
       <tbody>${po.lines.map((l) => html`<tr><td>${l.sku}</td><td class="n">${num(l.quantity)}</td><td class="n">${num(l.confirmed ?? l.quantity)}</td>
         <td class="n">${num(l.received)}</td><td class="n">${money(l.unit_cost)}</td></tr>`)}</tbody>
     <//>
+    ${["DRAFT", "PENDING_APPROVAL"].includes(po.status) && html`<${ChangeQuantities} key=${po.version} po=${po} onSubmit=${change} busy=${action.busy} />`}
     <h2>Timeline</h2>
     <${Timeline} entries=${po.timeline} label="Purchase order timeline" />
   </section>`}<//>`;
