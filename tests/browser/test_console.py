@@ -304,6 +304,9 @@ def test_a_delivered_order_is_returned_by_customer_service_and_received_by_the_w
     returning.get_by_label("Reason").fill("too small")
     returning.get_by_role("button", name="Start the return").click()
     expect(page.get_by_role("status").filter(has_text="The return is approved")).to_be_visible()
+    requested = page.get_by_role("list", name="Order timeline").get_by_role("listitem").last
+    expect(requested).to_contain_text("Return requested")
+    expect(requested).to_contain_text("by admin")  # customer service started it, not the customer
     (summary,) = admin.get_order(order_id)["returns"]
     expect(page.get_by_role("link", name=summary["return_id"])).to_be_visible()
     console.screenshot("order-returned")
