@@ -309,7 +309,12 @@ def test_a_delivered_order_is_returned_by_customer_service_and_received_by_the_w
     expect(requested).to_contain_text("by admin")  # customer service started it, not the customer
     (summary,) = admin.get_order(order_id)["returns"]
     expect(page.get_by_role("link", name=summary["return_id"])).to_be_visible()
+    expect(page.get_by_text("Deadline to act on it")).to_have_count(0)  # delivered: nothing left to act on in time
     console.screenshot("order-returned")
+    page.get_by_role("link", name=summary["return_id"]).click()
+    expect(page.get_by_role("heading", name=f"Return {summary['return_id']}")).to_be_visible()
+    page.get_by_role("link", name=order_id).click()  # and back to its order
+    expect(page.get_by_role("heading", name=f"Order {order_id}")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
     console.sign_in("warehouse")

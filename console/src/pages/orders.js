@@ -186,6 +186,6 @@ export function OrderPage({ orderId }) {
       submitLabel="Start the return" reasonLabel="Reason" extra=${true} onSubmit=${startReturn} action=${action} />`}
     <h2>Timeline</h2>
     <${Timeline} entries=${order.timeline} label="Order timeline" />
-    <p class="muted">Deadline to act on it: ${date(order.deadline)}</p>
+    ${order.deadline && html`<p class="muted">Deadline to act on it: ${date(order.deadline)}</p>`}
   </section>`}<//>`;
 }

@@ -18,6 +18,9 @@ export function LocationSelect({ locations, value, onChange, label = "Location" 
   </select></label>`;
 }
 
+/** An order's ID: a link for customer service (admin), who can open orders; plain for the warehouse, who cannot. */
+const OrderRef = ({ orderId }) => (session()?.role === "admin" ? html`<a href=${`#/orders/${orderId}`}>${orderId}</a>` : orderId);
+
 export function PickList({ locationId }) {
   const locations = useLocations();
   const [status, setStatus] = useState("RELEASED");
@@ -85,7 +88,7 @@ export function ShipmentPage({ shipmentId }) {
     <h1 id="shp-title">Shipment ${s.shipment_id}</h1>
     <dl class="facts">
       <div><dt>Status</dt><dd><${Status} value=${s.status} /></dd></div>
-      <div><dt>Order</dt><dd>${session()?.role === "admin" ? html`<a href=${`#/orders/${s.order_id}`}>${s.order_id}</a>` : s.order_id}</dd></div>
+      <div><dt>Order</dt><dd><${OrderRef} orderId=${s.order_id} /></dd></div>
       <div><dt>From</dt><dd>${s.location_id}</dd></div>
       <div><dt>Ship to</dt><dd>${[s.address?.name, s.address?.line1, s.address?.postal_code, s.address?.city, s.address?.country].filter(Boolean).join(", ")}</dd></div>
       ${s.carrier && html`<div><dt>Carrier</dt><dd>${s.carrier} ${s.tracking || ""}</dd></div>`}
@@ -142,7 +145,7 @@ export function ReturnPage({ returnId }) {
     <h1 id="ret-title">Return ${ret.return_id}</h1>
     <dl class="facts">
       <div><dt>Status</dt><dd><${Status} value=${ret.status} /></dd></div>
-      <div><dt>Order</dt><dd>${ret.order_id}</dd></div>
+      <div><dt>Order</dt><dd><${OrderRef} orderId=${ret.order_id} /></dd></div>
       <div><dt>Refund</dt><dd>${money(ret.refund_amount)}</dd></div>
     </dl>
     <${ErrorBox} error=${action.error} />
