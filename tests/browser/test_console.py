@@ -107,6 +107,7 @@ def test_warehouse_ships_a_split_orders_shipment_in_part(console, admin):
         console.sign_in("warehouse")
         page = console.page
         expect(page.get_by_role("heading", name="Pick list")).to_be_visible()
+        expect(page.get_by_label("Status").locator("option:checked")).to_have_text("Released")  # as its badges say
         page.get_by_label("Location").select_option(south)
         link = page.get_by_role("link", name=shipments[south])
         expect(link).to_be_visible()

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { session } from "../auth.js";
-import { money, num, when } from "../format.js";
+import { money, num, when, words } from "../format.js";
 import { Done, ErrorBox, Loaded, Loading, Pager, Status, Table, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
 
 const SHIPMENT_STATUSES = ["RELEASED", "PICKED", "PACKED", "SHIPPED", "DELIVERED", "CANCELLED"];
@@ -37,7 +37,7 @@ export function PickList({ locationId }) {
     <${Loaded} state=${locations} what="locations">${(list) => html`<form class="filters" onSubmit=${(e) => e.preventDefault()}>
       <${LocationSelect} locations=${list} value=${chosen} onChange=${choose} />
       <label>Status <select value=${status} onChange=${(e) => { pager.reset(); setStatus(e.currentTarget.value); }}>
-        ${SHIPMENT_STATUSES.map((s) => html`<option value=${s}>${s.toLowerCase()}</option>`)}
+        ${SHIPMENT_STATUSES.map((s) => html`<option value=${s}>${words(s)}</option>`)}
       </select></label>
     </form>`}<//>
     ${state.loading && html`<${Loading} what="Loading shipments" />`}
