@@ -68,12 +68,17 @@ class Console:
 
     def __init__(self, page: Any, base_url: str):
         self.page, self.base = page, base_url
-        # What a developer would see in the browser's console: uncaught errors, and the console's own files
-        # failing to load (the API's 404 for an unknown order is a page's answer, not a fault).
+        # What a developer would see in the browser's console: uncaught errors, the console's own files failing
+        # to load, and any other error logged but the API's answers (its 404 for an unknown order is a page's
+        # answer, not a fault; a missing favicon is).
         self.faults: list[str] = []
+        fetched: set[str] = set()
+        page.on("request", lambda r: r.resource_type == "fetch" and fetched.add(r.url))
         page.on("pageerror", lambda error: self.faults.append(f"uncaught: {error}"))
         page.on("response", lambda r: r.status >= 400 and "/console/" in r.url
                 and self.faults.append(f"{r.status} {r.request.method} {r.url}"))
+        page.on("console", lambda m: m.type == "error" and m.location.get("url") not in fetched
+                and self.faults.append(f"logged: {m.text} ({m.location.get('url')})"))
 
     def sign_in(self, role: str, customer_id: str | None = None) -> None:
         self.page.goto(f"{self.base}/console/")
