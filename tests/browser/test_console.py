@@ -79,6 +79,7 @@ def test_customer_service_finds_an_order_and_cancels_one_line(console, admin):
     expect(cancelled).not_to_be_in_viewport()  # off to the right, in the box...
     cancelled.scroll_into_view_if_needed()  # ...which scrolls sideways to it (the page does not)
     expect(cancelled).to_be_in_viewport()
+    expect(page.locator("caption").filter(has_text="Lines")).to_be_in_viewport()  # the box's title stays in view
     expect(page.get_by_role("region", name="Lines")).to_have_attribute("tabindex", "0")  # a keyboard can scroll it
     console.assert_fits_a_phone()
     console.screenshot("order-phone")
