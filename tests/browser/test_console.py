@@ -181,6 +181,8 @@ def test_buyer_opens_a_run_reads_why_a_sku_was_ordered_and_finds_its_po(console,
     expect(page.get_by_role("heading", name="Replenishment runs")).to_be_visible()
     page.get_by_role("link", name=run["run_id"]).click()
     expect(page.get_by_role("heading", name=f"Run {run['run_id']}")).to_be_visible()
+    page.get_by_label("Outcome on this page").select_option("ordered")  # the API pages decisions; it has no filter
+    expect(page.get_by_role("table", name=re.compile(r"^Decisions, page 1: \d+ of its \d+ ordered$"))).to_be_visible()
     page.get_by_role("link", name=f"Why {sku} at main").click()
     detail = page.locator("section.decision")
     expect(detail.get_by_role("heading", name=f"{sku} at main")).to_be_visible()

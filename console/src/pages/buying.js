@@ -86,12 +86,12 @@ export function RunPage({ runId, decisionKey }) {
       ${run.error && html`<p class="error" role="alert">${run.error}</p>`}
       ${chosen && html`<${DecisionDetail} decision=${chosen} />`}
       <form class="filters" onSubmit=${(e) => e.preventDefault()}>
-        <label>Outcome <select value=${outcome} onChange=${(e) => setOutcome(e.currentTarget.value)}>
+        <label>Outcome on this page <select value=${outcome} onChange=${(e) => setOutcome(e.currentTarget.value)}>
           <option value="">Any outcome</option>
           ${["ordered", "not_needed", "already_ordered", "not_due", "skipped"].map((o) => html`<option value=${o}>${words(o)}</option>`)}
         </select></label>
       </form>
-      <${Table} caption=${`Decisions, page ${pager.page}`}>
+      <${Table} caption=${`Decisions, page ${pager.page}${outcome ? `: ${decisions.length} of its ${run.decisions.length} ${words(outcome).toLowerCase()}` : ""}`}>
         <thead><tr><th scope="col">SKU</th><th scope="col">Location</th><th scope="col">Outcome</th>
           <th scope="col" class="n">Quantity</th><th scope="col">Purchase order</th><th scope="col">Why</th></tr></thead>
         <tbody>${decisions.map((d) => html`<tr class=${chosen && keyOf(d) === keyOf(chosen) ? "selected" : ""}>
