@@ -158,7 +158,7 @@ $(AUTOETS_STAMP): benchmarks/requirements-autoets.txt
 	echo "==> $(VENV_AUTOETS) ready ($$((SECONDS - start)) s)"
 
 # ------------------------------------------------------------------ the console (docs/console.md)
-CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.js
+CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) console/index.html console/vite.config.js
 console: console/dist/index.html
 
 console/node_modules/.stamp-npm-ci: console/package-lock.json console/package.json

@@ -1,7 +1,9 @@
 """The operations console (``console/``, built by ``npm run build`` into ``console/dist``) served at ``/console``
 by the offline HTTP front, beside the API, so the browser calls the API on the same origin (no CORS).
 
-Offline there is no ``config.json``: the console then signs in through the local issuer (``/_local/token``).
+Offline ``config.json`` (written beside the files only when the console is published) is answered with
+``{"auth": "local"}``: the console then signs in through the local issuer (``/_local/token``), and the browser
+logs no failed request on every page load.
 Deployed, the same files are on S3 behind CloudFront (docs/console.md).
 """
 
@@ -20,6 +22,7 @@ _HEADERS = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-refer
 _NOT_BUILT = (b"<!doctype html><title>Console not built</title><h1>The console is not built</h1>"
               b"<p>Run <code>make console</code> (npm ci and npm run build in console/), then reload.</p>")
 
+_LOCAL_CONFIG = b'{"auth": "local"}'
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
@@ -48,6 +51,8 @@ def serve(method: str, raw_path: str, dist: Path = DIST) -> Answer:
     relative = raw_path[len(CONSOLE_PATH) + 1:] or "index.html"
     root = dist.resolve()
     wanted = (root / relative).resolve()
+    if relative == "config.json" and not wanted.is_file():
+        return 200, [("Content-Type", _TYPES[".json"]), ("Cache-Control", "no-cache"), *_HEADERS], _LOCAL_CONFIG
     if not wanted.is_relative_to(root) or not wanted.is_file():
         return 404, [("Content-Type", "text/plain")], b"not found"
     headers = [("Content-Type", content_type(wanted.name)), ("Cache-Control", cache_control(relative))]

@@ -5,13 +5,14 @@ import { ROLE_NAMES, finishOidcSignIn, onSession, session, signInLocally, signOu
 import { config, loadConfig } from "./config.js";
 import { PurchaseOrderPage, PurchaseOrders, RunPage, Runs, Stock, Suppliers } from "./pages/buying.js";
 import { MyOrders, OrderPage, OrderSearch } from "./pages/orders.js";
+import { Alerts, Kpis } from "./pages/overview.js";
 import { PickList, ReturnLookup, ReturnPage, ShipmentPage } from "./pages/warehouse.js";
 import "./style.css";
 import { ErrorBox, NotFound, html, useFocusHeading } from "./ui.js";
 
 const NAV = {
   admin: [["#/orders", "Orders"], ["#/runs", "Runs"], ["#/purchase-orders", "Purchase orders"], ["#/stock", "Stock"],
-    ["#/suppliers", "Suppliers"], ["#/pick", "Pick list"], ["#/returns", "Returns"]],
+    ["#/suppliers", "Suppliers"], ["#/pick", "Pick list"], ["#/returns", "Returns"], ["#/alerts", "Alerts"], ["#/kpis", "KPIs"]],
   warehouse: [["#/pick", "Pick list"], ["#/returns", "Returns"], ["#/stock", "Stock"]],
   customer: [["#/my-orders", "My orders"]],
 };
@@ -34,6 +35,8 @@ const ROUTES = [
   // The alerts' links (ConsoleUrl = this console's URL and "#"): docs/alerts.md.
   [/^#\/replenishment\/runs\/([^/]+)$/, ([id]) => html`<${RunPage} runId=${id} />`, ["admin"]],
   [/^#\/suppliers(?:\/([^/]+))?$/, ([id]) => html`<${Suppliers} supplierId=${id} />`, ["admin"]],
+  [/^#\/alerts$/, () => html`<${Alerts} />`, ["admin"]],
+  [/^#\/kpis$/, () => html`<${Kpis} />`, ["admin"]],
 ];
 
 function route(hash, role) {

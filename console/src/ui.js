@@ -89,6 +89,12 @@ export function Pager({ pager, nextCursor, label }) {
   </nav>`;
 }
 
+/** A table with its caption, in a box that scrolls sideways on its own when the table is wider than the screen
+ * (a phone), so the page itself never does. The box is a named region a keyboard can reach to scroll it. */
+export const Table = ({ caption, children }) => html`<div class="table-scroll" role="region" aria-label=${caption} tabindex="0">
+  <table><caption>${caption}</caption>${children}</table>
+</div>`;
+
 export function Timeline({ entries, label = "Timeline" }) {
   if (!entries?.length) return html`<p>No history yet.</p>`;
   return html`<ol class="timeline" aria-label=${label}>

@@ -68,6 +68,17 @@ class Console:
 
     def __init__(self, page: Any, base_url: str):
         self.page, self.base = page, base_url
+        # What a developer would see in the browser's console: uncaught errors, the console's own files failing
+        # to load, and any other error logged but the API's answers (its 404 for an unknown order is a page's
+        # answer, not a fault; a missing favicon is).
+        self.faults: list[str] = []
+        fetched: set[str] = set()
+        page.on("request", lambda r: r.resource_type == "fetch" and fetched.add(r.url))
+        page.on("pageerror", lambda error: self.faults.append(f"uncaught: {error}"))
+        page.on("response", lambda r: r.status >= 400 and "/console/" in r.url
+                and self.faults.append(f"{r.status} {r.request.method} {r.url}"))
+        page.on("console", lambda m: m.type == "error" and m.location.get("url") not in fetched
+                and self.faults.append(f"logged: {m.text} ({m.location.get('url')})"))
 
     def sign_in(self, role: str, customer_id: str | None = None) -> None:
         self.page.goto(f"{self.base}/console/")
@@ -79,6 +90,7 @@ class Console:
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_role("button", name="Sign out").wait_for()
         self.page.wait_for_url(re.compile(r"#/."))  # the role's home page, before a test opens another
+        assert self.faults == [], self.faults
 
     def go(self, route: str) -> None:
         self.page.goto(f"{self.base}/console/#/{route}")
@@ -89,6 +101,13 @@ class Console:
         self.assert_accessible(name)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    def assert_fits_a_phone(self) -> None:
+        """At a phone's width (390 px) the page itself never scrolls sideways: a wide table scrolls in its own
+        box, and everything else wraps."""
+        self.page.set_viewport_size({"width": 390, "height": 844})
+        wide = self.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert wide[0] <= wide[1], f"the page is {wide[0]} px wide on a {wide[1]} px screen"
 
     def assert_accessible(self, name: str) -> None:
         result = self.page.evaluate("""async () => {
@@ -117,6 +136,7 @@ def console(browser: Any, stack: LocalStack, request: pytest.FixtureRequest, tmp
             tab.page.screenshot(path=str(shot), full_page=True)
             print(f"screenshot of the failing page: {shot}")
         context.close()
+    assert tab.faults == [], f"the browser logged: {tab.faults}"
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

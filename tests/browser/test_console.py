@@ -33,6 +33,16 @@ def place(admin: OrderflowClient, customer: str, lines: dict[str, int], wanted: 
     return order["order_id"]
 
 
+def stocked(admin: OrderflowClient, product: str, units: int) -> tuple[str, str]:
+    """A new product with ``units`` in stock at main, and a new customer to order it: (SKU, customer ID)."""
+    t = tag()
+    sku, customer = f"{product}-{t}", f"cust-{t}"
+    admin.put_product(sku, product.title(), 20)
+    admin.adjust_stock(sku, units, reason="receipt")
+    admin.put_customer(customer, product.title(), 10_000)
+    return sku, customer
+
+
 def test_customer_service_finds_an_order_and_cancels_one_line(console, admin):
     t = tag()
     kettle, mug = f"kettle-{t}", f"mug-{t}"
@@ -64,6 +74,15 @@ def test_customer_service_finds_an_order_and_cancels_one_line(console, admin):
     expect(mug_row.get_by_role("cell").nth(7)).to_have_text("3")  # the Cancelled column
     expect(page.get_by_role("list", name="Order timeline")).to_contain_text("customer changed their mind")
     console.screenshot("order")
+    console.assert_fits_a_phone()  # the nine columns of Lines scroll in their own box
+    cancelled = mug_row.get_by_role("cell").nth(7)
+    expect(cancelled).not_to_be_in_viewport()  # off to the right, in the box...
+    cancelled.scroll_into_view_if_needed()  # ...which scrolls sideways to it (the page does not)
+    expect(cancelled).to_be_in_viewport()
+    expect(page.locator("caption").filter(has_text="Lines")).to_be_in_viewport()  # the box's title stays in view
+    expect(page.get_by_role("region", name="Lines")).to_have_attribute("tabindex", "0")  # a keyboard can scroll it
+    console.assert_fits_a_phone()
+    console.screenshot("order-phone")
 
     lines = {line["sku"]: line for line in admin.get_order(order_id)["lines"]}
     assert (lines[mug]["cancelled"], lines[kettle]["cancelled"]) == (3, 0)
@@ -89,11 +108,15 @@ def test_warehouse_ships_a_split_orders_shipment_in_part(console, admin):
         console.sign_in("warehouse")
         page = console.page
         expect(page.get_by_role("heading", name="Pick list")).to_be_visible()
+        expect(page.get_by_label("Status").locator("option:checked")).to_have_text("Released")  # as its badges say
         page.get_by_label("Location").select_option(south)
         link = page.get_by_role("link", name=shipments[south])
         expect(link).to_be_visible()
         expect(page.get_by_role("link", name=shipments[north])).to_have_count(0)
         console.screenshot("pick-list")
+        console.assert_fits_a_phone()  # a handheld at the shelf: the five columns scroll in their own box
+        console.screenshot("pick-list-phone")
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         link.click()
         expect(page.get_by_role("heading", name=f"Shipment {shipments[south]}")).to_be_visible()
@@ -112,7 +135,11 @@ def test_warehouse_ships_a_split_orders_shipment_in_part(console, admin):
         expect(page.get_by_role("table", name="Items").get_by_role("row").filter(has_text=sku)).to_contain_text("1")
         console.screenshot("shipment")
 
-        page.get_by_role("link", name="Stock").click()
+        page.get_by_role("link", name="Stock").click()  # the warehouse has no runs to list: a hint, not an empty table
+        expect(page.get_by_text("Look up a SKU to see its stock at each location.")).to_be_visible()
+        page.get_by_label("Look up a SKU").fill(f"{sku}-typo")
+        page.get_by_label("Look up a SKU").press("Enter")
+        expect(page.get_by_role("row").filter(has_text=f"{sku}-typo")).to_contain_text("No product has this SKU.")
         page.get_by_label("Look up a SKU").fill(sku)
         page.get_by_label("Look up a SKU").press("Enter")  # the keyboard submits the form
         south_row = page.get_by_role("row").filter(has_text=sku).filter(has_text=south)
@@ -154,6 +181,8 @@ def test_buyer_opens_a_run_reads_why_a_sku_was_ordered_and_finds_its_po(console,
     expect(page.get_by_role("heading", name="Replenishment runs")).to_be_visible()
     page.get_by_role("link", name=run["run_id"]).click()
     expect(page.get_by_role("heading", name=f"Run {run['run_id']}")).to_be_visible()
+    page.get_by_label("Outcome on this page").select_option("ordered")  # the API pages decisions; it has no filter
+    expect(page.get_by_role("table", name=re.compile(r"^Decisions, page 1: \d+ of its \d+ ordered$"))).to_be_visible()
     page.get_by_role("link", name=f"Why {sku} at main").click()
     detail = page.locator("section.decision")
     expect(detail.get_by_role("heading", name=f"{sku} at main")).to_be_visible()
@@ -194,7 +223,69 @@ def test_buyer_opens_a_run_reads_why_a_sku_was_ordered_and_finds_its_po(console,
     console.screenshot("stock")
     console.go(f"suppliers/{supplier}")
     expect(page.get_by_role("heading", name=f"Acme Industrial ({supplier})")).to_be_visible()
+    # no threshold of its own: PurchaseApprovalThreshold applies (docs/purchasing.md), not "never"
+    approval = page.locator(".facts div").filter(has_text="Approval above").locator("dd")
+    expect(approval).to_have_text("The stack's default")
     console.screenshot("suppliers")
+
+
+def test_a_buyer_lowers_a_purchase_order_awaiting_approval_then_approves_it(console, admin):
+    t = tag()
+    supplier = f"manual-big-{t}"  # manual-*: the local stack's simulated suppliers leave it alone
+    admin.put_supplier(supplier, "Big Supplies", approval_threshold=100)
+    sku = f"drill-{t}"
+    admin.put_product(sku, "Drill", 40, supplier_id=supplier, replenishment=BUYING)
+    po = admin.create_purchase_order(supplier, [{"sku": sku, "quantity": 100}])
+    assert po["status"] == "PENDING_APPROVAL", po  # 100 × 2.40 is above the supplier's 100
+
+    console.sign_in("admin")
+    page = console.page
+    page.get_by_role("link", name="Alerts").click()  # offline, the console is where alerts show
+    alert = page.get_by_role("link", name=f"Purchase order {po['po_id']} waits for approval")
+    expect(alert).to_be_visible()
+    console.screenshot("alerts")
+    alert.click()  # the alert leads to the purchase order
+    expect(page.get_by_role("heading", name=f"Purchase order {po['po_id']}")).to_be_visible()
+    page.get_by_label(f"{sku}: units").fill("30")
+    page.get_by_role("button", name="Save the quantities").click()
+    expect(page.get_by_role("status").filter(has_text=f"Saved: 30 × {sku}")).to_be_visible()
+    line = page.get_by_role("table", name="Lines").get_by_role("row").filter(has_text=sku)
+    expect(line.get_by_role("cell").nth(1)).to_have_text("30")
+    facts = page.locator(".facts")
+    expect(facts).to_contain_text("72.00")  # the total: 30 × 2.40
+    expect(facts).to_contain_text("Pending approval")  # a change sends nothing by itself
+    console.screenshot("purchase-order-changed")
+
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status").filter(has_text="Approved.")).to_be_visible()
+    expect(page.get_by_label(f"{sku}: units")).to_have_count(0)  # sent: no more changes
+    after = admin.get_purchase_order(po["po_id"])
+    assert after["lines"][0]["quantity"] == 30 and after["status"] == "SENT", after
+    assert admin.get_stock(sku)["on_order"] == 30
+
+
+def test_an_admin_reads_the_kpis_of_the_whole_shop_and_a_locations_stock_outs(console, admin):
+    sku, customer = stocked(admin, "lamp", units=5)
+    before = admin.kpis()["orders_shipped"]
+    admin.ship(place(admin, customer, {sku: 1}))
+    deadline = time.monotonic() + 60  # the KPI queue is read in batches: the shipment counts within seconds
+    while admin.kpis()["orders_shipped"] == before:
+        assert time.monotonic() < deadline, "the shipped order never reached the KPIs"
+        time.sleep(0.2)
+
+    console.sign_in("admin")
+    page = console.page
+    page.get_by_role("link", name="KPIs").click()
+    shipped = page.locator(".facts div").filter(has_text="Orders shipped").locator("dd")
+    expect(shipped).not_to_have_text("0")
+    whole_shop = int(shipped.inner_text().replace(",", ""))
+    expect(page.locator(".facts div").filter(has_text="Fill rate: orders").locator("dd")).to_contain_text("%")
+    page.get_by_label("Stock-outs at").select_option("main")
+    expect(page.get_by_role("heading", name="Stock at main")).to_be_visible()
+    # order events carry no location: the orders stay the whole shop's (docs/kpis.md), not 0
+    assert whole_shop <= int(shipped.inner_text().replace(",", "")) <= admin.kpis()["orders_shipped"]
+    console.screenshot("kpis")
+    console.assert_fits_a_phone()
 
 
 def test_a_customer_sees_only_their_orders_and_not_found_for_anothers(console, admin):
@@ -227,12 +318,7 @@ def test_a_customer_sees_only_their_orders_and_not_found_for_anothers(console, a
 
 
 def test_a_delivered_order_is_returned_by_customer_service_and_received_by_the_warehouse(console, admin):
-    t = tag()
-    sku = f"boots-{t}"
-    admin.put_product(sku, "Boots", 60)
-    admin.adjust_stock(sku, 3, reason="receipt")
-    customer = f"cust-{t}"
-    admin.put_customer(customer, "Lin", 10_000)
+    sku, customer = stocked(admin, "boots", units=3)
     order_id = place(admin, customer, {sku: 2})
     admin.ship(order_id)
     (shipment,) = admin.get_order(order_id)["shipments"]
@@ -253,9 +339,17 @@ def test_a_delivered_order_is_returned_by_customer_service_and_received_by_the_w
     returning.get_by_label("Reason").fill("too small")
     returning.get_by_role("button", name="Start the return").click()
     expect(page.get_by_role("status").filter(has_text="The return is approved")).to_be_visible()
+    requested = page.get_by_role("list", name="Order timeline").get_by_role("listitem").last
+    expect(requested).to_contain_text("Return requested")
+    expect(requested).to_contain_text("by admin")  # customer service started it, not the customer
     (summary,) = admin.get_order(order_id)["returns"]
     expect(page.get_by_role("link", name=summary["return_id"])).to_be_visible()
+    expect(page.get_by_text("Deadline to act on it")).to_have_count(0)  # delivered: nothing left to act on in time
     console.screenshot("order-returned")
+    page.get_by_role("link", name=summary["return_id"]).click()
+    expect(page.get_by_role("heading", name=f"Return {summary['return_id']}")).to_be_visible()
+    page.get_by_role("link", name=order_id).click()  # and back to its order
+    expect(page.get_by_role("heading", name=f"Order {order_id}")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
     console.sign_in("warehouse")

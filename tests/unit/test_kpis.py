@@ -114,6 +114,10 @@ def test_stock_out_rate_per_location_and_a_redelivered_event_counts_once(kpis):
     assert (north["sku_days"], north["stock_out_rate"]) == (1, 0.0)
     everything = kpis.kpis(date(2030, 1, 1), date(2030, 1, 4))
     assert everything["orders_shipped"] == 2 and everything["backorders"]["opened"] == 3
+    # order events carry no location: a location's KPIs keep the whole shop's order figures (docs/kpis.md)
+    at_main = kpis.kpis(date(2030, 1, 1), date(2030, 1, 4), location_id="main")
+    assert (at_main["orders_shipped"], at_main["fill_rate"], at_main["backorders"]) == (
+        everything["orders_shipped"], everything["fill_rate"], everything["backorders"])
 
 
 def test_a_range_with_no_events_has_no_rates_and_bad_ranges_are_refused(kpis):

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { session } from "../auth.js";
 import { ForecastChart } from "../chart.js";
 import { date, dec, money, num, when, words } from "../format.js";
-import { Done, ErrorBox, Loaded, Loading, Pager, Status, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
+import { Done, ErrorBox, Loaded, Loading, Pager, Status, Table, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
 
 const keyOf = (d) => `${d.sku}@${d.location_id}`;
 
@@ -20,14 +20,13 @@ export function Runs() {
     <h1 id="runs-title">Replenishment runs</h1>
     <div class="actions"><button type="button" onClick=${start} disabled=${action.busy}>Start a run now</button></div>
     <${ErrorBox} error=${action.error} />
-    <${Loaded} state=${state} what="runs">${(data) => (data.runs.length ? html`<table>
-      <caption>The latest runs, newest first</caption>
+    <${Loaded} state=${state} what="runs">${(data) => (data.runs.length ? html`<${Table} caption="The latest runs, newest first">
       <thead><tr><th scope="col">Run</th><th scope="col">Started</th><th scope="col">Status</th><th scope="col" class="n">SKUs</th>
         <th scope="col" class="n">Ordered</th><th scope="col" class="n">Units</th><th scope="col">Note</th></tr></thead>
       <tbody>${data.runs.map((r) => html`<tr><td><a href=${`#/runs/${r.run_id}`}>${r.run_id}</a></td><td>${when(r.started_at)}</td>
         <td><${Status} value=${r.status} /></td><td class="n">${num(r.counts?.skus)}</td><td class="n">${num(r.counts?.ordered)}</td>
         <td class="n">${num(r.counts?.units_ordered)}</td><td>${r.note || ""}</td></tr>`)}</tbody>
-    </table>` : html`<p>No runs yet.</p>`)}<//>
+    <//>` : html`<p>No runs yet.</p>`)}<//>
   </section>`;
 }
 
@@ -87,13 +86,12 @@ export function RunPage({ runId, decisionKey }) {
       ${run.error && html`<p class="error" role="alert">${run.error}</p>`}
       ${chosen && html`<${DecisionDetail} decision=${chosen} />`}
       <form class="filters" onSubmit=${(e) => e.preventDefault()}>
-        <label>Outcome <select value=${outcome} onChange=${(e) => setOutcome(e.currentTarget.value)}>
+        <label>Outcome on this page <select value=${outcome} onChange=${(e) => setOutcome(e.currentTarget.value)}>
           <option value="">Any outcome</option>
           ${["ordered", "not_needed", "already_ordered", "not_due", "skipped"].map((o) => html`<option value=${o}>${words(o)}</option>`)}
         </select></label>
       </form>
-      <table>
-        <caption>${`Decisions, page ${pager.page}`}</caption>
+      <${Table} caption=${`Decisions, page ${pager.page}${outcome ? `: ${decisions.length} of its ${run.decisions.length} ${words(outcome).toLowerCase()}` : ""}`}>
         <thead><tr><th scope="col">SKU</th><th scope="col">Location</th><th scope="col">Outcome</th>
           <th scope="col" class="n">Quantity</th><th scope="col">Purchase order</th><th scope="col">Why</th></tr></thead>
         <tbody>${decisions.map((d) => html`<tr class=${chosen && keyOf(d) === keyOf(chosen) ? "selected" : ""}>
@@ -101,7 +99,7 @@ export function RunPage({ runId, decisionKey }) {
           <td>${d.location_id}</td><td><${Status} value=${d.outcome} /></td><td class="n">${num(d.quantity)}</td>
           <td>${d.po_id ? html`<a href=${`#/purchase-orders/${d.po_id}`}>${d.po_id}</a>` : "—"}</td>
           <td class="reason">${d.reason}</td></tr>`)}</tbody>
-      </table>
+      <//>
       <${Pager} pager=${pager} nextCursor=${run.next_cursor} label="Decisions" />
     </section>`;
   }}<//>`;
@@ -122,16 +120,33 @@ export function PurchaseOrders() {
         <option value="">Open (draft to partly received)</option>${PO_STATUSES.map((s) => html`<option value=${s}>${words(s)}</option>`)}
       </select></label>
     </form>
-    <${Loaded} state=${state} what="purchase orders">${(data) => html`${data.purchase_orders.length ? html`<table>
-      <caption>${`Purchase orders, page ${pager.page}`}</caption>
+    <${Loaded} state=${state} what="purchase orders">${(data) => html`${data.purchase_orders.length ? html`<${Table} caption=${`Purchase orders, page ${pager.page}`}>
       <thead><tr><th scope="col">Purchase order</th><th scope="col">Supplier</th><th scope="col">Status</th>
         <th scope="col">Deliver to</th><th scope="col">Expected</th><th scope="col" class="n">Total</th></tr></thead>
       <tbody>${data.purchase_orders.map((po) => html`<tr><td><a href=${`#/purchase-orders/${po.po_id}`}>${po.po_id}</a></td>
         <td>${po.supplier_id}</td><td><${Status} value=${po.status} /></td><td>${po.deliver_to}</td>
         <td>${date(po.expected_by)}</td><td class="n">${money(po.total)}</td></tr>`)}</tbody>
-    </table>` : html`<p>No purchase orders.</p>`}
+    <//>` : html`<p>No purchase orders.</p>`}
     <${Pager} pager=${pager} nextCursor=${data.next_cursor} label="Purchase orders" />`}<//>
   </section>`;
+}
+
+/** A DRAFT or PENDING_APPROVAL purchase order's quantities, before it is sent: PATCH /purchase-orders/{id} with
+ * every line (the API replaces them all; on_order moves by the difference). 0 takes a line off. */
+function ChangeQuantities({ po, onSubmit, busy }) {
+  const [quantities, setQuantities] = useState(Object.fromEntries(po.lines.map((l) => [l.sku, l.quantity])));
+  const submit = (e) => {
+    e.preventDefault();
+    onSubmit(po.lines.filter((l) => quantities[l.sku] > 0).map((l) => ({ sku: l.sku, quantity: quantities[l.sku], unit_cost: l.unit_cost })));
+  };
+  return html`<form class="card" onSubmit=${submit}>
+    <fieldset><legend>Change quantities</legend>
+      ${po.lines.map((l) => html`<label>${l.sku}: units <input type="number" min="0" step="1" required value=${quantities[l.sku]}
+        onInput=${(e) => setQuantities({ ...quantities, [l.sku]: Number(e.currentTarget.value) })} /></label>`)}
+      <p class="muted">0 takes the line off. The purchase order keeps its status: a waiting one still needs the approval.</p>
+      <button type="submit" disabled=${busy}>Save the quantities</button>
+    </fieldset>
+  </form>`;
 }
 
 export function PurchaseOrderPage({ poId }) {
@@ -139,6 +154,10 @@ export function PurchaseOrderPage({ poId }) {
   const action = useAction();
   const act = async (verb, message) => {
     if ((await action.start(() => api("POST", `/purchase-orders/${poId}/${verb}`, { body: verb === "cancel" ? { reason: "cancelled by the buyer" } : undefined }), message)) !== undefined) state.reload();
+  };
+  const change = async (lines) => {
+    if ((await action.start(() => api("PATCH", `/purchase-orders/${poId}`, { body: { lines } }),
+      `Saved: ${lines.map((l) => `${num(l.quantity)} × ${l.sku}`).join(", ")}.`)) !== undefined) state.reload();
   };
   return html`<${Loaded} state=${state} what="purchase order">${(po) => html`<section aria-labelledby="po-title">
     <h1 id="po-title">Purchase order ${po.po_id}</h1>
@@ -157,12 +176,13 @@ export function PurchaseOrderPage({ poId }) {
       ${["DRAFT", "PENDING_APPROVAL", "APPROVED", "SENT"].includes(po.status) && html`<button type="button" class="danger" disabled=${action.busy}
         onClick=${() => confirm(`Cancel purchase order ${po.po_id}?`) && act("cancel", "Cancelled.")}>Cancel</button>`}
     </div>
-    <table><caption>Lines</caption>
+    <${Table} caption="Lines">
       <thead><tr><th scope="col">SKU</th><th scope="col" class="n">Ordered</th><th scope="col" class="n">Confirmed</th>
         <th scope="col" class="n">Received</th><th scope="col" class="n">Unit cost</th></tr></thead>
       <tbody>${po.lines.map((l) => html`<tr><td>${l.sku}</td><td class="n">${num(l.quantity)}</td><td class="n">${num(l.confirmed ?? l.quantity)}</td>
         <td class="n">${num(l.received)}</td><td class="n">${money(l.unit_cost)}</td></tr>`)}</tbody>
-    </table>
+    <//>
+    ${["DRAFT", "PENDING_APPROVAL"].includes(po.status) && html`<${ChangeQuantities} key=${po.version} po=${po} onSubmit=${change} busy=${action.busy} />`}
     <h2>Timeline</h2>
     <${Timeline} entries=${po.timeline} label="Purchase order timeline" />
   </section>`}<//>`;
@@ -211,7 +231,11 @@ export function Stock({ sku: asked }) {
     for (const d of latest.decisions) reorder[`${d.sku}@${d.location_id}`] = d.reorder_point;
     const skus = [...new Set([...extra, ...latest.decisions.map((d) => d.sku)])];
     const shown = skus.slice(page * PAGE, (page + 1) * PAGE);
-    const levels = await Promise.all(shown.map((s) => api("GET", `/stock/${encodeURIComponent(s)}`).catch(() => ({ sku: s, locations: [] }))));
+    // An unknown SKU (a typo) is said so on its row; any other failure is the page's error, with Try again.
+    const levels = await Promise.all(shown.map((s) => api("GET", `/stock/${encodeURIComponent(s)}`).catch((err) => {
+      if (err.status === 404) return { sku: s, unknown: true, locations: [] };
+      throw err;
+    })));
     return { levels, reorder, total: skus.length };
   }, [extra, page]);
   const low = (level, reorder) => level.available <= 0 || (reorder !== null && reorder !== undefined && level.available + level.on_order <= reorder);
@@ -223,24 +247,24 @@ export function Stock({ sku: asked }) {
     </form>
     ${session()?.role !== "customer" && html`<${ReceiveStock} onDone=${(sku) => { setExtra([sku, ...extra.filter((s) => s !== sku)]); setPage(0); }} />`}
     <p class="muted">Low stock (highlighted): nothing available, or available plus on order at or below the latest run's reorder point.</p>
-    <${Loaded} state=${state} what="stock">${(data) => html`<table>
-      <caption>${`Stock of the SKUs looked up${buyer ? " and the latest run's" : ""}, page ${page + 1} of ${Math.max(1, Math.ceil(data.total / PAGE))}`}</caption>
+    <${Loaded} state=${state} what="stock">${(data) => (!data.total ? html`<p>Look up a SKU to see its stock at each location.</p>` : html`<${Table} caption=${`Stock of the SKUs looked up${buyer ? " and the latest run's" : ""}, page ${page + 1} of ${Math.max(1, Math.ceil(data.total / PAGE))}`}>
       <thead><tr><th scope="col">SKU</th><th scope="col">Location</th><th scope="col" class="n">On hand</th><th scope="col" class="n">Reserved</th>
         <th scope="col" class="n">Available</th><th scope="col" class="n">On order</th><th scope="col" class="n">Backordered</th>
         <th scope="col" class="n">Reorder point</th></tr></thead>
-      <tbody>${data.levels.flatMap((s) => (s.locations.length ? s.locations : [{ ...s, location_id: "—" }]).map((lv) => {
+      <tbody>${data.levels.flatMap((s) => (s.unknown ? [html`<tr><td>${s.sku}</td><td colspan="7">No product has this SKU.</td></tr>`]
+        : (s.locations.length ? s.locations : [{ ...s, location_id: "—" }]).map((lv) => {
         const reorder = data.reorder[`${s.sku}@${lv.location_id}`];
         const isLow = low(lv, reorder);
         return html`<tr class=${isLow ? "low" : ""}><td>${s.sku}</td><td>${lv.location_id}</td><td class="n">${num(lv.on_hand)}</td>
           <td class="n">${num(lv.reserved)}</td><td class="n">${num(lv.available)}${isLow ? html` <span class="badge">Low</span>` : ""}</td>
           <td class="n">${num(lv.on_order)}</td><td class="n">${num(lv.backordered)}</td><td class="n">${dec(reorder)}</td></tr>`;
-      }))}</tbody>
-    </table>
+      })))}</tbody>
+    <//>
     <nav class="pager" aria-label="Stock pages">
       <button type="button" disabled=${page === 0} onClick=${() => setPage(page - 1)}>Previous page</button>
       <span aria-live="polite">Page ${page + 1}</span>
       <button type="button" disabled=${(page + 1) * PAGE >= data.total} onClick=${() => setPage(page + 1)}>Next page</button>
-    </nav>`}<//>
+    </nav>`)}<//>
   </section>`;
 }
 
@@ -260,7 +284,7 @@ export function Suppliers({ supplierId }) {
       <dl class="facts">
         <div><dt>Active</dt><dd>${s.active ? "Yes" : "No"}</dd></div>
         <div><dt>Capacity a cycle</dt><dd>${s.capacity_per_cycle ? num(s.capacity_per_cycle) : "Unlimited"}</dd></div>
-        <div><dt>Approval above</dt><dd>${s.approval_threshold ? money(s.approval_threshold) : "Never needed"}</dd></div>
+        <div><dt>Approval above</dt><dd>${s.approval_threshold ? money(s.approval_threshold) : "The stack's default"}</dd></div>
         <div><dt>Order queue</dt><dd class="wrap">${s.queue_url || "—"}</dd></div>
       </dl></div>`}<//>`}
     <h2>Suppliers with recent purchase orders</h2>

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { api, idempotencyKey } from "../api.js";
 import { session } from "../auth.js";
 import { date, money, num, when } from "../format.js";
-import { Done, ErrorBox, Loaded, Loading, Pager, Status, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
+import { Done, ErrorBox, Loaded, Loading, Pager, Status, Table, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
 
 export const ORDER_STATUSES = ["PENDING", "VALIDATED", "CREDIT_APPROVED", "RESERVED", "PARTIALLY_RESERVED", "BACKORDERED",
   "PARTIALLY_SHIPPED", "SHIPPED", "DELIVERED", "RETURN_REQUESTED", "RETURNED", "CANCELLED", "REJECTED", "FAILED"];
@@ -12,8 +12,7 @@ const PAGE = 25;
 
 function OrdersTable({ orders, caption }) {
   if (!orders.length) return html`<p>No orders match.</p>`;
-  return html`<table>
-    <caption>${caption}</caption>
+  return html`<${Table} caption=${caption}>
     <thead><tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Status</th>
       <th scope="col" class="n">Items</th><th scope="col" class="n">Total</th></tr></thead>
     <tbody>${orders.map((o) => html`<tr>
@@ -23,7 +22,7 @@ function OrdersTable({ orders, caption }) {
       <td class="n">${num(o.lines.reduce((t, l) => t + l.quantity, 0))}</td>
       <td class="n">${money(o.total)}</td>
     </tr>`)}</tbody>
-  </table>`;
+  <//>`;
 }
 
 export function OrderSearch() {
@@ -95,8 +94,7 @@ const open = (line) => line.quantity - line.shipped - line.cancelled;
 const returnable = (line, order) => line.delivered - (order.returned?.[line.sku] || 0);
 
 function LinesTable({ order }) {
-  return html`<table>
-    <caption>Lines</caption>
+  return html`<${Table} caption="Lines">
     <thead><tr><th scope="col">SKU</th><th scope="col">Product</th><th scope="col" class="n">Ordered</th>
       <th scope="col" class="n">Allocated</th><th scope="col" class="n">Backordered</th><th scope="col" class="n">Shipped</th>
       <th scope="col" class="n">Delivered</th><th scope="col" class="n">Cancelled</th><th scope="col" class="n">Unit price</th></tr></thead>
@@ -105,13 +103,12 @@ function LinesTable({ order }) {
       <td class="n">${num(l.backordered)}</td><td class="n">${num(l.shipped)}</td><td class="n">${num(l.delivered)}</td>
       <td class="n">${num(l.cancelled)}</td><td class="n">${money(l.unit_price)}</td>
     </tr>`)}</tbody>
-  </table>`;
+  <//>`;
 }
 
 function ShipmentsTable({ shipments, staff }) {
   if (!shipments?.length) return html`<p>No shipments yet.</p>`;
-  return html`<table>
-    <caption>Shipments of this order</caption>
+  return html`<${Table} caption="Shipments of this order">
     <thead><tr><th scope="col">Shipment</th><th scope="col">From</th><th scope="col">Status</th><th scope="col">Items</th>
       <th scope="col">Carrier and tracking</th></tr></thead>
     <tbody>${shipments.map((s) => html`<tr>
@@ -120,7 +117,7 @@ function ShipmentsTable({ shipments, staff }) {
       <td>${(s.shipped || s.lines).map((l) => `${num(l.quantity)} × ${l.sku}`).join(", ")}</td>
       <td>${[s.carrier, s.tracking].filter(Boolean).join(" ") || "—"}</td>
     </tr>`)}</tbody>
-  </table>`;
+  <//>`;
 }
 
 /** Units per SKU typed into a form of number inputs, one per line. */
@@ -189,6 +186,6 @@ export function OrderPage({ orderId }) {
       submitLabel="Start the return" reasonLabel="Reason" extra=${true} onSubmit=${startReturn} action=${action} />`}
     <h2>Timeline</h2>
     <${Timeline} entries=${order.timeline} label="Order timeline" />
-    <p class="muted">Deadline to act on it: ${date(order.deadline)}</p>
+    ${order.deadline && html`<p class="muted">Deadline to act on it: ${date(order.deadline)}</p>`}
   </section>`}<//>`;
 }

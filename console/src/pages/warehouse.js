@@ -3,8 +3,8 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { session } from "../auth.js";
-import { money, num, when } from "../format.js";
-import { Done, ErrorBox, Loaded, Loading, Pager, Status, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
+import { money, num, when, words } from "../format.js";
+import { Done, ErrorBox, Loaded, Loading, Pager, Status, Table, Timeline, html, useAction, useLoad, usePager } from "../ui.js";
 
 const SHIPMENT_STATUSES = ["RELEASED", "PICKED", "PACKED", "SHIPPED", "DELIVERED", "CANCELLED"];
 
@@ -17,6 +17,9 @@ export function LocationSelect({ locations, value, onChange, label = "Location" 
     ${(locations || []).map((l) => html`<option value=${l.location_id}>${l.name} (${l.location_id})</option>`)}
   </select></label>`;
 }
+
+/** An order's ID: a link for customer service (admin), who can open orders; plain for the warehouse, who cannot. */
+const OrderRef = ({ orderId }) => (session()?.role === "admin" ? html`<a href=${`#/orders/${orderId}`}>${orderId}</a>` : orderId);
 
 export function PickList({ locationId }) {
   const locations = useLocations();
@@ -34,20 +37,19 @@ export function PickList({ locationId }) {
     <${Loaded} state=${locations} what="locations">${(list) => html`<form class="filters" onSubmit=${(e) => e.preventDefault()}>
       <${LocationSelect} locations=${list} value=${chosen} onChange=${choose} />
       <label>Status <select value=${status} onChange=${(e) => { pager.reset(); setStatus(e.currentTarget.value); }}>
-        ${SHIPMENT_STATUSES.map((s) => html`<option value=${s}>${s.toLowerCase()}</option>`)}
+        ${SHIPMENT_STATUSES.map((s) => html`<option value=${s}>${words(s)}</option>`)}
       </select></label>
     </form>`}<//>
     ${state.loading && html`<${Loading} what="Loading shipments" />`}
     <${ErrorBox} error=${state.error} retry=${state.reload} />
-    ${state.data && html`${state.data.shipments.length ? html`<table>
-      <caption>${`Shipments ${status.toLowerCase()} at ${chosen}, page ${pager.page}`}</caption>
+    ${state.data && html`${state.data.shipments.length ? html`<${Table} caption=${`Shipments ${status.toLowerCase()} at ${chosen}, page ${pager.page}`}>
       <thead><tr><th scope="col">Shipment</th><th scope="col">Order</th><th scope="col">Released</th>
         <th scope="col">Items</th><th scope="col">Ship to</th></tr></thead>
       <tbody>${state.data.shipments.map((s) => html`<tr>
         <td><a href=${`#/shipments/${s.shipment_id}`}>${s.shipment_id}</a></td><td>${s.order_id}</td>
         <td>${when(s.created_at)}</td><td>${s.lines.map((l) => `${num(l.quantity)} × ${l.sku}`).join(", ")}</td>
         <td>${[s.address?.name, s.address?.postal_code, s.address?.city].filter(Boolean).join(", ")}</td>
-      </tr>`)}</tbody></table>` : html`<p>Nothing to pick here.</p>`}
+      </tr>`)}</tbody><//>` : html`<p>Nothing to pick here.</p>`}
       <${Pager} pager=${pager} nextCursor=${state.data.next_cursor} label="Pick list" />`}
   </section>`;
 }
@@ -86,18 +88,18 @@ export function ShipmentPage({ shipmentId }) {
     <h1 id="shp-title">Shipment ${s.shipment_id}</h1>
     <dl class="facts">
       <div><dt>Status</dt><dd><${Status} value=${s.status} /></dd></div>
-      <div><dt>Order</dt><dd>${session()?.role === "admin" ? html`<a href=${`#/orders/${s.order_id}`}>${s.order_id}</a>` : s.order_id}</dd></div>
+      <div><dt>Order</dt><dd><${OrderRef} orderId=${s.order_id} /></dd></div>
       <div><dt>From</dt><dd>${s.location_id}</dd></div>
       <div><dt>Ship to</dt><dd>${[s.address?.name, s.address?.line1, s.address?.postal_code, s.address?.city, s.address?.country].filter(Boolean).join(", ")}</dd></div>
       ${s.carrier && html`<div><dt>Carrier</dt><dd>${s.carrier} ${s.tracking || ""}</dd></div>`}
     </dl>
     <${ErrorBox} error=${action.error} />
     <${Done} message=${action.done} />
-    <table><caption>Items</caption>
+    <${Table} caption="Items">
       <thead><tr><th scope="col">SKU</th><th scope="col" class="n">Released</th><th scope="col" class="n">Shipped</th></tr></thead>
       <tbody>${s.lines.map((l) => html`<tr><td>${l.sku}</td><td class="n">${num(l.quantity)}</td>
         <td class="n">${s.shipped ? num(s.shipped.find((x) => x.sku === l.sku)?.quantity || 0) : "—"}</td></tr>`)}</tbody>
-    </table>
+    <//>
     <div class="actions">
       ${s.status === "RELEASED" && html`<button type="button" disabled=${action.busy} onClick=${() => step("pick", undefined, "Picked.")}>Pick</button>`}
       ${s.status === "PICKED" && html`<button type="button" disabled=${action.busy} onClick=${() => step("pack", undefined, "Packed.")}>Pack</button>`}
@@ -143,17 +145,17 @@ export function ReturnPage({ returnId }) {
     <h1 id="ret-title">Return ${ret.return_id}</h1>
     <dl class="facts">
       <div><dt>Status</dt><dd><${Status} value=${ret.status} /></dd></div>
-      <div><dt>Order</dt><dd>${ret.order_id}</dd></div>
+      <div><dt>Order</dt><dd><${OrderRef} orderId=${ret.order_id} /></dd></div>
       <div><dt>Refund</dt><dd>${money(ret.refund_amount)}</dd></div>
     </dl>
     <${ErrorBox} error=${action.error} />
     <${Done} message=${action.done} />
-    <table><caption>Returned items</caption>
+    <${Table} caption="Returned items">
       <thead><tr><th scope="col">SKU</th><th scope="col" class="n">Units</th><th scope="col">Reason</th>
         <th scope="col" class="n">Restocked</th><th scope="col" class="n">Scrapped</th></tr></thead>
       <tbody>${ret.lines.map((l) => html`<tr><td>${l.sku}</td><td class="n">${num(l.quantity)}</td><td>${l.reason}</td>
         <td class="n">${num(ret.restocked?.[l.sku] ?? 0)}</td><td class="n">${num(ret.scrapped?.[l.sku] ?? 0)}</td></tr>`)}</tbody>
-    </table>
+    <//>
     ${ret.status === "APPROVED" && html`<form class="card" onSubmit=${(e) => receive(ret, e)}>
       <fieldset><legend>What came back</legend>
         ${ret.lines.map((l) => ["resellable", "damaged"].map((condition) => html`<label>${l.sku}: ${condition} units

@@ -136,16 +136,17 @@ def _share(part: float, whole: float) -> float | None:
 
 def report(days: Mapping[str, Mapping[str, Mapping[str, Any]]], dimension: str,
            open_backorders: list[str], now: str) -> dict[str, Any]:
-    """The KPIs of ``days`` (day → dimension → aggregate) for ``dimension`` (``all`` or ``location:<id>``),
-    with the backorders open ``now`` (when each opened)."""
+    """The KPIs of ``days`` (day → dimension → aggregate) with the backorders open ``now`` (when each opened).
+    ``dimension`` (``all`` or ``location:<id>``) narrows the stock-out SKU-days only: order events carry no
+    location, so the order and supplier KPIs are always the whole shop's."""
     total: dict[str, int] = {}
     sku_days = out_days = 0
     suppliers: dict[str, dict[str, int]] = {}
     for dims in days.values():
-        mine = dims.get(dimension) or {}
-        for name, value in mine.items():
+        for name, value in (dims.get(ALL) or {}).items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 total[name] = total.get(name, 0) + int(value)
+        mine = dims.get(dimension) or {}
         sku_days += len(mine.get("seen") or ())
         out_days += len(mine.get("out") or ())
         for dim, aggregate in dims.items():

@@ -16,7 +16,7 @@ from typing import Any
 from orderflow.orders import ORDER_LIFECYCLE, Order, OrderStatus, TimelineEntry
 from orderflow.platform import dynamo
 from orderflow.platform.dynamo import Write
-from orderflow.returns.domain import Return, ReturnTimelineEntry
+from orderflow.returns.domain import Return, ReturnStatus, ReturnTimelineEntry
 from orderflow.returns.lifecycle import RETURN_LIFECYCLE
 from orderflow.shared.errors import ConditionFailed
 from orderflow.shared.types import utc_now
@@ -109,7 +109,8 @@ class ReturnsRepository:
         and the order is RETURN_REQUESTED — iff, for every SKU, the units returned so far by *any*
         return plus these stay within what was delivered (checked by DynamoDB, not by our read)."""
         delivered = {line.sku: line.quantity for line in order.lines}
-        entry = _entry(S.RETURN_REQUESTED, "customer",
+        requested_by = next((e.by for e in ret.timeline if e.status == ReturnStatus.REQUESTED and e.by), "customer")
+        entry = _entry(S.RETURN_REQUESTED, requested_by,  # customer service may start it for the customer
                        f"return {ret.return_id}: " + ", ".join(f"{li.quantity} × {li.sku}" for li in ret.lines))
         sets = ["#status = :requested", "version = version + :one", "updated_at = :now",
                 "timeline = list_append(timeline, :entry)"]
