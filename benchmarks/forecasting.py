@@ -100,6 +100,13 @@ def generate_daily_intermittent(count: int, days: int = 730 + 28, seed: int = SE
 
 def generate_daily_smooth(count: int, days: int = 730 + 28, seed: int = SEED + 1) -> dict[str, np.ndarray]:
     """Fast movers: Poisson demand around a level with a weekly pattern, yearly wave and trend."""
+    return {key: draws for key, (draws, _) in daily_smooth_with_means(count, days, seed).items()}
+
+
+def daily_smooth_with_means(count: int, days: int = 730 + 28,
+                            seed: int = SEED + 1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`generate_daily_smooth`'s series with the Poisson means they were drawn around (an oracle's
+    forecast: what no method can beat but by luck)."""
     rng = np.random.default_rng(seed)
     panel = {}
     t = np.arange(days)
@@ -109,7 +116,8 @@ def generate_daily_smooth(count: int, days: int = 730 + 28, seed: int = SEED + 1
         weekly /= weekly.mean()
         yearly = 1 + rng.uniform(0, 0.3) * np.sin(2 * np.pi * (t / 365.25 + rng.random()))
         trend = np.exp(rng.normal(0, 0.3) * t / days)
-        panel[f"fast-{i:04d}"] = rng.poisson(level * weekly[t % 7] * yearly * trend).astype(float)
+        mean = level * weekly[t % 7] * yearly * trend
+        panel[f"fast-{i:04d}"] = (rng.poisson(mean).astype(float), mean)
     return panel
 
 

@@ -855,6 +855,10 @@ def forecast_global(record: dict[str, Any] | None) -> str:
                "a monthly or quarterly panel every series shares the held-out window's months, so one window is one "
                "draw. Six consecutive windows: [benchmarks/INTERVAL_WINDOWS.md](benchmarks/INTERVAL_WINDOWS.md) "
                "(`python -m benchmarks.interval_windows`).")
+    out.append("\nHow much room the ≥ 5 % goal leaves: statsforecast's AutoARIMA, AutoTheta, AutoCES and "
+               "DynamicOptimizedTheta, means of them, and on daily_smooth the means its days were drawn around, on "
+               "the same held-out window: [benchmarks/REFERENCE_METHODS.md](benchmarks/REFERENCE_METHODS.md) "
+               "(`python -m benchmarks.reference_methods`).")
     sampling = d["sampling"]
     full, part = sampling["all"], next(v for k, v in sampling.items() if k != "all")
     out.append(f"\nTraining on a stratified sample ({part['train_series']} of {full['train_series']} series, "
