@@ -95,8 +95,14 @@ class WriteRecorder:
 
         def record(event: Any, _context: Any) -> Any:
             if (event.get("headers") or {}).get(MARKER) != self.expected:
-                self.stack.runtime.inject_fault(function, record)  # still waiting for the request itself
-                return self.stack.runtime.invoke(function, event)
+                # Another caller (a simulated supplier): its invocation runs the handler unrecorded, then the
+                # recorder waits again for the request itself. Armed before the call, the call would take the
+                # recorder back and recurse until the stack overflowed (a RecursionError in that caller's
+                # answer, or Python aborting the whole test run when the overflow hit a gc callback).
+                try:
+                    return self.stack.runtime.invoke(function, event)
+                finally:
+                    self.stack.runtime.inject_fault(function, record)
             with self.lock:
                 self.armed.discard(function)
             self.local.writes = []
@@ -277,6 +283,18 @@ def test_explicit_bad_input_gets_a_4xx_with_the_error_body_and_writes_nothing(st
     assert 400 <= response.status_code < 500, f"{name}: {response.status_code} {response.text[:300]}"
     check_answer(response.status_code, response.headers.get("content-type", ""), response.content, recorder.last,
                  name)
+
+
+def test_a_request_the_recorder_is_not_waiting_for_is_answered_and_not_recorded(stack, recorder):
+    """The stack's own callers (the simulated suppliers) reach a function armed for a fuzzed request: they get
+    their answer, unrecorded, and the request the recorder waits for is still the one recorded."""
+    marker = recorder.arm("GET", "/products/{sku}")
+    with httpx.Client(base_url=stack.api_url, timeout=60, headers=operator(stack)) as http:
+        unmarked = http.get("/products/FUZZ-UNKNOWN-SKU")
+        recorder.last = None
+        marked = http.get("/products/FUZZ-UNKNOWN-SKU", headers=marker)
+    assert (unmarked.status_code, marked.status_code) == (404, 404), unmarked.text[:300]
+    assert recorder.last == []  # the marked request was recorded, and wrote nothing
 
 
 def test_nothing_is_left_in_progress_and_the_figures(stack, figures):
