@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -42,6 +43,15 @@ def stocked(admin: OrderflowClient, product: str, units: int) -> tuple[str, str]
     admin.put_customer(customer, product.title(), 10_000)
     return sku, customer
 
+
+
+def wait_for(check: Callable[[], bool], what: str) -> None:
+    """Polls ``check()`` until it holds: what the stack does behind the API (a simulated supplier, a queue read
+    in batches) lands within seconds; the bound only keeps a broken stack from hanging the run."""
+    deadline = time.monotonic() + 60
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
 
 def test_customer_service_finds_an_order_and_cancels_one_line(console, admin):
     t = tag()
@@ -205,10 +215,8 @@ def test_buyer_opens_a_run_reads_why_a_sku_was_ordered_and_finds_its_po(console,
     page.get_by_label("Status").select_option(admin_view["status"])
     expect(page.get_by_role("link", name=decision["po_id"])).to_be_visible()
     console.screenshot("purchase-orders")
-    deadline = time.monotonic() + 60  # the simulated supplier delivers the purchase order within seconds
-    while admin.get_purchase_order(decision["po_id"])["status"] != "RECEIVED":
-        assert time.monotonic() < deadline, "the simulated supplier did not deliver"
-        time.sleep(0.2)
+    wait_for(lambda: admin.get_purchase_order(decision["po_id"])["status"] == "RECEIVED",
+             "the simulated supplier did not deliver")
     console.go("stock")
     expect(page.get_by_role("heading", name="Stock by location")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text=sku).first).to_be_visible()
@@ -268,10 +276,8 @@ def test_an_admin_reads_the_kpis_of_the_whole_shop_and_a_locations_stock_outs(co
     sku, customer = stocked(admin, "lamp", units=5)
     before = admin.kpis()["orders_shipped"]
     admin.ship(place(admin, customer, {sku: 1}))
-    deadline = time.monotonic() + 60  # the KPI queue is read in batches: the shipment counts within seconds
-    while admin.kpis()["orders_shipped"] == before:
-        assert time.monotonic() < deadline, "the shipped order never reached the KPIs"
-        time.sleep(0.2)
+    wait_for(lambda: admin.kpis()["orders_shipped"] != before,  # the KPI queue is read in batches
+             "the shipped order never reached the KPIs")
 
     console.sign_in("admin")
     page = console.page
